@@ -1,0 +1,51 @@
+/**
+ * The `turnwise` command. Each subcommand lives in its own file under src/cli/ and is loaded only
+ * when it is run, so `turnwise --help` stays fast and a broken optional dependency of one command
+ * never breaks another.
+ */
+import { TurnwiseError } from '../errors.js';
+
+/** A subcommand: a one-line summary and a runner that receives the remaining arguments. */
+export interface Command {
+  summary: string;
+  run(args: string[]): Promise<number | void>;
+}
+
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  // Subcommands register here, one line each: name -> lazy import of src/cli/<name>.ts.
+};
+
+function usage(): string {
+  const lines = ['usage: turnwise <command> [options]', '', 'commands:'];
+  for (const name of Object.keys(COMMANDS).sort()) lines.push(`  ${name}`);
+  lines.push('', 'Run `turnwise <command> --help` for the options of one command.');
+  return lines.join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name === undefined ? 1 : 0;
+  }
+  const load = COMMANDS[name];
+  if (!load) {
+    console.error(`turnwise: unknown command ${JSON.stringify(name)}; expected one of: ${Object.keys(COMMANDS).sort().join(', ') || '(none yet)'}`);
+    return 2;
+  }
+  const command = await load();
+  try {
+    return (await command.run(rest)) ?? 0;
+  } catch (error) {
+    if (error instanceof TurnwiseError) {
+      console.error(`turnwise ${name}: ${error.name}: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+const invokedDirectly = process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/'));
+if (invokedDirectly || process.env.TURNWISE_CLI === '1') {
+  main(process.argv.slice(2)).then((code) => process.exit(code));
+}

@@ -1,0 +1,42 @@
+/**
+ * Tools: a name, a description, a zod schema of the arguments and a function. The schema is the
+ * single source of the prompt's argument list (each field's `.describe()` text) and of validation:
+ * a call whose arguments do not parse becomes an `Error: ...` result, as does a tool that throws or
+ * runs past its timeout. The episode goes on either way.
+ */
+import type { z } from 'zod';
+
+/** What a running tool may use. */
+export interface ToolContext {
+  /** Aborted when the tool's timeout expires; long-running tools should honour it. */
+  signal: AbortSignal;
+  /** The dataset row of the episode (for tools that need the question or gold ids). */
+  row: unknown;
+}
+
+/** A tool the model can call. */
+export interface Tool<Args = any> {
+  name: string;
+  /** One or two sentences for the system prompt. */
+  description: string;
+  /** Schema of the arguments: a zod object whose fields carry `.describe()` texts. */
+  parameters: z.ZodType<Args>;
+  /** Runs the tool; the returned text is what the model sees inside the result tags. */
+  execute(args: Args, context: ToolContext): string | Promise<string>;
+  /** Milliseconds before the call is abandoned with an `Error:` result (default: the env's). */
+  timeoutMs?: number;
+}
+
+/** Defines a tool with its argument types inferred from the schema. */
+export function defineTool<Schema extends z.ZodType>(tool: {
+  name: string;
+  description: string;
+  parameters: Schema;
+  execute(args: z.infer<Schema>, context: ToolContext): string | Promise<string>;
+  timeoutMs?: number;
+}): Tool<z.infer<Schema>> {
+  if (!/^[A-Za-z_][A-Za-z0-9_-]*$/.test(tool.name)) {
+    throw new TypeError(`defineTool: tool name must match /^[A-Za-z_][A-Za-z0-9_-]*$/, got ${JSON.stringify(tool.name)}`);
+  }
+  return tool as Tool<z.infer<Schema>>;
+}

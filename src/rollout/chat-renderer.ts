@@ -1,0 +1,20 @@
+/**
+ * The ChatRenderer contract: messages to token ids, built so that a multi-turn rollout only ever
+ * appends tokens. The prompt is rendered once; after each sampled assistant turn, the environment's
+ * reply is rendered as the tokens that follow the sampled ones (closing the assistant turn, the
+ * reply, and the opening of the next assistant turn). Earlier turns are never re-tokenised.
+ */
+import type { Message } from '../types.js';
+
+/** Renders chat messages to token ids for one model family. */
+export interface ChatRenderer {
+  /** Tokens of the conversation so far plus the opening of an assistant turn (generation prompt). */
+  renderPrompt(messages: Message[]): number[];
+  /**
+   * Tokens that follow a sampled assistant turn when the environment answers with `reply`:
+   * the assistant turn's end, the reply, and the next assistant turn's opening.
+   */
+  renderReply(reply: Message): number[];
+  /** Token ids that end an assistant turn by themselves (e.g. `<|im_end|>`), for the sampler. */
+  readonly stopTokenIds: number[];
+}

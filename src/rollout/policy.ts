@@ -1,0 +1,56 @@
+/**
+ * The Policy contract: sample a continuation of a token sequence. Implemented by the CPU engine,
+ * by remote samplers (Tinker, vLLM) and by the scripted policy of `turnwise/testing`.
+ *
+ * Concurrency is the batching mechanism: a rollout awaits one `sample` per turn, and an
+ * implementation is free to batch all requests pending at the same time into one decoding batch.
+ */
+import type { Tokenizer } from './tokenizer.js';
+
+/** How to sample one continuation. */
+export interface SamplingParams {
+  /** Softmax temperature (> 0); logprobs are reported under this temperature. */
+  temperature: number;
+  /** Keep only the k most likely tokens; 0 or less = off. */
+  topK: number;
+  /** Nucleus sampling mass in (0, 1]; 1 = off. */
+  topP: number;
+  /** Most tokens to generate in this call. */
+  maxTokens: number;
+  /** Stop once the generated text contains one of these strings; the stop string is kept. */
+  stop: string[];
+  /** Stop after generating one of these token ids (kept in the output). */
+  stopTokenIds?: number[];
+}
+
+/** One sampling request. */
+export interface SampleRequest {
+  /** The whole sequence so far (prompt plus earlier turns, exact ids). */
+  tokens: number[];
+  params: SamplingParams;
+  /** Seed of this request's draws; the same seed and inputs give the same tokens. */
+  seed: number;
+  /**
+   * Identifies a rollout whose later turns extend this sequence: an implementation with a KV
+   * cache keeps it under this id and prefills only the new tokens next time.
+   */
+  sessionId?: string;
+}
+
+/** What one sampling call produced. */
+export interface SampleResult {
+  /** Generated token ids, the stop string's tokens included. */
+  tokens: number[];
+  /** Logprob of each generated token under `params.temperature` (same length as `tokens`). */
+  logprobs: number[];
+  /** `stop` when a stop string or stop token ended generation, `length` on `maxTokens`. */
+  finishReason: 'stop' | 'length';
+}
+
+/** Something that samples continuations. */
+export interface Policy {
+  readonly tokenizer: Tokenizer;
+  sample(request: SampleRequest): Promise<SampleResult>;
+  /** Frees what is kept for `sessionId` (a finished rollout). Optional. */
+  release?(sessionId: string): void;
+}
