@@ -1,0 +1,167 @@
+/**
+ * The training config: one zod schema that is the single source of the type, the defaults and the
+ * documentation of every field (unit and default in each `.describe()`). Defaults follow the
+ * paper's run (PAPER.md section 5) where that makes sense on a CPU, and say so where they differ.
+ * Loading, overrides and error messages live in `config-load.ts`.
+ */
+import { z } from 'zod';
+
+/** Model presets of the embedded engine (Hugging Face `config.json` field names). */
+export const MODEL_PRESETS = {
+  /** For tests: about 0.1M parameters. */
+  tiny: { hidden_size: 32, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 2, intermediate_size: 64 },
+  /** The demo's model: about 1M parameters, trains in minutes on 2 cores. */
+  small: { hidden_size: 128, num_hidden_layers: 3, num_attention_heads: 4, num_key_value_heads: 4, intermediate_size: 384 },
+  /** A larger CPU model: about 4M parameters. */
+  base: { hidden_size: 256, num_hidden_layers: 4, num_attention_heads: 4, num_key_value_heads: 4, intermediate_size: 768 },
+} as const;
+
+/** The names of the model presets. */
+export type ModelSize = keyof typeof MODEL_PRESETS;
+
+/** The advantage estimators a config can name (PAPER.md section 3). */
+export const ADVANTAGE_KINDS = ['grpo-or', 'grpo-mr', 'mt-grpo', 'mt-grpo-k', 'rloo', 'grpo-no-std'] as const;
+
+const positiveInt = () => z.number().int().min(1);
+const nonNegative = () => z.number().min(0);
+
+const modelSchema = z
+  .strictObject({
+    size: z.enum(['tiny', 'small', 'base']).default('small').describe('model preset of the embedded engine (tiny | small | base); default small'),
+    vocabSize: positiveInt().default(1024).describe('byte-level BPE vocabulary trained on the corpus, in tokens; default 1024'),
+    contextLength: positiveInt().default(768).describe('longest sequence the model is trained on (prompt + all turns), in tokens; default 768'),
+    ropeTheta: z.number().positive().default(10000).describe('RoPE base frequency; default 10000'),
+  })
+  .describe('the policy model');
+
+const dataSchema = z
+  .strictObject({
+    tier: z.enum(['S', 'M']).default('M').describe('corpus/question tier of the search-QA task (S = tests, M = default); default M'),
+    dir: z.string().default('.turnwise/data').describe('directory holding the built corpus, questions and search index; default .turnwise/data'),
+    trainSplit: z.string().default('train').describe('question split the RL loop samples from; default train'),
+    evalSplit: z.string().default('dev').describe('question split evaluated during and after training; default dev'),
+  })
+  .describe('the task data');
+
+const taskSchema = z
+  .strictObject({
+    searchTopK: positiveInt().default(1).describe('documents returned per wiki_search call (paper: 1); default 1'),
+    resultCharBudget: positiveInt().default(320).describe('characters of search output shown to the model (paper: whole article; small on CPU); default 320'),
+  })
+  .describe('the search-QA environment');
+
+const rlSchema = z
+  .strictObject({
+    steps: positiveInt().default(40).describe('optimiser steps of the RL run (paper: 300); default 40'),
+    groupSize: z.number().int().min(2).default(8).describe('rollouts per question G (paper: 21); default 8'),
+    questionsPerStep: positiveInt().default(8).describe('questions sampled per generation round (paper: 16); default 8'),
+    mu: positiveInt().default(2).describe('optimiser steps taken on each generated batch (paper: 2); default 2'),
+    temperature: z.number().positive().default(0.9).describe('sampling temperature; logprobs use it too (paper: 0.9); default 0.9'),
+    topK: z.number().int().min(0).default(50).describe('top-k sampling, 0 = off (paper: 50); default 50'),
+    topP: z.number().gt(0).max(1).default(1).describe('nucleus sampling mass, 1 = off (paper: 1); default 1'),
+    maxCompletionTokens: positiveInt().default(160).describe('token budget over all completion turns, tool output included (paper: 1024); default 160'),
+    maxToolCalls: positiveInt().default(2).describe('assistant messages with a tool call before the episode ends (paper: 2); default 2'),
+    concurrency: positiveInt().default(64).describe('rollouts in flight at once (the sampler batches them); default 64'),
+  })
+  .describe('reinforcement learning');
+
+const advantageSchema = z
+  .strictObject({
+    kind: z.enum(ADVANTAGE_KINDS).default('mt-grpo').describe(`advantage estimator (${ADVANTAGE_KINDS.join(' | ')}); default mt-grpo`),
+    lambda: nonNegative().default(1).describe('weight of the normalised turn reward on turn-1 tokens in MT-GRPO (paper: 1); default 1'),
+  })
+  .describe('advantage estimation');
+
+const lossSchema = z
+  .strictObject({
+    clipEpsilon: z.number().gt(0).lt(1).default(0.2).describe('PPO ratio clip epsilon, symmetric (paper: 0.2); default 0.2'),
+    klBeta: nonNegative().default(0).describe('coefficient of the k3 KL to the base policy, 0 = off (paper: 0); default 0'),
+    normalization: z.enum(['token-mean', 'sequence-mean']).default('token-mean').describe('loss reduction (token-mean | sequence-mean; paper: token-mean); default token-mean'),
+  })
+  .describe('the policy-gradient loss');
+
+const optimSchema = z
+  .strictObject({
+    lr: z.number().positive().default(2e-4).describe('peak AdamW learning rate (paper: 1e-6 for a 7B model); default 2e-4'),
+    warmupSteps: z.number().int().min(0).default(5).describe('optimiser steps of linear learning-rate warm-up, then constant (paper: 20); default 5'),
+    beta1: z.number().min(0).lt(1).default(0.9).describe('AdamW beta1 (paper: 0.9); default 0.9'),
+    beta2: z.number().min(0).lt(1).default(0.99).describe('AdamW beta2 (paper: 0.99); default 0.99'),
+    eps: z.number().positive().default(1e-8).describe('AdamW epsilon; default 1e-8'),
+    weightDecay: nonNegative().default(0).describe('decoupled weight decay (paper: 0); default 0'),
+    gradClip: nonNegative().default(1).describe('global gradient-norm clip, 0 = off (paper: 0.1); default 1'),
+  })
+  .describe('the optimiser');
+
+const warmStartSchema = z
+  .strictObject({
+    pretrainSteps: z.number().int().min(0).default(300).describe('language-model steps on the corpus text; default 300'),
+    pretrainBatch: positiveInt().default(16).describe('sequences per pretraining step; default 16'),
+    pretrainSeqLength: positiveInt().default(128).describe('tokens per pretraining sequence; default 128'),
+    pretrainLr: z.number().positive().default(2e-3).describe('pretraining learning rate; default 2e-3'),
+    sftSteps: z.number().int().min(0).default(300).describe('supervised steps on scripted tool-use demonstrations; default 300'),
+    sftBatch: positiveInt().default(16).describe('demonstrations per SFT step; default 16'),
+    sftLr: z.number().positive().default(1e-3).describe('SFT learning rate; default 1e-3'),
+    demoMix: z
+      .strictObject({
+        good: nonNegative().default(0.35).describe('share of demonstrations that search well and answer from the result; default 0.35'),
+        poorQuery: nonNegative().default(0.3).describe('share that search with a poor query; default 0.3'),
+        noSearch: nonNegative().default(0.2).describe('share that answer without searching; default 0.2'),
+        brokenFormat: nonNegative().default(0.15).describe('share whose format is broken (missing tags, bad JSON); default 0.15'),
+      })
+      .prefault({})
+      .describe('mix of imperfect demonstrations (weights, normalised)'),
+    cacheDir: z.string().default('.turnwise/bases').describe('where warm-started bases are cached by config hash; default .turnwise/bases'),
+  })
+  .describe('the warm start that stands in for a pretrained base model');
+
+const checkpointSchema = z
+  .strictObject({
+    every: z.number().int().min(0).default(10).describe('optimiser steps between checkpoints, 0 = only at the end; default 10'),
+  })
+  .describe('checkpoints');
+
+const logSchema = z
+  .strictObject({
+    trajectoriesEvery: z.number().int().min(0).default(5).describe('generation rounds between sampled-trajectory logs, 0 = never; default 5'),
+    trajectoriesCount: positiveInt().default(4).describe('trajectories written per log; default 4'),
+    printEvery: positiveInt().default(1).describe('optimiser steps between plain progress lines (non-TTY); default 1'),
+  })
+  .describe('logging');
+
+const evalSchema = z
+  .strictObject({
+    questions: positiveInt().default(200).describe('questions per evaluated split (a fixed prefix of the split); default 200'),
+    samples: positiveInt().default(1).describe('sampled completions per question in sampled mode (paper: 1); default 1'),
+  })
+  .describe('evaluation');
+
+/** The whole training config. */
+export const trainConfigSchema = z
+  .strictObject({
+    name: z.string().min(1).default('run').describe('run name, used in logs and reports; default run'),
+    runDir: z.string().default('').describe('directory of this run (config, metrics, checkpoints); default runs/<name>-seed<seed>'),
+    seed: z.number().int().min(0).max(0xffffffff).default(0).describe('seed of every random draw of the run; default 0'),
+    backend: z.enum(['local']).default('local').describe('where the weights live (local = embedded CPU engine); default local'),
+    model: modelSchema.prefault({}),
+    data: dataSchema.prefault({}),
+    task: taskSchema.prefault({}),
+    rl: rlSchema.prefault({}),
+    advantage: advantageSchema.prefault({}),
+    loss: lossSchema.prefault({}),
+    optim: optimSchema.prefault({}),
+    warmStart: warmStartSchema.prefault({}),
+    checkpoint: checkpointSchema.prefault({}),
+    log: logSchema.prefault({}),
+    eval: evalSchema.prefault({}),
+  })
+  .describe('turnwise training config');
+
+/** A fully resolved training config (every default filled in). */
+export type TrainConfig = z.output<typeof trainConfigSchema>;
+/** A partial config as written in a file (every field optional). */
+export type TrainConfigInput = z.input<typeof trainConfigSchema>;
+
+/** The run directory of a config: `runDir` when set, else `runs/<name>-seed<seed>`. */
+export function resolveRunDir(config: TrainConfig): string {
+  return config.runDir !== '' ? config.runDir : `runs/${config.name}-seed${config.seed}`;
+}
