@@ -1,0 +1,276 @@
+// Finite-difference (float64) and golden-value tests of the reference kernels.
+import { describe, expect, it } from 'vitest';
+import { ShapeError } from '../../errors.js';
+import { Random } from '../../random.js';
+import { referenceKernels as K } from './reference.js';
+import { difference, maxRelativeError, numericGradient, randomFloat64, randomInts, weightedSum } from './test-helpers.js';
+
+const TOLERANCE = 1e-7;
+
+/** Checks that backward's accumulated delta into `gradient` equals the numeric gradient of loss() w.r.t. x. */
+function expectGradient(gradientAfter: Float64Array, gradientBefore: Float64Array, loss: () => number, x: Float64Array): void {
+  const numeric = numericGradient(loss, x);
+  expect(maxRelativeError(difference(gradientAfter, gradientBefore), numeric)).toBeLessThan(TOLERANCE);
+}
+
+describe('reference matmul', () => {
+  for (const withBias of [true, false]) {
+    it(`backward matches finite differences ${withBias ? 'with' : 'without'} bias`, () => {
+      const random = new Random(1);
+      const [N, C, OC] = [3, 5, 4];
+      const inp = randomFloat64(random, N * C);
+      const weight = randomFloat64(random, OC * C);
+      const bias = withBias ? randomFloat64(random, OC) : null;
+      const dout = randomFloat64(random, N * OC);
+      const out = new Float64Array(N * OC);
+      const loss = () => (K.matmulForward(out, inp, weight, bias, N, C, OC), weightedSum(out, dout));
+      const dinp0 = randomFloat64(random, N * C);
+      const dweight0 = randomFloat64(random, OC * C);
+      const dbias0 = randomFloat64(random, OC);
+      const [dinp, dweight, dbias] = [dinp0.slice(), dweight0.slice(), dbias0.slice()];
+      K.matmulBackward(dinp, dweight, withBias ? dbias : null, dout, inp, weight, N, C, OC);
+      expectGradient(dinp, dinp0, loss, inp);
+      expectGradient(dweight, dweight0, loss, weight);
+      if (bias) expectGradient(dbias, dbias0, loss, bias);
+      else expect(dbias).toEqual(dbias0);
+    });
+  }
+
+  it('skips the gradients passed as null', () => {
+    const random = new Random(2);
+    const dweight = new Float64Array(6);
+    K.matmulBackward(null, dweight, null, randomFloat64(random, 4), randomFloat64(random, 6), randomFloat64(random, 6), 2, 3, 2);
+    expect(dweight.some((x) => x !== 0)).toBe(true);
+  });
+});
+
+describe('reference embedding', () => {
+  it('gathers rows and scatter-adds repeated ids in the backward', () => {
+    const random = new Random(3);
+    const [N, C, V] = [5, 3, 4];
+    const table = randomFloat64(random, V * C);
+    const ids = Int32Array.from([1, 3, 1, 0, 1]);
+    const dout = randomFloat64(random, N * C);
+    const out = new Float64Array(N * C);
+    const loss = () => (K.embeddingForward(out, ids, table, N, C, V), weightedSum(out, dout));
+    const dtable0 = randomFloat64(random, V * C);
+    const dtable = dtable0.slice();
+    K.embeddingBackward(dtable, dout, ids, N, C, V);
+    expectGradient(dtable, dtable0, loss, table);
+    loss();
+    expect(Array.from(out.subarray(3, 6))).toEqual(Array.from(table.subarray(9, 12)));
+  });
+});
+
+describe('reference rmsnorm', () => {
+  it('normalises to unit root mean square and matches finite differences', () => {
+    const random = new Random(4);
+    const [N, C, eps] = [3, 7, 1e-5];
+    const inp = randomFloat64(random, N * C);
+    const weight = randomFloat64(random, C);
+    const dout = randomFloat64(random, N * C);
+    const out = new Float64Array(N * C);
+    const rstd = new Float64Array(N);
+    const loss = () => (K.rmsnormForward(out, rstd, inp, weight, N, C, eps), weightedSum(out, dout));
+    loss();
+    let meanSquare = 0;
+    for (let c = 0; c < C; c++) meanSquare += inp[c]! ** 2 / C;
+    expect(rstd[0]).toBeCloseTo(1 / Math.sqrt(meanSquare + eps), 12);
+    const dinp0 = randomFloat64(random, N * C);
+    const dweight0 = randomFloat64(random, C);
+    const [dinp, dweight] = [dinp0.slice(), dweight0.slice()];
+    K.rmsnormBackward(dinp, dweight, dout, inp, weight, rstd, N, C);
+    expectGradient(dinp, dinp0, loss, inp);
+    expectGradient(dweight, dweight0, loss, weight);
+  });
+});
+
+describe('reference rope', () => {
+  it('rotates pairs (i, i + D/2) by position * theta^(-2i/D), the Hugging Face rotate_half convention', () => {
+    const inp = Float64Array.from([1, 2, 3, 4]); // N=1, H=1, D=4: pairs (1,3) and (2,4)
+    const out = new Float64Array(4);
+    K.rope(out, inp, Int32Array.from([3]), 1, 1, 4, 100, false);
+    const a0 = 3;
+    const a1 = 3 * 100 ** (-2 / 4);
+    const expected = [1 * Math.cos(a0) - 3 * Math.sin(a0), 2 * Math.cos(a1) - 4 * Math.sin(a1), 3 * Math.cos(a0) + 1 * Math.sin(a0), 4 * Math.cos(a1) + 2 * Math.sin(a1)];
+    expect(maxRelativeError(out, Float64Array.from(expected))).toBeLessThan(1e-14);
+  });
+
+  it('is undone by its inverse, also in place, and its backward is the inverse', () => {
+    const random = new Random(5);
+    const [N, H, D, theta] = [4, 3, 8, 10000];
+    const inp = randomFloat64(random, N * H * D);
+    const positions = Int32Array.from([0, 5, 17, 255]);
+    const rotated = new Float64Array(inp.length);
+    K.rope(rotated, inp, positions, N, H, D, theta, false);
+    const restored = rotated.slice();
+    K.rope(restored, restored, positions, N, H, D, theta, true);
+    expect(maxRelativeError(restored, inp)).toBeLessThan(1e-14);
+    const dout = randomFloat64(random, N * H * D);
+    const loss = () => (K.rope(rotated, inp, positions, N, H, D, theta, false), weightedSum(rotated, dout));
+    const dinp = new Float64Array(inp.length);
+    K.rope(dinp, dout, positions, N, H, D, theta, true);
+    expectGradient(dinp, new Float64Array(inp.length), loss, inp);
+  });
+});
+
+describe('reference attention', () => {
+  const cases = [
+    { B: 2, T: 5, H: 4, KVH: 2, D: 6 },
+    { B: 1, T: 4, H: 2, KVH: 2, D: 4 },
+    { B: 1, T: 3, H: 3, KVH: 1, D: 2 },
+  ];
+  for (const { B, T, H, KVH, D } of cases) {
+    it(`backward matches finite differences (B=${B} T=${T} H=${H} KVH=${KVH} D=${D})`, () => {
+      const random = new Random(6 + KVH);
+      const q = randomFloat64(random, B * T * H * D);
+      const k = randomFloat64(random, B * T * KVH * D);
+      const v = randomFloat64(random, B * T * KVH * D);
+      const dout = randomFloat64(random, B * T * H * D);
+      const out = new Float64Array(q.length);
+      const lse = new Float64Array(B * H * T);
+      const loss = () => (K.attentionForward(out, lse, q, k, v, B, T, H, KVH, D), weightedSum(out, dout));
+      loss();
+      const dq0 = randomFloat64(random, q.length);
+      const dk0 = randomFloat64(random, k.length);
+      const dv0 = randomFloat64(random, v.length);
+      const [dq, dk, dv] = [dq0.slice(), dk0.slice(), dv0.slice()];
+      K.attentionBackward(dq, dk, dv, dout, q, k, v, out, lse, B, T, H, KVH, D);
+      expectGradient(dq, dq0, loss, q);
+      expectGradient(dk, dk0, loss, k);
+      expectGradient(dv, dv0, loss, v);
+    });
+  }
+
+  it('lets the first position see only itself and stores the log-sum-exp of the scaled scores', () => {
+    const random = new Random(9);
+    const [B, T, H, KVH, D] = [1, 2, 1, 1, 3];
+    const q = randomFloat64(random, 6);
+    const k = randomFloat64(random, 6);
+    const v = randomFloat64(random, 6);
+    const out = new Float64Array(6);
+    const lse = new Float64Array(2);
+    K.attentionForward(out, lse, q, k, v, B, T, H, KVH, D);
+    expect(Array.from(out.subarray(0, 3))).toEqual(Array.from(v.subarray(0, 3)));
+    const score = (t: number, j: number) => (q[t * 3]! * k[j * 3]! + q[t * 3 + 1]! * k[j * 3 + 1]! + q[t * 3 + 2]! * k[j * 3 + 2]!) / Math.sqrt(3);
+    expect(lse[1]).toBeCloseTo(Math.log(Math.exp(score(1, 0)) + Math.exp(score(1, 1))), 12);
+  });
+
+  it('attentionCached equals the attentionForward rows for the same keys and values', () => {
+    const random = new Random(10);
+    const [B, T, H, KVH, D, maxT] = [2, 6, 4, 2, 4, 9];
+    const q = randomFloat64(random, B * T * H * D);
+    const k = randomFloat64(random, B * T * KVH * D);
+    const v = randomFloat64(random, B * T * KVH * D);
+    const out = new Float64Array(q.length);
+    K.attentionForward(out, new Float64Array(B * H * T), q, k, v, B, T, H, KVH, D);
+    // Cache slots in reverse order (slot S-1-b holds sequence b), extra slot unused.
+    const S = 3;
+    const kcache = randomFloat64(random, S * maxT * KVH * D);
+    const vcache = randomFloat64(random, S * maxT * KVH * D);
+    const row = T * KVH * D;
+    for (let b = 0; b < B; b++) {
+      kcache.set(k.subarray(b * row, (b + 1) * row), (S - 1 - b) * maxT * KVH * D);
+      vcache.set(v.subarray(b * row, (b + 1) * row), (S - 1 - b) * maxT * KVH * D);
+    }
+    const slots = new Int32Array(B * T);
+    const positions = new Int32Array(B * T);
+    for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) [slots[b * T + t], positions[b * T + t]] = [S - 1 - b, t];
+    const cached = new Float64Array(q.length);
+    K.attentionCached(cached, q, kcache, vcache, slots, positions, B * T, S, maxT, H, KVH, D);
+    expect(maxRelativeError(cached, out)).toBeLessThan(1e-13);
+  });
+});
+
+describe('reference swiglu', () => {
+  it('backward matches finite differences', () => {
+    const random = new Random(11);
+    const n = 9;
+    const gate = randomFloat64(random, n, 2);
+    const up = randomFloat64(random, n);
+    const dout = randomFloat64(random, n);
+    const out = new Float64Array(n);
+    const loss = () => (K.swigluForward(out, gate, up, n), weightedSum(out, dout));
+    const dgate0 = randomFloat64(random, n);
+    const dup0 = randomFloat64(random, n);
+    const [dgate, dup] = [dgate0.slice(), dup0.slice()];
+    K.swigluBackward(dgate, dup, dout, gate, up, n);
+    expectGradient(dgate, dgate0, loss, gate);
+    expectGradient(dup, dup0, loss, up);
+  });
+});
+
+describe('reference logprobs', () => {
+  for (const temperature of [1, 0.7, 1.6]) {
+    it(`gives normalised logprobs, the entropy and a finite-difference backward at temperature ${temperature}`, () => {
+      const random = new Random(12);
+      const [N, V] = [3, 6];
+      const invT = 1 / temperature;
+      const logits = randomFloat64(random, N * V, 3);
+      const targets = randomInts(random, N, V);
+      const logprobs = new Float64Array(N);
+      const lse = new Float64Array(N);
+      const entropy = new Float64Array(N);
+      const dlogprobs = randomFloat64(random, N);
+      const loss = () => (K.logprobsForward(logprobs, lse, null, logits, targets, N, V, invT), weightedSum(logprobs, dlogprobs));
+      K.logprobsForward(logprobs, lse, entropy, logits, targets, N, V, invT);
+      for (let n = 0; n < N; n++) {
+        let total = 0;
+        let expectedEntropy = 0;
+        for (let i = 0; i < V; i++) {
+          const logp = logits[n * V + i]! * invT - lse[n]!;
+          total += Math.exp(logp);
+          expectedEntropy -= Math.exp(logp) * logp;
+        }
+        expect(total).toBeCloseTo(1, 12);
+        expect(entropy[n]).toBeCloseTo(expectedEntropy, 12);
+        expect(logprobs[n]).toBeCloseTo(logits[n * V + targets[n]!]! * invT - lse[n]!, 12);
+      }
+      const dlogits0 = randomFloat64(random, N * V);
+      const dlogits = dlogits0.slice();
+      K.logprobsBackward(dlogits, dlogprobs, logits, lse, targets, N, V, invT);
+      expectGradient(dlogits, dlogits0, loss, logits);
+    });
+  }
+});
+
+describe('reference adamw and vector kernels', () => {
+  it('matches two hand-computed torch.optim.AdamW steps', () => {
+    // lr 0.1, betas (0.9, 0.999), eps 1e-8, weight_decay 0.01; grads 0.5 then -0.25 with gradScale 2.
+    const params = Float64Array.from([1]);
+    const m = new Float64Array(1);
+    const v = new Float64Array(1);
+    K.adamw(params, Float64Array.from([0.5]), m, v, 1, 0.1, 0.9, 0.999, 1e-8, 0.01, 1, 1);
+    // p = 1*(1-0.001) - 0.1 * (0.05/0.1) / (sqrt(0.00025/0.001) + 1e-8)
+    expect(params[0]).toBeCloseTo(0.899000002, 14);
+    expect(m[0]).toBeCloseTo(0.05, 14);
+    expect(v[0]).toBeCloseTo(0.00025, 14);
+    K.adamw(params, Float64Array.from([-0.25]), m, v, 1, 0.1, 0.9, 0.999, 1e-8, 0.01, 2, 2);
+    // g = -0.5; m = -0.005; v = 0.00049975; p = p*0.999 - 0.1*(m/0.19)/(sqrt(v/0.001999) + 1e-8)
+    expect(m[0]).toBeCloseTo(-0.005, 14);
+    expect(v[0]).toBeCloseTo(0.00049975, 14);
+    expect(params[0]).toBeCloseTo(0.9033641597874735, 14);
+  });
+
+  it('adds with the output aliasing an input and sums squares in float64', () => {
+    const a = Float32Array.from([1, 2, 3]);
+    K.add(a, a, Float32Array.from([10, 20, 30]), 3);
+    expect(Array.from(a)).toEqual([11, 22, 33]);
+    expect(K.sumSquares(Float32Array.from([3, 4, 100]), 2)).toBe(25);
+  });
+});
+
+describe('reference shape checks', () => {
+  it('throw a ShapeError naming the kernel and the shapes, and write nothing', () => {
+    const out = new Float32Array(6).fill(7);
+    expect(() => K.matmulForward(out, new Float32Array(5), new Float32Array(6), null, 2, 3, 3)).toThrow(ShapeError);
+    expect(() => K.matmulForward(out, new Float32Array(5), new Float32Array(6), null, 2, 3, 3)).toThrow(/matmulForward\(N=2, C=3, OC=3\): inp \(N,C\) needs 6 elements, got a buffer of 5/);
+    expect(() => K.embeddingForward(out, Int32Array.from([0, 4]), new Float32Array(12), 2, 3, 4)).toThrow(/embeddingForward.*ids\[1\]=4 is outside \[0, V=4\)/);
+    expect(() => K.attentionForward(out, out, out, out, out, 1, 1, 3, 2, 2)).toThrow(/attentionForward.*H must be a multiple of KVH/);
+    expect(() => K.rope(out, out, new Int32Array(1), 1, 2, 3, 10000, false)).toThrow(/rope.*D must be even/);
+    expect(() => K.logprobsForward(out, out, null, out, Int32Array.from([-1]), 1, 6, 1)).toThrow(/logprobsForward.*targets\[0\]=-1/);
+    expect(() => K.attentionCached(out, out, out, out, Int32Array.from([0]), Int32Array.from([3]), 1, 1, 3, 1, 1, 2)).toThrow(/attentionCached.*positions\[0\]=3 is outside \[0, maxT=3\)/);
+    expect(() => K.add(out, out, out, 2.5)).toThrow(/add\(n=2.5\): n must be a non-negative integer/);
+    expect(Array.from(out)).toEqual([7, 7, 7, 7, 7, 7]);
+  });
+});

@@ -1,0 +1,252 @@
+/**
+ * Shape validation shared by every Kernels implementation: one check per kernel that verifies the
+ * dimensions are non-negative integers and that every buffer holds at least the elements its shape
+ * needs, throwing a `ShapeError` that names the kernel, the dimensions and the offending buffer
+ * before anything is written. Buffers may be longer than needed (scratch buffers sized for the
+ * largest batch); only the leading elements are read or written.
+ */
+
+import { ShapeError } from '../../errors.js';
+import type { FloatArray } from './kernels.js';
+
+type Dims = Record<string, number>;
+/** [buffer name, buffer (null = optional and absent), shape text like '(N,C)', elements needed]. */
+type BufferSpec = [name: string, buffer: ArrayLike<number> | null | undefined, shape: string, needed: number, optional?: boolean];
+
+function describe(kernel: string, dims: Dims): string {
+  return `${kernel}(${Object.entries(dims)
+    .map(([key, value]) => `${key}=${value}`)
+    .join(', ')})`;
+}
+
+/** Throws a ShapeError unless every dimension is a non-negative safe integer and every buffer is long enough. */
+export function checkShapes(kernel: string, dims: Dims, buffers: BufferSpec[]): void {
+  for (const [key, value] of Object.entries(dims)) {
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new ShapeError(`${describe(kernel, dims)}: ${key} must be a non-negative integer, got ${value}`);
+    }
+  }
+  for (const [name, buffer, shape, needed, optional] of buffers) {
+    if (buffer === null || buffer === undefined) {
+      if (optional) continue;
+      throw new ShapeError(`${describe(kernel, dims)}: ${name} ${shape} is required, got ${buffer}`);
+    }
+    if (typeof buffer.length !== 'number' || buffer.length < needed) {
+      throw new ShapeError(`${describe(kernel, dims)}: ${name} ${shape} needs ${needed} elements, got a buffer of ${buffer.length}`);
+    }
+  }
+}
+
+/** Throws a ShapeError naming the kernel unless `condition` holds. */
+export function checkCondition(kernel: string, dims: Dims, condition: boolean, what: string): void {
+  if (!condition) throw new ShapeError(`${describe(kernel, dims)}: ${what}`);
+}
+
+/** Throws a ShapeError unless every index in indices[0..count) lies in [0, limit). */
+export function checkIndices(kernel: string, dims: Dims, name: string, indices: Int32Array, count: number, limit: number, limitName: string): void {
+  for (let i = 0; i < count; i++) {
+    const index = indices[i]!;
+    if (index < 0 || index >= limit) {
+      throw new ShapeError(`${describe(kernel, dims)}: ${name}[${i}]=${index} is outside [0, ${limitName}=${limit})`);
+    }
+  }
+}
+
+/** Validates matmulForward's arguments. */
+export function checkMatmulForward(out: FloatArray, inp: FloatArray, weight: FloatArray, bias: FloatArray | null, N: number, C: number, OC: number): void {
+  checkShapes('matmulForward', { N, C, OC }, [
+    ['out', out, '(N,OC)', N * OC],
+    ['inp', inp, '(N,C)', N * C],
+    ['weight', weight, '(OC,C)', OC * C],
+    ['bias', bias, '(OC)', OC, true],
+  ]);
+}
+
+/** Validates matmulBackward's arguments. */
+export function checkMatmulBackward(
+  dinp: FloatArray | null,
+  dweight: FloatArray | null,
+  dbias: FloatArray | null,
+  dout: FloatArray,
+  inp: FloatArray,
+  weight: FloatArray,
+  N: number,
+  C: number,
+  OC: number,
+): void {
+  checkShapes('matmulBackward', { N, C, OC }, [
+    ['dinp', dinp, '(N,C)', N * C, true],
+    ['dweight', dweight, '(OC,C)', OC * C, true],
+    ['dbias', dbias, '(OC)', OC, true],
+    ['dout', dout, '(N,OC)', N * OC],
+    ['inp', inp, '(N,C)', N * C],
+    ['weight', weight, '(OC,C)', OC * C],
+  ]);
+}
+
+/** Validates embeddingForward / embeddingBackward arguments, ids included. */
+export function checkEmbedding(kernel: string, activations: FloatArray, ids: Int32Array, table: FloatArray, N: number, C: number, V: number): void {
+  const dims = { N, C, V };
+  const forward = kernel === 'embeddingForward';
+  checkShapes(kernel, dims, [
+    [forward ? 'out' : 'dout', activations, '(N,C)', N * C],
+    ['ids', ids, '(N)', N],
+    [forward ? 'table' : 'dtable', table, '(V,C)', V * C],
+  ]);
+  checkIndices(kernel, dims, 'ids', ids, N, V, 'V');
+}
+
+/** Validates rmsnormForward's arguments. */
+export function checkRmsnormForward(out: FloatArray, rstd: FloatArray, inp: FloatArray, weight: FloatArray, N: number, C: number, eps: number): void {
+  const dims = { N, C };
+  checkShapes('rmsnormForward', dims, [
+    ['out', out, '(N,C)', N * C],
+    ['rstd', rstd, '(N)', N],
+    ['inp', inp, '(N,C)', N * C],
+    ['weight', weight, '(C)', C],
+  ]);
+  checkCondition('rmsnormForward', dims, Number.isFinite(eps) && eps >= 0, `eps must be a finite number >= 0, got ${eps}`);
+}
+
+/** Validates rmsnormBackward's arguments. */
+export function checkRmsnormBackward(
+  dinp: FloatArray,
+  dweight: FloatArray,
+  dout: FloatArray,
+  inp: FloatArray,
+  weight: FloatArray,
+  rstd: FloatArray,
+  N: number,
+  C: number,
+): void {
+  checkShapes('rmsnormBackward', { N, C }, [
+    ['dinp', dinp, '(N,C)', N * C],
+    ['dweight', dweight, '(C)', C],
+    ['dout', dout, '(N,C)', N * C],
+    ['inp', inp, '(N,C)', N * C],
+    ['weight', weight, '(C)', C],
+    ['rstd', rstd, '(N)', N],
+  ]);
+}
+
+/** Validates rope's arguments (D must be even). */
+export function checkRope(out: FloatArray, inp: FloatArray, positions: Int32Array, N: number, H: number, D: number, theta: number): void {
+  const dims = { N, H, D };
+  checkShapes('rope', dims, [
+    ['out', out, '(N,H,D)', N * H * D],
+    ['inp', inp, '(N,H,D)', N * H * D],
+    ['positions', positions, '(N)', N],
+  ]);
+  checkCondition('rope', dims, D % 2 === 0, `D must be even, got ${D}`);
+  checkCondition('rope', dims, Number.isFinite(theta) && theta > 0, `theta must be a positive number, got ${theta}`);
+}
+
+function checkHeads(kernel: string, dims: Dims, H: number, KVH: number): void {
+  checkCondition(kernel, dims, KVH > 0 && H % KVH === 0, `H must be a multiple of KVH > 0, got H=${H} KVH=${KVH}`);
+}
+
+/** Validates attentionForward's arguments. */
+export function checkAttentionForward(out: FloatArray, lse: FloatArray, q: FloatArray, k: FloatArray, v: FloatArray, B: number, T: number, H: number, KVH: number, D: number): void {
+  const dims = { B, T, H, KVH, D };
+  checkShapes('attentionForward', dims, [
+    ['out', out, '(B,T,H,D)', B * T * H * D],
+    ['lse', lse, '(B,H,T)', B * H * T],
+    ['q', q, '(B,T,H,D)', B * T * H * D],
+    ['k', k, '(B,T,KVH,D)', B * T * KVH * D],
+    ['v', v, '(B,T,KVH,D)', B * T * KVH * D],
+  ]);
+  checkHeads('attentionForward', dims, H, KVH);
+}
+
+/** Validates attentionBackward's arguments. */
+export function checkAttentionBackward(
+  dq: FloatArray,
+  dk: FloatArray,
+  dv: FloatArray,
+  dout: FloatArray,
+  q: FloatArray,
+  k: FloatArray,
+  v: FloatArray,
+  out: FloatArray,
+  lse: FloatArray,
+  B: number,
+  T: number,
+  H: number,
+  KVH: number,
+  D: number,
+): void {
+  const dims = { B, T, H, KVH, D };
+  const queries = B * T * H * D;
+  const keys = B * T * KVH * D;
+  checkShapes('attentionBackward', dims, [
+    ['dq', dq, '(B,T,H,D)', queries],
+    ['dk', dk, '(B,T,KVH,D)', keys],
+    ['dv', dv, '(B,T,KVH,D)', keys],
+    ['dout', dout, '(B,T,H,D)', queries],
+    ['q', q, '(B,T,H,D)', queries],
+    ['k', k, '(B,T,KVH,D)', keys],
+    ['v', v, '(B,T,KVH,D)', keys],
+    ['out', out, '(B,T,H,D)', queries],
+    ['lse', lse, '(B,H,T)', B * H * T],
+  ]);
+  checkHeads('attentionBackward', dims, H, KVH);
+}
+
+/** Validates attentionCached's arguments, slots and positions included. */
+export function checkAttentionCached(
+  out: FloatArray,
+  q: FloatArray,
+  kcache: FloatArray,
+  vcache: FloatArray,
+  slots: Int32Array,
+  positions: Int32Array,
+  B: number,
+  S: number,
+  maxT: number,
+  H: number,
+  KVH: number,
+  D: number,
+): void {
+  const dims = { B, S, maxT, H, KVH, D };
+  const cache = S * maxT * KVH * D;
+  checkShapes('attentionCached', dims, [
+    ['out', out, '(B,H,D)', B * H * D],
+    ['q', q, '(B,H,D)', B * H * D],
+    ['kcache', kcache, '(S,maxT,KVH,D)', cache],
+    ['vcache', vcache, '(S,maxT,KVH,D)', cache],
+    ['slots', slots, '(B)', B],
+    ['positions', positions, '(B)', B],
+  ]);
+  checkHeads('attentionCached', dims, H, KVH);
+  checkIndices('attentionCached', dims, 'slots', slots, B, S, 'S');
+  checkIndices('attentionCached', dims, 'positions', positions, B, maxT, 'maxT');
+}
+
+/** Validates an elementwise kernel: every named buffer needs n elements. */
+export function checkElementwise(kernel: string, n: number, buffers: [string, FloatArray][]): void {
+  checkShapes(
+    kernel,
+    { n },
+    buffers.map(([name, buffer]) => [name, buffer, '(n)', n]),
+  );
+}
+
+/** Validates logprobsForward / logprobsBackward arguments, targets included. */
+export function checkLogprobs(kernel: string, buffers: [string, FloatArray | null, string, number, boolean?][], logits: FloatArray, targets: Int32Array, N: number, V: number, invTemperature: number): void {
+  const dims = { N, V };
+  checkShapes(kernel, dims, [...buffers, ['logits', logits, '(N,V)', N * V], ['targets', targets, '(N)', N]]);
+  checkCondition(kernel, dims, Number.isFinite(invTemperature) && invTemperature > 0, `invTemperature must be a positive finite number, got ${invTemperature}`);
+  checkIndices(kernel, dims, 'targets', targets, N, V, 'V');
+}
+
+/** Validates adamw's arguments (step >= 1, 0 <= beta < 1). */
+export function checkAdamw(params: FloatArray, grads: FloatArray, m: FloatArray, v: FloatArray, n: number, beta1: number, beta2: number, step: number): void {
+  checkElementwise('adamw', n, [
+    ['params', params],
+    ['grads', grads],
+    ['m', m],
+    ['v', v],
+  ]);
+  checkCondition('adamw', { n }, Number.isSafeInteger(step) && step >= 1, `step must be an integer >= 1, got ${step}`);
+  checkCondition('adamw', { n }, beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1, `betas must lie in [0, 1), got ${beta1}, ${beta2}`);
+}
