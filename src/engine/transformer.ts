@@ -1,0 +1,241 @@
+/**
+ * The decoder-only transformer of the Llama / Qwen2 family (token embedding, RMSNorm, RoPE,
+ * grouped-query attention with optional QKV bias, SwiGLU MLP, tied or untied LM head), trained on
+ * ONE flat parameter buffer and ONE flat gradient buffer (llm.c style). `forward` computes each
+ * position's logprob of its target under a temperature and keeps the activations; `backward`
+ * takes dLoss/dlogprob per position and accumulates the parameter gradient, every op through the
+ * Kernels contract. Float64 buffers are allowed with the reference kernels (gradient checks).
+ */
+import { ShapeError } from '../errors.js';
+import type { FloatArray, Kernels } from './kernels/kernels.js';
+import { ActivationArena, type Activations } from './activations.js';
+import { modelDims, type ModelConfig, type ModelDims } from './model-config.js';
+import { initializeParameters, parameterLayout, tensorViews, type ParameterLayout } from './parameters.js';
+
+/** Options of a new model. */
+export interface TransformerOptions {
+  config: ModelConfig;
+  kernels: Kernels;
+  /** Seed of the deterministic initialisation (default 0). */
+  seed?: number;
+  /** `float64` only with the reference kernels, for finite-difference checks (default float32). */
+  dtype?: 'float32' | 'float64';
+}
+
+/** The weights of one layer (views into the parameter or gradient buffer). */
+export interface LayerWeights {
+  norm1: FloatArray; // (C)
+  qWeight: FloatArray; // (H*D, C)
+  qBias: FloatArray | null; // (H*D)
+  kWeight: FloatArray; // (KVH*D, C)
+  kBias: FloatArray | null; // (KVH*D)
+  vWeight: FloatArray; // (KVH*D, C)
+  vBias: FloatArray | null; // (KVH*D)
+  oWeight: FloatArray; // (C, H*D)
+  norm2: FloatArray; // (C)
+  gateWeight: FloatArray; // (F, C)
+  upWeight: FloatArray; // (F, C)
+  downWeight: FloatArray; // (C, F)
+}
+
+/** All weights of the model as typed views. */
+export interface ModelWeights {
+  embedding: FloatArray; // (V, C)
+  layers: LayerWeights[];
+  finalNorm: FloatArray; // (C)
+  lmHead: FloatArray; // (V, C), the embedding itself when tied
+}
+
+/** One training batch: B right-padded sequences of T positions. */
+export interface TokenBatch {
+  B: number;
+  T: number;
+  /** Input token ids (B,T). */
+  inputIds: ArrayLike<number>;
+  /** Target token ids (B,T); any valid id on padding. */
+  targets: ArrayLike<number>;
+}
+
+/** A Llama/Qwen2 transformer with its parameters, gradients and activation buffers. */
+export class Transformer {
+  readonly config: ModelConfig;
+  readonly dims: ModelDims;
+  readonly kernels: Kernels;
+  readonly layout: ParameterLayout;
+  /** All parameters, flat (layout.totalSize). */
+  readonly params: FloatArray;
+  /** Gradients, same layout as `params`; accumulated by `backward`. */
+  readonly grads: FloatArray;
+  readonly weights: ModelWeights;
+  readonly gradients: ModelWeights;
+  readonly allocate: (length: number) => FloatArray;
+  private readonly arena: ActivationArena;
+  private last: { activations: Activations; invTemperature: number } | undefined;
+
+  constructor(options: TransformerOptions) {
+    this.config = options.config;
+    this.dims = modelDims(options.config);
+    this.kernels = options.kernels;
+    const dtype = options.dtype ?? 'float32';
+    this.allocate = dtype === 'float64' ? (n) => new Float64Array(n) : (n) => new Float32Array(n);
+    this.layout = parameterLayout(options.config);
+    this.params = this.allocate(this.layout.totalSize);
+    this.grads = this.allocate(this.layout.totalSize);
+    initializeParameters(this.params, this.layout, options.config, options.seed ?? 0);
+    this.weights = this.modelWeights(this.params);
+    this.gradients = this.modelWeights(this.grads);
+    this.arena = new ActivationArena(this.dims, this.allocate);
+  }
+
+  /** Sets every gradient to 0. */
+  zeroGrad(): void {
+    this.grads.fill(0);
+  }
+
+  /** Frees the activation buffers (rebuilt on the next forward). */
+  releaseActivations(): void {
+    this.arena.clear();
+    this.last = undefined;
+  }
+
+  /**
+   * Forward pass: returns each position's logprob of its target under softmax(logits / temperature),
+   * the entropy of that distribution, and the logits (views valid until the next forward).
+   */
+  forward(batch: TokenBatch, temperature = 1): { logprobs: FloatArray; entropy: FloatArray; logits: FloatArray } {
+    const { B, T } = batch;
+    const { L, C, H, KVH, D, F, V } = this.dims;
+    const N = B * T;
+    if (!(temperature > 0)) throw new ShapeError(`Transformer.forward: temperature must be > 0, got ${temperature}`);
+    if (batch.inputIds.length !== N || batch.targets.length !== N) {
+      throw new ShapeError(
+        `Transformer.forward: inputIds (${batch.inputIds.length}) and targets (${batch.targets.length}) must both have B*T = ${B}*${T} = ${N} entries`,
+      );
+    }
+    if (T > this.config.max_position_embeddings) {
+      throw new ShapeError(`Transformer.forward: T = ${T} exceeds max_position_embeddings = ${this.config.max_position_embeddings}`);
+    }
+    const k = this.kernels;
+    const w = this.weights;
+    const a = this.arena.get(B, T);
+    a.ids.set(batch.inputIds);
+    a.targets.set(batch.targets);
+    const theta = this.config.rope_theta;
+    const eps = this.config.rms_norm_eps;
+
+    k.embeddingForward(a.layers[0]?.residual ?? a.residualOut, a.ids, w.embedding, N, C, V);
+    for (let l = 0; l < L; l++) {
+      const act = a.layers[l]!;
+      const lw = w.layers[l]!;
+      const residualNext = l + 1 < L ? a.layers[l + 1]!.residual : a.residualOut;
+      k.rmsnormForward(act.norm1, act.rstd1, act.residual, lw.norm1, N, C, eps);
+      k.matmulForward(act.q, act.norm1, lw.qWeight, lw.qBias, N, C, H * D);
+      k.matmulForward(act.k, act.norm1, lw.kWeight, lw.kBias, N, C, KVH * D);
+      k.matmulForward(act.v, act.norm1, lw.vWeight, lw.vBias, N, C, KVH * D);
+      k.rope(act.q, act.q, a.positions, N, H, D, theta, false);
+      k.rope(act.k, act.k, a.positions, N, KVH, D, theta, false);
+      k.attentionForward(act.attention, act.attentionLse, act.q, act.k, act.v, B, T, H, KVH, D);
+      k.matmulForward(a.projection, act.attention, lw.oWeight, null, N, H * D, C);
+      k.add(act.residual2, act.residual, a.projection, N * C);
+      k.rmsnormForward(act.norm2, act.rstd2, act.residual2, lw.norm2, N, C, eps);
+      k.matmulForward(act.gate, act.norm2, lw.gateWeight, null, N, C, F);
+      k.matmulForward(act.up, act.norm2, lw.upWeight, null, N, C, F);
+      k.swigluForward(act.swiglu, act.gate, act.up, N * F);
+      k.matmulForward(a.projection, act.swiglu, lw.downWeight, null, N, F, C);
+      k.add(residualNext, act.residual2, a.projection, N * C);
+    }
+    k.rmsnormForward(a.normOut, a.rstdOut, a.residualOut, w.finalNorm, N, C, eps);
+    k.matmulForward(a.logits, a.normOut, w.lmHead, null, N, C, V);
+    const invTemperature = 1 / temperature;
+    k.logprobsForward(a.logprobs, a.lse, a.entropy, a.logits, a.targets, N, V, invTemperature);
+    this.last = { activations: a, invTemperature };
+    return { logprobs: a.logprobs, entropy: a.entropy, logits: a.logits };
+  }
+
+  /** Backward pass of the last `forward`: accumulates dLoss/dparams given dLoss/dlogprob (B*T). */
+  backward(dlogprobs: FloatArray): void {
+    if (!this.last) throw new ShapeError('Transformer.backward: call forward first');
+    const { activations: a, invTemperature } = this.last;
+    const { B, T } = a;
+    const { L, C, H, KVH, D, F, V } = this.dims;
+    const N = B * T;
+    if (dlogprobs.length !== N) throw new ShapeError(`Transformer.backward: dlogprobs has ${dlogprobs.length} entries, expected B*T = ${N}`);
+    const k = this.kernels;
+    const w = this.weights;
+    const g = this.gradients;
+    const theta = this.config.rope_theta;
+
+    a.dLogits.fill(0);
+    k.logprobsBackward(a.dLogits, dlogprobs, a.logits, a.lse, a.targets, N, V, invTemperature);
+    a.dNorm.fill(0);
+    k.matmulBackward(a.dNorm, g.lmHead, null, a.dLogits, a.normOut, w.lmHead, N, C, V);
+    a.dResidual.fill(0);
+    k.rmsnormBackward(a.dResidual, g.finalNorm, a.dNorm, a.residualOut, w.finalNorm, a.rstdOut, N, C);
+
+    for (let l = L - 1; l >= 0; l--) {
+      const act = a.layers[l]!;
+      const lw = w.layers[l]!;
+      const lg = g.layers[l]!;
+      // residualNext = residual2 + down(swiglu): both receive dResidual.
+      a.dSwiglu.fill(0);
+      k.matmulBackward(a.dSwiglu, lg.downWeight, null, a.dResidual, act.swiglu, lw.downWeight, N, F, C);
+      a.dGate.fill(0);
+      a.dUp.fill(0);
+      k.swigluBackward(a.dGate, a.dUp, a.dSwiglu, act.gate, act.up, N * F);
+      a.dNorm.fill(0);
+      k.matmulBackward(a.dNorm, lg.gateWeight, null, a.dGate, act.norm2, lw.gateWeight, N, C, F);
+      k.matmulBackward(a.dNorm, lg.upWeight, null, a.dUp, act.norm2, lw.upWeight, N, C, F);
+      k.rmsnormBackward(a.dResidual, lg.norm2, a.dNorm, act.residual2, lw.norm2, act.rstd2, N, C);
+      // residual2 = residual + o_proj(attention): both receive dResidual.
+      a.dAttention.fill(0);
+      k.matmulBackward(a.dAttention, lg.oWeight, null, a.dResidual, act.attention, lw.oWeight, N, H * D, C);
+      a.dq.fill(0);
+      a.dk.fill(0);
+      a.dv.fill(0);
+      k.attentionBackward(a.dq, a.dk, a.dv, a.dAttention, act.q, act.k, act.v, act.attention, act.attentionLse, B, T, H, KVH, D);
+      k.rope(a.dq, a.dq, a.positions, N, H, D, theta, true);
+      k.rope(a.dk, a.dk, a.positions, N, KVH, D, theta, true);
+      a.dNorm.fill(0);
+      k.matmulBackward(a.dNorm, lg.qWeight, lg.qBias, a.dq, act.norm1, lw.qWeight, N, C, H * D);
+      k.matmulBackward(a.dNorm, lg.kWeight, lg.kBias, a.dk, act.norm1, lw.kWeight, N, C, KVH * D);
+      k.matmulBackward(a.dNorm, lg.vWeight, lg.vBias, a.dv, act.norm1, lw.vWeight, N, C, KVH * D);
+      k.rmsnormBackward(a.dResidual, lg.norm1, a.dNorm, act.residual, lw.norm1, act.rstd1, N, C);
+    }
+    k.embeddingBackward(g.embedding, a.dResidual, a.ids, N, C, V);
+  }
+
+  private modelWeights(buffer: FloatArray): ModelWeights {
+    const views = tensorViews(buffer, this.layout);
+    const get = (name: string): FloatArray => {
+      const view = views.get(name);
+      if (!view) throw new ShapeError(`Transformer: no parameter named ${name}`);
+      return view;
+    };
+    const optional = (name: string): FloatArray | null => views.get(name) ?? null;
+    const layers: LayerWeights[] = [];
+    for (let l = 0; l < this.dims.L; l++) {
+      const p = `model.layers.${l}.`;
+      layers.push({
+        norm1: get(`${p}input_layernorm.weight`),
+        qWeight: get(`${p}self_attn.q_proj.weight`),
+        qBias: optional(`${p}self_attn.q_proj.bias`),
+        kWeight: get(`${p}self_attn.k_proj.weight`),
+        kBias: optional(`${p}self_attn.k_proj.bias`),
+        vWeight: get(`${p}self_attn.v_proj.weight`),
+        vBias: optional(`${p}self_attn.v_proj.bias`),
+        oWeight: get(`${p}self_attn.o_proj.weight`),
+        norm2: get(`${p}post_attention_layernorm.weight`),
+        gateWeight: get(`${p}mlp.gate_proj.weight`),
+        upWeight: get(`${p}mlp.up_proj.weight`),
+        downWeight: get(`${p}mlp.down_proj.weight`),
+      });
+    }
+    const embedding = get('model.embed_tokens.weight');
+    return {
+      embedding,
+      layers,
+      finalNorm: get('model.norm.weight'),
+      lmHead: this.config.tie_word_embeddings ? embedding : get('lm_head.weight'),
+    };
+  }
+}
