@@ -1,0 +1,45 @@
+import { existsSync, mkdtempSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CheckpointError } from '../errors.js';
+import { latestCheckpoint, readTrainerState, restoreLatest, saveCheckpoint } from './run-state.js';
+import { TabularBackend } from './tabular-backend.js';
+
+const state = (step: number) => ({ step, round: step / 2, rng: [1, 2, 3, step] as [number, number, number, number], data: { epoch: 0, position: step, order: [2, 0, 1] }, elapsedSeconds: step, configHash: 'abc' });
+
+describe('run state checkpoints', () => {
+  it('moves latest.json only after a complete checkpoint and keeps the last ones', async () => {
+    const runDir = mkdtempSync(join(tmpdir(), 'turnwise-run-'));
+    const backend = new TabularBackend();
+    expect(latestCheckpoint(runDir)).toBeUndefined();
+    for (const step of [2, 4, 6]) await saveCheckpoint(runDir, backend, state(step), { keep: 2 });
+    expect(readdirSync(join(runDir, 'checkpoints')).sort()).toEqual(['step-000004', 'step-000006']);
+    const latest = latestCheckpoint(runDir)!;
+    expect(latest).toMatch(/step-000006$/);
+    expect(readTrainerState(latest).rng).toEqual([1, 2, 3, 6]);
+  });
+
+  it('leaves the previous checkpoint as latest when a write dies midway', async () => {
+    const runDir = mkdtempSync(join(tmpdir(), 'turnwise-run-'));
+    const backend = new TabularBackend();
+    await saveCheckpoint(runDir, backend, state(2));
+    // A crash after the weights but before trainer-state.json and the pointer:
+    mkdirSync(join(runDir, 'checkpoints', 'step-000004'), { recursive: true });
+    writeFileSync(join(runDir, 'checkpoints', 'step-000004', 'weights.json'), '{"weights": [1, 2');
+    const restored = await restoreLatest(runDir, new TabularBackend({ seed: 5 }), 'abc');
+    expect(restored?.step).toBe(2);
+  });
+
+  it('refuses to resume with a different config and names both hashes', async () => {
+    const runDir = mkdtempSync(join(tmpdir(), 'turnwise-run-'));
+    await saveCheckpoint(runDir, new TabularBackend(), state(2));
+    await expect(restoreLatest(runDir, new TabularBackend(), 'xyz')).rejects.toThrow(/config hash abc.*xyz/);
+  });
+
+  it('rejects a checkpoint directory without trainer state', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'turnwise-run-'));
+    expect(() => readTrainerState(dir)).toThrow(CheckpointError);
+    expect(existsSync(dir)).toBe(true);
+  });
+});
