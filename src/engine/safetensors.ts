@@ -11,7 +11,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { CheckpointError } from '../errors.js';
-import { writeFileAtomic } from './atomic-write.js';
+import { writeFileAtomic, type FileWriter } from './atomic-write.js';
 
 /** A float32 tensor: its shape and its row-major data. */
 export interface TensorData {
@@ -215,13 +215,18 @@ export function encodeSafetensors(tensors: ReadonlyMap<string, TensorData>, meta
   return Buffer.concat([header, ...names.map((name) => littleEndianBytes(tensors.get(name)!.data))]);
 }
 
-/** Writes tensors as an F32 safetensors file atomically, streaming one tensor at a time. */
-export async function writeSafetensors(path: string, tensors: ReadonlyMap<string, TensorData>, metadata: Record<string, string> = {}): Promise<void> {
+/** A streaming writer of an F32 safetensors file, one tensor at a time (validates shapes first). */
+export function safetensorsWriter(tensors: ReadonlyMap<string, TensorData>, metadata: Record<string, string> = {}): FileWriter {
   const { header, names } = encodeSafetensorsHeader(tensors, metadata);
-  await writeFileAtomic(path, async (file) => {
+  return async (file) => {
     await file.write(header);
     for (const name of names) await file.write(littleEndianBytes(tensors.get(name)!.data));
-  });
+  };
+}
+
+/** Writes tensors as an F32 safetensors file atomically, streaming one tensor at a time. */
+export async function writeSafetensors(path: string, tensors: ReadonlyMap<string, TensorData>, metadata: Record<string, string> = {}): Promise<void> {
+  await writeFileAtomic(path, safetensorsWriter(tensors, metadata));
 }
 
 function checkTensor(name: string, tensor: TensorData): void {
