@@ -5,6 +5,7 @@
  * Loading, overrides and error messages live in `config-load.ts`.
  */
 import { z } from 'zod';
+import { ESTIMATOR_KINDS } from '../advantage/create-estimator.js';
 
 /** Model presets of the embedded engine (Hugging Face `config.json` field names). */
 export const MODEL_PRESETS = {
@@ -20,7 +21,7 @@ export const MODEL_PRESETS = {
 export type ModelSize = keyof typeof MODEL_PRESETS;
 
 /** The advantage estimators a config can name (PAPER.md section 3). */
-export const ADVANTAGE_KINDS = ['grpo-or', 'grpo-mr', 'mt-grpo', 'mt-grpo-k', 'rloo', 'grpo-no-std'] as const;
+export const ADVANTAGE_KINDS = ESTIMATOR_KINDS;
 
 const positiveInt = () => z.number().int().min(1);
 const nonNegative = () => z.number().min(0);
@@ -69,6 +70,8 @@ const advantageSchema = z
   .strictObject({
     kind: z.enum(ADVANTAGE_KINDS).default('mt-grpo').describe(`advantage estimator (${ADVANTAGE_KINDS.join(' | ')}); default mt-grpo`),
     lambda: nonNegative().default(1).describe('weight of the normalised turn reward on turn-1 tokens in MT-GRPO (paper: 1); default 1'),
+    alpha: z.number().min(0).max(1).default(1).describe('discount of later turn rewards in K-turn MT-GRPO (mt-grpo-k only); default 1'),
+    reward: z.enum(['outcome', 'merged']).default('merged').describe('scalar reward of rloo / dr-grpo (outcome | merged); default merged'),
   })
   .describe('advantage estimation');
 
@@ -160,6 +163,15 @@ export const trainConfigSchema = z
 export type TrainConfig = z.output<typeof trainConfigSchema>;
 /** A partial config as written in a file (every field optional). */
 export type TrainConfigInput = z.input<typeof trainConfigSchema>;
+
+/** The estimator config (`createEstimator` input) named by a training config. */
+export function estimatorConfigOf(config: TrainConfig): Record<string, unknown> {
+  const { kind, lambda, alpha, reward } = config.advantage;
+  if (kind === 'mt-grpo') return { kind, lambda };
+  if (kind === 'mt-grpo-k') return { kind, alpha };
+  if (kind === 'rloo' || kind === 'dr-grpo') return { kind, reward };
+  return { kind };
+}
 
 /** The run directory of a config: `runDir` when set, else `runs/<name>-seed<seed>`. */
 export function resolveRunDir(config: TrainConfig): string {
