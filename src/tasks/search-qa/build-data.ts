@@ -1,0 +1,204 @@
+/**
+ * `buildSearchQaData`: assembles the corpus and the questions of one tier from the npm sources,
+ * assigns entity-disjoint splits, checks that every answer occurs in its gold documents and writes
+ * corpus.jsonl, questions.jsonl, manifest.json and NOTICES.md. The output is a pure function of
+ * the tier and the source package versions: two builds give byte-identical files.
+ */
+import { createHash } from 'node:crypto';
+import { DataError } from '../../errors.js';
+import { DATA_FILES, defaultDataDir, toJsonLines, writeFileAtomic } from './data-files.js';
+import path from 'node:path';
+import { sourceNotices } from './notices.js';
+import { elementQuestions } from './questions/element-questions.js';
+import { factbookQuestions } from './questions/factbook-questions.js';
+import { capitalOfQuestions, describableInstances, instanceQuestions } from './questions/wordnet-questions.js';
+import { readElements } from './sources/elements-source.js';
+import { type FactbookProfile, readFactbook } from './sources/factbook-source.js';
+import { SOURCE_PACKAGES } from './sources/package-files.js';
+import { type NounSynset, readNounSynsets, synsetDocuments } from './sources/wordnet-source.js';
+import { HELD_OUT_FAMILIES, splitOfEntity, stableHash } from './splits.js';
+import { matchKey, MatchableText, normalizeAliases } from './text-match.js';
+import type { CorpusDocument, QuestionDraft, QuestionRow, Tier } from './types.js';
+
+/** Options of `buildSearchQaData`. */
+export interface BuildSearchQaDataOptions {
+  tier: Tier;
+  /** Output directory (default: `defaultDataDir(tier)`). */
+  dir?: string;
+  /** Receives one line per build step. */
+  onProgress?: (message: string) => void;
+}
+
+/** Per-family counts and the answer-in-gold check. */
+export interface FamilySummary {
+  family: string;
+  source: string;
+  /** Questions generated before the answer-in-gold filter. */
+  generated: number;
+  /** Share of generated questions whose answer occurs in a gold document (title or text). */
+  answerInGold: number;
+  /** Kept questions per split. */
+  splits: Record<string, number>;
+}
+
+/** What a build wrote, as stored in manifest.json. */
+export interface SearchQaManifest {
+  format: 'turnwise-search-qa/1';
+  tier: Tier;
+  sources: Array<{ name: string; version: string }>;
+  documents: number;
+  questions: number;
+  /** sha256 of corpus.jsonl: the search index is rebuilt when it changes. */
+  corpusSha256: string;
+  questionsSha256: string;
+  families: FamilySummary[];
+}
+
+/** Tier S: a small deterministic slice for tests and CI. */
+const TIER_S = { countries: 30, instances: 1500, questions: 300 } as const;
+
+/** Builds the data of one tier into a directory and returns its manifest. */
+export function buildSearchQaData(options: BuildSearchQaDataOptions): SearchQaManifest & { dir: string } {
+  const dir = path.resolve(options.dir ?? defaultDataDir(options.tier));
+  const progress = options.onProgress ?? (() => {});
+  const small = options.tier === 'S';
+
+  const factbook = readFactbook();
+  const countries = factbook.profiles.filter((profile) => profile.sectionDocIds.Government !== undefined && profile.capital !== undefined);
+  const selectedCountries = small ? byHash(countries, (profile) => profile.code).slice(0, TIER_S.countries) : countries;
+  const selectedCodes = new Set(selectedCountries.map((profile) => profile.code));
+  const factbookDocuments = small
+    ? factbook.documents.filter((document) => selectedCodes.has(document.id.slice('factbook:'.length).split('/')[0]!))
+    : factbook.documents;
+  progress(`factbook: ${selectedCountries.length} countries, ${factbookDocuments.length} section documents`);
+
+  const synsets = readNounSynsets();
+  const byOffset = new Map(synsets.map((synset) => [synset.offset, synset]));
+  const countryIndex = countryNameIndex(countries);
+  const canonicalEntity = (name: string) => countryIndex.get(matchKey(name))?.name ?? name;
+  const countryAliases = (name: string) => countryIndex.get(matchKey(name))?.names ?? [];
+  let instances = describableInstances(synsets);
+  if (small) instances = byHash(instances, (synset) => synset.offset).slice(0, TIER_S.instances);
+  let capitalDrafts = capitalOfQuestions(synsets, byOffset, canonicalEntity, countryAliases);
+  let corpusSynsets: NounSynset[] = synsets;
+  if (small) {
+    const selectedNames = new Set(selectedCountries.map((profile) => profile.name));
+    capitalDrafts = capitalDrafts.filter((draft) => selectedNames.has(draft.entity));
+    const keep = new Set([...instances.map((synset) => synset.offset), ...capitalDrafts.map((draft) => draft.gold[0]!.slice('wordnet:'.length))]);
+    corpusSynsets = synsets.filter((synset) => keep.has(synset.offset));
+  }
+  const wordnetDocuments = synsetDocuments(corpusSynsets, byOffset);
+  progress(`wordnet: ${wordnetDocuments.length} synset documents, ${instances.length} describable instances`);
+
+  const elements = readElements();
+  progress(`elements: ${elements.documents.length} documents`);
+
+  const documents = [...factbookDocuments, ...wordnetDocuments, ...elements.documents];
+  const drafts = [
+    ...factbookQuestions(selectedCountries),
+    ...capitalDrafts,
+    ...instanceQuestions(instances, byOffset, canonicalEntity),
+    ...elementQuestions(elements.elements),
+  ];
+  const { rows, families } = finishQuestions(drafts, documents, new Set(countries.map((profile) => profile.name)), small ? TIER_S.questions : undefined);
+  progress(`questions: ${rows.length} kept of ${drafts.length} generated`);
+
+  const corpusText = toJsonLines(documents);
+  const questionsText = toJsonLines(rows);
+  const manifest: SearchQaManifest = {
+    format: 'turnwise-search-qa/1',
+    tier: options.tier,
+    sources: Object.values(SOURCE_PACKAGES).map(({ name, version }) => ({ name, version })),
+    documents: documents.length,
+    questions: rows.length,
+    corpusSha256: sha256(corpusText),
+    questionsSha256: sha256(questionsText),
+    families,
+  };
+  writeFileAtomic(path.join(dir, DATA_FILES.corpus), corpusText);
+  writeFileAtomic(path.join(dir, DATA_FILES.questions), questionsText);
+  writeFileAtomic(path.join(dir, DATA_FILES.notices), sourceNotices());
+  writeFileAtomic(path.join(dir, DATA_FILES.manifest), `${JSON.stringify(manifest, null, 2)}\n`);
+  progress(`wrote ${dir}`);
+  return { ...manifest, dir };
+}
+
+/** Assigns splits, drops held-out families outside test and answers missing from gold, samples tier S. */
+function finishQuestions(
+  drafts: readonly QuestionDraft[],
+  documents: readonly CorpusDocument[],
+  countryNames: ReadonlySet<string>,
+  sampleSize: number | undefined,
+): { rows: QuestionRow[]; families: FamilySummary[] } {
+  const documentById = new Map(documents.map((document) => [document.id, document]));
+  const summaries = new Map<string, FamilySummary & { supported: number }>();
+  const seenKeys = new Set<string>();
+  let rows: QuestionRow[] = [];
+  for (const draft of drafts) {
+    if (seenKeys.has(draft.key)) throw new DataError(`search-qa build: two questions share the id ${draft.key}`);
+    seenKeys.add(draft.key);
+    const split = splitOfEntity(draft.entity, countryNames.has(draft.entity));
+    if (HELD_OUT_FAMILIES.has(draft.family) && split !== 'test') continue;
+    const summary = summaries.get(draft.family) ?? { family: draft.family, source: draft.source, generated: 0, supported: 0, answerInGold: 0, splits: {} };
+    summaries.set(draft.family, summary);
+    summary.generated += 1;
+    const goldText = draft.gold.map((id) => documentById.get(id)).map((document) => (document ? `${document.title}\n${document.text}` : '')).join('\n');
+    const matchable = new MatchableText(goldText);
+    if (!draft.answers.some((answer) => matchable.contains(answer))) continue;
+    summary.supported += 1;
+    const { key, ...rest } = draft;
+    rows.push({ id: key, ...rest, normalizedAnswers: normalizeAliases(draft.answers), split });
+  }
+  if (sampleSize !== undefined) rows = balancedSample(rows, sampleSize);
+  for (const row of rows) {
+    const summary = summaries.get(row.family)!;
+    summary.splits[row.split] = (summary.splits[row.split] ?? 0) + 1;
+  }
+  const families = [...summaries.values()].map(({ supported, ...summary }) => ({
+    ...summary,
+    answerInGold: summary.generated === 0 ? 0 : round(supported / summary.generated),
+  }));
+  return { rows, families };
+}
+
+// Round-robin over families (in name order), each family in hash order, until `size` rows.
+function balancedSample(rows: readonly QuestionRow[], size: number): QuestionRow[] {
+  const byFamily = new Map<string, QuestionRow[]>();
+  for (const row of byHash(rows, (row) => row.id)) {
+    const list = byFamily.get(row.family) ?? [];
+    list.push(row);
+    byFamily.set(row.family, list);
+  }
+  const queues = [...byFamily.keys()].sort().map((family) => byFamily.get(family)!);
+  const picked = new Set<QuestionRow>();
+  for (let round = 0; picked.size < size && queues.some((queue) => queue.length > round); round++) {
+    for (const queue of queues) {
+      if (picked.size >= size) break;
+      if (round < queue.length) picked.add(queue[round]!);
+    }
+  }
+  return rows.filter((row) => picked.has(row));
+}
+
+function countryNameIndex(countries: readonly FactbookProfile[]): Map<string, FactbookProfile> {
+  const index = new Map<string, FactbookProfile>();
+  for (const profile of countries) {
+    for (const name of profile.names) if (!index.has(matchKey(name))) index.set(matchKey(name), profile);
+  }
+  return index;
+}
+
+function byHash<T>(items: readonly T[], key: (item: T) => string): T[] {
+  return items
+    .map((item) => ({ item, hash: stableHash(key(item)), key: key(item) }))
+    .sort((a, b) => a.hash - b.hash || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    .map(({ item }) => item);
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+function round(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}
