@@ -1,0 +1,154 @@
+/**
+ * The native Kernels: the C addon built by node-gyp at install (`build/Release/turnwise_kernels.node`),
+ * wrapped so every call is validated by the shared shape checks (throwing `ShapeError`) before the
+ * addon runs; the addon validates again itself and never writes past a buffer. Native kernels take
+ * Float32Array buffers only.
+ */
+
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError } from '../../errors.js';
+import type { FloatArray, Kernels } from './kernels.js';
+import {
+  checkAdamw,
+  checkAttentionBackward,
+  checkAttentionCached,
+  checkAttentionForward,
+  checkElementwise,
+  checkEmbedding,
+  checkLogprobs,
+  checkMatmulBackward,
+  checkMatmulForward,
+  checkRmsnormBackward,
+  checkRmsnormForward,
+  checkRope,
+} from './shape-checks.js';
+
+/** The functions the C addon exports (same argument order as Kernels) plus its configuration calls. */
+export interface NativeAddon extends Omit<Kernels, 'name' | 'threads'> {
+  /** Starts (or resizes) the thread pool; returns the number of threads in use. */
+  configure(threads: number): number;
+  /** The instruction set in use and the ones this CPU supports. */
+  info(): { simd: string; supported: string[]; threads: number };
+  /** Forces an instruction-set path ('avx512', 'avx2' or 'generic'); returns the one now in use. */
+  setSimd(level: string): string;
+}
+
+/** Where node-gyp puts the addon, relative to the package root. */
+export const NATIVE_ADDON_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'build', 'Release', 'turnwise_kernels.node');
+
+/** Loads the addon, throwing an Error that says why when it is missing or does not load. */
+export function loadNativeAddon(path = NATIVE_ADDON_PATH): NativeAddon {
+  if (!existsSync(path)) throw new Error(`the native addon is not built (no ${path}; run \`npm run build:native\` or \`npm install\`)`);
+  const require = createRequire(import.meta.url);
+  try {
+    return require(path) as NativeAddon;
+  } catch (error) {
+    throw new Error(`the native addon at ${path} failed to load: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/** Threads from `TURNWISE_THREADS` when set, else every core. */
+export function defaultThreadCount(): number {
+  const value = process.env['TURNWISE_THREADS'];
+  if (value === undefined || value === '') return availableParallelism();
+  const threads = Number(value);
+  if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
+    throw new ConfigError(`TURNWISE_THREADS must be an integer in [1, 256], got '${value}'`);
+  }
+  return threads;
+}
+
+/** Wraps the addon as Kernels, validating every call with the shared shape checks first. */
+export function createNativeKernels(addon: NativeAddon, threads = defaultThreadCount()): Kernels {
+  const used = addon.configure(threads);
+  return {
+    name: 'native',
+    threads: used,
+    matmulForward(out, inp, weight, bias, N, C, OC) {
+      checkMatmulForward(out, inp, weight, bias, N, C, OC);
+      addon.matmulForward(out, inp, weight, bias, N, C, OC);
+    },
+    matmulBackward(dinp, dweight, dbias, dout, inp, weight, N, C, OC) {
+      checkMatmulBackward(dinp, dweight, dbias, dout, inp, weight, N, C, OC);
+      addon.matmulBackward(dinp, dweight, dbias, dout, inp, weight, N, C, OC);
+    },
+    embeddingForward(out, ids, table, N, C, V) {
+      checkEmbedding('embeddingForward', out, ids, table, N, C, V);
+      addon.embeddingForward(out, ids, table, N, C, V);
+    },
+    embeddingBackward(dtable, dout, ids, N, C, V) {
+      checkEmbedding('embeddingBackward', dout, ids, dtable, N, C, V);
+      addon.embeddingBackward(dtable, dout, ids, N, C, V);
+    },
+    rmsnormForward(out, rstd, inp, weight, N, C, eps) {
+      checkRmsnormForward(out, rstd, inp, weight, N, C, eps);
+      addon.rmsnormForward(out, rstd, inp, weight, N, C, eps);
+    },
+    rmsnormBackward(dinp, dweight, dout, inp, weight, rstd, N, C) {
+      checkRmsnormBackward(dinp, dweight, dout, inp, weight, rstd, N, C);
+      addon.rmsnormBackward(dinp, dweight, dout, inp, weight, rstd, N, C);
+    },
+    rope(out, inp, positions, N, H, D, theta, inverse) {
+      checkRope(out, inp, positions, N, H, D, theta);
+      addon.rope(out, inp, positions, N, H, D, theta, inverse);
+    },
+    attentionForward(out, lse, q, k, v, B, T, H, KVH, D) {
+      checkAttentionForward(out, lse, q, k, v, B, T, H, KVH, D);
+      addon.attentionForward(out, lse, q, k, v, B, T, H, KVH, D);
+    },
+    attentionBackward(dq, dk, dv, dout, q, k, v, out, lse, B, T, H, KVH, D) {
+      checkAttentionBackward(dq, dk, dv, dout, q, k, v, out, lse, B, T, H, KVH, D);
+      addon.attentionBackward(dq, dk, dv, dout, q, k, v, out, lse, B, T, H, KVH, D);
+    },
+    attentionCached(out, q, kcache, vcache, slots, positions, B, S, maxT, H, KVH, D) {
+      checkAttentionCached(out, q, kcache, vcache, slots, positions, B, S, maxT, H, KVH, D);
+      addon.attentionCached(out, q, kcache, vcache, slots, positions, B, S, maxT, H, KVH, D);
+    },
+    swigluForward(out, gate, up, n) {
+      checkElementwise('swigluForward', n, [
+        ['out', out],
+        ['gate', gate],
+        ['up', up],
+      ]);
+      addon.swigluForward(out, gate, up, n);
+    },
+    swigluBackward(dgate, dup, dout, gate, up, n) {
+      checkElementwise('swigluBackward', n, [
+        ['dgate', dgate],
+        ['dup', dup],
+        ['dout', dout],
+        ['gate', gate],
+        ['up', up],
+      ]);
+      addon.swigluBackward(dgate, dup, dout, gate, up, n);
+    },
+    add(out, a, b, n) {
+      checkElementwise('add', n, [
+        ['out', out],
+        ['a', a],
+        ['b', b],
+      ]);
+      addon.add(out, a, b, n);
+    },
+    logprobsForward(logprobs, lse, entropy, logits, targets, N, V, invTemperature) {
+      checkLogprobs('logprobsForward', [['logprobs', logprobs, '(N)', N], ['lse', lse, '(N)', N], ['entropy', entropy, '(N)', N, true]], logits, targets, N, V, invTemperature);
+      addon.logprobsForward(logprobs, lse, entropy, logits, targets, N, V, invTemperature);
+    },
+    logprobsBackward(dlogits, dlogprobs, logits, lse, targets, N, V, invTemperature) {
+      checkLogprobs('logprobsBackward', [['dlogits', dlogits, '(N,V)', N * V], ['dlogprobs', dlogprobs, '(N)', N], ['lse', lse, '(N)', N]], logits, targets, N, V, invTemperature);
+      addon.logprobsBackward(dlogits, dlogprobs, logits, lse, targets, N, V, invTemperature);
+    },
+    adamw(params, grads, m, v, n, lr, beta1, beta2, eps, weightDecay, step, gradScale) {
+      checkAdamw(params, grads, m, v, n, beta1, beta2, step);
+      addon.adamw(params, grads, m, v, n, lr, beta1, beta2, eps, weightDecay, step, gradScale);
+    },
+    sumSquares(x: FloatArray, n: number): number {
+      checkElementwise('sumSquares', n, [['x', x]]);
+      return addon.sumSquares(x, n);
+    },
+  };
+}
