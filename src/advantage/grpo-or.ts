@@ -1,0 +1,12 @@
+/**
+ * GRPO-OR (outcome reward only, PAPER.md section 3): every token of rollout i gets
+ * `norm(R^O)_i`; turn rewards are ignored. The paper's baseline that learns to stop calling tools.
+ */
+import type { AdvantageEstimator } from './estimator.js';
+import { groupNormalize } from './group-stats.js';
+import { createScalarEstimator } from './scalar-estimator.js';
+
+/** Creates the GRPO-OR estimator: `A_i = norm(R^O)_i` on every trainable token. */
+export function createGrpoOr(): AdvantageEstimator {
+  return createScalarEstimator('grpo-or', (rewards) => groupNormalize(rewards.outcome_G));
+}
