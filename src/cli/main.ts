@@ -13,6 +13,7 @@ export interface Command {
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
   // Subcommands register here, one line each: name -> lazy import of src/cli/<name>.ts.
+  report: async () => (await import('./report.js')).command,
 };
 
 function usage(): string {
