@@ -1,0 +1,140 @@
+import { describe, expect, it } from 'vitest';
+import { referenceKernels } from './kernels/reference.js';
+import { parseModelConfig } from './model-config.js';
+import { Transformer } from './transformer.js';
+import { EnginePolicy } from './engine-policy.js';
+import { forwardOnly } from './training.js';
+import type { Tokenizer } from '../rollout/tokenizer.js';
+import type { SamplingParams } from '../rollout/policy.js';
+
+const V = 40;
+const CONFIG = parseModelConfig({
+  hidden_size: 32,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  intermediate_size: 48,
+  vocab_size: V,
+  model_type: 'qwen2',
+  max_position_embeddings: 128,
+});
+
+/** One character per id, starting at '0'. */
+const CHAR_TOKENIZER: Tokenizer = {
+  vocabSize: V,
+  eosTokenId: undefined,
+  encode: (text) => Array.from(text, (char) => char.charCodeAt(0) - 48),
+  decode: (ids) => ids.map((id) => String.fromCharCode(48 + id)).join(''),
+  tokenId: () => undefined,
+};
+
+function makePolicy(options: { slots?: number } = {}) {
+  const model = new Transformer({ config: CONFIG, kernels: referenceKernels, seed: 11 });
+  // Sharper distributions than the 0.02 init, so sequences differ visibly between seeds.
+  for (let i = 0; i < model.params.length; i++) model.params[i] *= 8;
+  for (const t of model.layout.tensors) if (t.shape.length === 1) model.params.fill(1, t.offset, t.offset + t.size);
+  return { model, policy: new EnginePolicy({ model, tokenizer: CHAR_TOKENIZER, slots: options.slots ?? 8, maxSequenceLength: 128 }) };
+}
+
+const PARAMS: SamplingParams = { temperature: 0.7, topK: 0, topP: 1, maxTokens: 12, stop: [] };
+const PROMPT = [1, 5, 9, 2, 7, 3, 8, 8, 4, 6, 1, 2];
+
+describe('EnginePolicy', () => {
+  it('reports logprobs that match the training forward on the same tokens (max diff < 1e-4)', async () => {
+    const { model, policy } = makePolicy();
+    const prompts = [PROMPT, PROMPT.slice(0, 5), [3, 3, 3]];
+    const results = await Promise.all(prompts.map((tokens, i) => policy.sample({ tokens, params: PARAMS, seed: i })));
+    const sequences = prompts.map((prompt, i) => {
+      const all = [...prompt, ...results[i]!.tokens];
+      return { inputTokens: all.slice(0, -1), targetTokens: all.slice(1) };
+    });
+    const { logprobs } = forwardOnly(model, sequences, { temperature: 0.7 });
+    let worst = 0;
+    prompts.forEach((prompt, i) => {
+      expect(results[i]!.tokens).toHaveLength(12);
+      results[i]!.logprobs.forEach((lp, j) => (worst = Math.max(worst, Math.abs(lp - logprobs[i]![prompt.length - 1 + j]!))));
+    });
+    expect(worst).toBeLessThan(1e-4);
+  });
+
+  it('draws the same tokens for a seed whether sampled alone or in a batch', async () => {
+    const alone = await makePolicy().policy.sample({ tokens: PROMPT, params: PARAMS, seed: 42 });
+    const { policy } = makePolicy();
+    const batch = await Promise.all([
+      policy.sample({ tokens: [4, 4], params: PARAMS, seed: 1 }),
+      policy.sample({ tokens: PROMPT, params: PARAMS, seed: 42 }),
+      policy.sample({ tokens: PROMPT.slice(3), params: { ...PARAMS, maxTokens: 3 }, seed: 2 }),
+    ]);
+    expect(batch[1]!.tokens).toEqual(alone.tokens);
+    batch[1]!.logprobs.forEach((lp, i) => expect(lp).toBeCloseTo(alone.logprobs[i]!, 5));
+    const other = await policy.sample({ tokens: PROMPT, params: PARAMS, seed: 43 });
+    expect(other.tokens).not.toEqual(alone.tokens);
+  });
+
+  it('computes the shared prompt of a group once and forks it', async () => {
+    const { policy } = makePolicy();
+    const group = await Promise.all([0, 1, 2, 3].map((seed) => policy.sample({ tokens: PROMPT, params: { ...PARAMS, maxTokens: 5 }, seed })));
+    // Prompt once (12 rows) + each follower feeds its last prompt token (3) + 4 decode rows per rollout.
+    expect(policy.stats.computedTokens).toBe(12 + 3 + 4 * 4);
+    expect(policy.stats.reusedTokens).toBe(3 * 11);
+    expect(new Set(group.map((r) => r.tokens.join(','))).size).toBeGreaterThan(1);
+  });
+
+  it('keeps a session cache across turns and prefills only the new tokens', async () => {
+    const { policy } = makePolicy();
+    const first = await policy.sample({ tokens: PROMPT, params: PARAMS, seed: 5, sessionId: 'rollout-1' });
+    const before = policy.stats.computedTokens;
+    const envReply = [7, 7, 1];
+    const second = { tokens: [...PROMPT, ...first.tokens, ...envReply], params: PARAMS, seed: 6 };
+    const turn2 = await policy.sample({ ...second, sessionId: 'rollout-1' });
+    // The last sampled token and the reply are prefilled, then 11 decode rows.
+    expect(policy.stats.computedTokens - before).toBe(1 + envReply.length + 11);
+    const fresh = await makePolicy().policy.sample(second);
+    expect(turn2.tokens).toEqual(fresh.tokens);
+    turn2.logprobs.forEach((lp, i) => expect(lp).toBeCloseTo(fresh.logprobs[i]!, 5));
+    policy.release('rollout-1');
+  });
+
+  it('stops on a stop token id and on a stop string, keeping the stop tokens', async () => {
+    const { policy } = makePolicy();
+    const free = await policy.sample({ tokens: PROMPT, params: PARAMS, seed: 9 });
+    expect(free.finishReason).toBe('length');
+    const stopId = free.tokens[4]!;
+    const byId = await policy.sample({ tokens: PROMPT, params: { ...PARAMS, stopTokenIds: [stopId] }, seed: 9 });
+    expect(byId.finishReason).toBe('stop');
+    expect(byId.tokens).toEqual(free.tokens.slice(0, free.tokens.indexOf(stopId) + 1));
+    const stopText = CHAR_TOKENIZER.decode(free.tokens.slice(5, 7));
+    const text = CHAR_TOKENIZER.decode(free.tokens);
+    const byString = await policy.sample({ tokens: PROMPT, params: { ...PARAMS, stop: [stopText] }, seed: 9 });
+    expect(byString.finishReason).toBe('stop');
+    expect(byString.tokens).toEqual(free.tokens.slice(0, text.indexOf(stopText) + stopText.length));
+  });
+
+  it('samples greedily with topK 1', async () => {
+    const { model, policy } = makePolicy();
+    const result = await policy.sample({ tokens: PROMPT, params: { ...PARAMS, topK: 1, maxTokens: 4 }, seed: 3 });
+    const all = [...PROMPT, ...result.tokens];
+    const { logits } = model.forward({ B: 1, T: all.length - 1, inputIds: all.slice(0, -1), targets: all.slice(1) });
+    for (let j = 0; j < 4; j++) {
+      const row = logits.subarray((PROMPT.length - 1 + j) * V, (PROMPT.length + j) * V);
+      expect(result.tokens[j]).toBe(row.indexOf(Math.max(...row)));
+    }
+  });
+
+  it('serves more rollouts than slots and evicts idle sessions', async () => {
+    const { policy } = makePolicy({ slots: 2 });
+    const results = await Promise.all(
+      [0, 1, 2, 3, 4].map((seed) => policy.sample({ tokens: [seed + 1, 2, 3], params: { ...PARAMS, maxTokens: 3 }, seed, sessionId: `s${seed}` })),
+    );
+    expect(results.every((r) => r.tokens.length === 3)).toBe(true);
+  });
+
+  it('rejects bad requests with a message naming the problem', async () => {
+    const { policy } = makePolicy();
+    await expect(policy.sample({ tokens: [], params: PARAMS, seed: 0 })).rejects.toThrow(/empty/);
+    await expect(policy.sample({ tokens: [V + 3], params: PARAMS, seed: 0 })).rejects.toThrow(/outside \[0, 40\)/);
+    await expect(policy.sample({ tokens: [1], params: { ...PARAMS, temperature: 0 }, seed: 0 })).rejects.toThrow(/temperature/);
+    await expect(policy.sample({ tokens: new Array(129).fill(1), params: PARAMS, seed: 0 })).rejects.toThrow(/at most 128/);
+    expect((await policy.sample({ tokens: [1], params: { ...PARAMS, maxTokens: 0 }, seed: 0 })).tokens).toEqual([]);
+  });
+});

@@ -1,0 +1,264 @@
+/**
+ * The engine's Policy: batched decoding with a KV cache (continuous batching). Every `sample` call
+ * pending at the same time joins one decoding batch; new calls join between decoding steps. A
+ * session's cache survives across turns (only the new tokens are prefilled), and the shared prompt
+ * of a group of rollouts is computed once and forked: a request whose prompt another request is
+ * still prefilling waits one step and then copies that prefix. Each request draws from its own
+ * seeded generator, so its tokens do not depend on what else is in the batch.
+ */
+import { ConfigError, ShapeError, errorMessage } from '../errors.js';
+import { Random } from '../random.js';
+import type { Policy, SampleRequest, SampleResult } from '../rollout/policy.js';
+import type { Tokenizer } from '../rollout/tokenizer.js';
+import { Decoder } from './decoder.js';
+import { commonPrefixLength, SlotPool, type Slot } from './slot-pool.js';
+import { StopChecker } from './stop-checker.js';
+import { TokenSampler } from './token-sampler.js';
+import type { Transformer } from './transformer.js';
+
+/** Options of an EnginePolicy. */
+export interface EnginePolicyOptions {
+  model: Transformer;
+  tokenizer: Tokenizer;
+  /** KV-cache slots: sequences decoded at once plus sessions kept between turns (default 64). */
+  slots?: number;
+  /** Positions per slot (default min(max_position_embeddings, 2048)). */
+  maxSequenceLength?: number;
+  /** Most token rows per decoder call; longer prefills are split (default 1024). */
+  maxRowsPerStep?: number;
+  /** A request waits for a prefix another request is prefilling when it would reuse at least this many more tokens (default 8). */
+  forkMinimumTokens?: number;
+}
+
+/** Counters of the work done, for tests and benchmarks. */
+export interface EnginePolicyStats {
+  /** Decoder calls. */
+  steps: number;
+  /** Token rows computed (prefill and decoding). */
+  computedTokens: number;
+  /** Prompt tokens not recomputed because a session or a fork already held them. */
+  reusedTokens: number;
+  /** Tokens sampled. */
+  sampledTokens: number;
+}
+
+interface Pending {
+  request: SampleRequest;
+  resolve: (result: SampleResult) => void;
+  reject: (error: Error) => void;
+}
+
+interface Active extends Pending {
+  slot: Slot;
+  /** Tokens still to feed before the next draw. */
+  feed: number[];
+  generated: number[];
+  logprobs: number[];
+  random: Random;
+  stop: StopChecker;
+}
+
+/** A Policy backed by the CPU engine. */
+export class EnginePolicy implements Policy {
+  readonly tokenizer: Tokenizer;
+  readonly stats: EnginePolicyStats = { steps: 0, computedTokens: 0, reusedTokens: 0, sampledTokens: 0 };
+  private readonly model: Transformer;
+  private readonly decoder: Decoder;
+  private readonly pool: SlotPool;
+  private readonly sampler: TokenSampler;
+  private readonly maxRows: number;
+  private readonly forkMinimum: number;
+  private pending: Pending[] = [];
+  private active: Active[] = [];
+  private running = false;
+
+  constructor(options: EnginePolicyOptions) {
+    this.model = options.model;
+    this.tokenizer = options.tokenizer;
+    const maxT = options.maxSequenceLength ?? Math.min(options.model.config.max_position_embeddings, 2048);
+    this.decoder = new Decoder(options.model, options.slots ?? 64, maxT);
+    this.pool = new SlotPool(this.decoder.cache);
+    this.sampler = new TokenSampler(options.model.dims.V);
+    this.maxRows = options.maxRowsPerStep ?? 1024;
+    this.forkMinimum = options.forkMinimumTokens ?? 8;
+  }
+
+  /** Positions per cache slot: the longest sequence this policy can hold. */
+  get maxSequenceLength(): number {
+    return this.decoder.cache.maxT;
+  }
+
+  sample(request: SampleRequest): Promise<SampleResult> {
+    return new Promise<SampleResult>((resolve, reject) => {
+      try {
+        this.validate(request);
+      } catch (error) {
+        reject(error as Error);
+        return;
+      }
+      if (request.params.maxTokens <= 0) {
+        resolve({ tokens: [], logprobs: [], finishReason: 'length' });
+        return;
+      }
+      this.pending.push({ request, resolve, reject });
+      if (!this.running) {
+        this.running = true;
+        setImmediate(() => void this.drive());
+      }
+    });
+  }
+
+  release(sessionId: string): void {
+    this.pool.release(sessionId);
+  }
+
+  private validate(request: SampleRequest): void {
+    const { tokens, params } = request;
+    const V = this.model.dims.V;
+    if (tokens.length === 0) throw new ShapeError('sample: request.tokens is empty; expected at least one token');
+    if (tokens.length > this.maxSequenceLength) {
+      throw new ShapeError(`sample: request has ${tokens.length} tokens; this policy holds at most ${this.maxSequenceLength} (maxSequenceLength)`);
+    }
+    for (const token of tokens) {
+      if (!Number.isInteger(token) || token < 0 || token >= V) throw new ShapeError(`sample: token id ${token} is outside [0, ${V})`);
+    }
+    if (!(params.temperature > 0)) throw new ConfigError(`sample: temperature must be > 0, got ${params.temperature}`);
+    if (!(params.topP > 0 && params.topP <= 1)) throw new ConfigError(`sample: topP must be in (0, 1], got ${params.topP}`);
+    if (!Number.isInteger(params.maxTokens)) throw new ConfigError(`sample: maxTokens must be an integer, got ${params.maxTokens}`);
+    if (request.sessionId !== undefined && this.isSessionInUse(request.sessionId)) {
+      throw new ConfigError(`sample: session ${request.sessionId} already has a sample in progress; await it before the next turn`);
+    }
+  }
+
+  private isSessionInUse(session: string): boolean {
+    return this.pending.some((p) => p.request.sessionId === session) || this.active.some((a) => a.request.sessionId === session);
+  }
+
+  /** The decoding loop: runs while anything is pending or active, yielding to the event loop between steps. */
+  private async drive(): Promise<void> {
+    try {
+      while (this.pending.length > 0 || this.active.length > 0) {
+        this.admit();
+        if (this.active.length > 0) this.step();
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** Moves pending requests into slots, reusing cached prefixes; defers a request whose prefix is being prefilled. */
+  private admit(): void {
+    const waiting: Pending[] = [];
+    for (const pending of this.pending) {
+      const tokens = pending.request.tokens;
+      const limit = tokens.length - 1; // the last token is always fed, to get its logits
+      const session = pending.request.sessionId;
+      const sessionSlot = session === undefined ? undefined : this.pool.sessionSlot(session);
+      if (!sessionSlot) {
+        const cached = this.pool.longestCachedPrefix(tokens, limit).length;
+        const planned = this.longestPlannedPrefix(tokens, limit);
+        if (planned >= cached + this.forkMinimum) {
+          waiting.push(pending);
+          continue;
+        }
+      }
+      const assignment = this.pool.acquire(tokens, limit, session);
+      if (!assignment) {
+        waiting.push(pending);
+        continue;
+      }
+      this.stats.reusedTokens += assignment.reused;
+      this.active.push({
+        ...pending,
+        slot: assignment.slot,
+        feed: tokens.slice(assignment.reused),
+        generated: [],
+        logprobs: [],
+        random: new Random(pending.request.seed),
+        stop: new StopChecker(this.tokenizer, pending.request.params.stop, pending.request.params.stopTokenIds),
+      });
+    }
+    this.pending = waiting;
+  }
+
+  /** Longest prefix of `tokens` that an active sequence is still prefilling. */
+  private longestPlannedPrefix(tokens: readonly number[], limit: number): number {
+    let best = 0;
+    for (const active of this.active) {
+      if (active.generated.length > 0) continue;
+      const planned = active.request.tokens;
+      best = Math.max(best, Math.min(commonPrefixLength(planned, tokens), limit));
+    }
+    return best;
+  }
+
+  /** One decoder call over all active sequences (decoding rows first, then prefill chunks). */
+  private step(): void {
+    const order = [...this.active].sort((a, b) => a.feed.length - b.feed.length);
+    const tokens: number[] = [];
+    const slots: number[] = [];
+    const positions: number[] = [];
+    const logitRows: number[] = [];
+    const fed = new Map<Active, number>();
+    const drawing: Active[] = [];
+    for (const sequence of order) {
+      const room = this.maxRows - tokens.length;
+      if (room <= 0) break;
+      const count = Math.min(room, sequence.feed.length);
+      const start = sequence.slot.tokens.length;
+      for (let i = 0; i < count; i++) {
+        tokens.push(sequence.feed[i]!);
+        slots.push(sequence.slot.index);
+        positions.push(start + i);
+      }
+      fed.set(sequence, count);
+      if (count === sequence.feed.length) {
+        logitRows.push(tokens.length - 1);
+        drawing.push(sequence);
+      }
+    }
+    let logits;
+    try {
+      logits = this.decoder.run({
+        R: tokens.length,
+        tokens: Int32Array.from(tokens),
+        slots: Int32Array.from(slots),
+        positions: Int32Array.from(positions),
+        logitRows: Int32Array.from(logitRows),
+      });
+    } catch (error) {
+      for (const sequence of this.active) {
+        this.pool.invalidate(sequence.slot);
+        sequence.reject(error instanceof Error ? error : new Error(errorMessage(error)));
+      }
+      this.active = [];
+      return;
+    }
+    this.stats.steps += 1;
+    this.stats.computedTokens += tokens.length;
+    for (const [sequence, count] of fed) {
+      sequence.slot.tokens.push(...sequence.feed.slice(0, count));
+      sequence.feed = sequence.feed.slice(count);
+    }
+    const V = this.model.dims.V;
+    const finished = new Set<Active>();
+    drawing.forEach((sequence, row) => {
+      const params = sequence.request.params;
+      const draw = this.sampler.draw(logits, row * V, params, sequence.random);
+      sequence.generated.push(draw.token);
+      sequence.logprobs.push(draw.logprob);
+      this.stats.sampledTokens += 1;
+      const stopped = sequence.stop.isStop(sequence.generated);
+      const full = sequence.generated.length >= params.maxTokens || sequence.slot.tokens.length >= this.maxSequenceLength;
+      if (stopped || full) {
+        finished.add(sequence);
+        this.pool.finish(sequence.slot);
+        sequence.resolve({ tokens: sequence.generated, logprobs: sequence.logprobs, finishReason: stopped ? 'stop' : 'length' });
+      } else {
+        sequence.feed = [draw.token];
+      }
+    });
+    if (finished.size > 0) this.active = this.active.filter((sequence) => !finished.has(sequence));
+  }
+}

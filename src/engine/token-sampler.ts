@@ -1,0 +1,98 @@
+/**
+ * Draws one token from a row of logits with temperature, top-k and top-p (nucleus) filtering, the
+ * order Hugging Face applies them (temperature, then top-k, then top-p on what is left). The
+ * reported logprob is the token's logprob under softmax(logits / temperature) over the WHOLE
+ * vocabulary, the quantity the training forward computes, whatever the filtering.
+ */
+import type { FloatArray } from './kernels/kernels.js';
+import type { Random } from '../random.js';
+
+/** The filtering part of the sampling parameters. */
+export interface TokenFilter {
+  temperature: number;
+  /** Keep the k most likely tokens; 0 or less = off. */
+  topK: number;
+  /** Keep the smallest set of most likely tokens whose probability reaches topP; 1 = off. */
+  topP: number;
+}
+
+/** A drawn token and its logprob under the temperature. */
+export interface TokenDraw {
+  token: number;
+  logprob: number;
+}
+
+/** Reusable buffers of the sampler for a vocabulary of V. */
+export class TokenSampler {
+  private readonly scores: Float64Array; // (V) logits / temperature
+  private readonly weights: Float64Array; // (V) exp(score - max)
+  private readonly order: Int32Array; // (V) token ids, most likely first when filtering
+
+  constructor(readonly V: number) {
+    this.scores = new Float64Array(V);
+    this.weights = new Float64Array(V);
+    this.order = new Int32Array(V);
+  }
+
+  /** Draws from logits[offset .. offset+V) using exactly one uniform draw of `random`. */
+  draw(logits: FloatArray, offset: number, filter: TokenFilter, random: Random): TokenDraw {
+    const { V, scores, weights } = this;
+    const invTemperature = 1 / filter.temperature;
+    let max = -Infinity;
+    for (let v = 0; v < V; v++) {
+      const score = logits[offset + v]! * invTemperature;
+      scores[v] = score;
+      if (score > max) max = score;
+    }
+    let total = 0;
+    for (let v = 0; v < V; v++) {
+      const weight = Math.exp(scores[v]! - max);
+      weights[v] = weight;
+      total += weight;
+    }
+    const lse = max + Math.log(total);
+    const uniform = random.next();
+    const filtering = (filter.topK > 0 && filter.topK < V) || filter.topP < 1;
+    const token = filtering ? this.drawFiltered(filter, total, uniform) : this.drawAll(total, uniform);
+    return { token, logprob: scores[token]! - lse };
+  }
+
+  private drawAll(total: number, uniform: number): number {
+    const { V, weights } = this;
+    let target = uniform * total;
+    let last = 0;
+    for (let v = 0; v < V; v++) {
+      const weight = weights[v]!;
+      if (weight > 0) last = v;
+      target -= weight;
+      if (target < 0) return v;
+    }
+    return last; // rounding: the last token with mass
+  }
+
+  private drawFiltered(filter: TokenFilter, total: number, uniform: number): number {
+    const { V, weights, order } = this;
+    for (let v = 0; v < V; v++) order[v] = v;
+    order.sort((a, b) => weights[b]! - weights[a]! || a - b);
+    let kept = filter.topK > 0 ? Math.min(filter.topK, V) : V;
+    let keptMass = 0;
+    for (let i = 0; i < kept; i++) keptMass += weights[order[i]!]!;
+    if (filter.topP < 1) {
+      let cumulative = 0;
+      for (let i = 0; i < kept; i++) {
+        cumulative += weights[order[i]!]!;
+        if (cumulative >= filter.topP * keptMass) {
+          kept = i + 1;
+          keptMass = cumulative;
+          break;
+        }
+      }
+    }
+    let target = uniform * (keptMass > 0 ? keptMass : total);
+    for (let i = 0; i < kept; i++) {
+      target -= weights[order[i]!]!;
+      if (target < 0) return order[i]!;
+    }
+    return order[kept - 1]!;
+  }
+}
