@@ -1,0 +1,230 @@
+/**
+ * The search index of the search-QA task: SQLite FTS5 with BM25 ranking (better-sqlite3), one row
+ * per passage, cached on disk as `index.sqlite` next to the corpus. `openSearchIndex` rebuilds it
+ * when the corpus's content hash or the passage settings differ from those it was built from, so a
+ * changed corpus is never searched through a stale index. Builds go to a temporary file first.
+ */
+import Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { DataError } from '../../errors.js';
+import { DATA_FILES, readJsonLines } from './data-files.js';
+import { toFtsExpression } from './fts-query.js';
+import { DEFAULT_PASSAGE_OPTIONS, type PassageOptions, splitPassages } from './passages.js';
+import type { CorpusDocument } from './types.js';
+
+/** One ranked result: the best passage of a document (or the whole document). */
+export interface SearchHit {
+  docId: string;
+  title: string;
+  /** The best-matching passage, or the whole document text when `unit` is `document`. */
+  text: string;
+  /** BM25 score of the best passage (higher is better). */
+  score: number;
+  /** Index of the best passage within its document. */
+  passage: number;
+  source: string;
+}
+
+/** Options of one search. */
+export interface SearchOptions {
+  /** Number of distinct documents to return (default 5). */
+  k?: number;
+  /** `passage` (default): each hit carries its best passage; `document`: the whole document text. */
+  unit?: 'passage' | 'document';
+}
+
+/** An open search index. */
+export interface SearchIndex {
+  /** Path of the SQLite file. */
+  readonly path: string;
+  readonly documentCount: number;
+  readonly passageCount: number;
+  /** Top-k documents for a free-text query; never throws on query syntax, [] when nothing matches. */
+  search(query: string, options?: SearchOptions): SearchHit[];
+  /** A document by id. */
+  document(id: string): CorpusDocument | undefined;
+  close(): void;
+}
+
+/** Options of `openSearchIndex` and `buildSearchIndex`. */
+export interface IndexOptions {
+  passages?: PassageOptions;
+  /** BM25 column weights (title, body); default 1.5 and 1. */
+  onProgress?: (message: string) => void;
+}
+
+const FORMAT = 'turnwise-fts/1';
+const TOKENIZER = "porter unicode61 remove_diacritics 2";
+const TITLE_WEIGHT = 1.5;
+const BODY_WEIGHT = 1;
+
+/**
+ * Opens the index of a data directory, building it first if it is missing or was built from another
+ * corpus. A directory without corpus.jsonl but with an index (e.g. an imported Wikipedia) is opened as is.
+ */
+export async function openSearchIndex(dir: string, options: IndexOptions = {}): Promise<SearchIndex> {
+  const indexPath = path.join(dir, DATA_FILES.index);
+  const corpusPath = path.join(dir, DATA_FILES.corpus);
+  const passageOptions = options.passages ?? DEFAULT_PASSAGE_OPTIONS;
+  if (!existsSync(corpusPath)) {
+    if (!existsSync(indexPath)) {
+      throw new DataError(`search index: ${dir} has neither ${DATA_FILES.corpus} nor ${DATA_FILES.index}; run \`turnwise data build\` first`);
+    }
+    return openExisting(indexPath);
+  }
+  const corpusKey = await corpusContentKey(dir);
+  const wanted = { format: FORMAT, corpus: corpusKey, passages: JSON.stringify(passageOptions) };
+  if (existsSync(indexPath) && metaMatches(indexPath, wanted)) return openExisting(indexPath);
+  options.onProgress?.(`building search index ${indexPath}`);
+  await buildSearchIndex(readCorpus(corpusPath), indexPath, { ...options, corpusKey });
+  return openExisting(indexPath);
+}
+
+/** Builds an index file from a stream of documents (atomically: temp file, then rename). */
+export async function buildSearchIndex(
+  documents: AsyncIterable<CorpusDocument> | Iterable<CorpusDocument>,
+  indexPath: string,
+  options: IndexOptions & { corpusKey: string },
+): Promise<{ documents: number; passages: number }> {
+  const passageOptions = options.passages ?? DEFAULT_PASSAGE_OPTIONS;
+  const temporary = `${indexPath}.tmp-${process.pid}`;
+  rmSync(temporary, { force: true });
+  const database = new Database(temporary);
+  try {
+    database.pragma('journal_mode = OFF');
+    database.pragma('synchronous = OFF');
+    database.exec(`
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE documents (rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, title TEXT NOT NULL, text TEXT NOT NULL, source TEXT NOT NULL);
+      CREATE VIRTUAL TABLE passages USING fts5(title, body, doc UNINDEXED, part UNINDEXED, tokenize = '${TOKENIZER}');
+    `);
+    const insertDocument = database.prepare('INSERT INTO documents (rowid, id, title, text, source) VALUES (?, ?, ?, ?, ?)');
+    const insertPassage = database.prepare('INSERT INTO passages (title, body, doc, part) VALUES (?, ?, ?, ?)');
+    let documentCount = 0;
+    let passageCount = 0;
+    let batch: CorpusDocument[] = [];
+    const flush = database.transaction((items: CorpusDocument[]) => {
+      for (const document of items) {
+        documentCount += 1;
+        insertDocument.run(documentCount, document.id, document.title, document.text, document.source);
+        splitPassages(document.text, passageOptions).forEach((passage, part) => {
+          insertPassage.run(document.title, passage, documentCount, part);
+          passageCount += 1;
+        });
+      }
+    });
+    for await (const document of documents) {
+      batch.push(document);
+      if (batch.length >= 5000) {
+        flush(batch);
+        batch = [];
+        options.onProgress?.(`indexed ${documentCount} documents, ${passageCount} passages`);
+      }
+    }
+    flush(batch);
+    database.exec("INSERT INTO passages (passages) VALUES ('optimize')");
+    const setMeta = database.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
+    setMeta.run('format', FORMAT);
+    setMeta.run('corpus', options.corpusKey);
+    setMeta.run('passages', JSON.stringify(passageOptions));
+    setMeta.run('documents', String(documentCount));
+    setMeta.run('passage_count', String(passageCount));
+    database.close();
+    renameSync(temporary, indexPath);
+    options.onProgress?.(`index done: ${documentCount} documents, ${passageCount} passages`);
+    return { documents: documentCount, passages: passageCount };
+  } catch (error) {
+    if (database.open) database.close();
+    rmSync(temporary, { force: true });
+    throw error;
+  }
+}
+
+/** The key an index records for its corpus: the manifest's sha256 if present, else the file's sha256. */
+export async function corpusContentKey(dir: string): Promise<string> {
+  const manifestPath = path.join(dir, DATA_FILES.manifest);
+  if (existsSync(manifestPath)) {
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { corpusSha256?: unknown };
+    if (typeof manifest.corpusSha256 === 'string') return `sha256:${manifest.corpusSha256}`;
+  }
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path.join(dir, DATA_FILES.corpus))) hash.update(chunk as Buffer);
+  return `sha256:${hash.digest('hex')}`;
+}
+
+async function* readCorpus(corpusPath: string): AsyncGenerator<CorpusDocument> {
+  let line = 0;
+  for await (const record of readJsonLines(corpusPath)) {
+    line += 1;
+    const document = record as Partial<CorpusDocument>;
+    if (typeof document.id !== 'string' || typeof document.title !== 'string' || typeof document.text !== 'string') {
+      throw new DataError(`${corpusPath}: record ${line} needs string fields id, title and text`);
+    }
+    yield { id: document.id, title: document.title, text: document.text, source: typeof document.source === 'string' ? document.source : 'unknown' };
+  }
+}
+
+function metaMatches(indexPath: string, wanted: Record<string, string>): boolean {
+  let database: Database.Database | undefined;
+  try {
+    database = new Database(indexPath, { readonly: true, fileMustExist: true });
+    const rows = database.prepare('SELECT key, value FROM meta').all() as Array<{ key: string; value: string }>;
+    const meta = new Map(rows.map((row) => [row.key, row.value]));
+    return Object.entries(wanted).every(([key, value]) => meta.get(key) === value);
+  } catch {
+    return false; // unreadable or foreign file: rebuild
+  } finally {
+    database?.close();
+  }
+}
+
+function openExisting(indexPath: string): SearchIndex {
+  const database = new Database(indexPath, { readonly: true, fileMustExist: true });
+  const meta = new Map((database.prepare('SELECT key, value FROM meta').all() as Array<{ key: string; value: string }>).map((row) => [row.key, row.value]));
+  if (meta.get('format') !== FORMAT) {
+    database.close();
+    throw new DataError(`search index ${indexPath}: format ${meta.get('format') ?? '(none)'}, expected ${FORMAT}; delete it to rebuild`);
+  }
+  const match = database.prepare(
+    `SELECT doc, part, body, bm25(passages, ${TITLE_WEIGHT}, ${BODY_WEIGHT}) AS rank FROM passages WHERE passages MATCH ? ORDER BY rank LIMIT ?`,
+  );
+  const documentByRow = database.prepare('SELECT id, title, text, source FROM documents WHERE rowid = ?');
+  const documentById = database.prepare('SELECT id, title, text, source FROM documents WHERE id = ?');
+  return {
+    path: indexPath,
+    documentCount: Number(meta.get('documents') ?? 0),
+    passageCount: Number(meta.get('passage_count') ?? 0),
+    search(query, options = {}) {
+      const k = Math.max(1, Math.floor(options.k ?? 5));
+      const expression = toFtsExpression(typeof query === 'string' ? query : String(query));
+      if (expression === undefined) return [];
+      const best = new Map<number, { part: number; body: string; rank: number }>();
+      // Fetch passages until k distinct documents are found (or the matches run out).
+      for (let limit = k * 8; ; limit *= 4) {
+        const rows = match.all(expression, limit) as Array<{ doc: number; part: number; body: string; rank: number }>;
+        best.clear();
+        for (const row of rows) if (!best.has(row.doc)) best.set(row.doc, row);
+        if (best.size >= k || rows.length < limit) break;
+      }
+      return [...best.entries()].slice(0, k).map(([row, passage]) => {
+        const document = documentByRow.get(row) as CorpusDocument;
+        return {
+          docId: document.id,
+          title: document.title,
+          text: options.unit === 'document' ? document.text : passage.body,
+          score: -passage.rank,
+          passage: passage.part,
+          source: document.source,
+        };
+      });
+    },
+    document(id) {
+      return documentById.get(id) as CorpusDocument | undefined;
+    },
+    close() {
+      database.close();
+    },
+  };
+}
