@@ -13,8 +13,10 @@ export interface ChatRenderer {
   /**
    * Tokens that follow a sampled assistant turn when the environment answers with `reply`:
    * the assistant turn's end, the reply, and the next assistant turn's opening.
+   * `assistant` is the sampled assistant message as decoded (end-of-turn token text included when
+   * it was sampled); template-based renderers need it to check the prefix property.
    */
-  renderReply(reply: Message): number[];
+  renderReply(reply: Message, assistant?: Message): number[];
   /** Token ids that end an assistant turn by themselves (e.g. `<|im_end|>`), for the sampler. */
   readonly stopTokenIds: number[];
 }

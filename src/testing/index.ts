@@ -1,5 +1,7 @@
 /**
- * The public test kit, imported as `turnwise/testing`: tools for testing environments, rewards and
- * training code without a model or a network.
+ * The public test kit, imported as `turnwise/testing`: a scripted policy and a byte-level
+ * tokenizer, so environments, tools, rewards and training code can be tested without a model or a
+ * network, through the same rollout loop as training.
  */
-export {};
+export { ByteTokenizer, BYTE_TOKENIZER_SPECIAL_TOKENS, type ByteTokenizerOptions } from './byte-tokenizer.js';
+export { ScriptedPolicy, ScriptExhaustedError, fakeLogprob, type ScriptCall, type ScriptedPolicyOptions } from './scripted-policy.js';

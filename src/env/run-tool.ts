@@ -1,0 +1,56 @@
+/**
+ * Runs one decoded tool call: validates the arguments against the tool's schema, runs the tool under
+ * a timeout (aborting its signal), and turns every failure into the `Error: ...` text the model sees
+ * (the reference code's `call_tool`: `Error: <exception text>`). It never throws.
+ */
+import { errorMessage } from '../errors.js';
+import type { ToolCall } from '../types.js';
+import type { Tool } from './tool.js';
+import { validateToolArguments } from './tool-schema.js';
+
+/** The outcome of one tool call. */
+export interface ToolRun {
+  /** The text to show the model (the tool's output, or an `Error: ...` text). */
+  output: string;
+  /** Set when the call failed (bad arguments, a throw, a timeout); also the reason for logs. */
+  failure?: string;
+}
+
+/** Options of one tool run. */
+export interface RunToolOptions {
+  /** Milliseconds before the call is abandoned; the tool's own `timeoutMs` wins. */
+  timeoutMs: number;
+  /** The episode's dataset row, passed to the tool. */
+  row: unknown;
+}
+
+/** Validates and runs `call` with `tool`, never throwing. */
+export async function runTool(tool: Tool, call: ToolCall, options: RunToolOptions): Promise<ToolRun> {
+  const checked = validateToolArguments(tool, call.arguments);
+  if (!checked.ok) return { output: checked.error, failure: checked.error };
+
+  const timeoutMs = tool.timeoutMs ?? options.timeoutMs;
+  const controller = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<ToolRun>((resolve) => {
+    timer = setTimeout(() => {
+      const text = `Error: Tool '${tool.name}' timed out after ${timeoutMs} ms`;
+      controller.abort(new Error(text));
+      resolve({ output: text, failure: text });
+    }, timeoutMs);
+  });
+  const execution = (async (): Promise<ToolRun> => {
+    try {
+      const result = await tool.execute(checked.value, { signal: controller.signal, row: options.row });
+      return { output: typeof result === 'string' ? result : String(result) };
+    } catch (error) {
+      const text = `Error: ${errorMessage(error)}`;
+      return { output: text, failure: text };
+    }
+  })();
+  try {
+    return await Promise.race([execution, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

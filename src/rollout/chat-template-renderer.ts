@@ -1,0 +1,122 @@
+/**
+ * A ChatRenderer driven by a Hugging Face chat template (Jinja, rendered with `@huggingface/jinja`),
+ * generic over the Tokenizer contract. ChatML is the default template; any HF template string works
+ * as long as it has the prefix property: rendering the conversation with one more assistant message
+ * and reply must start with the text rendered before plus the assistant's text. `renderReply`
+ * renders the whole conversation again, checks that property (a clear ConfigError if the template
+ * breaks it, e.g. one that rewrites earlier turns), and tokenises only the new text suffix, so the
+ * sampled tokens are never re-tokenised. One renderer holds one conversation: make one per rollout
+ * (`ChatTemplateRenderer.factory`).
+ */
+import { Template } from '@huggingface/jinja';
+import { ConfigError, TurnwiseError, errorMessage } from '../errors.js';
+import type { Message } from '../types.js';
+import type { ChatRenderer } from './chat-renderer.js';
+import type { Tokenizer } from './tokenizer.js';
+
+/** ChatML, as used by Qwen2.5 (without its default system message and tool sections). */
+export const CHATML_TEMPLATE =
+  "{%- for message in messages %}{{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>' + '\\n' }}{%- endfor %}" +
+  "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}";
+
+/** Makes a fresh renderer for each rollout. */
+export type ChatRendererFactory = () => ChatRenderer;
+
+/** Options of a template renderer. */
+export interface ChatTemplateRendererOptions {
+  tokenizer: Tokenizer;
+  /** A Hugging Face chat template (Jinja) string; default ChatML. */
+  template?: string;
+  /**
+   * Special tokens that end an assistant turn when sampled (default: those of `<|im_end|>`,
+   * `<|endoftext|>`, `<|eot_id|>`, `<end_of_turn>` the tokenizer knows). Their ids are the sampler's
+   * stop token ids; when a turn ends with one, the template's own copy is not appended again.
+   */
+  endOfTurnTokens?: string[];
+  /** Extra template variables (`bos_token`, `eos_token`, `tools`, ...). */
+  variables?: Record<string, unknown>;
+}
+
+const DEFAULT_END_OF_TURN = ['<|im_end|>', '<|endoftext|>', '<|eot_id|>', '<end_of_turn>'];
+
+/** Renders messages with a chat template; one instance per conversation. */
+export class ChatTemplateRenderer implements ChatRenderer {
+  readonly stopTokenIds: number[];
+  private readonly tokenizer: Tokenizer;
+  private readonly template: Template;
+  private readonly endOfTurnTokens: string[];
+  private readonly variables: Record<string, unknown>;
+  private messages: Message[] | undefined;
+  private text = '';
+
+  constructor(options: ChatTemplateRendererOptions, parsed?: Template) {
+    this.tokenizer = options.tokenizer;
+    try {
+      this.template = parsed ?? new Template(options.template ?? CHATML_TEMPLATE);
+    } catch (error) {
+      throw new ConfigError(`chat template does not parse: ${errorMessage(error)}`);
+    }
+    const requested = options.endOfTurnTokens ?? DEFAULT_END_OF_TURN;
+    if (options.endOfTurnTokens) {
+      const missing = requested.filter((token) => options.tokenizer.tokenId(token) === undefined);
+      if (missing.length > 0) throw new ConfigError(`endOfTurnTokens ${JSON.stringify(missing)} are not special tokens of the tokenizer`);
+    }
+    this.endOfTurnTokens = requested.filter((token) => options.tokenizer.tokenId(token) !== undefined);
+    this.stopTokenIds = this.endOfTurnTokens.map((token) => options.tokenizer.tokenId(token)!);
+    this.variables = options.variables ?? {};
+  }
+
+  /** A factory of fresh renderers sharing one parsed template. */
+  static factory(options: ChatTemplateRendererOptions): ChatRendererFactory {
+    const first = new ChatTemplateRenderer(options);
+    return () => new ChatTemplateRenderer(options, first.template);
+  }
+
+  /** The text rendered so far (the prompt, sampled turns and replies); matches the tokens. */
+  get renderedText(): string {
+    return this.text;
+  }
+
+  renderPrompt(messages: Message[]): number[] {
+    this.messages = messages.map((message) => ({ ...message }));
+    this.text = this.render(this.messages);
+    return this.tokenizer.encode(this.text);
+  }
+
+  renderReply(reply: Message, assistant?: Message): number[] {
+    if (this.messages === undefined) throw new TurnwiseError('ChatTemplateRenderer.renderReply called before renderPrompt');
+    if (assistant === undefined) {
+      throw new TurnwiseError('ChatTemplateRenderer.renderReply needs the sampled assistant message (second argument) to extend the conversation');
+    }
+    let content = assistant.content;
+    const endToken = this.endOfTurnTokens.find((token) => content.endsWith(token));
+    if (endToken !== undefined) content = content.slice(0, -endToken.length);
+
+    const messages = [...this.messages, { role: 'assistant' as const, content }, { ...reply }];
+    const full = this.render(messages);
+    const expected = this.text + content;
+    if (!full.startsWith(expected)) {
+      let at = 0;
+      while (at < expected.length && full[at] === expected[at]) at++;
+      throw new ConfigError(
+        `chat template breaks the prefix property: after adding an assistant message and a reply, the rendering differs from ` +
+          `the text rendered before at character ${at} (expected ${JSON.stringify(expected.slice(at, at + 40))}, ` +
+          `got ${JSON.stringify(full.slice(at, at + 40))}). Multi-turn rollouts need a template that renders earlier ` +
+          `turns unchanged (no trimming, no rewriting of past assistant messages).`,
+      );
+    }
+    let suffix = full.slice(expected.length);
+    if (endToken !== undefined && suffix.startsWith(endToken)) suffix = suffix.slice(endToken.length);
+    this.messages = messages;
+    this.text = expected + (endToken ?? '') + suffix;
+    return this.tokenizer.encode(suffix);
+  }
+
+  private render(messages: Message[]): string {
+    try {
+      return this.template.render({ ...this.variables, messages, add_generation_prompt: true });
+    } catch (error) {
+      throw new ConfigError(`chat template failed to render ${messages.length} messages: ${errorMessage(error)}`);
+    }
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * Group rollouts: G rollouts per dataset row, run with bounded concurrency across rows (all G of a
+ * group and several groups in flight at once, so a batching policy sees many pending requests),
+ * then scored by a rubric into TrajectoryGroups. Seeds are drawn from the generator in a fixed
+ * order (row by row, rollout by rollout) before anything runs, so results do not depend on
+ * scheduling: the same seed gives the same groups.
+ */
+import type { EnvFactory } from '../env/env.js';
+import { DataError } from '../errors.js';
+import type { Random } from '../random.js';
+import type { Rubric } from '../rewards/rubric.js';
+import type { Trajectory, TrajectoryGroup } from '../types.js';
+import type { ChatRendererFactory } from './chat-template-renderer.js';
+import { ConcurrencyLimit } from './concurrency-limit.js';
+import type { Policy } from './policy.js';
+import { runRollout, type RolloutSampling } from './rollout.js';
+
+/** Options of a batch of group rollouts. */
+export interface GroupRolloutOptions<Row> {
+  policy: Policy;
+  /** Makes a fresh env per rollout. */
+  env: EnvFactory<Row>;
+  /** Makes a fresh renderer per rollout. */
+  renderer: ChatRendererFactory;
+  /** Scores every trajectory; without one, rewards stay empty. */
+  rubric?: Rubric<Row>;
+  rows: Row[];
+  /** Id of a row (default: `row.id` when it is a string or number, else its index). */
+  rowId?: (row: Row, index: number) => string;
+  /** Rollouts per row, G (paper: 21). */
+  groupSize: number;
+  /** Most rollouts in flight at once (default 4 x G). */
+  concurrency?: number;
+  sampling?: RolloutSampling;
+  /** Completion tokens over all turns, env tokens included (paper: 1024). */
+  tokenBudget?: number;
+  /** Hard cap on turns per rollout (default 64). */
+  maxTurns?: number;
+  /** The run's seeded generator; one independent stream is forked per rollout. */
+  random: Random;
+  /** Prefix of session ids, to keep them unique across steps (default ''). */
+  sessionPrefix?: string;
+}
+
+function defaultRowId(row: unknown, index: number): string {
+  const id = typeof row === 'object' && row !== null ? (row as Record<string, unknown>)['id'] : undefined;
+  return typeof id === 'string' || typeof id === 'number' ? String(id) : String(index);
+}
+
+/** Rolls out G episodes per row and scores them; groups come back in row order. */
+export async function rolloutGroups<Row>(options: GroupRolloutOptions<Row>): Promise<TrajectoryGroup<Row>[]> {
+  const { groupSize, rows } = options;
+  if (!Number.isInteger(groupSize) || groupSize < 1) throw new DataError(`rolloutGroups: groupSize must be a positive integer, got ${groupSize}`);
+  const limit = new ConcurrencyLimit(options.concurrency ?? 4 * groupSize);
+  const rowIdOf = options.rowId ?? defaultRowId;
+  const prefix = options.sessionPrefix ?? '';
+
+  // Fork the per-rollout generators up front, in a fixed order, so scheduling cannot change seeds.
+  const plans = rows.map((row, rowIndex) => {
+    const rowId = rowIdOf(row, rowIndex);
+    return { row, rowId, randoms: Array.from({ length: groupSize }, () => options.random.fork()) };
+  });
+  const ids = new Set(plans.map((plan) => plan.rowId));
+  if (ids.size !== plans.length) throw new DataError('rolloutGroups: row ids must be unique within one call (session ids are built from them)');
+
+  return Promise.all(
+    plans.map(async ({ row, rowId, randoms }) => {
+      const trajectories: Trajectory[] = await Promise.all(
+        randoms.map((random, groupIndex) =>
+          limit.run(() =>
+            runRollout({
+              policy: options.policy,
+              env: options.env(),
+              renderer: options.renderer(),
+              row,
+              rowId,
+              groupIndex,
+              random,
+              sessionId: `${prefix}${rowId}/${groupIndex}`,
+              ...(options.sampling && { sampling: options.sampling }),
+              ...(options.tokenBudget !== undefined && { tokenBudget: options.tokenBudget }),
+              ...(options.maxTurns !== undefined && { maxTurns: options.maxTurns }),
+            }),
+          ),
+        ),
+      );
+      const group: TrajectoryGroup<Row> = { rowId, row, trajectories };
+      if (options.rubric) await options.rubric.scoreGroup(group);
+      return group;
+    }),
+  );
+}

@@ -1,0 +1,201 @@
+/**
+ * The one multi-turn rollout loop. It renders the env's initial messages once, then per turn: asks
+ * the policy for a continuation of the exact token sequence (per-request seed, one session id per
+ * rollout), records the sampled tokens (trainable 1) with their sampling logprobs, hands the decoded
+ * assistant message to the env, and appends the env's reply as tokens (trainable 0) rendered after
+ * the sampled ones. Earlier turns are never re-tokenised.
+ *
+ * Token budget (PAPER.md section 1): `tokenBudget` counts every token after the prompt, sampled and
+ * environment tokens alike. Each turn may sample at most what is left; once it is spent the env
+ * classifies the last message without running a tool (`final`) and the episode ends, and an env
+ * reply that overflows the budget is cut to it (the message itself is kept whole for the rewards, as
+ * the reference code rewards full messages). Deviation from the reference code, on purpose: it let
+ * the next turn sample past the budget and then truncated the token sequence, so rewards could
+ * score text that was cut from training; here the rewarded text is the trained text.
+ */
+import type { Env } from '../env/env.js';
+import { errorMessage } from '../errors.js';
+import type { Random } from '../random.js';
+import type { Message, StopReason, Trajectory, Turn } from '../types.js';
+import type { ChatRenderer } from './chat-renderer.js';
+import type { Policy, SampleResult, SamplingParams } from './policy.js';
+
+/** Sampling settings of a rollout; stop strings come from the env, stop ids from the renderer. */
+export interface RolloutSampling {
+  temperature: number;
+  topK: number;
+  topP: number;
+  /** Cap on one turn's tokens below what the budget allows (default: none). */
+  maxTokensPerTurn?: number;
+}
+
+/** The paper's sampling settings (temperature 0.9, top-k 50, top-p 1). */
+export const PAPER_SAMPLING: RolloutSampling = { temperature: 0.9, topK: 50, topP: 1 };
+
+/** Everything one rollout needs. */
+export interface RolloutOptions<Row> {
+  policy: Policy;
+  /** A fresh env for this episode. */
+  env: Env<Row>;
+  /** A fresh renderer for this conversation. */
+  renderer: ChatRenderer;
+  row: Row;
+  rowId: string;
+  /** Index of the rollout within its group. */
+  groupIndex: number;
+  sampling?: RolloutSampling;
+  /** Completion tokens over all turns, env tokens included (paper: 1024). */
+  tokenBudget?: number;
+  /** Source of the per-request seeds (one draw per turn). */
+  random: Random;
+  /** Session id for the policy's KV cache (default `${rowId}/${groupIndex}`). */
+  sessionId?: string;
+  /** Hard cap on turns, whatever the env does (default 64). */
+  maxTurns?: number;
+}
+
+/** The decoded assistant text without a trailing end-of-turn token. */
+function stripEndOfTurn(text: string, endTexts: string[]): string {
+  for (const end of endTexts) if (end.length > 0 && text.endsWith(end)) return text.slice(0, -end.length);
+  return text;
+}
+
+function checkSample(result: SampleResult, maxTokens: number, vocabSize: number): string | undefined {
+  if (!Array.isArray(result.tokens) || !Array.isArray(result.logprobs)) return 'tokens and logprobs must be arrays';
+  if (result.tokens.length !== result.logprobs.length) {
+    return `returned ${result.tokens.length} tokens but ${result.logprobs.length} logprobs`;
+  }
+  if (result.tokens.length > maxTokens) return `returned ${result.tokens.length} tokens, more than maxTokens ${maxTokens}`;
+  const badToken = result.tokens.find((id) => !Number.isInteger(id) || id < 0 || id >= vocabSize);
+  if (badToken !== undefined) return `returned token id ${badToken} outside the vocabulary [0, ${vocabSize})`;
+  const badLogprob = result.logprobs.find((value) => !Number.isFinite(value) || value > 1e-6);
+  if (badLogprob !== undefined) return `returned logprob ${badLogprob}, expected a finite value <= 0`;
+  return undefined;
+}
+
+/** Runs one episode to its end and returns the unscored trajectory. */
+export async function runRollout<Row>(options: RolloutOptions<Row>): Promise<Trajectory> {
+  const { policy, env, renderer, row, random } = options;
+  const sampling = options.sampling ?? PAPER_SAMPLING;
+  const tokenBudget = options.tokenBudget ?? 1024;
+  const maxTurns = options.maxTurns ?? 64;
+  const sessionId = options.sessionId ?? `${options.rowId}/${options.groupIndex}`;
+  const tokenizer = policy.tokenizer;
+  const endTexts = renderer.stopTokenIds.map((id) => tokenizer.decode([id]));
+
+  const messages: Message[] = [...(await env.reset(row))];
+  const tokens = renderer.renderPrompt(messages);
+  const promptLength = tokens.length;
+  const trainable: number[] = new Array(promptLength).fill(0);
+  const logprobs: number[] = new Array(promptLength).fill(0);
+  const turns: Turn[] = [];
+  const errors: string[] = [];
+  let stopReason: StopReason | undefined;
+  const used = (): number => tokens.length - promptLength;
+
+  try {
+    while (stopReason === undefined) {
+      if (turns.length >= maxTurns) {
+        stopReason = 'max_turns';
+        break;
+      }
+      const remaining = tokenBudget - used();
+      if (remaining <= 0) {
+        stopReason = 'token_budget';
+        break;
+      }
+      const maxTokens = Math.min(remaining, sampling.maxTokensPerTurn ?? Infinity);
+      const params: SamplingParams = {
+        temperature: sampling.temperature,
+        topK: sampling.topK,
+        topP: sampling.topP,
+        maxTokens,
+        stop: env.stop,
+        stopTokenIds: renderer.stopTokenIds,
+      };
+      let result: SampleResult;
+      try {
+        result = await policy.sample({ tokens: tokens.slice(), params, seed: random.nextUint32(), sessionId });
+      } catch (error) {
+        errors.push(`policy.sample failed on turn ${turns.length}: ${errorMessage(error)}`);
+        stopReason = 'error';
+        break;
+      }
+      const problem = checkSample(result, maxTokens, tokenizer.vocabSize);
+      if (problem !== undefined) {
+        errors.push(`policy.sample on turn ${turns.length} ${problem}`);
+        stopReason = 'error';
+        break;
+      }
+
+      const start = tokens.length;
+      for (let i = 0; i < result.tokens.length; i++) {
+        tokens.push(result.tokens[i]!);
+        trainable.push(1);
+        logprobs.push(result.logprobs[i]!);
+      }
+      const decoded = tokenizer.decode(result.tokens);
+      const assistant: Message = { role: 'assistant', content: stripEndOfTurn(decoded, endTexts) };
+      const turn: Turn = {
+        index: turns.length,
+        assistant,
+        sampled: { start, end: tokens.length },
+        toolCalls: [],
+        isToolResult: false,
+        toolFailed: false,
+        truncated: result.finishReason === 'length',
+      };
+      turns.push(turn);
+      messages.push(assistant);
+
+      let step;
+      try {
+        step = await env.step(assistant, { final: used() >= tokenBudget });
+      } catch (error) {
+        errors.push(`env.step failed on turn ${turn.index}: ${errorMessage(error)}`);
+        stopReason = 'error';
+        break;
+      }
+      turn.toolCalls = step.toolCalls;
+      if (step.done || step.reply === undefined) {
+        if (!step.done) errors.push(`env.step on turn ${turn.index} returned neither done nor a reply`);
+        stopReason = step.done ? (step.stopReason ?? 'answered') : 'error';
+        break;
+      }
+
+      const replyTokens = renderer.renderReply(step.reply, { role: 'assistant', content: decoded });
+      const space = tokenBudget - used();
+      const kept = replyTokens.length > space ? replyTokens.slice(0, space) : replyTokens;
+      const envStart = tokens.length;
+      for (const id of kept) {
+        tokens.push(id);
+        trainable.push(0);
+        logprobs.push(0);
+      }
+      turn.env = step.reply;
+      turn.envSpan = { start: envStart, end: tokens.length };
+      turn.isToolResult = step.isToolResult;
+      turn.toolFailed = step.toolFailed;
+      messages.push(step.reply);
+      if (kept.length < replyTokens.length) stopReason = 'token_budget';
+    }
+  } finally {
+    policy.release?.(sessionId);
+  }
+
+  return {
+    rowId: options.rowId,
+    groupIndex: options.groupIndex,
+    messages,
+    tokens,
+    promptLength,
+    trainable,
+    logprobs,
+    turns,
+    turnRewards: [],
+    outcomeReward: 0,
+    rewardComponents: {},
+    stopReason: stopReason ?? 'error',
+    errors,
+  };
+}
