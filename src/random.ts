@@ -81,7 +81,7 @@ export class Random {
 
   /** A new generator whose stream is independent of this one's (derived from the next draws). */
   fork(): Random {
-    return new Random([this.nextUint32(), this.nextUint32(), this.nextUint32(), this.nextUint32() | 1]);
+    return new Random([this.nextUint32(), this.nextUint32(), this.nextUint32(), (this.nextUint32() | 1) >>> 0]);
   }
 
   /** The current state, for checkpoints. */
