@@ -40,7 +40,7 @@ export class ProgressReporter {
   private lastLineLength = 0;
 
   constructor(
-    private readonly options: {
+    private options: {
       totalSteps: number;
       fields: ProgressField[];
       /** Plain lines every this many steps when not a TTY; default 1. */
@@ -53,6 +53,11 @@ export class ProgressReporter {
   ) {
     this.stream = options.stream ?? process.stderr;
     this.tty = options.tty ?? this.stream.isTTY === true;
+  }
+
+  /** Replaces the metrics shown on the line (e.g. once the reward names are known). */
+  setFields(fields: ProgressField[]): void {
+    this.options.fields = fields;
   }
 
   /** The text of one progress line (without bar or newline). */

@@ -20,6 +20,7 @@ describe('tabular backend', () => {
     const index = 'b'.charCodeAt(0) * 128 + 'c'.charCodeAt(0);
     const h = 1e-6;
     backend.weights_V_V[index] += h;
+    backend.weightsChanged();
     const bumped = (await backend.forwardBackward(data, loss, { temperature: 0.9 })).loss;
     expect((bumped - base) / h).toBeCloseTo(grad[index]!, 4);
   });

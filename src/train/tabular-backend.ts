@@ -64,8 +64,18 @@ export class TabularBackend implements Backend {
     this.weights_V_V = new Float64Array(VOCAB * VOCAB).map(() => random.normal() * (options.initScale ?? 0.1));
   }
 
-  /** Log-softmax of row `previous` under `temperature` (V). */
+  private rowCache = new Map<string, Float64Array>();
+
+  /** Call after editing `weights_V_V` directly (tests): drops cached rows. */
+  weightsChanged(): void {
+    this.rowCache.clear();
+  }
+
+  /** Log-softmax of row `previous` under `temperature` (V), cached until the weights change. */
   private logSoftmax(previous: number, temperature: number): Float64Array {
+    const key = `${previous}/${temperature}`;
+    const cached = this.rowCache.get(key);
+    if (cached) return cached;
     const row = new Float64Array(VOCAB);
     let max = -Infinity;
     for (let j = 0; j < VOCAB; j++) {
@@ -76,6 +86,7 @@ export class TabularBackend implements Backend {
     for (let j = 0; j < VOCAB; j++) sum += Math.exp(row[j]! - max);
     const logZ = max + Math.log(sum);
     for (let j = 0; j < VOCAB; j++) row[j] = row[j]! - logZ;
+    this.rowCache.set(key, row);
     return row;
   }
 
@@ -201,6 +212,7 @@ export class TabularBackend implements Backend {
       this.weights_V_V[i] = this.weights_V_V[i]! - (params.learningRate * (this.adamM[i]! / correction1)) / (Math.sqrt(this.adamV[i]! / correction2) + params.eps);
     }
     this.grad_V_V.fill(0);
+    this.rowCache.clear();
     return { 'optim/grad_norm': norm, 'optim/lr': params.learningRate };
   }
 
@@ -229,6 +241,7 @@ export class TabularBackend implements Backend {
       this.adamStep = 0;
     }
     this.grad_V_V.fill(0);
+    this.rowCache.clear();
   }
 
   async close(): Promise<void> {}

@@ -1,0 +1,197 @@
+/**
+ * The RL training loop, top to bottom, through the Backend interface only (PAPER.md sections 3-5):
+ *
+ *   for each generation round:
+ *     pick P questions (seeded shuffled epochs)          -> rows_P
+ *     sample G rollouts each with the current policy     -> groups (tokens, sampling logprobs)
+ *     score every trajectory with the task's rubric       -> turn rewards R^T_k, outcome R^O
+ *     advantages per group from the configured estimator  -> advantages_G_T (0 on env tokens)
+ *     build datums (inputs, targets, old logprobs, advantages, mask); reference logprobs if KL
+ *     mu times: forwardBackward(clipped PG loss) then optimStep (lr warm-up, grad clipping)
+ *     log metrics, trajectories; checkpoint every N steps and at the end
+ *
+ * Checkpoints fall on round boundaries (a batch is never split across a resume), and everything
+ * random comes from one generator whose state is saved, so a resumed run matches an uninterrupted
+ * one step for step. A stop request (Ctrl-C) ends the current round, saves, and returns.
+ */
+import { createEstimator } from '../advantage/create-estimator.js';
+import type { AdvantageEstimator } from '../advantage/estimator.js';
+import type { AdamParams, Backend, LossSpec } from '../backends/backend.js';
+import { Random } from '../random.js';
+import type { GroupAdvantages } from '../types.js';
+import { collectGroups, rendererFactoryOf } from './collect-groups.js';
+import { configHash, writeResolvedConfig } from './config-load.js';
+import { estimatorConfigOf, resolveRunDir, type TrainConfig } from './config.js';
+import { buildDatums } from './datums.js';
+import { DataOrder } from './data-order.js';
+import { RunLog, type StepMetrics } from './metrics-log.js';
+import { ProgressReporter, type ProgressStream } from './progress.js';
+import { rolloutMetrics } from './rollout-metrics.js';
+import { restoreLatest, saveCheckpoint } from './run-state.js';
+import type { TrainingTask } from './task.js';
+import { resolveComponent, TRAINING_PANELS } from '../report/panels.js';
+
+/** Everything a training run needs besides its config. */
+export interface RlRunOptions<Row> {
+  config: TrainConfig;
+  backend: Backend;
+  task: TrainingTask<Row>;
+  /** The frozen base policy, for the KL term (required when `loss.klBeta > 0`). */
+  reference?: Backend;
+  /** Continue from the run directory's latest checkpoint. */
+  resume?: boolean;
+  /** Polled after each round; true ends the run early with a checkpoint (Ctrl-C). */
+  shouldStop?: () => boolean;
+  /** Progress output (default stderr); `null` silences it. */
+  progress?: ProgressStream | null;
+  /** Estimator override (default: from `config.advantage`). */
+  estimator?: AdvantageEstimator;
+}
+
+/** What a finished (or stopped) run reports. */
+export interface RlRunResult {
+  runDir: string;
+  steps: number;
+  stopped: boolean;
+  checkpoint: string;
+  lastMetrics?: StepMetrics;
+}
+
+/** The learning rate of optimiser step `step` (0-based): linear warm-up, then constant. */
+export function learningRateAt(config: TrainConfig, step: number): number {
+  const { lr, warmupSteps } = config.optim;
+  return warmupSteps > 0 ? lr * Math.min(1, (step + 1) / warmupSteps) : lr;
+}
+
+/** Trains a policy with RL; returns when `rl.steps` optimiser steps are done or a stop is requested. */
+export async function runRl<Row>(options: RlRunOptions<Row>): Promise<RlRunResult> {
+  const { config, backend, task } = options;
+  const runDir = resolveRunDir(config);
+  const hash = configHash(config);
+  const estimator = options.estimator ?? createEstimator(estimatorConfigOf(config));
+  if (config.loss.klBeta > 0 && options.reference === undefined) throw new Error('loss.klBeta > 0 needs a reference backend (the base policy)');
+  writeResolvedConfig(runDir, config);
+  const log = new RunLog(runDir);
+
+  // Run state: fresh from the seed, or restored from the latest checkpoint.
+  const rng = new Random(config.seed);
+  const rows = task.rows(config.data.trainSplit);
+  let step = 0;
+  let round = 0;
+  let elapsedBefore = 0;
+  let dataOrder: DataOrder;
+  const restored = options.resume ? await restoreLatest(runDir, backend, hash) : undefined;
+  if (restored) {
+    rng.setState(restored.rng);
+    dataOrder = new DataOrder(rows.length, rng, restored.data);
+    ({ step, round } = restored);
+    elapsedBefore = restored.elapsedSeconds;
+    log.truncateAfter(step);
+  } else {
+    dataOrder = new DataOrder(rows.length, rng);
+    log.truncateAfter(0);
+  }
+
+  const loss: LossSpec = { kind: 'ppo', clipLow: config.loss.clipEpsilon, clipHigh: config.loss.clipEpsilon, klBeta: config.loss.klBeta, normalization: config.loss.normalization };
+  const sampling = { temperature: config.rl.temperature, topK: config.rl.topK, topP: config.rl.topP };
+  const renderer = rendererFactoryOf(backend);
+  const sessionStart = performance.now();
+  const stepsAtStart = step;
+  const elapsed = () => elapsedBefore + (performance.now() - sessionStart) / 1000;
+  const progress = options.progress === null ? undefined : new ProgressReporter({ totalSteps: config.rl.steps, fields: [], printEvery: config.log.printEvery, stream: options.progress, label: config.name });
+  let progressFieldsSet = false;
+  let lastMetrics: StepMetrics | undefined;
+  let lastCheckpoint = '';
+  let stopped = false;
+
+  const checkpoint = async () => {
+    lastCheckpoint = await saveCheckpoint(runDir, backend, { step, round, rng: rng.getState(), data: dataOrder.getState(), elapsedSeconds: elapsed(), configHash: hash });
+  };
+
+  while (step < config.rl.steps) {
+    if (options.shouldStop?.()) {
+      stopped = true;
+      break;
+    }
+    // 1. Questions and rollouts.
+    const roundStart = performance.now();
+    const rows_P = dataOrder.next(config.rl.questionsPerStep).map((index) => rows[index]!);
+    const roundRandom = rng.fork();
+    const groups = await collectGroups({
+      policy: backend.policy(),
+      task,
+      renderer,
+      rows_P,
+      groupSize: config.rl.groupSize,
+      sampling,
+      tokenBudget: config.rl.maxCompletionTokens,
+      random: roundRandom,
+      concurrency: config.rl.concurrency,
+      sessionPrefix: `round${round}`,
+    });
+    const sampleSeconds = (performance.now() - roundStart) / 1000;
+
+    // 2. Advantages per group, then training datums.
+    const advantages_P: GroupAdvantages[] = groups.map((group) => estimator.estimate(group));
+    const datums = buildDatums(groups, advantages_P);
+    const roundMetrics = rolloutMetrics(groups, advantages_P);
+    if (config.log.trajectoriesEvery > 0 && round % config.log.trajectoriesEvery === 0) {
+      const picked = groups.slice(0, config.log.trajectoriesCount).map((group, p) => ({ trajectory: group.trajectories[0]!, advantages_T: advantages_P[p]![0]!, row: { question: (group.row as { question?: unknown }).question, answers: task.answers?.(group.row) } }));
+      log.writeTrajectories(step + 1, picked);
+    }
+    if (options.reference && config.loss.klBeta > 0) {
+      const reference_B_T = await options.reference.forward(datums, { temperature: config.rl.temperature });
+      datums.forEach((datum, b) => (datum.refLogprobs = reference_B_T[b]));
+    }
+
+    // 3. mu optimiser steps on this batch; old logprobs stay those of sampling time.
+    for (let m = 0; m < config.rl.mu && step < config.rl.steps; m++) {
+      const trainStart = performance.now();
+      const result = datums.length > 0 ? await backend.forwardBackward(datums, loss, { temperature: config.rl.temperature }) : { loss: 0, metrics: {}, logprobs: [] };
+      const adam: AdamParams = { learningRate: learningRateAt(config, step), beta1: config.optim.beta1, beta2: config.optim.beta2, eps: config.optim.eps, weightDecay: config.optim.weightDecay, gradClipNorm: config.optim.gradClip };
+      const optimMetrics = await backend.optimStep(adam);
+      step++;
+      const trainSeconds = (performance.now() - trainStart) / 1000;
+      const metrics: StepMetrics = {
+        step,
+        elapsed: elapsed(),
+        round,
+        reuse: m,
+        ...roundMetrics,
+        'loss/value': result.loss,
+        ...result.metrics,
+        ...optimMetrics,
+        'optim/lr': adam.learningRate,
+        'time/sample_seconds': m === 0 ? sampleSeconds : 0,
+        'time/train_seconds': trainSeconds,
+        'time/tokens_per_second': roundMetrics['rollout/sampled_tokens']! / Math.max(1e-9, sampleSeconds),
+      };
+      log.writeMetrics(metrics);
+      lastMetrics = metrics;
+      if (progress) {
+        if (!progressFieldsSet) {
+          progressFieldsSet = true;
+          const components = Object.keys(metrics).filter((key) => key.startsWith('reward/')).map((key) => key.slice(7));
+          const find = (id: string) => resolveComponent(TRAINING_PANELS.find((panel) => panel.id === id)!, components);
+          const tool = find('tool_execution');
+          const exact = find('exact_match');
+          progress.setFields([
+            { label: 'reward', key: 'reward/total_mean' },
+            ...(tool ? [{ label: 'tool', key: `reward/${tool}` }] : []),
+            ...(exact ? [{ label: 'EM', key: `reward/${exact}` }] : []),
+          ]);
+        }
+        progress.update(step, metrics, { elapsedSeconds: (performance.now() - sessionStart) / 1000, stepsThisSession: step - stepsAtStart, tokensPerSecond: metrics['time/tokens_per_second']! });
+      }
+    }
+    round++;
+
+    // 4. Checkpoint when a multiple of `checkpoint.every` was crossed in this round.
+    const every = config.checkpoint.every;
+    if (every > 0 && Math.floor(step / every) > Math.floor((step - config.rl.mu) / every) && step < config.rl.steps) await checkpoint();
+  }
+  await checkpoint();
+  progress?.finish();
+  if (stopped) progress?.log(`[${config.name}] stopped at step ${step}; checkpoint ${lastCheckpoint} (resume with --resume)`);
+  return { runDir, steps: step, stopped, checkpoint: lastCheckpoint, lastMetrics };
+}
