@@ -1,0 +1,435 @@
+/**
+ * The state behind `turnwise serve`: sessions and their heartbeats, training clients (model ids)
+ * over the one Backend, `seq_id` ordering of mutating requests (executed in `seq_id` order; a
+ * resent `seq_id` with the same payload returns the original future, a different payload is 409),
+ * sampling sessions pinned to a weights version, chunked forward_backward calls reassembled into
+ * one backend call, and the futures of every request. Backend work runs through a readers-writer
+ * job queue so sampling batches while training steps run alone.
+ */
+import { createHash } from 'node:crypto';
+import type { Backend, Datum } from '../backend.js';
+import type { SampleRequest } from '../../rollout/policy.js';
+import { errorMessage, TurnwiseError } from '../../errors.js';
+import { Random } from '../../random.js';
+import { decodeWireDatum } from '../tinker/datum-codec.js';
+import type { ForwardBackwardInput, SampledSequence, WireSamplingParams } from '../tinker/wire-schema.js';
+import { FutureStore } from './future-store.js';
+import { HttpError } from './http-io.js';
+import { JobScheduler } from './job-scheduler.js';
+import { checkLoss, forwardBackwardOutput, logprobOutputs, runExact, runStandard, type DecodedLoss } from './wire-calls.js';
+
+/** Options of a host. */
+export interface BackendHostOptions {
+  backend: Backend;
+  /** The base model name clients must ask for (`create_model.base_model`). */
+  modelName: string;
+  /** Sessions without a heartbeat for this long are dropped; default 300 s. */
+  sessionTimeoutMs?: number;
+  /** A `seq_id` that waits this long for its predecessor fails; default 60 s. */
+  seqGapTimeoutMs?: number;
+  /** Most sampling jobs run at once; default 256. */
+  maxConcurrentSamples?: number;
+  /** Seed of the server's default sampling seeds. */
+  seed?: number;
+}
+
+interface Model {
+  id: string;
+  sessionId: string;
+  nextSeqId: number;
+  parked: Map<number, () => void>;
+  seen: Map<number, { hash: string; requestId: string }>;
+  chunks: { data: Datum[]; sizes: number[]; requestIds: string[] } | undefined;
+  checkpoints: Map<string, string>;
+}
+
+interface SamplingSession {
+  id: string;
+  /** Weights version the session samples, or undefined to follow the live weights. */
+  version: number | undefined;
+  seen: Map<number, { hash: string; requestId: string }>;
+}
+
+/** Runs the Tinker protocol's semantics over one Backend. */
+export class BackendHost {
+  readonly backend: Backend;
+  readonly futures = new FutureStore();
+  readonly scheduler: JobScheduler;
+  readonly modelName: string;
+  /** Bumped by every optimiser step and load; sampling sessions pin it. */
+  version = 0;
+  private readonly sessions = new Map<string, number>();
+  private readonly models = new Map<string, Model>();
+  private readonly samplers = new Map<string, SamplingSession>();
+  private readonly samplerPaths = new Map<string, number>();
+  private readonly seeds: Random;
+  private counter = 0;
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(private readonly options: BackendHostOptions) {
+    this.backend = options.backend;
+    this.modelName = options.modelName;
+    this.scheduler = new JobScheduler(options.maxConcurrentSamples ?? 256);
+    this.seeds = new Random(options.seed ?? 0);
+    this.sweeper = setInterval(() => this.dropStaleSessions(), 5_000);
+    this.sweeper.unref();
+  }
+
+  /** Opens a session. */
+  createSession(): string {
+    const id = `session-${++this.counter}`;
+    this.sessions.set(id, Date.now());
+    return id;
+  }
+
+  /** Records a heartbeat; unknown sessions are 404. */
+  heartbeat(sessionId: string): void {
+    this.requireSession(sessionId);
+    this.sessions.set(sessionId, Date.now());
+  }
+
+  /** Creates a training client over the backend; the future resolves to its model id. */
+  createModel(sessionId: string, baseModel: string): string {
+    this.requireSession(sessionId);
+    if (baseModel !== this.modelName) throw new HttpError(400, `base_model ${JSON.stringify(baseModel)} is not served here; this server trains ${JSON.stringify(this.modelName)}`);
+    const model: Model = { id: `model-${++this.counter}`, sessionId, nextSeqId: 1, parked: new Map(), seen: new Map(), chunks: undefined, checkpoints: new Map() };
+    this.models.set(model.id, model);
+    const requestId = this.futures.create();
+    this.futures.resolve(requestId, { model_id: model.id, type: 'create_model' });
+    return requestId;
+  }
+
+  /** Model info. */
+  info(modelId: string): Record<string, unknown> {
+    const model = this.requireModel(modelId);
+    return { type: 'get_info', model_id: model.id, model_data: { model_name: this.modelName, arch: this.backend.name }, model_name: this.modelName, is_lora: false };
+  }
+
+  /** Forgets a model id. */
+  unloadModel(modelId: string): string {
+    this.requireModel(modelId);
+    this.models.delete(modelId);
+    const requestId = this.futures.create();
+    this.futures.resolve(requestId, { model_id: modelId, type: 'unload_model' });
+    return requestId;
+  }
+
+  /** Validates and queues a forward or forward_backward request. */
+  submitForward(modelId: string, seqId: number | undefined, input: ForwardBackwardInput, forwardOnly: boolean, rawBody: string): string {
+    const model = this.requireModel(modelId);
+    const decoded: DecodedLoss = { lossFn: input.loss_fn, config: input.loss_fn_config ?? {}, extension: input.turnwise };
+    checkLoss(decoded, forwardOnly);
+    const data = input.data.map((datum, index) => this.decodeDatum(datum, index));
+    const explicitWeights = input.data.map((datum) => datum.loss_fn_inputs.weights !== undefined);
+    const extension = input.turnwise;
+    return this.sequenced(model, seqId, rawBody, async (requestId) => {
+      if (forwardOnly) {
+        const logprobs = await this.backend.forward(data, { temperature: extension?.temperature ?? 1 });
+        this.futures.resolve(requestId, { loss_fn_output_type: 'ArrayRecord', loss_fn_outputs: logprobOutputs(logprobs), metrics: {} });
+        return;
+      }
+      if (extension && extension.chunk.count > 1) return this.runChunk(model, requestId, data, decoded);
+      if (model.chunks) this.abandonChunks(model, 'a forward_backward arrived before the last chunk of the previous call');
+      const result = extension ? await runExact(this.backend, data, extension.loss!, extension.temperature) : await runStandard(this.backend, data, decoded, explicitWeights);
+      this.futures.resolve(requestId, forwardBackwardOutput(result, result.logprobs, extension !== undefined));
+    });
+  }
+
+  /** Queues an optimiser step. */
+  submitOptimStep(modelId: string, seqId: number | undefined, params: { learning_rate: number; beta1: number; beta2: number; eps: number; weight_decay: number; grad_clip_norm: number }, rawBody: string): string {
+    const model = this.requireModel(modelId);
+    return this.sequenced(model, seqId, rawBody, async (requestId) => {
+      if (model.chunks) this.abandonChunks(model, 'optim_step arrived before the last chunk of a forward_backward call');
+      const metrics = await this.backend.optimStep({
+        learningRate: params.learning_rate,
+        beta1: params.beta1,
+        beta2: params.beta2,
+        eps: params.eps,
+        weightDecay: params.weight_decay,
+        gradClipNorm: params.grad_clip_norm,
+      });
+      this.version++;
+      this.futures.resolve(requestId, { type: 'optim_step', metrics });
+    });
+  }
+
+  /** Queues a save of weights and optimiser state. */
+  submitSave(modelId: string, seqId: number | undefined, name: string | undefined, rawBody: string): string {
+    const model = this.requireModel(modelId);
+    return this.sequenced(model, seqId, rawBody, async (requestId) => {
+      const checkpoint = name ?? `checkpoint-${seqId ?? ++this.counter}`;
+      const written = await this.backend.save(checkpoint);
+      const path = `tinker://${model.id}/weights/${checkpoint}`;
+      model.checkpoints.set(path, written);
+      this.futures.resolve(requestId, { type: 'save_weights', path, turnwise_path: written });
+    });
+  }
+
+  /** Queues a load of saved weights (a `tinker://` path of this server, or a backend path). */
+  submitLoad(modelId: string, seqId: number | undefined, path: string, optimizer: boolean, rawBody: string): string {
+    const model = this.requireModel(modelId);
+    return this.sequenced(model, seqId, rawBody, async (requestId) => {
+      let target = path;
+      if (path.startsWith('tinker://')) {
+        const known = [...this.models.values()].map((other) => other.checkpoints.get(path)).find((value) => value !== undefined);
+        if (!known) throw new TurnwiseError(`checkpoint ${path} is not known to this server; save_weights returns the paths it knows`);
+        target = known;
+      }
+      await this.backend.load(target, { optimizer });
+      this.version++;
+      this.futures.resolve(requestId, { type: 'load_weights', path, model_id: model.id });
+    });
+  }
+
+  /** Queues a sampler snapshot: ephemeral (a sampling session id) or named (a sampler path). */
+  submitSaveForSampler(modelId: string, seqId: number | undefined, name: string | undefined, rawBody: string): string {
+    const model = this.requireModel(modelId);
+    return this.sequenced(model, seqId, rawBody, async (requestId) => {
+      if (name !== undefined) {
+        const path = `tinker://${model.id}/sampler_weights/${name}`;
+        this.samplerPaths.set(path, this.version);
+        this.futures.resolve(requestId, { type: 'save_weights_for_sampler', path });
+        return;
+      }
+      const session = this.newSampler(this.version);
+      this.futures.resolve(requestId, { type: 'save_weights_for_sampler', sampling_session_id: session.id });
+    });
+  }
+
+  /** Creates a sampling session on the live weights (`base_model`) or a saved sampler path. */
+  createSamplingSession(sessionId: string, baseModel: string | undefined, modelPath: string | undefined): string {
+    this.requireSession(sessionId);
+    if (modelPath !== undefined) {
+      const version = this.samplerPaths.get(modelPath);
+      if (version === undefined) throw new HttpError(404, `model_path ${modelPath} is not a sampler checkpoint of this server`);
+      return this.newSampler(version).id;
+    }
+    if (baseModel !== undefined && baseModel !== this.modelName) throw new HttpError(400, `base_model ${JSON.stringify(baseModel)} is not served here; expected ${JSON.stringify(this.modelName)}`);
+    return this.newSampler(undefined).id;
+  }
+
+  /** Whether a sampling session exists. */
+  hasSampler(id: string): boolean {
+    return this.samplers.has(id);
+  }
+
+  /** Validates and queues a sampling request; returns the future's id. */
+  submitSample(
+    body: { sampling_session_id?: string; base_model?: string; model_path?: string; seq_id?: number; num_samples: number; prompt_logprobs?: boolean; sampling_params: WireSamplingParams },
+    prompt: number[],
+    rawBody: string,
+  ): string {
+    let sampler: SamplingSession;
+    if (body.sampling_session_id !== undefined) {
+      const found = this.samplers.get(body.sampling_session_id);
+      if (!found) throw new HttpError(404, `sampling_session_id ${body.sampling_session_id} is unknown; create it with save_weights_for_sampler or create_sampling_session`);
+      sampler = found;
+    } else if (body.model_path !== undefined) {
+      const version = this.samplerPaths.get(body.model_path);
+      if (version === undefined) throw new HttpError(404, `model_path ${body.model_path} is not a sampler checkpoint of this server`);
+      sampler = { id: 'path', version, seen: new Map() };
+    } else if (body.base_model !== undefined) {
+      if (body.base_model !== this.modelName) throw new HttpError(400, `base_model ${JSON.stringify(body.base_model)} is not served here; expected ${JSON.stringify(this.modelName)}`);
+      sampler = { id: 'live', version: undefined, seen: new Map() };
+    } else {
+      throw new HttpError(400, 'asample needs sampling_session_id, model_path or base_model');
+    }
+    this.checkTokens(prompt, 'prompt');
+    if (prompt.length === 0) throw new HttpError(400, 'prompt has no tokens');
+    if (body.seq_id !== undefined && sampler.id !== 'path' && sampler.id !== 'live') {
+      const previous = sampler.seen.get(body.seq_id);
+      const hash = digest(rawBody);
+      if (previous) {
+        if (previous.hash !== hash) throw new HttpError(409, `sampling seq_id ${body.seq_id} of ${sampler.id} was reused with a different payload`);
+        return previous.requestId;
+      }
+    }
+    const requestId = this.futures.create();
+    if (body.seq_id !== undefined) sampler.seen.set(body.seq_id, { hash: digest(rawBody), requestId });
+    const params = body.sampling_params;
+    const baseSeed = params.seed ?? this.seeds.nextUint32();
+    const stop = params.stop == null ? [] : Array.isArray(params.stop) ? params.stop : [params.stop];
+    const stopStrings = stop.filter((item): item is string => typeof item === 'string');
+    const stopTokenIds = stop.filter((item): item is number => typeof item === 'number');
+    const exclusive = body.prompt_logprobs === true;
+    this.scheduler
+      .enqueue(exclusive, async () => {
+        if (sampler.version !== undefined && sampler.version !== this.version) {
+          throw new TurnwiseError(
+            `sampling session ${sampler.id} holds the weights of version ${sampler.version}, but optim_step or load_weights has since moved the model to version ${this.version}; call save_weights_for_sampler again`,
+          );
+        }
+        const policy = this.backend.policy();
+        const requests: SampleRequest[] = Array.from({ length: body.num_samples }, (_, index) => ({
+          tokens: prompt,
+          seed: (baseSeed + index) >>> 0,
+          params: { temperature: params.temperature, topK: params.top_k, topP: params.top_p, maxTokens: params.max_tokens, stop: stopStrings, stopTokenIds },
+        }));
+        const results = await Promise.all(requests.map((request) => policy.sample(request)));
+        const sequences: SampledSequence[] = results.map((result) => ({ stop_reason: result.finishReason, tokens: result.tokens, logprobs: result.logprobs }));
+        let promptLogprobs: (number | null)[] | null = null;
+        if (body.prompt_logprobs) {
+          const [row] = await this.backend.forward([{ inputTokens: prompt.slice(0, -1), targetTokens: prompt.slice(1), weights: prompt.slice(1).map(() => 1) }], { temperature: 1 });
+          promptLogprobs = [null, ...row!];
+        }
+        this.futures.resolve(requestId, { type: 'sample', sequences, prompt_logprobs: promptLogprobs });
+      })
+      .catch((error) => this.futures.fail(requestId, errorMessage(error), categoryOf(error)));
+    return requestId;
+  }
+
+  /** A fresh default sampling seed (for requests that give none). */
+  drawSeed(): number {
+    return this.seeds.nextUint32();
+  }
+
+  /** Runs work on the sampling side of the scheduler (OpenAI routes). */
+  shared<T>(work: () => Promise<T>): Promise<T> {
+    return this.scheduler.enqueue(false, work);
+  }
+
+  /** Refuses token ids outside the vocabulary with 400. */
+  checkTokens(tokens: number[], what: string): void {
+    const vocab = this.backend.tokenizer.vocabSize;
+    const bad = tokens.find((token) => token >= vocab);
+    if (bad !== undefined) throw new HttpError(400, `${what} holds token id ${bad}, outside the vocabulary [0, ${vocab})`);
+  }
+
+  /** Stops timers and fails nothing: pending futures stay pending. */
+  close(): void {
+    clearInterval(this.sweeper);
+    this.futures.close();
+  }
+
+  private decodeDatum(wire: ForwardBackwardInput['data'][number], index: number): Datum {
+    let datum: Datum;
+    try {
+      datum = decodeWireDatum(wire, index);
+    } catch (error) {
+      throw new HttpError(400, errorMessage(error));
+    }
+    this.checkTokens(datum.inputTokens, `data[${index}].model_input`);
+    this.checkTokens(datum.targetTokens, `data[${index}].loss_fn_inputs.target_tokens`);
+    return datum;
+  }
+
+  private runChunk(model: Model, requestId: string, data: Datum[], decoded: DecodedLoss): Promise<void> | void {
+    const extension = decoded.extension!;
+    const { index, count } = extension.chunk;
+    if (index === 0) {
+      if (model.chunks) this.abandonChunks(model, 'a new chunked forward_backward started');
+      model.chunks = { data: [], sizes: [], requestIds: [] };
+    }
+    const chunks = model.chunks;
+    if (!chunks || chunks.requestIds.length !== index) {
+      this.futures.fail(requestId, `chunk ${index} of ${count} arrived out of order (expected chunk ${chunks?.requestIds.length ?? 0})`, 'user');
+      return;
+    }
+    chunks.data.push(...data);
+    chunks.sizes.push(data.length);
+    chunks.requestIds.push(requestId);
+    if (index < count - 1) return;
+    model.chunks = undefined;
+    return runExact(this.backend, chunks.data, extension.loss!, extension.temperature).then(
+      (result) => {
+        let offset = 0;
+        chunks.requestIds.forEach((id, chunk) => {
+          const size = chunks.sizes[chunk]!;
+          this.futures.resolve(id, forwardBackwardOutput(result, result.logprobs.slice(offset, offset + size), true));
+          offset += size;
+        });
+      },
+      (error) => {
+        for (const id of chunks.requestIds) this.futures.fail(id, errorMessage(error), categoryOf(error));
+      },
+    );
+  }
+
+  private abandonChunks(model: Model, reason: string): void {
+    for (const id of model.chunks?.requestIds ?? []) this.futures.fail(id, `incomplete chunked forward_backward abandoned: ${reason}`, 'user');
+    model.chunks = undefined;
+  }
+
+  /**
+   * Admits a mutating request in `seq_id` order: a duplicate returns the original future, a gap
+   * parks the request until its predecessor arrives. Requests without `seq_id` run on arrival.
+   */
+  private sequenced(model: Model, seqId: number | undefined, rawBody: string, work: (requestId: string) => Promise<void> | void): string {
+    const hash = digest(rawBody);
+    if (seqId !== undefined) {
+      const previous = model.seen.get(seqId);
+      if (previous) {
+        if (previous.hash !== hash) throw new HttpError(409, `Training request sequence number was reused: seq_id ${seqId} of ${model.id} already holds a different request`);
+        return previous.requestId;
+      }
+      if (seqId < model.nextSeqId) throw new HttpError(409, `seq_id ${seqId} of ${model.id} is behind the next expected seq_id ${model.nextSeqId}`);
+    }
+    const requestId = this.futures.create();
+    const admit = (): void => {
+      this.scheduler
+        .enqueue(true, async () => work(requestId))
+        .catch((error) => this.futures.fail(requestId, errorMessage(error), categoryOf(error)));
+    };
+    if (seqId === undefined) {
+      admit();
+      return requestId;
+    }
+    model.seen.set(seqId, { hash, requestId });
+    if (model.seen.size > 4096) model.seen.delete(model.seen.keys().next().value!);
+    if (seqId === model.nextSeqId) {
+      admit();
+      model.nextSeqId++;
+      for (let next = model.parked.get(model.nextSeqId); next; next = model.parked.get(model.nextSeqId)) {
+        model.parked.delete(model.nextSeqId);
+        next();
+        model.nextSeqId++;
+      }
+      return requestId;
+    }
+    const timer = setTimeout(() => {
+      if (!model.parked.delete(seqId)) return;
+      this.futures.fail(requestId, `seq_id ${seqId} waited ${this.options.seqGapTimeoutMs ?? 60_000} ms for seq_id ${model.nextSeqId}, which never arrived`, 'user');
+    }, this.options.seqGapTimeoutMs ?? 60_000);
+    timer.unref();
+    model.parked.set(seqId, () => {
+      clearTimeout(timer);
+      admit();
+    });
+    return requestId;
+  }
+
+  private newSampler(version: number | undefined): SamplingSession {
+    const session: SamplingSession = { id: `sampler-${++this.counter}`, version, seen: new Map() };
+    this.samplers.set(session.id, session);
+    return session;
+  }
+
+  private requireSession(sessionId: string): void {
+    if (!this.sessions.has(sessionId)) throw new HttpError(404, `session_id ${sessionId} is unknown or expired (no heartbeat for ${(this.options.sessionTimeoutMs ?? 300_000) / 1000} s); create a new session`);
+  }
+
+  private requireModel(modelId: string): Model {
+    const model = this.models.get(modelId);
+    if (!model) throw new HttpError(404, `model_id ${modelId} is unknown or was unloaded`);
+    return model;
+  }
+
+  private dropStaleSessions(): void {
+    const timeout = this.options.sessionTimeoutMs ?? 300_000;
+    const now = Date.now();
+    for (const [id, last] of this.sessions) {
+      if (now - last <= timeout) continue;
+      this.sessions.delete(id);
+      for (const [modelId, model] of this.models) if (model.sessionId === id) this.models.delete(modelId);
+    }
+  }
+}
+
+/** Bad input (the client's fault) or a failure of the server. */
+function categoryOf(error: unknown): 'user' | 'server' {
+  return error instanceof TurnwiseError || error instanceof HttpError ? 'user' : 'server';
+}
+
+function digest(text: string): string {
+  return createHash('sha1').update(text).digest('hex');
+}

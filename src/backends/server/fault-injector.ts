@@ -1,0 +1,112 @@
+/**
+ * Fault injection of the Tinker-protocol server, for testing clients against the failures real
+ * services show: delayed futures, 408 / 410 on `retrieve_future`, 429 / 503 on any call, and
+ * connections dropped before or after the request was processed. Configured in code or through
+ * `TURNWISE_FAULTS`, e.g. `delay=200,408=0.1,410=0.05,429=0.1,5xx=0.1,drop=0.05,drop_after=0.05,seed=7`.
+ * Draws come from the seeded generator, so a single-client run is reproducible.
+ */
+import { ConfigError } from '../../errors.js';
+import { Random } from '../../random.js';
+
+/** Probabilities (0..1) of each fault per request, and the delay of futures. */
+export interface FaultConfig {
+  /** A finished future reports `try_again` for this many more milliseconds. */
+  delayFuturesMs: number;
+  /** `retrieve_future` answers 408 (long-poll timeout). */
+  rate408: number;
+  /** `retrieve_future` answers 410 (future expired: the client resubmits). */
+  rate410: number;
+  /** Any call answers 429 with `retry-after-ms`. */
+  rate429: number;
+  /** Any call answers 503. */
+  rate5xx: number;
+  /** The connection is destroyed before the request is processed. */
+  rateDrop: number;
+  /** The request is processed, then the connection is destroyed instead of answering. */
+  rateDropAfter: number;
+  /** `retry-after-ms` sent with 429 / 503. */
+  retryAfterMs: number;
+  seed: number;
+}
+
+/** No faults. */
+export const NO_FAULTS: FaultConfig = {
+  delayFuturesMs: 0,
+  rate408: 0,
+  rate410: 0,
+  rate429: 0,
+  rate5xx: 0,
+  rateDrop: 0,
+  rateDropAfter: 0,
+  retryAfterMs: 20,
+  seed: 0,
+};
+
+const KEYS: Record<string, keyof FaultConfig> = {
+  delay: 'delayFuturesMs',
+  '408': 'rate408',
+  '410': 'rate410',
+  '429': 'rate429',
+  '5xx': 'rate5xx',
+  drop: 'rateDrop',
+  drop_after: 'rateDropAfter',
+  retry_after: 'retryAfterMs',
+  seed: 'seed',
+};
+
+/** Parses a `key=value,...` fault spec (the `TURNWISE_FAULTS` format). */
+export function parseFaultSpec(spec: string): FaultConfig {
+  const config = { ...NO_FAULTS };
+  for (const part of spec.split(',').map((item) => item.trim()).filter(Boolean)) {
+    const [key, raw] = part.split('=');
+    const field = KEYS[key ?? ''];
+    const value = Number(raw);
+    if (!field || raw === undefined || !Number.isFinite(value) || value < 0) {
+      throw new ConfigError(`fault spec entry ${JSON.stringify(part)}: expected key=value with key one of ${Object.keys(KEYS).join(', ')} and a non-negative number`);
+    }
+    if (field.startsWith('rate') && value > 1) throw new ConfigError(`fault spec entry ${JSON.stringify(part)}: a rate must be between 0 and 1`);
+    config[field] = value;
+  }
+  return config;
+}
+
+/** A fault decided for one request. */
+export type Fault = 'none' | '408' | '410' | '429' | '5xx' | 'drop' | 'drop_after';
+
+/** Decides, request by request, which fault to inject. */
+export class FaultInjector {
+  readonly config: FaultConfig;
+  private readonly random: Random;
+  /** How many of each fault were injected. */
+  readonly injected: Record<string, number> = {};
+
+  constructor(config: Partial<FaultConfig> = {}) {
+    this.config = { ...NO_FAULTS, ...config };
+    this.random = new Random(this.config.seed);
+  }
+
+  /** True when any fault can happen. */
+  get active(): boolean {
+    const c = this.config;
+    return c.delayFuturesMs > 0 || c.rate408 + c.rate410 + c.rate429 + c.rate5xx + c.rateDrop + c.rateDropAfter > 0;
+  }
+
+  /** The fault of one request; `retrieve` requests may also get 408 / 410. */
+  decide(retrieve: boolean): Fault {
+    const c = this.config;
+    const candidates: [Fault, number][] = [
+      ['drop', c.rateDrop],
+      ['429', c.rate429],
+      ['5xx', c.rate5xx],
+      ['drop_after', c.rateDropAfter],
+    ];
+    if (retrieve) candidates.push(['408', c.rate408], ['410', c.rate410]);
+    for (const [fault, rate] of candidates) {
+      if (rate > 0 && this.random.next() < rate) {
+        this.injected[fault] = (this.injected[fault] ?? 0) + 1;
+        return fault;
+      }
+    }
+    return 'none';
+  }
+}

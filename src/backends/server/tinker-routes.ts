@@ -1,0 +1,151 @@
+/**
+ * The `/api/v1/*` routes of the Tinker protocol (tinker-protocol.md section 1.4) over a
+ * `BackendHost`: each validates its body with the wire schemas and answers at once, with a future
+ * for the endpoints that do backend work. `retrieve_future` long-polls and answers results,
+ * `try_again`, or a failure (200 `{error, category}`, or SkyRL's 400 `{detail}` when configured).
+ */
+import {
+  CreateModelRequestSchema,
+  CreateSamplingSessionRequestSchema,
+  CreateSessionRequestSchema,
+  ForwardBackwardRequestSchema,
+  ForwardRequestSchema,
+  LoadWeightsRequestSchema,
+  ModelIdRequestSchema,
+  OptimStepRequestSchema,
+  RetrieveFutureRequestSchema,
+  SampleRequestSchema,
+  SaveWeightsForSamplerRequestSchema,
+  SaveWeightsRequestSchema,
+  SessionHeartbeatRequestSchema,
+  modelInputTokens,
+} from '../tinker/wire-schema.js';
+import type { BackendHost } from './backend-host.js';
+import { HttpError, validate } from './http-io.js';
+
+/** What a route handler receives. */
+export interface RouteContext {
+  body: unknown;
+  rawBody: string;
+  /** The path parameter of `GET /api/v1/samplers/{id}`. */
+  param?: string;
+}
+
+/** Options the routes depend on. */
+export interface TinkerRouteOptions {
+  /** Longest a `retrieve_future` call holds before answering `try_again`. */
+  longPollMs: number;
+  /** Answer failed futures as HTTP 400 `{detail}` (SkyRL) instead of 200 `{error, category}`. */
+  failedFutureAs400: boolean;
+  /** A finished future reports `try_again` for this many more milliseconds (fault injection). */
+  delayFuturesMs: number;
+  maxChunkDatums: number;
+  maxChunkBytes: number;
+}
+
+/** A handler's answer: status and JSON body. */
+export interface RouteAnswer {
+  status: number;
+  body: unknown;
+}
+
+type Handler = (context: RouteContext) => Promise<RouteAnswer> | RouteAnswer;
+
+const ok = (body: unknown): RouteAnswer => ({ status: 200, body });
+
+/** Builds the route table `METHOD path -> handler`. */
+export function tinkerRoutes(host: BackendHost, options: TinkerRouteOptions): Map<string, Handler> {
+  const routes = new Map<string, Handler>();
+  const post = (path: string, handler: Handler): void => void routes.set(`POST /api/v1/${path}`, handler);
+  const get = (path: string, handler: Handler): void => void routes.set(`GET /api/v1/${path}`, handler);
+
+  get('healthz', () => ok({ status: 'ok' }));
+  get('get_server_capabilities', () => ok({ supported_models: [{ model_name: host.modelName }] }));
+  post('client/config', () =>
+    ok({
+      pjwt_auth_enabled: false,
+      turnwise_extensions: true,
+      fwdbwd_max_chunk_len: options.maxChunkDatums,
+      fwdbwd_max_chunk_bytes_count: options.maxChunkBytes,
+      sample_max_concurrent_requests: 2000,
+    }),
+  );
+  post('create_session', ({ body }) => {
+    validate(CreateSessionRequestSchema, body, 'create_session');
+    return ok({ type: 'create_session', session_id: host.createSession() });
+  });
+  post('session_heartbeat', ({ body }) => {
+    host.heartbeat(validate(SessionHeartbeatRequestSchema, body, 'session_heartbeat').session_id);
+    return ok({ type: 'session_heartbeat' });
+  });
+  post('create_model', ({ body }) => {
+    const request = validate(CreateModelRequestSchema, body, 'create_model');
+    return ok({ request_id: host.createModel(request.session_id, request.base_model) });
+  });
+  post('get_info', ({ body }) => ok(host.info(validate(ModelIdRequestSchema, body, 'get_info').model_id)));
+  post('unload_model', ({ body }) => ok({ request_id: host.unloadModel(validate(ModelIdRequestSchema, body, 'unload_model').model_id) }));
+  post('forward_backward', ({ body, rawBody }) => {
+    const request = validate(ForwardBackwardRequestSchema, body, 'forward_backward');
+    checkChunk(request.forward_backward_input.data.length, rawBody.length, options);
+    return ok({ request_id: host.submitForward(request.model_id, request.seq_id, request.forward_backward_input, false, rawBody), model_id: request.model_id });
+  });
+  post('forward', ({ body, rawBody }) => {
+    const request = validate(ForwardRequestSchema, body, 'forward');
+    checkChunk(request.forward_input.data.length, rawBody.length, options);
+    return ok({ request_id: host.submitForward(request.model_id, request.seq_id, request.forward_input, true, rawBody), model_id: request.model_id });
+  });
+  post('optim_step', ({ body, rawBody }) => {
+    const request = validate(OptimStepRequestSchema, body, 'optim_step');
+    return ok({ request_id: host.submitOptimStep(request.model_id, request.seq_id, request.adam_params, rawBody), model_id: request.model_id });
+  });
+  post('save_weights', ({ body, rawBody }) => {
+    const request = validate(SaveWeightsRequestSchema, body, 'save_weights');
+    return ok({ request_id: host.submitSave(request.model_id, request.seq_id, request.path, rawBody), model_id: request.model_id });
+  });
+  post('load_weights', ({ body, rawBody }) => {
+    const request = validate(LoadWeightsRequestSchema, body, 'load_weights');
+    return ok({ request_id: host.submitLoad(request.model_id, request.seq_id, request.path, request.optimizer, rawBody), model_id: request.model_id });
+  });
+  post('save_weights_for_sampler', ({ body, rawBody }) => {
+    const request = validate(SaveWeightsForSamplerRequestSchema, body, 'save_weights_for_sampler');
+    return ok({ request_id: host.submitSaveForSampler(request.model_id, request.seq_id, request.path, rawBody), model_id: request.model_id });
+  });
+  post('create_sampling_session', ({ body }) => {
+    const request = validate(CreateSamplingSessionRequestSchema, body, 'create_sampling_session');
+    return ok({ type: 'create_sampling_session', sampling_session_id: host.createSamplingSession(request.session_id, request.base_model, request.model_path) });
+  });
+  routes.set('GET /api/v1/samplers/:id', ({ param }) => {
+    if (!param || !host.hasSampler(param)) throw new HttpError(404, `sampler ${param} is unknown`);
+    return ok({ sampler_id: param, base_model: host.modelName });
+  });
+  post('asample', ({ body, rawBody }) => {
+    const request = validate(SampleRequestSchema, body, 'asample');
+    if (request.num_samples > 64) throw new HttpError(400, `num_samples ${request.num_samples} is more than 64 per request`);
+    return ok({ request_id: host.submitSample(request, modelInputTokens(request.prompt), rawBody) });
+  });
+  post('retrieve_future', async ({ body }) => {
+    const request = validate(RetrieveFutureRequestSchema, body, 'retrieve_future');
+    const id = request.request_id;
+    const state = await host.futures.wait(id, options.longPollMs);
+    if (!state) throw new HttpError(404, `request_id ${id} is unknown or expired`);
+    const tryAgain = { status: 200, body: { type: 'try_again', request_id: id, queue_state: 'active' } };
+    if (state.status === 'pending') return tryAgain;
+    if (options.delayFuturesMs > 0 && Date.now() - state.finishedAt < options.delayFuturesMs) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(options.longPollMs, options.delayFuturesMs - (Date.now() - state.finishedAt))));
+      if (Date.now() - state.finishedAt < options.delayFuturesMs) return tryAgain;
+    }
+    if (state.status === 'done') return ok(state.result);
+    if (options.failedFutureAs400) return { status: 400, body: { detail: state.error } };
+    return ok({ error: state.error, category: state.category });
+  });
+  return routes;
+}
+
+function checkChunk(datums: number, bytes: number, options: TinkerRouteOptions): void {
+  if (datums > options.maxChunkDatums) {
+    throw new HttpError(413, `forward_backward carries ${datums} datums, more than the ${options.maxChunkDatums} per request this server accepts; split the call into chunks`);
+  }
+  if (bytes > options.maxChunkBytes * 2) {
+    throw new HttpError(413, `forward_backward body is ${bytes} bytes, more than twice the ${options.maxChunkBytes}-byte chunk size; split the call into chunks`);
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * `createTinkerServer`: the Tinker HTTP protocol (plus OpenAI-compatible sampling under `/v1`) in
+ * front of any Backend, on node:http. Every request is answered (a bad body with 4xx and a message
+ * naming the problem, an internal failure with 500), an API key is required when configured, and
+ * fault injection (see fault-injector.ts) can delay futures, answer 408/410/429/503 or drop
+ * connections. Backend work runs through the host's job queue, so health checks answer while a
+ * training step runs; a backend that computes synchronously belongs in a `WorkerBackend`.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Backend } from '../backend.js';
+import { errorMessage, TurnwiseError } from '../../errors.js';
+import { BackendHost } from './backend-host.js';
+import { FaultInjector, type FaultConfig } from './fault-injector.js';
+import { HttpError, parseJson, readBody, sendJson } from './http-io.js';
+import { openAiRoutes } from './openai-routes.js';
+import { tinkerRoutes, type RouteAnswer, type RouteContext } from './tinker-routes.js';
+
+/** Options of a server. */
+export interface TinkerServerOptions {
+  backend: Backend;
+  /** The base model name clients ask for; default `turnwise/<backend name>`. */
+  modelName?: string;
+  /** Required as `X-API-Key` or `Authorization: Bearer` when set (healthz stays open). */
+  apiKey?: string;
+  /** Largest request body; default 32 MB. */
+  maxBodyBytes?: number;
+  /** Chunk limits advertised in `client/config` and enforced on forward_backward. */
+  maxChunkDatums?: number;
+  maxChunkBytes?: number;
+  /** Longest `retrieve_future` hold; default 20 s. */
+  longPollMs?: number;
+  /** Answer failed futures like SkyRL (HTTP 400 `{detail}`). */
+  failedFutureAs400?: boolean;
+  faults?: Partial<FaultConfig>;
+  sessionTimeoutMs?: number;
+  seqGapTimeoutMs?: number;
+  maxConcurrentSamples?: number;
+  seed?: number;
+}
+
+/** A running (or ready to run) server. */
+export interface TinkerServer {
+  readonly http: Server;
+  readonly host: BackendHost;
+  readonly faults: FaultInjector;
+  /** Listens on `port` (0 = any free port) of `hostname` (default 127.0.0.1) and returns the base URL. */
+  listen(port?: number, hostname?: string): Promise<string>;
+  /** Stops accepting connections, ends open ones and stops timers (the backend is not closed). */
+  close(): Promise<void>;
+}
+
+type Handler = (context: RouteContext) => Promise<RouteAnswer> | RouteAnswer;
+
+/** Creates a Tinker-protocol server over `options.backend`. */
+export function createTinkerServer(options: TinkerServerOptions): TinkerServer {
+  const modelName = options.modelName ?? `turnwise/${options.backend.name}`;
+  const host = new BackendHost({
+    backend: options.backend,
+    modelName,
+    sessionTimeoutMs: options.sessionTimeoutMs,
+    seqGapTimeoutMs: options.seqGapTimeoutMs,
+    maxConcurrentSamples: options.maxConcurrentSamples,
+    seed: options.seed,
+  });
+  const faults = new FaultInjector(options.faults);
+  const maxBodyBytes = options.maxBodyBytes ?? 32 * 1024 * 1024;
+  const routes = new Map<string, Handler>([
+    ...tinkerRoutes(host, {
+      longPollMs: options.longPollMs ?? 20_000,
+      failedFutureAs400: options.failedFutureAs400 ?? false,
+      delayFuturesMs: faults.config.delayFuturesMs,
+      maxChunkDatums: options.maxChunkDatums ?? 1024,
+      maxChunkBytes: options.maxChunkBytes ?? 5_000_000,
+    }),
+    ...openAiRoutes(host, modelName),
+  ]);
+
+  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    const method = request.method ?? 'GET';
+    let path = url.pathname.replace(/\/+$/, '') || '/';
+    let param: string | undefined;
+    const sampler = /^\/api\/v1\/samplers\/([^/]+)$/.exec(path);
+    if (sampler) {
+      param = decodeURIComponent(sampler[1]!);
+      path = '/api/v1/samplers/:id';
+    }
+    if (path === '/api/v1/healthz' || path === '/healthz' || path === '/health') return sendJson(response, 200, { status: 'ok' });
+    const handler = routes.get(`${method} ${path}`);
+    if (!handler) {
+      const other = [...routes.keys()].find((key) => key.endsWith(` ${path}`));
+      if (other) throw new HttpError(405, `${method} is not allowed on ${path}; use ${other.split(' ')[0]}`);
+      throw new HttpError(404, `no route ${method} ${path}; Tinker routes live under /api/v1, OpenAI routes under /v1`);
+    }
+    if (options.apiKey !== undefined) checkApiKey(request, options.apiKey);
+    const fault = path.startsWith('/api/v1/') && faults.active ? faults.decide(path === '/api/v1/retrieve_future') : 'none';
+    if (fault === 'drop') return void request.socket.destroy();
+    const retryAfter = { 'retry-after-ms': String(faults.config.retryAfterMs) };
+    if (fault === '429') return sendJson(response, 429, { detail: 'rate limited (injected fault)' }, retryAfter);
+    if (fault === '5xx') return sendJson(response, 503, { detail: 'service unavailable (injected fault)' }, retryAfter);
+    if (fault === '408') return sendJson(response, 408, { detail: 'long poll timed out (injected fault)', queue_state: 'active' });
+    if (fault === '410') return sendJson(response, 410, { detail: 'future expired (injected fault); resubmit the request' });
+    const rawBody = method === 'POST' ? await readBody(request, maxBodyBytes) : '';
+    const body = method === 'POST' ? parseJson(rawBody) : undefined;
+    const answer = await handler({ body, rawBody, param });
+    if (fault === 'drop_after') return void request.socket.destroy();
+    sendJson(response, answer.status, answer.body);
+  }
+
+  const http = createServer((request, response) => {
+    handle(request, response).catch((error: unknown) => {
+      if (error instanceof HttpError) {
+        // After a refused upload, close the connection rather than read the rest of the body.
+        const close: Record<string, string> = error.status === 413 ? { connection: 'close' } : {};
+        sendJson(response, error.status, { detail: error.message }, { ...error.headers, ...close });
+        if (error.status === 413) response.on('finish', () => request.socket.destroy());
+        return;
+      }
+      const status = error instanceof TurnwiseError ? 400 : 500;
+      sendJson(response, status, { detail: `${status === 500 ? 'internal error: ' : ''}${errorMessage(error)}` });
+    });
+  });
+  http.on('clientError', (_error, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    else socket.destroy();
+  });
+  http.keepAliveTimeout = 30_000;
+
+  return {
+    http,
+    host,
+    faults,
+    listen(port = 0, hostname = '127.0.0.1') {
+      return new Promise((resolve, reject) => {
+        http.once('error', reject);
+        http.listen(port, hostname, () => {
+          const address = http.address() as AddressInfo;
+          resolve(`http://${hostname.includes(':') ? `[${hostname}]` : hostname}:${address.port}`);
+        });
+      });
+    },
+    close() {
+      host.close();
+      return new Promise((resolve) => {
+        http.close(() => resolve());
+        http.closeAllConnections();
+      });
+    },
+  };
+}
+
+function checkApiKey(request: IncomingMessage, apiKey: string): void {
+  const header = request.headers['x-api-key'];
+  const bearer = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '')?.[1];
+  const given = (Array.isArray(header) ? header[0] : header) ?? bearer;
+  if (given !== apiKey) {
+    throw new HttpError(401, given === undefined ? 'missing API key: send it as X-API-Key (or Authorization: Bearer)' : 'invalid API key');
+  }
+}

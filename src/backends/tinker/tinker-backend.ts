@@ -1,0 +1,318 @@
+/**
+ * `TinkerBackend`: the Backend contract over a Tinker-protocol HTTP service (hosted Tinker, SkyRL's
+ * server, or `turnwise serve`). It opens a session and keeps it alive with a heartbeat, creates a
+ * LoRA training client, submits mutating requests one at a time with `seq_id` 1, 2, 3, ... (chunks
+ * of a large forward_backward included), awaits results through futures, and samples through an
+ * ephemeral sampler snapshot refreshed after every weight change. Tokenisation stays client-side:
+ * the caller passes the base model's tokenizer and chat renderer.
+ */
+import type { AdamParams, Backend, Datum, ForwardBackwardResult, LossSpec } from '../backend.js';
+import type { ChatRenderer } from '../../rollout/chat-renderer.js';
+import type { Policy } from '../../rollout/policy.js';
+import type { Tokenizer } from '../../rollout/tokenizer.js';
+import { ConfigError, RemoteError, errorMessage } from '../../errors.js';
+import { CAPABILITY_PRESETS, detectCapabilities, type TinkerCapabilities } from './capabilities.js';
+import { chunkWireData, encodeExactData, encodeStandardData, wireLossConfig, wireLossFn } from './datum-codec.js';
+import { resolveFuture, type ResolverStats } from './future-resolver.js';
+import { lossFromLogprobs } from './loss-from-logprobs.js';
+import { TinkerSamplingPolicy, type SamplingSession } from './sampling-client.js';
+import { TinkerTransport, type RetryPolicy } from './transport.js';
+import type { ForwardBackwardOutput, UntypedFuture, WireDatum } from './wire-schema.js';
+
+/** Options of `TinkerBackend.connect`. */
+export interface TinkerBackendOptions {
+  /** Server root, e.g. `https://tinker.thinkingmachines.dev/services/tinker-prod` or `http://127.0.0.1:8000`. */
+  baseUrl: string;
+  /** Sent as `X-API-Key`. */
+  apiKey?: string;
+  /** The base model id, e.g. `Qwen/Qwen3-8B`. */
+  baseModel: string;
+  /** LoRA rank of the training client; default 32. */
+  loraRank?: number;
+  /** The base model's tokenizer and chat renderer (tokenisation is client-side). */
+  tokenizer: Tokenizer;
+  renderer: ChatRenderer;
+  /** Server family, or `auto` to detect it from `client/config` (default). */
+  server?: 'auto' | TinkerCapabilities['server'];
+  /** Overrides of individual capability flags. */
+  capabilities?: Partial<TinkerCapabilities>;
+  /** Session heartbeat period; default 10 s. */
+  heartbeatIntervalMs?: number;
+  retry?: Partial<RetryPolicy>;
+  /** First backoff of a future after 429 / 5xx; default 500 ms. */
+  futureBackoffMs?: number;
+  /**
+   * Standard Tinker servers compute training logprobs at temperature 1; by default a call with
+   * another temperature is an error. Set to true to train at temperature 1 anyway.
+   */
+  ignoreTemperature?: boolean;
+  tags?: string[];
+  userMetadata?: Record<string, unknown>;
+}
+
+interface Submitted {
+  requestId: string;
+  resubmit: () => Promise<string>;
+  what: string;
+}
+
+const SDK_VERSION = 'turnwise-0.1.0';
+
+/** A Backend that trains and samples on a remote Tinker-protocol service. */
+export class TinkerBackend implements Backend {
+  readonly name = 'tinker';
+  readonly tokenizer: Tokenizer;
+  readonly renderer: ChatRenderer;
+  /** Futures statistics (polls, statuses, resubmits). */
+  readonly stats: ResolverStats = { polls: 0, tryAgain: 0, status: {}, resubmits: 0 };
+  /** Heartbeats that failed (the session may expire after 300 s without one). */
+  heartbeatFailures = 0;
+
+  private nextSeqId = 1;
+  private nextSamplingSessionSeqId = 0;
+  private submitChain: Promise<unknown> = Promise.resolve();
+  private broken: string | undefined;
+  private sampler: Promise<SamplingSession> | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private readonly samplingPolicy: TinkerSamplingPolicy;
+
+  private constructor(
+    private readonly options: TinkerBackendOptions,
+    readonly transport: TinkerTransport,
+    readonly capabilities: TinkerCapabilities,
+    readonly sessionId: string,
+    readonly modelId: string,
+  ) {
+    this.tokenizer = options.tokenizer;
+    this.renderer = options.renderer;
+    this.samplingPolicy = new TinkerSamplingPolicy({
+      transport,
+      tokenizer: options.tokenizer,
+      session: () => this.currentSampler(),
+      failedFutureAs400: capabilities.failedFutureAs400,
+      futureBackoffMs: options.futureBackoffMs,
+      stats: this.stats,
+    });
+  }
+
+  /** Connects: detects capabilities, opens a session with its heartbeat, creates the training client. */
+  static async connect(options: TinkerBackendOptions): Promise<TinkerBackend> {
+    const transport = new TinkerTransport({ baseUrl: options.baseUrl, apiKey: options.apiKey, retry: options.retry });
+    const capabilities = await probeCapabilities(transport, options);
+    const session = await transport.postOk<{ session_id: string }>('/api/v1/create_session', {
+      tags: options.tags ?? [],
+      user_metadata: options.userMetadata ?? null,
+      sdk_version: SDK_VERSION,
+      type: 'create_session',
+    });
+    const created = await transport.postOk<UntypedFuture & { model_id?: string }>('/api/v1/create_model', {
+      session_id: session.session_id,
+      model_seq_id: 0,
+      base_model: options.baseModel,
+      lora_config: { rank: options.loraRank ?? 32, train_unembed: true, train_mlp: true, train_attn: true },
+      type: 'create_model',
+    });
+    let modelId = created.model_id;
+    if (modelId === undefined) {
+      const result = await resolveFuture<{ model_id: string }>(transport, created.request_id, { what: 'create_model', failedFutureAs400: capabilities.failedFutureAs400 });
+      modelId = result.model_id;
+    }
+    const backend = new TinkerBackend(options, transport, capabilities, session.session_id, modelId);
+    backend.startHeartbeat(options.heartbeatIntervalMs ?? 10_000);
+    return backend;
+  }
+
+  policy(): Policy {
+    return this.samplingPolicy;
+  }
+
+  async forward(data: Datum[], options: { temperature: number }): Promise<number[][]> {
+    const extension = this.capabilities.turnwiseExtensions;
+    if (!extension) this.checkTemperature(options.temperature);
+    const wire = extension ? encodeExactData(data) : encodeStandardData(data, { kind: 'cross_entropy' });
+    const chunks = chunkWireData(wire, this.capabilities.maxChunkDatums, this.capabilities.maxChunkBytes);
+    const submitted = await Promise.all(
+      chunks.map((chunk, index) =>
+        this.submit('/api/v1/forward', 'forward', {
+          forward_input: {
+            data: chunk,
+            loss_fn: 'cross_entropy',
+            ...(extension ? { turnwise: { temperature: options.temperature, chunk: { index: 0, count: 1 } } } : {}),
+          },
+        }).then((value) => ({ value, index })),
+      ),
+    );
+    const outputs = await Promise.all(submitted.map(({ value }) => this.await<ForwardBackwardOutput>(value)));
+    return outputs.flatMap((output) => extractLogprobs(output));
+  }
+
+  async forwardBackward(data: Datum[], loss: LossSpec, options: { temperature: number }): Promise<ForwardBackwardResult> {
+    if (!this.capabilities.lossFns.includes(wireLossFn(loss))) {
+      throw new ConfigError(`loss ${loss.kind} is not supported by this ${this.capabilities.server} server; supported: ${this.capabilities.lossFns.join(', ')}`);
+    }
+    const extension = this.capabilities.turnwiseExtensions;
+    if (!extension) this.checkTemperature(loss.kind === 'cross_entropy' ? 1 : options.temperature);
+    const wire: WireDatum[] = extension ? encodeExactData(data) : encodeStandardData(data, loss);
+    const chunks = chunkWireData(wire, this.capabilities.maxChunkDatums, this.capabilities.maxChunkBytes);
+    const config = wireLossConfig(loss);
+    const submitted: Submitted[] = [];
+    for (const [index, chunk] of chunks.entries()) {
+      submitted.push(
+        await this.submit('/api/v1/forward_backward', 'forward_backward', {
+          forward_backward_input: {
+            data: chunk,
+            loss_fn: wireLossFn(loss),
+            ...(config ? { loss_fn_config: config } : {}),
+            ...(extension ? { turnwise: { loss, temperature: options.temperature, chunk: { index, count: chunks.length } } } : {}),
+          },
+        }),
+      );
+    }
+    const outputs = await Promise.all(submitted.map((value) => this.await<ForwardBackwardOutput>(value)));
+    const logprobs = outputs.flatMap((output) => extractLogprobs(output));
+    if (logprobs.length !== data.length) {
+      throw new RemoteError(`forward_backward returned logprobs for ${logprobs.length} datums, expected ${data.length}`);
+    }
+    if (extension) {
+      const exact = outputs[outputs.length - 1]!.turnwise;
+      if (!exact) throw new RemoteError('the server advertised turnwise extensions but returned no exact loss');
+      return { logprobs, loss: exact.loss, metrics: exact.metrics };
+    }
+    const computed = lossFromLogprobs(data, loss, logprobs);
+    const metrics: Record<string, number> = { ...computed.metrics };
+    for (const output of outputs) {
+      for (const [key, value] of Object.entries(output.metrics ?? {})) metrics[`tinker/${key}`] = (metrics[`tinker/${key}`] ?? 0) + value;
+    }
+    return { logprobs, loss: computed.loss, metrics };
+  }
+
+  async optimStep(params: AdamParams): Promise<Record<string, number>> {
+    this.sampler = undefined;
+    const submitted = await this.submit('/api/v1/optim_step', 'optim_step', {
+      adam_params: {
+        learning_rate: params.learningRate,
+        beta1: params.beta1,
+        beta2: params.beta2,
+        eps: params.eps,
+        weight_decay: params.weightDecay,
+        grad_clip_norm: params.gradClipNorm,
+      },
+    });
+    const result = await this.await<{ metrics?: Record<string, number> }>(submitted);
+    const metrics = { ...(result?.metrics ?? {}) };
+    if (params.gradClipNorm > 0 && !this.capabilities.honorsGradClip) metrics['tinker/grad_clip_ignored'] = 1;
+    return metrics;
+  }
+
+  async save(name: string): Promise<string> {
+    const result = await this.await<{ path?: string }>(await this.submit('/api/v1/save_weights', 'save_weights', { path: name }));
+    if (typeof result?.path !== 'string') throw new RemoteError(`save_weights ${name} returned no path`);
+    return result.path;
+  }
+
+  async load(path: string, options: { optimizer: boolean }): Promise<void> {
+    this.sampler = undefined;
+    await this.await(await this.submit('/api/v1/load_weights', 'load_weights', { path, optimizer: options.optimizer }));
+  }
+
+  async close(): Promise<void> {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+  }
+
+  /** The sampler session of the current weights, saving an ephemeral sampler snapshot when stale. */
+  private currentSampler(): Promise<SamplingSession> {
+    if (!this.sampler) {
+      const samplingSessionSeqId = this.nextSamplingSessionSeqId++;
+      const pending = this.submit('/api/v1/save_weights_for_sampler', 'save_weights_for_sampler', { sampling_session_seq_id: samplingSessionSeqId })
+        .then((submitted) => this.await<{ sampling_session_id?: string; path?: string }>(submitted))
+        .then(async (result) => {
+          if (result.sampling_session_id) return { id: result.sampling_session_id, nextSeqId: 0 };
+          if (!result.path) throw new RemoteError('save_weights_for_sampler returned neither sampling_session_id nor path');
+          const created = await this.transport.postOk<{ sampling_session_id: string }>('/api/v1/create_sampling_session', {
+            session_id: this.sessionId,
+            sampling_session_seq_id: this.nextSamplingSessionSeqId++,
+            model_path: result.path,
+            type: 'create_sampling_session',
+          });
+          return { id: created.sampling_session_id, nextSeqId: 0 };
+        });
+      pending.catch(() => {
+        if (this.sampler === pending) this.sampler = undefined;
+      });
+      this.sampler = pending;
+    }
+    return this.sampler;
+  }
+
+  /** Submits one mutating request after every earlier one was accepted, with the next `seq_id`. */
+  private submit(path: string, what: string, body: Record<string, unknown>): Promise<Submitted> {
+    const run = async (): Promise<Submitted> => {
+      if (this.broken) throw new RemoteError(`the training client is unusable: ${this.broken}`);
+      const seqId = this.nextSeqId++;
+      const full = { ...body, model_id: this.modelId, seq_id: seqId, type: what };
+      const idempotencyKey = this.transport.newIdempotencyKey();
+      const resubmit = async (): Promise<string> => (await this.transport.postOk<UntypedFuture>(path, full, { idempotencyKey })).request_id;
+      try {
+        return { requestId: await resubmit(), resubmit, what: `${what} seq_id ${seqId}` };
+      } catch (error) {
+        // A lost seq_id would stall every later request on servers that execute in seq_id order.
+        this.broken = `${what} seq_id ${seqId} could not be submitted: ${errorMessage(error)}`;
+        throw error;
+      }
+    };
+    const result = this.submitChain.then(run, run);
+    this.submitChain = result.catch(() => undefined);
+    return result;
+  }
+
+  private await<T>(submitted: Submitted): Promise<T> {
+    return resolveFuture<T>(
+      this.transport,
+      submitted.requestId,
+      { resubmit: submitted.resubmit, failedFutureAs400: this.capabilities.failedFutureAs400, initialBackoffMs: this.options.futureBackoffMs, what: submitted.what },
+      this.stats,
+    );
+  }
+
+  private checkTemperature(temperature: number): void {
+    if (temperature !== 1 && !this.options.ignoreTemperature) {
+      throw new ConfigError(
+        `temperature ${temperature}: a ${this.capabilities.server} Tinker server computes training logprobs at temperature 1; sample at temperature 1 or pass ignoreTemperature: true`,
+      );
+    }
+  }
+
+  private startHeartbeat(intervalMs: number): void {
+    let inFlight = false;
+    this.heartbeat = setInterval(() => {
+      if (inFlight) return;
+      inFlight = true;
+      this.transport
+        .postOk('/api/v1/session_heartbeat', { session_id: this.sessionId, type: 'session_heartbeat' })
+        .catch(() => this.heartbeatFailures++)
+        .finally(() => (inFlight = false));
+    }, intervalMs);
+    this.heartbeat.unref();
+  }
+}
+
+async function probeCapabilities(transport: TinkerTransport, options: TinkerBackendOptions): Promise<TinkerCapabilities> {
+  let config: Record<string, unknown> | null = null;
+  const answer = await transport.post('/api/v1/client/config', { sdk_version: SDK_VERSION });
+  if (answer.status === 200 && answer.body && typeof answer.body === 'object') config = answer.body as Record<string, unknown>;
+  else if (answer.status === 401 || answer.status === 403) {
+    throw new RemoteError(`the server at ${transport.baseUrl} refused the API key (HTTP ${answer.status})`, answer.status);
+  }
+  const detected = !options.server || options.server === 'auto' ? detectCapabilities(config) : { ...CAPABILITY_PRESETS[options.server] };
+  return { ...detected, ...options.capabilities };
+}
+
+function extractLogprobs(output: ForwardBackwardOutput): number[][] {
+  if (!output || !Array.isArray(output.loss_fn_outputs)) throw new RemoteError('forward(_backward) returned no loss_fn_outputs');
+  return output.loss_fn_outputs.map((record, index) => {
+    const logprobs = record.logprobs?.data;
+    if (!Array.isArray(logprobs)) throw new RemoteError(`loss_fn_outputs[${index}] has no logprobs`);
+    return logprobs;
+  });
+}
