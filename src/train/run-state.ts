@@ -1,9 +1,10 @@
 /**
  * Checkpoints of a training run. A checkpoint is the backend's weights and optimiser state
- * (`Backend.save`) plus the trainer's own state (step, RNG state, data order, elapsed time) in
- * `checkpoints/step-NNNNNN/`. The `latest.json` pointer is replaced atomically only after both are
- * complete, so a crash mid-write leaves the previous checkpoint as the latest one. Older
- * checkpoints beyond `keep` are removed after the pointer moves.
+ * (`Backend.save("step-NNNNNN")`, written where the backend keeps checkpoints: the run's
+ * `checkpoints/` for the local engine) plus the trainer's own state (step, RNG state, data order,
+ * elapsed time) in `checkpoints/step-NNNNNN.trainer.json`. The `latest.json` pointer is replaced
+ * atomically only after both are complete, so a crash mid-write leaves the previous checkpoint as
+ * the latest one. Older checkpoints beyond `keep` are removed after the pointer moves.
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -42,26 +43,37 @@ export function checkpointName(step: number): string {
 
 /** Saves a checkpoint (weights, optimiser, trainer state) and then moves `latest.json` to it. */
 export async function saveCheckpoint(runDir: string, backend: Backend, state: Omit<TrainerState, 'backendPath'>, options: { keep?: number } = {}): Promise<string> {
-  const directory = resolve(runDir, 'checkpoints', checkpointName(state.step));
-  mkdirSync(directory, { recursive: true });
-  const backendPath = await backend.save(join(directory, 'weights'));
+  const root = resolve(runDir, 'checkpoints');
+  mkdirSync(root, { recursive: true });
+  const backendPath = await backend.save(checkpointName(state.step));
   const full: TrainerState = { ...state, backendPath };
-  writeFileAtomic(join(directory, 'trainer-state.json'), `${JSON.stringify(full)}\n`);
-  writeFileAtomic(join(runDir, 'latest.json'), `${JSON.stringify({ step: state.step, checkpoint: directory })}\n`);
-  pruneCheckpoints(runDir, directory, options.keep ?? 2);
-  return directory;
+  const statePath = join(root, `${checkpointName(state.step)}${STATE_SUFFIX}`);
+  writeFileAtomic(statePath, `${JSON.stringify(full)}\n`);
+  writeFileAtomic(join(runDir, 'latest.json'), `${JSON.stringify({ step: state.step, checkpoint: statePath, backendPath })}\n`);
+  pruneCheckpoints(root, statePath, options.keep ?? 2);
+  return statePath;
 }
 
-function pruneCheckpoints(runDir: string, latest: string, keep: number): void {
-  const root = join(runDir, 'checkpoints');
-  const names = readdirSync(root).filter((name) => /^step-\d+$/.test(name)).sort();
-  const removable = names.filter((name) => resolve(root, name) !== latest);
+const STATE_SUFFIX = '.trainer.json';
+
+function pruneCheckpoints(root: string, latest: string, keep: number): void {
+  const states = readdirSync(root).filter((name) => /^step-\d+\.trainer\.json$/.test(name)).sort();
+  const removable = states.filter((name) => join(root, name) !== latest);
   for (const name of removable.slice(0, Math.max(0, removable.length - (keep - 1)))) {
-    rmSync(join(root, name), { recursive: true, force: true });
+    const path = join(root, name);
+    let backendPath: string | undefined;
+    try {
+      backendPath = (JSON.parse(readFileSync(path, 'utf8')) as { backendPath?: string }).backendPath;
+    } catch {
+      backendPath = undefined;
+    }
+    rmSync(path, { force: true });
+    // Remove the backend's files only when they live inside this run's checkpoint folder.
+    if (backendPath !== undefined && resolve(backendPath).startsWith(`${root}/`)) rmSync(backendPath, { recursive: true, force: true });
   }
 }
 
-/** The checkpoint directory `latest.json` points to, or undefined when the run has none. */
+/** The trainer-state file `latest.json` points to, or undefined when the run has none. */
 export function latestCheckpoint(runDir: string): string | undefined {
   const pointer = join(runDir, 'latest.json');
   if (!existsSync(pointer)) return undefined;
@@ -75,10 +87,9 @@ export function latestCheckpoint(runDir: string): string | undefined {
   return parsed.checkpoint;
 }
 
-/** Reads and validates the trainer state of a checkpoint directory. */
-export function readTrainerState(checkpointDir: string): TrainerState {
-  const path = join(checkpointDir, 'trainer-state.json');
-  if (!existsSync(path)) throw new CheckpointError(`checkpoint ${checkpointDir} has no trainer-state.json; expected a directory written by saveCheckpoint`);
+/** Reads and validates a trainer-state file written by `saveCheckpoint`. */
+export function readTrainerState(path: string): TrainerState {
+  if (!existsSync(path)) throw new CheckpointError(`trainer state ${path} does not exist; expected a file written by saveCheckpoint`);
   const parsed = trainerStateSchema.safeParse(JSON.parse(readFileSync(path, 'utf8')));
   if (!parsed.success) throw new CheckpointError(`${path} is not a valid trainer state: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
   return parsed.data;
@@ -86,9 +97,9 @@ export function readTrainerState(checkpointDir: string): TrainerState {
 
 /** Loads the latest checkpoint of a run into `backend` and returns its trainer state. */
 export async function restoreLatest(runDir: string, backend: Backend, expectedConfigHash: string): Promise<TrainerState | undefined> {
-  const directory = latestCheckpoint(runDir);
-  if (directory === undefined) return undefined;
-  const state = readTrainerState(directory);
+  const statePath = latestCheckpoint(runDir);
+  if (statePath === undefined) return undefined;
+  const state = readTrainerState(statePath);
   if (state.configHash !== expectedConfigHash) {
     throw new CheckpointError(`cannot resume ${runDir}: its checkpoint was made with config hash ${state.configHash}, the current config hashes to ${expectedConfigHash}; resume with the run's own config.json`);
   }

@@ -6,6 +6,7 @@
  * RL loop, checkpoints and resume can be tested without the engine.
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { AdamParams, Backend, Datum, ForwardBackwardResult, LossSpec } from '../backends/backend.js';
 import type { ChatRenderer } from '../rollout/chat-renderer.js';
 import type { Policy, SampleRequest, SampleResult } from '../rollout/policy.js';
@@ -47,7 +48,7 @@ export class CharRenderer implements ChatRenderer {
   }
 }
 
-/** The bigram backend; `initScale` sets the spread of the initial logits. */
+/** The bigram backend; `initScale` sets the spread of the initial logits; `save(name)` writes `checkpointDirectory/<name>.json`. */
 export class TabularBackend implements Backend {
   readonly name = 'tabular';
   readonly tokenizer = new CharTokenizer();
@@ -59,7 +60,11 @@ export class TabularBackend implements Backend {
   private adamV = new Float64Array(VOCAB * VOCAB);
   private adamStep = 0;
 
-  constructor(options: { seed?: number; initScale?: number } = {}) {
+  /** Where `save(name)` writes `<name>.json`. */
+  checkpointDirectory: string;
+
+  constructor(options: { seed?: number; initScale?: number; checkpointDirectory?: string } = {}) {
+    this.checkpointDirectory = options.checkpointDirectory ?? '.';
     const random = new Random(options.seed ?? 0);
     this.weights_V_V = new Float64Array(VOCAB * VOCAB).map(() => random.normal() * (options.initScale ?? 0.1));
   }
@@ -217,7 +222,7 @@ export class TabularBackend implements Backend {
   }
 
   async save(name: string): Promise<string> {
-    const path = name.endsWith('.json') ? name : `${name}.json`;
+    const path = join(this.checkpointDirectory, `${name}.json`);
     writeFileAtomic(path, JSON.stringify({ weights: [...this.weights_V_V], m: [...this.adamM], v: [...this.adamV], step: this.adamStep }));
     return path;
   }
