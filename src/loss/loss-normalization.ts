@@ -1,0 +1,23 @@
+/**
+ * How per-token losses are reduced to one number: the coefficient `c[b][t]` that multiplies token
+ * t of datum b, weight included. `token-mean` (the paper's default, PAPER.md section 4) divides by
+ * the weighted token count of the whole batch; `sequence-mean` (the paper's Eq. 3 form) averages
+ * each sequence over its own tokens, then averages over the sequences that have any. Remote
+ * backends whose losses are plain sums get the same result by scaling advantages by these
+ * coefficients.
+ */
+import type { Datum } from '../backends/backend.js';
+
+/** Per-token reduction coefficients (B, T-1): loss = sum_b sum_t c[b][t] * loss[b][t]. */
+export function normalizationCoefficients(
+  data: readonly Pick<Datum, 'weights'>[],
+  normalization: 'token-mean' | 'sequence-mean',
+): number[][] {
+  const sums_B = data.map((datum) => datum.weights.reduce((a, b) => a + b, 0));
+  if (normalization === 'token-mean') {
+    const total = sums_B.reduce((a, b) => a + b, 0);
+    return data.map((datum) => datum.weights.map((weight) => (total > 0 ? weight / total : 0)));
+  }
+  const sequences = sums_B.filter((sum) => sum > 0).length;
+  return data.map((datum, b) => datum.weights.map((weight) => (sums_B[b]! > 0 ? weight / (sums_B[b]! * sequences) : 0)));
+}
