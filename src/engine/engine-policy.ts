@@ -112,6 +112,14 @@ export class EnginePolicy implements Policy {
     this.pool.release(sessionId);
   }
 
+  /**
+   * Drops every cached prefix and session cache that is not being decoded, so later samples use
+   * the current weights only (call after an optimiser step or a weight load).
+   */
+  invalidateCache(): void {
+    this.pool.invalidateIdle();
+  }
+
   private validate(request: SampleRequest): void {
     const { tokens, params } = request;
     const V = this.model.dims.V;

@@ -107,6 +107,14 @@ export class SlotPool {
     slot.session = undefined;
   }
 
+  /**
+   * Forgets every idle slot's cached tokens (after the weights changed); sessions keep their slot
+   * but recompute it on their next turn. Busy slots finish with what they hold.
+   */
+  invalidateIdle(): void {
+    for (const slot of this.slots) if (!slot.busy) slot.tokens = [];
+  }
+
   /** Drops a slot's cached tokens (after a failure left its cache undefined). */
   invalidate(slot: Slot): void {
     slot.tokens = [];

@@ -1,0 +1,202 @@
+/**
+ * The `local` Backend: the in-process CPU engine. forward / forwardBackward run the transformer
+ * over the datums in micro-batches; the loss and its gradient with respect to each target logprob
+ * come from the loss module (src/loss/policy-loss.ts), and the engine backpropagates that gradient.
+ * Gradients accumulate until `optimStep` applies AdamW. The sampler is an EnginePolicy on the same
+ * weights, whose caches are dropped whenever the weights change.
+ */
+import { join } from 'node:path';
+import { ConfigError, ShapeError } from '../errors.js';
+import type { Datum, Backend, LossSpec, ForwardBackwardResult, AdamParams } from './backend.js';
+import type { Tokenizer } from '../rollout/tokenizer.js';
+import type { ChatRenderer } from '../rollout/chat-renderer.js';
+import { policyLoss } from '../loss/policy-loss.js';
+import { normalizationCoefficients } from '../loss/loss-normalization.js';
+import { AdamW } from '../engine/adamw.js';
+import { EnginePolicy, type EnginePolicyOptions } from '../engine/engine-policy.js';
+import { readCheckpoint } from '../engine/checkpoint.js';
+import { loadModelCheckpoint, loadModelTensors, loadOptimizerState, saveModelCheckpoint } from '../engine/model-state.js';
+import { parseModelConfig } from '../engine/model-config.js';
+import type { Kernels } from '../engine/kernels/kernels.js';
+import { forwardBackward, forwardOnly } from '../engine/training.js';
+import { Transformer } from '../engine/transformer.js';
+
+/** Options of a LocalBackend. */
+export interface LocalBackendOptions {
+  model: Transformer;
+  tokenizer: Tokenizer;
+  renderer: ChatRenderer;
+  /** Directory under which `save(name)` writes `<name>/` checkpoints. */
+  checkpointDirectory: string;
+  /** Padded tokens per micro-batch (default 16384). */
+  maxTokensPerMicroBatch?: number;
+  /** Options of the sampler (slots, sequence length, rows per step). */
+  sampler?: Omit<EnginePolicyOptions, 'model' | 'tokenizer'>;
+  /** Extra files written into every checkpoint (e.g. `tokenizer.json`). */
+  checkpointFiles?: Record<string, string | Uint8Array>;
+  /** Optimiser state to continue from (default: fresh). */
+  optimizer?: AdamW;
+}
+
+/** Backend that trains and samples with the embedded CPU engine. */
+export class LocalBackend implements Backend {
+  readonly name = 'local';
+  readonly tokenizer: Tokenizer;
+  readonly renderer: ChatRenderer;
+  readonly model: Transformer;
+  readonly optimizer: AdamW;
+  private readonly sampler: EnginePolicy;
+  private readonly options: LocalBackendOptions;
+  /** Micro-batches whose gradient is waiting for optimStep. */
+  private pendingBackwards = 0;
+
+  constructor(options: LocalBackendOptions) {
+    this.options = options;
+    this.model = options.model;
+    this.tokenizer = options.tokenizer;
+    this.renderer = options.renderer;
+    this.optimizer = options.optimizer ?? new AdamW(options.model);
+    this.sampler = new EnginePolicy({ ...options.sampler, model: options.model, tokenizer: options.tokenizer });
+  }
+
+  policy(): EnginePolicy {
+    return this.sampler;
+  }
+
+  async forward(data: Datum[], options: { temperature: number }): Promise<number[][]> {
+    checkData(data);
+    const result = forwardOnly(this.model, data, { temperature: options.temperature, maxTokensPerMicroBatch: this.options.maxTokensPerMicroBatch });
+    return result.logprobs.map((row) => Array.from(row));
+  }
+
+  async forwardBackward(data: Datum[], loss: LossSpec, options: { temperature: number }): Promise<ForwardBackwardResult> {
+    checkData(data);
+    const normalization = loss.kind === 'cross_entropy' ? 'token-mean' : loss.normalization;
+    const global_B_T = normalizationCoefficients(data, normalization);
+    let total = 0;
+    const parts: Array<Record<string, number>> = [];
+    const result = forwardBackward(
+      this.model,
+      data,
+      ({ indices, logprobs, entropy }) => {
+        // The loss of this micro-batch alone, rescaled so the sum over micro-batches is the
+        // loss of the whole call: each token's coefficient is global / micro-batch normalisation.
+        const subset = indices.map((index) => data[index]!);
+        const part = policyLoss({
+          data: subset,
+          logprobs_B_T: logprobs.map((row) => Array.from(row)),
+          entropies_B_T: entropy.map((row) => Array.from(row)),
+          loss,
+        });
+        const local_B_T = normalizationCoefficients(subset, normalization);
+        const scale = coefficientRatio(indices.map((index) => global_B_T[index]!), local_B_T);
+        total += part.loss * scale;
+        parts.push({ ...scaleSums(part.metrics, scale) });
+        this.pendingBackwards += 1;
+        return part.gradient_B_T.map((row) => row.map((value) => value * scale));
+      },
+      { temperature: options.temperature, maxTokensPerMicroBatch: this.options.maxTokensPerMicroBatch },
+    );
+    return { logprobs: result.logprobs.map((row) => Array.from(row)), loss: total, metrics: mergeMetrics(parts) };
+  }
+
+  async optimStep(params: AdamParams): Promise<Record<string, number>> {
+    const step = this.optimizer.apply(params);
+    const microBatches = this.pendingBackwards;
+    this.pendingBackwards = 0;
+    this.sampler.invalidateCache();
+    return {
+      'optim/grad_norm': step.gradNorm,
+      'optim/grad_scale': step.appliedScale,
+      'optim/learning_rate': params.learningRate,
+      'optim/step': step.step,
+      'optim/micro_batches': microBatches,
+    };
+  }
+
+  async save(name: string): Promise<string> {
+    if (!/^[\w.-]+$/.test(name) || name === '.' || name === '..') {
+      throw new ConfigError(`save: checkpoint name ${JSON.stringify(name)} must be a plain file name (letters, digits, '.', '-', '_')`);
+    }
+    const path = join(this.options.checkpointDirectory, name);
+    const files = this.options.checkpointFiles;
+    await saveModelCheckpoint(path, this.model, { optimizer: this.optimizer, ...(files ? { files } : {}) });
+    return path;
+  }
+
+  async load(path: string, options: { optimizer: boolean }): Promise<void> {
+    const contents = await readCheckpoint(path, { optimizer: options.optimizer });
+    loadModelTensors(this.model, contents.tensors, `${path}/model.safetensors`);
+    this.optimizer.reset();
+    if (options.optimizer) loadOptimizerState(this.model, this.optimizer, contents, path);
+    this.model.zeroGrad();
+    this.pendingBackwards = 0;
+    this.sampler.invalidateCache();
+  }
+
+  async close(): Promise<void> {
+    this.model.releaseActivations();
+  }
+}
+
+function checkData(data: Datum[]): void {
+  data.forEach((datum, index) => {
+    if (datum.inputTokens.length !== datum.targetTokens.length || datum.weights.length !== datum.targetTokens.length) {
+      throw new ShapeError(
+        `datum ${index}: inputTokens (${datum.inputTokens.length}), targetTokens (${datum.targetTokens.length}) and weights (${datum.weights.length}) must have the same length`,
+      );
+    }
+  });
+}
+
+/** The constant ratio global/local of the normalisation coefficients over a micro-batch's weighted tokens. */
+function coefficientRatio(global_B_T: number[][], local_B_T: number[][]): number {
+  for (let b = 0; b < local_B_T.length; b++) {
+    for (let t = 0; t < local_B_T[b]!.length; t++) if (local_B_T[b]![t]! > 0) return global_B_T[b]![t]! / local_B_T[b]![t]!;
+  }
+  return 0;
+}
+
+const SUMMED = new Set(['loss/policy_loss', 'loss/kl_loss']);
+
+function scaleSums(metrics: Record<string, number>, scale: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [key, value] of Object.entries(metrics)) out[key] = SUMMED.has(key) ? value * scale : value;
+  return out;
+}
+
+/** Combines per-micro-batch statistics: sums add, min/max combine, means are weighted by tokens. */
+function mergeMetrics(parts: Array<Record<string, number>>): Record<string, number> {
+  if (parts.length === 1) return parts[0]!;
+  const merged: Record<string, number> = {};
+  const tokens = parts.reduce((sum, part) => sum + (part['loss/tokens'] ?? 0), 0);
+  const keys = new Set(parts.flatMap((part) => Object.keys(part)));
+  for (const key of keys) {
+    const present = parts.filter((part) => key in part);
+    if (key === 'loss/tokens' || SUMMED.has(key)) merged[key] = present.reduce((sum, part) => sum + part[key]!, 0);
+    else if (key.endsWith('_min')) merged[key] = Math.min(...present.map((part) => part[key]!));
+    else if (key.endsWith('_max')) merged[key] = Math.max(...present.map((part) => part[key]!));
+    else {
+      const weight = present.reduce((sum, part) => sum + (part['loss/tokens'] ?? 0), 0);
+      merged[key] = weight > 0 ? present.reduce((sum, part) => sum + part[key]! * (part['loss/tokens'] ?? 0), 0) / weight : 0;
+    }
+  }
+  if (tokens === 0) merged['loss/tokens'] = 0;
+  return merged;
+}
+
+/** Options of `createLocalBackend`: a new model from a config, or one loaded from a checkpoint. */
+export type CreateLocalBackendOptions = Omit<LocalBackendOptions, 'model' | 'optimizer'> & {
+  kernels: Kernels;
+} & ({ modelConfig: unknown; seed?: number } | { checkpoint: string; optimizer?: boolean });
+
+/** Builds a LocalBackend around a freshly initialised model or a checkpoint directory. */
+export async function createLocalBackend(options: CreateLocalBackendOptions): Promise<LocalBackend> {
+  if ('checkpoint' in options) {
+    const loaded = await loadModelCheckpoint(options.checkpoint, options.kernels, { optimizer: options.optimizer ?? true });
+    return new LocalBackend({ ...options, model: loaded.model, optimizer: loaded.optimizer });
+  }
+  const config = parseModelConfig(options.modelConfig);
+  const model = new Transformer({ config, kernels: options.kernels, seed: options.seed ?? 0 });
+  return new LocalBackend({ ...options, model });
+}
