@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { ByteTokenizer } from '../testing/byte-tokenizer.js';
+import { ChatTemplateRenderer } from './chat-template-renderer.js';
+
+const tokenizer = new ByteTokenizer();
+const prompt = [
+  { role: 'system' as const, content: 'You are helpful.' },
+  { role: 'user' as const, content: 'Question: q\n' },
+];
+
+describe('ChatTemplateRenderer (ChatML)', () => {
+  it('renders the prompt with the generation prompt', () => {
+    const renderer = new ChatTemplateRenderer({ tokenizer });
+    const tokens = renderer.renderPrompt(prompt);
+    expect(tokenizer.decode(tokens)).toBe('<|im_start|>system\nYou are helpful.<|im_end|>\n<|im_start|>user\nQuestion: q\n<|im_end|>\n<|im_start|>assistant\n');
+    expect(renderer.stopTokenIds).toEqual([tokenizer.tokenId('<|im_end|>'), tokenizer.tokenId('<|endoftext|>')]);
+  });
+
+  it('appends only the reply suffix, so prompt + sampled + suffix equals a full render', () => {
+    const renderer = new ChatTemplateRenderer({ tokenizer });
+    const promptTokens = renderer.renderPrompt(prompt);
+    const sampledText = '<tool>{"name": "x"}</tool>';
+    const reply = { role: 'user' as const, content: '<result>\nok\n</result>' };
+    const suffix = renderer.renderReply(reply, { role: 'assistant', content: sampledText });
+    expect(tokenizer.decode(suffix)).toBe('<|im_end|>\n<|im_start|>user\n<result>\nok\n</result><|im_end|>\n<|im_start|>assistant\n');
+
+    const fresh = new ChatTemplateRenderer({ tokenizer });
+    const full = fresh.renderPrompt([...prompt, { role: 'assistant', content: sampledText }, reply]);
+    expect([...promptTokens, ...tokenizer.encode(sampledText), ...suffix]).toEqual(full);
+    expect(renderer.renderedText).toBe(tokenizer.decode(full));
+  });
+
+  it('does not repeat an end-of-turn token the policy already sampled', () => {
+    const renderer = new ChatTemplateRenderer({ tokenizer });
+    renderer.renderPrompt(prompt);
+    const suffix = renderer.renderReply({ role: 'user', content: 'Error: x' }, { role: 'assistant', content: 'no tags<|im_end|>' });
+    expect(tokenizer.decode(suffix)).toBe('\n<|im_start|>user\nError: x<|im_end|>\n<|im_start|>assistant\n');
+  });
+
+  it('keeps extending over several turns', () => {
+    const renderer = ChatTemplateRenderer.factory({ tokenizer })();
+    renderer.renderPrompt(prompt);
+    renderer.renderReply({ role: 'user', content: 'r1' }, { role: 'assistant', content: 'a1' });
+    const suffix = renderer.renderReply({ role: 'user', content: 'r2' }, { role: 'assistant', content: 'a2' });
+    expect(tokenizer.decode(suffix)).toBe('<|im_end|>\n<|im_start|>user\nr2<|im_end|>\n<|im_start|>assistant\n');
+  });
+
+  it('throws a clear error for a template that rewrites earlier turns (no prefix property)', () => {
+    // Renders only the last two messages: adding messages changes the text rendered before.
+    const template = "{%- for message in messages[-2:] %}{{ message.role + ': ' + message.content + '\\n' }}{%- endfor %}{%- if add_generation_prompt %}{{ 'assistant: ' }}{%- endif %}";
+    const renderer = new ChatTemplateRenderer({ tokenizer, template });
+    renderer.renderPrompt(prompt);
+    expect(() => renderer.renderReply({ role: 'user', content: 'r' }, { role: 'assistant', content: 'a' })).toThrow(/breaks the prefix property/);
+  });
+
+  it('throws a clear error for a template that trims assistant content', () => {
+    const template =
+      "{%- for message in messages %}{{ '<|im_start|>' + message.role + '\\n' + (message.content | trim) + '<|im_end|>\\n' }}{%- endfor %}{%- if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{%- endif %}";
+    const renderer = new ChatTemplateRenderer({ tokenizer, template });
+    renderer.renderPrompt(prompt);
+    expect(() => renderer.renderReply({ role: 'user', content: 'r' }, { role: 'assistant', content: '  spaced  ' })).toThrow(/prefix property/);
+  });
+
+  it('rejects an unparseable template and a reply before the prompt', () => {
+    expect(() => new ChatTemplateRenderer({ tokenizer, template: '{% for %}' })).toThrow(/does not parse/);
+    expect(() => new ChatTemplateRenderer({ tokenizer }).renderReply({ role: 'user', content: 'x' }, { role: 'assistant', content: 'y' })).toThrow(/before renderPrompt/);
+  });
+
+  it('renders a real HF template (Qwen2.5 style with a default system message) and keeps the prefix property', () => {
+    const qwenLike =
+      "{%- if messages[0]['role'] != 'system' %}{{- '<|im_start|>system\\nYou are Qwen.<|im_end|>\\n' }}{%- endif %}" +
+      "{%- for message in messages %}{%- if message.role == 'tool' %}{{- '<|im_start|>user\\n<tool_response>\\n' + message.content + '\\n</tool_response><|im_end|>\\n' }}" +
+      "{%- else %}{{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>\\n' }}{%- endif %}{%- endfor %}" +
+      "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}";
+    const renderer = new ChatTemplateRenderer({ tokenizer, template: qwenLike });
+    const start = tokenizer.decode(renderer.renderPrompt([{ role: 'user', content: 'hi' }]));
+    expect(start).toBe('<|im_start|>system\nYou are Qwen.<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n');
+    const suffix = renderer.renderReply({ role: 'tool', content: 'out' }, { role: 'assistant', content: '<tool_call>{}</tool_call>' });
+    expect(tokenizer.decode(suffix)).toBe('<|im_end|>\n<|im_start|>user\n<tool_response>\nout\n</tool_response><|im_end|>\n<|im_start|>assistant\n');
+  });
+});
