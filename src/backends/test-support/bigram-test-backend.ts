@@ -224,3 +224,8 @@ function drawToken(row_V: Float64Array, topK: number, topP: number, random: Rand
   }
   return kept[kept.length - 1]!;
 }
+
+/** Factory export for `WorkerBackend` (builds the test double inside a worker thread). */
+export function createBigramTestBackend(options: BigramTestBackendOptions = {}): BigramTestBackend {
+  return new BigramTestBackend(options);
+}
