@@ -1,35 +1,21 @@
 /**
- * One generation round: G rollouts for each of P questions, run concurrently (the policy batches
- * whatever is pending), then scored by the task's rubric. Each rollout gets its own generator
- * forked from the round's in a fixed order before anything runs, so the draws do not depend on
- * which rollout finishes first and a seeded round is reproducible.
+ * One generation round of a task: G rollouts for each of P questions through the rollout module's
+ * group rollouts (concurrent, so the policy batches what is pending; per-rollout generators forked
+ * in a fixed order, so a seeded round is reproducible), scored by the task's rubric.
  */
 import type { Backend } from '../backends/backend.js';
 import type { ChatRenderer } from '../rollout/chat-renderer.js';
 import type { Policy } from '../rollout/policy.js';
-import { runRollout, type RolloutSampling } from '../rollout/rollout.js';
+import { rolloutGroups } from '../rollout/group-rollout.js';
+import type { RolloutSampling } from '../rollout/rollout.js';
 import type { Random } from '../random.js';
-import type { Trajectory, TrajectoryGroup } from '../types.js';
+import type { TrajectoryGroup } from '../types.js';
 import type { TrainingTask } from './task.js';
 
 /** A renderer per conversation: the backend's factory when it has one, else its shared renderer. */
 export function rendererFactoryOf(backend: Backend): () => ChatRenderer {
   const withFactory = backend as Backend & { createRenderer?: () => ChatRenderer };
   return typeof withFactory.createRenderer === 'function' ? () => withFactory.createRenderer!() : () => backend.renderer;
-}
-
-/** Runs `tasks` with at most `limit` in flight; results keep the input order. */
-export async function mapConcurrent<T, R>(items: T[], limit: number, run: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await run(items[index]!, index);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return results;
 }
 
 /** Options of one round of group rollouts. */
@@ -49,23 +35,27 @@ export interface CollectOptions<Row> {
 
 /** Samples and scores G rollouts per row; returns one group per row, in row order. */
 export async function collectGroups<Row>(options: CollectOptions<Row>): Promise<TrajectoryGroup<Row>[]> {
-  const { task, rows_P, groupSize } = options;
-  const jobs = rows_P.flatMap((row, p) => Array.from({ length: groupSize }, (_, g) => ({ row, p, g, random: options.random.fork() })));
-  const trajectories = await mapConcurrent(jobs, options.concurrency, async (job): Promise<Trajectory> => {
-    const rowId = task.rowId(job.row);
-    const trajectory = await runRollout({
-      policy: options.policy,
-      env: task.createEnv(),
-      renderer: options.renderer(),
-      row: job.row,
-      rowId,
-      groupIndex: job.g,
-      sampling: options.sampling,
-      tokenBudget: options.tokenBudget,
-      random: job.random,
-      sessionId: `${options.sessionPrefix}/${job.p}/${job.g}`,
-    });
-    return task.rubric.score(trajectory, job.row);
+  const { task, rows_P } = options;
+  // A row drawn twice in one round (epoch boundary) gets a suffixed id: session ids must be unique.
+  const seen = new Map<string, number>();
+  const ids_P = rows_P.map((row) => {
+    const id = task.rowId(row);
+    const count = seen.get(id) ?? 0;
+    seen.set(id, count + 1);
+    return count === 0 ? id : `${id}#${count}`;
   });
-  return rows_P.map((row, p) => ({ rowId: task.rowId(row), row, trajectories: trajectories.slice(p * groupSize, (p + 1) * groupSize) }));
+  return rolloutGroups({
+    policy: options.policy,
+    env: task.createEnv,
+    renderer: options.renderer,
+    rubric: task.rubric,
+    rows: rows_P,
+    rowId: (_row, index) => ids_P[index]!,
+    groupSize: options.groupSize,
+    concurrency: options.concurrency,
+    sampling: options.sampling,
+    tokenBudget: options.tokenBudget,
+    random: options.random,
+    sessionPrefix: `${options.sessionPrefix}/`,
+  });
 }

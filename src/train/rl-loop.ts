@@ -22,7 +22,7 @@ import type { GroupAdvantages } from '../types.js';
 import { collectGroups, rendererFactoryOf } from './collect-groups.js';
 import { configHash, writeResolvedConfig } from './config-load.js';
 import { estimatorConfigOf, resolveRunDir, type TrainConfig } from './config.js';
-import { buildDatums } from './datums.js';
+import { buildGroupDatums } from '../loss/build-datum.js';
 import { DataOrder } from './data-order.js';
 import { RunLog, type StepMetrics } from './metrics-log.js';
 import { ProgressReporter, type ProgressStream } from './progress.js';
@@ -133,7 +133,7 @@ export async function runRl<Row>(options: RlRunOptions<Row>): Promise<RlRunResul
 
     // 2. Advantages per group, then training datums.
     const advantages_P: GroupAdvantages[] = groups.map((group) => estimator.estimate(group));
-    const datums = buildDatums(groups, advantages_P);
+    const datums = groups.flatMap((group, p) => buildGroupDatums(group, advantages_P[p]!));
     const roundMetrics = rolloutMetrics(groups, advantages_P);
     if (config.log.trajectoriesEvery > 0 && round % config.log.trajectoriesEvery === 0) {
       const picked = groups.slice(0, config.log.trajectoriesCount).map((group, p) => ({ trajectory: group.trajectories[0]!, advantages_T: advantages_P[p]![0]!, row: { question: (group.row as { question?: unknown }).question, answers: task.answers?.(group.row) } }));
