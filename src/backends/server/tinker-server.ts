@@ -37,6 +37,16 @@ export interface TinkerServerOptions {
   seqGapTimeoutMs?: number;
   maxConcurrentSamples?: number;
   seed?: number;
+  /** Called for every routed request after its body was read (request logs, tests). */
+  onRequest?: (record: RequestRecord) => void;
+}
+
+/** One request as the server saw it. */
+export interface RequestRecord {
+  method: string;
+  path: string;
+  headers: IncomingMessage['headers'];
+  body: unknown;
 }
 
 /** A running (or ready to run) server. */
@@ -103,6 +113,7 @@ export function createTinkerServer(options: TinkerServerOptions): TinkerServer {
     if (fault === '410') return sendJson(response, 410, { detail: 'future expired (injected fault); resubmit the request' });
     const rawBody = method === 'POST' ? await readBody(request, maxBodyBytes) : '';
     const body = method === 'POST' ? parseJson(rawBody) : undefined;
+    options.onRequest?.({ method, path, headers: request.headers, body });
     const answer = await handler({ body, rawBody, param });
     if (fault === 'drop_after') return void request.socket.destroy();
     sendJson(response, answer.status, answer.body);
