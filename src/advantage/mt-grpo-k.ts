@@ -6,7 +6,9 @@
  * (0-based step k). A trajectory is split into tool steps (token-layout.ts `toolSteps`): step k ends
  * where its k-th tool result begins, the final step is everything after the last tool result, so a
  * rollout with r tool results has K_i = r + 1 steps. R^I_{i,l} is the sum of the turn rewards of
- * the assistant turns in step l, and every token of step k gets A_{i,k}. L = max_i K_i.
+ * the assistant turns in step l, and every token of step k gets A_{i,k}. L = max_i K_i. A turn
+ * reward on the final step (after the last tool result; 0 in the paper's task, where R^T scores
+ * turn 1) is kept as that index's own term rather than dropped.
  *
  * Baseline when rollouts take different numbers of turns: MISSING TURNS COUNT AS ZERO REWARD.
  * R^I_{i,l} = 0 for every step l >= K_i the rollout never reached, each turn index l is normalised
