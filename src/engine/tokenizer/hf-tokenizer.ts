@@ -1,0 +1,124 @@
+/**
+ * The engine's Tokenizer: any Hugging Face `tokenizer.json` (+ optional `tokenizer_config.json`)
+ * loaded through `@huggingface/tokenizers`, the same code path as a real model's tokenizer. Encoding
+ * never adds special tokens (special-token strings in the text still map to their ids); decoding
+ * keeps special tokens verbatim and does not "clean up" spaces, so decode(encode(text)) == text for
+ * NFC text with byte-level tokenizers.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Tokenizer as HfTokenizersTokenizer } from '@huggingface/tokenizers';
+import { CheckpointError, DataError } from '../../errors.js';
+import type { Tokenizer } from '../../rollout/tokenizer.js';
+import { BYTE_TO_CHAR } from './byte-level.js';
+
+/** A Hugging Face tokenizer behind the turnwise Tokenizer contract. */
+export class HfTokenizer implements Tokenizer {
+  readonly vocabSize: number;
+  readonly eosTokenId: number | undefined;
+  /** The `chat_template` of tokenizer_config.json, when it has one. */
+  readonly chatTemplate: string | undefined;
+  private readonly inner: HfTokenizersTokenizer;
+  private readonly known: Uint8Array; // known[id] = 1 when id is in the vocabulary
+
+  /** Builds a tokenizer from parsed `tokenizer.json` and `tokenizer_config.json` objects. */
+  constructor(tokenizerJson: unknown, tokenizerConfig: unknown = {}, source = 'tokenizer.json') {
+    if (!isObject(tokenizerJson) || !isObject(tokenizerJson.model)) throw new CheckpointError(`${source}: expected an object with a "model" field`);
+    if (!isObject(tokenizerConfig)) throw new CheckpointError(`${source}: tokenizer_config must be a JSON object`);
+    const json = { added_tokens: [], normalizer: null, pre_tokenizer: null, post_processor: null, decoder: null, ...tokenizerJson };
+    checkByteLevelAlphabet(json, source);
+    try {
+      this.inner = new HfTokenizersTokenizer(json, tokenizerConfig);
+    } catch (error) {
+      throw new CheckpointError(`${source}: @huggingface/tokenizers cannot load it: ${(error as Error).message}`);
+    }
+    const vocab = this.inner.get_vocab(true);
+    let maxId = -1;
+    for (const id of vocab.values()) maxId = Math.max(maxId, id);
+    this.vocabSize = maxId + 1;
+    this.known = new Uint8Array(this.vocabSize);
+    for (const id of vocab.values()) this.known[id] = 1;
+    const eos = tokenContent(tokenizerConfig.eos_token);
+    this.eosTokenId = eos !== undefined ? this.inner.token_to_id(eos) : this.inner.token_to_id('<|endoftext|>');
+    this.chatTemplate = typeof tokenizerConfig.chat_template === 'string' ? tokenizerConfig.chat_template : undefined;
+  }
+
+  /** Token ids of `text`, without BOS/EOS; special-token strings map to their ids. */
+  encode(text: string): number[] {
+    const { ids, tokens } = this.inner.encode(text, { add_special_tokens: false }) as { ids: Array<number | undefined>; tokens: string[] };
+    const bad = ids.findIndex((id) => typeof id !== 'number');
+    if (bad >= 0) throw new DataError(`tokenizer has no id for piece ${JSON.stringify(tokens[bad])} of the text (no unk_token and no byte fallback)`);
+    return ids as number[];
+  }
+
+  /** Text of `ids`, special tokens included verbatim, spaces untouched. */
+  decode(ids: number[]): string {
+    if (ids.length === 0) return '';
+    for (const id of ids) {
+      if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize || this.known[id] === 0) {
+        throw new DataError(`token id ${id} is not in the tokenizer's vocabulary (size ${this.vocabSize})`);
+      }
+    }
+    return this.inner.decode(ids, { skip_special_tokens: false, clean_up_tokenization_spaces: false });
+  }
+
+  /** Id of a token string (special or not), or undefined. */
+  tokenId(token: string): number | undefined {
+    return this.inner.token_to_id(token);
+  }
+
+  /** Token string of an id, or undefined. */
+  idToToken(id: number): string | undefined {
+    return this.inner.id_to_token(id);
+  }
+
+  /** Reads `tokenizer.json` and, when present, `tokenizer_config.json` from a directory. */
+  static async load(directory: string): Promise<HfTokenizer> {
+    const tokenizerPath = join(directory, 'tokenizer.json');
+    const tokenizerJson = await readJson(tokenizerPath, true);
+    const config = (await readJson(join(directory, 'tokenizer_config.json'), false)) ?? {};
+    return new HfTokenizer(tokenizerJson, config, tokenizerPath);
+  }
+}
+
+/** Loads the tokenizer files in `directory` (a checkpoint or a model folder). */
+export function loadTokenizer(directory: string): Promise<HfTokenizer> {
+  return HfTokenizer.load(directory);
+}
+
+async function readJson(path: string, required: boolean): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf-8');
+  } catch (error) {
+    if (!required && (error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new CheckpointError(`cannot read ${path}: ${(error as Error).message}`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new CheckpointError(`${path} is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+/** A byte-level BPE must hold all 256 byte characters, or the library silently drops unknown pieces. */
+function checkByteLevelAlphabet(json: Record<string, unknown>, source: string): void {
+  const model = json.model as Record<string, unknown>;
+  const decoder = json.decoder;
+  if (model.type !== 'BPE' || model.byte_fallback === true || !isObject(decoder) || decoder.type !== 'ByteLevel' || !isObject(model.vocab)) return;
+  const vocab = model.vocab;
+  const missing = BYTE_TO_CHAR.filter((char) => !(char in vocab));
+  if (missing.length > 0) {
+    throw new CheckpointError(`${source}: the byte-level BPE vocabulary lacks ${missing.length} of the 256 byte characters (${missing.slice(0, 8).map((char) => JSON.stringify(char)).join(', ')}...); text with those bytes could not be encoded`);
+  }
+}
+
+function tokenContent(token: unknown): string | undefined {
+  if (typeof token === 'string') return token;
+  if (isObject(token) && typeof token.content === 'string') return token.content;
+  return undefined;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
