@@ -108,6 +108,7 @@ export class ScriptedPolicy implements Policy {
     const { maxTokens, stop, stopTokenIds = [] } = request.params;
     const candidate = this.tokenizer.encode(text);
     const tokens: number[] = [];
+    const window = 4 * Math.max(0, ...stop.map((stopString) => stopString.length)) + 4;
     let finishReason: SampleResult['finishReason'] | undefined;
     for (const token of candidate) {
       if (tokens.length >= maxTokens) {
@@ -120,7 +121,8 @@ export class ScriptedPolicy implements Policy {
         break;
       }
       if (stop.length > 0) {
-        const decoded = this.tokenizer.decode(tokens);
+        // A stop string completed by this token lies in the last few tokens (each char <= 4 bytes).
+        const decoded = this.tokenizer.decode(tokens.slice(-window));
         if (stop.some((stopString) => decoded.includes(stopString))) {
           finishReason = 'stop';
           break;
