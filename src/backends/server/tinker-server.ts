@@ -121,15 +121,12 @@ export function createTinkerServer(options: TinkerServerOptions): TinkerServer {
 
   const http = createServer((request, response) => {
     handle(request, response).catch((error: unknown) => {
-      if (error instanceof HttpError) {
-        // After a refused upload, close the connection rather than read the rest of the body.
-        const close: Record<string, string> = error.status === 413 ? { connection: 'close' } : {};
-        sendJson(response, error.status, { detail: error.message }, { ...error.headers, ...close });
-        if (error.status === 413) response.on('finish', () => request.socket.destroy());
-        return;
-      }
-      const status = error instanceof TurnwiseError ? 400 : 500;
-      sendJson(response, status, { detail: `${status === 500 ? 'internal error: ' : ''}${errorMessage(error)}` });
+      const status = error instanceof HttpError ? error.status : error instanceof TurnwiseError ? 400 : 500;
+      const message = `${status === 500 ? 'internal error: ' : ''}${errorMessage(error)}`;
+      // After a refused upload, close the connection rather than read the rest of the body.
+      const headers: Record<string, string> = { ...(error instanceof HttpError ? error.headers : {}), ...(status === 413 ? { connection: 'close' } : {}) };
+      sendJson(response, status, errorBody(request.url ?? '', status, message), headers);
+      if (status === 413) response.on('finish', () => request.socket.destroy());
     });
   });
   http.on('clientError', (_error, socket) => {
@@ -159,6 +156,13 @@ export function createTinkerServer(options: TinkerServerOptions): TinkerServer {
       });
     },
   };
+}
+
+/** `{detail}` (FastAPI / Tinker style), plus OpenAI's `{error: {message, type}}` under `/v1`. */
+function errorBody(url: string, status: number, message: string): Record<string, unknown> {
+  if (!url.startsWith('/v1/')) return { detail: message };
+  const type = status === 401 ? 'authentication_error' : status >= 500 ? 'server_error' : 'invalid_request_error';
+  return { error: { message, type, param: null, code: null }, detail: message };
 }
 
 function checkApiKey(request: IncomingMessage, apiKey: string): void {
