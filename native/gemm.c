@@ -1,0 +1,181 @@
+/*
+ * GEMM driver in the BLIS style: for each (NC x KC) block of B packed into NR-wide panels and each
+ * (MC x KC) block of A packed into MR-tall panels, the micro-kernel computes MR x NR tiles of C.
+ * Edge tiles go through a small buffer. Work is split across threads by rows of C, by columns, or
+ * (for long reductions such as weight gradients) by K with a final reduction.
+ */
+#include "gemm.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "pool.h"
+
+#define KC 256
+#define MC_TILES 12   /* MC = 12 * MR rows of A per block */
+#define NC 3072
+
+/* Packs A(i0.., k0..) (mc x kc) into MR-row panels: panel[k*MR + i], zero-padded rows. */
+static void pack_a(float *packed, const gemm_problem *p, long i0, long mc, long k0, long kc, int mr) {
+  for (long ip = 0; ip < mc; ip += mr) {
+    long rows = mc - ip < mr ? mc - ip : mr;
+    float *panel = packed + ip * kc;
+    if (p->a_col == 1) {
+      for (long i = 0; i < rows; i++) {
+        const float *src = p->a + (i0 + ip + i) * p->a_row + k0;
+        for (long k = 0; k < kc; k++) panel[k * mr + i] = src[k];
+      }
+    } else {
+      for (long k = 0; k < kc; k++) {
+        const float *src = p->a + (i0 + ip) * p->a_row + (k0 + k) * p->a_col;
+        for (long i = 0; i < rows; i++) panel[k * mr + i] = src[i * p->a_row];
+      }
+    }
+    if (rows < mr)
+      for (long k = 0; k < kc; k++) memset(panel + k * mr + rows, 0, (size_t)(mr - rows) * 4);
+  }
+}
+
+/* Packs B(k0.., j0..) (kc x nc) into NR-column panels: panel[k*NR + j], zero-padded columns. */
+static void pack_b(float *packed, const gemm_problem *p, long k0, long kc, long j0, long nc, int nr) {
+  for (long jp = 0; jp < nc; jp += nr) {
+    long cols = nc - jp < nr ? nc - jp : nr;
+    float *panel = packed + jp * kc;
+    if (p->b_col == 1) {
+      for (long k = 0; k < kc; k++) {
+        memcpy(panel + k * nr, p->b + (k0 + k) * p->b_row + j0 + jp, (size_t)cols * 4);
+        if (cols < nr) memset(panel + k * nr + cols, 0, (size_t)(nr - cols) * 4);
+      }
+    } else {
+      for (long j = 0; j < cols; j++) {
+        const float *src = p->b + (j0 + jp + j) * p->b_col + k0 * p->b_row;
+        for (long k = 0; k < kc; k++) panel[k * nr + j] = src[k * p->b_row];
+      }
+      if (cols < nr)
+        for (long k = 0; k < kc; k++) memset(panel + k * nr + cols, 0, (size_t)(nr - cols) * 4);
+    }
+  }
+}
+
+/* The single-threaded blocked product over rows [i0,i1), columns [j0,j1), reduction [k0,k1). */
+static void gemm_block(const simd_table *simd, const gemm_problem *p, long i0, long i1, long j0, long j1, long k0, long k1, float *c, long ldc, int accumulate, const float *bias) {
+  int mr = simd->gemm_mr, nr = simd->gemm_nr;
+  long mc_max = (long)MC_TILES * mr;
+  if (k1 <= k0) { /* empty reduction: C = (accumulate ? C : 0) + bias */
+    for (long i = i0; i < i1; i++)
+      for (long j = j0; j < j1; j++) c[i * ldc + j] = (accumulate ? c[i * ldc + j] : 0) + (bias ? bias[j] : 0);
+    return;
+  }
+  float *packed_b = thread_scratch(0, (size_t)KC * (NC + nr));
+  float *packed_a = thread_scratch(1, (size_t)KC * (mc_max + mr));
+  float *edge = thread_scratch(2, (size_t)mr * nr);
+  for (long jc = j0; jc < j1; jc += NC) {
+    long nc = j1 - jc < NC ? j1 - jc : NC;
+    for (long pc = k0; pc < k1; pc += KC) {
+      long kc = k1 - pc < KC ? k1 - pc : KC;
+      int first = pc == k0;
+      int acc = first ? accumulate : 1;
+      pack_b(packed_b, p, pc, kc, jc, nc, nr);
+      for (long ic = i0; ic < i1; ic += mc_max) {
+        long mc = i1 - ic < mc_max ? i1 - ic : mc_max;
+        pack_a(packed_a, p, ic, mc, pc, kc, mr);
+        for (long jr = 0; jr < nc; jr += nr) {
+          long cols = nc - jr < nr ? nc - jr : nr;
+          const float *tile_bias = first && bias ? bias + jc + jr : NULL;
+          for (long ir = 0; ir < mc; ir += mr) {
+            long rows = mc - ir < mr ? mc - ir : mr;
+            float *ctile = c + (ic + ir) * ldc + jc + jr;
+            const float *ap = packed_a + ir * kc, *bp = packed_b + jr * kc;
+            if (rows == mr && cols == nr) {
+              simd->gemm_kernel(kc, ap, bp, ctile, ldc, acc, tile_bias);
+            } else {
+              simd->gemm_kernel(kc, ap, bp, edge, nr, 0, NULL);
+              for (long i = 0; i < rows; i++)
+                for (long j = 0; j < cols; j++)
+                  ctile[i * ldc + j] = (acc ? ctile[i * ldc + j] : 0) + edge[i * nr + j] + (tile_bias ? tile_bias[j] : 0);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+typedef struct {
+  const simd_table *simd;
+  const gemm_problem *problem;
+  char split;         /* 'm', 'n' or 'k' */
+  long unit;          /* split granularity */
+  float *partials;    /* split 'k': (tasks-1) x M x N buffers */
+} gemm_job;
+
+static void range_of(long total, long unit, int task, int tasks, long *start, long *end) {
+  long units = (total + unit - 1) / unit;
+  long first = units * task / tasks, last = units * (task + 1) / tasks;
+  *start = first * unit < total ? first * unit : total;
+  *end = last * unit < total ? last * unit : total;
+}
+
+static void gemm_task(void *context, int task, int tasks) {
+  const gemm_job *job = context;
+  const gemm_problem *p = job->problem;
+  long start, end;
+  range_of(job->split == 'm' ? p->M : job->split == 'n' ? p->N : p->K, job->unit, task, tasks, &start, &end);
+  if (job->split == 'm') {
+    if (start < end) gemm_block(job->simd, p, start, end, 0, p->N, 0, p->K, p->c, p->ldc, p->accumulate, p->bias);
+  } else if (job->split == 'n') {
+    if (start < end) gemm_block(job->simd, p, 0, p->M, start, end, 0, p->K, p->c, p->ldc, p->accumulate, p->bias);
+  } else if (task == 0) {
+    gemm_block(job->simd, p, 0, p->M, 0, p->N, start, end, p->c, p->ldc, p->accumulate, p->bias);
+  } else {
+    float *partial = job->partials + (size_t)(task - 1) * p->M * p->N;
+    gemm_block(job->simd, p, 0, p->M, 0, p->N, start, end, partial, p->N, 0, NULL);
+  }
+}
+
+typedef struct {
+  const gemm_problem *problem;
+  const float *partials;
+  int count;
+} reduce_job;
+
+static void reduce_task(void *context, int task, int tasks) {
+  const reduce_job *job = context;
+  const gemm_problem *p = job->problem;
+  long start, end;
+  range_of(p->M, 1, task, tasks, &start, &end);
+  size_t plane = (size_t)p->M * p->N;
+  for (long i = start; i < end; i++)
+    for (int t = 0; t < job->count; t++) {
+      const float *src = job->partials + t * plane + i * p->N;
+      float *dst = p->c + i * p->ldc;
+      for (long j = 0; j < p->N; j++) dst[j] += src[j];
+    }
+}
+
+void gemm_run(const simd_table *simd, const gemm_problem *p, int threads) {
+  if (p->M <= 0 || p->N <= 0) return;
+  double flops = 2.0 * (double)p->M * (double)p->N * (double)p->K;
+  if (threads > 1 && flops < 2.0 * 48 * 48 * 48) threads = 1;
+  gemm_job job = {simd, p, 'm', simd->gemm_mr, NULL};
+  long max_mn = p->M > p->N ? p->M : p->N;
+  if (threads > 1 && p->K >= 4 * max_mn && p->K >= 2 * KC) {
+    job.split = 'k';
+    job.unit = KC;
+    job.partials = malloc(sizeof(float) * (size_t)(threads - 1) * p->M * p->N);
+    if (!job.partials) job.split = 'm', job.unit = simd->gemm_mr;
+  } else if (p->M < (long)simd->gemm_mr * threads * 2 && p->N > p->M) {
+    job.split = 'n';
+    job.unit = simd->gemm_nr;
+  }
+  if (threads <= 1) {
+    gemm_block(simd, p, 0, p->M, 0, p->N, 0, p->K, p->c, p->ldc, p->accumulate, p->bias);
+    return;
+  }
+  pool_run(gemm_task, &job, threads);
+  if (job.split == 'k') {
+    reduce_job reduce = {p, job.partials, threads - 1};
+    pool_run(reduce_task, &reduce, threads);
+    free(job.partials);
+  }
+}

@@ -1,0 +1,500 @@
+/*
+ * The kernels written once with GCC vector extensions, W float lanes wide. Included by
+ * simd-avx512.c (W=16), simd-avx2.c (W=8) and simd-generic.c (W=4, baseline code for any CPU),
+ * each of which sets the target first; this file then defines the table `TABLE_NAME`.
+ * Tails shorter than W are handled with partial loads and masks, so any size works.
+ */
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+#include "simd.h"
+
+typedef float vf __attribute__((vector_size(W * 4)));
+typedef int vi __attribute__((vector_size(W * 4)));
+typedef float vf_half __attribute__((vector_size(W * 2)));
+typedef double vd __attribute__((vector_size(W * 4)));
+
+static inline vf vload(const float *p) { vf v; memcpy(&v, p, sizeof v); return v; }
+static inline void vstore(float *p, vf v) { memcpy(p, &v, sizeof v); }
+static inline vf vsplat(float x) { return x - (vf){0}; /* exact for every x, folds to a broadcast */ }
+/* Loads n < W floats, the other lanes set to `fill`. */
+static inline vf vload_partial(const float *p, long n, float fill) {
+  vf v = vsplat(fill);
+  memcpy(&v, p, (size_t)n * 4);
+  return v;
+}
+static inline void vstore_partial(float *p, vf v, long n) { memcpy(p, &v, (size_t)n * 4); }
+static inline vf vselect(vi mask, vf a, vf b) { return (vf)((mask & (vi)a) | (~mask & (vi)b)); }
+static inline vf vmax(vf a, vf b) { return vselect(a > b, a, b); }
+static inline vf vmin(vf a, vf b) { return vselect(a < b, a, b); }
+/* Lanes [0, n) all ones, the rest zero. */
+static inline vi vlanes_below(long n) {
+  vi lanes;
+  for (int i = 0; i < W; i++) lanes[i] = i;
+  return lanes < (vi){0} + (int)n;
+}
+static inline float hsum(vf v) {
+  float sum = 0;
+  for (int i = 0; i < W; i++) sum += v[i];
+  return sum;
+}
+static inline float hmax(vf v) {
+  float best = v[0];
+  for (int i = 1; i < W; i++) best = v[i] > best ? v[i] : best;
+  return best;
+}
+
+/* exp(x), Cephes polynomial, ~2 ulp; inputs below -87.3 give ~1e-38 (callers mask lanes that must be 0). */
+static inline vf vexp(vf x) {
+  x = vmin(vmax(x, vsplat(-87.3365448f)), vsplat(88.3762626f));
+  vf t = x * 1.44269504088896341f + 12582912.0f; /* round(x*log2e) in the low mantissa bits */
+  vf n = t - 12582912.0f;
+  vi exponent = (vi)t - 0x4B400000;
+  vf r = x - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  vf y = vsplat(1.9875691500e-4f);
+  y = y * r + 1.3981999507e-3f;
+  y = y * r + 8.3334519073e-3f;
+  y = y * r + 4.1665795894e-2f;
+  y = y * r + 1.6666665459e-1f;
+  y = y * r + 5.0000001201e-1f;
+  y = y * r * r + r + 1.0f;
+  return (vf)((vi)y + (exponent << 23));
+}
+
+/* ---------------------------------------------------------------- GEMM micro-kernel */
+
+/* c(MR,NR) (+)= sum_k a[k*MR+i] * b[k*NR+j] (+ bias[j]); NR = 2 vectors. */
+static void FN(gemm_kernel)(long kc, const float *a, const float *b, float *c, long ldc, int accumulate, const float *bias) {
+  vf acc[MR][2];
+  for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = (vf){0};
+  for (long k = 0; k < kc; k++) {
+    vf b0 = vload(b), b1 = vload(b + W);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) {
+      vf ai = vsplat(a[i]);
+      acc[i][0] += ai * b0;
+      acc[i][1] += ai * b1;
+    }
+    a += MR;
+    b += 2 * W;
+  }
+  vf bias0 = bias ? vload(bias) : (vf){0}, bias1 = bias ? vload(bias + W) : (vf){0};
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; i++) {
+    float *row = c + i * ldc;
+    vf c0 = acc[i][0] + bias0, c1 = acc[i][1] + bias1;
+    if (accumulate) {
+      c0 += vload(row);
+      c1 += vload(row + W);
+    }
+    vstore(row, c0);
+    vstore(row + W, c1);
+  }
+}
+
+/* ---------------------------------------------------------------- elementwise and rows */
+
+static void FN(rmsnorm_forward)(float *out, float *rstd, const float *inp, const float *weight, long rows, long C, float eps) {
+  long full = C / W * W;
+  for (long n = 0; n < rows; n++) {
+    const float *x = inp + n * C;
+    float *y = out + n * C;
+    vf acc = (vf){0};
+    for (long c = 0; c < full; c += W) {
+      vf xv = vload(x + c);
+      acc += xv * xv;
+    }
+    float sum = hsum(acc);
+    for (long c = full; c < C; c++) sum += x[c] * x[c];
+    float r = 1.0f / sqrtf(sum / (float)C + eps);
+    rstd[n] = r;
+    for (long c = 0; c < full; c += W) vstore(y + c, vload(x + c) * r * vload(weight + c));
+    for (long c = full; c < C; c++) y[c] = x[c] * r * weight[c];
+  }
+}
+
+static void FN(rmsnorm_backward)(float *dinp, float *dweight_partial, const float *dout, const float *inp, const float *weight, const float *rstd, long rows, long C) {
+  long full = C / W * W;
+  for (long n = 0; n < rows; n++) {
+    const float *x = inp + n * C, *g = dout + n * C;
+    float *dx = dinp + n * C;
+    float r = rstd[n];
+    vf acc = (vf){0};
+    for (long c = 0; c < full; c += W) acc += vload(g + c) * vload(weight + c) * vload(x + c);
+    float dot = hsum(acc);
+    for (long c = full; c < C; c++) dot += g[c] * weight[c] * x[c];
+    float coefficient = r * r * dot / (float)C;
+    for (long c = 0; c < full; c += W) {
+      vf xv = vload(x + c), gv = vload(g + c);
+      vstore(dx + c, vload(dx + c) + r * (gv * vload(weight + c) - xv * coefficient));
+      vstore(dweight_partial + c, vload(dweight_partial + c) + gv * xv * r);
+    }
+    for (long c = full; c < C; c++) {
+      dx[c] += r * (g[c] * weight[c] - x[c] * coefficient);
+      dweight_partial[c] += g[c] * x[c] * r;
+    }
+  }
+}
+
+static void FN(rope_rows)(float *out, const float *inp, const int *positions, long rows, long H, long D, const float *cos_table, const float *sin_table, int inverse) {
+  long half = D / 2, full = half / W * W;
+  float sign = inverse ? -1.0f : 1.0f;
+  for (long n = 0; n < rows; n++) {
+    const float *cs = cos_table + (long)positions[n] * half, *sn = sin_table + (long)positions[n] * half;
+    for (long h = 0; h < H; h++) {
+      const float *x = inp + (n * H + h) * D;
+      float *y = out + (n * H + h) * D;
+      for (long i = 0; i < full; i += W) {
+        vf x1 = vload(x + i), x2 = vload(x + i + half), c = vload(cs + i), s = vload(sn + i) * sign;
+        vstore(y + i, x1 * c - x2 * s);
+        vstore(y + i + half, x2 * c + x1 * s);
+      }
+      for (long i = full; i < half; i++) {
+        float x1 = x[i], x2 = x[i + half], c = cs[i], s = sn[i] * sign;
+        y[i] = x1 * c - x2 * s;
+        y[i + half] = x2 * c + x1 * s;
+      }
+    }
+  }
+}
+
+static void FN(swiglu_forward)(float *out, const float *gate, const float *up, long n) {
+  long i = 0;
+  for (; i + W <= n; i += W) {
+    vf g = vload(gate + i);
+    vstore(out + i, g / (1.0f + vexp(-g)) * vload(up + i));
+  }
+  if (i < n) {
+    vf g = vload_partial(gate + i, n - i, 0);
+    vstore_partial(out + i, g / (1.0f + vexp(-g)) * vload_partial(up + i, n - i, 0), n - i);
+  }
+}
+
+static inline void FN(swiglu_backward_vector)(vf g, vf u, vf d, vf *dg, vf *du) {
+  vf sigmoid = 1.0f / (1.0f + vexp(-g));
+  *dg += d * u * sigmoid * (1.0f + g * (1.0f - sigmoid));
+  *du += d * g * sigmoid;
+}
+
+static void FN(swiglu_backward)(float *dgate, float *dup, const float *dout, const float *gate, const float *up, long n) {
+  long i = 0;
+  for (; i + W <= n; i += W) {
+    vf dg = vload(dgate + i), du = vload(dup + i);
+    FN(swiglu_backward_vector)(vload(gate + i), vload(up + i), vload(dout + i), &dg, &du);
+    vstore(dgate + i, dg);
+    vstore(dup + i, du);
+  }
+  if (i < n) {
+    long rest = n - i;
+    vf dg = vload_partial(dgate + i, rest, 0), du = vload_partial(dup + i, rest, 0);
+    FN(swiglu_backward_vector)(vload_partial(gate + i, rest, 0), vload_partial(up + i, rest, 0), vload_partial(dout + i, rest, 0), &dg, &du);
+    vstore_partial(dgate + i, dg, rest);
+    vstore_partial(dup + i, du, rest);
+  }
+}
+
+static void FN(add)(float *out, const float *a, const float *b, long n) {
+  long i = 0;
+  for (; i + W <= n; i += W) vstore(out + i, vload(a + i) + vload(b + i));
+  for (; i < n; i++) out[i] = a[i] + b[i];
+}
+
+static void FN(logprobs_forward)(float *logprobs, float *lse, float *entropy, const float *logits, const int *targets, long rows, long V, float inv_temperature) {
+  long full = V / W * W, rest = V - full;
+  vi tail = vlanes_below(rest);
+  for (long n = 0; n < rows; n++) {
+    const float *x = logits + n * V;
+    vf maxv = vsplat(-INFINITY);
+    for (long i = 0; i < full; i += W) maxv = vmax(maxv, vload(x + i));
+    if (rest) maxv = vmax(maxv, vload_partial(x + full, rest, -INFINITY));
+    float xmax = hmax(maxv), max = xmax * inv_temperature;
+    vf sum = (vf){0}, weighted = (vf){0};
+    for (long i = 0; i < full; i += W) {
+      vf z = vload(x + i) * inv_temperature;
+      vf e = vexp(z - max);
+      sum += e;
+      weighted += e * z;
+    }
+    if (rest) {
+      vf z = vload_partial(x + full, rest, 0) * inv_temperature;
+      vf e = vselect(tail, vexp(z - max), (vf){0});
+      sum += e;
+      weighted += e * z;
+    }
+    float total = hsum(sum);
+    float log_total = logf(total);
+    lse[n] = max + log_total;
+    /* (x_t - xmax)*invT is exact for the arg-max target, so a certain token gets logprob 0 */
+    logprobs[n] = (x[targets[n]] - xmax) * inv_temperature - log_total;
+    float row_lse = max + log_total;
+    if (entropy) entropy[n] = row_lse - hsum(weighted) / total;
+  }
+}
+
+static void FN(logprobs_backward)(float *dlogits, const float *dlogprobs, const float *logits, const float *lse, const int *targets, long rows, long V, float inv_temperature) {
+  long full = V / W * W, rest = V - full;
+  for (long n = 0; n < rows; n++) {
+    float scale = dlogprobs[n] * inv_temperature;
+    if (scale == 0) continue;
+    const float *x = logits + n * V;
+    float *dx = dlogits + n * V;
+    float row_lse = lse[n];
+    for (long i = 0; i < full; i += W) vstore(dx + i, vload(dx + i) - scale * vexp(vload(x + i) * inv_temperature - row_lse));
+    if (rest) vstore_partial(dx + full, vload_partial(dx + full, rest, 0) - scale * vexp(vload_partial(x + full, rest, 0) * inv_temperature - row_lse), rest);
+    dx[targets[n]] += scale;
+  }
+}
+
+static void FN(adamw)(float *params, const float *grads, float *m, float *v, long n, float lr, float beta1, float beta2, float eps, float decay, float step_size, float correction2_sqrt, float grad_scale) {
+  (void)lr;
+  float inv_correction2_sqrt = 1.0f / correction2_sqrt;
+  for (long i = 0; i < n; i++) {
+    float g = grads[i] * grad_scale;
+    float mi = beta1 * m[i] + (1.0f - beta1) * g;
+    float vi_ = beta2 * v[i] + (1.0f - beta2) * g * g;
+    m[i] = mi;
+    v[i] = vi_;
+    params[i] = params[i] * decay - step_size * mi / (sqrtf(vi_) * inv_correction2_sqrt + eps);
+  }
+}
+
+static double FN(sum_squares)(const float *x, long n) {
+  vd acc0 = (vd){0}, acc1 = (vd){0};
+  long i = 0;
+  for (; i + W <= n; i += W) {
+    vf_half lo, hi;
+    memcpy(&lo, x + i, sizeof lo);
+    memcpy(&hi, x + i + W / 2, sizeof hi);
+    vd dlo = __builtin_convertvector(lo, vd), dhi = __builtin_convertvector(hi, vd);
+    acc0 += dlo * dlo;
+    acc1 += dhi * dhi;
+  }
+  double sum = 0;
+  for (int l = 0; l < W / 2; l++) sum += acc0[l] + acc1[l];
+  for (; i < n; i++) sum += (double)x[i] * (double)x[i];
+  return sum;
+}
+
+static void FN(column_sums)(float *sums, const float *dout, long rows, long OC) {
+  long full = OC / W * W;
+  for (long n = 0; n < rows; n++) {
+    const float *row = dout + n * OC;
+    for (long o = 0; o < full; o += W) vstore(sums + o, vload(sums + o) + vload(row + o));
+    for (long o = full; o < OC; o++) sums[o] += row[o];
+  }
+}
+
+/* ---------------------------------------------------------------- attention */
+
+static inline long round_up(long x, long m) { return (x + m - 1) / m * m; }
+
+/* scores[0..blocks*W) = qs(D) . kt(D, stride tp)[:, 0..blocks*W), four key vectors at a time. */
+static inline void FN(score_blocks)(float *scores, const float *qs, const float *kt, long tp, long D, long blocks) {
+  long jb = 0;
+  for (; jb + 4 <= blocks; jb += 4) {
+    vf a0 = (vf){0}, a1 = (vf){0}, a2 = (vf){0}, a3 = (vf){0};
+    const float *col = kt + jb * W;
+    for (long d = 0; d < D; d++) {
+      vf qd = vsplat(qs[d]);
+      const float *row = col + d * tp;
+      a0 += qd * vload(row);
+      a1 += qd * vload(row + W);
+      a2 += qd * vload(row + 2 * W);
+      a3 += qd * vload(row + 3 * W);
+    }
+    vstore(scores + jb * W, a0);
+    vstore(scores + (jb + 1) * W, a1);
+    vstore(scores + (jb + 2) * W, a2);
+    vstore(scores + (jb + 3) * W, a3);
+  }
+  for (; jb < blocks; jb++) {
+    vf a0 = (vf){0};
+    for (long d = 0; d < D; d++) a0 += vsplat(qs[d]) * vload(kt + d * tp + jb * W);
+    vstore(scores + jb * W, a0);
+  }
+}
+
+/* acc(dp) += sum_{j<count} weights[j] * rows[j*dp .. +dp], dp a multiple of W. */
+static inline void FN(weighted_rows)(float *acc, const float *weights, const float *rows, long count, long dp) {
+  for (long c0 = 0; c0 < dp; c0 += 4 * W) {
+    long chunks = (dp - c0) / W < 4 ? (dp - c0) / W : 4;
+    vf a0 = (vf){0}, a1 = (vf){0}, a2 = (vf){0}, a3 = (vf){0};
+    for (long j = 0; j < count; j++) {
+      vf p = vsplat(weights[j]);
+      const float *row = rows + j * dp + c0;
+      a0 += p * vload(row);
+      if (chunks > 1) a1 += p * vload(row + W);
+      if (chunks > 2) a2 += p * vload(row + 2 * W);
+      if (chunks > 3) a3 += p * vload(row + 3 * W);
+    }
+    vstore(acc + c0, vload(acc + c0) + a0);
+    if (chunks > 1) vstore(acc + c0 + W, vload(acc + c0 + W) + a1);
+    if (chunks > 2) vstore(acc + c0 + 2 * W, vload(acc + c0 + 2 * W) + a2);
+    if (chunks > 3) vstore(acc + c0 + 3 * W, vload(acc + c0 + 3 * W) + a3);
+  }
+}
+
+/* Packs rows j<T of x(B,T,heads,D) at (b, head) as transposed (D, tp) and/or padded rows (T, dp). */
+static void FN(pack_head)(float *transposed, float *padded, const float *x, long b, long head, long T, long heads, long D, long tp, long dp) {
+  for (long j = 0; j < T; j++) {
+    const float *src = x + ((b * T + j) * heads + head) * D;
+    if (transposed)
+      for (long d = 0; d < D; d++) transposed[d * tp + j] = src[d];
+    if (padded) {
+      memcpy(padded + j * dp, src, (size_t)D * 4);
+      memset(padded + j * dp + D, 0, (size_t)(dp - D) * 4);
+    }
+  }
+  if (transposed)
+    for (long d = 0; d < D; d++) memset(transposed + d * tp + T, 0, (size_t)(tp - T) * 4);
+}
+
+/* Softmax weights p[0..t] = exp(scores - shift), zero for t < j < blocks*W; returns their sum. */
+static inline float FN(exp_scores)(float *scores, long t, long blocks, float shift) {
+  vf sum = (vf){0};
+  vi keep_last = vlanes_below((t + 1) - (blocks - 1) * W);
+  for (long jb = 0; jb < blocks; jb++) {
+    vf e = vexp(vload(scores + jb * W) - shift);
+    if (jb == blocks - 1) e = vselect(keep_last, e, (vf){0});
+    vstore(scores + jb * W, e);
+    sum += e;
+  }
+  return hsum(sum);
+}
+
+static void FN(attention_forward_head)(float *out, float *lse, const float *q, const float *k, const float *v, long b, long h, long T, long H, long KVH, long D) {
+  long kvh = h / (H / KVH), tp = round_up(T, W), dp = round_up(D, W);
+  float *kt = thread_scratch(0, (size_t)(D * tp));
+  float *vp = thread_scratch(1, (size_t)(T * dp));
+  float *work = thread_scratch(2, (size_t)(tp + 2 * dp));
+  float *scores = work, *qs = work + tp, *acc = qs + dp;
+  FN(pack_head)(kt, NULL, k, b, kvh, T, KVH, D, tp, dp);
+  FN(pack_head)(NULL, vp, v, b, kvh, T, KVH, D, tp, dp);
+  float scale = 1.0f / sqrtf((float)D);
+  for (long t = 0; t < T; t++) {
+    const float *qrow = q + ((b * T + t) * H + h) * D;
+    for (long d = 0; d < D; d++) qs[d] = qrow[d] * scale;
+    long blocks = (t + 1 + W - 1) / W;
+    FN(score_blocks)(scores, qs, kt, tp, D, blocks);
+    float max = -INFINITY;
+    for (long j = 0; j <= t; j++) max = scores[j] > max ? scores[j] : max;
+    float sum = FN(exp_scores)(scores, t, blocks, max);
+    lse[(b * H + h) * T + t] = max + logf(sum);
+    memset(acc, 0, (size_t)dp * 4);
+    FN(weighted_rows)(acc, scores, vp, t + 1, dp);
+    float inv = 1.0f / sum;
+    float *orow = out + ((b * T + t) * H + h) * D;
+    for (long d = 0; d < D; d++) orow[d] = acc[d] * inv;
+  }
+}
+
+static void FN(attention_backward_group)(float *dq, float *dk, float *dv, const float *dout, const float *q, const float *k, const float *v, const float *out, const float *lse, long b, long kvh, long T, long H, long KVH, long D) {
+  long group = H / KVH, tp = round_up(T, W), dp = round_up(D, W);
+  float *kt = thread_scratch(0, (size_t)(2 * D * tp));
+  float *vt = kt + D * tp;
+  float *kp = thread_scratch(1, (size_t)(3 * T * dp));
+  float *dkp = kp + T * dp, *dvp = dkp + T * dp;
+  float *work = thread_scratch(2, (size_t)(2 * tp + 3 * dp));
+  float *p = work, *ds = work + tp, *qs = ds + tp, *go = qs + dp, *dqacc = go + dp;
+  FN(pack_head)(kt, kp, k, b, kvh, T, KVH, D, tp, dp);
+  FN(pack_head)(vt, NULL, v, b, kvh, T, KVH, D, tp, dp);
+  memset(dkp, 0, (size_t)(2 * T * dp) * 4);
+  float scale = 1.0f / sqrtf((float)D);
+  for (long h = kvh * group; h < (kvh + 1) * group; h++) {
+    for (long t = 0; t < T; t++) {
+      long row = ((b * T + t) * H + h) * D;
+      float delta = 0;
+      for (long d = 0; d < D; d++) {
+        qs[d] = q[row + d] * scale;
+        go[d] = dout[row + d];
+        delta += dout[row + d] * out[row + d];
+      }
+      for (long d = D; d < dp; d++) qs[d] = go[d] = 0;
+      long blocks = (t + 1 + W - 1) / W;
+      FN(score_blocks)(p, qs, kt, tp, D, blocks);
+      FN(exp_scores)(p, t, blocks, lse[(b * H + h) * T + t]);
+      FN(score_blocks)(ds, go, vt, tp, D, blocks);
+      for (long jb = 0; jb < blocks; jb++) {
+        vf pv = vload(p + jb * W);
+        vstore(ds + jb * W, pv * (vload(ds + jb * W) - delta));
+      }
+      memset(dqacc, 0, (size_t)dp * 4);
+      FN(weighted_rows)(dqacc, ds, kp, t + 1, dp);
+      for (long d = 0; d < D; d++) dq[row + d] += dqacc[d] * scale;
+      for (long j = 0; j <= t; j++) {
+        vf dsj = vsplat(ds[j]), pj = vsplat(p[j]);
+        float *dkrow = dkp + j * dp, *dvrow = dvp + j * dp;
+        for (long c = 0; c < dp; c += W) {
+          vstore(dkrow + c, vload(dkrow + c) + dsj * vload(qs + c));
+          vstore(dvrow + c, vload(dvrow + c) + pj * vload(go + c));
+        }
+      }
+    }
+  }
+  for (long j = 0; j < T; j++) {
+    long row = ((b * T + j) * KVH + kvh) * D;
+    for (long d = 0; d < D; d++) {
+      dk[row + d] += dkp[j * dp + d];
+      dv[row + d] += dvp[j * dp + d];
+    }
+  }
+}
+
+static void FN(attention_cached_head)(float *out, const float *q, const float *kcache, const float *vcache, const int *slots, const int *positions, long i, long h, long maxT, long H, long KVH, long D) {
+  long kvh = h / (H / KVH), slot = slots[i], position = positions[i], count = position + 1;
+  long full = D / W * W, rest = D - full;
+  float *work = thread_scratch(2, (size_t)(round_up(count, W) + 2 * round_up(D, W)));
+  float *scores = work, *qs = work + round_up(count, W), *acc = qs + round_up(D, W);
+  float scale = 1.0f / sqrtf((float)D);
+  const float *qrow = q + (i * H + h) * D;
+  for (long d = 0; d < D; d++) qs[d] = qrow[d] * scale;
+  const float *kbase = kcache + (slot * maxT * KVH + kvh) * D, *vbase = vcache + (slot * maxT * KVH + kvh) * D;
+  long stride = KVH * D;
+  float max = -INFINITY;
+  for (long j = 0; j < count; j++) {
+    const float *krow = kbase + j * stride;
+    vf a = (vf){0};
+    for (long d = 0; d < full; d += W) a += vload(qs + d) * vload(krow + d);
+    if (rest) a += vload_partial(qs + full, rest, 0) * vload_partial(krow + full, rest, 0);
+    scores[j] = hsum(a);
+    max = scores[j] > max ? scores[j] : max;
+  }
+  float sum = 0;
+  for (long j = 0; j < count; j++) {
+    scores[j] = expf(scores[j] - max);
+    sum += scores[j];
+  }
+  memset(acc, 0, (size_t)round_up(D, W) * 4);
+  for (long j = 0; j < count; j++) {
+    const float *vrow = vbase + j * stride;
+    vf pj = vsplat(scores[j]);
+    for (long d = 0; d < full; d += W) vstore(acc + d, vload(acc + d) + pj * vload(vrow + d));
+    if (rest) vstore(acc + full, vload(acc + full) + pj * vload_partial(vrow + full, rest, 0));
+  }
+  float inv = 1.0f / sum;
+  float *orow = out + (i * H + h) * D;
+  for (long d = 0; d < D; d++) orow[d] = acc[d] * inv;
+}
+
+const simd_table TABLE_NAME = {
+    .name = SIMD_NAME,
+    .gemm_mr = MR,
+    .gemm_nr = 2 * W,
+    .gemm_kernel = FN(gemm_kernel),
+    .rmsnorm_forward = FN(rmsnorm_forward),
+    .rmsnorm_backward = FN(rmsnorm_backward),
+    .rope_rows = FN(rope_rows),
+    .swiglu_forward = FN(swiglu_forward),
+    .swiglu_backward = FN(swiglu_backward),
+    .add = FN(add),
+    .logprobs_forward = FN(logprobs_forward),
+    .logprobs_backward = FN(logprobs_backward),
+    .adamw = FN(adamw),
+    .sum_squares = FN(sum_squares),
+    .column_sums = FN(column_sums),
+    .attention_forward_head = FN(attention_forward_head),
+    .attention_backward_group = FN(attention_backward_group),
+    .attention_cached_head = FN(attention_cached_head),
+};

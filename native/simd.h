@@ -1,0 +1,49 @@
+/*
+ * The per-instruction-set function table of the kernels. simd-impl.h is compiled three times
+ * (simd-avx512.c, simd-avx2.c, simd-generic.c) with a different vector width and target, and
+ * kernels.c picks one table at run time from what the CPU supports.
+ */
+#ifndef TURNWISE_SIMD_H
+#define TURNWISE_SIMD_H
+
+#include <stddef.h>
+
+/* The largest head dimension the native attention handles (larger ones use the reference). */
+#define MAX_HEAD_DIM 256
+
+typedef struct {
+  const char *name;
+  /* GEMM micro-kernel: c(MR,NR) (+)= a(kc,MR packed) . b(kc,NR packed) (+ bias(NR) when not NULL). */
+  int gemm_mr, gemm_nr;
+  void (*gemm_kernel)(long kc, const float *a, const float *b, float *c, long ldc, int accumulate, const float *bias);
+
+  void (*rmsnorm_forward)(float *out, float *rstd, const float *inp, const float *weight, long rows, long C, float eps);
+  /* dweight_partial(C) += this row range's contribution. */
+  void (*rmsnorm_backward)(float *dinp, float *dweight_partial, const float *dout, const float *inp, const float *weight, const float *rstd, long rows, long C);
+  /* Rotates rows (H heads of D) with precomputed cos/sin tables of the row's position (D/2 each). */
+  void (*rope_rows)(float *out, const float *inp, const int *positions, long rows, long H, long D, const float *cos_table, const float *sin_table, int inverse);
+  void (*swiglu_forward)(float *out, const float *gate, const float *up, long n);
+  void (*swiglu_backward)(float *dgate, float *dup, const float *dout, const float *gate, const float *up, long n);
+  void (*add)(float *out, const float *a, const float *b, long n);
+  void (*logprobs_forward)(float *logprobs, float *lse, float *entropy, const float *logits, const int *targets, long rows, long V, float inv_temperature);
+  void (*logprobs_backward)(float *dlogits, const float *dlogprobs, const float *logits, const float *lse, const int *targets, long rows, long V, float inv_temperature);
+  void (*adamw)(float *params, const float *grads, float *m, float *v, long n, float lr, float beta1, float beta2, float eps, float decay, float step_size, float correction2_sqrt, float grad_scale);
+  double (*sum_squares)(const float *x, long n);
+  /* sums(OC) += column sums of dout(rows,OC). */
+  void (*column_sums)(float *sums, const float *dout, long rows, long OC);
+  /* One (b,h) of causal attention: out rows and lse of query head h. */
+  void (*attention_forward_head)(float *out, float *lse, const float *q, const float *k, const float *v, long b, long h, long T, long H, long KVH, long D);
+  /* One (b,kvh): every query head of the group, accumulating dq, dk, dv. */
+  void (*attention_backward_group)(float *dq, float *dk, float *dv, const float *dout, const float *q, const float *k, const float *v, const float *out, const float *lse, long b, long kvh, long T, long H, long KVH, long D);
+  /* One (query i, head h) against the cache. */
+  void (*attention_cached_head)(float *out, const float *q, const float *kcache, const float *vcache, const int *slots, const int *positions, long i, long h, long maxT, long H, long KVH, long D);
+} simd_table;
+
+extern const simd_table simd_avx512;
+extern const simd_table simd_avx2;
+extern const simd_table simd_generic;
+
+/* A per-thread scratch buffer of at least `floats` floats, 64-byte aligned; slot 0..3. */
+float *thread_scratch(int slot, size_t floats);
+
+#endif
