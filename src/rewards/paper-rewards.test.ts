@@ -181,6 +181,20 @@ describe('paper rubric', () => {
     expect(trajectory.outcomeReward).toBeCloseTo(0.04, 12);
   });
 
+  it('scores a Hermes-format episode with the format passed through and custom tag sets', async () => {
+    const completion = [
+      assistant('<tool_call>\n{"name": "wiki_search", "arguments": {"query": "Help!"}}\n</tool_call>'),
+      user('<tool_response>\nHelp! by the Beatles\n</tool_response>'),
+      assistant('<answer>Beatles</answer>'),
+    ];
+    const trajectory = trajectoryOf(completion);
+    await createPaperRubric<Row>({ format: new HermesFormat(), xmlFields: [['tool_call', 'answer']] }).score(trajectory, row);
+    expect(trajectory.turnRewards[0]).toBeCloseTo(0.7, 12);
+    // presence 0.5 + exact 1 + format 0.2 (one tag set, both first and last: start and end terms) + tags 0.2
+    expect(trajectory.outcomeReward).toBeCloseTo(1.9, 12);
+    expect(trajectory.rewardComponents['xml_format']).toBeCloseTo(0.2, 12);
+  });
+
   it('reports a row without answers as a reward error, not a silent 0', async () => {
     const trajectory = trajectoryOf(ideal);
     await createPaperRubric<{ question: string }>().score(trajectory, { question: 'q' });

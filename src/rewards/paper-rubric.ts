@@ -19,11 +19,17 @@ export interface PaperRubricOptions<Row> extends RubricOptions {
   format?: MessageFormat;
   /** Exact-match normaliser (default: the paper's lower-case + strip). */
   normalize?: AnswerNormalizer;
+  /**
+   * Tag sets of the two format rewards (default `[['reasoning'], ['tool', 'answer']]`); with the
+   * Hermes format pass e.g. `[['tool_call', 'answer']]`.
+   */
+  xmlFields?: readonly (readonly string[])[];
 }
 
 /** The paper's six reward functions in one rubric. */
 export function createPaperRubric<Row = unknown>(options: PaperRubricOptions<Row> = {}): Rubric<Row> {
-  const { answers, format, normalize } = options;
+  const { answers, format, normalize, xmlFields } = options;
+  const fields = xmlFields ? { fields: xmlFields } : {};
   const shared = { ...(answers && { answers }), ...(format && { format }) };
   return new Rubric<Row>(
     [
@@ -31,8 +37,8 @@ export function createPaperRubric<Row = unknown>(options: PaperRubricOptions<Row
       searchAnswerReward<Row>(shared),
       answerPresenceReward<Row>(shared),
       exactMatchReward<Row>({ ...shared, ...(normalize && { normalize }) }),
-      xmlFormatReward<Row>(),
-      xmlTagUsageReward<Row>(),
+      xmlFormatReward<Row>(fields),
+      xmlTagUsageReward<Row>(fields),
     ],
     options,
   );
