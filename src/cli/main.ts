@@ -13,7 +13,9 @@ export interface Command {
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
   // Subcommands register here, one line each: name -> lazy import of src/cli/<name>.ts.
+  data: async () => (await import('./data.js')).command,
   report: async () => (await import('./report.js')).command,
+  serve: async () => (await import('./serve.js')).command,
 };
 
 function usage(): string {

@@ -1,0 +1,165 @@
+/**
+ * `turnwise serve`: the Tinker HTTP protocol and OpenAI-compatible sampling in front of a Backend,
+ * so the Tinker client (and Python Tinker SDK scripts) can train it, several rollout processes can
+ * share one trainer, and OpenAI-SDK agents can sample the policy being trained. The backend runs
+ * in a worker thread, so health checks answer while a training step computes.
+ */
+import { mkdir } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { Command } from './main.js';
+import type { Backend } from '../backends/backend.js';
+import { ConfigError, errorMessage } from '../errors.js';
+import { loadCheckpointChat } from '../backends/server/checkpoint-backend.js';
+import { parseFaultSpec } from '../backends/server/fault-injector.js';
+import { createTinkerServer, type TinkerServer } from '../backends/server/tinker-server.js';
+import { WorkerBackend } from '../backends/server/worker-backend.js';
+import { BigramTestBackend } from '../backends/test-support/bigram-test-backend.js';
+
+const USAGE = `usage: turnwise serve (--checkpoint DIR | --backend-module FILE --backend-export NAME | --test-backend bigram) [options]
+
+backend (one of):
+  --checkpoint DIR          serve the CPU engine (LocalBackend) loaded from a checkpoint directory
+                            (config.json, model.safetensors, tokenizer.json; optimizer state if present)
+  --save-dir DIR            where save_weights writes checkpoints (default ./serve-checkpoints)
+  --kernels native|reference
+  --backend-module FILE     serve any Backend: a module whose export --backend-export NAME builds it
+  --backend-export NAME       from the JSON of --backend-options; needs --tokenizer-from DIR (tokenizer.json)
+  --backend-options JSON
+  --tokenizer-from DIR
+  --test-backend bigram     the bigram test double (for trying the protocol; not a language model)
+
+server:
+  --host HOST               default 127.0.0.1
+  --port PORT               default 8000 (0 = any free port)
+  --model-name NAME         the base_model clients ask for (default turnwise/<backend>)
+  --api-key KEY             required as X-API-Key or Bearer (default env TURNWISE_API_KEY; none = open)
+  --max-body-bytes N        default 33554432
+  --skyrl-errors            answer failed futures as HTTP 400 {detail} like SkyRL
+  --faults SPEC             inject faults, e.g. delay=200,408=0.1,410=0.05,429=0.1,5xx=0.1,drop=0.05,drop_after=0.05,seed=7
+                            (default env TURNWISE_FAULTS)`;
+
+/** A started `serve`: its URL and how to stop it. */
+export interface StartedServe {
+  url: string;
+  server: TinkerServer;
+  backend: Backend;
+  close(): Promise<void>;
+}
+
+/** Parses `serve` arguments, builds the backend and starts listening. */
+export async function startServe(args: string[]): Promise<StartedServe> {
+  let values;
+  try {
+    values = parseArgs({
+      args,
+      strict: true,
+      options: {
+        checkpoint: { type: 'string' },
+        'save-dir': { type: 'string' },
+        kernels: { type: 'string' },
+        'backend-module': { type: 'string' },
+        'backend-export': { type: 'string' },
+        'backend-options': { type: 'string' },
+        'tokenizer-from': { type: 'string' },
+        'test-backend': { type: 'string' },
+        host: { type: 'string', default: '127.0.0.1' },
+        port: { type: 'string', default: '8000' },
+        'model-name': { type: 'string' },
+        'api-key': { type: 'string' },
+        'max-body-bytes': { type: 'string' },
+        'skyrl-errors': { type: 'boolean', default: false },
+        faults: { type: 'string' },
+      },
+    }).values;
+  } catch (error) {
+    throw new ConfigError(`${errorMessage(error)}\n${USAGE}`);
+  }
+  const port = integer(values.port!, '--port');
+  const chosen = ['checkpoint', 'backend-module', 'test-backend'].filter((key) => values[key as keyof typeof values] !== undefined);
+  if (chosen.length !== 1) throw new ConfigError(`choose exactly one backend (--checkpoint, --backend-module or --test-backend); got ${chosen.length === 0 ? 'none' : chosen.map((key) => `--${key}`).join(', ')}\n${USAGE}`);
+  if (values.kernels !== undefined && values.kernels !== 'native' && values.kernels !== 'reference') throw new ConfigError(`--kernels must be native or reference, got ${values.kernels}`);
+
+  let backend: Backend;
+  if (values.checkpoint !== undefined) {
+    const checkpoint = resolve(values.checkpoint);
+    const saveDirectory = resolve(values['save-dir'] ?? 'serve-checkpoints');
+    await mkdir(saveDirectory, { recursive: true });
+    const { tokenizer, renderer } = await loadCheckpointChat(checkpoint);
+    backend = await WorkerBackend.create({
+      module: fileURLToPath(new URL(`../backends/server/checkpoint-backend${extension()}`, import.meta.url)),
+      exportName: 'createCheckpointBackend',
+      factoryOptions: { checkpoint, checkpointDirectory: saveDirectory, kernels: values.kernels },
+      tokenizer,
+      renderer,
+    });
+  } else if (values['backend-module'] !== undefined) {
+    if (!values['backend-export'] || !values['tokenizer-from']) throw new ConfigError('--backend-module needs --backend-export NAME and --tokenizer-from DIR');
+    let factoryOptions: unknown;
+    try {
+      factoryOptions = values['backend-options'] === undefined ? {} : JSON.parse(values['backend-options']);
+    } catch (error) {
+      throw new ConfigError(`--backend-options is not valid JSON: ${errorMessage(error)}`);
+    }
+    const { tokenizer, renderer } = await loadCheckpointChat(resolve(values['tokenizer-from']));
+    backend = await WorkerBackend.create({ module: resolve(values['backend-module']), exportName: values['backend-export'], factoryOptions, tokenizer, renderer });
+  } else {
+    if (values['test-backend'] !== 'bigram') throw new ConfigError(`--test-backend must be bigram, got ${values['test-backend']}`);
+    backend = new BigramTestBackend({ seed: 0 });
+  }
+
+  const faultSpec = values.faults ?? process.env.TURNWISE_FAULTS;
+  const server = createTinkerServer({
+    backend,
+    modelName: values['model-name'],
+    apiKey: values['api-key'] ?? (process.env.TURNWISE_API_KEY || undefined),
+    maxBodyBytes: values['max-body-bytes'] === undefined ? undefined : integer(values['max-body-bytes'], '--max-body-bytes'),
+    failedFutureAs400: values['skyrl-errors'],
+    faults: faultSpec ? parseFaultSpec(faultSpec) : undefined,
+  });
+  const url = await server.listen(port, values.host);
+  return {
+    url,
+    server,
+    backend,
+    async close() {
+      await server.close();
+      await backend.close();
+    },
+  };
+}
+
+function integer(text: string, flag: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0) throw new ConfigError(`${flag} must be a non-negative integer, got ${JSON.stringify(text)}`);
+  return value;
+}
+
+function extension(): string {
+  return import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+}
+
+export const command: Command = {
+  summary: 'serve a backend over the Tinker protocol and OpenAI-compatible /v1 routes',
+  async run(args) {
+    if (args.includes('--help') || args.includes('-h')) {
+      console.log(USAGE);
+      return 0;
+    }
+    const started = await startServe(args);
+    console.log(`turnwise serve: ${started.backend.name} backend as ${started.server.host.modelName} on ${started.url} (Tinker: ${started.url}/api/v1, OpenAI: ${started.url}/v1)`);
+    await new Promise<void>((done) => {
+      const stop = (): void => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        done();
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+    console.log('turnwise serve: shutting down');
+    await started.close();
+    return 0;
+  },
+};
