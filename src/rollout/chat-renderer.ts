@@ -19,4 +19,10 @@ export interface ChatRenderer {
   renderReply(reply: Message, assistant?: Message): number[];
   /** Token ids that end an assistant turn by themselves (e.g. `<|im_end|>`), for the sampler. */
   readonly stopTokenIds: number[];
+  /**
+   * A fresh renderer with the same settings and no conversation, for renderers that keep
+   * per-conversation state; the rollout loop forks before each rollout, so one shared instance
+   * (e.g. `Backend.renderer`) is safe under concurrent rollouts. Stateless renderers omit it.
+   */
+  fork?(): ChatRenderer;
 }

@@ -6,7 +6,8 @@
  * renders the whole conversation again, checks that property (a clear ConfigError if the template
  * breaks it, e.g. one that rewrites earlier turns), and tokenises only the new text suffix, so the
  * sampled tokens are never re-tokenised. One renderer holds one conversation: make one per rollout
- * (`ChatTemplateRenderer.factory`).
+ * (`ChatTemplateRenderer.factory`, or `fork()`; the rollout loop forks the renderer it is given, so
+ * sharing one instance across concurrent rollouts is safe).
  */
 import { Template } from '@huggingface/jinja';
 import { ConfigError, TurnwiseError, errorMessage } from '../errors.js';
@@ -46,10 +47,12 @@ export class ChatTemplateRenderer implements ChatRenderer {
   private readonly template: Template;
   private readonly endOfTurnTokens: string[];
   private readonly variables: Record<string, unknown>;
+  private readonly options: ChatTemplateRendererOptions;
   private messages: Message[] | undefined;
   private text = '';
 
   constructor(options: ChatTemplateRendererOptions, parsed?: Template) {
+    this.options = options;
     this.tokenizer = options.tokenizer;
     try {
       this.template = parsed ?? new Template(options.template ?? CHATML_TEMPLATE);
@@ -69,7 +72,12 @@ export class ChatTemplateRenderer implements ChatRenderer {
   /** A factory of fresh renderers sharing one parsed template. */
   static factory(options: ChatTemplateRendererOptions): ChatRendererFactory {
     const first = new ChatTemplateRenderer(options);
-    return () => new ChatTemplateRenderer(options, first.template);
+    return () => first.fork();
+  }
+
+  /** A fresh renderer for another conversation, sharing the parsed template. */
+  fork(): ChatTemplateRenderer {
+    return new ChatTemplateRenderer(this.options, this.template);
   }
 
   /** The text rendered so far (the prompt, sampled turns and replies); matches the tokens. */

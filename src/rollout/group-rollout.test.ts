@@ -84,6 +84,24 @@ describe('rolloutGroups', () => {
     expect(a[0]!.trajectories[0]!.logprobs).not.toEqual(c[0]!.trajectories[0]!.logprobs);
   });
 
+  it('accepts one shared renderer instance: each rollout forks it, so concurrent conversations never mix', async () => {
+    // A template whose replies depend on the conversation (they quote its question), so a renderer
+    // shared without forking would write another rollout's question into this one's tokens.
+    const template =
+      "{%- for message in messages %}{{- '<|im_start|>' + message.role + '\\n' }}" +
+      "{%- if loop.index0 > 1 and message.role == 'user' %}{{- '[re: ' + messages[1].content + ']' }}{%- endif %}" +
+      "{{- message.content + '<|im_end|>\\n' }}{%- endfor %}{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}";
+    const shared = new ChatTemplateRenderer({ tokenizer, template });
+    const policy = new ScriptedPolicy({ tokenizer, reply, delayMs: 2 });
+    const groups = await rolloutGroups<Row>({ policy, env: ToolEnv.factory<Row>({ tools: [search] }), renderer: shared, rubric: createPaperRubric<Row>(), rows, groupSize: 4, random: new Random(1) });
+    expect(groups.flatMap((group) => group.trajectories.map((t) => t.stopReason))).toEqual(new Array(12).fill('answered'));
+    expect(groups[0]!.trajectories[0]!.outcomeReward).toBeCloseTo(1.9, 12);
+    for (const group of groups) {
+      const text = tokenizer.decode(group.trajectories[0]!.tokens);
+      expect(text).toContain(`[re: Question: ${group.row.question}\n]<result>`);
+    }
+  });
+
   it('rejects duplicate row ids and a bad group size', async () => {
     const base = { policy: new ScriptedPolicy({ tokenizer, reply }), env: ToolEnv.factory<Row>({ tools: [search] }), renderer: ChatTemplateRenderer.factory({ tokenizer }), random: new Random(1) };
     await expect(rolloutGroups({ ...base, rows: [rows[0]!, rows[0]!], groupSize: 2 })).rejects.toThrow(/row ids must be unique/);

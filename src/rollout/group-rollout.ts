@@ -10,6 +10,7 @@ import { DataError } from '../errors.js';
 import type { Random } from '../random.js';
 import type { Rubric } from '../rewards/rubric.js';
 import type { Trajectory, TrajectoryGroup } from '../types.js';
+import type { ChatRenderer } from './chat-renderer.js';
 import type { ChatRendererFactory } from './chat-template-renderer.js';
 import { ConcurrencyLimit } from './concurrency-limit.js';
 import type { Policy } from './policy.js';
@@ -20,8 +21,8 @@ export interface GroupRolloutOptions<Row> {
   policy: Policy;
   /** Makes a fresh env per rollout. */
   env: EnvFactory<Row>;
-  /** Makes a fresh renderer per rollout. */
-  renderer: ChatRendererFactory;
+  /** A renderer (forked per rollout when it has `fork()`) or a factory of fresh renderers. */
+  renderer: ChatRenderer | ChatRendererFactory;
   /** Scores every trajectory; without one, rewards stay empty. */
   rubric?: Rubric<Row>;
   rows: Row[];
@@ -71,7 +72,7 @@ export async function rolloutGroups<Row>(options: GroupRolloutOptions<Row>): Pro
             runRollout({
               policy: options.policy,
               env: options.env(),
-              renderer: options.renderer(),
+              renderer: typeof options.renderer === 'function' ? options.renderer() : options.renderer,
               row,
               rowId,
               groupIndex,

@@ -37,7 +37,7 @@ export interface RolloutOptions<Row> {
   policy: Policy;
   /** A fresh env for this episode. */
   env: Env<Row>;
-  /** A fresh renderer for this conversation. */
+  /** The renderer; forked for this conversation when it has `fork()` (so it may be shared). */
   renderer: ChatRenderer;
   row: Row;
   rowId: string;
@@ -75,7 +75,9 @@ function checkSample(result: SampleResult, maxTokens: number, vocabSize: number)
 
 /** Runs one episode to its end and returns the unscored trajectory. */
 export async function runRollout<Row>(options: RolloutOptions<Row>): Promise<Trajectory> {
-  const { policy, env, renderer, row, random } = options;
+  const { policy, env, row, random } = options;
+  // A stateful renderer is forked so that a shared instance never mixes two conversations.
+  const renderer = options.renderer.fork?.() ?? options.renderer;
   const sampling = options.sampling ?? PAPER_SAMPLING;
   const tokenBudget = options.tokenBudget ?? 1024;
   const maxTurns = options.maxTurns ?? 64;
