@@ -52,6 +52,13 @@ describe('HfTokenizer on a trained tokenizer', () => {
     expect(trained.vocabSize).toBe(300);
   });
 
+  it('gives the same ids when a text is encoded again from the word cache', () => {
+    const text = ROUND_TRIP_TEXTS.join(' ');
+    const first = trained.encode(text);
+    expect(trained.encode(text)).toEqual(first);
+    expect(first.length).toBeGreaterThan(20);
+  });
+
   it('never adds special tokens by itself', () => {
     const ids = trained.encode('hello');
     expect(ids).not.toContain(trained.tokenId('<|endoftext|>'));
