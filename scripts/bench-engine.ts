@@ -1,0 +1,220 @@
+/**
+ * `npm run bench:engine`: the CPU engine's benchmark. For the reference configs S and M (batch
+ * 64 x 256 tokens) it measures the training step (forward + backward + AdamW, a REINFORCE-style
+ * loss), sampling with the KV cache (64 sequences x 256 new tokens), peak memory (each config runs
+ * in its own process) and GEMM GFLOP/s; when Debian's PyTorch is importable by /usr/bin/python3 it
+ * runs the identical model and batch in PyTorch (scripts/bench_torch.py) in the same run and
+ * prints our/PyTorch ratios. It ends with the parity check against the PyTorch fixtures.
+ *
+ * Options: --configs S,M  --steps 3  --threads N  --no-torch  --openblas-coretype X (default SkylakeX)
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { loadKernels } from '../src/engine/kernels/index.js';
+import type { Kernels } from '../src/engine/kernels/kernels.js';
+import { parseModelConfig, type ModelConfigInput } from '../src/engine/model-config.js';
+import { Transformer } from '../src/engine/transformer.js';
+import { AdamW } from '../src/engine/adamw.js';
+import { EnginePolicy } from '../src/engine/engine-policy.js';
+import { torchParity } from '../src/engine/torch-parity.js';
+import { Random } from '../src/random.js';
+import type { Tokenizer } from '../src/rollout/tokenizer.js';
+
+/** The reference configs of issue 3 (Llama layout; SwiGLU width 8C/3 rounded up to 32, untied head). */
+export const BENCH_CONFIGS: Record<string, ModelConfigInput> = {
+  S: { hidden_size: 128, num_hidden_layers: 2, num_attention_heads: 4, intermediate_size: 352, vocab_size: 256, max_position_embeddings: 1024 },
+  M: { hidden_size: 256, num_hidden_layers: 4, num_attention_heads: 4, intermediate_size: 704, vocab_size: 4096, max_position_embeddings: 1024 },
+};
+const B = 64;
+const T = 256;
+const SAMPLE_SEQUENCES = 64;
+const SAMPLE_TOKENS = 256;
+const ADAM = { learningRate: 1e-4, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, gradClipNorm: 1 };
+
+interface ConfigResult {
+  config: string;
+  parameters: number;
+  kernels: string;
+  threads: number;
+  trainStepSeconds: number;
+  trainTokensPerSecond: number;
+  sampleTokensPerSecond: number;
+  peakRssMB: number;
+}
+
+interface TorchResult {
+  config: string;
+  trainStepSeconds: number;
+  trainTokensPerSecond: number;
+  sampleTokensPerSecond: number;
+  sampleThreads: number;
+  peakRssMB: number;
+}
+
+function argument(name: string): string | undefined {
+  const index = process.argv.indexOf(`--${name}`);
+  return index >= 0 ? process.argv[index + 1] : undefined;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+/** The training workload: random tokens, per-token "advantages", loss = -mean(A * logprob). */
+function trainingStep(model: Transformer, optimizer: AdamW, inputIds: Int32Array, targets: Int32Array, dlogprobs: Float32Array): void {
+  model.forward({ B, T, inputIds, targets }, 1);
+  model.backward(dlogprobs);
+  optimizer.apply(ADAM);
+}
+
+async function benchConfig(name: string, kernels: Kernels, steps: number): Promise<ConfigResult> {
+  const config = parseModelConfig(BENCH_CONFIGS[name]);
+  const model = new Transformer({ config, kernels, seed: 1 });
+  const optimizer = new AdamW(model);
+  const random = new Random(2);
+  const V = config.vocab_size;
+  const inputIds = Int32Array.from({ length: B * T }, () => random.int(V));
+  const targets = Int32Array.from({ length: B * T }, () => random.int(V));
+  const dlogprobs = Float32Array.from({ length: B * T }, () => -random.normal() / (B * T));
+  trainingStep(model, optimizer, inputIds, targets, dlogprobs); // warm-up
+  const times: number[] = [];
+  for (let step = 0; step < steps; step++) {
+    const start = performance.now();
+    trainingStep(model, optimizer, inputIds, targets, dlogprobs);
+    times.push((performance.now() - start) / 1000);
+  }
+  model.releaseActivations();
+  const trainStepSeconds = median(times);
+
+  const tokenizer: Tokenizer = { vocabSize: V, eosTokenId: undefined, encode: () => [], decode: (ids) => ids.join(' '), tokenId: () => undefined };
+  const policy = new EnginePolicy({ model, tokenizer, slots: SAMPLE_SEQUENCES, maxSequenceLength: SAMPLE_TOKENS + 8 });
+  const params = { temperature: 1, topK: 0, topP: 1, maxTokens: SAMPLE_TOKENS, stop: [] };
+  await Promise.all(Array.from({ length: 4 }, (_, i) => policy.sample({ tokens: [i + 1], params: { ...params, maxTokens: 8 }, seed: i }))); // warm-up
+  policy.invalidateCache();
+  const start = performance.now();
+  const results = await Promise.all(Array.from({ length: SAMPLE_SEQUENCES }, (_, i) => policy.sample({ tokens: [(i * 7 + 1) % V], params, seed: 100 + i })));
+  const sampleSeconds = (performance.now() - start) / 1000;
+  const sampled = results.reduce((sum, result) => sum + result.tokens.length, 0);
+  return {
+    config: name,
+    parameters: model.layout.parameterCount,
+    kernels: kernels.name,
+    threads: kernels.threads,
+    trainStepSeconds,
+    trainTokensPerSecond: (B * T) / trainStepSeconds,
+    sampleTokensPerSecond: sampled / sampleSeconds,
+    peakRssMB: process.resourceUsage().maxRSS / 1024,
+  };
+}
+
+/** GFLOP/s of matmulForward (out = inp . weight^T) on the issue's reference shapes. */
+function benchGemm(kernels: Kernels): Array<{ shape: string; gflops: number }> {
+  const shapes: Array<[number, number, number]> = [
+    [128, 128, 128],
+    [512, 512, 512],
+    [16384, 128, 384],
+  ];
+  const random = new Random(3);
+  return shapes.map(([N, C, OC]) => {
+    const inp = Float32Array.from({ length: N * C }, () => random.normal());
+    const weight = Float32Array.from({ length: OC * C }, () => random.normal());
+    const out = new Float32Array(N * OC);
+    const flops = 2 * N * C * OC;
+    const repeats = Math.max(3, Math.ceil(2e9 / flops));
+    kernels.matmulForward(out, inp, weight, null, N, C, OC);
+    const start = performance.now();
+    for (let r = 0; r < repeats; r++) kernels.matmulForward(out, inp, weight, null, N, C, OC);
+    const seconds = (performance.now() - start) / 1000;
+    return { shape: N === C && C === OC ? `${N}^3` : `${N}x${C} -> ${OC}`, gflops: (flops * repeats) / seconds / 1e9 };
+  });
+}
+
+function torchAvailable(): boolean {
+  const check = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' });
+  return check.status === 0;
+}
+
+function runTorch(name: string, steps: number, threads: number, coretype: string): TorchResult {
+  const script = fileURLToPath(new URL('./bench_torch.py', import.meta.url));
+  const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads) };
+  if (coretype === '') delete env['OPENBLAS_CORETYPE'];
+  else env['OPENBLAS_CORETYPE'] = coretype;
+  const output = execFileSync(
+    '/usr/bin/python3',
+    [script, '--config', JSON.stringify(BENCH_CONFIGS[name]), '--name', name, '--steps', String(steps), '--threads', String(threads), '--batch', String(B), '--seq', String(T), '--sample-sequences', String(SAMPLE_SEQUENCES), '--sample-tokens', String(SAMPLE_TOKENS)],
+    { env, encoding: 'utf-8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 },
+  );
+  return JSON.parse(output.trim().split('\n').pop()!) as TorchResult;
+}
+
+function runWorker(name: string, steps: number, threads: number | undefined): ConfigResult {
+  const args = ['--import', 'tsx', fileURLToPath(import.meta.url), '--worker', name, '--steps', String(steps)];
+  if (threads !== undefined) args.push('--threads', String(threads));
+  const output = execFileSync(process.execPath, args, { encoding: 'utf-8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 });
+  return JSON.parse(output.trim().split('\n').pop()!) as ConfigResult;
+}
+
+const fmt = (value: number, digits = 2) => value.toFixed(digits);
+const kilo = (value: number) => `${(value / 1000).toFixed(1)}k`;
+
+async function main(): Promise<void> {
+  const steps = Number(argument('steps') ?? 3);
+  const threadsArgument = argument('threads');
+  const threads = threadsArgument === undefined ? undefined : Number(threadsArgument);
+  const worker = argument('worker');
+  if (worker) {
+    const kernels = loadKernels(threads === undefined ? {} : { threads });
+    console.log(JSON.stringify(await benchConfig(worker, kernels, steps)));
+    return;
+  }
+  const configs = (argument('configs') ?? 'S,M').split(',');
+  const kernels = loadKernels(threads === undefined ? {} : { threads });
+  const withTorch = !process.argv.includes('--no-torch') && torchAvailable();
+  const coretype = argument('openblas-coretype') ?? process.env['OPENBLAS_CORETYPE'] ?? 'SkylakeX';
+  console.log(`engine kernels: ${kernels.name}, ${kernels.threads} thread(s); batch ${B} x ${T}; sampling ${SAMPLE_SEQUENCES} x ${SAMPLE_TOKENS} new tokens; median of ${steps} steps`);
+  console.log(withTorch ? `PyTorch: /usr/bin/python3, ${kernels.threads} thread(s) for training, best of 1 and ${kernels.threads} for sampling, OPENBLAS_CORETYPE=${coretype || '(unset)'}` : 'PyTorch: not available (/usr/bin/python3 -c "import torch" failed) or --no-torch');
+
+  const rows: string[][] = [];
+  for (const name of configs) {
+    if (!BENCH_CONFIGS[name]) throw new Error(`unknown config ${name}; expected one of ${Object.keys(BENCH_CONFIGS).join(', ')}`);
+    const ours = runWorker(name, steps, threads);
+    const torch = withTorch ? runTorch(name, steps, kernels.threads, coretype) : undefined;
+    rows.push([
+      `${name} (${(ours.parameters / 1e6).toFixed(2)}M)`,
+      fmt(ours.trainStepSeconds, 3),
+      kilo(ours.trainTokensPerSecond),
+      torch ? fmt(torch.trainStepSeconds, 3) : '-',
+      torch ? `${fmt(torch.trainStepSeconds / ours.trainStepSeconds)}x` : '-',
+      kilo(ours.sampleTokensPerSecond),
+      torch ? `${kilo(torch.sampleTokensPerSecond)} (${torch.sampleThreads}t)` : '-',
+      torch ? `${fmt(ours.sampleTokensPerSecond / torch.sampleTokensPerSecond)}x` : '-',
+      `${fmt(ours.peakRssMB, 0)} MB`,
+      torch ? `${fmt(torch.peakRssMB, 0)} MB` : '-',
+    ]);
+  }
+  printTable(
+    ['config', 'train s/step', 'train tok/s', 'torch s/step', 'train ratio', 'sample tok/s', 'torch sample', 'sample ratio', 'peak RSS', 'torch RSS'],
+    rows,
+  );
+  console.log('\nGEMM (matmulForward, out = inp . W^T), engine kernels:');
+  printTable(['shape', 'GFLOP/s'], benchGemm(kernels).map((g) => [g.shape, fmt(g.gflops, 1)]));
+  console.log('\nParity with PyTorch (committed fixtures of scripts/make-torch-fixture.py, float64 reference):');
+  const parityRows: string[][] = [];
+  for (const fixture of ['tiny-qwen2', 'tiny-llama']) {
+    const directory = fileURLToPath(new URL(`../src/engine/__fixtures__/${fixture}`, import.meta.url));
+    const parity = await torchParity(directory, kernels);
+    parityRows.push([fixture, parity.logits.toExponential(2), parity.gradients.toExponential(2), parity.logits < 1e-4 && parity.gradients < 1e-4 ? 'ok' : 'FAIL']);
+  }
+  printTable(['fixture', 'logits max rel err', 'grads max rel err', '< 1e-4'], parityRows);
+}
+
+function printTable(header: string[], rows: string[][]): void {
+  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((cell, i) => cell.padEnd(widths[i]!)).join(' | ')} |`;
+  console.log(line(header));
+  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const row of rows) console.log(line(row));
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await main();
