@@ -95,6 +95,19 @@ describe('EnginePolicy', () => {
     policy.release('rollout-1');
   });
 
+  it('recomputes a session from scratch after invalidateCache (weights changed)', async () => {
+    const { model, policy } = makePolicy();
+    const first = await policy.sample({ tokens: PROMPT, params: PARAMS, seed: 5, sessionId: 'r' });
+    for (let i = 0; i < model.params.length; i++) model.params[i] *= 1.01;
+    policy.invalidateCache();
+    const before = policy.stats.computedTokens;
+    const next = [...PROMPT, ...first.tokens, 2];
+    const turn2 = await policy.sample({ tokens: next, params: PARAMS, seed: 6, sessionId: 'r' });
+    expect(policy.stats.computedTokens - before).toBe(next.length + 11);
+    const fresh = new EnginePolicy({ model, tokenizer: CHAR_TOKENIZER, slots: 2, maxSequenceLength: 128 });
+    expect(turn2).toEqual(await fresh.sample({ tokens: next, params: PARAMS, seed: 6 }));
+  });
+
   it('stops on a stop token id and on a stop string, keeping the stop tokens', async () => {
     const { policy } = makePolicy();
     const free = await policy.sample({ tokens: PROMPT, params: PARAMS, seed: 9 });
