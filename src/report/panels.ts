@@ -22,7 +22,7 @@ export interface RewardPanel {
 export const TRAINING_PANELS: RewardPanel[] = [
   { id: 'tool_execution', title: 'Tool Execution', range: [0, 0.2], names: ['tool_execution'], pattern: /tool.?exec/i },
   { id: 'search_answer', title: 'Search Result Answer Presence', range: [0, 0.5], names: ['search_answer_presence', 'search_result_answer_presence', 'search_answer'], pattern: /(search|result).*answer|answer.*(search|result)/i },
-  { id: 'xml_tag_usage', title: 'XML Tag Usage', range: [0, 0.2], names: ['xml_tag_usage', 'tag_usage'], pattern: /tag.?usage/i },
+  { id: 'xml_tag_usage', title: 'XML Tag Usage', range: [0, 0.2], names: ['xml_tags', 'xml_tag_usage', 'tag_usage'], pattern: /tag/i },
   { id: 'xml_format', title: 'XML Format', range: [0, 0.2], names: ['xml_format', 'format'], pattern: /format/i },
   { id: 'answer_presence', title: 'Final Answer Presence', range: [0, 0.5], names: ['answer_presence', 'final_answer_presence'], pattern: /^(final.?)?answer.?presen/i },
   { id: 'exact_match', title: 'Exact Match', range: [0, 1], names: ['exact_match'], pattern: /^exact.?match$/i },

@@ -38,7 +38,7 @@ const modelSchema = z
 const dataSchema = z
   .strictObject({
     tier: z.enum(['S', 'M']).default('M').describe('corpus/question tier of the search-QA task (S = tests, M = default); default M'),
-    dir: z.string().default('.turnwise/data').describe('directory holding the built corpus, questions and search index; default .turnwise/data'),
+    dir: z.string().default('').describe('directory holding the built corpus, questions and search index; default .turnwise/data/<tier> (or $TURNWISE_DATA_DIR/<tier>)'),
     trainSplit: z.string().default('train').describe('question split the RL loop samples from; default train'),
     evalSplit: z.string().default('dev').describe('question split evaluated during and after training; default dev'),
   })
@@ -47,7 +47,9 @@ const dataSchema = z
 const taskSchema = z
   .strictObject({
     searchTopK: positiveInt().default(1).describe('documents returned per wiki_search call (paper: 1); default 1'),
-    resultCharBudget: positiveInt().default(320).describe('characters of search output shown to the model (paper: whole article; small on CPU); default 320'),
+    resultCharBudget: positiveInt().default(200).describe('characters of search output shown to the model (paper: whole article; small on CPU); default 200'),
+    maxToolCalls: positiveInt().default(2).describe('assistant messages with a tool call before the episode ends (paper: 2); default 2'),
+    systemPrompt: z.enum(['paper', 'short']).default('short').describe("system prompt: the paper's, or a compact one with the same instructions for small models (paper | short); default short"),
   })
   .describe('the search-QA environment');
 
@@ -61,7 +63,6 @@ const rlSchema = z
     topK: z.number().int().min(0).default(50).describe('top-k sampling, 0 = off (paper: 50); default 50'),
     topP: z.number().gt(0).max(1).default(1).describe('nucleus sampling mass, 1 = off (paper: 1); default 1'),
     maxCompletionTokens: positiveInt().default(160).describe('token budget over all completion turns, tool output included (paper: 1024); default 160'),
-    maxToolCalls: positiveInt().default(2).describe('assistant messages with a tool call before the episode ends (paper: 2); default 2'),
     concurrency: positiveInt().default(64).describe('rollouts in flight at once (the sampler batches them); default 64'),
   })
   .describe('reinforcement learning');
@@ -97,6 +98,9 @@ const optimSchema = z
 
 const warmStartSchema = z
   .strictObject({
+    seed: z.number().int().min(0).default(0).describe('seed of the warm start (shared by every RL seed, so runs start from one base); default 0'),
+    corpusCharacters: positiveInt().default(2_000_000).describe('characters of corpus text for the tokenizer and pretraining; default 2000000'),
+    demonstrations: positiveInt().default(1500).describe('scripted demonstrations played for SFT; default 1500'),
     pretrainSteps: z.number().int().min(0).default(300).describe('language-model steps on the corpus text; default 300'),
     pretrainBatch: positiveInt().default(16).describe('sequences per pretraining step; default 16'),
     pretrainSeqLength: positiveInt().default(128).describe('tokens per pretraining sequence; default 128'),

@@ -1,0 +1,92 @@
+/**
+ * Evaluation: a policy on a fixed prefix of a split, with greedy (top-1) or sampled decoding (the
+ * training temperature, as the paper evaluated), scored by the task's rubric. Reports the mean of
+ * every reward component (tool execution, search-result answer presence, XML format, exact match,
+ * normalised exact match, ...) overall and per question family, plus stop reasons.
+ */
+import { join } from 'node:path';
+import type { Backend } from '../backends/backend.js';
+import { Random } from '../random.js';
+import type { Trajectory } from '../types.js';
+import { writeFileAtomic } from './atomic-file.js';
+import { collectGroups, rendererFactoryOf } from './collect-groups.js';
+import { evalFileName, type EvalResult } from './eval-result.js';
+import type { TrainingTask } from './task.js';
+
+/** Options of one evaluation. */
+export interface EvaluateOptions<Row> {
+  backend: Backend;
+  task: TrainingTask<Row>;
+  split: string;
+  mode: EvalResult['mode'];
+  /** Questions from the start of the split (all when larger). */
+  questions: number;
+  /** Rollouts per question in sampled mode (greedy uses 1). */
+  samples: number;
+  sampling: { temperature: number; topK: number; topP: number };
+  tokenBudget: number;
+  seed: number;
+  concurrency: number;
+  /** Label of what is evaluated (a checkpoint path, `base`). */
+  checkpoint: string;
+}
+
+function means(trajectories: Trajectory[]): Record<string, number> {
+  const sums: Record<string, number> = {};
+  for (const trajectory of trajectories) {
+    for (const [name, value] of Object.entries(trajectory.rewardComponents)) sums[name] = (sums[name] ?? 0) + value;
+    sums[`stop/${trajectory.stopReason}`] = (sums[`stop/${trajectory.stopReason}`] ?? 0) + 1;
+    sums['rollout/tool_calls'] = (sums['rollout/tool_calls'] ?? 0) + trajectory.turns.filter((turn) => turn.isToolResult).length;
+    sums['reward/outcome'] = (sums['reward/outcome'] ?? 0) + trajectory.outcomeReward;
+    sums['reward/turn'] = (sums['reward/turn'] ?? 0) + trajectory.turnRewards.reduce((a, b) => a + b, 0);
+  }
+  const count = Math.max(1, trajectories.length);
+  return Object.fromEntries(Object.entries(sums).map(([name, sum]) => [name, sum / count]));
+}
+
+/** Runs one evaluation and returns its result. */
+export async function evaluate<Row>(options: EvaluateOptions<Row>): Promise<EvalResult> {
+  const started = performance.now();
+  const rows = options.task.rows(options.split).slice(0, options.questions);
+  const greedy = options.mode === 'greedy';
+  const groups = await collectGroups({
+    policy: options.backend.policy(),
+    task: options.task,
+    renderer: rendererFactoryOf(options.backend),
+    rows_P: rows,
+    groupSize: greedy ? 1 : options.samples,
+    // Greedy decoding: keep only the most likely token.
+    sampling: greedy ? { temperature: 1, topK: 1, topP: 1 } : options.sampling,
+    tokenBudget: options.tokenBudget,
+    random: new Random(options.seed),
+    concurrency: options.concurrency,
+    sessionPrefix: `eval-${options.split}-${options.mode}`,
+  });
+  const trajectories = groups.flatMap((group) => group.trajectories);
+  const byFamily: EvalResult['byFamily'] = {};
+  if (options.task.family) {
+    const families = new Map<string, Trajectory[]>();
+    groups.forEach((group) => {
+      const family = options.task.family!(group.row);
+      families.set(family, [...(families.get(family) ?? []), ...group.trajectories]);
+    });
+    for (const [family, list] of [...families].sort(([a], [b]) => (a < b ? -1 : 1))) byFamily[family] = { count: list.length, metrics: means(list) };
+  }
+  return {
+    split: options.split,
+    mode: options.mode,
+    checkpoint: options.checkpoint,
+    questions: rows.length,
+    rollouts: trajectories.length,
+    metrics: means(trajectories),
+    byFamily,
+    wallSeconds: (performance.now() - started) / 1000,
+  };
+}
+
+/** Writes an evaluation result into `<runDir>/eval/`. */
+export function writeEvalResult(runDir: string, result: EvalResult): string {
+  const path = join(runDir, 'eval', evalFileName(result.split, result.mode));
+  writeFileAtomic(path, `${JSON.stringify(result, null, 2)}\n`);
+  return path;
+}
