@@ -1,6 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CheckpointError } from '../errors.js';
 import { readCheckpoint, validateTensorShapes, writeCheckpoint, type CheckpointContents } from './checkpoint.js';
@@ -65,6 +67,28 @@ describe('checkpoint directories', () => {
     expect(read.trainerState).toEqual({ step: 1, rng: [1, 2, 3, 4] });
     expect(read.tensors.get('model.norm.weight')!.data[3]).toBe(1);
     expect(await readdir(root)).toEqual(['latest']);
+  });
+
+  it('survives the writing process being killed midway, and the next write clears its leftovers', async () => {
+    const directory = join(root, 'latest');
+    await writeCheckpoint(directory, contents(1));
+    const script = join(root, 'crash.mts');
+    const module = fileURLToPath(new URL('./checkpoint.ts', import.meta.url));
+    await writeFile(
+      script,
+      `import { writeCheckpoint } from ${JSON.stringify(module)};
+       const tensors = new Map([['model.embed_tokens.weight', { shape: [1000, 100], data: new Float32Array(100000).fill(7) }]]);
+       await writeCheckpoint(${JSON.stringify(directory)}, { config: { crashed: true }, tensors }, {
+         afterFile: (name) => { if (name === 'model.safetensors') process.kill(process.pid, 'SIGKILL'); },
+       });`,
+    );
+    const child = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf-8' });
+    expect(child.signal).toBe('SIGKILL');
+    const leftovers = (await readdir(root)).filter((name) => name.startsWith('.latest.tmp-'));
+    expect(leftovers).toHaveLength(1);
+    expect((await readCheckpoint(directory)).config).toEqual(contents(1).config);
+    await writeCheckpoint(directory, contents(2));
+    expect((await readdir(root)).sort()).toEqual(['crash.mts', 'latest']);
   });
 
   it('restores the old checkpoint when a crash happened between the two renames', async () => {

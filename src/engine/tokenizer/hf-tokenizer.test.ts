@@ -59,6 +59,14 @@ describe('HfTokenizer on a trained tokenizer', () => {
     expect(first.length).toBeGreaterThan(20);
   });
 
+  it('gives back its files, which load into an identical tokenizer', () => {
+    const files = trained.toFiles();
+    const copy = new HfTokenizer(JSON.parse(files['tokenizer.json']!), JSON.parse(files['tokenizer_config.json']!));
+    const text = ROUND_TRIP_TEXTS.join('|');
+    expect(copy.encode(text)).toEqual(trained.encode(text));
+    expect(copy.chatTemplate).toBe(trained.chatTemplate);
+  });
+
   it('never adds special tokens by itself', () => {
     const ids = trained.encode('hello');
     expect(ids).not.toContain(trained.tokenId('<|endoftext|>'));

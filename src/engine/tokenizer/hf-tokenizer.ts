@@ -19,6 +19,7 @@ export class HfTokenizer implements Tokenizer {
   /** The `chat_template` of tokenizer_config.json, when it has one. */
   readonly chatTemplate: string | undefined;
   private readonly inner: HfTokenizersTokenizer;
+  private readonly sources: { tokenizer: unknown; config: unknown };
   private readonly known: Uint8Array; // known[id] = 1 when id is in the vocabulary
 
   /** Builds a tokenizer from parsed `tokenizer.json` and `tokenizer_config.json` objects. */
@@ -42,6 +43,15 @@ export class HfTokenizer implements Tokenizer {
     const eos = tokenContent(tokenizerConfig.eos_token);
     this.eosTokenId = eos !== undefined ? this.inner.token_to_id(eos) : this.inner.token_to_id('<|endoftext|>');
     this.chatTemplate = typeof tokenizerConfig.chat_template === 'string' ? tokenizerConfig.chat_template : undefined;
+    this.sources = { tokenizer: tokenizerJson, config: tokenizerConfig };
+  }
+
+  /** The `tokenizer.json` and `tokenizer_config.json` texts it was built from, to save beside a checkpoint. */
+  toFiles(): Record<string, string> {
+    return {
+      'tokenizer.json': JSON.stringify(this.sources.tokenizer) + '\n',
+      'tokenizer_config.json': JSON.stringify(this.sources.config, null, 2) + '\n',
+    };
   }
 
   /** Token ids of `text`, without BOS/EOS; special-token strings map to their ids. */

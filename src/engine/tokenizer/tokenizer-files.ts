@@ -94,8 +94,15 @@ export function buildTokenizerConfig(trained: TrainedBpe, options: TokenizerConf
   };
 }
 
+/** The two files' texts by name, e.g. for `writeCheckpoint(dir, { ..., files })`. */
+export function tokenizerFiles(trained: TrainedBpe, options: TokenizerConfigOptions = {}): Record<string, string> {
+  return {
+    'tokenizer.json': JSON.stringify(buildTokenizerJson(trained), null, 2) + '\n',
+    'tokenizer_config.json': JSON.stringify(buildTokenizerConfig(trained, options), null, 2) + '\n',
+  };
+}
+
 /** Writes `tokenizer.json` and `tokenizer_config.json` into `directory`, each atomically. */
 export async function writeTokenizerFiles(directory: string, trained: TrainedBpe, options: TokenizerConfigOptions = {}): Promise<void> {
-  await writeFileAtomic(join(directory, 'tokenizer.json'), JSON.stringify(buildTokenizerJson(trained), null, 2) + '\n');
-  await writeFileAtomic(join(directory, 'tokenizer_config.json'), JSON.stringify(buildTokenizerConfig(trained, options), null, 2) + '\n');
+  for (const [name, text] of Object.entries(tokenizerFiles(trained, options))) await writeFileAtomic(join(directory, name), text);
 }
