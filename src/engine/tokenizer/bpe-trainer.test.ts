@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../errors.js';
 import { Random } from '../../random.js';
 import { BYTE_TO_CHAR, BYTES_IN_VOCAB_ORDER, toByteLevel } from './byte-level.js';
-import { trainBpe } from './bpe-trainer.js';
+import { sampleTexts, trainBpe } from './bpe-trainer.js';
 import { buildTokenizerConfig, buildTokenizerJson } from './tokenizer-files.js';
 
 /** Textbook BPE recomputing every pair count from scratch each step (ties: smaller ids first). */
@@ -118,6 +118,19 @@ describe('trainBpe', () => {
     const trained = trainBpe([text], { vocabSize: 300 });
     expect(trained.vocab.slice(256).some((token) => token.includes('|') || token.includes('<'))).toBe(false);
     expect(trained.vocab).toContain('user');
+  });
+
+  it('samples evenly spaced texts of an array, or a prefix of an iterable, under maxCharacters', () => {
+    const texts = Array.from({ length: 100 }, (_, i) => `doc${i} `.padEnd(10, 'x'));
+    const sampled = [...sampleTexts(texts, 250)];
+    expect(sampled).toHaveLength(25);
+    expect(sampled[0]).toBe(texts[3]);
+    expect(sampled[24]).toBe(texts[99]);
+    expect([...sampleTexts(texts.values(), 25)]).toEqual(texts.slice(0, 3));
+    expect([...sampleTexts(texts, 1e9)]).toEqual(texts);
+    const corpus = randomCorpus(9, 200);
+    const subset = [...sampleTexts(corpus, 2000)];
+    expect(trainBpe(corpus, { vocabSize: 320, maxCharacters: 2000 }).merges).toEqual(trainBpe(subset, { vocabSize: 320 }).merges);
   });
 
   it('rejects a vocabSize too small for the bytes and added tokens, and duplicate added tokens', () => {

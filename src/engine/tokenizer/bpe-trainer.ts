@@ -35,6 +35,11 @@ export interface BpeTrainerOptions {
   minFrequency?: number;
   /** Pre-tokenizer regex in Oniguruma syntax (default the Qwen2 pattern). */
   splitPattern?: string;
+  /**
+   * Train on about this many characters: from an array, evenly spaced texts are kept (a deterministic
+   * sample of the whole corpus); from any other iterable, the first texts up to the limit.
+   */
+  maxCharacters?: number;
 }
 
 /** One added token of the vocabulary. */
@@ -74,7 +79,7 @@ export function trainBpe(texts: Iterable<string>, options: BpeTrainerOptions): T
   if (!Number.isInteger(minFrequency) || minFrequency < 1) throw new ConfigError(`tokenizer minFrequency must be a positive integer, got ${minFrequency}`);
 
   const countStart = performance.now();
-  const counted = countWords(texts, allAdded, splitPattern);
+  const counted = countWords(sampleTexts(texts, options.maxCharacters), allAdded, splitPattern);
   const mergeStart = performance.now();
   const words = WordTable.fromCounts(counted.counts);
   const bpeSize = options.vocabSize - allAdded.length;
@@ -101,6 +106,25 @@ export function trainBpe(texts: Iterable<string>, options: BpeTrainerOptions): T
     mergeSeconds: (performance.now() - mergeStart) / 1000,
   };
   return { vocab, merges, addedTokens, splitPattern, stats };
+}
+
+/** The texts to train on under a `maxCharacters` budget (see BpeTrainerOptions). */
+export function* sampleTexts(texts: Iterable<string>, maxCharacters: number | undefined): Generator<string> {
+  if (maxCharacters === undefined) return yield* texts;
+  if (!(maxCharacters > 0)) throw new ConfigError(`tokenizer maxCharacters must be positive, got ${maxCharacters}`);
+  if (Array.isArray(texts)) {
+    const total = texts.reduce((sum: number, text: string) => sum + text.length, 0);
+    const fraction = Math.min(1, maxCharacters / Math.max(total, 1));
+    // Keep text i when the running quota floor(i * fraction) steps up: evenly spaced, deterministic.
+    for (let i = 0; i < texts.length; i++) if (Math.floor((i + 1) * fraction) > Math.floor(i * fraction)) yield texts[i] as string;
+    return;
+  }
+  let used = 0;
+  for (const text of texts) {
+    if (used >= maxCharacters) return;
+    used += text.length;
+    yield text;
+  }
 }
 
 /** Counts the pre-tokenised pieces of `texts`, skipping the added tokens. */
