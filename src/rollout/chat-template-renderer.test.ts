@@ -79,3 +79,19 @@ describe('ChatTemplateRenderer (ChatML)', () => {
     expect(tokenizer.decode(suffix)).toBe('<|im_end|>\n<|im_start|>user\n<tool_response>\nout\n</tool_response><|im_end|>\n<|im_start|>assistant\n');
   });
 });
+
+describe('ChatTemplateRenderer with a Hugging Face BPE tokenizer', () => {
+  it('renders with the tokenizer_config chat template and its suffix tokens join the sampled ones exactly', async () => {
+    const { loadTokenizer } = await import('../engine/tokenizer/hf-tokenizer.js');
+    const hf = await loadTokenizer(new URL('../engine/__fixtures__/qwen2-tokenizer/', import.meta.url).pathname);
+    const renderer = new ChatTemplateRenderer({ tokenizer: hf, ...(hf.chatTemplate !== undefined && { template: hf.chatTemplate }) });
+    expect(renderer.stopTokenIds).toEqual([hf.tokenId('<|im_end|>'), hf.tokenId('<|endoftext|>')]);
+    const promptTokens = renderer.renderPrompt(prompt);
+    const sampled = hf.encode('<reasoning>look</reasoning> <tool>{"name": "wiki_search"}</tool>');
+    const reply = { role: 'user' as const, content: '<result>\nsome text\n</result>' };
+    const suffix = renderer.renderReply(reply, { role: 'assistant', content: hf.decode(sampled) });
+    const whole = new ChatTemplateRenderer({ tokenizer: hf }).renderPrompt([...prompt, { role: 'assistant', content: hf.decode(sampled) }, reply]);
+    // Special tokens sit at every boundary, so appending equals tokenising the whole text here.
+    expect([...promptTokens, ...sampled, ...suffix]).toEqual(whole);
+  });
+});
