@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSearchQaData, type SearchQaManifest } from './build-data.js';
 import { DATA_FILES } from './data-files.js';
 import { loadSearchQaDataset } from './dataset.js';
+import { openSearchIndex } from './search-index.js';
 import { HELD_OUT_FAMILIES } from './splits.js';
 import { containsAnswer, normalizeAliases } from './text-match.js';
 import type { CorpusDocument, QuestionRow } from './types.js';
@@ -85,5 +86,21 @@ describe('buildSearchQaData (tier S)', () => {
       expect(row.answers.slice(1)).toEqual(also);
     }
     for (const row of rows) expect(row.normalizedAnswers).toEqual(normalizeAliases(row.answers));
+  });
+
+  it('ranks the gold document first for the lexically easy families with the question as the query', async () => {
+    const index = await openSearchIndex(path.join(root, 'a'));
+    try {
+      const easy = rows.filter((row) => /^(instance_|element_symbol|element_discoverer)/.test(row.family));
+      const goldFirst = easy.filter((row) => row.gold.includes(index.search(row.question, { k: 1 })[0]?.docId ?? ''));
+      expect(easy.length).toBeGreaterThan(80);
+      expect(goldFirst.length / easy.length).toBeGreaterThan(0.9);
+      // Two-hop bridges are not solved by one search with the question: the answer is rarely in the top hit.
+      const bridges = rows.filter((row) => row.family.startsWith('bridge_'));
+      const solved = bridges.filter((row) => containsAnswer(index.search(row.question, { k: 1 }).map((hit) => hit.text).join('\n'), row.answers));
+      expect(solved.length).toBeLessThan(bridges.length);
+    } finally {
+      index.close();
+    }
   });
 });

@@ -1,0 +1,66 @@
+// Benchmark of the search-QA data and index: build times, sizes, and query latency of the FTS5
+// index with the questions as queries (p50, p99, queries/s, single thread), for raw top-k search
+// and for the wiki_search tool's budgeted output. Prints a table.
+//   nice npx tsx scripts/bench-search-index.ts [--tier S|M] [--dir DIR] [--queries N] [--rebuild]
+import { existsSync, rmSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { buildSearchQaData } from '../src/tasks/search-qa/build-data.js';
+import { DATA_FILES, defaultDataDir, parseTier } from '../src/tasks/search-qa/data-files.js';
+import { loadSearchQaDataset } from '../src/tasks/search-qa/dataset.js';
+import { markdownTable } from '../src/tasks/search-qa/retrieval-stats.js';
+import { openSearchIndex } from '../src/tasks/search-qa/search-index.js';
+import { createWikiSearchTool } from '../src/tasks/search-qa/wiki-search-tool.js';
+
+const { values } = parseArgs({ options: { tier: { type: 'string' }, dir: { type: 'string' }, queries: { type: 'string' }, rebuild: { type: 'boolean' } } });
+const tier = parseTier(values.tier ?? 'M');
+const dir = path.resolve(values.dir ?? defaultDataDir(tier));
+const queryCount = Number(values.queries ?? 2000);
+
+const rows: Array<Record<string, string | number>> = [];
+const time = <T>(label: string, run: () => T): T => {
+  const started = performance.now();
+  const result = run();
+  rows.push({ measurement: label, value: ((performance.now() - started) / 1000).toFixed(2), unit: 's' });
+  return result;
+};
+
+if (values.rebuild || !existsSync(path.join(dir, DATA_FILES.corpus))) {
+  time(`data build (tier ${tier})`, () => buildSearchQaData({ tier, dir }));
+}
+if (values.rebuild) rmSync(path.join(dir, DATA_FILES.index), { force: true });
+const indexStarted = performance.now();
+const index = await openSearchIndex(dir);
+rows.push({ measurement: 'index open (build if stale)', value: ((performance.now() - indexStarted) / 1000).toFixed(2), unit: 's' });
+for (const file of [DATA_FILES.corpus, DATA_FILES.questions, DATA_FILES.index]) {
+  rows.push({ measurement: `size ${file}`, value: (statSync(path.join(dir, file)).size / 1e6).toFixed(1), unit: 'MB' });
+}
+rows.push({ measurement: 'documents', value: index.documentCount, unit: '' }, { measurement: 'passages', value: index.passageCount, unit: '' });
+
+const questions = loadSearchQaDataset(dir).map((row) => row.question);
+const queries = Array.from({ length: Math.min(queryCount, questions.length) }, (_, i) => questions[Math.floor((i * questions.length) / Math.min(queryCount, questions.length))]!);
+const tool = createWikiSearchTool(index);
+
+function measure(label: string, run: (query: string) => unknown): void {
+  for (const query of queries.slice(0, 50)) run(query); // warm-up
+  const latencies: number[] = [];
+  const started = performance.now();
+  for (const query of queries) {
+    const t = performance.now();
+    run(query);
+    latencies.push(performance.now() - t);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!;
+  rows.push({ measurement: `${label}: p50`, value: at(0.5).toFixed(2), unit: 'ms' });
+  rows.push({ measurement: `${label}: p99`, value: at(0.99).toFixed(2), unit: 'ms' });
+  rows.push({ measurement: `${label}: throughput`, value: (queries.length / seconds).toFixed(0), unit: 'queries/s' });
+}
+
+measure('search k=5 (passages)', (query) => index.search(query, { k: 5 }));
+measure('wiki_search tool output (k=3, 1200 chars)', (query) => tool.run(query));
+index.close();
+
+console.log(`search-qa benchmark, tier ${tier}, ${dir}, ${queries.length} question queries, 1 thread\n`);
+console.log(markdownTable(rows));
