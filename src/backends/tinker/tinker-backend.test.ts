@@ -1,8 +1,10 @@
+import { createServer } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../errors.js';
 import type { RequestRecord } from '../server/tinker-server.js';
 import { connectTestClient, startTestServer, type TestServer } from '../test-support/serve-for-test.js';
-import type { TinkerBackend } from './tinker-backend.js';
+import { BigramTestBackend } from '../test-support/bigram-test-backend.js';
+import { TinkerBackend } from './tinker-backend.js';
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -130,5 +132,43 @@ describe('TinkerBackend', () => {
     const cut = free.tokens.indexOf(stopId) + 1;
     const result = await client.policy().sample({ tokens: prompt, params: { ...params, maxTokens: 40, stop: ['zzz'], stopTokenIds: [stopId] }, seed: 11 });
     expect(result).toEqual({ tokens: free.tokens.slice(0, cut), logprobs: free.logprobs.slice(0, cut), finishReason: 'stop' });
+  });
+});
+
+describe('TinkerBackend JWT mode', () => {
+  it('exchanges the API key for a JWT when client/config asks for it, and sends the JWT afterwards', async () => {
+    const payload = Buffer.from(JSON.stringify({ exp: Math.floor(Date.now() / 1000) + 3600 })).toString('base64url');
+    const jwt = `eyJhbGciOiJub25lIn0.${payload}.sig`;
+    const seen: { path: string; key: string }[] = [];
+    const server = createServer((request, response) => {
+      request.resume();
+      request.on('end', () => {
+        const path = request.url ?? '';
+        seen.push({ path, key: String(request.headers['x-api-key']) });
+        const bodies: Record<string, unknown> = {
+          '/api/v1/client/config': { pjwt_auth_enabled: true },
+          '/api/v1/auth/token': request.headers['x-api-key'] === 'tml-key' ? { jwt } : undefined,
+          '/api/v1/create_session': { session_id: 's1', type: 'create_session' },
+          '/api/v1/create_model': { model_id: 'm1', status: 'created', request_id: 'r0' },
+        };
+        const body = bodies[path];
+        response.writeHead(body === undefined ? 401 : 200, { 'content-type': 'application/json' });
+        response.end(JSON.stringify(body ?? { detail: 'bad key' }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const port = (server.address() as { port: number }).port;
+    const reference = new BigramTestBackend();
+    const client = await TinkerBackend.connect({ baseUrl: `http://127.0.0.1:${port}`, apiKey: 'tml-key', baseModel: 'x', tokenizer: reference.tokenizer, renderer: reference.renderer, heartbeatIntervalMs: 60_000 });
+    closers.push(() => client.close());
+    expect(client.modelId).toBe('m1');
+    expect(client.capabilities.server).toBe('skyrl');
+    expect(seen.map((entry) => [entry.path, entry.key])).toEqual([
+      ['/api/v1/client/config', 'tml-key'],
+      ['/api/v1/auth/token', 'tml-key'],
+      ['/api/v1/create_session', jwt],
+      ['/api/v1/create_model', jwt],
+    ]);
   });
 });

@@ -304,8 +304,38 @@ async function probeCapabilities(transport: TinkerTransport, options: TinkerBack
   else if (answer.status === 401 || answer.status === 403) {
     throw new RemoteError(`the server at ${transport.baseUrl} refused the API key (HTTP ${answer.status})`, answer.status);
   }
+  if (config?.pjwt_auth_enabled === true) {
+    if (!options.apiKey) throw new ConfigError(`the server at ${transport.baseUrl} uses JWT auth; pass apiKey`);
+    await exchangeJwt(transport, options.apiKey);
+  }
   const detected = !options.server || options.server === 'auto' ? detectCapabilities(config) : { ...CAPABILITY_PRESETS[options.server] };
   return { ...detected, ...options.capabilities };
+}
+
+/**
+ * JWT mode of newer hosted servers (tinker-protocol.md section 1.2): the API key buys a JWT from
+ * `auth/token`, which is then sent as `X-API-Key` and refreshed a few minutes before it expires.
+ */
+async function exchangeJwt(transport: TinkerTransport, apiKey: string): Promise<void> {
+  const answer = await transport.postOk<{ jwt?: string }>('/api/v1/auth/token', {}, { headers: { 'x-api-key': apiKey } });
+  if (typeof answer.jwt !== 'string') throw new RemoteError('the server enabled JWT auth but auth/token returned no jwt');
+  transport.setCredential(answer.jwt);
+  const expiresAt = jwtExpiry(answer.jwt);
+  if (expiresAt === undefined) return;
+  const timer = setTimeout(() => void exchangeJwt(transport, apiKey).catch(() => undefined), Math.max(10_000, expiresAt - Date.now() - 300_000));
+  timer.unref();
+}
+
+/** The `exp` claim of a JWT in milliseconds, when it has one. */
+export function jwtExpiry(jwt: string): number | undefined {
+  const payload = jwt.split('.')[1];
+  if (!payload) return undefined;
+  try {
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { exp?: unknown };
+    return typeof claims.exp === 'number' ? claims.exp * 1000 : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function extractLogprobs(output: ForwardBackwardOutput): number[][] {

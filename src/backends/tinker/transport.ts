@@ -67,7 +67,7 @@ export function errorDetail(body: unknown): string {
 /** Sends JSON requests to a Tinker server with retries. */
 export class TinkerTransport {
   readonly baseUrl: string;
-  private readonly apiKey: string | undefined;
+  private apiKey: string | undefined;
   private readonly retry: RetryPolicy;
   private readonly timeoutMs: number;
   /** Counts of retried attempts by cause, for tests and logs. */
@@ -78,6 +78,11 @@ export class TinkerTransport {
     this.apiKey = options.apiKey;
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.timeoutMs = options.timeoutMs ?? 60_000;
+  }
+
+  /** Replaces the credential sent as `X-API-Key` (a JWT exchanged for the API key). */
+  setCredential(token: string): void {
+    this.apiKey = token;
   }
 
   /** A fresh idempotency key. */
@@ -123,9 +128,10 @@ export class TinkerTransport {
   }
 
   private async call(method: string, path: string, body: unknown, options: CallOptions): Promise<HttpAnswer> {
-    const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
+    const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.apiKey) headers['x-api-key'] = this.apiKey;
+    Object.assign(headers, options.headers);
     if (options.idempotencyKey) headers['x-idempotency-key'] = options.idempotencyKey;
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const retryStatuses = options.retryStatuses ?? true;
