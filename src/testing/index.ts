@@ -6,3 +6,4 @@
 export { ByteTokenizer, BYTE_TOKENIZER_SPECIAL_TOKENS, type ByteTokenizerOptions } from './byte-tokenizer.js';
 export { ScriptedPolicy, ScriptExhaustedError, fakeLogprob, type ScriptCall, type ScriptedPolicyOptions } from './scripted-policy.js';
 export { trajectoryFromMessages, assistantMessage, userMessage } from './trajectory-from-messages.js';
+export { scriptedRollout, type ScriptedRolloutOptions } from './scripted-rollout.js';
