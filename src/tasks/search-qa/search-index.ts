@@ -187,10 +187,13 @@ function openExisting(indexPath: string): SearchIndex {
     database.close();
     throw new DataError(`search index ${indexPath}: format ${meta.get('format') ?? '(none)'}, expected ${FORMAT}; delete it to rebuild`);
   }
+  // Rank first, then read texts only for the k passages kept.
   const match = database.prepare(
-    `SELECT doc, part, body, bm25(passages, ${TITLE_WEIGHT}, ${BODY_WEIGHT}) AS rank FROM passages WHERE passages MATCH ? ORDER BY rank LIMIT ?`,
+    `SELECT rowid AS passageRow, doc, part, bm25(passages, ${TITLE_WEIGHT}, ${BODY_WEIGHT}) AS rank FROM passages WHERE passages MATCH ? ORDER BY rank LIMIT ?`,
   );
-  const documentByRow = database.prepare('SELECT id, title, text, source FROM documents WHERE rowid = ?');
+  const passageBody = database.prepare('SELECT body FROM passages WHERE rowid = ?').pluck();
+  const documentHeader = database.prepare('SELECT id, title, source FROM documents WHERE rowid = ?');
+  const documentText = database.prepare('SELECT text FROM documents WHERE rowid = ?').pluck();
   const documentById = database.prepare('SELECT id, title, text, source FROM documents WHERE id = ?');
   return {
     path: indexPath,
@@ -200,23 +203,23 @@ function openExisting(indexPath: string): SearchIndex {
       const k = Math.max(1, Math.floor(options.k ?? 5));
       const expression = toFtsExpression(typeof query === 'string' ? query : String(query));
       if (expression === undefined) return [];
-      const best = new Map<number, { part: number; body: string; rank: number }>();
+      const best = new Map<number, { passageRow: number; part: number; rank: number }>();
       // Fetch passages until k distinct documents are found (or the matches run out).
-      for (let limit = k * 8; ; limit *= 4) {
-        const rows = match.all(expression, limit) as Array<{ doc: number; part: number; body: string; rank: number }>;
+      for (let limit = k * 4; ; limit *= 4) {
+        const rows = match.all(expression, limit) as Array<{ passageRow: number; doc: number; part: number; rank: number }>;
         best.clear();
         for (const row of rows) if (!best.has(row.doc)) best.set(row.doc, row);
         if (best.size >= k || rows.length < limit) break;
       }
       return [...best.entries()].slice(0, k).map(([row, passage]) => {
-        const document = documentByRow.get(row) as CorpusDocument;
+        const header = documentHeader.get(row) as Omit<CorpusDocument, 'text'>;
         return {
-          docId: document.id,
-          title: document.title,
-          text: options.unit === 'document' ? document.text : passage.body,
+          docId: header.id,
+          title: header.title,
+          text: (options.unit === 'document' ? documentText.get(row) : passageBody.get(passage.passageRow)) as string,
           score: -passage.rank,
           passage: passage.part,
-          source: document.source,
+          source: header.source,
         };
       });
     },
