@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CheckpointError } from '../errors.js';
+import { encodeSafetensors } from './safetensors.js';
 import { readCheckpoint, validateTensorShapes, writeCheckpoint, type CheckpointContents } from './checkpoint.js';
 
 function contents(scale: number): CheckpointContents {
@@ -118,6 +119,22 @@ describe('checkpoint directories', () => {
       ['model.norm.weight', [4]],
     ]);
     await expect(readCheckpoint(directory, { expected: good })).resolves.toBeDefined();
+  });
+
+  it('reads a checkpoint sharded by transformers through model.safetensors.index.json', async () => {
+    const directory = join(root, 'sharded');
+    await mkdir(directory);
+    const { tensors, config } = contents(2);
+    const [first, second] = [...tensors.keys()] as [string, string];
+    await writeFile(join(directory, 'config.json'), JSON.stringify(config));
+    await writeFile(join(directory, 'model-00001-of-00002.safetensors'), encodeSafetensors(new Map([[first, tensors.get(first)!]]), { format: 'pt' }));
+    await writeFile(join(directory, 'model-00002-of-00002.safetensors'), encodeSafetensors(new Map([[second, tensors.get(second)!]]), { format: 'pt' }));
+    const weightMap = { [first]: 'model-00001-of-00002.safetensors', [second]: 'model-00002-of-00002.safetensors' };
+    await writeFile(join(directory, 'model.safetensors.index.json'), JSON.stringify({ metadata: { total_size: 64 }, weight_map: weightMap }));
+    const read = await readCheckpoint(directory, { expected: { [first]: [3, 4], [second]: [4] } });
+    expect(Array.from(read.tensors.get(second)!.data)).toEqual([1, 1, 1, 2]);
+    await writeFile(join(directory, 'model.safetensors.index.json'), JSON.stringify({ weight_map: { [first]: '../x.safetensors' } }));
+    await expect(readCheckpoint(directory)).rejects.toThrow(/invalid shard file/);
   });
 
   it('truncates long lists of problems', () => {

@@ -1,5 +1,6 @@
 /**
- * Checkpoint directories in Hugging Face layout: `model.safetensors` (F32, HF tensor names) and
+ * Checkpoint directories in Hugging Face layout: `model.safetensors` (F32, HF tensor names; sharded
+ * `model.safetensors.index.json` checkpoints of transformers are read too) and
  * `config.json`, plus optionally `optimizer.safetensors` (AdamW moments), `trainer_state.json`
  * (step, RNG state, metrics) and extra files such as `tokenizer.json`.
  *
@@ -93,7 +94,7 @@ export async function readCheckpoint(directory: string, options: ReadCheckpointO
   await recoverInterruptedWrite(target);
   if (!(await exists(target))) throw new CheckpointError(`checkpoint directory ${target} does not exist`);
   const config = await readJsonObject(join(target, CHECKPOINT_FILES.config));
-  const { tensors, metadata } = await readSafetensors(join(target, CHECKPOINT_FILES.model));
+  const { tensors, metadata } = await readModelTensors(target);
   if (options.expected) validateTensorShapes(tensors, options.expected, join(target, CHECKPOINT_FILES.model));
   const contents: CheckpointContents = { config, tensors, metadata };
   const optimizerPath = join(target, CHECKPOINT_FILES.optimizer);
@@ -101,6 +102,32 @@ export async function readCheckpoint(directory: string, options: ReadCheckpointO
   const statePath = join(target, CHECKPOINT_FILES.trainerState);
   if (await exists(statePath)) contents.trainerState = await readJsonObject(statePath);
   return contents;
+}
+
+/**
+ * The model weights of a checkpoint: `model.safetensors`, or the shards named by the `weight_map` of
+ * `model.safetensors.index.json` (how transformers saves larger models).
+ */
+async function readModelTensors(directory: string): Promise<{ tensors: Map<string, TensorData>; metadata: Record<string, string> }> {
+  const single = join(directory, CHECKPOINT_FILES.model);
+  const indexPath = join(directory, `${CHECKPOINT_FILES.model}.index.json`);
+  if ((await exists(single)) || !(await exists(indexPath))) return readSafetensors(single);
+  const index = await readJsonObject(indexPath);
+  const weightMap = index.weight_map;
+  if (typeof weightMap !== 'object' || weightMap === null || Array.isArray(weightMap)) throw new CheckpointError(`${indexPath}: weight_map must map tensor names to shard files`);
+  const namesByShard = new Map<string, string[]>();
+  for (const [name, shard] of Object.entries(weightMap)) {
+    if (typeof shard !== 'string' || !/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(shard)) throw new CheckpointError(`${indexPath}: tensor "${name}" maps to an invalid shard file ${JSON.stringify(shard)}`);
+    namesByShard.set(shard, [...(namesByShard.get(shard) ?? []), name]);
+  }
+  const tensors = new Map<string, TensorData>();
+  let metadata: Record<string, string> = {};
+  for (const [shard, names] of [...namesByShard].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const part = await readSafetensors(join(directory, shard), { names });
+    for (const [name, tensor] of part.tensors) tensors.set(name, tensor);
+    metadata = { ...part.metadata, ...metadata };
+  }
+  return { tensors, metadata };
 }
 
 /** Throws a CheckpointError listing missing, unexpected and mismatched tensors, if any. */
