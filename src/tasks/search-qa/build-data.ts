@@ -133,6 +133,7 @@ function finishQuestions(
   const documentById = new Map(documents.map((document) => [document.id, document]));
   const summaries = new Map<string, FamilySummary & { supported: number }>();
   const seenKeys = new Set<string>();
+  const goldTextCache = new Map<string, MatchableText>(); // the same section documents serve many questions
   let rows: QuestionRow[] = [];
   for (const draft of drafts) {
     if (seenKeys.has(draft.key)) throw new DataError(`search-qa build: two questions share the id ${draft.key}`);
@@ -142,8 +143,13 @@ function finishQuestions(
     const summary = summaries.get(draft.family) ?? { family: draft.family, source: draft.source, generated: 0, supported: 0, answerInGold: 0, splits: {} };
     summaries.set(draft.family, summary);
     summary.generated += 1;
-    const goldText = draft.gold.map((id) => documentById.get(id)).map((document) => (document ? `${document.title}\n${document.text}` : '')).join('\n');
-    const matchable = new MatchableText(goldText);
+    const goldKey = draft.gold.join('\n');
+    let matchable = goldTextCache.get(goldKey);
+    if (!matchable) {
+      const goldText = draft.gold.map((id) => documentById.get(id)).map((document) => (document ? `${document.title}\n${document.text}` : '')).join('\n');
+      matchable = new MatchableText(goldText);
+      goldTextCache.set(goldKey, matchable);
+    }
     if (!draft.answers.some((answer) => matchable.contains(answer))) continue;
     summary.supported += 1;
     const { key, ...rest } = draft;
