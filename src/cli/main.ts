@@ -15,6 +15,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   // Subcommands register here, one line each: name -> lazy import of src/cli/<name>.ts.
   data: async () => (await import('./data.js')).command,
   report: async () => (await import('./report.js')).command,
+  train: async () => (await import('./train.js')).command,
+  eval: async () => (await import('./eval.js')).command,
   serve: async () => (await import('./serve.js')).command,
 };
 

@@ -1,0 +1,85 @@
+/**
+ * `turnwise eval RUN_DIR [--split dev,test] [--mode greedy,sampled] [--questions N]` or
+ * `turnwise eval --base [--config FILE] [overrides] --out DIR`: evaluates a run's latest
+ * checkpoint (or the warm-started base) and prints the reward components per split, mode and
+ * question family; results go to `<dir>/eval/<split>-<mode>.json`.
+ */
+import { parseArgs } from 'node:util';
+import { join } from 'node:path';
+import { ConfigError } from '../errors.js';
+import { formatResultsTable } from '../report/results-table.js';
+import { loadConfig, readRunConfig, writeResolvedConfig } from '../train/config-load.js';
+import type { EvalResult } from '../train/eval-result.js';
+import { backendFrom, evaluateInto, openTask, prepareBase } from '../train/pipeline.js';
+import { latestCheckpoint, readTrainerState } from '../train/run-state.js';
+import { splitOverrides } from './cli-args.js';
+import type { Command } from './main.js';
+
+const HELP = `usage: turnwise eval RUN_DIR [options]
+       turnwise eval --base --out DIR [--config FILE] [--key.path=value ...]
+
+options:
+  --split LIST       comma-separated splits (default: dev,test)
+  --mode LIST        greedy, sampled or both (default: greedy,sampled)
+  --questions N      questions per split (default: eval.questions of the config)
+  --families         also print the per-family table`;
+
+/** Prints per-family rows of one evaluation. */
+function familyTable(result: EvalResult): string {
+  const rows = Object.entries(result.byFamily).map(([family, entry]) => ({ model: `${family} (${entry.count})`, results: [{ ...result, metrics: entry.metrics }] }));
+  return formatResultsTable(rows);
+}
+
+export const command: Command = {
+  summary: 'evaluate a run (or the base) on dev/test with greedy and sampled decoding',
+  async run(args) {
+    const { overrides, rest } = splitOverrides(args, ['config', 'out', 'split', 'mode', 'questions']);
+    const { values, positionals } = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: { base: { type: 'boolean' }, out: { type: 'string' }, config: { type: 'string' }, split: { type: 'string' }, mode: { type: 'string' }, questions: { type: 'string' }, families: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    });
+    if (values.help) {
+      console.log(HELP);
+      return 0;
+    }
+    const modes = (values.mode ?? 'greedy,sampled').split(',') as EvalResult['mode'][];
+    for (const mode of modes) if (mode !== 'greedy' && mode !== 'sampled') throw new ConfigError(`--mode entries must be greedy or sampled, got ${JSON.stringify(mode)}`);
+    const splits = (values.split ?? 'dev,test').split(',');
+    const log = (message: string) => console.error(message);
+    let runDir: string;
+    let config;
+    let checkpoint: string;
+    if (values.base) {
+      if (values.out === undefined) throw new ConfigError('eval --base needs --out DIR (where the base evaluation is written)');
+      config = await loadConfig({ file: values.config, overrides: [...overrides, '--name=base'] });
+      runDir = values.out;
+      writeResolvedConfig(runDir, config);
+      checkpoint = '';
+    } else {
+      if (positionals.length !== 1) throw new ConfigError('eval needs one run directory (or --base); see `turnwise eval --help`');
+      runDir = positionals[0]!;
+      config = readRunConfig(runDir);
+      const latest = latestCheckpoint(runDir);
+      if (latest === undefined) throw new ConfigError(`${runDir} has no checkpoint yet (latest.json missing)`);
+      checkpoint = readTrainerState(latest).backendPath;
+    }
+    if (values.questions !== undefined) {
+      const questions = Number(values.questions);
+      if (!Number.isInteger(questions) || questions < 1) throw new ConfigError(`--questions must be a positive integer, got ${JSON.stringify(values.questions)}`);
+      config = { ...config, eval: { ...config.eval, questions } };
+    }
+    const task = await openTask(config, log);
+    try {
+      if (values.base) checkpoint = (await prepareBase(config, task, { log })).baseDir;
+      const backend = await backendFrom(checkpoint, join(runDir, 'eval-scratch'), config.rl.concurrency + 8);
+      const results = await evaluateInto({ runDir, backend, task, config, splits, modes, checkpoint, log });
+      await backend.close();
+      console.log(formatResultsTable(results.map((result) => ({ model: `${config.name} ${result.split}/${result.mode}`, results: [result] }))));
+      if (values.families) for (const result of results) console.log(`\n${result.split}/${result.mode} by family:\n${familyTable(result)}`);
+      return 0;
+    } finally {
+      task.close?.();
+    }
+  },
+};

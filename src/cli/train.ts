@@ -1,0 +1,70 @@
+/**
+ * `turnwise train [--config FILE] [--base DIR] [--resume] [--eval] [--key.path=value ...]`: trains
+ * a search agent with RL from the warm-started base (built and cached on first use), with progress,
+ * metrics, checkpoints, resume and Ctrl-C handling.
+ */
+import { parseArgs } from 'node:util';
+import { join } from 'node:path';
+import { describeConfig, loadConfig } from '../train/config-load.js';
+import { resolveRunDir } from '../train/config.js';
+import { evaluateInto, openTask, prepareBase, stopOnSigint, trainRun } from '../train/pipeline.js';
+import { readRunConfig } from '../train/config-load.js';
+import { writeFileAtomic } from '../train/atomic-file.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { splitOverrides } from './cli-args.js';
+import type { Command } from './main.js';
+
+const HELP = `usage: turnwise train [--config FILE] [--base DIR] [--resume RUN_DIR] [--eval] [--key.path=value ...]
+
+Trains a policy with RL (MT-GRPO by default) on the search-QA task, starting from the warm-started
+base (pretraining + SFT on imperfect demonstrations; cached under warmStart.cacheDir).
+
+options:
+  --config FILE     JSON, YAML or TS config file (dotted overrides win)
+  --base DIR        start from this checkpoint directory instead of the warm start
+  --resume RUN_DIR  continue a run exactly from its latest checkpoint (uses the run's config.json)
+  --eval            evaluate on the dev and test splits when training ends
+  --help-config     list every config key with its unit and default
+
+Ctrl-C finishes the current round, saves a checkpoint and exits; resume with --resume.`;
+
+export const command: Command = {
+  summary: 'train a search agent with RL (MT-GRPO) from the warm-started base',
+  async run(args) {
+    const { overrides, rest } = splitOverrides(args, ['config', 'base', 'resume']);
+    const { values } = parseArgs({
+      args: rest,
+      options: { config: { type: 'string' }, base: { type: 'string' }, resume: { type: 'string' }, eval: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, 'help-config': { type: 'boolean' } },
+    });
+    if (values.help) {
+      console.log(HELP);
+      return 0;
+    }
+    if (values['help-config']) {
+      console.log(describeConfig().join('\n'));
+      return 0;
+    }
+    const config = values.resume !== undefined ? readRunConfig(values.resume) : await loadConfig({ file: values.config, overrides });
+    const runDir = resolveRunDir(config);
+    const log = (message: string) => console.error(message);
+    const task = await openTask(config, log);
+    try {
+      const baseFile = join(runDir, 'base.txt');
+      const savedBase = values.resume !== undefined && existsSync(baseFile) ? readFileSync(baseFile, 'utf8').trim() : undefined;
+      const { baseDir } = await prepareBase(config, task, { baseDir: values.base ?? savedBase, log });
+      writeFileAtomic(baseFile, `${baseDir}\n`);
+      log(`[train] ${config.name}: ${config.advantage.kind}, ${config.rl.steps} steps, base ${baseDir}, run ${runDir}`);
+      const stop = stopOnSigint(log);
+      const result = await trainRun(config, task, baseDir, { resume: values.resume !== undefined, shouldStop: stop.shouldStop });
+      stop.dispose();
+      log(`[train] ${result.stopped ? 'stopped' : 'finished'} at step ${result.steps}; checkpoint ${result.checkpoint}`);
+      if (values.eval && !result.stopped) {
+        await evaluateInto({ runDir, backend: result.backend, task, config, splits: [config.data.evalSplit, 'test'], modes: ['sampled'], checkpoint: result.checkpoint, log });
+      }
+      await result.backend.close();
+      return result.stopped ? 130 : 0;
+    } finally {
+      task.close?.();
+    }
+  },
+};
