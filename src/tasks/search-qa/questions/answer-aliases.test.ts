@@ -13,6 +13,7 @@ describe('answer aliases from source strings', () => {
   it('takes the capital before notes and keeps Washington without DC', () => {
     expect(capitalAliases('Mbabane; note - Lobamba is the royal and legislative capital')).toEqual(['Mbabane']);
     expect(capitalAliases('Washington, DC')).toEqual(['Washington, DC', 'Washington']);
+    expect(capitalAliases('Jerusalem: note - ...')).toEqual(['Jerusalem']);
   });
 
   it('keeps the quoted anthem title and its translation', () => {
@@ -23,6 +24,7 @@ describe('answer aliases from source strings', () => {
   it('strips the elevation from the highest point and keeps the parenthetical name', () => {
     expect(highestPointAliases('Zugspitze 2,963 m')).toEqual(['Zugspitze']);
     expect(highestPointAliases('Denali (Mount McKinley) 6,190 m (highest point in North America)')).toEqual(['Denali', 'Mount McKinley']);
+    expect(highestPointAliases('unnamed elevation on Banaba 81 m')).toEqual([]);
   });
 
   it('finds the first two-letter domain', () => {
@@ -34,6 +36,7 @@ describe('answer aliases from source strings', () => {
     expect(currencyAliases('euros (EUR) per US dollar -; 0.7489 (2014 est.)')).toEqual(['euros', 'euro', 'EUR']);
     expect(currencyAliases('emalangeni per US dollar -; 10.6 (2014 est.)')).toEqual(['emalangeni']);
     expect(currencyAliases('the US dollar is used')).toEqual([]);
+    expect(currencyAliases('Communaute Financiere Africaine francs (XOF) per US dollar')).toContain('CFA franc');
   });
 
   it('gives the holiday date in both orders', () => {

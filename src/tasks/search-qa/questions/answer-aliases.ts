@@ -20,7 +20,7 @@ export function nameWithParentheticals(value: string): string[] {
 
 /** The capital's name(s): first clause, parenthetical alternatives, "Washington, DC" also as "Washington". */
 export function capitalAliases(value: string): string[] {
-  const names = nameWithParentheticals(firstClause(value));
+  const names = nameWithParentheticals(firstClause(value).replace(/[\s:;,.-]+$/, ''));
   const extra = names.flatMap((name) => (/,\s*(DC|D\.C\.)$/.test(name) ? [name.replace(/,.*$/, '')] : []));
   return unique([...names, ...extra]);
 }
@@ -36,6 +36,8 @@ export function anthemAliases(value: string): string[] {
 /** The highest point without its elevation ("Zugspitze 2,963 m" -> "Zugspitze"). */
 export function highestPointAliases(value: string): string[] {
   const withoutElevation = firstClause(value).replace(/\s+-?[\d,.]+\s*m\b.*$/, '').trim();
+  // "unnamed elevation on Banaba" or "... pre-eruption height was" name no place a model could give.
+  if (/^unnamed\b/i.test(withoutElevation) || /\b(was|is)$/.test(withoutElevation)) return [];
   return nameWithParentheticals(withoutElevation);
 }
 
@@ -52,7 +54,9 @@ export function currencyAliases(value: string): string[] {
   const plural = match[1]!.trim();
   if (plural.length < 3 || /^US dollars?$/i.test(plural)) return [];
   const singular = plural.replace(/(?<=[a-z])s$/, '');
-  return unique([plural, singular, ...(match[2] ? [match[2]] : [])]);
+  // The two CFA franc zones are usually just called "CFA franc".
+  const cfa = /^(Communaute Financiere Africaine|Cooperation Financiere en Afrique Centrale) francs$/.test(plural) ? ['CFA francs', 'CFA franc'] : [];
+  return unique([plural, singular, ...cfa, ...(match[2] ? [match[2]] : [])]);
 }
 
 /** The first day-and-month date of a holiday ("14 July" -> ["14 July", "July 14"]). */
