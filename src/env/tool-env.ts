@@ -64,6 +64,7 @@ export class ToolEnv<Row = unknown> implements Env<Row> {
   private toolCallCount = 0;
   private turnCount = 0;
 
+  /** `systemPrompt`, when given, is a prompt already rendered for these tools (used by `factory`). */
   constructor(options: ToolEnvOptions<Row>, systemPrompt?: string) {
     this.options = options;
     this.format = options.format ?? new XmlFormat();
