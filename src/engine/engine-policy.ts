@@ -7,6 +7,7 @@
  * seeded generator, so its tokens do not depend on what else is in the batch.
  */
 import { ConfigError, ShapeError, errorMessage } from '../errors.js';
+import type { FloatArray } from './kernels/kernels.js';
 import { Random } from '../random.js';
 import type { Policy, SampleRequest, SampleResult } from '../rollout/policy.js';
 import type { Tokenizer } from '../rollout/tokenizer.js';
@@ -71,15 +72,17 @@ export class EnginePolicy implements Policy {
   private pending: Pending[] = [];
   private active: Active[] = [];
   private running = false;
+  private lseScratch = new Float32Array(128);
+  private targetScratch = new Int32Array(64);
 
   constructor(options: EnginePolicyOptions) {
     this.model = options.model;
     this.tokenizer = options.tokenizer;
     const maxT = options.maxSequenceLength ?? Math.min(options.model.config.max_position_embeddings, 2048);
-    this.decoder = new Decoder(options.model, options.slots ?? 64, maxT);
+    this.maxRows = options.maxRowsPerStep ?? 1024;
+    this.decoder = new Decoder(options.model, options.slots ?? 64, maxT, this.maxRows);
     this.pool = new SlotPool(this.decoder.cache);
     this.sampler = new TokenSampler(options.model.dims.V);
-    this.maxRows = options.maxRowsPerStep ?? 1024;
     this.forkMinimum = options.forkMinimumTokens ?? 8;
   }
 
@@ -190,6 +193,32 @@ export class EnginePolicy implements Policy {
     this.pending = waiting;
   }
 
+  /** logsumexp(logits/temperature) of each drawing row (R2), by the logprobs kernel: one call per distinct temperature. */
+  private rowLogSumExp(logits: FloatArray, drawing: Active[]): Float64Array {
+    const V = this.model.dims.V;
+    const R2 = drawing.length;
+    const result = new Float64Array(R2);
+    if (this.lseScratch.length < 2 * R2) this.lseScratch = new Float32Array(2 * Math.max(R2, 64));
+    if (this.targetScratch.length < R2) this.targetScratch = new Int32Array(Math.max(R2, 64));
+    const temperatures = new Set(drawing.map((sequence) => sequence.request.params.temperature));
+    for (const temperature of temperatures) {
+      if (temperatures.size === 1) {
+        const logprobs = this.lseScratch.subarray(0, R2);
+        const lse = this.lseScratch.subarray(R2, 2 * R2);
+        this.model.kernels.logprobsForward(logprobs, lse, null, logits, this.targetScratch, R2, V, 1 / temperature);
+        result.set(lse);
+        break;
+      }
+      drawing.forEach((sequence, row) => {
+        if (sequence.request.params.temperature !== temperature) return;
+        const lse = this.lseScratch.subarray(1, 2);
+        this.model.kernels.logprobsForward(this.lseScratch.subarray(0, 1), lse, null, logits.subarray(row * V, (row + 1) * V), this.targetScratch, 1, V, 1 / temperature);
+        result[row] = lse[0]!;
+      });
+    }
+    return result;
+  }
+
   /** Longest prefix of `tokens` that an active sequence is still prefilling. */
   private longestPlannedPrefix(tokens: readonly number[], limit: number): number {
     let best = 0;
@@ -250,10 +279,11 @@ export class EnginePolicy implements Policy {
       sequence.feed = sequence.feed.slice(count);
     }
     const V = this.model.dims.V;
+    const lse = this.rowLogSumExp(logits, drawing);
     const finished = new Set<Active>();
     drawing.forEach((sequence, row) => {
       const params = sequence.request.params;
-      const draw = this.sampler.draw(logits, row * V, params, sequence.random);
+      const draw = this.sampler.draw(logits, row * V, params, sequence.random, lse[row]);
       sequence.generated.push(draw.token);
       sequence.logprobs.push(draw.logprob);
       this.stats.sampledTokens += 1;

@@ -9,10 +9,13 @@ import type { ModelDims } from './model-config.js';
 
 /** Keys and values of one layer. */
 export interface LayerCache {
-  /** (S,maxT,KVH,D) */
+  /** (S,maxT,KVH,D) followed by a staging area of (stagingRows,KVH,D). */
   keys: FloatArray;
-  /** (S,maxT,KVH,D) */
+  /** (S,maxT,KVH,D) followed by a staging area of (stagingRows,KVH,D). */
   values: FloatArray;
+  /** Views of the staging areas, where the decoder computes new rows' keys and values. */
+  stagedKeys: FloatArray;
+  stagedValues: FloatArray;
 }
 
 /** The KV cache of all layers. */
@@ -27,14 +30,23 @@ export class KvCache {
     readonly slots: number,
     /** Positions per slot. */
     readonly maxT: number,
+    /** Most rows written at once (the staging area's size). */
+    readonly stagingRows: number,
     allocate: (length: number) => FloatArray,
   ) {
-    if (!(slots > 0 && maxT > 0)) throw new ShapeError(`KvCache: slots (${slots}) and maxT (${maxT}) must be > 0`);
+    if (!(slots > 0 && maxT > 0 && stagingRows > 0)) {
+      throw new ShapeError(`KvCache: slots (${slots}), maxT (${maxT}) and stagingRows (${stagingRows}) must be > 0`);
+    }
     this.rowSize = dims.KVH * dims.D;
-    this.layers = Array.from({ length: dims.L }, () => ({
-      keys: allocate(slots * maxT * this.rowSize),
-      values: allocate(slots * maxT * this.rowSize),
-    }));
+    const cached = slots * maxT * this.rowSize;
+    const length = cached + stagingRows * this.rowSize;
+    // fill() touches every page now: a first write into fresh memory costs a page fault, which is
+    // slow on virtual machines and would otherwise land in the middle of decoding.
+    this.layers = Array.from({ length: dims.L }, () => {
+      const keys = allocate(length).fill(0);
+      const values = allocate(length).fill(0);
+      return { keys, values, stagedKeys: keys.subarray(cached), stagedValues: values.subarray(cached) };
+    });
   }
 
   /** Bytes held by the cache. */
@@ -42,14 +54,17 @@ export class KvCache {
     return this.layers.reduce((sum, layer) => sum + layer.keys.byteLength + layer.values.byteLength, 0);
   }
 
-  /** Writes rows of keys and values (R,KVH,D) of layer `layer` at (slots[r], positions[r]). */
-  write(layer: number, keys: FloatArray, values: FloatArray, slots: Int32Array, positions: Int32Array, R: number): void {
+  /** Moves R staged rows of layer `layer` (keys and values, (R,KVH,D)) to (slots[r], positions[r]). */
+  commit(layer: number, slots: Int32Array, positions: Int32Array, R: number): void {
+    if (R > this.stagingRows) throw new ShapeError(`KvCache.commit: ${R} rows exceed the staging area of ${this.stagingRows}`);
     const cache = this.layers[layer]!;
     const size = this.rowSize;
+    const staging = this.slots * this.maxT * size;
     for (let r = 0; r < R; r++) {
       const destination = (slots[r]! * this.maxT + positions[r]!) * size;
-      cache.keys.set(keys.subarray(r * size, (r + 1) * size), destination);
-      cache.values.set(values.subarray(r * size, (r + 1) * size), destination);
+      const source = staging + r * size;
+      cache.keys.copyWithin(destination, source, source + size);
+      cache.values.copyWithin(destination, source, source + size);
     }
   }
 

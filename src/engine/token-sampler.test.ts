@@ -39,4 +39,19 @@ describe('TokenSampler', () => {
     const lse = Math.log(scaled.reduce((s, x) => s + Math.exp(x), 0));
     expect(draw.logprob).toBeCloseTo(scaled[1]! - lse, 6);
   });
+
+  it('draws the same tokens with a known normaliser as without it', () => {
+    const random = new Random(5);
+    const logits = Float32Array.from({ length: 50 }, () => random.normal() * 2);
+    const lse = Math.log(Array.from(logits).reduce((sum, x) => sum + Math.exp(x / 0.8), 0));
+    const sampler = new TokenSampler(50);
+    const a = new Random(9);
+    const b = new Random(9);
+    for (let i = 0; i < 200; i++) {
+      const withLse = sampler.draw(logits, 0, { temperature: 0.8, topK: 0, topP: 1 }, a, lse);
+      const without = sampler.draw(logits, 0, { temperature: 0.8, topK: 0, topP: 1 }, b);
+      expect(withLse.token).toBe(without.token);
+      expect(withLse.logprob).toBeCloseTo(without.logprob, 6);
+    }
+  });
 });

@@ -24,37 +24,57 @@ export interface TokenDraw {
 
 /** Reusable buffers of the sampler for a vocabulary of V. */
 export class TokenSampler {
-  private readonly scores: Float64Array; // (V) logits / temperature
   private readonly weights: Float64Array; // (V) exp(score - max)
   private readonly order: Int32Array; // (V) token ids, most likely first when filtering
 
   constructor(readonly V: number) {
-    this.scores = new Float64Array(V);
     this.weights = new Float64Array(V);
     this.order = new Int32Array(V);
   }
 
-  /** Draws from logits[offset .. offset+V) using exactly one uniform draw of `random`. */
-  draw(logits: FloatArray, offset: number, filter: TokenFilter, random: Random): TokenDraw {
-    const { V, scores, weights } = this;
+  /**
+   * Draws from logits[offset .. offset+V) using exactly one uniform draw of `random`. `lse`, when
+   * known (logsumexp of logits/temperature, e.g. from the logprobs kernel), lets an unfiltered draw
+   * stop scanning at the drawn token instead of exponentiating the whole row.
+   */
+  draw(logits: FloatArray, offset: number, filter: TokenFilter, random: Random, lse?: number): TokenDraw {
+    const { V, weights } = this;
     const invTemperature = 1 / filter.temperature;
-    let max = -Infinity;
-    for (let v = 0; v < V; v++) {
-      const score = logits[offset + v]! * invTemperature;
-      scores[v] = score;
-      if (score > max) max = score;
+    const filtering = (filter.topK > 0 && filter.topK < V) || filter.topP < 1;
+    if (!filtering && lse !== undefined && Number.isFinite(lse)) {
+      const token = this.drawWithLse(logits, offset, invTemperature, lse, random.next());
+      return { token, logprob: logits[offset + token]! * invTemperature - lse };
     }
+    let maxLogit = -Infinity;
+    for (let v = 0; v < V; v++) {
+      const logit = logits[offset + v]!;
+      if (logit > maxLogit) maxLogit = logit;
+    }
+    // weights[v] = exp((logit - max) / temperature): one exp per entry, the only pass with one.
     let total = 0;
     for (let v = 0; v < V; v++) {
-      const weight = Math.exp(scores[v]! - max);
+      const weight = Math.exp((logits[offset + v]! - maxLogit) * invTemperature);
       weights[v] = weight;
       total += weight;
     }
-    const lse = max + Math.log(total);
     const uniform = random.next();
-    const filtering = (filter.topK > 0 && filter.topK < V) || filter.topP < 1;
     const token = filtering ? this.drawFiltered(filter, total, uniform) : this.drawAll(total, uniform);
-    return { token, logprob: scores[token]! - lse };
+    // logprob = (logit - max)/T - log(sum exp((logit - max)/T)) = logit/T - logsumexp(logits/T)
+    return { token, logprob: (logits[offset + token]! - maxLogit) * invTemperature - Math.log(total) };
+  }
+
+  /** Inverse-CDF draw with known normaliser: exponentiates only up to the drawn token. */
+  private drawWithLse(logits: FloatArray, offset: number, invTemperature: number, lse: number, uniform: number): number {
+    const V = this.V;
+    let remaining = uniform;
+    let last = 0;
+    for (let v = 0; v < V; v++) {
+      const probability = Math.exp(logits[offset + v]! * invTemperature - lse);
+      if (probability > 0) last = v;
+      remaining -= probability;
+      if (remaining < 0) return v;
+    }
+    return last; // rounding: the probabilities summed to slightly less than `uniform`
   }
 
   private drawAll(total: number, uniform: number): number {
