@@ -5,9 +5,9 @@
  * the tier and the source package versions: two builds give byte-identical files.
  */
 import { createHash } from 'node:crypto';
+import path from 'node:path';
 import { DataError } from '../../errors.js';
 import { DATA_FILES, defaultDataDir, toJsonLines, writeFileAtomic } from './data-files.js';
-import path from 'node:path';
 import { sourceNotices } from './notices.js';
 import { elementQuestions } from './questions/element-questions.js';
 import { factbookQuestions } from './questions/factbook-questions.js';

@@ -29,7 +29,11 @@ export interface FamilyRetrievalStats {
 /** Computes the table over the given rows (grouped by family, families in first-seen order). */
 export function retrievalStats(index: SearchIndex, rows: readonly QuestionRow[], settings: WikiSearchSettings): FamilyRetrievalStats[] {
   const byFamily = new Map<string, QuestionRow[]>();
-  for (const row of rows) byFamily.set(row.family, [...(byFamily.get(row.family) ?? []), row]);
+  for (const row of rows) {
+    const list = byFamily.get(row.family) ?? [];
+    list.push(row);
+    byFamily.set(row.family, list);
+  }
   const documentSettings: WikiSearchSettings = { ...settings, unit: 'document', k: 1 };
   return [...byFamily.entries()].map(([family, familyRows]) => {
     const sums = { gold1: 0, gold5: 0, gold20: 0, answer1: 0, answer5: 0, answerInOutput: 0, goldAnswerInOutput: 0, answerInDocumentHead: 0 };

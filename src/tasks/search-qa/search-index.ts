@@ -50,13 +50,15 @@ export interface SearchIndex {
 
 /** Options of `openSearchIndex` and `buildSearchIndex`. */
 export interface IndexOptions {
+  /** Passage sizes used when the index is built (part of the cache key). */
   passages?: PassageOptions;
-  /** BM25 column weights (title, body); default 1.5 and 1. */
+  /** Progress lines while an index is built. */
   onProgress?: (message: string) => void;
 }
 
 const FORMAT = 'turnwise-fts/1';
 const TOKENIZER = "porter unicode61 remove_diacritics 2";
+// BM25 column weights: a title match counts 1.5 times a body match.
 const TITLE_WEIGHT = 1.5;
 const BODY_WEIGHT = 1;
 
