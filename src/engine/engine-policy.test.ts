@@ -4,6 +4,7 @@ import { parseModelConfig } from './model-config.js';
 import { Transformer } from './transformer.js';
 import { EnginePolicy } from './engine-policy.js';
 import { forwardOnly } from './training.js';
+import { loadKernels } from './kernels/index.js';
 import type { Tokenizer } from '../rollout/tokenizer.js';
 import type { SamplingParams } from '../rollout/policy.js';
 
@@ -54,6 +55,26 @@ describe('EnginePolicy', () => {
       expect(results[i]!.tokens).toHaveLength(12);
       results[i]!.logprobs.forEach((lp, j) => (worst = Math.max(worst, Math.abs(lp - logprobs[i]![prompt.length - 1 + j]!))));
     });
+    expect(worst).toBeLessThan(1e-4);
+  });
+
+  it('matches the training forward with the loaded (native) kernels on a wider model', async () => {
+    const config = parseModelConfig({ hidden_size: 128, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, intermediate_size: 352, vocab_size: 300, max_position_embeddings: 256 });
+    const model = new Transformer({ config, kernels: loadKernels(), seed: 4 });
+    for (let i = 0; i < model.params.length; i++) model.params[i] *= 5;
+    for (const t of model.layout.tensors) if (t.shape.length === 1) model.params.fill(1, t.offset, t.offset + t.size);
+    const tokenizer = { ...CHAR_TOKENIZER, vocabSize: 300 };
+    const policy = new EnginePolicy({ model, tokenizer, slots: 16, maxSequenceLength: 256 });
+    const prompts = Array.from({ length: 12 }, (_, i) => Array.from({ length: 20 + 7 * i }, (_, t) => (t * 31 + i * 17) % 300));
+    const params = { ...PARAMS, temperature: 0.9, maxTokens: 40 };
+    const results = await Promise.all(prompts.map((tokens, i) => policy.sample({ tokens, params, seed: i })));
+    const sequences = prompts.map((prompt, i) => {
+      const all = [...prompt, ...results[i]!.tokens];
+      return { inputTokens: all.slice(0, -1), targetTokens: all.slice(1) };
+    });
+    const { logprobs } = forwardOnly(model, sequences, { temperature: 0.9 });
+    let worst = 0;
+    prompts.forEach((prompt, i) => results[i]!.logprobs.forEach((lp, j) => (worst = Math.max(worst, Math.abs(lp - logprobs[i]![prompt.length - 1 + j]!)))));
     expect(worst).toBeLessThan(1e-4);
   });
 
