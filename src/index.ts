@@ -7,11 +7,53 @@ export { Random, type RandomState } from './random.js';
 
 // env
 export { defineTool, type Tool, type ToolContext } from './env/tool.js';
+export type { Env, EnvFactory, EnvStep, EnvStepOptions } from './env/env.js';
+export { ToolEnv, type ToolEnvOptions } from './env/tool-env.js';
+export { NO_TOOL_CALL_ERROR, EMPTY_OUTPUT_ERROR, type MessageFormat, type DecodedToolCall } from './env/message-format.js';
+export { XmlFormat, PAPER_SYSTEM_PROMPT_TEMPLATE, formatToolDescriptions, type XmlFormatOptions } from './env/xml-format.js';
+export { HermesFormat, HERMES_DEFAULT_PREAMBLE, type HermesFormatOptions } from './env/hermes-format.js';
+export { toolArguments, toolJsonSchema, validateToolArguments, type ToolArgument, type ArgumentCheck } from './env/tool-schema.js';
+export { runTool, type ToolRun, type RunToolOptions } from './env/run-tool.js';
+export { parseTag } from './env/xml-tags.js';
+
+// rewards
+export { defineReward, withWeight, completionMessages, type RewardFunction, type RewardContext } from './rewards/reward-function.js';
+export { Rubric, RewardError, hasRewardErrors, REWARD_ERRORS_COMPONENT, type RubricOptions } from './rewards/rubric.js';
+export { createPaperRubric, type PaperRubricOptions } from './rewards/paper-rubric.js';
+export { toolExecutionReward, searchAnswerReward, firstToolResult, type ToolRewardOptions } from './rewards/tool-rewards.js';
+export { answerPresenceReward, exactMatchReward, lastAnswer, type AnswerRewardOptions } from './rewards/answer-rewards.js';
+export { xmlFormatReward, xmlTagUsageReward, xmlFormatScore, xmlTagUsageScore, PAPER_XML_FIELDS, type XmlRewardOptions } from './rewards/xml-rewards.js';
+export { normalizePaper, normalizeSquad, normalizeTriviaQa, type AnswerNormalizer } from './rewards/normalize-answer.js';
+export { defaultAnswers, type AnswersOf } from './rewards/answers.js';
 
 // rollout
 export type { Policy, SampleRequest, SampleResult, SamplingParams } from './rollout/policy.js';
 export type { Tokenizer } from './rollout/tokenizer.js';
 export type { ChatRenderer } from './rollout/chat-renderer.js';
+export { ChatTemplateRenderer, CHATML_TEMPLATE, type ChatTemplateRendererOptions, type ChatRendererFactory } from './rollout/chat-template-renderer.js';
+export { runRollout, PAPER_SAMPLING, type RolloutOptions, type RolloutSampling } from './rollout/rollout.js';
+export { rolloutGroups, type GroupRolloutOptions } from './rollout/group-rollout.js';
+export { ConcurrencyLimit } from './rollout/concurrency-limit.js';
+
+// advantage
+export type { AdvantageEstimator } from './advantage/estimator.js';
+export { createGrpoOr } from './advantage/grpo-or.js';
+export { createGrpoMr } from './advantage/grpo-mr.js';
+export { createMtGrpo, type MtGrpoOptions } from './advantage/mt-grpo.js';
+export { createMtGrpoK, type MtGrpoKOptions } from './advantage/mt-grpo-k.js';
+export { createRloo, type RlooOptions } from './advantage/rloo.js';
+export { createDrGrpo, type DrGrpoOptions } from './advantage/dr-grpo.js';
+export { createEstimator, estimatorConfigSchema, ESTIMATOR_KINDS, type EstimatorConfig } from './advantage/create-estimator.js';
+export { groupNormalize, groupCenter, leaveOneOut, groupRewards, NORM_EPSILON, type GroupRewards } from './advantage/group-stats.js';
+export { toolSteps, firstToolResultStart, type ToolStep } from './advantage/token-layout.js';
+export { checkCreditInvariants, hasCreditErrors, type CreditIssue, type CreditIssueKind, type CreditCheckOptions } from './advantage/credit-invariants.js';
+export { inspectCredit, renderCreditTable, type GroupCredit, type RolloutCredit, type TurnCredit, type SpanCredit } from './advantage/credit-report.js';
+
+// loss
+export { buildDatum, buildGroupDatums, type BuildDatumOptions } from './loss/build-datum.js';
+export { policyLoss, type PolicyLossInput, type PolicyLossResult } from './loss/policy-loss.js';
+export { normalizationCoefficients } from './loss/loss-normalization.js';
+export { klK3, klK3Gradient } from './loss/kl.js';
 
 // backends
 export type { Backend, Datum, LossSpec, ForwardBackwardResult, AdamParams } from './backends/backend.js';
