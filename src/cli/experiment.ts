@@ -1,0 +1,115 @@
+/**
+ * `turnwise experiment paper` (`npm run experiment:paper`): the paper's comparison. One warm-started
+ * base; GRPO-OR, GRPO-MR and MT-GRPO trained from it with the same budget over several seeds; every
+ * policy evaluated on the test split (sampled, as the paper evaluated); the table in the paper's
+ * layout printed and saved with the report. Finished runs are skipped, so an interrupted
+ * experiment continues where it stopped.
+ */
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { join } from 'node:path';
+import { ConfigError } from '../errors.js';
+import { formatResultsTable } from '../report/results-table.js';
+import { loadRun } from '../report/run-data.js';
+import { PAPER_RESULTS, writeReport } from '../report/write-report.js';
+import { writeFileAtomic } from '../train/atomic-file.js';
+import { loadConfig, writeResolvedConfig } from '../train/config-load.js';
+import { ADVANTAGE_KINDS, type TrainConfig } from '../train/config.js';
+import { evalFileName, type EvalResult } from '../train/eval-result.js';
+import { formatDuration } from '../train/progress.js';
+import { backendFrom, evaluateInto, openTask, prepareBase, stopOnSigint, trainRun } from '../train/pipeline.js';
+import { PAPER_PRESET } from '../train/presets.js';
+import { splitOverrides } from './cli-args.js';
+import type { Command } from './main.js';
+
+const HELP = `usage: turnwise experiment paper [--seeds 0,1,2] [--methods grpo-or,grpo-mr,mt-grpo] [--out DIR] [--split test] [--key.path=value ...]
+
+The paper's comparison: the warm-started base, then each method trained from it with the same
+config and budget for every seed, evaluated on --split with sampled decoding. Writes DIR/results.md
+and DIR/report.html (default DIR: runs/paper). Re-running skips finished runs.`;
+
+const LABELS: Record<string, string> = { 'grpo-or': 'base + GRPO-OR', 'grpo-mr': 'base + GRPO-MR', 'mt-grpo': 'base + MT-GRPO' };
+
+export const command: Command = {
+  summary: "the paper's comparison: base vs GRPO-OR, GRPO-MR and MT-GRPO over seeds",
+  async run(args) {
+    const { overrides, rest } = splitOverrides(args, ['seeds', 'methods', 'out', 'split']);
+    const { values, positionals } = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: { seeds: { type: 'string' }, methods: { type: 'string' }, out: { type: 'string' }, split: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    });
+    if (values.help) {
+      console.log(HELP);
+      return 0;
+    }
+    if (positionals[0] !== 'paper') throw new ConfigError(`unknown experiment ${JSON.stringify(positionals[0] ?? '')}; expected: paper`);
+    const seeds = (values.seeds ?? '0,1,2').split(',').map(Number);
+    if (seeds.some((seed) => !Number.isInteger(seed) || seed < 0)) throw new ConfigError(`--seeds must be comma-separated non-negative integers, got ${JSON.stringify(values.seeds)}`);
+    const methods = (values.methods ?? 'grpo-or,grpo-mr,mt-grpo').split(',');
+    for (const method of methods) {
+      if (!(ADVANTAGE_KINDS as readonly string[]).includes(method)) throw new ConfigError(`--methods entry ${JSON.stringify(method)} is not an estimator; expected one of ${ADVANTAGE_KINDS.join(', ')}`);
+    }
+    const out = values.out ?? 'runs/paper';
+    const split = values.split ?? 'test';
+    const mode: EvalResult['mode'] = 'sampled';
+    const log = (message: string) => console.error(message);
+    const started = performance.now();
+    const shared = await loadConfig({ base: PAPER_PRESET as Record<string, unknown>, overrides });
+    const task = await openTask(shared, log);
+    const stop = stopOnSigint(log);
+    try {
+      const { baseDir } = await prepareBase(shared, task, { log });
+      const done = (runDir: string) => existsSync(join(runDir, 'eval', evalFileName(split, mode)));
+
+      const baseRun = join(out, 'base');
+      if (!done(baseRun)) {
+        const baseConfig: TrainConfig = { ...shared, name: 'base', runDir: baseRun };
+        writeResolvedConfig(baseRun, baseConfig);
+        const backend = await backendFrom(baseDir, join(baseRun, 'scratch'), shared.rl.concurrency + 8);
+        await evaluateInto({ runDir: baseRun, backend, task, config: baseConfig, splits: [split], modes: [mode], checkpoint: baseDir, log });
+        await backend.close();
+      }
+      for (const seed of seeds) {
+        for (const method of methods) {
+          if (stop.shouldStop()) break;
+          const runDir = join(out, `${method}-seed${seed}`);
+          if (done(runDir)) {
+            log(`[experiment] ${runDir} is finished; skipping`);
+            continue;
+          }
+          const config: TrainConfig = { ...shared, name: method, seed, runDir, advantage: { ...shared.advantage, kind: method as TrainConfig['advantage']['kind'] } };
+          const resume = existsSync(join(runDir, 'latest.json'));
+          const run = await trainRun(config, task, baseDir, { resume, shouldStop: stop.shouldStop });
+          if (!run.stopped) await evaluateInto({ runDir, backend: run.backend, task, config, splits: [split], modes: [mode], checkpoint: run.checkpoint, log });
+          await run.backend.close();
+        }
+      }
+      const rows = [
+        { model: 'base', results: loadRun(baseRun).evals.filter((result) => result.split === split && result.mode === mode) },
+        ...methods.map((method) => ({
+          model: LABELS[method] ?? method,
+          results: seeds.flatMap((seed) => {
+            const runDir = join(out, `${method}-seed${seed}`);
+            return existsSync(runDir) ? loadRun(runDir).evals.filter((result) => result.split === split && result.mode === mode) : [];
+          }),
+        })),
+      ];
+      const table = formatResultsTable(rows);
+      const wall = formatDuration((performance.now() - started) / 1000);
+      const command = `turnwise experiment paper --seeds ${seeds.join(',')} --methods ${methods.join(',')}${overrides.length ? ` ${overrides.join(' ')}` : ''}`;
+      writeFileAtomic(join(out, 'results.md'), `# The paper's comparison (${split} split, ${mode} decoding)\n\n${table}\n\nCommand: \`${command}\`; wall time of this invocation: ${wall}.\n`);
+      writeReport([baseRun, ...methods.flatMap((method) => seeds.map((seed) => join(out, `${method}-seed${seed}`)).filter((dir) => existsSync(join(dir, 'config.json'))))], join(out, 'report.html'), {
+        title: "turnwise: the paper's comparison on search-QA",
+        split,
+        mode,
+        referenceRows: PAPER_RESULTS,
+      });
+      console.log(`\n${table}\n\nwall time ${wall}; ${join(out, 'results.md')}, ${join(out, 'report.html')}`);
+      return stop.shouldStop() ? 130 : 0;
+    } finally {
+      stop.dispose();
+      task.close?.();
+    }
+  },
+};

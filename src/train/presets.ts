@@ -1,0 +1,29 @@
+/**
+ * Config presets of the bundled commands, as partial configs that the schema completes and the
+ * command line overrides. `demo` is sized for `npm run demo` on a 2-core CPU (about 15 minutes
+ * with the data build); `paper` is the paper comparison (several seeds, same budget per method).
+ */
+import type { TrainConfigInput } from './config.js';
+
+/** `npm run demo`: tier M, warm start, a short MT-GRPO run. */
+export const DEMO_PRESET: TrainConfigInput = {
+  name: 'mt-grpo',
+  seed: 0,
+  data: { tier: 'M' },
+  model: { size: 'small', vocabSize: 1024, contextLength: 512 },
+  task: { resultCharBudget: 200, searchTopK: 1, systemPrompt: 'short' },
+  rl: { steps: 24, groupSize: 8, questionsPerStep: 8, mu: 2, maxCompletionTokens: 160, concurrency: 64 },
+  advantage: { kind: 'mt-grpo', lambda: 1 },
+  optim: { lr: 5e-4, warmupSteps: 4, gradClip: 1 },
+  warmStart: { pretrainSteps: 40, sftSteps: 250, sftLr: 3e-3, demonstrations: 1500 },
+  checkpoint: { every: 8 },
+  log: { trajectoriesEvery: 2, trajectoriesCount: 4 },
+  eval: { questions: 100, samples: 1 },
+};
+
+/** `turnwise experiment paper`: the three methods from one base, same budget, several seeds. */
+export const PAPER_PRESET: TrainConfigInput = {
+  ...DEMO_PRESET,
+  rl: { ...DEMO_PRESET.rl, steps: 40 },
+  eval: { questions: 200, samples: 1 },
+};
