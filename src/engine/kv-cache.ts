@@ -33,6 +33,8 @@ export class KvCache {
     /** Most rows written at once (the staging area's size). */
     readonly stagingRows: number,
     allocate: (length: number) => FloatArray,
+    /** Touch every page at construction (default false). */
+    prefault = false,
   ) {
     if (!(slots > 0 && maxT > 0 && stagingRows > 0)) {
       throw new ShapeError(`KvCache: slots (${slots}), maxT (${maxT}) and stagingRows (${stagingRows}) must be > 0`);
@@ -40,11 +42,15 @@ export class KvCache {
     this.rowSize = dims.KVH * dims.D;
     const cached = slots * maxT * this.rowSize;
     const length = cached + stagingRows * this.rowSize;
-    // fill() touches every page now: a first write into fresh memory costs a page fault, which is
-    // slow on virtual machines and would otherwise land in the middle of decoding.
+    // Pages are committed lazily, as slots fill up (a first write into fresh memory costs a page
+    // fault, slow on virtual machines, so long-lived caches pay it once); `prefault` pays it now.
     this.layers = Array.from({ length: dims.L }, () => {
-      const keys = allocate(length).fill(0);
-      const values = allocate(length).fill(0);
+      const keys = allocate(length);
+      const values = allocate(length);
+      if (prefault) {
+        keys.fill(0);
+        values.fill(0);
+      }
       return { keys, values, stagedKeys: keys.subarray(cached), stagedValues: values.subarray(cached) };
     });
   }
