@@ -7,3 +7,5 @@ export { ByteTokenizer, BYTE_TOKENIZER_SPECIAL_TOKENS, type ByteTokenizerOptions
 export { ScriptedPolicy, ScriptExhaustedError, fakeLogprob, type ScriptCall, type ScriptedPolicyOptions } from './scripted-policy.js';
 export { trajectoryFromMessages, assistantMessage, userMessage } from './trajectory-from-messages.js';
 export { scriptedRollout, type ScriptedRolloutOptions } from './scripted-rollout.js';
+export { syntheticTrajectory, syntheticGroup, type SyntheticTrajectorySpec, type SyntheticTurn } from '../advantage/synthetic-trajectory.js';
+export { workedVectorGroup } from '../advantage/worked-vector.js';
