@@ -1,0 +1,48 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { evaluate, writeEvalResult } from './evaluate.js';
+import { TabularBackend } from './tabular-backend.js';
+import { createToyTask } from './toy-task.js';
+
+const options = (mode: 'greedy' | 'sampled') => ({
+  backend: new TabularBackend({ seed: 4, initScale: 1 }),
+  task: createToyTask(6),
+  split: 'dev',
+  mode,
+  questions: 4,
+  samples: 3,
+  sampling: { temperature: 0.9, topK: 0, topP: 1 },
+  tokenBudget: 20,
+  seed: 7,
+  concurrency: 8,
+  checkpoint: 'test',
+});
+
+describe('evaluate', () => {
+  it('scores a prefix of the split with per-family means and stop reasons', async () => {
+    const result = await evaluate(options('sampled'));
+    expect(result.questions).toBe(4);
+    expect(result.rollouts).toBe(12);
+    expect(Object.keys(result.byFamily).sort()).toEqual(['even', 'odd']);
+    expect(result.byFamily['even']!.count).toBe(6);
+    const stops = Object.entries(result.metrics).filter(([key]) => key.startsWith('stop/')).reduce((sum, [, value]) => sum + value, 0);
+    expect(stops).toBeCloseTo(1);
+    expect(result.metrics).toHaveProperty('exact_match');
+  });
+
+  it('decodes greedily with one rollout per question, reproducibly', async () => {
+    const first = await evaluate(options('greedy'));
+    const second = await evaluate(options('greedy'));
+    expect(first.rollouts).toBe(4);
+    expect(first.metrics).toEqual(second.metrics);
+  });
+
+  it('writes the result under eval/<split>-<mode>.json', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'turnwise-eval-'));
+    const path = writeEvalResult(dir, await evaluate(options('greedy')));
+    expect(path).toBe(join(dir, 'eval', 'dev-greedy.json'));
+    expect(JSON.parse(readFileSync(path, 'utf8')).mode).toBe('greedy');
+  });
+});
