@@ -28,7 +28,7 @@ describe('in-process vs client + server', () => {
     const local = await localRun({ temperature: 0.9 });
     const remote = await remoteRun({}, {}, { temperature: 0.9 });
     expect(remote.client.capabilities.turnwiseExtensions).toBe(true);
-    expect(local.trace.losses.every((loss) => Number.isFinite(loss) && loss !== 0)).toBe(true);
+    expect(local.trace.losses.every(Number.isFinite) && local.trace.losses.some((loss) => loss !== 0)).toBe(true);
     expect(local.weights).not.toEqual(new BigramTestBackend({ seed: 1 }).weights_V_V);
     expect(remote.trace).toEqual(local.trace);
     expect(Buffer.from(remote.weights.buffer).equals(Buffer.from(local.weights.buffer))).toBe(true);

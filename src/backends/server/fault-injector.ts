@@ -27,6 +27,8 @@ export interface FaultConfig {
   /** `retry-after-ms` sent with 429 / 503. */
   retryAfterMs: number;
   seed: number;
+  /** Only these paths (e.g. `/api/v1/optim_step`) get faults; default every `/api/v1` path. */
+  paths?: string[];
 }
 
 /** No faults. */
@@ -42,7 +44,7 @@ export const NO_FAULTS: FaultConfig = {
   seed: 0,
 };
 
-const KEYS: Record<string, keyof FaultConfig> = {
+const KEYS: Record<string, Exclude<keyof FaultConfig, 'paths'>> = {
   delay: 'delayFuturesMs',
   '408': 'rate408',
   '410': 'rate410',
@@ -91,9 +93,11 @@ export class FaultInjector {
     return c.delayFuturesMs > 0 || c.rate408 + c.rate410 + c.rate429 + c.rate5xx + c.rateDrop + c.rateDropAfter > 0;
   }
 
-  /** The fault of one request; `retrieve` requests may also get 408 / 410. */
-  decide(retrieve: boolean): Fault {
+  /** The fault of one request to `path`; `retrieve_future` may also get 408 / 410. */
+  decide(path: string): Fault {
     const c = this.config;
+    if (c.paths && !c.paths.includes(path)) return 'none';
+    const retrieve = path === '/api/v1/retrieve_future';
     const candidates: [Fault, number][] = [
       ['drop', c.rateDrop],
       ['429', c.rate429],

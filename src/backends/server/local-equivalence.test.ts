@@ -39,7 +39,7 @@ describe('LocalBackend in process vs behind turnwise serve', () => {
       const client = await connectTestClient(test.url, { tokenizer, renderer });
       const remoteTrace = await runMtGrpoScenario(client, scenario);
       await client.close();
-      expect(localTrace.losses.every((loss) => Number.isFinite(loss) && loss !== 0)).toBe(true);
+      expect(localTrace.losses.every(Number.isFinite) && localTrace.losses.some((loss) => loss !== 0)).toBe(true);
       expect(localTrace.sampledTokens.flat().length).toBeGreaterThan(0);
       expect(remoteTrace).toEqual(localTrace);
       expect(Buffer.from(served.model.params.buffer).equals(Buffer.from(inProcess.model.params.buffer))).toBe(true);

@@ -104,7 +104,7 @@ export function createTinkerServer(options: TinkerServerOptions): TinkerServer {
       throw new HttpError(404, `no route ${method} ${path}; Tinker routes live under /api/v1, OpenAI routes under /v1`);
     }
     if (options.apiKey !== undefined) checkApiKey(request, options.apiKey);
-    const fault = path.startsWith('/api/v1/') && faults.active ? faults.decide(path === '/api/v1/retrieve_future') : 'none';
+    const fault = path.startsWith('/api/v1/') && faults.active ? faults.decide(path) : 'none';
     if (fault === 'drop') return void request.socket.destroy();
     const retryAfter = { 'retry-after-ms': String(faults.config.retryAfterMs) };
     if (fault === '429') return sendJson(response, 429, { detail: 'rate limited (injected fault)' }, retryAfter);
