@@ -11,28 +11,40 @@
 
 #include "pool.h"
 
-#define KC 256
-#define MC_TILES 12   /* MC = 12 * MR rows of A per block */
+#ifndef KC
+#define KC 192
+#endif
+#ifndef MC_TILES
+#define MC_TILES 16 /* MC = MC_TILES * MR rows of A per block */
+#endif
 #define NC 3072
+#define C_RESIDENT_FLOATS (128L * 1024) /* a C region this small stays in L2 */
 
 /* Packs A(i0.., k0..) (mc x kc) into MR-row panels: panel[k*MR + i], zero-padded rows. */
 static void pack_a(float *packed, const gemm_problem *p, long i0, long mc, long k0, long kc, int mr) {
-  for (long ip = 0; ip < mc; ip += mr) {
-    long rows = mc - ip < mr ? mc - ip : mr;
-    float *panel = packed + ip * kc;
-    if (p->a_col == 1) {
+  if (p->a_col == 1) {
+    for (long ip = 0; ip < mc; ip += mr) {
+      long rows = mc - ip < mr ? mc - ip : mr;
+      float *panel = packed + ip * kc;
       for (long i = 0; i < rows; i++) {
         const float *src = p->a + (i0 + ip + i) * p->a_row + k0;
         for (long k = 0; k < kc; k++) panel[k * mr + i] = src[k];
       }
-    } else {
-      for (long k = 0; k < kc; k++) {
-        const float *src = p->a + (i0 + ip) * p->a_row + (k0 + k) * p->a_col;
-        for (long i = 0; i < rows; i++) panel[k * mr + i] = src[i * p->a_row];
-      }
+      if (rows < mr)
+        for (long k = 0; k < kc; k++) memset(panel + k * mr + rows, 0, (size_t)(mr - rows) * 4);
     }
-    if (rows < mr)
-      for (long k = 0; k < kc; k++) memset(panel + k * mr + rows, 0, (size_t)(mr - rows) * 4);
+    return;
+  }
+  /* Transposed A (rows of A are columns in memory): walk each k once across every panel, so
+   * reads are mc-long contiguous runs instead of MR-long ones a page apart. */
+  for (long k = 0; k < kc; k++) {
+    const float *src = p->a + i0 * p->a_row + (k0 + k) * p->a_col;
+    for (long ip = 0; ip < mc; ip += mr) {
+      long rows = mc - ip < mr ? mc - ip : mr;
+      float *dst = packed + ip * kc + k * mr;
+      for (long i = 0; i < rows; i++) dst[i] = src[(ip + i) * p->a_row];
+      for (long i = rows; i < mr; i++) dst[i] = 0;
+    }
   }
 }
 
@@ -57,7 +69,43 @@ static void pack_b(float *packed, const gemm_problem *p, long k0, long kc, long 
   }
 }
 
-/* The single-threaded blocked product over rows [i0,i1), columns [j0,j1), reduction [k0,k1). */
+/* Columns per block: the packed B (K x nc) stays in L2/L3 and the C block (MC x nc) in L2 while
+ * every K block accumulates into it, so C is read from memory once whatever K is. */
+static long column_block(long K, int nr) {
+  long budget = (1L << 21) / (K > 0 ? K : 1); /* packed B <= 8 MB */
+  if (budget > 768) budget = 768;
+  if (budget > NC) budget = NC;
+  budget = budget / nr * nr;
+  return budget < nr ? nr : budget;
+}
+
+/* Multiplies a packed A block (mc x kc) by a packed B block (kc x nc) into C at (ic, jc). */
+static void multiply_packed(const simd_table *simd, const float *packed_a, const float *packed_b, float *edge, long mc, long nc, long kc, float *c, long ldc, int acc, const float *bias) {
+  int mr = simd->gemm_mr, nr = simd->gemm_nr;
+  for (long jr = 0; jr < nc; jr += nr) {
+    long cols = nc - jr < nr ? nc - jr : nr;
+    const float *tile_bias = bias ? bias + jr : NULL;
+    for (long ir = 0; ir < mc; ir += mr) {
+      long rows = mc - ir < mr ? mc - ir : mr;
+      float *ctile = c + ir * ldc + jr;
+      const float *ap = packed_a + ir * kc, *bp = packed_b + jr * kc;
+      if (rows == mr && cols == nr) {
+        simd->gemm_kernel(kc, ap, bp, ctile, ldc, acc, tile_bias);
+      } else {
+        simd->gemm_kernel(kc, ap, bp, edge, nr, 0, NULL);
+        for (long i = 0; i < rows; i++)
+          for (long j = 0; j < cols; j++) ctile[i * ldc + j] = (acc ? ctile[i * ldc + j] : 0) + edge[i * nr + j] + (tile_bias ? tile_bias[j] : 0);
+      }
+    }
+  }
+}
+
+/*
+ * The single-threaded blocked product over rows [i0,i1), columns [j0,j1), reduction [k0,k1).
+ * When this C region fits in L2, K blocks are the outer loop (each A and B element packed once);
+ * otherwise all of K is packed for a column block first and each C block stays in L2 while every
+ * K block accumulates into it, so a large C is read from memory once whatever K is.
+ */
 static void gemm_block(const simd_table *simd, const gemm_problem *p, long i0, long i1, long j0, long j1, long k0, long k1, float *c, long ldc, int accumulate, const float *bias) {
   int mr = simd->gemm_mr, nr = simd->gemm_nr;
   long mc_max = (long)MC_TILES * mr;
@@ -66,36 +114,37 @@ static void gemm_block(const simd_table *simd, const gemm_problem *p, long i0, l
       for (long j = j0; j < j1; j++) c[i * ldc + j] = (accumulate ? c[i * ldc + j] : 0) + (bias ? bias[j] : 0);
     return;
   }
-  float *packed_b = thread_scratch(0, (size_t)KC * (NC + nr));
   float *packed_a = thread_scratch(1, (size_t)KC * (mc_max + mr));
   float *edge = thread_scratch(2, (size_t)mr * nr);
-  for (long jc = j0; jc < j1; jc += NC) {
-    long nc = j1 - jc < NC ? j1 - jc : NC;
+  int k_outer = (i1 - i0) * (j1 - j0) <= C_RESIDENT_FLOATS;
+  long nc_max = k_outer ? NC : column_block(k1 - k0, nr);
+  long nc_padded_max = (nc_max + nr - 1) / nr * nr;
+  float *packed_b = thread_scratch(0, (size_t)(k_outer ? (k1 - k0 < KC ? k1 - k0 : KC) : k1 - k0) * nc_padded_max);
+  for (long jc = j0; jc < j1; jc += nc_max) {
+    long nc = j1 - jc < nc_max ? j1 - jc : nc_max;
+    long nc_padded = (nc + nr - 1) / nr * nr;
+    if (k_outer) {
+      for (long pc = k0; pc < k1; pc += KC) {
+        long kc = k1 - pc < KC ? k1 - pc : KC;
+        pack_b(packed_b, p, pc, kc, jc, nc, nr);
+        for (long ic = i0; ic < i1; ic += mc_max) {
+          long mc = i1 - ic < mc_max ? i1 - ic : mc_max;
+          pack_a(packed_a, p, ic, mc, pc, kc, mr);
+          multiply_packed(simd, packed_a, packed_b, edge, mc, nc, kc, c + ic * ldc + jc, ldc, pc == k0 ? accumulate : 1, pc == k0 && bias ? bias + jc : NULL);
+        }
+      }
+      continue;
+    }
     for (long pc = k0; pc < k1; pc += KC) {
       long kc = k1 - pc < KC ? k1 - pc : KC;
-      int first = pc == k0;
-      int acc = first ? accumulate : 1;
-      pack_b(packed_b, p, pc, kc, jc, nc, nr);
-      for (long ic = i0; ic < i1; ic += mc_max) {
-        long mc = i1 - ic < mc_max ? i1 - ic : mc_max;
+      pack_b(packed_b + (pc - k0) * nc_padded, p, pc, kc, jc, nc, nr);
+    }
+    for (long ic = i0; ic < i1; ic += mc_max) {
+      long mc = i1 - ic < mc_max ? i1 - ic : mc_max;
+      for (long pc = k0; pc < k1; pc += KC) {
+        long kc = k1 - pc < KC ? k1 - pc : KC;
         pack_a(packed_a, p, ic, mc, pc, kc, mr);
-        for (long jr = 0; jr < nc; jr += nr) {
-          long cols = nc - jr < nr ? nc - jr : nr;
-          const float *tile_bias = first && bias ? bias + jc + jr : NULL;
-          for (long ir = 0; ir < mc; ir += mr) {
-            long rows = mc - ir < mr ? mc - ir : mr;
-            float *ctile = c + (ic + ir) * ldc + jc + jr;
-            const float *ap = packed_a + ir * kc, *bp = packed_b + jr * kc;
-            if (rows == mr && cols == nr) {
-              simd->gemm_kernel(kc, ap, bp, ctile, ldc, acc, tile_bias);
-            } else {
-              simd->gemm_kernel(kc, ap, bp, edge, nr, 0, NULL);
-              for (long i = 0; i < rows; i++)
-                for (long j = 0; j < cols; j++)
-                  ctile[i * ldc + j] = (acc ? ctile[i * ldc + j] : 0) + edge[i * nr + j] + (tile_bias ? tile_bias[j] : 0);
-            }
-          }
-        }
+        multiply_packed(simd, packed_a, packed_b + (pc - k0) * nc_padded, edge, mc, nc, kc, c + ic * ldc + jc, ldc, pc == k0 ? accumulate : 1, pc == k0 && bias ? bias + jc : NULL);
       }
     }
   }

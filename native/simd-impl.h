@@ -69,6 +69,11 @@ static inline vf vexp(vf x) {
 static void FN(gemm_kernel)(long kc, const float *a, const float *b, float *c, long ldc, int accumulate, const float *bias) {
   vf acc[MR][2];
   for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = (vf){0};
+  if (accumulate)
+    for (int i = 0; i < MR; i++) {
+      __builtin_prefetch(c + i * ldc, 1, 3);
+      __builtin_prefetch(c + i * ldc + 2 * W - 1, 1, 3);
+    }
   for (long k = 0; k < kc; k++) {
     vf b0 = vload(b), b1 = vload(b + W);
 #pragma GCC unroll 16
