@@ -25,8 +25,8 @@ async function localRun(scenario = {}): Promise<{ trace: ScenarioTrace; weights:
 
 describe('in-process vs client + server', () => {
   it('gives bit-identical samples, losses, logprobs and final weights through the turnwise extension', async () => {
-    const local = await localRun({ temperature: 0.9 });
-    const remote = await remoteRun({}, {}, { temperature: 0.9 });
+    const local = await localRun({ temperature: 0.9, steps: 2 });
+    const remote = await remoteRun({}, {}, { temperature: 0.9, steps: 2 });
     expect(remote.client.capabilities.turnwiseExtensions).toBe(true);
     expect(local.trace.losses.every(Number.isFinite) && local.trace.losses.some((loss) => loss !== 0)).toBe(true);
     expect(local.weights).not.toEqual(new BigramTestBackend({ seed: 1 }).weights_V_V);
@@ -35,8 +35,8 @@ describe('in-process vs client + server', () => {
   });
 
   it('stays bit-identical when forward_backward is split into chunks and reassembled by the server', async () => {
-    const local = await localRun();
-    const remote = await remoteRun({ maxChunkDatums: 3, maxChunkBytes: 2000 });
+    const local = await localRun({ steps: 2 });
+    const remote = await remoteRun({ maxChunkDatums: 3, maxChunkBytes: 2000 }, {}, { steps: 2 });
     expect(remote.client.capabilities.maxChunkDatums).toBe(3);
     expect(remote.trace).toEqual(local.trace);
     expect(Buffer.from(remote.weights.buffer).equals(Buffer.from(local.weights.buffer))).toBe(true);
@@ -55,8 +55,8 @@ describe('in-process vs client + server', () => {
   });
 
   it('matches to 1e-9 through the standard Tinker encoding (sums with normalisation folded into advantages)', async () => {
-    const local = await localRun();
-    const remote = await remoteRun({}, { server: 'hosted' });
+    const local = await localRun({ steps: 2 });
+    const remote = await remoteRun({}, { server: 'hosted' }, { steps: 2 });
     expect(remote.client.capabilities.turnwiseExtensions).toBe(false);
     expect(remote.trace.sampledTokens).toEqual(local.trace.sampledTokens);
     remote.trace.losses.forEach((loss, i) => expect(loss).toBeCloseTo(local.trace.losses[i]!, 9));
