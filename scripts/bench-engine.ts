@@ -9,6 +9,7 @@
  * Options: --configs S,M  --steps 3  --threads N  --no-torch  --openblas-coretype X (default SkylakeX)
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { loadKernels } from '../src/engine/kernels/index.js';
 import type { Kernels } from '../src/engine/kernels/kernels.js';
@@ -175,6 +176,7 @@ async function main(): Promise<void> {
   const kernels = loadKernels(threads === undefined ? {} : { threads });
   const withTorch = !process.argv.includes('--no-torch') && torchAvailable();
   const coretype = argument('openblas-coretype') ?? process.env['OPENBLAS_CORETYPE'] ?? 'SkylakeX';
+  console.log(`load average at start: ${loadavg().map((x) => x.toFixed(1)).join(' ')} (other processes share these cores; figures scale with it)`);
   console.log(`engine kernels: ${kernels.name}, ${kernels.threads} thread(s); batch ${B} x ${T}; sampling ${SAMPLE_SEQUENCES} x ${SAMPLE_TOKENS} new tokens; median of ${steps} steps`);
   console.log(withTorch ? `PyTorch: /usr/bin/python3, ${kernels.threads} thread(s) for training, best of 1 and ${kernels.threads} for sampling, OPENBLAS_CORETYPE=${coretype || '(unset)'}` : 'PyTorch: not available (/usr/bin/python3 -c "import torch" failed) or --no-torch');
 
@@ -210,6 +212,7 @@ async function main(): Promise<void> {
     parityRows.push([fixture, parity.logits.toExponential(2), parity.gradients.toExponential(2), parity.logits < 1e-4 && parity.gradients < 1e-4 ? 'ok' : 'FAIL']);
   }
   printTable(['fixture', 'logits max rel err', 'grads max rel err', '< 1e-4'], parityRows);
+  console.log(`\nload average at end: ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
 }
 
 function printTable(header: string[], rows: string[][]): void {
