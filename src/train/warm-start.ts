@@ -105,11 +105,12 @@ async function demonstrationDatums(demos: Demonstration[], task: SearchQaTask, b
     random,
     sessionPrefix: 'demo/',
   });
-  return groups.map(({ trajectories: [trajectory] }) => ({
-    inputTokens: trajectory!.tokens.slice(0, -1),
-    targetTokens: trajectory!.tokens.slice(1),
-    weights: trajectory!.trainable.slice(1),
-  }));
+  // Sequences longer than the model's context are cut to it (the cut part is not trained on).
+  const limit = config.model.contextLength;
+  return groups.map(({ trajectories: [trajectory] }) => {
+    const tokens = trajectory!.tokens.slice(0, limit + 1);
+    return { inputTokens: tokens.slice(0, -1), targetTokens: tokens.slice(1), weights: trajectory!.trainable.slice(1, tokens.length) };
+  });
 }
 
 /** Runs `steps` cross-entropy steps on batches drawn from `datums`; returns the loss curve. */
