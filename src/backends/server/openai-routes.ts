@@ -97,6 +97,7 @@ export function openAiRoutes(host: BackendHost, modelName: string): Map<string, 
     const prompt = request.prompt;
     const prompts: number[][] =
       typeof prompt === 'string' ? [tokenizer.encode(prompt)] : prompt.length > 0 && typeof prompt[0] === 'number' ? [prompt as number[]] : (prompt as (string | number[])[]).map((item) => (typeof item === 'string' ? tokenizer.encode(item) : item));
+    if (prompts.length === 0) throw new HttpError(400, 'prompt is an empty list; send a string, a list of token ids or a list of prompts');
     const count = request.n ?? 1;
     const stop = request.stop == null ? [] : typeof request.stop === 'string' ? [request.stop] : request.stop;
     const choices: unknown[] = [];

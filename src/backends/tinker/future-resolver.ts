@@ -43,12 +43,15 @@ export async function resolveFuture<T>(transport: TinkerTransport, requestId: st
   let id = requestId;
   while (Date.now() < deadline) {
     if (stats) stats.polls++;
+    const sentAt = Date.now();
     const answer = await transport.post('/api/v1/retrieve_future', { request_id: id, allow_metadata_only: false }, { retryStatuses: false, timeoutMs: 45_000 });
     if (stats) stats.status[answer.status] = (stats.status[answer.status] ?? 0) + 1;
     if (answer.status === 200) {
       const body = answer.body as Record<string, unknown> | null;
       if (body && body.type === 'try_again') {
         if (stats) stats.tryAgain++;
+        // Servers long-poll; one that answers at once must not be polled in a tight loop.
+        if (Date.now() - sentAt < 10) await sleep(10);
         continue;
       }
       if (body && body.status === 'complete_metadata') continue;
