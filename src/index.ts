@@ -57,3 +57,12 @@ export { klK3, klK3Gradient } from './loss/kl.js';
 
 // backends
 export type { Backend, Datum, LossSpec, ForwardBackwardResult, AdamParams } from './backends/backend.js';
+
+// engine: formats
+export { readSafetensors, readSafetensorsHeader, writeSafetensors, encodeSafetensors, decodeSafetensors, type TensorData, type SafetensorsDtype, type SafetensorsContents } from './engine/safetensors.js';
+export { writeCheckpoint, readCheckpoint, validateTensorShapes, CHECKPOINT_FILES, type CheckpointContents, type ReadCheckpointOptions, type ExpectedShapes } from './engine/checkpoint.js';
+
+// engine: tokenizer
+export { trainBpe, CHATML_SPECIAL_TOKENS, type BpeTrainerOptions, type TrainedBpe } from './engine/tokenizer/bpe-trainer.js';
+export { buildTokenizerJson, buildTokenizerConfig, tokenizerFiles, writeTokenizerFiles, CHATML_CHAT_TEMPLATE, type TokenizerConfigOptions } from './engine/tokenizer/tokenizer-files.js';
+export { HfTokenizer, loadTokenizer } from './engine/tokenizer/hf-tokenizer.js';

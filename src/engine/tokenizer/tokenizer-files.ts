@@ -7,11 +7,10 @@
 import { join } from 'node:path';
 import { writeFileAtomic } from '../atomic-write.js';
 import type { TrainedBpe } from './bpe-trainer.js';
+import { CHATML_TEMPLATE } from '../../rollout/chat-template-renderer.js';
 
 /** ChatML (Qwen2.5's format without its default system message and tool sections). */
-export const CHATML_CHAT_TEMPLATE =
-  "{%- for message in messages %}{{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>' + '\\n' }}{%- endfor %}" +
-  "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}";
+export const CHATML_CHAT_TEMPLATE = CHATML_TEMPLATE;
 
 /** Options of `buildTokenizerConfig`. */
 export interface TokenizerConfigOptions {
