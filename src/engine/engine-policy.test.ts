@@ -163,6 +163,19 @@ describe('EnginePolicy', () => {
     expect(results.every((r) => r.tokens.length === 3)).toBe(true);
   });
 
+  it('fails only the request whose stop check throws and keeps serving the others', async () => {
+    const { model } = makePolicy();
+    const tokenizer: Tokenizer = { ...CHAR_TOKENIZER, decode: (ids) => { if (ids.includes(V - 1) || ids.length > 3) throw new Error('broken decode'); return CHAR_TOKENIZER.decode(ids); } };
+    const policy = new EnginePolicy({ model, tokenizer, slots: 4, maxSequenceLength: 128 });
+    const [broken, fine] = await Promise.allSettled([
+      policy.sample({ tokens: PROMPT, params: { ...PARAMS, stop: ['zz'] }, seed: 1 }),
+      policy.sample({ tokens: PROMPT, params: PARAMS, seed: 2 }),
+    ]);
+    expect(broken.status).toBe('rejected');
+    expect(fine.status).toBe('fulfilled');
+    expect((await policy.sample({ tokens: PROMPT, params: PARAMS, seed: 2 })).tokens).toHaveLength(12);
+  });
+
   it('rejects bad requests with a message naming the problem', async () => {
     const { policy } = makePolicy();
     await expect(policy.sample({ tokens: [], params: PARAMS, seed: 0 })).rejects.toThrow(/empty/);

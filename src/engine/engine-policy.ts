@@ -149,8 +149,12 @@ export class EnginePolicy implements Policy {
   private async drive(): Promise<void> {
     try {
       while (this.pending.length > 0 || this.active.length > 0) {
-        this.admit();
-        if (this.active.length > 0) this.step();
+        try {
+          this.admit();
+          if (this.active.length > 0) this.step();
+        } catch (error) {
+          this.failActive(error);
+        }
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
     } finally {
@@ -191,6 +195,15 @@ export class EnginePolicy implements Policy {
       });
     }
     this.pending = waiting;
+  }
+
+  /** Rejects every active sequence after an unexpected failure; their caches are dropped. */
+  private failActive(error: unknown): void {
+    for (const sequence of this.active) {
+      this.pool.invalidate(sequence.slot);
+      sequence.reject(asError(error));
+    }
+    this.active = [];
   }
 
   /** logsumexp(logits/temperature) of each drawing row (R2), by the logprobs kernel: one call per distinct temperature. */
@@ -255,23 +268,13 @@ export class EnginePolicy implements Policy {
         drawing.push(sequence);
       }
     }
-    let logits;
-    try {
-      logits = this.decoder.run({
-        R: tokens.length,
-        tokens: Int32Array.from(tokens),
-        slots: Int32Array.from(slots),
-        positions: Int32Array.from(positions),
-        logitRows: Int32Array.from(logitRows),
-      });
-    } catch (error) {
-      for (const sequence of this.active) {
-        this.pool.invalidate(sequence.slot);
-        sequence.reject(error instanceof Error ? error : new Error(errorMessage(error)));
-      }
-      this.active = [];
-      return;
-    }
+    const logits = this.decoder.run({
+      R: tokens.length,
+      tokens: Int32Array.from(tokens),
+      slots: Int32Array.from(slots),
+      positions: Int32Array.from(positions),
+      logitRows: Int32Array.from(logitRows),
+    });
     this.stats.steps += 1;
     this.stats.computedTokens += tokens.length;
     for (const [sequence, count] of fed) {
@@ -287,7 +290,16 @@ export class EnginePolicy implements Policy {
       sequence.generated.push(draw.token);
       sequence.logprobs.push(draw.logprob);
       this.stats.sampledTokens += 1;
-      const stopped = sequence.stop.isStop(sequence.generated);
+      let stopped: boolean;
+      try {
+        stopped = sequence.stop.isStop(sequence.generated);
+      } catch (error) {
+        // The tokenizer failed on this sequence's text: fail it alone.
+        finished.add(sequence);
+        this.pool.finish(sequence.slot);
+        sequence.reject(asError(error));
+        return;
+      }
       const full = sequence.generated.length >= params.maxTokens || sequence.slot.tokens.length >= this.maxSequenceLength;
       if (stopped || full) {
         finished.add(sequence);
@@ -299,4 +311,8 @@ export class EnginePolicy implements Policy {
     });
     if (finished.size > 0) this.active = this.active.filter((sequence) => !finished.has(sequence));
   }
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(errorMessage(error));
 }
