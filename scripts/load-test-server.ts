@@ -12,7 +12,6 @@ import { parseArgs } from 'node:util';
 import { createTinkerServer } from '../src/backends/server/tinker-server.js';
 import { BigramTestBackend } from '../src/backends/test-support/bigram-test-backend.js';
 import { TinkerSamplingPolicy } from '../src/backends/tinker/sampling-client.js';
-import { TinkerTransport } from '../src/backends/tinker/transport.js';
 import type { SampleRequest, SampleResult } from '../src/rollout/policy.js';
 
 const { values } = parseArgs({
@@ -44,6 +43,7 @@ const backend = new BigramTestBackend({ seed: 0 });
 const reference = new BigramTestBackend({ seed: 0 });
 const server = createTinkerServer({ backend, modelName: 'load/bigram', longPollMs: 10_000 });
 const url = await server.listen(0);
+const closers: (() => void)[] = [];
 
 function request(index: number): SampleRequest {
   const prompt = reference.tokenizer.encode(`request ${index % 97}: `);
@@ -51,15 +51,8 @@ function request(index: number): SampleRequest {
 }
 
 async function tinkerSampler(): Promise<(request: SampleRequest) => Promise<SampleResult>> {
-  const transport = new TinkerTransport({ baseUrl: url, retry: { initialDelayMs: 20 } });
-  const session = await transport.postOk<{ session_id: string }>('/api/v1/create_session', { tags: ['load-test'], sdk_version: 'load-test' });
-  const sampler = await transport.postOk<{ sampling_session_id: string }>('/api/v1/create_sampling_session', {
-    session_id: session.session_id,
-    sampling_session_seq_id: 0,
-    base_model: 'load/bigram',
-  });
-  const state = { id: sampler.sampling_session_id, nextSeqId: 0 };
-  const policy = new TinkerSamplingPolicy({ transport, tokenizer: reference.tokenizer, session: async () => state });
+  const policy = await TinkerSamplingPolicy.connect({ baseUrl: url, baseModel: 'load/bigram', tokenizer: reference.tokenizer, retry: { initialDelayMs: 20 } });
+  closers.push(() => policy.close());
   return (sample) => policy.sample(sample);
 }
 
@@ -143,6 +136,7 @@ console.log(`load test of turnwise serve on ${url} (bigram test backend, ${MAX_T
 console.log(line(header));
 for (const row of rows) console.log(line(row));
 console.log(`server: futures still pending ${server.host.futures.pendingCount}, jobs queued ${server.host.scheduler.queued}, running ${server.host.scheduler.running}`);
+for (const close of closers) close();
 await server.close();
 const failed = rows.some((row) => row[4] !== '0' || row[5] !== '0' || row[6] !== '0');
 process.exit(failed ? 1 : 0);

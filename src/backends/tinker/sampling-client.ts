@@ -6,10 +6,10 @@
  */
 import type { Policy, SampleRequest, SampleResult } from '../../rollout/policy.js';
 import type { Tokenizer } from '../../rollout/tokenizer.js';
-import { RemoteError } from '../../errors.js';
+import { ConfigError, RemoteError } from '../../errors.js';
 import { applyStops } from '../stop-conditions.js';
 import { resolveFuture, type ResolverStats } from './future-resolver.js';
-import type { TinkerTransport } from './transport.js';
+import { TinkerTransport, type RetryPolicy } from './transport.js';
 import { modelInput, type SampleResponse, type UntypedFuture, type WireSampleRequest } from './wire-schema.js';
 
 /** A sampling session: its id, and the next `seq_id` of its requests. */
@@ -54,12 +54,53 @@ export function wireSampleRequest(request: SampleRequest, session: SamplingSessi
   } as WireSampleRequest;
 }
 
+/** Options of `TinkerSamplingPolicy.connect` (a rollout process sampling a shared trainer). */
+export interface TinkerSamplerConnectOptions {
+  baseUrl: string;
+  apiKey?: string;
+  tokenizer: Tokenizer;
+  /** Sample this base model (on `turnwise serve`: the live weights being trained)... */
+  baseModel?: string;
+  /** ...or a sampler checkpoint `tinker://<model>/sampler_weights/<name>`. */
+  modelPath?: string;
+  heartbeatIntervalMs?: number;
+  retry?: Partial<RetryPolicy>;
+  failedFutureAs400?: boolean;
+}
+
 /** Samples through a Tinker server's `asample`. */
 export class TinkerSamplingPolicy implements Policy {
   readonly tokenizer: Tokenizer;
+  private heartbeat: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: TinkerSamplingOptions) {
     this.tokenizer = options.tokenizer;
+  }
+
+  /** Opens a session and a sampling session of its own, kept alive by a heartbeat until `close`. */
+  static async connect(options: TinkerSamplerConnectOptions): Promise<TinkerSamplingPolicy> {
+    if ((options.baseModel === undefined) === (options.modelPath === undefined)) throw new ConfigError('give exactly one of baseModel and modelPath');
+    const transport = new TinkerTransport({ baseUrl: options.baseUrl, apiKey: options.apiKey, retry: options.retry });
+    const { session_id } = await transport.postOk<{ session_id: string }>('/api/v1/create_session', { tags: [], user_metadata: null, sdk_version: 'turnwise-0.1.0', type: 'create_session' });
+    const created = await transport.postOk<{ sampling_session_id: string }>('/api/v1/create_sampling_session', {
+      session_id,
+      sampling_session_seq_id: 0,
+      ...(options.baseModel !== undefined ? { base_model: options.baseModel } : { model_path: options.modelPath }),
+      type: 'create_sampling_session',
+    });
+    const session: SamplingSession = { id: created.sampling_session_id, nextSeqId: 0 };
+    const policy = new TinkerSamplingPolicy({ transport, tokenizer: options.tokenizer, session: async () => session, failedFutureAs400: options.failedFutureAs400 });
+    policy.heartbeat = setInterval(() => {
+      transport.postOk('/api/v1/session_heartbeat', { session_id, type: 'session_heartbeat' }).catch(() => undefined);
+    }, options.heartbeatIntervalMs ?? 10_000);
+    policy.heartbeat.unref();
+    return policy;
+  }
+
+  /** Stops the heartbeat of a policy opened with `connect`. */
+  close(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
   }
 
   async sample(request: SampleRequest): Promise<SampleResult> {

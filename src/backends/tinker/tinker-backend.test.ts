@@ -4,6 +4,7 @@ import { ConfigError } from '../../errors.js';
 import type { RequestRecord } from '../server/tinker-server.js';
 import { connectTestClient, startTestServer, type TestServer } from '../test-support/serve-for-test.js';
 import { BigramTestBackend } from '../test-support/bigram-test-backend.js';
+import { TinkerSamplingPolicy } from './sampling-client.js';
 import { TinkerBackend } from './tinker-backend.js';
 
 const closers: (() => Promise<void>)[] = [];
@@ -170,5 +171,20 @@ describe('TinkerBackend JWT mode', () => {
       ['/api/v1/create_session', jwt],
       ['/api/v1/create_model', jwt],
     ]);
+  });
+});
+
+describe('TinkerSamplingPolicy.connect (a rollout process sharing a trainer)', () => {
+  it('samples the live weights the trainer is updating', async () => {
+    const { client, test } = await setup();
+    const sampler = await TinkerSamplingPolicy.connect({ baseUrl: test.url, baseModel: 'test/bigram', tokenizer: client.tokenizer, retry: { initialDelayMs: 2 } });
+    closers.push(async () => sampler.close());
+    const request = { tokens: [5, 6], params: { ...params, maxTokens: 8 }, seed: 4 };
+    expect(await sampler.sample(request)).toEqual(await test.backend.sample(request));
+    await client.forwardBackward([datum], { kind: 'cross_entropy' }, { temperature: 1 });
+    await client.optimStep({ ...adam, learningRate: 0.5 });
+    const after = await sampler.sample(request);
+    expect(after).toEqual(await test.backend.sample(request));
+    expect(after).not.toEqual(await new BigramTestBackend({ seed: 1 }).sample(request));
   });
 });
