@@ -14,6 +14,8 @@
  * random comes from one generator whose state is saved, so a resumed run matches an uninterrupted
  * one step for step. A stop request (Ctrl-C) ends the current round, saves, and returns.
  */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { createEstimator } from '../advantage/create-estimator.js';
 import type { AdvantageEstimator } from '../advantage/estimator.js';
 import type { AdamParams, Backend, LossSpec } from '../backends/backend.js';
@@ -89,7 +91,9 @@ export async function runRl<Row>(options: RlRunOptions<Row>): Promise<RlRunResul
     log.truncateAfter(step);
   } else {
     dataOrder = new DataOrder(rows.length, rng);
+    // A fresh run in a used directory starts over: old logs and the old latest pointer go.
     log.truncateAfter(0);
+    rmSync(join(runDir, 'latest.json'), { force: true });
   }
 
   const loss: LossSpec = { kind: 'ppo', clipLow: config.loss.clipEpsilon, clipHigh: config.loss.clipEpsilon, klBeta: config.loss.klBeta, normalization: config.loss.normalization };
