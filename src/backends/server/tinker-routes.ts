@@ -60,6 +60,9 @@ export function tinkerRoutes(host: BackendHost, options: TinkerRouteOptions): Ma
   const get = (path: string, handler: Handler): void => void routes.set(`GET /api/v1/${path}`, handler);
 
   get('healthz', () => ok({ status: 'ok' }));
+  get('turnwise_stats', () =>
+    ok({ pending_futures: host.futures.pendingCount, queued_jobs: host.scheduler.queued, running_jobs: host.scheduler.running, weights_version: host.version }),
+  );
   get('get_server_capabilities', () => ok({ supported_models: [{ model_name: host.modelName }] }));
   post('client/config', () =>
     ok({
