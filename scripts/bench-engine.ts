@@ -45,6 +45,7 @@ interface ConfigResult {
 
 interface TorchResult {
   config: string;
+  threads: number;
   trainStepSeconds: number;
   trainTokensPerSecond: number;
   sampleTokensPerSecond: number;
@@ -152,6 +153,19 @@ function runTorch(name: string, steps: number, threads: number, coretype: string
   return JSON.parse(output.trim().split('\n').pop()!) as TorchResult;
 }
 
+/** The fastest PyTorch training and the fastest sampling over the thread counts tried. */
+function bestTorch(runs: TorchResult[]): TorchResult & { trainThreads: number } {
+  const train = runs.reduce((best, run) => (run.trainStepSeconds < best.trainStepSeconds ? run : best));
+  const sample = runs.reduce((best, run) => (run.sampleTokensPerSecond > best.sampleTokensPerSecond ? run : best));
+  return {
+    ...train,
+    trainThreads: train.threads,
+    sampleTokensPerSecond: sample.sampleTokensPerSecond,
+    sampleThreads: sample.sampleThreads,
+    peakRssMB: Math.max(...runs.map((run) => run.peakRssMB)),
+  };
+}
+
 function runWorker(name: string, steps: number, threads: number | undefined): ConfigResult {
   const args = ['--import', 'tsx', fileURLToPath(import.meta.url), '--worker', name, '--steps', String(steps)];
   if (threads !== undefined) args.push('--threads', String(threads));
@@ -175,21 +189,27 @@ async function main(): Promise<void> {
   const configs = (argument('configs') ?? 'S,M').split(',');
   const kernels = loadKernels(threads === undefined ? {} : { threads });
   const withTorch = !process.argv.includes('--no-torch') && torchAvailable();
-  const coretype = argument('openblas-coretype') ?? process.env['OPENBLAS_CORETYPE'] ?? 'SkylakeX';
+  // SkylakeX selects OpenBLAS's AVX-512 kernels, PyTorch's best setting on this CPU (engine-baseline.md).
+  const coretype = argument('openblas-coretype') ?? 'SkylakeX';
+  const inherited = process.env['OPENBLAS_CORETYPE'];
   console.log(`load average at start: ${loadavg().map((x) => x.toFixed(1)).join(' ')} (other processes share these cores; figures scale with it)`);
   console.log(`engine kernels: ${kernels.name}, ${kernels.threads} thread(s); batch ${B} x ${T}; sampling ${SAMPLE_SEQUENCES} x ${SAMPLE_TOKENS} new tokens; median of ${steps} steps`);
-  console.log(withTorch ? `PyTorch: /usr/bin/python3, ${kernels.threads} thread(s) for training, best of 1 and ${kernels.threads} for sampling, OPENBLAS_CORETYPE=${coretype || '(unset)'}` : 'PyTorch: not available (/usr/bin/python3 -c "import torch" failed) or --no-torch');
+  console.log(
+    withTorch
+      ? `PyTorch: /usr/bin/python3, best of 1 and ${kernels.threads} thread(s) (OPENBLAS_NUM_THREADS and torch.set_num_threads) for training and for sampling, OPENBLAS_CORETYPE=${coretype || '(unset)'}${inherited === undefined ? '' : ` (the environment had ${inherited})`}`
+      : 'PyTorch: not available (/usr/bin/python3 -c "import torch" failed) or --no-torch',
+  );
 
   const rows: string[][] = [];
   for (const name of configs) {
     if (!BENCH_CONFIGS[name]) throw new Error(`unknown config ${name}; expected one of ${Object.keys(BENCH_CONFIGS).join(', ')}`);
     const ours = runWorker(name, steps, threads);
-    const torch = withTorch ? runTorch(name, steps, kernels.threads, coretype) : undefined;
+    const torch = withTorch ? bestTorch([...new Set([1, kernels.threads])].map((threads) => runTorch(name, steps, threads, coretype))) : undefined;
     rows.push([
       `${name} (${(ours.parameters / 1e6).toFixed(2)}M)`,
       fmt(ours.trainStepSeconds, 3),
       kilo(ours.trainTokensPerSecond),
-      torch ? fmt(torch.trainStepSeconds, 3) : '-',
+      torch ? `${fmt(torch.trainStepSeconds, 3)} (${torch.trainThreads}t)` : '-',
       torch ? `${fmt(torch.trainStepSeconds / ours.trainStepSeconds)}x` : '-',
       kilo(ours.sampleTokensPerSecond),
       torch ? `${kilo(torch.sampleTokensPerSecond)} (${torch.sampleThreads}t)` : '-',
