@@ -40,6 +40,9 @@ describe('report data', () => {
   it('maps reward components onto the paper panels', () => {
     const names = ['tool_execution', 'search_answer_presence', 'xml_tag_usage', 'xml_format', 'answer_presence', 'exact_match', 'exact_match_normalized'];
     expect(TRAINING_PANELS.map((panel) => resolveComponent(panel, names))).toEqual(['tool_execution', 'search_answer_presence', 'xml_tag_usage', 'xml_format', 'answer_presence', 'exact_match']);
+    // The names of the search-QA rubric.
+    const rubric = ['tool_execution', 'search_answer', 'answer_presence', 'exact_match', 'xml_format', 'xml_tags', 'exact_match_normalized', 'reward_errors'];
+    expect(TRAINING_PANELS.map((panel) => resolveComponent(panel, rubric))).toEqual(['tool_execution', 'search_answer', 'xml_tags', 'xml_format', 'answer_presence', 'exact_match']);
   });
 });
 
