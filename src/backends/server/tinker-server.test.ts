@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Random } from '../../random.js';
 import { modelInput } from '../tinker/wire-schema.js';
 import { startTestServer, type TestServer } from '../test-support/serve-for-test.js';
 
@@ -87,6 +88,33 @@ describe('the Tinker-protocol server', () => {
     expect((await call('/api/v1/forward_backward')).status).toBe(405);
     const unknownFuture = await call('/api/v1/retrieve_future', { request_id: 'req-999999' });
     expect(unknownFuture.status).toBe(404);
+  });
+
+  it('answers random garbage on every route with 4xx, never 5xx, and keeps serving', async () => {
+    const random = new Random(9);
+    const routes = ['create_session', 'session_heartbeat', 'create_model', 'forward_backward', 'forward', 'optim_step', 'save_weights', 'load_weights', 'save_weights_for_sampler', 'create_sampling_session', 'asample', 'retrieve_future', 'get_info', 'unload_model'];
+    const values = (): unknown => {
+      const pick = random.int(9);
+      if (pick === 0) return null;
+      if (pick === 1) return random.normal() * 1e6;
+      if (pick === 2) return 'x'.repeat(random.int(20));
+      if (pick === 3) return [values(), values()];
+      if (pick === 4) return { model_id: 'model-1', seq_id: random.int(5) - 1, data: [values()] };
+      if (pick === 5) return { forward_backward_input: { data: [datum()], loss_fn: values() }, model_id: values() };
+      if (pick === 6) return { prompt: values(), sampling_params: values(), base_model: 'test/bigram' };
+      if (pick === 7) return { request_id: values(), session_id: values(), chunks: [{ type: 'image' }] };
+      return true;
+    };
+    for (const route of routes) {
+      for (let i = 0; i < 6; i++) {
+        const body = i === 0 ? '{"unterminated' : i === 1 ? '\u0000\u00ff' : JSON.stringify(values());
+        const answer = await fetch(`${test.url}/api/v1/${route}`, { method: 'POST', body });
+        expect(answer.status, `${route} with ${body.slice(0, 80)}`).toBeLessThan(500);
+        if (answer.status >= 400) expect(((await answer.json()) as { detail: string }).detail.length).toBeGreaterThan(0);
+        else await answer.arrayBuffer();
+      }
+    }
+    expect((await call('/api/v1/healthz')).status).toBe(200);
   });
 
   it('refuses an oversized body with 413 and keeps serving', async () => {
