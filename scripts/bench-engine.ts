@@ -18,6 +18,7 @@ import { Transformer } from '../src/engine/transformer.js';
 import { AdamW } from '../src/engine/adamw.js';
 import { EnginePolicy } from '../src/engine/engine-policy.js';
 import { torchParity } from '../src/engine/torch-parity.js';
+import { ENGINE_GEMM_SHAPES, measureGemm } from '../src/engine/kernels/gemm-benchmark.js';
 import { Random } from '../src/random.js';
 import type { Tokenizer } from '../src/rollout/tokenizer.js';
 
@@ -30,6 +31,7 @@ const B = 64;
 const T = 256;
 const SAMPLE_SEQUENCES = 64;
 const SAMPLE_TOKENS = 256;
+const PEAK_GFLOPS_PER_CORE = 265;
 const ADAM = { learningRate: 1e-4, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, gradClipNorm: 1 };
 
 interface ConfigResult {
@@ -113,25 +115,11 @@ async function benchConfig(name: string, kernels: Kernels, steps: number): Promi
   };
 }
 
-/** GFLOP/s of matmulForward (out = inp . weight^T) on the issue's reference shapes. */
+/** GFLOP/s of the engine's GEMM shapes, measured by the kernels' own helper (src/engine/kernels/gemm-benchmark.ts). */
 function benchGemm(kernels: Kernels): Array<{ shape: string; gflops: number }> {
-  const shapes: Array<[number, number, number]> = [
-    [128, 128, 128],
-    [512, 512, 512],
-    [16384, 128, 384],
-  ];
-  const random = new Random(3);
-  return shapes.map(([N, C, OC]) => {
-    const inp = Float32Array.from({ length: N * C }, () => random.normal());
-    const weight = Float32Array.from({ length: OC * C }, () => random.normal());
-    const out = new Float32Array(N * OC);
-    const flops = 2 * N * C * OC;
-    const repeats = Math.max(3, Math.ceil(2e9 / flops));
-    kernels.matmulForward(out, inp, weight, null, N, C, OC);
-    const start = performance.now();
-    for (let r = 0; r < repeats; r++) kernels.matmulForward(out, inp, weight, null, N, C, OC);
-    const seconds = (performance.now() - start) / 1000;
-    return { shape: N === C && C === OC ? `${N}^3` : `${N}x${C} -> ${OC}`, gflops: (flops * repeats) / seconds / 1e9 };
+  return ENGINE_GEMM_SHAPES.map((shape) => {
+    const measurement = measureGemm(kernels, shape);
+    return { shape: `${shape.label} ${shape.product}`, gflops: measurement.gflops };
   });
 }
 
@@ -222,8 +210,13 @@ async function main(): Promise<void> {
     ['config', 'train s/step', 'train tok/s', 'torch s/step', 'train ratio', 'sample tok/s', 'torch sample', 'sample ratio', 'peak RSS', 'torch RSS'],
     rows,
   );
-  console.log('\nGEMM (matmulForward, out = inp . W^T), engine kernels:');
-  printTable(['shape', 'GFLOP/s'], benchGemm(kernels).map((g) => [g.shape, fmt(g.gflops, 1)]));
+  console.log(`\nGEMM, engine kernels (${kernels.name}, ${kernels.threads} thread(s)); forward = inp . W^T, dinp = dout . W, dweight = dout^T . inp:`);
+  // Machine peak from engine-baseline.md: OpenBLAS SkylakeX reaches about 265 GFLOP/s a core here.
+  const peak = PEAK_GFLOPS_PER_CORE * kernels.threads;
+  printTable(
+    ['shape', 'GFLOP/s', `% of peak (${peak})`],
+    benchGemm(kernels).map((g) => [g.shape, fmt(g.gflops, 1), `${fmt((100 * g.gflops) / peak, 0)}%`]),
+  );
   console.log('\nParity with PyTorch (committed fixtures of scripts/make-torch-fixture.py, float64 reference):');
   const parityRows: string[][] = [];
   for (const fixture of ['tiny-qwen2', 'tiny-llama']) {
