@@ -89,12 +89,12 @@ export function tinkerRoutes(host: BackendHost, options: TinkerRouteOptions): Ma
   post('unload_model', ({ body }) => ok({ request_id: host.unloadModel(validate(ModelIdRequestSchema, body, 'unload_model').model_id) }));
   post('forward_backward', ({ body, rawBody }) => {
     const request = validate(ForwardBackwardRequestSchema, body, 'forward_backward');
-    checkChunk(request.forward_backward_input.data.length, rawBody.length, options);
+    checkChunk('forward_backward', request.forward_backward_input.data.length, rawBody.length, options);
     return ok({ request_id: host.submitForward(request.model_id, request.seq_id, request.forward_backward_input, false, rawBody), model_id: request.model_id });
   });
   post('forward', ({ body, rawBody }) => {
     const request = validate(ForwardRequestSchema, body, 'forward');
-    checkChunk(request.forward_input.data.length, rawBody.length, options);
+    checkChunk('forward', request.forward_input.data.length, rawBody.length, options);
     return ok({ request_id: host.submitForward(request.model_id, request.seq_id, request.forward_input, true, rawBody), model_id: request.model_id });
   });
   post('optim_step', ({ body, rawBody }) => {
@@ -144,11 +144,11 @@ export function tinkerRoutes(host: BackendHost, options: TinkerRouteOptions): Ma
   return routes;
 }
 
-function checkChunk(datums: number, bytes: number, options: TinkerRouteOptions): void {
+function checkChunk(endpoint: string, datums: number, bytes: number, options: TinkerRouteOptions): void {
   if (datums > options.maxChunkDatums) {
-    throw new HttpError(413, `forward_backward carries ${datums} datums, more than the ${options.maxChunkDatums} per request this server accepts; split the call into chunks`);
+    throw new HttpError(413, `${endpoint} carries ${datums} datums, more than the ${options.maxChunkDatums} per request this server accepts; split the call into chunks`);
   }
   if (bytes > options.maxChunkBytes * 2) {
-    throw new HttpError(413, `forward_backward body is ${bytes} bytes, more than twice the ${options.maxChunkBytes}-byte chunk size; split the call into chunks`);
+    throw new HttpError(413, `${endpoint} body is ${bytes} bytes, more than twice the ${options.maxChunkBytes}-byte chunk size; split the call into chunks`);
   }
 }

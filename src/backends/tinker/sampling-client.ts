@@ -97,6 +97,11 @@ export class TinkerSamplingPolicy implements Policy {
     return policy;
   }
 
+  /** The transport (its `retries` counters show what the network did). */
+  get transport(): TinkerTransport {
+    return this.options.transport;
+  }
+
   /** Stops the heartbeat of a policy opened with `connect`. */
   close(): void {
     if (this.heartbeat) clearInterval(this.heartbeat);

@@ -93,6 +93,16 @@ describe('TinkerBackend', () => {
     ]);
   });
 
+  it('computes forward logprobs equal to the backend, exactly at any temperature through the extension and in chunks', async () => {
+    const { client, test } = await setup({ maxChunkDatums: 2 });
+    const data = [datum, { ...datum, inputTokens: [9, 10, 11] }, { ...datum, targetTokens: [12, 13, 14] }];
+    expect(await client.forward(data, { temperature: 0.7 })).toEqual(await test.backend.forward(data, { temperature: 0.7 }));
+    const hosted = await connectTestClient(test.url, { server: 'hosted' });
+    closers.push(() => hosted.close());
+    expect(await hosted.forward(data, { temperature: 1 })).toEqual(await test.backend.forward(data, { temperature: 1 }));
+    await expect(hosted.forward(data, { temperature: 0.7 })).rejects.toThrow(/temperature 0.7/);
+  });
+
   it('folds token-mean normalisation into the advantages for a standard Tinker server', async () => {
     const { client, log } = await setup({}, { server: 'hosted' });
     await client.forwardBackward([datum, { ...datum, weights: [1, 1, 1], advantages: [2, 2, 2], oldLogprobs: [-4.6, -4.6, -4.6] }], { kind: 'ppo', clipLow: 0.2, clipHigh: 0.3, klBeta: 0, normalization: 'token-mean' }, { temperature: 1 });

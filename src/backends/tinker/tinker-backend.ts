@@ -132,17 +132,17 @@ export class TinkerBackend implements Backend {
     const wire = extension ? encodeExactData(data) : encodeStandardData(data, { kind: 'cross_entropy' });
     const chunks = chunkWireData(wire, this.capabilities.maxChunkDatums, this.capabilities.maxChunkBytes);
     const submitted = await Promise.all(
-      chunks.map((chunk, index) =>
+      chunks.map((chunk) =>
         this.submit('/api/v1/forward', 'forward', {
           forward_input: {
             data: chunk,
             loss_fn: 'cross_entropy',
             ...(extension ? { turnwise: { temperature: options.temperature, chunk: { index: 0, count: 1 } } } : {}),
           },
-        }).then((value) => ({ value, index })),
+        }),
       ),
     );
-    const outputs = await Promise.all(submitted.map(({ value }) => this.await<ForwardBackwardOutput>(value)));
+    const outputs = await Promise.all(submitted.map((value) => this.await<ForwardBackwardOutput>(value)));
     return outputs.flatMap((output) => extractLogprobs(output));
   }
 
@@ -308,8 +308,10 @@ async function probeCapabilities(transport: TinkerTransport, options: TinkerBack
     if (!options.apiKey) throw new ConfigError(`the server at ${transport.baseUrl} uses JWT auth; pass apiKey`);
     await exchangeJwt(transport, options.apiKey);
   }
-  const detected = !options.server || options.server === 'auto' ? detectCapabilities(config) : { ...CAPABILITY_PRESETS[options.server] };
-  return { ...detected, ...options.capabilities };
+  const detected = detectCapabilities(config);
+  // An explicit server family replaces the detected flags but keeps the advertised chunk limits.
+  const chosen = !options.server || options.server === 'auto' ? detected : { ...CAPABILITY_PRESETS[options.server], maxChunkDatums: detected.maxChunkDatums, maxChunkBytes: detected.maxChunkBytes };
+  return { ...chosen, ...options.capabilities };
 }
 
 /**
