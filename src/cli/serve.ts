@@ -5,7 +5,7 @@
  * in a worker thread, so health checks answer while a training step computes.
  */
 import { mkdir } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Command } from './main.js';
@@ -22,7 +22,8 @@ const USAGE = `usage: turnwise serve (--checkpoint DIR | --backend-module FILE -
 backend (one of):
   --checkpoint DIR          serve the CPU engine (LocalBackend) loaded from a checkpoint directory
                             (config.json, model.safetensors, tokenizer.json; optimizer state if present)
-  --save-dir DIR            where save_weights writes checkpoints (default ./serve-checkpoints)
+  --save-dir DIR            where save_weights writes checkpoints, and tinker-checkpoints.json, the index
+                            of their tinker:// paths kept across restarts (default ./serve-checkpoints)
   --kernels native|reference
   --backend-module FILE     serve any Backend: a module whose export --backend-export NAME builds it
   --backend-export NAME       from the JSON of --backend-options; needs --tokenizer-from DIR (tokenizer.json)
@@ -82,9 +83,9 @@ export async function startServe(args: string[]): Promise<StartedServe> {
   if (values.kernels !== undefined && values.kernels !== 'native' && values.kernels !== 'reference') throw new ConfigError(`--kernels must be native or reference, got ${values.kernels}`);
 
   let backend: Backend;
+  const saveDirectory = resolve(values['save-dir'] ?? 'serve-checkpoints');
   if (values.checkpoint !== undefined) {
     const checkpoint = resolve(values.checkpoint);
-    const saveDirectory = resolve(values['save-dir'] ?? 'serve-checkpoints');
     await mkdir(saveDirectory, { recursive: true });
     const { tokenizer, renderer } = await loadCheckpointChat(checkpoint);
     backend = await WorkerBackend.create({
@@ -117,6 +118,7 @@ export async function startServe(args: string[]): Promise<StartedServe> {
     maxBodyBytes: values['max-body-bytes'] === undefined ? undefined : integer(values['max-body-bytes'], '--max-body-bytes'),
     failedFutureAs400: values['skyrl-errors'],
     faults: faultSpec ? parseFaultSpec(faultSpec) : undefined,
+    checkpointIndexFile: values.checkpoint !== undefined ? join(saveDirectory, 'tinker-checkpoints.json') : undefined,
   });
   const url = await server.listen(port, values.host);
   return {

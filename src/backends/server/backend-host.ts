@@ -7,9 +7,11 @@
  * job queue so sampling batches while training steps run alone.
  */
 import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Backend, Datum } from '../backend.js';
 import type { SampleRequest } from '../../rollout/policy.js';
-import { errorMessage, TurnwiseError } from '../../errors.js';
+import { CheckpointError, errorMessage, TurnwiseError } from '../../errors.js';
+import { writeFileAtomic } from '../../engine/atomic-write.js';
 import { Random } from '../../random.js';
 import { decodeWireDatum } from '../tinker/datum-codec.js';
 import type { ForwardBackwardInput, SampledSequence, WireSamplingParams } from '../tinker/wire-schema.js';
@@ -31,6 +33,11 @@ export interface BackendHostOptions {
   maxConcurrentSamples?: number;
   /** Seed of the server's default sampling seeds. */
   seed?: number;
+  /**
+   * JSON file mapping `tinker://` checkpoint paths to the backend's paths, read at start and
+   * rewritten (atomically) after every save, so a restarted server can still load them.
+   */
+  checkpointIndexFile?: string;
 }
 
 interface Model {
@@ -40,7 +47,6 @@ interface Model {
   parked: Map<number, () => void>;
   seen: Map<number, { hash: string; requestId: string }>;
   chunks: { data: Datum[]; sizes: number[]; requestIds: string[] } | undefined;
-  checkpoints: Map<string, string>;
 }
 
 interface SamplingSession {
@@ -62,6 +68,8 @@ export class BackendHost {
   private readonly models = new Map<string, Model>();
   private readonly samplers = new Map<string, SamplingSession>();
   private readonly samplerPaths = new Map<string, number>();
+  /** `tinker://` checkpoint paths to the backend's own paths (kept after a model is unloaded). */
+  private readonly checkpoints = new Map<string, string>();
   private readonly seeds: Random;
   private counter = 0;
   private readonly sweeper: NodeJS.Timeout;
@@ -73,6 +81,15 @@ export class BackendHost {
     this.seeds = new Random(options.seed ?? 0);
     this.sweeper = setInterval(() => this.dropStaleSessions(), 5_000);
     this.sweeper.unref();
+    if (options.checkpointIndexFile && existsSync(options.checkpointIndexFile)) {
+      let index: unknown;
+      try {
+        index = JSON.parse(readFileSync(options.checkpointIndexFile, 'utf8'));
+      } catch (error) {
+        throw new CheckpointError(`checkpoint index ${options.checkpointIndexFile} is not valid JSON: ${errorMessage(error)}`);
+      }
+      for (const [path, written] of Object.entries(index as Record<string, unknown>)) if (typeof written === 'string') this.checkpoints.set(path, written);
+    }
   }
 
   /** Opens a session. */
@@ -92,7 +109,7 @@ export class BackendHost {
   createModel(sessionId: string, baseModel: string): string {
     this.requireSession(sessionId);
     if (baseModel !== this.modelName) throw new HttpError(400, `base_model ${JSON.stringify(baseModel)} is not served here; this server trains ${JSON.stringify(this.modelName)}`);
-    const model: Model = { id: `model-${++this.counter}`, sessionId, nextSeqId: 1, parked: new Map(), seen: new Map(), chunks: undefined, checkpoints: new Map() };
+    const model: Model = { id: `model-${++this.counter}`, sessionId, nextSeqId: 1, parked: new Map(), seen: new Map(), chunks: undefined };
     this.models.set(model.id, model);
     const requestId = this.futures.create();
     this.futures.resolve(requestId, { model_id: model.id, type: 'create_model' });
@@ -160,7 +177,8 @@ export class BackendHost {
       const checkpoint = name ?? `checkpoint-${seqId ?? ++this.counter}`;
       const written = await this.backend.save(checkpoint);
       const path = `tinker://${model.id}/weights/${checkpoint}`;
-      model.checkpoints.set(path, written);
+      this.checkpoints.set(path, written);
+      if (this.options.checkpointIndexFile) await writeFileAtomic(this.options.checkpointIndexFile, JSON.stringify(Object.fromEntries(this.checkpoints), null, 1));
       this.futures.resolve(requestId, { type: 'save_weights', path, turnwise_path: written });
     });
   }
@@ -171,7 +189,7 @@ export class BackendHost {
     return this.sequenced(model, seqId, rawBody, async (requestId) => {
       let target = path;
       if (path.startsWith('tinker://')) {
-        const known = [...this.models.values()].map((other) => other.checkpoints.get(path)).find((value) => value !== undefined);
+        const known = this.checkpoints.get(path);
         if (!known) throw new TurnwiseError(`checkpoint ${path} is not known to this server; save_weights returns the paths it knows`);
         target = known;
       }

@@ -36,6 +36,8 @@ export interface TinkerServerOptions {
   sessionTimeoutMs?: number;
   seqGapTimeoutMs?: number;
   maxConcurrentSamples?: number;
+  /** Persists the `tinker://` checkpoint paths across restarts (see BackendHostOptions). */
+  checkpointIndexFile?: string;
   seed?: number;
   /** Called for every routed request after its body was read (request logs, tests). */
   onRequest?: (record: RequestRecord) => void;
@@ -72,6 +74,7 @@ export function createTinkerServer(options: TinkerServerOptions): TinkerServer {
     seqGapTimeoutMs: options.seqGapTimeoutMs,
     maxConcurrentSamples: options.maxConcurrentSamples,
     seed: options.seed,
+    checkpointIndexFile: options.checkpointIndexFile,
   });
   const faults = new FaultInjector(options.faults);
   const maxBodyBytes = options.maxBodyBytes ?? 32 * 1024 * 1024;

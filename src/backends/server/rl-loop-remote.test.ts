@@ -1,0 +1,72 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { resolveConfig } from '../../train/config-load.js';
+import { readJsonLines, type StepMetrics } from '../../train/metrics-log.js';
+import { runRl } from '../../train/rl-loop.js';
+import { TabularBackend } from '../../train/tabular-backend.js';
+import { createToyTask } from '../../train/toy-task.js';
+import { connectTestClient, startTestServer } from '../test-support/serve-for-test.js';
+
+const configFor = (runDir: string) =>
+  resolveConfig({
+    name: 'toy-remote',
+    runDir,
+    seed: 5,
+    rl: { steps: 4, groupSize: 4, questionsPerStep: 2, mu: 2, maxCompletionTokens: 20, concurrency: 8 },
+    optim: { lr: 0.3, warmupSteps: 1, gradClip: 5 },
+    checkpoint: { every: 2 },
+    log: { trajectoriesEvery: 0 },
+  });
+
+const deterministic = (rows: StepMetrics[]) => rows.map((row) => Object.fromEntries(Object.entries(row).filter(([key]) => !key.startsWith('time/') && key !== 'elapsed')));
+
+describe('the training loop (src/train) through TinkerBackend and turnwise serve', () => {
+  it('logs the same metrics step for step as the same backend in process', async () => {
+    const localDir = mkdtempSync(join(tmpdir(), 'turnwise-rl-local-'));
+    await runRl({ config: configFor(localDir), backend: new TabularBackend({ seed: 1, checkpointDirectory: join(localDir, 'checkpoints') }), task: createToyTask(), progress: null });
+
+    const remoteDir = mkdtempSync(join(tmpdir(), 'turnwise-rl-remote-'));
+    const served = new TabularBackend({ seed: 1, checkpointDirectory: join(remoteDir, 'served-checkpoints') });
+    const test = await startTestServer({ backend: served });
+    try {
+      const client = await connectTestClient(test.url, { tokenizer: served.tokenizer, renderer: served.renderer });
+      const result = await runRl({ config: configFor(remoteDir), backend: client, task: createToyTask(), progress: null });
+      await client.close();
+      expect(result.steps).toBe(4);
+      const local = deterministic(readJsonLines<StepMetrics>(join(localDir, 'metrics.jsonl')));
+      const remote = deterministic(readJsonLines<StepMetrics>(join(remoteDir, 'metrics.jsonl')));
+      expect(local).toHaveLength(4);
+      expect(remote).toEqual(local);
+    } finally {
+      await test.close();
+    }
+  });
+
+  it('resumes a stopped run on a restarted server (new backend, new client) and matches the straight run', async () => {
+    const straightDir = mkdtempSync(join(tmpdir(), 'turnwise-rl-straight-'));
+    await runRl({ config: configFor(straightDir), backend: new TabularBackend({ seed: 1, checkpointDirectory: join(straightDir, 'checkpoints') }), task: createToyTask(), progress: null });
+
+    const runDir = mkdtempSync(join(tmpdir(), 'turnwise-rl-restart-'));
+    const served = join(runDir, 'served-checkpoints');
+    const checkpointIndexFile = join(runDir, 'tinker-checkpoints.json');
+    const remoteRun = async (seed: number, options: { resume?: boolean; shouldStop?: () => boolean }) => {
+      const backend = new TabularBackend({ seed, checkpointDirectory: served });
+      const test = await startTestServer({ backend, checkpointIndexFile });
+      try {
+        const client = await connectTestClient(test.url, { tokenizer: backend.tokenizer, renderer: backend.renderer });
+        const result = await runRl({ config: configFor(runDir), backend: client, task: createToyTask(), progress: null, ...options });
+        await client.close();
+        return result;
+      } finally {
+        await test.close();
+      }
+    };
+    let rounds = 0;
+    expect((await remoteRun(1, { shouldStop: () => rounds++ >= 1 })).steps).toBe(2);
+    expect((await remoteRun(99, { resume: true })).steps).toBe(4);
+    const straight = deterministic(readJsonLines<StepMetrics>(join(straightDir, 'metrics.jsonl')));
+    expect(deterministic(readJsonLines<StepMetrics>(join(runDir, 'metrics.jsonl')))).toEqual(straight);
+  });
+});
