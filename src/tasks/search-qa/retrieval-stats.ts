@@ -40,7 +40,9 @@ export function retrievalStats(index: SearchIndex, rows: readonly QuestionRow[],
     for (const row of familyRows) {
       const hits = index.search(row.question, { k: 20 });
       const gold = new Set(row.gold);
-      const goldRank = hits.findIndex((hit) => gold.has(hit.docId));
+      const goldTitles = new Set(row.goldTitles ?? []); // imported TriviaQA rows name their pages by title
+      const isGold = (hit: { docId: string; title: string }) => gold.has(hit.docId) || goldTitles.has(hit.title);
+      const goldRank = hits.findIndex(isGold);
       const answerRank = hits.findIndex((hit) => hasAnswer(`${hit.title}\n${hit.text}`, row.answers));
       if (goldRank === 0) sums.gold1++;
       if (goldRank >= 0 && goldRank < 5) sums.gold5++;
@@ -49,7 +51,7 @@ export function retrievalStats(index: SearchIndex, rows: readonly QuestionRow[],
       if (answerRank >= 0 && answerRank < 5) sums.answer5++;
       const output = runWikiSearch(index, row.question, settings);
       if (hasAnswer(output.text, row.answers)) sums.answerInOutput++;
-      if (output.shown.some((item) => gold.has(item.hit.docId) && hasAnswer(item.shown, row.answers))) sums.goldAnswerInOutput++;
+      if (output.shown.some((item) => isGold(item.hit) && hasAnswer(item.shown, row.answers))) sums.goldAnswerInOutput++;
       if (hasAnswer(runWikiSearch(index, row.question, documentSettings).text, row.answers)) sums.answerInDocumentHead++;
     }
     const share = (value: number) => Math.round((value / familyRows.length) * 1000) / 1000;
