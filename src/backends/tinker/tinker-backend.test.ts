@@ -55,6 +55,22 @@ describe('TinkerBackend', () => {
     expect(log.every((record) => record.headers['x-api-key'] === 'tml-k')).toBe(true);
   });
 
+  it('gives the training loop a fresh renderer per conversation when given a renderer factory', async () => {
+    const reference = new BigramTestBackend();
+    const { test } = await setup();
+    const made: unknown[] = [];
+    const factory = () => {
+      const renderer = { ...reference.renderer, renderPrompt: reference.renderer.renderPrompt.bind(reference.renderer), renderReply: reference.renderer.renderReply.bind(reference.renderer) };
+      made.push(renderer);
+      return renderer;
+    };
+    const client = await connectTestClient(test.url, { rendererFactory: factory });
+    closers.push(() => client.close());
+    const first = client.createRenderer();
+    expect(client.createRenderer()).not.toBe(first);
+    expect(made).toHaveLength(2);
+  });
+
   it('sends a heartbeat for its session periodically', async () => {
     const { client, log } = await setup({}, { heartbeatIntervalMs: 20 });
     await new Promise((resolve) => setTimeout(resolve, 200));

@@ -32,6 +32,11 @@ export interface TinkerBackendOptions {
   /** The base model's tokenizer and chat renderer (tokenisation is client-side). */
   tokenizer: Tokenizer;
   renderer: ChatRenderer;
+  /**
+   * Fresh renderers, one per conversation, for renderers that keep per-conversation state (such as
+   * `ChatTemplateRenderer.factory(...)`); the training loop uses it through `createRenderer`.
+   */
+  rendererFactory?: () => ChatRenderer;
   /** Server family, or `auto` to detect it from `client/config` (default). */
   server?: 'auto' | TinkerCapabilities['server'];
   /** Overrides of individual capability flags. */
@@ -124,6 +129,11 @@ export class TinkerBackend implements Backend {
 
   policy(): Policy {
     return this.samplingPolicy;
+  }
+
+  /** A renderer for one conversation (from `rendererFactory`, else the shared `renderer`). */
+  createRenderer(): ChatRenderer {
+    return this.options.rendererFactory ? this.options.rendererFactory() : this.renderer;
   }
 
   async forward(data: Datum[], options: { temperature: number }): Promise<number[][]> {
