@@ -104,6 +104,7 @@ const warmStartSchema = z
     pretrainSteps: z.number().int().min(0).default(300).describe('language-model steps on the corpus text; default 300'),
     pretrainBatch: positiveInt().default(16).describe('sequences per pretraining step; default 16'),
     pretrainSeqLength: positiveInt().default(128).describe('tokens per pretraining sequence; default 128'),
+    pretrainCopyShare: z.number().min(0).max(1).default(0.5).describe('share of pretraining windows that are an excerpt followed by itself (teaches copying from context); default 0.5'),
     pretrainLr: z.number().positive().default(2e-3).describe('pretraining learning rate; default 2e-3'),
     sftSteps: z.number().int().min(0).default(300).describe('supervised steps on scripted tool-use demonstrations; default 300'),
     sftBatch: positiveInt().default(16).describe('demonstrations per SFT step; default 16'),

@@ -15,7 +15,7 @@ export const DEMO_PRESET: TrainConfigInput = {
   rl: { steps: 24, groupSize: 8, questionsPerStep: 8, mu: 2, maxCompletionTokens: 160, concurrency: 64 },
   advantage: { kind: 'mt-grpo', lambda: 1 },
   optim: { lr: 5e-4, warmupSteps: 4, gradClip: 1 },
-  warmStart: { pretrainSteps: 40, sftSteps: 400, sftLr: 3e-3, demonstrations: 1500, demoMix: { good: 0.45, poorQuery: 0.25, noSearch: 0.15, brokenFormat: 0.15 } },
+  warmStart: { pretrainSteps: 300, sftSteps: 300, sftLr: 3e-3, demonstrations: 1500, demoMix: { good: 0.45, poorQuery: 0.25, noSearch: 0.15, brokenFormat: 0.15 } },
   checkpoint: { every: 8 },
   log: { trajectoriesEvery: 2, trajectoriesCount: 4 },
   eval: { questions: 100, samples: 1 },

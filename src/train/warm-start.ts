@@ -28,7 +28,7 @@ import { createEngineBackend, modelConfigOf, type EngineBackend } from './engine
 import type { SearchQaTask } from './search-qa-task.js';
 
 /** Bump when the warm-start recipe changes, so old cached bases are not reused. */
-const RECIPE_VERSION = 1;
+const RECIPE_VERSION = 2;
 
 /** Atomic tokens of the tool-use format. */
 export const FORMAT_TOKENS = ['<reasoning>', '</reasoning>', '<tool>', '</tool>', '<result>', '</result>', '<answer>', '</answer>'];
@@ -182,12 +182,22 @@ export async function warmStart(options: { config: TrainConfig; task: SearchQaTa
   }
   const window = settings.pretrainSeqLength;
   const pretrainStart = performance.now();
+  // A share of the windows is an excerpt followed by itself: predicting the repeat teaches the
+  // model to copy from its context (induction), which the tool format needs (query from the
+  // question, answer from the result) and which plain text teaches only slowly.
+  const excerpt = () => {
+    const start = random.int(Math.max(1, stream.length - window - 1));
+    return stream.slice(start, start + window + 1);
+  };
   const pretrain = await supervisedSteps(
     backend,
     () =>
       Array.from({ length: settings.pretrainBatch }, () => {
-        const start = random.int(Math.max(1, stream.length - window - 1));
-        const tokens = stream.slice(start, start + window + 1);
+        let tokens = excerpt();
+        if (random.next() < settings.pretrainCopyShare) {
+          const half = tokens.slice(0, Math.ceil((window + 1) / 2));
+          tokens = [...half, ...half].slice(0, window + 1);
+        }
         return { inputTokens: tokens.slice(0, -1), targetTokens: tokens.slice(1), weights: tokens.slice(1).map(() => 1) };
       }),
     settings.pretrainSteps,
