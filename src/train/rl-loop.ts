@@ -140,7 +140,12 @@ export async function runRl<Row>(options: RlRunOptions<Row>): Promise<RlRunResul
     const datums = groups.flatMap((group, p) => buildGroupDatums(group, advantages_P[p]!));
     const roundMetrics = rolloutMetrics(groups, advantages_P);
     if (config.log.trajectoriesEvery > 0 && round % config.log.trajectoriesEvery === 0) {
-      const picked = groups.slice(0, config.log.trajectoriesCount).map((group, p) => ({ trajectory: group.trajectories[0]!, advantages_T: advantages_P[p]![0]!, row: { question: (group.row as { question?: unknown }).question, answers: task.answers?.(group.row) } }));
+      // From each of the first groups, the rollout whose tokens got the largest credit (either sign).
+      const picked = groups.slice(0, config.log.trajectoriesCount).map((group, p) => {
+        const strength = advantages_P[p]!.map((row) => row.reduce((sum, value) => sum + Math.abs(value), 0));
+        const g = strength.indexOf(Math.max(...strength));
+        return { trajectory: group.trajectories[g]!, advantages_T: advantages_P[p]![g]!, row: { question: (group.row as { question?: unknown }).question, answers: task.answers?.(group.row) } };
+      });
       log.writeTrajectories(step + 1, picked);
     }
     if (options.reference && config.loss.klBeta > 0) {
