@@ -321,24 +321,44 @@ static inline void FN(score_blocks)(float *scores, const float *qs, const float 
   }
 }
 
-/* acc(dp) += sum_{j<count} weights[j] * rows[j*dp .. +dp], dp a multiple of W. */
+/* acc(dp) += sum_{j<count} weights[j] * rows[j*dp .. +dp], dp a multiple of W. Two vectors of
+ * the row at a time, four keys in flight, so the FMA latency chain does not bound the loop. */
 static inline void FN(weighted_rows)(float *acc, const float *weights, const float *rows, long count, long dp) {
-  for (long c0 = 0; c0 < dp; c0 += 4 * W) {
-    long chunks = (dp - c0) / W < 4 ? (dp - c0) / W : 4;
-    vf a0 = (vf){0}, a1 = (vf){0}, a2 = (vf){0}, a3 = (vf){0};
-    for (long j = 0; j < count; j++) {
-      vf p = vsplat(weights[j]);
-      const float *row = rows + j * dp + c0;
-      a0 += p * vload(row);
-      if (chunks > 1) a1 += p * vload(row + W);
-      if (chunks > 2) a2 += p * vload(row + 2 * W);
-      if (chunks > 3) a3 += p * vload(row + 3 * W);
+  for (long c0 = 0; c0 < dp; c0 += 2 * W) {
+    int two = dp - c0 >= 2 * W;
+    vf a00 = (vf){0}, a01 = (vf){0}, a10 = (vf){0}, a11 = (vf){0}, a20 = (vf){0}, a21 = (vf){0}, a30 = (vf){0}, a31 = (vf){0};
+    const float *row = rows + c0;
+    long j = 0;
+    for (; j + 4 <= count; j += 4, row += 4 * dp) {
+      vf p0 = vsplat(weights[j]), p1 = vsplat(weights[j + 1]), p2 = vsplat(weights[j + 2]), p3 = vsplat(weights[j + 3]);
+      a00 += p0 * vload(row);
+      a10 += p1 * vload(row + dp);
+      a20 += p2 * vload(row + 2 * dp);
+      a30 += p3 * vload(row + 3 * dp);
+      if (two) {
+        a01 += p0 * vload(row + W);
+        a11 += p1 * vload(row + dp + W);
+        a21 += p2 * vload(row + 2 * dp + W);
+        a31 += p3 * vload(row + 3 * dp + W);
+      }
     }
-    vstore(acc + c0, vload(acc + c0) + a0);
-    if (chunks > 1) vstore(acc + c0 + W, vload(acc + c0 + W) + a1);
-    if (chunks > 2) vstore(acc + c0 + 2 * W, vload(acc + c0 + 2 * W) + a2);
-    if (chunks > 3) vstore(acc + c0 + 3 * W, vload(acc + c0 + 3 * W) + a3);
+    for (; j < count; j++, row += dp) {
+      vf p0 = vsplat(weights[j]);
+      a00 += p0 * vload(row);
+      if (two) a01 += p0 * vload(row + W);
+    }
+    vstore(acc + c0, vload(acc + c0) + ((a00 + a10) + (a20 + a30)));
+    if (two) vstore(acc + c0 + W, vload(acc + c0 + W) + ((a01 + a11) + (a21 + a31)));
   }
+}
+
+/* max(scores[0..t]) over `blocks` vectors, ignoring lanes past t in the last one. */
+static inline float FN(row_max)(const float *scores, long t, long blocks) {
+  vf best = vsplat(-INFINITY);
+  for (long jb = 0; jb + 1 < blocks; jb++) best = vmax(best, vload(scores + jb * W));
+  vi keep_last = vlanes_below((t + 1) - (blocks - 1) * W);
+  best = vmax(best, vselect(keep_last, vload(scores + (blocks - 1) * W), vsplat(-INFINITY)));
+  return hmax(best);
 }
 
 /* Packs rows j<T of x(B,T,heads,D) at (b, head) as transposed (D, tp) and/or padded rows (T, dp). */
@@ -383,8 +403,7 @@ static void FN(attention_forward_head)(float *out, float *lse, const float *q, c
     for (long d = 0; d < D; d++) qs[d] = qrow[d] * scale;
     long blocks = (t + 1 + W - 1) / W;
     FN(score_blocks)(scores, qs, kt, tp, D, blocks);
-    float max = -INFINITY;
-    for (long j = 0; j <= t; j++) max = scores[j] > max ? scores[j] : max;
+    float max = FN(row_max)(scores, t, blocks);
     float sum = FN(exp_scores)(scores, t, blocks, max);
     lse[(b * H + h) * T + t] = max + logf(sum);
     memset(acc, 0, (size_t)dp * 4);

@@ -1,0 +1,277 @@
+/**
+ * `npm run bench:kernels`: GEMM GFLOP/s of the engine's real matmul shapes (forward, input- and
+ * weight-gradient products) for the reference kernels and the native kernels on 1 and 2 threads,
+ * and, when Debian's PyTorch is importable by /usr/bin/python3, numpy and torch matmul of the same
+ * shapes measured in the same run (OpenBLAS with OPENBLAS_CORETYPE=SkylakeX by default, the
+ * setting that is best for it here; printed). Then the throughput of the other kernels.
+ * Times are medians after a warm-up; the reference runs a slice of the rows (shown) to stay short.
+ *
+ * Options: --no-torch  --openblas-coretype X (default SkylakeX; 'unset' leaves it unset)  --quick
+ */
+import { spawnSync } from 'node:child_process';
+import { createNativeKernels, loadNativeAddon } from '../src/engine/kernels/native.js';
+import type { Kernels } from '../src/engine/kernels/kernels.js';
+import { referenceKernels } from '../src/engine/kernels/reference.js';
+import { ENGINE_GEMM_SHAPES, measureGemm, timeCall, type GemmShape } from '../src/engine/kernels/gemm-benchmark.js';
+import { Random } from '../src/random.js';
+
+const PYTHON = '/usr/bin/python3';
+const REFERENCE_ROWS = 64;
+
+function argument(name: string): string | undefined {
+  const index = process.argv.indexOf(`--${name}`);
+  return index >= 0 ? process.argv[index + 1] : undefined;
+}
+
+function printTable(header: string[], rows: string[][]): void {
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join(' | ')} |`;
+  console.log(line(header));
+  console.log(`|${widths.map((width, column) => (column === 0 ? '-'.repeat(width + 2) : `${'-'.repeat(width + 1)}:`)).join('|')}|`);
+  for (const row of rows) console.log(line(row));
+}
+
+const fmt = (value: number | undefined, digits = 1) => (value === undefined || !Number.isFinite(value) ? '-' : value.toFixed(digits));
+
+// The Python side: numpy and torch matmul of the same products, one process per thread count.
+const PYTHON_GEMM = `
+import json, sys, time
+import numpy as np
+import torch
+shapes = json.loads(sys.argv[1]); threads = int(sys.argv[2]); min_seconds = float(sys.argv[3])
+torch.set_num_threads(threads)
+def timed(fn):
+    fn(); times = []; start = time.perf_counter()
+    while len(times) < 3 or time.perf_counter() - start < min_seconds:
+        t0 = time.perf_counter(); fn(); times.append(time.perf_counter() - t0)
+        if len(times) >= 1000: break
+    times.sort(); return times[len(times) // 2]
+results = []
+rng = np.random.default_rng(0)
+for s in shapes:
+    N, C, OC, product = s['N'], s['C'], s['OC'], s['product']
+    inp = (rng.random((N, C), dtype=np.float32) - 0.5); weight = (rng.random((OC, C), dtype=np.float32) - 0.5)
+    dout = (rng.random((N, OC), dtype=np.float32) - 0.5)
+    ti, tw, td = torch.from_numpy(inp), torch.from_numpy(weight), torch.from_numpy(dout)
+    if product == 'forward':
+        np_fn = lambda: inp @ weight.T; torch_fn = lambda: torch.nn.functional.linear(ti, tw)
+    elif product == 'dinp':
+        np_fn = lambda: dout @ weight; torch_fn = lambda: td @ tw
+    else:
+        np_fn = lambda: dout.T @ inp; torch_fn = lambda: td.t() @ ti
+    flops = 2.0 * N * C * OC
+    results.append({'numpy': flops / timed(np_fn) / 1e9, 'torch': flops / timed(torch_fn) / 1e9})
+print(json.dumps(results))
+`;
+
+interface PythonGemm {
+  numpy: number;
+  torch: number;
+}
+
+function torchAvailable(): boolean {
+  return spawnSync(PYTHON, ['-c', 'import torch, numpy'], { stdio: 'ignore' }).status === 0;
+}
+
+function pythonGemm(shapes: GemmShape[], threads: number, coretype: string, minSeconds: number): PythonGemm[] | string {
+  const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads) };
+  if (coretype === 'unset') delete env['OPENBLAS_CORETYPE'];
+  else env['OPENBLAS_CORETYPE'] = coretype;
+  const run = spawnSync(PYTHON, ['-c', PYTHON_GEMM, JSON.stringify(shapes), String(threads), String(minSeconds)], { env, encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (run.status !== 0) return `python failed: ${run.stderr.trim().split('\n').slice(-1)[0]}`;
+  return JSON.parse(run.stdout.trim().split('\n').slice(-1)[0]!) as PythonGemm[];
+}
+
+/** A kernel throughput case: runs `work` units per call (elements, or FLOPs for attention). */
+interface KernelCase {
+  name: string;
+  unit: 'Melem/s' | 'GFLOP/s';
+  /** Builds the call for a size scale in (0,1] (the reference runs a smaller scale). */
+  build(kernels: Kernels, scale: number): { run: () => void; work: number };
+}
+
+function randomBuffer(random: Random, n: number, scale = 1): Float32Array {
+  const values = new Float32Array(n);
+  for (let i = 0; i < n; i++) values[i] = (random.next() - 0.5) * 2 * scale;
+  return values;
+}
+
+function kernelCases(): KernelCase[] {
+  const random = new Random(1);
+  const rows = (scale: number, N: number) => Math.max(1, Math.round(N * scale));
+  return [
+    {
+      name: 'rmsnormForward 16384x128',
+      unit: 'Melem/s',
+      build(K, scale) {
+        const N = rows(scale, 16384), C = 128;
+        const inp = randomBuffer(random, N * C), weight = randomBuffer(random, C), out = new Float32Array(N * C), rstd = new Float32Array(N);
+        return { run: () => K.rmsnormForward(out, rstd, inp, weight, N, C, 1e-6), work: N * C };
+      },
+    },
+    {
+      name: 'rmsnormBackward 16384x128',
+      unit: 'Melem/s',
+      build(K, scale) {
+        const N = rows(scale, 16384), C = 128;
+        const inp = randomBuffer(random, N * C), weight = randomBuffer(random, C), dout = randomBuffer(random, N * C), rstd = new Float32Array(N).fill(1);
+        const dinp = new Float32Array(N * C), dweight = new Float32Array(C);
+        return { run: () => K.rmsnormBackward(dinp, dweight, dout, inp, weight, rstd, N, C), work: N * C };
+      },
+    },
+    {
+      name: 'rope 16384x4x32',
+      unit: 'Melem/s',
+      build(K, scale) {
+        const N = rows(scale, 16384), H = 4, D = 32;
+        const inp = randomBuffer(random, N * H * D), positions = Int32Array.from({ length: N }, (_, i) => i % 256);
+        return { run: () => K.rope(inp, inp, positions, N, H, D, 10000, false), work: N * H * D };
+      },
+    },
+    {
+      name: 'swigluForward 16384x704',
+      unit: 'Melem/s',
+      build(K, scale) {
+        const n = rows(scale, 16384) * 704;
+        const gate = randomBuffer(random, n, 4), up = randomBuffer(random, n), out = new Float32Array(n);
+        return { run: () => K.swigluForward(out, gate, up, n), work: n };
+      },
+    },
+    {
+      name: 'swigluBackward 16384x704',
+      unit: 'Melem/s',
+      build(K, scale) {
+        const n = rows(scale, 16384) * 704;
+        const gate = randomBuffer(random, n, 4), up = randomBuffer(random, n), dout = randomBuffer(random, n);
+        const dgate = new Float32Array(n), dup = new Float32Array(n);
+        return { run: () => K.swigluBackward(dgate, dup, dout, gate, up, n), work: n };
+      },
+    },
+    {
+      name: 'add 16384x256',
+      unit: 'Melem/s',
+      build(K, scale) {
+        const n = rows(scale, 16384) * 256;
+        const a = randomBuffer(random, n), b = randomBuffer(random, n);
+        return { run: () => K.add(a, a, b, n), work: n };
+      },
+    },
+    ...[256, 4096].flatMap((V): KernelCase[] => [
+      {
+        name: `logprobsForward 16384x${V}`,
+        unit: 'Melem/s',
+        build(K, scale) {
+          const N = rows(scale, 16384);
+          const logits = randomBuffer(random, N * V, 5), targets = Int32Array.from({ length: N }, (_, i) => (i * 7) % V);
+          const logprobs = new Float32Array(N), lse = new Float32Array(N), entropy = new Float32Array(N);
+          return { run: () => K.logprobsForward(logprobs, lse, entropy, logits, targets, N, V, 1 / 0.7), work: N * V };
+        },
+      },
+      {
+        name: `logprobsBackward 16384x${V}`,
+        unit: 'Melem/s',
+        build(K, scale) {
+          const N = rows(scale, 16384);
+          const logits = randomBuffer(random, N * V, 5), targets = Int32Array.from({ length: N }, (_, i) => (i * 7) % V);
+          const lse = new Float32Array(N).fill(8), dlogprobs = randomBuffer(random, N), dlogits = new Float32Array(N * V);
+          return { run: () => K.logprobsBackward(dlogits, dlogprobs, logits, lse, targets, N, V, 1 / 0.7), work: N * V };
+        },
+      },
+    ]),
+    {
+      name: 'adamw 5.3M params',
+      unit: 'Melem/s',
+      build(K, scale) {
+        const n = rows(scale, 5_300_000);
+        const params = randomBuffer(random, n), grads = randomBuffer(random, n), m = new Float32Array(n), v = new Float32Array(n);
+        return { run: () => K.adamw(params, grads, m, v, n, 1e-4, 0.9, 0.95, 1e-8, 0.1, 1, 1), work: n };
+      },
+    },
+    ...(['forward', 'backward'] as const).map(
+      (direction): KernelCase => ({
+        name: `attention ${direction} B=64 T=256 H=4 D=32`,
+        unit: 'GFLOP/s',
+        build(K, scale) {
+          const B = rows(scale, 64), T = 256, H = 4, KVH = 4, D = 32;
+          const q = randomBuffer(random, B * T * H * D), k = randomBuffer(random, B * T * KVH * D), v = randomBuffer(random, B * T * KVH * D);
+          const out = new Float32Array(q.length), lse = new Float32Array(B * H * T);
+          K.attentionForward(out, lse, q, k, v, B, T, H, KVH, D);
+          // causal: T(T+1)/2 scores; forward 2 products (QK, PV), backward 4 (+ the recomputed QK)
+          const pairs = (B * H * T * (T + 1)) / 2;
+          if (direction === 'forward') return { run: () => K.attentionForward(out, lse, q, k, v, B, T, H, KVH, D), work: pairs * D * 4 };
+          const dq = new Float32Array(q.length), dk = new Float32Array(k.length), dv = new Float32Array(v.length), dout = randomBuffer(random, q.length);
+          return { run: () => K.attentionBackward(dq, dk, dv, dout, q, k, v, out, lse, B, T, H, KVH, D), work: pairs * D * 10 };
+        },
+      }),
+    ),
+  ];
+}
+
+function main(): void {
+  const quick = process.argv.includes('--quick');
+  const minSeconds = quick ? 0.1 : 0.3;
+  const coretype = argument('openblas-coretype') ?? 'SkylakeX';
+  const addon = (() => {
+    try {
+      return loadNativeAddon();
+    } catch (error) {
+      console.log(`native kernels unavailable: ${(error as Error).message}`);
+      return undefined;
+    }
+  })();
+  const native = addon ? [1, 2].map((threads) => createNativeKernels(addon, threads)) : [];
+  // createNativeKernels reconfigures the shared pool: rebuild before each use.
+  const nativeWith = (threads: number) => (addon ? createNativeKernels(addon, threads) : undefined);
+  const withTorch = !process.argv.includes('--no-torch') && torchAvailable();
+  console.log(`native: ${addon ? `${addon.info().simd} (supported: ${addon.info().supported.join(', ')})` : 'not built'}; threads 1 and ${native.length ? 2 : '-'}`);
+  console.log(
+    withTorch
+      ? `numpy/torch: ${PYTHON}, OPENBLAS_NUM_THREADS = threads, OPENBLAS_CORETYPE=${coretype === 'unset' ? '(unset)' : coretype}`
+      : 'numpy/torch: not measured (--no-torch, or /usr/bin/python3 cannot import torch)',
+  );
+
+  const shapes = ENGINE_GEMM_SHAPES;
+  const python = withTorch ? [1, 2].map((threads) => pythonGemm(shapes, threads, coretype, minSeconds)) : [];
+  for (const result of python) if (typeof result === 'string') console.log(result);
+  const rows = shapes.map((shape, index) => {
+    const reference = measureGemm(referenceKernels, shape, { maxRows: REFERENCE_ROWS, minSeconds: 0.1 });
+    const ours = [1, 2].map((threads) => {
+      const kernels = nativeWith(threads);
+      return kernels ? measureGemm(kernels, shape, { minSeconds }).gflops : undefined;
+    });
+    const torch = python.map((result) => (typeof result === 'string' ? undefined : result[index]));
+    const ratio = ours[1] !== undefined && torch[1]?.torch ? ours[1] / torch[1].torch : undefined;
+    return [
+      `${shape.label} ${shape.product}`,
+      `${fmt(reference.gflops, 2)} (${reference.rows} rows)`,
+      fmt(ours[0]),
+      fmt(ours[1]),
+      fmt(torch[0]?.numpy),
+      fmt(torch[1]?.numpy),
+      fmt(torch[0]?.torch),
+      fmt(torch[1]?.torch),
+      ratio === undefined ? '-' : `${ratio.toFixed(2)}x`,
+    ];
+  });
+  console.log('\nGEMM GFLOP/s (forward: out = inp . W^T; dinp = dout . W; dweight = dout^T . inp):');
+  printTable(['shape (N x C -> OC) product', 'reference', 'native 1t', 'native 2t', 'numpy 1t', 'numpy 2t', 'torch 1t', 'torch 2t', 'native/torch 2t'], rows);
+
+  console.log('\nOther kernels (median per call; reference on 1/16 of the size):');
+  const table: string[][] = [];
+  for (const kernelCase of kernelCases()) {
+    const measure = (kernels: Kernels, scale: number) => {
+      const { run, work } = kernelCase.build(kernels, scale);
+      const seconds = timeCall(run, kernels.name === 'reference' ? 0.1 : minSeconds, kernels.name === 'reference' ? 1 : 3);
+      return { rate: work / seconds / (kernelCase.unit === 'GFLOP/s' ? 1e9 : 1e6), milliseconds: seconds * 1000 };
+    };
+    const reference = measure(referenceKernels, 1 / 16);
+    const ours = [1, 2].map((threads) => {
+      const kernels = nativeWith(threads);
+      return kernels ? measure(kernels, 1) : undefined;
+    });
+    table.push([kernelCase.name, kernelCase.unit, fmt(reference.rate), fmt(ours[0]?.rate), fmt(ours[1]?.rate), fmt(ours[1]?.milliseconds, 2)]);
+  }
+  printTable(['kernel', 'unit', 'reference', 'native 1t', 'native 2t', 'ms/call 2t'], table);
+}
+
+main();
