@@ -11,7 +11,7 @@ import { DATA_FILES, defaultDataDir, toJsonLines, writeFileAtomic } from './data
 import { sourceNotices } from './notices.js';
 import { elementQuestions } from './questions/element-questions.js';
 import { factbookQuestions } from './questions/factbook-questions.js';
-import { capitalOfQuestions, describableInstances, instanceQuestions } from './questions/wordnet-questions.js';
+import { capitalOfQuestions, describableInstances, instanceQuestions, nationalCapitalPairs } from './questions/wordnet-questions.js';
 import { readElements } from './sources/elements-source.js';
 import { type FactbookProfile, readFactbook } from './sources/factbook-source.js';
 import { SOURCE_PACKAGES } from './sources/package-files.js';
@@ -94,8 +94,10 @@ export function buildSearchQaData(options: BuildSearchQaDataOptions): SearchQaMa
   progress(`elements: ${elements.documents.length} documents`);
 
   const documents = [...factbookDocuments, ...wordnetDocuments, ...elements.documents];
+  const wordnetIds = new Set(wordnetDocuments.map((document) => document.id));
+  const capitalSynsets = nationalCapitalPairs(synsets, byOffset).filter(({ capital }) => wordnetIds.has(`wordnet:${capital.offset}`));
   const drafts = [
-    ...factbookQuestions(selectedCountries),
+    ...withCapitalSynsetGold(factbookQuestions(selectedCountries), capitalSynsets, canonicalEntity),
     ...capitalDrafts,
     ...instanceQuestions(instances, byOffset, canonicalEntity),
     ...elementQuestions(elements.elements),
@@ -184,6 +186,30 @@ function balancedSample(rows: readonly QuestionRow[], size: number): QuestionRow
     }
   }
   return rows.filter((row) => picked.has(row));
+}
+
+/**
+ * WordNet's capital synset ("Abuja: capital of Nigeria ... Part of: Nigeria") states a capital as
+ * well as the Factbook does, so it joins the gold documents of the questions answered by a capital.
+ */
+function withCapitalSynsetGold(
+  drafts: QuestionDraft[],
+  pairs: ReadonlyArray<{ capital: NounSynset; country: NounSynset }>,
+  canonicalEntity: (name: string) => string,
+): QuestionDraft[] {
+  const byCountry = new Map<string, NounSynset[]>();
+  for (const { capital, country } of pairs) {
+    const key = canonicalEntity(country.lemmas[0]!);
+    byCountry.set(key, [...(byCountry.get(key) ?? []), capital]);
+  }
+  for (const draft of drafts) {
+    if (draft.family !== 'capital' && draft.family !== 'bridge_anthem_capital') continue;
+    const answers = new Set(draft.answers.map(matchKey));
+    for (const capital of byCountry.get(draft.entity) ?? []) {
+      if (capital.lemmas.some((lemma) => answers.has(matchKey(lemma)))) draft.gold.push(`wordnet:${capital.offset}`);
+    }
+  }
+  return drafts;
 }
 
 function countryNameIndex(countries: readonly FactbookProfile[]): Map<string, FactbookProfile> {

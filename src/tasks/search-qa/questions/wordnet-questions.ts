@@ -64,6 +64,19 @@ export function instanceQuestions(
   });
 }
 
+/** National capitals with exactly one part-of link to a country, in file order. */
+export function nationalCapitalPairs(synsets: readonly NounSynset[], byOffset: ReadonlyMap<string, NounSynset>): Array<{ capital: NounSynset; country: NounSynset }> {
+  const nationalCapital = synsets.find((synset) => synset.lemmas[0] === 'national capital');
+  if (!nationalCapital) return [];
+  const pairs: Array<{ capital: NounSynset; country: NounSynset }> = [];
+  for (const synset of synsets) {
+    if (!synset.pointers.some((pointer) => pointer.symbol === '@i' && pointer.target === nationalCapital.offset)) continue;
+    const countries = synset.pointers.filter((pointer) => pointer.symbol === '#p').map((pointer) => byOffset.get(pointer.target));
+    if (countries.length === 1 && countries[0] !== undefined) pairs.push({ capital: synset, country: countries[0] });
+  }
+  return pairs;
+}
+
 /** National capitals with a part-of link to their country: "<capital> is the capital of which country?". */
 export function capitalOfQuestions(
   synsets: readonly NounSynset[],
@@ -71,17 +84,9 @@ export function capitalOfQuestions(
   canonicalEntity: (name: string) => string,
   countryAliases: (name: string) => string[],
 ): QuestionDraft[] {
-  const nationalCapital = synsets.find((synset) => synset.lemmas[0] === 'national capital');
-  if (!nationalCapital) return [];
+  const pairs = nationalCapitalPairs(synsets, byOffset);
   const capitalOwners = new Map<string, number>();
-  const pairs: Array<{ capital: NounSynset; country: NounSynset }> = [];
-  for (const synset of synsets) {
-    if (!synset.pointers.some((pointer) => pointer.symbol === '@i' && pointer.target === nationalCapital.offset)) continue;
-    const countries = synset.pointers.filter((pointer) => pointer.symbol === '#p').map((pointer) => byOffset.get(pointer.target));
-    if (countries.length !== 1 || countries[0] === undefined) continue;
-    pairs.push({ capital: synset, country: countries[0] });
-    capitalOwners.set(synset.lemmas[0]!, (capitalOwners.get(synset.lemmas[0]!) ?? 0) + 1);
-  }
+  for (const { capital } of pairs) capitalOwners.set(capital.lemmas[0]!, (capitalOwners.get(capital.lemmas[0]!) ?? 0) + 1);
   return pairs
     .filter(({ capital }) => capitalOwners.get(capital.lemmas[0]!) === 1)
     .map(({ capital, country }) => {
