@@ -32,7 +32,7 @@ export function connectTestClient(url: string, options: Partial<TinkerBackendOpt
     renderer: tokenizerSource.renderer,
     retry: { maxAttempts: 12, initialDelayMs: 2, maxDelayMs: 40 },
     futureBackoffMs: 2,
-    heartbeatIntervalMs: 50,
+    heartbeatIntervalMs: 1000,
     ...options,
   });
 }
