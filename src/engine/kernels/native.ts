@@ -42,7 +42,7 @@ export const NATIVE_ADDON_PATH = join(dirname(fileURLToPath(import.meta.url)), '
 
 /** Loads the addon, throwing an Error that says why when it is missing or does not load. */
 export function loadNativeAddon(path = NATIVE_ADDON_PATH): NativeAddon {
-  if (!existsSync(path)) throw new Error(`the native addon is not built (no ${path}; run \`npm run build:native\` or \`npm install\`)`);
+  if (!existsSync(path)) throw new Error(`the native addon is not built (no ${path}; run \`npm run install\` to build it)`);
   const require = createRequire(import.meta.url);
   try {
     return require(path) as NativeAddon;
