@@ -18,6 +18,7 @@ import type { ForwardBackwardInput, SampledSequence, WireSamplingParams } from '
 import { FutureStore } from './future-store.js';
 import { HttpError } from './http-io.js';
 import { JobScheduler } from './job-scheduler.js';
+import { SeqOrdering } from './seq-ordering.js';
 import { checkLoss, forwardBackwardOutput, logprobOutputs, runExact, runStandard, type DecodedLoss } from './wire-calls.js';
 
 /** Options of a host. */
@@ -43,9 +44,7 @@ export interface BackendHostOptions {
 interface Model {
   id: string;
   sessionId: string;
-  nextSeqId: number;
-  parked: Map<number, () => void>;
-  seen: Map<number, { hash: string; requestId: string }>;
+  ordering: SeqOrdering;
   chunks: { data: Datum[]; sizes: number[]; requestIds: string[] } | undefined;
 }
 
@@ -109,7 +108,8 @@ export class BackendHost {
   createModel(sessionId: string, baseModel: string): string {
     this.requireSession(sessionId);
     if (baseModel !== this.modelName) throw new HttpError(400, `base_model ${JSON.stringify(baseModel)} is not served here; this server trains ${JSON.stringify(this.modelName)}`);
-    const model: Model = { id: `model-${++this.counter}`, sessionId, nextSeqId: 1, parked: new Map(), seen: new Map(), chunks: undefined };
+    const id = `model-${++this.counter}`;
+    const model: Model = { id, sessionId, ordering: new SeqOrdering(id, this.options.seqGapTimeoutMs ?? 60_000), chunks: undefined };
     this.models.set(model.id, model);
     const requestId = this.futures.create();
     this.futures.resolve(requestId, { model_id: model.id, type: 'create_model' });
@@ -368,52 +368,18 @@ export class BackendHost {
     model.chunks = undefined;
   }
 
-  /**
-   * Admits a mutating request in `seq_id` order: a duplicate returns the original future, a gap
-   * parks the request until its predecessor arrives. Requests without `seq_id` run on arrival.
-   */
+  /** Admits a mutating request in `seq_id` order and runs it alone on the backend. */
   private sequenced(model: Model, seqId: number | undefined, rawBody: string, work: (requestId: string) => Promise<void> | void): string {
-    const hash = digest(rawBody);
-    if (seqId !== undefined) {
-      const previous = model.seen.get(seqId);
-      if (previous) {
-        if (previous.hash !== hash) throw new HttpError(409, `Training request sequence number was reused: seq_id ${seqId} of ${model.id} already holds a different request`);
-        return previous.requestId;
-      }
-      if (seqId < model.nextSeqId) throw new HttpError(409, `seq_id ${seqId} of ${model.id} is behind the next expected seq_id ${model.nextSeqId}`);
-    }
-    const requestId = this.futures.create();
-    const admit = (): void => {
-      this.scheduler
-        .enqueue(true, async () => work(requestId))
-        .catch((error) => this.futures.fail(requestId, errorMessage(error), categoryOf(error)));
-    };
-    if (seqId === undefined) {
-      admit();
-      return requestId;
-    }
-    model.seen.set(seqId, { hash, requestId });
-    if (model.seen.size > 4096) model.seen.delete(model.seen.keys().next().value!);
-    if (seqId === model.nextSeqId) {
-      admit();
-      model.nextSeqId++;
-      for (let next = model.parked.get(model.nextSeqId); next; next = model.parked.get(model.nextSeqId)) {
-        model.parked.delete(model.nextSeqId);
-        next();
-        model.nextSeqId++;
-      }
-      return requestId;
-    }
-    const timer = setTimeout(() => {
-      if (!model.parked.delete(seqId)) return;
-      this.futures.fail(requestId, `seq_id ${seqId} waited ${this.options.seqGapTimeoutMs ?? 60_000} ms for seq_id ${model.nextSeqId}, which never arrived`, 'user');
-    }, this.options.seqGapTimeoutMs ?? 60_000);
-    timer.unref();
-    model.parked.set(seqId, () => {
-      clearTimeout(timer);
-      admit();
+    return model.ordering.admit(seqId, {
+      hash: digest(rawBody),
+      createFuture: () => this.futures.create(),
+      start: (requestId) => {
+        this.scheduler
+          .enqueue(true, async () => work(requestId))
+          .catch((error) => this.futures.fail(requestId, errorMessage(error), categoryOf(error)));
+      },
+      fail: (requestId, message) => this.futures.fail(requestId, message, 'user'),
     });
-    return requestId;
   }
 
   private newSampler(version: number | undefined): SamplingSession {
