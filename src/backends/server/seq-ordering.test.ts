@@ -23,7 +23,7 @@ describe('SeqOrdering', () => {
     expect(started.at(-1)).toBe(unordered);
   });
 
-  it('returns the original future for a resend and refuses a reused or stale seq_id with 409', () => {
+  it('returns the original future for a resend and refuses a reused seq_id with 409', () => {
     const { admit, started } = harness();
     const first = admit(1, 'same');
     expect(admit(1, 'same')).toBe(first);
