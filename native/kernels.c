@@ -346,6 +346,7 @@ static napi_value rmsnorm_backward(napi_env env, napi_callback_info info) {
 /* ------------------------------------------------------------------ rope */
 
 static pthread_mutex_t rope_mutex = PTHREAD_MUTEX_INITIALIZER;
+#define ROPE_TABLE_POSITIONS 65536 /* positions served by the shared cos/sin table */
 static struct {
   double theta;
   long D, positions;
@@ -355,7 +356,7 @@ static struct {
 /* Makes the cos/sin tables cover positions [0, needed) for (theta, D); returns 0 when out of memory. */
 static int rope_tables(double theta, long D, long needed) {
   if (rope_cache.theta == theta && rope_cache.D == D && rope_cache.positions >= needed) return 1;
-  long positions = needed < 4096 ? 4096 : needed;
+  long positions = needed < 4096 ? 4096 : needed * 2 > ROPE_TABLE_POSITIONS ? ROPE_TABLE_POSITIONS : needed * 2;
   long half = D / 2;
   float *cos_table = malloc(sizeof(float) * (size_t)(positions * half + 1));
   float *sin_table = malloc(sizeof(float) * (size_t)(positions * half + 1));
@@ -408,10 +409,33 @@ static napi_value rope(napi_env env, napi_callback_info info) {
   int *positions = arg_ints(&c, 2, "positions", "(N)", N);
   if (!c.failed && D % 2 != 0) fail(&c, 0, "D must be even, got %ld", D);
   if (!c.failed && !(theta > 0 && isfinite(theta))) fail(&c, 0, "theta must be a positive number, got %g", theta);
-  check_indices(&c, positions, N, 1L << 24, "positions", "2^24");
+  check_indices(&c, positions, N, MAX_DIM, "positions", "2^31-1");
   if (c.failed) return NULL;
   long max_position = 0;
   for (long n = 0; n < N; n++) max_position = positions[n] > max_position ? positions[n] : max_position;
+  int tasks = tasks_for(N * H * D, 16384) > N ? (int)(N ? N : 1) : tasks_for(N * H * D, 16384);
+  if (max_position >= ROPE_TABLE_POSITIONS) {
+    /* Far positions: per-row tables for this call instead of a huge shared table. */
+    long half = D / 2;
+    float *cos_rows = malloc(sizeof(float) * (size_t)(N * half + 1)), *sin_rows = malloc(sizeof(float) * (size_t)(N * half + 1));
+    int *rows = malloc(sizeof(int) * (size_t)(N + 1));
+    if (!cos_rows || !sin_rows || !rows) {
+      free(cos_rows), free(sin_rows), free(rows);
+      fail(&c, 0, "out of memory for the rotary tables");
+      return NULL;
+    }
+    for (long n = 0; n < N; n++) {
+      rows[n] = (int)n;
+      for (long i = 0; i < half; i++) {
+        double angle = (double)positions[n] * pow(theta, -2.0 * (double)i / (double)D);
+        cos_rows[n * half + i] = (float)cos(angle);
+        sin_rows[n * half + i] = (float)sin(angle);
+      }
+    }
+    simd->rope_rows(out, inp, rows, N, H, D, cos_rows, sin_rows, inverse);
+    free(cos_rows), free(sin_rows), free(rows);
+    return undefined_value(env);
+  }
   pthread_mutex_lock(&rope_mutex);
   if (!rope_tables(theta, D, max_position + 1)) {
     pthread_mutex_unlock(&rope_mutex);
@@ -419,7 +443,7 @@ static napi_value rope(napi_env env, napi_callback_info info) {
     return NULL;
   }
   rope_job job = {out, inp, positions, H, D, inverse};
-  parallel_ranges(rope_range, &job, N, tasks_for(N * H * D, 16384) > N ? (int)(N ? N : 1) : tasks_for(N * H * D, 16384));
+  parallel_ranges(rope_range, &job, N, tasks);
   pthread_mutex_unlock(&rope_mutex);
   return undefined_value(env);
 }

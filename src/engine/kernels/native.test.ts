@@ -151,6 +151,32 @@ function kernelSuite(label: string, getKernels: () => Kernels) {
       }
     });
 
+    it('rope matches the reference for positions past the shared cos/sin table', () => {
+      const K = getKernels();
+      const random = new Random(41);
+      const [N, H, D] = [6, 2, 8];
+      const inp = randomFloat32(random, N * H * D);
+      const positions = Int32Array.from([0, 3, 70000, 65535, 65536, 1_000_000]);
+      const out = new Float32Array(inp.length);
+      const expected = new Float32Array(inp.length);
+      K.rope(out, inp, positions, N, H, D, 10000, false);
+      R.rope(expected, inp, positions, N, H, D, 10000, false);
+      expectClose(out, expected, 1e-5);
+    });
+
+    it('attention with a head dimension above the native limit falls back to the reference code', () => {
+      const K = getKernels();
+      const random = new Random(42);
+      const [B, T, H, KVH, D] = [1, 3, 2, 1, 260];
+      const q = randomFloat32(random, B * T * H * D, 0.2);
+      const k = randomFloat32(random, B * T * KVH * D, 0.2);
+      const v = randomFloat32(random, B * T * KVH * D);
+      const [out, lse, outR, lseR] = [new Float32Array(q.length), new Float32Array(B * H * T), new Float32Array(q.length), new Float32Array(B * H * T)];
+      K.attentionForward(out, lse, q, k, v, B, T, H, KVH, D);
+      R.attentionForward(outR, lseR, q, k, v, B, T, H, KVH, D);
+      expectClose(out, outR);
+    });
+
     const attentionShapes = [
       { B: 1, T: 1, H: 1, KVH: 1, D: 2 },
       { B: 2, T: 5, H: 4, KVH: 2, D: 6 },

@@ -2,7 +2,7 @@
  * The native Kernels: the C addon built by node-gyp at install (`build/Release/turnwise_kernels.node`),
  * wrapped so every call is validated by the shared shape checks (throwing `ShapeError`) before the
  * addon runs; the addon validates again itself and never writes past a buffer. Native kernels take
- * Float32Array buffers only.
+ * Float32Array buffers only; attention with a head dimension above 256 runs the reference code.
  */
 
 import { existsSync } from 'node:fs';
@@ -12,6 +12,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../../errors.js';
 import type { FloatArray, Kernels } from './kernels.js';
+import { attentionCached } from './reference/attention-cached.js';
+import { attentionBackward, attentionForward } from './reference/attention.js';
 import {
   checkAdamw,
   checkAttentionBackward,
@@ -36,6 +38,9 @@ export interface NativeAddon extends Omit<Kernels, 'name' | 'threads'> {
   /** Forces an instruction-set path ('avx512', 'avx2' or 'generic'); returns the one now in use. */
   setSimd(level: string): string;
 }
+
+/** The largest head dimension the C attention handles (MAX_HEAD_DIM in native/simd.h); larger ones run the reference. */
+export const NATIVE_MAX_HEAD_DIM = 256;
 
 /** Where node-gyp puts the addon, relative to the package root. */
 export const NATIVE_ADDON_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'build', 'Release', 'turnwise_kernels.node');
@@ -98,14 +103,17 @@ export function createNativeKernels(addon: NativeAddon, threads = defaultThreadC
     },
     attentionForward(out, lse, q, k, v, B, T, H, KVH, D) {
       checkAttentionForward(out, lse, q, k, v, B, T, H, KVH, D);
+      if (D > NATIVE_MAX_HEAD_DIM) return attentionForward(out, lse, q, k, v, B, T, H, KVH, D);
       addon.attentionForward(out, lse, q, k, v, B, T, H, KVH, D);
     },
     attentionBackward(dq, dk, dv, dout, q, k, v, out, lse, B, T, H, KVH, D) {
       checkAttentionBackward(dq, dk, dv, dout, q, k, v, out, lse, B, T, H, KVH, D);
+      if (D > NATIVE_MAX_HEAD_DIM) return attentionBackward(dq, dk, dv, dout, q, k, v, out, lse, B, T, H, KVH, D);
       addon.attentionBackward(dq, dk, dv, dout, q, k, v, out, lse, B, T, H, KVH, D);
     },
     attentionCached(out, q, kcache, vcache, slots, positions, B, S, maxT, H, KVH, D) {
       checkAttentionCached(out, q, kcache, vcache, slots, positions, B, S, maxT, H, KVH, D);
+      if (D > NATIVE_MAX_HEAD_DIM) return attentionCached(out, q, kcache, vcache, slots, positions, B, S, maxT, H, KVH, D);
       addon.attentionCached(out, q, kcache, vcache, slots, positions, B, S, maxT, H, KVH, D);
     },
     swigluForward(out, gate, up, n) {
