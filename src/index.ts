@@ -66,3 +66,13 @@ export { writeCheckpoint, readCheckpoint, validateTensorShapes, CHECKPOINT_FILES
 export { trainBpe, CHATML_SPECIAL_TOKENS, type BpeTrainerOptions, type TrainedBpe } from './engine/tokenizer/bpe-trainer.js';
 export { buildTokenizerJson, buildTokenizerConfig, tokenizerFiles, writeTokenizerFiles, CHATML_CHAT_TEMPLATE, type TokenizerConfigOptions } from './engine/tokenizer/tokenizer-files.js';
 export { HfTokenizer, loadTokenizer } from './engine/tokenizer/hf-tokenizer.js';
+
+// backends
+export { TinkerBackend, type TinkerBackendOptions } from './backends/tinker/tinker-backend.js';
+export { TinkerSamplingPolicy, type TinkerSamplerConnectOptions } from './backends/tinker/sampling-client.js';
+export { CAPABILITY_PRESETS, type TinkerCapabilities } from './backends/tinker/capabilities.js';
+export { type RetryPolicy } from './backends/tinker/transport.js';
+export { createTinkerServer, type TinkerServer, type TinkerServerOptions } from './backends/server/tinker-server.js';
+export { WorkerBackend, type WorkerBackendOptions } from './backends/server/worker-backend.js';
+export { parseFaultSpec, type FaultConfig } from './backends/server/fault-injector.js';
+export { VllmPolicy, type VllmSamplerOptions } from './backends/vllm-sampler.js';

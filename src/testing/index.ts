@@ -9,3 +9,4 @@ export { trajectoryFromMessages, assistantMessage, userMessage } from './traject
 export { scriptedRollout, type ScriptedRolloutOptions } from './scripted-rollout.js';
 export { syntheticTrajectory, syntheticGroup, type SyntheticTrajectorySpec, type SyntheticTurn } from '../advantage/synthetic-trajectory.js';
 export { workedVectorGroup } from '../advantage/worked-vector.js';
+export { BigramTestBackend } from '../backends/test-support/bigram-test-backend.js';
