@@ -295,63 +295,6 @@ static void FN(column_sums)(float *sums, const float *dout, long rows, long OC) 
 
 static inline long round_up(long x, long m) { return (x + m - 1) / m * m; }
 
-/* scores[0..blocks*W) = qs(D) . kt(D, stride tp)[:, 0..blocks*W), four key vectors at a time. */
-static inline void FN(score_blocks)(float *scores, const float *qs, const float *kt, long tp, long D, long blocks) {
-  long jb = 0;
-  for (; jb + 4 <= blocks; jb += 4) {
-    vf a0 = (vf){0}, a1 = (vf){0}, a2 = (vf){0}, a3 = (vf){0};
-    const float *col = kt + jb * W;
-    for (long d = 0; d < D; d++) {
-      vf qd = vsplat(qs[d]);
-      const float *row = col + d * tp;
-      a0 += qd * vload(row);
-      a1 += qd * vload(row + W);
-      a2 += qd * vload(row + 2 * W);
-      a3 += qd * vload(row + 3 * W);
-    }
-    vstore(scores + jb * W, a0);
-    vstore(scores + (jb + 1) * W, a1);
-    vstore(scores + (jb + 2) * W, a2);
-    vstore(scores + (jb + 3) * W, a3);
-  }
-  for (; jb < blocks; jb++) {
-    vf a0 = (vf){0};
-    for (long d = 0; d < D; d++) a0 += vsplat(qs[d]) * vload(kt + d * tp + jb * W);
-    vstore(scores + jb * W, a0);
-  }
-}
-
-/* acc(dp) += sum_{j<count} weights[j] * rows[j*dp .. +dp], dp a multiple of W. Two vectors of
- * the row at a time, four keys in flight, so the FMA latency chain does not bound the loop. */
-static inline void FN(weighted_rows)(float *acc, const float *weights, const float *rows, long count, long dp) {
-  for (long c0 = 0; c0 < dp; c0 += 2 * W) {
-    int two = dp - c0 >= 2 * W;
-    vf a00 = (vf){0}, a01 = (vf){0}, a10 = (vf){0}, a11 = (vf){0}, a20 = (vf){0}, a21 = (vf){0}, a30 = (vf){0}, a31 = (vf){0};
-    const float *row = rows + c0;
-    long j = 0;
-    for (; j + 4 <= count; j += 4, row += 4 * dp) {
-      vf p0 = vsplat(weights[j]), p1 = vsplat(weights[j + 1]), p2 = vsplat(weights[j + 2]), p3 = vsplat(weights[j + 3]);
-      a00 += p0 * vload(row);
-      a10 += p1 * vload(row + dp);
-      a20 += p2 * vload(row + 2 * dp);
-      a30 += p3 * vload(row + 3 * dp);
-      if (two) {
-        a01 += p0 * vload(row + W);
-        a11 += p1 * vload(row + dp + W);
-        a21 += p2 * vload(row + 2 * dp + W);
-        a31 += p3 * vload(row + 3 * dp + W);
-      }
-    }
-    for (; j < count; j++, row += dp) {
-      vf p0 = vsplat(weights[j]);
-      a00 += p0 * vload(row);
-      if (two) a01 += p0 * vload(row + W);
-    }
-    vstore(acc + c0, vload(acc + c0) + ((a00 + a10) + (a20 + a30)));
-    if (two) vstore(acc + c0 + W, vload(acc + c0 + W) + ((a01 + a11) + (a21 + a31)));
-  }
-}
-
 /* max(scores[0..t]) over `blocks` vectors, ignoring lanes past t in the last one. */
 static inline float FN(row_max)(const float *scores, long t, long blocks) {
   vf best = vsplat(-INFINITY);
@@ -389,70 +332,157 @@ static inline float FN(exp_scores)(float *scores, long t, long blocks, float shi
   return hsum(sum);
 }
 
+/* Queries per block: every key and value row loaded is used by QB queries. */
+#define QB 4
+
+/* scores(QB, stride tp)[i][0..blocks*W) = qs(QB, stride dp)[i] . kt(D, stride tp), two key vectors at a time. */
+static inline void FN(score_blocks_multi)(float *scores, const float *qs, long dp, const float *kt, long tp, long D, long blocks) {
+  for (long jb = 0; jb < blocks; jb += 2) {
+    int two = jb + 1 < blocks;
+    vf a[QB][2];
+    for (int i = 0; i < QB; i++) a[i][0] = a[i][1] = (vf){0};
+    const float *col = kt + jb * W;
+    for (long d = 0; d < D; d++) {
+      vf k0 = vload(col + d * tp), k1 = two ? vload(col + d * tp + W) : (vf){0};
+#pragma GCC unroll 4
+      for (int i = 0; i < QB; i++) {
+        vf qi = vsplat(qs[i * dp + d]);
+        a[i][0] += qi * k0;
+        a[i][1] += qi * k1;
+      }
+    }
+    for (int i = 0; i < QB; i++) {
+      vstore(scores + i * tp + jb * W, a[i][0]);
+      if (two) vstore(scores + i * tp + (jb + 1) * W, a[i][1]);
+    }
+  }
+}
+
+/* acc(QB, stride dp)[i] (+)= sum_{j<count} p(QB, stride tp)[i][j] * rows[j] (rows of dp floats). */
+static inline void FN(weighted_rows_multi)(float *acc, const float *p, long tp, const float *rows, long count, long dp) {
+  for (long c0 = 0; c0 < dp; c0 += 2 * W) {
+    int two = dp - c0 >= 2 * W;
+    vf a[QB][2];
+    for (int i = 0; i < QB; i++) a[i][0] = a[i][1] = (vf){0};
+    for (long j = 0; j < count; j++) {
+      const float *row = rows + j * dp + c0;
+      vf v0 = vload(row), v1 = two ? vload(row + W) : (vf){0};
+#pragma GCC unroll 4
+      for (int i = 0; i < QB; i++) {
+        vf pi = vsplat(p[i * tp + j]);
+        a[i][0] += pi * v0;
+        a[i][1] += pi * v1;
+      }
+    }
+    for (int i = 0; i < QB; i++) {
+      vstore(acc + i * dp + c0, vload(acc + i * dp + c0) + a[i][0]);
+      if (two) vstore(acc + i * dp + c0 + W, vload(acc + i * dp + c0 + W) + a[i][1]);
+    }
+  }
+}
+
+/* Loads the block's query rows (times `scale`) into rows(QB, stride dp), zero past nq and D. */
+static inline void FN(load_query_rows)(float *rows, long dp, const float *x, long b, long t0, long nq, long h, long T, long H, long D, float scale) {
+  memset(rows, 0, sizeof(float) * (size_t)(QB * dp));
+  for (long i = 0; i < nq; i++) {
+    const float *src = x + ((b * T + t0 + i) * H + h) * D;
+    for (long d = 0; d < D; d++) rows[i * dp + d] = src[d] * scale;
+  }
+}
+
+/* Turns score rows into softmax numerators exp(s - shift_i) for keys j <= t0+i, 0 for the other keys < blocks*W. */
+static inline void FN(block_softmax)(float *scores, long tp, long t0, long nq, long blocks, const float *shift) {
+  for (long i = 0; i < QB; i++) {
+    float *row = scores + i * tp;
+    if (i >= nq) {
+      memset(row, 0, sizeof(float) * (size_t)(blocks * W));
+      continue;
+    }
+    long t = t0 + i, own = (t + 1 + W - 1) / W;
+    FN(exp_scores)(row, t, own, shift[i]);
+    memset(row + own * W, 0, sizeof(float) * (size_t)((blocks - own) * W));
+  }
+}
+
 static void FN(attention_forward_head)(float *out, float *lse, const float *q, const float *k, const float *v, long b, long h, long T, long H, long KVH, long D) {
-  long kvh = h / (H / KVH), tp = round_up(T, W), dp = round_up(D, W);
+  long kvh = h / (H / KVH), tp = round_up(T + QB, W), dp = round_up(D, W);
   float *kt = thread_scratch(0, (size_t)(D * tp));
   float *vp = thread_scratch(1, (size_t)(T * dp));
-  float *work = thread_scratch(2, (size_t)(tp + 2 * dp));
-  float *scores = work, *qs = work + tp, *acc = qs + dp;
+  float *work = thread_scratch(2, (size_t)(QB * tp + 2 * QB * dp));
+  float *scores = work, *qs = work + QB * tp, *acc = qs + QB * dp;
   FN(pack_head)(kt, NULL, k, b, kvh, T, KVH, D, tp, dp);
   FN(pack_head)(NULL, vp, v, b, kvh, T, KVH, D, tp, dp);
   float scale = 1.0f / sqrtf((float)D);
-  for (long t = 0; t < T; t++) {
-    const float *qrow = q + ((b * T + t) * H + h) * D;
-    for (long d = 0; d < D; d++) qs[d] = qrow[d] * scale;
-    long blocks = (t + 1 + W - 1) / W;
-    FN(score_blocks)(scores, qs, kt, tp, D, blocks);
-    float max = FN(row_max)(scores, t, blocks);
-    float sum = FN(exp_scores)(scores, t, blocks, max);
-    lse[(b * H + h) * T + t] = max + logf(sum);
-    memset(acc, 0, (size_t)dp * 4);
-    FN(weighted_rows)(acc, scores, vp, t + 1, dp);
-    float inv = 1.0f / sum;
-    float *orow = out + ((b * T + t) * H + h) * D;
-    for (long d = 0; d < D; d++) orow[d] = acc[d] * inv;
+  for (long t0 = 0; t0 < T; t0 += QB) {
+    long nq = T - t0 < QB ? T - t0 : QB, count = t0 + nq, blocks = (count + W - 1) / W;
+    FN(load_query_rows)(qs, dp, q, b, t0, nq, h, T, H, D, scale);
+    FN(score_blocks_multi)(scores, qs, dp, kt, tp, D, blocks);
+    float shift[QB] = {0};
+    for (long i = 0; i < nq; i++) shift[i] = FN(row_max)(scores + i * tp, t0 + i, (t0 + i + W) / W);
+    FN(block_softmax)(scores, tp, t0, nq, blocks, shift);
+    memset(acc, 0, sizeof(float) * (size_t)(QB * dp));
+    FN(weighted_rows_multi)(acc, scores, tp, vp, count, dp);
+    for (long i = 0; i < nq; i++) {
+      const float *row = scores + i * tp;
+      vf sumv = (vf){0};
+      for (long jb = 0; jb < blocks; jb++) sumv += vload(row + jb * W);
+      float sum = hsum(sumv), inv = 1.0f / sum;
+      lse[(b * H + h) * T + t0 + i] = shift[i] + logf(sum);
+      float *orow = out + ((b * T + t0 + i) * H + h) * D;
+      for (long d = 0; d < D; d++) orow[d] = acc[i * dp + d] * inv;
+    }
   }
 }
 
 static void FN(attention_backward_group)(float *dq, float *dk, float *dv, const float *dout, const float *q, const float *k, const float *v, const float *out, const float *lse, long b, long kvh, long T, long H, long KVH, long D) {
-  long group = H / KVH, tp = round_up(T, W), dp = round_up(D, W);
+  long group = H / KVH, tp = round_up(T + QB, W), dp = round_up(D, W);
   float *kt = thread_scratch(0, (size_t)(2 * D * tp));
   float *vt = kt + D * tp;
   float *kp = thread_scratch(1, (size_t)(3 * T * dp));
   float *dkp = kp + T * dp, *dvp = dkp + T * dp;
-  float *work = thread_scratch(2, (size_t)(2 * tp + 3 * dp));
-  float *p = work, *ds = work + tp, *qs = ds + tp, *go = qs + dp, *dqacc = go + dp;
+  float *work = thread_scratch(2, (size_t)(2 * QB * tp + 3 * QB * dp));
+  float *p = work, *ds = work + QB * tp, *qs = ds + QB * tp, *go = qs + QB * dp, *dqacc = go + QB * dp;
   FN(pack_head)(kt, kp, k, b, kvh, T, KVH, D, tp, dp);
   FN(pack_head)(vt, NULL, v, b, kvh, T, KVH, D, tp, dp);
-  memset(dkp, 0, (size_t)(2 * T * dp) * 4);
+  memset(dkp, 0, sizeof(float) * (size_t)(2 * T * dp));
   float scale = 1.0f / sqrtf((float)D);
   for (long h = kvh * group; h < (kvh + 1) * group; h++) {
-    for (long t = 0; t < T; t++) {
-      long row = ((b * T + t) * H + h) * D;
-      float delta = 0;
-      for (long d = 0; d < D; d++) {
-        qs[d] = q[row + d] * scale;
-        go[d] = dout[row + d];
-        delta += dout[row + d] * out[row + d];
+    for (long t0 = 0; t0 < T; t0 += QB) {
+      long nq = T - t0 < QB ? T - t0 : QB, count = t0 + nq, blocks = (count + W - 1) / W;
+      FN(load_query_rows)(qs, dp, q, b, t0, nq, h, T, H, D, scale);
+      FN(load_query_rows)(go, dp, dout, b, t0, nq, h, T, H, D, 1.0f);
+      float shift[QB] = {0}, delta[QB] = {0};
+      for (long i = 0; i < nq; i++) {
+        long row = ((b * T + t0 + i) * H + h) * D;
+        shift[i] = lse[(b * H + h) * T + t0 + i];
+        for (long d = 0; d < D; d++) delta[i] += dout[row + d] * out[row + d];
       }
-      for (long d = D; d < dp; d++) qs[d] = go[d] = 0;
-      long blocks = (t + 1 + W - 1) / W;
-      FN(score_blocks)(p, qs, kt, tp, D, blocks);
-      FN(exp_scores)(p, t, blocks, lse[(b * H + h) * T + t]);
-      FN(score_blocks)(ds, go, vt, tp, D, blocks);
-      for (long jb = 0; jb < blocks; jb++) {
-        vf pv = vload(p + jb * W);
-        vstore(ds + jb * W, pv * (vload(ds + jb * W) - delta));
+      FN(score_blocks_multi)(p, qs, dp, kt, tp, D, blocks);
+      FN(block_softmax)(p, tp, t0, nq, blocks, shift);
+      FN(score_blocks_multi)(ds, go, dp, vt, tp, D, blocks);
+      for (long i = 0; i < QB; i++)
+        for (long jb = 0; jb < blocks; jb++) {
+          vf pv = vload(p + i * tp + jb * W);
+          vstore(ds + i * tp + jb * W, pv * (vload(ds + i * tp + jb * W) - delta[i]));
+        }
+      memset(dqacc, 0, sizeof(float) * (size_t)(QB * dp));
+      FN(weighted_rows_multi)(dqacc, ds, tp, kp, count, dp);
+      for (long i = 0; i < nq; i++) {
+        float *dqrow = dq + ((b * T + t0 + i) * H + h) * D;
+        for (long d = 0; d < D; d++) dqrow[d] += dqacc[i * dp + d] * scale;
       }
-      memset(dqacc, 0, (size_t)dp * 4);
-      FN(weighted_rows)(dqacc, ds, kp, t + 1, dp);
-      for (long d = 0; d < D; d++) dq[row + d] += dqacc[d] * scale;
-      for (long j = 0; j <= t; j++) {
-        vf dsj = vsplat(ds[j]), pj = vsplat(p[j]);
+      /* dk_j += sum_i ds[i][j] qs_i; dv_j += sum_i p[i][j] go_i */
+      for (long j = 0; j < count; j++) {
         float *dkrow = dkp + j * dp, *dvrow = dvp + j * dp;
         for (long c = 0; c < dp; c += W) {
-          vstore(dkrow + c, vload(dkrow + c) + dsj * vload(qs + c));
-          vstore(dvrow + c, vload(dvrow + c) + pj * vload(go + c));
+          vf dkv = vload(dkrow + c), dvv = vload(dvrow + c);
+#pragma GCC unroll 4
+          for (int i = 0; i < QB; i++) {
+            dkv += vsplat(ds[i * tp + j]) * vload(qs + i * dp + c);
+            dvv += vsplat(p[i * tp + j]) * vload(go + i * dp + c);
+          }
+          vstore(dkrow + c, dkv);
+          vstore(dvrow + c, dvv);
         }
       }
     }
