@@ -40,8 +40,11 @@ interface ConfigResult {
   kernels: string;
   threads: number;
   trainStepSeconds: number;
+  /** Process CPU seconds (all threads) of the median-wall step. */
+  trainCpuSeconds: number;
   trainTokensPerSecond: number;
   sampleTokensPerSecond: number;
+  sampleTokensPerCpuSecond: number;
   peakRssMB: number;
 }
 
@@ -49,8 +52,10 @@ interface TorchResult {
   config: string;
   threads: number;
   trainStepSeconds: number;
+  trainCpuSeconds: number;
   trainTokensPerSecond: number;
   sampleTokensPerSecond: number;
+  sampleTokensPerCpuSecond: number;
   sampleThreads: number;
   peakRssMB: number;
 }
@@ -58,6 +63,10 @@ interface TorchResult {
 function argument(name: string): string | undefined {
   const index = process.argv.indexOf(`--${name}`);
   return index >= 0 ? process.argv[index + 1] : undefined;
+}
+
+function cpuSeconds(usage: NodeJS.CpuUsage): number {
+  return (usage.user + usage.system) / 1e6;
 }
 
 function median(values: number[]): number {
@@ -83,10 +92,13 @@ async function benchConfig(name: string, kernels: Kernels, steps: number): Promi
   const dlogprobs = Float32Array.from({ length: B * T }, () => -random.normal() / (B * T));
   trainingStep(model, optimizer, inputIds, targets, dlogprobs); // warm-up
   const times: number[] = [];
+  const cpuTimes: number[] = [];
   for (let step = 0; step < steps; step++) {
     const start = performance.now();
+    const cpuStart = process.cpuUsage();
     trainingStep(model, optimizer, inputIds, targets, dlogprobs);
     times.push((performance.now() - start) / 1000);
+    cpuTimes.push(cpuSeconds(process.cpuUsage(cpuStart)));
   }
   model.releaseActivations();
   const trainStepSeconds = median(times);
@@ -100,8 +112,10 @@ async function benchConfig(name: string, kernels: Kernels, steps: number): Promi
   await sampleAll(0);
   policy.invalidateCache();
   const start = performance.now();
+  const cpuStart = process.cpuUsage();
   const results = await sampleAll(100);
   const sampleSeconds = (performance.now() - start) / 1000;
+  const sampleCpuSeconds = cpuSeconds(process.cpuUsage(cpuStart));
   const sampled = results.reduce((sum, result) => sum + result.tokens.length, 0);
   return {
     config: name,
@@ -109,8 +123,10 @@ async function benchConfig(name: string, kernels: Kernels, steps: number): Promi
     kernels: kernels.name,
     threads: kernels.threads,
     trainStepSeconds,
+    trainCpuSeconds: median(cpuTimes),
     trainTokensPerSecond: (B * T) / trainStepSeconds,
     sampleTokensPerSecond: sampled / sampleSeconds,
+    sampleTokensPerCpuSecond: sampled / sampleCpuSeconds,
     peakRssMB: process.resourceUsage().maxRSS / 1024,
   };
 }
@@ -128,30 +144,25 @@ function torchAvailable(): boolean {
   return check.status === 0;
 }
 
-function runTorch(name: string, steps: number, threads: number, coretype: string): TorchResult {
+function runTorch(name: string, steps: number, threads: number, coretype: string, sample: boolean): TorchResult {
   const script = fileURLToPath(new URL('./bench_torch.py', import.meta.url));
   const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads) };
   if (coretype === '') delete env['OPENBLAS_CORETYPE'];
   else env['OPENBLAS_CORETYPE'] = coretype;
   const output = execFileSync(
     '/usr/bin/python3',
-    [script, '--config', JSON.stringify(BENCH_CONFIGS[name]), '--name', name, '--steps', String(steps), '--threads', String(threads), '--batch', String(B), '--seq', String(T), '--sample-sequences', String(SAMPLE_SEQUENCES), '--sample-tokens', String(SAMPLE_TOKENS)],
+    [script, '--config', JSON.stringify(BENCH_CONFIGS[name]), '--name', name, '--steps', String(steps), '--threads', String(threads), '--batch', String(B), '--seq', String(T), '--sample-sequences', String(SAMPLE_SEQUENCES), '--sample-tokens', String(SAMPLE_TOKENS), ...(sample ? [] : ['--no-sample'])],
     { env, encoding: 'utf-8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 },
   );
   return JSON.parse(output.trim().split('\n').pop()!) as TorchResult;
 }
 
-/** The fastest PyTorch training and the fastest sampling over the thread counts tried. */
-function bestTorch(runs: TorchResult[]): TorchResult & { trainThreads: number } {
+/** The run with the fastest training step and the one with the fastest sampling. */
+function bestRun<R extends { threads: number; trainStepSeconds: number; sampleTokensPerSecond: number }>(runs: R[]): { train: R; sample: R } {
   const train = runs.reduce((best, run) => (run.trainStepSeconds < best.trainStepSeconds ? run : best));
-  const sample = runs.reduce((best, run) => (run.sampleTokensPerSecond > best.sampleTokensPerSecond ? run : best));
-  return {
-    ...train,
-    trainThreads: train.threads,
-    sampleTokensPerSecond: sample.sampleTokensPerSecond,
-    sampleThreads: sample.sampleThreads,
-    peakRssMB: Math.max(...runs.map((run) => run.peakRssMB)),
-  };
+  const sampled = runs.filter((run) => run.sampleTokensPerSecond > 0);
+  const sample = sampled.reduce((best, run) => (run.sampleTokensPerSecond > best.sampleTokensPerSecond ? run : best), sampled[0] ?? train);
+  return { train, sample };
 }
 
 function runWorker(name: string, steps: number, threads: number | undefined): ConfigResult {
@@ -181,35 +192,56 @@ async function main(): Promise<void> {
   const coretype = argument('openblas-coretype') ?? 'SkylakeX';
   const inherited = process.env['OPENBLAS_CORETYPE'];
   console.log(`load average at start: ${loadavg().map((x) => x.toFixed(1)).join(' ')} (other processes share these cores; figures scale with it)`);
-  console.log(`engine kernels: ${kernels.name}, ${kernels.threads} thread(s); batch ${B} x ${T}; sampling ${SAMPLE_SEQUENCES} x ${SAMPLE_TOKENS} new tokens; median of ${steps} steps`);
+  console.log(`engine kernels: ${kernels.name}, run on ${kernels.threads} and 1 thread(s); batch ${B} x ${T}; sampling ${SAMPLE_SEQUENCES} x ${SAMPLE_TOKENS} new tokens; median of ${steps} steps`);
   console.log(
     withTorch
-      ? `PyTorch: /usr/bin/python3, best of 1 and ${kernels.threads} thread(s) (OPENBLAS_NUM_THREADS and torch.set_num_threads) for training and for sampling, OPENBLAS_CORETYPE=${coretype || '(unset)'}${inherited === undefined ? '' : ` (the environment had ${inherited})`}`
+      ? `PyTorch: /usr/bin/python3, training on 1 and ${kernels.threads} thread(s) (OPENBLAS_NUM_THREADS and torch.set_num_threads), sampling on 1 thread (its fastest), OPENBLAS_CORETYPE=${coretype || '(unset)'}${inherited === undefined ? '' : ` (the environment had ${inherited})`}`
       : 'PyTorch: not available (/usr/bin/python3 -c "import torch" failed) or --no-torch',
   );
 
   const rows: string[][] = [];
+  const cpuRows: string[][] = [];
+  const threadCounts = [...new Set([kernels.threads, 1])];
   for (const name of configs) {
     if (!BENCH_CONFIGS[name]) throw new Error(`unknown config ${name}; expected one of ${Object.keys(BENCH_CONFIGS).join(', ')}`);
-    const ours = runWorker(name, steps, threads);
-    const torch = withTorch ? bestTorch([...new Set([1, kernels.threads])].map((threads) => runTorch(name, steps, threads, coretype))) : undefined;
+    const oursRuns = threadCounts.map((count) => runWorker(name, steps, count));
+    for (const run of oursRuns) console.log(`${name} engine: ${JSON.stringify(run)}`);
+    // PyTorch samples fastest on 1 thread (engine-baseline.md); training is tried on 1 and N threads.
+    const torchRuns = withTorch ? threadCounts.map((count) => runTorch(name, steps, count, coretype, count === 1)) : [];
+    for (const run of torchRuns) console.log(`${name} torch: ${JSON.stringify(run)}`);
+    const ours = bestRun(oursRuns);
+    const torch = withTorch ? bestRun(torchRuns) : undefined;
     rows.push([
-      `${name} (${(ours.parameters / 1e6).toFixed(2)}M)`,
-      fmt(ours.trainStepSeconds, 3),
-      kilo(ours.trainTokensPerSecond),
-      torch ? `${fmt(torch.trainStepSeconds, 3)} (${torch.trainThreads}t)` : '-',
-      torch ? `${fmt(torch.trainStepSeconds / ours.trainStepSeconds)}x` : '-',
-      kilo(ours.sampleTokensPerSecond),
-      torch ? `${kilo(torch.sampleTokensPerSecond)} (${torch.sampleThreads}t)` : '-',
-      torch ? `${fmt(ours.sampleTokensPerSecond / torch.sampleTokensPerSecond)}x` : '-',
-      `${fmt(ours.peakRssMB, 0)} MB`,
-      torch ? `${fmt(torch.peakRssMB, 0)} MB` : '-',
+      `${name} (${(oursRuns[0]!.parameters / 1e6).toFixed(2)}M)`,
+      `${fmt(ours.train.trainStepSeconds, 3)} (${ours.train.threads}t)`,
+      kilo(ours.train.trainTokensPerSecond),
+      torch ? `${fmt(torch.train.trainStepSeconds, 3)} (${torch.train.threads}t)` : '-',
+      torch ? `${fmt(torch.train.trainStepSeconds / ours.train.trainStepSeconds)}x` : '-',
+      `${kilo(ours.sample.sampleTokensPerSecond)} (${ours.sample.threads}t)`,
+      torch ? `${kilo(torch.sample.sampleTokensPerSecond)} (${torch.sample.threads}t)` : '-',
+      torch ? `${fmt(ours.sample.sampleTokensPerSecond / torch.sample.sampleTokensPerSecond)}x` : '-',
+      `${fmt(Math.max(...oursRuns.map((run) => run.peakRssMB)), 0)} MB`,
+      torch ? `${fmt(Math.max(...torchRuns.map((run) => run.peakRssMB)), 0)} MB` : '-',
+    ]);
+    const ours1 = oursRuns.find((run) => run.threads === 1)!;
+    const torch1 = torchRuns.find((run) => run.threads === 1);
+    cpuRows.push([
+      name,
+      fmt(ours1.trainCpuSeconds, 3),
+      torch1 ? fmt(torch1.trainCpuSeconds, 3) : '-',
+      torch1 ? `${fmt(torch1.trainCpuSeconds / ours1.trainCpuSeconds)}x` : '-',
+      kilo(ours1.sampleTokensPerCpuSecond),
+      torch1 ? kilo(torch1.sampleTokensPerCpuSecond) : '-',
+      torch1 ? `${fmt(ours1.sampleTokensPerCpuSecond / torch1.sampleTokensPerCpuSecond)}x` : '-',
     ]);
   }
+  console.log('\nWall clock (best thread count of each side; ratios > 1 mean the engine is faster):');
   printTable(
     ['config', 'train s/step', 'train tok/s', 'torch s/step', 'train ratio', 'sample tok/s', 'torch sample', 'sample ratio', 'peak RSS', 'torch RSS'],
     rows,
   );
+  console.log('\nOne thread each, CPU time (less sensitive to other processes on the machine):');
+  printTable(['config', 'train CPU s/step', 'torch CPU s/step', 'train ratio', 'sample tok/CPU s', 'torch tok/CPU s', 'sample ratio'], cpuRows);
   console.log(`\nGEMM, engine kernels (${kernels.name}, ${kernels.threads} thread(s)); forward = inp . W^T, dinp = dout . W, dweight = dout^T . inp:`);
   // Machine peak from engine-baseline.md: OpenBLAS SkylakeX reaches about 265 GFLOP/s a core here.
   const peak = PEAK_GFLOPS_PER_CORE * kernels.threads;

@@ -11,7 +11,8 @@ script once per thread count and keeps the best.
 
 Run by Debian's interpreter (/usr/bin/python3, the one that imports python3-torch). Threads are set
 explicitly (torch.set_num_threads; OPENBLAS_NUM_THREADS comes from the caller's environment).
-Prints one JSON line: trainStepSeconds, trainTokensPerSecond, sampleTokensPerSecond, peakRssMB.
+Prints one JSON line: wall and CPU (process_time) seconds of a training step, sampled tokens per
+wall and per CPU second, peak RSS.
 """
 import argparse
 import json
@@ -145,6 +146,7 @@ def main():
     parser.add_argument('--seq', type=int, default=256)
     parser.add_argument('--sample-sequences', type=int, default=64)
     parser.add_argument('--sample-tokens', type=int, default=256)
+    parser.add_argument('--no-sample', dest='sample', action='store_false', help='time training only')
     args = parser.parse_args()
     config = json.loads(args.config)
     print(f'torch {torch.__version__}, threads {args.threads}, OPENBLAS_CORETYPE={os.environ.get("OPENBLAS_CORETYPE", "(unset)")}, '
@@ -172,24 +174,32 @@ def main():
 
     step()  # warm-up
     times = []
+    cpu_times = []
     for _ in range(args.steps):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         step()
         times.append(time.perf_counter() - start)
+        cpu_times.append(time.process_time() - cpu_start)
     train_step = statistics.median(times)
+    train_cpu = statistics.median(cpu_times)
 
-    first = torch.arange(args.sample_sequences) % V
-    model.sample(first[:4], 8, torch.Generator().manual_seed(0))  # warm-up
-    start = time.perf_counter()
-    tokens = model.sample(first, args.sample_tokens, torch.Generator().manual_seed(3))
-    best = (tokens.numel() / (time.perf_counter() - start), args.threads)
+    sample_rate, sample_cpu_rate = 0.0, 0.0
+    if args.sample:
+        first = torch.arange(args.sample_sequences) % V
+        model.sample(first[:4], 8, torch.Generator().manual_seed(0))  # warm-up
+        start, cpu_start = time.perf_counter(), time.process_time()
+        tokens = model.sample(first, args.sample_tokens, torch.Generator().manual_seed(3))
+        sample_rate = tokens.numel() / (time.perf_counter() - start)
+        sample_cpu_rate = tokens.numel() / (time.process_time() - cpu_start)
     print(json.dumps({
         'config': args.name,
         'threads': args.threads,
         'trainStepSeconds': train_step,
+        'trainCpuSeconds': train_cpu,
         'trainTokensPerSecond': B * T / train_step,
-        'sampleTokensPerSecond': best[0],
-        'sampleThreads': best[1],
+        'sampleTokensPerSecond': sample_rate,
+        'sampleTokensPerCpuSecond': sample_cpu_rate,
+        'sampleThreads': args.threads,
         'peakRssMB': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }))
 
