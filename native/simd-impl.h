@@ -515,11 +515,7 @@ static void FN(attention_cached_head)(float *out, const float *q, const float *k
     scores[j] = hsum(a);
     max = scores[j] > max ? scores[j] : max;
   }
-  float sum = 0;
-  for (long j = 0; j < count; j++) {
-    scores[j] = expf(scores[j] - max);
-    sum += scores[j];
-  }
+  float sum = FN(exp_scores)(scores, count - 1, (count + W - 1) / W, max);
   memset(acc, 0, (size_t)round_up(D, W) * 4);
   for (long j = 0; j < count; j++) {
     const float *vrow = vbase + j * stride;

@@ -9,6 +9,7 @@
  * Options: --no-torch  --openblas-coretype X (default SkylakeX; 'unset' leaves it unset)  --quick
  */
 import { spawnSync } from 'node:child_process';
+import { cpus, loadavg } from 'node:os';
 import { createNativeKernels, loadNativeAddon } from '../src/engine/kernels/native.js';
 import type { Kernels } from '../src/engine/kernels/kernels.js';
 import { referenceKernels } from '../src/engine/kernels/reference.js';
@@ -219,11 +220,11 @@ function main(): void {
       return undefined;
     }
   })();
-  const native = addon ? [1, 2].map((threads) => createNativeKernels(addon, threads)) : [];
-  // createNativeKernels reconfigures the shared pool: rebuild before each use.
+  // createNativeKernels sizes the addon's one shared pool: build the wrapper right before each use.
   const nativeWith = (threads: number) => (addon ? createNativeKernels(addon, threads) : undefined);
   const withTorch = !process.argv.includes('--no-torch') && torchAvailable();
-  console.log(`native: ${addon ? `${addon.info().simd} (supported: ${addon.info().supported.join(', ')})` : 'not built'}; threads 1 and ${native.length ? 2 : '-'}`);
+  console.log(`native: ${addon ? `${addon.info().simd} (supported: ${addon.info().supported.join(', ')}), 1 and 2 threads` : 'not built'}`);
+  console.log(`machine: ${cpus().length} CPUs, load average ${loadavg().map((load) => load.toFixed(1)).join(' ')} (other processes share the cores: figures vary +-15%)`);
   console.log(
     withTorch
       ? `numpy/torch: ${PYTHON}, OPENBLAS_NUM_THREADS = threads, OPENBLAS_CORETYPE=${coretype === 'unset' ? '(unset)' : coretype}`
