@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { main } from './main.js';
+
+async function errorsOf(argv: string[]): Promise<{ code: number; errors: string[] }> {
+  const errors: string[] = [];
+  const original = console.error;
+  console.error = (message: string) => errors.push(message);
+  try {
+    return { code: await main(argv), errors };
+  } finally {
+    console.error = original;
+  }
+}
+
+describe('turnwise experiment', () => {
+  it('rejects an unknown experiment, bad seeds and unknown methods with what is expected', async () => {
+    const unknown = await errorsOf(['experiment', 'nope']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.errors[0]).toMatch(/unknown experiment "nope"; expected: paper/);
+    expect((await errorsOf(['experiment', 'paper', '--seeds=1,x'])).errors[0]).toMatch(/--seeds must be comma-separated non-negative integers/);
+    expect((await errorsOf(['experiment', 'paper', '--methods=ppo'])).errors[0]).toMatch(/"ppo" is not an estimator; expected one of grpo-or, grpo-mr, mt-grpo/);
+  });
+
+  it('prints help for demo, train, eval and report', async () => {
+    const out: string[] = [];
+    const original = console.log;
+    console.log = (message: string) => out.push(message);
+    try {
+      for (const name of ['demo', 'train', 'eval', 'report', 'experiment']) expect(await main([name, '--help'])).toBe(0);
+    } finally {
+      console.log = original;
+    }
+    expect(out.join('\n')).toMatch(/usage: turnwise demo/);
+    expect(out.join('\n')).toMatch(/usage: turnwise experiment paper/);
+  });
+});
