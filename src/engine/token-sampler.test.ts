@@ -54,4 +54,31 @@ describe('TokenSampler', () => {
       expect(withLse.logprob).toBeCloseTo(without.logprob, 6);
     }
   });
+
+  it('selects the same nucleus and top k as a full sort on a large vocabulary', () => {
+    const random = new Random(8);
+    const V = 5000;
+    const logits = Float32Array.from({ length: V }, () => random.normal() * 3);
+    const sampler = new TokenSampler(V);
+    const probabilities = Array.from(logits, (x) => Math.exp(x));
+    const total = probabilities.reduce((a, b) => a + b, 0);
+    const sorted = probabilities.map((p, v) => [p / total, v] as const).sort((a, b) => b[0] - a[0]);
+    const top50 = new Set(sorted.slice(0, 50).map(([, v]) => v));
+    let cumulative = 0;
+    const nucleus = new Set<number>();
+    for (const [p, v] of sorted) {
+      nucleus.add(v);
+      cumulative += p;
+      if (cumulative >= 0.6) break;
+    }
+    const draws = new Random(1);
+    for (let i = 0; i < 300; i++) {
+      expect(top50.has(sampler.draw(logits, 0, { temperature: 1, topK: 50, topP: 1 }, draws).token)).toBe(true);
+      expect(nucleus.has(sampler.draw(logits, 0, { temperature: 1, topK: 0, topP: 0.6 }, draws).token)).toBe(true);
+    }
+    // The most likely token is drawn in proportion to its share of the nucleus.
+    const best = sorted[0]![1];
+    const hits = Array.from({ length: 3000 }, () => sampler.draw(logits, 0, { temperature: 1, topK: 0, topP: 0.6 }, draws).token).filter((t) => t === best).length;
+    expect(hits / 3000).toBeCloseTo(sorted[0]![0] / cumulative, 1);
+  });
 });

@@ -91,22 +91,30 @@ export class TokenSampler {
   }
 
   private drawFiltered(filter: TokenFilter, total: number, uniform: number): number {
-    const { V, weights, order } = this;
-    for (let v = 0; v < V; v++) order[v] = v;
-    order.sort((a, b) => weights[b]! - weights[a]! || a - b);
-    let kept = filter.topK > 0 ? Math.min(filter.topK, V) : V;
-    let keptMass = 0;
-    for (let i = 0; i < kept; i++) keptMass += weights[order[i]!]!;
+    const { weights, order } = this;
+    // Candidates, most likely first: exactly the top k, or (top-p alone) a prefix of the sorted
+    // vocabulary holding at least topP of the mass; both avoid sorting the whole vocabulary.
+    const topK = filter.topK > 0 && filter.topK < this.V;
+    let kept = topK ? this.selectTopK(filter.topK) : this.selectMass(filter.topP * total);
+    // The mass top-p is measured against: the top k's, or the whole vocabulary's.
+    let keptMass = total;
+    if (topK) {
+      keptMass = 0;
+      for (let i = 0; i < kept; i++) keptMass += weights[order[i]!]!;
+    }
     if (filter.topP < 1) {
+      const goal = filter.topP * keptMass;
       let cumulative = 0;
+      let cut = kept;
       for (let i = 0; i < kept; i++) {
         cumulative += weights[order[i]!]!;
-        if (cumulative >= filter.topP * keptMass) {
-          kept = i + 1;
-          keptMass = cumulative;
+        if (cumulative >= goal) {
+          cut = i + 1;
           break;
         }
       }
+      kept = cut;
+      keptMass = cumulative; // the mass of the tokens kept (all candidates if rounding never reached the goal)
     }
     let target = uniform * (keptMass > 0 ? keptMass : total);
     for (let i = 0; i < kept; i++) {
@@ -114,5 +122,61 @@ export class TokenSampler {
       if (target < 0) return order[i]!;
     }
     return order[kept - 1]!;
+  }
+
+  /** Puts the k most likely tokens into order[0..k), sorted (a size-k min-heap, O(V log k)). */
+  private selectTopK(k: number): number {
+    const { V, weights, order } = this;
+    const better = (a: number, b: number) => weights[a]! > weights[b]! || (weights[a] === weights[b] && a < b);
+    let size = 0;
+    for (let v = 0; v < V; v++) {
+      if (size < k) {
+        // sift up: the heap's root is its worst member
+        let i = size++;
+        order[i] = v;
+        while (i > 0) {
+          const parent = (i - 1) >> 1;
+          if (!better(order[parent]!, order[i]!)) break;
+          [order[parent], order[i]] = [order[i]!, order[parent]!];
+          i = parent;
+        }
+      } else if (better(v, order[0]!)) {
+        order[0] = v;
+        let i = 0;
+        for (;;) {
+          const left = 2 * i + 1;
+          const right = left + 1;
+          let worst = i;
+          if (left < size && better(order[worst]!, order[left]!)) worst = left;
+          if (right < size && better(order[worst]!, order[right]!)) worst = right;
+          if (worst === i) break;
+          [order[worst], order[i]] = [order[i]!, order[worst]!];
+          i = worst;
+        }
+      }
+    }
+    order.subarray(0, size).sort((a, b) => (better(a, b) ? -1 : 1));
+    return size;
+  }
+
+  /** Puts into order[0..n), sorted, every token above a threshold lowered until their mass reaches `mass`. */
+  private selectMass(mass: number): number {
+    const { V, weights, order } = this;
+    let threshold = 1e-2; // weights are relative to the most likely token's (1)
+    let count = 0;
+    for (;;) {
+      count = 0;
+      let selected = 0;
+      for (let v = 0; v < V; v++) {
+        if (weights[v]! >= threshold) {
+          order[count++] = v;
+          selected += weights[v]!;
+        }
+      }
+      if (selected >= mass || threshold === 0) break;
+      threshold = threshold < 1e-30 ? 0 : threshold / 16;
+    }
+    order.subarray(0, count).sort((a, b) => weights[b]! - weights[a]! || a - b);
+    return count;
   }
 }
