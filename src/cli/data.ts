@@ -5,7 +5,7 @@
  *   turnwise data search "query" [--tier S|M] [--dir DIR] [-k N] [--unit passage|document] [--max-chars N] [--raw]
  *   turnwise data stats [--tier S|M] [--dir DIR] [--split all|train|dev|test] [--per-family N] [--json]
  *   turnwise data import-triviaqa FILE... --out DIR [--split train|dev|test]
- *   turnwise data import-kilt FILE --out DIR [--max-articles N]
+ *   turnwise data import-kilt FILE --out DIR [--max-articles N] [--passage-words N]
  *
  * The default directory of a tier is `$TURNWISE_DATA_DIR/<tier>` or `.turnwise/data/<tier>`.
  */
@@ -33,7 +33,9 @@ const USAGE = `usage: turnwise data <subcommand> [options]
                                                   counts per split and family, answer-in-gold, BM25 gold@k / answer@k
   import-triviaqa FILE... --out DIR [--split train|dev|test]
                                                   TriviaQA rc JSON or HF parquet -> DIR/questions.jsonl
-  import-kilt FILE --out DIR [--max-articles N]   KILT Wikipedia JSONL -> DIR/index.sqlite (streamed)
+  import-kilt FILE --out DIR [--max-articles N] [--passage-words N]
+                                                  KILT Wikipedia JSONL -> DIR/index.sqlite (streamed; passages of
+                                                  N to 2N words, default 40)
 
 Tier M is the default. The data directory defaults to $TURNWISE_DATA_DIR/<tier> or .turnwise/data/<tier>.`;
 
@@ -233,11 +235,13 @@ async function runImportTriviaQa(args: string[]): Promise<number> {
 }
 
 async function runImportKilt(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { out: { type: 'string' }, 'max-articles': { type: 'string' } }, true);
+  const { values, positionals } = parse(args, { out: { type: 'string' }, 'max-articles': { type: 'string' }, 'passage-words': { type: 'string' } }, true);
   if (positionals.length !== 1 || values.out === undefined) throw new ConfigError('data import-kilt needs one FILE and --out DIR');
+  const passageWords = values['passage-words'] === undefined ? undefined : positiveInteger(values['passage-words'], '--passage-words', 40);
   const started = performance.now();
   const counts = await importKiltWikipedia(positionals[0]!, path.resolve(values.out), {
     maxArticles: values['max-articles'] === undefined ? undefined : positiveInteger(values['max-articles'], '--max-articles', 1),
+    passages: passageWords === undefined ? undefined : { targetWords: passageWords, maxWords: 2 * passageWords },
     onProgress: (line) => console.log(`  ${line}`),
   });
   console.log(`indexed ${counts.documents} articles (${counts.passages} passages) in ${((performance.now() - started) / 1000).toFixed(1)} s into ${values.out}`);
