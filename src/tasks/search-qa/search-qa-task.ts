@@ -29,7 +29,7 @@ export interface SearchQaTaskOptions {
 }
 
 /** The pieces of the search-QA task. */
-export interface SearchQaTask {
+export interface OpenedSearchQaTask {
   dir: string;
   index: SearchIndex;
   tool: WikiSearchTool;
@@ -40,7 +40,7 @@ export interface SearchQaTask {
 }
 
 /** Opens (and if needed builds) the data, index, tool and rubric of the search-QA task. */
-export async function openSearchQaTask(options: SearchQaTaskOptions = {}): Promise<SearchQaTask> {
+export async function openSearchQaTask(options: SearchQaTaskOptions = {}): Promise<OpenedSearchQaTask> {
   const tier = options.tier ?? 'M';
   const dir = path.resolve(options.dir ?? defaultDataDir(tier));
   if (!existsSync(path.join(dir, DATA_FILES.questions))) {
