@@ -76,3 +76,16 @@ export { createTinkerServer, type TinkerServer, type TinkerServerOptions } from 
 export { WorkerBackend, type WorkerBackendOptions } from './backends/server/worker-backend.js';
 export { parseFaultSpec, type FaultConfig } from './backends/server/fault-injector.js';
 export { VllmPolicy, type VllmSamplerOptions } from './backends/vllm-sampler.js';
+
+// tasks/search-qa
+export { buildSearchQaData, type SearchQaManifest, type BuildSearchQaDataOptions } from './tasks/search-qa/build-data.js';
+export { loadSearchQaDataset } from './tasks/search-qa/dataset.js';
+export { defaultDataDir } from './tasks/search-qa/data-files.js';
+export { openSearchIndex, type SearchIndex, type SearchHit, type SearchOptions } from './tasks/search-qa/search-index.js';
+export { createWikiSearchTool, DEFAULT_EMPTY_MESSAGE, type WikiSearchOptions, type WikiSearchTool } from './tasks/search-qa/wiki-search-tool.js';
+export { createRemoteRetrieverTool, type RemoteRetrieverOptions } from './tasks/search-qa/remote-retriever-tool.js';
+export { createSearchQaRubric, goldSearchAnswerReward, type SearchQaRubricOptions } from './tasks/search-qa/task-rubric.js';
+export { openSearchQaTask, type OpenedSearchQaTask } from './tasks/search-qa/search-qa-task.js';
+export { readTriviaQa } from './tasks/search-qa/loaders/triviaqa.js';
+export { importKiltWikipedia } from './tasks/search-qa/loaders/kilt-wikipedia.js';
+export type { QuestionRow, CorpusDocument, Tier, Split } from './tasks/search-qa/types.js';
