@@ -138,7 +138,7 @@ const logSchema = z
 
 const evalSchema = z
   .strictObject({
-    questions: positiveInt().default(200).describe('questions per evaluated split (a fixed prefix of the split); default 200'),
+    questions: positiveInt().default(200).describe('questions per evaluated split (a fixed random subset, the same for every model); default 200'),
     samples: positiveInt().default(1).describe('sampled completions per question in sampled mode (paper: 1); default 1'),
   })
   .describe('evaluation');

@@ -32,6 +32,16 @@ describe('evaluate', () => {
     expect(result.metrics).toHaveProperty('exact_match');
   });
 
+  it('evaluates a fixed, representative subset of the split', async () => {
+    const { evaluationRows } = await import('./evaluate.js');
+    const rows = Array.from({ length: 100 }, (_, i) => i);
+    const subset = evaluationRows(rows, 10);
+    expect(subset).toEqual(evaluationRows(rows, 10));
+    expect(subset).toEqual([...subset].sort((a, b) => a - b));
+    expect(subset.some((i) => i >= 50)).toBe(true);
+    expect(evaluationRows(rows, 500)).toBe(rows);
+  });
+
   it('decodes greedily with one rollout per question, reproducibly', async () => {
     const first = await evaluate(options('greedy'));
     const second = await evaluate(options('greedy'));

@@ -1,5 +1,5 @@
 /**
- * Evaluation: a policy on a fixed prefix of a split, with greedy (top-1) or sampled decoding (the
+ * Evaluation: a policy on a fixed random subset of a split, with greedy (top-1) or sampled decoding (the
  * training temperature, as the paper evaluated), scored by the task's rubric. Reports the mean of
  * every reward component (tool execution, search-result answer presence, XML format, exact match,
  * normalised exact match, ...) overall and per question family, plus stop reasons.
@@ -44,10 +44,23 @@ function means(trajectories: Trajectory[]): Record<string, number> {
   return Object.fromEntries(Object.entries(sums).map(([name, sum]) => [name, sum / count]));
 }
 
+/** Seed of the evaluation subset: fixed, so every model is scored on the same questions. */
+const SUBSET_SEED = 20250511;
+
+/**
+ * The questions evaluated: all of the split, or a fixed random subset of `count` (split files are
+ * grouped by family, so a prefix would not be representative), kept in split order.
+ */
+export function evaluationRows<Row>(rows: Row[], count: number): Row[] {
+  if (count >= rows.length) return rows;
+  const indices = new Random(SUBSET_SEED).shuffle(rows.map((_, i) => i)).slice(0, count).sort((a, b) => a - b);
+  return indices.map((i) => rows[i]!);
+}
+
 /** Runs one evaluation and returns its result. */
 export async function evaluate<Row>(options: EvaluateOptions<Row>): Promise<EvalResult> {
   const started = performance.now();
-  const rows = options.task.rows(options.split).slice(0, options.questions);
+  const rows = evaluationRows(options.task.rows(options.split), options.questions);
   const greedy = options.mode === 'greedy';
   const groups = await collectGroups({
     policy: options.backend.policy(),

@@ -18,12 +18,12 @@ export const DEMO_PRESET: TrainConfigInput = {
   warmStart: { pretrainSteps: 300, sftSteps: 300, sftLr: 3e-3, demonstrations: 1500, demoMix: { good: 0.45, poorQuery: 0.25, noSearch: 0.15, brokenFormat: 0.15 } },
   checkpoint: { every: 8 },
   log: { trajectoriesEvery: 2, trajectoriesCount: 4 },
-  eval: { questions: 100, samples: 1 },
+  eval: { questions: 200, samples: 1 },
 };
 
 /** `turnwise experiment paper`: the three methods from one base, same budget, several seeds. */
 export const PAPER_PRESET: TrainConfigInput = {
   ...DEMO_PRESET,
   rl: { ...DEMO_PRESET.rl, steps: 24 },
-  eval: { questions: 200, samples: 1 },
+  eval: { questions: 300, samples: 1 },
 };
