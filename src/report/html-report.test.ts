@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -62,6 +62,17 @@ describe('html report', () => {
     expect(html).toContain('France ... capital: Paris &#60;b&#62;');
     expect(html).not.toContain('Paris <b>');
     expect(html).toContain('advantage 1.800');
+  });
+
+  it('draws no curve for a run that has only evaluation results', () => {
+    const root = experiment();
+    const base = join(root, 'base');
+    writeSyntheticRun(base, 'base', 0, 1);
+    writeFileSync(join(base, 'metrics.jsonl'), '');
+    const html = renderReport(findRunDirs([root]).map(loadRun));
+    const data = JSON.parse(html.match(/const DATA = (.*);\n/)![1]!);
+    expect(data.panels[0].bands.map((entry: { name: string }) => entry.name)).not.toContain('base (1 seed)');
+    expect(html).toMatch(/<tr><td>base<\/td><td>1<\/td>/);
   });
 
   it('averages evaluation results per method for the chosen split', () => {

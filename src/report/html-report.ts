@@ -142,7 +142,8 @@ export function renderReport(runs: RunData[], options: ReportOptions = {}): stri
       color: colorOf(name, i),
       band: component ? bandOf(group, `reward/${component}`) : { steps: [], mean: [], min: [], max: [] },
     }));
-    return { id: panel.id, title: panel.title, range: panel.range, component: component ?? null, bands };
+    // Runs without training metrics (an evaluated base) have no curve; they appear in the table only.
+    return { id: panel.id, title: panel.title, range: panel.range, component: component ?? null, bands: bands.filter((entry) => entry.band.steps.length > 0) };
   });
   const { script, style } = uplotAssets();
   const title = options.title ?? 'turnwise training report';
