@@ -7,6 +7,7 @@
  * prints our/PyTorch ratios. It ends with the parity check against the PyTorch fixtures.
  *
  * Options: --configs S,M  --steps 3  --threads N  --no-torch  --openblas-coretype X (default SkylakeX)
+ *          --keep-openblas-l2-size
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -57,6 +58,8 @@ interface TorchResult {
   sampleTokensPerSecond: number;
   sampleTokensPerCpuSecond: number;
   sampleThreads: number;
+  /** GFLOP/s of a 256^3 torch.mm, to catch a reference BLAS. */
+  blasGflops: number;
   peakRssMB: number;
 }
 
@@ -149,6 +152,8 @@ function runTorch(name: string, steps: number, threads: number, coretype: string
   const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads) };
   if (coretype === '') delete env['OPENBLAS_CORETYPE'];
   else env['OPENBLAS_CORETYPE'] = coretype;
+  // An inherited OPENBLAS_L2_SIZE (this machine's environment sets 512) halves OpenBLAS's GEMM.
+  if (!process.argv.includes('--keep-openblas-l2-size')) delete env['OPENBLAS_L2_SIZE'];
   const output = execFileSync(
     '/usr/bin/python3',
     [script, '--config', JSON.stringify(BENCH_CONFIGS[name]), '--name', name, '--steps', String(steps), '--threads', String(threads), '--batch', String(B), '--seq', String(T), '--sample-sequences', String(SAMPLE_SEQUENCES), '--sample-tokens', String(SAMPLE_TOKENS), ...(sample ? [] : ['--no-sample'])],
@@ -198,6 +203,9 @@ async function main(): Promise<void> {
       ? `PyTorch: /usr/bin/python3, training on 1 and ${kernels.threads} thread(s) (OPENBLAS_NUM_THREADS and torch.set_num_threads), sampling on 1 thread (its fastest), OPENBLAS_CORETYPE=${coretype || '(unset)'}${inherited === undefined ? '' : ` (the environment had ${inherited})`}`
       : 'PyTorch: not available (/usr/bin/python3 -c "import torch" failed) or --no-torch',
   );
+  if (withTorch && process.env['OPENBLAS_L2_SIZE'] !== undefined && !process.argv.includes('--keep-openblas-l2-size')) {
+    console.log(`PyTorch runs without the environment's OPENBLAS_L2_SIZE=${process.env['OPENBLAS_L2_SIZE']} (it halves OpenBLAS GEMM; --keep-openblas-l2-size keeps it)`);
+  }
 
   const rows: string[][] = [];
   const cpuRows: string[][] = [];
@@ -209,6 +217,13 @@ async function main(): Promise<void> {
     // PyTorch samples fastest on 1 thread (engine-baseline.md); training is tried on 1 and N threads.
     const torchRuns = withTorch ? threadCounts.map((count) => runTorch(name, steps, count, coretype, count === 1)) : [];
     for (const run of torchRuns) console.log(`${name} torch: ${JSON.stringify(run)}`);
+    const slowBlas = torchRuns.find((run) => run.blasGflops < 20);
+    if (slowBlas) {
+      console.log(
+        `WARNING: PyTorch's BLAS does ${fmt(slowBlas.blasGflops, 1)} GFLOP/s on 256^3 (${slowBlas.threads} thread): a reference BLAS, not OpenBLAS; ` +
+          'install it with apt-get install -y --no-install-recommends libopenblas0-pthread',
+      );
+    }
     const ours = bestRun(oursRuns);
     const torch = withTorch ? bestRun(torchRuns) : undefined;
     rows.push([

@@ -12,7 +12,8 @@ script once per thread count and keeps the best.
 Run by Debian's interpreter (/usr/bin/python3, the one that imports python3-torch). Threads are set
 explicitly (torch.set_num_threads; OPENBLAS_NUM_THREADS comes from the caller's environment).
 Prints one JSON line: wall and CPU (process_time) seconds of a training step, sampled tokens per
-wall and per CPU second, peak RSS.
+wall and per CPU second, the GFLOP/s of a 256^3 matmul (a reference BLAS shows as a few GFLOP/s:
+Debian's python3-torch without recommends gets netlib BLAS; install libopenblas0-pthread), peak RSS.
 """
 import argparse
 import json
@@ -153,6 +154,12 @@ def main():
           f'OPENBLAS_NUM_THREADS={os.environ.get("OPENBLAS_NUM_THREADS", "(unset)")}', file=sys.stderr)
     torch.manual_seed(0)
     torch.set_num_threads(args.threads)
+    square = torch.randn(256, 256)
+    square @ square
+    start = time.perf_counter()
+    for _ in range(20):
+        square @ square
+    blas_gflops = 20 * 2 * 256 ** 3 / (time.perf_counter() - start) / 1e9
     model = Model(config)
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
@@ -200,6 +207,7 @@ def main():
         'sampleTokensPerSecond': sample_rate,
         'sampleTokensPerCpuSecond': sample_cpu_rate,
         'sampleThreads': args.threads,
+        'blasGflops': blas_gflops,
         'peakRssMB': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }))
 
