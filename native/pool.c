@@ -13,7 +13,7 @@
 #include <stdlib.h>
 
 #define MAX_THREADS 256
-#define SPIN_ITERATIONS 20000
+#define SPIN_ITERATIONS 4000 /* ~50-100 us: covers the gap between back-to-back kernel calls */
 
 static pthread_mutex_t job_mutex = PTHREAD_MUTEX_INITIALIZER;   /* one job at a time */
 static pthread_mutex_t wake_mutex = PTHREAD_MUTEX_INITIALIZER;

@@ -4,16 +4,18 @@
  * and, when Debian's PyTorch is importable by /usr/bin/python3, numpy and torch matmul of the same
  * shapes measured in the same run (OpenBLAS with OPENBLAS_CORETYPE=SkylakeX by default, the
  * setting that is best for it here; printed). Then the throughput of the other kernels.
- * Times are medians after a warm-up; the reference runs a slice of the rows (shown) to stay short.
+ * Every figure is the best of repeated timed calls after a warm-up (`--median` for medians): the
+ * cores are shared with other processes, and the best run is the one they disturbed least. The
+ * reference runs a slice of the rows (shown) to stay short.
  *
- * Options: --no-torch  --openblas-coretype X (default SkylakeX; 'unset' leaves it unset)  --quick
+ * Options: --no-torch  --openblas-coretype X (default SkylakeX; 'unset' leaves it unset)  --quick  --median
  */
 import { spawnSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { createNativeKernels, loadNativeAddon } from '../src/engine/kernels/native.js';
 import type { Kernels } from '../src/engine/kernels/kernels.js';
 import { referenceKernels } from '../src/engine/kernels/reference.js';
-import { ENGINE_GEMM_SHAPES, measureGemm, timeCall, type GemmShape } from '../src/engine/kernels/gemm-benchmark.js';
+import { ENGINE_GEMM_SHAPES, measureGemm, timeCall, type GemmShape, type TimingStatistic } from '../src/engine/kernels/gemm-benchmark.js';
 import { Random } from '../src/random.js';
 
 const PYTHON = '/usr/bin/python3';
@@ -39,14 +41,14 @@ const PYTHON_GEMM = `
 import json, sys, time
 import numpy as np
 import torch
-shapes = json.loads(sys.argv[1]); threads = int(sys.argv[2]); min_seconds = float(sys.argv[3])
+shapes = json.loads(sys.argv[1]); threads = int(sys.argv[2]); min_seconds = float(sys.argv[3]); statistic = sys.argv[4]
 torch.set_num_threads(threads)
 def timed(fn):
     fn(); times = []; start = time.perf_counter()
     while len(times) < 3 or time.perf_counter() - start < min_seconds:
         t0 = time.perf_counter(); fn(); times.append(time.perf_counter() - t0)
         if len(times) >= 1000: break
-    times.sort(); return times[len(times) // 2]
+    times.sort(); return times[len(times) // 2] if statistic == 'median' else times[0]
 results = []
 rng = np.random.default_rng(0)
 for s in shapes:
@@ -74,11 +76,11 @@ function torchAvailable(): boolean {
   return spawnSync(PYTHON, ['-c', 'import torch, numpy'], { stdio: 'ignore' }).status === 0;
 }
 
-function pythonGemm(shapes: GemmShape[], threads: number, coretype: string, minSeconds: number): PythonGemm[] | string {
+function pythonGemm(shapes: GemmShape[], threads: number, coretype: string, minSeconds: number, statistic: TimingStatistic): PythonGemm[] | string {
   const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads) };
   if (coretype === 'unset') delete env['OPENBLAS_CORETYPE'];
   else env['OPENBLAS_CORETYPE'] = coretype;
-  const run = spawnSync(PYTHON, ['-c', PYTHON_GEMM, JSON.stringify(shapes), String(threads), String(minSeconds)], { env, encoding: 'utf8', maxBuffer: 1 << 24 });
+  const run = spawnSync(PYTHON, ['-c', PYTHON_GEMM, JSON.stringify(shapes), String(threads), String(minSeconds), statistic], { env, encoding: 'utf8', maxBuffer: 1 << 24 });
   if (run.status !== 0) return `python failed: ${run.stderr.trim().split('\n').slice(-1)[0]}`;
   return JSON.parse(run.stdout.trim().split('\n').slice(-1)[0]!) as PythonGemm[];
 }
@@ -212,6 +214,7 @@ function main(): void {
   const quick = process.argv.includes('--quick');
   const minSeconds = quick ? 0.1 : 0.3;
   const coretype = argument('openblas-coretype') ?? 'SkylakeX';
+  const statistic: TimingStatistic = process.argv.includes('--median') ? 'median' : 'best';
   const addon = (() => {
     try {
       return loadNativeAddon();
@@ -232,13 +235,13 @@ function main(): void {
   );
 
   const shapes = ENGINE_GEMM_SHAPES;
-  const python = withTorch ? [1, 2].map((threads) => pythonGemm(shapes, threads, coretype, minSeconds)) : [];
+  const python = withTorch ? [1, 2].map((threads) => pythonGemm(shapes, threads, coretype, minSeconds, statistic)) : [];
   for (const result of python) if (typeof result === 'string') console.log(result);
   const rows = shapes.map((shape, index) => {
-    const reference = measureGemm(referenceKernels, shape, { maxRows: REFERENCE_ROWS, minSeconds: 0.1 });
+    const reference = measureGemm(referenceKernels, shape, { maxRows: REFERENCE_ROWS, minSeconds: 0.1, statistic });
     const ours = [1, 2].map((threads) => {
       const kernels = nativeWith(threads);
-      return kernels ? measureGemm(kernels, shape, { minSeconds }).gflops : undefined;
+      return kernels ? measureGemm(kernels, shape, { minSeconds, statistic }).gflops : undefined;
     });
     const torch = python.map((result) => (typeof result === 'string' ? undefined : result[index]));
     const ratio = ours[1] !== undefined && torch[1]?.torch ? ours[1] / torch[1].torch : undefined;
@@ -254,15 +257,15 @@ function main(): void {
       ratio === undefined ? '-' : `${ratio.toFixed(2)}x`,
     ];
   });
-  console.log('\nGEMM GFLOP/s (forward: out = inp . W^T; dinp = dout . W; dweight = dout^T . inp):');
+  console.log(`\nGEMM GFLOP/s, ${statistic} of the timed calls (forward: out = inp . W^T; dinp = dout . W; dweight = dout^T . inp):`);
   printTable(['shape (N x C -> OC) product', 'reference', 'native 1t', 'native 2t', 'numpy 1t', 'numpy 2t', 'torch 1t', 'torch 2t', 'native/torch 2t'], rows);
 
-  console.log('\nOther kernels (median per call; reference on 1/16 of the size):');
+  console.log(`\nOther kernels (${statistic} of the timed calls; reference on 1/16 of the size):`);
   const table: string[][] = [];
   for (const kernelCase of kernelCases()) {
     const measure = (kernels: Kernels, scale: number) => {
       const { run, work } = kernelCase.build(kernels, scale);
-      const seconds = timeCall(run, kernels.name === 'reference' ? 0.1 : minSeconds, kernels.name === 'reference' ? 1 : 3);
+      const seconds = timeCall(run, kernels.name === 'reference' ? 0.1 : minSeconds, kernels.name === 'reference' ? 1 : 3, statistic);
       return { rate: work / seconds / (kernelCase.unit === 'GFLOP/s' ? 1e9 : 1e6), milliseconds: seconds * 1000 };
     };
     const reference = measure(referenceKernels, 1 / 16);
