@@ -79,9 +79,14 @@ static long column_block(long K, int nr) {
   return budget < nr ? nr : budget;
 }
 
-/* Multiplies a packed A block (mc x kc) by a packed B block (kc x nc) into C at (ic, jc). */
-static void multiply_packed(const simd_table *simd, const float *packed_a, const float *packed_b, float *edge, long mc, long nc, long kc, float *c, long ldc, int acc, const float *bias) {
+/*
+ * Multiplies an A block (mc x kc) by a packed B block (kc x nc) into C at (ic, jc). A is either
+ * packed (a_direct NULL) or, when A is a transposed matrix, read in place: its rows k are then
+ * already MR-contiguous at stride a_stride, so only edge panels (fewer than MR rows) get packed.
+ */
+static void multiply_block(const simd_table *simd, const gemm_problem *p, const float *packed_a, const float *a_direct, long a_stride, long ic, long pc, const float *packed_b, float *edge, long mc, long nc, long kc, float *c, long ldc, int acc, const float *bias) {
   int mr = simd->gemm_mr, nr = simd->gemm_nr;
+  float *edge_a = edge + mr * nr;
   for (long jr = 0; jr < nc; jr += nr) {
     long cols = nc - jr < nr ? nc - jr : nr;
     const float *tile_bias = bias ? bias + jr : NULL;
@@ -89,10 +94,20 @@ static void multiply_packed(const simd_table *simd, const float *packed_a, const
       long rows = mc - ir < mr ? mc - ir : mr;
       float *ctile = c + ir * ldc + jr;
       const float *ap = packed_a + ir * kc, *bp = packed_b + jr * kc;
+      long stride = mr;
+      if (a_direct) {
+        if (rows == mr) {
+          ap = a_direct + ir;
+          stride = a_stride;
+        } else {
+          if (jr == 0) pack_a(edge_a, p, ic + ir, rows, pc, kc, mr);
+          ap = edge_a;
+        }
+      }
       if (rows == mr && cols == nr) {
-        simd->gemm_kernel(kc, ap, bp, ctile, ldc, acc, tile_bias);
+        simd->gemm_kernel(kc, ap, stride, bp, ctile, ldc, acc, tile_bias);
       } else {
-        simd->gemm_kernel(kc, ap, bp, edge, nr, 0, NULL);
+        simd->gemm_kernel(kc, ap, stride, bp, edge, nr, 0, NULL);
         for (long i = 0; i < rows; i++)
           for (long j = 0; j < cols; j++) ctile[i * ldc + j] = (acc ? ctile[i * ldc + j] : 0) + edge[i * nr + j] + (tile_bias ? tile_bias[j] : 0);
       }
@@ -115,7 +130,8 @@ static void gemm_block(const simd_table *simd, const gemm_problem *p, long i0, l
     return;
   }
   float *packed_a = thread_scratch(1, (size_t)KC * (mc_max + mr));
-  float *edge = thread_scratch(2, (size_t)mr * nr);
+  float *edge = thread_scratch(2, (size_t)mr * nr + (size_t)KC * mr);
+  int direct = p->a_row == 1 && p->a_col != 1; /* transposed A: read in place */
   int k_outer = (i1 - i0) * (j1 - j0) <= C_RESIDENT_FLOATS;
   long nc_max = k_outer ? NC : column_block(k1 - k0, nr);
   long nc_padded_max = (nc_max + nr - 1) / nr * nr;
@@ -129,8 +145,8 @@ static void gemm_block(const simd_table *simd, const gemm_problem *p, long i0, l
         pack_b(packed_b, p, pc, kc, jc, nc, nr);
         for (long ic = i0; ic < i1; ic += mc_max) {
           long mc = i1 - ic < mc_max ? i1 - ic : mc_max;
-          pack_a(packed_a, p, ic, mc, pc, kc, mr);
-          multiply_packed(simd, packed_a, packed_b, edge, mc, nc, kc, c + ic * ldc + jc, ldc, pc == k0 ? accumulate : 1, pc == k0 && bias ? bias + jc : NULL);
+          if (!direct) pack_a(packed_a, p, ic, mc, pc, kc, mr);
+          multiply_block(simd, p, packed_a, direct ? p->a + ic + pc * p->a_col : NULL, p->a_col, ic, pc, packed_b, edge, mc, nc, kc, c + ic * ldc + jc, ldc, pc == k0 ? accumulate : 1, pc == k0 && bias ? bias + jc : NULL);
         }
       }
       continue;
@@ -143,8 +159,8 @@ static void gemm_block(const simd_table *simd, const gemm_problem *p, long i0, l
       long mc = i1 - ic < mc_max ? i1 - ic : mc_max;
       for (long pc = k0; pc < k1; pc += KC) {
         long kc = k1 - pc < KC ? k1 - pc : KC;
-        pack_a(packed_a, p, ic, mc, pc, kc, mr);
-        multiply_packed(simd, packed_a, packed_b + (pc - k0) * nc_padded, edge, mc, nc, kc, c + ic * ldc + jc, ldc, pc == k0 ? accumulate : 1, pc == k0 && bias ? bias + jc : NULL);
+        if (!direct) pack_a(packed_a, p, ic, mc, pc, kc, mr);
+        multiply_block(simd, p, packed_a, direct ? p->a + ic + pc * p->a_col : NULL, p->a_col, ic, pc, packed_b + (pc - k0) * nc_padded, edge, mc, nc, kc, c + ic * ldc + jc, ldc, pc == k0 ? accumulate : 1, pc == k0 && bias ? bias + jc : NULL);
       }
     }
   }

@@ -65,8 +65,8 @@ static inline vf vexp(vf x) {
 
 /* ---------------------------------------------------------------- GEMM micro-kernel */
 
-/* c(MR,NR) (+)= sum_k a[k*MR+i] * b[k*NR+j] (+ bias[j]); NR = 2 vectors. */
-static void FN(gemm_kernel)(long kc, const float *a, const float *b, float *c, long ldc, int accumulate, const float *bias) {
+/* c(MR,NR) (+)= sum_k a[k*a_stride+i] * b[k*NR+j] (+ bias[j]); NR = 2 vectors. */
+static void FN(gemm_kernel)(long kc, const float *a, long a_stride, const float *b, float *c, long ldc, int accumulate, const float *bias) {
   vf acc[MR][2];
   for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = (vf){0};
   if (accumulate)
@@ -82,7 +82,7 @@ static void FN(gemm_kernel)(long kc, const float *a, const float *b, float *c, l
       acc[i][0] += ai * b0;
       acc[i][1] += ai * b1;
     }
-    a += MR;
+    a += a_stride;
     b += 2 * W;
   }
   vf bias0 = bias ? vload(bias) : (vf){0}, bias1 = bias ? vload(bias + W) : (vf){0};

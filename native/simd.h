@@ -13,9 +13,9 @@
 
 typedef struct {
   const char *name;
-  /* GEMM micro-kernel: c(MR,NR) (+)= a(kc,MR packed) . b(kc,NR packed) (+ bias(NR) when not NULL). */
+  /* GEMM micro-kernel: c(MR,NR) (+)= a(kc,MR; row k at a + k*a_stride) . b(kc,NR packed) (+ bias(NR) when not NULL). */
   int gemm_mr, gemm_nr;
-  void (*gemm_kernel)(long kc, const float *a, const float *b, float *c, long ldc, int accumulate, const float *bias);
+  void (*gemm_kernel)(long kc, const float *a, long a_stride, const float *b, float *c, long ldc, int accumulate, const float *bias);
 
   void (*rmsnorm_forward)(float *out, float *rstd, const float *inp, const float *weight, long rows, long C, float eps);
   /* dweight_partial(C) += this row range's contribution. */
