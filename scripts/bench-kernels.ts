@@ -3,7 +3,8 @@
  * weight-gradient products) for the reference kernels and the native kernels on 1 and 2 threads,
  * and, when Debian's PyTorch is importable by /usr/bin/python3, numpy and torch matmul of the same
  * shapes measured in the same run (OpenBLAS with OPENBLAS_CORETYPE=SkylakeX by default, the
- * setting that is best for it here; printed). Then the throughput of the other kernels.
+ * setting that is best for it here, and without this environment's OPENBLAS_L2_SIZE, which halves
+ * OpenBLAS GEMM; printed). Then the throughput of the other kernels.
  * Every figure is the best of repeated timed calls after a warm-up (`--median` for medians): the
  * cores are shared with other processes, and the best run is the one they disturbed least. The
  * reference runs a slice of the rows (shown) to stay short.
@@ -78,6 +79,7 @@ function torchAvailable(): boolean {
 
 function pythonGemm(shapes: GemmShape[], threads: number, coretype: string, minSeconds: number, statistic: TimingStatistic): PythonGemm[] | string {
   const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads) };
+  delete env['OPENBLAS_L2_SIZE']; // a cache-size override in this environment that halves OpenBLAS GEMM
   if (coretype === 'unset') delete env['OPENBLAS_CORETYPE'];
   else env['OPENBLAS_CORETYPE'] = coretype;
   const run = spawnSync(PYTHON, ['-c', PYTHON_GEMM, JSON.stringify(shapes), String(threads), String(minSeconds), statistic], { env, encoding: 'utf8', maxBuffer: 1 << 24 });
@@ -230,7 +232,7 @@ function main(): void {
   console.log(`machine: ${cpus().length} CPUs, load average ${loadavg().map((load) => load.toFixed(1)).join(' ')} (other processes share the cores: figures vary +-15%)`);
   console.log(
     withTorch
-      ? `numpy/torch: ${PYTHON}, OPENBLAS_NUM_THREADS = threads, OPENBLAS_CORETYPE=${coretype === 'unset' ? '(unset)' : coretype}`
+      ? `numpy/torch: ${PYTHON}, OPENBLAS_NUM_THREADS = threads, OPENBLAS_CORETYPE=${coretype === 'unset' ? '(unset)' : coretype}, OPENBLAS_L2_SIZE unset${process.env['OPENBLAS_L2_SIZE'] ? ` (was ${process.env['OPENBLAS_L2_SIZE']} here)` : ''}; torch runs nn.functional.linear for the forward`
       : 'numpy/torch: not measured (--no-torch, or /usr/bin/python3 cannot import torch)',
   );
 
