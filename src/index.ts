@@ -58,6 +58,12 @@ export { klK3, klK3Gradient } from './loss/kl.js';
 // backends
 export type { Backend, Datum, LossSpec, ForwardBackwardResult, AdamParams } from './backends/backend.js';
 
+// engine: kernels
+export type { Kernels, FloatArray } from './engine/kernels/kernels.js';
+export { loadKernels, nativeKernelsUnavailableReason, type LoadKernelsOptions } from './engine/kernels/index.js';
+export { referenceKernels } from './engine/kernels/reference.js';
+export { measureGemm, ENGINE_GEMM_SHAPES, type GemmShape, type GemmMeasurement } from './engine/kernels/gemm-benchmark.js';
+
 // engine: formats
 export { readSafetensors, readSafetensorsHeader, writeSafetensors, encodeSafetensors, decodeSafetensors, type TensorData, type SafetensorsDtype, type SafetensorsContents } from './engine/safetensors.js';
 export { writeCheckpoint, readCheckpoint, validateTensorShapes, CHECKPOINT_FILES, type CheckpointContents, type ReadCheckpointOptions, type ExpectedShapes } from './engine/checkpoint.js';
