@@ -58,6 +58,15 @@ export { klK3, klK3Gradient } from './loss/kl.js';
 // backends
 export type { Backend, Datum, LossSpec, ForwardBackwardResult, AdamParams } from './backends/backend.js';
 
+// engine
+export { ModelConfigSchema, parseModelConfig, modelDims, configToJson, type ModelConfig, type ModelConfigInput } from './engine/model-config.js';
+export { parameterLayout, type ParameterTensor, type ParameterLayout } from './engine/parameters.js';
+export { Transformer, type TransformerOptions, type TokenBatch } from './engine/transformer.js';
+export { AdamW, type AdamWSettings } from './engine/adamw.js';
+export { forwardBackward, forwardOnly, crossEntropyGradient, type LogprobGradient } from './engine/training.js';
+export { EnginePolicy, type EnginePolicyOptions, type EnginePolicyStats } from './engine/engine-policy.js';
+export { saveModelCheckpoint, loadModelCheckpoint, modelTensors, loadModelTensors } from './engine/model-state.js';
+
 // engine: kernels
 export type { Kernels, FloatArray } from './engine/kernels/kernels.js';
 export { loadKernels, nativeKernelsUnavailableReason, type LoadKernelsOptions } from './engine/kernels/index.js';
@@ -74,6 +83,7 @@ export { buildTokenizerJson, buildTokenizerConfig, tokenizerFiles, writeTokenize
 export { HfTokenizer, loadTokenizer } from './engine/tokenizer/hf-tokenizer.js';
 
 // backends
+export { LocalBackend, createLocalBackend, type LocalBackendOptions, type CreateLocalBackendOptions } from './backends/local.js';
 export { TinkerBackend, type TinkerBackendOptions } from './backends/tinker/tinker-backend.js';
 export { TinkerSamplingPolicy, type TinkerSamplerConnectOptions } from './backends/tinker/sampling-client.js';
 export { CAPABILITY_PRESETS, type TinkerCapabilities } from './backends/tinker/capabilities.js';
