@@ -105,3 +105,24 @@ export { openSearchQaTask, type OpenedSearchQaTask } from './tasks/search-qa/sea
 export { readTriviaQa } from './tasks/search-qa/loaders/triviaqa.js';
 export { importKiltWikipedia } from './tasks/search-qa/loaders/kilt-wikipedia.js';
 export type { QuestionRow, CorpusDocument, Tier, Split } from './tasks/search-qa/types.js';
+
+// train
+export { trainConfigSchema, MODEL_PRESETS, resolveRunDir, type TrainConfig, type TrainConfigInput } from './train/config.js';
+export { loadConfig, resolveConfig, applyOverrides, readConfigFile, readRunConfig, writeResolvedConfig, configHash, describeConfig } from './train/config-load.js';
+export { runRl, learningRateAt, type RlRunOptions, type RlRunResult } from './train/rl-loop.js';
+export type { TrainingTask } from './train/task.js';
+export { evaluate, evaluationRows, writeEvalResult } from './train/evaluate.js';
+export type { EvalResult } from './train/eval-result.js';
+export { warmStart, warmStartKey, cachedBase } from './train/warm-start.js';
+export { createSearchQaTask, SHORT_SYSTEM_PROMPT } from './train/search-qa-task.js';
+export { createEngineBackend } from './train/engine-backend.js';
+export { openTask, prepareBase, trainRun } from './train/pipeline.js';
+export { saveCheckpoint, restoreLatest, latestCheckpoint, readTrainerState } from './train/run-state.js';
+export { RunLog } from './train/metrics-log.js';
+export { ProgressReporter } from './train/progress.js';
+export { rolloutMetrics } from './train/rollout-metrics.js';
+
+// report
+export { renderReport } from './report/html-report.js';
+export { writeReport, PAPER_RESULTS } from './report/write-report.js';
+export { formatResultsTable } from './report/results-table.js';

@@ -10,3 +10,5 @@ export { scriptedRollout, type ScriptedRolloutOptions } from './scripted-rollout
 export { syntheticTrajectory, syntheticGroup, type SyntheticTrajectorySpec, type SyntheticTurn } from '../advantage/synthetic-trajectory.js';
 export { workedVectorGroup } from '../advantage/worked-vector.js';
 export { BigramTestBackend } from '../backends/test-support/bigram-test-backend.js';
+export { TabularBackend } from '../train/tabular-backend.js';
+export { createToyTask } from '../train/toy-task.js';
