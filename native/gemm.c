@@ -12,12 +12,15 @@
 #include "pool.h"
 
 #ifndef KC
-#define KC 192
+#define KC 256 /* the largest K block; K is cut into equal blocks of at most KC (see k_block) */
 #endif
 #ifndef MC_TILES
 #define MC_TILES 16 /* MC = MC_TILES * MR rows of A per block */
 #endif
 #define NC 3072
+#ifndef NC_CAP
+#define NC_CAP 768 /* columns per block when C is not L2-resident */
+#endif
 #define C_RESIDENT_FLOATS (128L * 1024) /* a C region this small stays in L2 */
 
 /* Packs A(i0.., k0..) (mc x kc) into MR-row panels: panel[k*MR + i], zero-padded rows. */
@@ -26,6 +29,30 @@ static void pack_a(float *packed, const gemm_problem *p, long i0, long mc, long 
     for (long ip = 0; ip < mc; ip += mr) {
       long rows = mc - ip < mr ? mc - ip : mr;
       float *panel = packed + ip * kc;
+      if (rows == mr && mr <= 16) {
+        /* Full panel: the panel is written in order while the MR source rows are read in
+         * step, 8 k at a time (MR streams, each L1-resident for the block). */
+        const float *src[16];
+        for (long i = 0; i < mr; i++) src[i] = p->a + (i0 + ip + i) * p->a_row + k0;
+        long k = 0;
+        for (; k + 8 <= kc; k += 8) {
+          float *dst = panel + k * mr;
+          for (long i = 0; i < mr; i++) {
+            const float *s = src[i] + k;
+            dst[0 * mr + i] = s[0];
+            dst[1 * mr + i] = s[1];
+            dst[2 * mr + i] = s[2];
+            dst[3 * mr + i] = s[3];
+            dst[4 * mr + i] = s[4];
+            dst[5 * mr + i] = s[5];
+            dst[6 * mr + i] = s[6];
+            dst[7 * mr + i] = s[7];
+          }
+        }
+        for (; k < kc; k++)
+          for (long i = 0; i < mr; i++) panel[k * mr + i] = src[i][k];
+        continue;
+      }
       for (long i = 0; i < rows; i++) {
         const float *src = p->a + (i0 + ip + i) * p->a_row + k0;
         for (long k = 0; k < kc; k++) panel[k * mr + i] = src[k];
@@ -73,18 +100,29 @@ static void pack_b(float *packed, const gemm_problem *p, long k0, long kc, long 
  * every K block accumulates into it, so C is read from memory once whatever K is. */
 static long column_block(long K, int nr) {
   long budget = (1L << 21) / (K > 0 ? K : 1); /* packed B <= 8 MB */
-  if (budget > 768) budget = 768;
+  if (budget > NC_CAP) budget = NC_CAP;
   if (budget > NC) budget = NC;
   budget = budget / nr * nr;
   return budget < nr ? nr : budget;
 }
 
+/* K per block: K cut into the fewest blocks of at most KC, of equal size (a rounded-up multiple of
+ * 8), so K=256 is one block (C tiles loaded and stored once) and K=384 two of 192, not 256+128. */
+static long k_block(long K) {
+  long blocks = (K + KC - 1) / KC;
+  long kc = (K + blocks - 1) / blocks;
+  kc = (kc + 7) / 8 * 8;
+  return kc > KC ? KC : kc;
+}
+
 /*
  * Multiplies an A block (mc x kc) by a packed B block (kc x nc) into C at (ic, jc). A is either
- * packed (a_direct NULL) or, when A is a transposed matrix, read in place: its rows k are then
- * already MR-contiguous at stride a_stride, so only edge panels (fewer than MR rows) get packed.
+ * packed (a_direct NULL) or read in place at a_direct: when A is a transposed matrix (a_rows 0)
+ * its rows k are already MR-contiguous at stride a_stride; when A is row-major (a_rows 1) its rows
+ * i are at stride a_stride and the row-reading micro-kernel walks MR of them in step. Either way
+ * only edge panels (fewer than MR rows) get packed.
  */
-static void multiply_block(const simd_table *simd, const gemm_problem *p, const float *packed_a, const float *a_direct, long a_stride, long ic, long pc, const float *packed_b, float *edge, long mc, long nc, long kc, float *c, long ldc, int acc, const float *bias) {
+static void multiply_block(const simd_table *simd, const gemm_problem *p, const float *packed_a, const float *a_direct, long a_stride, int a_rows, long ic, long pc, const float *packed_b, float *edge, long mc, long nc, long kc, float *c, long ldc, int acc, const float *bias) {
   int mr = simd->gemm_mr, nr = simd->gemm_nr;
   float *edge_a = edge + mr * nr;
   for (long jr = 0; jr < nc; jr += nr) {
@@ -95,6 +133,17 @@ static void multiply_block(const simd_table *simd, const gemm_problem *p, const 
       float *ctile = c + ir * ldc + jr;
       const float *ap = packed_a + ir * kc, *bp = packed_b + jr * kc;
       long stride = mr;
+      if (a_direct && a_rows && rows == mr) {
+        ap = a_direct + ir * a_stride;
+        if (cols == nr) {
+          simd->gemm_kernel_rows(kc, ap, a_stride, bp, ctile, ldc, acc, tile_bias);
+        } else {
+          simd->gemm_kernel_rows(kc, ap, a_stride, bp, edge, nr, 0, NULL);
+          for (long i = 0; i < rows; i++)
+            for (long j = 0; j < cols; j++) ctile[i * ldc + j] = (acc ? ctile[i * ldc + j] : 0) + edge[i * nr + j] + (tile_bias ? tile_bias[j] : 0);
+        }
+        continue;
+      }
       if (a_direct) {
         if (rows == mr) {
           ap = a_direct + ir;
@@ -115,6 +164,12 @@ static void multiply_block(const simd_table *simd, const gemm_problem *p, const 
   }
 }
 
+/* Whether a row-major A is read in place by the row-reading micro-kernel rather than packed: when
+ * this block has few columns (at most 4 panels), packing A costs about as much as multiplying it
+ * (the input-gradient product of a 128-wide layer: 141 -> 170 GFLOP/s); with more columns the
+ * packed layout wins (16384x256 input gradient: 166 packed, 158 in place). */
+static int gemm_rows_in_place(long n, int nr) { return n <= 4L * nr; }
+
 /*
  * The single-threaded blocked product over rows [i0,i1), columns [j0,j1), reduction [k0,k1).
  * When this C region fits in L2, K blocks are the outer loop (each A and B element packed once);
@@ -132,35 +187,39 @@ static void gemm_block(const simd_table *simd, const gemm_problem *p, long i0, l
   float *packed_a = thread_scratch(1, (size_t)KC * (mc_max + mr));
   float *edge = thread_scratch(2, (size_t)mr * nr + (size_t)KC * mr);
   int direct = p->a_row == 1 && p->a_col != 1; /* transposed A: read in place */
+  int a_rows = 0;
+  if (!direct && p->a_col == 1 && simd->gemm_kernel_rows && gemm_rows_in_place(j1 - j0, nr)) direct = a_rows = 1;
+  long a_step = a_rows ? p->a_row : p->a_col; /* a_direct stride */
+  long kb = k_block(k1 - k0);
   int k_outer = (i1 - i0) * (j1 - j0) <= C_RESIDENT_FLOATS;
   long nc_max = k_outer ? NC : column_block(k1 - k0, nr);
   long nc_padded_max = (nc_max + nr - 1) / nr * nr;
-  float *packed_b = thread_scratch(0, (size_t)(k_outer ? (k1 - k0 < KC ? k1 - k0 : KC) : k1 - k0) * nc_padded_max);
+  float *packed_b = thread_scratch(0, (size_t)(k_outer ? kb : k1 - k0) * nc_padded_max);
   for (long jc = j0; jc < j1; jc += nc_max) {
     long nc = j1 - jc < nc_max ? j1 - jc : nc_max;
     long nc_padded = (nc + nr - 1) / nr * nr;
     if (k_outer) {
-      for (long pc = k0; pc < k1; pc += KC) {
-        long kc = k1 - pc < KC ? k1 - pc : KC;
+      for (long pc = k0; pc < k1; pc += kb) {
+        long kc = k1 - pc < kb ? k1 - pc : kb;
         pack_b(packed_b, p, pc, kc, jc, nc, nr);
         for (long ic = i0; ic < i1; ic += mc_max) {
           long mc = i1 - ic < mc_max ? i1 - ic : mc_max;
           if (!direct) pack_a(packed_a, p, ic, mc, pc, kc, mr);
-          multiply_block(simd, p, packed_a, direct ? p->a + ic + pc * p->a_col : NULL, p->a_col, ic, pc, packed_b, edge, mc, nc, kc, c + ic * ldc + jc, ldc, pc == k0 ? accumulate : 1, pc == k0 && bias ? bias + jc : NULL);
+          multiply_block(simd, p, packed_a, direct ? (a_rows ? p->a + ic * p->a_row + pc : p->a + ic + pc * p->a_col) : NULL, a_step, a_rows, ic, pc, packed_b, edge, mc, nc, kc, c + ic * ldc + jc, ldc, pc == k0 ? accumulate : 1, pc == k0 && bias ? bias + jc : NULL);
         }
       }
       continue;
     }
-    for (long pc = k0; pc < k1; pc += KC) {
-      long kc = k1 - pc < KC ? k1 - pc : KC;
+    for (long pc = k0; pc < k1; pc += kb) {
+      long kc = k1 - pc < kb ? k1 - pc : kb;
       pack_b(packed_b + (pc - k0) * nc_padded, p, pc, kc, jc, nc, nr);
     }
     for (long ic = i0; ic < i1; ic += mc_max) {
       long mc = i1 - ic < mc_max ? i1 - ic : mc_max;
-      for (long pc = k0; pc < k1; pc += KC) {
-        long kc = k1 - pc < KC ? k1 - pc : KC;
+      for (long pc = k0; pc < k1; pc += kb) {
+        long kc = k1 - pc < kb ? k1 - pc : kb;
         if (!direct) pack_a(packed_a, p, ic, mc, pc, kc, mr);
-        multiply_block(simd, p, packed_a, direct ? p->a + ic + pc * p->a_col : NULL, p->a_col, ic, pc, packed_b + (pc - k0) * nc_padded, edge, mc, nc, kc, c + ic * ldc + jc, ldc, pc == k0 ? accumulate : 1, pc == k0 && bias ? bias + jc : NULL);
+        multiply_block(simd, p, packed_a, direct ? (a_rows ? p->a + ic * p->a_row + pc : p->a + ic + pc * p->a_col) : NULL, a_step, a_rows, ic, pc, packed_b + (pc - k0) * nc_padded, edge, mc, nc, kc, c + ic * ldc + jc, ldc, pc == k0 ? accumulate : 1, pc == k0 && bias ? bias + jc : NULL);
       }
     }
   }

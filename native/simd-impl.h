@@ -99,6 +99,41 @@ static void FN(gemm_kernel)(long kc, const float *a, long a_stride, const float 
   }
 }
 
+/* c(MR,NR) (+)= sum_k a[i*lda+k] * b[k*NR+j]: A read in place from MR rows of a row-major matrix
+ * (no packing), its MR rows walked in step; the rows are split between two base pointers
+ * so their addresses fit x86 scaled-index forms without one register per row. */
+static void FN(gemm_kernel_rows)(long kc, const float *a, long lda, const float *b, float *c, long ldc, int accumulate, const float *bias) {
+  vf acc[MR][2];
+  for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = (vf){0};
+  if (accumulate)
+    for (int i = 0; i < MR; i++) {
+      __builtin_prefetch(c + i * ldc, 1, 3);
+      __builtin_prefetch(c + i * ldc + 2 * W - 1, 1, 3);
+    }
+  for (long k = 0; k < kc; k++) {
+    vf b0 = vload(b), b1 = vload(b + W);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) {
+      vf ai = vsplat(a[i * lda + k]);
+      acc[i][0] += ai * b0;
+      acc[i][1] += ai * b1;
+    }
+    b += 2 * W;
+  }
+  vf bias0 = bias ? vload(bias) : (vf){0}, bias1 = bias ? vload(bias + W) : (vf){0};
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; i++) {
+    float *row = c + i * ldc;
+    vf c0 = acc[i][0] + bias0, c1 = acc[i][1] + bias1;
+    if (accumulate) {
+      c0 += vload(row);
+      c1 += vload(row + W);
+    }
+    vstore(row, c0);
+    vstore(row + W, c1);
+  }
+}
+
 /* ---------------------------------------------------------------- elementwise and rows */
 
 static void FN(rmsnorm_forward)(float *out, float *rstd, const float *inp, const float *weight, long rows, long C, float eps) {
@@ -533,6 +568,7 @@ const simd_table TABLE_NAME = {
     .gemm_mr = MR,
     .gemm_nr = 2 * W,
     .gemm_kernel = FN(gemm_kernel),
+    .gemm_kernel_rows = FN(gemm_kernel_rows),
     .rmsnorm_forward = FN(rmsnorm_forward),
     .rmsnorm_backward = FN(rmsnorm_backward),
     .rope_rows = FN(rope_rows),

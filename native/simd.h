@@ -16,6 +16,8 @@ typedef struct {
   /* GEMM micro-kernel: c(MR,NR) (+)= a(kc,MR; row k at a + k*a_stride) . b(kc,NR packed) (+ bias(NR) when not NULL). */
   int gemm_mr, gemm_nr;
   void (*gemm_kernel)(long kc, const float *a, long a_stride, const float *b, float *c, long ldc, int accumulate, const float *bias);
+  /* The same product with A read in place from row-major rows: a(MR,kc; row i at a + i*lda). */
+  void (*gemm_kernel_rows)(long kc, const float *a, long lda, const float *b, float *c, long ldc, int accumulate, const float *bias);
 
   void (*rmsnorm_forward)(float *out, float *rstd, const float *inp, const float *weight, long rows, long C, float eps);
   /* dweight_partial(C) += this row range's contribution. */
