@@ -119,4 +119,21 @@ describe('checkCreditInvariants', () => {
     const group = syntheticGroup([1, 1, 1].map((outcomeReward) => ({ turns: [{ reply: 'result' }, {}], outcomeReward })));
     expect(checkCreditInvariants(group, createMtGrpo().estimate(group))).toEqual([]);
   });
+
+  it('accepts MT-GRPO giving the answer turn zero credit when every outcome reward is equal but the tool turns differ', () => {
+    // Seen on a real batch: all rollouts answered alike (R^O constant), their searches did not.
+    const group = syntheticGroup([0.2, 0.7, 0.2, 0.7].map((reward) => ({ turns: [{ reply: 'result', reward }, {}], outcomeReward: 0.4 })));
+    const estimator = createMtGrpo();
+    const issues = checkCreditInvariants(group, estimator.estimate(group), { estimator });
+    expect(issues).toEqual([]);
+  });
+
+  it('still flags a zero answer turn when the outcome rewards differ', () => {
+    const group = syntheticGroup([0.2, 0.7, 0.2, 0.7].map((reward, i) => ({ turns: [{ reply: 'result', reward }, {}], outcomeReward: i })));
+    const advantages = createMtGrpo().estimate(group);
+    const span = group.trajectories[0]!.turns[1]!.sampled;
+    for (let t = span.start; t < span.end; t++) advantages[0]![t] = 0;
+    const issues = checkCreditInvariants(group, advantages);
+    expect(issues.filter((issue) => issue.severity === 'error').map((issue) => [issue.kind, issue.groupIndex, issue.turnIndex])).toEqual([['zero-credit', 0, 1]]);
+  });
 });

@@ -54,6 +54,7 @@ export function checkCreditInvariants(
   }
   const outcomeVaries = varies(group.trajectories.map((trajectory) => trajectory.outcomeReward));
   const turnVaries = varies(group.trajectories.map((trajectory) => trajectory.turnRewards.reduce((a, b) => a + b, 0)));
+  const outcomeMean = G > 0 ? group.trajectories.reduce((sum, trajectory) => sum + trajectory.outcomeReward, 0) / G : 0;
   const allZeroRollouts: number[] = [];
   let rolloutsWithTokens = 0;
 
@@ -107,12 +108,20 @@ export function checkCreditInvariants(
     if (counts.trainable > 0) rolloutsWithTokens++;
     if (counts.trainable > 0 && counts.nonzero === 0) allZeroRollouts.push(i);
     if ((outcomeVaries || turnVaries) && counts.nonzero > 0) {
-      for (const turn of trajectory.turns) {
-        const stats = spanStats(trajectory, row_T, turn.sampled);
-        if (stats && stats.min === 0 && stats.max === 0) {
-          issues.push({ kind: 'zero-credit', severity: 'error', groupIndex: i, turnIndex: turn.index, tokenIndex: turn.sampled.start, message: `rollout ${i}: turn ${turn.index} gets zero advantage on all ${stats.count} trainable tokens while other turns of the rollout get credit and the group's rewards vary (a turn dropped from credit assignment?)` });
-        }
-      }
+      // Every estimator gives a turn at least the credit of the turns after it (reward-to-go), so a
+      // zero turn BEFORE a credited one is the dropped-earlier-turn bug. A zero turn after the
+      // credited ones is legitimate when its credit is the outcome's and the outcome is at the
+      // group baseline (MT-GRPO's later turns in a group whose outcome rewards are all equal).
+      const turnStats = trajectory.turns.map((turn) => spanStats(trajectory, row_T, turn.sampled));
+      const lastCredited = turnStats.findLastIndex((stats) => stats !== undefined && (stats.min !== 0 || stats.max !== 0));
+      const outcomeAtBaseline = Math.abs(trajectory.outcomeReward - outcomeMean) <= tolerance * Math.max(1, Math.abs(outcomeMean));
+      trajectory.turns.forEach((turn, k) => {
+        const stats = turnStats[k];
+        if (!stats || stats.min !== 0 || stats.max !== 0) return;
+        if (k > lastCredited && (!outcomeVaries || outcomeAtBaseline)) return;
+        const where = k < lastCredited ? 'while a later turn of the rollout gets credit' : "while its outcome reward differs from the group's";
+        issues.push({ kind: 'zero-credit', severity: 'error', groupIndex: i, turnIndex: turn.index, tokenIndex: turn.sampled.start, message: `rollout ${i}: turn ${turn.index} gets zero advantage on all ${stats.count} trainable tokens ${where} and the group's rewards vary (a turn dropped from credit assignment?)` });
+      });
     }
   });
 

@@ -17,6 +17,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   report: async () => (await import('./report.js')).command,
   train: async () => (await import('./train.js')).command,
   eval: async () => (await import('./eval.js')).command,
+  credit: async () => (await import('./credit.js')).command,
   demo: async () => (await import('./demo.js')).command,
   experiment: async () => (await import('./experiment.js')).command,
   serve: async () => (await import('./serve.js')).command,
