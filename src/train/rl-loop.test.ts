@@ -37,6 +37,8 @@ describe('RL loop', () => {
     expect(last).toBeGreaterThan(first * 2);
     for (const key of ['reward/tool_execution', 'advantage/turn0_mean', 'loss/clip_fraction', 'optim/grad_norm', 'stop/token_budget', 'time/tokens_per_second']) expect(metrics[0]).toHaveProperty(key);
     expect(metrics[1]!.reuse).toBe(1);
+    // The estimator's credit passes the invariant check on every real batch.
+    expect(metrics.map((row) => row['credit/errors'])).toEqual(metrics.map(() => 0));
     expect(metrics[0]!['optim/lr']).toBeCloseTo(0.15);
     expect(existsSync(join(runDir, 'config.json'))).toBe(true);
     expect(readJsonLines(join(runDir, 'trajectories.jsonl')).length).toBeGreaterThan(0);

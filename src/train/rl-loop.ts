@@ -17,6 +17,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createEstimator } from '../advantage/create-estimator.js';
+import { checkCreditInvariants } from '../advantage/credit-invariants.js';
 import type { AdvantageEstimator } from '../advantage/estimator.js';
 import type { AdamParams, Backend, LossSpec } from '../backends/backend.js';
 import { Random } from '../random.js';
@@ -139,6 +140,11 @@ export async function runRl<Row>(options: RlRunOptions<Row>): Promise<RlRunResul
     const advantages_P: GroupAdvantages[] = groups.map((group) => estimator.estimate(group));
     const datums = groups.flatMap((group, p) => buildGroupDatums(group, advantages_P[p]!));
     const roundMetrics = rolloutMetrics(groups, advantages_P);
+    // Credit invariants on the real batch (non-trainable credit, NaN, turns dropped from credit).
+    const creditIssues = groups.flatMap((group, p) => checkCreditInvariants(group, advantages_P[p]!, { estimator }));
+    roundMetrics['credit/errors'] = creditIssues.filter((issue) => issue.severity === 'error').length;
+    roundMetrics['credit/warnings'] = creditIssues.length - roundMetrics['credit/errors'];
+    for (const issue of creditIssues.filter((candidate) => candidate.severity === 'error').slice(0, 3)) console.error(`[credit] round ${round}: ${issue.message}`);
     if (config.log.trajectoriesEvery > 0 && round % config.log.trajectoriesEvery === 0) {
       // From each of the first groups, the rollout whose tokens got the largest credit (either sign).
       const picked = groups.slice(0, config.log.trajectoriesCount).map((group, p) => {
