@@ -1,7 +1,10 @@
 /*
  * GEMM driver in the BLIS style: for each (NC x KC) block of B packed into NR-wide panels and each
  * (MC x KC) block of A packed into MR-tall panels, the micro-kernel computes MR x NR tiles of C.
- * Edge tiles go through a small buffer. Work is split across threads by rows of C, by columns, or
+ * A is read in place instead of packed when it is transposed (its k rows are MR-contiguous) or,
+ * for blocks of at most 4 column panels, row-major (a row-reading micro-kernel; packing would cost
+ * as much as the multiply). Edge tiles go through a small buffer. Work is split across threads by
+ * rows of C, by columns, or
  * (for long reductions such as weight gradients) by K with a final reduction.
  */
 #include "gemm.h"
