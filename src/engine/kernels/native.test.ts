@@ -52,6 +52,7 @@ function kernelSuite(label: string, getKernels: () => Kernels) {
       [5, 17, 700], // few rows: split across columns
       [1100, 30, 20], // long reduction in the weight gradient: split across K
       [2, 9, 3100], // more columns than one NC block
+      [200, 100, 600], // input gradient: dout (200x600) read in place by the row kernel, K=600 in several blocks
     ] as const;
     for (const [N, C, OC] of matmulShapes) {
       it(`matmul forward and backward match the reference (N=${N} C=${C} OC=${OC})`, () => {
