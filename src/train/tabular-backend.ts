@@ -15,6 +15,7 @@ import type { Message } from '../types.js';
 import { CheckpointError, ShapeError } from '../errors.js';
 import { Random } from '../random.js';
 import { writeFileAtomic } from './atomic-file.js';
+import { policyLoss } from '../loss/policy-loss.js';
 
 const VOCAB = 128;
 
@@ -151,54 +152,21 @@ export class TabularBackend implements Backend {
     this.check(data);
     const temperature = loss.kind === 'cross_entropy' ? 1 : options.temperature;
     const logprobs = data.map((datum) => datum.inputTokens.map((input, t) => this.logSoftmax(input, temperature)[datum.targetTokens[t]!]!));
-    const totalWeight = data.reduce((sum, datum) => sum + datum.weights.reduce((a, b) => a + b, 0), 0);
-    let lossValue = 0;
-    let clipped = 0;
-    let klSum = 0;
+    // The loss and its gradient per target logprob come from the reference in src/loss.
+    const result = policyLoss({ data, logprobs_B_T: logprobs, loss });
     data.forEach((datum, b) => {
-      const sequenceWeight = datum.weights.reduce((a, c) => a + c, 0);
-      const scale = loss.kind !== 'cross_entropy' && loss.normalization === 'sequence-mean' ? 1 / (Math.max(1, sequenceWeight) * data.length) : 1 / Math.max(1, totalWeight);
       datum.inputTokens.forEach((input, t) => {
-        const weight = datum.weights[t]!;
-        if (weight === 0) return;
-        const logp = logprobs[b]![t]!;
-        let dLoss_dLogp: number;
-        if (loss.kind === 'cross_entropy') {
-          lossValue += -logp * weight * scale;
-          dLoss_dLogp = -weight * scale;
-        } else {
-          const advantage = datum.advantages?.[t] ?? 0;
-          const ratio = Math.exp(logp - (datum.oldLogprobs?.[t] ?? logp));
-          const low = loss.kind === 'ppo' ? 1 - loss.clipLow : -Infinity;
-          const high = loss.kind === 'ppo' ? 1 + loss.clipHigh : Infinity;
-          const unclipped = ratio * advantage;
-          const clippedValue = Math.min(Math.max(ratio, low), high) * advantage;
-          const isClipped = clippedValue < unclipped;
-          if (isClipped) clipped++;
-          lossValue += -Math.min(unclipped, clippedValue) * scale;
-          dLoss_dLogp = isClipped ? 0 : -unclipped * scale;
-          if (loss.kind === 'ppo' && loss.klBeta > 0 && datum.refLogprobs) {
-            const delta = datum.refLogprobs[t]! - logp;
-            klSum += Math.exp(delta) - delta - 1;
-            lossValue += loss.klBeta * (Math.exp(delta) - delta - 1) * scale;
-            dLoss_dLogp += loss.klBeta * (1 - Math.exp(delta)) * scale;
-          }
-        }
-        // d logp / d logits_j = (onehot_j - p_j) / temperature for the row of `input`.
+        const dLoss_dLogp = result.gradient_B_T[b]![t]!;
+        if (dLoss_dLogp === 0) return;
+        // d logp / d logits_j = (onehot_j - p_j) / temperature, on the row of `input`.
         const row = this.logSoftmax(input, temperature);
         const target = datum.targetTokens[t]!;
         for (let j = 0; j < VOCAB; j++) {
-          const gradLogit = ((j === target ? 1 : 0) - Math.exp(row[j]!)) / temperature;
-          this.grad_V_V[input * VOCAB + j]! += dLoss_dLogp * gradLogit;
+          this.grad_V_V[input * VOCAB + j]! += (dLoss_dLogp * ((j === target ? 1 : 0) - Math.exp(row[j]!))) / temperature;
         }
       });
     });
-    const metrics: Record<string, number> = {};
-    if (loss.kind !== 'cross_entropy') {
-      metrics['loss/clip_fraction'] = totalWeight === 0 ? 0 : clipped / totalWeight;
-      metrics['loss/kl'] = totalWeight === 0 ? 0 : klSum / totalWeight;
-    }
-    return { logprobs, loss: lossValue, metrics };
+    return { logprobs, loss: result.loss, metrics: result.metrics };
   }
 
   async optimStep(params: AdamParams): Promise<Record<string, number>> {

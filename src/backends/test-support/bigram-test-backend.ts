@@ -10,6 +10,7 @@ import type { Policy, SampleRequest, SampleResult } from '../../rollout/policy.j
 import { CheckpointError, ShapeError } from '../../errors.js';
 import { Random } from '../../random.js';
 import { TestChatRenderer, TestTokenizer } from './test-tokenizer.js';
+import { policyLoss } from '../../loss/policy-loss.js';
 
 /** Options of the test backend. */
 export interface BigramTestBackendOptions {
@@ -71,38 +72,12 @@ export class BigramTestBackend implements Backend {
     }
     const temperature = options.temperature;
     const logprobs_B_T = data.map((datum) => datum.inputTokens.map((input, t) => this.logSoftmax(input, temperature)[datum.targetTokens[t]!]!));
-    const totalWeight = data.reduce((sum, datum) => sum + datum.weights.reduce((a, b) => a + b, 0), 0);
-    let lossValue = 0;
-    let clipped = 0;
+    // The loss and its gradient per target logprob come from the reference in src/loss.
+    const result = policyLoss({ data, logprobs_B_T: logprobs_B_T, loss });
     data.forEach((datum, b) => {
-      const sequenceWeight = datum.weights.reduce((a, c) => a + c, 0);
-      const scale =
-        loss.kind !== 'cross_entropy' && loss.normalization === 'sequence-mean' ? 1 / (Math.max(1, sequenceWeight) * data.length) : 1 / Math.max(1, totalWeight);
       datum.inputTokens.forEach((input, t) => {
-        const weight = datum.weights[t]!;
-        if (weight === 0) return;
-        const logp = logprobs_B_T[b]![t]!;
-        let dLoss_dLogp: number;
-        if (loss.kind === 'cross_entropy') {
-          lossValue += -logp * weight * scale;
-          dLoss_dLogp = -weight * scale;
-        } else {
-          const advantage = datum.advantages?.[t] ?? 0;
-          const ratio = Math.exp(logp - (datum.oldLogprobs?.[t] ?? logp));
-          const low = loss.kind === 'ppo' ? 1 - loss.clipLow : -Infinity;
-          const high = loss.kind === 'ppo' ? 1 + loss.clipHigh : Infinity;
-          const unclipped = ratio * advantage;
-          const bounded = Math.min(Math.max(ratio, low), high) * advantage;
-          const isClipped = bounded < unclipped;
-          if (isClipped) clipped++;
-          lossValue += -Math.min(unclipped, bounded) * scale;
-          dLoss_dLogp = isClipped ? 0 : -unclipped * scale;
-          if (loss.kind === 'ppo' && loss.klBeta > 0 && datum.refLogprobs) {
-            const delta = datum.refLogprobs[t]! - logp;
-            lossValue += loss.klBeta * (Math.exp(delta) - delta - 1) * scale;
-            dLoss_dLogp += loss.klBeta * (1 - Math.exp(delta)) * scale;
-          }
-        }
+        const dLoss_dLogp = result.gradient_B_T[b]![t]!;
+        if (dLoss_dLogp === 0) return;
         // d logp / d logits_j = (onehot_j - p_j) / temperature, on the row of `input`.
         const row = this.logSoftmax(input, temperature);
         const target = datum.targetTokens[t]!;
@@ -111,9 +86,7 @@ export class BigramTestBackend implements Backend {
         }
       });
     });
-    const metrics: Record<string, number> = {};
-    if (loss.kind === 'ppo') metrics['loss/clip_fraction'] = totalWeight === 0 ? 0 : clipped / totalWeight;
-    return { logprobs: logprobs_B_T, loss: lossValue, metrics };
+    return { logprobs: logprobs_B_T, loss: result.loss, metrics: result.metrics };
   }
 
   async optimStep(params: AdamParams): Promise<Record<string, number>> {
