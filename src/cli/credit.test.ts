@@ -3,25 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resolveConfig, writeResolvedConfig } from '../train/config-load.js';
-import { main } from './main.js';
-
-async function errorsOf(argv: string[]): Promise<{ code: number; errors: string[] }> {
-  const errors: string[] = [];
-  const original = console.error;
-  console.error = (message: string) => errors.push(message);
-  try {
-    return { code: await main(argv), errors };
-  } finally {
-    console.error = original;
-  }
-}
+import { runCaptured } from './run-captured.js';
 
 const root = mkdtempSync(join(tmpdir(), 'credit-cli-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 describe('turnwise credit', () => {
   it('needs exactly one run directory', async () => {
-    const { code, errors } = await errorsOf(['credit']);
+    const { code, errors } = await runCaptured(['credit']);
     expect(code).toBe(2);
     expect(errors[0]).toMatch(/credit needs one run directory/);
   });
@@ -29,28 +18,22 @@ describe('turnwise credit', () => {
   it('names a run without a checkpoint', async () => {
     const runDir = join(root, 'fresh');
     writeResolvedConfig(runDir, resolveConfig({}));
-    const { code, errors } = await errorsOf(['credit', runDir]);
+    const { code, errors } = await runCaptured(['credit', runDir]);
     expect(code).toBe(2);
     expect(errors[0]).toMatch(/has no checkpoint yet \(latest\.json missing\)/);
   });
 
   it('rejects bad numbers before loading anything', async () => {
     const runDir = join(root, 'fresh');
-    const { errors } = await errorsOf(['credit', runDir, '--group-size', 'x']);
+    const { errors } = await runCaptured(['credit', runDir, '--group-size', 'x']);
     expect(errors[0]).toMatch(/--group-size must be a non-negative integer, got "x"/);
-    expect((await errorsOf(['credit', runDir, '--question=-1'])).errors[0]).toMatch(/--question must be a non-negative integer, got "-1"/);
-    expect((await errorsOf(['credit', runDir, '--estimator', 'ppo'])).errors[0]).toMatch(/estimator/);
+    expect((await runCaptured(['credit', runDir, '--question=-1'])).errors[0]).toMatch(/--question must be a non-negative integer, got "-1"/);
+    expect((await runCaptured(['credit', runDir, '--estimator', 'ppo'])).errors[0]).toMatch(/estimator/);
   });
 
   it('prints its help', async () => {
-    const out: string[] = [];
-    const original = console.log;
-    console.log = (message: string) => out.push(message);
-    try {
-      expect(await main(['credit', '--help'])).toBe(0);
-    } finally {
-      console.log = original;
-    }
+    const { code, out } = await runCaptured(['credit', '--help']);
+    expect(code).toBe(0);
     expect(out.join('\n')).toMatch(/usage: turnwise credit RUN_DIR/);
   });
 });

@@ -1,24 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { main } from './main.js';
-
-async function errorsOf(argv: string[]): Promise<{ code: number; errors: string[] }> {
-  const errors: string[] = [];
-  const original = console.error;
-  console.error = (message: string) => errors.push(message);
-  try {
-    return { code: await main(argv), errors };
-  } finally {
-    console.error = original;
-  }
-}
+import { runCaptured } from './run-captured.js';
 
 describe('turnwise experiment', () => {
   it('rejects an unknown experiment, bad seeds and unknown methods with what is expected', async () => {
-    const unknown = await errorsOf(['experiment', 'nope']);
+    const unknown = await runCaptured(['experiment', 'nope']);
     expect(unknown.code).toBe(2);
     expect(unknown.errors[0]).toMatch(/unknown experiment "nope"; expected: paper/);
-    expect((await errorsOf(['experiment', 'paper', '--seeds=1,x'])).errors[0]).toMatch(/--seeds must be comma-separated non-negative integers/);
-    expect((await errorsOf(['experiment', 'paper', '--methods=ppo'])).errors[0]).toMatch(/"ppo" is not an estimator; expected one of grpo-or, grpo-mr, mt-grpo/);
+    expect((await runCaptured(['experiment', 'paper', '--seeds=1,x'])).errors[0]).toMatch(/--seeds must be comma-separated non-negative integers/);
+    expect((await runCaptured(['experiment', 'paper', '--methods=ppo'])).errors[0]).toMatch(/"ppo" is not an estimator; expected one of grpo-or, grpo-mr, mt-grpo/);
   });
 
   it('prints help for demo, train, eval and report', async () => {
