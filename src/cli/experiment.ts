@@ -12,7 +12,7 @@ import { ConfigError } from '../errors.js';
 import { formatResultsTable } from '../report/results-table.js';
 import { loadRun } from '../report/run-data.js';
 import { PAPER_RESULTS, writeReport } from '../report/write-report.js';
-import { writeFileAtomic } from '../train/atomic-file.js';
+import { writeFileAtomicSync as writeFileAtomic } from '../engine/atomic-write.js';
 import { loadConfig, writeResolvedConfig } from '../train/config-load.js';
 import { ADVANTAGE_KINDS, type TrainConfig } from '../train/config.js';
 import { evalFileName, type EvalResult } from '../train/eval-result.js';

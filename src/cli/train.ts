@@ -9,7 +9,7 @@ import { describeConfig, loadConfig } from '../train/config-load.js';
 import { resolveRunDir } from '../train/config.js';
 import { evaluateInto, openTask, prepareBase, stopOnSigint, trainRun } from '../train/pipeline.js';
 import { readRunConfig } from '../train/config-load.js';
-import { writeFileAtomic } from '../train/atomic-file.js';
+import { writeFileAtomicSync as writeFileAtomic } from '../engine/atomic-write.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { splitOverrides } from './cli-args.js';
 import type { Command } from './main.js';

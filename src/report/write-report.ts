@@ -1,7 +1,7 @@
 /**
  * Writes a report for run directories to an HTML file (atomically) and returns its path.
  */
-import { writeFileAtomic } from '../train/atomic-file.js';
+import { writeFileAtomicSync as writeFileAtomic } from '../engine/atomic-write.js';
 import { renderReport, type ReportOptions } from './html-report.js';
 import { findRunDirs, loadRun } from './run-data.js';
 

@@ -12,7 +12,7 @@ import YAML from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { trainConfigSchema, type TrainConfig } from './config.js';
-import { writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomicSync as writeFileAtomic } from '../engine/atomic-write.js';
 
 type Json = Record<string, unknown>;
 

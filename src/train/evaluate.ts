@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Backend } from '../backends/backend.js';
 import { Random } from '../random.js';
 import type { Trajectory } from '../types.js';
-import { writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomicSync as writeFileAtomic } from '../engine/atomic-write.js';
 import { collectGroups, rendererFactoryOf } from './collect-groups.js';
 import { evalFileName, type EvalResult } from './eval-result.js';
 import type { TrainingTask } from './task.js';

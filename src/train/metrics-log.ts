@@ -6,7 +6,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Trajectory } from '../types.js';
-import { writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomicSync as writeFileAtomic } from '../engine/atomic-write.js';
 import { turnAdvantages } from './rollout-metrics.js';
 
 /** One line of `metrics.jsonl`. */

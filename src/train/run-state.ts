@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { Backend } from '../backends/backend.js';
 import { CheckpointError } from '../errors.js';
-import { writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomicSync as writeFileAtomic } from '../engine/atomic-write.js';
 
 const randomStateSchema = z.tuple([z.number().int(), z.number().int(), z.number().int(), z.number().int()]);
 

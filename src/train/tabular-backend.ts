@@ -14,7 +14,7 @@ import type { Tokenizer } from '../rollout/tokenizer.js';
 import type { Message } from '../types.js';
 import { CheckpointError, ShapeError } from '../errors.js';
 import { Random } from '../random.js';
-import { writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomicSync as writeFileAtomic } from '../engine/atomic-write.js';
 import { policyLoss } from '../loss/policy-loss.js';
 
 const VOCAB = 128;

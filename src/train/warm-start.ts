@@ -20,7 +20,7 @@ import { rolloutGroups } from '../rollout/group-rollout.js';
 import { DATA_FILES } from '../tasks/search-qa/data-files.js';
 import type { QuestionRow } from '../tasks/search-qa/types.js';
 import { ScriptedPolicy } from '../testing/scripted-policy.js';
-import { writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomicSync as writeFileAtomic } from '../engine/atomic-write.js';
 import { configHash } from './config-load.js';
 import type { TrainConfig } from './config.js';
 import { chooseKind, makeDemonstration, type Demonstration } from './demonstrations.js';

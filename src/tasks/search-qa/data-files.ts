@@ -3,7 +3,7 @@
  * `manifest.json`, the licence notices and the cached `index.sqlite`. Files are written atomically
  * (temporary file, then rename) so an interrupted build never leaves a half-written file behind.
  */
-import { createReadStream, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { ConfigError, DataError } from '../../errors.js';
@@ -34,13 +34,8 @@ export function parseTier(value: string): Tier {
   return upper;
 }
 
-/** Writes a file atomically: a temporary sibling first, then a rename over the target. */
-export function writeFileAtomic(filePath: string, content: string | Buffer): void {
-  mkdirSync(path.dirname(filePath), { recursive: true });
-  const temporary = `${filePath}.tmp-${process.pid}`;
-  writeFileSync(temporary, content);
-  renameSync(temporary, filePath);
-}
+/** Writes a file atomically (temp file, fsync, rename), shared with the engine and the trainer. */
+export { writeFileAtomicSync as writeFileAtomic } from '../../engine/atomic-write.js';
 
 /** Serialises records as JSON lines. */
 export function toJsonLines(records: readonly unknown[]): string {
