@@ -20,6 +20,7 @@ import { createEstimator } from '../advantage/create-estimator.js';
 import { checkCreditInvariants } from '../advantage/credit-invariants.js';
 import type { AdvantageEstimator } from '../advantage/estimator.js';
 import type { AdamParams, Backend, LossSpec } from '../backends/backend.js';
+import { ConfigError } from '../errors.js';
 import { Random } from '../random.js';
 import type { GroupAdvantages } from '../types.js';
 import { collectGroups, rendererFactoryOf } from './collect-groups.js';
@@ -72,7 +73,7 @@ export async function runRl<Row>(options: RlRunOptions<Row>): Promise<RlRunResul
   const runDir = resolveRunDir(config);
   const hash = configHash(config);
   const estimator = options.estimator ?? createEstimator(estimatorConfigOf(config));
-  if (config.loss.klBeta > 0 && options.reference === undefined) throw new Error('loss.klBeta > 0 needs a reference backend (the base policy)');
+  if (config.loss.klBeta > 0 && options.reference === undefined) throw new ConfigError(`loss.klBeta is ${config.loss.klBeta} but no reference backend (the base policy) was given; pass options.reference or set loss.klBeta=0`);
   writeResolvedConfig(runDir, config);
   const log = new RunLog(runDir);
 
