@@ -23,9 +23,18 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   serve: async () => (await import('./serve.js')).command,
 };
 
-function usage(): string {
+/** The command list with each command's summary (loading every command; only for --help). */
+async function usage(): Promise<string> {
+  const names = Object.keys(COMMANDS).sort();
+  const width = Math.max(...names.map((name) => name.length));
   const lines = ['usage: turnwise <command> [options]', '', 'commands:'];
-  for (const name of Object.keys(COMMANDS).sort()) lines.push(`  ${name}`);
+  for (const name of names) {
+    const summary = await COMMANDS[name]!().then(
+      (command) => command.summary,
+      (error: unknown) => `(cannot load: ${error instanceof Error ? error.message : String(error)})`,
+    );
+    lines.push(`  ${name.padEnd(width)}  ${summary}`);
+  }
   lines.push('', 'Run `turnwise <command> --help` for the options of one command.');
   return lines.join('\n');
 }
@@ -33,7 +42,7 @@ function usage(): string {
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    console.log(usage());
+    console.log(await usage());
     return name === undefined ? 1 : 0;
   }
   const load = COMMANDS[name];
