@@ -7,18 +7,11 @@
 import { ConfigError } from '../errors.js';
 import type { FloatArray } from './kernels/kernels.js';
 import { isDecayed } from './parameters.js';
+import type { AdamParams } from '../backends/backend.js';
 import type { Transformer } from './transformer.js';
 
-/** Hyperparameters of one AdamW step (same fields as the Backend's AdamParams). */
-export interface AdamWSettings {
-  learningRate: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
-  weightDecay: number;
-  /** Global gradient-norm clip; 0 = off. */
-  gradClipNorm: number;
-}
+/** Hyperparameters of one AdamW step: the Backend's AdamParams. */
+export type AdamWSettings = AdamParams;
 
 /** What one optimiser step measured. */
 export interface AdamWStepResult {
