@@ -469,10 +469,25 @@ static void attention_backward_task(void *context, int task, int tasks) {
   simd->attention_backward_group(job->dq, job->dk, job->dv, job->dout, job->q, job->k, job->v, job->saved_out, job->saved_lse, task / job->KVH, task % job->KVH, job->T, job->H, job->KVH, job->D);
 }
 
+/* Cached attention: tasks are contiguous ranges of (row, KV head) pairs of about equal work. */
+#define CACHED_MAX_TASKS 64
+#define CACHED_TASKS_PER_THREAD 4
+#define CACHED_MIN_TASK_WORK 32768 /* positions x head dims below which a task is not worth a thread */
+
+typedef struct {
+  attention_job base;
+  long bounds[CACHED_MAX_TASKS + 1];
+} attention_cached_job;
+
 static void attention_cached_task(void *context, int task, int tasks) {
   (void)tasks;
-  attention_job *job = context;
-  simd->attention_cached_head(job->out, job->q, job->kcache, job->vcache, job->slots, job->positions, task / job->H, task % job->H, job->maxT, job->H, job->KVH, job->D);
+  attention_cached_job *job = context;
+  const attention_job *a = &job->base;
+  for (long pair = job->bounds[task]; pair < job->bounds[task + 1]; pair++) {
+    long i = pair / a->KVH, kvh = pair % a->KVH;
+    size_t head = ((size_t)a->slots[i] * (size_t)a->KVH + (size_t)kvh) * (size_t)a->maxT * (size_t)a->D;
+    simd->attention_cached_group(a->out, a->q, a->kcache + head, a->vcache + head, i, kvh, a->positions[i], a->H, a->KVH, a->D);
+  }
 }
 
 static void check_head_dim(call_t *c, long D) {
@@ -531,6 +546,38 @@ static napi_value attention_backward(napi_env env, napi_callback_info info) {
   return undefined_value(env);
 }
 
+static void check_cache_length(call_t *c, long maxT) {
+  if (!c->failed && maxT % KEY_TILE != 0) fail(c, 0, "maxT must be a multiple of the key tile %d, got %ld", KEY_TILE, maxT);
+}
+
+static napi_value kv_cache_write(napi_env env, napi_callback_info info) {
+  call_t c;
+  if (!begin(&c, env, info, "kvCacheWrite", 11)) return NULL;
+  long B = arg_dim(&c, 6, "B"), S = arg_dim(&c, 7, "S"), maxT = arg_dim(&c, 8, "maxT"), KVH = arg_dim(&c, 9, "KVH"), D = arg_dim(&c, 10, "D");
+  long cache = elements(&c, elements(&c, S, maxT, 1), KVH, D), rows = elements(&c, B, KVH, D);
+  float *kcache = arg_floats(&c, 0, "kcache", "(S,KVH,maxT/16,D,16)", cache, 0);
+  float *vcache = arg_floats(&c, 1, "vcache", "(S,KVH,maxT,D)", cache, 0);
+  float *k = arg_floats(&c, 2, "k", "(B,KVH,D)", rows, 0);
+  float *v = arg_floats(&c, 3, "v", "(B,KVH,D)", rows, 0);
+  int *slots = arg_ints(&c, 4, "slots", "(B)", B);
+  int *positions = arg_ints(&c, 5, "positions", "(B)", B);
+  check_cache_length(&c, maxT);
+  check_indices(&c, slots, B, S, "slots", "S");
+  check_indices(&c, positions, B, maxT, "positions", "maxT");
+  if (c.failed) return NULL;
+  for (long b = 0; b < B; b++) {
+    long position = positions[b], within = position % KEY_TILE;
+    for (long h = 0; h < KVH; h++) {
+      size_t head = ((size_t)slots[b] * (size_t)KVH + (size_t)h) * (size_t)maxT;
+      const float *krow = k + (b * KVH + h) * D;
+      float *kt = kcache + (head + (size_t)(position - within)) * (size_t)D + (size_t)within;
+      for (long d = 0; d < D; d++) kt[d * KEY_TILE] = krow[d];
+      memcpy(vcache + (head + (size_t)position) * (size_t)D, v + (b * KVH + h) * D, sizeof(float) * (size_t)D);
+    }
+  }
+  return undefined_value(env);
+}
+
 static napi_value attention_cached(napi_env env, napi_callback_info info) {
   call_t c;
   if (!begin(&c, env, info, "attentionCached", 12)) return NULL;
@@ -538,19 +585,38 @@ static napi_value attention_cached(napi_env env, napi_callback_info info) {
   long cache = elements(&c, elements(&c, S, maxT, 1), KVH, D);
   float *out = arg_floats(&c, 0, "out", "(B,H,D)", elements(&c, B, H, D), 0);
   float *q = arg_floats(&c, 1, "q", "(B,H,D)", elements(&c, B, H, D), 0);
-  float *kcache = arg_floats(&c, 2, "kcache", "(S,maxT,KVH,D)", cache, 0);
-  float *vcache = arg_floats(&c, 3, "vcache", "(S,maxT,KVH,D)", cache, 0);
+  float *kcache = arg_floats(&c, 2, "kcache", "(S,KVH,maxT/16,D,16)", cache, 0);
+  float *vcache = arg_floats(&c, 3, "vcache", "(S,KVH,maxT,D)", cache, 0);
   int *slots = arg_ints(&c, 4, "slots", "(B)", B);
   int *positions = arg_ints(&c, 5, "positions", "(B)", B);
   check_heads(&c, H, KVH);
   check_head_dim(&c, D);
+  check_cache_length(&c, maxT);
   check_indices(&c, slots, B, S, "slots", "S");
   check_indices(&c, positions, B, maxT, "positions", "maxT");
-  check_task_count(&c, B * H);
   if (c.failed) return NULL;
-  if (D == 0) return undefined_value(env);
-  attention_job job = {.out = out, .q = q, .kcache = kcache, .vcache = vcache, .slots = slots, .positions = positions, .B = B, .H = H, .KVH = KVH, .D = D, .maxT = maxT};
-  pool_run(attention_cached_task, &job, (int)(B * H));
+  if (D == 0 || B == 0) return undefined_value(env);
+  attention_cached_job job = {.base = {.out = out, .q = q, .kcache = kcache, .vcache = vcache, .slots = slots, .positions = positions, .B = B, .H = H, .KVH = KVH, .D = D, .maxT = maxT}};
+  /* Work of a pair ~ (position + 1 + fixed cost) x query heads x D; split into ranges of equal work. */
+  long pairs = B * KVH, G = H / KVH;
+  double total = 0;
+  for (long i = 0; i < B; i++) total += (double)KVH * (double)(positions[i] + 9) * (double)(G * D);
+  long tasks = (long)(total / CACHED_MIN_TASK_WORK);
+  long most = (long)pool_threads() * CACHED_TASKS_PER_THREAD;
+  if (most > CACHED_MAX_TASKS) most = CACHED_MAX_TASKS;
+  if (pool_threads() == 1) most = 1;
+  if (tasks > most) tasks = most;
+  if (tasks > pairs) tasks = pairs;
+  if (tasks < 1) tasks = 1;
+  job.bounds[0] = 0;
+  double done = 0;
+  long task = 1;
+  for (long pair = 0; pair < pairs && task < tasks; pair++) {
+    done += (double)(positions[pair / KVH] + 9) * (double)(G * D);
+    while (task < tasks && done >= total * (double)task / (double)tasks) job.bounds[task++] = pair + 1;
+  }
+  while (task <= tasks) job.bounds[task++] = pairs;
+  pool_run(attention_cached_task, &job, (int)tasks);
   return undefined_value(env);
 }
 
@@ -855,6 +921,7 @@ NAPI_MODULE_INIT() {
       {"rope", NULL, rope, NULL, NULL, NULL, napi_enumerable, NULL},
       {"attentionForward", NULL, attention_forward, NULL, NULL, NULL, napi_enumerable, NULL},
       {"attentionBackward", NULL, attention_backward, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"kvCacheWrite", NULL, kv_cache_write, NULL, NULL, NULL, napi_enumerable, NULL},
       {"attentionCached", NULL, attention_cached, NULL, NULL, NULL, napi_enumerable, NULL},
       {"swigluForward", NULL, swiglu_forward, NULL, NULL, NULL, napi_enumerable, NULL},
       {"swigluBackward", NULL, swiglu_backward, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -531,36 +531,117 @@ static void FN(attention_backward_group)(float *dq, float *dk, float *dv, const 
   }
 }
 
-static void FN(attention_cached_head)(float *out, const float *q, const float *kcache, const float *vcache, const int *slots, const int *positions, long i, long h, long maxT, long H, long KVH, long D) {
-  long kvh = h / (H / KVH), slot = slots[i], position = positions[i], count = position + 1;
-  long full = D / W * W, rest = D - full;
-  float *work = thread_scratch(2, (size_t)(round_up(count, W) + 2 * round_up(D, W)));
-  float *scores = work, *qs = work + round_up(count, W), *acc = qs + round_up(D, W);
+/* Scores of one query against two key tiles (2*KEY_TILE positions), even and odd d summed apart. */
+static inline void FN(score_tile_pair)(float *scores, const float *qs, const float *k0, long D) {
+  enum { TV = KEY_TILE / W };
+  const float *k1 = k0 + KEY_TILE * D;
+  vf a0[TV], a1[TV], b0[TV], b1[TV];
+  for (int v = 0; v < TV; v++) a0[v] = a1[v] = b0[v] = b1[v] = (vf){0};
+  long d = 0;
+  for (; d + 2 <= D; d += 2) {
+    vf q0 = vsplat(qs[d]), q1 = vsplat(qs[d + 1]);
+    const float *r0 = k0 + d * KEY_TILE, *r1 = k1 + d * KEY_TILE;
+#pragma GCC unroll 4
+    for (int v = 0; v < TV; v++) {
+      a0[v] += q0 * vload(r0 + v * W);
+      a1[v] += q0 * vload(r1 + v * W);
+      b0[v] += q1 * vload(r0 + KEY_TILE + v * W);
+      b1[v] += q1 * vload(r1 + KEY_TILE + v * W);
+    }
+  }
+  if (d < D) {
+    vf q0 = vsplat(qs[d]);
+    for (int v = 0; v < TV; v++) {
+      a0[v] += q0 * vload(k0 + d * KEY_TILE + v * W);
+      a1[v] += q0 * vload(k1 + d * KEY_TILE + v * W);
+    }
+  }
+  for (int v = 0; v < TV; v++) {
+    vstore(scores + v * W, a0[v] + b0[v]);
+    vstore(scores + KEY_TILE + v * W, a1[v] + b1[v]);
+  }
+}
+
+/* Scores of one query against one key tile, summed in the same order as score_tile_pair. */
+static inline void FN(score_tile)(float *scores, const float *qs, const float *k0, long D) {
+  enum { TV = KEY_TILE / W };
+  vf a0[TV], b0[TV];
+  for (int v = 0; v < TV; v++) a0[v] = b0[v] = (vf){0};
+  long d = 0;
+  for (; d + 2 <= D; d += 2) {
+    vf q0 = vsplat(qs[d]), q1 = vsplat(qs[d + 1]);
+    for (int v = 0; v < TV; v++) {
+      a0[v] += q0 * vload(k0 + d * KEY_TILE + v * W);
+      b0[v] += q1 * vload(k0 + (d + 1) * KEY_TILE + v * W);
+    }
+  }
+  if (d < D) {
+    vf q0 = vsplat(qs[d]);
+    for (int v = 0; v < TV; v++) a0[v] += q0 * vload(k0 + d * KEY_TILE + v * W);
+  }
+  for (int v = 0; v < TV; v++) vstore(scores + v * W, a0[v] + b0[v]);
+}
+
+/* out(NV vectors) = sum_j p[j] * v_rows[j*D ..], j < count, two positions per step (even and odd j summed apart). */
+static inline __attribute__((always_inline)) void FN(weighted_values)(float *out, const float *p, const float *v_rows, long count, long D, float inv, const int NV) {
+  vf a[4], b[4];
+  for (int v = 0; v < NV; v++) a[v] = b[v] = (vf){0};
+  long j = 0;
+  for (; j + 2 <= count; j += 2) {
+    vf p0 = vsplat(p[j]), p1 = vsplat(p[j + 1]);
+    const float *r0 = v_rows + j * D, *r1 = r0 + D;
+    for (int v = 0; v < NV; v++) {
+      a[v] += p0 * vload(r0 + v * W);
+      b[v] += p1 * vload(r1 + v * W);
+    }
+  }
+  if (j < count) {
+    vf p0 = vsplat(p[j]);
+    for (int v = 0; v < NV; v++) a[v] += p0 * vload(v_rows + j * D + v * W);
+  }
+  for (int v = 0; v < NV; v++) vstore(out + v * W, (a[v] + b[v]) * inv);
+}
+
+static void FN(attention_cached_group)(float *out, const float *q, const float *k_slot, const float *v_slot, long i, long kvh, long position, long H, long KVH, long D) {
+  long G = H / KVH, count = position + 1, tiles = (count + KEY_TILE - 1) / KEY_TILE, padded = tiles * KEY_TILE;
+  long blocks = (count + W - 1) / W;
+  float *scores = thread_scratch(3, (size_t)(G * padded + G * D));
+  float *qs = scores + G * padded;
   float scale = 1.0f / sqrtf((float)D);
-  const float *qrow = q + (i * H + h) * D;
-  for (long d = 0; d < D; d++) qs[d] = qrow[d] * scale;
-  const float *kbase = kcache + (slot * maxT * KVH + kvh) * D, *vbase = vcache + (slot * maxT * KVH + kvh) * D;
-  long stride = KVH * D;
-  float max = -INFINITY;
-  for (long j = 0; j < count; j++) {
-    const float *krow = kbase + j * stride;
-    vf a = (vf){0};
-    for (long d = 0; d < full; d += W) a += vload(qs + d) * vload(krow + d);
-    if (rest) a += vload_partial(qs + full, rest, 0) * vload_partial(krow + full, rest, 0);
-    scores[j] = hsum(a);
-    max = scores[j] > max ? scores[j] : max;
+  const float *qrow = q + (i * H + kvh * G) * D;
+  float *orow = out + (i * H + kvh * G) * D;
+  for (long e = 0; e < G * D; e++) qs[e] = qrow[e] * scale;
+  /* Scores tile by tile; the key tiles of this (slot, head) are one contiguous stream. */
+  for (long g = 0; g < G; g++) {
+    float *sg = scores + g * padded;
+    long t = 0;
+    for (; t + 2 <= tiles; t += 2) FN(score_tile_pair)(sg + t * KEY_TILE, qs + g * D, k_slot + t * KEY_TILE * D, D);
+    if (t < tiles) FN(score_tile)(sg + t * KEY_TILE, qs + g * D, k_slot + t * KEY_TILE * D, D);
   }
-  float sum = FN(exp_scores)(scores, count - 1, (count + W - 1) / W, max);
-  memset(acc, 0, (size_t)round_up(D, W) * 4);
-  for (long j = 0; j < count; j++) {
-    const float *vrow = vbase + j * stride;
-    vf pj = vsplat(scores[j]);
-    for (long d = 0; d < full; d += W) vstore(acc + d, vload(acc + d) + pj * vload(vrow + d));
-    if (rest) vstore(acc + full, vload(acc + full) + pj * vload_partial(vrow + full, rest, 0));
+  for (long g = 0; g < G; g++) {
+    float *sg = scores + g * padded;
+    float max = FN(row_max)(sg, count - 1, blocks);
+    float inv = 1.0f / FN(exp_scores)(sg, count - 1, blocks, max);
+    float *og = orow + g * D;
+    /* Values in chunks of up to 4 vectors held in registers; a tail narrower than W by scalars. */
+    long d0 = 0;
+    for (; d0 + 4 * W <= D; d0 += 4 * W) FN(weighted_values)(og + d0, sg, v_slot + d0, count, D, inv, 4);
+    long rest = (D - d0) / W;
+    if (rest == 3) FN(weighted_values)(og + d0, sg, v_slot + d0, count, D, inv, 3);
+    else if (rest == 2) FN(weighted_values)(og + d0, sg, v_slot + d0, count, D, inv, 2);
+    else if (rest == 1) FN(weighted_values)(og + d0, sg, v_slot + d0, count, D, inv, 1);
+    d0 += rest * W;
+    for (; d0 < D; d0++) {
+      float a = 0, b = 0;
+      long j = 0;
+      for (; j + 2 <= count; j += 2) {
+        a += sg[j] * v_slot[j * D + d0];
+        b += sg[j + 1] * v_slot[(j + 1) * D + d0];
+      }
+      if (j < count) a += sg[j] * v_slot[j * D + d0];
+      og[d0] = (a + b) * inv;
+    }
   }
-  float inv = 1.0f / sum;
-  float *orow = out + (i * H + h) * D;
-  for (long d = 0; d < D; d++) orow[d] = acc[d] * inv;
 }
 
 const simd_table TABLE_NAME = {
@@ -582,5 +663,5 @@ const simd_table TABLE_NAME = {
     .column_sums = FN(column_sums),
     .attention_forward_head = FN(attention_forward_head),
     .attention_backward_group = FN(attention_backward_group),
-    .attention_cached_head = FN(attention_cached_head),
+    .attention_cached_group = FN(attention_cached_group),
 };

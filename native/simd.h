@@ -10,6 +10,8 @@
 
 /* The largest head dimension the native attention handles (larger ones use the reference). */
 #define MAX_HEAD_DIM 256
+/* Positions per key tile of the KV cache (KEY_TILE in src/engine/kernels/kernels.ts). */
+#define KEY_TILE 16
 
 typedef struct {
   const char *name;
@@ -37,8 +39,9 @@ typedef struct {
   void (*attention_forward_head)(float *out, float *lse, const float *q, const float *k, const float *v, long b, long h, long T, long H, long KVH, long D);
   /* One (b,kvh): every query head of the group, accumulating dq, dk, dv. */
   void (*attention_backward_group)(float *dq, float *dk, float *dv, const float *dout, const float *q, const float *k, const float *v, const float *out, const float *lse, long b, long kvh, long T, long H, long KVH, long D);
-  /* One (query i, head h) against the cache. */
-  void (*attention_cached_head)(float *out, const float *q, const float *kcache, const float *vcache, const int *slots, const int *positions, long i, long h, long maxT, long H, long KVH, long D);
+  /* Query row i's heads of KV head kvh against positions 0..position of a cache slot: k_slot is the
+   * slot's (maxT/KEY_TILE, D, KEY_TILE) key tiles of that head, v_slot its (maxT, D) values. */
+  void (*attention_cached_group)(float *out, const float *q, const float *k_slot, const float *v_slot, long i, long kvh, long position, long H, long KVH, long D);
 } simd_table;
 
 extern const simd_table simd_avx512;

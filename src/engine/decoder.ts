@@ -39,14 +39,14 @@ export class Decoder {
     if (maxT > model.config.max_position_embeddings) {
       throw new ShapeError(`Decoder: maxT ${maxT} exceeds max_position_embeddings ${model.config.max_position_embeddings}`);
     }
-    this.cache = new KvCache(model.dims, slots, maxT, maxRows, model.allocate);
+    this.cache = new KvCache(model.dims, slots, maxT, model.allocate);
   }
 
   /** Processes the rows; returns the logits (R2,V) of `rows.logitRows` (a view valid until the next call). */
   run(rows: DecoderRows): FloatArray {
     const { R, tokens, slots, positions, logitRows } = rows;
     const { L, C, H, KVH, D, F, V } = this.model.dims;
-    const { S, maxT } = { S: this.cache.slots, maxT: this.cache.maxT };
+    const { S, maxT, paddedT } = { S: this.cache.slots, maxT: this.cache.maxT, paddedT: this.cache.paddedT };
     for (let r = 0; r < R; r++) {
       if (slots[r]! < 0 || slots[r]! >= S || positions[r]! < 0 || positions[r]! >= maxT) {
         throw new ShapeError(`Decoder.run: row ${r} has slot ${slots[r]} and position ${positions[r]}; expected slot < ${S} and position < ${maxT}`);
@@ -60,6 +60,8 @@ export class Decoder {
     const norm = s.norm!.subarray(0, R * C); // (R,C)
     const rstd = s.rstd!.subarray(0, R); // (R)
     const q = s.q!.subarray(0, R * H * D); // (R,H,D)
+    const k = s.k!.subarray(0, R * KVH * D); // (R,KVH,D)
+    const v = s.v!.subarray(0, R * KVH * D); // (R,KVH,D)
     const attention = s.attention!.subarray(0, R * H * D); // (R,H,D)
     const projection = s.projection!.subarray(0, R * C); // (R,C)
     const gate = s.gate!.subarray(0, R * F); // (R,F)
@@ -73,16 +75,14 @@ export class Decoder {
     for (let l = 0; l < L; l++) {
       const lw = w.layers[l]!;
       const layerCache = this.cache.layers[l]!;
-      const k = layerCache.stagedKeys; // (R,KVH,D), staged inside the cache buffer
-      const v = layerCache.stagedValues; // (R,KVH,D)
       kern.rmsnormForward(norm, rstd, x, lw.norm1, R, C, config.rms_norm_eps);
       kern.matmulForward(q, norm, lw.qWeight, lw.qBias, R, C, H * D);
       kern.matmulForward(k, norm, lw.kWeight, lw.kBias, R, C, KVH * D);
       kern.matmulForward(v, norm, lw.vWeight, lw.vBias, R, C, KVH * D);
       kern.rope(q, q, positions, R, H, D, config.rope_theta, false);
       kern.rope(k, k, positions, R, KVH, D, config.rope_theta, false);
-      this.cache.commit(l, slots, positions, R);
-      kern.attentionCached(attention, q, layerCache.keys, layerCache.values, slots, positions, R, S, maxT, H, KVH, D);
+      kern.kvCacheWrite(layerCache.keys, layerCache.values, k, v, slots, positions, R, S, paddedT, KVH, D);
+      kern.attentionCached(attention, q, layerCache.keys, layerCache.values, slots, positions, R, S, paddedT, H, KVH, D);
       kern.matmulForward(projection, attention, lw.oWeight, null, R, H * D, C);
       kern.add(x, x, projection, R * C);
       kern.rmsnormForward(norm, rstd, x, lw.norm2, R, C, config.rms_norm_eps);
@@ -109,13 +109,15 @@ export class Decoder {
   private ensure(R: number): void {
     if (R <= this.capacity) return;
     const capacity = Math.max(R, 64);
-    const { C, H, D, F, V } = this.model.dims;
+    const { C, H, KVH, D, F, V } = this.model.dims;
     const allocate = this.model.allocate;
     this.scratch = {
       x: allocate(capacity * C),
       norm: allocate(capacity * C),
       rstd: allocate(capacity),
       q: allocate(capacity * H * D),
+      k: allocate(capacity * KVH * D),
+      v: allocate(capacity * KVH * D),
       attention: allocate(capacity * H * D),
       projection: allocate(capacity * C),
       gate: allocate(capacity * F),

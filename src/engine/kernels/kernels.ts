@@ -18,6 +18,15 @@
 /** A float buffer: Float32Array in the engine, Float64Array allowed in reference-kernel tests. */
 export type FloatArray = Float32Array | Float64Array;
 
+/** Positions per key tile of the KV cache: keys are stored transposed, (D, KEY_TILE) per tile. */
+export const KEY_TILE = 16;
+
+/** Index of key (slot, kvHead, position, d) in a kcache of maxT positions per slot (see attentionCached). */
+export function keyCacheIndex(slot: number, kvHead: number, position: number, d: number, maxT: number, KVH: number, D: number): number {
+  const within = position % KEY_TILE;
+  return ((slot * KVH + kvHead) * maxT + position - within) * D + d * KEY_TILE + within;
+}
+
 export interface Kernels {
   /** `reference` or `native`. */
   readonly name: string;
@@ -102,10 +111,31 @@ export interface Kernels {
   ): void;
 
   /**
+   * Writes B new rows of keys k(B,KVH,D) and values v(B,KVH,D) into a KV cache at (slots[b],
+   * positions[b]), in the layout attentionCached reads (see KEY_TILE). maxT must be a multiple of
+   * KEY_TILE. Rows naming the same (slot, position) are written in order (the last one stays).
+   */
+  kvCacheWrite(
+    kcache: FloatArray,
+    vcache: FloatArray,
+    k: FloatArray,
+    v: FloatArray,
+    slots: Int32Array,
+    positions: Int32Array,
+    B: number,
+    S: number,
+    maxT: number,
+    KVH: number,
+    D: number,
+  ): void;
+
+  /**
    * Attention of new tokens against a KV cache (prefill and decoding). The cache holds S slots of
-   * up to maxT positions: kcache(S,maxT,KVH,D), vcache(S,maxT,KVH,D), already containing the new
-   * tokens' keys and values. For each of the B queries: slots(B) names its cache slot and
-   * positions(B) its position p; it attends to cache positions 0..p of its slot.
+   * maxT positions (a multiple of KEY_TILE) per KV head: values vcache(S,KVH,maxT,D) and keys
+   * kcache(S,KVH,maxT/KEY_TILE,D,KEY_TILE), i.e. transposed in tiles of KEY_TILE positions (key
+   * (s,h,t,d) at ((s*KVH + h)*maxT + t - t%KEY_TILE)*D + d*KEY_TILE + t%KEY_TILE), already holding
+   * the new tokens' keys and values (kvCacheWrite). For each of the B queries: slots(B) names its
+   * cache slot and positions(B) its position p; it attends to cache positions 0..p of its slot.
    * q(B,H,D) -> out(B,H,D).
    */
   attentionCached(

@@ -4,7 +4,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { ShapeError } from '../../errors.js';
 import { Random } from '../../random.js';
-import type { Kernels } from './kernels.js';
+import { KEY_TILE, type Kernels } from './kernels.js';
 import { createNativeKernels, loadNativeAddon, type NativeAddon } from './native.js';
 import { referenceKernels as R } from './reference.js';
 import { maxRelativeError, randomFloat32, randomInts } from './test-helpers.js';
@@ -212,19 +212,20 @@ function kernelSuite(label: string, getKernels: () => Kernels) {
         expectClose(dq, c.dq, 1e-4);
         expectClose(dk, c.dk, 1e-4);
         expectClose(dv, c.dv, 1e-4);
-        // The cache holds sequence b in slot B-1-b (maxT = T + 3, the rest random); every position queries it.
-        const maxT = T + 3;
+        // The cache holds sequence b in slot B-1-b (maxT: T rounded up to whole key tiles, plus one
+        // more when T fills its tiles; the rest random); every position queries it.
+        const maxT = (Math.floor(T / KEY_TILE) + 1) * KEY_TILE;
         const random = new Random(T);
-        const kcache = randomFloat32(random, B * maxT * KVH * D);
-        const vcache = randomFloat32(random, B * maxT * KVH * D);
-        const sequence = T * KVH * D;
-        for (let b = 0; b < B; b++) {
-          kcache.set(c.k.subarray(b * sequence, (b + 1) * sequence), (B - 1 - b) * maxT * KVH * D);
-          vcache.set(c.v.subarray(b * sequence, (b + 1) * sequence), (B - 1 - b) * maxT * KVH * D);
-        }
         const slots = new Int32Array(B * T);
         const positions = new Int32Array(B * T);
         for (let i = 0; i < B * T; i++) [slots[i], positions[i]] = [B - 1 - Math.floor(i / T), i % T];
+        const kcache = randomFloat32(random, B * KVH * maxT * D);
+        const vcache = randomFloat32(random, B * KVH * maxT * D);
+        const [kcacheR, vcacheR] = [copy(kcache), copy(vcache)];
+        K.kvCacheWrite(kcache, vcache, c.k, c.v, slots, positions, B * T, B, maxT, KVH, D);
+        R.kvCacheWrite(kcacheR, vcacheR, c.k, c.v, slots, positions, B * T, B, maxT, KVH, D);
+        expectIdentical(kcache, kcacheR);
+        expectIdentical(vcache, vcacheR);
         const cached = new Float32Array(c.q.length);
         K.attentionCached(cached, c.q, kcache, vcache, slots, positions, B * T, B, maxT, H, KVH, D);
         expectClose(cached, c.out);
@@ -343,7 +344,8 @@ describe.skipIf(addon === undefined)(addon ? 'native kernels' : `native kernels 
       const K = createNativeKernels(native, 2);
       const out = new Float32Array(6).fill(7);
       expect(() => K.matmulForward(out, new Float32Array(5), new Float32Array(6), null, 2, 3, 3)).toThrow(ShapeError);
-      expect(() => K.attentionCached(out, out, out, out, Int32Array.from([1]), Int32Array.from([0]), 1, 1, 3, 1, 1, 2)).toThrow(/attentionCached.*slots\[0\]=1 is outside \[0, S=1\)/);
+      expect(() => K.attentionCached(out, out, new Float32Array(32), new Float32Array(32), Int32Array.from([1]), Int32Array.from([0]), 1, 1, 16, 1, 1, 2)).toThrow(/attentionCached.*slots\[0\]=1 is outside \[0, S=1\)/);
+      expect(() => K.kvCacheWrite(new Float32Array(32), new Float32Array(32), out, out, Int32Array.from([0]), Int32Array.from([0]), 1, 1, 8, 1, 2)).toThrow(/kvCacheWrite.*maxT must be a multiple of the key tile 16, got 8/);
       expect(Array.from(out)).toEqual([7, 7, 7, 7, 7, 7]);
     });
 
@@ -355,7 +357,9 @@ describe.skipIf(addon === undefined)(addon ? 'native kernels' : `native kernels 
       expect(() => native.embeddingForward(out, Int32Array.from([0, 5]), new Float32Array(15), 2, 3, 5)).toThrow(/embeddingForward.*ids\[1\]=5 is outside \[0, V=5\)/);
       expect(() => native.rope(out, out, new Int32Array(1), 1, 2, 3, 10000, false)).toThrow(/rope.*D must be even/);
       expect(() => native.attentionForward(out, out, out, out, out, 1, 1, 3, 2, 2)).toThrow(/attentionForward.*H must be a multiple of KVH/);
-      expect(() => native.attentionCached(out, out, out, out, Int32Array.from([0]), Int32Array.from([3]), 1, 1, 3, 1, 1, 2)).toThrow(/attentionCached.*positions\[0\]=3 is outside \[0, maxT=3\)/);
+      expect(() => native.attentionCached(out, out, new Float32Array(32), new Float32Array(32), Int32Array.from([0]), Int32Array.from([16]), 1, 1, 16, 1, 1, 2)).toThrow(/attentionCached.*positions\[0\]=16 is outside \[0, maxT=16\)/);
+      expect(() => native.attentionCached(out, out, new Float32Array(48), new Float32Array(48), Int32Array.from([0]), Int32Array.from([0]), 1, 1, 24, 1, 1, 2)).toThrow(/attentionCached.*maxT must be a multiple of the key tile 16, got 24/);
+      expect(() => native.kvCacheWrite(new Float32Array(32), new Float32Array(32), out, out, Int32Array.from([0]), Int32Array.from([16]), 1, 1, 16, 1, 2)).toThrow(/kvCacheWrite.*positions\[0\]=16 is outside \[0, maxT=16\)/);
       expect(() => native.logprobsForward(out, out, null, out, Int32Array.from([6]), 1, 6, 1)).toThrow(/logprobsForward.*targets\[0\]=6/);
       expect(() => native.swigluForward(out, out, out, -1)).toThrow(/swigluForward\(n=-1\): n must be an integer/);
       expect(() => native.add(out, out, out, 1e300)).toThrow(/add\(n=1e\+300\): n must be an integer/);

@@ -19,6 +19,7 @@ import {
   checkAttentionBackward,
   checkAttentionCached,
   checkAttentionForward,
+  checkKvCacheWrite,
   checkElementwise,
   checkEmbedding,
   checkLogprobs,
@@ -110,6 +111,10 @@ export function createNativeKernels(addon: NativeAddon, threads = defaultThreadC
       checkAttentionBackward(dq, dk, dv, dout, q, k, v, out, lse, B, T, H, KVH, D);
       if (D > NATIVE_MAX_HEAD_DIM) return attentionBackward(dq, dk, dv, dout, q, k, v, out, lse, B, T, H, KVH, D);
       addon.attentionBackward(dq, dk, dv, dout, q, k, v, out, lse, B, T, H, KVH, D);
+    },
+    kvCacheWrite(kcache, vcache, k, v, slots, positions, B, S, maxT, KVH, D) {
+      checkKvCacheWrite(kcache, vcache, k, v, slots, positions, B, S, maxT, KVH, D);
+      addon.kvCacheWrite(kcache, vcache, k, v, slots, positions, B, S, maxT, KVH, D);
     },
     attentionCached(out, q, kcache, vcache, slots, positions, B, S, maxT, H, KVH, D) {
       checkAttentionCached(out, q, kcache, vcache, slots, positions, B, S, maxT, H, KVH, D);

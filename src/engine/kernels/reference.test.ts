@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { ShapeError } from '../../errors.js';
 import { Random } from '../../random.js';
+import { KEY_TILE, keyCacheIndex } from './kernels.js';
 import { referenceKernels as K } from './reference.js';
 import { difference, maxRelativeError, numericGradient, randomFloat64, randomInts, weightedSum } from './test-helpers.js';
 
@@ -158,27 +159,47 @@ describe('reference attention', () => {
 
   it('attentionCached equals the attentionForward rows for the same keys and values', () => {
     const random = new Random(10);
-    const [B, T, H, KVH, D, maxT] = [2, 6, 4, 2, 4, 9];
+    const [B, T, H, KVH, D, maxT] = [2, 20, 4, 2, 4, 32];
     const q = randomFloat64(random, B * T * H * D);
     const k = randomFloat64(random, B * T * KVH * D);
     const v = randomFloat64(random, B * T * KVH * D);
     const out = new Float64Array(q.length);
     K.attentionForward(out, new Float64Array(B * H * T), q, k, v, B, T, H, KVH, D);
-    // Cache slots in reverse order (slot S-1-b holds sequence b), extra slot unused.
+    // Cache slots in reverse order (slot S-1-b holds sequence b), extra slot unused, the rest random.
     const S = 3;
-    const kcache = randomFloat64(random, S * maxT * KVH * D);
-    const vcache = randomFloat64(random, S * maxT * KVH * D);
-    const row = T * KVH * D;
-    for (let b = 0; b < B; b++) {
-      kcache.set(k.subarray(b * row, (b + 1) * row), (S - 1 - b) * maxT * KVH * D);
-      vcache.set(v.subarray(b * row, (b + 1) * row), (S - 1 - b) * maxT * KVH * D);
-    }
+    const kcache = randomFloat64(random, S * KVH * maxT * D);
+    const vcache = randomFloat64(random, S * KVH * maxT * D);
     const slots = new Int32Array(B * T);
     const positions = new Int32Array(B * T);
     for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) [slots[b * T + t], positions[b * T + t]] = [S - 1 - b, t];
+    K.kvCacheWrite(kcache, vcache, k, v, slots, positions, B * T, S, maxT, KVH, D);
     const cached = new Float64Array(q.length);
     K.attentionCached(cached, q, kcache, vcache, slots, positions, B * T, S, maxT, H, KVH, D);
     expect(maxRelativeError(cached, out)).toBeLessThan(1e-13);
+  });
+
+  it('kvCacheWrite stores keys transposed by tiles of KEY_TILE positions and values row-major', () => {
+    const [S, maxT, KVH, D] = [2, 32, 2, 3];
+    const kcache = new Float64Array(S * KVH * maxT * D);
+    const vcache = new Float64Array(S * KVH * maxT * D);
+    // Row 0 -> slot 1, position 17 (tile 1, lane 1); row 1 -> slot 0, position 2.
+    const k = Float64Array.from({ length: 2 * KVH * D }, (_, i) => 1 + i);
+    const v = Float64Array.from({ length: 2 * KVH * D }, (_, i) => -1 - i);
+    K.kvCacheWrite(kcache, vcache, k, v, Int32Array.from([1, 0]), Int32Array.from([17, 2]), 2, S, maxT, KVH, D);
+    for (const [row, slot, position] of [[0, 1, 17], [1, 0, 2]] as const) {
+      for (let h = 0; h < KVH; h++) {
+        for (let d = 0; d < D; d++) {
+          const key = ((slot * KVH + h) * maxT + position - (position % KEY_TILE)) * D + d * KEY_TILE + (position % KEY_TILE);
+          expect(keyCacheIndex(slot, h, position, d, maxT, KVH, D)).toBe(key);
+          expect(kcache[key]).toBe(k[(row * KVH + h) * D + d]);
+          expect(vcache[((slot * KVH + h) * maxT + position) * D + d]).toBe(v[(row * KVH + h) * D + d]);
+        }
+      }
+    }
+    let written = 0;
+    for (let i = 0; i < kcache.length; i++) written += (kcache[i] !== 0 ? 1 : 0) + (vcache[i] !== 0 ? 1 : 0);
+    expect(written).toBe(2 * 2 * KVH * D);
+    expect(() => K.kvCacheWrite(kcache, vcache, k, v, Int32Array.from([0]), Int32Array.from([0]), 1, S, 24, KVH, D)).toThrow(/kvCacheWrite.*maxT must be a multiple of the key tile 16, got 24/);
   });
 });
 
@@ -269,7 +290,7 @@ describe('reference shape checks', () => {
     expect(() => K.attentionForward(out, out, out, out, out, 1, 1, 3, 2, 2)).toThrow(/attentionForward.*H must be a multiple of KVH/);
     expect(() => K.rope(out, out, new Int32Array(1), 1, 2, 3, 10000, false)).toThrow(/rope.*D must be even/);
     expect(() => K.logprobsForward(out, out, null, out, Int32Array.from([-1]), 1, 6, 1)).toThrow(/logprobsForward.*targets\[0\]=-1/);
-    expect(() => K.attentionCached(out, out, out, out, Int32Array.from([0]), Int32Array.from([3]), 1, 1, 3, 1, 1, 2)).toThrow(/attentionCached.*positions\[0\]=3 is outside \[0, maxT=3\)/);
+    expect(() => K.attentionCached(out, out, new Float32Array(32), new Float32Array(32), Int32Array.from([0]), Int32Array.from([16]), 1, 1, 16, 1, 1, 2)).toThrow(/attentionCached.*positions\[0\]=16 is outside \[0, maxT=16\)/);
     expect(() => K.add(out, out, out, 2.5)).toThrow(/add\(n=2.5\): n must be a non-negative integer/);
     expect(Array.from(out)).toEqual([7, 7, 7, 7, 7, 7]);
   });

@@ -5,7 +5,7 @@
  */
 
 import type { Kernels } from './kernels.js';
-import { attentionCached } from './reference/attention-cached.js';
+import { attentionCached, kvCacheWrite } from './reference/attention-cached.js';
 import { attentionBackward, attentionForward } from './reference/attention.js';
 import { embeddingBackward, embeddingForward } from './reference/embedding.js';
 import { logprobsBackward, logprobsForward } from './reference/logprobs.js';
@@ -28,6 +28,7 @@ export const referenceKernels: Kernels = {
   rope,
   attentionForward,
   attentionBackward,
+  kvCacheWrite,
   attentionCached,
   swigluForward,
   swigluBackward,

@@ -7,7 +7,7 @@
  */
 
 import { ShapeError } from '../../errors.js';
-import type { FloatArray } from './kernels.js';
+import { KEY_TILE, type FloatArray } from './kernels.js';
 
 type Dims = Record<string, number>;
 /** [buffer name, buffer (null = optional and absent), shape text like '(N,C)', elements needed]. */
@@ -192,6 +192,39 @@ export function checkAttentionBackward(
   checkHeads('attentionBackward', dims, H, KVH);
 }
 
+function checkCacheLength(kernel: string, dims: Dims, maxT: number): void {
+  checkCondition(kernel, dims, maxT % KEY_TILE === 0, `maxT must be a multiple of the key tile ${KEY_TILE}, got ${maxT}`);
+}
+
+/** Validates kvCacheWrite's arguments, slots and positions included. */
+export function checkKvCacheWrite(
+  kcache: FloatArray,
+  vcache: FloatArray,
+  k: FloatArray,
+  v: FloatArray,
+  slots: Int32Array,
+  positions: Int32Array,
+  B: number,
+  S: number,
+  maxT: number,
+  KVH: number,
+  D: number,
+): void {
+  const dims = { B, S, maxT, KVH, D };
+  const cache = S * KVH * maxT * D;
+  checkShapes('kvCacheWrite', dims, [
+    ['kcache', kcache, '(S,KVH,maxT/16,D,16)', cache],
+    ['vcache', vcache, '(S,KVH,maxT,D)', cache],
+    ['k', k, '(B,KVH,D)', B * KVH * D],
+    ['v', v, '(B,KVH,D)', B * KVH * D],
+    ['slots', slots, '(B)', B],
+    ['positions', positions, '(B)', B],
+  ]);
+  checkCacheLength('kvCacheWrite', dims, maxT);
+  checkIndices('kvCacheWrite', dims, 'slots', slots, B, S, 'S');
+  checkIndices('kvCacheWrite', dims, 'positions', positions, B, maxT, 'maxT');
+}
+
 /** Validates attentionCached's arguments, slots and positions included. */
 export function checkAttentionCached(
   out: FloatArray,
@@ -208,16 +241,17 @@ export function checkAttentionCached(
   D: number,
 ): void {
   const dims = { B, S, maxT, H, KVH, D };
-  const cache = S * maxT * KVH * D;
+  const cache = S * KVH * maxT * D;
   checkShapes('attentionCached', dims, [
     ['out', out, '(B,H,D)', B * H * D],
     ['q', q, '(B,H,D)', B * H * D],
-    ['kcache', kcache, '(S,maxT,KVH,D)', cache],
-    ['vcache', vcache, '(S,maxT,KVH,D)', cache],
+    ['kcache', kcache, '(S,KVH,maxT/16,D,16)', cache],
+    ['vcache', vcache, '(S,KVH,maxT,D)', cache],
     ['slots', slots, '(B)', B],
     ['positions', positions, '(B)', B],
   ]);
   checkHeads('attentionCached', dims, H, KVH);
+  checkCacheLength('attentionCached', dims, maxT);
   checkIndices('attentionCached', dims, 'slots', slots, B, S, 'S');
   checkIndices('attentionCached', dims, 'positions', positions, B, maxT, 'maxT');
 }

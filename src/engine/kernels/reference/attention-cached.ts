@@ -1,12 +1,43 @@
 /**
- * Reference (TypeScript) attention of new tokens against a KV cache (prefill and decoding): each
- * query attends to positions 0..p of its cache slot, which already holds its own key and value.
+ * Reference (TypeScript) attention of new tokens against a KV cache (prefill and decoding): the
+ * write of new keys and values into the cache layout (keys transposed in tiles of KEY_TILE
+ * positions, values row-major per slot and KV head), and each query's attention to positions 0..p
+ * of its cache slot, which already holds its own key and value.
  */
 
-import type { FloatArray } from '../kernels.js';
-import { checkAttentionCached } from '../shape-checks.js';
+import { keyCacheIndex, type FloatArray } from '../kernels.js';
+import { checkAttentionCached, checkKvCacheWrite } from '../shape-checks.js';
 
-/** q(B,H,D) against kcache/vcache(S,maxT,KVH,D) at slots(B), positions(B) -> out(B,H,D). */
+/** Writes k(B,KVH,D) and v(B,KVH,D) into kcache(S,KVH,maxT/16,D,16) and vcache(S,KVH,maxT,D) at slots(B), positions(B). */
+export function kvCacheWrite(
+  kcache: FloatArray,
+  vcache: FloatArray,
+  k: FloatArray,
+  v: FloatArray,
+  slots: Int32Array,
+  positions: Int32Array,
+  B: number,
+  S: number,
+  maxT: number,
+  KVH: number,
+  D: number,
+): void {
+  checkKvCacheWrite(kcache, vcache, k, v, slots, positions, B, S, maxT, KVH, D);
+  for (let b = 0; b < B; b++) {
+    const slot = slots[b]!;
+    const position = positions[b]!;
+    for (let h = 0; h < KVH; h++) {
+      const row = (b * KVH + h) * D;
+      const vBase = ((slot * KVH + h) * maxT + position) * D;
+      for (let d = 0; d < D; d++) {
+        kcache[keyCacheIndex(slot, h, position, d, maxT, KVH, D)] = k[row + d]!;
+        vcache[vBase + d] = v[row + d]!;
+      }
+    }
+  }
+}
+
+/** q(B,H,D) against kcache(S,KVH,maxT/16,D,16) and vcache(S,KVH,maxT,D) at slots(B), positions(B) -> out(B,H,D). */
 export function attentionCached(
   out: FloatArray,
   q: FloatArray,
@@ -34,9 +65,8 @@ export function attentionCached(
       const qBase = (b * H + h) * D;
       let max = -Infinity;
       for (let j = 0; j <= position; j++) {
-        const kBase = ((slot * maxT + j) * KVH + kvh) * D;
         let dot = 0;
-        for (let d = 0; d < D; d++) dot += q[qBase + d]! * kcache[kBase + d]!;
+        for (let d = 0; d < D; d++) dot += q[qBase + d]! * kcache[keyCacheIndex(slot, kvh, j, d, maxT, KVH, D)]!;
         scores_T[j] = dot * scale;
         if (scores_T[j]! > max) max = scores_T[j]!;
       }
@@ -48,7 +78,7 @@ export function attentionCached(
       acc_D.fill(0);
       for (let j = 0; j <= position; j++) {
         const p = scores_T[j]! / sum;
-        const vBase = ((slot * maxT + j) * KVH + kvh) * D;
+        const vBase = ((slot * KVH + kvh) * maxT + j) * D;
         for (let d = 0; d < D; d++) acc_D[d]! += p * vcache[vBase + d]!;
       }
       for (let d = 0; d < D; d++) out[qBase + d] = acc_D[d]!;
