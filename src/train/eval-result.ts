@@ -27,3 +27,8 @@ export interface EvalResult {
 export function evalFileName(split: string, mode: EvalResult['mode']): string {
   return `${split}-${mode}.json`;
 }
+
+/** File name of an evaluation's trajectories (one JSON line each) inside a run's `eval/` directory. */
+export function evalTrajectoriesFileName(split: string, mode: EvalResult['mode']): string {
+  return `${split}-${mode}.trajectories.jsonl`;
+}

@@ -49,6 +49,28 @@ describe('evaluate', () => {
     expect(first.metrics).toEqual(second.metrics);
   });
 
+  it('counts how every rollout\'s first tool call went, and the rates sum to one', async () => {
+    const result = await evaluate(options('sampled'));
+    const rates = ['tool_call/none', 'tool_call/failed', 'tool_call/ok'].map((key) => result.metrics[key] ?? 0);
+    expect(rates.reduce((a, b) => a + b, 0)).toBeCloseTo(1);
+    for (const family of Object.values(result.byFamily)) {
+      expect(['none', 'failed', 'ok'].reduce((sum, key) => sum + (family.metrics[`tool_call/${key}`] ?? 0), 0)).toBeCloseTo(1);
+    }
+  });
+
+  it('writes every evaluated trajectory as a JSON line when asked, matching the reported means', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'turnwise-eval-'));
+    const path = join(dir, 'eval', 'dev-sampled.trajectories.jsonl');
+    const result = await evaluate({ ...options('sampled'), trajectoriesPath: path });
+    const lines = readFileSync(path, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    expect(lines).toHaveLength(result.rollouts);
+    expect(lines[0]).toMatchObject({ rowId: expect.any(String), family: expect.any(String), toolCall: expect.stringMatching(/^(none|failed|ok)$/) });
+    const exactMatch = lines.reduce((sum, line) => sum + line.rewardComponents.exact_match, 0) / lines.length;
+    expect(exactMatch).toBeCloseTo(result.metrics['exact_match']!);
+    const ok = lines.filter((line) => line.toolCall === 'ok').length / lines.length;
+    expect(ok).toBeCloseTo(result.metrics['tool_call/ok'] ?? 0);
+  });
+
   it('writes the result under eval/<split>-<mode>.json', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'turnwise-eval-'));
     const path = writeEvalResult(dir, await evaluate(options('greedy')));

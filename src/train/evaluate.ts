@@ -2,7 +2,8 @@
  * Evaluation: a policy on a fixed random subset of a split, with greedy (top-1) or sampled decoding (the
  * training temperature, as the paper evaluated), scored by the task's rubric. Reports the mean of
  * every reward component (tool execution, search-result answer presence, XML format, exact match,
- * normalised exact match, ...) overall and per question family, plus stop reasons.
+ * normalised exact match, ...) overall and per question family, plus stop reasons and how the first
+ * tool call went (none / failed / ok); optionally writes every evaluated trajectory as JSON lines.
  */
 import { join } from 'node:path';
 import type { Backend } from '../backends/backend.js';
@@ -10,7 +11,8 @@ import { Random } from '../random.js';
 import type { Trajectory } from '../types.js';
 import { writeFileAtomicSync as writeFileAtomic } from '../engine/atomic-write.js';
 import { collectGroups, rendererFactoryOf } from './collect-groups.js';
-import { evalFileName, type EvalResult } from './eval-result.js';
+import { evalFileName, evalTrajectoriesFileName, type EvalResult } from './eval-result.js';
+import { firstToolCallOutcome } from './rollout-metrics.js';
 import type { TrainingTask } from './task.js';
 
 /** Options of one evaluation. */
@@ -29,6 +31,24 @@ export interface EvaluateOptions<Row> {
   concurrency: number;
   /** Label of what is evaluated (a checkpoint path, `base`). */
   checkpoint: string;
+  /** When set, every evaluated trajectory is written here, one JSON line each (atomically). */
+  trajectoriesPath?: string;
+}
+
+/** One evaluated rollout as written to the trajectories file. */
+export interface EvaluatedTrajectory {
+  rowId: string;
+  family?: string;
+  groupIndex: number;
+  question?: string;
+  answers?: string[];
+  messages: Trajectory['messages'];
+  rewardComponents: Record<string, number>;
+  turnRewards: number[];
+  outcomeReward: number;
+  toolCall: ReturnType<typeof firstToolCallOutcome>;
+  stopReason: Trajectory['stopReason'];
+  errors: string[];
 }
 
 function means(trajectories: Trajectory[]): Record<string, number> {
@@ -37,6 +57,8 @@ function means(trajectories: Trajectory[]): Record<string, number> {
     for (const [name, value] of Object.entries(trajectory.rewardComponents)) sums[name] = (sums[name] ?? 0) + value;
     sums[`stop/${trajectory.stopReason}`] = (sums[`stop/${trajectory.stopReason}`] ?? 0) + 1;
     sums['rollout/tool_calls'] = (sums['rollout/tool_calls'] ?? 0) + trajectory.turns.filter((turn) => turn.isToolResult).length;
+    const toolCall = `tool_call/${firstToolCallOutcome(trajectory)}`;
+    sums[toolCall] = (sums[toolCall] ?? 0) + 1;
     sums['reward/outcome'] = (sums['reward/outcome'] ?? 0) + trajectory.outcomeReward;
     sums['reward/turn'] = (sums['reward/turn'] ?? 0) + trajectory.turnRewards.reduce((a, b) => a + b, 0);
   }
@@ -85,6 +107,29 @@ export async function evaluate<Row>(options: EvaluateOptions<Row>): Promise<Eval
     });
     for (const [family, list] of [...families].sort(([a], [b]) => (a < b ? -1 : 1))) byFamily[family] = { count: list.length, metrics: means(list) };
   }
+  if (options.trajectoriesPath !== undefined) {
+    const lines = groups.flatMap((group) => {
+      const row = group.row as { question?: unknown; answers?: unknown };
+      return group.trajectories.map((trajectory) => {
+        const record: EvaluatedTrajectory = {
+          rowId: trajectory.rowId,
+          family: options.task.family?.(group.row),
+          groupIndex: trajectory.groupIndex,
+          question: typeof row.question === 'string' ? row.question : undefined,
+          answers: Array.isArray(row.answers) ? row.answers.map(String) : undefined,
+          messages: trajectory.messages,
+          rewardComponents: trajectory.rewardComponents,
+          turnRewards: trajectory.turnRewards,
+          outcomeReward: trajectory.outcomeReward,
+          toolCall: firstToolCallOutcome(trajectory),
+          stopReason: trajectory.stopReason,
+          errors: trajectory.errors,
+        };
+        return `${JSON.stringify(record)}\n`;
+      });
+    });
+    writeFileAtomic(options.trajectoriesPath, lines.join(''));
+  }
   return {
     split: options.split,
     mode: options.mode,
@@ -95,6 +140,11 @@ export async function evaluate<Row>(options: EvaluateOptions<Row>): Promise<Eval
     byFamily,
     wallSeconds: (performance.now() - started) / 1000,
   };
+}
+
+/** Where an evaluation's trajectories go inside `<runDir>/eval/`. */
+export function evalTrajectoriesPath(runDir: string, split: string, mode: EvalResult['mode']): string {
+  return join(runDir, 'eval', evalTrajectoriesFileName(split, mode));
 }
 
 /** Writes an evaluation result into `<runDir>/eval/`. */

@@ -9,7 +9,8 @@ import { ConfigError } from '../errors.js';
 import { resolveRunDir, type TrainConfig } from './config.js';
 import { createEngineBackend, type EngineBackend } from './engine-backend.js';
 import type { EvalResult } from './eval-result.js';
-import { evaluate, writeEvalResult } from './evaluate.js';
+import { evaluate, evalTrajectoriesPath, writeEvalResult } from './evaluate.js';
+import { makeBackend, type TrainingBackend } from './make-backend.js';
 import { runRl, type RlRunResult } from './rl-loop.js';
 import { createSearchQaTask, type SearchQaTask } from './search-qa-task.js';
 import { warmStart, type WarmStartResult } from './warm-start.js';
@@ -54,14 +55,18 @@ export function stopOnSigint(log: (message: string) => void = (message) => conso
   return { shouldStop: () => requested, dispose: () => process.off('SIGINT', handler) };
 }
 
-/** Trains one RL run of `config` from `baseDir`; resumes from the run's checkpoint when asked. */
-export async function trainRun(config: TrainConfig, task: SearchQaTask, baseDir: string, options: { resume?: boolean; shouldStop?: () => boolean; quiet?: boolean } = {}): Promise<RlRunResult & { backend: EngineBackend }> {
+/**
+ * Trains one RL run of `config` from `baseDir` (a checkpoint directory for the local backend; for
+ * tinker a service path or undefined = the remote base model) on the backend the config names;
+ * resumes from the run's checkpoint when asked.
+ */
+export async function trainRun(config: TrainConfig, task: SearchQaTask, baseDir: string | undefined, options: { resume?: boolean; shouldStop?: () => boolean; quiet?: boolean } = {}): Promise<RlRunResult & { backend: TrainingBackend }> {
   const runDir = resolveRunDir(config);
   const slots = config.rl.concurrency + 32;
-  const backend = await backendFrom(baseDir, join(runDir, 'checkpoints'), slots);
+  const backend = await makeBackend(config, { weightsFrom: baseDir, checkpointDirectory: join(runDir, 'checkpoints'), samplerSlots: slots });
   let reference: Backend | undefined;
-  if (config.loss.klBeta > 0) reference = await backendFrom(baseDir, join(runDir, 'reference'), 8);
-  if (config.model.contextLength < 64 + config.rl.maxCompletionTokens) {
+  if (config.loss.klBeta > 0) reference = await makeBackend(config, { weightsFrom: baseDir, checkpointDirectory: join(runDir, 'reference'), samplerSlots: 8 });
+  if (config.backend.kind === 'local' && config.model.contextLength < 64 + config.rl.maxCompletionTokens) {
     throw new ConfigError(`model.contextLength ${config.model.contextLength} leaves no room for the prompt plus rl.maxCompletionTokens ${config.rl.maxCompletionTokens}`);
   }
   const result = await runRl({ config, backend, task, reference, resume: options.resume, shouldStop: options.shouldStop, progress: options.quiet ? null : undefined });
@@ -95,6 +100,7 @@ export async function evaluateInto(options: {
         seed: options.config.seed + 1_000_003,
         concurrency: options.config.rl.concurrency,
         checkpoint: options.checkpoint,
+        trajectoriesPath: evalTrajectoriesPath(options.runDir, split, mode),
       });
       writeEvalResult(options.runDir, result);
       options.log?.(`[eval] ${options.runDir}: ${split}/${mode} ${result.rollouts} rollouts in ${result.wallSeconds.toFixed(0)}s`);

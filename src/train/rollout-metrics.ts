@@ -46,6 +46,16 @@ export function turnAdvantages(trajectory: Trajectory, advantages_T: number[]): 
   });
 }
 
+/** How a rollout's first tool call went: no call answered by a result, an `Error:` result, or a result. */
+export type ToolCallOutcome = 'none' | 'failed' | 'ok';
+
+/** The outcome of the first tool call of a trajectory (the turn the paper's tool rewards score). */
+export function firstToolCallOutcome(trajectory: Trajectory): ToolCallOutcome {
+  const turn = trajectory.turns.find((candidate) => candidate.isToolResult);
+  if (turn === undefined) return 'none';
+  return turn.toolFailed ? 'failed' : 'ok';
+}
+
 /** Metrics of a round of rollouts; `advantages_P` (one per group) adds the advantage statistics. */
 export function rolloutMetrics(groups: TrajectoryGroup[], advantages_P?: GroupAdvantages[]): Record<string, number> {
   const trajectories = groups.flatMap((group) => group.trajectories);
@@ -95,6 +105,9 @@ export function rolloutMetrics(groups: TrajectoryGroup[], advantages_P?: GroupAd
   metrics['rollout/tool_calls_mean'] = toolCalls / count;
   metrics['rollout/tool_failure_rate'] = toolCalls === 0 ? 0 : toolFailures / toolCalls;
   metrics['rollout/with_result_rate'] = withResult / count;
+  for (const outcome of ['none', 'failed', 'ok'] as const) {
+    metrics[`tool_call/${outcome}`] = trajectories.filter((trajectory) => firstToolCallOutcome(trajectory) === outcome).length / count;
+  }
   metrics['rollout/truncated_turn_rate'] = turns === 0 ? 0 : truncated / turns;
   metrics['rollout/sampled_tokens'] = sampledTokens;
   metrics['rollout/total_tokens'] = totalTokens;
