@@ -1,15 +1,17 @@
-// MT-GRPO on the search task with a real model on a Tinker-protocol service (hosted Tinker, a
-// SkyRL tinker server, or `turnwise serve`). Usage: npx tsx examples/train-tinker.ts tinker.yaml
-// with TINKER_BASE_URL, TINKER_API_KEY and TINKER_TOKENIZER_DIR (the model's tokenizer files) set.
-import { ChatTemplateRenderer, TinkerBackend, loadConfig, loadTokenizer, openTask, runRl } from 'turnwise';
+// MT-GRPO on the search task with a real model on a Tinker-protocol service (hosted Tinker, a SkyRL
+// tinker server, or `turnwise serve`); the config's `backend` section says which. Usage:
+//   export TINKER_API_KEY=...          # the variable backend.apiKeyEnv names
+//   npx tsx examples/train-tinker.ts tinker.yaml [--rl.steps=50 ...]
+// with tinker.yaml:
+//   backend: { kind: tinker, baseUrl: https://..., baseModel: Qwen/Qwen3-8B, tokenizerDir: models/qwen3-8b, capabilities: hosted, loraRank: 32 }
+//   rl: { temperature: 1, maxCompletionTokens: 1024 }
+// `turnwise train --config tinker.yaml` runs the same; this is the programmatic route.
+import { loadConfig, openTask, trainRun } from 'turnwise';
 
-const config = await loadConfig({ file: process.argv[2] });
-const tokenizer = await loadTokenizer(process.env.TINKER_TOKENIZER_DIR ?? 'models/qwen3-8b');
-const rendererFactory = ChatTemplateRenderer.factory({ tokenizer, template: tokenizer.chatTemplate });
-const backend = await TinkerBackend.connect({
-  baseUrl: process.env.TINKER_BASE_URL!, apiKey: process.env.TINKER_API_KEY,
-  baseModel: process.env.TINKER_BASE_MODEL ?? 'Qwen/Qwen3-8B', loraRank: 32, tokenizer, renderer: rendererFactory(), rendererFactory,
-});
-const result = await runRl({ config, backend, task: await openTask(config) });
-console.log(`trained ${result.steps} steps; metrics in ${result.runDir}/metrics.jsonl`);
-await backend.close();
+const config = await loadConfig({ file: process.argv[2], overrides: process.argv.slice(3) });
+const task = await openTask(config);
+// No base directory: a tinker run starts from backend.baseModel (the warm start is skipped).
+const result = await trainRun(config, task, undefined);
+console.log(`trained ${result.steps} steps; metrics in ${result.runDir}/metrics.jsonl, checkpoint ${result.checkpoint}`);
+await result.backend.close();
+task.close?.();

@@ -1,8 +1,9 @@
 /**
  * `turnwise eval RUN_DIR [--split dev,test] [--mode greedy,sampled] [--questions N]` or
  * `turnwise eval --base [--config FILE] [overrides] --out DIR`: evaluates a run's latest
- * checkpoint (or the warm-started base) and prints the reward components per split, mode and
- * question family; results go to `<dir>/eval/<split>-<mode>.json`.
+ * checkpoint (or the base: the warm start, or a tinker config's remote base model) on the backend
+ * the config names, and prints the reward components per split, mode and question family; results
+ * go to `<dir>/eval/<split>-<mode>.json`.
  */
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
@@ -10,7 +11,8 @@ import { ConfigError } from '../errors.js';
 import { formatResultsTable } from '../report/results-table.js';
 import { loadConfig, readRunConfig, writeResolvedConfig } from '../train/config-load.js';
 import type { EvalResult } from '../train/eval-result.js';
-import { backendFrom, evaluateInto, openTask, prepareBase } from '../train/pipeline.js';
+import { checkBackendEnvironment, makeBackend, startingPoint } from '../train/make-backend.js';
+import { evaluateInto, openTask } from '../train/pipeline.js';
 import { latestCheckpoint, readTrainerState } from '../train/run-state.js';
 import { splitOverrides } from './cli-args.js';
 import type { Command } from './main.js';
@@ -49,13 +51,13 @@ export const command: Command = {
     const log = (message: string) => console.error(message);
     let runDir: string;
     let config;
-    let checkpoint: string;
+    let checkpoint: string | undefined;
     if (values.base) {
       if (values.out === undefined) throw new ConfigError('eval --base needs --out DIR (where the base evaluation is written)');
       config = await loadConfig({ file: values.config, overrides: [...overrides, '--name=base'] });
       runDir = values.out;
       writeResolvedConfig(runDir, config);
-      checkpoint = '';
+      checkpoint = undefined;
     } else {
       if (positionals.length !== 1) throw new ConfigError('eval needs one run directory (or --base); see `turnwise eval --help`');
       runDir = positionals[0]!;
@@ -69,11 +71,14 @@ export const command: Command = {
       if (!Number.isInteger(questions) || questions < 1) throw new ConfigError(`--questions must be a positive integer, got ${JSON.stringify(values.questions)}`);
       config = { ...config, eval: { ...config.eval, questions } };
     }
+    checkBackendEnvironment(config);
     const task = await openTask(config, log);
     try {
-      if (values.base) checkpoint = (await prepareBase(config, task, { log })).baseDir;
-      const backend = await backendFrom(checkpoint, join(runDir, 'eval-scratch'), config.rl.concurrency + 8);
-      const results = await evaluateInto({ runDir, backend, task, config, splits, modes, checkpoint, log });
+      // The base: the warm start (local) or the remote base model (tinker); a run: its latest checkpoint.
+      let label = checkpoint ?? '';
+      if (values.base) ({ weightsFrom: checkpoint, label } = await startingPoint(config, task, { log }));
+      const backend = await makeBackend(config, { weightsFrom: checkpoint, checkpointDirectory: join(runDir, 'eval-scratch'), samplerSlots: config.rl.concurrency + 8 });
+      const results = await evaluateInto({ runDir, backend, task, config, splits, modes, checkpoint: label, log });
       await backend.close();
       console.log(formatResultsTable(results.map((result) => ({ model: `${config.name} ${result.split}/${result.mode}`, results: [result] }))));
       if (values.families) for (const result of results) console.log(`\n${result.split}/${result.mode} by family:\n${familyTable(result)}`);

@@ -17,7 +17,8 @@ import { loadConfig, writeResolvedConfig } from '../train/config-load.js';
 import { ADVANTAGE_KINDS, type TrainConfig } from '../train/config.js';
 import { evalFileName, type EvalResult } from '../train/eval-result.js';
 import { formatDuration } from '../train/progress.js';
-import { backendFrom, evaluateInto, openTask, prepareBase, stopOnSigint, trainRun } from '../train/pipeline.js';
+import { checkBackendEnvironment, makeBackend, startingPoint } from '../train/make-backend.js';
+import { evaluateInto, openTask, stopOnSigint, trainRun } from '../train/pipeline.js';
 import { PAPER_PRESET } from '../train/presets.js';
 import { splitOverrides } from './cli-args.js';
 import type { Command } from './main.js';
@@ -56,18 +57,20 @@ export const command: Command = {
     const log = (message: string) => console.error(message);
     const started = performance.now();
     const shared = await loadConfig({ base: PAPER_PRESET as Record<string, unknown>, overrides });
+    checkBackendEnvironment(shared);
     const task = await openTask(shared, log);
     const stop = stopOnSigint(log);
     try {
-      const { baseDir } = await prepareBase(shared, task, { log });
+      // The warm-started base (local) or the remote base model (tinker): every method starts there.
+      const { weightsFrom: baseDir, label: baseLabel } = await startingPoint(shared, task, { log });
       const done = (runDir: string) => existsSync(join(runDir, 'eval', evalFileName(split, mode)));
 
       const baseRun = join(out, 'base');
       if (!done(baseRun)) {
         const baseConfig: TrainConfig = { ...shared, name: 'base', runDir: baseRun };
         writeResolvedConfig(baseRun, baseConfig);
-        const backend = await backendFrom(baseDir, join(baseRun, 'scratch'), shared.rl.concurrency + 8);
-        await evaluateInto({ runDir: baseRun, backend, task, config: baseConfig, splits: [split], modes: [mode], checkpoint: baseDir, log });
+        const backend = await makeBackend(baseConfig, { weightsFrom: baseDir, checkpointDirectory: join(baseRun, 'scratch'), samplerSlots: shared.rl.concurrency + 8 });
+        await evaluateInto({ runDir: baseRun, backend, task, config: baseConfig, splits: [split], modes: [mode], checkpoint: baseLabel, log });
         await backend.close();
       }
       for (const seed of seeds) {

@@ -1,13 +1,16 @@
 /**
  * `turnwise train [--config FILE] [--base DIR] [--resume] [--eval] [--key.path=value ...]`: trains
- * a search agent with RL from the warm-started base (built and cached on first use), with progress,
- * metrics, checkpoints, resume and Ctrl-C handling.
+ * a search agent with RL on the backend the config names: the local CPU engine from the
+ * warm-started base (built and cached on first use), or a remote Tinker-protocol service from its
+ * base model (`--backend.kind=tinker`); with progress, metrics, checkpoints, resume and Ctrl-C
+ * handling.
  */
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { describeConfig, loadConfig } from '../train/config-load.js';
 import { resolveRunDir } from '../train/config.js';
-import { evaluateInto, openTask, prepareBase, stopOnSigint, trainRun } from '../train/pipeline.js';
+import { checkBackendEnvironment, startingPoint } from '../train/make-backend.js';
+import { evaluateInto, openTask, stopOnSigint, trainRun } from '../train/pipeline.js';
 import { readRunConfig } from '../train/config-load.js';
 import { writeFileAtomicSync as writeFileAtomic } from '../engine/atomic-write.js';
 import { existsSync, readFileSync } from 'node:fs';
@@ -16,12 +19,19 @@ import type { Command } from './main.js';
 
 const HELP = `usage: turnwise train [--config FILE] [--base DIR] [--resume RUN_DIR] [--eval] [--key.path=value ...]
 
-Trains a policy with RL (MT-GRPO by default) on the search-QA task, starting from the warm-started
-base (pretraining + SFT on imperfect demonstrations; cached under warmStart.cacheDir).
+Trains a policy with RL (MT-GRPO by default) on the search-QA task. With the local backend (default)
+it starts from the warm-started base (pretraining + SFT on imperfect demonstrations; cached under
+warmStart.cacheDir); with --backend.kind=tinker a Tinker-protocol service (hosted Tinker, a SkyRL
+server, turnwise serve) trains a LoRA of --backend.baseModel and the warm start is skipped:
+
+  export TINKER_API_KEY=...
+  turnwise train --backend.kind=tinker --backend.baseUrl=URL --backend.baseModel=Qwen/Qwen3-8B \
+    --backend.tokenizerDir=DIR --backend.capabilities=hosted --rl.temperature=1
 
 options:
   --config FILE     JSON, YAML or TS config file (dotted overrides win)
   --base DIR        start from this checkpoint directory instead of the warm start
+                    (tinker: a path the service saved, tinker://...)
   --resume RUN_DIR  continue a run exactly from its latest checkpoint (uses the run's config.json)
   --eval            evaluate on the dev and test splits when training ends
   --help-config     list every config key with its unit and default
@@ -29,7 +39,7 @@ options:
 Ctrl-C finishes the current round, saves a checkpoint and exits; resume with --resume.`;
 
 export const command: Command = {
-  summary: 'train a search agent with RL (MT-GRPO) from the warm-started base',
+  summary: 'train a search agent with RL (MT-GRPO) from the warm-started base or on a Tinker service',
   async run(args) {
     const { overrides, rest } = splitOverrides(args, ['config', 'base', 'resume']);
     const { values } = parseArgs({
@@ -47,15 +57,17 @@ export const command: Command = {
     const config = values.resume !== undefined ? readRunConfig(values.resume) : await loadConfig({ file: values.config, overrides });
     const runDir = resolveRunDir(config);
     const log = (message: string) => console.error(message);
+    // A missing API key or tokenizer fails here, before any data is built.
+    checkBackendEnvironment(config);
     const task = await openTask(config, log);
     try {
       const baseFile = join(runDir, 'base.txt');
       const savedBase = values.resume !== undefined && existsSync(baseFile) ? readFileSync(baseFile, 'utf8').trim() : undefined;
-      const { baseDir } = await prepareBase(config, task, { baseDir: values.base ?? savedBase, log });
-      writeFileAtomic(baseFile, `${baseDir}\n`);
-      log(`[train] ${config.name}: ${config.advantage.kind}, ${config.rl.steps} steps, base ${baseDir}, run ${runDir}`);
+      const start = await startingPoint(config, task, { base: values.base ?? (savedBase === '' ? undefined : savedBase), log });
+      writeFileAtomic(baseFile, `${start.weightsFrom ?? ''}\n`);
+      log(`[train] ${config.name}: ${config.advantage.kind}, ${config.rl.steps} steps, ${config.backend.kind} backend, base ${start.label}, run ${runDir}`);
       const stop = stopOnSigint(log);
-      const result = await trainRun(config, task, baseDir, { resume: values.resume !== undefined, shouldStop: stop.shouldStop });
+      const result = await trainRun(config, task, start.weightsFrom, { resume: values.resume !== undefined, shouldStop: stop.shouldStop });
       stop.dispose();
       log(`[train] ${result.stopped ? 'stopped' : 'finished'} at step ${result.steps}; checkpoint ${result.checkpoint}`);
       if (values.eval && !result.stopped) {

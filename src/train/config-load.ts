@@ -130,6 +130,7 @@ function valueAt(config: unknown, path: PropertyKey[]): unknown {
 
 /** Validates a config object and fills defaults; throws a ConfigError listing every bad key. */
 export function resolveConfig(input: unknown): TrainConfig {
+  input = withBackendObject(input);
   const parsed = trainConfigSchema.safeParse(input ?? {});
   if (parsed.success) return parsed.data;
   const lines = parsed.error.issues.map((issue) => {
@@ -143,6 +144,16 @@ export function resolveConfig(input: unknown): TrainConfig {
     return `config key ${JSON.stringify(key)}: got ${describeValue(valueAt(input, issue.path))}; ${issue.message}${description ? ` (${description})` : ''}`;
   });
   throw new ConfigError(`invalid config:\n  ${lines.join('\n  ')}`);
+}
+
+/**
+ * `backend: "local"` (the form of configs written before the backend section, and the shorthand
+ * `--backend=tinker`) becomes `backend: { kind: ... }`.
+ */
+function withBackendObject(input: unknown): unknown {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) return input;
+  const backend = (input as Json).backend;
+  return typeof backend === 'string' ? { ...(input as Json), backend: { kind: backend } } : input;
 }
 
 /** Loads a config: the file (if any), then the overrides, then validation. */

@@ -143,13 +143,71 @@ const evalSchema = z
   })
   .describe('evaluation');
 
+const TINKER_ONLY = '(tinker only)';
+
+const backendSchema = z
+  .strictObject({
+    kind: z
+      .enum(['local', 'tinker'])
+      .default('local')
+      .describe(
+        'where the policy trains (local | tinker): local = the embedded CPU engine, starting from the warm-started base (warmStart.*, model.*); ' +
+          'tinker = a Tinker-protocol service (hosted Tinker, a SkyRL server, turnwise serve) training a LoRA of backend.baseModel, which is the starting policy: ' +
+          'the warm start is skipped and warmStart.* and model.* are not used; default local',
+      ),
+    baseUrl: z.string().default('').describe(`server root URL, e.g. http://127.0.0.1:8000 (required for tinker; no credentials in it) ${TINKER_ONLY}; default ""`),
+    apiKeyEnv: z
+      .string()
+      .regex(/^([A-Za-z_][A-Za-z0-9_]*)?$/, 'expected an environment variable NAME (letters, digits, _), not the key itself')
+      .default('TINKER_API_KEY')
+      .describe(`NAME of the environment variable holding the API key, sent as X-API-Key (the key itself is never written to config.json); "" = send no key ${TINKER_ONLY}; default TINKER_API_KEY`),
+    baseModel: z.string().default('').describe(`base model the service trains a LoRA of, e.g. Qwen/Qwen3-8B (required for tinker) ${TINKER_ONLY}; default ""`),
+    loraRank: positiveInt().default(32).describe(`LoRA rank of the training client ${TINKER_ONLY}; default 32`),
+    capabilities: z
+      .enum(['auto', 'hosted', 'skyrl', 'turnwise'])
+      .default('auto')
+      .describe(`server family whose protocol differences the client respects (auto = detect from client/config | hosted | skyrl | turnwise) ${TINKER_ONLY}; default auto`),
+    tokenizerDir: z
+      .string()
+      .default('')
+      .describe(`directory with the base model's tokenizer.json and tokenizer_config.json (its chat_template renders conversations; required for tinker) ${TINKER_ONLY}; default ""`),
+    requestTimeoutSeconds: z.number().positive().default(60).describe(`timeout of one HTTP attempt, in seconds ${TINKER_ONLY}; default 60`),
+    retryAttempts: positiveInt().default(10).describe(`attempts per request on connection errors, 408, 409, 429 and 5xx, the first included ${TINKER_ONLY}; default 10`),
+    heartbeatSeconds: z.number().positive().default(10).describe(`seconds between session heartbeats (sessions expire after 300 s without one) ${TINKER_ONLY}; default 10`),
+  })
+  .superRefine((backend, context) => {
+    if (backend.kind !== 'tinker') return;
+    const required: [keyof typeof backend, string][] = [
+      ['baseUrl', 'the service URL, e.g. --backend.baseUrl=http://127.0.0.1:8000'],
+      ['baseModel', 'the base model, e.g. --backend.baseModel=Qwen/Qwen3-8B'],
+      ['tokenizerDir', "a directory with the base model's tokenizer.json and tokenizer_config.json, e.g. --backend.tokenizerDir=models/qwen3-8b"],
+    ];
+    for (const [key, example] of required) {
+      if (backend[key] === '') context.addIssue({ code: 'custom', path: [key], message: `backend.kind is tinker, which needs ${example}` });
+    }
+    if (backend.baseUrl !== '') {
+      let url: URL | undefined;
+      try {
+        url = new URL(backend.baseUrl);
+      } catch {
+        url = undefined;
+      }
+      if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+        context.addIssue({ code: 'custom', path: ['baseUrl'], message: 'expected an http:// or https:// URL' });
+      } else if (url.username !== '' || url.password !== '') {
+        context.addIssue({ code: 'custom', path: ['baseUrl'], message: 'the URL must not carry credentials (they would be written to config.json); put the key in the environment variable named by backend.apiKeyEnv' });
+      }
+    }
+  })
+  .describe('the backend that holds, trains and samples the policy');
+
 /** The whole training config. */
 export const trainConfigSchema = z
   .strictObject({
     name: z.string().min(1).default('run').describe('run name, used in logs and reports; default run'),
     runDir: z.string().default('').describe('directory of this run (config, metrics, checkpoints); default runs/<name>-seed<seed>'),
     seed: z.number().int().min(0).max(0xffffffff).default(0).describe('seed of every random draw of the run; default 0'),
-    backend: z.enum(['local']).default('local').describe('where the weights live (local = embedded CPU engine); default local'),
+    backend: backendSchema.prefault({}),
     model: modelSchema.prefault({}),
     data: dataSchema.prefault({}),
     task: taskSchema.prefault({}),
@@ -161,6 +219,21 @@ export const trainConfigSchema = z
     checkpoint: checkpointSchema.prefault({}),
     log: logSchema.prefault({}),
     eval: evalSchema.prefault({}),
+  })
+  .superRefine((config, context) => {
+    // What a remote base model cannot do, named by the field that asks for it.
+    if (config.backend?.kind !== 'tinker') return;
+    if (typeof config.loss?.klBeta === 'number' && config.loss.klBeta > 0) {
+      context.addIssue({ code: 'custom', path: ['loss', 'klBeta'], message: 'the KL term needs a frozen reference policy, which backend.kind=tinker does not provide; set --loss.klBeta=0' });
+    }
+    const capabilities = config.backend.capabilities;
+    if ((capabilities === 'hosted' || capabilities === 'skyrl') && typeof config.rl?.temperature === 'number' && config.rl.temperature !== 1) {
+      context.addIssue({
+        code: 'custom',
+        path: ['rl', 'temperature'],
+        message: `rl.temperature is ${config.rl.temperature}, but a ${capabilities} Tinker server computes training logprobs at temperature 1, so sampling must use it too; set --rl.temperature=1`,
+      });
+    }
   })
   .describe('turnwise training config');
 

@@ -44,6 +44,8 @@ export interface TinkerBackendOptions {
   /** Session heartbeat period; default 10 s. */
   heartbeatIntervalMs?: number;
   retry?: Partial<RetryPolicy>;
+  /** Timeout of one HTTP attempt; default 60 s. */
+  timeoutMs?: number;
   /** First backoff of a future after 429 / 5xx; default 500 ms. */
   futureBackoffMs?: number;
   /**
@@ -102,7 +104,7 @@ export class TinkerBackend implements Backend {
 
   /** Connects: detects capabilities, opens a session with its heartbeat, creates the training client. */
   static async connect(options: TinkerBackendOptions): Promise<TinkerBackend> {
-    const transport = new TinkerTransport({ baseUrl: options.baseUrl, apiKey: options.apiKey, retry: options.retry });
+    const transport = new TinkerTransport({ baseUrl: options.baseUrl, apiKey: options.apiKey, retry: options.retry, timeoutMs: options.timeoutMs });
     const capabilities = await probeCapabilities(transport, options);
     const session = await transport.postOk<{ session_id: string }>('/api/v1/create_session', {
       tags: options.tags ?? [],
