@@ -1,6 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { referenceKernels } from '../engine/kernels/reference.js';
 import { policyLoss } from '../loss/policy-loss.js';
@@ -27,7 +27,8 @@ const directory = await mkdtemp(join(tmpdir(), 'turnwise-local-'));
 afterAll(() => rm(directory, { recursive: true, force: true }));
 
 async function backend(options: { maxTokensPerMicroBatch?: number } = {}): Promise<LocalBackend> {
-  return createLocalBackend({ modelConfig: MODEL_CONFIG, seed: 3, kernels: referenceKernels, tokenizer: TOKENIZER, renderer: RENDERER, checkpointDirectory: directory, ...options });
+  // A relative checkpoint directory, as a run under ./runs has.
+  return createLocalBackend({ modelConfig: MODEL_CONFIG, seed: 3, kernels: referenceKernels, tokenizer: TOKENIZER, renderer: RENDERER, checkpointDirectory: relative(process.cwd(), directory), ...options });
 }
 
 function datums(count: number, seed: number): Datum[] {
@@ -96,6 +97,7 @@ describe('LocalBackend', () => {
     await local.forwardBackward(data, PPO, { temperature: 1 });
     await local.optimStep(ADAM);
     const path = await local.save('step-1');
+    expect(isAbsolute(path)).toBe(true); // a run's latest.json must work from any working directory
     const before = await local.forward(data, { temperature: 1 });
     const other = await backend();
     await other.load(path, { optimizer: true });

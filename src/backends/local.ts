@@ -5,7 +5,7 @@
  * Gradients accumulate until `optimStep` applies AdamW. The sampler is an EnginePolicy on the same
  * weights, whose caches are dropped whenever the weights change.
  */
-import { join } from 'node:path';
+import { resolve } from 'node:path';
 import { ConfigError, ShapeError } from '../errors.js';
 import type { Datum, Backend, LossSpec, ForwardBackwardResult, AdamParams } from './backend.js';
 import type { Tokenizer } from '../rollout/tokenizer.js';
@@ -118,7 +118,8 @@ export class LocalBackend implements Backend {
     if (!/^[\w.-]+$/.test(name) || name === '.' || name === '..') {
       throw new ConfigError(`save: checkpoint name ${JSON.stringify(name)} must be a plain file name (letters, digits, '.', '-', '_')`);
     }
-    const path = join(this.options.checkpointDirectory, name);
+    // Absolute, so a run's latest.json and trainer state work from any working directory.
+    const path = resolve(this.options.checkpointDirectory, name);
     const files = this.options.checkpointFiles;
     await saveModelCheckpoint(path, this.model, { optimizer: this.optimizer, ...(files ? { files } : {}) });
     return path;
