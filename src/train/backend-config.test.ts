@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../errors.js';
-import { applyOverrides, loadConfig, readRunConfig, resolveConfig, writeResolvedConfig } from './config-load.js';
+import { applyOverrides, configHash, loadConfig, readRunConfig, resolveConfig, writeResolvedConfig } from './config-load.js';
 import { checkBackendEnvironment, makeBackend, startingPoint, tinkerApiKey } from './make-backend.js';
 import type { SearchQaTask } from './search-qa-task.js';
 
@@ -31,6 +31,9 @@ describe('the backend section of the training config', () => {
     writeFileSync(join(dir, 'config.json'), JSON.stringify(legacy));
     expect(readRunConfig(dir).backend.kind).toBe('local');
     expect(readRunConfig(dir).seed).toBe(4);
+    // Its checkpoints carry the hash of the legacy form; the resolved config must hash the same to resume.
+    expect(configHash(readRunConfig(dir))).toBe(configHash(legacy));
+    expect(configHash(resolveConfig({ backend: { loraRank: 8 } }))).not.toBe(configHash(legacy));
   });
 
   it('names each missing tinker setting with an example', () => {

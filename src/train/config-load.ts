@@ -178,7 +178,20 @@ export function deepMerge(base: Json, overlay: Json): Json {
 
 /** A stable short hash of a JSON value (keys sorted), for cache keys. */
 export function configHash(value: unknown): string {
-  return createHash('sha256').update(stableStringify(value)).digest('hex').slice(0, 16);
+  return createHash('sha256').update(stableStringify(withLegacyBackend(value))).digest('hex').slice(0, 16);
+}
+
+const DEFAULT_LOCAL_BACKEND = stableStringify(trainConfigSchema.shape.backend.parse(undefined));
+
+/**
+ * A training config whose backend section is the default local one hashes as it did before the
+ * section existed (`backend: "local"`), so runs checkpointed by earlier versions still resume.
+ */
+function withLegacyBackend(value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  const config = value as Json;
+  if (!('rl' in config) || config.backend === null || typeof config.backend !== 'object') return value;
+  return stableStringify(config.backend) === DEFAULT_LOCAL_BACKEND ? { ...config, backend: 'local' } : value;
 }
 
 function stableStringify(value: unknown): string {
