@@ -27,6 +27,7 @@
 #ifndef NC_CAP
 #define NC_CAP 768 /* columns per block when C is not L2-resident */
 #endif
+#define SMALL_M 256 /* at most this many rows: threads split the columns (B packing is not repeated per thread) */
 #define C_RESIDENT_FLOATS (128L * 1024) /* a C region this small stays in L2 */
 
 /* Packs A(i0.., k0..) (mc x kc) into MR-row panels: panel[k*MR + i], zero-padded rows. */
@@ -84,11 +85,13 @@ static void pack_a(float *packed, const gemm_problem *p, long i0, long mc, long 
 }
 
 /* Packs B(k0.., j0..) (kc x nc) into NR-column panels: panel[k*NR + j], zero-padded columns. */
-static void pack_b(float *packed, const gemm_problem *p, long k0, long kc, long j0, long nc, int nr) {
+static void pack_b(const simd_table *simd, float *packed, const gemm_problem *p, long k0, long kc, long j0, long nc, int nr) {
   for (long jp = 0; jp < nc; jp += nr) {
     long cols = nc - jp < nr ? nc - jp : nr;
     float *panel = packed + jp * kc;
-    if (p->b_col == 1) {
+    if (p->b_row == 1 && p->b_col != 1) {
+      simd->pack_transposed(panel, p->b + (j0 + jp) * p->b_col + k0, p->b_col, kc, cols, nr);
+    } else if (p->b_col == 1) {
       for (long k = 0; k < kc; k++) {
         memcpy(panel + k * nr, p->b + (k0 + k) * p->b_row + j0 + jp, (size_t)cols * 4);
         if (cols < nr) memset(panel + k * nr + cols, 0, (size_t)(nr - cols) * 4);
@@ -209,7 +212,7 @@ static void gemm_block(const simd_table *simd, const gemm_problem *p, long i0, l
     if (k_outer) {
       for (long pc = k0; pc < k1; pc += kb) {
         long kc = k1 - pc < kb ? k1 - pc : kb;
-        pack_b(packed_b, p, pc, kc, jc, nc, nr);
+        pack_b(simd, packed_b, p, pc, kc, jc, nc, nr);
         for (long ic = i0; ic < i1; ic += mc_max) {
           long mc = i1 - ic < mc_max ? i1 - ic : mc_max;
           if (!direct) pack_a(packed_a, p, ic, mc, pc, kc, mr);
@@ -220,7 +223,7 @@ static void gemm_block(const simd_table *simd, const gemm_problem *p, long i0, l
     }
     for (long pc = k0; pc < k1; pc += kb) {
       long kc = k1 - pc < kb ? k1 - pc : kb;
-      pack_b(packed_b + (pc - k0) * nc_padded, p, pc, kc, jc, nc, nr);
+      pack_b(simd, packed_b + (pc - k0) * nc_padded, p, pc, kc, jc, nc, nr);
     }
     for (long ic = i0; ic < i1; ic += mc_max) {
       long mc = i1 - ic < mc_max ? i1 - ic : mc_max;
@@ -296,7 +299,8 @@ void gemm_run(const simd_table *simd, const gemm_problem *p, int threads) {
     job.unit = KC;
     job.partials = malloc(sizeof(float) * (size_t)(threads - 1) * p->M * p->N);
     if (!job.partials) job.split = 'm', job.unit = simd->gemm_mr;
-  } else if (p->M < (long)simd->gemm_mr * threads * 2 && p->N > p->M) {
+  } else if ((p->M < (long)simd->gemm_mr * threads * 2 && p->N > p->M) || (p->M <= SMALL_M && p->N >= (long)simd->gemm_nr * threads)) {
+    /* Few rows (decoding): split the columns, so each thread packs only its part of B. */
     job.split = 'n';
     job.unit = simd->gemm_nr;
   }

@@ -479,13 +479,30 @@ typedef struct {
   long bounds[CACHED_MAX_TASKS + 1];
 } attention_cached_job;
 
+/* Prefetches the first two key tiles and value rows of a (row, KV head) pair: the streams of a
+ * new pair start before its computation does (short rows are otherwise latency-bound). */
+static void prefetch_head(const attention_job *a, long pair) {
+  long i = pair / a->KVH, kvh = pair % a->KVH;
+  size_t head = ((size_t)a->slots[i] * (size_t)a->KVH + (size_t)kvh) * (size_t)a->maxT * (size_t)a->D;
+  long positions = a->positions[i] + 1;
+  long tiles = (positions + KEY_TILE - 1) / KEY_TILE;
+  long floats = (tiles < 2 ? tiles : 2) * KEY_TILE * a->D;
+  for (long e = 0; e < floats; e += 16) {
+    __builtin_prefetch(a->kcache + head + e, 0, 3);
+    if (e < positions * a->D) __builtin_prefetch(a->vcache + head + e, 0, 2);
+  }
+}
+
 static void attention_cached_task(void *context, int task, int tasks) {
   (void)tasks;
   attention_cached_job *job = context;
   const attention_job *a = &job->base;
-  for (long pair = job->bounds[task]; pair < job->bounds[task + 1]; pair++) {
+  long end = job->bounds[task + 1];
+  for (long pair = job->bounds[task]; pair < end; pair++) {
     long i = pair / a->KVH, kvh = pair % a->KVH;
     size_t head = ((size_t)a->slots[i] * (size_t)a->KVH + (size_t)kvh) * (size_t)a->maxT * (size_t)a->D;
+    if (pair == job->bounds[task]) prefetch_head(a, pair);
+    if (pair + 1 < end) prefetch_head(a, pair + 1);
     simd->attention_cached_group(a->out, a->q, a->kcache + head, a->vcache + head, i, kvh, a->positions[i], a->H, a->KVH, a->D);
   }
 }

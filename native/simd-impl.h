@@ -134,6 +134,44 @@ static void FN(gemm_kernel_rows)(long kc, const float *a, long lda, const float 
   }
 }
 
+/* Transposes W rows of W floats in registers: r[i][j] becomes r[j][i] (log2(W) interleave stages). */
+static inline void FN(transpose_block)(vf r[W]) {
+  vi lo, hi;
+  for (int m = 0; m < W / 2; m++) {
+    lo[2 * m] = m, lo[2 * m + 1] = W + m;
+    hi[2 * m] = W / 2 + m, hi[2 * m + 1] = W + W / 2 + m;
+  }
+  for (int stage = 1; stage < W; stage *= 2) {
+    vf next[W];
+#pragma GCC unroll 16
+    for (int i = 0; i < W / 2; i++) {
+      next[2 * i] = __builtin_shuffle(r[i], r[i + W / 2], lo);
+      next[2 * i + 1] = __builtin_shuffle(r[i], r[i + W / 2], hi);
+    }
+#pragma GCC unroll 16
+    for (int i = 0; i < W; i++) r[i] = next[i];
+  }
+}
+
+/* panel[k*nr + j] = src[j*ld + k] for k < kc, j < cols; zero for cols <= j < nr (nr a multiple of W):
+ * a B panel of the GEMM from a transposed operand (the (OC,C) weight of a forward), W x W blocks
+ * transposed in registers. */
+static void FN(pack_transposed)(float *panel, const float *src, long ld, long kc, long cols, long nr) {
+  long k = 0;
+  for (; k + W <= kc; k += W) {
+    for (long j0 = 0; j0 < nr; j0 += W) {
+      vf r[W];
+#pragma GCC unroll 16
+      for (int j = 0; j < W; j++) r[j] = j0 + j < cols ? vload(src + (j0 + j) * ld + k) : (vf){0};
+      FN(transpose_block)(r);
+#pragma GCC unroll 16
+      for (int kk = 0; kk < W; kk++) vstore(panel + (k + kk) * nr + j0, r[kk]);
+    }
+  }
+  for (; k < kc; k++)
+    for (long j = 0; j < nr; j++) panel[k * nr + j] = j < cols ? src[j * ld + k] : 0;
+}
+
 /* ---------------------------------------------------------------- elementwise and rows */
 
 static void FN(rmsnorm_forward)(float *out, float *rstd, const float *inp, const float *weight, long rows, long C, float eps) {
@@ -612,10 +650,22 @@ static void FN(attention_cached_group)(float *out, const float *q, const float *
   float *orow = out + (i * H + kvh * G) * D;
   for (long e = 0; e < G * D; e++) qs[e] = qrow[e] * scale;
   /* Scores tile by tile; the key tiles of this (slot, head) are one contiguous stream. */
+  long tile_floats = KEY_TILE * D;
   for (long g = 0; g < G; g++) {
     float *sg = scores + g * padded;
     long t = 0;
-    for (; t + 2 <= tiles; t += 2) FN(score_tile_pair)(sg + t * KEY_TILE, qs + g * D, k_slot + t * KEY_TILE * D, D);
+    for (; t + 2 <= tiles; t += 2) {
+      if (g == 0) {
+        /* Two tiles ahead: keys, and the values read after the softmax (kept in L2 meanwhile). */
+        long ahead = t + 2 + 2 <= tiles ? 2 * tile_floats : t + 2 < tiles ? tile_floats : 0;
+        const float *kp = k_slot + (t + 2) * tile_floats, *vp = v_slot + (t + 2) * tile_floats;
+        for (long e = 0; e < ahead; e += 16) {
+          __builtin_prefetch(kp + e, 0, 3);
+          __builtin_prefetch(vp + e, 0, 2);
+        }
+      }
+      FN(score_tile_pair)(sg + t * KEY_TILE, qs + g * D, k_slot + t * KEY_TILE * D, D);
+    }
     if (t < tiles) FN(score_tile)(sg + t * KEY_TILE, qs + g * D, k_slot + t * KEY_TILE * D, D);
   }
   for (long g = 0; g < G; g++) {
@@ -650,6 +700,7 @@ const simd_table TABLE_NAME = {
     .gemm_nr = 2 * W,
     .gemm_kernel = FN(gemm_kernel),
     .gemm_kernel_rows = FN(gemm_kernel_rows),
+    .pack_transposed = FN(pack_transposed),
     .rmsnorm_forward = FN(rmsnorm_forward),
     .rmsnorm_backward = FN(rmsnorm_backward),
     .rope_rows = FN(rope_rows),

@@ -20,6 +20,8 @@ typedef struct {
   void (*gemm_kernel)(long kc, const float *a, long a_stride, const float *b, float *c, long ldc, int accumulate, const float *bias);
   /* The same product with A read in place from row-major rows: a(MR,kc; row i at a + i*lda). */
   void (*gemm_kernel_rows)(long kc, const float *a, long lda, const float *b, float *c, long ldc, int accumulate, const float *bias);
+  /* A B panel from a transposed operand: panel[k*nr + j] = src[j*ld + k] (k < kc, j < cols), zero-padded to nr columns. */
+  void (*pack_transposed)(float *panel, const float *src, long ld, long kc, long cols, long nr);
 
   void (*rmsnorm_forward)(float *out, float *rstd, const float *inp, const float *weight, long rows, long C, float eps);
   /* dweight_partial(C) += this row range's contribution. */
