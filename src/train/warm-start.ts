@@ -7,10 +7,14 @@
  *   3. supervised fine-tuning on scripted, deliberately imperfect tool-use demonstrations played
  *      through the real environment (see demonstrations.ts).
  * The result is a checkpoint directory (weights + tokenizer) cached under
- * `warmStart.cacheDir/<hash of everything that shapes it>`, so several RL runs share one base.
+ * `warmStart.cacheDir/<hash of everything that shapes it>`, so several RL runs share one base. An
+ * entry is built in a private directory and renamed into place only when complete, its summary
+ * records the size and SHA-256 of every base file, and a reused entry is checked against them: a
+ * crash leaves no entry, and a damaged one is reported and rebuilt.
  */
-import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Datum } from '../backends/backend.js';
 import { writeTokenizerFiles } from '../engine/tokenizer/tokenizer-files.js';
 import { trainBpe } from '../engine/tokenizer/bpe-trainer.js';
@@ -49,21 +53,77 @@ export interface WarmStartSummary {
   parameters: number;
   vocabSize: number;
   pretrain: { steps: number; firstLoss: number; lastLoss: number; seconds: number; tokens: number };
-  sft: { steps: number; demonstrations: Record<string, number>; firstLoss: number; lastLoss: number; seconds: number; tokens: number };
+  sft: {
+    steps: number;
+    /** Demonstrations of each kind (good, poorQuery, noSearch, brokenFormat). */
+    demonstrations: Record<string, number>;
+    /** Per kind of played demonstration: the mean of every reward component and the share of each stop reason (`stop/...`). */
+    demonstrationMetrics?: Record<string, Record<string, number>>;
+    firstLoss: number;
+    lastLoss: number;
+    seconds: number;
+    tokens: number;
+  };
   tokenizerSeconds: number;
   totalSeconds: number;
+  /** Size and SHA-256 of every file of the base, checked when the entry is reused (absent in entries of older versions). */
+  files?: Record<string, { bytes: number; sha256: string }>;
 }
 
 /** The cache key of the base a config asks for. */
 export function warmStartKey(config: TrainConfig): string {
   const { cacheDir: _cacheDir, ...recipe } = config.warmStart;
-  return configHash({ version: RECIPE_VERSION, recipe, model: config.model, tier: config.data.tier, task: config.task, budget: config.rl.maxCompletionTokens });
+  // The demonstrations come from the training split; named only when it is not the default, so keys of the default stay as they were.
+  const split = config.data.trainSplit !== 'train' ? { trainSplit: config.data.trainSplit } : {};
+  return configHash({ version: RECIPE_VERSION, recipe, model: config.model, tier: config.data.tier, task: config.task, budget: config.rl.maxCompletionTokens, ...split });
 }
 
-/** The base directory of a config when it is already cached, else undefined. */
+/** The base directory of a config when a complete, undamaged entry is cached, else undefined. */
 export function cachedBase(config: TrainConfig): string | undefined {
-  const root = resolve(config.warmStart.cacheDir, warmStartKey(config));
-  return existsSync(join(root, 'warm-start.json')) ? join(root, 'base') : undefined;
+  const key = warmStartKey(config);
+  const root = resolve(config.warmStart.cacheDir, key);
+  return 'summary' in inspectCacheEntry(root, key) ? join(root, 'base') : undefined;
+}
+
+/** Size and SHA-256 of every file in a base directory. */
+function fingerprint(baseDir: string): Record<string, { bytes: number; sha256: string }> {
+  const files: Record<string, { bytes: number; sha256: string }> = {};
+  for (const name of readdirSync(baseDir).sort()) {
+    const path = join(baseDir, name);
+    if (!statSync(path).isFile()) continue;
+    const bytes = readFileSync(path);
+    files[name] = { bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
+  }
+  return files;
+}
+
+/** A cache entry: its summary when complete and intact, the problem when damaged, nothing when absent. */
+function inspectCacheEntry(root: string, key: string): { summary: WarmStartSummary } | { problem: string } | { absent: true } {
+  const summaryPath = join(root, 'warm-start.json');
+  if (!existsSync(root)) return { absent: true };
+  if (!existsSync(summaryPath)) return { problem: 'warm-start.json is missing (an unfinished build)' };
+  let summary: WarmStartSummary;
+  try {
+    summary = JSON.parse(readFileSync(summaryPath, 'utf8')) as WarmStartSummary;
+  } catch (error) {
+    return { problem: `warm-start.json is not valid JSON (${(error as Error).message})` };
+  }
+  if (summary === null || typeof summary !== 'object' || summary.key !== key) return { problem: `warm-start.json does not describe the base with key ${key}` };
+  const baseDir = join(root, 'base');
+  // Entries of older versions carry no fingerprint: check that the files a backend loads are there.
+  const expected = summary.files ?? Object.fromEntries(['config.json', 'model.safetensors', 'tokenizer.json'].map((name) => [name, undefined]));
+  for (const [name, recorded] of Object.entries(expected)) {
+    const path = join(baseDir, name);
+    if (!existsSync(path)) return { problem: `base/${name} is missing` };
+    if (recorded === undefined) {
+      if (statSync(path).size === 0) return { problem: `base/${name} is empty` };
+      continue;
+    }
+    const bytes = readFileSync(path);
+    if (bytes.length !== recorded.bytes) return { problem: `base/${name} has ${bytes.length} bytes, the build wrote ${recorded.bytes}` };
+    if (createHash('sha256').update(bytes).digest('hex') !== recorded.sha256) return { problem: `base/${name} does not match the SHA-256 recorded when it was built` };
+  }
+  return { summary };
 }
 
 /** Corpus texts for the tokenizer and pretraining: every `stride`-th document, title and text. */
@@ -83,8 +143,17 @@ function corpusTexts(dataDir: string, maxCharacters: number): string[] {
 
 const adam = (learningRate: number) => ({ learningRate, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0, gradClipNorm: 1 });
 
-/** Plays demonstrations through the task's environment with a scripted policy; returns SFT datums. */
-async function demonstrationDatums(demos: Demonstration[], task: SearchQaTask, backend: EngineBackend, config: TrainConfig, random: Random): Promise<Datum[]> {
+/**
+ * Plays demonstrations through the task's environment with a scripted policy; returns the SFT
+ * datums and, per kind, the mean reward components (scored by the task's rubric) and stop reasons.
+ */
+async function demonstrationDatums(
+  demos: Demonstration[],
+  task: SearchQaTask,
+  backend: EngineBackend,
+  config: TrainConfig,
+  random: Random,
+): Promise<{ datums: Datum[]; metrics: Record<string, Record<string, number>> }> {
   const policy = new ScriptedPolicy({
     tokenizer: backend.tokenizer,
     reply: (call) => {
@@ -105,12 +174,24 @@ async function demonstrationDatums(demos: Demonstration[], task: SearchQaTask, b
     random,
     sessionPrefix: 'demo/',
   });
+  const sums: Record<string, Record<string, number>> = {};
+  const counts: Record<string, number> = {};
+  for (const [index, group] of groups.entries()) {
+    const trajectory = await task.rubric.score(group.trajectories[0]!, group.row);
+    const kind = demos[index]!.kind;
+    counts[kind] = (counts[kind] ?? 0) + 1;
+    const sum = (sums[kind] ??= {});
+    for (const [name, value] of Object.entries(trajectory.rewardComponents)) sum[name] = (sum[name] ?? 0) + value;
+    sum[`stop/${trajectory.stopReason}`] = (sum[`stop/${trajectory.stopReason}`] ?? 0) + 1;
+  }
+  const metrics = Object.fromEntries(Object.entries(sums).map(([kind, sum]) => [kind, Object.fromEntries(Object.entries(sum).map(([name, value]) => [name, value / counts[kind]!]))]));
   // Sequences longer than the model's context are cut to it (the cut part is not trained on).
   const limit = config.model.contextLength;
-  return groups.map(({ trajectories: [trajectory] }) => {
+  const datums = groups.map(({ trajectories: [trajectory] }) => {
     const tokens = trajectory!.tokens.slice(0, limit + 1);
     return { inputTokens: tokens.slice(0, -1), targetTokens: tokens.slice(1), weights: trajectory!.trainable.slice(1, tokens.length) };
   });
+  return { datums, metrics };
 }
 
 /** Runs `steps` cross-entropy steps on batches drawn from `datums`; returns the loss curve. */
@@ -140,11 +221,73 @@ export async function warmStart(options: { config: TrainConfig; task: SearchQaTa
   const key = warmStartKey(config);
   const root = resolve(config.warmStart.cacheDir, key);
   const baseDir = join(root, 'base');
-  if (!options.force && existsSync(join(root, 'warm-start.json'))) {
-    log(`[warm start] reusing cached base ${baseDir}`);
-    return { baseDir, key, reused: true, summary: JSON.parse(readFileSync(join(root, 'warm-start.json'), 'utf8')) };
+  if (!options.force) {
+    const entry = inspectCacheEntry(root, key);
+    if ('summary' in entry) {
+      log(`[warm start] reusing cached base ${baseDir}`);
+      return { baseDir, key, reused: true, summary: entry.summary };
+    }
+    if ('problem' in entry) log(`[warm start] the cached base ${root} is unusable: ${entry.problem}; rebuilding it`);
   }
-  rmSync(root, { recursive: true, force: true });
+  // Built in a private directory, renamed into place when complete.
+  removeAbandonedBuilds(root);
+  const building = `${root}.building-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    const summary = await buildBase(config, task, key, building, log);
+    publish(building, root, key, Boolean(options.force), log);
+    log(`[warm start] base saved to ${baseDir} in ${summary.totalSeconds.toFixed(0)}s`);
+    return { baseDir, key, reused: false, summary };
+  } finally {
+    rmSync(building, { recursive: true, force: true });
+  }
+}
+
+/** Removes the build directories of this entry left by processes that no longer run (killed mid-build). */
+function removeAbandonedBuilds(root: string): void {
+  const parent = dirname(root);
+  if (!existsSync(parent)) return;
+  const pattern = new RegExp(`^${basename(root)}\\.(?:building|stale)-(\\d+)-[0-9a-f]+$`);
+  for (const name of readdirSync(parent)) {
+    const pid = Number(pattern.exec(name)?.[1]);
+    if (!Number.isInteger(pid) || processRuns(pid)) continue;
+    rmSync(join(parent, name), { recursive: true, force: true });
+  }
+}
+
+function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Moves a finished build to its cache entry. An intact entry another process published meanwhile
+ * wins (runs may be using it) unless `force`; a damaged one is replaced.
+ */
+function publish(building: string, root: string, key: string, force: boolean, log: (message: string) => void): void {
+  if (existsSync(root)) {
+    if (!force && 'summary' in inspectCacheEntry(root, key)) {
+      log(`[warm start] another process cached this base first; using ${root}`);
+      return;
+    }
+    const stale = `${root}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
+    renameSync(root, stale);
+    rmSync(stale, { recursive: true, force: true });
+  }
+  try {
+    renameSync(building, root);
+  } catch (error) {
+    // Another process published between the check and the rename: its entry is as good as ours.
+    if (!('summary' in inspectCacheEntry(root, key))) throw error;
+    log(`[warm start] another process cached this base first; using ${root}`);
+  }
+}
+
+/** Builds a base into `root` (tokenizer, pretraining, SFT) and writes its summary last. */
+async function buildBase(config: TrainConfig, task: SearchQaTask, key: string, root: string, log: (message: string) => void): Promise<WarmStartSummary> {
   const started = performance.now();
   const random = new Random(config.warmStart.seed);
   const settings = config.warmStart;
@@ -209,22 +352,22 @@ export async function warmStart(options: { config: TrainConfig; task: SearchQaTa
 
   // 3. Supervised fine-tuning on the demonstrations, played through the environment.
   const sftStart = performance.now();
-  const sftData = await demonstrationDatums(demos, task, backend, config, random.fork());
+  const { datums: sftData, metrics: demonstrationMetrics } = await demonstrationDatums(demos, task, backend, config, random.fork());
   const sft = await supervisedSteps(backend, () => Array.from({ length: settings.sftBatch }, () => sftData[random.int(sftData.length)]!), settings.sftSteps, settings.sftLr, 'sft', log);
   const sftSeconds = (performance.now() - sftStart) / 1000;
 
-  await backend.save('base');
+  const baseDir = await backend.save('base');
   await backend.close();
   const summary: WarmStartSummary = {
     key,
     parameters,
     vocabSize: tokenizer.vocabSize,
     pretrain: { steps: settings.pretrainSteps, firstLoss: pretrain.losses[0] ?? NaN, lastLoss: pretrain.losses.at(-1) ?? NaN, seconds: pretrainSeconds, tokens: pretrain.tokens },
-    sft: { steps: settings.sftSteps, demonstrations: kinds, firstLoss: sft.losses[0] ?? NaN, lastLoss: sft.losses.at(-1) ?? NaN, seconds: sftSeconds, tokens: sft.tokens },
+    sft: { steps: settings.sftSteps, demonstrations: kinds, demonstrationMetrics, firstLoss: sft.losses[0] ?? NaN, lastLoss: sft.losses.at(-1) ?? NaN, seconds: sftSeconds, tokens: sft.tokens },
     tokenizerSeconds,
     totalSeconds: (performance.now() - started) / 1000,
+    files: fingerprint(baseDir),
   };
   writeFileAtomic(join(root, 'warm-start.json'), `${JSON.stringify(summary, null, 2)}\n`);
-  log(`[warm start] base saved to ${baseDir} in ${summary.totalSeconds.toFixed(0)}s`);
-  return { baseDir, key, reused: false, summary };
+  return summary;
 }
