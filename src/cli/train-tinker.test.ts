@@ -101,6 +101,11 @@ describe('turnwise train --backend.kind=tinker', () => {
     expect(existsSync(latest.backendPath)).toBe(false); // a path of the service, not a local directory
     expect(existsSync(join(runDir, 'eval', 'dev-sampled.json'))).toBe(true);
 
+    // `--resume RUN` reconnects with the run's own config.json and restores its checkpoint from the service.
+    const resumed = await runCaptured(['train', '--resume', runDir]);
+    expect(resumed.code).toBe(0);
+    expect(resumed.errors.join('\n')).toMatch(/finished at step 2/);
+
     // `turnwise eval RUN` reconnects with the run's config and loads its checkpoint on the service.
     served.model.params.fill(0);
     const evaluated = await runCaptured(['eval', runDir, '--split=dev', '--mode=greedy', '--questions=2']);
@@ -108,6 +113,20 @@ describe('turnwise train --backend.kind=tinker', () => {
     expect(evaluated.out.join('\n')).toMatch(/dev\/greedy/);
     // The service holds the trained weights again, loaded from the run's checkpoint.
     expect(Buffer.from(served.model.params.buffer).equals(Buffer.from(after.buffer))).toBe(true);
+  });
+
+  it('runs the paper experiment on the service: the remote base evaluated, a method trained from it', async () => {
+    process.env.TURNWISE_TEST_TINKER_KEY = KEY;
+    const out = join(root, 'paper');
+    const backendArgs = trainArgs('', 'TURNWISE_TEST_TINKER_KEY').filter((arg) => arg.startsWith('--backend.') || arg.startsWith('--data.'));
+    const rlArgs = ['--rl.steps=1', '--rl.groupSize=2', '--rl.questionsPerStep=2', '--rl.mu=1', '--rl.maxCompletionTokens=24', '--rl.concurrency=4', '--eval.questions=2'];
+    const run = await runCaptured(['experiment', 'paper', '--seeds=0', '--methods=mt-grpo', `--out=${out}`, '--split=dev', ...backendArgs, ...rlArgs]);
+    expect(run.errors.join('\n')).toMatch(/warm start .* is skipped/);
+    expect(run.code).toBe(0);
+    const base = JSON.parse(readFileSync(join(out, 'base', 'eval', 'dev-sampled.json'), 'utf8')) as { checkpoint: string; rollouts: number };
+    expect(base).toMatchObject({ checkpoint: 'turnwise/tiny (base)', rollouts: 2 });
+    expect(readJsonLines<StepMetrics>(join(out, 'mt-grpo-seed0', 'metrics.jsonl'))).toHaveLength(1);
+    expect(readFileSync(join(out, 'results.md'), 'utf8')).toMatch(/base \+ MT-GRPO/);
   });
 
   it('reports a key the service refuses, naming the service URL', async () => {
