@@ -126,8 +126,13 @@ describe('making the backend a config names', () => {
     expect((await startingPoint(config, task, { base: 'tinker://run/weights/step-4', log: () => {} })).weightsFrom).toBe('tinker://run/weights/step-4');
   });
 
-  it('asks for a base directory for the local engine', async () => {
+  it('asks for a base directory for the local engine, and says when tinker settings go unused', async () => {
     await expect(makeBackend(resolveConfig({}), { checkpointDirectory: '/tmp/x' })).rejects.toThrow(/backend\.kind local needs a checkpoint directory/);
+    const messages: string[] = [];
+    const local = resolveConfig({ backend: { ...tinker, kind: 'local' } });
+    const start = await startingPoint(local, {} as SearchQaTask, { base: '/some/base', log: (message) => messages.push(message) });
+    expect(start.weightsFrom).toBe('/some/base');
+    expect(messages).toEqual(['[backend] backend.kind is local, so backend.baseUrl, backend.baseModel, backend.tokenizerDir are not used (--backend.kind=tinker trains on the service)']);
   });
 
   it('names backend.baseUrl when the service cannot be reached', async () => {

@@ -122,7 +122,8 @@ async function connectTinker(config: TrainConfig, options: MakeBackendOptions): 
       heartbeatIntervalMs: settings.heartbeatSeconds * 1000,
       retry: { maxAttempts: settings.retryAttempts },
       timeoutMs: settings.requestTimeoutSeconds * 1000,
-      userMetadata: { turnwise_run: config.name, seed: config.seed },
+      tags: ['turnwise', config.advantage.kind],
+      userMetadata: { turnwise_run: config.name, seed: String(config.seed) },
     });
   } catch (error) {
     if (error instanceof ConfigError) throw error;
@@ -165,6 +166,8 @@ export async function startingPoint(config: TrainConfig, task: SearchQaTask, opt
     log(`[backend] tinker: starting from ${baseModel} (LoRA rank ${loraRank}) at ${baseUrl}; the warm start (warmStart.*, model.*) is skipped`);
     return { weightsFrom: undefined, label: `${baseModel} (base)` };
   }
+  const unused = (['baseUrl', 'baseModel', 'tokenizerDir'] as const).filter((key) => config.backend[key] !== '');
+  if (unused.length > 0) log(`[backend] backend.kind is local, so ${unused.map((key) => `backend.${key}`).join(', ')} ${unused.length > 1 ? 'are' : 'is'} not used (--backend.kind=tinker trains on the service)`);
   if (options.base !== undefined) return { weightsFrom: resolve(options.base), label: resolve(options.base) };
   const warm = await warmStart({ config, task, log });
   return { weightsFrom: warm.baseDir, label: warm.baseDir, warm };
