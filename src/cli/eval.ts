@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { formatResultsTable } from '../report/results-table.js';
-import { loadConfig, readRunConfig, writeResolvedConfig } from '../train/config-load.js';
+import { applyOverrides, loadConfig, readRunConfig, resolveConfig, writeResolvedConfig } from '../train/config-load.js';
 import type { EvalResult } from '../train/eval-result.js';
 import { checkBackendEnvironment, makeBackend, startingPoint } from '../train/make-backend.js';
 import { evaluateInto, openTask } from '../train/pipeline.js';
@@ -24,7 +24,9 @@ options:
   --split LIST       comma-separated splits (default: dev,test)
   --mode LIST        greedy, sampled or both (default: greedy,sampled)
   --questions N      questions per split (default: eval.questions of the config)
-  --families         also print the per-family table`;
+  --families         also print the per-family table
+  --key.path=value   override the run's config (or the base's), e.g. --backend.baseUrl=URL for a
+                     run trained on a Tinker service that moved`;
 
 /** Prints per-family rows of one evaluation. */
 function familyTable(result: EvalResult): string {
@@ -61,7 +63,8 @@ export const command: Command = {
     } else {
       if (positionals.length !== 1) throw new ConfigError('eval needs one run directory (or --base); see `turnwise eval --help`');
       runDir = positionals[0]!;
-      config = readRunConfig(runDir);
+      // Overrides apply to the run's own config (e.g. --backend.baseUrl=... when the service moved).
+      config = resolveConfig(applyOverrides(readRunConfig(runDir), overrides));
       const latest = latestCheckpoint(runDir);
       if (latest === undefined) throw new ConfigError(`${runDir} has no checkpoint yet (latest.json missing)`);
       checkpoint = readTrainerState(latest).backendPath;

@@ -106,9 +106,10 @@ describe('turnwise train --backend.kind=tinker', () => {
     expect(resumed.code).toBe(0);
     expect(resumed.errors.join('\n')).toMatch(/finished at step 2/);
 
-    // `turnwise eval RUN` reconnects with the run's config and loads its checkpoint on the service.
+    // `turnwise eval RUN` reconnects with the run's config (overrides applied) and loads its checkpoint on the service.
     served.model.params.fill(0);
-    const evaluated = await runCaptured(['eval', runDir, '--split=dev', '--mode=greedy', '--questions=2']);
+    process.env.TURNWISE_TEST_TINKER_KEY_2 = KEY;
+    const evaluated = await runCaptured(['eval', runDir, '--split=dev', '--mode=greedy', '--questions=2', '--backend.apiKeyEnv=TURNWISE_TEST_TINKER_KEY_2']);
     expect(evaluated.code).toBe(0);
     expect(evaluated.out.join('\n')).toMatch(/dev\/greedy/);
     // The service holds the trained weights again, loaded from the run's checkpoint.
