@@ -102,13 +102,18 @@ describe('turnwise train --backend.kind=tinker', () => {
     expect(existsSync(join(runDir, 'eval', 'dev-sampled.json'))).toBe(true);
 
     // `--resume RUN` reconnects with the run's own config.json and restores its checkpoint from the service.
-    const resumed = await runCaptured(['train', '--resume', runDir]);
+    // Only how the service is reached may change on resume (here: the key's variable).
+    process.env.TURNWISE_TEST_TINKER_KEY_2 = KEY;
+    const refused = await runCaptured(['train', '--resume', runDir, '--rl.steps=3']);
+    expect(refused.code).toBe(2);
+    expect(refused.errors.join('\n')).toMatch(/only --backend\.baseUrl, --backend\.apiKeyEnv, .* may be given with it, got --rl\.steps=3/);
+    const resumed = await runCaptured(['train', '--resume', runDir, '--backend.apiKeyEnv=TURNWISE_TEST_TINKER_KEY_2']);
     expect(resumed.code).toBe(0);
     expect(resumed.errors.join('\n')).toMatch(/finished at step 2/);
+    expect(JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8')).backend.apiKeyEnv).toBe('TURNWISE_TEST_TINKER_KEY_2');
 
     // `turnwise eval RUN` reconnects with the run's config (overrides applied) and loads its checkpoint on the service.
     served.model.params.fill(0);
-    process.env.TURNWISE_TEST_TINKER_KEY_2 = KEY;
     const evaluated = await runCaptured(['eval', runDir, '--split=dev', '--mode=greedy', '--questions=2', '--backend.apiKeyEnv=TURNWISE_TEST_TINKER_KEY_2']);
     expect(evaluated.code).toBe(0);
     expect(evaluated.out.join('\n')).toMatch(/dev\/greedy/);

@@ -8,10 +8,11 @@
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { describeConfig, loadConfig } from '../train/config-load.js';
-import { resolveRunDir } from '../train/config.js';
+import { BACKEND_CONNECTION_KEYS, resolveRunDir, type TrainConfig } from '../train/config.js';
 import { checkBackendEnvironment, startingPoint } from '../train/make-backend.js';
 import { evaluateInto, openTask, stopOnSigint, trainRun } from '../train/pipeline.js';
-import { readRunConfig } from '../train/config-load.js';
+import { applyOverrides, readRunConfig, resolveConfig } from '../train/config-load.js';
+import { ConfigError } from '../errors.js';
 import { writeFileAtomicSync as writeFileAtomic } from '../engine/atomic-write.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { splitOverrides } from './cli-args.js';
@@ -32,11 +33,26 @@ options:
   --config FILE     JSON, YAML or TS config file (dotted overrides win)
   --base DIR        start from this checkpoint directory instead of the warm start
                     (tinker: a path the service saved, tinker://...)
-  --resume RUN_DIR  continue a run exactly from its latest checkpoint (uses the run's config.json)
+  --resume RUN_DIR  continue a run exactly from its latest checkpoint (uses the run's config.json;
+                    only --backend.baseUrl/apiKeyEnv/requestTimeoutSeconds/retryAttempts/heartbeatSeconds
+                    may change, e.g. when the service moved)
   --eval            evaluate on the dev and test splits when training ends
   --help-config     list every config key with its unit and default
 
 Ctrl-C finishes the current round, saves a checkpoint and exits; resume with --resume.`;
+
+/**
+ * The config of a resumed run: its own config.json, where only the backend's connection settings
+ * may be overridden (the service moved, another key variable); anything else would change the run.
+ */
+function resumedConfig(runDir: string, overrides: string[]): TrainConfig {
+  const allowed = BACKEND_CONNECTION_KEYS.map((key) => `backend.${key}`);
+  const refused = overrides.filter((override) => !allowed.includes(override.replace(/^--/, '').split('=')[0]!));
+  if (refused.length > 0) {
+    throw new ConfigError(`--resume continues ${runDir} with its own config.json; only ${allowed.map((key) => `--${key}`).join(', ')} may be given with it, got ${refused.join(' ')}`);
+  }
+  return resolveConfig(applyOverrides(readRunConfig(runDir), overrides));
+}
 
 export const command: Command = {
   summary: 'train a search agent with RL (MT-GRPO) from the warm-started base or on a Tinker service',
@@ -54,7 +70,7 @@ export const command: Command = {
       console.log(describeConfig().join('\n'));
       return 0;
     }
-    const config = values.resume !== undefined ? readRunConfig(values.resume) : await loadConfig({ file: values.config, overrides });
+    const config = values.resume !== undefined ? resumedConfig(values.resume, overrides) : await loadConfig({ file: values.config, overrides });
     const runDir = resolveRunDir(config);
     const log = (message: string) => console.error(message);
     // A missing API key or tokenizer fails here, before any data is built.

@@ -36,6 +36,15 @@ describe('the backend section of the training config', () => {
     expect(configHash(resolveConfig({ backend: { loraRank: 8 } }))).not.toBe(configHash(legacy));
   });
 
+  it('leaves how the service is reached out of the config hash, and keeps what is trained in it', () => {
+    const run = resolveConfig({ backend: tinker });
+    const moved = resolveConfig({ backend: { ...tinker, baseUrl: 'https://elsewhere:8443', apiKeyEnv: 'OTHER_KEY', requestTimeoutSeconds: 5, retryAttempts: 2, heartbeatSeconds: 3 } });
+    expect(configHash(moved)).toBe(configHash(run));
+    for (const change of [{ baseModel: 'Qwen/Qwen3-4B' }, { loraRank: 8 }, { capabilities: 'turnwise' }, { tokenizerDir: '/other' }]) {
+      expect(configHash(resolveConfig({ backend: { ...tinker, ...change } }))).not.toBe(configHash(run));
+    }
+  });
+
   it('names each missing tinker setting with an example', () => {
     const error = (() => {
       try {

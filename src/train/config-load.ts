@@ -11,7 +11,7 @@ import { pathToFileURL } from 'node:url';
 import YAML from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
-import { trainConfigSchema, type TrainConfig } from './config.js';
+import { BACKEND_CONNECTION_KEYS, trainConfigSchema, type TrainConfig } from './config.js';
 import { writeFileAtomicSync as writeFileAtomic } from '../engine/atomic-write.js';
 
 type Json = Record<string, unknown>;
@@ -178,20 +178,23 @@ export function deepMerge(base: Json, overlay: Json): Json {
 
 /** A stable short hash of a JSON value (keys sorted), for cache keys. */
 export function configHash(value: unknown): string {
-  return createHash('sha256').update(stableStringify(withLegacyBackend(value))).digest('hex').slice(0, 16);
+  return createHash('sha256').update(stableStringify(hashedForm(value))).digest('hex').slice(0, 16);
 }
 
-const DEFAULT_LOCAL_BACKEND = stableStringify(trainConfigSchema.shape.backend.parse(undefined));
+const withoutConnection = (backend: Json): Json => Object.fromEntries(Object.entries(backend).filter(([key]) => !(BACKEND_CONNECTION_KEYS as readonly string[]).includes(key)));
+const DEFAULT_LOCAL_BACKEND = stableStringify(withoutConnection(trainConfigSchema.shape.backend.parse(undefined)));
 
 /**
- * A training config whose backend section is the default local one hashes as it did before the
- * section existed (`backend: "local"`), so runs checkpointed by earlier versions still resume.
+ * What is hashed of a training config: its backend section without the connection settings (a
+ * resumed run may reach its service differently), and `backend: "local"` when that section is
+ * the default local one, as configs hashed before the section existed, so their runs still resume.
  */
-function withLegacyBackend(value: unknown): unknown {
+function hashedForm(value: unknown): unknown {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
   const config = value as Json;
   if (!('rl' in config) || config.backend === null || typeof config.backend !== 'object') return value;
-  return stableStringify(config.backend) === DEFAULT_LOCAL_BACKEND ? { ...config, backend: 'local' } : value;
+  const backend = withoutConnection(config.backend as Json);
+  return { ...config, backend: stableStringify(backend) === DEFAULT_LOCAL_BACKEND ? 'local' : backend };
 }
 
 function stableStringify(value: unknown): string {

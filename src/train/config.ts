@@ -145,6 +145,12 @@ const evalSchema = z
 
 const TINKER_ONLY = '(tinker only)';
 
+/**
+ * Backend settings that change how the service is reached, not what is trained: a resumed run may
+ * change them (`turnwise train --resume RUN --backend.baseUrl=...`), and the config hash leaves them out.
+ */
+export const BACKEND_CONNECTION_KEYS = ['baseUrl', 'apiKeyEnv', 'requestTimeoutSeconds', 'retryAttempts', 'heartbeatSeconds'] as const;
+
 const backendSchema = z
   .strictObject({
     kind: z
