@@ -1,4 +1,6 @@
 import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -142,6 +144,39 @@ describe('making the backend a config names', () => {
     const start = await startingPoint(local, {} as SearchQaTask, { base: '/some/base', log: (message) => messages.push(message) });
     expect(start.weightsFrom).toBe('/some/base');
     expect(messages).toEqual(['[backend] backend.kind is local, so backend.baseUrl, backend.baseModel, backend.tokenizerDir are not used (--backend.kind=tinker trains on the service)']);
+  });
+
+  it('refuses a sampling temperature other than 1 on a server detected as hosted Tinker', async () => {
+    // A stand-in answering like hosted Tinker: client/config with its chunking flags, then a session and a model.
+    const answers: Record<string, unknown> = {
+      '/api/v1/client/config': { fwdbwd_max_chunk_len: 512 },
+      '/api/v1/create_session': { session_id: 's1' },
+      '/api/v1/create_model': { model_id: 'm1' },
+      '/api/v1/session_heartbeat': {},
+    };
+    const server = createServer((request, response) => {
+      request.resume();
+      request.on('end', () => {
+        const body = answers[request.url ?? ''];
+        response.writeHead(body === undefined ? 404 : 200, { 'content-type': 'application/json' });
+        response.end(JSON.stringify(body ?? { detail: 'not found' }));
+      });
+    });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    try {
+      const dir = tokenizerDir({ chat_template: '{{ messages }}' });
+      writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify({ model: { type: 'BPE', vocab: { a: 0, b: 1 }, merges: [] } }));
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const config = resolveConfig({ backend: { ...tinker, tokenizerDir: dir, baseUrl: url } });
+      await expect(makeBackend(config, { checkpointDirectory: dir, env: { TINKER_API_KEY: 'k' } })).rejects.toThrow(
+        new RegExp(`rl\\.temperature is 0\\.9, but the hosted server at ${url} computes training logprobs at temperature 1; set --rl\\.temperature=1`),
+      );
+      const atOne = await makeBackend(resolveConfig({ backend: { ...tinker, tokenizerDir: dir, baseUrl: url }, rl: { temperature: 1 } }), { checkpointDirectory: dir, env: { TINKER_API_KEY: 'k' } });
+      expect((atOne as unknown as { capabilities: { server: string } }).capabilities.server).toBe('hosted');
+      await atOne.close();
+    } finally {
+      server.close();
+    }
   });
 
   it('names backend.baseUrl when the service cannot be reached', async () => {
