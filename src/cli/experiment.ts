@@ -23,22 +23,24 @@ import { PAPER_PRESET } from '../train/presets.js';
 import { splitOverrides } from './cli-args.js';
 import type { Command } from './main.js';
 
-const HELP = `usage: turnwise experiment paper [--seeds 0,1,2] [--methods grpo-or,grpo-mr,mt-grpo] [--out DIR] [--split test] [--key.path=value ...]
+const HELP = `usage: turnwise experiment paper [--seeds 0,1,2] [--methods grpo-or,grpo-mr,mt-grpo] [--out DIR] [--split test] [--config FILE] [--key.path=value ...]
 
 The paper's comparison: the warm-started base, then each method trained from it with the same
 config and budget for every seed, evaluated on --split with sampled decoding. Writes DIR/results.md
-and DIR/report.html (default DIR: runs/paper). Re-running skips finished runs.`;
+and DIR/report.html (default DIR: runs/paper). Re-running skips finished runs. --config FILE (and
+the overrides) apply over the paper preset; with backend.kind=tinker the base is the service's
+base model and every method trains a LoRA of it.`;
 
 const LABELS: Record<string, string> = { 'grpo-or': 'base + GRPO-OR', 'grpo-mr': 'base + GRPO-MR', 'mt-grpo': 'base + MT-GRPO' };
 
 export const command: Command = {
   summary: "the paper's comparison: base vs GRPO-OR, GRPO-MR and MT-GRPO over seeds",
   async run(args) {
-    const { overrides, rest } = splitOverrides(args, ['seeds', 'methods', 'out', 'split']);
+    const { overrides, rest } = splitOverrides(args, ['seeds', 'methods', 'out', 'split', 'config']);
     const { values, positionals } = parseArgs({
       args: rest,
       allowPositionals: true,
-      options: { seeds: { type: 'string' }, methods: { type: 'string' }, out: { type: 'string' }, split: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: { seeds: { type: 'string' }, methods: { type: 'string' }, out: { type: 'string' }, split: { type: 'string' }, config: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     });
     if (values.help) {
       console.log(HELP);
@@ -56,7 +58,7 @@ export const command: Command = {
     const mode: EvalResult['mode'] = 'sampled';
     const log = (message: string) => console.error(message);
     const started = performance.now();
-    const shared = await loadConfig({ base: PAPER_PRESET as Record<string, unknown>, overrides });
+    const shared = await loadConfig({ base: PAPER_PRESET as Record<string, unknown>, file: values.config, overrides });
     checkBackendEnvironment(shared);
     const task = await openTask(shared, log);
     const stop = stopOnSigint(log);
@@ -100,7 +102,7 @@ export const command: Command = {
       ];
       const table = formatResultsTable(rows);
       const wall = formatDuration((performance.now() - started) / 1000);
-      const command = `turnwise experiment paper --seeds ${seeds.join(',')} --methods ${methods.join(',')}${overrides.length ? ` ${overrides.join(' ')}` : ''}`;
+      const command = `turnwise experiment paper --seeds ${seeds.join(',')} --methods ${methods.join(',')}${values.config ? ` --config ${values.config}` : ''}${overrides.length ? ` ${overrides.join(' ')}` : ''}`;
       writeFileAtomic(join(out, 'results.md'), `# The paper's comparison (${split} split, ${mode} decoding)\n\n${table}\n\nCommand: \`${command}\`; wall time of this invocation: ${wall}.\n`);
       writeReport([baseRun, ...methods.flatMap((method) => seeds.map((seed) => join(out, `${method}-seed${seed}`)).filter((dir) => existsSync(join(dir, 'config.json'))))], join(out, 'report.html'), {
         title: "turnwise: the paper's comparison on search-QA",

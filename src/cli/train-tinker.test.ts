@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -125,8 +125,12 @@ describe('turnwise train --backend.kind=tinker', () => {
     process.env.TURNWISE_TEST_TINKER_KEY = KEY;
     const out = join(root, 'paper');
     const backendArgs = trainArgs('', 'TURNWISE_TEST_TINKER_KEY').filter((arg) => arg.startsWith('--backend.') || arg.startsWith('--data.'));
+    // The settings of the backend section in a YAML file, the rest as overrides.
+    const yaml = join(root, 'tinker.yaml');
+    writeFileSync(yaml, `backend:\n${backendArgs.filter((arg) => arg.startsWith('--backend.')).map((arg) => `  ${arg.slice('--backend.'.length).replace('=', ': ')}`).join('\n')}\n`);
+    const dataArgs = backendArgs.filter((arg) => arg.startsWith('--data.'));
     const rlArgs = ['--rl.steps=1', '--rl.groupSize=2', '--rl.questionsPerStep=2', '--rl.mu=1', '--rl.maxCompletionTokens=24', '--rl.concurrency=4', '--eval.questions=2'];
-    const run = await runCaptured(['experiment', 'paper', '--seeds=0', '--methods=mt-grpo', `--out=${out}`, '--split=dev', ...backendArgs, ...rlArgs]);
+    const run = await runCaptured(['experiment', 'paper', '--seeds=0', '--methods=mt-grpo', `--out=${out}`, '--split=dev', `--config=${yaml}`, ...dataArgs, ...rlArgs]);
     expect(run.errors.join('\n')).toMatch(/warm start .* is skipped/);
     expect(run.code).toBe(0);
     const base = JSON.parse(readFileSync(join(out, 'base', 'eval', 'dev-sampled.json'), 'utf8')) as { checkpoint: string; rollouts: number };
