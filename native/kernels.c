@@ -775,6 +775,158 @@ static napi_value logprobs_backward(napi_env env, napi_callback_info info) {
   return undefined_value(env);
 }
 
+/* ------------------------------------------------------------------ sampling */
+
+typedef struct {
+  int *tokens;
+  float *logprobs;
+  const float *logits;
+  const double *uniforms;
+  long V, top_k;
+  float inv_temperature, top_p;
+} sample_job;
+
+/* Whether token a ranks before token b: larger weight, then lower id. */
+static inline int ranks_before(const float *e, int a, int b) { return e[a] > e[b] || (e[a] == e[b] && a < b); }
+
+static _Thread_local const float *sort_context;
+
+static int compare_ranked(const void *x, const void *y) {
+  int a = *(const int *)x, b = *(const int *)y;
+  return ranks_before(sort_context, a, b) ? -1 : ranks_before(sort_context, b, a) ? 1 : 0;
+}
+
+/* The k best tokens by weight into order[0..k), sorted (a size-k min-heap whose root is the worst kept). */
+static long select_top_k(int *order, const float *e, long V, long k) {
+  long size = 0;
+  for (long v = 0; v < V; v++) {
+    if (size < k) {
+      long i = size++;
+      order[i] = (int)v;
+      while (i > 0) {
+        long parent = (i - 1) / 2;
+        if (!ranks_before(e, order[parent], order[i])) break;
+        int swap = order[parent];
+        order[parent] = order[i], order[i] = swap;
+        i = parent;
+      }
+    } else if (e[v] > e[order[0]]) { /* a later id never wins a tie */
+      order[0] = (int)v;
+      long i = 0;
+      for (;;) {
+        long left = 2 * i + 1, right = left + 1, worst = i;
+        if (left < size && ranks_before(e, order[worst], order[left])) worst = left;
+        if (right < size && ranks_before(e, order[worst], order[right])) worst = right;
+        if (worst == i) break;
+        int swap = order[worst];
+        order[worst] = order[i], order[i] = swap;
+        i = worst;
+      }
+    }
+  }
+  sort_context = e;
+  qsort(order, (size_t)size, sizeof(int), compare_ranked);
+  return size;
+}
+
+/* Every token above a threshold lowered until their mass reaches `mass`, into order[0..n), sorted. */
+static long select_mass(int *order, const float *e, long V, double mass) {
+  double threshold = 1e-2; /* weights are relative to the most likely token's (1) */
+  long count;
+  for (;;) {
+    count = 0;
+    double selected = 0;
+    for (long v = 0; v < V; v++)
+      if (e[v] >= threshold) {
+        order[count++] = (int)v;
+        selected += e[v];
+      }
+    if (selected >= mass || threshold == 0) break;
+    threshold = threshold < 1e-30 ? 0 : threshold / 16;
+  }
+  sort_context = e;
+  qsort(order, (size_t)count, sizeof(int), compare_ranked);
+  return count;
+}
+
+static void sample_row(const sample_job *job, long n, float *e, int *order) {
+  long V = job->V;
+  const float *x = job->logits + n * V;
+  float xmax;
+  double total = simd->softmax_weights(e, x, V, job->inv_temperature, &xmax);
+  double uniform = job->uniforms[n];
+  int top_k = job->top_k > 0 && job->top_k < V;
+  long token;
+  if (!top_k && job->top_p >= 1) {
+    /* uniform 1 is the end of the CDF: the last token with mass (as the reference's exact sum gives) */
+    token = simd->scan_weights(e, V, uniform >= 1 ? INFINITY : uniform * total);
+  } else {
+    long kept = top_k ? select_top_k(order, e, V, job->top_k) : select_mass(order, e, V, (double)job->top_p * total);
+    double kept_mass = total;
+    if (top_k) {
+      kept_mass = 0;
+      for (long i = 0; i < kept; i++) kept_mass += e[order[i]];
+    }
+    if (job->top_p < 1) {
+      double goal = (double)job->top_p * kept_mass, cumulative = 0;
+      long cut = kept;
+      for (long i = 0; i < kept; i++) {
+        cumulative += e[order[i]];
+        if (cumulative >= goal) {
+          cut = i + 1;
+          break;
+        }
+      }
+      kept = cut;
+      kept_mass = cumulative;
+    }
+    double target = uniform * (kept_mass > 0 ? kept_mass : total);
+    token = order[kept - 1];
+    for (long i = 0; i < kept; i++) {
+      target -= e[order[i]];
+      if (target < 0) {
+        token = order[i];
+        break;
+      }
+    }
+  }
+  job->tokens[n] = (int)token;
+  /* (x_t - xmax)*invT is exact for the arg-max token, as in logprobs_forward */
+  job->logprobs[n] = (x[token] - xmax) * job->inv_temperature - logf((float)total);
+}
+
+static void sample_range(void *context, long start, long end, int task) {
+  (void)task;
+  const sample_job *job = context;
+  float *e = thread_scratch(0, (size_t)job->V);
+  int *order = (int *)thread_scratch(1, (size_t)job->V);
+  for (long n = start; n < end; n++) sample_row(job, n, e, order);
+}
+
+static napi_value sample_tokens(napi_env env, napi_callback_info info) {
+  call_t c;
+  if (!begin(&c, env, info, "sampleTokens", 9)) return NULL;
+  long N = arg_dim(&c, 4, "N"), V = arg_dim(&c, 5, "V");
+  double inv_temperature = arg_number(&c, 6, "invTemperature"), top_k = arg_number(&c, 7, "topK"), top_p = arg_number(&c, 8, "topP");
+  sample_job job = {.tokens = arg_ints(&c, 0, "tokens", "(N)", N),
+                    .logprobs = arg_floats(&c, 1, "logprobs", "(N)", N, 0),
+                    .logits = arg_floats(&c, 2, "logits", "(N,V)", elements(&c, N, V, 1), 0),
+                    .uniforms = arg_typed(&c, 3, "uniforms", "(N)", N, 0, napi_float64_array, "Float64Array"),
+                    .V = V,
+                    .inv_temperature = (float)inv_temperature,
+                    .top_p = (float)top_p};
+  if (!c.failed && N > 0 && V == 0) fail(&c, 0, "V must be > 0");
+  check_temperature(&c, inv_temperature);
+  if (!c.failed && !(top_k == floor(top_k) && fabs(top_k) <= 9007199254740991.0)) fail(&c, 0, "topK must be an integer, got %g", top_k);
+  if (!c.failed && !(top_p > 0 && top_p <= 1)) fail(&c, 0, "topP must be in (0, 1], got %g", top_p);
+  for (long n = 0; n < N && !c.failed; n++)
+    if (!(job.uniforms[n] >= 0 && job.uniforms[n] <= 1)) fail(&c, 0, "uniforms[%ld]=%g is outside [0, 1]", n, job.uniforms[n]);
+  if (c.failed) return NULL;
+  job.top_k = top_k > (double)V ? V : top_k < 0 ? 0 : (long)top_k;
+  if (N > 0) parallel_ranges(sample_range, &job, N, row_tasks(N, V));
+  return undefined_value(env);
+}
+
 /* ------------------------------------------------------------------ optimizer */
 
 typedef struct {
@@ -945,6 +1097,7 @@ NAPI_MODULE_INIT() {
       {"add", NULL, add, NULL, NULL, NULL, napi_enumerable, NULL},
       {"logprobsForward", NULL, logprobs_forward, NULL, NULL, NULL, napi_enumerable, NULL},
       {"logprobsBackward", NULL, logprobs_backward, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"sampleTokens", NULL, sample_tokens, NULL, NULL, NULL, napi_enumerable, NULL},
       {"adamw", NULL, adamw, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sumSquares", NULL, sum_squares, NULL, NULL, NULL, napi_enumerable, NULL},
       {"configure", NULL, configure, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -311,6 +311,52 @@ static void FN(logprobs_forward)(float *logprobs, float *lse, float *entropy, co
   }
 }
 
+/* e(V) = exp(x*invT - max(x)*invT) (the terms of logprobs_forward); returns their sum, *xmax = max(x). */
+static float FN(softmax_weights)(float *e, const float *x, long V, float inv_temperature, float *xmax_out) {
+  long full = V / W * W, rest = V - full;
+  vi tail = vlanes_below(rest);
+  vf maxv = vsplat(-INFINITY);
+  for (long i = 0; i < full; i += W) maxv = vmax(maxv, vload(x + i));
+  if (rest) maxv = vmax(maxv, vload_partial(x + full, rest, -INFINITY));
+  float xmax = hmax(maxv), max = xmax * inv_temperature;
+  vf sum = (vf){0};
+  for (long i = 0; i < full; i += W) {
+    vf w = vexp(vload(x + i) * inv_temperature - max);
+    vstore(e + i, w);
+    sum += w;
+  }
+  if (rest) {
+    vf w = vselect(tail, vexp(vload_partial(x + full, rest, 0) * inv_temperature - max), (vf){0});
+    vstore_partial(e + full, w, rest);
+    sum += w;
+  }
+  *xmax_out = xmax;
+  return hsum(sum);
+}
+
+/* The first v whose cumulative weight e[0..v] exceeds target (a block of W at a time); the last
+ * v with weight when rounding leaves the target unreached. */
+static long FN(scan_weights)(const float *e, long V, double target) {
+  long full = V / W * W;
+  double cumulative = 0;
+  long i = 0;
+  for (; i < full; i += W) {
+    double block = hsum(vload(e + i));
+    if (cumulative + block > target) break;
+    cumulative += block;
+  }
+  long last = -1;
+  for (; i < V; i++) {
+    cumulative += e[i];
+    if (e[i] > 0) last = i;
+    if (cumulative > target) return i;
+  }
+  if (last >= 0) return last;
+  for (long v = V - 1; v >= 0; v--)
+    if (e[v] > 0) return v;
+  return 0;
+}
+
 static void FN(logprobs_backward)(float *dlogits, const float *dlogprobs, const float *logits, const float *lse, const int *targets, long rows, long V, float inv_temperature) {
   long full = V / W * W, rest = V - full;
   for (long n = 0; n < rows; n++) {
@@ -709,6 +755,8 @@ const simd_table TABLE_NAME = {
     .add = FN(add),
     .logprobs_forward = FN(logprobs_forward),
     .logprobs_backward = FN(logprobs_backward),
+    .softmax_weights = FN(softmax_weights),
+    .scan_weights = FN(scan_weights),
     .adamw = FN(adamw),
     .sum_squares = FN(sum_squares),
     .column_sums = FN(column_sums),

@@ -33,6 +33,10 @@ typedef struct {
   void (*add)(float *out, const float *a, const float *b, long n);
   void (*logprobs_forward)(float *logprobs, float *lse, float *entropy, const float *logits, const int *targets, long rows, long V, float inv_temperature);
   void (*logprobs_backward)(float *dlogits, const float *dlogprobs, const float *logits, const float *lse, const int *targets, long rows, long V, float inv_temperature);
+  /* e(V) = exp(x*invT - max(x)*invT); returns sum(e) and sets *xmax = max(x). */
+  float (*softmax_weights)(float *e, const float *x, long V, float inv_temperature, float *xmax);
+  /* The first v whose cumulative e[0..v] exceeds target (the last v with e > 0 when none does). */
+  long (*scan_weights)(const float *e, long V, double target);
   void (*adamw)(float *params, const float *grads, float *m, float *v, long n, float lr, float beta1, float beta2, float eps, float decay, float step_size, float correction2_sqrt, float grad_scale);
   double (*sum_squares)(const float *x, long n);
   /* sums(OC) += column sums of dout(rows,OC). */

@@ -14,7 +14,6 @@ import type { Tokenizer } from '../rollout/tokenizer.js';
 import { Decoder } from './decoder.js';
 import { commonPrefixLength, SlotPool, type Slot } from './slot-pool.js';
 import { StopChecker } from './stop-checker.js';
-import { TokenSampler } from './token-sampler.js';
 import type { Transformer } from './transformer.js';
 
 /** Options of an EnginePolicy. */
@@ -59,6 +58,17 @@ interface Active extends Pending {
   stop: StopChecker;
 }
 
+/** The per-step row buffers of the decoder call and the draws. */
+interface StepRows {
+  tokens: Int32Array;
+  slots: Int32Array;
+  positions: Int32Array;
+  logitRows: Int32Array;
+  uniforms: Float64Array;
+  drawn: Int32Array;
+  drawnLogprobs: Float32Array;
+}
+
 /** A Policy backed by the CPU engine. */
 export class EnginePolicy implements Policy {
   readonly tokenizer: Tokenizer;
@@ -66,14 +76,13 @@ export class EnginePolicy implements Policy {
   private readonly model: Transformer;
   private readonly decoder: Decoder;
   private readonly pool: SlotPool;
-  private readonly sampler: TokenSampler;
   private readonly maxRows: number;
   private readonly forkMinimum: number;
   private pending: Pending[] = [];
   private active: Active[] = [];
   private running = false;
-  private lseScratch = new Float32Array(128);
-  private targetScratch = new Int32Array(64);
+  /** Reused per-step buffers: the decoder's rows (maxRows) and the draws (maxRows). */
+  private readonly rows: StepRows;
 
   constructor(options: EnginePolicyOptions) {
     this.model = options.model;
@@ -82,7 +91,15 @@ export class EnginePolicy implements Policy {
     this.maxRows = options.maxRowsPerStep ?? 1024;
     this.decoder = new Decoder(options.model, options.slots ?? 64, maxT, this.maxRows);
     this.pool = new SlotPool(this.decoder.cache);
-    this.sampler = new TokenSampler(options.model.dims.V);
+    this.rows = {
+      tokens: new Int32Array(this.maxRows),
+      slots: new Int32Array(this.maxRows),
+      positions: new Int32Array(this.maxRows),
+      logitRows: new Int32Array(this.maxRows),
+      uniforms: new Float64Array(this.maxRows),
+      drawn: new Int32Array(this.maxRows),
+      drawnLogprobs: new Float32Array(this.maxRows),
+    };
     this.forkMinimum = options.forkMinimumTokens ?? 8;
   }
 
@@ -206,32 +223,6 @@ export class EnginePolicy implements Policy {
     this.active = [];
   }
 
-  /** logsumexp(logits/temperature) of each drawing row (R2), by the logprobs kernel: one call per distinct temperature. */
-  private rowLogSumExp(logits: FloatArray, drawing: Active[]): Float64Array {
-    const V = this.model.dims.V;
-    const R2 = drawing.length;
-    const result = new Float64Array(R2);
-    if (this.lseScratch.length < 2 * R2) this.lseScratch = new Float32Array(2 * Math.max(R2, 64));
-    if (this.targetScratch.length < R2) this.targetScratch = new Int32Array(Math.max(R2, 64));
-    const temperatures = new Set(drawing.map((sequence) => sequence.request.params.temperature));
-    for (const temperature of temperatures) {
-      if (temperatures.size === 1) {
-        const logprobs = this.lseScratch.subarray(0, R2);
-        const lse = this.lseScratch.subarray(R2, 2 * R2);
-        this.model.kernels.logprobsForward(logprobs, lse, null, logits, this.targetScratch, R2, V, 1 / temperature);
-        result.set(lse);
-        break;
-      }
-      drawing.forEach((sequence, row) => {
-        if (sequence.request.params.temperature !== temperature) return;
-        const lse = this.lseScratch.subarray(1, 2);
-        this.model.kernels.logprobsForward(this.lseScratch.subarray(0, 1), lse, null, logits.subarray(row * V, (row + 1) * V), this.targetScratch, 1, V, 1 / temperature);
-        result[row] = lse[0]!;
-      });
-    }
-    return result;
-  }
-
   /** Longest prefix of `tokens` that an active sequence is still prefilling. */
   private longestPlannedPrefix(tokens: readonly number[], limit: number): number {
     let best = 0;
@@ -245,50 +236,53 @@ export class EnginePolicy implements Policy {
 
   /** One decoder call over all active sequences (decoding rows first, then prefill chunks). */
   private step(): void {
-    const order = [...this.active].sort((a, b) => a.feed.length - b.feed.length);
-    const tokens: number[] = [];
-    const slots: number[] = [];
-    const positions: number[] = [];
-    const logitRows: number[] = [];
-    const fed = new Map<Active, number>();
+    const order = this.active.length > 1 ? [...this.active].sort((a, b) => a.feed.length - b.feed.length) : this.active;
+    const rows = this.rows;
+    let R = 0;
     const drawing: Active[] = [];
+    const fed: number[] = []; // rows fed per sequence of `order`, in order
     for (const sequence of order) {
-      const room = this.maxRows - tokens.length;
+      const room = this.maxRows - R;
       if (room <= 0) break;
       const count = Math.min(room, sequence.feed.length);
       const start = sequence.slot.tokens.length;
       for (let i = 0; i < count; i++) {
-        tokens.push(sequence.feed[i]!);
-        slots.push(sequence.slot.index);
-        positions.push(start + i);
+        rows.tokens[R] = sequence.feed[i]!;
+        rows.slots[R] = sequence.slot.index;
+        rows.positions[R] = start + i;
+        R++;
       }
-      fed.set(sequence, count);
+      fed.push(count);
       if (count === sequence.feed.length) {
-        logitRows.push(tokens.length - 1);
+        rows.logitRows[drawing.length] = R - 1;
         drawing.push(sequence);
       }
     }
+    const R2 = drawing.length;
     const logits = this.decoder.run({
-      R: tokens.length,
-      tokens: Int32Array.from(tokens),
-      slots: Int32Array.from(slots),
-      positions: Int32Array.from(positions),
-      logitRows: Int32Array.from(logitRows),
+      R,
+      tokens: rows.tokens.subarray(0, R),
+      slots: rows.slots.subarray(0, R),
+      positions: rows.positions.subarray(0, R),
+      logitRows: rows.logitRows.subarray(0, R2),
     });
     this.stats.steps += 1;
-    this.stats.computedTokens += tokens.length;
-    for (const [sequence, count] of fed) {
-      sequence.slot.tokens.push(...sequence.feed.slice(0, count));
-      sequence.feed = sequence.feed.slice(count);
-    }
-    const V = this.model.dims.V;
-    const lse = this.rowLogSumExp(logits, drawing);
+    this.stats.computedTokens += R;
+    fed.forEach((count, i) => {
+      const sequence = order[i]!;
+      const feed = sequence.feed;
+      if (count === 1) sequence.slot.tokens.push(feed[0]!);
+      else sequence.slot.tokens.push(...feed.slice(0, count));
+      if (count === feed.length) feed.length = 0;
+      else sequence.feed = feed.slice(count);
+    });
+    this.draw(logits, drawing);
     const finished = new Set<Active>();
     drawing.forEach((sequence, row) => {
       const params = sequence.request.params;
-      const draw = this.sampler.draw(logits, row * V, params, sequence.random, lse[row]);
-      sequence.generated.push(draw.token);
-      sequence.logprobs.push(draw.logprob);
+      const token = rows.drawn[row]!;
+      sequence.generated.push(token);
+      sequence.logprobs.push(rows.drawnLogprobs[row]!);
       this.stats.sampledTokens += 1;
       let stopped: boolean;
       try {
@@ -306,10 +300,33 @@ export class EnginePolicy implements Policy {
         this.pool.finish(sequence.slot);
         sequence.resolve({ tokens: sequence.generated, logprobs: sequence.logprobs, finishReason: stopped ? 'stop' : 'length' });
       } else {
-        sequence.feed = [draw.token];
+        sequence.feed.push(token);
       }
     });
     if (finished.size > 0) this.active = this.active.filter((sequence) => !finished.has(sequence));
+  }
+
+  /**
+   * Draws the next token of each drawing row of `logits` (R2,V) into rows.drawn / rows.drawnLogprobs
+   * with the sampling kernel: one uniform of each sequence's own generator per draw, one kernel call
+   * for all rows when they share their sampling parameters (the usual case), else one per row.
+   */
+  private draw(logits: FloatArray, drawing: Active[]): void {
+    const V = this.model.dims.V;
+    const R2 = drawing.length;
+    const { uniforms, drawn, drawnLogprobs } = this.rows;
+    for (let row = 0; row < R2; row++) uniforms[row] = drawing[row]!.random.next();
+    const first = drawing[0]?.request.params;
+    const same = drawing.every(({ request: { params } }) => params.temperature === first?.temperature && params.topK === first.topK && params.topP === first.topP);
+    const kernels = this.model.kernels;
+    if (first && same) {
+      kernels.sampleTokens(drawn, drawnLogprobs, logits, uniforms, R2, V, 1 / first.temperature, first.topK, first.topP);
+      return;
+    }
+    drawing.forEach(({ request: { params } }, row) => {
+      const [from, to] = [row, row + 1];
+      kernels.sampleTokens(drawn.subarray(from, to), drawnLogprobs.subarray(from, to), logits.subarray(from * V, to * V), uniforms.subarray(from, to), 1, V, 1 / params.temperature, params.topK, params.topP);
+    });
   }
 }
 

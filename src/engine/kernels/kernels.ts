@@ -176,6 +176,26 @@ export interface Kernels {
     V: number,
     invTemperature: number,
   ): void;
+  /**
+   * Draws one token per row of logits(N,V) from softmax(logits * invTemperature), filtered the way
+   * Hugging Face does it: top-k first (topK <= 0 or >= V: off), then top-p on what is left (the
+   * smallest set of most likely tokens whose mass reaches topP of it; topP >= 1: off). The draw is
+   * the inverse CDF at uniforms[n] (in [0,1]), over the vocabulary in index order when nothing is
+   * filtered, else over the kept tokens from most to least likely (ties: lower id first). tokens(N)
+   * receive the ids; logprobs(N) each token's logprob under softmax(logits * invTemperature) over
+   * the WHOLE vocabulary (what logprobsForward computes), whatever the filtering.
+   */
+  sampleTokens(
+    tokens: Int32Array,
+    logprobs: FloatArray,
+    logits: FloatArray,
+    uniforms: Float64Array,
+    N: number,
+    V: number,
+    invTemperature: number,
+    topK: number,
+    topP: number,
+  ): void;
   /** dlogits(N,V) += dlogprobs[n] * invT * (onehot(target) - softmax(logits*invT)). */
   logprobsBackward(
     dlogits: FloatArray,

@@ -294,6 +294,32 @@ function kernelSuite(label: string, getKernels: () => Kernels) {
       }
     });
 
+    it('sampleTokens draws the reference tokens with the logprobs of logprobsForward, filtered or not', () => {
+      const K = getKernels();
+      const random = new Random(12);
+      const settings = [
+        { invT: 1, topK: 0, topP: 1 },
+        { invT: 1 / 0.9, topK: 50, topP: 1 },
+        { invT: 1, topK: 0, topP: 0.9 },
+        { invT: 0.5, topK: 5, topP: 0.5 },
+        { invT: 1, topK: 1, topP: 1 },
+      ];
+      for (const [N, V] of [[1, 1], [3, 7], [64, 256], [9, 4099]] as const) {
+        for (const { invT, topK, topP } of settings) {
+          const logits = randomFloat32(random, N * V, 3);
+          const uniforms = Float64Array.from({ length: N }, (_, n) => (n === 0 ? 0 : n === 1 ? 1 : random.next()));
+          const [tokens, tokensR] = [new Int32Array(N), new Int32Array(N)];
+          const [logprobs, logprobsR] = [new Float32Array(N), new Float32Array(N)];
+          K.sampleTokens(tokens, logprobs, logits, uniforms, N, V, invT, topK, topP);
+          R.sampleTokens(tokensR, logprobsR, logits, uniforms, N, V, invT, topK, topP);
+          expect(Array.from(tokens)).toEqual(Array.from(tokensR));
+          const [expected, lse] = [new Float32Array(N), new Float32Array(N)];
+          R.logprobsForward(expected, lse, null, logits, tokensR, N, V, invT);
+          for (let n = 0; n < N; n++) expect(Math.abs(logprobs[n]! - expected[n]!)).toBeLessThan(1e-5);
+        }
+      }
+    });
+
     it('adamw matches the reference over several steps', () => {
       const K = getKernels();
       const random = new Random(7);
@@ -361,6 +387,11 @@ describe.skipIf(addon === undefined)(addon ? 'native kernels' : `native kernels 
       expect(() => native.attentionCached(out, out, new Float32Array(48), new Float32Array(48), Int32Array.from([0]), Int32Array.from([0]), 1, 1, 24, 1, 1, 2)).toThrow(/attentionCached.*maxT must be a multiple of the key tile 16, got 24/);
       expect(() => native.kvCacheWrite(new Float32Array(32), new Float32Array(32), out, out, Int32Array.from([0]), Int32Array.from([16]), 1, 1, 16, 1, 2)).toThrow(/kvCacheWrite.*positions\[0\]=16 is outside \[0, maxT=16\)/);
       expect(() => native.logprobsForward(out, out, null, out, Int32Array.from([6]), 1, 6, 1)).toThrow(/logprobsForward.*targets\[0\]=6/);
+      const tokens = new Int32Array(1);
+      expect(() => native.sampleTokens(tokens, out, out, Float64Array.from([1.5]), 1, 6, 1, 0, 1)).toThrow(/sampleTokens\(N=1, V=6\): uniforms\[0\]=1.5 is outside \[0, 1\]/);
+      expect(() => native.sampleTokens(tokens, out, out, Float64Array.from([0.5]), 1, 6, 1, 0, 0)).toThrow(/sampleTokens.*topP must be in \(0, 1\], got 0/);
+      expect(() => native.sampleTokens(tokens, out, out, Float64Array.from([0.5]), 1, 6, 1, 2.5, 1)).toThrow(/sampleTokens.*topK must be an integer/);
+      expect(() => native.sampleTokens(tokens, out, out, new Float32Array(1) as unknown as Float64Array, 1, 6, 1, 0, 1)).toThrow(/sampleTokens.*uniforms \(N\) must be a Float64Array/);
       expect(() => native.swigluForward(out, out, out, -1)).toThrow(/swigluForward\(n=-1\): n must be an integer/);
       expect(() => native.add(out, out, out, 1e300)).toThrow(/add\(n=1e\+300\): n must be an integer/);
       expect(() => native.adamw(out, out, out, out, 6, 0.1, 0.9, 0.999, 1e-8, 0, 0, 1)).toThrow(/adamw.*step must be an integer >= 1/);

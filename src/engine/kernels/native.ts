@@ -28,6 +28,7 @@ import {
   checkRmsnormBackward,
   checkRmsnormForward,
   checkRope,
+  checkSampleTokens,
 } from './shape-checks.js';
 
 /** The functions the C addon exports (same argument order as Kernels) plus its configuration calls. */
@@ -154,6 +155,10 @@ export function createNativeKernels(addon: NativeAddon, threads = defaultThreadC
     logprobsBackward(dlogits, dlogprobs, logits, lse, targets, N, V, invTemperature) {
       checkLogprobs('logprobsBackward', [['dlogits', dlogits, '(N,V)', N * V], ['dlogprobs', dlogprobs, '(N)', N], ['lse', lse, '(N)', N]], logits, targets, N, V, invTemperature);
       addon.logprobsBackward(dlogits, dlogprobs, logits, lse, targets, N, V, invTemperature);
+    },
+    sampleTokens(tokens, logprobs, logits, uniforms, N, V, invTemperature, topK, topP) {
+      checkSampleTokens(tokens, logprobs, logits, uniforms, N, V, invTemperature, topK, topP);
+      addon.sampleTokens(tokens, logprobs, logits, uniforms, N, V, invTemperature, topK, topP);
     },
     adamw(params, grads, m, v, n, lr, beta1, beta2, eps, weightDecay, step, gradScale) {
       checkAdamw(params, grads, m, v, n, beta1, beta2, step);

@@ -4,6 +4,7 @@ import { ShapeError } from '../../errors.js';
 import { Random } from '../../random.js';
 import { KEY_TILE, keyCacheIndex } from './kernels.js';
 import { referenceKernels as K } from './reference.js';
+import { RowSampler } from './reference/sampling.js';
 import { difference, maxRelativeError, numericGradient, randomFloat64, randomInts, weightedSum } from './test-helpers.js';
 
 const TOLERANCE = 1e-7;
@@ -200,6 +201,43 @@ describe('reference attention', () => {
     for (let i = 0; i < kcache.length; i++) written += (kcache[i] !== 0 ? 1 : 0) + (vcache[i] !== 0 ? 1 : 0);
     expect(written).toBe(2 * 2 * KVH * D);
     expect(() => K.kvCacheWrite(kcache, vcache, k, v, Int32Array.from([0]), Int32Array.from([0]), 1, S, 24, KVH, D)).toThrow(/kvCacheWrite.*maxT must be a multiple of the key tile 16, got 24/);
+  });
+});
+
+describe('reference sampleTokens', () => {
+  it('draws each row like TokenSampler at the same uniform and reports the logprobsForward logprob', () => {
+    const random = new Random(13);
+    const [N, V] = [20, 40];
+    const logits = randomFloat64(random, N * V, 2);
+    const uniforms = Float64Array.from({ length: N }, () => random.next());
+    for (const filter of [
+      { temperature: 1, topK: 0, topP: 1 },
+      { temperature: 0.7, topK: 5, topP: 1 },
+      { temperature: 1.3, topK: 0, topP: 0.8 },
+    ]) {
+      const tokens = new Int32Array(N);
+      const logprobs = new Float64Array(N);
+      K.sampleTokens(tokens, logprobs, logits, uniforms, N, V, 1 / filter.temperature, filter.topK, filter.topP);
+      const rows = new RowSampler(V);
+      for (let n = 0; n < N; n++) expect(tokens[n]).toBe(rows.draw(logits, n * V, filter, uniforms[n]!).token);
+      const [expected, lse] = [new Float64Array(N), new Float64Array(N)];
+      K.logprobsForward(expected, lse, null, logits, tokens, N, V, 1 / filter.temperature);
+      expect(maxRelativeError(logprobs, expected)).toBeLessThan(1e-12);
+      if (filter.topK > 0) {
+        // Every draw is among the row's topK most likely tokens.
+        for (let n = 0; n < N; n++) {
+          const row = Array.from(logits.subarray(n * V, (n + 1) * V));
+          const better = row.filter((x) => x > row[tokens[n]!]!).length;
+          expect(better).toBeLessThan(filter.topK);
+        }
+      }
+    }
+  });
+
+  it('rejects uniforms outside [0, 1] and a topP outside (0, 1] with a ShapeError naming the kernel', () => {
+    const out = new Float64Array(4);
+    expect(() => K.sampleTokens(new Int32Array(1), out, out, Float64Array.from([-0.1]), 1, 4, 1, 0, 1)).toThrow(/sampleTokens\(N=1, V=4\): uniforms\[0\]=-0.1 is outside \[0, 1\]/);
+    expect(() => K.sampleTokens(new Int32Array(1), out, out, Float64Array.from([0.5]), 1, 4, 1, 0, 1.5)).toThrow(ShapeError);
   });
 });
 

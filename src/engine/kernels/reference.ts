@@ -13,6 +13,7 @@ import { matmulBackward, matmulForward } from './reference/matmul.js';
 import { adamw, add, sumSquares } from './reference/optimizer.js';
 import { rmsnormBackward, rmsnormForward } from './reference/rmsnorm.js';
 import { rope } from './reference/rope.js';
+import { sampleTokens } from './reference/sampling.js';
 import { swigluBackward, swigluForward } from './reference/swiglu.js';
 
 /** The reference Kernels (TypeScript, one thread). */
@@ -35,6 +36,7 @@ export const referenceKernels: Kernels = {
   add,
   logprobsForward,
   logprobsBackward,
+  sampleTokens,
   adamw,
   sumSquares,
 };

@@ -273,6 +273,35 @@ export function checkLogprobs(kernel: string, buffers: [string, FloatArray | nul
   checkIndices(kernel, dims, 'targets', targets, N, V, 'V');
 }
 
+/** Validates sampleTokens's arguments (uniforms in [0,1], topK an integer, topP in (0,1]). */
+export function checkSampleTokens(
+  tokens: Int32Array,
+  logprobs: FloatArray,
+  logits: FloatArray,
+  uniforms: Float64Array,
+  N: number,
+  V: number,
+  invTemperature: number,
+  topK: number,
+  topP: number,
+): void {
+  const dims = { N, V };
+  checkShapes('sampleTokens', dims, [
+    ['tokens', tokens, '(N)', N],
+    ['logprobs', logprobs, '(N)', N],
+    ['logits', logits, '(N,V)', N * V],
+    ['uniforms', uniforms, '(N)', N],
+  ]);
+  checkCondition('sampleTokens', dims, N === 0 || V > 0, 'V must be > 0');
+  checkCondition('sampleTokens', dims, Number.isFinite(invTemperature) && invTemperature > 0, `invTemperature must be a positive finite number, got ${invTemperature}`);
+  checkCondition('sampleTokens', dims, Number.isSafeInteger(topK), `topK must be an integer, got ${topK}`);
+  checkCondition('sampleTokens', dims, topP > 0 && topP <= 1, `topP must be in (0, 1], got ${topP}`);
+  for (let n = 0; n < N; n++) {
+    const u = uniforms[n]!;
+    if (!(u >= 0 && u <= 1)) throw new ShapeError(`sampleTokens(N=${N}, V=${V}): uniforms[${n}]=${u} is outside [0, 1]`);
+  }
+}
+
 /** Validates adamw's arguments (step >= 1, 0 <= beta < 1). */
 export function checkAdamw(params: FloatArray, grads: FloatArray, m: FloatArray, v: FloatArray, n: number, beta1: number, beta2: number, step: number): void {
   checkElementwise('adamw', n, [
