@@ -12,7 +12,8 @@ import type { Trajectory } from '../types.js';
 import { writeFileAtomicSync as writeFileAtomic } from '../engine/atomic-write.js';
 import { collectGroups, rendererFactoryOf } from './collect-groups.js';
 import { evalFileName, evalTrajectoriesFileName, type EvalResult } from './eval-result.js';
-import { firstToolCallOutcome } from './rollout-metrics.js';
+import { trajectoryRecord, type TrajectoryRecord } from './metrics-log.js';
+import { firstToolCallOutcome, type ToolCallOutcome } from './rollout-metrics.js';
 import type { TrainingTask } from './task.js';
 
 /** Options of one evaluation. */
@@ -36,19 +37,9 @@ export interface EvaluateOptions<Row> {
 }
 
 /** One evaluated rollout as written to the trajectories file. */
-export interface EvaluatedTrajectory {
-  rowId: string;
+export interface EvaluatedTrajectory extends TrajectoryRecord {
   family?: string;
-  groupIndex: number;
-  question?: string;
-  answers?: string[];
-  messages: Trajectory['messages'];
-  rewardComponents: Record<string, number>;
-  turnRewards: number[];
-  outcomeReward: number;
-  toolCall: ReturnType<typeof firstToolCallOutcome>;
-  stopReason: Trajectory['stopReason'];
-  errors: string[];
+  toolCall: ToolCallOutcome;
 }
 
 function means(trajectories: Trajectory[]): Record<string, number> {
@@ -109,22 +100,9 @@ export async function evaluate<Row>(options: EvaluateOptions<Row>): Promise<Eval
   }
   if (options.trajectoriesPath !== undefined) {
     const lines = groups.flatMap((group) => {
-      const row = group.row as { question?: unknown; answers?: unknown };
+      const family = options.task.family?.(group.row);
       return group.trajectories.map((trajectory) => {
-        const record: EvaluatedTrajectory = {
-          rowId: trajectory.rowId,
-          family: options.task.family?.(group.row),
-          groupIndex: trajectory.groupIndex,
-          question: typeof row.question === 'string' ? row.question : undefined,
-          answers: Array.isArray(row.answers) ? row.answers.map(String) : undefined,
-          messages: trajectory.messages,
-          rewardComponents: trajectory.rewardComponents,
-          turnRewards: trajectory.turnRewards,
-          outcomeReward: trajectory.outcomeReward,
-          toolCall: firstToolCallOutcome(trajectory),
-          stopReason: trajectory.stopReason,
-          errors: trajectory.errors,
-        };
+        const record: EvaluatedTrajectory = { ...trajectoryRecord(trajectory, group.row), family, toolCall: firstToolCallOutcome(trajectory) };
         return `${JSON.stringify(record)}\n`;
       });
     });

@@ -34,6 +34,26 @@ export interface LoggedTrajectory {
   errors: string[];
 }
 
+/** What every trajectory log line holds: the row, the conversation, its rewards and how it stopped. */
+export type TrajectoryRecord = Omit<LoggedTrajectory, 'step' | 'turnAdvantages'>;
+
+/** The loggable record of a trajectory and its dataset row (question and answers when the row has them). */
+export function trajectoryRecord(trajectory: Trajectory, row?: unknown): TrajectoryRecord {
+  const record = (row ?? {}) as { question?: unknown; answers?: unknown };
+  return {
+    rowId: trajectory.rowId,
+    groupIndex: trajectory.groupIndex,
+    question: typeof record.question === 'string' ? record.question : undefined,
+    answers: Array.isArray(record.answers) ? record.answers.map(String) : undefined,
+    messages: trajectory.messages,
+    turnRewards: trajectory.turnRewards,
+    outcomeReward: trajectory.outcomeReward,
+    rewardComponents: trajectory.rewardComponents,
+    stopReason: trajectory.stopReason,
+    errors: trajectory.errors,
+  };
+}
+
 /** Reads every JSON line of a file (empty when it does not exist); a torn last line is skipped. */
 export function readJsonLines<T>(path: string): T[] {
   if (!existsSync(path)) return [];
@@ -77,21 +97,7 @@ export class RunLog {
   /** Appends trajectories with their per-token advantages reduced to per-turn credit. */
   writeTrajectories(step: number, items: { trajectory: Trajectory; advantages_T: number[]; row?: unknown }[]): void {
     const lines = items.map(({ trajectory, advantages_T, row }) => {
-      const record = (row ?? {}) as { question?: unknown; answers?: unknown };
-      const logged: LoggedTrajectory = {
-        step,
-        rowId: trajectory.rowId,
-        groupIndex: trajectory.groupIndex,
-        question: typeof record.question === 'string' ? record.question : undefined,
-        answers: Array.isArray(record.answers) ? record.answers.map(String) : undefined,
-        messages: trajectory.messages,
-        turnRewards: trajectory.turnRewards,
-        outcomeReward: trajectory.outcomeReward,
-        rewardComponents: trajectory.rewardComponents,
-        turnAdvantages: turnAdvantages(trajectory, advantages_T),
-        stopReason: trajectory.stopReason,
-        errors: trajectory.errors,
-      };
+      const logged: LoggedTrajectory = { step, ...trajectoryRecord(trajectory, row), turnAdvantages: turnAdvantages(trajectory, advantages_T) };
       return `${JSON.stringify(logged)}\n`;
     });
     if (lines.length > 0) appendFileSync(this.trajectoriesPath, lines.join(''));
