@@ -14,7 +14,8 @@ import { Random } from '../random.js';
 import { collectGroups, rendererFactoryOf } from '../train/collect-groups.js';
 import { estimatorConfigOf } from '../train/config.js';
 import { readRunConfig } from '../train/config-load.js';
-import { backendFrom, openTask } from '../train/pipeline.js';
+import { checkBackendEnvironment, makeBackend } from '../train/make-backend.js';
+import { openTask } from '../train/pipeline.js';
 import { latestCheckpoint, readTrainerState } from '../train/run-state.js';
 import type { Command } from './main.js';
 
@@ -68,12 +69,13 @@ export const command: Command = {
     const latest = latestCheckpoint(runDir);
     if (latest === undefined) throw new ConfigError(`${runDir} has no checkpoint yet (latest.json missing)`);
 
+    checkBackendEnvironment(config);
     const task = await openTask(config, (message) => console.error(message));
     try {
       const rows = task.rows(values.split ?? 'dev');
       const row = rows[index];
       if (row === undefined) throw new ConfigError(`--question ${index} is out of range: split ${values.split ?? 'dev'} has ${rows.length} questions`);
-      const backend = await backendFrom(readTrainerState(latest).backendPath, join(runDir, 'credit-scratch'), groupSize + 8);
+      const backend = await makeBackend(config, { weightsFrom: readTrainerState(latest).backendPath, checkpointDirectory: join(runDir, 'credit-scratch'), samplerSlots: groupSize + 8 });
       try {
         const [group] = await collectGroups({
           policy: backend.policy(),

@@ -4,6 +4,7 @@
  * policy, write the HTML report, and print the table of base vs trained.
  */
 import { parseArgs } from 'node:util';
+import { ConfigError } from '../errors.js';
 import { join } from 'node:path';
 import { formatResultsTable } from '../report/results-table.js';
 import { writeReport } from '../report/write-report.js';
@@ -33,6 +34,9 @@ export const command: Command = {
     const out = values.out ?? 'runs/demo';
     const log = (message: string) => console.error(message);
     const config = await loadConfig({ base: { ...DEMO_PRESET, runDir: join(out, 'mt-grpo-seed0') } as Record<string, unknown>, overrides });
+    if (config.backend.kind !== 'local') {
+      throw new ConfigError(`the demo trains the embedded CPU engine from a local warm start; backend.kind ${config.backend.kind} is for \`turnwise train --backend.kind=${config.backend.kind}\``);
+    }
     const phases: [string, number][] = [];
     let mark = performance.now();
     const phase = (name: string) => {
