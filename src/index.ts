@@ -111,16 +111,18 @@ export { trainConfigSchema, MODEL_PRESETS, resolveRunDir, type TrainConfig, type
 export { loadConfig, resolveConfig, applyOverrides, readConfigFile, readRunConfig, writeResolvedConfig, configHash, describeConfig } from './train/config-load.js';
 export { runRl, learningRateAt, type RlRunOptions, type RlRunResult } from './train/rl-loop.js';
 export type { TrainingTask } from './train/task.js';
-export { evaluate, evaluationRows, writeEvalResult } from './train/evaluate.js';
+export { evaluate, evaluationRows, evalTrajectoriesPath, writeEvalResult, type EvaluatedTrajectory } from './train/evaluate.js';
+export { makeBackend, startingPoint, checkBackendEnvironment, tinkerApiKey, type TrainingBackend, type MakeBackendOptions, type StartingPoint } from './train/make-backend.js';
+export { BACKEND_CONNECTION_KEYS } from './train/config.js';
 export type { EvalResult } from './train/eval-result.js';
 export { warmStart, warmStartKey, cachedBase } from './train/warm-start.js';
 export { createSearchQaTask, SHORT_SYSTEM_PROMPT } from './train/search-qa-task.js';
 export { createEngineBackend } from './train/engine-backend.js';
 export { openTask, prepareBase, trainRun } from './train/pipeline.js';
 export { saveCheckpoint, restoreLatest, latestCheckpoint, readTrainerState } from './train/run-state.js';
-export { RunLog } from './train/metrics-log.js';
+export { RunLog, trajectoryRecord, type LoggedTrajectory, type TrajectoryRecord } from './train/metrics-log.js';
 export { ProgressReporter } from './train/progress.js';
-export { rolloutMetrics } from './train/rollout-metrics.js';
+export { firstToolCallOutcome, rolloutMetrics, type ToolCallOutcome } from './train/rollout-metrics.js';
 
 // report
 export { renderReport } from './report/html-report.js';
