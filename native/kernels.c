@@ -451,8 +451,8 @@ static napi_value rope(napi_env env, napi_callback_info info) {
 /* ------------------------------------------------------------------ attention */
 
 typedef struct {
-  float *out, *lse, *dq, *dk, *dv;
-  const float *q, *k, *v, *dout, *saved_out, *saved_lse, *kcache, *vcache;
+  float *out, *lse, *dq, *dk, *dv, *kcache, *vcache;
+  const float *q, *k, *v, *dout, *saved_out, *saved_lse;
   const int *slots, *positions;
   long B, T, H, KVH, D, maxT;
 } attention_job;
@@ -469,6 +469,16 @@ static void attention_backward_task(void *context, int task, int tasks) {
   simd->attention_backward_group(job->dq, job->dk, job->dv, job->dout, job->q, job->k, job->v, job->saved_out, job->saved_lse, task / job->KVH, task % job->KVH, job->T, job->H, job->KVH, job->D);
 }
 
+/* Writes row b's key and value of KV head h into the cache (keys transposed in tiles of KEY_TILE). */
+static void write_row_head(float *kcache, float *vcache, const float *k, const float *v, const int *slots, const int *positions, long b, long h, long maxT, long KVH, long D) {
+  long position = positions[b], within = position % KEY_TILE;
+  size_t head = ((size_t)slots[b] * (size_t)KVH + (size_t)h) * (size_t)maxT;
+  const float *krow = k + (b * KVH + h) * D;
+  float *kt = kcache + (head + (size_t)(position - within)) * (size_t)D + (size_t)within;
+  for (long d = 0; d < D; d++) kt[d * KEY_TILE] = krow[d];
+  memcpy(vcache + (head + (size_t)position) * (size_t)D, v + (b * KVH + h) * D, sizeof(float) * (size_t)D);
+}
+
 /* Cached attention: tasks are contiguous ranges of (row, KV head) pairs of about equal work. */
 #define CACHED_MAX_TASKS 64
 #define CACHED_TASKS_PER_THREAD 4
@@ -476,6 +486,7 @@ static void attention_backward_task(void *context, int task, int tasks) {
 
 typedef struct {
   attention_job base;
+  int write; /* write each row's new key and value just before attending (no slot repeats in the call) */
   long bounds[CACHED_MAX_TASKS + 1];
 } attention_cached_job;
 
@@ -503,6 +514,7 @@ static void attention_cached_task(void *context, int task, int tasks) {
     size_t head = ((size_t)a->slots[i] * (size_t)a->KVH + (size_t)kvh) * (size_t)a->maxT * (size_t)a->D;
     if (pair == job->bounds[task]) prefetch_head(a, pair);
     if (pair + 1 < end) prefetch_head(a, pair + 1);
+    if (job->write) write_row_head(a->kcache, a->vcache, a->k, a->v, a->slots, a->positions, i, kvh, a->maxT, a->KVH, a->D);
     simd->attention_cached_group(a->out, a->q, a->kcache + head, a->vcache + head, i, kvh, a->positions[i], a->H, a->KVH, a->D);
   }
 }
@@ -582,38 +594,51 @@ static napi_value kv_cache_write(napi_env env, napi_callback_info info) {
   check_indices(&c, slots, B, S, "slots", "S");
   check_indices(&c, positions, B, maxT, "positions", "maxT");
   if (c.failed) return NULL;
-  for (long b = 0; b < B; b++) {
-    long position = positions[b], within = position % KEY_TILE;
-    for (long h = 0; h < KVH; h++) {
-      size_t head = ((size_t)slots[b] * (size_t)KVH + (size_t)h) * (size_t)maxT;
-      const float *krow = k + (b * KVH + h) * D;
-      float *kt = kcache + (head + (size_t)(position - within)) * (size_t)D + (size_t)within;
-      for (long d = 0; d < D; d++) kt[d * KEY_TILE] = krow[d];
-      memcpy(vcache + (head + (size_t)position) * (size_t)D, v + (b * KVH + h) * D, sizeof(float) * (size_t)D);
-    }
-  }
+  for (long b = 0; b < B; b++)
+    for (long h = 0; h < KVH; h++) write_row_head(kcache, vcache, k, v, slots, positions, b, h, maxT, KVH, D);
   return undefined_value(env);
 }
 
 static napi_value attention_cached(napi_env env, napi_callback_info info) {
   call_t c;
-  if (!begin(&c, env, info, "attentionCached", 12)) return NULL;
-  long B = arg_dim(&c, 6, "B"), S = arg_dim(&c, 7, "S"), maxT = arg_dim(&c, 8, "maxT"), H = arg_dim(&c, 9, "H"), KVH = arg_dim(&c, 10, "KVH"), D = arg_dim(&c, 11, "D");
-  long cache = elements(&c, elements(&c, S, maxT, 1), KVH, D);
+  if (!begin(&c, env, info, "attentionCached", 14)) return NULL;
+  long B = arg_dim(&c, 8, "B"), S = arg_dim(&c, 9, "S"), maxT = arg_dim(&c, 10, "maxT"), H = arg_dim(&c, 11, "H"), KVH = arg_dim(&c, 12, "KVH"), D = arg_dim(&c, 13, "D");
+  long cache = elements(&c, elements(&c, S, maxT, 1), KVH, D), rows = elements(&c, B, KVH, D);
   float *out = arg_floats(&c, 0, "out", "(B,H,D)", elements(&c, B, H, D), 0);
   float *q = arg_floats(&c, 1, "q", "(B,H,D)", elements(&c, B, H, D), 0);
-  float *kcache = arg_floats(&c, 2, "kcache", "(S,KVH,maxT/16,D,16)", cache, 0);
-  float *vcache = arg_floats(&c, 3, "vcache", "(S,KVH,maxT,D)", cache, 0);
-  int *slots = arg_ints(&c, 4, "slots", "(B)", B);
-  int *positions = arg_ints(&c, 5, "positions", "(B)", B);
+  float *k = arg_floats(&c, 2, "k", "(B,KVH,D)", rows, 1);
+  float *v = arg_floats(&c, 3, "v", "(B,KVH,D)", rows, 1);
+  float *kcache = arg_floats(&c, 4, "kcache", "(S,KVH,maxT/16,D,16)", cache, 0);
+  float *vcache = arg_floats(&c, 5, "vcache", "(S,KVH,maxT,D)", cache, 0);
+  int *slots = arg_ints(&c, 6, "slots", "(B)", B);
+  int *positions = arg_ints(&c, 7, "positions", "(B)", B);
+  if (!c.failed && (k == NULL) != (v == NULL)) fail(&c, 0, "k and v must both be given or both be null");
   check_heads(&c, H, KVH);
   check_head_dim(&c, D);
   check_cache_length(&c, maxT);
   check_indices(&c, slots, B, S, "slots", "S");
   check_indices(&c, positions, B, maxT, "positions", "maxT");
   if (c.failed) return NULL;
-  if (D == 0 || B == 0) return undefined_value(env);
-  attention_cached_job job = {.base = {.out = out, .q = q, .kcache = kcache, .vcache = vcache, .slots = slots, .positions = positions, .B = B, .H = H, .KVH = KVH, .D = D, .maxT = maxT}};
+  if (B == 0) return undefined_value(env);
+  attention_cached_job job = {.base = {.out = out, .q = q, .k = k, .v = v, .kcache = kcache, .vcache = vcache, .slots = slots, .positions = positions, .B = B, .H = H, .KVH = KVH, .D = D, .maxT = maxT}};
+  if (k) {
+    /* Rows sharing a slot (a prefill chunk) read each other's keys: those calls write every row
+     * first; otherwise each task writes its own rows right before attending to them. */
+    unsigned char *seen = calloc((size_t)S / 8 + 1, 1);
+    int repeats = !seen;
+    for (long i = 0; i < B && !repeats; i++) {
+      if (seen[slots[i] / 8] & (1u << (slots[i] % 8))) repeats = 1;
+      seen[slots[i] / 8] |= (unsigned char)(1u << (slots[i] % 8));
+    }
+    free(seen);
+    if (repeats) {
+      for (long b = 0; b < B; b++)
+        for (long h = 0; h < KVH; h++) write_row_head(kcache, vcache, k, v, slots, positions, b, h, maxT, KVH, D);
+    } else {
+      job.write = 1;
+    }
+  }
+  if (D == 0) return undefined_value(env);
   /* Work of a pair ~ (position + 1 + fixed cost) x query heads x D; split into ranges of equal work. */
   long pairs = B * KVH, G = H / KVH;
   double total = 0;

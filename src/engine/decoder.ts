@@ -81,8 +81,7 @@ export class Decoder {
       kern.matmulForward(v, norm, lw.vWeight, lw.vBias, R, C, KVH * D);
       kern.rope(q, q, positions, R, H, D, config.rope_theta, false);
       kern.rope(k, k, positions, R, KVH, D, config.rope_theta, false);
-      kern.kvCacheWrite(layerCache.keys, layerCache.values, k, v, slots, positions, R, S, paddedT, KVH, D);
-      kern.attentionCached(attention, q, layerCache.keys, layerCache.values, slots, positions, R, S, paddedT, H, KVH, D);
+      kern.attentionCached(attention, q, k, v, layerCache.keys, layerCache.values, slots, positions, R, S, paddedT, H, KVH, D);
       kern.matmulForward(projection, attention, lw.oWeight, null, R, H * D, C);
       kern.add(x, x, projection, R * C);
       kern.rmsnormForward(norm, rstd, x, lw.norm2, R, C, config.rms_norm_eps);

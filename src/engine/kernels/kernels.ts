@@ -133,14 +133,18 @@ export interface Kernels {
    * Attention of new tokens against a KV cache (prefill and decoding). The cache holds S slots of
    * maxT positions (a multiple of KEY_TILE) per KV head: values vcache(S,KVH,maxT,D) and keys
    * kcache(S,KVH,maxT/KEY_TILE,D,KEY_TILE), i.e. transposed in tiles of KEY_TILE positions (key
-   * (s,h,t,d) at ((s*KVH + h)*maxT + t - t%KEY_TILE)*D + d*KEY_TILE + t%KEY_TILE), already holding
-   * the new tokens' keys and values (kvCacheWrite). For each of the B queries: slots(B) names its
-   * cache slot and positions(B) its position p; it attends to cache positions 0..p of its slot.
-   * q(B,H,D) -> out(B,H,D).
+   * (s,h,t,d) at ((s*KVH + h)*maxT + t - t%KEY_TILE)*D + d*KEY_TILE + t%KEY_TILE). When k(B,KVH,D)
+   * and v(B,KVH,D) are given, the new rows' keys and values are first written at (slots[b],
+   * positions[b]) exactly as kvCacheWrite does (fused: each row's cache lines are then read while
+   * hot); when they are null the cache must already hold them. For each of the B queries: slots(B)
+   * names its cache slot and positions(B) its position p; it attends to cache positions 0..p of its
+   * slot. q(B,H,D) -> out(B,H,D).
    */
   attentionCached(
     out: FloatArray,
     q: FloatArray,
+    k: FloatArray | null,
+    v: FloatArray | null,
     kcache: FloatArray,
     vcache: FloatArray,
     slots: Int32Array,

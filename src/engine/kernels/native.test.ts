@@ -222,13 +222,43 @@ function kernelSuite(label: string, getKernels: () => Kernels) {
         const kcache = randomFloat32(random, B * KVH * maxT * D);
         const vcache = randomFloat32(random, B * KVH * maxT * D);
         const [kcacheR, vcacheR] = [copy(kcache), copy(vcache)];
+        const [kcacheFused, vcacheFused] = [copy(kcache), copy(vcache)];
         K.kvCacheWrite(kcache, vcache, c.k, c.v, slots, positions, B * T, B, maxT, KVH, D);
         R.kvCacheWrite(kcacheR, vcacheR, c.k, c.v, slots, positions, B * T, B, maxT, KVH, D);
         expectIdentical(kcache, kcacheR);
         expectIdentical(vcache, vcacheR);
         const cached = new Float32Array(c.q.length);
-        K.attentionCached(cached, c.q, kcache, vcache, slots, positions, B * T, B, maxT, H, KVH, D);
+        K.attentionCached(cached, c.q, null, null, kcache, vcache, slots, positions, B * T, B, maxT, H, KVH, D);
         expectClose(cached, c.out);
+        // Fused writes: a prefill call (rows sharing slots) writes every row first...
+        const prefilled = new Float32Array(c.q.length);
+        const [kcachePrefill, vcachePrefill] = [copy(kcacheFused), copy(vcacheFused)];
+        K.attentionCached(prefilled, c.q, c.k, c.v, kcachePrefill, vcachePrefill, slots, positions, B * T, B, maxT, H, KVH, D);
+        expectIdentical(kcachePrefill, kcache);
+        expectIdentical(vcachePrefill, vcache);
+        expectIdentical(prefilled, cached);
+        // ...and a decoding call (one row per slot: each sequence's last position) writes each row in its own task.
+        const [lastRows, kLast, vLast, qLast] = [new Int32Array(B), new Float32Array(B * KVH * D), new Float32Array(B * KVH * D), new Float32Array(B * H * D)];
+        for (let b = 0; b < B; b++) {
+          const row = b * T + T - 1;
+          lastRows[b] = row;
+          kLast.set(c.k.subarray(row * KVH * D, (row + 1) * KVH * D), b * KVH * D);
+          vLast.set(c.v.subarray(row * KVH * D, (row + 1) * KVH * D), b * KVH * D);
+          qLast.set(c.q.subarray(row * H * D, (row + 1) * H * D), b * H * D);
+        }
+        const earlier = Int32Array.from({ length: B * T }, (_, i) => i).filter((i) => i % T !== T - 1);
+        const pick = (x: Float32Array, i: number, width: number) => x.subarray(i * width, (i + 1) * width);
+        const gather = (x: Float32Array, rows: Int32Array, width: number) => {
+          const result = new Float32Array(rows.length * width);
+          rows.forEach((row, i) => result.set(pick(x, row, width), i * width));
+          return result;
+        };
+        K.kvCacheWrite(kcacheFused, vcacheFused, gather(c.k, earlier, KVH * D), gather(c.v, earlier, KVH * D), slots.filter((_, i) => i % T !== T - 1), positions.filter((_, i) => i % T !== T - 1), earlier.length, B, maxT, KVH, D);
+        const decoded = new Float32Array(B * H * D);
+        K.attentionCached(decoded, qLast, kLast, vLast, kcacheFused, vcacheFused, Int32Array.from(lastRows, (row) => slots[row]!), Int32Array.from(lastRows, (row) => positions[row]!), B, B, maxT, H, KVH, D);
+        expectIdentical(kcacheFused, kcache);
+        expectIdentical(vcacheFused, vcache);
+        expectIdentical(decoded, gather(cached, lastRows, H * D));
       });
     }
 
@@ -370,7 +400,7 @@ describe.skipIf(addon === undefined)(addon ? 'native kernels' : `native kernels 
       const K = createNativeKernels(native, 2);
       const out = new Float32Array(6).fill(7);
       expect(() => K.matmulForward(out, new Float32Array(5), new Float32Array(6), null, 2, 3, 3)).toThrow(ShapeError);
-      expect(() => K.attentionCached(out, out, new Float32Array(32), new Float32Array(32), Int32Array.from([1]), Int32Array.from([0]), 1, 1, 16, 1, 1, 2)).toThrow(/attentionCached.*slots\[0\]=1 is outside \[0, S=1\)/);
+      expect(() => K.attentionCached(out, out, null, null, new Float32Array(32), new Float32Array(32), Int32Array.from([1]), Int32Array.from([0]), 1, 1, 16, 1, 1, 2)).toThrow(/attentionCached.*slots\[0\]=1 is outside \[0, S=1\)/);
       expect(() => K.kvCacheWrite(new Float32Array(32), new Float32Array(32), out, out, Int32Array.from([0]), Int32Array.from([0]), 1, 1, 8, 1, 2)).toThrow(/kvCacheWrite.*maxT must be a multiple of the key tile 16, got 8/);
       expect(Array.from(out)).toEqual([7, 7, 7, 7, 7, 7]);
     });
@@ -383,8 +413,8 @@ describe.skipIf(addon === undefined)(addon ? 'native kernels' : `native kernels 
       expect(() => native.embeddingForward(out, Int32Array.from([0, 5]), new Float32Array(15), 2, 3, 5)).toThrow(/embeddingForward.*ids\[1\]=5 is outside \[0, V=5\)/);
       expect(() => native.rope(out, out, new Int32Array(1), 1, 2, 3, 10000, false)).toThrow(/rope.*D must be even/);
       expect(() => native.attentionForward(out, out, out, out, out, 1, 1, 3, 2, 2)).toThrow(/attentionForward.*H must be a multiple of KVH/);
-      expect(() => native.attentionCached(out, out, new Float32Array(32), new Float32Array(32), Int32Array.from([0]), Int32Array.from([16]), 1, 1, 16, 1, 1, 2)).toThrow(/attentionCached.*positions\[0\]=16 is outside \[0, maxT=16\)/);
-      expect(() => native.attentionCached(out, out, new Float32Array(48), new Float32Array(48), Int32Array.from([0]), Int32Array.from([0]), 1, 1, 24, 1, 1, 2)).toThrow(/attentionCached.*maxT must be a multiple of the key tile 16, got 24/);
+      expect(() => native.attentionCached(out, out, null, null, new Float32Array(32), new Float32Array(32), Int32Array.from([0]), Int32Array.from([16]), 1, 1, 16, 1, 1, 2)).toThrow(/attentionCached.*positions\[0\]=16 is outside \[0, maxT=16\)/);
+      expect(() => native.attentionCached(out, out, null, null, new Float32Array(48), new Float32Array(48), Int32Array.from([0]), Int32Array.from([0]), 1, 1, 24, 1, 1, 2)).toThrow(/attentionCached.*maxT must be a multiple of the key tile 16, got 24/);
       expect(() => native.kvCacheWrite(new Float32Array(32), new Float32Array(32), out, out, Int32Array.from([0]), Int32Array.from([16]), 1, 1, 16, 1, 2)).toThrow(/kvCacheWrite.*positions\[0\]=16 is outside \[0, maxT=16\)/);
       expect(() => native.logprobsForward(out, out, null, out, Int32Array.from([6]), 1, 6, 1)).toThrow(/logprobsForward.*targets\[0\]=6/);
       const tokens = new Int32Array(1);

@@ -117,10 +117,10 @@ export function createNativeKernels(addon: NativeAddon, threads = defaultThreadC
       checkKvCacheWrite(kcache, vcache, k, v, slots, positions, B, S, maxT, KVH, D);
       addon.kvCacheWrite(kcache, vcache, k, v, slots, positions, B, S, maxT, KVH, D);
     },
-    attentionCached(out, q, kcache, vcache, slots, positions, B, S, maxT, H, KVH, D) {
-      checkAttentionCached(out, q, kcache, vcache, slots, positions, B, S, maxT, H, KVH, D);
-      if (D > NATIVE_MAX_HEAD_DIM) return attentionCached(out, q, kcache, vcache, slots, positions, B, S, maxT, H, KVH, D);
-      addon.attentionCached(out, q, kcache, vcache, slots, positions, B, S, maxT, H, KVH, D);
+    attentionCached(out, q, k, v, kcache, vcache, slots, positions, B, S, maxT, H, KVH, D) {
+      checkAttentionCached(out, q, k, v, kcache, vcache, slots, positions, B, S, maxT, H, KVH, D);
+      if (D > NATIVE_MAX_HEAD_DIM) return attentionCached(out, q, k, v, kcache, vcache, slots, positions, B, S, maxT, H, KVH, D);
+      addon.attentionCached(out, q, k, v, kcache, vcache, slots, positions, B, S, maxT, H, KVH, D);
     },
     swigluForward(out, gate, up, n) {
       checkElementwise('swigluForward', n, [

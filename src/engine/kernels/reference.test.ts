@@ -175,7 +175,7 @@ describe('reference attention', () => {
     for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) [slots[b * T + t], positions[b * T + t]] = [S - 1 - b, t];
     K.kvCacheWrite(kcache, vcache, k, v, slots, positions, B * T, S, maxT, KVH, D);
     const cached = new Float64Array(q.length);
-    K.attentionCached(cached, q, kcache, vcache, slots, positions, B * T, S, maxT, H, KVH, D);
+    K.attentionCached(cached, q, null, null, kcache, vcache, slots, positions, B * T, S, maxT, H, KVH, D);
     expect(maxRelativeError(cached, out)).toBeLessThan(1e-13);
   });
 
@@ -328,7 +328,7 @@ describe('reference shape checks', () => {
     expect(() => K.attentionForward(out, out, out, out, out, 1, 1, 3, 2, 2)).toThrow(/attentionForward.*H must be a multiple of KVH/);
     expect(() => K.rope(out, out, new Int32Array(1), 1, 2, 3, 10000, false)).toThrow(/rope.*D must be even/);
     expect(() => K.logprobsForward(out, out, null, out, Int32Array.from([-1]), 1, 6, 1)).toThrow(/logprobsForward.*targets\[0\]=-1/);
-    expect(() => K.attentionCached(out, out, new Float32Array(32), new Float32Array(32), Int32Array.from([0]), Int32Array.from([16]), 1, 1, 16, 1, 1, 2)).toThrow(/attentionCached.*positions\[0\]=16 is outside \[0, maxT=16\)/);
+    expect(() => K.attentionCached(out, out, null, null, new Float32Array(32), new Float32Array(32), Int32Array.from([0]), Int32Array.from([16]), 1, 1, 16, 1, 1, 2)).toThrow(/attentionCached.*positions\[0\]=16 is outside \[0, maxT=16\)/);
     expect(() => K.add(out, out, out, 2.5)).toThrow(/add\(n=2.5\): n must be a non-negative integer/);
     expect(Array.from(out)).toEqual([7, 7, 7, 7, 7, 7]);
   });

@@ -225,10 +225,12 @@ export function checkKvCacheWrite(
   checkIndices('kvCacheWrite', dims, 'positions', positions, B, maxT, 'maxT');
 }
 
-/** Validates attentionCached's arguments, slots and positions included. */
+/** Validates attentionCached's arguments, slots and positions included (k and v both given or both null). */
 export function checkAttentionCached(
   out: FloatArray,
   q: FloatArray,
+  k: FloatArray | null,
+  v: FloatArray | null,
   kcache: FloatArray,
   vcache: FloatArray,
   slots: Int32Array,
@@ -245,11 +247,14 @@ export function checkAttentionCached(
   checkShapes('attentionCached', dims, [
     ['out', out, '(B,H,D)', B * H * D],
     ['q', q, '(B,H,D)', B * H * D],
+    ['k', k, '(B,KVH,D)', B * KVH * D, true],
+    ['v', v, '(B,KVH,D)', B * KVH * D, true],
     ['kcache', kcache, '(S,KVH,maxT/16,D,16)', cache],
     ['vcache', vcache, '(S,KVH,maxT,D)', cache],
     ['slots', slots, '(B)', B],
     ['positions', positions, '(B)', B],
   ]);
+  checkCondition('attentionCached', dims, (k === null) === (v === null), 'k and v must both be given or both be null');
   checkHeads('attentionCached', dims, H, KVH);
   checkCacheLength('attentionCached', dims, maxT);
   checkIndices('attentionCached', dims, 'slots', slots, B, S, 'S');

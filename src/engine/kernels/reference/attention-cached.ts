@@ -37,10 +37,12 @@ export function kvCacheWrite(
   }
 }
 
-/** q(B,H,D) against kcache(S,KVH,maxT/16,D,16) and vcache(S,KVH,maxT,D) at slots(B), positions(B) -> out(B,H,D). */
+/** Writes k, v (when given) into the cache, then q(B,H,D) against kcache(S,KVH,maxT/16,D,16) and vcache(S,KVH,maxT,D) at slots(B), positions(B) -> out(B,H,D). */
 export function attentionCached(
   out: FloatArray,
   q: FloatArray,
+  k: FloatArray | null,
+  v: FloatArray | null,
   kcache: FloatArray,
   vcache: FloatArray,
   slots: Int32Array,
@@ -52,7 +54,8 @@ export function attentionCached(
   KVH: number,
   D: number,
 ): void {
-  checkAttentionCached(out, q, kcache, vcache, slots, positions, B, S, maxT, H, KVH, D);
+  checkAttentionCached(out, q, k, v, kcache, vcache, slots, positions, B, S, maxT, H, KVH, D);
+  if (k && v) kvCacheWrite(kcache, vcache, k, v, slots, positions, B, S, maxT, KVH, D);
   const scale = 1 / Math.sqrt(D);
   const group = H / KVH;
   const scores_T = new Float64Array(maxT);
