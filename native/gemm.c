@@ -28,6 +28,8 @@
 #define NC_CAP 768 /* columns per block when C is not L2-resident */
 #endif
 #define SMALL_M 256 /* at most this many rows: threads split the columns (B packing is not repeated per thread) */
+#define COLUMN_TASKS_PER_THREAD 4 /* column ranges per thread of a few-row product */
+#define COLUMN_TASK_FLOPS 2e6      /* the smallest such range worth a task */
 #define C_RESIDENT_FLOATS (128L * 1024) /* a C region this small stays in L2 */
 
 /* Packs A(i0.., k0..) (mc x kc) into MR-row panels: panel[k*MR + i], zero-padded rows. */
@@ -294,7 +296,7 @@ void gemm_run(const simd_table *simd, const gemm_problem *p, int threads) {
   if (threads > 1 && flops < 2.0 * 48 * 48 * 48) threads = 1;
   gemm_job job = {simd, p, 'm', simd->gemm_mr, NULL};
   long max_mn = p->M > p->N ? p->M : p->N;
-  if (threads > 1 && p->K >= 4 * max_mn && p->K >= 2 * KC) {
+  if (threads > 1 && !p->rows_independent && p->K >= 4 * max_mn && p->K >= 2 * KC) {
     job.split = 'k';
     job.unit = KC;
     job.partials = malloc(sizeof(float) * (size_t)(threads - 1) * p->M * p->N);
@@ -308,10 +310,67 @@ void gemm_run(const simd_table *simd, const gemm_problem *p, int threads) {
     gemm_block(simd, p, 0, p->M, 0, p->N, 0, p->K, p->c, p->ldc, p->accumulate, p->bias);
     return;
   }
-  pool_run(gemm_task, &job, threads);
+  int tasks = threads;
+  if (job.split == 'n' && p->M <= SMALL_M) {
+    /* Several column ranges per thread (of at least COLUMN_TASK_FLOPS each): a thread descheduled
+     * mid-call delays the call by one small task instead of by half the product. */
+    long panels = (p->N + simd->gemm_nr - 1) / simd->gemm_nr;
+    double per_task = flops / (double)(threads * COLUMN_TASKS_PER_THREAD);
+    tasks = per_task >= COLUMN_TASK_FLOPS ? threads * COLUMN_TASKS_PER_THREAD : (int)(flops / COLUMN_TASK_FLOPS);
+    if (tasks < threads) tasks = threads;
+    if (tasks > panels) tasks = (int)panels;
+  }
+  pool_run(gemm_task, &job, tasks);
   if (job.split == 'k') {
     reduce_job reduce = {p, job.partials, threads - 1};
     pool_run(reduce_task, &reduce, threads);
     free(job.partials);
   }
+}
+
+/* ------------------------------------------------------------------ forward of few rows */
+
+/* out^T(OC,N) = weight(OC,C) . inp^T(C,N) with the weight as the row-major A read in place by the
+ * row micro-kernel (no packing of the weight, and OC leaves at most one short row tile where 64
+ * rows of A would leave an 8-row edge in a 14-row kernel), into a scratch accumulator holding the
+ * bias, then transposed into out. Each product sums the same terms in the same order as gemm_run's
+ * (the same K blocks, first block added to the bias), so the values are identical. */
+typedef struct {
+  const simd_table *simd;
+  const gemm_problem *problem;
+  const float *bias;
+  float *out;
+  long OC;
+} few_rows_job;
+
+long gemm_forward_few_rows_limit(const simd_table *simd) { return 4L * simd->gemm_nr; }
+
+static void few_rows_task(void *context, int task, int tasks) {
+  const few_rows_job *job = context;
+  const gemm_problem *p = job->problem;
+  long start, end;
+  range_of(p->M, job->simd->gemm_mr, task, tasks, &start, &end);
+  if (start >= end) return;
+  for (long i = start; i < end; i++) {
+    float init = job->bias ? job->bias[i] : 0.0f;
+    for (long j = 0; j < p->N; j++) p->c[i * p->ldc + j] = init;
+  }
+  gemm_block(job->simd, p, start, end, 0, p->N, 0, p->K, p->c, p->ldc, 1, NULL);
+  job->simd->transpose(job->out + start, job->OC, p->c + start * p->ldc, p->ldc, end - start, p->N);
+}
+
+void gemm_forward_few_rows(const simd_table *simd, float *out, const float *inp, const float *weight, const float *bias, long N, long C, long OC, int threads) {
+  if (N <= 0 || OC <= 0) return;
+  float *scratch = thread_scratch(3, (size_t)OC * (size_t)N);
+  gemm_problem p = {OC, N, C, weight, C, 1, inp, 1, C, scratch, N, 1, NULL, 1};
+  few_rows_job job = {simd, &p, bias, out, OC};
+  double flops = 2.0 * (double)N * (double)OC * (double)C;
+  long tiles = (OC + simd->gemm_mr - 1) / simd->gemm_mr;
+  int tasks = 1;
+  if (threads > 1 && flops >= 2.0 * 48 * 48 * 48) {
+    tasks = flops / (double)(threads * COLUMN_TASKS_PER_THREAD) >= COLUMN_TASK_FLOPS ? threads * COLUMN_TASKS_PER_THREAD : (int)(flops / COLUMN_TASK_FLOPS);
+    if (tasks < threads) tasks = threads;
+    if (tasks > tiles) tasks = (int)tiles;
+  }
+  pool_run(few_rows_task, &job, tasks);
 }

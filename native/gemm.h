@@ -19,9 +19,16 @@ typedef struct {
   long ldc;
   int accumulate;    /* 1: C += A.B; 0: C = A.B */
   const float *bias; /* optional bias(N) added once */
+  int rows_independent; /* 1: never split K across threads, so each row of C is bitwise the same whatever M is */
 } gemm_problem;
 
 /* Runs the product with `threads` tasks on the pool (1 = on the calling thread only). */
 void gemm_run(const simd_table *simd, const gemm_problem *problem, int threads);
+
+/* out(N,OC) = inp(N,C) . weight(OC,C)^T (+ bias(OC)) for few rows (N <= gemm_forward_few_rows_limit):
+ * the transposed product, so the weight is read in place instead of packed; values identical to gemm_run's. */
+void gemm_forward_few_rows(const simd_table *simd, float *out, const float *inp, const float *weight, const float *bias, long N, long C, long OC, int threads);
+/* The most rows gemm_forward_few_rows serves with this instruction set. */
+long gemm_forward_few_rows_limit(const simd_table *simd);
 
 #endif

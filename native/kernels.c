@@ -198,7 +198,12 @@ static napi_value matmul_forward(napi_env env, napi_callback_info info) {
   float *weight = arg_floats(&c, 2, "weight", "(OC,C)", elements(&c, OC, C, 1), 0);
   float *bias = arg_floats(&c, 3, "bias", "(OC)", OC, 1);
   if (c.failed) return NULL;
-  gemm_problem p = {N, OC, C, inp, C, 1, weight, 1, C, out, OC, 0, bias};
+  if (N <= gemm_forward_few_rows_limit(simd)) {
+    gemm_forward_few_rows(simd, out, inp, weight, bias, N, C, OC, pool_threads());
+    return undefined_value(env);
+  }
+  /* Rows independent: a sequence's logits do not depend on what else is in the batch. */
+  gemm_problem p = {N, OC, C, inp, C, 1, weight, 1, C, out, OC, 0, bias, 1};
   gemm_run(simd, &p, pool_threads());
   return undefined_value(env);
 }
@@ -229,11 +234,11 @@ static napi_value matmul_backward(napi_env env, napi_callback_info info) {
   if (c.failed) return NULL;
   int threads = pool_threads();
   if (dinp) {
-    gemm_problem p = {N, C, OC, dout, OC, 1, weight, C, 1, dinp, C, 1, NULL};
+    gemm_problem p = {N, C, OC, dout, OC, 1, weight, C, 1, dinp, C, 1, NULL, 0};
     gemm_run(simd, &p, threads);
   }
   if (dweight) {
-    gemm_problem p = {OC, C, N, dout, 1, OC, inp, C, 1, dweight, C, 1, NULL};
+    gemm_problem p = {OC, C, N, dout, 1, OC, inp, C, 1, dweight, C, 1, NULL, 0};
     gemm_run(simd, &p, threads);
   }
   if (dbias && OC > 0) {

@@ -172,6 +172,26 @@ static void FN(pack_transposed)(float *panel, const float *src, long ld, long kc
     for (long j = 0; j < nr; j++) panel[k * nr + j] = j < cols ? src[j * ld + k] : 0;
 }
 
+/* dst[j*ld_dst + i] = src[i*ld_src + j] for i < rows, j < cols: W x W blocks transposed in registers. */
+static void FN(transpose)(float *dst, long ld_dst, const float *src, long ld_src, long rows, long cols) {
+  long i = 0;
+  for (; i + W <= rows; i += W) {
+    long j = 0;
+    for (; j + W <= cols; j += W) {
+      vf r[W];
+#pragma GCC unroll 16
+      for (int t = 0; t < W; t++) r[t] = vload(src + (i + t) * ld_src + j);
+      FN(transpose_block)(r);
+#pragma GCC unroll 16
+      for (int t = 0; t < W; t++) vstore(dst + (j + t) * ld_dst + i, r[t]);
+    }
+    for (; j < cols; j++)
+      for (long t = 0; t < W; t++) dst[j * ld_dst + i + t] = src[(i + t) * ld_src + j];
+  }
+  for (; i < rows; i++)
+    for (long j = 0; j < cols; j++) dst[j * ld_dst + i] = src[i * ld_src + j];
+}
+
 /* ---------------------------------------------------------------- elementwise and rows */
 
 static void FN(rmsnorm_forward)(float *out, float *rstd, const float *inp, const float *weight, long rows, long C, float eps) {
@@ -747,6 +767,7 @@ const simd_table TABLE_NAME = {
     .gemm_kernel = FN(gemm_kernel),
     .gemm_kernel_rows = FN(gemm_kernel_rows),
     .pack_transposed = FN(pack_transposed),
+    .transpose = FN(transpose),
     .rmsnorm_forward = FN(rmsnorm_forward),
     .rmsnorm_backward = FN(rmsnorm_backward),
     .rope_rows = FN(rope_rows),

@@ -22,6 +22,8 @@ typedef struct {
   void (*gemm_kernel_rows)(long kc, const float *a, long lda, const float *b, float *c, long ldc, int accumulate, const float *bias);
   /* A B panel from a transposed operand: panel[k*nr + j] = src[j*ld + k] (k < kc, j < cols), zero-padded to nr columns. */
   void (*pack_transposed)(float *panel, const float *src, long ld, long kc, long cols, long nr);
+  /* dst[j*ld_dst + i] = src[i*ld_src + j] for i < rows, j < cols. */
+  void (*transpose)(float *dst, long ld_dst, const float *src, long ld_src, long rows, long cols);
 
   void (*rmsnorm_forward)(float *out, float *rstd, const float *inp, const float *weight, long rows, long C, float eps);
   /* dweight_partial(C) += this row range's contribution. */

@@ -91,6 +91,24 @@ function kernelSuite(label: string, getKernels: () => Kernels) {
       });
     }
 
+    it('matmul forward gives every row the same bits whatever the row count (few-row and blocked paths)', () => {
+      const K = getKernels();
+      const random = new Random(3);
+      for (const [C, OC] of [[37, 45], [256, 100], [600, 70]] as const) {
+        const N = 300;
+        const inp = randomFloat32(random, N * C);
+        const weight = randomFloat32(random, OC * C);
+        const bias = randomFloat32(random, OC);
+        const all = new Float32Array(N * OC);
+        K.matmulForward(all, inp, weight, bias, N, C, OC);
+        for (const [start, rows] of [[0, 1], [7, 5], [100, 64], [150, 130]] as const) {
+          const part = new Float32Array(rows * OC).fill(9);
+          K.matmulForward(part, inp.subarray(start * C), weight, bias, rows, C, OC);
+          expectIdentical(part, all.slice(start * OC, (start + rows) * OC));
+        }
+      }
+    });
+
     it('embedding gathers and scatter-adds repeated ids like the reference', () => {
       const K = getKernels();
       const random = new Random(2);
