@@ -137,6 +137,8 @@ describe('turnwise train --backend.kind=tinker', () => {
     expect(base).toMatchObject({ checkpoint: 'turnwise/tiny (base)', rollouts: 2 });
     expect(readJsonLines<StepMetrics>(join(out, 'mt-grpo-seed0', 'metrics.jsonl'))).toHaveLength(1);
     expect(readFileSync(join(out, 'results.md'), 'utf8')).toMatch(/base \+ MT-GRPO/);
+    // The dev split holds no template-held-out family, so there is no second table.
+    expect(readFileSync(join(out, 'results.md'), 'utf8')).not.toMatch(/template-held-out/);
   });
 
   it('reports a key the service refuses, naming the service URL', async () => {

@@ -32,3 +32,26 @@ export function evalFileName(split: string, mode: EvalResult['mode']): string {
 export function evalTrajectoriesFileName(split: string, mode: EvalResult['mode']): string {
   return `${split}-${mode}.trajectories.jsonl`;
 }
+
+/**
+ * The result restricted to the question families `keep` accepts: every metric is the mean over
+ * those families' rollouts (each family weighted by its rollout count), e.g. the test split
+ * without its template-held-out families. Undefined when no family is kept.
+ */
+export function familySubset(result: EvalResult, keep: (family: string) => boolean): EvalResult | undefined {
+  const kept = Object.entries(result.byFamily).filter(([family]) => keep(family));
+  const rollouts = kept.reduce((sum, [, entry]) => sum + entry.count, 0);
+  if (rollouts === 0) return undefined;
+  const sums: Record<string, number> = {};
+  for (const [, entry] of kept) {
+    for (const [name, value] of Object.entries(entry.metrics)) sums[name] = (sums[name] ?? 0) + value * entry.count;
+  }
+  const share = rollouts / Math.max(1, result.rollouts);
+  return {
+    ...result,
+    questions: Math.round(result.questions * share),
+    rollouts,
+    metrics: Object.fromEntries(Object.entries(sums).map(([name, sum]) => [name, sum / rollouts])),
+    byFamily: Object.fromEntries(kept),
+  };
+}
