@@ -13,6 +13,9 @@
 #include <stdlib.h>
 
 #define MAX_THREADS 256
+#ifndef SPIN_YIELD_EVERY
+#define SPIN_YIELD_EVERY 64
+#endif
 #define SPIN_ITERATIONS 4000 /* ~50-100 us: covers the gap between back-to-back kernel calls */
 
 static pthread_mutex_t job_mutex = PTHREAD_MUTEX_INITIALIZER;   /* one job at a time */
@@ -68,6 +71,9 @@ static void *worker_main(void *argument) {
       current = atomic_load_explicit(&generation, memory_order_acquire);
       if (current != seen || atomic_load(&stopping)) break;
       cpu_relax();
+      /* Every few spins give the core away: when the machine has more runnable threads than cores,
+       * a spinning worker sharing a core with the caller would otherwise delay the caller. */
+      if (spin % SPIN_YIELD_EVERY == SPIN_YIELD_EVERY - 1) sched_yield();
     }
     if (current == seen && !atomic_load(&stopping)) {
       pthread_mutex_lock(&wake_mutex);
@@ -128,7 +134,10 @@ void pool_run(pool_task_fn fn, void *context, int tasks) {
   pthread_mutex_unlock(&wake_mutex);
   run_tasks();
   /* Only tasks already claimed by running workers remain: wait for them. */
-  for (int spin = 0; spin < SPIN_ITERATIONS && atomic_load_explicit(&finished_tasks, memory_order_acquire) < tasks; spin++) cpu_relax();
+  for (int spin = 0; spin < SPIN_ITERATIONS && atomic_load_explicit(&finished_tasks, memory_order_acquire) < tasks; spin++) {
+    cpu_relax();
+    if (spin % SPIN_YIELD_EVERY == SPIN_YIELD_EVERY - 1) sched_yield(); /* the worker may share this core */
+  }
   if (atomic_load(&finished_tasks) < tasks) {
     pthread_mutex_lock(&wake_mutex);
     while (atomic_load(&finished_tasks) < tasks) pthread_cond_wait(&done_cond, &wake_mutex);
