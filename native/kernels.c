@@ -819,17 +819,71 @@ typedef struct {
 /* Whether token a ranks before token b: larger weight, then lower id. */
 static inline int ranks_before(const float *e, int a, int b) { return e[a] > e[b] || (e[a] == e[b] && a < b); }
 
-static _Thread_local const float *sort_context;
-
-static int compare_ranked(const void *x, const void *y) {
-  int a = *(const int *)x, b = *(const int *)y;
-  return ranks_before(sort_context, a, b) ? -1 : ranks_before(sort_context, b, a) ? 1 : 0;
+/* Restores the heap property below heap[i]: the best-ranked token on top when best_on_top, else the worst. */
+static void sift_down(int *heap, long size, long i, const float *e, int best_on_top) {
+  for (;;) {
+    long left = 2 * i + 1, right = left + 1, top = i;
+    if (left < size && (best_on_top ? ranks_before(e, heap[left], heap[top]) : ranks_before(e, heap[top], heap[left]))) top = left;
+    if (right < size && (best_on_top ? ranks_before(e, heap[right], heap[top]) : ranks_before(e, heap[top], heap[right]))) top = right;
+    if (top == i) return;
+    int swap = heap[top];
+    heap[top] = heap[i], heap[i] = swap;
+    i = top;
+  }
 }
 
-/* The k best tokens by weight into order[0..k), sorted (a size-k min-heap whose root is the worst kept). */
-static long select_top_k(int *order, const float *e, long V, long k) {
+/* The k-th largest of x[0..n) (k <= n), by a size-k min-heap of values. */
+static float kth_largest(float *heap, const float *x, long n, long k) {
   long size = 0;
+  for (long i = 0; i < n; i++) {
+    float value = x[i];
+    if (size < k) {
+      long j = size++;
+      heap[j] = value;
+      while (j > 0 && heap[(j - 1) / 2] > heap[j]) {
+        float swap = heap[(j - 1) / 2];
+        heap[(j - 1) / 2] = heap[j], heap[j] = swap;
+        j = (j - 1) / 2;
+      }
+    } else if (value > heap[0]) {
+      heap[0] = value;
+      long j = 0;
+      for (;;) {
+        long left = 2 * j + 1, right = left + 1, low = j;
+        if (left < size && heap[left] < heap[low]) low = left;
+        if (right < size && heap[right] < heap[low]) low = right;
+        if (low == j) break;
+        float swap = heap[low];
+        heap[low] = heap[j], heap[j] = swap;
+        j = low;
+      }
+    }
+  }
+  return heap[0];
+}
+
+#define TOP_K_BLOCK 16 /* block_maxima's block */
+
+/* The k best tokens by weight into order[0..k), best first. A lower bound on the k-th best weight
+ * comes first: the k-th largest of the maxima of blocks of TOP_K_BLOCK tokens (k blocks hold a token
+ * at least that heavy). Only tokens reaching it enter a size-k heap with the worst kept token on
+ * top, which is then sorted in place by taking the worst off repeatedly. `scratch` holds V floats. */
+static long select_top_k(int *order, const float *e, long V, long k, float *scratch) {
+  long blocks = V / TOP_K_BLOCK;
+  float *block_max = scratch, *heap = scratch + blocks;
+  float bound = -INFINITY;
+  if (blocks >= 2 * k) {
+    simd->block_maxima(block_max, e, blocks);
+    bound = kth_largest(heap, block_max, blocks, k);
+  }
+  long size = 0;
+  int bounded = blocks >= 2 * k;
   for (long v = 0; v < V; v++) {
+    if (bounded && v % TOP_K_BLOCK == 0 && v / TOP_K_BLOCK < blocks && block_max[v / TOP_K_BLOCK] < bound) {
+      v += TOP_K_BLOCK - 1;
+      continue;
+    }
+    if (e[v] < bound) continue;
     if (size < k) {
       long i = size++;
       order[i] = (int)v;
@@ -842,25 +896,21 @@ static long select_top_k(int *order, const float *e, long V, long k) {
       }
     } else if (e[v] > e[order[0]]) { /* a later id never wins a tie */
       order[0] = (int)v;
-      long i = 0;
-      for (;;) {
-        long left = 2 * i + 1, right = left + 1, worst = i;
-        if (left < size && ranks_before(e, order[worst], order[left])) worst = left;
-        if (right < size && ranks_before(e, order[worst], order[right])) worst = right;
-        if (worst == i) break;
-        int swap = order[worst];
-        order[worst] = order[i], order[i] = swap;
-        i = worst;
-      }
+      sift_down(order, size, 0, e, 0);
     }
   }
-  sort_context = e;
-  qsort(order, (size_t)size, sizeof(int), compare_ranked);
+  for (long end = size - 1; end > 0; end--) {
+    int swap = order[0];
+    order[0] = order[end], order[end] = swap;
+    sift_down(order, end, 0, e, 0);
+  }
   return size;
 }
 
-/* Every token above a threshold lowered until their mass reaches `mass`, into order[0..n), sorted. */
-static long select_mass(int *order, const float *e, long V, double mass) {
+/* Top-p alone: the most likely tokens, best first, into nucleus[0..n) until their weight reaches
+ * `goal` (all candidates when rounding never does); *mass receives their weight. Candidates are
+ * the tokens above a threshold lowered until they hold `candidates_mass`, popped from a heap. */
+static long select_nucleus(int *nucleus, int *candidates, const float *e, long V, double candidates_mass, double goal, double *mass) {
   double threshold = 1e-2; /* weights are relative to the most likely token's (1) */
   long count;
   for (;;) {
@@ -868,18 +918,28 @@ static long select_mass(int *order, const float *e, long V, double mass) {
     double selected = 0;
     for (long v = 0; v < V; v++)
       if (e[v] >= threshold) {
-        order[count++] = (int)v;
+        candidates[count++] = (int)v;
         selected += e[v];
       }
-    if (selected >= mass || threshold == 0) break;
+    if (selected >= candidates_mass || threshold == 0) break;
     threshold = threshold < 1e-30 ? 0 : threshold / 16;
   }
-  sort_context = e;
-  qsort(order, (size_t)count, sizeof(int), compare_ranked);
-  return count;
+  for (long i = count / 2 - 1; i >= 0; i--) sift_down(candidates, count, i, e, 1);
+  double cumulative = 0;
+  long n = 0;
+  while (count > 0) {
+    int best = candidates[0];
+    nucleus[n++] = best;
+    cumulative += e[best];
+    if (cumulative >= goal) break;
+    candidates[0] = candidates[--count];
+    sift_down(candidates, count, 0, e, 1);
+  }
+  *mass = cumulative;
+  return n;
 }
 
-static void sample_row(const sample_job *job, long n, float *e, int *order) {
+static void sample_row(const sample_job *job, long n, float *e, int *order, int *candidates) {
   long V = job->V;
   const float *x = job->logits + n * V;
   float xmax;
@@ -891,24 +951,28 @@ static void sample_row(const sample_job *job, long n, float *e, int *order) {
     /* uniform 1 is the end of the CDF: the last token with mass (as the reference's exact sum gives) */
     token = simd->scan_weights(e, V, uniform >= 1 ? INFINITY : uniform * total);
   } else {
-    long kept = top_k ? select_top_k(order, e, V, job->top_k) : select_mass(order, e, V, (double)job->top_p * total);
-    double kept_mass = total;
+    long kept;
+    double kept_mass;
     if (top_k) {
+      kept = select_top_k(order, e, V, job->top_k, (float *)candidates);
       kept_mass = 0;
       for (long i = 0; i < kept; i++) kept_mass += e[order[i]];
-    }
-    if (job->top_p < 1) {
-      double goal = (double)job->top_p * kept_mass, cumulative = 0;
-      long cut = kept;
-      for (long i = 0; i < kept; i++) {
-        cumulative += e[order[i]];
-        if (cumulative >= goal) {
-          cut = i + 1;
-          break;
+      if (job->top_p < 1) {
+        double goal = (double)job->top_p * kept_mass, cumulative = 0;
+        long cut = kept;
+        for (long i = 0; i < kept; i++) {
+          cumulative += e[order[i]];
+          if (cumulative >= goal) {
+            cut = i + 1;
+            break;
+          }
         }
+        kept = cut;
+        kept_mass = cumulative;
       }
-      kept = cut;
-      kept_mass = cumulative;
+    } else {
+      double mass = (double)job->top_p * total;
+      kept = select_nucleus(order, candidates, e, V, mass, mass, &kept_mass);
     }
     double target = uniform * (kept_mass > 0 ? kept_mass : total);
     token = order[kept - 1];
@@ -930,7 +994,8 @@ static void sample_range(void *context, long start, long end, int task) {
   const sample_job *job = context;
   float *e = thread_scratch(0, (size_t)job->V);
   int *order = (int *)thread_scratch(1, (size_t)job->V);
-  for (long n = start; n < end; n++) sample_row(job, n, e, order);
+  int *candidates = (int *)thread_scratch(2, (size_t)job->V);
+  for (long n = start; n < end; n++) sample_row(job, n, e, order, candidates);
 }
 
 static napi_value sample_tokens(napi_env env, napi_callback_info info) {

@@ -377,6 +377,16 @@ static long FN(scan_weights)(const float *e, long V, double target) {
   return 0;
 }
 
+/* out[b] = max(x[16b .. 16b+16)) for b < blocks. */
+static void FN(block_maxima)(float *out, const float *x, long blocks) {
+  for (long b = 0; b < blocks; b++) {
+    vf best = vload(x + b * 16);
+#pragma GCC unroll 4
+    for (int v = 1; v < 16 / W; v++) best = vmax(best, vload(x + b * 16 + v * W));
+    out[b] = hmax(best);
+  }
+}
+
 static void FN(logprobs_backward)(float *dlogits, const float *dlogprobs, const float *logits, const float *lse, const int *targets, long rows, long V, float inv_temperature) {
   long full = V / W * W, rest = V - full;
   for (long n = 0; n < rows; n++) {
@@ -778,6 +788,7 @@ const simd_table TABLE_NAME = {
     .logprobs_backward = FN(logprobs_backward),
     .softmax_weights = FN(softmax_weights),
     .scan_weights = FN(scan_weights),
+    .block_maxima = FN(block_maxima),
     .adamw = FN(adamw),
     .sum_squares = FN(sum_squares),
     .column_sums = FN(column_sums),

@@ -39,6 +39,8 @@ typedef struct {
   float (*softmax_weights)(float *e, const float *x, long V, float inv_temperature, float *xmax);
   /* The first v whose cumulative e[0..v] exceeds target (the last v with e > 0 when none does). */
   long (*scan_weights)(const float *e, long V, double target);
+  /* out[b] = max(x[16b .. 16b+16)) for b < blocks. */
+  void (*block_maxima)(float *out, const float *x, long blocks);
   void (*adamw)(float *params, const float *grads, float *m, float *v, long n, float lr, float beta1, float beta2, float eps, float decay, float step_size, float correction2_sqrt, float grad_scale);
   double (*sum_squares)(const float *x, long n);
   /* sums(OC) += column sums of dout(rows,OC). */

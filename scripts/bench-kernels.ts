@@ -4,7 +4,8 @@
  * and, when Debian's PyTorch is importable by /usr/bin/python3, numpy and torch matmul of the same
  * shapes measured in the same run (OpenBLAS with OPENBLAS_CORETYPE=SkylakeX by default, the
  * setting that is best for it here, and without this environment's OPENBLAS_L2_SIZE, which halves
- * OpenBLAS GEMM; printed). Then the throughput of the other kernels.
+ * OpenBLAS GEMM; printed). Then the throughput of the other kernels, decoding's included (cached
+ * attention in GB/s of keys and values read, the 64-row forward, token sampling).
  * Every figure is the best of repeated timed calls after a warm-up (`--median` for medians): the
  * cores are shared with other processes, and the best run is the one they disturbed least. The
  * reference runs a slice of the rows (shown) to stay short.
@@ -90,7 +91,7 @@ function pythonGemm(shapes: GemmShape[], threads: number, coretype: string, minS
 /** A kernel throughput case: runs `work` units per call (elements, or FLOPs for attention). */
 interface KernelCase {
   name: string;
-  unit: 'Melem/s' | 'GFLOP/s';
+  unit: 'Melem/s' | 'GFLOP/s' | 'GB/s';
   /** Builds the call for a size scale in (0,1] (the reference runs a smaller scale). */
   build(kernels: Kernels, scale: number): { run: () => void; work: number };
 }
@@ -192,6 +193,56 @@ function kernelCases(): KernelCase[] {
         return { run: () => K.adamw(params, grads, m, v, n, 1e-4, 0.9, 0.95, 1e-8, 0.1, 1, 1), work: n };
       },
     },
+    ...(
+      [
+        ['S', 2, 32],
+        ['M', 4, 64],
+      ] as const
+    ).map(
+      ([config, layers, D]): KernelCase => ({
+        name: `attentionCached decoding ${config}: B=64 H=4 D=${D} p=255, ${layers} layers`,
+        unit: 'GB/s',
+        build(K, scale) {
+          // One call per layer of a 64-slot cache at position 255: every key and value of a slot read once.
+          const B = rows(scale, 64), S = 64, maxT = 272, H = 4, KVH = 4, p = 255;
+          const caches = Array.from({ length: layers }, () => [randomBuffer(random, S * KVH * maxT * D), randomBuffer(random, S * KVH * maxT * D)] as const);
+          const q = randomBuffer(random, B * H * D), k = randomBuffer(random, B * KVH * D), v = randomBuffer(random, B * KVH * D), out = new Float32Array(B * H * D);
+          const slots = Int32Array.from({ length: B }, (_, i) => i), positions = new Int32Array(B).fill(p);
+          const run = () => {
+            for (const [kcache, vcache] of caches) K.attentionCached(out, q, k, v, kcache, vcache, slots, positions, B, S, maxT, H, KVH, D);
+          };
+          return { run, work: layers * B * KVH * (p + 1) * D * 4 * 2 };
+        },
+      }),
+    ),
+    ...(
+      [
+        [256, 704],
+        [256, 4096],
+      ] as const
+    ).map(
+      ([C, OC]): KernelCase => ({
+        name: `matmulForward decoding 64x${C}->${OC}`,
+        unit: 'GFLOP/s',
+        build(K, scale) {
+          const N = rows(scale, 64);
+          const inp = randomBuffer(random, N * C), weight = randomBuffer(random, OC * C), out = new Float32Array(N * OC);
+          return { run: () => K.matmulForward(out, inp, weight, null, N, C, OC), work: 2 * N * C * OC };
+        },
+      }),
+    ),
+    ...[0, 50].map(
+      (topK): KernelCase => ({
+        name: `sampleTokens 64x4096${topK ? ` topK ${topK}` : ''}`,
+        unit: 'Melem/s',
+        build(K, scale) {
+          const N = rows(scale, 64), V = 4096;
+          const logits = randomBuffer(random, N * V, 5), uniforms = Float64Array.from({ length: N }, () => random.next());
+          const tokens = new Int32Array(N), logprobs = new Float32Array(N);
+          return { run: () => K.sampleTokens(tokens, logprobs, logits, uniforms, N, V, 1 / 0.9, topK, 1), work: N * V };
+        },
+      }),
+    ),
     ...(['forward', 'backward'] as const).map(
       (direction): KernelCase => ({
         name: `attention ${direction} B=64 T=256 H=4 D=32`,
@@ -268,7 +319,7 @@ function main(): void {
     const measure = (kernels: Kernels, scale: number) => {
       const { run, work } = kernelCase.build(kernels, scale);
       const seconds = timeCall(run, kernels.name === 'reference' ? 0.1 : minSeconds, kernels.name === 'reference' ? 1 : 3, statistic);
-      return { rate: work / seconds / (kernelCase.unit === 'GFLOP/s' ? 1e9 : 1e6), milliseconds: seconds * 1000 };
+      return { rate: work / seconds / (kernelCase.unit === 'Melem/s' ? 1e6 : 1e9), milliseconds: seconds * 1000 };
     };
     const reference = measure(referenceKernels, 1 / 16);
     const ours = [1, 2].map((threads) => {
