@@ -203,6 +203,8 @@ describe('EnginePolicy', () => {
     await expect(policy.sample({ tokens: [], params: PARAMS, seed: 0 })).rejects.toThrow(/empty/);
     await expect(policy.sample({ tokens: [V + 3], params: PARAMS, seed: 0 })).rejects.toThrow(/outside \[0, 40\)/);
     await expect(policy.sample({ tokens: [1], params: { ...PARAMS, temperature: 0 }, seed: 0 })).rejects.toThrow(/temperature/);
+    await expect(policy.sample({ tokens: [1], params: { ...PARAMS, temperature: Infinity }, seed: 0 })).rejects.toThrow(/temperature must be a finite number > 0, got Infinity/);
+    await expect(policy.sample({ tokens: [1], params: { ...PARAMS, topK: 2.5 }, seed: 0 })).rejects.toThrow(/topK must be an integer/);
     await expect(policy.sample({ tokens: new Array(129).fill(1), params: PARAMS, seed: 0 })).rejects.toThrow(/at most 128/);
     expect((await policy.sample({ tokens: [1], params: { ...PARAMS, maxTokens: 0 }, seed: 0 })).tokens).toEqual([]);
   });

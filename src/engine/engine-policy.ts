@@ -150,7 +150,10 @@ export class EnginePolicy implements Policy {
     for (const token of tokens) {
       if (!Number.isInteger(token) || token < 0 || token >= V) throw new ShapeError(`sample: token id ${token} is outside [0, ${V})`);
     }
-    if (!(params.temperature > 0)) throw new ConfigError(`sample: temperature must be > 0, got ${params.temperature}`);
+    if (!(params.temperature > 0 && Number.isFinite(1 / params.temperature) && Number.isFinite(params.temperature))) {
+      throw new ConfigError(`sample: temperature must be a finite number > 0, got ${params.temperature}`);
+    }
+    if (!Number.isSafeInteger(params.topK)) throw new ConfigError(`sample: topK must be an integer (0 or less = off), got ${params.topK}`);
     if (!(params.topP > 0 && params.topP <= 1)) throw new ConfigError(`sample: topP must be in (0, 1], got ${params.topP}`);
     if (!Number.isInteger(params.maxTokens)) throw new ConfigError(`sample: maxTokens must be an integer, got ${params.maxTokens}`);
     if (request.sessionId !== undefined && this.isSessionInUse(request.sessionId)) {

@@ -1,9 +1,9 @@
 /**
  * The key/value cache of the decoder: S slots of up to maxT positions per layer, in the layout the
- * `attentionCached` kernel reads (per slot and KV head: keys transposed in tiles of KEY_TILE
- * positions, values row-major), written by `kvCacheWrite`. A slot holds one sequence's keys and
- * values; a prefix can be copied from one slot to another (forking the shared prompt of a group of
- * rollouts).
+ * `attentionCached` kernel reads and writes (per slot and KV head: keys transposed in tiles of
+ * KEY_TILE positions, values row-major; see Kernels.attentionCached). A slot holds one sequence's
+ * keys and values; a prefix can be copied from one slot to another (forking the shared prompt of a
+ * group of rollouts).
  */
 import { ShapeError } from '../errors.js';
 import { KEY_TILE, type FloatArray } from './kernels/kernels.js';
