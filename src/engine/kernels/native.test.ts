@@ -94,7 +94,8 @@ function kernelSuite(label: string, getKernels: () => Kernels) {
     it('matmul forward gives every row the same bits whatever the row count (few-row and blocked paths)', () => {
       const K = getKernels();
       const random = new Random(3);
-      for (const [C, OC] of [[37, 45], [256, 100], [600, 70]] as const) {
+      // OC = 2048: the output rows are a multiple of 1024 floats apart (the staged transpose).
+      for (const [C, OC] of [[37, 45], [256, 100], [600, 70], [19, 2048]] as const) {
         const N = 300;
         const inp = randomFloat32(random, N * C);
         const weight = randomFloat32(random, OC * C);
