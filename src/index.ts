@@ -69,6 +69,7 @@ export { saveModelCheckpoint, loadModelCheckpoint, modelTensors, loadModelTensor
 
 // engine: kernels
 export type { Kernels, FloatArray } from './engine/kernels/kernels.js';
+export { KEY_TILE, keyCacheIndex } from './engine/kernels/kernels.js';
 export { loadKernels, nativeKernelsUnavailableReason, type LoadKernelsOptions } from './engine/kernels/index.js';
 export { referenceKernels } from './engine/kernels/reference.js';
 export { measureGemm, ENGINE_GEMM_SHAPES, type GemmShape, type GemmMeasurement } from './engine/kernels/gemm-benchmark.js';
