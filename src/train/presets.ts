@@ -26,6 +26,6 @@ export const DEMO_PRESET: TrainConfigInput = {
 /** `turnwise experiment paper`: the three methods from one base, same budget, several seeds. */
 export const PAPER_PRESET: TrainConfigInput = {
   ...DEMO_PRESET,
-  rl: { ...DEMO_PRESET.rl, steps: 96 },
+  rl: { ...DEMO_PRESET.rl, steps: 144 },
   eval: { questions: 300, samples: 1 },
 };
