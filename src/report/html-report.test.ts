@@ -59,6 +59,9 @@ describe('html report', () => {
       expect(panel.bands).toHaveLength(3);
     }
     expect(html).toMatch(/<tr><td>mt-grpo<\/td><td>2<\/td>/);
+    // Every value of a multi-seed row carries its spread, the normalised exact match included.
+    const row = html.match(/<tr><td>mt-grpo<\/td><td>2<\/td>(.*)<\/tr>/)![1]!;
+    expect(row.match(/<td>/g)!.length).toBe(row.match(/&plusmn;/g)!.length);
     expect(html).toContain('France ... capital: Paris &#60;b&#62;');
     expect(html).not.toContain('Paris <b>');
     expect(html).toContain('advantage 1.800');

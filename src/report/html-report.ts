@@ -74,14 +74,13 @@ function resultsTable(runs: RunData[], options: ReportOptions): string {
   const head = columns.map(({ panel }) => `<th>${escapeHtml(panel.title)} (${panel.range[0]}..${panel.range[1]})</th>`).join('');
   const body = rows
     .map((row) => {
-      const cells = columns
-        .map(({ key }) => {
-          if (key === undefined) return '<td>-</td>';
-          const spread = row.seeds > 1 ? ` <span class="std">&plusmn;${format(row.std[key], 3)}</span>` : '';
-          return `<td>${format(row.mean[key])}${spread}</td>`;
-        })
-        .join('');
-      return `<tr><td>${escapeHtml(row.model)}</td><td>${row.seeds}</td>${cells}<td>${format(row.mean['exact_match_normalized'])}</td></tr>`;
+      const cell = (key: string | undefined) => {
+        if (key === undefined || row.mean[key] === undefined) return '<td>-</td>';
+        const spread = row.seeds > 1 ? ` <span class="std">&plusmn;${format(row.std[key], 3)}</span>` : '';
+        return `<td>${format(row.mean[key])}${spread}</td>`;
+      };
+      const cells = columns.map(({ key }) => cell(key)).join('');
+      return `<tr><td>${escapeHtml(row.model)}</td><td>${row.seeds}</td>${cells}${cell('exact_match_normalized')}</tr>`;
     })
     .join('\n');
   const reference = (options.referenceRows ?? [])
