@@ -65,26 +65,19 @@ static inline vf vexp(vf x) {
 
 /* ---------------------------------------------------------------- GEMM micro-kernel */
 
-/* c(MR,NR) (+)= sum_k a[k*a_stride+i] * b[k*NR+j] (+ bias[j]); NR = 2 vectors. */
-static void FN(gemm_kernel)(long kc, const float *a, long a_stride, const float *b, float *c, long ldc, int accumulate, const float *bias) {
-  vf acc[MR][2];
+/* The accumulator tile of both micro-kernels starts at zero; when it will be added to c, c's rows
+ * are prefetched while the k loop runs. Always inlined, so the tile stays in registers. */
+static inline __attribute__((always_inline)) void FN(tile_start)(vf acc[MR][2], const float *c, long ldc, int accumulate) {
   for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = (vf){0};
   if (accumulate)
     for (int i = 0; i < MR; i++) {
       __builtin_prefetch(c + i * ldc, 1, 3);
       __builtin_prefetch(c + i * ldc + 2 * W - 1, 1, 3);
     }
-  for (long k = 0; k < kc; k++) {
-    vf b0 = vload(b), b1 = vload(b + W);
-#pragma GCC unroll 16
-    for (int i = 0; i < MR; i++) {
-      vf ai = vsplat(a[i]);
-      acc[i][0] += ai * b0;
-      acc[i][1] += ai * b1;
-    }
-    a += a_stride;
-    b += 2 * W;
-  }
+}
+
+/* c(MR,NR) = tile (+ bias[j]) (+ c when accumulating). */
+static inline __attribute__((always_inline)) void FN(tile_store)(vf acc[MR][2], float *c, long ldc, int accumulate, const float *bias) {
   vf bias0 = bias ? vload(bias) : (vf){0}, bias1 = bias ? vload(bias + W) : (vf){0};
 #pragma GCC unroll 16
   for (int i = 0; i < MR; i++) {
@@ -99,17 +92,29 @@ static void FN(gemm_kernel)(long kc, const float *a, long a_stride, const float 
   }
 }
 
-/* c(MR,NR) (+)= sum_k a[i*lda+k] * b[k*NR+j]: A read in place from MR rows of a row-major matrix
- * (no packing), its MR rows walked in step; the rows are split between two base pointers
- * so their addresses fit x86 scaled-index forms without one register per row. */
+/* c(MR,NR) (+)= sum_k a[k*a_stride+i] * b[k*NR+j] (+ bias[j]); NR = 2 vectors. */
+static void FN(gemm_kernel)(long kc, const float *a, long a_stride, const float *b, float *c, long ldc, int accumulate, const float *bias) {
+  vf acc[MR][2];
+  FN(tile_start)(acc, c, ldc, accumulate);
+  for (long k = 0; k < kc; k++) {
+    vf b0 = vload(b), b1 = vload(b + W);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; i++) {
+      vf ai = vsplat(a[i]);
+      acc[i][0] += ai * b0;
+      acc[i][1] += ai * b1;
+    }
+    a += a_stride;
+    b += 2 * W;
+  }
+  FN(tile_store)(acc, c, ldc, accumulate, bias);
+}
+
+/* c(MR,NR) (+)= sum_k a[i*lda+k] * b[k*NR+j] (+ bias[j]): A read in place from MR rows of a
+ * row-major matrix (no packing), its MR rows walked in step. */
 static void FN(gemm_kernel_rows)(long kc, const float *a, long lda, const float *b, float *c, long ldc, int accumulate, const float *bias) {
   vf acc[MR][2];
-  for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = (vf){0};
-  if (accumulate)
-    for (int i = 0; i < MR; i++) {
-      __builtin_prefetch(c + i * ldc, 1, 3);
-      __builtin_prefetch(c + i * ldc + 2 * W - 1, 1, 3);
-    }
+  FN(tile_start)(acc, c, ldc, accumulate);
   for (long k = 0; k < kc; k++) {
     vf b0 = vload(b), b1 = vload(b + W);
 #pragma GCC unroll 16
@@ -120,18 +125,7 @@ static void FN(gemm_kernel_rows)(long kc, const float *a, long lda, const float 
     }
     b += 2 * W;
   }
-  vf bias0 = bias ? vload(bias) : (vf){0}, bias1 = bias ? vload(bias + W) : (vf){0};
-#pragma GCC unroll 16
-  for (int i = 0; i < MR; i++) {
-    float *row = c + i * ldc;
-    vf c0 = acc[i][0] + bias0, c1 = acc[i][1] + bias1;
-    if (accumulate) {
-      c0 += vload(row);
-      c1 += vload(row + W);
-    }
-    vstore(row, c0);
-    vstore(row + W, c1);
-  }
+  FN(tile_store)(acc, c, ldc, accumulate, bias);
 }
 
 /* Transposes W rows of W floats in registers: r[i][j] becomes r[j][i] (log2(W) interleave stages). */
