@@ -3,15 +3,10 @@
 // leave the pool working for the others (no deadlock, no crash).
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { loadNativeAddon, NATIVE_ADDON_PATH, type NativeAddon } from './native.js';
+import { NATIVE_ADDON_PATH } from './native.js';
+import { nativeAddonForTests } from './test-helpers.js';
 
-let addon: NativeAddon | undefined;
-let unavailable = '';
-try {
-  addon = loadNativeAddon();
-} catch (error) {
-  unavailable = (error as Error).message;
-}
+const { addon, unavailable } = nativeAddonForTests();
 
 // Each worker runs the same deterministic matmuls and posts back a checksum of the outputs.
 const WORKER_SOURCE = `

@@ -5,18 +5,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ShapeError } from '../../errors.js';
 import { Random } from '../../random.js';
 import { KEY_TILE, type Kernels } from './kernels.js';
-import { createNativeKernels, loadNativeAddon, type NativeAddon } from './native.js';
+import { createNativeKernels } from './native.js';
 import { referenceKernels as R } from './reference.js';
-import { maxRelativeError, randomFloat32, randomInts } from './test-helpers.js';
+import { maxRelativeError, nativeAddonForTests, randomFloat32, randomInts } from './test-helpers.js';
 
-let addon: NativeAddon | undefined;
-let unavailable = '';
-try {
-  addon = loadNativeAddon();
-} catch (error) {
-  unavailable = (error as Error).message;
-  console.warn(`native kernel tests skipped: ${unavailable}`);
-}
+const { addon, unavailable } = nativeAddonForTests();
+if (addon === undefined) console.warn(`native kernel tests skipped: ${unavailable}`);
 
 const TOLERANCE = 3e-5;
 const memos = new Map<string, unknown>();

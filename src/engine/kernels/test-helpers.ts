@@ -1,10 +1,20 @@
 /**
- * Helpers shared by the kernel tests: seeded random buffers, central finite differences of a
- * scalar loss, and a max-relative-difference comparison.
+ * Helpers shared by the kernel tests: the native addon when it is built, seeded random buffers,
+ * central finite differences of a scalar loss, and a max-relative-difference comparison.
  */
 
 import { Random } from '../../random.js';
 import type { FloatArray } from './kernels.js';
+import { loadNativeAddon, type NativeAddon } from './native.js';
+
+/** The native addon, or why it could not be loaded (the native suites then skip, naming the reason). */
+export function nativeAddonForTests(): { addon?: NativeAddon; unavailable: string } {
+  try {
+    return { addon: loadNativeAddon(), unavailable: '' };
+  } catch (error) {
+    return { unavailable: (error as Error).message };
+  }
+}
 
 /** A Float64Array of n standard-normal values times `scale`. */
 export function randomFloat64(random: Random, n: number, scale = 1): Float64Array {
