@@ -10,7 +10,8 @@ import { formatResultsTable } from '../report/results-table.js';
 import { writeReport } from '../report/write-report.js';
 import { loadConfig, writeResolvedConfig } from '../train/config-load.js';
 import { formatDuration } from '../train/progress.js';
-import { backendFrom, evaluateInto, openTask, prepareBase, stopOnSigint, trainRun } from '../train/pipeline.js';
+import { makeBackend } from '../train/make-backend.js';
+import { evaluateInto, openTask, prepareBase, stopOnSigint, trainRun } from '../train/pipeline.js';
 import { DEMO_PRESET } from '../train/presets.js';
 import { splitOverrides } from './cli-args.js';
 import type { Command } from './main.js';
@@ -54,7 +55,7 @@ export const command: Command = {
       const baseRun = join(out, 'base');
       const baseConfig = { ...config, name: 'base', runDir: baseRun };
       writeResolvedConfig(baseRun, baseConfig);
-      const baseBackend = await backendFrom(baseDir, join(baseRun, 'scratch'), config.rl.concurrency + 8);
+      const baseBackend = await makeBackend(config, { weightsFrom: baseDir, checkpointDirectory: join(baseRun, 'scratch'), samplerSlots: config.rl.concurrency + 8 });
       const splits = [config.data.evalSplit, 'test'];
       const baseResults = await evaluateInto({ runDir: baseRun, backend: baseBackend, task, config: baseConfig, splits, modes: ['sampled'], checkpoint: baseDir, log });
       await baseBackend.close();

@@ -6,7 +6,8 @@ import { findRunDirs, loadRun } from '../report/run-data.js';
 import { writeReport } from '../report/write-report.js';
 import { resolveConfig } from './config-load.js';
 import { readJsonLines, type StepMetrics } from './metrics-log.js';
-import { backendFrom, evaluateInto, openTask, prepareBase, trainRun } from './pipeline.js';
+import { makeBackend } from './make-backend.js';
+import { evaluateInto, openTask, prepareBase, trainRun } from './pipeline.js';
 
 // The whole pipeline on tier S with the real engine: data, warm start, RL with resume, eval, report.
 describe('pipeline on the engine (slow)', () => {
@@ -47,7 +48,7 @@ describe('pipeline on the engine (slow)', () => {
     const results = await evaluateInto({ runDir: interrupted.runDir, backend: second.backend, task, config: interrupted, splits: ['dev'], modes: ['greedy', 'sampled'], checkpoint: second.checkpoint });
     expect(results.map((result) => result.rollouts)).toEqual([4, 4]);
     await second.backend.close();
-    const base = await backendFrom(baseDir, join(root, 'scratch'), 8);
+    const base = await makeBackend(interrupted, { weightsFrom: baseDir, checkpointDirectory: join(root, 'scratch'), samplerSlots: 8 });
     expect(base.tokenizer.vocabSize).toBeGreaterThan(256);
     await base.close();
 

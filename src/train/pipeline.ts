@@ -7,7 +7,6 @@ import { join, resolve } from 'node:path';
 import type { Backend } from '../backends/backend.js';
 import { ConfigError } from '../errors.js';
 import { resolveRunDir, type TrainConfig } from './config.js';
-import { createEngineBackend, type EngineBackend } from './engine-backend.js';
 import type { EvalResult } from './eval-result.js';
 import { evaluate, evalTrajectoriesPath, writeEvalResult } from './evaluate.js';
 import { makeBackend, type TrainingBackend } from './make-backend.js';
@@ -33,11 +32,6 @@ export async function prepareBase(config: TrainConfig, task: SearchQaTask, optio
   if (options.baseDir !== undefined) return { baseDir: resolve(options.baseDir) };
   const warm = await warmStart({ config, task, log: options.log });
   return { baseDir: warm.baseDir, warm };
-}
-
-/** A backend holding the weights of a checkpoint directory (which carries its tokenizer). */
-export function backendFrom(checkpointDir: string, checkpointDirectory: string, slots: number): Promise<EngineBackend> {
-  return createEngineBackend({ tokenizerDir: checkpointDir, weightsFrom: checkpointDir, checkpointDirectory, samplerSlots: slots });
 }
 
 /** Installs a SIGINT handler that requests a clean stop; a second Ctrl-C exits at once. */
