@@ -21,7 +21,7 @@ const policy = new ScriptedPolicy({ tokenizer, rollouts: [ // rollout i plays sc
 ] });
 const [group] = await rolloutGroups({
   policy, rows: [{ id: 'sum', question: 'What is 19 + 23?', answer: '42' }], groupSize: 4, random: new Random(0),
-  env: ToolEnv.factory({ tools: [calculator] }), renderer: ChatTemplateRenderer.factory({ tokenizer }),
+  env: ToolEnv.factory({ tools: [calculator] }), renderer: new ChatTemplateRenderer({ tokenizer }),
   rubric: new Rubric([toolWorked, correct, xmlFormatReward()]),
 });
 const estimator = createMtGrpo();

@@ -14,7 +14,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createTinkerServer } from '../src/backends/server/tinker-server.js';
-import { BigramTestBackend } from '../src/backends/test-support/bigram-test-backend.js';
+import { BigramTestBackend } from '../src/testing/bigram-test-backend.js';
 import { TinkerSamplingPolicy } from '../src/backends/tinker/sampling-client.js';
 import type { SampleRequest, SampleResult } from '../src/rollout/policy.js';
 

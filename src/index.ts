@@ -1,9 +1,13 @@
 /**
- * The public API of turnwise, re-exported by name and grouped by folder.
+ * The public API of turnwise (`import ... from 'turnwise'`), re-exported by name and grouped by
+ * folder in the order of the data flow: env, rewards, rollout, advantage, loss, backends, train,
+ * report. The rest has its own subpath: `turnwise/engine` (the CPU transformer), `turnwise/search-qa`
+ * (the paper's task), `turnwise/server` (`turnwise serve` as a library), `turnwise/testing` (test doubles).
  */
 export type { Message, Role, ToolCall, TokenSpan, StopReason, Turn, Trajectory, TrajectoryGroup, GroupAdvantages } from './types.js';
 export { TurnwiseError, ConfigError, DataError, ShapeError, CheckpointError, RemoteError, ToolError } from './errors.js';
 export { Random, type RandomState } from './random.js';
+export type { Datum, LossSpec, ForwardBackwardResult, AdamParams } from './training-types.js';
 
 // env
 export { defineTool, type Tool, type ToolContext } from './env/tool.js';
@@ -30,10 +34,11 @@ export { defaultAnswers, type AnswersOf } from './rewards/answers.js';
 export type { Policy, SampleRequest, SampleResult, SamplingParams } from './rollout/policy.js';
 export type { Tokenizer } from './rollout/tokenizer.js';
 export type { ChatRenderer } from './rollout/chat-renderer.js';
-export { ChatTemplateRenderer, CHATML_TEMPLATE, type ChatTemplateRendererOptions, type ChatRendererFactory } from './rollout/chat-template-renderer.js';
+export { ChatTemplateRenderer, CHATML_TEMPLATE, type ChatTemplateRendererOptions } from './rollout/chat-template-renderer.js';
 export { runRollout, PAPER_SAMPLING, type RolloutOptions, type RolloutSampling } from './rollout/rollout.js';
 export { rolloutGroups, type GroupRolloutOptions } from './rollout/group-rollout.js';
 export { ConcurrencyLimit } from './rollout/concurrency-limit.js';
+export { ScriptedPolicy, ScriptExhaustedError, fakeLogprob, type ScriptCall, type ScriptedPolicyOptions } from './rollout/scripted-policy.js';
 
 // advantage
 export type { AdvantageEstimator } from './advantage/estimator.js';
@@ -43,7 +48,8 @@ export { createMtGrpo, type MtGrpoOptions } from './advantage/mt-grpo.js';
 export { createMtGrpoK, type MtGrpoKOptions } from './advantage/mt-grpo-k.js';
 export { createRloo, type RlooOptions } from './advantage/rloo.js';
 export { createDrGrpo, type DrGrpoOptions } from './advantage/dr-grpo.js';
-export { createEstimator, estimatorConfigSchema, ESTIMATOR_KINDS, type EstimatorConfig } from './advantage/create-estimator.js';
+export { createEstimator, estimatorConfigSchema, ESTIMATORS, ESTIMATOR_KINDS, type EstimatorConfig } from './advantage/create-estimator.js';
+export { defineEstimator, type EstimatorDefinition } from './advantage/estimator.js';
 export { groupNormalize, groupCenter, leaveOneOut, groupRewards, NORM_EPSILON, type GroupRewards } from './advantage/group-stats.js';
 export { toolSteps, firstToolResultStart, type ToolStep } from './advantage/token-layout.js';
 export { checkCreditInvariants, hasCreditErrors, type CreditIssue, type CreditIssueKind, type CreditCheckOptions } from './advantage/credit-invariants.js';
@@ -56,73 +62,28 @@ export { normalizationCoefficients } from './loss/loss-normalization.js';
 export { klK3, klK3Gradient } from './loss/kl.js';
 
 // backends
-export type { Backend, Datum, LossSpec, ForwardBackwardResult, AdamParams } from './backends/backend.js';
-
-// engine
-export { ModelConfigSchema, parseModelConfig, modelDims, configToJson, type ModelConfig, type ModelConfigInput } from './engine/model-config.js';
-export { parameterLayout, type ParameterTensor, type ParameterLayout } from './engine/parameters.js';
-export { Transformer, type TransformerOptions, type TokenBatch } from './engine/transformer.js';
-export { AdamW, type AdamWSettings } from './engine/adamw.js';
-export { forwardBackward, forwardOnly, crossEntropyGradient, type LogprobGradient } from './engine/training.js';
-export { EnginePolicy, type EnginePolicyOptions, type EnginePolicyStats } from './engine/engine-policy.js';
-export { saveModelCheckpoint, loadModelCheckpoint, modelTensors, loadModelTensors } from './engine/model-state.js';
-
-// engine: kernels
-export type { Kernels, FloatArray } from './engine/kernels/kernels.js';
-export { KEY_TILE, keyCacheIndex } from './engine/kernels/kernels.js';
-export { loadKernels, nativeKernelsUnavailableReason, type LoadKernelsOptions } from './engine/kernels/index.js';
-export { referenceKernels } from './engine/kernels/reference.js';
-export { measureGemm, ENGINE_GEMM_SHAPES, type GemmShape, type GemmMeasurement } from './engine/kernels/gemm-benchmark.js';
-
-// engine: formats
-export { readSafetensors, readSafetensorsHeader, writeSafetensors, encodeSafetensors, decodeSafetensors, type TensorData, type SafetensorsDtype, type SafetensorsContents } from './engine/safetensors.js';
-export { writeCheckpoint, readCheckpoint, validateTensorShapes, CHECKPOINT_FILES, type CheckpointContents, type ReadCheckpointOptions, type ExpectedShapes } from './engine/checkpoint.js';
-
-// engine: tokenizer
-export { trainBpe, CHATML_SPECIAL_TOKENS, type BpeTrainerOptions, type TrainedBpe } from './engine/tokenizer/bpe-trainer.js';
-export { buildTokenizerJson, buildTokenizerConfig, tokenizerFiles, writeTokenizerFiles, CHATML_CHAT_TEMPLATE, type TokenizerConfigOptions } from './engine/tokenizer/tokenizer-files.js';
-export { HfTokenizer, loadTokenizer } from './engine/tokenizer/hf-tokenizer.js';
-
-// backends
-export { LocalBackend, createLocalBackend, type LocalBackendOptions, type CreateLocalBackendOptions } from './backends/local.js';
+export type { Backend } from './backends/backend.js';
+export { LocalBackend, type LocalBackendOptions } from './backends/local.js';
+export { createLocalBackend, loadCheckpointChat, TOKENIZER_FILES, type CreateLocalBackendOptions, type CheckpointChat } from './backends/create-local-backend.js';
+export { backendConfigSchema, BACKEND_CONNECTION_KEYS, checkBackendEnvironment, tinkerApiKey, type BackendConfig } from './backends/backend-config.js';
+export { makeBackend, type MakeBackendOptions } from './backends/make-backend.js';
 export { TinkerBackend, type TinkerBackendOptions } from './backends/tinker/tinker-backend.js';
 export { TinkerSamplingPolicy, type TinkerSamplerConnectOptions } from './backends/tinker/sampling-client.js';
 export { CAPABILITY_PRESETS, type TinkerCapabilities } from './backends/tinker/capabilities.js';
 export { type RetryPolicy } from './backends/tinker/transport.js';
-export { createTinkerServer, type TinkerServer, type TinkerServerOptions } from './backends/server/tinker-server.js';
-export { WorkerBackend, type WorkerBackendOptions } from './backends/server/worker-backend.js';
-export { parseFaultSpec, type FaultConfig } from './backends/server/fault-injector.js';
 export { VllmPolicy, type VllmSamplerOptions } from './backends/vllm-sampler.js';
 
-// tasks/search-qa
-export { buildSearchQaData, type SearchQaManifest, type BuildSearchQaDataOptions } from './tasks/search-qa/build-data.js';
-export { loadSearchQaDataset } from './tasks/search-qa/dataset.js';
-export { defaultDataDir } from './tasks/search-qa/data-files.js';
-export { openSearchIndex, type SearchIndex, type SearchHit, type SearchOptions } from './tasks/search-qa/search-index.js';
-export { createWikiSearchTool, DEFAULT_EMPTY_MESSAGE, type WikiSearchOptions, type WikiSearchTool } from './tasks/search-qa/wiki-search-tool.js';
-export { createRemoteRetrieverTool, type RemoteRetrieverOptions } from './tasks/search-qa/remote-retriever-tool.js';
-export { createSearchQaRubric, goldSearchAnswerReward, type SearchQaRubricOptions } from './tasks/search-qa/task-rubric.js';
-export { openSearchQaTask, type OpenedSearchQaTask } from './tasks/search-qa/search-qa-task.js';
-export { readTriviaQa } from './tasks/search-qa/loaders/triviaqa.js';
-export { importKiltWikipedia } from './tasks/search-qa/loaders/kilt-wikipedia.js';
-export type { QuestionRow, CorpusDocument, Tier, Split } from './tasks/search-qa/types.js';
-
 // train
-export { trainConfigSchema, MODEL_PRESETS, resolveRunDir, type TrainConfig, type TrainConfigInput } from './train/config.js';
-export { loadConfig, resolveConfig, applyOverrides, readConfigFile, readRunConfig, writeResolvedConfig, configHash, describeConfig } from './train/config-load.js';
+export { trainConfigSchema, trainConfigSchemaWith, taskSectionSchema, resolveRunDir, type TrainConfig, type TrainConfigInput } from './train/config.js';
+export { loadConfig, resolveConfig, applyOverrides, readConfigFile, readRunConfig, runConfigHashes, writeResolvedConfig, configHash, describeConfig, type ConfigTasks } from './train/config-load.js';
 export { runRl, learningRateAt, type RlRunOptions, type RlRunResult } from './train/rl-loop.js';
-export type { TrainingTask } from './train/task.js';
+export type { TrainingTask, TaskDefinition, TaskBase } from './train/task.js';
 export { evaluate, evaluationRows, evalTrajectoriesPath, writeEvalResult, type EvaluatedTrajectory } from './train/evaluate.js';
-export { makeBackend, startingPoint, checkBackendEnvironment, tinkerApiKey, type TrainingBackend, type MakeBackendOptions, type StartingPoint } from './train/make-backend.js';
-export { BACKEND_CONNECTION_KEYS } from './train/config.js';
+export { openBackend, startingPoint, stopOnSigint, trainRun, evaluateInto, type StartingPoint } from './train/pipeline.js';
 export type { EvalResult } from './train/eval-result.js';
-export { warmStart, warmStartKey, cachedBase } from './train/warm-start.js';
-export { createSearchQaTask, SHORT_SYSTEM_PROMPT } from './train/search-qa-task.js';
-export { createEngineBackend } from './train/engine-backend.js';
-export { openTask, prepareBase, trainRun } from './train/pipeline.js';
 export { saveCheckpoint, restoreLatest, latestCheckpoint, readTrainerState } from './train/run-state.js';
 export { RunLog, trajectoryRecord, type LoggedTrajectory, type TrajectoryRecord } from './train/metrics-log.js';
-export { ProgressReporter } from './train/progress.js';
+export { ProgressReporter, type ProgressField } from './train/progress.js';
 export { firstToolCallOutcome, rolloutMetrics, type ToolCallOutcome } from './train/rollout-metrics.js';
 
 // report

@@ -7,6 +7,8 @@
 import type { AdvantageEstimator } from './estimator.js';
 import { groupCenter } from './group-stats.js';
 import { createScalarEstimator, pickReward, type ScalarReward } from './scalar-estimator.js';
+import { defineEstimator } from './estimator.js';
+import { z } from 'zod';
 
 /** Options of the Dr. GRPO estimator. */
 export interface DrGrpoOptions {
@@ -19,3 +21,13 @@ export function createDrGrpo(options: DrGrpoOptions = {}): AdvantageEstimator {
   const reward = options.reward ?? 'merged';
   return createScalarEstimator('dr-grpo', (rewards) => groupCenter(pickReward(rewards, reward)));
 }
+
+/** `kind: dr-grpo` in a config. */
+export const drGrpoEstimator = defineEstimator({
+  kind: 'dr-grpo',
+  summary: 'Dr. GRPO: mean-centred scalar reward, no std',
+  options: {
+    reward: z.enum(['outcome', 'merged']).default('merged').describe('scalar reward (outcome | merged); default merged'),
+  },
+  create: (options) => createDrGrpo(options),
+});

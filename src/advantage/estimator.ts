@@ -4,6 +4,7 @@
  * its own file behind this interface; the training loop receives one as a value and never branches
  * on its name.
  */
+import type { z } from 'zod';
 import type { GroupAdvantages, TokenSpan, Trajectory, TrajectoryGroup } from '../types.js';
 
 /** Computes per-token advantages for one group and says where they must be constant. */
@@ -20,4 +21,23 @@ export interface AdvantageEstimator {
    * advantage (used by the credit invariant checks); together they cover the completion.
    */
   constantSpans(trajectory: Trajectory): TokenSpan[];
+}
+
+/**
+ * An estimator as a config names it: its `kind`, the zod shape of its options (each with a
+ * default and a `.describe()`), and how to create it from validated options. Each estimator file
+ * exports one; `create-estimator.ts` lists them, and the training config embeds their union.
+ */
+export interface EstimatorDefinition<Shape extends z.ZodRawShape = z.ZodRawShape> {
+  readonly kind: string;
+  /** One line for `--help`. */
+  readonly summary: string;
+  /** The options besides `kind` (an empty shape when there are none). */
+  readonly options: Shape;
+  create(options: z.output<z.ZodObject<Shape>>): AdvantageEstimator;
+}
+
+/** Declares an estimator definition with its options' types inferred from the shape. */
+export function defineEstimator<Shape extends z.ZodRawShape>(definition: EstimatorDefinition<Shape>): EstimatorDefinition<Shape> {
+  return definition;
 }

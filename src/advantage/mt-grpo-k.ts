@@ -33,6 +33,8 @@ import type { GroupAdvantages, TrajectoryGroup } from '../types.js';
 import type { AdvantageEstimator } from './estimator.js';
 import { groupNormalize, groupRewards } from './group-stats.js';
 import { advantageRow, checkTrajectoryLayout, toolSteps } from './token-layout.js';
+import { defineEstimator } from './estimator.js';
+import { z } from 'zod';
 
 /** Options of the K-turn MT-GRPO estimator. */
 export interface MtGrpoKOptions {
@@ -72,3 +74,13 @@ export function createMtGrpoK(options: MtGrpoKOptions = {}): AdvantageEstimator 
     constantSpans: (trajectory) => toolSteps(trajectory).map((step) => step.span),
   };
 }
+
+/** `kind: mt-grpo-k` in a config. */
+export const mtGrpoKEstimator = defineEstimator({
+  kind: 'mt-grpo-k',
+  summary: 'K-turn MT-GRPO: discounted reward-to-go over every tool step',
+  options: {
+    alpha: z.number().min(0).max(1).default(1).describe('discount of later turn rewards; default 1'),
+  },
+  create: (options) => createMtGrpoK(options),
+});

@@ -14,6 +14,8 @@ import type { GroupAdvantages, TrajectoryGroup } from '../types.js';
 import type { AdvantageEstimator } from './estimator.js';
 import { groupNormalize, groupRewards } from './group-stats.js';
 import { advantageRow, checkTrajectoryLayout, completionSpan, firstToolResultStart } from './token-layout.js';
+import { defineEstimator } from './estimator.js';
+import { z } from 'zod';
 
 /** Options of the MT-GRPO estimator. */
 export interface MtGrpoOptions {
@@ -50,3 +52,13 @@ export function createMtGrpo(options: MtGrpoOptions = {}): AdvantageEstimator {
     },
   };
 }
+
+/** `kind: mt-grpo` in a config. */
+export const mtGrpoEstimator = defineEstimator({
+  kind: 'mt-grpo',
+  summary: 'turn-level credit: the normalised turn reward on turn-1 tokens, the outcome on all (paper-exact)',
+  options: {
+    lambda: z.number().min(0).default(1).describe('weight of the normalised turn reward on turn-1 tokens (paper: 1); default 1'),
+  },
+  create: (options) => createMtGrpo(options),
+});

@@ -6,6 +6,8 @@
 import type { AdvantageEstimator } from './estimator.js';
 import { leaveOneOut } from './group-stats.js';
 import { createScalarEstimator, pickReward, type ScalarReward } from './scalar-estimator.js';
+import { defineEstimator } from './estimator.js';
+import { z } from 'zod';
 
 /** Options of the RLOO estimator. */
 export interface RlooOptions {
@@ -18,3 +20,13 @@ export function createRloo(options: RlooOptions = {}): AdvantageEstimator {
   const reward = options.reward ?? 'merged';
   return createScalarEstimator('rloo', (rewards) => leaveOneOut(pickReward(rewards, reward)));
 }
+
+/** `kind: rloo` in a config. */
+export const rlooEstimator = defineEstimator({
+  kind: 'rloo',
+  summary: 'leave-one-out baseline on a scalar reward',
+  options: {
+    reward: z.enum(['outcome', 'merged']).default('merged').describe('scalar reward (outcome | merged); default merged'),
+  },
+  create: (options) => createRloo(options),
+});

@@ -7,8 +7,9 @@ import { policyLoss } from '../loss/policy-loss.js';
 import { Random } from '../random.js';
 import type { ChatRenderer } from '../rollout/chat-renderer.js';
 import type { Tokenizer } from '../rollout/tokenizer.js';
-import type { Datum, LossSpec } from './backend.js';
-import { createLocalBackend, LocalBackend } from './local.js';
+import type { Datum, LossSpec } from '../training-types.js';
+import { createLocalBackend } from './create-local-backend.js';
+import { LocalBackend } from './local.js';
 
 const V = 24;
 const MODEL_CONFIG = { hidden_size: 16, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 24, vocab_size: V, max_position_embeddings: 64 };

@@ -7,7 +7,8 @@
  */
 import { resolve } from 'node:path';
 import { ConfigError, ShapeError } from '../errors.js';
-import type { Datum, Backend, LossSpec, ForwardBackwardResult, AdamParams } from './backend.js';
+import type { Backend } from './backend.js';
+import type { Datum, LossSpec, ForwardBackwardResult, AdamParams } from '../training-types.js';
 import type { Tokenizer } from '../rollout/tokenizer.js';
 import type { ChatRenderer } from '../rollout/chat-renderer.js';
 import { policyLoss } from '../loss/policy-loss.js';
@@ -184,20 +185,4 @@ function mergeMetrics(parts: Array<Record<string, number>>): Record<string, numb
   }
   if (tokens === 0) merged['loss/tokens'] = 0;
   return merged;
-}
-
-/** Options of `createLocalBackend`: a new model from a config, or one loaded from a checkpoint. */
-export type CreateLocalBackendOptions = Omit<LocalBackendOptions, 'model' | 'optimizer'> & {
-  kernels: Kernels;
-} & ({ modelConfig: unknown; seed?: number } | { checkpoint: string; optimizer?: boolean });
-
-/** Builds a LocalBackend around a freshly initialised model or a checkpoint directory. */
-export async function createLocalBackend(options: CreateLocalBackendOptions): Promise<LocalBackend> {
-  if ('checkpoint' in options) {
-    const loaded = await loadModelCheckpoint(options.checkpoint, options.kernels, { optimizer: options.optimizer ?? true });
-    return new LocalBackend({ ...options, model: loaded.model, optimizer: loaded.optimizer });
-  }
-  const config = parseModelConfig(options.modelConfig);
-  const model = new Transformer({ config, kernels: options.kernels, seed: options.seed ?? 0 });
-  return new LocalBackend({ ...options, model });
 }

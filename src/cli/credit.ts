@@ -11,13 +11,13 @@ import { checkCreditInvariants } from '../advantage/credit-invariants.js';
 import { inspectCredit, renderCreditTable } from '../advantage/credit-report.js';
 import { ConfigError } from '../errors.js';
 import { Random } from '../random.js';
-import { collectGroups, rendererFactoryOf } from '../train/collect-groups.js';
-import { estimatorConfigOf } from '../train/config.js';
+import { collectGroups } from '../train/collect-groups.js';
+import { checkBackendEnvironment } from '../backends/backend-config.js';
 import { readRunConfig } from '../train/config-load.js';
-import { checkBackendEnvironment, makeBackend } from '../train/make-backend.js';
-import { openTask } from '../train/pipeline.js';
+import { openBackend } from '../train/pipeline.js';
+import { TASKS, taskOf } from './tasks.js';
 import { latestCheckpoint, readTrainerState } from '../train/run-state.js';
-import type { Command } from './main.js';
+import type { Command } from './command.js';
 
 const HELP = `usage: turnwise credit RUN_DIR [options]
 
@@ -59,28 +59,29 @@ export const command: Command = {
     }
     if (positionals.length !== 1) throw new ConfigError('credit needs one run directory; see `turnwise credit --help`');
     const runDir = positionals[0]!;
-    const config = readRunConfig(runDir);
+    const config = readRunConfig(runDir, { tasks: TASKS });
     const groupSize = nonNegativeInteger('--group-size', values['group-size'], config.rl.groupSize);
     if (groupSize < 1) throw new ConfigError('--group-size must be at least 1');
-    const advantage = values.estimator === undefined ? config.advantage : { ...config.advantage, kind: values.estimator as typeof config.advantage.kind };
-    const estimator = createEstimator(estimatorConfigOf({ ...config, advantage }));
+    // Another estimator than the run's comes with its own defaults.
+    const advantage = values.estimator === undefined || values.estimator === config.advantage.kind ? config.advantage : { kind: values.estimator };
+    const estimator = createEstimator(advantage);
     const seed = nonNegativeInteger('--seed', values.seed, config.seed);
     const index = nonNegativeInteger('--question', values.question, 0);
     const latest = latestCheckpoint(runDir);
     if (latest === undefined) throw new ConfigError(`${runDir} has no checkpoint yet (latest.json missing)`);
 
-    checkBackendEnvironment(config);
-    const task = await openTask(config, (message) => console.error(message));
+    checkBackendEnvironment(config.backend);
+    const task = await taskOf(config).open(config, { log: (message) => console.error(message) });
     try {
       const rows = task.rows(values.split ?? 'dev');
       const row = rows[index];
       if (row === undefined) throw new ConfigError(`--question ${index} is out of range: split ${values.split ?? 'dev'} has ${rows.length} questions`);
-      const backend = await makeBackend(config, { weightsFrom: readTrainerState(latest).backendPath, checkpointDirectory: join(runDir, 'credit-scratch'), samplerSlots: groupSize + 8 });
+      const backend = await openBackend(config, { weightsFrom: readTrainerState(latest).backendPath, checkpointDirectory: join(runDir, 'credit-scratch'), samplerSlots: groupSize + 8 });
       try {
         const [group] = await collectGroups({
           policy: backend.policy(),
           task,
-          renderer: rendererFactoryOf(backend),
+          renderer: backend.renderer,
           rows_P: [row],
           groupSize,
           sampling: { temperature: config.rl.temperature, topK: config.rl.topK, topP: config.rl.topP },

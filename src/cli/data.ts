@@ -22,7 +22,7 @@ import { markdownTable, retrievalStats } from '../tasks/search-qa/retrieval-stat
 import { openSearchIndex } from '../tasks/search-qa/search-index.js';
 import { SPLITS, type QuestionRow, type Split } from '../tasks/search-qa/types.js';
 import { createWikiSearchTool } from '../tasks/search-qa/wiki-search-tool.js';
-import type { Command } from './main.js';
+import type { Command } from './command.js';
 
 const USAGE = `usage: turnwise data <subcommand> [options]
 

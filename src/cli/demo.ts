@@ -10,11 +10,11 @@ import { formatResultsTable } from '../report/results-table.js';
 import { writeReport } from '../report/write-report.js';
 import { loadConfig, writeResolvedConfig } from '../train/config-load.js';
 import { formatDuration } from '../train/progress.js';
-import { makeBackend } from '../train/make-backend.js';
-import { evaluateInto, openTask, prepareBase, stopOnSigint, trainRun } from '../train/pipeline.js';
-import { DEMO_PRESET } from '../train/presets.js';
+import { evaluateInto, openBackend, startingPoint, stopOnSigint, trainRun } from '../train/pipeline.js';
+import { DEMO_PRESET } from '../tasks/search-qa/presets.js';
+import { TASKS, taskOf } from './tasks.js';
 import { splitOverrides } from './cli-args.js';
-import type { Command } from './main.js';
+import type { Command } from './command.js';
 
 const HELP = `usage: turnwise demo [--out DIR] [--key.path=value ...]
 
@@ -34,7 +34,7 @@ export const command: Command = {
     const started = performance.now();
     const out = values.out ?? 'runs/demo';
     const log = (message: string) => console.error(message);
-    const config = await loadConfig({ base: { ...DEMO_PRESET, runDir: join(out, 'mt-grpo-seed0') } as Record<string, unknown>, overrides });
+    const config = await loadConfig({ base: { ...DEMO_PRESET, runDir: join(out, 'mt-grpo-seed0') } as Record<string, unknown>, overrides, tasks: TASKS });
     if (config.backend.kind !== 'local') {
       throw new ConfigError(`the demo trains the embedded CPU engine from a local warm start; backend.kind ${config.backend.kind} is for \`turnwise train --backend.kind=${config.backend.kind}\``);
     }
@@ -46,18 +46,19 @@ export const command: Command = {
       mark = now;
     };
 
-    const task = await openTask(config, log);
+    const definition = taskOf(config);
+    const task = await definition.open(config, { log });
     try {
       phase('data');
-      const { baseDir } = await prepareBase(config, task, { log });
+      const { weightsFrom: baseDir } = await startingPoint(config, definition, task, { log });
       phase('warm start');
 
       const baseRun = join(out, 'base');
       const baseConfig = { ...config, name: 'base', runDir: baseRun };
       writeResolvedConfig(baseRun, baseConfig);
-      const baseBackend = await makeBackend(config, { weightsFrom: baseDir, checkpointDirectory: join(baseRun, 'scratch'), samplerSlots: config.rl.concurrency + 8 });
+      const baseBackend = await openBackend(config, { weightsFrom: baseDir, checkpointDirectory: join(baseRun, 'scratch'), samplerSlots: config.rl.concurrency + 8 });
       const splits = [config.data.evalSplit, 'test'];
-      const baseResults = await evaluateInto({ runDir: baseRun, backend: baseBackend, task, config: baseConfig, splits, modes: ['sampled'], checkpoint: baseDir, log });
+      const baseResults = await evaluateInto({ runDir: baseRun, backend: baseBackend, task, config: baseConfig, splits, modes: ['sampled'], checkpoint: baseDir!, log });
       await baseBackend.close();
       phase('evaluate base');
 

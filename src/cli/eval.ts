@@ -11,11 +11,12 @@ import { ConfigError } from '../errors.js';
 import { formatResultsTable } from '../report/results-table.js';
 import { applyOverrides, loadConfig, readRunConfig, resolveConfig, writeResolvedConfig } from '../train/config-load.js';
 import type { EvalResult } from '../train/eval-result.js';
-import { checkBackendEnvironment, makeBackend, startingPoint } from '../train/make-backend.js';
-import { evaluateInto, openTask } from '../train/pipeline.js';
+import { checkBackendEnvironment } from '../backends/backend-config.js';
+import { evaluateInto, openBackend, startingPoint } from '../train/pipeline.js';
+import { TASKS, taskOf } from './tasks.js';
 import { latestCheckpoint, readTrainerState } from '../train/run-state.js';
 import { splitOverrides } from './cli-args.js';
-import type { Command } from './main.js';
+import type { Command } from './command.js';
 
 const HELP = `usage: turnwise eval RUN_DIR [options]
        turnwise eval --base --out DIR [--config FILE] [--key.path=value ...]
@@ -56,7 +57,7 @@ export const command: Command = {
     let checkpoint: string | undefined;
     if (values.base) {
       if (values.out === undefined) throw new ConfigError('eval --base needs --out DIR (where the base evaluation is written)');
-      config = await loadConfig({ file: values.config, overrides: [...overrides, '--name=base'] });
+      config = await loadConfig({ file: values.config, overrides: [...overrides, '--name=base'], tasks: TASKS });
       runDir = values.out;
       writeResolvedConfig(runDir, config);
       checkpoint = undefined;
@@ -64,7 +65,7 @@ export const command: Command = {
       if (positionals.length !== 1) throw new ConfigError('eval needs one run directory (or --base); see `turnwise eval --help`');
       runDir = positionals[0]!;
       // Overrides apply to the run's own config (e.g. --backend.baseUrl=... when the service moved).
-      config = resolveConfig(applyOverrides(readRunConfig(runDir), overrides));
+      config = resolveConfig(applyOverrides(readRunConfig(runDir, { tasks: TASKS }), overrides, { tasks: TASKS }), { tasks: TASKS });
       const latest = latestCheckpoint(runDir);
       if (latest === undefined) throw new ConfigError(`${runDir} has no checkpoint yet (latest.json missing)`);
       checkpoint = readTrainerState(latest).backendPath;
@@ -74,13 +75,14 @@ export const command: Command = {
       if (!Number.isInteger(questions) || questions < 1) throw new ConfigError(`--questions must be a positive integer, got ${JSON.stringify(values.questions)}`);
       config = { ...config, eval: { ...config.eval, questions } };
     }
-    checkBackendEnvironment(config);
-    const task = await openTask(config, log);
+    checkBackendEnvironment(config.backend);
+    const definition = taskOf(config);
+    const task = await definition.open(config, { log });
     try {
-      // The base: the warm start (local) or the remote base model (tinker); a run: its latest checkpoint.
+      // The base: the task's own (local) or the remote base model (tinker); a run: its latest checkpoint.
       let label = checkpoint ?? '';
-      if (values.base) ({ weightsFrom: checkpoint, label } = await startingPoint(config, task, { log }));
-      const backend = await makeBackend(config, { weightsFrom: checkpoint, checkpointDirectory: join(runDir, 'eval-scratch'), samplerSlots: config.rl.concurrency + 8 });
+      if (values.base) ({ weightsFrom: checkpoint, label } = await startingPoint(config, definition, task, { log }));
+      const backend = await openBackend(config, { weightsFrom: checkpoint, checkpointDirectory: join(runDir, 'eval-scratch'), samplerSlots: config.rl.concurrency + 8 });
       const results = await evaluateInto({ runDir, backend, task, config, splits, modes, checkpoint: label, log });
       await backend.close();
       console.log(formatResultsTable(results.map((result) => ({ model: `${config.name} ${result.split}/${result.mode}`, results: [result] }))));

@@ -13,16 +13,18 @@ import { formatResultsTable } from '../report/results-table.js';
 import { loadRun } from '../report/run-data.js';
 import { PAPER_RESULTS, writeReport } from '../report/write-report.js';
 import { writeFileAtomicSync as writeFileAtomic } from '../engine/atomic-write.js';
-import { loadConfig, writeResolvedConfig } from '../train/config-load.js';
-import { ADVANTAGE_KINDS, type TrainConfig } from '../train/config.js';
+import { ESTIMATOR_KINDS } from '../advantage/create-estimator.js';
+import { checkBackendEnvironment } from '../backends/backend-config.js';
+import { loadConfig, resolveConfig, writeResolvedConfig } from '../train/config-load.js';
+import type { TrainConfig } from '../train/config.js';
 import { evalFileName, familySubset, type EvalResult } from '../train/eval-result.js';
 import { HELD_OUT_FAMILIES } from '../tasks/search-qa/splits.js';
 import { formatDuration } from '../train/progress.js';
-import { checkBackendEnvironment, makeBackend, startingPoint } from '../train/make-backend.js';
-import { evaluateInto, openTask, stopOnSigint, trainRun } from '../train/pipeline.js';
-import { PAPER_PRESET } from '../train/presets.js';
+import { evaluateInto, openBackend, startingPoint, stopOnSigint, trainRun } from '../train/pipeline.js';
+import { TASKS, taskOf } from './tasks.js';
+import { PAPER_PRESET } from '../tasks/search-qa/presets.js';
 import { splitOverrides } from './cli-args.js';
-import type { Command } from './main.js';
+import type { Command } from './command.js';
 
 const HELP = `usage: turnwise experiment paper [--seeds 0,1,2] [--methods grpo-or,grpo-mr,mt-grpo] [--out DIR] [--split test] [--config FILE] [--key.path=value ...]
 
@@ -52,27 +54,28 @@ export const command: Command = {
     if (seeds.some((seed) => !Number.isInteger(seed) || seed < 0)) throw new ConfigError(`--seeds must be comma-separated non-negative integers, got ${JSON.stringify(values.seeds)}`);
     const methods = (values.methods ?? 'grpo-or,grpo-mr,mt-grpo').split(',');
     for (const method of methods) {
-      if (!(ADVANTAGE_KINDS as readonly string[]).includes(method)) throw new ConfigError(`--methods entry ${JSON.stringify(method)} is not an estimator; expected one of ${ADVANTAGE_KINDS.join(', ')}`);
+      if (!ESTIMATOR_KINDS.includes(method)) throw new ConfigError(`--methods entry ${JSON.stringify(method)} is not an estimator; expected one of ${ESTIMATOR_KINDS.join(', ')}`);
     }
     const out = values.out ?? 'runs/paper';
     const split = values.split ?? 'test';
     const mode: EvalResult['mode'] = 'sampled';
     const log = (message: string) => console.error(message);
     const started = performance.now();
-    const shared = await loadConfig({ base: PAPER_PRESET as Record<string, unknown>, file: values.config, overrides });
-    checkBackendEnvironment(shared);
-    const task = await openTask(shared, log);
+    const shared = await loadConfig({ base: PAPER_PRESET as Record<string, unknown>, file: values.config, overrides, tasks: TASKS });
+    checkBackendEnvironment(shared.backend);
+    const definition = taskOf(shared);
+    const task = await definition.open(shared, { log });
     const stop = stopOnSigint(log);
     try {
-      // The warm-started base (local) or the remote base model (tinker): every method starts there.
-      const { weightsFrom: baseDir, label: baseLabel } = await startingPoint(shared, task, { log });
+      // The task's base (local: the warm start) or the remote base model (tinker): every method starts there.
+      const { weightsFrom: baseDir, label: baseLabel } = await startingPoint(shared, definition, task, { log });
       const done = (runDir: string) => existsSync(join(runDir, 'eval', evalFileName(split, mode)));
 
       const baseRun = join(out, 'base');
       if (!done(baseRun)) {
         const baseConfig: TrainConfig = { ...shared, name: 'base', runDir: baseRun };
         writeResolvedConfig(baseRun, baseConfig);
-        const backend = await makeBackend(baseConfig, { weightsFrom: baseDir, checkpointDirectory: join(baseRun, 'scratch'), samplerSlots: shared.rl.concurrency + 8 });
+        const backend = await openBackend(baseConfig, { weightsFrom: baseDir, checkpointDirectory: join(baseRun, 'scratch'), samplerSlots: shared.rl.concurrency + 8 });
         await evaluateInto({ runDir: baseRun, backend, task, config: baseConfig, splits: [split], modes: [mode], checkpoint: baseLabel, log });
         await backend.close();
       }
@@ -84,7 +87,9 @@ export const command: Command = {
             log(`[experiment] ${runDir} is finished; skipping`);
             continue;
           }
-          const config: TrainConfig = { ...shared, name: method, seed, runDir, advantage: { ...shared.advantage, kind: method as TrainConfig['advantage']['kind'] } };
+          // Each method with its own estimator's defaults (the shared options only for the shared kind).
+          const advantage = method === shared.advantage.kind ? shared.advantage : { kind: method };
+          const config = resolveConfig({ ...shared, name: method, seed, runDir, advantage }, { tasks: TASKS });
           const resume = existsSync(join(runDir, 'latest.json'));
           const run = await trainRun(config, task, baseDir, { resume, shouldStop: stop.shouldStop });
           if (!run.stopped) await evaluateInto({ runDir, backend: run.backend, task, config, splits: [split], modes: [mode], checkpoint: run.checkpoint, log });

@@ -4,12 +4,7 @@
  * never breaks another.
  */
 import { TurnwiseError } from '../errors.js';
-
-/** A subcommand: a one-line summary and a runner that receives the remaining arguments. */
-export interface Command {
-  summary: string;
-  run(args: string[]): Promise<number | void>;
-}
+import type { Command } from './command.js';
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
   // Subcommands register here, one line each: name -> lazy import of src/cli/<name>.ts.

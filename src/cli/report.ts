@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../errors.js';
 import { writeReport, PAPER_RESULTS } from '../report/write-report.js';
-import type { Command } from './main.js';
+import type { Command } from './command.js';
 
 const HELP = `usage: turnwise report RUN_DIR... [options]
 

@@ -8,14 +8,14 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { Command } from './main.js';
+import type { Command } from './command.js';
 import type { Backend } from '../backends/backend.js';
 import { ConfigError, errorMessage } from '../errors.js';
-import { loadCheckpointChat } from '../backends/server/checkpoint-backend.js';
+import { loadCheckpointChat } from '../backends/create-local-backend.js';
 import { parseFaultSpec } from '../backends/server/fault-injector.js';
 import { createTinkerServer, type TinkerServer } from '../backends/server/tinker-server.js';
 import { WorkerBackend } from '../backends/server/worker-backend.js';
-import { BigramTestBackend } from '../backends/test-support/bigram-test-backend.js';
+import { BigramTestBackend } from '../testing/bigram-test-backend.js';
 
 const USAGE = `usage: turnwise serve (--checkpoint DIR | --backend-module FILE --backend-export NAME | --test-backend bigram) [options]
 

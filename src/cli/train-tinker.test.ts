@@ -2,14 +2,16 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../backends/test-support/serve-for-test.js';
+import { startTestServer, type TestServer } from '../testing/serve-for-test.js';
 import { trainBpe } from '../engine/tokenizer/bpe-trainer.js';
 import { writeTokenizerFiles } from '../engine/tokenizer/tokenizer-files.js';
 import { resolveConfig } from '../train/config-load.js';
-import { createEngineBackend, modelConfigOf, type EngineBackend } from '../train/engine-backend.js';
+import { createLocalBackend } from '../backends/create-local-backend.js';
+import type { LocalBackend } from '../backends/local.js';
+import { searchQaTaskDefinition } from '../tasks/search-qa/definition.js';
 import { readJsonLines, type StepMetrics } from '../train/metrics-log.js';
-import { SHORT_SYSTEM_PROMPT } from '../train/search-qa-task.js';
-import { FORMAT_TOKENS } from '../train/warm-start.js';
+import { SHORT_SYSTEM_PROMPT } from '../tasks/search-qa/search-qa-task.js';
+import { FORMAT_TOKENS, modelConfigOf } from '../tasks/search-qa/warm-start.js';
 import { runCaptured } from './run-captured.js';
 
 // `turnwise train --backend.kind=tinker` end to end on loopback: a tiny engine model (its own BPE
@@ -19,19 +21,19 @@ const KEY = 'tw-test-key-7f3a';
 const root = mkdtempSync(join(tmpdir(), 'turnwise-train-tinker-'));
 const tokenizerDir = join(root, 'tokenizer');
 const dataDir = join(root, 'data');
-let served: EngineBackend;
+let served: LocalBackend;
 let server: TestServer;
 
 beforeAll(async () => {
   const texts = [SHORT_SYSTEM_PROMPT, 'What is the capital of France? Paris is the capital of France.', 'wiki_search query answer result reasoning'];
   await writeTokenizerFiles(tokenizerDir, trainBpe(texts, { vocabSize: 300, addedTokens: FORMAT_TOKENS }));
-  const probe = await createEngineBackend({ tokenizerDir, checkpointDirectory: join(root, 'unused'), modelConfig: modelConfigOf(resolveConfig({ model: { size: 'tiny', contextLength: 1024 } }), 300), seed: 1 });
+  const probe = await createLocalBackend({ tokenizerDir, checkpointDirectory: join(root, 'unused'), modelConfig: modelConfigOf(resolveConfig({ task: { model: { size: 'tiny', contextLength: 1024 } } }, { tasks: [searchQaTaskDefinition] }), 300), seed: 1 });
   const vocabSize = probe.tokenizer.vocabSize;
   await probe.close();
-  served = await createEngineBackend({
+  served = await createLocalBackend({
     tokenizerDir,
     checkpointDirectory: join(root, 'served-checkpoints'),
-    modelConfig: modelConfigOf(resolveConfig({ model: { size: 'tiny', contextLength: 1024 } }), vocabSize),
+    modelConfig: modelConfigOf(resolveConfig({ task: { model: { size: 'tiny', contextLength: 1024 } } }, { tasks: [searchQaTaskDefinition] }), vocabSize),
     seed: 1,
     samplerSlots: 16,
   });
@@ -52,8 +54,8 @@ const trainArgs = (runDir: string, keyEnv: string, data = dataDir) => [
   '--backend.capabilities=turnwise',
   `--backend.apiKeyEnv=${keyEnv}`,
   '--backend.retryAttempts=3',
-  '--data.tier=S',
-  `--data.dir=${data}`,
+  '--task.tier=S',
+  `--task.dir=${data}`,
   `--runDir=${runDir}`,
   '--rl.steps=2',
   '--rl.groupSize=2',
@@ -124,11 +126,11 @@ describe('turnwise train --backend.kind=tinker', () => {
   it('runs the paper experiment on the service: the remote base evaluated, a method trained from it', async () => {
     process.env.TURNWISE_TEST_TINKER_KEY = KEY;
     const out = join(root, 'paper');
-    const backendArgs = trainArgs('', 'TURNWISE_TEST_TINKER_KEY').filter((arg) => arg.startsWith('--backend.') || arg.startsWith('--data.'));
+    const backendArgs = trainArgs('', 'TURNWISE_TEST_TINKER_KEY').filter((arg) => arg.startsWith('--backend.') || arg.startsWith('--task.'));
     // The settings of the backend section in a YAML file, the rest as overrides.
     const yaml = join(root, 'tinker.yaml');
     writeFileSync(yaml, `backend:\n${backendArgs.filter((arg) => arg.startsWith('--backend.')).map((arg) => `  ${arg.slice('--backend.'.length).replace('=', ': ')}`).join('\n')}\n`);
-    const dataArgs = backendArgs.filter((arg) => arg.startsWith('--data.'));
+    const dataArgs = backendArgs.filter((arg) => arg.startsWith('--task.'));
     const rlArgs = ['--rl.steps=1', '--rl.groupSize=2', '--rl.questionsPerStep=2', '--rl.mu=1', '--rl.maxCompletionTokens=24', '--rl.concurrency=4', '--eval.questions=2'];
     const run = await runCaptured(['experiment', 'paper', '--seeds=0', '--methods=mt-grpo', `--out=${out}`, '--split=dev', `--config=${yaml}`, ...dataArgs, ...rlArgs]);
     expect(run.errors.join('\n')).toMatch(/warm start .* is skipped/);

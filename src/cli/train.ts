@@ -7,23 +7,24 @@
  */
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
-import { describeConfig, loadConfig } from '../train/config-load.js';
-import { BACKEND_CONNECTION_KEYS, resolveRunDir, type TrainConfig } from '../train/config.js';
-import { checkBackendEnvironment, startingPoint } from '../train/make-backend.js';
-import { evaluateInto, openTask, stopOnSigint, trainRun } from '../train/pipeline.js';
-import { applyOverrides, readRunConfig, resolveConfig } from '../train/config-load.js';
+import { BACKEND_CONNECTION_KEYS, checkBackendEnvironment } from '../backends/backend-config.js';
+import { applyOverrides, describeConfig, loadConfig, readRunConfig, resolveConfig } from '../train/config-load.js';
+import { resolveRunDir, type TrainConfig } from '../train/config.js';
+import { evaluateInto, startingPoint, stopOnSigint, trainRun } from '../train/pipeline.js';
+import { TASKS, taskOf } from './tasks.js';
 import { ConfigError } from '../errors.js';
 import { writeFileAtomicSync as writeFileAtomic } from '../engine/atomic-write.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { splitOverrides } from './cli-args.js';
-import type { Command } from './main.js';
+import type { Command } from './command.js';
 
 const HELP = `usage: turnwise train [--config FILE] [--base DIR] [--resume RUN_DIR] [--eval] [--key.path=value ...]
 
-Trains a policy with RL (MT-GRPO by default) on the search-QA task. With the local backend (default)
-it starts from the warm-started base (pretraining + SFT on imperfect demonstrations; cached under
-warmStart.cacheDir); with --backend.kind=tinker a Tinker-protocol service (hosted Tinker, a SkyRL
-server, turnwise serve) trains a LoRA of --backend.baseModel and the warm start is skipped:
+Trains a policy with RL (MT-GRPO by default) on the task the config names (task.name, default
+search-qa). With the local backend (default) it starts from the task's base (for search-QA the
+warm-started base: pretraining + SFT on imperfect demonstrations, cached under
+task.warmStart.cacheDir); with --backend.kind=tinker a Tinker-protocol service (hosted Tinker, a SkyRL
+server, turnwise serve) trains a LoRA of --backend.baseModel and no local base is built:
 
   export TINKER_API_KEY=...
   turnwise train --backend.kind=tinker --backend.baseUrl=URL --backend.baseModel=Qwen/Qwen3-8B \
@@ -51,7 +52,7 @@ function resumedConfig(runDir: string, overrides: string[]): TrainConfig {
   if (refused.length > 0) {
     throw new ConfigError(`--resume continues ${runDir} with its own config.json; only ${allowed.map((key) => `--${key}`).join(', ')} may be given with it, got ${refused.join(' ')}`);
   }
-  return resolveConfig(applyOverrides(readRunConfig(runDir), overrides));
+  return resolveConfig(applyOverrides(readRunConfig(runDir, { tasks: TASKS }), overrides, { tasks: TASKS }), { tasks: TASKS });
 }
 
 export const command: Command = {
@@ -67,19 +68,20 @@ export const command: Command = {
       return 0;
     }
     if (values['help-config']) {
-      console.log(describeConfig().join('\n'));
+      console.log(describeConfig({ tasks: TASKS }).join('\n'));
       return 0;
     }
-    const config = values.resume !== undefined ? resumedConfig(values.resume, overrides) : await loadConfig({ file: values.config, overrides });
+    const config = values.resume !== undefined ? resumedConfig(values.resume, overrides) : await loadConfig({ file: values.config, overrides, tasks: TASKS });
     const runDir = resolveRunDir(config);
     const log = (message: string) => console.error(message);
     // A missing API key or tokenizer fails here, before any data is built.
-    checkBackendEnvironment(config);
-    const task = await openTask(config, log);
+    checkBackendEnvironment(config.backend);
+    const definition = taskOf(config);
+    const task = await definition.open(config, { log });
     try {
       const baseFile = join(runDir, 'base.txt');
       const savedBase = values.resume !== undefined && existsSync(baseFile) ? readFileSync(baseFile, 'utf8').trim() : undefined;
-      const start = await startingPoint(config, task, { base: values.base ?? (savedBase === '' ? undefined : savedBase), log });
+      const start = await startingPoint(config, definition, task, { base: values.base ?? (savedBase === '' ? undefined : savedBase), log });
       writeFileAtomic(baseFile, `${start.weightsFrom ?? ''}\n`);
       log(`[train] ${config.name}: ${config.advantage.kind}, ${config.rl.steps} steps, ${config.backend.kind} backend, base ${start.label}, run ${runDir}`);
       const stop = stopOnSigint(log);

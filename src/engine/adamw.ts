@@ -7,7 +7,7 @@
 import { ConfigError } from '../errors.js';
 import type { FloatArray } from './kernels/kernels.js';
 import { isDecayed } from './parameters.js';
-import type { AdamParams } from '../backends/backend.js';
+import type { AdamParams } from '../training-types.js';
 import type { Transformer } from './transformer.js';
 
 /** Hyperparameters of one AdamW step: the Backend's AdamParams. */

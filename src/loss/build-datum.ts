@@ -5,7 +5,7 @@
  * per-token array shifts left by one; the prompt and environment tokens get weight 0 (they stay in
  * the inputs, visible to attention, PAPER.md section 4).
  */
-import type { Datum } from '../backends/backend.js';
+import type { Datum } from '../training-types.js';
 import { DataError, ShapeError } from '../errors.js';
 import type { GroupAdvantages, Trajectory, TrajectoryGroup } from '../types.js';
 

@@ -6,7 +6,7 @@
  * backends whose losses are plain sums get the same result by scaling advantages by these
  * coefficients.
  */
-import type { Datum } from '../backends/backend.js';
+import type { Datum } from '../training-types.js';
 
 /** Per-token reduction coefficients (B, T-1): loss = sum_b sum_t c[b][t] * loss[b][t]. */
 export function normalizationCoefficients(

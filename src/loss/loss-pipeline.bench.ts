@@ -7,7 +7,7 @@ import { createEstimator, ESTIMATOR_KINDS } from '../advantage/create-estimator.
 import { checkCreditInvariants } from '../advantage/credit-invariants.js';
 import { syntheticGroup } from '../advantage/synthetic-trajectory.js';
 import { Random } from '../random.js';
-import type { Datum } from '../backends/backend.js';
+import type { Datum } from '../training-types.js';
 import { buildGroupDatums } from './build-datum.js';
 import { policyLoss } from './policy-loss.js';
 

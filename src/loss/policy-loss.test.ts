@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Datum, LossSpec } from '../backends/backend.js';
+import type { Datum, LossSpec } from '../training-types.js';
 import { ConfigError, DataError, ShapeError } from '../errors.js';
 import { Random } from '../random.js';
 import { klK3 } from './kl.js';

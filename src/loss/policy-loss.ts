@@ -21,7 +21,7 @@
  *   per-token entropies are given, `loss/policy_loss` and `loss/kl_loss` (the two parts of the loss),
  *   `loss/tokens` (the weighted token count).
  */
-import type { Datum, LossSpec } from '../backends/backend.js';
+import type { Datum, LossSpec } from '../training-types.js';
 import { ConfigError, DataError, ShapeError } from '../errors.js';
 import { klK3, klK3Gradient } from './kl.js';
 import { normalizationCoefficients } from './loss-normalization.js';

@@ -38,7 +38,7 @@ describe('ChatTemplateRenderer (ChatML)', () => {
   });
 
   it('keeps extending over several turns', () => {
-    const renderer = ChatTemplateRenderer.factory({ tokenizer })();
+    const renderer = new ChatTemplateRenderer({ tokenizer });
     renderer.renderPrompt(prompt);
     renderer.renderReply({ role: 'user', content: 'r1' }, { role: 'assistant', content: 'a1' });
     const suffix = renderer.renderReply({ role: 'user', content: 'r2' }, { role: 'assistant', content: 'a2' });

@@ -21,7 +21,6 @@ export const CHATML_TEMPLATE =
   "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}";
 
 /** Makes a fresh renderer for each rollout. */
-export type ChatRendererFactory = () => ChatRenderer;
 
 /** Options of a template renderer. */
 export interface ChatTemplateRendererOptions {
@@ -67,12 +66,6 @@ export class ChatTemplateRenderer implements ChatRenderer {
     this.endOfTurnTokens = requested.filter((token) => options.tokenizer.tokenId(token) !== undefined);
     this.stopTokenIds = this.endOfTurnTokens.map((token) => options.tokenizer.tokenId(token)!);
     this.variables = options.variables ?? {};
-  }
-
-  /** A factory of fresh renderers sharing one parsed template. */
-  static factory(options: ChatTemplateRendererOptions): ChatRendererFactory {
-    const first = new ChatTemplateRenderer(options);
-    return () => first.fork();
   }
 
   /** A fresh renderer for another conversation, sharing the parsed template. */

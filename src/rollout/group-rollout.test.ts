@@ -5,7 +5,7 @@ import { ToolEnv } from '../env/tool-env.js';
 import { Random } from '../random.js';
 import { createPaperRubric } from '../rewards/paper-rubric.js';
 import { ByteTokenizer } from '../testing/byte-tokenizer.js';
-import { ScriptedPolicy, type ScriptCall } from '../testing/scripted-policy.js';
+import { ScriptedPolicy, type ScriptCall } from './scripted-policy.js';
 import { ChatTemplateRenderer } from './chat-template-renderer.js';
 import { rolloutGroups } from './group-rollout.js';
 
@@ -38,7 +38,7 @@ function run(seed: number, options: { concurrency?: number; delayMs?: number } =
   const groups = rolloutGroups<Row>({
     policy,
     env: ToolEnv.factory<Row>({ tools: [search] }),
-    renderer: ChatTemplateRenderer.factory({ tokenizer }),
+    renderer: new ChatTemplateRenderer({ tokenizer }),
     rubric: createPaperRubric<Row>(),
     rows,
     groupSize: 4,
@@ -103,7 +103,7 @@ describe('rolloutGroups', () => {
   });
 
   it('rejects duplicate row ids and a bad group size', async () => {
-    const base = { policy: new ScriptedPolicy({ tokenizer, reply }), env: ToolEnv.factory<Row>({ tools: [search] }), renderer: ChatTemplateRenderer.factory({ tokenizer }), random: new Random(1) };
+    const base = { policy: new ScriptedPolicy({ tokenizer, reply }), env: ToolEnv.factory<Row>({ tools: [search] }), renderer: new ChatTemplateRenderer({ tokenizer }), random: new Random(1) };
     await expect(rolloutGroups({ ...base, rows: [rows[0]!, rows[0]!], groupSize: 2 })).rejects.toThrow(/row ids must be unique/);
     await expect(rolloutGroups({ ...base, rows, groupSize: 0 })).rejects.toThrow(/groupSize must be a positive integer/);
   });

@@ -11,7 +11,6 @@ import type { Random } from '../random.js';
 import type { Rubric } from '../rewards/rubric.js';
 import type { Trajectory, TrajectoryGroup } from '../types.js';
 import type { ChatRenderer } from './chat-renderer.js';
-import type { ChatRendererFactory } from './chat-template-renderer.js';
 import { ConcurrencyLimit } from './concurrency-limit.js';
 import type { Policy } from './policy.js';
 import { runRollout, type RolloutSampling } from './rollout.js';
@@ -21,8 +20,8 @@ export interface GroupRolloutOptions<Row> {
   policy: Policy;
   /** Makes a fresh env per rollout. */
   env: EnvFactory<Row>;
-  /** A renderer (forked per rollout when it has `fork()`) or a factory of fresh renderers. */
-  renderer: ChatRenderer | ChatRendererFactory;
+  /** The renderer; each rollout forks it (`fork()`), so one instance serves every rollout. */
+  renderer: ChatRenderer;
   /** Scores every trajectory; without one, rewards stay empty. */
   rubric?: Rubric<Row>;
   rows: Row[];
@@ -72,7 +71,7 @@ export async function rolloutGroups<Row>(options: GroupRolloutOptions<Row>): Pro
             runRollout({
               policy: options.policy,
               env: options.env(),
-              renderer: typeof options.renderer === 'function' ? options.renderer() : options.renderer,
+              renderer: options.renderer,
               row,
               rowId,
               groupIndex,

@@ -11,7 +11,7 @@ import { ToolEnv } from '../env/tool-env.js';
 import { Random } from '../random.js';
 import { createPaperRubric } from '../rewards/paper-rubric.js';
 import { ByteTokenizer } from '../testing/byte-tokenizer.js';
-import { ScriptedPolicy } from '../testing/scripted-policy.js';
+import { ScriptedPolicy } from './scripted-policy.js';
 import { ChatTemplateRenderer } from './chat-template-renderer.js';
 import { rolloutGroups } from './group-rollout.js';
 
@@ -35,7 +35,7 @@ async function round(concurrency: number, budget: number): Promise<{ ms: number;
   const groups = await rolloutGroups<Row>({
     policy: new ScriptedPolicy({ tokenizer, replies }),
     env: ToolEnv.factory<Row>({ tools: [search] }),
-    renderer: ChatTemplateRenderer.factory({ tokenizer }),
+    renderer: new ChatTemplateRenderer({ tokenizer }),
     rubric: createPaperRubric<Row>(),
     rows: rows_P,
     groupSize: 21,

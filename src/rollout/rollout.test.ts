@@ -6,7 +6,7 @@ import { defineTool } from '../env/tool.js';
 import { ToolEnv, type ToolEnvOptions } from '../env/tool-env.js';
 import { Random } from '../random.js';
 import { ByteTokenizer } from '../testing/byte-tokenizer.js';
-import { ScriptedPolicy, type ScriptedPolicyOptions } from '../testing/scripted-policy.js';
+import { ScriptedPolicy, type ScriptedPolicyOptions } from './scripted-policy.js';
 import type { Trajectory } from '../types.js';
 import { ChatTemplateRenderer } from './chat-template-renderer.js';
 import type { Policy } from './policy.js';

@@ -4,11 +4,11 @@
  * network, through the same rollout loop as training.
  */
 export { ByteTokenizer, BYTE_TOKENIZER_SPECIAL_TOKENS, type ByteTokenizerOptions } from './byte-tokenizer.js';
-export { ScriptedPolicy, ScriptExhaustedError, fakeLogprob, type ScriptCall, type ScriptedPolicyOptions } from './scripted-policy.js';
+export { ScriptedPolicy, ScriptExhaustedError, fakeLogprob, type ScriptCall, type ScriptedPolicyOptions } from '../rollout/scripted-policy.js';
 export { trajectoryFromMessages, assistantMessage, userMessage } from './trajectory-from-messages.js';
 export { scriptedRollout, type ScriptedRolloutOptions } from './scripted-rollout.js';
 export { syntheticTrajectory, syntheticGroup, type SyntheticTrajectorySpec, type SyntheticTurn } from '../advantage/synthetic-trajectory.js';
 export { workedVectorGroup } from '../advantage/worked-vector.js';
-export { BigramTestBackend } from '../backends/test-support/bigram-test-backend.js';
-export { TabularBackend } from '../train/tabular-backend.js';
-export { createToyTask } from '../train/toy-task.js';
+export { BigramTestBackend } from './bigram-test-backend.js';
+export { TabularBackend } from './tabular-backend.js';
+export { createToyTask } from './toy-task.js';

@@ -11,7 +11,7 @@ import { runRollout } from '../rollout/rollout.js';
 import type { Tokenizer } from '../rollout/tokenizer.js';
 import type { Trajectory } from '../types.js';
 import { ByteTokenizer } from './byte-tokenizer.js';
-import { ScriptedPolicy } from './scripted-policy.js';
+import { ScriptedPolicy } from '../rollout/scripted-policy.js';
 
 /** Options of a scripted episode. */
 export interface ScriptedRolloutOptions<Row> {

@@ -3,7 +3,6 @@
  * group rollouts (concurrent, so the policy batches what is pending; per-rollout generators forked
  * in a fixed order, so a seeded round is reproducible), scored by the task's rubric.
  */
-import type { Backend } from '../backends/backend.js';
 import type { ChatRenderer } from '../rollout/chat-renderer.js';
 import type { Policy } from '../rollout/policy.js';
 import { rolloutGroups } from '../rollout/group-rollout.js';
@@ -12,17 +11,12 @@ import type { Random } from '../random.js';
 import type { TrajectoryGroup } from '../types.js';
 import type { TrainingTask } from './task.js';
 
-/** A renderer per conversation: the backend's factory when it has one, else its shared renderer. */
-export function rendererFactoryOf(backend: Backend): () => ChatRenderer {
-  const withFactory = backend as Backend & { createRenderer?: () => ChatRenderer };
-  return typeof withFactory.createRenderer === 'function' ? () => withFactory.createRenderer!() : () => backend.renderer;
-}
-
 /** Options of one round of group rollouts. */
 export interface CollectOptions<Row> {
   policy: Policy;
   task: TrainingTask<Row>;
-  renderer: () => ChatRenderer;
+  /** The renderer; each rollout forks it. */
+  renderer: ChatRenderer;
   rows_P: Row[];
   groupSize: number;
   sampling: RolloutSampling;

@@ -15,7 +15,7 @@ describe('training config', () => {
     expect(config.rl.temperature).toBe(0.9);
     expect(config.advantage.kind).toBe('mt-grpo');
     expect(config.loss.clipEpsilon).toBe(0.2);
-    expect(config.warmStart.demoMix.good).toBe(0.35);
+    expect(config.task.name).toBe('search-qa');
     expect(resolveRunDir(config)).toBe('runs/run-seed0');
   });
 

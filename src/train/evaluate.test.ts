@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { evaluate, writeEvalResult } from './evaluate.js';
-import { TabularBackend } from './tabular-backend.js';
-import { createToyTask } from './toy-task.js';
+import { TabularBackend } from '../testing/tabular-backend.js';
+import { createToyTask } from '../testing/toy-task.js';
 
 const options = (mode: 'greedy' | 'sampled') => ({
   backend: new TabularBackend({ seed: 4, initScale: 1 }),

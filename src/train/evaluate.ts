@@ -10,7 +10,7 @@ import type { Backend } from '../backends/backend.js';
 import { Random } from '../random.js';
 import type { Trajectory } from '../types.js';
 import { writeFileAtomicSync as writeFileAtomic } from '../engine/atomic-write.js';
-import { collectGroups, rendererFactoryOf } from './collect-groups.js';
+import { collectGroups } from './collect-groups.js';
 import { evalFileName, evalTrajectoriesFileName, type EvalResult } from './eval-result.js';
 import { trajectoryRecord, type TrajectoryRecord } from './metrics-log.js';
 import { firstToolCallOutcome, type ToolCallOutcome } from './rollout-metrics.js';
@@ -78,7 +78,7 @@ export async function evaluate<Row>(options: EvaluateOptions<Row>): Promise<Eval
   const groups = await collectGroups({
     policy: options.backend.policy(),
     task: options.task,
-    renderer: rendererFactoryOf(options.backend),
+    renderer: options.backend.renderer,
     rows_P: rows,
     groupSize: greedy ? 1 : options.samples,
     // Greedy decoding: keep only the most likely token.

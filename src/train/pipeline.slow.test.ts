@@ -6,8 +6,9 @@ import { findRunDirs, loadRun } from '../report/run-data.js';
 import { writeReport } from '../report/write-report.js';
 import { resolveConfig } from './config-load.js';
 import { readJsonLines, type StepMetrics } from './metrics-log.js';
-import { makeBackend } from './make-backend.js';
-import { evaluateInto, openTask, prepareBase, trainRun } from './pipeline.js';
+import { searchQaTaskDefinition } from '../tasks/search-qa/definition.js';
+import { warmStart } from '../tasks/search-qa/warm-start.js';
+import { evaluateInto, openBackend, trainRun } from './pipeline.js';
 
 // The whole pipeline on tier S with the real engine: data, warm start, RL with resume, eval, report.
 describe('pipeline on the engine (slow)', () => {
@@ -17,19 +18,23 @@ describe('pipeline on the engine (slow)', () => {
       resolveConfig({
         name: 'mt-grpo',
         runDir,
-        data: { tier: 'S', dir: join(root, 'data') },
-        model: { size: 'tiny', vocabSize: 320, contextLength: 512 },
-        warmStart: { pretrainSteps: 2, pretrainBatch: 4, pretrainSeqLength: 32, sftSteps: 2, sftBatch: 4, demonstrations: 24, corpusCharacters: 40_000, cacheDir: join(root, 'bases') },
+        task: {
+          tier: 'S',
+          dir: join(root, 'data'),
+          model: { size: 'tiny', vocabSize: 320, contextLength: 512 },
+          warmStart: { pretrainSteps: 2, pretrainBatch: 4, pretrainSeqLength: 32, sftSteps: 2, sftBatch: 4, demonstrations: 24, corpusCharacters: 40_000, cacheDir: join(root, 'bases') },
+        },
         rl: { steps: 4, groupSize: 2, questionsPerStep: 2, mu: 2, maxCompletionTokens: 48, concurrency: 8 },
         checkpoint: { every: 2 },
         eval: { questions: 4 },
-      });
+      }, { tasks: [searchQaTaskDefinition] });
     const log = () => {};
     const straight = config(join(root, 'straight'));
-    const task = await openTask(straight, log);
-    const { baseDir, warm } = await prepareBase(straight, task, { log });
-    expect(warm?.reused).toBe(false);
-    expect((await prepareBase(straight, task, { log })).warm?.reused).toBe(true);
+    const task = await searchQaTaskDefinition.open(straight, { log });
+    const warm = await warmStart({ config: straight, task: task as Awaited<ReturnType<typeof import('../tasks/search-qa/search-qa-task.js').openSearchQaTask>>, log });
+    const baseDir = warm.baseDir;
+    expect(warm.reused).toBe(false);
+    expect((await searchQaTaskDefinition.localBase!(straight, task, { log })).checkpoint).toBe(baseDir);
 
     const full = await trainRun(straight, task, baseDir, { quiet: true });
     expect(full.steps).toBe(4);
@@ -48,7 +53,7 @@ describe('pipeline on the engine (slow)', () => {
     const results = await evaluateInto({ runDir: interrupted.runDir, backend: second.backend, task, config: interrupted, splits: ['dev'], modes: ['greedy', 'sampled'], checkpoint: second.checkpoint });
     expect(results.map((result) => result.rollouts)).toEqual([4, 4]);
     await second.backend.close();
-    const base = await makeBackend(interrupted, { weightsFrom: baseDir, checkpointDirectory: join(root, 'scratch'), samplerSlots: 8 });
+    const base = await openBackend(interrupted, { weightsFrom: baseDir, checkpointDirectory: join(root, 'scratch'), samplerSlots: 8 });
     expect(base.tokenizer.vocabSize).toBeGreaterThan(256);
     await base.close();
 

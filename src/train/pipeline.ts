@@ -1,41 +1,69 @@
 /**
- * The steps the commands share, each one call: open the task of a config, get its warm-started
- * base, train a run from a base (with Ctrl-C saving a checkpoint), and evaluate a checkpoint into a
- * run directory. `turnwise train`, `eval`, `experiment` and `demo` are compositions of these.
+ * The steps the commands share, each one call: open the backend a config names, find where a run
+ * starts, train a run from a base (with Ctrl-C saving a checkpoint), and evaluate a checkpoint into
+ * a run directory. `turnwise train`, `eval`, `experiment` and `demo` are compositions of these, for
+ * any task whose definition they are given.
  */
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Backend } from '../backends/backend.js';
+import { makeBackend, type MakeBackendOptions } from '../backends/make-backend.js';
 import { ConfigError } from '../errors.js';
 import { resolveRunDir, type TrainConfig } from './config.js';
+import { runConfigHashes } from './config-load.js';
 import type { EvalResult } from './eval-result.js';
 import { evaluate, evalTrajectoriesPath, writeEvalResult } from './evaluate.js';
-import { makeBackend, type TrainingBackend } from './make-backend.js';
 import { runRl, type RlRunResult } from './rl-loop.js';
-import { createSearchQaTask, type SearchQaTask } from './search-qa-task.js';
-import { warmStart, type WarmStartResult } from './warm-start.js';
+import type { TaskDefinition, TrainingTask } from './task.js';
 
-/** Opens (building if needed) the search-QA task a config names. */
-export function openTask(config: TrainConfig, log: (message: string) => void = (message) => console.error(message)): Promise<SearchQaTask> {
-  return createSearchQaTask({
-    tier: config.data.tier,
-    dir: config.data.dir,
-    resultCharBudget: config.task.resultCharBudget,
-    searchTopK: config.task.searchTopK,
-    maxToolCalls: config.task.maxToolCalls,
-    systemPrompt: config.task.systemPrompt,
-    onProgress: (message) => log(`[data] ${message}`),
+type Log = (message: string) => void;
+const stderr: Log = (message) => console.error(message);
+
+/** The backend of a config's `backend` section, with the run's sampling temperature, tags and metadata. */
+export function openBackend(config: TrainConfig, options: Omit<MakeBackendOptions, 'samplingTemperature' | 'tags' | 'userMetadata'>): Promise<Backend> {
+  return makeBackend(config.backend, {
+    ...options,
+    samplingTemperature: config.rl.temperature,
+    tags: ['turnwise', config.advantage.kind],
+    userMetadata: { turnwise_run: config.name, seed: String(config.seed) },
   });
 }
 
-/** The base checkpoint of a config: `baseDir` when given, else the (cached) warm start. */
-export async function prepareBase(config: TrainConfig, task: SearchQaTask, options: { baseDir?: string; log?: (message: string) => void } = {}): Promise<{ baseDir: string; warm?: WarmStartResult }> {
-  if (options.baseDir !== undefined) return { baseDir: resolve(options.baseDir) };
-  const warm = await warmStart({ config, task, log: options.log });
-  return { baseDir: warm.baseDir, warm };
+/** Where a run starts: `weightsFrom` for `makeBackend` (undefined = the remote base model). */
+export interface StartingPoint {
+  weightsFrom: string | undefined;
+  /** A short description for logs and eval labels. */
+  label: string;
+}
+
+/**
+ * The starting weights of a run: `base` when given (a checkpoint directory for local, a service
+ * path for tinker), else the task's own base (local, e.g. the search-QA warm start) or the remote
+ * base model (tinker, where no local base is built).
+ */
+export async function startingPoint<Row>(config: TrainConfig, definition: TaskDefinition<Row>, task: TrainingTask<Row>, options: { base?: string; log?: Log } = {}): Promise<StartingPoint> {
+  const log = options.log ?? stderr;
+  if (config.backend.kind === 'tinker') {
+    const { baseModel, loraRank, baseUrl } = config.backend;
+    if (options.base !== undefined && existsSync(options.base)) {
+      throw new ConfigError(`--base ${JSON.stringify(options.base)} is a local checkpoint directory, but backend.kind is tinker; give a path the service saved (tinker://...) or leave --base out to start from backend.baseModel`);
+    }
+    if (options.base !== undefined) return { weightsFrom: options.base, label: options.base };
+    log(`[backend] tinker: starting from ${baseModel} (LoRA rank ${loraRank}) at ${baseUrl}; no local base is built (a task's warm start or base is skipped)`);
+    return { weightsFrom: undefined, label: `${baseModel} (base)` };
+  }
+  const unused = (['baseUrl', 'baseModel', 'tokenizerDir'] as const).filter((key) => config.backend[key] !== '');
+  if (unused.length > 0) log(`[backend] backend.kind is local, so ${unused.map((key) => `backend.${key}`).join(', ')} ${unused.length > 1 ? 'are' : 'is'} not used (--backend.kind=tinker trains on the service)`);
+  if (options.base !== undefined) return { weightsFrom: resolve(options.base), label: resolve(options.base) };
+  if (definition.localBase === undefined) {
+    throw new ConfigError(`task ${definition.name} builds no base of its own for the local backend; give a checkpoint directory with --base DIR`);
+  }
+  const base = await definition.localBase(config, task, { log });
+  return { weightsFrom: base.checkpoint, label: base.label };
 }
 
 /** Installs a SIGINT handler that requests a clean stop; a second Ctrl-C exits at once. */
-export function stopOnSigint(log: (message: string) => void = (message) => console.error(message)): { shouldStop: () => boolean; dispose: () => void } {
+export function stopOnSigint(log: Log = stderr): { shouldStop: () => boolean; dispose: () => void } {
   let requested = false;
   const handler = () => {
     if (requested) {
@@ -54,30 +82,41 @@ export function stopOnSigint(log: (message: string) => void = (message) => conso
  * tinker a service path or undefined = the remote base model) on the backend the config names;
  * resumes from the run's checkpoint when asked.
  */
-export async function trainRun(config: TrainConfig, task: SearchQaTask, baseDir: string | undefined, options: { resume?: boolean; shouldStop?: () => boolean; quiet?: boolean } = {}): Promise<RlRunResult & { backend: TrainingBackend }> {
+export async function trainRun<Row>(
+  config: TrainConfig,
+  task: TrainingTask<Row>,
+  baseDir: string | undefined,
+  options: { resume?: boolean; shouldStop?: () => boolean; quiet?: boolean } = {},
+): Promise<RlRunResult & { backend: Backend }> {
   const runDir = resolveRunDir(config);
   const slots = config.rl.concurrency + 32;
-  const backend = await makeBackend(config, { weightsFrom: baseDir, checkpointDirectory: join(runDir, 'checkpoints'), samplerSlots: slots });
+  const backend = await openBackend(config, { weightsFrom: baseDir, checkpointDirectory: join(runDir, 'checkpoints'), samplerSlots: slots });
   let reference: Backend | undefined;
-  if (config.loss.klBeta > 0) reference = await makeBackend(config, { weightsFrom: baseDir, checkpointDirectory: join(runDir, 'reference'), samplerSlots: 8 });
-  if (config.backend.kind === 'local' && config.model.contextLength < 64 + config.rl.maxCompletionTokens) {
-    throw new ConfigError(`model.contextLength ${config.model.contextLength} leaves no room for the prompt plus rl.maxCompletionTokens ${config.rl.maxCompletionTokens}`);
-  }
-  const result = await runRl({ config, backend, task, reference, resume: options.resume, shouldStop: options.shouldStop, progress: options.quiet ? null : undefined });
+  if (config.loss.klBeta > 0) reference = await openBackend(config, { weightsFrom: baseDir, checkpointDirectory: join(runDir, 'reference'), samplerSlots: 8 });
+  const result = await runRl({
+    config,
+    backend,
+    task,
+    reference,
+    resume: options.resume,
+    acceptConfigHashes: options.resume ? runConfigHashes(runDir, config) : undefined,
+    shouldStop: options.shouldStop,
+    progress: options.quiet ? null : undefined,
+  });
   await reference?.close();
   return { ...result, backend };
 }
 
 /** Evaluates a backend on splits and modes and writes the results into `runDir/eval/`. */
-export async function evaluateInto(options: {
+export async function evaluateInto<Row>(options: {
   runDir: string;
   backend: Backend;
-  task: SearchQaTask;
+  task: TrainingTask<Row>;
   config: TrainConfig;
   splits: string[];
   modes: EvalResult['mode'][];
   checkpoint: string;
-  log?: (message: string) => void;
+  log?: Log;
 }): Promise<EvalResult[]> {
   const results: EvalResult[] = [];
   for (const split of options.splits) {

@@ -6,8 +6,8 @@ import { resolveConfig } from './config-load.js';
 import { readJsonLines, type StepMetrics } from './metrics-log.js';
 import { learningRateAt, runRl } from './rl-loop.js';
 import { latestCheckpoint, readTrainerState } from './run-state.js';
-import { TabularBackend } from './tabular-backend.js';
-import { createToyTask } from './toy-task.js';
+import { TabularBackend } from '../testing/tabular-backend.js';
+import { createToyTask } from '../testing/toy-task.js';
 
 const configFor = (runDir: string, overrides: Record<string, unknown> = {}) =>
   resolveConfig({

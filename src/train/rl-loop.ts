@@ -19,13 +19,14 @@ import { join } from 'node:path';
 import { createEstimator } from '../advantage/create-estimator.js';
 import { checkCreditInvariants } from '../advantage/credit-invariants.js';
 import type { AdvantageEstimator } from '../advantage/estimator.js';
-import type { AdamParams, Backend, LossSpec } from '../backends/backend.js';
+import type { Backend } from '../backends/backend.js';
+import type { AdamParams, LossSpec } from '../training-types.js';
 import { ConfigError } from '../errors.js';
 import { Random } from '../random.js';
 import type { GroupAdvantages } from '../types.js';
-import { collectGroups, rendererFactoryOf } from './collect-groups.js';
+import { collectGroups } from './collect-groups.js';
 import { configHash, writeResolvedConfig } from './config-load.js';
-import { estimatorConfigOf, resolveRunDir, type TrainConfig } from './config.js';
+import { resolveRunDir, type TrainConfig } from './config.js';
 import { buildGroupDatums } from '../loss/build-datum.js';
 import { DataOrder } from './data-order.js';
 import { RunLog, type StepMetrics } from './metrics-log.js';
@@ -33,7 +34,6 @@ import { ProgressReporter, type ProgressStream } from './progress.js';
 import { rolloutMetrics } from './rollout-metrics.js';
 import { restoreLatest, saveCheckpoint } from './run-state.js';
 import type { TrainingTask } from './task.js';
-import { resolveComponent, TRAINING_PANELS } from '../report/panels.js';
 
 /** Everything a training run needs besides its config. */
 export interface RlRunOptions<Row> {
@@ -44,6 +44,8 @@ export interface RlRunOptions<Row> {
   reference?: Backend;
   /** Continue from the run directory's latest checkpoint. */
   resume?: boolean;
+  /** Config hashes a resumed checkpoint may carry (default: this config's own hash only). */
+  acceptConfigHashes?: string[];
   /** Polled after each round; true ends the run early with a checkpoint (Ctrl-C). */
   shouldStop?: () => boolean;
   /** Progress output (default stderr); `null` silences it. */
@@ -72,7 +74,7 @@ export async function runRl<Row>(options: RlRunOptions<Row>): Promise<RlRunResul
   const { config, backend, task } = options;
   const runDir = resolveRunDir(config);
   const hash = configHash(config);
-  const estimator = options.estimator ?? createEstimator(estimatorConfigOf(config));
+  const estimator = options.estimator ?? createEstimator(config.advantage);
   if (config.loss.klBeta > 0 && options.reference === undefined) throw new ConfigError(`loss.klBeta is ${config.loss.klBeta} but no reference backend (the base policy) was given; pass options.reference or set loss.klBeta=0`);
   writeResolvedConfig(runDir, config);
   const log = new RunLog(runDir);
@@ -84,7 +86,7 @@ export async function runRl<Row>(options: RlRunOptions<Row>): Promise<RlRunResul
   let round = 0;
   let elapsedBefore = 0;
   let dataOrder: DataOrder;
-  const restored = options.resume ? await restoreLatest(runDir, backend, hash) : undefined;
+  const restored = options.resume ? await restoreLatest(runDir, backend, options.acceptConfigHashes ?? [hash]) : undefined;
   if (restored) {
     rng.setState(restored.rng);
     dataOrder = new DataOrder(rows.length, rng, restored.data);
@@ -100,12 +102,11 @@ export async function runRl<Row>(options: RlRunOptions<Row>): Promise<RlRunResul
 
   const loss: LossSpec = { kind: 'ppo', clipLow: config.loss.clipEpsilon, clipHigh: config.loss.clipEpsilon, klBeta: config.loss.klBeta, normalization: config.loss.normalization };
   const sampling = { temperature: config.rl.temperature, topK: config.rl.topK, topP: config.rl.topP };
-  const renderer = rendererFactoryOf(backend);
   const sessionStart = performance.now();
   const stepsAtStart = step;
   const elapsed = () => elapsedBefore + (performance.now() - sessionStart) / 1000;
-  const progress = options.progress === null ? undefined : new ProgressReporter({ totalSteps: config.rl.steps, fields: [], printEvery: config.log.printEvery, stream: options.progress, label: config.name });
-  let progressFieldsSet = false;
+  const progressFields = [{ label: 'reward', key: 'reward/total_mean' }, ...(task.progressFields ?? [])];
+  const progress = options.progress === null ? undefined : new ProgressReporter({ totalSteps: config.rl.steps, fields: progressFields, printEvery: config.log.printEvery, stream: options.progress, label: config.name });
   let lastMetrics: StepMetrics | undefined;
   let lastCheckpoint = '';
   let stopped = false;
@@ -126,7 +127,7 @@ export async function runRl<Row>(options: RlRunOptions<Row>): Promise<RlRunResul
     const groups = await collectGroups({
       policy: backend.policy(),
       task,
-      renderer,
+      renderer: backend.renderer,
       rows_P,
       groupSize: config.rl.groupSize,
       sampling,
@@ -185,18 +186,6 @@ export async function runRl<Row>(options: RlRunOptions<Row>): Promise<RlRunResul
       log.writeMetrics(metrics);
       lastMetrics = metrics;
       if (progress) {
-        if (!progressFieldsSet) {
-          progressFieldsSet = true;
-          const components = Object.keys(metrics).filter((key) => key.startsWith('reward/')).map((key) => key.slice(7));
-          const find = (id: string) => resolveComponent(TRAINING_PANELS.find((panel) => panel.id === id)!, components);
-          const tool = find('tool_execution');
-          const exact = find('exact_match');
-          progress.setFields([
-            { label: 'reward', key: 'reward/total_mean' },
-            ...(tool ? [{ label: 'tool', key: `reward/${tool}` }] : []),
-            ...(exact ? [{ label: 'EM', key: `reward/${exact}` }] : []),
-          ]);
-        }
         progress.update(step, metrics, { elapsedSeconds: (performance.now() - sessionStart) / 1000, stepsThisSession: step - stepsAtStart, tokensPerSecond: metrics['time/tokens_per_second']! });
       }
     }

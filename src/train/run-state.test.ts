@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CheckpointError } from '../errors.js';
 import { latestCheckpoint, readTrainerState, restoreLatest, saveCheckpoint } from './run-state.js';
-import { TabularBackend } from './tabular-backend.js';
+import { TabularBackend } from '../testing/tabular-backend.js';
 
 const state = (step: number) => ({ step, round: step / 2, rng: [1, 2, 3, step] as [number, number, number, number], data: { epoch: 0, position: step, order: [2, 0, 1] }, elapsedSeconds: step, configHash: 'abc' });
 

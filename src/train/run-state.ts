@@ -96,12 +96,13 @@ export function readTrainerState(path: string): TrainerState {
 }
 
 /** Loads the latest checkpoint of a run into `backend` and returns its trainer state. */
-export async function restoreLatest(runDir: string, backend: Backend, expectedConfigHash: string): Promise<TrainerState | undefined> {
+export async function restoreLatest(runDir: string, backend: Backend, expectedConfigHashes: string | string[]): Promise<TrainerState | undefined> {
   const statePath = latestCheckpoint(runDir);
   if (statePath === undefined) return undefined;
   const state = readTrainerState(statePath);
-  if (state.configHash !== expectedConfigHash) {
-    throw new CheckpointError(`cannot resume ${runDir}: its checkpoint was made with config hash ${state.configHash}, the current config hashes to ${expectedConfigHash}; resume with the run's own config.json`);
+  const expected = typeof expectedConfigHashes === 'string' ? [expectedConfigHashes] : expectedConfigHashes;
+  if (!expected.includes(state.configHash)) {
+    throw new CheckpointError(`cannot resume ${runDir}: its checkpoint was made with config hash ${state.configHash}, the current config hashes to ${expected[0]}; resume with the run's own config.json`);
   }
   await backend.load(state.backendPath, { optimizer: true });
   return state;

@@ -1,10 +1,15 @@
 /**
  * The Task contract of the trainer: where the question rows come from, how an episode is run for
- * one (a fresh Env per rollout) and how it is scored (a Rubric). The search-QA task implements it;
- * a user's own environment does too, in a few lines.
+ * one (a fresh Env per rollout) and how it is scored (a Rubric). A `TaskDefinition` is the task as
+ * the config and the CLI know it: the zod schema of its own `task` config section, how to open it
+ * from a resolved config, and optionally where a local-engine run starts when no base is given.
+ * The search-QA task implements both; a user's own environment does too, in a few lines.
  */
+import type { z } from 'zod';
 import type { EnvFactory } from '../env/env.js';
 import type { Rubric } from '../rewards/rubric.js';
+import type { TrainConfig } from './config.js';
+import type { ProgressField } from './progress.js';
 
 /** A trainable, evaluable task. */
 export interface TrainingTask<Row = unknown> {
@@ -18,10 +23,45 @@ export interface TrainingTask<Row = unknown> {
   answers?(row: Row): string[];
   /** The question family of a row, for per-family evaluation (optional). */
   family?(row: Row): string;
+  /** Metrics shown on the progress line after the mean reward (e.g. `reward/exact_match`). */
+  progressFields?: ProgressField[];
   /** Makes a fresh episode for each rollout. */
   createEnv: EnvFactory<Row>;
   /** Scores finished trajectories. */
   rubric: Rubric<Row>;
   /** Releases indexes and database handles. */
   close?(): void;
+}
+
+/** The base a local-engine run starts from, when the task makes one. */
+export interface TaskBase {
+  /** A checkpoint directory (weights, config.json, tokenizer files). */
+  checkpoint: string;
+  /** A short description for logs. */
+  label: string;
+}
+
+/** A task as the config names it (`task.name`), with its own config section. */
+export interface TaskDefinition<Row = unknown> {
+  /** The value of `task.name` that selects this task. */
+  readonly name: string;
+  /** One line for `--help`. */
+  readonly summary: string;
+  /**
+   * Schema of the whole `task` section, `name` included (a strict object with defaults, so a
+   * partial section resolves and an unknown key is refused).
+   */
+  readonly configSchema: z.ZodType;
+  /** Opens the task of a resolved config (its `task` section already validated by `configSchema`). */
+  open(config: TrainConfig, options: { log: (message: string) => void }): Promise<TrainingTask<Row>>;
+  /**
+   * The checkpoint a local-engine run starts from when none is given (`--base`), e.g. a cached
+   * warm start. Without it, the local backend needs `--base DIR`.
+   */
+  localBase?(config: TrainConfig, task: TrainingTask<Row>, options: { log: (message: string) => void }): Promise<TaskBase>;
+  /**
+   * The config of a run written by an older turnwise in this task's current layout, or undefined
+   * when `raw` is not such a config (it is then read as it is).
+   */
+  upgradeConfig?(raw: unknown): Record<string, unknown> | undefined;
 }

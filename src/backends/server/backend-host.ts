@@ -8,7 +8,8 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import type { Backend, Datum } from '../backend.js';
+import type { Backend } from '../backend.js';
+import type { Datum } from '../../training-types.js';
 import type { SampleRequest } from '../../rollout/policy.js';
 import { CheckpointError, errorMessage, TurnwiseError } from '../../errors.js';
 import { writeFileAtomic } from '../../engine/atomic-write.js';

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { BigramTestBackend } from '../test-support/bigram-test-backend.js';
-import { runMtGrpoScenario, type ScenarioTrace } from '../test-support/mt-grpo-scenario.js';
-import { connectTestClient, startTestServer, type TestServer } from '../test-support/serve-for-test.js';
+import { BigramTestBackend } from '../../testing/bigram-test-backend.js';
+import { runMtGrpoScenario, type ScenarioTrace } from '../../testing/mt-grpo-scenario.js';
+import { connectTestClient, startTestServer, type TestServer } from '../../testing/serve-for-test.js';
 
 let running: TestServer[] = [];
 afterEach(async () => {

@@ -5,9 +5,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { referenceKernels } from '../../engine/kernels/reference.js';
 import type { ChatRenderer } from '../../rollout/chat-renderer.js';
 import type { Tokenizer } from '../../rollout/tokenizer.js';
-import { createLocalBackend, type LocalBackend } from '../local.js';
-import { runMtGrpoScenario } from '../test-support/mt-grpo-scenario.js';
-import { connectTestClient, startTestServer } from '../test-support/serve-for-test.js';
+import { createLocalBackend } from '../create-local-backend.js';
+import type { LocalBackend } from '../local.js';
+import { runMtGrpoScenario } from '../../testing/mt-grpo-scenario.js';
+import { connectTestClient, startTestServer } from '../../testing/serve-for-test.js';
 
 // A tiny transformer of the CPU engine (reference kernels) with a letter tokenizer.
 const V = 24;

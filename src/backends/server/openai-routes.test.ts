@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BigramTestBackend } from '../test-support/bigram-test-backend.js';
-import { startTestServer, type TestServer } from '../test-support/serve-for-test.js';
+import { BigramTestBackend } from '../../testing/bigram-test-backend.js';
+import { startTestServer, type TestServer } from '../../testing/serve-for-test.js';
 import { VllmPolicy } from '../vllm-sampler.js';
 
 let test: TestServer;

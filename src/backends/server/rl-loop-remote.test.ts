@@ -5,9 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../train/config-load.js';
 import { readJsonLines, type StepMetrics } from '../../train/metrics-log.js';
 import { runRl } from '../../train/rl-loop.js';
-import { TabularBackend } from '../../train/tabular-backend.js';
-import { createToyTask } from '../../train/toy-task.js';
-import { connectTestClient, startTestServer } from '../test-support/serve-for-test.js';
+import { TabularBackend } from '../../testing/tabular-backend.js';
+import { createToyTask } from '../../testing/toy-task.js';
+import { connectTestClient, startTestServer } from '../../testing/serve-for-test.js';
 
 const configFor = (runDir: string) =>
   resolveConfig({

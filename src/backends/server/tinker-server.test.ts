@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Random } from '../../random.js';
 import { modelInput } from '../tinker/wire-schema.js';
-import { startTestServer, type TestServer } from '../test-support/serve-for-test.js';
+import { startTestServer, type TestServer } from '../../testing/serve-for-test.js';
 
 let test: TestServer;
 let keyed: TestServer;

@@ -7,7 +7,8 @@
  * trained tokens (equal up to float rounding), and `cross_entropy` as an importance-sampling step
  * at ratio 1 against a forward pass, which gives the gradient of the summed NLL.
  */
-import type { Backend, Datum, ForwardBackwardResult, LossSpec } from '../backend.js';
+import type { Backend } from '../backend.js';
+import type { Datum, ForwardBackwardResult, LossSpec } from '../../training-types.js';
 import type { ForwardBackwardOutput, TensorData, TurnwiseExtension } from '../tinker/wire-schema.js';
 import { HttpError } from './http-io.js';
 

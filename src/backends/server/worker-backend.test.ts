@@ -2,12 +2,12 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, ShapeError } from '../../errors.js';
 import type { Tokenizer } from '../../rollout/tokenizer.js';
-import { BigramTestBackend } from '../test-support/bigram-test-backend.js';
-import { runMtGrpoScenario } from '../test-support/mt-grpo-scenario.js';
-import { connectTestClient, startTestServer } from '../test-support/serve-for-test.js';
+import { BigramTestBackend } from '../../testing/bigram-test-backend.js';
+import { runMtGrpoScenario } from '../../testing/mt-grpo-scenario.js';
+import { connectTestClient, startTestServer } from '../../testing/serve-for-test.js';
 import { WorkerBackend } from './worker-backend.js';
 
-const MODULE = fileURLToPath(new URL('../test-support/bigram-test-backend.ts', import.meta.url));
+const MODULE = fileURLToPath(new URL('../../testing/bigram-test-backend.ts', import.meta.url));
 const local = new BigramTestBackend({ seed: 0 });
 const create = (factoryOptions: unknown, exportName = 'createBigramTestBackend', tokenizer: Tokenizer = local.tokenizer) =>
   WorkerBackend.create({ module: MODULE, exportName, factoryOptions, tokenizer, renderer: local.renderer });

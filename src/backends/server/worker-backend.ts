@@ -9,7 +9,8 @@
 import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { AdamParams, Backend, Datum, ForwardBackwardResult, LossSpec } from '../backend.js';
+import type { Backend } from '../backend.js';
+import type { AdamParams, Datum, ForwardBackwardResult, LossSpec } from '../../training-types.js';
 import type { ChatRenderer } from '../../rollout/chat-renderer.js';
 import type { Policy, SampleRequest, SampleResult } from '../../rollout/policy.js';
 import type { Tokenizer } from '../../rollout/tokenizer.js';

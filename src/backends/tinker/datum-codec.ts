@@ -8,7 +8,7 @@
  * become ratio bounds `1 - clipLow`, `1 + clipHigh`. A turnwise server instead receives the exact
  * `LossSpec` in the `turnwise` extension and unscaled values, which keeps remote steps bit-exact.
  */
-import type { Datum, LossSpec } from '../backend.js';
+import type { Datum, LossSpec } from '../../training-types.js';
 import { ConfigError, DataError } from '../../errors.js';
 import { modelInput, type TensorData, type WireDatum, type WireLossFn } from './wire-schema.js';
 

@@ -4,7 +4,7 @@
  * normalisation, and SkyRL's JAX backend returns no metrics at all. Mirrors the loss of PAPER.md
  * section 4 (clipped ratio, token- or sequence-mean); the KL term is not supported remotely.
  */
-import type { Datum, LossSpec } from '../backend.js';
+import type { Datum, LossSpec } from '../../training-types.js';
 import { normalisationScales } from './datum-codec.js';
 
 /** Loss value and statistics of `loss` given the current-policy logprobs of every target. */

@@ -2,8 +2,8 @@ import { createServer } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../errors.js';
 import type { RequestRecord } from '../server/tinker-server.js';
-import { connectTestClient, startTestServer, type TestServer } from '../test-support/serve-for-test.js';
-import { BigramTestBackend } from '../test-support/bigram-test-backend.js';
+import { connectTestClient, startTestServer, type TestServer } from '../../testing/serve-for-test.js';
+import { BigramTestBackend } from '../../testing/bigram-test-backend.js';
 import { TinkerSamplingPolicy } from './sampling-client.js';
 import { TinkerBackend } from './tinker-backend.js';
 
@@ -53,22 +53,6 @@ describe('TinkerBackend', () => {
     expect(body(samples[2]!).sampling_session_id).not.toBe(body(samples[0]!).sampling_session_id);
     expect(samples[0]!.headers['x-tinker-sampling-backpressure']).toBe('1');
     expect(log.every((record) => record.headers['x-api-key'] === 'tml-k')).toBe(true);
-  });
-
-  it('gives the training loop a fresh renderer per conversation when given a renderer factory', async () => {
-    const reference = new BigramTestBackend();
-    const { test } = await setup();
-    const made: unknown[] = [];
-    const factory = () => {
-      const renderer = { ...reference.renderer, renderPrompt: reference.renderer.renderPrompt.bind(reference.renderer), renderReply: reference.renderer.renderReply.bind(reference.renderer) };
-      made.push(renderer);
-      return renderer;
-    };
-    const client = await connectTestClient(test.url, { rendererFactory: factory });
-    closers.push(() => client.close());
-    const first = client.createRenderer();
-    expect(client.createRenderer()).not.toBe(first);
-    expect(made).toHaveLength(2);
   });
 
   it('sends a heartbeat for its session periodically', async () => {

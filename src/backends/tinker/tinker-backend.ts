@@ -6,7 +6,8 @@
  * ephemeral sampler snapshot refreshed after every weight change. Tokenisation stays client-side:
  * the caller passes the base model's tokenizer and chat renderer.
  */
-import type { AdamParams, Backend, Datum, ForwardBackwardResult, LossSpec } from '../backend.js';
+import type { Backend } from '../backend.js';
+import type { AdamParams, Datum, ForwardBackwardResult, LossSpec } from '../../training-types.js';
 import type { ChatRenderer } from '../../rollout/chat-renderer.js';
 import type { Policy } from '../../rollout/policy.js';
 import type { Tokenizer } from '../../rollout/tokenizer.js';
@@ -32,11 +33,6 @@ export interface TinkerBackendOptions {
   /** The base model's tokenizer and chat renderer (tokenisation is client-side). */
   tokenizer: Tokenizer;
   renderer: ChatRenderer;
-  /**
-   * Fresh renderers, one per conversation, for renderers that keep per-conversation state (such as
-   * `ChatTemplateRenderer.factory(...)`); the training loop uses it through `createRenderer`.
-   */
-  rendererFactory?: () => ChatRenderer;
   /** Server family, or `auto` to detect it from `client/config` (default). */
   server?: 'auto' | TinkerCapabilities['server'];
   /** Overrides of individual capability flags. */
@@ -131,11 +127,6 @@ export class TinkerBackend implements Backend {
 
   policy(): Policy {
     return this.samplingPolicy;
-  }
-
-  /** A renderer for one conversation (from `rendererFactory`, else the shared `renderer`). */
-  createRenderer(): ChatRenderer {
-    return this.options.rendererFactory ? this.options.rendererFactory() : this.renderer;
   }
 
   async forward(data: Datum[], options: { temperature: number }): Promise<number[][]> {

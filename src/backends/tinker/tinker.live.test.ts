@@ -7,7 +7,7 @@
  *   TINKER_BASE_URL=... TINKER_API_KEY=tml-... TINKER_TOKENIZER_DIR=./qwen3-8b npx vitest run src/backends/tinker/tinker.live.test.ts
  */
 import { describe, expect, it } from 'vitest';
-import { loadCheckpointChat } from '../server/checkpoint-backend.js';
+import { loadCheckpointChat } from '../create-local-backend.js';
 import { TinkerBackend } from './tinker-backend.js';
 
 const baseUrl = process.env.TINKER_BASE_URL;

@@ -1,12 +1,17 @@
 /**
- * One call that sets up the search-QA task for training or evaluation: the data directory (built
- * on first use if asked), the search index, the `wiki_search` tool and the rubric, wired so that
- * the rubric's gold-document reward re-runs searches with exactly the tool the environment uses.
+ * The search-QA task as a TrainingTask, in one call: the data directory (built on first use if
+ * asked), the FTS5 search index, the `wiki_search` tool, the paper's XML tool environment and the
+ * task's rubric, wired so that the gold-document search reward re-runs searches with exactly the
+ * tool the environment uses. Unless the rubric already scores normalised exact match, that metric
+ * is added with weight 0: reported, never rewarded. The system prompt is the paper's by default;
+ * `short` states the same instructions compactly, for small models whose context is precious.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { ToolEnv } from '../../env/tool-env.js';
 import { DataError } from '../../errors.js';
-import type { Rubric } from '../../rewards/rubric.js';
+import { Rubric } from '../../rewards/rubric.js';
+import type { TrainingTask } from '../../train/task.js';
 import { buildSearchQaData } from './build-data.js';
 import { DATA_FILES, defaultDataDir } from './data-files.js';
 import { loadSearchQaDataset } from './dataset.js';
@@ -14,6 +19,11 @@ import { openSearchIndex, type SearchIndex } from './search-index.js';
 import { createSearchQaRubric, type SearchQaRubricOptions } from './task-rubric.js';
 import type { QuestionRow, Split, Tier } from './types.js';
 import { createWikiSearchTool, type WikiSearchOptions, type WikiSearchTool } from './wiki-search-tool.js';
+
+/** The compact system prompt: the paper's instructions and tool format in two sentences. */
+export const SHORT_SYSTEM_PROMPT =
+  'Answer the question. First reason in <reasoning>, then call wiki_search once as ' +
+  '<tool>{"name": "wiki_search", "args": {"query": "..."}}</tool>; read the <result>, reason again, and give the answer in <answer>.';
 
 /** Options of `openSearchQaTask`. */
 export interface SearchQaTaskOptions {
@@ -23,32 +33,72 @@ export interface SearchQaTaskOptions {
   dir?: string;
   /** Build the generated data when the directory has no questions yet (default true). */
   buildIfMissing?: boolean;
+  /** The `wiki_search` tool: documents per search, characters shown. */
   tool?: WikiSearchOptions;
   rubric?: Omit<SearchQaRubricOptions, 'tool'>;
+  /** Assistant messages with a tool call before the episode ends (default the env's, paper: 2). */
+  maxToolCalls?: number;
+  /** `paper` (default) or `short`. */
+  systemPrompt?: 'paper' | 'short';
   onProgress?: (message: string) => void;
 }
 
-/** The pieces of the search-QA task. */
-export interface OpenedSearchQaTask {
+/** The search-QA task plus the handles behind it. */
+export interface SearchQaTask extends TrainingTask<QuestionRow> {
   dir: string;
   index: SearchIndex;
   tool: WikiSearchTool;
-  rubric: Rubric<QuestionRow>;
   /** The questions of one split (or all). */
   dataset(split?: Split | 'all'): QuestionRow[];
   close(): void;
 }
 
-/** Opens (and if needed builds) the data, index, tool and rubric of the search-QA task. */
-export async function openSearchQaTask(options: SearchQaTaskOptions = {}): Promise<OpenedSearchQaTask> {
+/** Opens (and if needed builds) the data, index, tool, environment and rubric of the search-QA task. */
+export async function openSearchQaTask(options: SearchQaTaskOptions = {}): Promise<SearchQaTask> {
   const tier = options.tier ?? 'M';
-  const dir = path.resolve(options.dir ?? defaultDataDir(tier));
+  const dir = path.resolve(options.dir !== undefined && options.dir !== '' ? options.dir : defaultDataDir(tier));
   if (!existsSync(path.join(dir, DATA_FILES.questions))) {
     if (options.buildIfMissing === false) throw new DataError(`search-qa: ${dir} has no ${DATA_FILES.questions}; run \`turnwise data build --tier ${tier}\``);
+    options.onProgress?.(`building search-QA data tier ${tier} in ${dir}`);
     buildSearchQaData({ tier, dir, onProgress: options.onProgress });
   }
   const index = await openSearchIndex(dir, { onProgress: options.onProgress });
   const tool = createWikiSearchTool(index, options.tool);
-  const rubric = createSearchQaRubric({ ...options.rubric, tool });
-  return { dir, index, tool, rubric, dataset: (split) => loadSearchQaDataset(dir, split), close: () => index.close() };
+  const functions = [...createSearchQaRubric({ ...options.rubric, tool }).functions];
+  if (!functions.some((fn) => fn.name === 'exact_match_normalized')) {
+    const normalized = createSearchQaRubric({ tool, exactMatch: 'normalized' }).functions.find((fn) => fn.name === 'exact_match_normalized')!;
+    functions.push({ ...normalized, weight: 0, score: normalized.score.bind(normalized) });
+  }
+  const splits = new Map<string, QuestionRow[]>();
+  for (const row of loadSearchQaDataset(dir, 'all')) {
+    const list = splits.get(row.split) ?? [];
+    list.push(row);
+    splits.set(row.split, list);
+  }
+  return {
+    name: `search-qa-${tier}`,
+    dir,
+    index,
+    tool,
+    rubric: new Rubric<QuestionRow>(functions),
+    dataset: (split) => loadSearchQaDataset(dir, split),
+    rows(split) {
+      const rows = splits.get(split);
+      if (!rows) throw new DataError(`search-QA data in ${dir} has no split ${JSON.stringify(split)}; it has ${[...splits.keys()].join(', ')}`);
+      return rows;
+    },
+    rowId: (row) => row.id,
+    answers: (row) => row.answers,
+    family: (row) => row.family,
+    progressFields: [
+      { label: 'tool', key: 'reward/tool_execution' },
+      { label: 'EM', key: 'reward/exact_match' },
+    ],
+    createEnv: ToolEnv.factory<QuestionRow>({
+      tools: [tool],
+      ...(options.maxToolCalls !== undefined ? { maxToolCalls: options.maxToolCalls } : {}),
+      ...(options.systemPrompt === 'short' ? { systemPrompt: SHORT_SYSTEM_PROMPT } : {}),
+    }),
+    close: () => index.close(),
+  };
 }

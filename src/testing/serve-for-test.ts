@@ -2,8 +2,8 @@
  * TEST SUPPORT: starts a Tinker-protocol server over a fresh bigram test backend on a free
  * loopback port, and connects a `TinkerBackend` to it with test-speed retry and heartbeat timings.
  */
-import { createTinkerServer, type TinkerServer, type TinkerServerOptions } from '../server/tinker-server.js';
-import { TinkerBackend, type TinkerBackendOptions } from '../tinker/tinker-backend.js';
+import { createTinkerServer, type TinkerServer, type TinkerServerOptions } from '../backends/server/tinker-server.js';
+import { TinkerBackend, type TinkerBackendOptions } from '../backends/tinker/tinker-backend.js';
 import { BigramTestBackend, type BigramTestBackendOptions } from './bigram-test-backend.js';
 
 /** A server on loopback with its backend. */

@@ -5,10 +5,11 @@
  * top-p and stops, and in-memory save/load. It lets the client, server and equivalence tests run in
  * milliseconds without the CPU engine.
  */
-import type { AdamParams, Backend, Datum, ForwardBackwardResult, LossSpec } from '../backend.js';
-import type { Policy, SampleRequest, SampleResult } from '../../rollout/policy.js';
-import { CheckpointError, ShapeError } from '../../errors.js';
-import { Random } from '../../random.js';
+import type { Backend } from '../backends/backend.js';
+import type { AdamParams, Datum, ForwardBackwardResult, LossSpec } from '../training-types.js';
+import type { Policy, SampleRequest, SampleResult } from '../rollout/policy.js';
+import { CheckpointError, ShapeError } from '../errors.js';
+import { Random } from '../random.js';
 import { TestChatRenderer, TestTokenizer } from './test-tokenizer.js';
 import { BigramModel, drawToken, type BigramSnapshot } from './bigram-model.js';
 

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Datum, LossSpec } from '../backends/backend.js';
+import type { Datum, LossSpec } from '../training-types.js';
 import { TabularBackend } from './tabular-backend.js';
 
 const datum = (backend: TabularBackend): Datum => {

@@ -5,9 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../errors.js';
-import { applyOverrides, configHash, loadConfig, readRunConfig, resolveConfig, writeResolvedConfig } from './config-load.js';
-import { checkBackendEnvironment, makeBackend, startingPoint, tinkerApiKey } from './make-backend.js';
-import type { SearchQaTask } from './search-qa-task.js';
+import { applyOverrides, configHash, loadConfig, readRunConfig, resolveConfig, writeResolvedConfig } from '../train/config-load.js';
+import { openBackend as makeBackend, startingPoint } from '../train/pipeline.js';
+import { checkBackendEnvironment, tinkerApiKey } from './backend-config.js';
+import { searchQaTaskDefinition } from '../tasks/search-qa/definition.js';
+import type { SearchQaTask } from '../tasks/search-qa/search-qa-task.js';
 
 const tinker = { kind: 'tinker', baseUrl: 'http://127.0.0.1:9', baseModel: 'Qwen/Qwen3-8B', tokenizerDir: '/nonexistent' };
 
@@ -85,7 +87,7 @@ describe('the backend section of the training config', () => {
   it('writes the name of the key variable, never the key, into the run config', () => {
     const dir = mkdtempSync(join(tmpdir(), 'turnwise-backend-secret-'));
     const config = resolveConfig({ backend: { ...tinker, apiKeyEnv: 'MY_TINKER_KEY' } });
-    expect(tinkerApiKey(config, { MY_TINKER_KEY: 'tml-very-secret' })).toBe('tml-very-secret');
+    expect(tinkerApiKey(config.backend, { MY_TINKER_KEY: 'tml-very-secret' })).toBe('tml-very-secret');
     writeResolvedConfig(dir, config);
     const text = readFileSync(join(dir, 'config.json'), 'utf8');
     expect(text).toContain('"apiKeyEnv": "MY_TINKER_KEY"');
@@ -103,23 +105,23 @@ describe('making the backend a config names', () => {
 
   it('fails before any connection when the API key variable is unset, naming it', async () => {
     const config = resolveConfig({ backend: { ...tinker, apiKeyEnv: 'TURNWISE_TEST_UNSET_KEY' } });
-    expect(() => checkBackendEnvironment(config, {})).toThrow(/environment variable TURNWISE_TEST_UNSET_KEY, which is not set; export TURNWISE_TEST_UNSET_KEY=/);
-    expect(() => tinkerApiKey(config, { TURNWISE_TEST_UNSET_KEY: '  ' })).toThrow(ConfigError);
+    expect(() => checkBackendEnvironment(config.backend, {})).toThrow(/environment variable TURNWISE_TEST_UNSET_KEY, which is not set; export TURNWISE_TEST_UNSET_KEY=/);
+    expect(() => tinkerApiKey(config.backend, { TURNWISE_TEST_UNSET_KEY: '  ' })).toThrow(ConfigError);
     await expect(makeBackend(config, { checkpointDirectory: '/tmp/x', env: {} })).rejects.toThrow(/TURNWISE_TEST_UNSET_KEY/);
-    expect(tinkerApiKey(resolveConfig({ backend: { ...tinker, apiKeyEnv: '' } }), {})).toBeUndefined();
+    expect(tinkerApiKey(resolveConfig({ backend: { ...tinker, apiKeyEnv: '' } }).backend, {})).toBeUndefined();
   });
 
   it('names the tokenizer directory when its files or chat template are missing', () => {
     const env = { TINKER_API_KEY: 'k' };
     const withDir = (dir: string) => resolveConfig({ backend: { ...tinker, tokenizerDir: dir } });
-    expect(() => checkBackendEnvironment(withDir('/nonexistent/tok'), env)).toThrow(/backend\.tokenizerDir "\/nonexistent\/tok" is not a directory/);
+    expect(() => checkBackendEnvironment(withDir('/nonexistent/tok').backend, env)).toThrow(/backend\.tokenizerDir "\/nonexistent\/tok" is not a directory/);
     const empty = mkdtempSync(join(tmpdir(), 'turnwise-backend-empty-'));
-    expect(() => checkBackendEnvironment(withDir(empty), env)).toThrow(/has no tokenizer\.json/);
-    expect(() => checkBackendEnvironment(withDir(tokenizerDir({ eos_token: '<|im_end|>' })), env)).toThrow(/tokenizer_config\.json has no chat_template/);
-    expect(() => checkBackendEnvironment(withDir(tokenizerDir({ chat_template: '{{ messages }}' })), env)).not.toThrow();
+    expect(() => checkBackendEnvironment(withDir(empty).backend, env)).toThrow(/has no tokenizer\.json/);
+    expect(() => checkBackendEnvironment(withDir(tokenizerDir({ eos_token: '<|im_end|>' })).backend, env)).toThrow(/tokenizer_config\.json has no chat_template/);
+    expect(() => checkBackendEnvironment(withDir(tokenizerDir({ chat_template: '{{ messages }}' })).backend, env)).not.toThrow();
     const jinja = tokenizerDir({});
     writeFileSync(join(jinja, 'chat_template.jinja'), '{{ messages }}');
-    expect(() => checkBackendEnvironment(withDir(jinja), env)).not.toThrow();
+    expect(() => checkBackendEnvironment(withDir(jinja).backend, env)).not.toThrow();
   });
 
   it('refuses a local checkpoint directory as the starting weights of a tinker run', async () => {
@@ -129,19 +131,19 @@ describe('making the backend a config names', () => {
     mkdirSync(join(local, 'base'));
     await expect(makeBackend(config, { weightsFrom: join(local, 'base'), checkpointDirectory: local, env: { TINKER_API_KEY: 'k' } })).rejects.toThrow(/is a local checkpoint directory, but backend\.kind is tinker/);
     const task = {} as SearchQaTask;
-    await expect(startingPoint(config, task, { base: local, log: () => {} })).rejects.toThrow(/--base .* is a local checkpoint directory, but backend\.kind is tinker/);
+    await expect(startingPoint(config, searchQaTaskDefinition, task, { base: local, log: () => {} })).rejects.toThrow(/--base .* is a local checkpoint directory, but backend\.kind is tinker/);
     const messages: string[] = [];
-    const start = await startingPoint(config, task, { log: (message) => messages.push(message) });
+    const start = await startingPoint(config, searchQaTaskDefinition, task, { log: (message) => messages.push(message) });
     expect(start.weightsFrom).toBeUndefined();
     expect(messages.join('\n')).toMatch(/starting from Qwen\/Qwen3-8B \(LoRA rank 32\).*warm start .* is skipped/);
-    expect((await startingPoint(config, task, { base: 'tinker://run/weights/step-4', log: () => {} })).weightsFrom).toBe('tinker://run/weights/step-4');
+    expect((await startingPoint(config, searchQaTaskDefinition, task, { base: 'tinker://run/weights/step-4', log: () => {} })).weightsFrom).toBe('tinker://run/weights/step-4');
   });
 
   it('asks for a base directory for the local engine, and says when tinker settings go unused', async () => {
     await expect(makeBackend(resolveConfig({}), { checkpointDirectory: '/tmp/x' })).rejects.toThrow(/backend\.kind local needs a checkpoint directory/);
     const messages: string[] = [];
     const local = resolveConfig({ backend: { ...tinker, kind: 'local' } });
-    const start = await startingPoint(local, {} as SearchQaTask, { base: '/some/base', log: (message) => messages.push(message) });
+    const start = await startingPoint(local, searchQaTaskDefinition, {} as SearchQaTask, { base: '/some/base', log: (message) => messages.push(message) });
     expect(start.weightsFrom).toBe('/some/base');
     expect(messages).toEqual(['[backend] backend.kind is local, so backend.baseUrl, backend.baseModel, backend.tokenizerDir are not used (--backend.kind=tinker trains on the service)']);
   });

@@ -4,10 +4,10 @@
  * the renderers of src/rollout/; these only give the bigram test backend something exact to
  * encode with.
  */
-import type { ChatRenderer } from '../../rollout/chat-renderer.js';
-import type { Tokenizer } from '../../rollout/tokenizer.js';
-import type { Message } from '../../types.js';
-import { DataError } from '../../errors.js';
+import type { ChatRenderer } from '../rollout/chat-renderer.js';
+import type { Tokenizer } from '../rollout/tokenizer.js';
+import type { Message } from '../types.js';
+import { DataError } from '../errors.js';
 
 const SPECIALS = ['<|endoftext|>', '<|im_start|>', '<|im_end|>'];
 // Printable ASCII and newline.

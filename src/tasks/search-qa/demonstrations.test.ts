@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { Random } from '../random.js';
-import type { QuestionRow } from '../tasks/search-qa/types.js';
-import type { WikiSearchTool } from '../tasks/search-qa/wiki-search-tool.js';
-import { XmlFormat } from '../env/xml-format.js';
+import { Random } from '../../random.js';
+import type { QuestionRow } from './types.js';
+import type { WikiSearchTool } from './wiki-search-tool.js';
+import { XmlFormat } from '../../env/xml-format.js';
 import { answerFromResult, chooseKind, DEMO_KINDS, makeDemonstration } from './demonstrations.js';
 
 const row: QuestionRow = {

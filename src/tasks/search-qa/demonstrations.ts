@@ -10,10 +10,10 @@
  * Each demonstration is the list of assistant replies of one episode, played by a scripted policy
  * through the real environment, so the tokens trained on are exactly those the rollout loop makes.
  */
-import type { Random } from '../random.js';
-import type { QuestionRow } from '../tasks/search-qa/types.js';
-import type { WikiSearchTool } from '../tasks/search-qa/wiki-search-tool.js';
-import type { TrainConfig } from './config.js';
+import type { Random } from '../../random.js';
+import type { QuestionRow } from './types.js';
+import type { WikiSearchTool } from './wiki-search-tool.js';
+import type { SearchQaConfig } from './config.js';
 
 /** The kinds of demonstration, in the order of `warmStart.demoMix`. */
 export const DEMO_KINDS = ['good', 'poorQuery', 'noSearch', 'brokenFormat'] as const;
@@ -36,7 +36,7 @@ const toolCall = (query: string) => `<tool>{"name": "wiki_search", "args": {"que
 const pick = <T>(random: Random, items: readonly T[]): T => items[random.int(items.length)]!;
 
 /** Chooses a demonstration kind from the configured mix. */
-export function chooseKind(mix: TrainConfig['warmStart']['demoMix'], random: Random): DemoKind {
+export function chooseKind(mix: SearchQaConfig['warmStart']['demoMix'], random: Random): DemoKind {
   const weights = DEMO_KINDS.map((kind) => mix[kind]);
   const total = weights.reduce((a, b) => a + b, 0);
   let draw = random.next() * total;

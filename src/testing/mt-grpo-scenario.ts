@@ -5,7 +5,8 @@
  * the policy samples turn 2; the turn reward scores turn 1, the outcome reward the whole episode,
  * and turn-1 tokens get norm(R^O) + norm(R^T) while turn-2 tokens get norm(R^O) (PAPER.md s3).
  */
-import type { AdamParams, Backend, Datum, LossSpec } from '../backend.js';
+import type { Backend } from '../backends/backend.js';
+import type { AdamParams, Datum, LossSpec } from '../training-types.js';
 
 /** What one run of the scenario produced. */
 export interface ScenarioTrace {

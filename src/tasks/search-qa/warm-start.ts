@@ -15,20 +15,23 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { Datum } from '../backends/backend.js';
-import { writeTokenizerFiles } from '../engine/tokenizer/tokenizer-files.js';
-import { trainBpe } from '../engine/tokenizer/bpe-trainer.js';
-import { loadTokenizer } from '../engine/tokenizer/hf-tokenizer.js';
-import { Random } from '../random.js';
-import { rolloutGroups } from '../rollout/group-rollout.js';
-import { DATA_FILES } from '../tasks/search-qa/data-files.js';
-import type { QuestionRow } from '../tasks/search-qa/types.js';
-import { ScriptedPolicy } from '../testing/scripted-policy.js';
-import { writeFileAtomicSync as writeFileAtomic } from '../engine/atomic-write.js';
-import { configHash } from './config-load.js';
-import type { TrainConfig } from './config.js';
+import type { Datum } from '../../training-types.js';
+import { writeTokenizerFiles } from '../../engine/tokenizer/tokenizer-files.js';
+import { trainBpe } from '../../engine/tokenizer/bpe-trainer.js';
+import { loadTokenizer } from '../../engine/tokenizer/hf-tokenizer.js';
+import { Random } from '../../random.js';
+import { rolloutGroups } from '../../rollout/group-rollout.js';
+import { DATA_FILES } from './data-files.js';
+import type { QuestionRow } from './types.js';
+import { ScriptedPolicy } from '../../rollout/scripted-policy.js';
+import { writeFileAtomicSync as writeFileAtomic } from '../../engine/atomic-write.js';
+import { configHash } from '../../train/config-load.js';
+import type { TrainConfig } from '../../train/config.js';
+import { MODEL_PRESETS, searchQaConfigOf } from './config.js';
 import { chooseKind, makeDemonstration, type Demonstration } from './demonstrations.js';
-import { createEngineBackend, modelConfigOf, type EngineBackend } from './engine-backend.js';
+import { createLocalBackend } from '../../backends/create-local-backend.js';
+import type { LocalBackend } from '../../backends/local.js';
+import { parseModelConfig, type ModelConfig } from '../../engine/model-config.js';
 import type { SearchQaTask } from './search-qa-task.js';
 
 /** Bump when the warm-start recipe changes, so old cached bases are not reused. */
@@ -72,16 +75,32 @@ export interface WarmStartSummary {
 
 /** The cache key of the base a config asks for. */
 export function warmStartKey(config: TrainConfig): string {
-  const { cacheDir: _cacheDir, ...recipe } = config.warmStart;
+  const section = searchQaConfigOf(config);
+  const { cacheDir: _cacheDir, ...recipe } = section.warmStart;
   // The demonstrations come from the training split; named only when it is not the default, so keys of the default stay as they were.
   const split = config.data.trainSplit !== 'train' ? { trainSplit: config.data.trainSplit } : {};
-  return configHash({ version: RECIPE_VERSION, recipe, model: config.model, tier: config.data.tier, task: config.task, budget: config.rl.maxCompletionTokens, ...split });
+  // `task` is the environment as the key has always named it (keys made before the task had its own config section still match).
+  const task = { searchTopK: section.searchTopK, resultCharBudget: section.resultCharBudget, maxToolCalls: section.maxToolCalls, systemPrompt: section.systemPrompt };
+  return configHash({ version: RECIPE_VERSION, recipe, model: section.model, tier: section.tier, task, budget: config.rl.maxCompletionTokens, ...split });
+}
+
+/** The engine model config of the warm start (vocabulary size from the trained tokenizer). */
+export function modelConfigOf(config: TrainConfig, vocabSize: number): ModelConfig {
+  const { model } = searchQaConfigOf(config);
+  return parseModelConfig({
+    model_type: 'llama',
+    ...MODEL_PRESETS[model.size],
+    vocab_size: vocabSize,
+    rope_theta: model.ropeTheta,
+    tie_word_embeddings: true,
+    max_position_embeddings: model.contextLength,
+  });
 }
 
 /** The base directory of a config when a complete, undamaged entry is cached, else undefined. */
 export function cachedBase(config: TrainConfig): string | undefined {
   const key = warmStartKey(config);
-  const root = resolve(config.warmStart.cacheDir, key);
+  const root = resolve(searchQaConfigOf(config).warmStart.cacheDir, key);
   return 'summary' in inspectCacheEntry(root, key) ? join(root, 'base') : undefined;
 }
 
@@ -150,7 +169,7 @@ const adam = (learningRate: number) => ({ learningRate, beta1: 0.9, beta2: 0.99,
 async function demonstrationDatums(
   demos: Demonstration[],
   task: SearchQaTask,
-  backend: EngineBackend,
+  backend: LocalBackend,
   config: TrainConfig,
   random: Random,
 ): Promise<{ datums: Datum[]; metrics: Record<string, Record<string, number>> }> {
@@ -165,7 +184,7 @@ async function demonstrationDatums(
   const groups = await rolloutGroups<QuestionRow>({
     policy,
     env: task.createEnv,
-    renderer: backend.createRenderer,
+    renderer: backend.renderer,
     rows: demos.map((demo) => demo.row),
     rowId: (_row, index) => `d${index}`,
     groupSize: 1,
@@ -186,7 +205,7 @@ async function demonstrationDatums(
   }
   const metrics = Object.fromEntries(Object.entries(sums).map(([kind, sum]) => [kind, Object.fromEntries(Object.entries(sum).map(([name, value]) => [name, value / counts[kind]!]))]));
   // Sequences longer than the model's context are cut to it (the cut part is not trained on).
-  const limit = config.model.contextLength;
+  const limit = searchQaConfigOf(config).model.contextLength;
   const datums = groups.map(({ trajectories: [trajectory] }) => {
     const tokens = trajectory!.tokens.slice(0, limit + 1);
     return { inputTokens: tokens.slice(0, -1), targetTokens: tokens.slice(1), weights: trajectory!.trainable.slice(1, tokens.length) };
@@ -195,7 +214,7 @@ async function demonstrationDatums(
 }
 
 /** Runs `steps` cross-entropy steps on batches drawn from `datums`; returns the loss curve. */
-async function supervisedSteps(backend: EngineBackend, batches: () => Datum[], steps: number, lr: number, label: string, log: (message: string) => void): Promise<{ losses: number[]; tokens: number }> {
+async function supervisedSteps(backend: LocalBackend, batches: () => Datum[], steps: number, lr: number, label: string, log: (message: string) => void): Promise<{ losses: number[]; tokens: number }> {
   const losses: number[] = [];
   let tokens = 0;
   const start = performance.now();
@@ -219,7 +238,7 @@ export async function warmStart(options: { config: TrainConfig; task: SearchQaTa
   const { config, task } = options;
   const log = options.log ?? ((message: string) => console.error(message));
   const key = warmStartKey(config);
-  const root = resolve(config.warmStart.cacheDir, key);
+  const root = resolve(searchQaConfigOf(config).warmStart.cacheDir, key);
   const baseDir = join(root, 'base');
   if (!options.force) {
     const entry = inspectCacheEntry(root, key);
@@ -289,8 +308,9 @@ function publish(building: string, root: string, key: string, force: boolean, lo
 /** Builds a base into `root` (tokenizer, pretraining, SFT) and writes its summary last. */
 async function buildBase(config: TrainConfig, task: SearchQaTask, key: string, root: string, log: (message: string) => void): Promise<WarmStartSummary> {
   const started = performance.now();
-  const random = new Random(config.warmStart.seed);
-  const settings = config.warmStart;
+  const section = searchQaConfigOf(config);
+  const settings = section.warmStart;
+  const random = new Random(settings.seed);
 
   // Demonstrations first: their text also trains the tokenizer.
   const trainRows = random.shuffle([...task.rows(config.data.trainSplit)]);
@@ -306,7 +326,7 @@ async function buildBase(config: TrainConfig, task: SearchQaTask, key: string, r
   const corpus = corpusTexts(task.dir, settings.corpusCharacters);
   const prompt = (await task.createEnv().reset(demos[0]!.row)).map((message) => message.content);
   const taskTexts = demos.flatMap((demo) => [demo.row.question, ...demo.replies]);
-  const trained = trainBpe([...corpus, ...taskTexts, ...prompt], { vocabSize: config.model.vocabSize, addedTokens: FORMAT_TOKENS });
+  const trained = trainBpe([...corpus, ...taskTexts, ...prompt], { vocabSize: section.model.vocabSize, addedTokens: FORMAT_TOKENS });
   const tokenizerDir = join(root, 'tokenizer');
   await writeTokenizerFiles(tokenizerDir, trained);
   const tokenizer = await loadTokenizer(tokenizerDir);
@@ -314,9 +334,9 @@ async function buildBase(config: TrainConfig, task: SearchQaTask, key: string, r
   log(`[warm start] tokenizer: ${tokenizer.vocabSize} tokens in ${tokenizerSeconds.toFixed(1)}s`);
 
   // 2. Pretraining on corpus text.
-  const backend = await createEngineBackend({ tokenizerDir, checkpointDirectory: root, modelConfig: modelConfigOf(config, tokenizer.vocabSize), seed: settings.seed, samplerSlots: 8 });
+  const backend = await createLocalBackend({ tokenizerDir, checkpointDirectory: root, modelConfig: modelConfigOf(config, tokenizer.vocabSize), seed: settings.seed, samplerSlots: 8 });
   const parameters = backend.model.layout.totalSize;
-  log(`[warm start] model: ${config.model.size}, ${(parameters / 1e6).toFixed(2)}M parameters; ${demos.length} demonstrations ${JSON.stringify(kinds)}`);
+  log(`[warm start] model: ${section.model.size}, ${(parameters / 1e6).toFixed(2)}M parameters; ${demos.length} demonstrations ${JSON.stringify(kinds)}`);
   const eos = tokenizer.eosTokenId ?? 0;
   const stream: number[] = [];
   for (const text of corpus) {

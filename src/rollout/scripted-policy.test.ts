@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { SamplingParams } from '../rollout/policy.js';
-import { ByteTokenizer } from './byte-tokenizer.js';
+import type { SamplingParams } from './policy.js';
+import { ByteTokenizer } from '../testing/byte-tokenizer.js';
 import { ScriptExhaustedError, ScriptedPolicy } from './scripted-policy.js';
 
 const tokenizer = new ByteTokenizer();

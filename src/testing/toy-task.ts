@@ -9,7 +9,7 @@ import { ToolEnv } from '../env/tool-env.js';
 import { defineReward } from '../rewards/reward-function.js';
 import { Rubric } from '../rewards/rubric.js';
 import { DataError } from '../errors.js';
-import type { TrainingTask } from './task.js';
+import type { TrainingTask } from '../train/task.js';
 
 /** A row of the toy task. */
 export interface ToyRow {

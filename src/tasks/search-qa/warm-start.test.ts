@@ -2,10 +2,11 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deepMerge, resolveConfig } from './config-load.js';
-import type { TrainConfig } from './config.js';
-import { createEngineBackend } from './engine-backend.js';
-import { createSearchQaTask, type SearchQaTask } from './search-qa-task.js';
+import { deepMerge, resolveConfig } from '../../train/config-load.js';
+import type { TrainConfig } from '../../train/config.js';
+import { createLocalBackend } from '../../backends/create-local-backend.js';
+import { searchQaTaskDefinition } from './definition.js';
+import { openSearchQaTask, type SearchQaTask } from './search-qa-task.js';
 import { cachedBase, warmStart, warmStartKey } from './warm-start.js';
 
 // The warm start on tier-S data with a tiny model and a few steps per stage (about a second per build).
@@ -13,7 +14,7 @@ const root = mkdtempSync(join(tmpdir(), 'turnwise-warm-start-'));
 let task: SearchQaTask;
 
 beforeAll(async () => {
-  task = await createSearchQaTask({ tier: 'S', dir: join(root, 'data'), resultCharBudget: 200, searchTopK: 1, maxToolCalls: 2, systemPrompt: 'short' });
+  task = await openSearchQaTask({ tier: 'S', dir: join(root, 'data'), tool: { maxCharacters: 200, k: 1 }, maxToolCalls: 2, systemPrompt: 'short' });
 });
 afterAll(() => task?.close?.());
 
@@ -21,10 +22,11 @@ const configOf = (cacheDir: string, overrides: Record<string, unknown> = {}): Tr
   resolveConfig(
     deepMerge(
       {
-        data: { tier: 'S', dir: join(root, 'data') },
-        model: { size: 'tiny', vocabSize: 320, contextLength: 768 },
-        rl: { maxCompletionTokens: 400 },
-        warmStart: {
+        task: {
+          tier: 'S',
+          dir: join(root, 'data'),
+          model: { size: 'tiny', vocabSize: 320, contextLength: 768 },
+          warmStart: {
           corpusCharacters: 20_000,
           demonstrations: 48,
           pretrainSteps: 10,
@@ -36,10 +38,13 @@ const configOf = (cacheDir: string, overrides: Record<string, unknown> = {}): Tr
           sftLr: 1e-2,
           demoMix: { good: 0.25, poorQuery: 0.25, noSearch: 0.25, brokenFormat: 0.25 },
           cacheDir,
+          },
         },
+        rl: { maxCompletionTokens: 400 },
       },
       overrides,
     ),
+    { tasks: [searchQaTaskDefinition] },
   );
 
 /** Runs a warm start, returning its result and the lines it logged. */
@@ -83,7 +88,7 @@ describe('warm start (tier S, tiny model)', () => {
     expect(mean(sft.slice(-3))).toBeLessThan(mean(sft.slice(0, 3)) - 0.3);
 
     // The base is a loadable checkpoint with its tokenizer, and nothing of the build is left behind.
-    const backend = await createEngineBackend({ tokenizerDir: first.baseDir, weightsFrom: first.baseDir, checkpointDirectory: join(root, 'scratch') });
+    const backend = await createLocalBackend({ tokenizerDir: first.baseDir, checkpoint: first.baseDir, optimizer: false, checkpointDirectory: join(root, 'scratch') });
     expect(backend.tokenizer.vocabSize).toBe(first.summary.vocabSize);
     await backend.close();
     expect(Object.keys(first.summary.files!).sort()).toEqual(expect.arrayContaining(['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']));
@@ -96,7 +101,7 @@ describe('warm start (tier S, tiny model)', () => {
     expect(again.summary).toEqual(first.summary);
     expect(again.lines).toEqual([`[warm start] reusing cached base ${first.baseDir}`]);
     expect(warmStartKey(configOf(join(root, 'elsewhere')))).toBe(warmStartKey(config));
-    const goodOnly = configOf(cacheDir, { warmStart: { demoMix: { good: 1, poorQuery: 0, noSearch: 0, brokenFormat: 0 } } });
+    const goodOnly = configOf(cacheDir, { task: { warmStart: { demoMix: { good: 1, poorQuery: 0, noSearch: 0, brokenFormat: 0 } } } });
     expect(warmStartKey(goodOnly)).not.toBe(warmStartKey(config));
     const other = await run(goodOnly);
     expect(other.reused).toBe(false);

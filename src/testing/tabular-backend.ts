@@ -7,7 +7,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AdamParams, Backend, Datum, ForwardBackwardResult, LossSpec } from '../backends/backend.js';
+import type { Backend } from '../backends/backend.js';
+import type { AdamParams, Datum, ForwardBackwardResult, LossSpec } from '../training-types.js';
 import type { ChatRenderer } from '../rollout/chat-renderer.js';
 import type { Policy, SampleRequest, SampleResult } from '../rollout/policy.js';
 import type { Tokenizer } from '../rollout/tokenizer.js';
@@ -15,7 +16,7 @@ import type { Message } from '../types.js';
 import { CheckpointError } from '../errors.js';
 import { Random } from '../random.js';
 import { writeFileAtomicSync as writeFileAtomic } from '../engine/atomic-write.js';
-import { BigramModel, drawToken } from '../backends/test-support/bigram-model.js';
+import { BigramModel, drawToken } from './bigram-model.js';
 
 const VOCAB = 128;
 

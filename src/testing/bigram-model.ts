@@ -6,10 +6,10 @@
  * ancestral draws with top-k / top-p, and snapshots of weights and optimiser state. Everything is
  * float64 and deterministic, so tests can compare runs bit for bit.
  */
-import type { AdamParams, Datum, ForwardBackwardResult, LossSpec } from '../backend.js';
-import { ShapeError } from '../../errors.js';
-import { policyLoss } from '../../loss/policy-loss.js';
-import { Random } from '../../random.js';
+import type { AdamParams, Datum, ForwardBackwardResult, LossSpec } from '../training-types.js';
+import { ShapeError } from '../errors.js';
+import { policyLoss } from '../loss/policy-loss.js';
+import { Random } from '../random.js';
 
 /** Weights and optimiser state of a bigram model, as saved by a test backend. */
 export interface BigramSnapshot {

@@ -8,8 +8,8 @@
  * the token and its position, so seeded runs can be compared exactly.
  */
 import { TurnwiseError } from '../errors.js';
-import type { Policy, SampleRequest, SampleResult } from '../rollout/policy.js';
-import type { Tokenizer } from '../rollout/tokenizer.js';
+import type { Policy, SampleRequest, SampleResult } from './policy.js';
+import type { Tokenizer } from './tokenizer.js';
 
 /** What a reply function is told about one sampling call. */
 export interface ScriptCall {

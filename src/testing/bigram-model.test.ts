@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ShapeError } from '../../errors.js';
-import { Random } from '../../random.js';
-import type { Datum } from '../backend.js';
+import { ShapeError } from '../errors.js';
+import { Random } from '../random.js';
+import type { Datum } from '../training-types.js';
 import { BigramModel, drawToken } from './bigram-model.js';
 
 const ADAM = { learningRate: 0.05, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.01, gradClipNorm: 1 };
