@@ -11,6 +11,7 @@
 import type { Datum, LossSpec } from '../../training-types.js';
 import { ConfigError, DataError } from '../../errors.js';
 import { modelInput, type TensorData, type WireDatum, type WireLossFn } from './wire-schema.js';
+import { normalizationCoefficients } from '../../loss/loss-normalization.js';
 
 /** The wire name of a loss. */
 export function wireLossFn(loss: LossSpec): WireLossFn {
@@ -48,17 +49,12 @@ export function checkDatum(datum: Datum, index: number): void {
   }
 }
 
-/** Per-position scale that turns a normalised loss into Tinker's sum over the whole call. */
+/**
+ * Per-position scale that turns a normalised loss into Tinker's sum over the whole call: the loss
+ * module's reduction coefficients, so a Tinker service and the local engine reduce alike.
+ */
 export function normalisationScales(data: Datum[], loss: LossSpec): number[][] {
-  const totalWeight = data.reduce((sum, datum) => sum + datum.weights.reduce((a, b) => a + b, 0), 0);
-  return data.map((datum) => {
-    const sequenceWeight = datum.weights.reduce((a, b) => a + b, 0);
-    const scale =
-      loss.kind !== 'cross_entropy' && loss.normalization === 'sequence-mean'
-        ? 1 / (Math.max(1, sequenceWeight) * data.length)
-        : 1 / Math.max(1, totalWeight);
-    return datum.weights.map((weight) => weight * scale);
-  });
+  return normalizationCoefficients(data, loss.kind === 'cross_entropy' ? 'token-mean' : loss.normalization);
 }
 
 /** Encodes datums for a standard Tinker server: normalisation folded into advantages / weights. */
