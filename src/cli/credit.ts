@@ -15,7 +15,7 @@ import { collectGroups } from '../train/collect-groups.js';
 import { checkBackendEnvironment } from '../backends/backend-config.js';
 import { readRunConfig } from '../train/config-load.js';
 import { openBackend } from '../train/pipeline.js';
-import { TASKS, taskOf } from './tasks.js';
+import { runTasks, taskOf } from './tasks.js';
 import { latestCheckpoint, readTrainerState } from '../train/run-state.js';
 import type { Command } from './command.js';
 
@@ -59,7 +59,8 @@ export const command: Command = {
     }
     if (positionals.length !== 1) throw new ConfigError('credit needs one run directory; see `turnwise credit --help`');
     const runDir = positionals[0]!;
-    const config = readRunConfig(runDir, { tasks: TASKS });
+    const known = await runTasks(runDir);
+    const config = readRunConfig(runDir, { tasks: known.tasks });
     const groupSize = nonNegativeInteger('--group-size', values['group-size'], config.rl.groupSize);
     if (groupSize < 1) throw new ConfigError('--group-size must be at least 1');
     // Another estimator than the run's comes with its own defaults.
@@ -71,7 +72,7 @@ export const command: Command = {
     if (latest === undefined) throw new ConfigError(`${runDir} has no checkpoint yet (latest.json missing)`);
 
     checkBackendEnvironment(config.backend);
-    const task = await taskOf(config).open(config, { log: (message) => console.error(message) });
+    const task = await taskOf(config, known.tasks).open(config, { log: (message) => console.error(message) });
     try {
       const rows = task.rows(values.split ?? 'dev');
       const row = rows[index];

@@ -13,13 +13,13 @@ import { applyOverrides, loadConfig, readRunConfig, resolveConfig, writeResolved
 import type { EvalResult } from '../train/eval-result.js';
 import { checkBackendEnvironment } from '../backends/backend-config.js';
 import { evaluateInto, openBackend, startingPoint } from '../train/pipeline.js';
-import { TASKS, taskOf } from './tasks.js';
+import { knownTasks, runTasks, taskOf, taskOverrides } from './tasks.js';
 import { latestCheckpoint, readTrainerState } from '../train/run-state.js';
 import { splitOverrides } from './cli-args.js';
 import type { Command } from './command.js';
 
 const HELP = `usage: turnwise eval RUN_DIR [options]
-       turnwise eval --base --out DIR [--config FILE] [--key.path=value ...]
+       turnwise eval --base --out DIR [--config FILE] [--task MODULE] [--key.path=value ...]
 
 options:
   --split LIST       comma-separated splits (default: dev,test)
@@ -38,11 +38,11 @@ function familyTable(result: EvalResult): string {
 export const command: Command = {
   summary: 'evaluate a run (or the base) on dev/test with greedy and sampled decoding',
   async run(args) {
-    const { overrides, rest } = splitOverrides(args, ['config', 'out', 'split', 'mode', 'questions']);
+    const { overrides, rest } = splitOverrides(args, ['config', 'task', 'out', 'split', 'mode', 'questions']);
     const { values, positionals } = parseArgs({
       args: rest,
       allowPositionals: true,
-      options: { base: { type: 'boolean' }, out: { type: 'string' }, config: { type: 'string' }, split: { type: 'string' }, mode: { type: 'string' }, questions: { type: 'string' }, families: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: { base: { type: 'boolean' }, out: { type: 'string' }, config: { type: 'string' }, task: { type: 'string' }, split: { type: 'string' }, mode: { type: 'string' }, questions: { type: 'string' }, families: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
     });
     if (values.help) {
       console.log(HELP);
@@ -55,9 +55,11 @@ export const command: Command = {
     let runDir: string;
     let config;
     let checkpoint: string | undefined;
+    let known;
     if (values.base) {
       if (values.out === undefined) throw new ConfigError('eval --base needs --out DIR (where the base evaluation is written)');
-      config = await loadConfig({ file: values.config, overrides: [...overrides, '--name=base'], tasks: TASKS });
+      known = await knownTasks(values.task);
+      config = await loadConfig({ file: values.config, overrides: taskOverrides(known, [...overrides, '--name=base']), tasks: known.tasks });
       runDir = values.out;
       writeResolvedConfig(runDir, config);
       checkpoint = undefined;
@@ -65,7 +67,10 @@ export const command: Command = {
       if (positionals.length !== 1) throw new ConfigError('eval needs one run directory (or --base); see `turnwise eval --help`');
       runDir = positionals[0]!;
       // Overrides apply to the run's own config (e.g. --backend.baseUrl=... when the service moved).
-      config = resolveConfig(applyOverrides(readRunConfig(runDir, { tasks: TASKS }), overrides, { tasks: TASKS }), { tasks: TASKS });
+      if (values.task !== undefined) throw new ConfigError('eval RUN_DIR loads the task module the run recorded (taskModule in its config.json); leave --task out');
+      known = await runTasks(runDir);
+      const tasks = { tasks: known.tasks };
+      config = resolveConfig(applyOverrides(readRunConfig(runDir, tasks), overrides, tasks), tasks);
       const latest = latestCheckpoint(runDir);
       if (latest === undefined) throw new ConfigError(`${runDir} has no checkpoint yet (latest.json missing)`);
       checkpoint = readTrainerState(latest).backendPath;
@@ -76,7 +81,7 @@ export const command: Command = {
       config = { ...config, eval: { ...config.eval, questions } };
     }
     checkBackendEnvironment(config.backend);
-    const definition = taskOf(config);
+    const definition = taskOf(config, known.tasks);
     const task = await definition.open(config, { log });
     try {
       // The base: the task's own (local) or the remote base model (tinker); a run: its latest checkpoint.

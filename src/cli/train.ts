@@ -11,14 +11,14 @@ import { BACKEND_CONNECTION_KEYS, checkBackendEnvironment } from '../backends/ba
 import { applyOverrides, describeConfig, loadConfig, readRunConfig, resolveConfig } from '../train/config-load.js';
 import { resolveRunDir, type TrainConfig } from '../train/config.js';
 import { evaluateInto, startingPoint, stopOnSigint, trainRun } from '../train/pipeline.js';
-import { TASKS, taskOf } from './tasks.js';
+import { knownTasks, runTasks, taskOf, taskOverrides, type KnownTasks } from './tasks.js';
 import { ConfigError } from '../errors.js';
 import { writeFileAtomicSync as writeFileAtomic } from '../engine/atomic-write.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { splitOverrides } from './cli-args.js';
 import type { Command } from './command.js';
 
-const HELP = `usage: turnwise train [--config FILE] [--base DIR] [--resume RUN_DIR] [--eval] [--key.path=value ...]
+const HELP = `usage: turnwise train [--config FILE] [--task MODULE] [--base DIR] [--resume RUN_DIR] [--eval] [--key.path=value ...]
 
 Trains a policy with RL (MT-GRPO by default) on the task the config names (task.name, default
 search-qa). With the local backend (default) it starts from the task's base (for search-QA the
@@ -32,6 +32,8 @@ server, turnwise serve) trains a LoRA of --backend.baseModel and no local base i
 
 options:
   --config FILE     JSON, YAML or TS config file (dotted overrides win)
+  --task MODULE     train a task of your own: a .ts/.js module exporting a TaskDefinition
+                    (default export); its config section is task.*, validated by its schema
   --base DIR        start from this checkpoint directory instead of the warm start
                     (tinker: a path the service saved, tinker://...)
   --resume RUN_DIR  continue a run exactly from its latest checkpoint (uses the run's config.json;
@@ -46,37 +48,40 @@ Ctrl-C finishes the current round, saves a checkpoint and exits; resume with --r
  * The config of a resumed run: its own config.json, where only the backend's connection settings
  * may be overridden (the service moved, another key variable); anything else would change the run.
  */
-function resumedConfig(runDir: string, overrides: string[]): TrainConfig {
+function resumedConfig(runDir: string, overrides: string[], known: KnownTasks): TrainConfig {
   const allowed = BACKEND_CONNECTION_KEYS.map((key) => `backend.${key}`);
   const refused = overrides.filter((override) => !allowed.includes(override.replace(/^--/, '').split('=')[0]!));
   if (refused.length > 0) {
     throw new ConfigError(`--resume continues ${runDir} with its own config.json; only ${allowed.map((key) => `--${key}`).join(', ')} may be given with it, got ${refused.join(' ')}`);
   }
-  return resolveConfig(applyOverrides(readRunConfig(runDir, { tasks: TASKS }), overrides, { tasks: TASKS }), { tasks: TASKS });
+  const tasks = { tasks: known.tasks };
+  return resolveConfig(applyOverrides(readRunConfig(runDir, tasks), overrides, tasks), tasks);
 }
 
 export const command: Command = {
   summary: 'train a search agent with RL (MT-GRPO) from the warm-started base or on a Tinker service',
   async run(args) {
-    const { overrides, rest } = splitOverrides(args, ['config', 'base', 'resume']);
+    const { overrides, rest } = splitOverrides(args, ['config', 'task', 'base', 'resume']);
     const { values } = parseArgs({
       args: rest,
-      options: { config: { type: 'string' }, base: { type: 'string' }, resume: { type: 'string' }, eval: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, 'help-config': { type: 'boolean' } },
+      options: { config: { type: 'string' }, task: { type: 'string' }, base: { type: 'string' }, resume: { type: 'string' }, eval: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, 'help-config': { type: 'boolean' } },
     });
     if (values.help) {
       console.log(HELP);
       return 0;
     }
     if (values['help-config']) {
-      console.log(describeConfig({ tasks: TASKS }).join('\n'));
+      console.log(describeConfig({ tasks: (await knownTasks(values.task)).tasks }).join('\n'));
       return 0;
     }
-    const config = values.resume !== undefined ? resumedConfig(values.resume, overrides) : await loadConfig({ file: values.config, overrides, tasks: TASKS });
+    if (values.resume !== undefined && values.task !== undefined) throw new ConfigError('--resume loads the task module the run recorded (taskModule in its config.json); leave --task out');
+    const known = values.resume !== undefined ? await runTasks(values.resume) : await knownTasks(values.task);
+    const config = values.resume !== undefined ? resumedConfig(values.resume, overrides, known) : await loadConfig({ file: values.config, overrides: taskOverrides(known, overrides), tasks: known.tasks });
     const runDir = resolveRunDir(config);
     const log = (message: string) => console.error(message);
     // A missing API key or tokenizer fails here, before any data is built.
     checkBackendEnvironment(config.backend);
-    const definition = taskOf(config);
+    const definition = taskOf(config, known.tasks);
     const task = await definition.open(config, { log });
     try {
       const baseFile = join(runDir, 'base.txt');

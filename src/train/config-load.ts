@@ -258,12 +258,13 @@ const DEFAULT_LOCAL_BACKEND = stableStringify(withoutConnection(backendConfigSch
 
 /**
  * What is hashed of a training config: its backend section without the connection settings (a
- * resumed run may reach its service differently), and `backend: "local"` when that section is
+ * resumed run may reach its service differently), no `taskModule` (where the task's code lives may
+ * move; its config section is hashed), and `backend: "local"` when that section is
  * the default local one, as configs hashed before the section existed, so their runs still resume.
  */
 function hashedForm(value: unknown): unknown {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
-  const config = value as Json;
+  const { taskModule: _where, ...config } = value as Json;
   if (!('rl' in config) || config.backend === null || typeof config.backend !== 'object') return value;
   const backend = withoutConnection(config.backend as Json);
   return { ...config, backend: stableStringify(backend) === DEFAULT_LOCAL_BACKEND ? 'local' : backend };

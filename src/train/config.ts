@@ -89,6 +89,10 @@ export const trainConfigShape = {
   runDir: z.string().default('').describe('directory of this run (config, metrics, checkpoints); default runs/<name>-seed<seed>'),
   seed: z.number().int().min(0).max(0xffffffff).default(0).describe('seed of every random draw of the run; default 0'),
   backend: backendConfigSchema.prefault({}),
+  taskModule: z
+    .string()
+    .default('')
+    .describe('module exporting the TaskDefinition of a task of your own (turnwise train --task FILE); "" = a bundled task; default ""'),
   task: taskSectionSchema.prefault({}),
   data: dataSchema.prefault({}),
   rl: rlSchema.prefault({}),
