@@ -71,7 +71,7 @@ export { saveModelCheckpoint, loadModelCheckpoint, modelTensors, loadModelTensor
 export type { Kernels, FloatArray } from './engine/kernels/kernels.js';
 export { KEY_TILE, keyCacheIndex } from './engine/kernels/kernels.js';
 export { loadKernels, nativeKernelsUnavailableReason, type LoadKernelsOptions } from './engine/kernels/index.js';
-export { referenceKernels } from './engine/kernels/reference.js';
+export { referenceKernels } from './engine/kernels/reference/index.js';
 export { measureGemm, ENGINE_GEMM_SHAPES, type GemmShape, type GemmMeasurement } from './engine/kernels/gemm-benchmark.js';
 
 // engine: formats

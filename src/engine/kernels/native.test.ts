@@ -6,7 +6,7 @@ import { ShapeError } from '../../errors.js';
 import { Random } from '../../random.js';
 import { KEY_TILE, type Kernels } from './kernels.js';
 import { createNativeKernels } from './native.js';
-import { referenceKernels as R } from './reference.js';
+import { referenceKernels as R } from './reference/index.js';
 import { maxRelativeError, nativeAddonForTests, randomFloat32, randomInts } from './test-helpers.js';
 
 const { addon, unavailable } = nativeAddonForTests();

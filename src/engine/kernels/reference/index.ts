@@ -4,17 +4,17 @@
  * finite differences against it, and the engine falls back to it when the addon is not built.
  */
 
-import type { Kernels } from './kernels.js';
-import { attentionCached, kvCacheWrite } from './reference/attention-cached.js';
-import { attentionBackward, attentionForward } from './reference/attention.js';
-import { embeddingBackward, embeddingForward } from './reference/embedding.js';
-import { logprobsBackward, logprobsForward } from './reference/logprobs.js';
-import { matmulBackward, matmulForward } from './reference/matmul.js';
-import { adamw, add, sumSquares } from './reference/optimizer.js';
-import { rmsnormBackward, rmsnormForward } from './reference/rmsnorm.js';
-import { rope } from './reference/rope.js';
-import { sampleTokens } from './reference/sampling.js';
-import { swigluBackward, swigluForward } from './reference/swiglu.js';
+import type { Kernels } from '../kernels.js';
+import { attentionCached, kvCacheWrite } from './attention-cached.js';
+import { attentionBackward, attentionForward } from './attention.js';
+import { embeddingBackward, embeddingForward } from './embedding.js';
+import { logprobsBackward, logprobsForward } from './logprobs.js';
+import { matmulBackward, matmulForward } from './matmul.js';
+import { adamw, add, sumSquares } from './optimizer.js';
+import { rmsnormBackward, rmsnormForward } from './rmsnorm.js';
+import { rope } from './rope.js';
+import { sampleTokens } from './sampling.js';
+import { swigluBackward, swigluForward } from './swiglu.js';
 
 /** The reference Kernels (TypeScript, one thread). */
 export const referenceKernels: Kernels = {
