@@ -19,8 +19,8 @@ import * as ropeOps from './rope.js';
 import * as samplingOps from './sampling.js';
 import * as swigluOps from './swiglu.js';
 
-/** Every op of the files above (their other exports, such as RowSampler, are not ops and are ignored). */
-const referenceOps: KernelOps = {
+/** Every op of the files above, unchecked (their other exports, such as RowSampler, are not ops and are ignored). */
+export const referenceOps: KernelOps = {
   ...attentionCachedOps,
   ...attentionOps,
   ...embeddingOps,
