@@ -53,6 +53,7 @@ export function checkIndices(kernel: string, dims: Dims, name: string, indices: 
   }
 }
 
+/** embeddingForward / embeddingBackward, ids included. */
 function checkEmbedding(kernel: string, activations: FloatArray, ids: Int32Array, table: FloatArray, N: number, C: number, V: number): void {
   const dims = { N, C, V };
   const forward = kernel === 'embeddingForward';
