@@ -50,17 +50,29 @@ static void fail(call_t *c, int type_error, const char *format, ...) {
   else napi_throw_range_error(c->env, "ERR_TURNWISE_SHAPE", message);
 }
 
-static int begin(call_t *c, napi_env env, napi_callback_info info, const char *op, size_t expected) {
+/* One function the addon exports: its JavaScript name, its entry point and the arguments it needs. */
+typedef struct {
+  const char *name;
+  napi_callback entry;
+  size_t arguments;
+} export_entry;
+
+/* Reads the arguments of a call to an entry point registered from EXPORTS (its name and argument
+ * count come from there); fails unless enough were given. */
+static int begin(call_t *c, napi_env env, napi_callback_info info) {
   memset(c, 0, sizeof *c);
   c->env = env;
-  c->op = op;
   c->argc = MAX_ARGS;
-  if (napi_get_cb_info(env, info, &c->argc, c->argv, NULL, NULL) != napi_ok) {
+  void *data = NULL;
+  napi_status status = napi_get_cb_info(env, info, &c->argc, c->argv, NULL, &data);
+  const export_entry *entry = data;
+  c->op = entry ? entry->name : "turnwise kernel";
+  if (status != napi_ok || !entry) {
     fail(c, 1, "cannot read the arguments");
     return 0;
   }
-  if (c->argc < expected) {
-    fail(c, 1, "expects %zu arguments, got %zu", expected, c->argc);
+  if (c->argc < entry->arguments) {
+    fail(c, 1, "expects %zu arguments, got %zu", entry->arguments, c->argc);
     return 0;
   }
   return 1;
@@ -191,7 +203,7 @@ static void parallel_ranges(range_fn fn, void *context, long total, int tasks) {
 
 static napi_value matmul_forward(napi_env env, napi_callback_info info) {
   call_t c;
-  if (!begin(&c, env, info, "matmulForward", 7)) return NULL;
+  if (!begin(&c, env, info)) return NULL;
   long N = arg_dim(&c, 4, "N"), C = arg_dim(&c, 5, "C"), OC = arg_dim(&c, 6, "OC");
   float *out = arg_floats(&c, 0, "out", "(N,OC)", elements(&c, N, OC, 1), 0);
   float *inp = arg_floats(&c, 1, "inp", "(N,C)", elements(&c, N, C, 1), 0);
@@ -223,7 +235,7 @@ static void column_sums_range(void *context, long start, long end, int task) {
 
 static napi_value matmul_backward(napi_env env, napi_callback_info info) {
   call_t c;
-  if (!begin(&c, env, info, "matmulBackward", 9)) return NULL;
+  if (!begin(&c, env, info)) return NULL;
   long N = arg_dim(&c, 6, "N"), C = arg_dim(&c, 7, "C"), OC = arg_dim(&c, 8, "OC");
   float *dinp = arg_floats(&c, 0, "dinp", "(N,C)", elements(&c, N, C, 1), 1);
   float *dweight = arg_floats(&c, 1, "dweight", "(OC,C)", elements(&c, OC, C, 1), 1);
@@ -260,7 +272,7 @@ static napi_value matmul_backward(napi_env env, napi_callback_info info) {
 
 static napi_value embedding_forward(napi_env env, napi_callback_info info) {
   call_t c;
-  if (!begin(&c, env, info, "embeddingForward", 6)) return NULL;
+  if (!begin(&c, env, info)) return NULL;
   long N = arg_dim(&c, 3, "N"), C = arg_dim(&c, 4, "C"), V = arg_dim(&c, 5, "V");
   float *out = arg_floats(&c, 0, "out", "(N,C)", elements(&c, N, C, 1), 0);
   int *ids = arg_ints(&c, 1, "ids", "(N)", N);
@@ -273,7 +285,7 @@ static napi_value embedding_forward(napi_env env, napi_callback_info info) {
 
 static napi_value embedding_backward(napi_env env, napi_callback_info info) {
   call_t c;
-  if (!begin(&c, env, info, "embeddingBackward", 6)) return NULL;
+  if (!begin(&c, env, info)) return NULL;
   long N = arg_dim(&c, 3, "N"), C = arg_dim(&c, 4, "C"), V = arg_dim(&c, 5, "V");
   float *dtable = arg_floats(&c, 0, "dtable", "(V,C)", elements(&c, V, C, 1), 0);
   float *dout = arg_floats(&c, 1, "dout", "(N,C)", elements(&c, N, C, 1), 0);
@@ -302,7 +314,7 @@ static void rmsnorm_forward_range(void *context, long start, long end, int task)
 
 static napi_value rmsnorm_forward(napi_env env, napi_callback_info info) {
   call_t c;
-  if (!begin(&c, env, info, "rmsnormForward", 7)) return NULL;
+  if (!begin(&c, env, info)) return NULL;
   long N = arg_dim(&c, 4, "N"), C = arg_dim(&c, 5, "C");
   double eps = arg_number(&c, 6, "eps");
   float *out = arg_floats(&c, 0, "out", "(N,C)", elements(&c, N, C, 1), 0);
@@ -325,7 +337,7 @@ static void rmsnorm_backward_range(void *context, long start, long end, int task
 
 static napi_value rmsnorm_backward(napi_env env, napi_callback_info info) {
   call_t c;
-  if (!begin(&c, env, info, "rmsnormBackward", 8)) return NULL;
+  if (!begin(&c, env, info)) return NULL;
   long N = arg_dim(&c, 6, "N"), C = arg_dim(&c, 7, "C");
   float *dinp = arg_floats(&c, 0, "dinp", "(N,C)", elements(&c, N, C, 1), 0);
   float *dweight = arg_floats(&c, 1, "dweight", "(C)", C, 0);
@@ -405,7 +417,7 @@ static void rope_range(void *context, long start, long end, int task) {
 
 static napi_value rope(napi_env env, napi_callback_info info) {
   call_t c;
-  if (!begin(&c, env, info, "rope", 8)) return NULL;
+  if (!begin(&c, env, info)) return NULL;
   long N = arg_dim(&c, 3, "N"), H = arg_dim(&c, 4, "H"), D = arg_dim(&c, 5, "D");
   double theta = arg_number(&c, 6, "theta");
   int inverse = arg_bool(&c, 7, "inverse");
@@ -534,7 +546,7 @@ static void check_task_count(call_t *c, long tasks) {
 
 static napi_value attention_forward(napi_env env, napi_callback_info info) {
   call_t c;
-  if (!begin(&c, env, info, "attentionForward", 10)) return NULL;
+  if (!begin(&c, env, info)) return NULL;
   long B = arg_dim(&c, 5, "B"), T = arg_dim(&c, 6, "T"), H = arg_dim(&c, 7, "H"), KVH = arg_dim(&c, 8, "KVH"), D = arg_dim(&c, 9, "D");
   long queries = elements(&c, elements(&c, B, T, 1), H, D), keys = elements(&c, elements(&c, B, T, 1), KVH, D);
   float *out = arg_floats(&c, 0, "out", "(B,T,H,D)", queries, 0);
@@ -558,7 +570,7 @@ static napi_value attention_forward(napi_env env, napi_callback_info info) {
 
 static napi_value attention_backward(napi_env env, napi_callback_info info) {
   call_t c;
-  if (!begin(&c, env, info, "attentionBackward", 14)) return NULL;
+  if (!begin(&c, env, info)) return NULL;
   long B = arg_dim(&c, 9, "B"), T = arg_dim(&c, 10, "T"), H = arg_dim(&c, 11, "H"), KVH = arg_dim(&c, 12, "KVH"), D = arg_dim(&c, 13, "D");
   long queries = elements(&c, elements(&c, B, T, 1), H, D), keys = elements(&c, elements(&c, B, T, 1), KVH, D);
   float *dq = arg_floats(&c, 0, "dq", "(B,T,H,D)", queries, 0);
@@ -586,7 +598,7 @@ static void check_cache_length(call_t *c, long maxT) {
 
 static napi_value kv_cache_write(napi_env env, napi_callback_info info) {
   call_t c;
-  if (!begin(&c, env, info, "kvCacheWrite", 11)) return NULL;
+  if (!begin(&c, env, info)) return NULL;
   long B = arg_dim(&c, 6, "B"), S = arg_dim(&c, 7, "S"), maxT = arg_dim(&c, 8, "maxT"), KVH = arg_dim(&c, 9, "KVH"), D = arg_dim(&c, 10, "D");
   long cache = elements(&c, elements(&c, S, maxT, 1), KVH, D), rows = elements(&c, B, KVH, D);
   float *kcache = arg_floats(&c, 0, "kcache", "(S,KVH,maxT/16,D,16)", cache, 0);
@@ -606,7 +618,7 @@ static napi_value kv_cache_write(napi_env env, napi_callback_info info) {
 
 static napi_value attention_cached(napi_env env, napi_callback_info info) {
   call_t c;
-  if (!begin(&c, env, info, "attentionCached", 14)) return NULL;
+  if (!begin(&c, env, info)) return NULL;
   long B = arg_dim(&c, 8, "B"), S = arg_dim(&c, 9, "S"), maxT = arg_dim(&c, 10, "maxT"), H = arg_dim(&c, 11, "H"), KVH = arg_dim(&c, 12, "KVH"), D = arg_dim(&c, 13, "D");
   long cache = elements(&c, elements(&c, S, maxT, 1), KVH, D), rows = elements(&c, B, KVH, D);
   float *out = arg_floats(&c, 0, "out", "(B,H,D)", elements(&c, B, H, D), 0);
@@ -704,7 +716,7 @@ static void parallel_elements(range_fn fn, void *context, long n, long min_per_t
 
 static napi_value swiglu_forward(napi_env env, napi_callback_info info) {
   call_t c;
-  if (!begin(&c, env, info, "swigluForward", 4)) return NULL;
+  if (!begin(&c, env, info)) return NULL;
   long n = arg_dim(&c, 3, "n");
   elementwise_job job = {.out = arg_floats(&c, 0, "out", "(n)", n, 0), .gate = arg_floats(&c, 1, "gate", "(n)", n, 0), .up = arg_floats(&c, 2, "up", "(n)", n, 0)};
   if (c.failed) return NULL;
@@ -714,7 +726,7 @@ static napi_value swiglu_forward(napi_env env, napi_callback_info info) {
 
 static napi_value swiglu_backward(napi_env env, napi_callback_info info) {
   call_t c;
-  if (!begin(&c, env, info, "swigluBackward", 6)) return NULL;
+  if (!begin(&c, env, info)) return NULL;
   long n = arg_dim(&c, 5, "n");
   elementwise_job job = {.dgate = arg_floats(&c, 0, "dgate", "(n)", n, 0),
                          .dup = arg_floats(&c, 1, "dup", "(n)", n, 0),
@@ -728,7 +740,7 @@ static napi_value swiglu_backward(napi_env env, napi_callback_info info) {
 
 static napi_value add(napi_env env, napi_callback_info info) {
   call_t c;
-  if (!begin(&c, env, info, "add", 4)) return NULL;
+  if (!begin(&c, env, info)) return NULL;
   long n = arg_dim(&c, 3, "n");
   elementwise_job job = {.out = arg_floats(&c, 0, "out", "(n)", n, 0), .a = arg_floats(&c, 1, "a", "(n)", n, 0), .b = arg_floats(&c, 2, "b", "(n)", n, 0)};
   if (c.failed) return NULL;
@@ -769,7 +781,7 @@ static int row_tasks(long N, long V) {
 
 static napi_value logprobs_forward(napi_env env, napi_callback_info info) {
   call_t c;
-  if (!begin(&c, env, info, "logprobsForward", 8)) return NULL;
+  if (!begin(&c, env, info)) return NULL;
   long N = arg_dim(&c, 5, "N"), V = arg_dim(&c, 6, "V");
   double inv_temperature = arg_number(&c, 7, "invTemperature");
   logprobs_job job = {.logprobs = arg_floats(&c, 0, "logprobs", "(N)", N, 0),
@@ -788,7 +800,7 @@ static napi_value logprobs_forward(napi_env env, napi_callback_info info) {
 
 static napi_value logprobs_backward(napi_env env, napi_callback_info info) {
   call_t c;
-  if (!begin(&c, env, info, "logprobsBackward", 8)) return NULL;
+  if (!begin(&c, env, info)) return NULL;
   long N = arg_dim(&c, 5, "N"), V = arg_dim(&c, 6, "V");
   double inv_temperature = arg_number(&c, 7, "invTemperature");
   logprobs_job job = {.dlogits = arg_floats(&c, 0, "dlogits", "(N,V)", elements(&c, N, V, 1), 0),
@@ -1000,7 +1012,7 @@ static void sample_range(void *context, long start, long end, int task) {
 
 static napi_value sample_tokens(napi_env env, napi_callback_info info) {
   call_t c;
-  if (!begin(&c, env, info, "sampleTokens", 9)) return NULL;
+  if (!begin(&c, env, info)) return NULL;
   long N = arg_dim(&c, 4, "N"), V = arg_dim(&c, 5, "V");
   double inv_temperature = arg_number(&c, 6, "invTemperature"), top_k = arg_number(&c, 7, "topK"), top_p = arg_number(&c, 8, "topP");
   sample_job job = {.tokens = arg_ints(&c, 0, "tokens", "(N)", N),
@@ -1039,7 +1051,7 @@ static void adamw_range(void *context, long start, long end, int task) {
 
 static napi_value adamw(napi_env env, napi_callback_info info) {
   call_t c;
-  if (!begin(&c, env, info, "adamw", 12)) return NULL;
+  if (!begin(&c, env, info)) return NULL;
   long n = arg_dim(&c, 4, "n");
   double lr = arg_number(&c, 5, "lr"), beta1 = arg_number(&c, 6, "beta1"), beta2 = arg_number(&c, 7, "beta2"), eps = arg_number(&c, 8, "eps");
   double weight_decay = arg_number(&c, 9, "weightDecay"), step = arg_number(&c, 10, "step"), grad_scale = arg_number(&c, 11, "gradScale");
@@ -1066,7 +1078,7 @@ static void sum_squares_range(void *context, long start, long end, int task) {
 
 static napi_value sum_squares(napi_env env, napi_callback_info info) {
   call_t c;
-  if (!begin(&c, env, info, "sumSquares", 2)) return NULL;
+  if (!begin(&c, env, info)) return NULL;
   long n = arg_dim(&c, 1, "n");
   double sums[256] = {0};
   optimizer_job job = {.x = arg_floats(&c, 0, "x", "(n)", n, 0), .sums = sums};
@@ -1109,7 +1121,7 @@ static const simd_table *best_simd(void) {
 
 static napi_value configure(napi_env env, napi_callback_info info) {
   call_t c;
-  if (!begin(&c, env, info, "configure", 1)) return NULL;
+  if (!begin(&c, env, info)) return NULL;
   long threads = arg_dim(&c, 0, "threads");
   if (!c.failed && (threads < 1 || threads > 256)) fail(&c, 0, "threads must lie in [1, 256], got %ld", threads);
   if (c.failed) return NULL;
@@ -1120,7 +1132,7 @@ static napi_value configure(napi_env env, napi_callback_info info) {
 
 static napi_value set_simd(napi_env env, napi_callback_info info) {
   call_t c;
-  if (!begin(&c, env, info, "setSimd", 1)) return NULL;
+  if (!begin(&c, env, info)) return NULL;
   char name[32] = {0};
   size_t length = 0;
   if (napi_get_value_string_utf8(env, c.argv[0], name, sizeof name, &length) != napi_ok) fail(&c, 1, "level must be a string");
@@ -1155,6 +1167,32 @@ static napi_value info_value(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* Everything the addon exports; each entry point finds its name and argument count here (begin). */
+static const export_entry EXPORTS[] = {
+    {"matmulForward", matmul_forward, 7},
+    {"matmulBackward", matmul_backward, 9},
+    {"embeddingForward", embedding_forward, 6},
+    {"embeddingBackward", embedding_backward, 6},
+    {"rmsnormForward", rmsnorm_forward, 7},
+    {"rmsnormBackward", rmsnorm_backward, 8},
+    {"rope", rope, 8},
+    {"attentionForward", attention_forward, 10},
+    {"attentionBackward", attention_backward, 14},
+    {"kvCacheWrite", kv_cache_write, 11},
+    {"attentionCached", attention_cached, 14},
+    {"swigluForward", swiglu_forward, 4},
+    {"swigluBackward", swiglu_backward, 6},
+    {"add", add, 4},
+    {"logprobsForward", logprobs_forward, 8},
+    {"logprobsBackward", logprobs_backward, 8},
+    {"sampleTokens", sample_tokens, 9},
+    {"adamw", adamw, 12},
+    {"sumSquares", sum_squares, 2},
+    {"configure", configure, 1},
+    {"setSimd", set_simd, 1},
+    {"info", info_value, 0},
+};
+
 static pthread_mutex_t environments_mutex = PTHREAD_MUTEX_INITIALIZER;
 static int environments = 0;
 
@@ -1175,30 +1213,9 @@ NAPI_MODULE_INIT() {
   }
   pthread_mutex_unlock(&environments_mutex);
   napi_add_env_cleanup_hook(env, cleanup, NULL);
-  napi_property_descriptor properties[] = {
-      {"matmulForward", NULL, matmul_forward, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"matmulBackward", NULL, matmul_backward, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"embeddingForward", NULL, embedding_forward, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"embeddingBackward", NULL, embedding_backward, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"rmsnormForward", NULL, rmsnorm_forward, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"rmsnormBackward", NULL, rmsnorm_backward, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"rope", NULL, rope, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"attentionForward", NULL, attention_forward, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"attentionBackward", NULL, attention_backward, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"kvCacheWrite", NULL, kv_cache_write, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"attentionCached", NULL, attention_cached, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"swigluForward", NULL, swiglu_forward, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"swigluBackward", NULL, swiglu_backward, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"add", NULL, add, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"logprobsForward", NULL, logprobs_forward, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"logprobsBackward", NULL, logprobs_backward, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"sampleTokens", NULL, sample_tokens, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"adamw", NULL, adamw, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"sumSquares", NULL, sum_squares, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"configure", NULL, configure, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"setSimd", NULL, set_simd, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"info", NULL, info_value, NULL, NULL, NULL, napi_enumerable, NULL},
-  };
+  napi_property_descriptor properties[sizeof EXPORTS / sizeof EXPORTS[0]];
+  for (size_t i = 0; i < sizeof EXPORTS / sizeof EXPORTS[0]; i++)
+    properties[i] = (napi_property_descriptor){EXPORTS[i].name, NULL, EXPORTS[i].entry, NULL, NULL, NULL, napi_enumerable, (void *)&EXPORTS[i]};
   napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties);
   return exports;
 }

@@ -778,29 +778,11 @@ static void FN(attention_cached_group)(float *out, const float *q, const float *
   }
 }
 
+#define SIMD_KERNEL_ENTRY(type, name, parameters) .name = FN(name),
 const simd_table TABLE_NAME = {
     .name = SIMD_NAME,
     .gemm_mr = MR,
     .gemm_nr = 2 * W,
-    .gemm_kernel = FN(gemm_kernel),
-    .gemm_kernel_rows = FN(gemm_kernel_rows),
-    .pack_transposed = FN(pack_transposed),
-    .transpose = FN(transpose),
-    .rmsnorm_forward = FN(rmsnorm_forward),
-    .rmsnorm_backward = FN(rmsnorm_backward),
-    .rope_rows = FN(rope_rows),
-    .swiglu_forward = FN(swiglu_forward),
-    .swiglu_backward = FN(swiglu_backward),
-    .add = FN(add),
-    .logprobs_forward = FN(logprobs_forward),
-    .logprobs_backward = FN(logprobs_backward),
-    .softmax_weights = FN(softmax_weights),
-    .scan_weights = FN(scan_weights),
-    .block_maxima = FN(block_maxima),
-    .adamw = FN(adamw),
-    .sum_squares = FN(sum_squares),
-    .column_sums = FN(column_sums),
-    .attention_forward_head = FN(attention_forward_head),
-    .attention_backward_group = FN(attention_backward_group),
-    .attention_cached_group = FN(attention_cached_group),
+    SIMD_KERNELS(SIMD_KERNEL_ENTRY)
 };
+#undef SIMD_KERNEL_ENTRY

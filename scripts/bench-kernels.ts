@@ -16,7 +16,7 @@ import { spawnSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { createNativeKernels, loadNativeAddon } from '../src/engine/kernels/native.js';
 import type { Kernels } from '../src/engine/kernels/kernels.js';
-import { referenceKernels } from '../src/engine/kernels/reference.js';
+import { referenceKernels } from '../src/engine/kernels/reference/index.js';
 import { ENGINE_GEMM_SHAPES, measureGemm, timeCall, type GemmShape, type TimingStatistic } from '../src/engine/kernels/gemm-benchmark.js';
 import { Random } from '../src/random.js';
 

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { referenceKernels } from '../engine/kernels/reference.js';
+import { referenceKernels } from '../engine/kernels/reference/index.js';
 import { policyLoss } from '../loss/policy-loss.js';
 import { Random } from '../random.js';
 import type { ChatRenderer } from '../rollout/chat-renderer.js';

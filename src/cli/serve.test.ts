@@ -7,7 +7,7 @@ import { ConfigError } from '../errors.js';
 import { createLocalBackend } from '../backends/create-local-backend.js';
 import { loadCheckpointChat } from '../backends/create-local-backend.js';
 import { TinkerBackend } from '../backends/tinker/tinker-backend.js';
-import { referenceKernels } from '../engine/kernels/reference.js';
+import { referenceKernels } from '../engine/kernels/reference/index.js';
 import { trainBpe } from '../engine/tokenizer/bpe-trainer.js';
 import { writeTokenizerFiles } from '../engine/tokenizer/tokenizer-files.js';
 import { startServe } from './serve.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { referenceKernels } from './kernels/reference.js';
+import { referenceKernels } from './kernels/reference/index.js';
 import { parseModelConfig } from './model-config.js';
 import { Transformer } from './transformer.js';
 import { EnginePolicy } from './engine-policy.js';

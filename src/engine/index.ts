@@ -15,7 +15,7 @@ export { saveModelCheckpoint, loadModelCheckpoint, modelTensors, loadModelTensor
 // kernels
 export type { Kernels, FloatArray } from './kernels/kernels.js';
 export { loadKernels, nativeKernelsUnavailableReason, type LoadKernelsOptions } from './kernels/index.js';
-export { referenceKernels } from './kernels/reference.js';
+export { referenceKernels } from './kernels/reference/index.js';
 
 // formats
 export { readSafetensors, readSafetensorsHeader, writeSafetensors, encodeSafetensors, decodeSafetensors, type TensorData, type SafetensorsDtype, type SafetensorsContents } from './safetensors.js';

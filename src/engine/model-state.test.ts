@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CheckpointError } from '../errors.js';
-import { referenceKernels } from './kernels/reference.js';
+import { referenceKernels } from './kernels/reference/index.js';
 import { parseModelConfig } from './model-config.js';
 import { AdamW } from './adamw.js';
 import { loadModelCheckpoint, loadModelTensors, modelTensors, saveModelCheckpoint } from './model-state.js';

@@ -2,7 +2,7 @@
 // weights and tokens give the same logits and gradients (max relative error 1e-4). No PyTorch needed.
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { referenceKernels } from './kernels/reference.js';
+import { referenceKernels } from './kernels/reference/index.js';
 import { loadKernels } from './kernels/index.js';
 import { torchParity } from './torch-parity.js';
 

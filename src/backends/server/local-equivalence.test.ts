@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { referenceKernels } from '../../engine/kernels/reference.js';
+import { referenceKernels } from '../../engine/kernels/reference/index.js';
 import type { ChatRenderer } from '../../rollout/chat-renderer.js';
 import type { Tokenizer } from '../../rollout/tokenizer.js';
 import { createLocalBackend } from '../create-local-backend.js';

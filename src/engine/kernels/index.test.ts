@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../errors.js';
 import { loadKernels, nativeKernelsUnavailableReason } from './index.js';
-import { referenceKernels } from './reference.js';
+import { referenceKernels } from './reference/index.js';
 
 const saved = process.env['TURNWISE_KERNELS'];
 afterEach(() => {

@@ -7,7 +7,7 @@
 import { ConfigError } from '../../errors.js';
 import type { Kernels } from './kernels.js';
 import { createNativeKernels, defaultThreadCount, loadNativeAddon } from './native.js';
-import { referenceKernels } from './reference.js';
+import { referenceKernels } from './reference/index.js';
 
 /** Options of loadKernels. */
 export interface LoadKernelsOptions {

@@ -236,3 +236,9 @@ export interface Kernels {
   /** Sum of squares of x(n), accumulated in float64. */
   sumSquares(x: FloatArray, n: number): number;
 }
+
+/** The ops of the contract: every member of Kernels except its name and thread count. */
+export type KernelOps = Omit<Kernels, 'name' | 'threads'>;
+
+/** The name of one op. */
+export type KernelOp = keyof KernelOps;

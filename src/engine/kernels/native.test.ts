@@ -4,9 +4,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { ShapeError } from '../../errors.js';
 import { Random } from '../../random.js';
-import { KEY_TILE, type Kernels } from './kernels.js';
-import { createNativeKernels } from './native.js';
-import { referenceKernels as R } from './reference.js';
+import { KEY_TILE, type KernelOp, type Kernels } from './kernels.js';
+import { createNativeKernels, type NativeAddon } from './native.js';
+import { referenceKernels as R, referenceOps } from './reference/index.js';
+import { SHAPE_CHECKS } from './shape-checks.js';
 import { maxRelativeError, nativeAddonForTests, randomFloat32, randomInts } from './test-helpers.js';
 
 const { addon, unavailable } = nativeAddonForTests();
@@ -416,6 +417,18 @@ describe.skipIf(addon === undefined)(addon ? 'native kernels' : `native kernels 
       expect(() => K.attentionCached(out, out, null, null, new Float32Array(32), new Float32Array(32), Int32Array.from([1]), Int32Array.from([0]), 1, 1, 16, 1, 1, 2)).toThrow(/attentionCached.*slots\[0\]=1 is outside \[0, S=1\)/);
       expect(() => K.kvCacheWrite(new Float32Array(32), new Float32Array(32), out, out, Int32Array.from([0]), Int32Array.from([0]), 1, 1, 8, 1, 2)).toThrow(/kvCacheWrite.*maxT must be a multiple of the key tile 16, got 8/);
       expect(Array.from(out)).toEqual([7, 7, 7, 7, 7, 7]);
+    });
+
+    it('the addon exports every op of the contract, each needing as many arguments as the reference takes', () => {
+      for (const op of Object.keys(SHAPE_CHECKS) as KernelOp[]) {
+        const call = native[op] as unknown as () => void;
+        expect(call).toThrow(`${op}(): expects ${referenceOps[op].length} arguments, got 0`);
+      }
+    });
+
+    it('the wrapper refuses an addon that lacks an op of the contract (an addon built before the op was added)', () => {
+      const stale = { ...native, sumSquares: undefined } as unknown as NativeAddon;
+      expect(() => createNativeKernels(stale, 2)).toThrow(/the native kernels have no sumSquares/);
     });
 
     it('the addon itself rejects bad shapes, types and indices with errors naming the op, and writes nothing', () => {

@@ -11,28 +11,13 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../../errors.js';
-import type { FloatArray, Kernels } from './kernels.js';
+import type { KernelOps, Kernels } from './kernels.js';
 import { attentionCached } from './reference/attention-cached.js';
 import { attentionBackward, attentionForward } from './reference/attention.js';
-import {
-  checkAdamw,
-  checkAttentionBackward,
-  checkAttentionCached,
-  checkAttentionForward,
-  checkKvCacheWrite,
-  checkElementwise,
-  checkEmbedding,
-  checkLogprobs,
-  checkMatmulBackward,
-  checkMatmulForward,
-  checkRmsnormBackward,
-  checkRmsnormForward,
-  checkRope,
-  checkSampleTokens,
-} from './shape-checks.js';
+import { checkedKernels } from './shape-checks.js';
 
 /** The functions the C addon exports (same argument order as Kernels) plus its configuration calls. */
-export interface NativeAddon extends Omit<Kernels, 'name' | 'threads'> {
+export interface NativeAddon extends KernelOps {
   /** Starts (or resizes) the thread pool; returns the number of threads in use. */
   configure(threads: number): number;
   /** The instruction set in use and the ones this CPU supports. */
@@ -72,101 +57,23 @@ export function defaultThreadCount(): number {
 /** Wraps the addon as Kernels, validating every call with the shared shape checks first. */
 export function createNativeKernels(addon: NativeAddon, threads = defaultThreadCount()): Kernels {
   const used = addon.configure(threads);
+  return checkedKernels('native', used, { ...addon, ...headDimFallbacks(addon) });
+}
+
+/** The addon's attention ops, except that a head dimension above NATIVE_MAX_HEAD_DIM runs the reference code. */
+function headDimFallbacks(addon: NativeAddon): Pick<KernelOps, 'attentionForward' | 'attentionBackward' | 'attentionCached'> {
   return {
-    name: 'native',
-    threads: used,
-    matmulForward(out, inp, weight, bias, N, C, OC) {
-      checkMatmulForward(out, inp, weight, bias, N, C, OC);
-      addon.matmulForward(out, inp, weight, bias, N, C, OC);
-    },
-    matmulBackward(dinp, dweight, dbias, dout, inp, weight, N, C, OC) {
-      checkMatmulBackward(dinp, dweight, dbias, dout, inp, weight, N, C, OC);
-      addon.matmulBackward(dinp, dweight, dbias, dout, inp, weight, N, C, OC);
-    },
-    embeddingForward(out, ids, table, N, C, V) {
-      checkEmbedding('embeddingForward', out, ids, table, N, C, V);
-      addon.embeddingForward(out, ids, table, N, C, V);
-    },
-    embeddingBackward(dtable, dout, ids, N, C, V) {
-      checkEmbedding('embeddingBackward', dout, ids, dtable, N, C, V);
-      addon.embeddingBackward(dtable, dout, ids, N, C, V);
-    },
-    rmsnormForward(out, rstd, inp, weight, N, C, eps) {
-      checkRmsnormForward(out, rstd, inp, weight, N, C, eps);
-      addon.rmsnormForward(out, rstd, inp, weight, N, C, eps);
-    },
-    rmsnormBackward(dinp, dweight, dout, inp, weight, rstd, N, C) {
-      checkRmsnormBackward(dinp, dweight, dout, inp, weight, rstd, N, C);
-      addon.rmsnormBackward(dinp, dweight, dout, inp, weight, rstd, N, C);
-    },
-    rope(out, inp, positions, N, H, D, theta, inverse) {
-      checkRope(out, inp, positions, N, H, D, theta);
-      addon.rope(out, inp, positions, N, H, D, theta, inverse);
-    },
     attentionForward(out, lse, q, k, v, B, T, H, KVH, D) {
-      checkAttentionForward(out, lse, q, k, v, B, T, H, KVH, D);
       if (D > NATIVE_MAX_HEAD_DIM) return attentionForward(out, lse, q, k, v, B, T, H, KVH, D);
       addon.attentionForward(out, lse, q, k, v, B, T, H, KVH, D);
     },
     attentionBackward(dq, dk, dv, dout, q, k, v, out, lse, B, T, H, KVH, D) {
-      checkAttentionBackward(dq, dk, dv, dout, q, k, v, out, lse, B, T, H, KVH, D);
       if (D > NATIVE_MAX_HEAD_DIM) return attentionBackward(dq, dk, dv, dout, q, k, v, out, lse, B, T, H, KVH, D);
       addon.attentionBackward(dq, dk, dv, dout, q, k, v, out, lse, B, T, H, KVH, D);
     },
-    kvCacheWrite(kcache, vcache, k, v, slots, positions, B, S, maxT, KVH, D) {
-      checkKvCacheWrite(kcache, vcache, k, v, slots, positions, B, S, maxT, KVH, D);
-      addon.kvCacheWrite(kcache, vcache, k, v, slots, positions, B, S, maxT, KVH, D);
-    },
     attentionCached(out, q, k, v, kcache, vcache, slots, positions, B, S, maxT, H, KVH, D) {
-      checkAttentionCached(out, q, k, v, kcache, vcache, slots, positions, B, S, maxT, H, KVH, D);
       if (D > NATIVE_MAX_HEAD_DIM) return attentionCached(out, q, k, v, kcache, vcache, slots, positions, B, S, maxT, H, KVH, D);
       addon.attentionCached(out, q, k, v, kcache, vcache, slots, positions, B, S, maxT, H, KVH, D);
-    },
-    swigluForward(out, gate, up, n) {
-      checkElementwise('swigluForward', n, [
-        ['out', out],
-        ['gate', gate],
-        ['up', up],
-      ]);
-      addon.swigluForward(out, gate, up, n);
-    },
-    swigluBackward(dgate, dup, dout, gate, up, n) {
-      checkElementwise('swigluBackward', n, [
-        ['dgate', dgate],
-        ['dup', dup],
-        ['dout', dout],
-        ['gate', gate],
-        ['up', up],
-      ]);
-      addon.swigluBackward(dgate, dup, dout, gate, up, n);
-    },
-    add(out, a, b, n) {
-      checkElementwise('add', n, [
-        ['out', out],
-        ['a', a],
-        ['b', b],
-      ]);
-      addon.add(out, a, b, n);
-    },
-    logprobsForward(logprobs, lse, entropy, logits, targets, N, V, invTemperature) {
-      checkLogprobs('logprobsForward', [['logprobs', logprobs, '(N)', N], ['lse', lse, '(N)', N], ['entropy', entropy, '(N)', N, true]], logits, targets, N, V, invTemperature);
-      addon.logprobsForward(logprobs, lse, entropy, logits, targets, N, V, invTemperature);
-    },
-    logprobsBackward(dlogits, dlogprobs, logits, lse, targets, N, V, invTemperature) {
-      checkLogprobs('logprobsBackward', [['dlogits', dlogits, '(N,V)', N * V], ['dlogprobs', dlogprobs, '(N)', N], ['lse', lse, '(N)', N]], logits, targets, N, V, invTemperature);
-      addon.logprobsBackward(dlogits, dlogprobs, logits, lse, targets, N, V, invTemperature);
-    },
-    sampleTokens(tokens, logprobs, logits, uniforms, N, V, invTemperature, topK, topP) {
-      checkSampleTokens(tokens, logprobs, logits, uniforms, N, V, invTemperature, topK, topP);
-      addon.sampleTokens(tokens, logprobs, logits, uniforms, N, V, invTemperature, topK, topP);
-    },
-    adamw(params, grads, m, v, n, lr, beta1, beta2, eps, weightDecay, step, gradScale) {
-      checkAdamw(params, grads, m, v, n, beta1, beta2, step);
-      addon.adamw(params, grads, m, v, n, lr, beta1, beta2, eps, weightDecay, step, gradScale);
-    },
-    sumSquares(x: FloatArray, n: number): number {
-      checkElementwise('sumSquares', n, [['x', x]]);
-      return addon.sumSquares(x, n);
     },
   };
 }

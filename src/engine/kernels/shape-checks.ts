@@ -1,13 +1,14 @@
 /**
- * Shape validation shared by every Kernels implementation: one check per kernel that verifies the
- * dimensions are non-negative integers and that every buffer holds at least the elements its shape
- * needs, throwing a `ShapeError` that names the kernel, the dimensions and the offending buffer
- * before anything is written. Buffers may be longer than needed (scratch buffers sized for the
- * largest batch); only the leading elements are read or written.
+ * Shape validation shared by every Kernels implementation: `SHAPE_CHECKS` holds one check per op
+ * that verifies the dimensions are non-negative integers and that every buffer holds at least the
+ * elements its shape needs, throwing a `ShapeError` that names the kernel, the dimensions and the
+ * offending buffer before anything is written; `checkedKernels` turns an implementation's ops into
+ * Kernels that run the check first. Buffers may be longer than needed (scratch buffers sized for
+ * the largest batch); only the leading elements are read or written.
  */
 
 import { ShapeError } from '../../errors.js';
-import { KEY_TILE, type FloatArray } from './kernels.js';
+import { KEY_TILE, type FloatArray, type KernelOp, type KernelOps, type Kernels } from './kernels.js';
 
 type Dims = Record<string, number>;
 /** [buffer name, buffer (null = optional and absent), shape text like '(N,C)', elements needed]. */
@@ -52,40 +53,8 @@ export function checkIndices(kernel: string, dims: Dims, name: string, indices: 
   }
 }
 
-/** Validates matmulForward's arguments. */
-export function checkMatmulForward(out: FloatArray, inp: FloatArray, weight: FloatArray, bias: FloatArray | null, N: number, C: number, OC: number): void {
-  checkShapes('matmulForward', { N, C, OC }, [
-    ['out', out, '(N,OC)', N * OC],
-    ['inp', inp, '(N,C)', N * C],
-    ['weight', weight, '(OC,C)', OC * C],
-    ['bias', bias, '(OC)', OC, true],
-  ]);
-}
-
-/** Validates matmulBackward's arguments. */
-export function checkMatmulBackward(
-  dinp: FloatArray | null,
-  dweight: FloatArray | null,
-  dbias: FloatArray | null,
-  dout: FloatArray,
-  inp: FloatArray,
-  weight: FloatArray,
-  N: number,
-  C: number,
-  OC: number,
-): void {
-  checkShapes('matmulBackward', { N, C, OC }, [
-    ['dinp', dinp, '(N,C)', N * C, true],
-    ['dweight', dweight, '(OC,C)', OC * C, true],
-    ['dbias', dbias, '(OC)', OC, true],
-    ['dout', dout, '(N,OC)', N * OC],
-    ['inp', inp, '(N,C)', N * C],
-    ['weight', weight, '(OC,C)', OC * C],
-  ]);
-}
-
-/** Validates embeddingForward / embeddingBackward arguments, ids included. */
-export function checkEmbedding(kernel: string, activations: FloatArray, ids: Int32Array, table: FloatArray, N: number, C: number, V: number): void {
+/** embeddingForward / embeddingBackward, ids included. */
+function checkEmbedding(kernel: string, activations: FloatArray, ids: Int32Array, table: FloatArray, N: number, C: number, V: number): void {
   const dims = { N, C, V };
   const forward = kernel === 'embeddingForward';
   checkShapes(kernel, dims, [
@@ -96,173 +65,16 @@ export function checkEmbedding(kernel: string, activations: FloatArray, ids: Int
   checkIndices(kernel, dims, 'ids', ids, N, V, 'V');
 }
 
-/** Validates rmsnormForward's arguments. */
-export function checkRmsnormForward(out: FloatArray, rstd: FloatArray, inp: FloatArray, weight: FloatArray, N: number, C: number, eps: number): void {
-  const dims = { N, C };
-  checkShapes('rmsnormForward', dims, [
-    ['out', out, '(N,C)', N * C],
-    ['rstd', rstd, '(N)', N],
-    ['inp', inp, '(N,C)', N * C],
-    ['weight', weight, '(C)', C],
-  ]);
-  checkCondition('rmsnormForward', dims, Number.isFinite(eps) && eps >= 0, `eps must be a finite number >= 0, got ${eps}`);
-}
-
-/** Validates rmsnormBackward's arguments. */
-export function checkRmsnormBackward(
-  dinp: FloatArray,
-  dweight: FloatArray,
-  dout: FloatArray,
-  inp: FloatArray,
-  weight: FloatArray,
-  rstd: FloatArray,
-  N: number,
-  C: number,
-): void {
-  checkShapes('rmsnormBackward', { N, C }, [
-    ['dinp', dinp, '(N,C)', N * C],
-    ['dweight', dweight, '(C)', C],
-    ['dout', dout, '(N,C)', N * C],
-    ['inp', inp, '(N,C)', N * C],
-    ['weight', weight, '(C)', C],
-    ['rstd', rstd, '(N)', N],
-  ]);
-}
-
-/** Validates rope's arguments (D must be even). */
-export function checkRope(out: FloatArray, inp: FloatArray, positions: Int32Array, N: number, H: number, D: number, theta: number): void {
-  const dims = { N, H, D };
-  checkShapes('rope', dims, [
-    ['out', out, '(N,H,D)', N * H * D],
-    ['inp', inp, '(N,H,D)', N * H * D],
-    ['positions', positions, '(N)', N],
-  ]);
-  checkCondition('rope', dims, D % 2 === 0, `D must be even, got ${D}`);
-  checkCondition('rope', dims, Number.isFinite(theta) && theta > 0, `theta must be a positive number, got ${theta}`);
-}
-
 function checkHeads(kernel: string, dims: Dims, H: number, KVH: number): void {
   checkCondition(kernel, dims, KVH > 0 && H % KVH === 0, `H must be a multiple of KVH > 0, got H=${H} KVH=${KVH}`);
-}
-
-/** Validates attentionForward's arguments. */
-export function checkAttentionForward(out: FloatArray, lse: FloatArray, q: FloatArray, k: FloatArray, v: FloatArray, B: number, T: number, H: number, KVH: number, D: number): void {
-  const dims = { B, T, H, KVH, D };
-  checkShapes('attentionForward', dims, [
-    ['out', out, '(B,T,H,D)', B * T * H * D],
-    ['lse', lse, '(B,H,T)', B * H * T],
-    ['q', q, '(B,T,H,D)', B * T * H * D],
-    ['k', k, '(B,T,KVH,D)', B * T * KVH * D],
-    ['v', v, '(B,T,KVH,D)', B * T * KVH * D],
-  ]);
-  checkHeads('attentionForward', dims, H, KVH);
-}
-
-/** Validates attentionBackward's arguments. */
-export function checkAttentionBackward(
-  dq: FloatArray,
-  dk: FloatArray,
-  dv: FloatArray,
-  dout: FloatArray,
-  q: FloatArray,
-  k: FloatArray,
-  v: FloatArray,
-  out: FloatArray,
-  lse: FloatArray,
-  B: number,
-  T: number,
-  H: number,
-  KVH: number,
-  D: number,
-): void {
-  const dims = { B, T, H, KVH, D };
-  const queries = B * T * H * D;
-  const keys = B * T * KVH * D;
-  checkShapes('attentionBackward', dims, [
-    ['dq', dq, '(B,T,H,D)', queries],
-    ['dk', dk, '(B,T,KVH,D)', keys],
-    ['dv', dv, '(B,T,KVH,D)', keys],
-    ['dout', dout, '(B,T,H,D)', queries],
-    ['q', q, '(B,T,H,D)', queries],
-    ['k', k, '(B,T,KVH,D)', keys],
-    ['v', v, '(B,T,KVH,D)', keys],
-    ['out', out, '(B,T,H,D)', queries],
-    ['lse', lse, '(B,H,T)', B * H * T],
-  ]);
-  checkHeads('attentionBackward', dims, H, KVH);
 }
 
 function checkCacheLength(kernel: string, dims: Dims, maxT: number): void {
   checkCondition(kernel, dims, maxT % KEY_TILE === 0, `maxT must be a multiple of the key tile ${KEY_TILE}, got ${maxT}`);
 }
 
-/** Validates kvCacheWrite's arguments, slots and positions included. */
-export function checkKvCacheWrite(
-  kcache: FloatArray,
-  vcache: FloatArray,
-  k: FloatArray,
-  v: FloatArray,
-  slots: Int32Array,
-  positions: Int32Array,
-  B: number,
-  S: number,
-  maxT: number,
-  KVH: number,
-  D: number,
-): void {
-  const dims = { B, S, maxT, KVH, D };
-  const cache = S * KVH * maxT * D;
-  checkShapes('kvCacheWrite', dims, [
-    ['kcache', kcache, '(S,KVH,maxT/16,D,16)', cache],
-    ['vcache', vcache, '(S,KVH,maxT,D)', cache],
-    ['k', k, '(B,KVH,D)', B * KVH * D],
-    ['v', v, '(B,KVH,D)', B * KVH * D],
-    ['slots', slots, '(B)', B],
-    ['positions', positions, '(B)', B],
-  ]);
-  checkCacheLength('kvCacheWrite', dims, maxT);
-  checkIndices('kvCacheWrite', dims, 'slots', slots, B, S, 'S');
-  checkIndices('kvCacheWrite', dims, 'positions', positions, B, maxT, 'maxT');
-}
-
-/** Validates attentionCached's arguments, slots and positions included (k and v both given or both null). */
-export function checkAttentionCached(
-  out: FloatArray,
-  q: FloatArray,
-  k: FloatArray | null,
-  v: FloatArray | null,
-  kcache: FloatArray,
-  vcache: FloatArray,
-  slots: Int32Array,
-  positions: Int32Array,
-  B: number,
-  S: number,
-  maxT: number,
-  H: number,
-  KVH: number,
-  D: number,
-): void {
-  const dims = { B, S, maxT, H, KVH, D };
-  const cache = S * KVH * maxT * D;
-  checkShapes('attentionCached', dims, [
-    ['out', out, '(B,H,D)', B * H * D],
-    ['q', q, '(B,H,D)', B * H * D],
-    ['k', k, '(B,KVH,D)', B * KVH * D, true],
-    ['v', v, '(B,KVH,D)', B * KVH * D, true],
-    ['kcache', kcache, '(S,KVH,maxT/16,D,16)', cache],
-    ['vcache', vcache, '(S,KVH,maxT,D)', cache],
-    ['slots', slots, '(B)', B],
-    ['positions', positions, '(B)', B],
-  ]);
-  checkCondition('attentionCached', dims, (k === null) === (v === null), 'k and v must both be given or both be null');
-  checkHeads('attentionCached', dims, H, KVH);
-  checkCacheLength('attentionCached', dims, maxT);
-  checkIndices('attentionCached', dims, 'slots', slots, B, S, 'S');
-  checkIndices('attentionCached', dims, 'positions', positions, B, maxT, 'maxT');
-}
-
-/** Validates an elementwise kernel: every named buffer needs n elements. */
-export function checkElementwise(kernel: string, n: number, buffers: [string, FloatArray][]): void {
+/** An elementwise kernel: every named buffer needs n elements. */
+function checkElementwise(kernel: string, n: number, buffers: [string, FloatArray][]): void {
   checkShapes(
     kernel,
     { n },
@@ -270,51 +82,238 @@ export function checkElementwise(kernel: string, n: number, buffers: [string, Fl
   );
 }
 
-/** Validates logprobsForward / logprobsBackward arguments, targets included. */
-export function checkLogprobs(kernel: string, buffers: [string, FloatArray | null, string, number, boolean?][], logits: FloatArray, targets: Int32Array, N: number, V: number, invTemperature: number): void {
+/** logprobsForward / logprobsBackward: their own buffers, then logits, targets and the temperature. */
+function checkLogprobs(kernel: string, buffers: [string, FloatArray | null, string, number, boolean?][], logits: FloatArray, targets: Int32Array, N: number, V: number, invTemperature: number): void {
   const dims = { N, V };
   checkShapes(kernel, dims, [...buffers, ['logits', logits, '(N,V)', N * V], ['targets', targets, '(N)', N]]);
   checkCondition(kernel, dims, Number.isFinite(invTemperature) && invTemperature > 0, `invTemperature must be a positive finite number, got ${invTemperature}`);
   checkIndices(kernel, dims, 'targets', targets, N, V, 'V');
 }
 
-/** Validates sampleTokens's arguments (uniforms in [0,1], topK an integer, topP in (0,1]). */
-export function checkSampleTokens(
-  tokens: Int32Array,
-  logprobs: FloatArray,
-  logits: FloatArray,
-  uniforms: Float64Array,
-  N: number,
-  V: number,
-  invTemperature: number,
-  topK: number,
-  topP: number,
-): void {
-  const dims = { N, V };
-  checkShapes('sampleTokens', dims, [
-    ['tokens', tokens, '(N)', N],
-    ['logprobs', logprobs, '(N)', N],
-    ['logits', logits, '(N,V)', N * V],
-    ['uniforms', uniforms, '(N)', N],
-  ]);
-  checkCondition('sampleTokens', dims, N === 0 || V > 0, 'V must be > 0');
-  checkCondition('sampleTokens', dims, Number.isFinite(invTemperature) && invTemperature > 0, `invTemperature must be a positive finite number, got ${invTemperature}`);
-  checkCondition('sampleTokens', dims, Number.isSafeInteger(topK), `topK must be an integer, got ${topK}`);
-  checkCondition('sampleTokens', dims, topP > 0 && topP <= 1, `topP must be in (0, 1], got ${topP}`);
-  for (let n = 0; n < N; n++) {
-    const u = uniforms[n]!;
-    if (!(u >= 0 && u <= 1)) throw new ShapeError(`sampleTokens(N=${N}, V=${V}): uniforms[${n}]=${u} is outside [0, 1]`);
-  }
-}
+/**
+ * The shape check of every op, taking the op's own arguments: Kernels does not compile with an op
+ * missing here, and `checkedKernels` runs the check before either implementation.
+ */
+export const SHAPE_CHECKS: { [Op in KernelOp]: (...args: Parameters<KernelOps[Op]>) => void } = {
+  matmulForward(out, inp, weight, bias, N, C, OC) {
+    checkShapes('matmulForward', { N, C, OC }, [
+      ['out', out, '(N,OC)', N * OC],
+      ['inp', inp, '(N,C)', N * C],
+      ['weight', weight, '(OC,C)', OC * C],
+      ['bias', bias, '(OC)', OC, true],
+    ]);
+  },
 
-/** Validates adamw's arguments (step >= 1, 0 <= beta < 1). */
-export function checkAdamw(params: FloatArray, grads: FloatArray, m: FloatArray, v: FloatArray, n: number, beta1: number, beta2: number, step: number): void {
-  checkElementwise('adamw', n, [
-    ['params', params],
-    ['grads', grads],
-    ['m', m],
-    ['v', v],
-  ]);
-  checkCondition('adamw', { n }, Number.isSafeInteger(step) && step >= 1, `step must be an integer >= 1, got ${step}`);
-  checkCondition('adamw', { n }, beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1, `betas must lie in [0, 1), got ${beta1}, ${beta2}`);
+  matmulBackward(dinp, dweight, dbias, dout, inp, weight, N, C, OC) {
+    checkShapes('matmulBackward', { N, C, OC }, [
+      ['dinp', dinp, '(N,C)', N * C, true],
+      ['dweight', dweight, '(OC,C)', OC * C, true],
+      ['dbias', dbias, '(OC)', OC, true],
+      ['dout', dout, '(N,OC)', N * OC],
+      ['inp', inp, '(N,C)', N * C],
+      ['weight', weight, '(OC,C)', OC * C],
+    ]);
+  },
+
+  embeddingForward(out, ids, table, N, C, V) {
+    checkEmbedding('embeddingForward', out, ids, table, N, C, V);
+  },
+
+  embeddingBackward(dtable, dout, ids, N, C, V) {
+    checkEmbedding('embeddingBackward', dout, ids, dtable, N, C, V);
+  },
+
+  rmsnormForward(out, rstd, inp, weight, N, C, eps) {
+    const dims = { N, C };
+    checkShapes('rmsnormForward', dims, [
+      ['out', out, '(N,C)', N * C],
+      ['rstd', rstd, '(N)', N],
+      ['inp', inp, '(N,C)', N * C],
+      ['weight', weight, '(C)', C],
+    ]);
+    checkCondition('rmsnormForward', dims, Number.isFinite(eps) && eps >= 0, `eps must be a finite number >= 0, got ${eps}`);
+  },
+
+  rmsnormBackward(dinp, dweight, dout, inp, weight, rstd, N, C) {
+    checkShapes('rmsnormBackward', { N, C }, [
+      ['dinp', dinp, '(N,C)', N * C],
+      ['dweight', dweight, '(C)', C],
+      ['dout', dout, '(N,C)', N * C],
+      ['inp', inp, '(N,C)', N * C],
+      ['weight', weight, '(C)', C],
+      ['rstd', rstd, '(N)', N],
+    ]);
+  },
+
+  /** D must be even. */
+  rope(out, inp, positions, N, H, D, theta) {
+    const dims = { N, H, D };
+    checkShapes('rope', dims, [
+      ['out', out, '(N,H,D)', N * H * D],
+      ['inp', inp, '(N,H,D)', N * H * D],
+      ['positions', positions, '(N)', N],
+    ]);
+    checkCondition('rope', dims, D % 2 === 0, `D must be even, got ${D}`);
+    checkCondition('rope', dims, Number.isFinite(theta) && theta > 0, `theta must be a positive number, got ${theta}`);
+  },
+
+  attentionForward(out, lse, q, k, v, B, T, H, KVH, D) {
+    const dims = { B, T, H, KVH, D };
+    checkShapes('attentionForward', dims, [
+      ['out', out, '(B,T,H,D)', B * T * H * D],
+      ['lse', lse, '(B,H,T)', B * H * T],
+      ['q', q, '(B,T,H,D)', B * T * H * D],
+      ['k', k, '(B,T,KVH,D)', B * T * KVH * D],
+      ['v', v, '(B,T,KVH,D)', B * T * KVH * D],
+    ]);
+    checkHeads('attentionForward', dims, H, KVH);
+  },
+
+  attentionBackward(dq, dk, dv, dout, q, k, v, out, lse, B, T, H, KVH, D) {
+    const dims = { B, T, H, KVH, D };
+    const queries = B * T * H * D;
+    const keys = B * T * KVH * D;
+    checkShapes('attentionBackward', dims, [
+      ['dq', dq, '(B,T,H,D)', queries],
+      ['dk', dk, '(B,T,KVH,D)', keys],
+      ['dv', dv, '(B,T,KVH,D)', keys],
+      ['dout', dout, '(B,T,H,D)', queries],
+      ['q', q, '(B,T,H,D)', queries],
+      ['k', k, '(B,T,KVH,D)', keys],
+      ['v', v, '(B,T,KVH,D)', keys],
+      ['out', out, '(B,T,H,D)', queries],
+      ['lse', lse, '(B,H,T)', B * H * T],
+    ]);
+    checkHeads('attentionBackward', dims, H, KVH);
+  },
+
+  /** Slots and positions included. */
+  kvCacheWrite(kcache, vcache, k, v, slots, positions, B, S, maxT, KVH, D) {
+    const dims = { B, S, maxT, KVH, D };
+    const cache = S * KVH * maxT * D;
+    checkShapes('kvCacheWrite', dims, [
+      ['kcache', kcache, '(S,KVH,maxT/16,D,16)', cache],
+      ['vcache', vcache, '(S,KVH,maxT,D)', cache],
+      ['k', k, '(B,KVH,D)', B * KVH * D],
+      ['v', v, '(B,KVH,D)', B * KVH * D],
+      ['slots', slots, '(B)', B],
+      ['positions', positions, '(B)', B],
+    ]);
+    checkCacheLength('kvCacheWrite', dims, maxT);
+    checkIndices('kvCacheWrite', dims, 'slots', slots, B, S, 'S');
+    checkIndices('kvCacheWrite', dims, 'positions', positions, B, maxT, 'maxT');
+  },
+
+  /** Slots and positions included; k and v both given or both null. */
+  attentionCached(out, q, k, v, kcache, vcache, slots, positions, B, S, maxT, H, KVH, D) {
+    const dims = { B, S, maxT, H, KVH, D };
+    const cache = S * KVH * maxT * D;
+    checkShapes('attentionCached', dims, [
+      ['out', out, '(B,H,D)', B * H * D],
+      ['q', q, '(B,H,D)', B * H * D],
+      ['k', k, '(B,KVH,D)', B * KVH * D, true],
+      ['v', v, '(B,KVH,D)', B * KVH * D, true],
+      ['kcache', kcache, '(S,KVH,maxT/16,D,16)', cache],
+      ['vcache', vcache, '(S,KVH,maxT,D)', cache],
+      ['slots', slots, '(B)', B],
+      ['positions', positions, '(B)', B],
+    ]);
+    checkCondition('attentionCached', dims, (k === null) === (v === null), 'k and v must both be given or both be null');
+    checkHeads('attentionCached', dims, H, KVH);
+    checkCacheLength('attentionCached', dims, maxT);
+    checkIndices('attentionCached', dims, 'slots', slots, B, S, 'S');
+    checkIndices('attentionCached', dims, 'positions', positions, B, maxT, 'maxT');
+  },
+
+  swigluForward(out, gate, up, n) {
+    checkElementwise('swigluForward', n, [
+      ['out', out],
+      ['gate', gate],
+      ['up', up],
+    ]);
+  },
+
+  swigluBackward(dgate, dup, dout, gate, up, n) {
+    checkElementwise('swigluBackward', n, [
+      ['dgate', dgate],
+      ['dup', dup],
+      ['dout', dout],
+      ['gate', gate],
+      ['up', up],
+    ]);
+  },
+
+  add(out, a, b, n) {
+    checkElementwise('add', n, [
+      ['out', out],
+      ['a', a],
+      ['b', b],
+    ]);
+  },
+
+  /** Targets included. */
+  logprobsForward(logprobs, lse, entropy, logits, targets, N, V, invTemperature) {
+    checkLogprobs('logprobsForward', [['logprobs', logprobs, '(N)', N], ['lse', lse, '(N)', N], ['entropy', entropy, '(N)', N, true]], logits, targets, N, V, invTemperature);
+  },
+
+  /** Targets included. */
+  logprobsBackward(dlogits, dlogprobs, logits, lse, targets, N, V, invTemperature) {
+    checkLogprobs('logprobsBackward', [['dlogits', dlogits, '(N,V)', N * V], ['dlogprobs', dlogprobs, '(N)', N], ['lse', lse, '(N)', N]], logits, targets, N, V, invTemperature);
+  },
+
+  /** Uniforms in [0,1], topK an integer, topP in (0,1]. */
+  sampleTokens(tokens, logprobs, logits, uniforms, N, V, invTemperature, topK, topP) {
+    const dims = { N, V };
+    checkShapes('sampleTokens', dims, [
+      ['tokens', tokens, '(N)', N],
+      ['logprobs', logprobs, '(N)', N],
+      ['logits', logits, '(N,V)', N * V],
+      ['uniforms', uniforms, '(N)', N],
+    ]);
+    checkCondition('sampleTokens', dims, N === 0 || V > 0, 'V must be > 0');
+    checkCondition('sampleTokens', dims, Number.isFinite(invTemperature) && invTemperature > 0, `invTemperature must be a positive finite number, got ${invTemperature}`);
+    checkCondition('sampleTokens', dims, Number.isSafeInteger(topK), `topK must be an integer, got ${topK}`);
+    checkCondition('sampleTokens', dims, topP > 0 && topP <= 1, `topP must be in (0, 1], got ${topP}`);
+    for (let n = 0; n < N; n++) {
+      const u = uniforms[n]!;
+      if (!(u >= 0 && u <= 1)) throw new ShapeError(`sampleTokens(N=${N}, V=${V}): uniforms[${n}]=${u} is outside [0, 1]`);
+    }
+  },
+
+  /** step >= 1, 0 <= beta < 1. */
+  adamw(params, grads, m, v, n, lr, beta1, beta2, eps, weightDecay, step) {
+    checkElementwise('adamw', n, [
+      ['params', params],
+      ['grads', grads],
+      ['m', m],
+      ['v', v],
+    ]);
+    checkCondition('adamw', { n }, Number.isSafeInteger(step) && step >= 1, `step must be an integer >= 1, got ${step}`);
+    checkCondition('adamw', { n }, beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1, `betas must lie in [0, 1), got ${beta1}, ${beta2}`);
+  },
+
+  sumSquares(x, n) {
+    checkElementwise('sumSquares', n, [['x', x]]);
+  },
+};
+
+type AnyOp = (...args: unknown[]) => unknown;
+
+/**
+ * Kernels named `name` from one implementation of every op: each op runs its SHAPE_CHECKS entry,
+ * then `ops`' function of the same name. Throws when `ops` lacks one (e.g. an addon built before
+ * the op was added).
+ */
+export function checkedKernels(name: string, threads: number, ops: KernelOps): Kernels {
+  const kernels: Record<string, unknown> = { name, threads };
+  for (const op of Object.keys(SHAPE_CHECKS) as KernelOp[]) {
+    const check = SHAPE_CHECKS[op] as AnyOp;
+    const run = ops[op] as AnyOp | undefined;
+    if (typeof run !== 'function') throw new Error(`the ${name} kernels have no ${op}`);
+    kernels[op] = (...args: unknown[]) => {
+      check(...args);
+      return run(...args);
+    };
+  }
+  return kernels as unknown as Kernels;
 }

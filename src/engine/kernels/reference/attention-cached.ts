@@ -6,7 +6,6 @@
  */
 
 import { keyCacheIndex, type FloatArray } from '../kernels.js';
-import { checkAttentionCached, checkKvCacheWrite } from '../shape-checks.js';
 
 /** Writes k(B,KVH,D) and v(B,KVH,D) into kcache(S,KVH,maxT/16,D,16) and vcache(S,KVH,maxT,D) at slots(B), positions(B). */
 export function kvCacheWrite(
@@ -22,7 +21,6 @@ export function kvCacheWrite(
   KVH: number,
   D: number,
 ): void {
-  checkKvCacheWrite(kcache, vcache, k, v, slots, positions, B, S, maxT, KVH, D);
   for (let b = 0; b < B; b++) {
     const slot = slots[b]!;
     const position = positions[b]!;
@@ -54,7 +52,6 @@ export function attentionCached(
   KVH: number,
   D: number,
 ): void {
-  checkAttentionCached(out, q, k, v, kcache, vcache, slots, positions, B, S, maxT, H, KVH, D);
   if (k && v) kvCacheWrite(kcache, vcache, k, v, slots, positions, B, S, maxT, KVH, D);
   const scale = 1 / Math.sqrt(D);
   const group = H / KVH;

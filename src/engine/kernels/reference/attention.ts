@@ -6,11 +6,9 @@
  */
 
 import type { FloatArray } from '../kernels.js';
-import { checkAttentionBackward, checkAttentionForward } from '../shape-checks.js';
 
 /** q(B,T,H,D), k(B,T,KVH,D), v(B,T,KVH,D) -> out(B,T,H,D), lse(B,H,T). */
 export function attentionForward(out: FloatArray, lse: FloatArray, q: FloatArray, k: FloatArray, v: FloatArray, B: number, T: number, H: number, KVH: number, D: number): void {
-  checkAttentionForward(out, lse, q, k, v, B, T, H, KVH, D);
   const scale = 1 / Math.sqrt(D);
   const group = H / KVH;
   const scores_T = new Float64Array(T);
@@ -61,7 +59,6 @@ export function attentionBackward(
   KVH: number,
   D: number,
 ): void {
-  checkAttentionBackward(dq, dk, dv, dout, q, k, v, out, lse, B, T, H, KVH, D);
   const scale = 1 / Math.sqrt(D);
   const group = H / KVH;
   const dq_D = new Float64Array(D);

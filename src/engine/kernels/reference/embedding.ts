@@ -4,11 +4,9 @@
  */
 
 import type { FloatArray } from '../kernels.js';
-import { checkEmbedding } from '../shape-checks.js';
 
 /** out(N,C) = table(V,C)[ids(N)]. */
 export function embeddingForward(out: FloatArray, ids: Int32Array, table: FloatArray, N: number, C: number, V: number): void {
-  checkEmbedding('embeddingForward', out, ids, table, N, C, V);
   for (let n = 0; n < N; n++) {
     const tableRow = ids[n]! * C;
     for (let c = 0; c < C; c++) out[n * C + c] = table[tableRow + c]!;
@@ -17,7 +15,6 @@ export function embeddingForward(out: FloatArray, ids: Int32Array, table: FloatA
 
 /** dtable(V,C)[ids[n]] += dout(N,C)[n]. */
 export function embeddingBackward(dtable: FloatArray, dout: FloatArray, ids: Int32Array, N: number, C: number, V: number): void {
-  checkEmbedding('embeddingBackward', dout, ids, dtable, N, C, V);
   for (let n = 0; n < N; n++) {
     const tableRow = ids[n]! * C;
     for (let c = 0; c < C; c++) dtable[tableRow + c]! += dout[n * C + c]!;

@@ -4,7 +4,6 @@
  */
 
 import type { FloatArray } from '../kernels.js';
-import { checkLogprobs } from '../shape-checks.js';
 
 /** logprobs(N) = logits[n,target]*invT - lse[n]; lse(N) = logsumexp(logits*invT); entropy(N) optional. */
 export function logprobsForward(
@@ -17,19 +16,6 @@ export function logprobsForward(
   V: number,
   invTemperature: number,
 ): void {
-  checkLogprobs(
-    'logprobsForward',
-    [
-      ['logprobs', logprobs, '(N)', N],
-      ['lse', lse, '(N)', N],
-      ['entropy', entropy, '(N)', N, true],
-    ],
-    logits,
-    targets,
-    N,
-    V,
-    invTemperature,
-  );
   for (let n = 0; n < N; n++) {
     const row = n * V;
     let max = -Infinity;
@@ -61,19 +47,6 @@ export function logprobsBackward(
   V: number,
   invTemperature: number,
 ): void {
-  checkLogprobs(
-    'logprobsBackward',
-    [
-      ['dlogits', dlogits, '(N,V)', N * V],
-      ['dlogprobs', dlogprobs, '(N)', N],
-      ['lse', lse, '(N)', N],
-    ],
-    logits,
-    targets,
-    N,
-    V,
-    invTemperature,
-  );
   for (let n = 0; n < N; n++) {
     const scale = dlogprobs[n]! * invTemperature;
     if (scale === 0) continue;

@@ -4,11 +4,9 @@
  */
 
 import type { FloatArray } from '../kernels.js';
-import { checkMatmulBackward, checkMatmulForward } from '../shape-checks.js';
 
 /** out(N,OC) = inp(N,C) . weight(OC,C)^T (+ bias(OC)). */
 export function matmulForward(out: FloatArray, inp: FloatArray, weight: FloatArray, bias: FloatArray | null, N: number, C: number, OC: number): void {
-  checkMatmulForward(out, inp, weight, bias, N, C, OC);
   for (let n = 0; n < N; n++) {
     const inpRow = n * C;
     for (let o = 0; o < OC; o++) {
@@ -32,7 +30,6 @@ export function matmulBackward(
   C: number,
   OC: number,
 ): void {
-  checkMatmulBackward(dinp, dweight, dbias, dout, inp, weight, N, C, OC);
   const row_C = new Float64Array(C);
   if (dinp !== null) {
     for (let n = 0; n < N; n++) {

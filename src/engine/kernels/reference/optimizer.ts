@@ -4,7 +4,6 @@
  */
 
 import type { FloatArray } from '../kernels.js';
-import { checkAdamw, checkElementwise } from '../shape-checks.js';
 
 /** One bias-corrected AdamW step with decoupled weight decay over n parameters; g is scaled by gradScale first. */
 export function adamw(
@@ -21,7 +20,6 @@ export function adamw(
   step: number,
   gradScale: number,
 ): void {
-  checkAdamw(params, grads, m, v, n, beta1, beta2, step);
   const correction1 = 1 - Math.pow(beta1, step);
   const correction2Sqrt = Math.sqrt(1 - Math.pow(beta2, step));
   const stepSize = lr / correction1;
@@ -38,7 +36,6 @@ export function adamw(
 
 /** Sum of squares of x(n), accumulated in float64. */
 export function sumSquares(x: FloatArray, n: number): number {
-  checkElementwise('sumSquares', n, [['x', x]]);
   let sum = 0;
   for (let i = 0; i < n; i++) sum += x[i]! * x[i]!;
   return sum;
@@ -46,10 +43,5 @@ export function sumSquares(x: FloatArray, n: number): number {
 
 /** out(n) = a(n) + b(n); `out` may alias `a` or `b`. */
 export function add(out: FloatArray, a: FloatArray, b: FloatArray, n: number): void {
-  checkElementwise('add', n, [
-    ['out', out],
-    ['a', a],
-    ['b', b],
-  ]);
   for (let i = 0; i < n; i++) out[i] = a[i]! + b[i]!;
 }

@@ -4,11 +4,9 @@
  */
 
 import type { FloatArray } from '../kernels.js';
-import { checkRope } from '../shape-checks.js';
 
 /** out(N,H,D) = rope(inp(N,H,D), positions(N)); `inverse` rotates by the negative angle. `out` may alias `inp`. */
 export function rope(out: FloatArray, inp: FloatArray, positions: Int32Array, N: number, H: number, D: number, theta: number, inverse: boolean): void {
-  checkRope(out, inp, positions, N, H, D, theta);
   const half = D / 2;
   const cos_half = new Float64Array(half);
   const sin_half = new Float64Array(half);

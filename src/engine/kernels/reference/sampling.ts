@@ -6,7 +6,6 @@
  * training forward computes, whatever the filtering.
  */
 import type { FloatArray } from '../kernels.js';
-import { checkSampleTokens } from '../shape-checks.js';
 
 /** The filtering part of the sampling parameters. */
 export interface TokenFilter {
@@ -193,7 +192,6 @@ export function sampleTokens(
   topK: number,
   topP: number,
 ): void {
-  checkSampleTokens(tokens, logprobs, logits, uniforms, N, V, invTemperature, topK, topP);
   if (N === 0) return;
   const sampler = new RowSampler(V);
   const filter = { temperature: 1 / invTemperature, topK, topP };

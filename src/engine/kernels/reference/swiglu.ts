@@ -3,15 +3,9 @@
  */
 
 import type { FloatArray } from '../kernels.js';
-import { checkElementwise } from '../shape-checks.js';
 
 /** out(n) = silu(gate(n)) * up(n). */
 export function swigluForward(out: FloatArray, gate: FloatArray, up: FloatArray, n: number): void {
-  checkElementwise('swigluForward', n, [
-    ['out', out],
-    ['gate', gate],
-    ['up', up],
-  ]);
   for (let i = 0; i < n; i++) {
     const g = gate[i]!;
     out[i] = (g / (1 + Math.exp(-g))) * up[i]!;
@@ -20,13 +14,6 @@ export function swigluForward(out: FloatArray, gate: FloatArray, up: FloatArray,
 
 /** dgate += dout * up * silu'(gate); dup += dout * silu(gate). */
 export function swigluBackward(dgate: FloatArray, dup: FloatArray, dout: FloatArray, gate: FloatArray, up: FloatArray, n: number): void {
-  checkElementwise('swigluBackward', n, [
-    ['dgate', dgate],
-    ['dup', dup],
-    ['dout', dout],
-    ['gate', gate],
-    ['up', up],
-  ]);
   for (let i = 0; i < n; i++) {
     const g = gate[i]!;
     const sigmoid = 1 / (1 + Math.exp(-g));

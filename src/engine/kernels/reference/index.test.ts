@@ -1,11 +1,11 @@
 // Finite-difference (float64) and golden-value tests of the reference kernels.
 import { describe, expect, it } from 'vitest';
-import { ShapeError } from '../../errors.js';
-import { Random } from '../../random.js';
-import { KEY_TILE, keyCacheIndex } from './kernels.js';
-import { referenceKernels as K } from './reference.js';
-import { RowSampler } from './reference/sampling.js';
-import { difference, maxRelativeError, numericGradient, randomFloat64, randomInts, weightedSum } from './test-helpers.js';
+import { ShapeError } from '../../../errors.js';
+import { Random } from '../../../random.js';
+import { KEY_TILE, keyCacheIndex } from '../kernels.js';
+import { referenceKernels as K } from './index.js';
+import { RowSampler } from './sampling.js';
+import { difference, maxRelativeError, numericGradient, randomFloat64, randomInts, weightedSum } from '../test-helpers.js';
 
 const TOLERANCE = 1e-7;
 
