@@ -265,7 +265,8 @@ const DEFAULT_LOCAL_BACKEND = stableStringify(withoutConnection(backendConfigSch
 function hashedForm(value: unknown): unknown {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
   const { taskModule: _where, ...config } = value as Json;
-  if (!('rl' in config) || config.backend === null || typeof config.backend !== 'object') return value;
+  if (!('rl' in config)) return value;
+  if (config.backend === null || typeof config.backend !== 'object') return config;
   const backend = withoutConnection(config.backend as Json);
   return { ...config, backend: stableStringify(backend) === DEFAULT_LOCAL_BACKEND ? 'local' : backend };
 }

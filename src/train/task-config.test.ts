@@ -30,7 +30,7 @@ describe('the task section of the training config', () => {
 
   it('has no search-QA field outside it', () => {
     const config = resolveConfig({}, { tasks });
-    expect(Object.keys(config).sort()).toEqual(['advantage', 'backend', 'checkpoint', 'data', 'eval', 'log', 'loss', 'name', 'optim', 'rl', 'runDir', 'seed', 'task']);
+    expect(Object.keys(config).sort()).toEqual(['advantage', 'backend', 'checkpoint', 'data', 'eval', 'log', 'loss', 'name', 'optim', 'rl', 'runDir', 'seed', 'task', 'taskModule']);
     expect(config.data).toEqual({ trainSplit: 'train', evalSplit: 'dev' });
   });
 });
