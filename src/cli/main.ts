@@ -53,6 +53,12 @@ export async function main(argv: string[]): Promise<number> {
       console.error(`turnwise ${name}: ${error.name}: ${error.message}`);
       return 2;
     }
+    // node:util parseArgs: an unknown flag, a flag without its value, a stray positional.
+    const code = (error as { code?: unknown } | null)?.code;
+    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_')) {
+      console.error(`turnwise ${name}: ${(error as Error).message} (config keys take a value: --key.path=value; see \`turnwise ${name} --help\`)`);
+      return 2;
+    }
     throw error;
   }
 }
