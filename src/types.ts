@@ -76,6 +76,13 @@ export interface Trajectory {
   tokens: number[];
   /** Number of prompt tokens at the start of `tokens`. */
   promptLength: number;
+  /**
+   * Token indices where a new model sequence starts (absent or empty: one sequence from token 0).
+   * An agent behind the gateway that rewrites its history sends a prompt that does not extend the
+   * tokens so far; that prompt starts a new sequence (its tokens, mask 0, are the previous turn's
+   * environment span) and trains as a datum of its own, never re-tokenised into the earlier one.
+   */
+  sequenceStarts?: number[];
   /** 1 where the token was sampled by the policy and is trained on, else 0 (T). */
   trainable: number[];
   /** Sampling-time logprob of each trainable token under the sampling temperature; 0 elsewhere (T). */

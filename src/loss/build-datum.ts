@@ -57,12 +57,35 @@ export function buildDatum(trajectory: Trajectory, advantages_T: readonly number
   return datum;
 }
 
-/** Builds one datum per trajectory of a group, in group order, from the group's advantages (G x T). */
+/**
+ * The datums of one trajectory: one per model sequence (`sequenceStarts`; a single datum when the
+ * trajectory is one sequence), each holding its own tokens only, so a sequence never attends to
+ * the tokens of another.
+ */
+export function buildDatums(trajectory: Trajectory, advantages_T: readonly number[], options: BuildDatumOptions = {}): Datum[] {
+  const starts = trajectory.sequenceStarts ?? [];
+  if (starts.length === 0) return [buildDatum(trajectory, advantages_T, options)];
+  const label = options.label ?? `trajectory ${trajectory.rowId}/${trajectory.groupIndex}`;
+  const T = trajectory.tokens.length;
+  if (advantages_T.length !== T) throw new ShapeError(`${label}: advantages has ${advantages_T.length} entries for ${T} tokens; expected one per token`);
+  const bounds = [0, ...starts, T];
+  for (let i = 1; i < bounds.length; i++) {
+    if (!(Number.isInteger(bounds[i]) && bounds[i]! > bounds[i - 1]!)) throw new ShapeError(`${label}: sequenceStarts ${JSON.stringify(starts)} must increase strictly inside (0, ${T})`);
+  }
+  return bounds.slice(1).map((end, s) => {
+    const start = bounds[s]!;
+    const piece = { ...trajectory, tokens: trajectory.tokens.slice(start, end), trainable: trajectory.trainable.slice(start, end), logprobs: trajectory.logprobs.slice(start, end), sequenceStarts: undefined };
+    return buildDatum(piece, advantages_T.slice(start, end), {
+      label: `${label}, sequence ${s}`,
+      ...(options.refLogprobs_T ? { refLogprobs_T: options.refLogprobs_T.slice(start, end) } : {}),
+    });
+  });
+}
+
+/** Builds the datums of every trajectory of a group, in group order, from the group's advantages (G x T). */
 export function buildGroupDatums(group: TrajectoryGroup, advantages_G_T: GroupAdvantages): Datum[] {
   if (advantages_G_T.length !== group.trajectories.length) {
     throw new ShapeError(`group ${group.rowId}: ${advantages_G_T.length} advantage rows for ${group.trajectories.length} rollouts`);
   }
-  return group.trajectories.map((trajectory, i) =>
-    buildDatum(trajectory, advantages_G_T[i]!, { label: `group ${group.rowId}, rollout ${i}` }),
-  );
+  return group.trajectories.flatMap((trajectory, i) => buildDatums(trajectory, advantages_G_T[i]!, { label: `group ${group.rowId}, rollout ${i}` }));
 }

@@ -112,6 +112,8 @@ export function rolloutMetrics(groups: TrajectoryGroup[], advantages_P?: GroupAd
   metrics['rollout/sampled_tokens'] = sampledTokens;
   metrics['rollout/total_tokens'] = totalTokens;
   metrics['rollout/errors'] = trajectories.reduce((sum, trajectory) => sum + trajectory.errors.length, 0);
+  // Agents behind the gateway that rewrote their history: their later calls train as sequences of their own.
+  metrics['rollout/rewritten_history_rate'] = trajectories.filter((trajectory) => (trajectory.sequenceStarts?.length ?? 0) > 0).length / count;
 
   if (advantages_P !== undefined) {
     const perTurn_K: number[][] = [];
