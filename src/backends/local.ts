@@ -16,11 +16,9 @@ import { normalizationCoefficients } from '../loss/loss-normalization.js';
 import { AdamW } from '../engine/adamw.js';
 import { EnginePolicy, type EnginePolicyOptions } from '../engine/engine-policy.js';
 import { readCheckpoint } from '../engine/checkpoint.js';
-import { loadModelCheckpoint, loadModelTensors, loadOptimizerState, saveModelCheckpoint } from '../engine/model-state.js';
-import { parseModelConfig } from '../engine/model-config.js';
-import type { Kernels } from '../engine/kernels/kernels.js';
+import { loadModelTensors, loadOptimizerState, saveModelCheckpoint } from '../engine/model-state.js';
 import { forwardBackward, forwardOnly } from '../engine/training.js';
-import { Transformer } from '../engine/transformer.js';
+import type { Transformer } from '../engine/transformer.js';
 
 /** Options of a LocalBackend. */
 export interface LocalBackendOptions {
