@@ -2,15 +2,17 @@
  * TEST DOUBLE for the protocol tests of src/backends: a small but real Backend over a softmax
  * bigram model (`BigramModel`: exact gradients of the clipped policy-gradient, importance-sampling
  * and cross-entropy losses, AdamW with global-norm clipping), with seeded sampling with top-k /
- * top-p and stops, and in-memory save/load. It lets the client, server and equivalence tests run in
- * milliseconds without the CPU engine.
+ * top-p and stops, and in-memory save/load. It speaks bytes through the public `ByteTokenizer` and
+ * ChatML through the real `ChatTemplateRenderer`. It lets the client, server and equivalence tests
+ * run in milliseconds without the CPU engine.
  */
 import type { Backend } from '../backends/backend.js';
 import type { AdamParams, Datum, ForwardBackwardResult, LossSpec } from '../training-types.js';
 import type { Policy, SampleRequest, SampleResult } from '../rollout/policy.js';
+import { ChatTemplateRenderer } from '../rollout/chat-template-renderer.js';
 import { CheckpointError, ShapeError } from '../errors.js';
 import { Random } from '../random.js';
-import { TestChatRenderer, TestTokenizer } from './test-tokenizer.js';
+import { ByteTokenizer } from './byte-tokenizer.js';
 import { BigramModel, drawToken, type BigramSnapshot } from './bigram-model.js';
 
 /** Options of the test backend. */
@@ -25,16 +27,14 @@ export interface BigramTestBackendOptions {
 /** The bigram test double. */
 export class BigramTestBackend implements Backend {
   readonly name = 'bigram-test';
-  readonly tokenizer = new TestTokenizer();
-  readonly renderer = new TestChatRenderer(this.tokenizer);
-  readonly vocab: number;
+  readonly tokenizer = new ByteTokenizer();
+  readonly renderer = new ChatTemplateRenderer({ tokenizer: this.tokenizer });
   private readonly model: BigramModel;
   private readonly saved = new Map<string, BigramSnapshot>();
   private readonly busyStepMs: number;
 
   constructor(options: BigramTestBackendOptions = {}) {
-    this.vocab = this.tokenizer.vocabSize;
-    this.model = new BigramModel(this.vocab, { seed: options.seed, initScale: options.initScale ?? 0.5 }, 'bigram test backend');
+    this.model = new BigramModel(this.tokenizer.vocabSize, { seed: options.seed, initScale: options.initScale ?? 0.5 }, 'bigram test backend');
     this.busyStepMs = options.busyStepMs ?? 0;
   }
 
