@@ -17,6 +17,7 @@ import { ChatTemplateRenderer } from '../rollout/chat-template-renderer.js';
 import { CheckpointError, ShapeError, errorMessage } from '../errors.js';
 import { Random } from '../random.js';
 import { writeFileAtomicSync } from '../engine/atomic-write.js';
+import { StopChecker } from '../engine/stop-checker.js';
 import { ByteTokenizer } from './byte-tokenizer.js';
 import { BigramModel, drawToken, type BigramSnapshot } from './bigram-model.js';
 
@@ -120,13 +121,14 @@ export class BigramTestBackend implements Backend {
 
   async close(): Promise<void> {}
 
-  /** Seeded ancestral sampling from the bigram table. */
+  /** Seeded ancestral sampling from the bigram table; stops as the engine's sampler does. */
   async sample(request: SampleRequest): Promise<SampleResult> {
     const { params } = request;
     if (request.tokens.length === 0) throw new ShapeError('bigram test backend: sample needs at least one prompt token');
     const random = new Random(request.seed);
     const tokens: number[] = [];
     const logprobs: number[] = [];
+    const stop = new StopChecker(this.tokenizer, params.stop, params.stopTokenIds);
     let last = request.tokens[request.tokens.length - 1]!;
     for (let step = 0; step < params.maxTokens; step++) {
       const row = this.model.logSoftmax(last, params.temperature);
@@ -134,11 +136,7 @@ export class BigramTestBackend implements Backend {
       tokens.push(next);
       logprobs.push(row[next]!);
       last = next;
-      if (params.stopTokenIds?.includes(next)) return { tokens, logprobs, finishReason: 'stop' };
-      if (params.stop.length > 0) {
-        const text = this.tokenizer.decode(tokens);
-        if (params.stop.some((stop) => text.includes(stop))) return { tokens, logprobs, finishReason: 'stop' };
-      }
+      if (stop.isStop(tokens)) return { tokens, logprobs, finishReason: 'stop' };
     }
     return { tokens, logprobs, finishReason: 'length' };
   }
