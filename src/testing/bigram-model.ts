@@ -1,10 +1,10 @@
 /**
- * The model behind the two bigram test doubles (`BigramTestBackend` for the protocol tests,
- * `TabularBackend` for the training-loop tests): a softmax bigram table (the next token's logits
- * depend only on the current token, V x V) with exact logprobs under a temperature, the gradient of
- * any loss of src/loss through its per-logprob derivative, AdamW with global-norm clipping, seeded
- * ancestral draws with top-k / top-p, and snapshots of weights and optimiser state. Everything is
- * float64 and deterministic, so tests can compare runs bit for bit.
+ * The model behind `BigramTestBackend`, the double of the protocol and training-loop tests: a
+ * softmax bigram table (the next token's logits depend only on the current token, V x V) with
+ * exact logprobs under a temperature, the gradient of any loss of src/loss through its
+ * per-logprob derivative, AdamW with global-norm clipping, seeded ancestral draws with top-k /
+ * top-p, and snapshots of weights and optimiser state. Everything is float64 and deterministic, so
+ * tests can compare runs bit for bit.
  */
 import type { AdamParams, Datum, ForwardBackwardResult, LossSpec } from '../training-types.js';
 import { ShapeError } from '../errors.js';

@@ -1,23 +1,35 @@
 /**
- * TEST DOUBLE for the protocol tests of src/backends: a small but real Backend over a softmax
- * bigram model (`BigramModel`: exact gradients of the clipped policy-gradient, importance-sampling
- * and cross-entropy losses, AdamW with global-norm clipping), with seeded sampling with top-k /
- * top-p and stops, and in-memory save/load. It lets the client, server and equivalence tests run in
- * milliseconds without the CPU engine.
+ * TEST DOUBLE: a small but real Backend over a softmax bigram model (`BigramModel`: exact gradients
+ * of the clipped policy-gradient, importance-sampling and cross-entropy losses, AdamW with
+ * global-norm clipping), with seeded sampling with top-k / top-p and stops. It speaks bytes through
+ * the public `ByteTokenizer` and ChatML through the real `ChatTemplateRenderer`, and learns,
+ * deterministically, in milliseconds. The protocol tests of src/backends and `turnwise serve
+ * --test-backend` keep checkpoints in memory; the training-loop tests give it a
+ * `checkpointDirectory`, where `save(name)` writes weights and optimiser state as `<name>.json`
+ * (float64 bytes in base64), so a fresh backend (a restarted process) can resume from them.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Backend } from '../backends/backend.js';
 import type { AdamParams, Datum, ForwardBackwardResult, LossSpec } from '../training-types.js';
 import type { Policy, SampleRequest, SampleResult } from '../rollout/policy.js';
-import { CheckpointError, ShapeError } from '../errors.js';
+import { ChatTemplateRenderer } from '../rollout/chat-template-renderer.js';
+import { CheckpointError, ShapeError, errorMessage } from '../errors.js';
 import { Random } from '../random.js';
-import { TestChatRenderer, TestTokenizer } from './test-tokenizer.js';
+import { writeFileAtomicSync } from '../engine/atomic-write.js';
+import { StopChecker } from '../engine/stop-checker.js';
+import { ByteTokenizer } from './byte-tokenizer.js';
 import { BigramModel, drawToken, type BigramSnapshot } from './bigram-model.js';
+
+const MEMORY_PREFIX = 'memory://bigram/';
 
 /** Options of the test backend. */
 export interface BigramTestBackendOptions {
   seed?: number;
   /** Spread of the initial logits; default 0.5. */
   initScale?: number;
+  /** Where `save(name)` writes `<name>.json`; without it, checkpoints stay in memory (`memory://bigram/<name>`). */
+  checkpointDirectory?: string;
   /** Busy-waits this long inside every forwardBackward (a synchronous CPU step), for responsiveness tests. */
   busyStepMs?: number;
 }
@@ -25,22 +37,32 @@ export interface BigramTestBackendOptions {
 /** The bigram test double. */
 export class BigramTestBackend implements Backend {
   readonly name = 'bigram-test';
-  readonly tokenizer = new TestTokenizer();
-  readonly renderer = new TestChatRenderer(this.tokenizer);
-  readonly vocab: number;
+  readonly tokenizer = new ByteTokenizer();
+  readonly renderer = new ChatTemplateRenderer({ tokenizer: this.tokenizer });
   private readonly model: BigramModel;
   private readonly saved = new Map<string, BigramSnapshot>();
+  private readonly checkpointDirectory: string | undefined;
   private readonly busyStepMs: number;
 
   constructor(options: BigramTestBackendOptions = {}) {
-    this.vocab = this.tokenizer.vocabSize;
-    this.model = new BigramModel(this.vocab, { seed: options.seed, initScale: options.initScale ?? 0.5 }, 'bigram test backend');
+    this.model = new BigramModel(this.tokenizer.vocabSize, { seed: options.seed, initScale: options.initScale ?? 0.5 }, 'bigram test backend');
+    this.checkpointDirectory = options.checkpointDirectory;
     this.busyStepMs = options.busyStepMs ?? 0;
   }
 
   /** Logits table (V, V): row = current token, column = next token. */
   get weights_V_V(): Float64Array {
     return this.model.weights_V_V;
+  }
+
+  /** Gradient accumulated since the last optimiser step (V, V). */
+  get grad_V_V(): Float64Array {
+    return this.model.grad_V_V;
+  }
+
+  /** Call after editing `weights_V_V` directly (tests): drops cached rows. */
+  weightsChanged(): void {
+    this.model.weightsChanged();
   }
 
   policy(): Policy {
@@ -65,25 +87,48 @@ export class BigramTestBackend implements Backend {
   }
 
   async save(name: string): Promise<string> {
-    this.saved.set(name, this.model.snapshot());
-    return `memory://bigram/${name}`;
+    if (this.checkpointDirectory === undefined) {
+      this.saved.set(name, this.model.snapshot());
+      return `${MEMORY_PREFIX}${name}`;
+    }
+    const path = join(this.checkpointDirectory, `${name}.json`);
+    const { weights, adamM, adamV, adamStep } = this.model.snapshot();
+    writeFileAtomicSync(path, JSON.stringify({ weights: encodeFloats(weights), m: encodeFloats(adamM), v: encodeFloats(adamV), step: adamStep }));
+    return path;
   }
 
   async load(path: string, options: { optimizer: boolean }): Promise<void> {
-    const snapshot = this.saved.get(path.replace(/^memory:\/\/bigram\//, ''));
-    if (!snapshot) throw new CheckpointError(`no checkpoint ${JSON.stringify(path)} was saved by this bigram test backend`);
-    this.model.restore(snapshot, options);
+    if (path.startsWith(MEMORY_PREFIX)) {
+      const snapshot = this.saved.get(path.slice(MEMORY_PREFIX.length));
+      if (!snapshot) throw new CheckpointError(`no checkpoint ${JSON.stringify(path)} was saved by this bigram test backend`);
+      this.model.restore(snapshot, options);
+      return;
+    }
+    let saved: { weights?: string; m?: string; v?: string; step?: number };
+    try {
+      saved = JSON.parse(readFileSync(path, 'utf8'));
+    } catch (error) {
+      throw new CheckpointError(`bigram test backend cannot read ${path}: ${errorMessage(error)}`);
+    }
+    const size = this.tokenizer.vocabSize ** 2;
+    const weights = decodeFloats(saved.weights);
+    const [adamM, adamV] = [decodeFloats(saved.m), decodeFloats(saved.v)];
+    if (weights.length !== size) throw new CheckpointError(`bigram test checkpoint ${path} has ${weights.length} weights, expected ${size}`);
+    const optimizer = options.optimizer && adamM.length === size && adamV.length === size;
+    if (options.optimizer && !optimizer) throw new CheckpointError(`bigram test checkpoint ${path} has no optimiser state of ${size} entries`);
+    this.model.restore({ weights, adamM, adamV, adamStep: saved.step ?? 0 }, { optimizer });
   }
 
   async close(): Promise<void> {}
 
-  /** Seeded ancestral sampling from the bigram table. */
+  /** Seeded ancestral sampling from the bigram table; stops as the engine's sampler does. */
   async sample(request: SampleRequest): Promise<SampleResult> {
     const { params } = request;
     if (request.tokens.length === 0) throw new ShapeError('bigram test backend: sample needs at least one prompt token');
     const random = new Random(request.seed);
     const tokens: number[] = [];
     const logprobs: number[] = [];
+    const stop = new StopChecker(this.tokenizer, params.stop, params.stopTokenIds);
     let last = request.tokens[request.tokens.length - 1]!;
     for (let step = 0; step < params.maxTokens; step++) {
       const row = this.model.logSoftmax(last, params.temperature);
@@ -91,11 +136,7 @@ export class BigramTestBackend implements Backend {
       tokens.push(next);
       logprobs.push(row[next]!);
       last = next;
-      if (params.stopTokenIds?.includes(next)) return { tokens, logprobs, finishReason: 'stop' };
-      if (params.stop.length > 0) {
-        const text = this.tokenizer.decode(tokens);
-        if (params.stop.some((stop) => text.includes(stop))) return { tokens, logprobs, finishReason: 'stop' };
-      }
+      if (stop.isStop(tokens)) return { tokens, logprobs, finishReason: 'stop' };
     }
     return { tokens, logprobs, finishReason: 'length' };
   }
@@ -104,4 +145,17 @@ export class BigramTestBackend implements Backend {
 /** Factory export for `WorkerBackend` (builds the test double inside a worker thread). */
 export function createBigramTestBackend(options: BigramTestBackendOptions = {}): BigramTestBackend {
   return new BigramTestBackend(options);
+}
+
+/** Float64 values as base64 of their bytes: exact, and compact for a V x V table. */
+function encodeFloats(values: Float64Array): string {
+  return Buffer.from(values.buffer, values.byteOffset, values.byteLength).toString('base64');
+}
+
+/** The inverse of `encodeFloats`; anything else decodes to no values. */
+function decodeFloats(text: unknown): Float64Array {
+  if (typeof text !== 'string') return new Float64Array(0);
+  const bytes = Buffer.from(text, 'base64');
+  if (bytes.length % 8 !== 0) return new Float64Array(0);
+  return new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
 }

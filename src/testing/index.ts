@@ -1,7 +1,7 @@
 /**
- * The public test kit, imported as `turnwise/testing`: a scripted policy and a byte-level
- * tokenizer, so environments, tools, rewards and training code can be tested without a model or a
- * network, through the same rollout loop as training.
+ * The public test kit, imported as `turnwise/testing`: a scripted policy, a byte-level tokenizer
+ * and a bigram backend that learns in milliseconds, so environments, tools, rewards and training
+ * code can be tested without a model or a network, through the same rollout loop as training.
  */
 export { ByteTokenizer, BYTE_TOKENIZER_SPECIAL_TOKENS, type ByteTokenizerOptions } from './byte-tokenizer.js';
 export { ScriptedPolicy, ScriptExhaustedError, fakeLogprob, type ScriptCall, type ScriptedPolicyOptions } from '../rollout/scripted-policy.js';
@@ -9,6 +9,5 @@ export { trajectoryFromMessages, assistantMessage, userMessage } from './traject
 export { scriptedRollout, type ScriptedRolloutOptions } from './scripted-rollout.js';
 export { syntheticTrajectory, syntheticGroup, type SyntheticTrajectorySpec, type SyntheticTurn } from '../advantage/synthetic-trajectory.js';
 export { workedVectorGroup } from '../advantage/worked-vector.js';
-export { BigramTestBackend } from './bigram-test-backend.js';
-export { TabularBackend } from './tabular-backend.js';
+export { BigramTestBackend, type BigramTestBackendOptions } from './bigram-test-backend.js';
 export { createToyTask } from './toy-task.js';

@@ -7,6 +7,7 @@
  */
 import type { Backend } from '../backends/backend.js';
 import type { AdamParams, Datum, LossSpec } from '../training-types.js';
+import type { Message } from '../types.js';
 
 /** What one run of the scenario produced. */
 export interface ScenarioTrace {
@@ -46,20 +47,23 @@ export async function runMtGrpoScenario(backend: Backend, options: ScenarioOptio
   const trace: ScenarioTrace = { sampledTokens: [], sampledLogprobs: [], losses: [], learnerLogprobs: [], optimMetrics: [] };
   const params = { temperature, topK: 0, topP: 1, maxTokens: 12, stop: ['.'], stopTokenIds: renderer.stopTokenIds };
   for (let step = 0; step < steps; step++) {
-    const prompt = renderer.renderPrompt([{ role: 'user', content: `Question ${step}: say something with the letter a.` }]);
+    const messages: Message[] = [{ role: 'user', content: `Question ${step}: say something in lowercase letters.` }];
     const episodes = await Promise.all(
       Array.from({ length: groupSize }, async (_, g) => {
+        // One conversation per episode, as the rollout loop does (template renderers keep state).
+        const conversation = renderer.fork?.() ?? renderer;
+        const prompt = conversation.renderPrompt(messages);
         const first = await policy.sample({ tokens: prompt, params, seed: 1000 * step + 10 * g + 1, sessionId: `s${step}-${g}` });
-        const reply = renderer.renderReply({ role: 'user', content: '<result>ok</result>' });
+        const reply = conversation.renderReply({ role: 'user', content: '<result>ok</result>' }, { role: 'assistant', content: tokenizer.decode(first.tokens) });
         const second = await policy.sample({ tokens: [...prompt, ...first.tokens, ...reply], params, seed: 1000 * step + 10 * g + 2, sessionId: `s${step}-${g}` });
-        return { first, reply, second };
+        return { prompt, first, reply, second };
       }),
     );
-    const turnRewards_G = episodes.map(({ first }) => (tokenizer.decode(first.tokens).match(/a/g)?.length ?? 0) / 4);
+    const turnRewards_G = episodes.map(({ first }) => (tokenizer.decode(first.tokens).match(/[a-z]/g)?.length ?? 0) / 4);
     const outcomeRewards_G = episodes.map(({ second }) => (tokenizer.decode(second.tokens).includes('.') ? 1 : 0) + second.tokens.length / 20);
     const outcome_G = normalise(outcomeRewards_G);
     const turn_G = normalise(turnRewards_G);
-    const data: Datum[] = episodes.map(({ first, reply, second }, g) => {
+    const data: Datum[] = episodes.map(({ prompt, first, reply, second }, g) => {
       const tokens = [...prompt, ...first.tokens, ...reply, ...second.tokens];
       const trainable_T = [...prompt.map(() => 0), ...first.tokens.map(() => 1), ...reply.map(() => 0), ...second.tokens.map(() => 1)];
       const logprobs_T = [...prompt.map(() => 0), ...first.logprobs, ...reply.map(() => 0), ...second.logprobs];

@@ -1,5 +1,5 @@
 /**
- * A toy task for tests of the trainer with the tabular backend: the paper's XML tool environment
+ * A toy task for tests of the trainer with the bigram test backend: the paper's XML tool environment
  * with an `echo` tool, and a rubric a bigram policy can learn from in a few steps (a turn reward
  * for emitting `<` early, an outcome reward for the share of `a` characters in the last message).
  */

@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { evaluate, writeEvalResult } from './evaluate.js';
-import { TabularBackend } from '../testing/tabular-backend.js';
+import { BigramTestBackend } from '../testing/bigram-test-backend.js';
 import { createToyTask } from '../testing/toy-task.js';
 
 const options = (mode: 'greedy' | 'sampled') => ({
-  backend: new TabularBackend({ seed: 4, initScale: 1 }),
+  backend: new BigramTestBackend({ seed: 4, initScale: 1 }),
   task: createToyTask(6),
   split: 'dev',
   mode,

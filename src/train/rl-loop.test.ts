@@ -6,7 +6,7 @@ import { resolveConfig } from './config-load.js';
 import { readJsonLines, type StepMetrics } from './metrics-log.js';
 import { learningRateAt, runRl } from './rl-loop.js';
 import { latestCheckpoint, readTrainerState } from './run-state.js';
-import { TabularBackend } from '../testing/tabular-backend.js';
+import { BigramTestBackend } from '../testing/bigram-test-backend.js';
 import { createToyTask } from '../testing/toy-task.js';
 
 const configFor = (runDir: string, overrides: Record<string, unknown> = {}) =>
@@ -28,7 +28,7 @@ describe('RL loop', () => {
   it('trains through the Backend: rewards rise, metrics, trajectories and checkpoints are written', async () => {
     const runDir = mkdtempSync(join(tmpdir(), 'turnwise-rl-'));
     const config = configFor(runDir, { rl: { steps: 30, groupSize: 8, questionsPerStep: 2, mu: 2, maxCompletionTokens: 24, concurrency: 16 } });
-    const result = await runRl({ config, backend: new TabularBackend({ seed: 1, initScale: 0.5, checkpointDirectory: join(runDir, 'checkpoints') }), task: createToyTask(), progress: null });
+    const result = await runRl({ config, backend: new BigramTestBackend({ seed: 1, initScale: 0.5, checkpointDirectory: join(runDir, 'checkpoints') }), task: createToyTask(), progress: null });
     expect(result.steps).toBe(30);
     const metrics = readJsonLines<StepMetrics>(join(runDir, 'metrics.jsonl'));
     expect(metrics.map((row) => row.step)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
@@ -47,15 +47,15 @@ describe('RL loop', () => {
 
   it('resumes exactly: an interrupted run matches an uninterrupted one step for step', async () => {
     const straightDir = mkdtempSync(join(tmpdir(), 'turnwise-rl-'));
-    await runRl({ config: configFor(straightDir), backend: new TabularBackend({ seed: 1, checkpointDirectory: join(straightDir, 'checkpoints') }), task: createToyTask(), progress: null });
+    await runRl({ config: configFor(straightDir), backend: new BigramTestBackend({ seed: 1, checkpointDirectory: join(straightDir, 'checkpoints') }), task: createToyTask(), progress: null });
 
     const resumedDir = mkdtempSync(join(tmpdir(), 'turnwise-rl-'));
     let rounds = 0;
-    const stopped = await runRl({ config: configFor(resumedDir), backend: new TabularBackend({ seed: 1, checkpointDirectory: join(resumedDir, 'checkpoints') }), task: createToyTask(), progress: null, shouldStop: () => rounds++ >= 2 });
+    const stopped = await runRl({ config: configFor(resumedDir), backend: new BigramTestBackend({ seed: 1, checkpointDirectory: join(resumedDir, 'checkpoints') }), task: createToyTask(), progress: null, shouldStop: () => rounds++ >= 2 });
     expect(stopped.stopped).toBe(true);
     expect(stopped.steps).toBe(4);
     // A fresh process: new backend with other weights, restored from the checkpoint.
-    const resumed = await runRl({ config: configFor(resumedDir), backend: new TabularBackend({ seed: 99, checkpointDirectory: join(resumedDir, 'checkpoints') }), task: createToyTask(), progress: null, resume: true });
+    const resumed = await runRl({ config: configFor(resumedDir), backend: new BigramTestBackend({ seed: 99, checkpointDirectory: join(resumedDir, 'checkpoints') }), task: createToyTask(), progress: null, resume: true });
     expect(resumed.steps).toBe(6);
 
     const straight = deterministic(readJsonLines<StepMetrics>(join(straightDir, 'metrics.jsonl')));

@@ -58,7 +58,8 @@ describe('OpenAI-compatible routes, through the official openai client', () => {
     ).rejects.toThrow(/tools are not supported/);
     const wrong = new OpenAI({ baseURL: `${test.url}/v1`, apiKey: 'nope', maxRetries: 0 });
     await expect(wrong.models.list()).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
-    await expect(openai.completions.create({ model: 'test/bigram', prompt: 'a\u00e9' })).rejects.toThrow(/not in its vocabulary/);
+    // Every text has bytes, so the prompt the model cannot take is a token id past its vocabulary.
+    await expect(openai.completions.create({ model: 'test/bigram', prompt: [97, 259] })).rejects.toThrow(/token id 259, outside the vocabulary \[0, 259\)/);
     await expect(openai.completions.create({ model: 'test/bigram', prompt: [] })).rejects.toThrow(/prompt is an empty list/);
   });
 });
@@ -66,11 +67,16 @@ describe('OpenAI-compatible routes, through the official openai client', () => {
 describe('VllmPolicy', () => {
   it('samples from token ids and returns token ids and logprobs equal to the in-process policy', async () => {
     const policy = new VllmPolicy({ baseUrl: `${test.url}/v1`, model: 'test/bigram', apiKey: 'sk-test', tokenizer: reference.tokenizer });
-    const params = { temperature: 1, topK: 20, topP: 0.9, maxTokens: 25, stop: ['e'], stopTokenIds: [2] };
+    const params = { temperature: 1, topK: 20, topP: 0.9, maxTokens: 25, stop: ['e'], stopTokenIds: reference.renderer.stopTokenIds };
     const tokens = reference.tokenizer.encode('hello');
-    for (const seed of [1, 2, 3]) {
-      expect(await policy.sample({ tokens, params, seed })).toEqual(await reference.sample({ tokens, params, seed }));
+    const finishReasons: string[] = [];
+    for (const seed of [1, 2, 3, 4]) {
+      const expected = await reference.sample({ tokens, params, seed });
+      expect(await policy.sample({ tokens, params, seed })).toEqual(expected);
+      finishReasons.push(expected.finishReason);
     }
+    // Seed 4 ends on <|im_end|>, so a stopped sample is compared too.
+    expect(finishReasons).toContain('stop');
   });
 
   it('builds the vLLM request with token-id prompt, stop token ids and token-id outputs', () => {

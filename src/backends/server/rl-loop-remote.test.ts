@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../train/config-load.js';
 import { readJsonLines, type StepMetrics } from '../../train/metrics-log.js';
 import { runRl } from '../../train/rl-loop.js';
-import { TabularBackend } from '../../testing/tabular-backend.js';
+import { BigramTestBackend } from '../../testing/bigram-test-backend.js';
 import { createToyTask } from '../../testing/toy-task.js';
 import { connectTestClient, startTestServer } from '../../testing/serve-for-test.js';
 
@@ -25,10 +25,10 @@ const deterministic = (rows: StepMetrics[]) => rows.map((row) => Object.fromEntr
 describe('the training loop (src/train) through TinkerBackend and turnwise serve', () => {
   it('logs the same metrics step for step as the same backend in process', async () => {
     const localDir = mkdtempSync(join(tmpdir(), 'turnwise-rl-local-'));
-    await runRl({ config: configFor(localDir), backend: new TabularBackend({ seed: 1, checkpointDirectory: join(localDir, 'checkpoints') }), task: createToyTask(), progress: null });
+    await runRl({ config: configFor(localDir), backend: new BigramTestBackend({ seed: 1, checkpointDirectory: join(localDir, 'checkpoints') }), task: createToyTask(), progress: null });
 
     const remoteDir = mkdtempSync(join(tmpdir(), 'turnwise-rl-remote-'));
-    const served = new TabularBackend({ seed: 1, checkpointDirectory: join(remoteDir, 'served-checkpoints') });
+    const served = new BigramTestBackend({ seed: 1, checkpointDirectory: join(remoteDir, 'served-checkpoints') });
     const test = await startTestServer({ backend: served });
     try {
       const client = await connectTestClient(test.url, { tokenizer: served.tokenizer, renderer: served.renderer });
@@ -46,13 +46,13 @@ describe('the training loop (src/train) through TinkerBackend and turnwise serve
 
   it('resumes a stopped run on a restarted server (new backend, new client) and matches the straight run', async () => {
     const straightDir = mkdtempSync(join(tmpdir(), 'turnwise-rl-straight-'));
-    await runRl({ config: configFor(straightDir), backend: new TabularBackend({ seed: 1, checkpointDirectory: join(straightDir, 'checkpoints') }), task: createToyTask(), progress: null });
+    await runRl({ config: configFor(straightDir), backend: new BigramTestBackend({ seed: 1, checkpointDirectory: join(straightDir, 'checkpoints') }), task: createToyTask(), progress: null });
 
     const runDir = mkdtempSync(join(tmpdir(), 'turnwise-rl-restart-'));
     const served = join(runDir, 'served-checkpoints');
     const checkpointIndexFile = join(runDir, 'tinker-checkpoints.json');
     const remoteRun = async (seed: number, options: { resume?: boolean; shouldStop?: () => boolean }) => {
-      const backend = new TabularBackend({ seed, checkpointDirectory: served });
+      const backend = new BigramTestBackend({ seed, checkpointDirectory: served });
       const test = await startTestServer({ backend, checkpointIndexFile });
       try {
         const client = await connectTestClient(test.url, { tokenizer: backend.tokenizer, renderer: backend.renderer });
