@@ -7,6 +7,7 @@
 export type { Message, Role, ToolCall, TokenSpan, StopReason, Turn, Trajectory, TrajectoryGroup, GroupAdvantages } from './types.js';
 export { TurnwiseError, ConfigError, DataError, ShapeError, CheckpointError, RemoteError, ToolError } from './errors.js';
 export { Random, type RandomState } from './random.js';
+export { ConcurrencyLimit } from './concurrency-limit.js';
 export type { Datum, LossSpec, ForwardBackwardResult, AdamParams } from './training-types.js';
 
 // env
@@ -37,7 +38,6 @@ export type { ChatRenderer } from './rollout/chat-renderer.js';
 export { ChatTemplateRenderer, CHATML_TEMPLATE, type ChatTemplateRendererOptions } from './rollout/chat-template-renderer.js';
 export { runRollout, PAPER_SAMPLING, type RolloutOptions, type RolloutSampling } from './rollout/rollout.js';
 export { rolloutGroups, type GroupRolloutOptions } from './rollout/group-rollout.js';
-export { ConcurrencyLimit } from './rollout/concurrency-limit.js';
 export { ScriptedPolicy, ScriptExhaustedError, fakeLogprob, type ScriptCall, type ScriptedPolicyOptions } from './rollout/scripted-policy.js';
 
 // advantage
