@@ -9,10 +9,11 @@
  * (`not`, `if`/`then`/`else`, `dependentRequired`, `unevaluatedProperties`, remote `$ref`), and
  * the prompt would then show zod's re-rendering of the schema rather than the schema as given.
  */
-import { Ajv, type ErrorObject, type Options as AjvOptions } from 'ajv';
-import { Ajv2019 } from 'ajv/dist/2019.js';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
+import { createRequire } from 'node:module';
+import type { Ajv, ErrorObject, Options as AjvOptions } from 'ajv';
+import type { Ajv2019 } from 'ajv/dist/2019.js';
+import type { Ajv2020 } from 'ajv/dist/2020.js';
+import type addFormatsModule from 'ajv-formats';
 import { ConfigError, errorMessage } from '../errors.js';
 
 /** A tool's arguments as a JSON Schema (the `parameters` of a `Tool`, beside zod schemas). */
@@ -33,15 +34,18 @@ export interface JsonSchemaParametersOptions {
 // Problems listed in one `Error:` result at most; the rest are counted.
 const MAX_PROBLEMS = 5;
 const AJV_OPTIONS: AjvOptions = { strict: false, allErrors: true, addUsedSchema: false, logger: false };
-const addFormats = addFormatsModule.default;
 type Dialect = 'draft-2020-12' | 'draft-2019-09' | 'draft-07';
 const validators = new Map<Dialect, Ajv>();
+// Ajv (CommonJS) is loaded on first use, so that tools with zod schemas never pay for it.
+const require = createRequire(import.meta.url);
 
 function validatorFor(dialect: Dialect): Ajv {
   let ajv = validators.get(dialect);
   if (ajv === undefined) {
-    ajv = dialect === 'draft-2020-12' ? new Ajv2020(AJV_OPTIONS) : dialect === 'draft-2019-09' ? new Ajv2019(AJV_OPTIONS) : new Ajv(AJV_OPTIONS);
-    addFormats(ajv);
+    if (dialect === 'draft-2020-12') ajv = new (require('ajv/dist/2020') as { Ajv2020: typeof Ajv2020 }).Ajv2020(AJV_OPTIONS);
+    else if (dialect === 'draft-2019-09') ajv = new (require('ajv/dist/2019') as { Ajv2019: typeof Ajv2019 }).Ajv2019(AJV_OPTIONS);
+    else ajv = new (require('ajv') as { Ajv: typeof Ajv }).Ajv(AJV_OPTIONS);
+    (require('ajv-formats') as typeof addFormatsModule).default(ajv);
     validators.set(dialect, ajv);
   }
   return ajv;
