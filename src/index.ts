@@ -11,7 +11,8 @@ export { ConcurrencyLimit } from './concurrency-limit.js';
 export type { Datum, LossSpec, ForwardBackwardResult, AdamParams } from './training-types.js';
 
 // env
-export { defineTool, type Tool, type ToolContext } from './env/tool.js';
+export { defineTool, type Tool, type ToolArgs, type ToolContext } from './env/tool.js';
+export { jsonSchemaParameters, isJsonSchemaParameters, type JsonSchemaParameters, type JsonSchemaParametersOptions } from './env/json-schema-parameters.js';
 export type { Env, EnvFactory, EnvStep, EnvStepOptions } from './env/env.js';
 export { ToolEnv, type ToolEnvOptions } from './env/tool-env.js';
 export { NO_TOOL_CALL_ERROR, EMPTY_OUTPUT_ERROR, type MessageFormat, type DecodedToolCall } from './env/message-format.js';
@@ -20,6 +21,9 @@ export { HermesFormat, HERMES_DEFAULT_PREAMBLE, type HermesFormatOptions } from 
 export { toolArguments, toolJsonSchema, validateToolArguments, type ToolArgument, type ArgumentCheck } from './env/tool-schema.js';
 export { runTool, type ToolRun, type RunToolOptions } from './env/run-tool.js';
 export { parseTag } from './env/xml-tags.js';
+export { mcpTools, type McpTools, type McpToolsOptions } from './env/mcp-tools.js';
+export { McpConnection, type McpServerOptions, type McpStdioServer, type McpHttpServer } from './env/mcp-connection.js';
+export { mcpResultText } from './env/mcp-result.js';
 
 // rewards
 export { defineReward, withWeight, completionMessages, type RewardFunction, type RewardContext } from './rewards/reward-function.js';

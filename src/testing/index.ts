@@ -12,3 +12,13 @@ export { workedVectorGroup } from '../advantage/worked-vector.js';
 export { BigramTestBackend } from './bigram-test-backend.js';
 export { TabularBackend } from './tabular-backend.js';
 export { createToyTask } from './toy-task.js';
+export {
+  createMcpTestServer,
+  createListingMcpServer,
+  mcpStdioTestServer,
+  mcpTestServerState,
+  startMcpHttpTestServer,
+  type ListedMcpTool,
+  type McpHttpTestServer,
+  type McpTestServerState,
+} from './mcp-test-server.js';
