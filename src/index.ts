@@ -24,6 +24,7 @@ export { parseTag } from './env/xml-tags.js';
 export { mcpTools, type McpTools, type McpToolsOptions } from './env/mcp-tools.js';
 export { McpConnection, type McpServerOptions, type McpStdioServer, type McpHttpServer } from './env/mcp-connection.js';
 export { mcpResultText } from './env/mcp-result.js';
+export { openAiTools, executeToolCall, type OpenAiFunctionTool, type ToolCallRequest, type ExecuteToolCallOptions } from './env/openai-tools.js';
 
 // rewards
 export { defineReward, withWeight, completionMessages, type RewardFunction, type RewardContext } from './rewards/reward-function.js';
