@@ -64,8 +64,7 @@ async function loadClientSdk(): Promise<ClientSdk> {
 export class McpConnection {
   /** Names the server in setup errors: its command line or URL. */
   readonly label: string;
-  /** Names the server in call errors: the name it gave at initialisation, else the label. */
-  name: string;
+  private serverName: string | undefined;
   private current: Promise<Client> | undefined;
   private transport: StdioClientTransport | StreamableHTTPClientTransport | undefined;
   private stderrTail = '';
@@ -76,7 +75,11 @@ export class McpConnection {
     private readonly connectTimeoutMs: number,
   ) {
     this.label = checkServer(server);
-    this.name = this.label;
+  }
+
+  /** Names the server in call errors: the name it gave at initialisation, else the label. */
+  get name(): string {
+    return this.serverName ?? this.label;
   }
 
   /** The connected client, connecting first (again, after the server died) when needed. */
@@ -133,7 +136,7 @@ export class McpConnection {
       throw new RemoteError(`MCP server ${this.label}: cannot connect (${this.describe(error)})`);
     }
     const serverName = client.getServerVersion()?.name;
-    if (serverName !== undefined && serverName.length > 0) this.name = `'${serverName}'`;
+    if (serverName !== undefined && serverName.length > 0) this.serverName = `'${serverName}'`;
     return client;
   }
 
