@@ -7,10 +7,12 @@
 export type { Message, Role, ToolCall, TokenSpan, StopReason, Turn, Trajectory, TrajectoryGroup, GroupAdvantages } from './types.js';
 export { TurnwiseError, ConfigError, DataError, ShapeError, CheckpointError, RemoteError, ToolError } from './errors.js';
 export { Random, type RandomState } from './random.js';
+export { ConcurrencyLimit } from './concurrency-limit.js';
 export type { Datum, LossSpec, ForwardBackwardResult, AdamParams } from './training-types.js';
 
 // env
-export { defineTool, type Tool, type ToolContext } from './env/tool.js';
+export { defineTool, type Tool, type ToolArgs, type ToolContext } from './env/tool.js';
+export { jsonSchemaParameters, isJsonSchemaParameters, type JsonSchemaParameters, type JsonSchemaParametersOptions } from './env/json-schema-parameters.js';
 export type { Env, EnvFactory, EnvStep, EnvStepOptions } from './env/env.js';
 export { ToolEnv, type ToolEnvOptions } from './env/tool-env.js';
 export { NO_TOOL_CALL_ERROR, EMPTY_OUTPUT_ERROR, type MessageFormat, type DecodedToolCall } from './env/message-format.js';
@@ -19,6 +21,10 @@ export { HermesFormat, HERMES_DEFAULT_PREAMBLE, type HermesFormatOptions } from 
 export { toolArguments, toolJsonSchema, validateToolArguments, type ToolArgument, type ArgumentCheck } from './env/tool-schema.js';
 export { runTool, type ToolRun, type RunToolOptions } from './env/run-tool.js';
 export { parseTag } from './env/xml-tags.js';
+export { mcpTools, type McpTools, type McpToolsOptions } from './env/mcp-tools.js';
+export { McpConnection, type McpServerOptions, type McpStdioServer, type McpHttpServer } from './env/mcp-connection.js';
+export { mcpResultText } from './env/mcp-result.js';
+export { openAiTools, executeToolCall, type OpenAiFunctionTool, type ToolCallRequest, type ExecuteToolCallOptions } from './env/openai-tools.js';
 
 // rewards
 export { defineReward, withWeight, completionMessages, type RewardFunction, type RewardContext } from './rewards/reward-function.js';
@@ -37,7 +43,6 @@ export type { ChatRenderer } from './rollout/chat-renderer.js';
 export { ChatTemplateRenderer, CHATML_TEMPLATE, type ChatTemplateRendererOptions } from './rollout/chat-template-renderer.js';
 export { runRollout, PAPER_SAMPLING, type RolloutOptions, type RolloutSampling } from './rollout/rollout.js';
 export { rolloutGroups, type GroupRolloutOptions } from './rollout/group-rollout.js';
-export { ConcurrencyLimit } from './rollout/concurrency-limit.js';
 export { ScriptedPolicy, ScriptExhaustedError, fakeLogprob, type ScriptCall, type ScriptedPolicyOptions } from './rollout/scripted-policy.js';
 
 // advantage

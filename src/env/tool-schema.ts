@@ -1,10 +1,11 @@
 /**
- * What the prompt and the validator learn from a tool's zod schema: the argument list (names,
- * `.describe()` texts, defaults), the JSON schema for function-calling prompts, and argument
- * validation that turns a bad call into the `Error: ...` text the model sees.
+ * What the prompt and the validator learn from a tool's schema (zod, or a JSON Schema as given): the
+ * argument list (names, descriptions, defaults), the JSON schema for function-calling prompts, and
+ * argument validation that turns a bad call into the `Error: ...` text the model sees.
  */
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
+import { isJsonSchemaParameters } from './json-schema-parameters.js';
 import type { Tool } from './tool.js';
 
 /** One argument of a tool as listed in a prompt. */
@@ -18,8 +19,9 @@ export interface ToolArgument {
   required: boolean;
 }
 
-/** The JSON schema (draft 2020-12, input side) of a tool's arguments. */
+/** The JSON schema of a tool's arguments: a JSON Schema tool's own, or zod's (draft 2020-12, input side). */
 export function toolJsonSchema(tool: Tool): Record<string, unknown> {
+  if (isJsonSchemaParameters(tool.parameters)) return structuredClone(tool.parameters.schema) as Record<string, unknown>;
   let schema: Record<string, unknown>;
   try {
     schema = z.toJSONSchema(tool.parameters as z.ZodType, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
@@ -33,6 +35,8 @@ export function toolJsonSchema(tool: Tool): Record<string, unknown> {
 /** The arguments of a tool in schema order, for the prompt's argument list. */
 export function toolArguments(tool: Tool): ToolArgument[] {
   const schema = toolJsonSchema(tool);
+  // A JSON Schema tool without `properties` takes no named arguments; its type was checked when it was wrapped.
+  if (isJsonSchemaParameters(tool.parameters) && schema['properties'] === undefined) return [];
   if (schema['type'] !== 'object' || typeof schema['properties'] !== 'object' || schema['properties'] === null) {
     throw new ConfigError(`tool '${tool.name}': parameters must be a zod object schema (z.object({...})), got JSON schema type ${JSON.stringify(schema['type'])}`);
   }
@@ -54,10 +58,16 @@ export function toolArguments(tool: Tool): ToolArgument[] {
 export type ArgumentCheck<Args> = { ok: true; value: Args } | { ok: false; error: string };
 
 /**
- * Validates `args` against the tool's schema. Unknown argument names are rejected unless the schema
- * is explicitly loose (as Python rejects an unexpected keyword argument in the reference code).
+ * Validates `args` against the tool's schema. With a zod schema, unknown argument names are rejected
+ * unless the schema is explicitly loose (as Python rejects an unexpected keyword argument in the
+ * reference code); a JSON Schema decides for itself (`additionalProperties`).
  */
 export function validateToolArguments<Args>(tool: Tool<Args>, args: Record<string, unknown>): ArgumentCheck<Args> {
+  if (isJsonSchemaParameters(tool.parameters)) {
+    const checked = tool.parameters.validate(args);
+    if (checked.ok) return { ok: true, value: checked.value as Args };
+    return { ok: false, error: `Error: Invalid arguments for '${tool.name}': ${checked.problems.join('; ')}` };
+  }
   const schema = tool.parameters as z.ZodType;
   if (schema instanceof z.ZodObject && schema.def.catchall === undefined) {
     const known = new Set(Object.keys(schema.shape));

@@ -11,7 +11,7 @@ import type { Random } from '../random.js';
 import type { Rubric } from '../rewards/rubric.js';
 import type { Trajectory, TrajectoryGroup } from '../types.js';
 import type { ChatRenderer } from './chat-renderer.js';
-import { ConcurrencyLimit } from './concurrency-limit.js';
+import { ConcurrencyLimit } from '../concurrency-limit.js';
 import type { Policy } from './policy.js';
 import { runRollout, type RolloutSampling } from './rollout.js';
 

@@ -11,3 +11,13 @@ export { syntheticTrajectory, syntheticGroup, type SyntheticTrajectorySpec, type
 export { workedVectorGroup } from '../advantage/worked-vector.js';
 export { BigramTestBackend, type BigramTestBackendOptions } from './bigram-test-backend.js';
 export { createToyTask } from './toy-task.js';
+export {
+  createMcpTestServer,
+  createListingMcpServer,
+  mcpStdioTestServer,
+  mcpTestServerState,
+  startMcpHttpTestServer,
+  type ListedMcpTool,
+  type McpHttpTestServer,
+  type McpTestServerState,
+} from './mcp-test-server.js';
