@@ -13,6 +13,7 @@ import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { BACKEND_CONNECTION_KEYS, trainConfigSchema, type TrainConfig } from './config.js';
 import { writeFileAtomicSync as writeFileAtomic } from '../engine/atomic-write.js';
+import { tsxApiUrl } from '../typescript-import.js';
 
 type Json = Record<string, unknown>;
 
@@ -25,7 +26,13 @@ export async function readConfigFile(path: string): Promise<Json> {
     if (extension === '.json') value = JSON.parse(readFileSync(path, 'utf8'));
     else if (extension === '.yaml' || extension === '.yml') value = YAML.parse(readFileSync(path, 'utf8'));
     else if (['.ts', '.mts', '.js', '.mjs'].includes(extension)) {
-      const module = (await import(pathToFileURL(resolve(path)).href)) as { default?: unknown };
+      const url = pathToFileURL(resolve(path)).href;
+      const module = (await import(url).catch(async (error: unknown) => {
+        // compiled turnwise on plain Node: a TypeScript config goes through tsx
+        if ((error as { code?: unknown }).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw error;
+        const tsx = (await import(tsxApiUrl(`config file ${JSON.stringify(path)}`, [resolve(path), import.meta.url]))) as { tsImport(specifier: string, parentURL: string): Promise<unknown> };
+        return tsx.tsImport(url, import.meta.url);
+      })) as { default?: unknown };
       value = module.default;
     } else {
       throw new ConfigError(`config file ${JSON.stringify(path)}: unsupported extension ${JSON.stringify(extension)}; expected .json, .yaml, .yml, .ts, .js or .mjs`);

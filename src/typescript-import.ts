@@ -1,0 +1,30 @@
+/**
+ * TypeScript modules a user hands to turnwise (a `--config` file, a `serve --backend-module`). From
+ * the repository turnwise runs under tsx, which imports them; the installed package is compiled
+ * JavaScript on plain Node, which cannot, so they go through tsx (an optional peer dependency)
+ * found in the user's project.
+ */
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { ConfigError } from './errors.js';
+
+/** A `.ts`, `.mts` or `.cts` path. */
+export function isTypeScriptFile(path: string): boolean {
+  return /\.[cm]?ts$/i.test(path);
+}
+
+/**
+ * The file URL of tsx's ESM API (`register`, `tsImport`), resolved from each of `from` (paths or
+ * file URLs) in turn; a ConfigError naming `file` when tsx is not installed.
+ */
+export function tsxApiUrl(file: string, from: string[]): string {
+  for (const base of from) {
+    try {
+      // require.resolve finds the CommonJS entry; the ESM one sits next to it.
+      return pathToFileURL(createRequire(base).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+    } catch {
+      // not resolvable from this base; try the next
+    }
+  }
+  throw new ConfigError(`${file} is TypeScript, which Node ${process.version} cannot import by itself: install tsx in your project (npm install --save-dev tsx) or pass the compiled JavaScript`);
+}
