@@ -275,7 +275,9 @@ report('(c) .ts type-checks against the package types (NodeNext, strict)', types
 
 // (d) the native kernels: built in the project (the tarball has no build/) and loaded from dist/, or the fallback warning.
 writeFileSync(join(project, 'native.mjs'), `try {
-  const { loadKernels, nativeKernelsUnavailableReason, referenceKernels } = await import('turnwise');
+  // the kernels' API: turnwise/engine, else (before the subpath had it) the root
+  const engine = await import('turnwise/engine');
+  const { loadKernels, nativeKernelsUnavailableReason, referenceKernels } = 'loadKernels' in engine ? engine : await import('turnwise');
   const reason = nativeKernelsUnavailableReason();
   if (reason !== undefined) {
     console.log(JSON.stringify({ reason }));
