@@ -19,7 +19,8 @@ function warn(reason) {
       'turnwise: WARNING: the native kernels were not built.',
       `  reason: ${reason}`,
       '  turnwise will fall back to the TypeScript reference kernels, which are correct but far slower.',
-      '  To retry: `npm run install` (needs python3, make and a C compiler).',
+      '  To retry (needs python3, make and a C compiler): `npm rebuild turnwise` in a project that installed it,',
+      '  `npm run install` in a checkout of turnwise.',
       '',
     ].join('\n'),
   );
@@ -38,7 +39,7 @@ const args = [nodeGyp, 'rebuild'];
 const prefix = resolve(dirname(process.execPath), '..');
 if (!process.env.npm_config_nodedir && existsSync(join(prefix, 'include', 'node', 'common.gypi'))) args.push(`--nodedir=${prefix}`);
 
-console.log(`turnwise: building the native kernels (node ${args.slice(1).join(' ')})`);
+console.log(`turnwise: building the native kernels (node-gyp ${args.slice(1).join(' ')})`);
 const build = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit', env: process.env });
 if (build.error) warn(`node-gyp could not start: ${build.error.message}`);
 if (build.status !== 0) warn(`node-gyp exited with status ${build.status} (see its output above)`);

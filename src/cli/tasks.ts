@@ -6,13 +6,12 @@
  * by its own schema, and opens the task a config names through `taskOf`.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { extname, join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { join, resolve } from 'node:path';
 import { ConfigError, errorMessage } from '../errors.js';
 import { searchQaTaskDefinition } from '../tasks/search-qa/definition.js';
 import type { TrainConfig } from '../train/config.js';
 import type { TaskDefinition } from '../train/task.js';
+import { importUserModule } from '../typescript-import.js';
 
 /** The bundled tasks. */
 export const TASKS: readonly TaskDefinition<any>[] = [searchQaTaskDefinition];
@@ -32,32 +31,15 @@ function isTaskDefinition(value: unknown): value is TaskDefinition<any> {
   return typeof candidate.name === 'string' && candidate.name !== '' && typeof candidate.open === 'function' && typeof (candidate.configSchema as { safeParse?: unknown } | undefined)?.safeParse === 'function';
 }
 
-/** Registers tsx's loader when the module is TypeScript and Node cannot load it by itself. */
-async function typescriptLoader(path: string): Promise<void> {
-  if (!['.ts', '.mts', '.cts'].includes(extname(path)) || process.execArgv.some((arg) => arg.includes('tsx')) || process.env.TURNWISE_TSX === '1' || process.env.VITEST !== undefined) return;
-  for (const from of [join(process.cwd(), 'package.json'), import.meta.url]) {
-    try {
-      const api = createRequire(from).resolve('tsx/esm/api');
-      const { register } = (await import(pathToFileURL(api.replace(/\.cjs$/, '.mjs')).href)) as { register: () => unknown };
-      register();
-      process.env.TURNWISE_TSX = '1';
-      return;
-    } catch {
-      // Not resolvable from there: try the next place.
-    }
-  }
-  throw new ConfigError(`--task ${path}: a TypeScript module needs tsx (npm install -D tsx) or a .js/.mjs module`);
-}
-
 /** Loads the TaskDefinition a module exports (as `default` or `task`). */
 export async function loadTaskModule(path: string): Promise<TaskDefinition<any>> {
   const absolute = resolve(path);
   if (!existsSync(absolute)) throw new ConfigError(`--task ${path}: no such file`);
-  await typescriptLoader(absolute);
   let module: Record<string, unknown>;
   try {
-    module = (await import(pathToFileURL(absolute).href)) as Record<string, unknown>;
+    module = await importUserModule(absolute, `--task ${path}`);
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     throw new ConfigError(`--task ${path} could not be loaded: ${errorMessage(error).split('\n')[0]}`);
   }
   const definition = [module.default, module.task].find(isTaskDefinition);

@@ -9,7 +9,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, existsSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import YAML from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
@@ -17,6 +16,7 @@ import { BACKEND_CONNECTION_KEYS, backendConfigSchema } from '../backends/backen
 import { writeFileAtomicSync as writeFileAtomic } from '../engine/atomic-write.js';
 import { trainConfigSchema, trainConfigSchemaWith, type TrainConfig } from './config.js';
 import type { TaskDefinition } from './task.js';
+import { importUserModule } from '../typescript-import.js';
 
 type Json = Record<string, unknown>;
 
@@ -51,7 +51,7 @@ export async function readConfigFile(path: string): Promise<Json> {
     if (extension === '.json') value = JSON.parse(readFileSync(path, 'utf8'));
     else if (extension === '.yaml' || extension === '.yml') value = YAML.parse(readFileSync(path, 'utf8'));
     else if (['.ts', '.mts', '.js', '.mjs'].includes(extension)) {
-      const module = (await import(pathToFileURL(resolve(path)).href)) as { default?: unknown };
+      const module = await importUserModule(resolve(path), `config file ${JSON.stringify(path)}`);
       value = module.default;
     } else {
       throw new ConfigError(`config file ${JSON.stringify(path)}: unsupported extension ${JSON.stringify(extension)}; expected .json, .yaml, .yml, .ts, .js or .mjs`);

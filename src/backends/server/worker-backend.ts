@@ -7,7 +7,6 @@
  * from compiled JavaScript.
  */
 import { Worker } from 'node:worker_threads';
-import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Backend } from '../backend.js';
 import type { AdamParams, Datum, ForwardBackwardResult, LossSpec } from '../../training-types.js';
@@ -15,6 +14,7 @@ import type { ChatRenderer } from '../../rollout/chat-renderer.js';
 import type { Policy, SampleRequest, SampleResult } from '../../rollout/policy.js';
 import type { Tokenizer } from '../../rollout/tokenizer.js';
 import { CheckpointError, ConfigError, DataError, RemoteError, ShapeError, TurnwiseError } from '../../errors.js';
+import { isTypeScriptFile, tsxApiUrl } from '../../typescript-import.js';
 
 /** Options of `createWorkerBackend`. */
 export interface WorkerBackendOptions {
@@ -71,8 +71,9 @@ export class WorkerBackend implements Backend {
     const self = fileURLToPath(import.meta.url);
     const typescript = self.endsWith('.ts');
     const workerUrl = pathToFileURL(self.replace(/worker-backend\.(ts|js)$/, `backend-worker.${typescript ? 'ts' : 'js'}`)).href;
-    // The ESM entry of tsx's register API, next to the CommonJS one that `require.resolve` finds.
-    const tsxApi = typescript ? pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href : undefined;
+    // From the sources the worker runs under tsx too; compiled, it needs tsx only for a TypeScript backend module.
+    const modulePath = options.module.startsWith('file:') ? fileURLToPath(options.module) : options.module;
+    const tsxApi = typescript || isTypeScriptFile(modulePath) ? tsxApiUrl(`backend module ${modulePath}`, [modulePath, import.meta.url]) : undefined;
     const boot = tsxApi
       ? `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(workerUrl)}); });`
       : `import(${JSON.stringify(workerUrl)});`;
