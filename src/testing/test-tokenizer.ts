@@ -45,6 +45,14 @@ export class TestTokenizer implements Tokenizer {
     const index = SPECIALS.indexOf(token);
     return index < 0 ? undefined : index;
   }
+
+  tokenBytes(id: number): Uint8Array {
+    return new TextEncoder().encode(this.decode([id]));
+  }
+
+  isSpecialToken(id: number): boolean {
+    return id >= 0 && id < SPECIALS.length;
+  }
 }
 
 /** ChatML: `<|im_start|>role\ncontent<|im_end|>\n` per message. */
