@@ -17,12 +17,28 @@ export type Role = 'system' | 'user' | 'assistant' | 'tool';
 export interface Message {
   role: Role;
   content: string;
+  /**
+   * Structured tool calls of an assistant message (an OpenAI-style history, as the gateway receives
+   * it); a chat template renders them. Rollouts keep a call in the sampled `content` text instead.
+   */
+  toolCalls?: ToolCall[];
+  /** The id of the call a `tool` message answers (OpenAI's `tool_call_id`). */
+  toolCallId?: string;
 }
 
 /** A parsed tool call: the tool's name and its (not yet validated) arguments. */
 export interface ToolCall {
   name: string;
   arguments: Record<string, unknown>;
+  /** The call's id, when it has one (OpenAI's `tool_calls[].id`). */
+  id?: string;
+}
+
+/** A tool as a chat template and the OpenAI API describe it: a name, a description and a JSON Schema of its arguments. */
+export interface ToolSpec {
+  name: string;
+  description?: string;
+  parameters?: Record<string, unknown>;
 }
 
 /** Half-open range `[start, end)` of token indices into `Trajectory.tokens`. */

@@ -45,8 +45,9 @@ export class CharRenderer implements ChatRenderer {
   renderPrompt(messages: Message[]): number[] {
     return this.tokenizer.encode(messages.map((message) => `[${message.role}]${message.content}\n`).join('') + '[assistant]');
   }
-  renderReply(reply: Message): number[] {
-    return this.tokenizer.encode(`\n[${reply.role}]${reply.content}\n[assistant]`);
+  renderReply(reply: Message | Message[]): number[] {
+    const replies = (Array.isArray(reply) ? reply : [reply]).map((message) => `\n[${message.role}]${message.content}`).join('');
+    return this.tokenizer.encode(`${replies}\n[assistant]`);
   }
 }
 

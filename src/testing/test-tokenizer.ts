@@ -68,7 +68,8 @@ export class TestChatRenderer implements ChatRenderer {
     return this.tokenizer.encode(`${text}<|im_start|>assistant\n`);
   }
 
-  renderReply(reply: Message): number[] {
-    return this.tokenizer.encode(`<|im_end|>\n<|im_start|>${reply.role}\n${reply.content}<|im_end|>\n<|im_start|>assistant\n`);
+  renderReply(reply: Message | Message[]): number[] {
+    const replies = (Array.isArray(reply) ? reply : [reply]).map((message) => `<|im_start|>${message.role}\n${message.content}<|im_end|>\n`).join('');
+    return this.tokenizer.encode(`<|im_end|>\n${replies}<|im_start|>assistant\n`);
   }
 }
