@@ -66,15 +66,17 @@ export interface Turn {
   assistant: Message;
   /** The assistant's tokens (all trainable, mask 1). */
   sampled: TokenSpan;
-  /** Tool calls parsed from the assistant message (0 or 1 in the paper's format). */
+  /** Tool calls parsed from the assistant message (0 or 1 in the paper's format; several in Hermes). */
   toolCalls: ToolCall[];
-  /** The environment's reply; absent on the final turn. */
+  /** The environment's reply; absent on the final turn (the first message when there are several). */
   env?: Message;
-  /** Tokens of the environment reply, chat-template tokens included (mask 0). */
+  /** Every message of the reply, in order, when there are several (one result per tool call). */
+  envMessages?: Message[];
+  /** Tokens of the environment reply (all its messages), chat-template tokens included (mask 0). */
   envSpan?: TokenSpan;
-  /** True when `env` carries a tool result (paper: the reply contains `<result>`). */
+  /** True when the reply carries a tool result (paper: the reply contains `<result>`). */
   isToolResult: boolean;
-  /** True when the reply is a tool result whose text starts with `Error:`. */
+  /** True when a tool result of the reply starts with `Error:`. */
   toolFailed: boolean;
   /** True when sampling stopped on the token limit rather than a stop string. */
   truncated: boolean;

@@ -12,3 +12,4 @@ export { workedVectorGroup } from '../advantage/worked-vector.js';
 export { BigramTestBackend } from './bigram-test-backend.js';
 export { TabularBackend } from './tabular-backend.js';
 export { createToyTask } from './toy-task.js';
+export { QWEN25_CHAT_TEMPLATE } from './qwen25-chat-template.js';
