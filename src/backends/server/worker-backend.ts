@@ -59,7 +59,16 @@ export class WorkerBackend implements Backend {
       const waiter = this.pending.get(message.id);
       if (!waiter) return;
       // A streamed token of a sample in progress: the call is still pending.
-      if (message.token !== undefined) return void waiter.onToken?.(message.token);
+      if (message.token !== undefined) {
+        try {
+          waiter.onToken?.(message.token);
+        } catch (error) {
+          // The caller refused the stream: its call fails now (the worker's result is dropped).
+          this.pending.delete(message.id);
+          waiter.reject(error instanceof Error ? error : new Error(String(error)));
+        }
+        return;
+      }
       this.pending.delete(message.id);
       if (message.error) waiter.reject(rehydrate(message.error));
       else waiter.resolve(message.result);
