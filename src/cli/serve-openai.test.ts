@@ -55,9 +55,9 @@ const messages = [{ role: 'user' as const, content: 'hello' }];
 
 describe('turnwise serve on the CPU engine, through the OpenAI routes', () => {
   it('decodes greedily at temperature 0 and reports the real top alternatives of every position', async () => {
-    const answers = [];
-    for (const seed of [1, 2]) answers.push(await openai.chat.completions.create({ model: 'tiny', messages, max_completion_tokens: 10, temperature: 0, seed, logprobs: true, top_logprobs: 3 }));
-    const [first, second] = answers.map((answer) => answer.choices[0]! as (typeof answers)[0]['choices'][0] & Extra);
+    const ask = (seed: number) => openai.chat.completions.create({ model: 'tiny', messages, max_completion_tokens: 10, temperature: 0, seed, logprobs: true, top_logprobs: 3 });
+    const answers = [await ask(1), await ask(2)];
+    const [first, second] = answers.map((answer) => answer.choices[0]! as (typeof answer)['choices'][0] & Extra);
     expect(second!.token_ids).toEqual(first!.token_ids);
     const prompt = (answers[0] as unknown as { prompt_token_ids: number[] }).prompt_token_ids;
     const sequence = [...prompt];
