@@ -45,8 +45,10 @@ export function buildChatPrompt(request: ChatRequest, renderer: ChatRenderer, to
     const whole = hermesToolCallText({ name: choice.function.name, arguments: {} });
     prefill = whole.slice(0, whole.indexOf('{}}'));
   }
+  // The shared renderer answers rendersTools once (it renders a probe); a fork renders this conversation.
+  const native = renderer.rendersTools === true;
   const chat = renderer.fork?.() ?? renderer;
-  const prompt = chat.rendersTools ? chat.renderPrompt(messages, tools.length > 0 ? { tools } : {}) : chat.renderPrompt(toHermesMessages(messages, tools));
+  const prompt = native ? chat.renderPrompt(messages, tools.length > 0 ? { tools } : {}) : chat.renderPrompt(toHermesMessages(messages, tools));
   return {
     tokens: prefill ? [...prompt, ...tokenizer.encode(prefill)] : prompt,
     prefill,

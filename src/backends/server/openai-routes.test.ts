@@ -3,38 +3,66 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../backend.js';
 import { BigramTestBackend } from '../../testing/bigram-test-backend.js';
 import { startTestServer, type TestServer } from '../../testing/serve-for-test.js';
+import { ChatTemplateRenderer } from '../../rollout/chat-template-renderer.js';
+import { QWEN25_CHAT_TEMPLATE } from '../../testing/qwen25-chat-template.js';
 import { VllmPolicy } from '../vllm-sampler.js';
 
 let test: TestServer;
 let plain: TestServer;
+let qwen: TestServer;
+let failing: TestServer;
 let openai: OpenAI;
 const reference = new BigramTestBackend({ seed: 1 });
 const IM_END = reference.tokenizer.tokenId('<|im_end|>')!;
 
-/** The bigram test backend behind a policy that reports no alternatives (like a remote sampler). */
-function withoutAlternatives(inner: BigramTestBackend): Backend {
+/** The bigram test backend with another name, renderer or policy. */
+function wrap(inner: BigramTestBackend, overrides: Partial<Pick<Backend, 'name' | 'renderer' | 'policy'>>): Backend {
   return {
-    name: 'no-alternatives',
+    name: inner.name,
     tokenizer: inner.tokenizer,
     renderer: inner.renderer,
-    policy: () => ({ tokenizer: inner.tokenizer, sample: async (request) => ({ ...(await inner.sample({ ...request, topLogprobs: 0 })) }) }),
+    policy: () => inner.policy(),
     forward: (data, options) => inner.forward(data, options),
     forwardBackward: (data, loss, options) => inner.forwardBackward(data, loss, options),
     optimStep: (params) => inner.optimStep(params),
     save: (name) => inner.save(name),
     load: (path, options) => inner.load(path, options),
     close: () => inner.close(),
+    ...overrides,
   };
 }
+
+/** A policy that reports no alternatives (like a remote sampler). */
+const withoutAlternatives = (inner: BigramTestBackend): Backend =>
+  wrap(inner, { name: 'no-alternatives', policy: () => ({ tokenizer: inner.tokenizer, sample: (request) => inner.sample({ ...request, topLogprobs: 0 }) }) });
 
 beforeAll(async () => {
   test = await startTestServer({ apiKey: 'sk-test' });
   plain = await startTestServer({ backend: withoutAlternatives(new BigramTestBackend({ seed: 1 })) });
+  // Qwen2.5's own template, which renders tools itself; the script answers with two calls.
+  const scripted = new BigramTestBackend({ seed: 1, script: (prompt) => (prompt.includes('<tools>') ? '<tool_call>\n{"name": "lookup", "arguments": {"key": "a"}}\n</tool_call>\n<tool_call>\n{"name": "lookup", "arguments": {"key": "b"}}\n</tool_call>' : undefined) });
+  qwen = await startTestServer({ backend: wrap(scripted, { renderer: new ChatTemplateRenderer({ tokenizer: scripted.tokenizer, template: QWEN25_CHAT_TEMPLATE }) }) });
+  // A sampler that fails after streaming three tokens.
+  const inner = new BigramTestBackend({ seed: 1 });
+  failing = await startTestServer({
+    backend: wrap(inner, {
+      policy: () => ({
+        tokenizer: inner.tokenizer,
+        sample: async (request, onToken) => {
+          const result = await inner.sample(request);
+          result.tokens.slice(0, 3).forEach((token, t) => onToken?.({ token, logprob: result.logprobs[t]! }));
+          throw new Error('sampler lost its GPU');
+        },
+      }),
+    }),
+  });
   openai = new OpenAI({ baseURL: `${test.url}/v1`, apiKey: 'sk-test', maxRetries: 0 });
 });
 afterAll(async () => {
   await test.close();
   await plain.close();
+  await qwen.close();
+  await failing.close();
 });
 
 /** The tokens greedy decoding must give: the most likely next token at every step (ties: lower id). */
@@ -285,6 +313,43 @@ describe('hostile requests get one-line OpenAI-shaped errors naming what was wro
     }
     expect((await raw('/v1/completions', completion({ logprobs: 1 }), plain.url)).body.error!.param).toBe('logprobs');
     expect((await raw('/v1/completions', completion({ logprobs: 0 }), plain.url)).status).toBe(200);
+  });
+});
+
+describe('a backend whose chat template renders tools itself (Qwen2.5)', () => {
+  it('gives the template the tools and history calls, and parses the calls it answers with', async () => {
+    const client = new OpenAI({ baseURL: `${qwen.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const tools = [{ type: 'function' as const, function: { name: 'lookup', description: 'Looks up a key.', parameters: { type: 'object', properties: { key: { type: 'string' } } } } }];
+    const history = [
+      { role: 'user' as const, content: 'find a' },
+      { role: 'assistant' as const, content: null, tool_calls: [{ id: 'c0', type: 'function' as const, function: { name: 'lookup', arguments: '{"key": "z"}' } }] },
+      { role: 'tool' as const, content: 'z is 0', tool_call_id: 'c0' },
+    ];
+    const answer = await client.chat.completions.create({ model: 'test/bigram', messages: history, tools, max_completion_tokens: 200 });
+    const prompt = reference.tokenizer.decode((answer as unknown as { prompt_token_ids: number[] }).prompt_token_ids);
+    // Only Qwen's own template adds its default system line.
+    expect(prompt.startsWith('<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.\n\n# Tools')).toBe(true);
+    expect(prompt).toContain('<|im_start|>assistant\n<tool_call>\n{"name": "lookup", "arguments": {"key": "z"}}\n</tool_call><|im_end|>\n<|im_start|>user\n<tool_response>\nz is 0\n</tool_response><|im_end|>');
+    const calls = answer.choices[0]!.message.tool_calls!.map((call) => (call as Extract<typeof call, { type: 'function' }>).function);
+    expect(calls).toEqual([
+      { name: 'lookup', arguments: '{"key":"a"}' },
+      { name: 'lookup', arguments: '{"key":"b"}' },
+    ]);
+    expect(answer.choices[0]!.finish_reason).toBe('tool_calls');
+  });
+});
+
+describe('a sampler that fails in the middle of a stream', () => {
+  it('ends the started stream with an OpenAI error event, and answers JSON 500 when not streaming', async () => {
+    const response = await fetch(`${failing.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'test/bigram', messages: MESSAGES, stream: true }) });
+    expect(response.status).toBe(200);
+    const events = (await response.text()).trim().split('\n\n');
+    expect(events.length).toBeGreaterThanOrEqual(2);
+    expect(JSON.parse(events[0]!.slice('data: '.length)).choices[0].delta.role).toBe('assistant');
+    expect(JSON.parse(events.at(-1)!.slice('data: '.length))).toEqual({ error: { message: 'internal error: sampler lost its GPU', type: 'server_error', param: null, code: null } });
+    const whole = await raw('/v1/chat/completions', { model: 'test/bigram', messages: MESSAGES }, failing.url);
+    expect(whole.status).toBe(500);
+    expect(whole.body.error!.message).toBe('internal error: sampler lost its GPU');
   });
 });
 
