@@ -120,6 +120,7 @@ export function refuseUnsupported(request: SamplingRequest & Record<string, unkn
     if ((request[key] ?? 0) !== 0) throw new OpenAiError(400, `${key} is not supported by this server (sampling is exactly the policy's); send 0 or leave it out`, key);
   }
   if ((request.repetition_penalty ?? 1) !== 1) throw new OpenAiError(400, 'repetition_penalty is not supported by this server; send 1 or leave it out', 'repetition_penalty');
+  if (request.stream_options != null && request.stream !== true) throw new OpenAiError(400, 'stream_options is only allowed with stream: true', 'stream_options');
   if (request.logit_bias && Object.keys(request.logit_bias).length > 0) throw new OpenAiError(400, 'logit_bias is not supported by this server', 'logit_bias');
   for (const key of ['functions', 'function_call', 'audio', 'prediction', 'web_search_options']) {
     if (request[key] != null) throw new OpenAiError(400, `${key} is not supported by this server${key.startsWith('function') ? '; use tools and tool_choice' : ''}`, key);
