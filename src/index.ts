@@ -4,7 +4,7 @@
  * report. The rest has its own subpath: `turnwise/engine` (the CPU transformer), `turnwise/search-qa`
  * (the paper's task), `turnwise/server` (`turnwise serve` as a library), `turnwise/testing` (test doubles).
  */
-export type { Message, Role, ToolCall, TokenSpan, StopReason, Turn, Trajectory, TrajectoryGroup, GroupAdvantages } from './types.js';
+export type { Message, Role, ToolCall, ToolSpec, TokenSpan, StopReason, Turn, Trajectory, TrajectoryGroup, GroupAdvantages } from './types.js';
 export { TurnwiseError, ConfigError, DataError, ShapeError, CheckpointError, RemoteError, ToolError } from './errors.js';
 export { Random, type RandomState } from './random.js';
 export { ConcurrencyLimit } from './concurrency-limit.js';
@@ -20,7 +20,8 @@ export { XmlFormat, PAPER_SYSTEM_PROMPT_TEMPLATE, formatToolDescriptions, type X
 export { HermesFormat, HERMES_DEFAULT_PREAMBLE, type HermesFormatOptions } from './env/hermes-format.js';
 export { toolArguments, toolJsonSchema, validateToolArguments, type ToolArgument, type ArgumentCheck } from './env/tool-schema.js';
 export { runTool, type ToolRun, type RunToolOptions } from './env/run-tool.js';
-export { parseTag } from './env/xml-tags.js';
+export { parseTag, parseTags } from './env/xml-tags.js';
+export { toHermesMessages, hermesToolsSection, hermesToolCallText } from './env/hermes-chat.js';
 export { mcpTools, type McpTools, type McpToolsOptions } from './env/mcp-tools.js';
 export { McpConnection, type McpServerOptions, type McpStdioServer, type McpHttpServer } from './env/mcp-connection.js';
 export { mcpResultText } from './env/mcp-result.js';
@@ -37,9 +38,9 @@ export { normalizePaper, normalizeSquad, normalizeTriviaQa, type AnswerNormalize
 export { defaultAnswers, type AnswersOf } from './rewards/answers.js';
 
 // rollout
-export type { Policy, SampleRequest, SampleResult, SamplingParams } from './rollout/policy.js';
+export type { Policy, SampleRequest, SampleResult, SamplingParams, TokenLogprob, GeneratedToken } from './rollout/policy.js';
 export type { Tokenizer } from './rollout/tokenizer.js';
-export type { ChatRenderer } from './rollout/chat-renderer.js';
+export type { ChatRenderer, RenderOptions } from './rollout/chat-renderer.js';
 export { ChatTemplateRenderer, CHATML_TEMPLATE, type ChatTemplateRendererOptions } from './rollout/chat-template-renderer.js';
 export { runRollout, PAPER_SAMPLING, type RolloutOptions, type RolloutSampling } from './rollout/rollout.js';
 export { rolloutGroups, type GroupRolloutOptions } from './rollout/group-rollout.js';

@@ -17,12 +17,28 @@ export type Role = 'system' | 'user' | 'assistant' | 'tool';
 export interface Message {
   role: Role;
   content: string;
+  /**
+   * Structured tool calls of an assistant message (an OpenAI-style history, as the gateway receives
+   * it); a chat template renders them. Rollouts keep a call in the sampled `content` text instead.
+   */
+  toolCalls?: ToolCall[];
+  /** The id of the call a `tool` message answers (OpenAI's `tool_call_id`). */
+  toolCallId?: string;
 }
 
 /** A parsed tool call: the tool's name and its (not yet validated) arguments. */
 export interface ToolCall {
   name: string;
   arguments: Record<string, unknown>;
+  /** The call's id, when it has one (OpenAI's `tool_calls[].id`). */
+  id?: string;
+}
+
+/** A tool as a chat template and the OpenAI API describe it: a name, a description and a JSON Schema of its arguments. */
+export interface ToolSpec {
+  name: string;
+  description?: string;
+  parameters?: Record<string, unknown>;
 }
 
 /** Half-open range `[start, end)` of token indices into `Trajectory.tokens`. */
@@ -50,15 +66,17 @@ export interface Turn {
   assistant: Message;
   /** The assistant's tokens (all trainable, mask 1). */
   sampled: TokenSpan;
-  /** Tool calls parsed from the assistant message (0 or 1 in the paper's format). */
+  /** Tool calls parsed from the assistant message (0 or 1 in the paper's format; several in Hermes). */
   toolCalls: ToolCall[];
-  /** The environment's reply; absent on the final turn. */
+  /** The environment's reply; absent on the final turn (the first message when there are several). */
   env?: Message;
-  /** Tokens of the environment reply, chat-template tokens included (mask 0). */
+  /** Every message of the reply, in order, when there are several (one result per tool call). */
+  envMessages?: Message[];
+  /** Tokens of the environment reply (all its messages), chat-template tokens included (mask 0). */
   envSpan?: TokenSpan;
-  /** True when `env` carries a tool result (paper: the reply contains `<result>`). */
+  /** True when the reply carries a tool result (paper: the reply contains `<result>`). */
   isToolResult: boolean;
-  /** True when the reply is a tool result whose text starts with `Error:`. */
+  /** True when a tool result of the reply starts with `Error:`. */
   toolFailed: boolean;
   /** True when sampling stopped on the token limit rather than a stop string. */
   truncated: boolean;

@@ -20,10 +20,12 @@ export interface SpanCredit {
 /** One assistant turn: what it did, its reward and its credit. */
 export interface TurnCredit {
   turnIndex: number;
-  /** Names of the tools it called. */
+  /** Names of the tools it called, one entry per call (a turn may make several). */
   toolCalls: string[];
-  /** The environment's reply: a tool result, a failed tool result, another message, or none. */
+  /** The environment's reply: a tool result, a failed tool result (any, with several), another message, or none. */
   reply: 'result' | 'error-result' | 'message' | 'none';
+  /** Messages in the reply: one per tool call when the turn made several, else 1 (0 without a reply). */
+  replyMessages: number;
   /** Its turn-level reward R^T_k. */
   turnReward: number;
   /** Credit of its sampled tokens. */
@@ -69,6 +71,7 @@ export function inspectCredit(
           turnIndex: turn.index,
           toolCalls: turn.toolCalls.map((call) => call.name),
           reply: turn.isToolResult ? (turn.toolFailed ? 'error-result' : 'result') : turn.env ? 'message' : 'none',
+          replyMessages: turn.envMessages?.length ?? (turn.env ? 1 : 0),
           turnReward: trajectory.turnRewards[k] ?? 0,
           credit: {
             span: turn.sampled,
@@ -102,7 +105,7 @@ export function renderCreditTable(credit: GroupCredit, options: { digits?: numbe
         String(turn.turnIndex),
         String(trainableTokens),
         turn.toolCalls.join(',') || '-',
-        turn.reply === 'none' ? '-' : turn.reply,
+        turn.reply === 'none' ? '-' : turn.replyMessages > 1 ? `${turn.replyMessages} ${turn.reply === 'error-result' ? 'results (error)' : turn.reply === 'result' ? 'results' : 'messages'}` : turn.reply,
         number(turn.turnReward),
         last ? number(rollout.outcomeReward) : '',
         advantage,

@@ -177,6 +177,33 @@ describe('EnginePolicy', () => {
     }
   });
 
+  it('reports the real top-N alternatives of every position under the temperature and streams each token', async () => {
+    const { model, policy } = makePolicy();
+    const streamed: number[] = [];
+    const streamedTop: number[][] = [];
+    const result = await policy.sample({ tokens: PROMPT, params: { ...PARAMS, maxTokens: 5 }, seed: 4, topLogprobs: 3 }, (token) => {
+      streamed.push(token.token);
+      streamedTop.push(token.topLogprobs!.map((entry) => entry.token));
+    });
+    expect(streamed).toEqual(result.tokens);
+    expect(result.topLogprobs).toHaveLength(5);
+    const all = [...PROMPT, ...result.tokens];
+    const { logits } = model.forward({ B: 1, T: all.length - 1, inputIds: all.slice(0, -1), targets: all.slice(1) });
+    for (let j = 0; j < 5; j++) {
+      const row = Array.from(logits.subarray((PROMPT.length - 1 + j) * V, (PROMPT.length + j) * V), (logit) => logit / PARAMS.temperature);
+      const lse = Math.log(row.reduce((sum, value) => sum + Math.exp(value), 0));
+      const expected = row.map((value, token) => ({ token, logprob: value - lse })).sort((a, b) => b.logprob - a.logprob).slice(0, 3);
+      expect(result.topLogprobs![j]!.map((entry) => entry.token)).toEqual(expected.map((entry) => entry.token));
+      result.topLogprobs![j]!.forEach((entry, n) => expect(entry.logprob).toBeCloseTo(expected[n]!.logprob, 4));
+      expect(streamedTop[j]).toEqual(expected.map((entry) => entry.token));
+      const drawn = result.topLogprobs![j]!.find((entry) => entry.token === result.tokens[j]);
+      if (drawn) expect(drawn.logprob).toBeCloseTo(result.logprobs[j]!, 4);
+    }
+    const plain = await policy.sample({ tokens: PROMPT, params: { ...PARAMS, maxTokens: 5 }, seed: 4 });
+    expect(plain.tokens).toEqual(result.tokens);
+    expect(plain.topLogprobs).toBeUndefined();
+  });
+
   it('serves more rollouts than slots and evicts idle sessions', async () => {
     const { policy } = makePolicy({ slots: 2 });
     const results = await Promise.all(
@@ -206,6 +233,7 @@ describe('EnginePolicy', () => {
     await expect(policy.sample({ tokens: [1], params: { ...PARAMS, temperature: Infinity }, seed: 0 })).rejects.toThrow(/temperature must be a finite number > 0, got Infinity/);
     await expect(policy.sample({ tokens: [1], params: { ...PARAMS, topK: 2.5 }, seed: 0 })).rejects.toThrow(/topK must be an integer/);
     await expect(policy.sample({ tokens: new Array(129).fill(1), params: PARAMS, seed: 0 })).rejects.toThrow(/at most 128/);
+    await expect(policy.sample({ tokens: [1], params: PARAMS, seed: 0, topLogprobs: -1 })).rejects.toThrow(/topLogprobs must be a non-negative integer, got -1/);
     expect((await policy.sample({ tokens: [1], params: { ...PARAMS, maxTokens: 0 }, seed: 0 })).tokens).toEqual([]);
   });
 });

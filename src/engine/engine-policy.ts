@@ -9,11 +9,12 @@
 import { ConfigError, ShapeError, errorMessage } from '../errors.js';
 import type { FloatArray } from './kernels/kernels.js';
 import { Random } from '../random.js';
-import type { Policy, SampleRequest, SampleResult } from '../rollout/policy.js';
+import type { GeneratedToken, Policy, SampleRequest, SampleResult, TokenLogprob } from '../rollout/policy.js';
 import type { Tokenizer } from '../rollout/tokenizer.js';
 import { Decoder } from './decoder.js';
 import { commonPrefixLength, SlotPool, type Slot } from './slot-pool.js';
 import { StopChecker } from './stop-checker.js';
+import { topLogprobs } from './top-logprobs.js';
 import type { Transformer } from './transformer.js';
 
 /** Options of an EnginePolicy. */
@@ -44,6 +45,7 @@ export interface EnginePolicyStats {
 
 interface Pending {
   request: SampleRequest;
+  onToken: ((token: GeneratedToken) => void) | undefined;
   resolve: (result: SampleResult) => void;
   reject: (error: Error) => void;
 }
@@ -54,6 +56,8 @@ interface Active extends Pending {
   feed: number[];
   generated: number[];
   logprobs: number[];
+  /** The top alternatives of each generated token, when the request asked for them. */
+  alternatives: TokenLogprob[][] | undefined;
   random: Random;
   stop: StopChecker;
 }
@@ -108,7 +112,7 @@ export class EnginePolicy implements Policy {
     return this.decoder.cache.maxT;
   }
 
-  sample(request: SampleRequest): Promise<SampleResult> {
+  sample(request: SampleRequest, onToken?: (token: GeneratedToken) => void): Promise<SampleResult> {
     return new Promise<SampleResult>((resolve, reject) => {
       try {
         this.validate(request);
@@ -117,10 +121,10 @@ export class EnginePolicy implements Policy {
         return;
       }
       if (request.params.maxTokens <= 0) {
-        resolve({ tokens: [], logprobs: [], finishReason: 'length' });
+        resolve({ tokens: [], logprobs: [], finishReason: 'length', ...((request.topLogprobs ?? 0) > 0 ? { topLogprobs: [] } : {}) });
         return;
       }
-      this.pending.push({ request, resolve, reject });
+      this.pending.push({ request, onToken, resolve, reject });
       if (!this.running) {
         this.running = true;
         setImmediate(() => void this.drive());
@@ -156,6 +160,8 @@ export class EnginePolicy implements Policy {
     if (!Number.isSafeInteger(params.topK)) throw new ConfigError(`sample: topK must be an integer (0 or less = off), got ${params.topK}`);
     if (!(params.topP > 0 && params.topP <= 1)) throw new ConfigError(`sample: topP must be in (0, 1], got ${params.topP}`);
     if (!Number.isInteger(params.maxTokens)) throw new ConfigError(`sample: maxTokens must be an integer, got ${params.maxTokens}`);
+    const top = request.topLogprobs ?? 0;
+    if (!Number.isInteger(top) || top < 0) throw new ConfigError(`sample: topLogprobs must be a non-negative integer, got ${top}`);
     if (request.sessionId !== undefined && this.isSessionInUse(request.sessionId)) {
       throw new ConfigError(`sample: session ${request.sessionId} already has a sample in progress; await it before the next turn`);
     }
@@ -210,6 +216,7 @@ export class EnginePolicy implements Policy {
         feed: tokens.slice(assignment.reused),
         generated: [],
         logprobs: [],
+        alternatives: (pending.request.topLogprobs ?? 0) > 0 ? [] : undefined,
         random: new Random(pending.request.seed),
         stop: new StopChecker(this.tokenizer, pending.request.params.stop, pending.request.params.stopTokenIds),
       });
@@ -284,14 +291,21 @@ export class EnginePolicy implements Policy {
     drawing.forEach((sequence, row) => {
       const params = sequence.request.params;
       const token = rows.drawn[row]!;
+      const logprob = rows.drawnLogprobs[row]!;
       sequence.generated.push(token);
-      sequence.logprobs.push(rows.drawnLogprobs[row]!);
+      sequence.logprobs.push(logprob);
+      let top: TokenLogprob[] | undefined;
+      if (sequence.alternatives) {
+        top = topLogprobs(logits, row * this.model.dims.V, this.model.dims.V, 1 / params.temperature, sequence.request.topLogprobs!);
+        sequence.alternatives.push(top);
+      }
       this.stats.sampledTokens += 1;
       let stopped: boolean;
       try {
+        sequence.onToken?.(top ? { token, logprob, topLogprobs: top } : { token, logprob });
         stopped = sequence.stop.isStop(sequence.generated);
       } catch (error) {
-        // The tokenizer failed on this sequence's text: fail it alone.
+        // The tokenizer (or the caller's token callback) failed on this sequence: fail it alone.
         finished.add(sequence);
         this.pool.finish(sequence.slot);
         sequence.reject(asError(error));
@@ -301,7 +315,9 @@ export class EnginePolicy implements Policy {
       if (stopped || full) {
         finished.add(sequence);
         this.pool.finish(sequence.slot);
-        sequence.resolve({ tokens: sequence.generated, logprobs: sequence.logprobs, finishReason: stopped ? 'stop' : 'length' });
+        const result: SampleResult = { tokens: sequence.generated, logprobs: sequence.logprobs, finishReason: stopped ? 'stop' : 'length' };
+        if (sequence.alternatives) result.topLogprobs = sequence.alternatives;
+        sequence.resolve(result);
       } else {
         sequence.feed.push(token);
       }

@@ -22,13 +22,18 @@ export interface EnvStep {
   done: boolean;
   /** Why the episode ended (set when `done`). */
   stopReason?: StopReason;
-  /** The environment's answer (set when not `done`). */
+  /** The environment's answer (set when not `done`; the first message when there are several). */
   reply?: Message;
-  /** Tool calls decoded from the assistant message (0 or 1 in the paper's format). */
+  /**
+   * Every message of the answer, in order, when there are several: one result per tool call of a
+   * turn that made several. The turn stays one assistant message followed by all of them.
+   */
+  replies?: Message[];
+  /** Tool calls decoded from the assistant message (0 or 1 in the paper's format; several in Hermes). */
   toolCalls: ToolCall[];
-  /** True when `reply` carries a tool result (paper: it contains `<result>`). */
+  /** True when the answer carries a tool result (paper: it contains `<result>`). */
   isToolResult: boolean;
-  /** True when `reply` is a tool result whose text starts with `Error:`. */
+  /** True when a tool result of the answer starts with `Error:`. */
   toolFailed: boolean;
 }
 

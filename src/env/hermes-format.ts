@@ -7,15 +7,18 @@
  *
  * The reply uses the user role with the `<tool_response>` wrapper written out, which is exactly the
  * text Qwen2.5's own template produces for a `tool` message, and works with a plain ChatML template.
- * One tool call per message is executed (the first); tool-level errors read as in the XML format.
- * The system prompt lists the tools as JSON schemas inside `<tools></tools>`, as Qwen2.5's does.
+ * Like Qwen models, a turn may hold several `<tool_call>` blocks: every one is executed, in order,
+ * and each result is its own reply message (sampling then stops at the end-of-turn token or
+ * `</answer>`, not at the first `</tool_call>`); `parallelToolCalls: false` keeps one call a turn,
+ * stopping at `</tool_call>`. Tool-level errors read as in the XML format. The system prompt lists
+ * the tools as JSON schemas inside `<tools></tools>`, as Qwen2.5's does.
  */
 import type { Message } from '../types.js';
 import { type DecodedToolCall, type MessageFormat } from './message-format.js';
 import type { Tool } from './tool.js';
 import { toolJsonSchema } from './tool-schema.js';
 import { jsonTypeName } from './xml-format.js';
-import { parseTag } from './xml-tags.js';
+import { parseTag, parseTags } from './xml-tags.js';
 
 /** The default preamble before the tool list. */
 export const HERMES_DEFAULT_PREAMBLE = 'You are a helpful assistant. Answer the question, using the tools when they help.';
@@ -24,18 +27,23 @@ export const HERMES_DEFAULT_PREAMBLE = 'You are a helpful assistant. Answer the 
 export interface HermesFormatOptions {
   /** Text before the `# Tools` section (default: `HERMES_DEFAULT_PREAMBLE`). */
   preamble?: string;
+  /** Execute every `<tool_call>` of a turn (default true); false: only the first, stopping sampling at `</tool_call>`. */
+  parallelToolCalls?: boolean;
 }
 
 /** The Qwen/Hermes `<tool_call>` format. */
 export class HermesFormat implements MessageFormat {
   readonly name = 'hermes';
-  readonly stop = ['</tool_call>', '</answer>'];
+  readonly stop: string[];
+  readonly parallelToolCalls: boolean;
   readonly noToolCallError =
     'Error: No tool call or answer found. Call a tool inside <tool_call></tool_call> or give your final answer inside <answer></answer>.';
   private readonly preamble: string;
 
   constructor(options: HermesFormatOptions = {}) {
     this.preamble = options.preamble ?? HERMES_DEFAULT_PREAMBLE;
+    this.parallelToolCalls = options.parallelToolCalls ?? true;
+    this.stop = this.parallelToolCalls ? ['</answer>'] : ['</tool_call>', '</answer>'];
   }
 
   systemPrompt(tools: Tool[]): string {
@@ -66,6 +74,11 @@ export class HermesFormat implements MessageFormat {
 
   parseToolCall(content: string): string | undefined {
     return parseTag(content, 'tool_call');
+  }
+
+  parseToolCalls(content: string): string[] {
+    const calls = parseTags(content, 'tool_call');
+    return this.parallelToolCalls ? calls : calls.slice(0, 1);
   }
 
   decodeToolCall(raw: string, tools: ReadonlyMap<string, Tool>): DecodedToolCall {

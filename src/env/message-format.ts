@@ -22,6 +22,11 @@ export interface MessageFormat {
   systemPrompt(tools: Tool[]): string;
   /** The raw text of the first parseable tool call in an assistant message, or undefined. */
   parseToolCall(content: string): string | undefined;
+  /**
+   * The raw text of every tool call in an assistant message, in order, for formats that allow
+   * several calls a turn (Hermes); a format without it runs at most one call a turn (the paper's).
+   */
+  parseToolCalls?(content: string): string[];
   /** Decodes a raw tool call (`parseToolCall`'s text) against the known tools. */
   decodeToolCall(raw: string, tools: ReadonlyMap<string, Tool>): DecodedToolCall;
   /** The final answer in an assistant message, or undefined when it holds none. */

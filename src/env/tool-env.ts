@@ -7,13 +7,16 @@
  *   3. otherwise the environment answers: the tool's output inside the result tags when a tool call
  *      parsed (tool-level errors as `Error: ...` inside them), "Error: Tool execution returned empty
  *      output." for blank output, or the format's no-tool-call error (no result tags).
+ * A format that allows several calls a turn (Hermes) has each executed in order and answered with
+ * one message per call; the message still counts once toward `maxToolCalls`, and the turn stays one
+ * assistant message followed by all its results, so turn-level credit sees one turn.
  * The token budget is enforced by the rollout loop (`EnvStepOptions.final`); `maxTurns` is a safety
  * cap that the paper did not have (its budget ended degenerate episodes).
  */
 import { DataError } from '../errors.js';
 import type { Message } from '../types.js';
 import type { Env, EnvFactory, EnvStep, EnvStepOptions } from './env.js';
-import { EMPTY_OUTPUT_ERROR, type MessageFormat } from './message-format.js';
+import { EMPTY_OUTPUT_ERROR, type DecodedToolCall, type MessageFormat } from './message-format.js';
 import { runTool } from './run-tool.js';
 import type { Tool } from './tool.js';
 import { XmlFormat } from './xml-format.js';
@@ -102,10 +105,11 @@ export class ToolEnv<Row = unknown> implements Env<Row> {
   async step(message: Message, options: EnvStepOptions = {}): Promise<EnvStep> {
     if (!this.started) throw new DataError('ToolEnv.step called before reset(row)');
     this.turnCount++;
-    const raw = this.format.parseToolCall(message.content);
-    if (raw !== undefined) this.toolCallCount++;
-    const decoded = raw === undefined ? undefined : this.format.decodeToolCall(raw, this.tools);
-    const toolCalls = decoded?.ok ? [decoded.call] : [];
+    const first = this.format.parseToolCall(message.content);
+    const raws = first === undefined ? [] : (this.format.parseToolCalls?.(message.content) ?? [first]);
+    if (raws.length > 0) this.toolCallCount++;
+    const decoded = raws.map((raw) => this.format.decodeToolCall(raw, this.tools));
+    const toolCalls = decoded.flatMap((call) => (call.ok ? [call.call] : []));
     const end = (stopReason: EnvStep['stopReason']): EnvStep => ({ done: true, stopReason, toolCalls, isToolResult: false, toolFailed: false });
 
     if (this.toolCallCount >= this.maxToolCalls) return end('max_tool_calls');
@@ -113,9 +117,25 @@ export class ToolEnv<Row = unknown> implements Env<Row> {
     if (options.final) return end('token_budget');
     if (this.turnCount >= this.maxTurns) return end('max_turns');
 
-    if (decoded === undefined) {
+    if (decoded.length === 0) {
       return { done: false, reply: this.format.formatError(this.format.noToolCallError), toolCalls, isToolResult: false, toolFailed: false };
     }
+    const replies: Message[] = [];
+    for (const call of decoded) replies.push(await this.answer(call));
+    const results = replies.map((reply) => this.format.parseResult(reply.content));
+    const step: EnvStep = {
+      done: false,
+      reply: replies[0],
+      toolCalls,
+      isToolResult: results.some((result) => result !== undefined),
+      toolFailed: results.some((result) => result?.startsWith('Error:') ?? false),
+    };
+    if (replies.length > 1) step.replies = replies;
+    return step;
+  }
+
+  /** The message answering one decoded call: its tool's output as a result, or an error. */
+  private async answer(decoded: DecodedToolCall): Promise<Message> {
     let output: string;
     if (decoded.ok) {
       const tool = this.tools.get(decoded.call.name)!;
@@ -123,11 +143,7 @@ export class ToolEnv<Row = unknown> implements Env<Row> {
     } else {
       output = decoded.error;
     }
-    if (output.trim().length === 0) {
-      return { done: false, reply: this.format.formatError(EMPTY_OUTPUT_ERROR), toolCalls, isToolResult: false, toolFailed: false };
-    }
-    const reply = this.format.formatResult(output);
-    const result = this.format.parseResult(reply.content);
-    return { done: false, reply, toolCalls, isToolResult: result !== undefined, toolFailed: result?.startsWith('Error:') ?? false };
+    if (output.trim().length === 0) return this.format.formatError(EMPTY_OUTPUT_ERROR);
+    return this.format.formatResult(output);
   }
 }

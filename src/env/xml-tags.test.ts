@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countOccurrences, parseTag } from './xml-tags.js';
+import { countOccurrences, parseTag, parseTags } from './xml-tags.js';
 
 describe('parseTag', () => {
   it('returns the first match, stripped, across newlines', () => {
@@ -21,6 +21,14 @@ describe('parseTag', () => {
 
   it('is lazy: the first closing tag ends the match', () => {
     expect(parseTag('<tool>a</tool>b</tool>', 'tool')).toBe('a');
+  });
+});
+
+describe('parseTags', () => {
+  it('returns every match in order, each read like parseTag', () => {
+    expect(parseTags('<t> a </t>x<t>\nb\n</t><t></t>', 't')).toEqual(['a', 'b', '']);
+    expect(parseTags('<t>open', 't')).toEqual([]);
+    expect(parseTag('<t>1</t><t>2</t>', 't')).toBe('1');
   });
 });
 

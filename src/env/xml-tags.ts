@@ -31,6 +31,12 @@ export function parseTag(text: string, tag: string, strip = true): string | unde
   return strip ? content.trim() : content;
 }
 
+/** The contents of every `<tag>...</tag>` in `text`, in order (each as `parseTag` reads the first). */
+export function parseTags(text: string, tag: string, strip = true): string[] {
+  const pattern = new RegExp(tagPattern(tag).source, 'gs');
+  return Array.from(text.matchAll(pattern), (match) => (strip ? (match[1] ?? '').trim() : (match[1] ?? '')));
+}
+
 /** How many times `needle` occurs in `text` without overlap (Python `str.count`). */
 export function countOccurrences(text: string, needle: string): number {
   if (needle.length === 0) return text.length + 1;

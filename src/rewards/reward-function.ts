@@ -45,7 +45,8 @@ export function completionMessages(trajectory: Trajectory): Message[] {
   const messages: Message[] = [];
   for (const turn of trajectory.turns) {
     messages.push(turn.assistant);
-    if (turn.env !== undefined) messages.push(turn.env);
+    if (turn.envMessages !== undefined) messages.push(...turn.envMessages);
+    else if (turn.env !== undefined) messages.push(turn.env);
   }
   return messages;
 }

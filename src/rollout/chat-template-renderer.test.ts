@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ByteTokenizer } from '../testing/byte-tokenizer.js';
+import { QWEN25_CHAT_TEMPLATE } from '../testing/qwen25-chat-template.js';
 import { ChatTemplateRenderer } from './chat-template-renderer.js';
 
 const tokenizer = new ByteTokenizer();
@@ -43,6 +44,33 @@ describe('ChatTemplateRenderer (ChatML)', () => {
     renderer.renderReply({ role: 'user', content: 'r1' }, { role: 'assistant', content: 'a1' });
     const suffix = renderer.renderReply({ role: 'user', content: 'r2' }, { role: 'assistant', content: 'a2' });
     expect(tokenizer.decode(suffix)).toBe('<|im_end|>\n<|im_start|>user\nr2<|im_end|>\n<|im_start|>assistant\n');
+  });
+
+  it('renders a reply of several messages (one per tool call) after the sampled turn in one suffix', () => {
+    const renderer = new ChatTemplateRenderer({ tokenizer });
+    renderer.renderPrompt(prompt);
+    const suffix = renderer.renderReply([{ role: 'user', content: 'r1' }, { role: 'user', content: 'r2' }], { role: 'assistant', content: 'a' });
+    expect(tokenizer.decode(suffix)).toBe('<|im_end|>\n<|im_start|>user\nr1<|im_end|>\n<|im_start|>user\nr2<|im_end|>\n<|im_start|>assistant\n');
+  });
+
+  it('gives a template with tool support the tools and structured calls as apply_chat_template does', () => {
+    const renderer = new ChatTemplateRenderer({ tokenizer, template: QWEN25_CHAT_TEMPLATE });
+    expect(renderer.rendersTools).toBe(true);
+    const tools = [{ name: 'lookup', description: 'Look up.', parameters: { type: 'object', properties: {} } }];
+    const text = tokenizer.decode(
+      renderer.renderPrompt(
+        [
+          { role: 'user', content: 'q' },
+          { role: 'assistant', content: '', toolCalls: [{ id: 'c1', name: 'lookup', arguments: { key: 'x' } }] },
+          { role: 'tool', content: 'found', toolCallId: 'c1' },
+        ],
+        { tools },
+      ),
+    );
+    expect(text).toContain('<tools>\n{"type": "function", "function": {"name": "lookup", "description": "Look up.", "parameters": {"type": "object", "properties": {}}}}\n</tools>');
+    expect(text).toContain('<|im_start|>assistant\n<tool_call>\n{"name": "lookup", "arguments": {"key": "x"}}\n</tool_call><|im_end|>\n<|im_start|>user\n<tool_response>\nfound\n</tool_response><|im_end|>\n<|im_start|>assistant\n');
+    const suffix = renderer.renderReply({ role: 'tool', content: 'more' }, { role: 'assistant', content: 'ok' });
+    expect(tokenizer.decode(suffix)).toBe('<|im_end|>\n<|im_start|>user\n<tool_response>\nmore\n</tool_response><|im_end|>\n<|im_start|>assistant\n');
   });
 
   it('throws a clear error for a template that rewrites earlier turns (no prefix property)', () => {

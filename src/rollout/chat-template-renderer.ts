@@ -8,11 +8,17 @@
  * sampled tokens are never re-tokenised. One renderer holds one conversation: make one per rollout
  * (`ChatTemplateRenderer.factory`, or `fork()`; the rollout loop forks the renderer it is given, so
  * sharing one instance across concurrent rollouts is safe).
+ *
+ * Tools reach the template as Hugging Face's `apply_chat_template` passes them: `tools` is a list of
+ * `{type: "function", function: {name, description, parameters}}`, an assistant message's calls are
+ * `tool_calls: [{id, type: "function", function: {name, arguments}}]` (arguments as an object, as
+ * Qwen's template expects) and a tool message has `tool_call_id`. `rendersTools` tells whether the
+ * template writes tools at all (it renders a probe with and without one).
  */
 import { Template } from '@huggingface/jinja';
 import { ConfigError, TurnwiseError, errorMessage } from '../errors.js';
-import type { Message } from '../types.js';
-import type { ChatRenderer } from './chat-renderer.js';
+import type { Message, ToolSpec } from '../types.js';
+import type { ChatRenderer, RenderOptions } from './chat-renderer.js';
 import type { Tokenizer } from './tokenizer.js';
 
 /** ChatML, as used by Qwen2.5 (without its default system message and tool sections). */
@@ -48,7 +54,9 @@ export class ChatTemplateRenderer implements ChatRenderer {
   private readonly variables: Record<string, unknown>;
   private readonly options: ChatTemplateRendererOptions;
   private messages: Message[] | undefined;
+  private tools: ToolSpec[] | undefined;
   private text = '';
+  private toolSupport: boolean | undefined;
 
   constructor(options: ChatTemplateRendererOptions, parsed?: Template) {
     this.options = options;
@@ -78,13 +86,28 @@ export class ChatTemplateRenderer implements ChatRenderer {
     return this.text;
   }
 
-  renderPrompt(messages: Message[]): number[] {
+  /** True when the template renders a `tools` list (Qwen2.5, Llama 3.1, Hermes templates do; plain ChatML does not). */
+  get rendersTools(): boolean {
+    if (this.toolSupport === undefined) {
+      const messages: Message[] = [{ role: 'user', content: 'probe' }];
+      const probe: ToolSpec = { name: 'turnwise_probe_tool', description: 'probe', parameters: { type: 'object', properties: {} } };
+      try {
+        this.toolSupport = this.render(messages, [probe]) !== this.render(messages, undefined);
+      } catch {
+        this.toolSupport = false;
+      }
+    }
+    return this.toolSupport;
+  }
+
+  renderPrompt(messages: Message[], options: RenderOptions = {}): number[] {
     this.messages = messages.map((message) => ({ ...message }));
-    this.text = this.render(this.messages);
+    this.tools = options.tools;
+    this.text = this.render(this.messages, this.tools);
     return this.tokenizer.encode(this.text);
   }
 
-  renderReply(reply: Message, assistant?: Message): number[] {
+  renderReply(reply: Message | Message[], assistant?: Message): number[] {
     if (this.messages === undefined) throw new TurnwiseError('ChatTemplateRenderer.renderReply called before renderPrompt');
     if (assistant === undefined) {
       throw new TurnwiseError('ChatTemplateRenderer.renderReply needs the sampled assistant message (second argument) to extend the conversation');
@@ -93,8 +116,9 @@ export class ChatTemplateRenderer implements ChatRenderer {
     const endToken = this.endOfTurnTokens.find((token) => content.endsWith(token));
     if (endToken !== undefined) content = content.slice(0, -endToken.length);
 
-    const messages = [...this.messages, { role: 'assistant' as const, content }, { ...reply }];
-    const full = this.render(messages);
+    const replies = Array.isArray(reply) ? reply : [reply];
+    const messages = [...this.messages, { role: 'assistant' as const, content }, ...replies.map((message) => ({ ...message }))];
+    const full = this.render(messages, this.tools);
     const expected = this.text + content;
     if (!full.startsWith(expected)) {
       let at = 0;
@@ -113,11 +137,30 @@ export class ChatTemplateRenderer implements ChatRenderer {
     return this.tokenizer.encode(suffix);
   }
 
-  private render(messages: Message[]): string {
+  private render(messages: Message[], tools: ToolSpec[] | undefined): string {
+    const toolVariables = tools === undefined ? {} : { tools: tools.map(templateTool) };
     try {
-      return this.template.render({ ...this.variables, messages, add_generation_prompt: true });
+      return this.template.render({ ...this.variables, ...toolVariables, messages: messages.map(templateMessage), add_generation_prompt: true });
     } catch (error) {
       throw new ConfigError(`chat template failed to render ${messages.length} messages: ${errorMessage(error)}`);
     }
   }
+}
+
+/** A message in the shape Hugging Face templates read (keys absent when unused, so plain messages render as before). */
+function templateMessage(message: Message): Record<string, unknown> {
+  const shaped: Record<string, unknown> = { role: message.role, content: message.content };
+  if (message.toolCalls && message.toolCalls.length > 0) {
+    shaped['tool_calls'] = message.toolCalls.map((call) => ({ ...(call.id === undefined ? {} : { id: call.id }), type: 'function', function: { name: call.name, arguments: call.arguments } }));
+  }
+  if (message.toolCallId !== undefined) shaped['tool_call_id'] = message.toolCallId;
+  return shaped;
+}
+
+/** A tool in the shape of `apply_chat_template(tools=...)`. */
+export function templateTool(tool: ToolSpec): Record<string, unknown> {
+  const fn: Record<string, unknown> = { name: tool.name };
+  if (tool.description !== undefined) fn['description'] = tool.description;
+  if (tool.parameters !== undefined) fn['parameters'] = tool.parameters;
+  return { type: 'function', function: fn };
 }

@@ -35,6 +35,23 @@ export interface SampleRequest {
    * cache keeps it under this id and prefills only the new tokens next time.
    */
   sessionId?: string;
+  /**
+   * Also report the `topLogprobs` most likely tokens at every generated position (0 or absent:
+   * none). A policy that cannot leaves `SampleResult.topLogprobs` unset.
+   */
+  topLogprobs?: number;
+}
+
+/** A token id and its logprob under the sampling temperature. */
+export interface TokenLogprob {
+  token: number;
+  logprob: number;
+}
+
+/** One generated token as a streaming sampler reports it. */
+export interface GeneratedToken extends TokenLogprob {
+  /** The most likely alternatives at its position, when the request asked for them. */
+  topLogprobs?: TokenLogprob[];
 }
 
 /** What one sampling call produced. */
@@ -45,12 +62,22 @@ export interface SampleResult {
   logprobs: number[];
   /** `stop` when a stop string or stop token ended generation, `length` on `maxTokens`. */
   finishReason: 'stop' | 'length';
+  /**
+   * Per generated token (same length as `tokens`), the `request.topLogprobs` most likely tokens at
+   * its position with their logprobs under `params.temperature`, most likely first (ties: lower id
+   * first); set only by policies that compute alternatives.
+   */
+  topLogprobs?: TokenLogprob[][];
 }
 
 /** Something that samples continuations. */
 export interface Policy {
   readonly tokenizer: Tokenizer;
-  sample(request: SampleRequest): Promise<SampleResult>;
+  /**
+   * Samples one continuation. `onToken`, when given, is called with each token as it is generated
+   * (for streaming); a policy that only produces whole results may never call it.
+   */
+  sample(request: SampleRequest, onToken?: (token: GeneratedToken) => void): Promise<SampleResult>;
   /** Frees what is kept for `sessionId` (a finished rollout). Optional. */
   release?(sessionId: string): void;
 }

@@ -186,15 +186,36 @@ describe('runRollout failures and formats', () => {
     expect(trajectory.tokens).toHaveLength(trajectory.promptLength);
   });
 
-  it('runs the Hermes format through the same loop', async () => {
+  it('runs the Hermes format with one call a turn through the same loop', async () => {
     const { trajectory, policy } = await rollout(
       { replies: ['<tool_call>\n{"name": "wiki_search", "arguments": {"query": "Help!"}}\n</tool_call> extra', '<answer>The Beatles</answer>'] },
-      { env: { format: new HermesFormat() } },
+      { env: { format: new HermesFormat({ parallelToolCalls: false }) } },
     );
     checkLayout(trajectory);
     expect(policy.requests[0]!.params.stop).toEqual(['</tool_call>', '</answer>']);
     expect(trajectory.turns[0]!.assistant.content).toBe('<tool_call>\n{"name": "wiki_search", "arguments": {"query": "Help!"}}\n</tool_call>');
     expect(trajectory.turns[0]!.env!.content).toBe('<tool_response>\nHelp! is a song by the Beatles (Help!).\n</tool_response>');
+    expect(trajectory.stopReason).toBe('answered');
+  });
+
+  it('keeps a Hermes turn with several calls as one assistant turn followed by every result', async () => {
+    const call = (query: string) => `<tool_call>\n{"name": "wiki_search", "arguments": {"query": "${query}"}}\n</tool_call>`;
+    const { trajectory, policy } = await rollout({ replies: [`${call('a')}\n${call('b')}`, '<answer>The Beatles</answer>'] }, { env: { format: new HermesFormat() } });
+    checkLayout(trajectory);
+    expect(policy.requests[0]!.params.stop).toEqual(['</answer>']);
+    expect(trajectory.turns).toHaveLength(2);
+    const [first] = trajectory.turns;
+    expect(first!.toolCalls.map((toolCall) => toolCall.arguments)).toEqual([{ query: 'a' }, { query: 'b' }]);
+    expect(first!.envMessages!.map((message) => message.content)).toEqual([
+      '<tool_response>\nHelp! is a song by the Beatles (a).\n</tool_response>',
+      '<tool_response>\nHelp! is a song by the Beatles (b).\n</tool_response>',
+    ]);
+    expect(first!.env).toEqual(first!.envMessages![0]);
+    expect(trajectory.messages.map((message) => message.role)).toEqual(['system', 'user', 'assistant', 'user', 'user', 'assistant']);
+    expect(tokenizer.decode(trajectory.tokens.slice(first!.envSpan!.start, first!.envSpan!.end))).toBe(
+      '\n<|im_start|>user\n<tool_response>\nHelp! is a song by the Beatles (a).\n</tool_response><|im_end|>\n' +
+        '<|im_start|>user\n<tool_response>\nHelp! is a song by the Beatles (b).\n</tool_response><|im_end|>\n<|im_start|>assistant\n',
+    );
     expect(trajectory.stopReason).toBe('answered');
   });
 

@@ -3,7 +3,9 @@
  * the policy for a continuation of the exact token sequence (per-request seed, one session id per
  * rollout), records the sampled tokens (trainable 1) with their sampling logprobs, hands the decoded
  * assistant message to the env, and appends the env's reply as tokens (trainable 0) rendered after
- * the sampled ones. Earlier turns are never re-tokenised.
+ * the sampled ones. Earlier turns are never re-tokenised. A reply of several messages (one result
+ * per tool call of a turn that made several) is rendered as one env span: the turn stays one
+ * assistant message, so turn rewards and turn-level credit count it once.
  *
  * Token budget (PAPER.md section 1): `tokenBudget` counts every token after the prompt, sampled and
  * environment tokens alike. Each turn may sample at most what is left; once it is spent the env
@@ -159,13 +161,15 @@ export async function runRollout<Row>(options: RolloutOptions<Row>): Promise<Tra
         break;
       }
       turn.toolCalls = step.toolCalls;
-      if (step.done || step.reply === undefined) {
+      const replies = step.replies ?? (step.reply === undefined ? [] : [step.reply]);
+      if (step.done || replies.length === 0) {
         if (!step.done) errors.push(`env.step on turn ${turn.index} returned neither done nor a reply`);
         stopReason = step.done ? (step.stopReason ?? 'answered') : 'error';
         break;
       }
 
-      const replyTokens = renderer.renderReply(step.reply, { role: 'assistant', content: decoded });
+      // Several replies (one per tool call) are rendered together: the turn stays one assistant message.
+      const replyTokens = renderer.renderReply(replies.length === 1 ? replies[0]! : replies, { role: 'assistant', content: decoded });
       const space = tokenBudget - used();
       const kept = replyTokens.length > space ? replyTokens.slice(0, space) : replyTokens;
       const envStart = tokens.length;
@@ -174,11 +178,12 @@ export async function runRollout<Row>(options: RolloutOptions<Row>): Promise<Tra
         trainable.push(0);
         logprobs.push(0);
       }
-      turn.env = step.reply;
+      turn.env = replies[0];
+      if (replies.length > 1) turn.envMessages = replies;
       turn.envSpan = { start: envStart, end: tokens.length };
       turn.isToolResult = step.isToolResult;
       turn.toolFailed = step.toolFailed;
-      messages.push(step.reply);
+      messages.push(...replies);
       if (kept.length < replyTokens.length) stopReason = 'token_budget';
     }
   } finally {

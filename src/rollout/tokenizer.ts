@@ -16,4 +16,11 @@ export interface Tokenizer {
   decode(ids: number[]): string;
   /** Id of a special token such as `<|im_end|>`, or undefined when the vocabulary lacks it. */
   tokenId(token: string): number | undefined;
+  /**
+   * The raw bytes of one token (a byte-level BPE token may hold part of a UTF-8 character, which
+   * `decode` shows as U+FFFD). Optional; without it, callers fall back to the UTF-8 of `decode([id])`.
+   */
+  tokenBytes?(id: number): Uint8Array;
+  /** True for special tokens (`<|im_start|>`, `<|im_end|>`, ...) that text output leaves out. Optional. */
+  isSpecialToken?(id: number): boolean;
 }

@@ -1,18 +1,21 @@
 /**
  * TEST DOUBLE: a small but real Backend over a softmax bigram model (`BigramModel`: exact gradients
  * of the clipped policy-gradient, importance-sampling and cross-entropy losses, AdamW with
- * global-norm clipping), with seeded sampling with top-k / top-p and stops. It speaks bytes through
- * the public `ByteTokenizer` and ChatML through the real `ChatTemplateRenderer`, and learns,
- * deterministically, in milliseconds. The protocol tests of src/backends and `turnwise serve
- * --test-backend` keep checkpoints in memory; the training-loop tests give it a
- * `checkpointDirectory`, where `save(name)` writes weights and optimiser state as `<name>.json`
- * (float64 bytes in base64), so a fresh backend (a restarted process) can resume from them.
+ * global-norm clipping), with seeded sampling with top-k / top-p and stops, top alternatives and
+ * token streaming. It speaks bytes through the public `ByteTokenizer` and ChatML through the real
+ * `ChatTemplateRenderer`, and learns, deterministically, in milliseconds. The protocol tests of
+ * src/backends and `turnwise serve --test-backend` keep checkpoints in memory; the training-loop
+ * tests give it a `checkpointDirectory`, where `save(name)` writes weights and optimiser state as
+ * `<name>.json` (float64 bytes in base64), so a fresh backend (a restarted process) can resume from
+ * them. With a `script`, it plays given completions instead of drawing them, still scored by the
+ * model (real logprobs and alternatives): the gateway's tool-call tests use that, since a bigram
+ * model never writes a valid tool call by chance.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Backend } from '../backends/backend.js';
 import type { AdamParams, Datum, ForwardBackwardResult, LossSpec } from '../training-types.js';
-import type { Policy, SampleRequest, SampleResult } from '../rollout/policy.js';
+import type { GeneratedToken, Policy, SampleRequest, SampleResult, TokenLogprob } from '../rollout/policy.js';
 import { ChatTemplateRenderer } from '../rollout/chat-template-renderer.js';
 import { CheckpointError, ShapeError, errorMessage } from '../errors.js';
 import { Random } from '../random.js';
@@ -32,6 +35,12 @@ export interface BigramTestBackendOptions {
   checkpointDirectory?: string;
   /** Busy-waits this long inside every forwardBackward (a synchronous CPU step), for responsiveness tests. */
   busyStepMs?: number;
+  /**
+   * Given the decoded prompt, the completion to play instead of drawing one (undefined: draw). The
+   * text's tokens are emitted in order, cut by `maxTokens` and stop strings like drawn ones, then
+   * the first stop token id when the text ran out; each token gets the model's logprob.
+   */
+  script?: (prompt: string) => string | undefined;
 }
 
 /** The bigram test double. */
@@ -43,11 +52,13 @@ export class BigramTestBackend implements Backend {
   private readonly saved = new Map<string, BigramSnapshot>();
   private readonly checkpointDirectory: string | undefined;
   private readonly busyStepMs: number;
+  private readonly script: BigramTestBackendOptions['script'];
 
   constructor(options: BigramTestBackendOptions = {}) {
     this.model = new BigramModel(this.tokenizer.vocabSize, { seed: options.seed, initScale: options.initScale ?? 0.5 }, 'bigram test backend');
     this.checkpointDirectory = options.checkpointDirectory;
     this.busyStepMs = options.busyStepMs ?? 0;
+    this.script = options.script;
   }
 
   /** Logits table (V, V): row = current token, column = next token. */
@@ -66,7 +77,7 @@ export class BigramTestBackend implements Backend {
   }
 
   policy(): Policy {
-    return { tokenizer: this.tokenizer, sample: (request) => this.sample(request) };
+    return { tokenizer: this.tokenizer, sample: (request, onToken) => this.sample(request, onToken) };
   }
 
   async forward(data: Datum[], options: { temperature: number }): Promise<number[][]> {
@@ -121,25 +132,44 @@ export class BigramTestBackend implements Backend {
 
   async close(): Promise<void> {}
 
-  /** Seeded ancestral sampling from the bigram table; stops as the engine's sampler does. */
-  async sample(request: SampleRequest): Promise<SampleResult> {
+  /** Seeded ancestral sampling from the bigram table (or the script's completion); stops as the engine's sampler does. */
+  async sample(request: SampleRequest, onToken?: (token: GeneratedToken) => void): Promise<SampleResult> {
     const { params } = request;
     if (request.tokens.length === 0) throw new ShapeError('bigram test backend: sample needs at least one prompt token');
+    const scripted = this.script?.(this.tokenizer.decode(request.tokens));
+    const forced = scripted === undefined ? undefined : this.tokenizer.encode(scripted);
+    const topCount = request.topLogprobs ?? 0;
     const random = new Random(request.seed);
     const tokens: number[] = [];
     const logprobs: number[] = [];
     const stop = new StopChecker(this.tokenizer, params.stop, params.stopTokenIds);
+    const alternatives: TokenLogprob[][] = [];
+    const finish = (finishReason: SampleResult['finishReason']): SampleResult =>
+      topCount > 0 ? { tokens, logprobs, finishReason, topLogprobs: alternatives } : { tokens, logprobs, finishReason };
     let last = request.tokens[request.tokens.length - 1]!;
     for (let step = 0; step < params.maxTokens; step++) {
       const row = this.model.logSoftmax(last, params.temperature);
-      const next = drawToken(row, params.topK, params.topP, random);
+      const endOfScript = forced !== undefined && step >= forced.length;
+      if (endOfScript && params.stopTokenIds?.[0] === undefined) return finish('stop');
+      const next = forced === undefined ? drawToken(row, params.topK, params.topP, random) : endOfScript ? params.stopTokenIds![0]! : forced[step]!;
       tokens.push(next);
       logprobs.push(row[next]!);
+      const top = topCount > 0 ? topOf(row, topCount) : undefined;
+      if (top) alternatives.push(top);
+      onToken?.(top ? { token: next, logprob: row[next]!, topLogprobs: top } : { token: next, logprob: row[next]! });
       last = next;
-      if (stop.isStop(tokens)) return { tokens, logprobs, finishReason: 'stop' };
+      if (stop.isStop(tokens)) return finish('stop');
     }
-    return { tokens, logprobs, finishReason: 'length' };
+    return finish('length');
   }
+}
+
+/** The `count` most likely tokens of a log-softmax row, most likely first (ties: lower id first). */
+function topOf(row_V: Float64Array, count: number): TokenLogprob[] {
+  return Array.from(row_V.keys())
+    .sort((a, b) => row_V[b]! - row_V[a]! || a - b)
+    .slice(0, count)
+    .map((token) => ({ token, logprob: row_V[token]! }));
 }
 
 /** Factory export for `WorkerBackend` (builds the test double inside a worker thread). */

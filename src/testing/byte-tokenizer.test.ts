@@ -19,6 +19,13 @@ describe('ByteTokenizer', () => {
     expect(tokenizer.encode('é')).toHaveLength(2);
   });
 
+  it('gives each token its raw byte and marks the special tokens', () => {
+    const tokenizer = new ByteTokenizer();
+    const ids = tokenizer.encode('é<|im_end|>');
+    expect(ids.map((id) => [...tokenizer.tokenBytes(id)])).toEqual([[0xc3], [0xa9], [...Buffer.from('<|im_end|>')]]);
+    expect(ids.map((id) => tokenizer.isSpecialToken(id))).toEqual([false, false, true]);
+  });
+
   it('rejects ids outside the vocabulary', () => {
     expect(() => tokenizer.decode([259])).toThrow(/outside the vocabulary/);
   });

@@ -81,4 +81,12 @@ export class ByteTokenizer implements Tokenizer {
   tokenId(token: string): number | undefined {
     return this.specialIds.get(token);
   }
+
+  tokenBytes(id: number): Uint8Array {
+    return id < 256 ? Uint8Array.of(id) : this.encoder.encode(this.decode([id]));
+  }
+
+  isSpecialToken(id: number): boolean {
+    return id >= 256 && id < this.vocabSize;
+  }
 }

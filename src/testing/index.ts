@@ -21,3 +21,4 @@ export {
   type McpHttpTestServer,
   type McpTestServerState,
 } from './mcp-test-server.js';
+export { QWEN25_CHAT_TEMPLATE } from './qwen25-chat-template.js';

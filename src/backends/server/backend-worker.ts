@@ -6,11 +6,14 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import type { Backend } from '../backend.js';
+import type { GeneratedToken } from '../../rollout/policy.js';
 
 interface Call {
   id: number;
   method: 'forward' | 'forwardBackward' | 'optimStep' | 'save' | 'load' | 'close' | 'sample' | 'release';
   args: unknown[];
+  /** Post each sampled token as `{id, token}` before the result. */
+  stream?: boolean;
 }
 
 const { module, exportName, factoryOptions } = workerData as { module: string; exportName: string; factoryOptions: unknown };
@@ -33,7 +36,10 @@ parentPort!.on('message', async (call: Call) => {
   try {
     const backend = await ready;
     let result: unknown;
-    if (call.method === 'sample') result = await backend.policy().sample(call.args[0] as never);
+    if (call.method === 'sample') {
+      const onToken = call.stream ? (token: GeneratedToken) => parentPort!.postMessage({ id: call.id, token }) : undefined;
+      result = await backend.policy().sample(call.args[0] as never, onToken);
+    }
     else if (call.method === 'release') result = backend.policy().release?.(call.args[0] as string);
     else result = await (backend[call.method] as (...args: unknown[]) => Promise<unknown>).apply(backend, call.args);
     parentPort!.postMessage({ id: call.id, result });

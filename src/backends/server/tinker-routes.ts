@@ -22,6 +22,7 @@ import {
 } from '../tinker/wire-schema.js';
 import type { BackendHost } from './backend-host.js';
 import { HttpError, validate } from './http-io.js';
+import type { SseWriter } from './sse-writer.js';
 
 /** What a route handler receives. */
 export interface RouteContext {
@@ -44,10 +45,10 @@ export interface TinkerRouteOptions {
 }
 
 /** A handler's answer: status and JSON body. */
-export interface RouteAnswer {
-  status: number;
-  body: unknown;
-}
+export type RouteAnswer =
+  | { status: number; body: unknown }
+  /** A server-sent event stream (the OpenAI routes' `stream: true`); errors before its first event are answered as JSON. */
+  | { stream: (sse: SseWriter) => Promise<void> };
 
 type Handler = (context: RouteContext) => Promise<RouteAnswer> | RouteAnswer;
 

@@ -13,7 +13,9 @@ import { errorMessage, TurnwiseError } from '../../errors.js';
 import { BackendHost } from './backend-host.js';
 import { FaultInjector, type FaultConfig } from './fault-injector.js';
 import { HttpError, parseJson, readBody, sendJson } from './http-io.js';
+import { OpenAiError } from './openai-schema.js';
 import { openAiRoutes } from './openai-routes.js';
+import { SseWriter } from './sse-writer.js';
 import { tinkerRoutes, type RouteAnswer, type RouteContext } from './tinker-routes.js';
 
 /** Options of a server. */
@@ -99,6 +101,11 @@ export function createTinkerServer(options: TinkerServerOptions): TinkerServer {
       param = decodeURIComponent(sampler[1]!);
       path = '/api/v1/samplers/:id';
     }
+    const model = /^\/v1\/models\/(.+)$/.exec(path);
+    if (model) {
+      param = decodeURIComponent(model[1]!);
+      path = '/v1/models/:id';
+    }
     if (path === '/api/v1/healthz' || path === '/healthz' || path === '/health') return sendJson(response, 200, { status: 'ok' });
     const handler = routes.get(`${method} ${path}`);
     if (!handler) {
@@ -118,17 +125,26 @@ export function createTinkerServer(options: TinkerServerOptions): TinkerServer {
     const body = method === 'POST' ? parseJson(rawBody) : undefined;
     options.onRequest?.({ method, path, headers: request.headers, body });
     const answer = await handler({ body, rawBody, param });
+    if ('stream' in answer) {
+      const sse = new SseWriter(response);
+      try {
+        await answer.stream(sse);
+      } catch (error) {
+        if (!sse.started) throw error;
+        sse.fail(errorFields(error));
+      }
+      return;
+    }
     if (fault === 'drop_after') return void request.socket.destroy();
     sendJson(response, answer.status, answer.body);
   }
 
   const http = createServer((request, response) => {
     handle(request, response).catch((error: unknown) => {
-      const status = error instanceof HttpError ? error.status : error instanceof TurnwiseError ? 400 : 500;
-      const message = `${status === 500 ? 'internal error: ' : ''}${errorMessage(error)}`;
+      const status = statusOf(error);
       // After a refused upload, close the connection rather than read the rest of the body.
       const headers: Record<string, string> = { ...(error instanceof HttpError ? error.headers : {}), ...(status === 413 ? { connection: 'close' } : {}) };
-      sendJson(response, status, errorBody(request.url ?? '', status, message), headers);
+      sendJson(response, status, errorBody(request.url ?? '', error), headers);
       if (status === 413) response.on('finish', () => request.socket.destroy());
     });
   });
@@ -161,11 +177,23 @@ export function createTinkerServer(options: TinkerServerOptions): TinkerServer {
   };
 }
 
-/** `{detail}` (FastAPI / Tinker style), plus OpenAI's `{error: {message, type}}` under `/v1`. */
-function errorBody(url: string, status: number, message: string): Record<string, unknown> {
-  if (!url.startsWith('/v1/')) return { detail: message };
+function statusOf(error: unknown): number {
+  return error instanceof HttpError ? error.status : error instanceof TurnwiseError ? 400 : 500;
+}
+
+/** OpenAI's `{message, type, param, code}` of an error. */
+function errorFields(error: unknown): { message: string; type: string; param: string | null; code: string | null } {
+  const status = statusOf(error);
+  const message = `${status === 500 ? 'internal error: ' : ''}${errorMessage(error)}`;
   const type = status === 401 ? 'authentication_error' : status >= 500 ? 'server_error' : 'invalid_request_error';
-  return { error: { message, type, param: null, code: null }, detail: message };
+  return error instanceof OpenAiError ? { message, type, param: error.param, code: error.code } : { message, type, param: null, code: status === 401 ? 'invalid_api_key' : null };
+}
+
+/** `{detail}` (FastAPI / Tinker style), plus OpenAI's `{error: {message, type, param, code}}` under `/v1`. */
+function errorBody(url: string, error: unknown): Record<string, unknown> {
+  const fields = errorFields(error);
+  if (!url.startsWith('/v1/')) return { detail: fields.message };
+  return { error: fields, detail: fields.message };
 }
 
 function checkApiKey(request: IncomingMessage, apiKey: string): void {

@@ -28,6 +28,15 @@ describe('WorkerBackend', () => {
     await expect(plain.forward([{ inputTokens: [500], targetTokens: [1], weights: [1] }], { temperature: 1 })).rejects.toBeInstanceOf(ShapeError);
   });
 
+  it('streams each sampled token back before the result, with the top alternatives asked for', async () => {
+    const request = { tokens: local.tokenizer.encode('hello'), params: { temperature: 1, topK: 0, topP: 1, maxTokens: 6, stop: [] }, seed: 3, topLogprobs: 2 };
+    const streamed: number[] = [];
+    const result = await plain.policy().sample(request, (token) => streamed.push(token.token));
+    expect(result).toEqual(await plain.policy().sample(request));
+    expect(result.topLogprobs).toHaveLength(6);
+    expect(streamed).toEqual(result.tokens);
+  });
+
   it('refuses a factory name the module does not export, and a tokenizer of another vocabulary size', async () => {
     const tokenizer = { vocabSize: 7, eosTokenId: undefined, encode: () => [], decode: () => '', tokenId: () => undefined };
     const [missing, mismatch] = await Promise.allSettled([create({}, 'noSuchFactory'), create({}, 'createBigramTestBackend', tokenizer)]);

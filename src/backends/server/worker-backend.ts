@@ -11,7 +11,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Backend } from '../backend.js';
 import type { AdamParams, Datum, ForwardBackwardResult, LossSpec } from '../../training-types.js';
 import type { ChatRenderer } from '../../rollout/chat-renderer.js';
-import type { Policy, SampleRequest, SampleResult } from '../../rollout/policy.js';
+import type { GeneratedToken, Policy, SampleRequest, SampleResult } from '../../rollout/policy.js';
 import type { Tokenizer } from '../../rollout/tokenizer.js';
 import { CheckpointError, ConfigError, DataError, RemoteError, ShapeError, TurnwiseError } from '../../errors.js';
 import { isTypeScriptFile, tsxApiUrl } from '../../typescript-import.js';
@@ -43,7 +43,7 @@ export class WorkerBackend implements Backend {
   readonly name: string;
   readonly tokenizer: Tokenizer;
   readonly renderer: ChatRenderer;
-  private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void; onToken?: (token: GeneratedToken) => void }>();
   private nextId = 1;
   private closed = false;
 
@@ -55,9 +55,20 @@ export class WorkerBackend implements Backend {
     this.name = name;
     this.tokenizer = options.tokenizer;
     this.renderer = options.renderer;
-    worker.on('message', (message: { id: number; result?: unknown; error?: { name: string; message: string } }) => {
+    worker.on('message', (message: { id: number; result?: unknown; error?: { name: string; message: string }; token?: GeneratedToken }) => {
       const waiter = this.pending.get(message.id);
       if (!waiter) return;
+      // A streamed token of a sample in progress: the call is still pending.
+      if (message.token !== undefined) {
+        try {
+          waiter.onToken?.(message.token);
+        } catch (error) {
+          // The caller refused the stream: its call fails now (the worker's result is dropped).
+          this.pending.delete(message.id);
+          waiter.reject(error instanceof Error ? error : new Error(String(error)));
+        }
+        return;
+      }
       this.pending.delete(message.id);
       if (message.error) waiter.reject(rehydrate(message.error));
       else waiter.resolve(message.result);
@@ -103,7 +114,7 @@ export class WorkerBackend implements Backend {
   policy(): Policy {
     return {
       tokenizer: this.tokenizer,
-      sample: (request: SampleRequest) => this.call<SampleResult>('sample', [request]),
+      sample: (request: SampleRequest, onToken?: (token: GeneratedToken) => void) => this.call<SampleResult>('sample', [request], onToken),
       release: (sessionId: string) => void this.call('release', [sessionId]).catch(() => undefined),
     };
   }
@@ -135,12 +146,13 @@ export class WorkerBackend implements Backend {
     await this.worker.terminate();
   }
 
-  private call<T>(method: string, args: unknown[]): Promise<T> {
+  /** Posts a call; with `onToken`, the worker streams the sample's tokens back before the result. */
+  private call<T>(method: string, args: unknown[], onToken?: (token: GeneratedToken) => void): Promise<T> {
     if (this.closed) return Promise.reject(new TurnwiseError(`backend worker is closed; cannot call ${method}`));
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
-      this.worker.postMessage({ id, method, args });
+      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject, onToken });
+      this.worker.postMessage({ id, method, args, stream: onToken !== undefined });
     });
   }
 

@@ -88,6 +88,18 @@ describe('HfTokenizer on a trained tokenizer', () => {
     expect(trained.decode([])).toBe('');
   });
 
+  it('gives each token its raw bytes, a cut UTF-8 character included, and marks only special tokens special', () => {
+    const text = 'café 世界 🙂 <|im_end|>';
+    const ids = trained.encode(text);
+    const bytes = ids.flatMap((id) => [...trained.tokenBytes(id)]);
+    expect(Buffer.from(bytes).toString('utf8')).toBe(text);
+    const partial = ids.filter((id) => trained.decode([id]).includes('\uFFFD'));
+    expect(partial.length).toBeGreaterThan(0);
+    for (const id of partial) expect(trained.tokenBytes(id)).not.toEqual(new TextEncoder().encode('\uFFFD'));
+    expect(ids.filter((id) => trained.isSpecialToken(id)).map((id) => trained.decode([id]))).toEqual(['<|im_end|>']);
+    expect(trained.isSpecialToken(trained.tokenId('<tool>')!)).toBe(false);
+  });
+
   it('ships a ChatML chat template that renders with @huggingface/jinja', async () => {
     const template = new Template(trained.chatTemplate!);
     const text = template.render({ messages: [{ role: 'user', content: 'hi' }], add_generation_prompt: true });

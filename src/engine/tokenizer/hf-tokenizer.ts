@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Tokenizer as HfTokenizersTokenizer } from '@huggingface/tokenizers';
 import { CheckpointError, DataError } from '../../errors.js';
 import type { Tokenizer } from '../../rollout/tokenizer.js';
-import { BYTE_TO_CHAR } from './byte-level.js';
+import { BYTE_TO_CHAR, CHAR_TO_BYTE } from './byte-level.js';
 
 /** A Hugging Face tokenizer behind the turnwise Tokenizer contract. */
 export class HfTokenizer implements Tokenizer {
@@ -21,6 +21,10 @@ export class HfTokenizer implements Tokenizer {
   private readonly inner: HfTokenizersTokenizer;
   private readonly sources: { tokenizer: unknown; config: unknown };
   private readonly known: Uint8Array; // known[id] = 1 when id is in the vocabulary
+  /** Added tokens by id: their text and whether they are special. */
+  private readonly added = new Map<number, { content: string; special: boolean }>();
+  /** True when the decoder maps byte-level alphabet characters back to bytes (GPT-2, Qwen, Llama 3). */
+  private readonly byteLevel: boolean;
 
   /** Builds a tokenizer from parsed `tokenizer.json` and `tokenizer_config.json` objects. */
   constructor(tokenizerJson: unknown, tokenizerConfig: unknown = {}, source = 'tokenizer.json') {
@@ -44,6 +48,11 @@ export class HfTokenizer implements Tokenizer {
     this.eosTokenId = eos !== undefined ? this.inner.token_to_id(eos) : this.inner.token_to_id('<|endoftext|>');
     this.chatTemplate = typeof tokenizerConfig.chat_template === 'string' ? tokenizerConfig.chat_template : undefined;
     this.sources = { tokenizer: tokenizerJson, config: tokenizerConfig };
+    const addedTokens: unknown[] = Array.isArray(json.added_tokens) ? json.added_tokens : [];
+    for (const token of addedTokens) {
+      if (isObject(token) && typeof token.id === 'number' && typeof token.content === 'string') this.added.set(token.id, { content: token.content, special: token.special === true });
+    }
+    this.byteLevel = hasByteLevelDecoder(json.decoder);
   }
 
   /** The `tokenizer.json` and `tokenizer_config.json` texts it was built from, to save beside a checkpoint. */
@@ -76,6 +85,30 @@ export class HfTokenizer implements Tokenizer {
   /** Id of a token string (special or not), or undefined. */
   tokenId(token: string): number | undefined {
     return this.inner.token_to_id(token);
+  }
+
+  /**
+   * The raw bytes of one token: an added token's UTF-8 text; a byte-level BPE token's characters
+   * mapped back to bytes (possibly part of a UTF-8 character); a SentencePiece byte-fallback
+   * token `<0xNN>` its byte; any other token the UTF-8 of its decoded text.
+   */
+  tokenBytes(id: number): Uint8Array {
+    const added = this.added.get(id);
+    if (added) return new TextEncoder().encode(added.content);
+    const piece = this.inner.id_to_token(id) as string | undefined;
+    if (piece === undefined) throw new DataError(`token id ${id} is not in the tokenizer's vocabulary (size ${this.vocabSize})`);
+    if (this.byteLevel) {
+      const bytes = Array.from(piece, (char) => CHAR_TO_BYTE.get(char));
+      if (bytes.every((byte) => byte !== undefined)) return Uint8Array.from(bytes as number[]);
+    }
+    const fallback = /^<0x([0-9A-Fa-f]{2})>$/.exec(piece);
+    if (fallback) return Uint8Array.of(Number.parseInt(fallback[1]!, 16));
+    return new TextEncoder().encode(this.decode([id]));
+  }
+
+  /** True for added tokens marked `special` in tokenizer.json. */
+  isSpecialToken(id: number): boolean {
+    return this.added.get(id)?.special ?? false;
   }
 
   /** Token string of an id, or undefined. */
@@ -143,6 +176,12 @@ function checkByteLevelAlphabet(json: Record<string, unknown>, source: string): 
   if (missing.length > 0) {
     throw new CheckpointError(`${source}: the byte-level BPE vocabulary lacks ${missing.length} of the 256 byte characters (${missing.slice(0, 8).map((char) => JSON.stringify(char)).join(', ')}...); text with those bytes could not be encoded`);
   }
+}
+
+function hasByteLevelDecoder(decoder: unknown): boolean {
+  if (!isObject(decoder)) return false;
+  if (decoder.type === 'ByteLevel') return true;
+  return decoder.type === 'Sequence' && Array.isArray(decoder.decoders) && decoder.decoders.some(hasByteLevelDecoder);
 }
 
 function tokenContent(token: unknown): string | undefined {
