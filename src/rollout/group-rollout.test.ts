@@ -84,6 +84,23 @@ describe('rolloutGroups', () => {
     expect(a[0]!.trajectories[0]!.logprobs).not.toEqual(c[0]!.trajectories[0]!.logprobs);
   });
 
+  it('seeds the first turn of a group consecutively (one shared prompt, one remote request) and keeps every later seed', async () => {
+    const { policy, groups } = run(7);
+    await groups;
+    const seeds = (turn: number, row: string) =>
+      [0, 1, 2, 3].map((g) => policy.requests.filter((request) => request.sessionId === `${row}/${g}`)[turn]?.seed);
+    for (const row of ['q1', 'q2', 'q3']) {
+      const first = seeds(0, row) as number[];
+      expect(first.map((seed) => seed - first[0]!)).toEqual([0, 1, 2, 3]);
+    }
+    // Rollout 0's first seed is its own first draw; later turns draw as before (the first draw is made and set aside).
+    const random = new Random(7);
+    const forks = [0, 1, 2, 3].map(() => random.fork());
+    expect(seeds(0, 'q1')[0]).toBe(forks[0]!.nextUint32());
+    forks[2]!.nextUint32();
+    expect(seeds(1, 'q1')[2]).toBe(forks[2]!.nextUint32());
+  });
+
   it('accepts one shared renderer instance: each rollout forks it, so concurrent conversations never mix', async () => {
     // A template whose replies depend on the conversation (they quote its question), so a renderer
     // shared without forking would write another rollout's question into this one's tokens.
