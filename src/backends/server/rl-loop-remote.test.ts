@@ -37,8 +37,14 @@ describe('the training loop (src/train) through TinkerBackend and turnwise serve
       const result = await runRl({ config: configFor(remoteDir), backend: client, task: createToyTask(), progress: null });
       await client.close();
       expect(result.steps).toBe(4);
+      const rows = readJsonLines<StepMetrics>(join(remoteDir, 'metrics.jsonl'));
+      // The client's counters reach the run's metrics: the rounds' tokens on their first step, one
+      // request per group for the first turn (4 rollouts, so fewer requests than turns).
+      expect(rows.map((row) => row['tinker/tokens_kept']! > 0)).toEqual([true, false, true, false]);
+      expect(rows[0]!['tinker/tokens_generated']).toBe(rows[0]!['tinker/tokens_kept']);
+      expect(rows[0]!['tinker/sample_requests']).toBeLessThan(rows[0]!['rollout/turns_mean']! * 2 * 4);
       const local = deterministic(readJsonLines<StepMetrics>(join(localDir, 'metrics.jsonl')));
-      const remote = deterministic(readJsonLines<StepMetrics>(join(remoteDir, 'metrics.jsonl')));
+      const remote = deterministic(rows);
       expect(local).toHaveLength(4);
       expect(remote).toEqual(local);
     } finally {
