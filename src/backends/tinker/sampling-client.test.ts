@@ -16,7 +16,7 @@ const imEnd = tokenizer.tokenId('<|im_end|>')!;
 describe('wireStop', () => {
   it('sends the end-of-turn ids with the strings where the server takes a mixed list, else token ids only', () => {
     const params = { stop: ['</search>', '>'], stopTokenIds: [imEnd] };
-    expect(wireStop(params, tokenizer, true)).toEqual(['</search>', imEnd, gt]);
+    expect(wireStop(params, tokenizer, true)).toEqual(['</search>', '>', imEnd]);
     expect(wireStop(params, tokenizer, false)).toEqual([imEnd, gt]);
   });
 
@@ -24,7 +24,7 @@ describe('wireStop', () => {
     expect(wireStop({ stop: ['<|im_end|>', '>'] }, tokenizer, false)).toEqual([imEnd, gt]);
     expect(wireStop({ stop: ['</answer>'], stopTokenIds: [] }, tokenizer, false)).toEqual(['</answer>']);
     expect(wireStop({ stop: [] }, tokenizer, false)).toBeUndefined();
-    expect(wireStop({ stop: [''], stopTokenIds: [imEnd, imEnd] }, tokenizer, true)).toEqual(['', imEnd]);
+    expect(wireStop({ stop: [''], stopTokenIds: [imEnd, imEnd] }, tokenizer, true)).toEqual([imEnd]);
   });
 });
 

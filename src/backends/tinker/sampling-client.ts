@@ -7,8 +7,8 @@
  * No wasted generation: the renderer's end-of-turn token ids go on the wire with the stop strings
  * (in one list where the server takes both, else as token ids, which every server honours while
  * generating; SkyRL only applies stop strings after generating to `max_tokens`, and hosted Tinker
- * drops its implicit end-of-sequence stop once a stop list is given). A stop string that is a
- * single token is sent as that token's id. The client cuts every sample at the first stop anyway.
+ * drops its implicit end-of-sequence stop once a stop list is given); there a stop string that is
+ * a single token goes as that token's id. The client cuts every sample at the first stop anyway.
  *
  * One request per group: requests pending in the same event-loop turn with identical tokens and
  * sampling parameters and consecutive seeds s, s+1, ..., s+k-1 go out as one request with
@@ -56,21 +56,19 @@ export interface TinkerSamplingOptions {
 }
 
 /**
- * The `stop` list of a request: every token id that ends it (the renderer's end-of-turn ids and the
- * stop strings that are one token), plus, where the server takes a mixed list, the other strings.
- * On a one-kind server the strings go alone only when there are no ids.
+ * The `stop` list of a request. Where the server takes a mixed list: every stop string and every
+ * stop token id. Elsewhere: the token ids (the renderer's end-of-turn ids, and the stop strings that
+ * are one token, which then stop generation too), or the strings when there are no ids.
  */
 export function wireStop(params: Pick<SamplingParams, 'stop' | 'stopTokenIds'>, tokenizer: Tokenizer, mixedStops: boolean): string[] | number[] | (string | number)[] | undefined {
-  const ids = [...(params.stopTokenIds ?? [])];
-  const strings: string[] = [];
-  for (const stop of params.stop) {
-    const encoded = stop.length > 0 ? tokenizer.encode(stop) : [];
-    if (encoded.length === 1 && tokenizer.decode(encoded) === stop) ids.push(encoded[0]!);
-    else strings.push(stop);
+  const strings = params.stop.filter((stop) => stop.length > 0);
+  const ids = new Set(params.stopTokenIds ?? []);
+  if (mixedStops) return strings.length + ids.size > 0 ? [...strings, ...ids] : undefined;
+  for (const stop of strings) {
+    const encoded = tokenizer.encode(stop);
+    if (encoded.length === 1 && tokenizer.decode(encoded) === stop) ids.add(encoded[0]!);
   }
-  const uniqueIds = [...new Set(ids)];
-  if (mixedStops) return strings.length + uniqueIds.length > 0 ? [...strings, ...uniqueIds] : undefined;
-  if (uniqueIds.length > 0) return uniqueIds;
+  if (ids.size > 0) return [...ids];
   return strings.length > 0 ? strings : undefined;
 }
 
