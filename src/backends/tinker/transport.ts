@@ -162,7 +162,8 @@ export class TinkerTransport {
    * failed connection or each status means. Clears a billing pause once an answer other than 402 arrives.
    */
   async attemptPost(path: string, body: unknown, options: { timeoutMs?: number; headers?: Record<string, string> } = {}): Promise<AttemptOutcome> {
-    const outcome = await this.attempt('POST', path, JSON.stringify(body), this.headers(true, options.headers), options.timeoutMs ?? this.timeoutMs);
+    const headers = this.headers(true, options.headers, this.newIdempotencyKey());
+    const outcome = await this.attempt('POST', path, JSON.stringify(body), headers, options.timeoutMs ?? this.timeoutMs);
     if (outcome.kind === 'answer' && outcome.status !== 402) this.resumed();
     return outcome;
   }
