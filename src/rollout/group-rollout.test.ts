@@ -33,8 +33,8 @@ function reply({ turn, sessionId, text }: ScriptCall): string {
   return `<reasoning>read it</reasoning>\n<answer>${answer}</answer>`;
 }
 
-function run(seed: number, options: { concurrency?: number; delayMs?: number } = {}) {
-  const policy = new ScriptedPolicy({ tokenizer, reply, ...(options.delayMs !== undefined && { delayMs: options.delayMs }) });
+function run(seed: number, options: { concurrency?: number; delayMs?: number; coalescing?: boolean } = {}) {
+  const policy = Object.assign(new ScriptedPolicy({ tokenizer, reply, ...(options.delayMs !== undefined && { delayMs: options.delayMs }) }), { coalescesConsecutiveSeeds: options.coalescing === true });
   const groups = rolloutGroups<Row>({
     policy,
     env: ToolEnv.factory<Row>({ tools: [search] }),
@@ -84,8 +84,17 @@ describe('rolloutGroups', () => {
     expect(a[0]!.trajectories[0]!.logprobs).not.toEqual(c[0]!.trajectories[0]!.logprobs);
   });
 
-  it('seeds the first turn of a group consecutively (one shared prompt, one remote request) and keeps every later seed', async () => {
+  it('keeps every rollout\'s own seeds for a policy that does not coalesce requests', async () => {
     const { policy, groups } = run(7);
+    await groups;
+    const random = new Random(7);
+    const forks = [0, 1, 2, 3].map(() => random.fork());
+    const first = [0, 1, 2, 3].map((g) => policy.requests.find((request) => request.sessionId === `q1/${g}`)?.seed);
+    expect(first).toEqual(forks.map((fork) => fork.nextUint32()));
+  });
+
+  it('seeds the first turn of a group consecutively for a coalescing policy (one shared prompt, one remote request) and keeps every later seed', async () => {
+    const { policy, groups } = run(7, { coalescing: true });
     await groups;
     const seeds = (turn: number, row: string) =>
       [0, 1, 2, 3].map((g) => policy.requests.filter((request) => request.sessionId === `${row}/${g}`)[turn]?.seed);

@@ -3,10 +3,11 @@
  * group and several groups in flight at once, so a batching policy sees many pending requests),
  * then scored by a rubric into TrajectoryGroups. Seeds are drawn from the generator in a fixed
  * order (row by row, rollout by rollout) before anything runs, so results do not depend on
- * scheduling: the same seed gives the same groups. The first turn of a group's rollouts (one shared
- * prompt) gets consecutive seeds s, s+1, ..., s+G-1, s being the first draw of rollout 0's own
- * generator, so a remote sampler can serve the whole turn as one request with `num_samples = G`
- * (the i-th sample seeded s + i) and give exactly what G separate requests would.
+ * scheduling: the same seed gives the same groups. For a policy that coalesces consecutive seeds
+ * (`Policy.coalescesConsecutiveSeeds`, a remote sampler), the first turn of a group's rollouts (one
+ * shared prompt) gets consecutive seeds s, s+1, ..., s+G-1, s being the first draw of rollout 0's
+ * own generator, so the sampler serves the whole turn as one request with `num_samples = G` (the
+ * i-th sample seeded s + i) and gives exactly what G separate requests would.
  */
 import type { EnvFactory } from '../env/env.js';
 import { DataError } from '../errors.js';
@@ -58,6 +59,7 @@ export async function rolloutGroups<Row>(options: GroupRolloutOptions<Row>): Pro
   const rowIdOf = options.rowId ?? defaultRowId;
   const prefix = options.sessionPrefix ?? '';
 
+  const consecutive = options.policy.coalescesConsecutiveSeeds === true;
   // Fork the per-rollout generators up front, in a fixed order, so scheduling cannot change seeds.
   const plans = rows.map((row, rowIndex) => {
     const rowId = rowIdOf(row, rowIndex);
@@ -82,7 +84,7 @@ export async function rolloutGroups<Row>(options: GroupRolloutOptions<Row>): Pro
               rowId,
               groupIndex,
               random,
-              firstTurnSeed: (firstTurnSeed + groupIndex) >>> 0,
+              ...(consecutive && { firstTurnSeed: (firstTurnSeed + groupIndex) >>> 0 }),
               sessionId: `${prefix}${rowId}/${groupIndex}`,
               ...(options.sampling && { sampling: options.sampling }),
               ...(options.tokenBudget !== undefined && { tokenBudget: options.tokenBudget }),

@@ -50,6 +50,12 @@ export interface SampleResult {
 /** Something that samples continuations. */
 export interface Policy {
   readonly tokenizer: Tokenizer;
+  /**
+   * True when the policy serves identical requests with consecutive seeds s..s+k-1 as one call
+   * (a remote sampler's `num_samples = k`, sample i seeded s + i): `rolloutGroups` then seeds the
+   * first turn of a group's rollouts consecutively. Other policies keep every rollout's own draws.
+   */
+  readonly coalescesConsecutiveSeeds?: boolean;
   sample(request: SampleRequest): Promise<SampleResult>;
   /** Frees what is kept for `sessionId` (a finished rollout). Optional. */
   release?(sessionId: string): void;

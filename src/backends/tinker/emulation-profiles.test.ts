@@ -133,7 +133,9 @@ describe.each(['turnwise', 'skyrl', 'hosted'] as const)('the Tinker client again
         random: new Random(9),
       });
     const remote = await rollout(client.policy());
-    const local = await rollout(test.backend.policy());
+    // The in-process policy with the seeds a coalescing sampler gets (consecutive on a group's first turn).
+    const inProcess = test.backend.policy();
+    const local = await rollout({ tokenizer: inProcess.tokenizer, coalescesConsecutiveSeeds: true, sample: (request) => inProcess.sample(request) });
     const trace = (groups: typeof remote) => groups.flatMap((group) => group.trajectories.map((t) => [t.tokens, t.logprobs, t.stopReason]));
     expect(trace(remote)).toEqual(trace(local));
     const samples = log.filter((record) => record.path === '/api/v1/asample').map(body);

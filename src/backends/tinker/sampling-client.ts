@@ -125,6 +125,7 @@ interface Pending {
 /** Samples through a Tinker server's `asample`. */
 export class TinkerSamplingPolicy implements Policy {
   readonly tokenizer: Tokenizer;
+  readonly coalescesConsecutiveSeeds: boolean;
   readonly stats: ClientStats;
   private readonly wire: SamplingWire;
   private heartbeat: NodeJS.Timeout | undefined;
@@ -133,6 +134,7 @@ export class TinkerSamplingPolicy implements Policy {
 
   constructor(private readonly options: TinkerSamplingOptions) {
     this.tokenizer = options.tokenizer;
+    this.coalescesConsecutiveSeeds = (options.wire?.maxNumSamples ?? 64) > 1;
     this.stats = options.stats ?? options.transport.stats;
     this.wire = { mixedStops: false, maxNumSamples: 64, ...options.wire };
   }
