@@ -77,6 +77,7 @@ export { TinkerBackend, type TinkerBackendOptions } from './backends/tinker/tink
 export { TinkerSamplingPolicy, type TinkerSamplerConnectOptions } from './backends/tinker/sampling-client.js';
 export { CAPABILITY_PRESETS, type TinkerCapabilities } from './backends/tinker/capabilities.js';
 export { type RetryPolicy } from './backends/tinker/transport.js';
+export { ClientStats } from './backends/tinker/client-stats.js';
 export { VllmPolicy, type VllmSamplerOptions } from './backends/vllm-sampler.js';
 
 // train

@@ -18,7 +18,16 @@ const TINKER_ONLY = '(tinker only)';
  * Backend settings that change how the service is reached, not what is trained: a resumed run may
  * change them (`turnwise train --resume RUN --backend.baseUrl=...`), and the config hash leaves them out.
  */
-export const BACKEND_CONNECTION_KEYS = ['baseUrl', 'apiKeyEnv', 'requestTimeoutSeconds', 'retryAttempts', 'heartbeatSeconds'] as const;
+export const BACKEND_CONNECTION_KEYS = [
+  'baseUrl',
+  'apiKeyEnv',
+  'requestTimeoutSeconds',
+  'retryAttempts',
+  'heartbeatSeconds',
+  'requestDeadlineSeconds',
+  'futureDeadlineSeconds',
+  'pollTimeoutSeconds',
+] as const;
 
 /** Schema of the backend section. */
 export const backendConfigSchema = z
@@ -48,7 +57,24 @@ export const backendConfigSchema = z
       .default('')
       .describe(`directory with the base model's tokenizer.json and tokenizer_config.json (its chat_template renders conversations; required for tinker) ${TINKER_ONLY}; default ""`),
     requestTimeoutSeconds: z.number().positive().default(60).describe(`timeout of one HTTP attempt, in seconds ${TINKER_ONLY}; default 60`),
-    retryAttempts: positiveInt().default(10).describe(`attempts per request on connection errors, 408, 409, 429 and 5xx, the first included ${TINKER_ONLY}; default 10`),
+    retryAttempts: positiveInt()
+      .default(10)
+      .describe(`attempts per request on connection errors, timeouts, 409 and 5xx, the first included (408, 429 and 402 wait without using them up, within requestDeadlineSeconds) ${TINKER_ONLY}; default 10`),
+    requestDeadlineSeconds: z
+      .number()
+      .positive()
+      .default(1800)
+      .describe(`longest one request keeps retrying and waiting, a busy (408, 429) or paused (402, e.g. billing) service included ${TINKER_ONLY}; default 1800`),
+    futureDeadlineSeconds: z
+      .number()
+      .positive()
+      .default(21600)
+      .describe(`longest the client awaits the result of one request (a large forward_backward queued behind other runs takes hours; polls that time out never count as failures) ${TINKER_ONLY}; default 21600`),
+    pollTimeoutSeconds: z
+      .number()
+      .positive()
+      .default(45)
+      .describe(`client timeout of one retrieve_future long poll (servers hold one up to 300 s; a poll that times out polls again) ${TINKER_ONLY}; default 45`),
     heartbeatSeconds: z.number().positive().default(10).describe(`seconds between session heartbeats (sessions expire after 300 s without one) ${TINKER_ONLY}; default 10`),
   })
   .superRefine((backend, context) => {

@@ -18,7 +18,7 @@ describe('the backend section of the training config', () => {
     const config = resolveConfig({});
     expect(config.backend).toEqual({
       kind: 'local', baseUrl: '', apiKeyEnv: 'TINKER_API_KEY', baseModel: '', loraRank: 32, capabilities: 'auto', tokenizerDir: '',
-      requestTimeoutSeconds: 60, retryAttempts: 10, heartbeatSeconds: 10,
+      requestTimeoutSeconds: 60, retryAttempts: 10, heartbeatSeconds: 10, requestDeadlineSeconds: 1800, futureDeadlineSeconds: 21600, pollTimeoutSeconds: 45,
     });
   });
 
@@ -42,7 +42,7 @@ describe('the backend section of the training config', () => {
 
   it('leaves how the service is reached out of the config hash, and keeps what is trained in it', () => {
     const run = resolveConfig({ backend: tinker });
-    const moved = resolveConfig({ backend: { ...tinker, baseUrl: 'https://elsewhere:8443', apiKeyEnv: 'OTHER_KEY', requestTimeoutSeconds: 5, retryAttempts: 2, heartbeatSeconds: 3 } });
+    const moved = resolveConfig({ backend: { ...tinker, baseUrl: 'https://elsewhere:8443', apiKeyEnv: 'OTHER_KEY', requestTimeoutSeconds: 5, retryAttempts: 2, heartbeatSeconds: 3, requestDeadlineSeconds: 60, futureDeadlineSeconds: 600, pollTimeoutSeconds: 10 } });
     expect(configHash(moved)).toBe(configHash(run));
     for (const change of [{ baseModel: 'Qwen/Qwen3-4B' }, { loraRank: 8 }, { capabilities: 'turnwise' }, { tokenizerDir: '/other' }]) {
       expect(configHash(resolveConfig({ backend: { ...tinker, ...change } }))).not.toBe(configHash(run));

@@ -75,6 +75,9 @@ async function connectTinker(settings: BackendConfig, options: MakeBackendOption
       heartbeatIntervalMs: settings.heartbeatSeconds * 1000,
       retry: { maxAttempts: settings.retryAttempts },
       timeoutMs: settings.requestTimeoutSeconds * 1000,
+      requestDeadlineMs: settings.requestDeadlineSeconds * 1000,
+      futureDeadlineMs: settings.futureDeadlineSeconds * 1000,
+      pollTimeoutMs: settings.pollTimeoutSeconds * 1000,
       tags: options.tags,
       userMetadata: options.userMetadata,
     });

@@ -10,6 +10,7 @@ import { TinkerBackend } from '../backends/tinker/tinker-backend.js';
 import { referenceKernels } from '../engine/kernels/reference/index.js';
 import { trainBpe } from '../engine/tokenizer/bpe-trainer.js';
 import { writeTokenizerFiles } from '../engine/tokenizer/tokenizer-files.js';
+import { parseFaultSpec } from '../backends/server/fault-injector.js';
 import { startServe } from './serve.js';
 
 const directory = await mkdtemp(join(tmpdir(), 'turnwise-serve-'));
@@ -20,6 +21,28 @@ describe('turnwise serve', () => {
     await expect(startServe(['--nope'])).rejects.toThrow(/Unknown option '--nope'[\s\S]*usage: turnwise serve/);
     await expect(startServe(['--port', '0'])).rejects.toBeInstanceOf(ConfigError);
     await expect(startServe(['--test-backend', 'bigram', '--port', '0', '--faults', 'drop=2'])).rejects.toThrow(/rate must be between 0 and 1/);
+    expect(parseFaultSpec('hold_polls=11,pause=3,408=0.5')).toMatchObject({ holdPolls: 11, pause: 3, rate408: 0.5 });
+  });
+
+  it('emulates SkyRL or hosted Tinker with --emulate, and names a bad profile or number in one line', async () => {
+    await expect(startServe(['--test-backend', 'bigram', '--port', '0', '--emulate', 'vllm'])).rejects.toThrow(/^--emulate "vllm" is not a profile; expected one of turnwise, skyrl, hosted$/);
+    await expect(startServe(['--test-backend', 'bigram', '--port', '0', '--poll-hold-ms', 'soon'])).rejects.toThrow(/^--poll-hold-ms must be a non-negative integer, got "soon"$/);
+    const started = await startServe(['--test-backend', 'bigram', '--port', '0', '--emulate', 'skyrl', '--poll-hold-ms', '50']);
+    try {
+      const config = await fetch(`${started.url}/api/v1/client/config`, { method: 'POST', body: '{}' });
+      expect(await config.json()).toEqual({ pjwt_auth_enabled: false });
+      expect(started.server.host.emulation.profile).toBe('skyrl');
+    } finally {
+      await started.close();
+    }
+    const hosted = await startServe(['--test-backend', 'bigram', '--port', '0', '--emulate', 'hosted', '--max-chunk-datums', '8', '--rate-limit', '0']);
+    try {
+      const config = (await (await fetch(`${hosted.url}/api/v1/client/config`, { method: 'POST', body: '{}' })).json()) as Record<string, unknown>;
+      expect(config.fwdbwd_max_chunk_len).toBe(8);
+      expect(config.turnwise_extensions).toBeUndefined();
+    } finally {
+      await hosted.close();
+    }
   });
 
   it('serves the bigram test backend with an API key', async () => {

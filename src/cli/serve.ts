@@ -12,6 +12,7 @@ import type { Command } from './command.js';
 import type { Backend } from '../backends/backend.js';
 import { ConfigError, errorMessage } from '../errors.js';
 import { loadCheckpointChat } from '../backends/create-local-backend.js';
+import { emulationProfile } from '../backends/server/emulation.js';
 import { parseFaultSpec } from '../backends/server/fault-injector.js';
 import { createTinkerServer, type TinkerServer } from '../backends/server/tinker-server.js';
 import { WorkerBackend } from '../backends/server/worker-backend.js';
@@ -38,8 +39,18 @@ server:
   --api-key KEY             required as X-API-Key or Bearer (default env TURNWISE_API_KEY; none = open)
   --max-body-bytes N        default 33554432
   --skyrl-errors            answer failed futures as HTTP 400 {detail} like SkyRL
-  --faults SPEC             inject faults, e.g. delay=200,408=0.1,410=0.05,429=0.1,5xx=0.1,drop=0.05,drop_after=0.05,seed=7
-                            (default env TURNWISE_FAULTS)`;
+  --faults SPEC             inject faults, e.g. delay=200,408=0.1,410=0.05,429=0.1,5xx=0.1,drop=0.05,drop_after=0.05,seed=7;
+                            counts: hold_polls=N (hold each future's first N polls), pause=N (402 on the next N requests)
+                            (default env TURNWISE_FAULTS)
+
+emulation (for testing clients against another service's behaviour):
+  --emulate PROFILE         turnwise (default) | skyrl (polls held, then 408; model_id at once; sampler without
+                            an end-of-sequence stop, stop strings applied after generating; 422 on bad loss
+                            configs; no grad clip) | hosted (chunk limits in client/config, rate-limited asample
+                            answering 429 with retry-after, one kind of stop)
+  --poll-hold-ms N          how long retrieve_future holds a poll (default: turnwise 20000, skyrl 300000, hosted 30000)
+  --rate-limit N            asample requests per second, burst N; 0 = none (default: hosted 64, others none)
+  --max-chunk-datums N      most datums per forward_backward request (default 1024)`;
 
 /** A started `serve`: its URL and how to stop it. */
 export interface StartedServe {
@@ -72,6 +83,10 @@ export async function startServe(args: string[]): Promise<StartedServe> {
         'max-body-bytes': { type: 'string' },
         'skyrl-errors': { type: 'boolean', default: false },
         faults: { type: 'string' },
+        emulate: { type: 'string' },
+        'poll-hold-ms': { type: 'string' },
+        'rate-limit': { type: 'string' },
+        'max-chunk-datums': { type: 'string' },
       },
     }).values;
   } catch (error) {
@@ -81,6 +96,10 @@ export async function startServe(args: string[]): Promise<StartedServe> {
   const chosen = ['checkpoint', 'backend-module', 'test-backend'].filter((key) => values[key as keyof typeof values] !== undefined);
   if (chosen.length !== 1) throw new ConfigError(`choose exactly one backend (--checkpoint, --backend-module or --test-backend); got ${chosen.length === 0 ? 'none' : chosen.map((key) => `--${key}`).join(', ')}\n${USAGE}`);
   if (values.kernels !== undefined && values.kernels !== 'native' && values.kernels !== 'reference') throw new ConfigError(`--kernels must be native or reference, got ${values.kernels}`);
+  const emulation = emulationProfile(values.emulate ?? 'turnwise');
+  const rate = values['rate-limit'] === undefined ? undefined : integer(values['rate-limit'], '--rate-limit');
+  const maxChunkDatums = values['max-chunk-datums'] === undefined ? undefined : integer(values['max-chunk-datums'], '--max-chunk-datums');
+  if (maxChunkDatums === 0) throw new ConfigError('--max-chunk-datums must be at least 1, got 0');
 
   let backend: Backend;
   const saveDirectory = resolve(values['save-dir'] ?? 'serve-checkpoints');
@@ -116,7 +135,11 @@ export async function startServe(args: string[]): Promise<StartedServe> {
     modelName: values['model-name'],
     apiKey: values['api-key'] ?? (process.env.TURNWISE_API_KEY || undefined),
     maxBodyBytes: values['max-body-bytes'] === undefined ? undefined : integer(values['max-body-bytes'], '--max-body-bytes'),
-    failedFutureAs400: values['skyrl-errors'],
+    emulate: emulation.profile,
+    failedFutureAs400: values['skyrl-errors'] ? true : undefined,
+    longPollMs: values['poll-hold-ms'] === undefined ? undefined : integer(values['poll-hold-ms'], '--poll-hold-ms'),
+    rateLimit: rate === undefined ? undefined : rate === 0 ? null : { requestsPerSecond: rate, burst: rate },
+    maxChunkDatums,
     faults: faultSpec ? parseFaultSpec(faultSpec) : undefined,
     checkpointIndexFile: values.checkpoint !== undefined ? join(saveDirectory, 'tinker-checkpoints.json') : undefined,
   });
@@ -150,7 +173,10 @@ export const command: Command = {
       return 0;
     }
     const started = await startServe(args);
-    console.log(`turnwise serve: ${started.backend.name} backend as ${started.server.host.modelName} on ${started.url} (Tinker: ${started.url}/api/v1, OpenAI: ${started.url}/v1)`);
+    const profile = started.server.host.emulation.profile;
+    console.log(
+      `turnwise serve: ${started.backend.name} backend as ${started.server.host.modelName} on ${started.url} (Tinker: ${started.url}/api/v1, OpenAI: ${started.url}/v1)${profile === 'turnwise' ? '' : `, emulating ${profile}`}`,
+    );
     await new Promise<void>((done) => {
       const stop = (): void => {
         process.off('SIGINT', stop);

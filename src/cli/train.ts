@@ -37,8 +37,9 @@ options:
   --base DIR        start from this checkpoint directory instead of the warm start
                     (tinker: a path the service saved, tinker://...)
   --resume RUN_DIR  continue a run exactly from its latest checkpoint (uses the run's config.json;
-                    only --backend.baseUrl/apiKeyEnv/requestTimeoutSeconds/retryAttempts/heartbeatSeconds
-                    may change, e.g. when the service moved)
+                    only --backend.baseUrl/apiKeyEnv/requestTimeoutSeconds/retryAttempts/heartbeatSeconds/
+                    requestDeadlineSeconds/futureDeadlineSeconds/pollTimeoutSeconds may change,
+                    e.g. when the service moved)
   --eval            evaluate on the dev and test splits when training ends
   --help-config     list every config key with its unit and default
 

@@ -33,8 +33,8 @@ function reply({ turn, sessionId, text }: ScriptCall): string {
   return `<reasoning>read it</reasoning>\n<answer>${answer}</answer>`;
 }
 
-function run(seed: number, options: { concurrency?: number; delayMs?: number } = {}) {
-  const policy = new ScriptedPolicy({ tokenizer, reply, ...(options.delayMs !== undefined && { delayMs: options.delayMs }) });
+function run(seed: number, options: { concurrency?: number; delayMs?: number; coalescing?: boolean } = {}) {
+  const policy = Object.assign(new ScriptedPolicy({ tokenizer, reply, ...(options.delayMs !== undefined && { delayMs: options.delayMs }) }), { coalescesConsecutiveSeeds: options.coalescing === true });
   const groups = rolloutGroups<Row>({
     policy,
     env: ToolEnv.factory<Row>({ tools: [search] }),
@@ -82,6 +82,32 @@ describe('rolloutGroups', () => {
     const c = await run(43).groups;
     expect(a).toEqual(b);
     expect(a[0]!.trajectories[0]!.logprobs).not.toEqual(c[0]!.trajectories[0]!.logprobs);
+  });
+
+  it('keeps every rollout\'s own seeds for a policy that does not coalesce requests', async () => {
+    const { policy, groups } = run(7);
+    await groups;
+    const random = new Random(7);
+    const forks = [0, 1, 2, 3].map(() => random.fork());
+    const first = [0, 1, 2, 3].map((g) => policy.requests.find((request) => request.sessionId === `q1/${g}`)?.seed);
+    expect(first).toEqual(forks.map((fork) => fork.nextUint32()));
+  });
+
+  it('seeds the first turn of a group consecutively for a coalescing policy (one shared prompt, one remote request) and keeps every later seed', async () => {
+    const { policy, groups } = run(7, { coalescing: true });
+    await groups;
+    const seeds = (turn: number, row: string) =>
+      [0, 1, 2, 3].map((g) => policy.requests.filter((request) => request.sessionId === `${row}/${g}`)[turn]?.seed);
+    for (const row of ['q1', 'q2', 'q3']) {
+      const first = seeds(0, row) as number[];
+      expect(first.map((seed) => seed - first[0]!)).toEqual([0, 1, 2, 3]);
+    }
+    // Rollout 0's first seed is its own first draw; later turns draw as before (the first draw is made and set aside).
+    const random = new Random(7);
+    const forks = [0, 1, 2, 3].map(() => random.fork());
+    expect(seeds(0, 'q1')[0]).toBe(forks[0]!.nextUint32());
+    forks[2]!.nextUint32();
+    expect(seeds(1, 'q1')[2]).toBe(forks[2]!.nextUint32());
   });
 
   it('accepts one shared renderer instance: each rollout forks it, so concurrent conversations never mix', async () => {

@@ -3,11 +3,15 @@
  * group and several groups in flight at once, so a batching policy sees many pending requests),
  * then scored by a rubric into TrajectoryGroups. Seeds are drawn from the generator in a fixed
  * order (row by row, rollout by rollout) before anything runs, so results do not depend on
- * scheduling: the same seed gives the same groups.
+ * scheduling: the same seed gives the same groups. For a policy that coalesces consecutive seeds
+ * (`Policy.coalescesConsecutiveSeeds`, a remote sampler), the first turn of a group's rollouts (one
+ * shared prompt) gets consecutive seeds s, s+1, ..., s+G-1, s being the first draw of rollout 0's
+ * own generator, so the sampler serves the whole turn as one request with `num_samples = G` (the
+ * i-th sample seeded s + i) and gives exactly what G separate requests would.
  */
 import type { EnvFactory } from '../env/env.js';
 import { DataError } from '../errors.js';
-import type { Random } from '../random.js';
+import { Random } from '../random.js';
 import type { Rubric } from '../rewards/rubric.js';
 import type { Trajectory, TrajectoryGroup } from '../types.js';
 import type { ChatRenderer } from './chat-renderer.js';
@@ -55,16 +59,20 @@ export async function rolloutGroups<Row>(options: GroupRolloutOptions<Row>): Pro
   const rowIdOf = options.rowId ?? defaultRowId;
   const prefix = options.sessionPrefix ?? '';
 
+  const consecutive = options.policy.coalescesConsecutiveSeeds === true;
   // Fork the per-rollout generators up front, in a fixed order, so scheduling cannot change seeds.
   const plans = rows.map((row, rowIndex) => {
     const rowId = rowIdOf(row, rowIndex);
-    return { row, rowId, randoms: Array.from({ length: groupSize }, () => options.random.fork()) };
+    const randoms = Array.from({ length: groupSize }, () => options.random.fork());
+    // Rollout 0's own first draw, read from a copy so that no generator moves.
+    const firstTurnSeed = new Random(randoms[0]!.getState()).nextUint32();
+    return { row, rowId, randoms, firstTurnSeed };
   });
   const ids = new Set(plans.map((plan) => plan.rowId));
   if (ids.size !== plans.length) throw new DataError('rolloutGroups: row ids must be unique within one call (session ids are built from them)');
 
   return Promise.all(
-    plans.map(async ({ row, rowId, randoms }) => {
+    plans.map(async ({ row, rowId, randoms, firstTurnSeed }) => {
       const trajectories: Trajectory[] = await Promise.all(
         randoms.map((random, groupIndex) =>
           limit.run(() =>
@@ -76,6 +84,7 @@ export async function rolloutGroups<Row>(options: GroupRolloutOptions<Row>): Pro
               rowId,
               groupIndex,
               random,
+              ...(consecutive && { firstTurnSeed: (firstTurnSeed + groupIndex) >>> 0 }),
               sessionId: `${prefix}${rowId}/${groupIndex}`,
               ...(options.sampling && { sampling: options.sampling }),
               ...(options.tokenBudget !== undefined && { tokenBudget: options.tokenBudget }),

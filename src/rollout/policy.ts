@@ -74,6 +74,12 @@ export interface SampleResult {
 export interface Policy {
   readonly tokenizer: Tokenizer;
   /**
+   * True when the policy serves identical requests with consecutive seeds s..s+k-1 as one call
+   * (a remote sampler's `num_samples = k`, sample i seeded s + i): `rolloutGroups` then seeds the
+   * first turn of a group's rollouts consecutively. Other policies keep every rollout's own draws.
+   */
+  readonly coalescesConsecutiveSeeds?: boolean;
+  /**
    * Samples one continuation. `onToken`, when given, is called with each token as it is generated
    * (for streaming); a policy that only produces whole results may never call it.
    */

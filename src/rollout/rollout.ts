@@ -50,6 +50,12 @@ export interface RolloutOptions<Row> {
   tokenBudget?: number;
   /** Source of the per-request seeds (one draw per turn). */
   random: Random;
+  /**
+   * Seed of the first turn instead of that turn's draw (the draw is still made, so later turns keep
+   * their seeds): `rolloutGroups` gives a group's rollouts consecutive first-turn seeds, which a
+   * remote sampler can serve as one request with `num_samples` (see sampling-client.ts).
+   */
+  firstTurnSeed?: number;
   /** Session id for the policy's KV cache (default `${rowId}/${groupIndex}`). */
   sessionId?: string;
   /** Hard cap on turns, whatever the env does (default 64). */
@@ -119,7 +125,9 @@ export async function runRollout<Row>(options: RolloutOptions<Row>): Promise<Tra
       };
       let result: SampleResult;
       try {
-        result = await policy.sample({ tokens: tokens.slice(), params, seed: random.nextUint32(), sessionId });
+        const drawn = random.nextUint32();
+        const seed = turns.length === 0 && options.firstTurnSeed !== undefined ? options.firstTurnSeed : drawn;
+        result = await policy.sample({ tokens: tokens.slice(), params, seed, sessionId });
       } catch (error) {
         errors.push(`policy.sample failed on turn ${turns.length}: ${errorMessage(error)}`);
         stopReason = 'error';

@@ -41,6 +41,8 @@ export interface BigramTestBackendOptions {
    * the first stop token id when the text ran out; each token gets the model's logprob.
    */
   script?: (prompt: string) => string | undefined;
+  /** Declare the policy a coalescing sampler (`Policy.coalescesConsecutiveSeeds`): a group's first turn gets consecutive seeds, as through a Tinker client. */
+  coalescesConsecutiveSeeds?: boolean;
 }
 
 /** The bigram test double. */
@@ -53,12 +55,14 @@ export class BigramTestBackend implements Backend {
   private readonly checkpointDirectory: string | undefined;
   private readonly busyStepMs: number;
   private readonly script: BigramTestBackendOptions['script'];
+  private readonly coalescing: boolean;
 
   constructor(options: BigramTestBackendOptions = {}) {
     this.model = new BigramModel(this.tokenizer.vocabSize, { seed: options.seed, initScale: options.initScale ?? 0.5 }, 'bigram test backend');
     this.checkpointDirectory = options.checkpointDirectory;
     this.busyStepMs = options.busyStepMs ?? 0;
     this.script = options.script;
+    this.coalescing = options.coalescesConsecutiveSeeds === true;
   }
 
   /** Logits table (V, V): row = current token, column = next token. */
@@ -77,7 +81,7 @@ export class BigramTestBackend implements Backend {
   }
 
   policy(): Policy {
-    return { tokenizer: this.tokenizer, sample: (request, onToken) => this.sample(request, onToken) };
+    return { tokenizer: this.tokenizer, coalescesConsecutiveSeeds: this.coalescing, sample: (request, onToken) => this.sample(request, onToken) };
   }
 
   async forward(data: Datum[], options: { temperature: number }): Promise<number[][]> {

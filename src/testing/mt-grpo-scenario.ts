@@ -4,6 +4,7 @@
  * Two-turn episodes: the policy samples turn 1, a fixed environment reply is appended as tokens,
  * the policy samples turn 2; the turn reward scores turn 1, the outcome reward the whole episode,
  * and turn-1 tokens get norm(R^O) + norm(R^T) while turn-2 tokens get norm(R^O) (PAPER.md s3).
+ * Optimiser metrics are recorded without the `tinker/*` network counters of a Tinker client.
  */
 import type { Backend } from '../backends/backend.js';
 import type { AdamParams, Datum, LossSpec } from '../training-types.js';
@@ -88,7 +89,9 @@ export async function runMtGrpoScenario(backend: Backend, options: ScenarioOptio
       const result = await backend.forwardBackward(data, loss, { temperature });
       trace.losses.push(result.loss);
       trace.learnerLogprobs.push(result.logprobs);
-      trace.optimMetrics.push(await backend.optimStep(options.adam ?? DEFAULT_ADAM));
+      const metrics = await backend.optimStep(options.adam ?? DEFAULT_ADAM);
+      // A Tinker client's `tinker/*` counters describe the network (retries, waits), not the model.
+      trace.optimMetrics.push(Object.fromEntries(Object.entries(metrics).filter(([key]) => !key.startsWith('tinker/'))));
     }
   }
   return trace;

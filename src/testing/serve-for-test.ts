@@ -1,6 +1,8 @@
 /**
  * TEST SUPPORT: starts a Tinker-protocol server over a fresh bigram test backend on a free
  * loopback port, and connects a `TinkerBackend` to it with test-speed retry and heartbeat timings.
+ * `startTestServer({ emulate: 'skyrl' })` (or `'hosted'`) runs the server as that service behaves
+ * (see backends/server/emulation.ts), with a 200 ms poll hold instead of the profile's minutes.
  */
 import { createTinkerServer, type TinkerServer, type TinkerServerOptions } from '../backends/server/tinker-server.js';
 import { TinkerBackend, type TinkerBackendOptions } from '../backends/tinker/tinker-backend.js';
@@ -14,7 +16,7 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** Starts a server over a new `BigramTestBackend`. */
+/** Starts a server over a new `BigramTestBackend`; options go to `createTinkerServer` (`emulate` included). */
 export async function startTestServer(options: Partial<TinkerServerOptions> = {}, backendOptions: BigramTestBackendOptions = { seed: 1 }): Promise<TestServer> {
   const backend = new BigramTestBackend(backendOptions);
   const server = createTinkerServer({ modelName: 'test/bigram', longPollMs: 200, ...options, backend: options.backend ?? backend });
@@ -32,6 +34,7 @@ export function connectTestClient(url: string, options: Partial<TinkerBackendOpt
     renderer: tokenizerSource.renderer,
     retry: { maxAttempts: 12, initialDelayMs: 2, maxDelayMs: 40 },
     futureBackoffMs: 2,
+    pauseRetryMs: 2,
     heartbeatIntervalMs: 1000,
     ...options,
   });

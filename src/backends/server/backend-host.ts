@@ -16,6 +16,8 @@ import { writeFileAtomic } from '../../engine/atomic-write.js';
 import { Random } from '../../random.js';
 import { decodeWireDatum } from '../tinker/datum-codec.js';
 import type { ForwardBackwardInput, SampledSequence, WireSamplingParams } from '../tinker/wire-schema.js';
+import { applyStops } from '../stop-conditions.js';
+import { emulationProfile, type Emulation } from './emulation.js';
 import { FutureStore } from './future-store.js';
 import { HttpError } from './http-io.js';
 import { JobScheduler } from './job-scheduler.js';
@@ -40,6 +42,20 @@ export interface BackendHostOptions {
    * rewritten (atomically) after every save, so a restarted server can still load them.
    */
   checkpointIndexFile?: string;
+  /** The service whose behaviour to reproduce (see emulation.ts); default turnwise's own. */
+  emulation?: Emulation;
+}
+
+/** What the sampler did, counted on the server side. */
+export interface SamplingStats {
+  /** `asample` requests run. */
+  requests: number;
+  /** Sequences returned. */
+  sequences: number;
+  /** Tokens the sampler generated (before stop strings applied after generation). */
+  generatedTokens: number;
+  /** Tokens returned to the client. */
+  returnedTokens: number;
 }
 
 interface Model {
@@ -64,6 +80,10 @@ export class BackendHost {
   readonly modelName: string;
   /** Bumped by every optimiser step and load; sampling sessions pin it. */
   version = 0;
+  /** The profile the host answers as. */
+  readonly emulation: Emulation;
+  /** What the sampler generated and returned. */
+  readonly samplingStats: SamplingStats = { requests: 0, sequences: 0, generatedTokens: 0, returnedTokens: 0 };
   private readonly sessions = new Map<string, number>();
   private readonly models = new Map<string, Model>();
   private readonly samplers = new Map<string, SamplingSession>();
@@ -77,6 +97,7 @@ export class BackendHost {
   constructor(private readonly options: BackendHostOptions) {
     this.backend = options.backend;
     this.modelName = options.modelName;
+    this.emulation = options.emulation ?? emulationProfile('turnwise');
     this.scheduler = new JobScheduler(options.maxConcurrentSamples ?? 256);
     this.seeds = new Random(options.seed ?? 0);
     this.sweeper = setInterval(() => this.dropStaleSessions(), 5_000);
@@ -105,16 +126,25 @@ export class BackendHost {
     this.sessions.set(sessionId, Date.now());
   }
 
-  /** Creates a training client over the backend; the future resolves to its model id. */
-  createModel(sessionId: string, baseModel: string): string {
+  /**
+   * Creates a training client over the backend; the future resolves to its model id. Emulating
+   * SkyRL, the model id is known at once but the model is created by a job of the queue, and a
+   * base model this server does not serve fails the future instead of the request.
+   */
+  createModel(sessionId: string, baseModel: string): { requestId: string; modelId: string } {
     this.requireSession(sessionId);
-    if (baseModel !== this.modelName) throw new HttpError(400, `base_model ${JSON.stringify(baseModel)} is not served here; this server trains ${JSON.stringify(this.modelName)}`);
+    const unknownBase = `base_model ${JSON.stringify(baseModel)} is not served here; this server trains ${JSON.stringify(this.modelName)}`;
+    if (baseModel !== this.modelName && !this.emulation.immediateModelId) throw new HttpError(400, unknownBase);
     const id = `model-${++this.counter}`;
-    const model: Model = { id, sessionId, ordering: new SeqOrdering(id, this.options.seqGapTimeoutMs ?? 60_000), chunks: undefined };
-    this.models.set(model.id, model);
-    const requestId = this.futures.create();
-    this.futures.resolve(requestId, { model_id: model.id, type: 'create_model' });
-    return requestId;
+    const requestId = this.futures.create('/api/v1/create_model');
+    const create = (): void => {
+      if (baseModel !== this.modelName) throw new TurnwiseError(`could not create ${id}: ${unknownBase}`);
+      this.models.set(id, { id, sessionId, ordering: new SeqOrdering(id, this.options.seqGapTimeoutMs ?? 60_000), chunks: undefined });
+      this.futures.resolve(requestId, { model_id: id, type: 'create_model' });
+    };
+    if (!this.emulation.immediateModelId) create();
+    else this.scheduler.enqueue(true, async () => create()).catch((error) => this.futures.fail(requestId, errorMessage(error), categoryOf(error)));
+    return { requestId, modelId: id };
   }
 
   /** Model info. */
@@ -127,7 +157,7 @@ export class BackendHost {
   unloadModel(modelId: string): string {
     this.requireModel(modelId);
     this.models.delete(modelId);
-    const requestId = this.futures.create();
+    const requestId = this.futures.create('/api/v1/unload_model');
     this.futures.resolve(requestId, { model_id: modelId, type: 'unload_model' });
     return requestId;
   }
@@ -135,12 +165,16 @@ export class BackendHost {
   /** Validates and queues a forward or forward_backward request. */
   submitForward(modelId: string, seqId: number | undefined, input: ForwardBackwardInput, forwardOnly: boolean, rawBody: string): string {
     const model = this.requireModel(modelId);
+    const field = forwardOnly ? 'forward_input' : 'forward_backward_input';
+    if (input.turnwise && !this.emulation.turnwiseExtension) {
+      throw new HttpError(400, `${field}.turnwise: this server emulates ${this.emulation.profile}, which has no turnwise extension; a client must send it only to servers whose client/config advertises turnwise_extensions`);
+    }
     const decoded: DecodedLoss = { lossFn: input.loss_fn, config: input.loss_fn_config ?? {}, extension: input.turnwise };
-    checkLoss(decoded, forwardOnly);
+    checkLoss(decoded, forwardOnly, this.emulation.lossErrorStatus);
     const data = input.data.map((datum, index) => this.decodeDatum(datum, index));
     const explicitWeights = input.data.map((datum) => datum.loss_fn_inputs.weights !== undefined);
     const extension = input.turnwise;
-    return this.sequenced(model, seqId, rawBody, async (requestId) => {
+    return this.sequenced(model, `/api/v1/${forwardOnly ? 'forward' : 'forward_backward'}`, seqId, rawBody, async (requestId) => {
       if (forwardOnly) {
         const logprobs = await this.backend.forward(data, { temperature: extension?.temperature ?? 1 });
         this.futures.resolve(requestId, { loss_fn_output_type: 'ArrayRecord', loss_fn_outputs: logprobOutputs(logprobs), metrics: {} });
@@ -156,7 +190,7 @@ export class BackendHost {
   /** Queues an optimiser step. */
   submitOptimStep(modelId: string, seqId: number | undefined, params: { learning_rate: number; beta1: number; beta2: number; eps: number; weight_decay: number; grad_clip_norm: number }, rawBody: string): string {
     const model = this.requireModel(modelId);
-    return this.sequenced(model, seqId, rawBody, async (requestId) => {
+    return this.sequenced(model, '/api/v1/optim_step', seqId, rawBody, async (requestId) => {
       if (model.chunks) this.abandonChunks(model, 'optim_step arrived before the last chunk of a forward_backward call');
       const metrics = await this.backend.optimStep({
         learningRate: params.learning_rate,
@@ -164,7 +198,8 @@ export class BackendHost {
         beta2: params.beta2,
         eps: params.eps,
         weightDecay: params.weight_decay,
-        gradClipNorm: params.grad_clip_norm,
+        // SkyRL's AdamParams has no gradient clip: the field is ignored there.
+        gradClipNorm: this.emulation.honorsGradClip ? params.grad_clip_norm : 0,
       });
       this.version++;
       this.futures.resolve(requestId, { type: 'optim_step', metrics });
@@ -174,7 +209,7 @@ export class BackendHost {
   /** Queues a save of weights and optimiser state. */
   submitSave(modelId: string, seqId: number | undefined, name: string | undefined, rawBody: string): string {
     const model = this.requireModel(modelId);
-    return this.sequenced(model, seqId, rawBody, async (requestId) => {
+    return this.sequenced(model, '/api/v1/save_weights', seqId, rawBody, async (requestId) => {
       const checkpoint = name ?? `checkpoint-${seqId ?? ++this.counter}`;
       const written = await this.backend.save(checkpoint);
       const path = `tinker://${model.id}/weights/${checkpoint}`;
@@ -187,7 +222,7 @@ export class BackendHost {
   /** Queues a load of saved weights (a `tinker://` path of this server, or a backend path). */
   submitLoad(modelId: string, seqId: number | undefined, path: string, optimizer: boolean, rawBody: string): string {
     const model = this.requireModel(modelId);
-    return this.sequenced(model, seqId, rawBody, async (requestId) => {
+    return this.sequenced(model, '/api/v1/load_weights', seqId, rawBody, async (requestId) => {
       let target = path;
       if (path.startsWith('tinker://')) {
         const known = this.checkpoints.get(path);
@@ -203,7 +238,7 @@ export class BackendHost {
   /** Queues a sampler snapshot: ephemeral (a sampling session id) or named (a sampler path). */
   submitSaveForSampler(modelId: string, seqId: number | undefined, name: string | undefined, rawBody: string): string {
     const model = this.requireModel(modelId);
-    return this.sequenced(model, seqId, rawBody, async (requestId) => {
+    return this.sequenced(model, '/api/v1/save_weights_for_sampler', seqId, rawBody, async (requestId) => {
       if (name !== undefined) {
         const path = `tinker://${model.id}/sampler_weights/${name}`;
         this.samplerPaths.set(path, this.version);
@@ -263,13 +298,11 @@ export class BackendHost {
         return previous.requestId;
       }
     }
-    const requestId = this.futures.create();
-    if (body.seq_id !== undefined) sampler.seen.set(body.seq_id, { hash: digest(rawBody), requestId });
     const params = body.sampling_params;
+    const { during, after } = this.samplerStops(params.stop);
+    const requestId = this.futures.create('/api/v1/asample');
+    if (body.seq_id !== undefined) sampler.seen.set(body.seq_id, { hash: digest(rawBody), requestId });
     const baseSeed = params.seed ?? this.seeds.nextUint32();
-    const stop = params.stop == null ? [] : Array.isArray(params.stop) ? params.stop : [params.stop];
-    const stopStrings = stop.filter((item): item is string => typeof item === 'string');
-    const stopTokenIds = stop.filter((item): item is number => typeof item === 'number');
     const exclusive = body.prompt_logprobs === true;
     this.scheduler
       .enqueue(exclusive, async () => {
@@ -282,9 +315,18 @@ export class BackendHost {
         const requests: SampleRequest[] = Array.from({ length: body.num_samples }, (_, index) => ({
           tokens: prompt,
           seed: (baseSeed + index) >>> 0,
-          params: { temperature: params.temperature, topK: params.top_k, topP: params.top_p, maxTokens: params.max_tokens, stop: stopStrings, stopTokenIds },
+          params: { temperature: params.temperature, topK: params.top_k, topP: params.top_p, maxTokens: params.max_tokens, ...during },
         }));
-        const results = await Promise.all(requests.map((request) => policy.sample(request)));
+        const generated = await Promise.all(requests.map((request) => policy.sample(request)));
+        // Stop strings a sampler applies only once it has generated (SkyRL's JAX sampler).
+        const results = after.length === 0 ? generated : generated.map((result) => applyStops(result, { stop: after }, this.backend.tokenizer));
+        const stats = this.samplingStats;
+        stats.requests++;
+        stats.sequences += results.length;
+        for (const [index, result] of results.entries()) {
+          stats.generatedTokens += generated[index]!.tokens.length;
+          stats.returnedTokens += result.tokens.length;
+        }
         const sequences: SampledSequence[] = results.map((result) => ({ stop_reason: result.finishReason, tokens: result.tokens, logprobs: result.logprobs }));
         let promptLogprobs: (number | null)[] | null = null;
         if (body.prompt_logprobs) {
@@ -295,6 +337,28 @@ export class BackendHost {
       })
       .catch((error) => this.futures.fail(requestId, errorMessage(error), categoryOf(error)));
     return requestId;
+  }
+
+  /**
+   * The stops of a request as the emulated sampler applies them: `during` generation (strings and
+   * token ids) and `after` it (strings, SkyRL). Refuses a stop list the emulated service refuses.
+   */
+  private samplerStops(stop: WireSamplingParams['stop']): { during: { stop: string[]; stopTokenIds: number[] }; after: string[] } {
+    const list = stop == null ? [] : Array.isArray(stop) ? stop : [stop];
+    const strings = list.filter((item): item is string => typeof item === 'string');
+    const ids = list.filter((item): item is number => typeof item === 'number');
+    const mode = this.emulation.sampler;
+    if (mode === 'turnwise') return { during: { stop: strings, stopTokenIds: ids }, after: [] };
+    if (strings.length > 0 && ids.length > 0) throw new HttpError(400, 'stop must be either all integers (token IDs) or all strings, not mixed');
+    if (mode === 'skyrl') {
+      if (typeof stop === 'string') throw new HttpError(422, 'sampling_params.stop: Input should be a valid list (SkyRL takes a list of strings or of token ids)');
+      // No end-of-sequence stop of its own: without token ids the JAX sampler runs to max_tokens.
+      return { during: { stop: [], stopTokenIds: ids }, after: strings };
+    }
+    // Hosted: a stop list replaces the implicit end-of-sequence stop; `null` keeps it, `[]` drops it.
+    const eos = this.backend.tokenizer.eosTokenId;
+    const implicit = stop == null && eos !== undefined ? [eos] : [];
+    return { during: { stop: strings, stopTokenIds: [...ids, ...implicit] }, after: [] };
   }
 
   /** A fresh default sampling seed (for requests that give none). */
@@ -370,10 +434,10 @@ export class BackendHost {
   }
 
   /** Admits a mutating request in `seq_id` order and runs it alone on the backend. */
-  private sequenced(model: Model, seqId: number | undefined, rawBody: string, work: (requestId: string) => Promise<void> | void): string {
+  private sequenced(model: Model, path: string, seqId: number | undefined, rawBody: string, work: (requestId: string) => Promise<void> | void): string {
     return model.ordering.admit(seqId, {
       hash: digest(rawBody),
-      createFuture: () => this.futures.create(),
+      createFuture: () => this.futures.create(path),
       start: (requestId) => {
         this.scheduler
           .enqueue(true, async () => work(requestId))

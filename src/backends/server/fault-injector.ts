@@ -3,7 +3,10 @@
  * services show: delayed futures, 408 / 410 on `retrieve_future`, 429 / 503 on any call, and
  * connections dropped before or after the request was processed. Configured in code or through
  * `TURNWISE_FAULTS`, e.g. `delay=200,408=0.1,410=0.05,429=0.1,5xx=0.1,drop=0.05,drop_after=0.05,seed=7`.
- * Draws come from the seeded generator, so a single-client run is reproducible.
+ * Draws come from the seeded generator, so a single-client run is reproducible. Two faults are
+ * counts, not rates, so tests need no clock: `hold_polls=N` holds the first N polls of every future
+ * (of the `paths` given) for the whole long poll and answers them as still running, and `pause=N`
+ * answers the next N requests with 402 (a paused account).
  */
 import { ConfigError } from '../../errors.js';
 import { Random } from '../../random.js';
@@ -26,8 +29,12 @@ export interface FaultConfig {
   rateDropAfter: number;
   /** `retry-after-ms` sent with 429 / 503. */
   retryAfterMs: number;
+  /** Every future's first this-many polls are held for the whole long poll and answered as still running. */
+  holdPolls: number;
+  /** The next this-many requests answer 402 (the account is paused). */
+  pause: number;
   seed: number;
-  /** Only these paths (e.g. `/api/v1/optim_step`) get faults; default every `/api/v1` path. */
+  /** Only these paths (e.g. `/api/v1/optim_step`) get faults, and held polls; default every `/api/v1` path. */
   paths?: string[];
 }
 
@@ -41,6 +48,8 @@ export const NO_FAULTS: FaultConfig = {
   rateDrop: 0,
   rateDropAfter: 0,
   retryAfterMs: 20,
+  holdPolls: 0,
+  pause: 0,
   seed: 0,
 };
 
@@ -53,6 +62,8 @@ const KEYS: Record<string, Exclude<keyof FaultConfig, 'paths'>> = {
   drop: 'rateDrop',
   drop_after: 'rateDropAfter',
   retry_after: 'retryAfterMs',
+  hold_polls: 'holdPolls',
+  pause: 'pause',
   seed: 'seed',
 };
 
@@ -81,10 +92,36 @@ export class FaultInjector {
   private readonly random: Random;
   /** How many of each fault were injected. */
   readonly injected: Record<string, number> = {};
+  private pausesLeft: number;
 
   constructor(config: Partial<FaultConfig> = {}) {
     this.config = { ...NO_FAULTS, ...config };
     this.random = new Random(this.config.seed);
+    this.pausesLeft = this.config.pause;
+  }
+
+  /** Answers the next `count` requests with 402. */
+  pauseNext(count: number): void {
+    this.pausesLeft = count;
+  }
+
+  /** True when this request answers 402 (and counts it). */
+  takePause(): boolean {
+    if (this.pausesLeft <= 0) return false;
+    this.pausesLeft--;
+    this.injected['402'] = (this.injected['402'] ?? 0) + 1;
+    return true;
+  }
+
+  /** How many polls of a future submitted to `path` are held. */
+  heldPolls(path: string | undefined): number {
+    if (this.config.holdPolls <= 0 || (this.config.paths && (path === undefined || !this.config.paths.includes(path)))) return 0;
+    return this.config.holdPolls;
+  }
+
+  /** Counts one held poll. */
+  countHeldPoll(): void {
+    this.injected.hold_polls = (this.injected.hold_polls ?? 0) + 1;
   }
 
   /** True when any fault can happen. */

@@ -13,6 +13,10 @@ export type FutureState =
 interface Entry {
   state: FutureState;
   waiters: (() => void)[];
+  /** The endpoint that created the future (for per-endpoint fault injection). */
+  path: string | undefined;
+  /** `retrieve_future` calls so far. */
+  polls: number;
 }
 
 /** Stores futures and wakes the pollers waiting on them. */
@@ -26,11 +30,19 @@ export class FutureStore {
     this.sweeper.unref();
   }
 
-  /** Creates a pending future and returns its id. */
-  create(): string {
+  /** Creates a pending future for a request to `path` and returns its id. */
+  create(path?: string): string {
     const id = `req-${++this.counter}`;
-    this.entries.set(id, { state: { status: 'pending' }, waiters: [] });
+    this.entries.set(id, { state: { status: 'pending' }, waiters: [], path, polls: 0 });
     return id;
+  }
+
+  /** Counts one poll of a future; returns the polls so far and the endpoint that created it, or undefined when unknown. */
+  countPoll(id: string): { polls: number; path: string | undefined } | undefined {
+    const entry = this.entries.get(id);
+    if (!entry) return undefined;
+    entry.polls++;
+    return { polls: entry.polls, path: entry.path };
   }
 
   /** Number of futures not finished yet. */

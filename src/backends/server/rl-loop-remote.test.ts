@@ -20,12 +20,16 @@ const configFor = (runDir: string) =>
     log: { trajectoriesEvery: 0 },
   });
 
-const deterministic = (rows: StepMetrics[]) => rows.map((row) => Object.fromEntries(Object.entries(row).filter(([key]) => !key.startsWith('time/') && key !== 'elapsed')));
+// Wall time, and the client's network counters (retries, waits, requests), differ between the runs.
+const deterministic = (rows: StepMetrics[]) =>
+  rows.map((row) => Object.fromEntries(Object.entries(row).filter(([key]) => !key.startsWith('time/') && !key.startsWith('tinker/') && key !== 'elapsed')));
 
+// The in-process runs seed a group's first turn as the Tinker client does (consecutively), so the
+// samples are the same whether a group's first turn is one request or G.
 describe('the training loop (src/train) through TinkerBackend and turnwise serve', () => {
   it('logs the same metrics step for step as the same backend in process', async () => {
     const localDir = mkdtempSync(join(tmpdir(), 'turnwise-rl-local-'));
-    await runRl({ config: configFor(localDir), backend: new BigramTestBackend({ seed: 1, checkpointDirectory: join(localDir, 'checkpoints') }), task: createToyTask(), progress: null });
+    await runRl({ config: configFor(localDir), backend: new BigramTestBackend({ seed: 1, checkpointDirectory: join(localDir, 'checkpoints'), coalescesConsecutiveSeeds: true }), task: createToyTask(), progress: null });
 
     const remoteDir = mkdtempSync(join(tmpdir(), 'turnwise-rl-remote-'));
     const served = new BigramTestBackend({ seed: 1, checkpointDirectory: join(remoteDir, 'served-checkpoints') });
@@ -35,8 +39,14 @@ describe('the training loop (src/train) through TinkerBackend and turnwise serve
       const result = await runRl({ config: configFor(remoteDir), backend: client, task: createToyTask(), progress: null });
       await client.close();
       expect(result.steps).toBe(4);
+      const rows = readJsonLines<StepMetrics>(join(remoteDir, 'metrics.jsonl'));
+      // The client's counters reach the run's metrics: the rounds' tokens on their first step, one
+      // request per group for the first turn (4 rollouts, so fewer requests than turns).
+      expect(rows.map((row) => row['tinker/tokens_kept']! > 0)).toEqual([true, false, true, false]);
+      expect(rows[0]!['tinker/tokens_generated']).toBe(rows[0]!['tinker/tokens_kept']);
+      expect(rows[0]!['tinker/sample_requests']).toBeLessThan(rows[0]!['rollout/turns_mean']! * 2 * 4);
       const local = deterministic(readJsonLines<StepMetrics>(join(localDir, 'metrics.jsonl')));
-      const remote = deterministic(readJsonLines<StepMetrics>(join(remoteDir, 'metrics.jsonl')));
+      const remote = deterministic(rows);
       expect(local).toHaveLength(4);
       expect(remote).toEqual(local);
     } finally {
@@ -46,7 +56,7 @@ describe('the training loop (src/train) through TinkerBackend and turnwise serve
 
   it('resumes a stopped run on a restarted server (new backend, new client) and matches the straight run', async () => {
     const straightDir = mkdtempSync(join(tmpdir(), 'turnwise-rl-straight-'));
-    await runRl({ config: configFor(straightDir), backend: new BigramTestBackend({ seed: 1, checkpointDirectory: join(straightDir, 'checkpoints') }), task: createToyTask(), progress: null });
+    await runRl({ config: configFor(straightDir), backend: new BigramTestBackend({ seed: 1, checkpointDirectory: join(straightDir, 'checkpoints'), coalescesConsecutiveSeeds: true }), task: createToyTask(), progress: null });
 
     const runDir = mkdtempSync(join(tmpdir(), 'turnwise-rl-restart-'));
     const served = join(runDir, 'served-checkpoints');

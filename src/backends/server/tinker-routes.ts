@@ -1,8 +1,9 @@
 /**
  * The `/api/v1/*` routes of the Tinker protocol (tinker-protocol.md section 1.4) over a
  * `BackendHost`: each validates its body with the wire schemas and answers at once, with a future
- * for the endpoints that do backend work. `retrieve_future` long-polls and answers results,
- * `try_again`, or a failure (200 `{error, category}`, or SkyRL's 400 `{detail}` when configured).
+ * for the endpoints that do backend work. `retrieve_future` long-polls and answers results, a
+ * still-running answer (200 `try_again`, or SkyRL's 408 after its hold), or a failure (200
+ * `{error, category}`, or SkyRL's 400 `{detail}`), as the host's emulation profile says.
  */
 import {
   CreateModelRequestSchema,
@@ -21,6 +22,7 @@ import {
   modelInputTokens,
 } from '../tinker/wire-schema.js';
 import type { BackendHost } from './backend-host.js';
+import type { FaultInjector } from './fault-injector.js';
 import { HttpError, validate } from './http-io.js';
 import type { SseWriter } from './sse-writer.js';
 
@@ -34,7 +36,7 @@ export interface RouteContext {
 
 /** Options the routes depend on. */
 export interface TinkerRouteOptions {
-  /** Longest a `retrieve_future` call holds before answering `try_again`. */
+  /** Longest a `retrieve_future` call holds before answering that the request is still running. */
   longPollMs: number;
   /** Answer failed futures as HTTP 400 `{detail}` (SkyRL) instead of 200 `{error, category}`. */
   failedFutureAs400: boolean;
@@ -42,6 +44,8 @@ export interface TinkerRouteOptions {
   delayFuturesMs: number;
   maxChunkDatums: number;
   maxChunkBytes: number;
+  /** Count-based faults (held polls). */
+  faults?: FaultInjector;
 }
 
 /** A handler's answer: status and JSON body. */
@@ -65,15 +69,8 @@ export function tinkerRoutes(host: BackendHost, options: TinkerRouteOptions): Ma
     ok({ pending_futures: host.futures.pendingCount, queued_jobs: host.scheduler.queued, running_jobs: host.scheduler.running, weights_version: host.version }),
   );
   get('get_server_capabilities', () => ok({ supported_models: [{ model_name: host.modelName }] }));
-  post('client/config', () =>
-    ok({
-      pjwt_auth_enabled: false,
-      turnwise_extensions: true,
-      fwdbwd_max_chunk_len: options.maxChunkDatums,
-      fwdbwd_max_chunk_bytes_count: options.maxChunkBytes,
-      sample_max_concurrent_requests: 2000,
-    }),
-  );
+  const emulation = host.emulation;
+  post('client/config', () => ok(emulation.clientConfig({ maxChunkDatums: options.maxChunkDatums, maxChunkBytes: options.maxChunkBytes })));
   post('create_session', ({ body }) => {
     validate(CreateSessionRequestSchema, body, 'create_session');
     return ok({ type: 'create_session', session_id: host.createSession() });
@@ -84,7 +81,10 @@ export function tinkerRoutes(host: BackendHost, options: TinkerRouteOptions): Ma
   });
   post('create_model', ({ body }) => {
     const request = validate(CreateModelRequestSchema, body, 'create_model');
-    return ok({ request_id: host.createModel(request.session_id, request.base_model) });
+    const { requestId, modelId } = host.createModel(request.session_id, request.base_model);
+    // SkyRL answers the model id at once; the model exists once the future resolves.
+    if (emulation.immediateModelId) return ok({ model_id: modelId, base_model: request.base_model, lora_config: request.lora_config ?? null, status: 'created', request_id: requestId });
+    return ok({ request_id: requestId });
   });
   post('get_info', ({ body }) => ok(host.info(validate(ModelIdRequestSchema, body, 'get_info').model_id)));
   post('unload_model', ({ body }) => ok({ request_id: host.unloadModel(validate(ModelIdRequestSchema, body, 'unload_model').model_id) }));
@@ -130,9 +130,19 @@ export function tinkerRoutes(host: BackendHost, options: TinkerRouteOptions): Ma
   post('retrieve_future', async ({ body }) => {
     const request = validate(RetrieveFutureRequestSchema, body, 'retrieve_future');
     const id = request.request_id;
+    const poll = host.futures.countPoll(id);
+    if (!poll) throw new HttpError(404, `request_id ${id} is unknown or expired`);
+    const tryAgain: RouteAnswer =
+      emulation.stillRunningStatus === 408
+        ? { status: 408, body: { detail: 'Timeout waiting for result' } }
+        : { status: 200, body: { type: 'try_again', request_id: id, queue_state: 'active' } };
+    if (poll.polls <= (options.faults?.heldPolls(poll.path) ?? 0)) {
+      options.faults?.countHeldPoll();
+      await hold(options.longPollMs);
+      return tryAgain;
+    }
     const state = await host.futures.wait(id, options.longPollMs);
     if (!state) throw new HttpError(404, `request_id ${id} is unknown or expired`);
-    const tryAgain = { status: 200, body: { type: 'try_again', request_id: id, queue_state: 'active' } };
     if (state.status === 'pending') return tryAgain;
     if (options.delayFuturesMs > 0 && Date.now() - state.finishedAt < options.delayFuturesMs) {
       await new Promise((resolve) => setTimeout(resolve, Math.min(options.longPollMs, options.delayFuturesMs - (Date.now() - state.finishedAt))));
@@ -143,6 +153,11 @@ export function tinkerRoutes(host: BackendHost, options: TinkerRouteOptions): Ma
     return ok({ error: state.error, category: state.category });
   });
   return routes;
+}
+
+/** Waits `ms` without keeping the process alive. */
+function hold(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 function checkChunk(endpoint: string, datums: number, bytes: number, options: TinkerRouteOptions): void {

@@ -2,15 +2,18 @@
  * `createTinkerServer`: the Tinker HTTP protocol (plus OpenAI-compatible sampling under `/v1`) in
  * front of any Backend, on node:http. Every request is answered (a bad body with 4xx and a message
  * naming the problem, an internal failure with 500), an API key is required when configured, and
- * fault injection (see fault-injector.ts) can delay futures, answer 408/410/429/503 or drop
- * connections. Backend work runs through the host's job queue, so health checks answer while a
- * training step runs; a backend that computes synchronously belongs in a `WorkerBackend`.
+ * fault injection (see fault-injector.ts) can delay or hold futures, answer 402/408/410/429/503 or
+ * drop connections. `emulate` reproduces another service's behaviour (SkyRL's 408 after a held poll,
+ * its immediate model id and sampler; hosted Tinker's chunk and rate limits; see emulation.ts).
+ * Backend work runs through the host's job queue, so health checks answer while a training step
+ * runs; a backend that computes synchronously belongs in a `WorkerBackend`.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Backend } from '../backend.js';
 import { errorMessage, TurnwiseError } from '../../errors.js';
 import { BackendHost } from './backend-host.js';
+import { emulationProfile, RateLimiter, type EmulationProfile, type RateLimit } from './emulation.js';
 import { FaultInjector, type FaultConfig } from './fault-injector.js';
 import { HttpError, parseJson, readBody, sendJson } from './http-io.js';
 import { OpenAiError } from './openai-schema.js';
@@ -30,10 +33,14 @@ export interface TinkerServerOptions {
   /** Chunk limits advertised in `client/config` and enforced on forward_backward. */
   maxChunkDatums?: number;
   maxChunkBytes?: number;
-  /** Longest `retrieve_future` hold; default 20 s. */
+  /** The service to behave like (see emulation.ts); default turnwise, this server's own protocol. */
+  emulate?: EmulationProfile;
+  /** Longest `retrieve_future` hold; default the profile's (turnwise 20 s, SkyRL 300 s, hosted 30 s). */
   longPollMs?: number;
-  /** Answer failed futures like SkyRL (HTTP 400 `{detail}`). */
+  /** Answer failed futures like SkyRL (HTTP 400 `{detail}`); default the profile's. */
   failedFutureAs400?: boolean;
+  /** Rate limit of `asample` (429 with `retry-after`); default the profile's (hosted: 64/s), null = none. */
+  rateLimit?: RateLimit | null;
   faults?: Partial<FaultConfig>;
   sessionTimeoutMs?: number;
   seqGapTimeoutMs?: number;
@@ -58,6 +65,8 @@ export interface TinkerServer {
   readonly http: Server;
   readonly host: BackendHost;
   readonly faults: FaultInjector;
+  /** Requests the rate limit refused with 429. */
+  readonly counters: { rateLimited: number };
   /** Listens on `port` (0 = any free port) of `hostname` (default 127.0.0.1) and returns the base URL. */
   listen(port?: number, hostname?: string): Promise<string>;
   /** Stops accepting connections, ends open ones and stops timers (the backend is not closed). */
@@ -69,7 +78,9 @@ type Handler = (context: RouteContext) => Promise<RouteAnswer> | RouteAnswer;
 /** Creates a Tinker-protocol server over `options.backend`. */
 export function createTinkerServer(options: TinkerServerOptions): TinkerServer {
   const modelName = options.modelName ?? `turnwise/${options.backend.name}`;
+  const emulation = emulationProfile(options.emulate ?? 'turnwise');
   const host = new BackendHost({
+    emulation,
     backend: options.backend,
     modelName,
     sessionTimeoutMs: options.sessionTimeoutMs,
@@ -79,14 +90,18 @@ export function createTinkerServer(options: TinkerServerOptions): TinkerServer {
     checkpointIndexFile: options.checkpointIndexFile,
   });
   const faults = new FaultInjector(options.faults);
+  const rateLimit = options.rateLimit === undefined ? emulation.rateLimit : options.rateLimit;
+  const limiter = rateLimit ? new RateLimiter(rateLimit) : undefined;
+  const counters = { rateLimited: 0 };
   const maxBodyBytes = options.maxBodyBytes ?? 32 * 1024 * 1024;
   const routes = new Map<string, Handler>([
     ...tinkerRoutes(host, {
-      longPollMs: options.longPollMs ?? 20_000,
-      failedFutureAs400: options.failedFutureAs400 ?? false,
+      longPollMs: options.longPollMs ?? emulation.longPollMs,
+      failedFutureAs400: options.failedFutureAs400 ?? emulation.failedFutureAs400,
       delayFuturesMs: faults.config.delayFuturesMs,
       maxChunkDatums: options.maxChunkDatums ?? 1024,
       maxChunkBytes: options.maxChunkBytes ?? 5_000_000,
+      faults,
     }),
     ...openAiRoutes(host, modelName),
   ]);
@@ -114,6 +129,19 @@ export function createTinkerServer(options: TinkerServerOptions): TinkerServer {
       throw new HttpError(404, `no route ${method} ${path}; Tinker routes live under /api/v1, OpenAI routes under /v1`);
     }
     if (options.apiKey !== undefined) checkApiKey(request, options.apiKey);
+    if (path.startsWith('/api/v1/') && faults.takePause()) {
+      request.resume();
+      return sendJson(response, 402, { detail: 'payment required: this account is paused (injected fault); requests resume once it is in good standing' });
+    }
+    if (limiter && method === 'POST' && path === '/api/v1/asample') {
+      const waitMs = limiter.take();
+      if (waitMs > 0) {
+        counters.rateLimited++;
+        request.resume();
+        const headers = { 'retry-after-ms': String(waitMs), 'retry-after': String(Math.ceil(waitMs / 1000)) };
+        return sendJson(response, 429, { detail: `rate limited: at most ${rateLimit!.requestsPerSecond} sampling requests per second (burst ${rateLimit!.burst}); retry after ${waitMs} ms` }, headers);
+      }
+    }
     const fault = path.startsWith('/api/v1/') && faults.active ? faults.decide(path) : 'none';
     if (fault === 'drop') return void request.socket.destroy();
     const retryAfter = { 'retry-after-ms': String(faults.config.retryAfterMs) };
@@ -158,6 +186,7 @@ export function createTinkerServer(options: TinkerServerOptions): TinkerServer {
     http,
     host,
     faults,
+    counters,
     listen(port = 0, hostname = '127.0.0.1') {
       return new Promise((resolve, reject) => {
         http.once('error', reject);

@@ -25,13 +25,16 @@ const CONFIG_KEYS: Record<string, string[]> = {
   ppo: ['clip_low_threshold', 'clip_high_threshold'],
 };
 
-/** Checks the loss name and config keys of a request; throws 400 naming the problem. */
-export function checkLoss(decoded: DecodedLoss, forwardOnly: boolean): void {
+/**
+ * Checks the loss name and config keys of a request; throws naming the problem, with status 400
+ * (422 where the emulated service validates like FastAPI, as SkyRL does).
+ */
+export function checkLoss(decoded: DecodedLoss, forwardOnly: boolean, status: 400 | 422 = 400): void {
   const allowed = CONFIG_KEYS[decoded.lossFn];
-  if (!allowed) throw new HttpError(400, `loss_fn ${JSON.stringify(decoded.lossFn)} is not supported; expected one of ${Object.keys(CONFIG_KEYS).join(', ')}`);
+  if (!allowed) throw new HttpError(status, `loss_fn ${JSON.stringify(decoded.lossFn)} is not supported; expected one of ${Object.keys(CONFIG_KEYS).join(', ')}`);
   const unknown = Object.keys(decoded.config).filter((key) => !allowed.includes(key));
   if (unknown.length > 0) {
-    throw new HttpError(400, `loss_fn_config keys ${unknown.join(', ')} are not valid for ${decoded.lossFn}; allowed: ${allowed.join(', ') || '(none)'}`);
+    throw new HttpError(status, `loss_fn_config keys ${unknown.join(', ')} are not valid for ${decoded.lossFn}; allowed: ${allowed.join(', ') || '(none)'}`);
   }
   const spec = decoded.extension?.loss;
   if (!forwardOnly && decoded.extension && !spec) throw new HttpError(400, 'forward_backward_input.turnwise.loss is required on forward_backward');

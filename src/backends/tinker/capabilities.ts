@@ -24,6 +24,13 @@ export interface TinkerCapabilities {
   maxChunkDatums: number;
   /** Most bytes of datums per forward_backward request. */
   maxChunkBytes: number;
+  /**
+   * Takes stop strings and stop token ids in one `stop` list. Hosted Tinker and SkyRL take one kind
+   * per request (SkyRL answers 400 to a mixed list), so the client sends token ids there.
+   */
+  mixedStops: boolean;
+  /** Most sequences one `asample` request may ask for (`num_samples`). */
+  maxNumSamples: number;
 }
 
 /** Presets of the three known server families. */
@@ -38,6 +45,8 @@ export const CAPABILITY_PRESETS: Record<TinkerCapabilities['server'], TinkerCapa
     lossFns: ['cross_entropy', 'importance_sampling', 'ppo', 'cispo', 'dro'],
     maxChunkDatums: 1024,
     maxChunkBytes: 5_000_000,
+    mixedStops: false,
+    maxNumSamples: 64,
   },
   skyrl: {
     server: 'skyrl',
@@ -49,6 +58,8 @@ export const CAPABILITY_PRESETS: Record<TinkerCapabilities['server'], TinkerCapa
     lossFns: ['cross_entropy', 'importance_sampling', 'ppo', 'gspo', 'cispo'],
     maxChunkDatums: 1024,
     maxChunkBytes: 5_000_000,
+    mixedStops: false,
+    maxNumSamples: 64,
   },
   turnwise: {
     server: 'turnwise',
@@ -60,6 +71,8 @@ export const CAPABILITY_PRESETS: Record<TinkerCapabilities['server'], TinkerCapa
     lossFns: ['cross_entropy', 'importance_sampling', 'ppo'],
     maxChunkDatums: 1024,
     maxChunkBytes: 5_000_000,
+    mixedStops: true,
+    maxNumSamples: 64,
   },
 };
 

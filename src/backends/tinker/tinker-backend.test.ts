@@ -44,6 +44,8 @@ describe('TinkerBackend', () => {
       ['save_weights_for_sampler', 5],
     ]);
     expect(training.filter((record) => record.path.endsWith('sampler')).map((record) => body(record).sampling_session_seq_id)).toEqual([0, 1]);
+    // Only the fields the SDK sends: forward_backward has no `type`, the other requests do.
+    expect(training.map((record) => body(record).type)).toEqual([undefined, 'optim_step', 'save_weights_for_sampler', 'optim_step', 'save_weights_for_sampler']);
     const samples = log.filter((record) => record.path === '/api/v1/asample');
     expect(samples.map((record) => [body(record).sampling_session_id, body(record).seq_id])).toEqual([
       [body(samples[0]!).sampling_session_id, 0],
@@ -161,6 +163,7 @@ describe('TinkerBackend JWT mode', () => {
           '/api/v1/auth/token': request.headers['x-api-key'] === 'tml-key' ? { jwt } : undefined,
           '/api/v1/create_session': { session_id: 's1', type: 'create_session' },
           '/api/v1/create_model': { model_id: 'm1', status: 'created', request_id: 'r0' },
+          '/api/v1/retrieve_future': { model_id: 'm1', type: 'create_model' },
         };
         const body = bodies[path];
         response.writeHead(body === undefined ? 401 : 200, { 'content-type': 'application/json' });
@@ -180,6 +183,7 @@ describe('TinkerBackend JWT mode', () => {
       ['/api/v1/auth/token', 'tml-key'],
       ['/api/v1/create_session', jwt],
       ['/api/v1/create_model', jwt],
+      ['/api/v1/retrieve_future', jwt],
     ]);
   });
 });

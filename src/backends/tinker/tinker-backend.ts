@@ -4,7 +4,10 @@
  * LoRA training client, submits mutating requests one at a time with `seq_id` 1, 2, 3, ... (chunks
  * of a large forward_backward included), awaits results through futures, and samples through an
  * ephemeral sampler snapshot refreshed after every weight change. Tokenisation stays client-side:
- * the caller passes the base model's tokenizer and chat renderer.
+ * the caller passes the base model's tokenizer and chat renderer. Bodies carry only the fields the
+ * Python SDK sends; `create_model` is awaited through its future even when the model id comes at
+ * once (SkyRL); every retry, wait and sampled token is counted and returned by `optimStep` as
+ * `tinker/*` metrics of the step.
  */
 import type { Backend } from '../backend.js';
 import type { AdamParams, Datum, ForwardBackwardResult, LossSpec } from '../../training-types.js';
@@ -14,7 +17,8 @@ import type { Tokenizer } from '../../rollout/tokenizer.js';
 import { ConfigError, RemoteError, errorMessage } from '../../errors.js';
 import { CAPABILITY_PRESETS, detectCapabilities, type TinkerCapabilities } from './capabilities.js';
 import { chunkWireData, encodeExactData, encodeStandardData, wireLossConfig, wireLossFn } from './datum-codec.js';
-import { resolveFuture, type ResolverStats } from './future-resolver.js';
+import { ClientStats } from './client-stats.js';
+import { resolveFuture, type ResolveOptions } from './future-resolver.js';
 import { lossFromLogprobs } from './loss-from-logprobs.js';
 import { TinkerSamplingPolicy, type SamplingSession } from './sampling-client.js';
 import { TinkerTransport, type RetryPolicy } from './transport.js';
@@ -42,8 +46,24 @@ export interface TinkerBackendOptions {
   retry?: Partial<RetryPolicy>;
   /** Timeout of one HTTP attempt; default 60 s. */
   timeoutMs?: number;
-  /** First backoff of a future after 429 / 5xx; default 500 ms. */
+  /** Longest one request keeps retrying and waiting (408, 429, 402 included); default 30 min. */
+  requestDeadlineMs?: number;
+  /** Longest the client awaits one future (a queued forward_backward can take hours); default 6 h. */
+  futureDeadlineMs?: number;
+  /** Client timeout of one `retrieve_future` long poll (a timed-out poll just polls again); default 45 s. */
+  pollTimeoutMs?: number;
+  /** Wait between attempts while the service answers 402 (paused); default 5 s. */
+  pauseRetryMs?: number;
+  /** First backoff of a future after a connection error, 429 or 5xx; default 500 ms. */
   futureBackoffMs?: number;
+  /**
+   * Send identical sampling requests with consecutive seeds (a group's first turn) as one request
+   * with `num_samples`; default true. Results are the same either way on servers that seed the
+   * i-th sample with seed + i.
+   */
+  coalesceSamples?: boolean;
+  /** Where pause messages go; default `console.warn`. */
+  log?: (message: string) => void;
   /**
    * Standard Tinker servers compute training logprobs at temperature 1; by default a call with
    * another temperature is an error. Set to true to train at temperature 1 anyway.
@@ -66,8 +86,8 @@ export class TinkerBackend implements Backend {
   readonly name = 'tinker';
   readonly tokenizer: Tokenizer;
   readonly renderer: ChatRenderer;
-  /** Futures statistics (polls, statuses, resubmits). */
-  readonly stats: ResolverStats = { polls: 0, tryAgain: 0, status: {}, resubmits: 0 };
+  /** What the client met and produced (retries, waits, pauses, tokens); `optimStep` reports it per step. */
+  readonly stats: ClientStats;
   /** Heartbeats that failed (the session may expire after 300 s without one). */
   heartbeatFailures = 0;
 
@@ -88,19 +108,27 @@ export class TinkerBackend implements Backend {
   ) {
     this.tokenizer = options.tokenizer;
     this.renderer = options.renderer;
+    this.stats = transport.stats;
     this.samplingPolicy = new TinkerSamplingPolicy({
       transport,
       tokenizer: options.tokenizer,
       session: () => this.currentSampler(),
-      failedFutureAs400: capabilities.failedFutureAs400,
-      futureBackoffMs: options.futureBackoffMs,
-      stats: this.stats,
+      wire: { mixedStops: capabilities.mixedStops, maxNumSamples: options.coalesceSamples === false ? 1 : capabilities.maxNumSamples },
+      futures: futureOptions(options, capabilities),
     });
   }
 
   /** Connects: detects capabilities, opens a session with its heartbeat, creates the training client. */
   static async connect(options: TinkerBackendOptions): Promise<TinkerBackend> {
-    const transport = new TinkerTransport({ baseUrl: options.baseUrl, apiKey: options.apiKey, retry: options.retry, timeoutMs: options.timeoutMs });
+    const transport = new TinkerTransport({
+      baseUrl: options.baseUrl,
+      apiKey: options.apiKey,
+      retry: options.retry,
+      timeoutMs: options.timeoutMs,
+      deadlineMs: options.requestDeadlineMs,
+      pauseRetryMs: options.pauseRetryMs,
+      log: options.log,
+    });
     const capabilities = await probeCapabilities(transport, options);
     const session = await transport.postOk<{ session_id: string }>('/api/v1/create_session', {
       tags: options.tags ?? [],
@@ -115,11 +143,14 @@ export class TinkerBackend implements Backend {
       lora_config: { rank: options.loraRank ?? 32, train_unembed: true, train_mlp: true, train_attn: true },
       type: 'create_model',
     });
+    // SkyRL answers the model id at once, but the model is only usable (or known to have failed to
+    // load) once the create_model future resolves: wait for it whenever there is one.
     let modelId = created.model_id;
-    if (modelId === undefined) {
-      const result = await resolveFuture<{ model_id: string }>(transport, created.request_id, { what: 'create_model', failedFutureAs400: capabilities.failedFutureAs400 });
-      modelId = result.model_id;
+    if (typeof created.request_id === 'string' || typeof created.request_id === 'number') {
+      const result = await resolveFuture<{ model_id?: string } | null>(transport, String(created.request_id), { ...futureOptions(options, capabilities), what: 'create_model' });
+      if (typeof result?.model_id === 'string') modelId = result.model_id;
     }
+    if (typeof modelId !== 'string') throw new RemoteError(`create_model at ${transport.baseUrl} returned no model_id (answer: ${JSON.stringify(created)})`);
     const backend = new TinkerBackend(options, transport, capabilities, session.session_id, modelId);
     backend.startHeartbeat(options.heartbeatIntervalMs ?? 10_000);
     return backend;
@@ -136,7 +167,7 @@ export class TinkerBackend implements Backend {
     const chunks = chunkWireData(wire, this.capabilities.maxChunkDatums, this.capabilities.maxChunkBytes);
     const submitted = await Promise.all(
       chunks.map((chunk) =>
-        this.submit('/api/v1/forward', 'forward', {
+        this.submit('/api/v1/forward', 'forward', false, {
           forward_input: {
             data: chunk,
             loss_fn: 'cross_entropy',
@@ -161,7 +192,7 @@ export class TinkerBackend implements Backend {
     const submitted: Submitted[] = [];
     for (const [index, chunk] of chunks.entries()) {
       submitted.push(
-        await this.submit('/api/v1/forward_backward', 'forward_backward', {
+        await this.submit('/api/v1/forward_backward', 'forward_backward', false, {
           forward_backward_input: {
             data: chunk,
             loss_fn: wireLossFn(loss),
@@ -191,7 +222,7 @@ export class TinkerBackend implements Backend {
 
   async optimStep(params: AdamParams): Promise<Record<string, number>> {
     this.sampler = undefined;
-    const submitted = await this.submit('/api/v1/optim_step', 'optim_step', {
+    const submitted = await this.submit('/api/v1/optim_step', 'optim_step', true, {
       adam_params: {
         learning_rate: params.learningRate,
         beta1: params.beta1,
@@ -201,21 +232,22 @@ export class TinkerBackend implements Backend {
         grad_clip_norm: params.gradClipNorm,
       },
     });
-    const result = await this.await<{ metrics?: Record<string, number> }>(submitted);
+    const result = await this.await<{ metrics?: Record<string, number> } | null>(submitted);
     const metrics = { ...(result?.metrics ?? {}) };
     if (params.gradClipNorm > 0 && !this.capabilities.honorsGradClip) metrics['tinker/grad_clip_ignored'] = 1;
-    return metrics;
+    // Every retry, wait and sampled token since the previous step (sampling of this round included).
+    return { ...metrics, ...this.stats.takeStepMetrics() };
   }
 
   async save(name: string): Promise<string> {
-    const result = await this.await<{ path?: string }>(await this.submit('/api/v1/save_weights', 'save_weights', { path: name }));
+    const result = await this.await<{ path?: string } | null>(await this.submit('/api/v1/save_weights', 'save_weights', true, { path: name }));
     if (typeof result?.path !== 'string') throw new RemoteError(`save_weights ${name} returned no path`);
     return result.path;
   }
 
   async load(path: string, options: { optimizer: boolean }): Promise<void> {
     this.sampler = undefined;
-    await this.await(await this.submit('/api/v1/load_weights', 'load_weights', { path, optimizer: options.optimizer }));
+    await this.await(await this.submit('/api/v1/load_weights', 'load_weights', true, { path, optimizer: options.optimizer }));
   }
 
   async close(): Promise<void> {
@@ -227,11 +259,11 @@ export class TinkerBackend implements Backend {
   private currentSampler(): Promise<SamplingSession> {
     if (!this.sampler) {
       const samplingSessionSeqId = this.nextSamplingSessionSeqId++;
-      const pending = this.submit('/api/v1/save_weights_for_sampler', 'save_weights_for_sampler', { sampling_session_seq_id: samplingSessionSeqId })
-        .then((submitted) => this.await<{ sampling_session_id?: string; path?: string }>(submitted))
+      const pending = this.submit('/api/v1/save_weights_for_sampler', 'save_weights_for_sampler', true, { sampling_session_seq_id: samplingSessionSeqId })
+        .then((submitted) => this.await<{ sampling_session_id?: string; path?: string } | null>(submitted))
         .then(async (result) => {
-          if (result.sampling_session_id) return { id: result.sampling_session_id, nextSeqId: 0 };
-          if (!result.path) throw new RemoteError('save_weights_for_sampler returned neither sampling_session_id nor path');
+          if (result?.sampling_session_id) return { id: result.sampling_session_id, nextSeqId: 0 };
+          if (!result?.path) throw new RemoteError('save_weights_for_sampler returned neither sampling_session_id nor path');
           const created = await this.transport.postOk<{ sampling_session_id: string }>('/api/v1/create_sampling_session', {
             session_id: this.sessionId,
             sampling_session_seq_id: this.nextSamplingSessionSeqId++,
@@ -248,12 +280,15 @@ export class TinkerBackend implements Backend {
     return this.sampler;
   }
 
-  /** Submits one mutating request after every earlier one was accepted, with the next `seq_id`. */
-  private submit(path: string, what: string, body: Record<string, unknown>): Promise<Submitted> {
+  /**
+   * Submits one mutating request after every earlier one was accepted, with the next `seq_id`.
+   * `typed`: the body carries `type` (the SDK sends it on every request but forward and forward_backward).
+   */
+  private submit(path: string, what: string, typed: boolean, body: Record<string, unknown>): Promise<Submitted> {
     const run = async (): Promise<Submitted> => {
       if (this.broken) throw new RemoteError(`the training client is unusable: ${this.broken}`);
       const seqId = this.nextSeqId++;
-      const full = { ...body, model_id: this.modelId, seq_id: seqId, type: what };
+      const full = { ...body, model_id: this.modelId, seq_id: seqId, ...(typed ? { type: what } : {}) };
       const idempotencyKey = this.transport.newIdempotencyKey();
       const resubmit = async (): Promise<string> => (await this.transport.postOk<UntypedFuture>(path, full, { idempotencyKey })).request_id;
       try {
@@ -270,12 +305,7 @@ export class TinkerBackend implements Backend {
   }
 
   private await<T>(submitted: Submitted): Promise<T> {
-    return resolveFuture<T>(
-      this.transport,
-      submitted.requestId,
-      { resubmit: submitted.resubmit, failedFutureAs400: this.capabilities.failedFutureAs400, initialBackoffMs: this.options.futureBackoffMs, what: submitted.what },
-      this.stats,
-    );
+    return resolveFuture<T>(this.transport, submitted.requestId, { ...futureOptions(this.options, this.capabilities), resubmit: submitted.resubmit, what: submitted.what });
   }
 
   private checkTemperature(temperature: number): void {
@@ -298,6 +328,16 @@ export class TinkerBackend implements Backend {
     }, intervalMs);
     this.heartbeat.unref();
   }
+}
+
+/** How this client awaits futures. */
+function futureOptions(options: TinkerBackendOptions, capabilities: TinkerCapabilities): Omit<ResolveOptions, 'what' | 'resubmit'> {
+  return {
+    failedFutureAs400: capabilities.failedFutureAs400,
+    initialBackoffMs: options.futureBackoffMs,
+    pollTimeoutMs: options.pollTimeoutMs,
+    deadlineMs: options.futureDeadlineMs,
+  };
 }
 
 async function probeCapabilities(transport: TinkerTransport, options: TinkerBackendOptions): Promise<TinkerCapabilities> {

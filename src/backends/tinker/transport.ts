@@ -2,14 +2,17 @@
  * HTTP transport of the Tinker client: JSON bodies, `X-API-Key` auth, one `X-Idempotency-Key` per
  * logical POST (reused on every retry of it), and the SDK's retry policy (tinker-protocol.md
  * section 1.2): connection errors, 408, 409, 429 and 5xx are retried with exponential backoff that
- * honours `retry-after(-ms)`; 400, 401, 403, 404, 422 fail at once with the server's message.
+ * honours `retry-after(-ms)`; 400, 401, 403, 404, 422 fail at once with the server's message. As in
+ * the SDK, a busy service (408, 429) does not use up the attempt budget and a paused one (402, e.g.
+ * billing) is waited out with a logged message; both are bounded by the call's deadline.
  */
 import { randomUUID } from 'node:crypto';
 import { RemoteError } from '../../errors.js';
+import { ClientStats } from './client-stats.js';
 
 /** Retry policy of the transport. */
 export interface RetryPolicy {
-  /** Attempts in all, the first one included. */
+  /** Attempts in all, the first one included, against connection errors, timeouts, 409 and 5xx. */
   maxAttempts: number;
   initialDelayMs: number;
   maxDelayMs: number;
@@ -25,6 +28,14 @@ export interface TransportOptions {
   retry?: Partial<RetryPolicy>;
   /** Per-attempt timeout; default 60 s. */
   timeoutMs?: number;
+  /** Longest one call keeps retrying and waiting (408, 429, 402 included); default 30 min. */
+  deadlineMs?: number;
+  /** Wait between attempts while the service answers 402; default 5 s (the SDK's). */
+  pauseRetryMs?: number;
+  /** Counters shared with the futures and the sampler (default: a fresh one). */
+  stats?: ClientStats;
+  /** Where pause and resume messages go; default `console.warn`. */
+  log?: (message: string) => void;
 }
 
 /** One HTTP answer. */
@@ -39,6 +50,8 @@ export interface CallOptions {
   /** Retry the statuses this call handles itself? Default true (retry 408/409/429/5xx). */
   retryStatuses?: boolean;
   timeoutMs?: number;
+  /** Overrides the transport's deadline for this call. */
+  deadlineMs?: number;
   headers?: Record<string, string>;
   /** Reuse this idempotency key (a resubmission of the same logical request). */
   idempotencyKey?: string;
@@ -64,20 +77,37 @@ export function errorDetail(body: unknown): string {
   return typeof body === 'string' ? body : JSON.stringify(body);
 }
 
+/** One attempt's outcome: an HTTP answer, or no answer (timed out, or the connection failed). */
+export type AttemptOutcome = ({ kind: 'answer' } & HttpAnswer) | { kind: 'timeout'; message: string } | { kind: 'connection'; message: string };
+
 /** Sends JSON requests to a Tinker server with retries. */
 export class TinkerTransport {
   readonly baseUrl: string;
+  readonly stats: ClientStats;
   private apiKey: string | undefined;
   private readonly retry: RetryPolicy;
   private readonly timeoutMs: number;
-  /** Counts of retried attempts by cause, for tests and logs. */
-  readonly retries: Record<string, number> = {};
+  private readonly deadlineMs: number;
+  private readonly pauseRetryMs: number;
+  private readonly log: (message: string) => void;
+  /** When the service started answering 402, and when that was last logged. */
+  private pausedSince: number | undefined;
+  private pauseLoggedAt = 0;
 
   constructor(options: TransportOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.apiKey = options.apiKey;
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.timeoutMs = options.timeoutMs ?? 60_000;
+    this.deadlineMs = options.deadlineMs ?? 1_800_000;
+    this.pauseRetryMs = options.pauseRetryMs ?? 5_000;
+    this.stats = options.stats ?? new ClientStats();
+    this.log = options.log ?? ((message) => console.warn(message));
+  }
+
+  /** Counts of retried attempts by cause, for tests and logs. */
+  get retries(): Record<string, number> {
+    return this.stats.retriesByCause;
   }
 
   /** Replaces the credential sent as `X-API-Key` (a JWT exchanged for the API key). */
@@ -127,45 +157,108 @@ export class TinkerTransport {
     return answer.body as T;
   }
 
-  private async call(method: string, path: string, body: unknown, options: CallOptions): Promise<HttpAnswer> {
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    if (this.apiKey) headers['x-api-key'] = this.apiKey;
-    Object.assign(headers, options.headers);
-    if (options.idempotencyKey) headers['x-idempotency-key'] = options.idempotencyKey;
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const retryStatuses = options.retryStatuses ?? true;
-    let lastError = '';
-    for (let attempt = 0; attempt < this.retry.maxAttempts; attempt++) {
-      let answer: HttpAnswer;
-      try {
-        const response = await fetch(this.baseUrl + path, {
-          method,
-          headers,
-          body: payload,
-          signal: AbortSignal.timeout(options.timeoutMs ?? this.timeoutMs),
-        });
-        const text = await response.text();
-        answer = { status: response.status, body: parseBody(text), headers: response.headers };
-      } catch (error) {
-        lastError = connectionErrorText(error);
-        this.count('connection');
-        await sleep(this.backoffMs(attempt));
-        continue;
-      }
-      if (retryStatuses && RETRIED(answer.status)) {
-        lastError = `HTTP ${answer.status}: ${errorDetail(answer.body)}`;
-        this.count(String(answer.status >= 500 ? '5xx' : answer.status));
-        await sleep(this.backoffMs(attempt, answer.headers));
-        continue;
-      }
-      return answer;
-    }
-    throw new RemoteError(`${method} ${this.baseUrl}${path} failed after ${this.retry.maxAttempts} attempts; last error: ${lastError}`);
+  /**
+   * One POST attempt without any retry: the caller (the futures loop) decides what a timeout, a
+   * failed connection or each status means. Clears a billing pause once an answer other than 402 arrives.
+   */
+  async attemptPost(path: string, body: unknown, options: { timeoutMs?: number; headers?: Record<string, string> } = {}): Promise<AttemptOutcome> {
+    const headers = this.headers(true, options.headers, this.newIdempotencyKey());
+    const outcome = await this.attempt('POST', path, JSON.stringify(body), headers, options.timeoutMs ?? this.timeoutMs);
+    if (outcome.kind === 'answer' && outcome.status !== 402) this.resumed();
+    return outcome;
   }
 
-  private count(cause: string): void {
-    this.retries[cause] = (this.retries[cause] ?? 0) + 1;
+  /**
+   * Waits out one HTTP 402 (the service paused the account, e.g. for billing) like the SDK: logs
+   * that the run is paused (then at most once a minute), sleeps `pauseRetryMs` and returns, or
+   * throws once `deadline` (a `Date.now()` value) would pass.
+   */
+  async pause(detail: string, deadline: number, what: string): Promise<void> {
+    const now = Date.now();
+    if (this.pausedSince === undefined) this.pausedSince = now;
+    const pausedFor = Math.round((now - this.pausedSince) / 1000);
+    if (now + this.pauseRetryMs > deadline) {
+      throw new RemoteError(`${what}: the service has answered HTTP 402 (paused: ${detail}) for ${pausedFor} s, and the request's deadline has passed; resolve the account status and resume the run`, 402);
+    }
+    if (now - this.pauseLoggedAt >= 60_000) {
+      this.pauseLoggedAt = now;
+      this.log(`[tinker] the service paused this run (HTTP 402: ${detail}); retrying every ${this.pauseRetryMs / 1000} s${pausedFor > 0 ? ` (paused for ${pausedFor} s so far)` : ''}`);
+    }
+    await sleep(this.pauseRetryMs);
+    this.stats.pausedMs += this.pauseRetryMs;
+  }
+
+  private resumed(): void {
+    if (this.pausedSince === undefined) return;
+    this.log(`[tinker] the service resumed this run after ${Math.round((Date.now() - this.pausedSince) / 1000)} s paused (HTTP 402)`);
+    this.pausedSince = undefined;
+    this.pauseLoggedAt = 0;
+  }
+
+  private headers(withBody: boolean, extra: Record<string, string> | undefined, idempotencyKey?: string): Record<string, string> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (withBody) headers['content-type'] = 'application/json';
+    if (this.apiKey) headers['x-api-key'] = this.apiKey;
+    Object.assign(headers, extra);
+    if (idempotencyKey) headers['x-idempotency-key'] = idempotencyKey;
+    return headers;
+  }
+
+  private async attempt(method: string, path: string, payload: string | undefined, headers: Record<string, string>, timeoutMs: number): Promise<AttemptOutcome> {
+    try {
+      const response = await fetch(this.baseUrl + path, { method, headers, body: payload, signal: AbortSignal.timeout(timeoutMs) });
+      const text = await response.text();
+      return { kind: 'answer', status: response.status, body: parseBody(text), headers: response.headers };
+    } catch (error) {
+      const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
+      return timedOut ? { kind: 'timeout', message: `no answer within ${timeoutMs} ms` } : { kind: 'connection', message: connectionErrorText(error) };
+    }
+  }
+
+  /**
+   * Sends until a final answer. Connection errors, per-attempt timeouts, 5xx and 409 use up the
+   * attempt budget; 408 and 429 (the service is busy, not broken) and 402 (paused) do not. Every
+   * wait is bounded by the call's deadline.
+   */
+  private async call(method: string, path: string, body: unknown, options: CallOptions): Promise<HttpAnswer> {
+    const headers = this.headers(body !== undefined, options.headers, options.idempotencyKey);
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const retryStatuses = options.retryStatuses ?? true;
+    const deadline = Date.now() + (options.deadlineMs ?? this.deadlineMs);
+    const what = `${method} ${this.baseUrl}${path}`;
+    let failures = 0;
+    let waits = 0;
+    let lastError = '';
+    for (;;) {
+      const outcome = await this.attempt(method, path, payload, headers, options.timeoutMs ?? this.timeoutMs);
+      let cause: string;
+      let retryAfter: Headers | undefined;
+      if (outcome.kind === 'answer') {
+        if (outcome.status === 402) {
+          await this.pause(errorDetail(outcome.body), deadline, what);
+          continue;
+        }
+        this.resumed();
+        if (!retryStatuses || !RETRIED(outcome.status)) return outcome;
+        lastError = `HTTP ${outcome.status}: ${errorDetail(outcome.body)}`;
+        cause = outcome.status >= 500 ? '5xx' : String(outcome.status);
+        retryAfter = outcome.headers;
+      } else {
+        lastError = outcome.message;
+        cause = outcome.kind;
+      }
+      const budgeted = cause !== '408' && cause !== '429';
+      if (budgeted && ++failures >= this.retry.maxAttempts) {
+        throw new RemoteError(`${what} failed after ${this.retry.maxAttempts} attempts; last error: ${lastError}`);
+      }
+      const delay = this.backoffMs(budgeted ? failures - 1 : waits++, retryAfter);
+      if (Date.now() + delay > deadline) {
+        throw new RemoteError(`${what} did not succeed within its deadline of ${Math.round((options.deadlineMs ?? this.deadlineMs) / 1000)} s; last error: ${lastError}`);
+      }
+      this.stats.retry(cause);
+      this.stats.backoffMs += delay;
+      await sleep(delay);
+    }
   }
 }
 

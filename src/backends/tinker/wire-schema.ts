@@ -124,7 +124,8 @@ export const CreateSamplingSessionRequestSchema = z.looseObject({
 export const WireSamplingParamsSchema = z.looseObject({
   max_tokens: z.number().int().positive({ message: 'max_tokens must be a positive integer' }),
   seed: z.number().int().optional(),
-  stop: z.union([z.string(), z.array(z.string()), z.array(tokenId)]).nullish(),
+  // Strings or token ids; `turnwise serve` also takes both in one list (hosted Tinker and SkyRL do not).
+  stop: z.union([z.string(), z.array(z.union([z.string(), tokenId]))]).nullish(),
   temperature: finite.refine((t) => t > 0, { message: 'temperature must be > 0' }).default(1),
   top_k: z.number().int().default(-1),
   top_p: finite.refine((p) => p > 0 && p <= 1, { message: 'top_p must be in (0, 1]' }).default(1),
