@@ -14,6 +14,8 @@ const config = await loadConfig({ file: process.argv[2], overrides: process.argv
 const task = await searchQaTaskDefinition.open(config, { log: (message) => console.error(message) });
 // No base directory: a tinker run starts from backend.baseModel (no local base is built).
 const result = await trainRun(config, task, undefined);
-console.log(`trained ${result.steps} steps; metrics in ${result.runDir}/metrics.jsonl, checkpoint ${result.checkpoint}`);
+console.log(
+  `trained ${result.steps} steps; metrics in ${result.runDir}/metrics.jsonl, checkpoint ${result.checkpoint}`,
+);
 await result.backend.close();
 task.close?.();

@@ -25,8 +25,22 @@ import type { Tokenizer } from '../src/rollout/tokenizer.js';
 
 /** The reference configs of issue 3 (Llama layout; SwiGLU width 8C/3 rounded up to 32, untied head). */
 export const BENCH_CONFIGS: Record<string, ModelConfigInput> = {
-  S: { hidden_size: 128, num_hidden_layers: 2, num_attention_heads: 4, intermediate_size: 352, vocab_size: 256, max_position_embeddings: 1024 },
-  M: { hidden_size: 256, num_hidden_layers: 4, num_attention_heads: 4, intermediate_size: 704, vocab_size: 4096, max_position_embeddings: 1024 },
+  S: {
+    hidden_size: 128,
+    num_hidden_layers: 2,
+    num_attention_heads: 4,
+    intermediate_size: 352,
+    vocab_size: 256,
+    max_position_embeddings: 1024,
+  },
+  M: {
+    hidden_size: 256,
+    num_hidden_layers: 4,
+    num_attention_heads: 4,
+    intermediate_size: 704,
+    vocab_size: 4096,
+    max_position_embeddings: 1024,
+  },
 };
 const B = 64;
 const T = 256;
@@ -78,7 +92,13 @@ function median(values: number[]): number {
 }
 
 /** The training workload: random tokens, per-token "advantages", loss = -mean(A * logprob). */
-function trainingStep(model: Transformer, optimizer: AdamW, inputIds: Int32Array, targets: Int32Array, dlogprobs: Float32Array): void {
+function trainingStep(
+  model: Transformer,
+  optimizer: AdamW,
+  inputIds: Int32Array,
+  targets: Int32Array,
+  dlogprobs: Float32Array,
+): void {
   model.forward({ B, T, inputIds, targets }, 1);
   model.backward(dlogprobs);
   optimizer.apply(ADAM);
@@ -106,11 +126,21 @@ async function benchConfig(name: string, kernels: Kernels, steps: number): Promi
   model.releaseActivations();
   const trainStepSeconds = median(times);
 
-  const tokenizer: Tokenizer = { vocabSize: V, eosTokenId: undefined, encode: () => [], decode: (ids) => ids.join(' '), tokenId: () => undefined };
+  const tokenizer: Tokenizer = {
+    vocabSize: V,
+    eosTokenId: undefined,
+    encode: () => [],
+    decode: (ids) => ids.join(' '),
+    tokenId: () => undefined,
+  };
   const policy = new EnginePolicy({ model, tokenizer, slots: SAMPLE_SEQUENCES, maxSequenceLength: SAMPLE_TOKENS + 8 });
   const params = { temperature: 1, topK: 0, topP: 1, maxTokens: SAMPLE_TOKENS, stop: [] };
   const sampleAll = (seed: number) =>
-    Promise.all(Array.from({ length: SAMPLE_SEQUENCES }, (_, i) => policy.sample({ tokens: [(i * 7 + 1) % V], params, seed: seed + i })));
+    Promise.all(
+      Array.from({ length: SAMPLE_SEQUENCES }, (_, i) =>
+        policy.sample({ tokens: [(i * 7 + 1) % V], params, seed: seed + i }),
+      ),
+    );
   // Warm-up round: a training run reuses one policy, so its KV-cache pages are already committed.
   await sampleAll(0);
   policy.invalidateCache();
@@ -149,31 +179,63 @@ function torchAvailable(): boolean {
 
 function runTorch(name: string, steps: number, threads: number, coretype: string, sample: boolean): TorchResult {
   const script = fileURLToPath(new URL('./bench_torch.py', import.meta.url));
-  const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads) };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    OPENBLAS_NUM_THREADS: String(threads),
+    OMP_NUM_THREADS: String(threads),
+  };
   if (coretype === '') delete env['OPENBLAS_CORETYPE'];
   else env['OPENBLAS_CORETYPE'] = coretype;
   // An inherited OPENBLAS_L2_SIZE (this machine's environment sets 512) halves OpenBLAS's GEMM.
   if (!process.argv.includes('--keep-openblas-l2-size')) delete env['OPENBLAS_L2_SIZE'];
   const output = execFileSync(
     '/usr/bin/python3',
-    [script, '--config', JSON.stringify(BENCH_CONFIGS[name]), '--name', name, '--steps', String(steps), '--threads', String(threads), '--batch', String(B), '--seq', String(T), '--sample-sequences', String(SAMPLE_SEQUENCES), '--sample-tokens', String(SAMPLE_TOKENS), ...(sample ? [] : ['--no-sample'])],
+    [
+      script,
+      '--config',
+      JSON.stringify(BENCH_CONFIGS[name]),
+      '--name',
+      name,
+      '--steps',
+      String(steps),
+      '--threads',
+      String(threads),
+      '--batch',
+      String(B),
+      '--seq',
+      String(T),
+      '--sample-sequences',
+      String(SAMPLE_SEQUENCES),
+      '--sample-tokens',
+      String(SAMPLE_TOKENS),
+      ...(sample ? [] : ['--no-sample']),
+    ],
     { env, encoding: 'utf-8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 },
   );
   return JSON.parse(output.trim().split('\n').pop()!) as TorchResult;
 }
 
 /** The run with the fastest training step and the one with the fastest sampling. */
-function bestRun<R extends { threads: number; trainStepSeconds: number; sampleTokensPerSecond: number }>(runs: R[]): { train: R; sample: R } {
+function bestRun<R extends { threads: number; trainStepSeconds: number; sampleTokensPerSecond: number }>(
+  runs: R[],
+): { train: R; sample: R } {
   const train = runs.reduce((best, run) => (run.trainStepSeconds < best.trainStepSeconds ? run : best));
   const sampled = runs.filter((run) => run.sampleTokensPerSecond > 0);
-  const sample = sampled.reduce((best, run) => (run.sampleTokensPerSecond > best.sampleTokensPerSecond ? run : best), sampled[0] ?? train);
+  const sample = sampled.reduce(
+    (best, run) => (run.sampleTokensPerSecond > best.sampleTokensPerSecond ? run : best),
+    sampled[0] ?? train,
+  );
   return { train, sample };
 }
 
 function runWorker(name: string, steps: number, threads: number | undefined): ConfigResult {
   const args = ['--import', 'tsx', fileURLToPath(import.meta.url), '--worker', name, '--steps', String(steps)];
   if (threads !== undefined) args.push('--threads', String(threads));
-  const output = execFileSync(process.execPath, args, { encoding: 'utf-8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 });
+  const output = execFileSync(process.execPath, args, {
+    encoding: 'utf-8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 1 << 20,
+  });
   return JSON.parse(output.trim().split('\n').pop()!) as ConfigResult;
 }
 
@@ -196,22 +258,31 @@ async function main(): Promise<void> {
   // SkylakeX selects OpenBLAS's AVX-512 kernels, PyTorch's best setting on this CPU (engine-baseline.md).
   const coretype = argument('openblas-coretype') ?? 'SkylakeX';
   const inherited = process.env['OPENBLAS_CORETYPE'];
-  console.log(`load average at start: ${loadavg().map((x) => x.toFixed(1)).join(' ')} (other processes share these cores; figures scale with it)`);
-  console.log(`engine kernels: ${kernels.name}, run on ${kernels.threads} and 1 thread(s); batch ${B} x ${T}; sampling ${SAMPLE_SEQUENCES} x ${SAMPLE_TOKENS} new tokens; median of ${steps} steps`);
+  console.log(
+    `load average at start: ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')} (other processes share these cores; figures scale with it)`,
+  );
+  console.log(
+    `engine kernels: ${kernels.name}, run on ${kernels.threads} and 1 thread(s); batch ${B} x ${T}; sampling ${SAMPLE_SEQUENCES} x ${SAMPLE_TOKENS} new tokens; median of ${steps} steps`,
+  );
   console.log(
     withTorch
       ? `PyTorch: /usr/bin/python3, training on 1 and ${kernels.threads} thread(s) (OPENBLAS_NUM_THREADS and torch.set_num_threads), sampling on 1 thread (its fastest), OPENBLAS_CORETYPE=${coretype || '(unset)'}${inherited === undefined ? '' : ` (the environment had ${inherited})`}`
       : 'PyTorch: not available (/usr/bin/python3 -c "import torch" failed) or --no-torch',
   );
   if (withTorch && process.env['OPENBLAS_L2_SIZE'] !== undefined && !process.argv.includes('--keep-openblas-l2-size')) {
-    console.log(`PyTorch runs without the environment's OPENBLAS_L2_SIZE=${process.env['OPENBLAS_L2_SIZE']} (it halves OpenBLAS GEMM; --keep-openblas-l2-size keeps it)`);
+    console.log(
+      `PyTorch runs without the environment's OPENBLAS_L2_SIZE=${process.env['OPENBLAS_L2_SIZE']} (it halves OpenBLAS GEMM; --keep-openblas-l2-size keeps it)`,
+    );
   }
 
   const rows: string[][] = [];
   const cpuRows: string[][] = [];
   const threadCounts = [...new Set([kernels.threads, 1])];
   for (const name of configs) {
-    if (!BENCH_CONFIGS[name]) throw new Error(`unknown config ${name}; expected one of ${Object.keys(BENCH_CONFIGS).join(', ')}`);
+    if (!BENCH_CONFIGS[name])
+      throw new Error(`unknown config ${name}; expected one of ${Object.keys(BENCH_CONFIGS).join(', ')}`);
     const oursRuns = threadCounts.map((count) => runWorker(name, steps, count));
     for (const run of oursRuns) console.log(`${name} engine: ${JSON.stringify(run)}`);
     // PyTorch samples fastest on 1 thread (engine-baseline.md); training is tried on 1 and N threads.
@@ -252,12 +323,36 @@ async function main(): Promise<void> {
   }
   console.log('\nWall clock (best thread count of each side; ratios > 1 mean the engine is faster):');
   printTable(
-    ['config', 'train s/step', 'train tok/s', 'torch s/step', 'train ratio', 'sample tok/s', 'torch sample', 'sample ratio', 'peak RSS', 'torch RSS'],
+    [
+      'config',
+      'train s/step',
+      'train tok/s',
+      'torch s/step',
+      'train ratio',
+      'sample tok/s',
+      'torch sample',
+      'sample ratio',
+      'peak RSS',
+      'torch RSS',
+    ],
     rows,
   );
   console.log('\nOne thread each, CPU time (less sensitive to other processes on the machine):');
-  printTable(['config', 'train CPU s/step', 'torch CPU s/step', 'train ratio', 'sample tok/CPU s', 'torch tok/CPU s', 'sample ratio'], cpuRows);
-  console.log(`\nGEMM, engine kernels (${kernels.name}, ${kernels.threads} thread(s)); forward = inp . W^T, dinp = dout . W, dweight = dout^T . inp:`);
+  printTable(
+    [
+      'config',
+      'train CPU s/step',
+      'torch CPU s/step',
+      'train ratio',
+      'sample tok/CPU s',
+      'torch tok/CPU s',
+      'sample ratio',
+    ],
+    cpuRows,
+  );
+  console.log(
+    `\nGEMM, engine kernels (${kernels.name}, ${kernels.threads} thread(s)); forward = inp . W^T, dinp = dout . W, dweight = dout^T . inp:`,
+  );
   // Machine peak from engine-baseline.md: OpenBLAS SkylakeX reaches about 265 GFLOP/s a core here.
   const peak = PEAK_GFLOPS_PER_CORE * kernels.threads;
   printTable(
@@ -269,10 +364,19 @@ async function main(): Promise<void> {
   for (const fixture of ['tiny-qwen2', 'tiny-llama']) {
     const directory = fileURLToPath(new URL(`../src/engine/__fixtures__/${fixture}`, import.meta.url));
     const parity = await torchParity(directory, kernels);
-    parityRows.push([fixture, parity.logits.toExponential(2), parity.gradients.toExponential(2), parity.logits < 1e-4 && parity.gradients < 1e-4 ? 'ok' : 'FAIL']);
+    parityRows.push([
+      fixture,
+      parity.logits.toExponential(2),
+      parity.gradients.toExponential(2),
+      parity.logits < 1e-4 && parity.gradients < 1e-4 ? 'ok' : 'FAIL',
+    ]);
   }
   printTable(['fixture', 'logits max rel err', 'grads max rel err', '< 1e-4'], parityRows);
-  console.log(`\nload average at end: ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  console.log(
+    `\nload average at end: ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}`,
+  );
 }
 
 function printTable(header: string[], rows: string[][]): void {

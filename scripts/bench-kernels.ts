@@ -17,7 +17,13 @@ import { cpus, loadavg } from 'node:os';
 import { createNativeKernels, loadNativeAddon } from '../src/engine/kernels/native.js';
 import type { Kernels } from '../src/engine/kernels/kernels.js';
 import { referenceKernels } from '../src/engine/kernels/reference/index.js';
-import { ENGINE_GEMM_SHAPES, measureGemm, timeCall, type GemmShape, type TimingStatistic } from '../src/engine/kernels/gemm-benchmark.js';
+import {
+  ENGINE_GEMM_SHAPES,
+  measureGemm,
+  timeCall,
+  type GemmShape,
+  type TimingStatistic,
+} from '../src/engine/kernels/gemm-benchmark.js';
 import { Random } from '../src/random.js';
 
 const PYTHON = '/usr/bin/python3';
@@ -30,13 +36,17 @@ function argument(name: string): string | undefined {
 
 function printTable(header: string[], rows: string[][]): void {
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
-  const line = (cells: string[]) => `| ${cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join(' | ')} |`;
+  const line = (cells: string[]) =>
+    `| ${cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join(' | ')} |`;
   console.log(line(header));
-  console.log(`|${widths.map((width, column) => (column === 0 ? '-'.repeat(width + 2) : `${'-'.repeat(width + 1)}:`)).join('|')}|`);
+  console.log(
+    `|${widths.map((width, column) => (column === 0 ? '-'.repeat(width + 2) : `${'-'.repeat(width + 1)}:`)).join('|')}|`,
+  );
   for (const row of rows) console.log(line(row));
 }
 
-const fmt = (value: number | undefined, digits = 1) => (value === undefined || !Number.isFinite(value) ? '-' : value.toFixed(digits));
+const fmt = (value: number | undefined, digits = 1) =>
+  value === undefined || !Number.isFinite(value) ? '-' : value.toFixed(digits);
 
 // The Python side: numpy and torch matmul of the same products, one process per thread count.
 const PYTHON_GEMM = `
@@ -78,12 +88,26 @@ function torchAvailable(): boolean {
   return spawnSync(PYTHON, ['-c', 'import torch, numpy'], { stdio: 'ignore' }).status === 0;
 }
 
-function pythonGemm(shapes: GemmShape[], threads: number, coretype: string, minSeconds: number, statistic: TimingStatistic): PythonGemm[] | string {
-  const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads) };
+function pythonGemm(
+  shapes: GemmShape[],
+  threads: number,
+  coretype: string,
+  minSeconds: number,
+  statistic: TimingStatistic,
+): PythonGemm[] | string {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    OPENBLAS_NUM_THREADS: String(threads),
+    OMP_NUM_THREADS: String(threads),
+  };
   delete env['OPENBLAS_L2_SIZE']; // a cache-size override in this environment that halves OpenBLAS GEMM
   if (coretype === 'unset') delete env['OPENBLAS_CORETYPE'];
   else env['OPENBLAS_CORETYPE'] = coretype;
-  const run = spawnSync(PYTHON, ['-c', PYTHON_GEMM, JSON.stringify(shapes), String(threads), String(minSeconds), statistic], { env, encoding: 'utf8', maxBuffer: 1 << 24 });
+  const run = spawnSync(
+    PYTHON,
+    ['-c', PYTHON_GEMM, JSON.stringify(shapes), String(threads), String(minSeconds), statistic],
+    { env, encoding: 'utf8', maxBuffer: 1 << 24 },
+  );
   if (run.status !== 0) return `python failed: ${run.stderr.trim().split('\n').slice(-1)[0]}`;
   return JSON.parse(run.stdout.trim().split('\n').slice(-1)[0]!) as PythonGemm[];
 }
@@ -110,8 +134,12 @@ function kernelCases(): KernelCase[] {
       name: 'rmsnormForward 16384x128',
       unit: 'Melem/s',
       build(K, scale) {
-        const N = rows(scale, 16384), C = 128;
-        const inp = randomBuffer(random, N * C), weight = randomBuffer(random, C), out = new Float32Array(N * C), rstd = new Float32Array(N);
+        const N = rows(scale, 16384),
+          C = 128;
+        const inp = randomBuffer(random, N * C),
+          weight = randomBuffer(random, C),
+          out = new Float32Array(N * C),
+          rstd = new Float32Array(N);
         return { run: () => K.rmsnormForward(out, rstd, inp, weight, N, C, 1e-6), work: N * C };
       },
     },
@@ -119,9 +147,14 @@ function kernelCases(): KernelCase[] {
       name: 'rmsnormBackward 16384x128',
       unit: 'Melem/s',
       build(K, scale) {
-        const N = rows(scale, 16384), C = 128;
-        const inp = randomBuffer(random, N * C), weight = randomBuffer(random, C), dout = randomBuffer(random, N * C), rstd = new Float32Array(N).fill(1);
-        const dinp = new Float32Array(N * C), dweight = new Float32Array(C);
+        const N = rows(scale, 16384),
+          C = 128;
+        const inp = randomBuffer(random, N * C),
+          weight = randomBuffer(random, C),
+          dout = randomBuffer(random, N * C),
+          rstd = new Float32Array(N).fill(1);
+        const dinp = new Float32Array(N * C),
+          dweight = new Float32Array(C);
         return { run: () => K.rmsnormBackward(dinp, dweight, dout, inp, weight, rstd, N, C), work: N * C };
       },
     },
@@ -129,8 +162,11 @@ function kernelCases(): KernelCase[] {
       name: 'rope 16384x4x32',
       unit: 'Melem/s',
       build(K, scale) {
-        const N = rows(scale, 16384), H = 4, D = 32;
-        const inp = randomBuffer(random, N * H * D), positions = Int32Array.from({ length: N }, (_, i) => i % 256);
+        const N = rows(scale, 16384),
+          H = 4,
+          D = 32;
+        const inp = randomBuffer(random, N * H * D),
+          positions = Int32Array.from({ length: N }, (_, i) => i % 256);
         return { run: () => K.rope(inp, inp, positions, N, H, D, 10000, false), work: N * H * D };
       },
     },
@@ -139,7 +175,9 @@ function kernelCases(): KernelCase[] {
       unit: 'Melem/s',
       build(K, scale) {
         const n = rows(scale, 16384) * 704;
-        const gate = randomBuffer(random, n, 4), up = randomBuffer(random, n), out = new Float32Array(n);
+        const gate = randomBuffer(random, n, 4),
+          up = randomBuffer(random, n),
+          out = new Float32Array(n);
         return { run: () => K.swigluForward(out, gate, up, n), work: n };
       },
     },
@@ -148,8 +186,11 @@ function kernelCases(): KernelCase[] {
       unit: 'Melem/s',
       build(K, scale) {
         const n = rows(scale, 16384) * 704;
-        const gate = randomBuffer(random, n, 4), up = randomBuffer(random, n), dout = randomBuffer(random, n);
-        const dgate = new Float32Array(n), dup = new Float32Array(n);
+        const gate = randomBuffer(random, n, 4),
+          up = randomBuffer(random, n),
+          dout = randomBuffer(random, n);
+        const dgate = new Float32Array(n),
+          dup = new Float32Array(n);
         return { run: () => K.swigluBackward(dgate, dup, dout, gate, up, n), work: n };
       },
     },
@@ -158,7 +199,8 @@ function kernelCases(): KernelCase[] {
       unit: 'Melem/s',
       build(K, scale) {
         const n = rows(scale, 16384) * 256;
-        const a = randomBuffer(random, n), b = randomBuffer(random, n);
+        const a = randomBuffer(random, n),
+          b = randomBuffer(random, n);
         return { run: () => K.add(a, a, b, n), work: n };
       },
     },
@@ -168,8 +210,11 @@ function kernelCases(): KernelCase[] {
         unit: 'Melem/s',
         build(K, scale) {
           const N = rows(scale, 16384);
-          const logits = randomBuffer(random, N * V, 5), targets = Int32Array.from({ length: N }, (_, i) => (i * 7) % V);
-          const logprobs = new Float32Array(N), lse = new Float32Array(N), entropy = new Float32Array(N);
+          const logits = randomBuffer(random, N * V, 5),
+            targets = Int32Array.from({ length: N }, (_, i) => (i * 7) % V);
+          const logprobs = new Float32Array(N),
+            lse = new Float32Array(N),
+            entropy = new Float32Array(N);
           return { run: () => K.logprobsForward(logprobs, lse, entropy, logits, targets, N, V, 1 / 0.7), work: N * V };
         },
       },
@@ -178,9 +223,15 @@ function kernelCases(): KernelCase[] {
         unit: 'Melem/s',
         build(K, scale) {
           const N = rows(scale, 16384);
-          const logits = randomBuffer(random, N * V, 5), targets = Int32Array.from({ length: N }, (_, i) => (i * 7) % V);
-          const lse = new Float32Array(N).fill(8), dlogprobs = randomBuffer(random, N), dlogits = new Float32Array(N * V);
-          return { run: () => K.logprobsBackward(dlogits, dlogprobs, logits, lse, targets, N, V, 1 / 0.7), work: N * V };
+          const logits = randomBuffer(random, N * V, 5),
+            targets = Int32Array.from({ length: N }, (_, i) => (i * 7) % V);
+          const lse = new Float32Array(N).fill(8),
+            dlogprobs = randomBuffer(random, N),
+            dlogits = new Float32Array(N * V);
+          return {
+            run: () => K.logprobsBackward(dlogits, dlogprobs, logits, lse, targets, N, V, 1 / 0.7),
+            work: N * V,
+          };
         },
       },
     ]),
@@ -189,7 +240,10 @@ function kernelCases(): KernelCase[] {
       unit: 'Melem/s',
       build(K, scale) {
         const n = rows(scale, 5_300_000);
-        const params = randomBuffer(random, n), grads = randomBuffer(random, n), m = new Float32Array(n), v = new Float32Array(n);
+        const params = randomBuffer(random, n),
+          grads = randomBuffer(random, n),
+          m = new Float32Array(n),
+          v = new Float32Array(n);
         return { run: () => K.adamw(params, grads, m, v, n, 1e-4, 0.9, 0.95, 1e-8, 0.1, 1, 1), work: n };
       },
     },
@@ -204,12 +258,25 @@ function kernelCases(): KernelCase[] {
         unit: 'GB/s',
         build(K, scale) {
           // One call per layer of a 64-slot cache at position 255: every key and value of a slot read once.
-          const B = rows(scale, 64), S = 64, maxT = 272, H = 4, KVH = 4, p = 255;
-          const caches = Array.from({ length: layers }, () => [randomBuffer(random, S * KVH * maxT * D), randomBuffer(random, S * KVH * maxT * D)] as const);
-          const q = randomBuffer(random, B * H * D), k = randomBuffer(random, B * KVH * D), v = randomBuffer(random, B * KVH * D), out = new Float32Array(B * H * D);
-          const slots = Int32Array.from({ length: B }, (_, i) => i), positions = new Int32Array(B).fill(p);
+          const B = rows(scale, 64),
+            S = 64,
+            maxT = 272,
+            H = 4,
+            KVH = 4,
+            p = 255;
+          const caches = Array.from(
+            { length: layers },
+            () => [randomBuffer(random, S * KVH * maxT * D), randomBuffer(random, S * KVH * maxT * D)] as const,
+          );
+          const q = randomBuffer(random, B * H * D),
+            k = randomBuffer(random, B * KVH * D),
+            v = randomBuffer(random, B * KVH * D),
+            out = new Float32Array(B * H * D);
+          const slots = Int32Array.from({ length: B }, (_, i) => i),
+            positions = new Int32Array(B).fill(p);
           const run = () => {
-            for (const [kcache, vcache] of caches) K.attentionCached(out, q, k, v, kcache, vcache, slots, positions, B, S, maxT, H, KVH, D);
+            for (const [kcache, vcache] of caches)
+              K.attentionCached(out, q, k, v, kcache, vcache, slots, positions, B, S, maxT, H, KVH, D);
           };
           return { run, work: layers * B * KVH * (p + 1) * D * 4 * 2 };
         },
@@ -226,7 +293,9 @@ function kernelCases(): KernelCase[] {
         unit: 'GFLOP/s',
         build(K, scale) {
           const N = rows(scale, 64);
-          const inp = randomBuffer(random, N * C), weight = randomBuffer(random, OC * C), out = new Float32Array(N * OC);
+          const inp = randomBuffer(random, N * C),
+            weight = randomBuffer(random, OC * C),
+            out = new Float32Array(N * OC);
           return { run: () => K.matmulForward(out, inp, weight, null, N, C, OC), work: 2 * N * C * OC };
         },
       }),
@@ -236,9 +305,12 @@ function kernelCases(): KernelCase[] {
         name: `sampleTokens 64x4096${topK ? ` topK ${topK}` : ''}`,
         unit: 'Melem/s',
         build(K, scale) {
-          const N = rows(scale, 64), V = 4096;
-          const logits = randomBuffer(random, N * V, 5), uniforms = Float64Array.from({ length: N }, () => random.next());
-          const tokens = new Int32Array(N), logprobs = new Float32Array(N);
+          const N = rows(scale, 64),
+            V = 4096;
+          const logits = randomBuffer(random, N * V, 5),
+            uniforms = Float64Array.from({ length: N }, () => random.next());
+          const tokens = new Int32Array(N),
+            logprobs = new Float32Array(N);
           return { run: () => K.sampleTokens(tokens, logprobs, logits, uniforms, N, V, 1 / 0.9, topK, 1), work: N * V };
         },
       }),
@@ -248,15 +320,29 @@ function kernelCases(): KernelCase[] {
         name: `attention ${direction} B=64 T=256 H=4 D=32`,
         unit: 'GFLOP/s',
         build(K, scale) {
-          const B = rows(scale, 64), T = 256, H = 4, KVH = 4, D = 32;
-          const q = randomBuffer(random, B * T * H * D), k = randomBuffer(random, B * T * KVH * D), v = randomBuffer(random, B * T * KVH * D);
-          const out = new Float32Array(q.length), lse = new Float32Array(B * H * T);
+          const B = rows(scale, 64),
+            T = 256,
+            H = 4,
+            KVH = 4,
+            D = 32;
+          const q = randomBuffer(random, B * T * H * D),
+            k = randomBuffer(random, B * T * KVH * D),
+            v = randomBuffer(random, B * T * KVH * D);
+          const out = new Float32Array(q.length),
+            lse = new Float32Array(B * H * T);
           K.attentionForward(out, lse, q, k, v, B, T, H, KVH, D);
           // causal: T(T+1)/2 scores; forward 2 products (QK, PV), backward 4 (+ the recomputed QK)
           const pairs = (B * H * T * (T + 1)) / 2;
-          if (direction === 'forward') return { run: () => K.attentionForward(out, lse, q, k, v, B, T, H, KVH, D), work: pairs * D * 4 };
-          const dq = new Float32Array(q.length), dk = new Float32Array(k.length), dv = new Float32Array(v.length), dout = randomBuffer(random, q.length);
-          return { run: () => K.attentionBackward(dq, dk, dv, dout, q, k, v, out, lse, B, T, H, KVH, D), work: pairs * D * 10 };
+          if (direction === 'forward')
+            return { run: () => K.attentionForward(out, lse, q, k, v, B, T, H, KVH, D), work: pairs * D * 4 };
+          const dq = new Float32Array(q.length),
+            dk = new Float32Array(k.length),
+            dv = new Float32Array(v.length),
+            dout = randomBuffer(random, q.length);
+          return {
+            run: () => K.attentionBackward(dq, dk, dv, dout, q, k, v, out, lse, B, T, H, KVH, D),
+            work: pairs * D * 10,
+          };
         },
       }),
     ),
@@ -279,8 +365,14 @@ function main(): void {
   // createNativeKernels sizes the addon's one shared pool: build the wrapper right before each use.
   const nativeWith = (threads: number) => (addon ? createNativeKernels(addon, threads) : undefined);
   const withTorch = !process.argv.includes('--no-torch') && torchAvailable();
-  console.log(`native: ${addon ? `${addon.info().simd} (supported: ${addon.info().supported.join(', ')}), 1 and 2 threads` : 'not built'}`);
-  console.log(`machine: ${cpus().length} CPUs, load average ${loadavg().map((load) => load.toFixed(1)).join(' ')} (other processes share the cores: figures vary +-15%)`);
+  console.log(
+    `native: ${addon ? `${addon.info().simd} (supported: ${addon.info().supported.join(', ')}), 1 and 2 threads` : 'not built'}`,
+  );
+  console.log(
+    `machine: ${cpus().length} CPUs, load average ${loadavg()
+      .map((load) => load.toFixed(1))
+      .join(' ')} (other processes share the cores: figures vary +-15%)`,
+  );
   console.log(
     withTorch
       ? `numpy/torch: ${PYTHON}, OPENBLAS_NUM_THREADS = threads, OPENBLAS_CORETYPE=${coretype === 'unset' ? '(unset)' : coretype}, OPENBLAS_L2_SIZE unset${process.env['OPENBLAS_L2_SIZE'] ? ` (was ${process.env['OPENBLAS_L2_SIZE']} here)` : ''}; torch runs nn.functional.linear for the forward`
@@ -310,15 +402,35 @@ function main(): void {
       ratio === undefined ? '-' : `${ratio.toFixed(2)}x`,
     ];
   });
-  console.log(`\nGEMM GFLOP/s, ${statistic} of the timed calls (forward: out = inp . W^T; dinp = dout . W; dweight = dout^T . inp):`);
-  printTable(['shape (N x C -> OC) product', 'reference', 'native 1t', 'native 2t', 'numpy 1t', 'numpy 2t', 'torch 1t', 'torch 2t', 'native/torch 2t'], rows);
+  console.log(
+    `\nGEMM GFLOP/s, ${statistic} of the timed calls (forward: out = inp . W^T; dinp = dout . W; dweight = dout^T . inp):`,
+  );
+  printTable(
+    [
+      'shape (N x C -> OC) product',
+      'reference',
+      'native 1t',
+      'native 2t',
+      'numpy 1t',
+      'numpy 2t',
+      'torch 1t',
+      'torch 2t',
+      'native/torch 2t',
+    ],
+    rows,
+  );
 
   console.log(`\nOther kernels (${statistic} of the timed calls; reference on 1/16 of the size):`);
   const table: string[][] = [];
   for (const kernelCase of kernelCases()) {
     const measure = (kernels: Kernels, scale: number) => {
       const { run, work } = kernelCase.build(kernels, scale);
-      const seconds = timeCall(run, kernels.name === 'reference' ? 0.1 : minSeconds, kernels.name === 'reference' ? 1 : 3, statistic);
+      const seconds = timeCall(
+        run,
+        kernels.name === 'reference' ? 0.1 : minSeconds,
+        kernels.name === 'reference' ? 1 : 3,
+        statistic,
+      );
       return { rate: work / seconds / (kernelCase.unit === 'Melem/s' ? 1e6 : 1e9), milliseconds: seconds * 1000 };
     };
     const reference = measure(referenceKernels, 1 / 16);
@@ -326,7 +438,14 @@ function main(): void {
       const kernels = nativeWith(threads);
       return kernels ? measure(kernels, 1) : undefined;
     });
-    table.push([kernelCase.name, kernelCase.unit, fmt(reference.rate), fmt(ours[0]?.rate), fmt(ours[1]?.rate), fmt(ours[1]?.milliseconds, 2)]);
+    table.push([
+      kernelCase.name,
+      kernelCase.unit,
+      fmt(reference.rate),
+      fmt(ours[0]?.rate),
+      fmt(ours[1]?.rate),
+      fmt(ours[1]?.milliseconds, 2),
+    ]);
   }
   printTable(['kernel', 'unit', 'reference', 'native 1t', 'native 2t', 'ms/call 2t'], table);
 }

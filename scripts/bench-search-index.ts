@@ -12,7 +12,14 @@ import { markdownTable } from '../src/tasks/search-qa/retrieval-stats.js';
 import { openSearchIndex } from '../src/tasks/search-qa/search-index.js';
 import { createWikiSearchTool } from '../src/tasks/search-qa/wiki-search-tool.js';
 
-const { values } = parseArgs({ options: { tier: { type: 'string' }, dir: { type: 'string' }, queries: { type: 'string' }, rebuild: { type: 'boolean' } } });
+const { values } = parseArgs({
+  options: {
+    tier: { type: 'string' },
+    dir: { type: 'string' },
+    queries: { type: 'string' },
+    rebuild: { type: 'boolean' },
+  },
+});
 const tier = parseTier(values.tier ?? 'M');
 const dir = path.resolve(values.dir ?? defaultDataDir(tier));
 const queryCount = Number(values.queries ?? 2000);
@@ -31,14 +38,24 @@ if (values.rebuild || !existsSync(path.join(dir, DATA_FILES.corpus))) {
 if (values.rebuild) rmSync(path.join(dir, DATA_FILES.index), { force: true });
 const indexStarted = performance.now();
 const index = await openSearchIndex(dir);
-rows.push({ measurement: 'index open (build if stale)', value: ((performance.now() - indexStarted) / 1000).toFixed(2), unit: 's' });
+rows.push({
+  measurement: 'index open (build if stale)',
+  value: ((performance.now() - indexStarted) / 1000).toFixed(2),
+  unit: 's',
+});
 for (const file of [DATA_FILES.corpus, DATA_FILES.questions, DATA_FILES.index]) {
   rows.push({ measurement: `size ${file}`, value: (statSync(path.join(dir, file)).size / 1e6).toFixed(1), unit: 'MB' });
 }
-rows.push({ measurement: 'documents', value: index.documentCount, unit: '' }, { measurement: 'passages', value: index.passageCount, unit: '' });
+rows.push(
+  { measurement: 'documents', value: index.documentCount, unit: '' },
+  { measurement: 'passages', value: index.passageCount, unit: '' },
+);
 
 const questions = loadSearchQaDataset(dir).map((row) => row.question);
-const queries = Array.from({ length: Math.min(queryCount, questions.length) }, (_, i) => questions[Math.floor((i * questions.length) / Math.min(queryCount, questions.length))]!);
+const queries = Array.from(
+  { length: Math.min(queryCount, questions.length) },
+  (_, i) => questions[Math.floor((i * questions.length) / Math.min(queryCount, questions.length))]!,
+);
 const tool = createWikiSearchTool(index);
 
 function measure(label: string, run: (query: string) => unknown): void {

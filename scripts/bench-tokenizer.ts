@@ -34,7 +34,10 @@ for (const file of ['data.noun', 'data.verb', 'data.adj', 'data.adv']) {
 }
 
 const start = performance.now();
-const trained = trainBpe(texts, { vocabSize, addedTokens: ['<reasoning>', '</reasoning>', '<tool>', '</tool>', '<result>', '</result>', '<answer>', '</answer>'] });
+const trained = trainBpe(texts, {
+  vocabSize,
+  addedTokens: ['<reasoning>', '</reasoning>', '<tool>', '</tool>', '<result>', '</result>', '<answer>', '</answer>'],
+});
 const trainSeconds = (performance.now() - start) / 1000;
 const directory = await mkdtemp(join(tmpdir(), 'bench-tokenizer-'));
 await writeTokenizerFiles(directory, trained);
@@ -58,7 +61,10 @@ const rows: Array<[string, string]> = [
   ['train: count pieces', `${trained.stats.countSeconds.toFixed(2)} s`],
   ['train: learn merges', `${trained.stats.mergeSeconds.toFixed(2)} s`],
   ['train: total', `${trainSeconds.toFixed(2)} s`],
-  ['encode (first 20k lines, one call each)', `${(sample.length / 1e6 / encodeSeconds).toFixed(2)} M chars/s, ${(ids.length / encodeSeconds / 1e3).toFixed(0)} k tokens/s, ${(sample.length / ids.length).toFixed(2)} chars/token`],
+  [
+    'encode (first 20k lines, one call each)',
+    `${(sample.length / 1e6 / encodeSeconds).toFixed(2)} M chars/s, ${(ids.length / encodeSeconds / 1e3).toFixed(0)} k tokens/s, ${(sample.length / ids.length).toFixed(2)} chars/token`,
+  ],
   ['decode', `${(ids.length / decodeSeconds / 1e3).toFixed(0)} k tokens/s`],
 ];
 const width = Math.max(...rows.map(([label]) => label.length));

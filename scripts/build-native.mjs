@@ -30,14 +30,28 @@ function warn(reason) {
 if (process.env.TURNWISE_SKIP_NATIVE === '1') warn('TURNWISE_SKIP_NATIVE=1');
 
 // node-gyp: the one npm passes to lifecycle scripts, else the copy bundled with npm.
-const bundled = join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
-const nodeGyp = process.env.npm_config_node_gyp && existsSync(process.env.npm_config_node_gyp) ? process.env.npm_config_node_gyp : bundled;
+const bundled = join(
+  dirname(process.execPath),
+  '..',
+  'lib',
+  'node_modules',
+  'npm',
+  'node_modules',
+  'node-gyp',
+  'bin',
+  'node-gyp.js',
+);
+const nodeGyp =
+  process.env.npm_config_node_gyp && existsSync(process.env.npm_config_node_gyp)
+    ? process.env.npm_config_node_gyp
+    : bundled;
 if (!existsSync(nodeGyp)) warn(`node-gyp was not found (looked for ${nodeGyp})`);
 
 // Headers: the configured nodedir, else the installed Node's own include/node (offline), else node-gyp's download.
 const args = [nodeGyp, 'rebuild'];
 const prefix = resolve(dirname(process.execPath), '..');
-if (!process.env.npm_config_nodedir && existsSync(join(prefix, 'include', 'node', 'common.gypi'))) args.push(`--nodedir=${prefix}`);
+if (!process.env.npm_config_nodedir && existsSync(join(prefix, 'include', 'node', 'common.gypi')))
+  args.push(`--nodedir=${prefix}`);
 
 console.log(`turnwise: building the native kernels (node-gyp ${args.slice(1).join(' ')})`);
 const build = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit', env: process.env });

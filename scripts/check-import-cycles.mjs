@@ -19,7 +19,12 @@ function* sourceFiles(directory) {
     const path = join(directory, name);
     if (statSync(path).isDirectory()) {
       if (name !== '__fixtures__') yield* sourceFiles(path);
-    } else if (/\.tsx?$/.test(name) && !/\.(test|bench)\.ts$/.test(name) && !name.endsWith('.suite.ts') && !name.endsWith('.d.ts')) {
+    } else if (
+      /\.tsx?$/.test(name) &&
+      !/\.(test|bench)\.ts$/.test(name) &&
+      !name.endsWith('.suite.ts') &&
+      !name.endsWith('.d.ts')
+    ) {
       yield path;
     }
   }
@@ -51,19 +56,32 @@ function check(levels) {
     }
   }
   // Tarjan's strongly connected components: every component of more than one folder is a cycle.
-  const index = new Map(), low = new Map(), stack = [], onStack = new Set(), cycles = [];
+  const index = new Map(),
+    low = new Map(),
+    stack = [],
+    onStack = new Set(),
+    cycles = [];
   let counter = 0;
   const visit = (node) => {
-    index.set(node, counter); low.set(node, counter); counter += 1;
-    stack.push(node); onStack.add(node);
+    index.set(node, counter);
+    low.set(node, counter);
+    counter += 1;
+    stack.push(node);
+    onStack.add(node);
     for (const next of edges.get(node)?.keys() ?? []) {
-      if (!index.has(next)) { visit(next); low.set(node, Math.min(low.get(node), low.get(next))); }
-      else if (onStack.has(next)) low.set(node, Math.min(low.get(node), index.get(next)));
+      if (!index.has(next)) {
+        visit(next);
+        low.set(node, Math.min(low.get(node), low.get(next)));
+      } else if (onStack.has(next)) low.set(node, Math.min(low.get(node), index.get(next)));
     }
     if (low.get(node) === index.get(node)) {
       const component = [];
       let member;
-      do { member = stack.pop(); onStack.delete(member); component.push(member); } while (member !== node);
+      do {
+        member = stack.pop();
+        onStack.delete(member);
+        component.push(member);
+      } while (member !== node);
       if (component.length > 1) cycles.push(component.sort());
     }
   };
@@ -74,7 +92,8 @@ function check(levels) {
   for (const component of cycles) {
     console.log(`cycle between ${component.join(', ')}:`);
     for (const from of component) {
-      for (const [to, example] of edges.get(from) ?? []) if (component.includes(to)) console.log(`  ${from} -> ${to} (${example})`);
+      for (const [to, example] of edges.get(from) ?? [])
+        if (component.includes(to)) console.log(`  ${from} -> ${to} (${example})`);
     }
   }
   console.log(`depth ${levels}: ${edges.size} folders with imports, ${cycles.length} cycle(s)`);

@@ -53,15 +53,23 @@ const closers: (() => Promise<void> | void)[] = [];
 
 async function startServer(): Promise<string> {
   if (values['in-process']) {
-    const server = createTinkerServer({ backend: new BigramTestBackend({ seed: 0 }), modelName: MODEL, longPollMs: 10_000 });
+    const server = createTinkerServer({
+      backend: new BigramTestBackend({ seed: 0 }),
+      modelName: MODEL,
+      longPollMs: 10_000,
+    });
     closers.push(() => server.close());
     return server.listen(0);
   }
   const main = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', main, 'serve', '--test-backend', 'bigram', '--port', '0', '--model-name', MODEL], {
-    env: { ...process.env, TURNWISE_CLI: '1' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--import', 'tsx', main, 'serve', '--test-backend', 'bigram', '--port', '0', '--model-name', MODEL],
+    {
+      env: { ...process.env, TURNWISE_CLI: '1' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   closers.push(() => void child.kill('SIGTERM'));
   return new Promise((resolve, reject) => {
     let output = '';
@@ -70,7 +78,9 @@ async function startServer(): Promise<string> {
       const match = / on (http:\/\/[^ ]+) /.exec(output);
       if (match) resolve(match[1]!);
     });
-    child.once('exit', (code) => reject(new Error(`turnwise serve exited with code ${code} before listening: ${output}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`turnwise serve exited with code ${code} before listening: ${output}`)),
+    );
   });
 }
 
@@ -82,7 +92,12 @@ function request(index: number): SampleRequest {
 }
 
 async function tinkerSampler(): Promise<(request: SampleRequest) => Promise<SampleResult>> {
-  const policy = await TinkerSamplingPolicy.connect({ baseUrl: url, baseModel: MODEL, tokenizer: reference.tokenizer, retry: { initialDelayMs: 20 } });
+  const policy = await TinkerSamplingPolicy.connect({
+    baseUrl: url,
+    baseModel: MODEL,
+    tokenizer: reference.tokenizer,
+    retry: { initialDelayMs: 20 },
+  });
   closers.push(() => {
     policy.close();
     const retried = Object.entries(policy.transport.retries).map(([cause, count]) => `${cause} x${count}`);
@@ -96,16 +111,28 @@ function openAiSampler(): (request: SampleRequest) => Promise<SampleResult> {
     const response = await fetch(`${url}/v1/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ model: MODEL, prompt: sample.tokens, max_tokens: sample.params.maxTokens, seed: sample.seed, logprobs: 0 }),
+      body: JSON.stringify({
+        model: MODEL,
+        prompt: sample.tokens,
+        max_tokens: sample.params.maxTokens,
+        seed: sample.seed,
+        logprobs: 0,
+      }),
     });
     if (response.status !== 200) throw new Error(`HTTP ${response.status}: ${await response.text()}`);
-    const body = (await response.json()) as { choices: { token_ids: number[]; finish_reason: 'stop' | 'length'; logprobs: { token_logprobs: number[] } }[] };
+    const body = (await response.json()) as {
+      choices: { token_ids: number[]; finish_reason: 'stop' | 'length'; logprobs: { token_logprobs: number[] } }[];
+    };
     const choice = body.choices[0]!;
     return { tokens: choice.token_ids, logprobs: choice.logprobs.token_logprobs, finishReason: choice.finish_reason };
   };
 }
 
-async function run(sample: (request: SampleRequest) => Promise<SampleResult>, count: number, offset: number): Promise<Outcome & { seconds: number }> {
+async function run(
+  sample: (request: SampleRequest) => Promise<SampleResult>,
+  count: number,
+  offset: number,
+): Promise<Outcome & { seconds: number }> {
   const outcome: Outcome = { ok: 0, errors: 0, lost: 0, wrong: 0, tokens: 0, latencies: [] };
   let next = 0;
   const started = performance.now();
@@ -163,16 +190,35 @@ for (const [index, protocol] of protocols.entries()) {
     percentile(result.latencies, 99).toFixed(1),
     percentile(result.latencies, 100).toFixed(1),
   ]);
-  if (result.firstError ?? warm.firstError) console.error(`${protocol}: first error: ${result.firstError ?? warm.firstError}`);
+  if (result.firstError ?? warm.firstError)
+    console.error(`${protocol}: first error: ${result.firstError ?? warm.firstError}`);
 }
-const header = ['protocol', 'requests', 'concurrency', 'ok', 'errors', 'lost', 'wrong', 'seconds', 'req/s', 'tokens/s', 'p50 ms', 'p99 ms', 'max ms'];
+const header = [
+  'protocol',
+  'requests',
+  'concurrency',
+  'ok',
+  'errors',
+  'lost',
+  'wrong',
+  'seconds',
+  'req/s',
+  'tokens/s',
+  'p50 ms',
+  'p99 ms',
+  'max ms',
+];
 const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
 const line = (cells: string[]): string => cells.map((cell, column) => cell.padStart(widths[column]!)).join('  ');
-console.log(`load test of turnwise serve on ${url} (${values['in-process'] ? 'in this process' : 'own process'}; bigram test backend; ${MAX_TOKENS} tokens per sample; ${WARMUP} warm-up requests per protocol not counted, but their errors are)`);
+console.log(
+  `load test of turnwise serve on ${url} (${values['in-process'] ? 'in this process' : 'own process'}; bigram test backend; ${MAX_TOKENS} tokens per sample; ${WARMUP} warm-up requests per protocol not counted, but their errors are)`,
+);
 console.log(line(header));
 for (const row of rows) console.log(line(row));
 const stats = (await (await fetch(`${url}/api/v1/turnwise_stats`)).json()) as Record<string, number>;
-console.log(`server: futures still pending ${stats.pending_futures}, jobs queued ${stats.queued_jobs}, running ${stats.running_jobs}`);
+console.log(
+  `server: futures still pending ${stats.pending_futures}, jobs queued ${stats.queued_jobs}, running ${stats.running_jobs}`,
+);
 for (const close of closers) await close();
 const failed = rows.some((row) => row[4] !== '0' || row[5] !== '0' || row[6] !== '0') || stats.pending_futures !== 0;
 process.exit(failed ? 1 : 0);

@@ -14,12 +14,24 @@ import { writeSyntheticRun } from '../src/report/synthetic-runs.js';
 import { writeReport, PAPER_RESULTS } from '../src/report/write-report.js';
 
 /** Screenshots `htmlPath` to `pngPath`; returns the number of panels that drew a chart. */
-export async function screenshotReport(htmlPath: string, pngPath: string): Promise<{ canvases: number; panels: number }> {
+export async function screenshotReport(
+  htmlPath: string,
+  pngPath: string,
+): Promise<{ canvases: number; panels: number }> {
   const userDataDir = mkdtempSync(join(tmpdir(), 'turnwise-chromium-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
     viewport: { width: 1400, height: 1000 },
   });
   try {
@@ -45,8 +57,12 @@ if (invokedDirectly) {
   let png = args[1];
   if (html === '--synthetic' || html === undefined) {
     const root = mkdtempSync(join(tmpdir(), 'turnwise-synthetic-'));
-    for (const method of ['mt-grpo', 'grpo-mr', 'grpo-or']) for (const seed of [0, 1, 2]) writeSyntheticRun(join(root, `${method}-seed${seed}`), method, seed, 60);
-    html = writeReport([root], join(root, 'report.html'), { title: 'turnwise report (synthetic runs)', referenceRows: PAPER_RESULTS });
+    for (const method of ['mt-grpo', 'grpo-mr', 'grpo-or'])
+      for (const seed of [0, 1, 2]) writeSyntheticRun(join(root, `${method}-seed${seed}`), method, seed, 60);
+    html = writeReport([root], join(root, 'report.html'), {
+      title: 'turnwise report (synthetic runs)',
+      referenceRows: PAPER_RESULTS,
+    });
     png = png ?? 'report-synthetic.png';
   }
   png = png ?? html.replace(/\.html$/, '') + '.png';

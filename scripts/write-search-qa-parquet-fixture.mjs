@@ -9,7 +9,14 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'tasks', 'search-qa', '__fixtures__');
+const fixtures = path.join(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  'src',
+  'tasks',
+  'search-qa',
+  '__fixtures__',
+);
 const requireFromCwd = createRequire(path.join(process.cwd(), 'package.json'));
 const { parquetWriteBuffer } = await import(pathToFileURL(requireFromCwd.resolve('hyparquet-writer')).href);
 

@@ -26,7 +26,11 @@ describe('hostile input: run directories', () => {
   ])('a config.json that is %s is refused in one line, and left as it was', async (_what, text) => {
     const runDir = temporary();
     writeFileSync(join(runDir, 'config.json'), text);
-    for (const argv of [['train', '--resume', runDir], ['eval', runDir], ['credit', runDir]]) {
+    for (const argv of [
+      ['train', '--resume', runDir],
+      ['eval', runDir],
+      ['credit', runDir],
+    ]) {
       const run = await runCaptured(argv);
       expect(run.code).toBe(2);
       expect(oneLine(run.errors)).toMatch(/^turnwise (train|eval|credit): ConfigError: /);

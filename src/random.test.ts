@@ -3,7 +3,9 @@ import { Random } from './random.js';
 
 describe('Random', () => {
   it('gives the same stream for the same seed and a different one for another seed', () => {
-    const a = new Random(42), b = new Random(42), c = new Random(43);
+    const a = new Random(42),
+      b = new Random(42),
+      c = new Random(43);
     const xs = Array.from({ length: 5 }, () => a.nextUint32());
     expect(Array.from({ length: 5 }, () => b.nextUint32())).toEqual(xs);
     expect(Array.from({ length: 5 }, () => c.nextUint32())).not.toEqual(xs);
@@ -31,9 +33,14 @@ describe('Random', () => {
 
   it('draws normals with mean 0 and variance 1', () => {
     const r = new Random(3);
-    let s = 0, s2 = 0;
+    let s = 0,
+      s2 = 0;
     const n = 200_000;
-    for (let i = 0; i < n; i++) { const x = r.normal(); s += x; s2 += x * x; }
+    for (let i = 0; i < n; i++) {
+      const x = r.normal();
+      s += x;
+      s2 += x * x;
+    }
     expect(Math.abs(s / n)).toBeLessThan(0.01);
     expect(Math.abs(s2 / n - 1)).toBeLessThan(0.02);
   });

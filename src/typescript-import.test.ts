@@ -8,7 +8,13 @@ import { isTypeScriptFile, tsxApiUrl } from './typescript-import.js';
 describe('TypeScript modules handed to turnwise', () => {
   it('recognises .ts, .mts and .cts paths only', () => {
     expect(['a.ts', 'dir/b.mts', 'C.CTS'].map(isTypeScriptFile)).toEqual([true, true, true]);
-    expect(['a.js', 'b.mjs', 'c.json', 'd.tsx', 'ts'].map(isTypeScriptFile)).toEqual([false, false, false, false, false]);
+    expect(['a.js', 'b.mjs', 'c.json', 'd.tsx', 'ts'].map(isTypeScriptFile)).toEqual([
+      false,
+      false,
+      false,
+      false,
+      false,
+    ]);
   });
 
   it("finds tsx's ESM API from the first base that has it, and it offers register and tsImport", async () => {
@@ -29,7 +35,9 @@ describe('TypeScript modules handed to turnwise', () => {
     try {
       const call = () => tsxApiUrl('config file "c.ts"', [join(empty, 'c.ts')]);
       expect(call).toThrow(ConfigError);
-      expect(call).toThrow(/^config file "c\.ts" is TypeScript, which Node v\d+\.\d+\.\d+ cannot import by itself: install tsx in your project \(npm install --save-dev tsx\)/);
+      expect(call).toThrow(
+        /^config file "c\.ts" is TypeScript, which Node v\d+\.\d+\.\d+ cannot import by itself: install tsx in your project \(npm install --save-dev tsx\)/,
+      );
     } finally {
       rmSync(empty, { recursive: true, force: true });
     }

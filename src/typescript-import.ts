@@ -21,12 +21,18 @@ export function tsxApiUrl(file: string, from: string[]): string {
   for (const base of from) {
     try {
       // require.resolve finds the CommonJS entry; the ESM one sits next to it.
-      return pathToFileURL(createRequire(base).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+      return pathToFileURL(
+        createRequire(base)
+          .resolve('tsx/esm/api')
+          .replace(/\.cjs$/, '.mjs'),
+      ).href;
     } catch {
       // not resolvable from this base; try the next
     }
   }
-  throw new ConfigError(`${file} is TypeScript, which Node ${process.version} cannot import by itself: install tsx in your project (npm install --save-dev tsx) or pass the compiled JavaScript`);
+  throw new ConfigError(
+    `${file} is TypeScript, which Node ${process.version} cannot import by itself: install tsx in your project (npm install --save-dev tsx) or pass the compiled JavaScript`,
+  );
 }
 
 /**
@@ -38,7 +44,9 @@ export async function importUserModule(path: string, what: string): Promise<Reco
   const url = pathToFileURL(path).href;
   return (await import(url).catch(async (error: unknown) => {
     if ((error as { code?: unknown }).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw error;
-    const tsx = (await import(tsxApiUrl(what, [path, import.meta.url]))) as { tsImport(specifier: string, parentURL: string): Promise<unknown> };
+    const tsx = (await import(tsxApiUrl(what, [path, import.meta.url]))) as {
+      tsImport(specifier: string, parentURL: string): Promise<unknown>;
+    };
     return tsx.tsImport(url, import.meta.url);
   })) as Record<string, unknown>;
 }

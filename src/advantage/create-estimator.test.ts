@@ -11,14 +11,20 @@ describe('createEstimator', () => {
 
   it('passes options through: mt-grpo lambda', () => {
     const group = workedVectorGroup();
-    expect(createEstimator({ kind: 'mt-grpo', lambda: 0.25 }).estimate(group)).toEqual(createMtGrpo({ lambda: 0.25 }).estimate(group));
+    expect(createEstimator({ kind: 'mt-grpo', lambda: 0.25 }).estimate(group)).toEqual(
+      createMtGrpo({ lambda: 0.25 }).estimate(group),
+    );
     expect(createEstimator({ kind: 'mt-grpo' }).estimate(group)).toEqual(createMtGrpo().estimate(group));
-    expect(createEstimator({ kind: 'mt-grpo', lambda: 0.25 }).estimate(group)).not.toEqual(createMtGrpo().estimate(group));
+    expect(createEstimator({ kind: 'mt-grpo', lambda: 0.25 }).estimate(group)).not.toEqual(
+      createMtGrpo().estimate(group),
+    );
   });
 
   it('rejects an unknown kind, naming the kinds it accepts', () => {
     expect(() => createEstimator({ kind: 'ppo' })).toThrow(ConfigError);
-    expect(() => createEstimator({ kind: 'ppo' })).toThrow(/kinds: grpo-or, grpo-mr, mt-grpo, mt-grpo-k, rloo, dr-grpo/);
+    expect(() => createEstimator({ kind: 'ppo' })).toThrow(
+      /kinds: grpo-or, grpo-mr, mt-grpo, mt-grpo-k, rloo, dr-grpo/,
+    );
   });
 
   it('rejects a bad option value, naming the key', () => {

@@ -16,7 +16,14 @@ import { mtGrpoKEstimator } from './mt-grpo-k.js';
 import { rlooEstimator } from './rloo.js';
 
 /** The built-in estimators, in the order `--help` lists them. */
-export const ESTIMATORS = [grpoOrEstimator, grpoMrEstimator, mtGrpoEstimator, mtGrpoKEstimator, rlooEstimator, drGrpoEstimator] as const;
+export const ESTIMATORS = [
+  grpoOrEstimator,
+  grpoMrEstimator,
+  mtGrpoEstimator,
+  mtGrpoKEstimator,
+  rlooEstimator,
+  drGrpoEstimator,
+] as const;
 
 /** The names `createEstimator` accepts. */
 export const ESTIMATOR_KINDS = ESTIMATORS.map((definition) => definition.kind);
@@ -31,15 +38,22 @@ export type EstimatorConfig = { kind: string } & Record<string, unknown>;
 /** Schema of an estimator config, discriminated by `kind`. */
 export const estimatorConfigSchema = z.discriminatedUnion(
   'kind',
-  ESTIMATORS.map((definition) => variant(definition as EstimatorDefinition)) as unknown as [ReturnType<typeof variant>, ...ReturnType<typeof variant>[]],
+  ESTIMATORS.map((definition) => variant(definition as EstimatorDefinition)) as unknown as [
+    ReturnType<typeof variant>,
+    ...ReturnType<typeof variant>[],
+  ],
 ) as unknown as z.ZodType<EstimatorConfig, EstimatorConfig>;
 
 /** Validates an estimator config and creates the estimator; throws ConfigError naming the bad key. */
 export function createEstimator(config: unknown): AdvantageEstimator {
   const parsed = estimatorConfigSchema.safeParse(config);
   if (!parsed.success) {
-    const details = parsed.error.issues.map((issue) => `${['estimator', ...issue.path.map(String)].join('.')}: ${issue.message}`).join('; ');
-    throw new ConfigError(`invalid estimator config ${JSON.stringify(config)}: ${details} (kinds: ${ESTIMATOR_KINDS.join(', ')})`);
+    const details = parsed.error.issues
+      .map((issue) => `${['estimator', ...issue.path.map(String)].join('.')}: ${issue.message}`)
+      .join('; ');
+    throw new ConfigError(
+      `invalid estimator config ${JSON.stringify(config)}: ${details} (kinds: ${ESTIMATOR_KINDS.join(', ')})`,
+    );
   }
   const { kind, ...options } = parsed.data as EstimatorConfig;
   const definition = ESTIMATORS.find((candidate) => candidate.kind === kind) as EstimatorDefinition;

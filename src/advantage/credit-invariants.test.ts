@@ -23,7 +23,11 @@ describe('checkCreditInvariants', () => {
       for (let t = span.start; t < span.end; t++) advantages[i]![t] = 0;
     });
     const issues = checkCreditInvariants(group, advantages);
-    expect(issues.filter((issue) => issue.kind === 'zero-credit' && issue.severity === 'error').map((issue) => [issue.groupIndex, issue.turnIndex])).toEqual([
+    expect(
+      issues
+        .filter((issue) => issue.kind === 'zero-credit' && issue.severity === 'error')
+        .map((issue) => [issue.groupIndex, issue.turnIndex]),
+    ).toEqual([
       [0, 0],
       [1, 0],
       [2, 0],
@@ -56,7 +60,10 @@ describe('checkCreditInvariants', () => {
     for (let t = span.start; t < span.end; t++) advantages[3]![t] = Number.NaN;
     const issues = checkCreditInvariants(group, advantages);
     expect(kinds(issues)).toContain('error:non-finite');
-    expect(issues.find((issue) => issue.kind === 'non-finite')).toMatchObject({ groupIndex: 3, tokenIndex: span.start });
+    expect(issues.find((issue) => issue.kind === 'non-finite')).toMatchObject({
+      groupIndex: 3,
+      tokenIndex: span.start,
+    });
   });
 
   it('flags an advantage that changes inside one turn', () => {
@@ -116,24 +123,34 @@ describe('checkCreditInvariants', () => {
   });
 
   it('accepts zero advantages for a constant-reward group', () => {
-    const group = syntheticGroup([1, 1, 1].map((outcomeReward) => ({ turns: [{ reply: 'result' }, {}], outcomeReward })));
+    const group = syntheticGroup(
+      [1, 1, 1].map((outcomeReward) => ({ turns: [{ reply: 'result' }, {}], outcomeReward })),
+    );
     expect(checkCreditInvariants(group, createMtGrpo().estimate(group))).toEqual([]);
   });
 
   it('accepts MT-GRPO giving the answer turn zero credit when every outcome reward is equal but the tool turns differ', () => {
     // Seen on a real batch: all rollouts answered alike (R^O constant), their searches did not.
-    const group = syntheticGroup([0.2, 0.7, 0.2, 0.7].map((reward) => ({ turns: [{ reply: 'result', reward }, {}], outcomeReward: 0.4 })));
+    const group = syntheticGroup(
+      [0.2, 0.7, 0.2, 0.7].map((reward) => ({ turns: [{ reply: 'result', reward }, {}], outcomeReward: 0.4 })),
+    );
     const estimator = createMtGrpo();
     const issues = checkCreditInvariants(group, estimator.estimate(group), { estimator });
     expect(issues).toEqual([]);
   });
 
   it('still flags a zero answer turn when the outcome rewards differ', () => {
-    const group = syntheticGroup([0.2, 0.7, 0.2, 0.7].map((reward, i) => ({ turns: [{ reply: 'result', reward }, {}], outcomeReward: i })));
+    const group = syntheticGroup(
+      [0.2, 0.7, 0.2, 0.7].map((reward, i) => ({ turns: [{ reply: 'result', reward }, {}], outcomeReward: i })),
+    );
     const advantages = createMtGrpo().estimate(group);
     const span = group.trajectories[0]!.turns[1]!.sampled;
     for (let t = span.start; t < span.end; t++) advantages[0]![t] = 0;
     const issues = checkCreditInvariants(group, advantages);
-    expect(issues.filter((issue) => issue.severity === 'error').map((issue) => [issue.kind, issue.groupIndex, issue.turnIndex])).toEqual([['zero-credit', 0, 1]]);
+    expect(
+      issues
+        .filter((issue) => issue.severity === 'error')
+        .map((issue) => [issue.kind, issue.groupIndex, issue.turnIndex]),
+    ).toEqual([['zero-credit', 0, 1]]);
   });
 });

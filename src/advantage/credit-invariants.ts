@@ -50,7 +50,11 @@ export function checkCreditInvariants(
   const tolerance = options.tolerance ?? 1e-9;
   const G = group.trajectories.length;
   if (advantages_G_T.length !== G) {
-    issues.push({ kind: 'shape', severity: 'error', message: `advantages have ${advantages_G_T.length} rows for ${G} rollouts` });
+    issues.push({
+      kind: 'shape',
+      severity: 'error',
+      message: `advantages have ${advantages_G_T.length} rows for ${G} rollouts`,
+    });
   }
   const outcomeVaries = varies(group.trajectories.map((trajectory) => trajectory.outcomeReward));
   const turnVaries = varies(group.trajectories.map((trajectory) => trajectory.turnRewards.reduce((a, b) => a + b, 0)));
@@ -62,7 +66,12 @@ export function checkCreditInvariants(
     const row_T = advantages_G_T[i];
     const T = trajectory.tokens.length;
     if (!row_T || row_T.length !== T) {
-      issues.push({ kind: 'shape', severity: 'error', groupIndex: i, message: `rollout ${i}: advantage row has ${row_T?.length ?? 'no'} entries for ${T} tokens` });
+      issues.push({
+        kind: 'shape',
+        severity: 'error',
+        groupIndex: i,
+        message: `rollout ${i}: advantage row has ${row_T?.length ?? 'no'} entries for ${T} tokens`,
+      });
       return;
     }
     const inTurn = new Uint8Array(T);
@@ -88,21 +97,49 @@ export function checkCreditInvariants(
       if (isTrainable && value !== 0) counts.nonzero++;
     }
     if (counts.nonFinite > 0) {
-      issues.push({ kind: 'non-finite', severity: 'error', groupIndex: i, tokenIndex: firsts.nonFinite, message: `rollout ${i}: ${counts.nonFinite} non-finite advantages, first at token ${firsts.nonFinite} (${row_T[firsts.nonFinite]})` });
+      issues.push({
+        kind: 'non-finite',
+        severity: 'error',
+        groupIndex: i,
+        tokenIndex: firsts.nonFinite,
+        message: `rollout ${i}: ${counts.nonFinite} non-finite advantages, first at token ${firsts.nonFinite} (${row_T[firsts.nonFinite]})`,
+      });
     }
     if (counts.nonTrainable > 0) {
       const t = firsts.nonTrainable;
-      issues.push({ kind: 'non-trainable-credit', severity: 'error', groupIndex: i, tokenIndex: t, message: `rollout ${i}: ${counts.nonTrainable} non-trainable tokens (prompt or environment) have nonzero advantage, first at token ${t} (${format(row_T[t]!)})` });
+      issues.push({
+        kind: 'non-trainable-credit',
+        severity: 'error',
+        groupIndex: i,
+        tokenIndex: t,
+        message: `rollout ${i}: ${counts.nonTrainable} non-trainable tokens (prompt or environment) have nonzero advantage, first at token ${t} (${format(row_T[t]!)})`,
+      });
     }
     if (counts.untracked > 0) {
-      issues.push({ kind: 'untracked-trainable', severity: 'error', groupIndex: i, tokenIndex: firsts.untracked, message: `rollout ${i}: ${counts.untracked} trainable tokens lie outside every turn's sampled span, first at token ${firsts.untracked}` });
+      issues.push({
+        kind: 'untracked-trainable',
+        severity: 'error',
+        groupIndex: i,
+        tokenIndex: firsts.untracked,
+        message: `rollout ${i}: ${counts.untracked} trainable tokens lie outside every turn's sampled span, first at token ${firsts.untracked}`,
+      });
     }
-    const spans = options.estimator ? options.estimator.constantSpans(trajectory) : trajectory.turns.map((turn) => turn.sampled);
+    const spans = options.estimator
+      ? options.estimator.constantSpans(trajectory)
+      : trajectory.turns.map((turn) => turn.sampled);
     for (const span of spans) {
       const spread = spanStats(trajectory, row_T, span);
       if (spread && spread.max - spread.min > tolerance * Math.max(1, Math.abs(spread.max), Math.abs(spread.min))) {
-        const promise = options.estimator ? `estimator ${options.estimator.name} gives one value per span` : 'one value per turn';
-        issues.push({ kind: 'non-constant-span', severity: 'error', groupIndex: i, tokenIndex: span.start, message: `rollout ${i}: advantages in tokens [${span.start}, ${span.end}) range from ${format(spread.min)} to ${format(spread.max)}; expected ${promise}` });
+        const promise = options.estimator
+          ? `estimator ${options.estimator.name} gives one value per span`
+          : 'one value per turn';
+        issues.push({
+          kind: 'non-constant-span',
+          severity: 'error',
+          groupIndex: i,
+          tokenIndex: span.start,
+          message: `rollout ${i}: advantages in tokens [${span.start}, ${span.end}) range from ${format(spread.min)} to ${format(spread.max)}; expected ${promise}`,
+        });
       }
     }
     if (counts.trainable > 0) rolloutsWithTokens++;
@@ -113,14 +150,27 @@ export function checkCreditInvariants(
       // credited ones is legitimate when its credit is the outcome's and the outcome is at the
       // group baseline (MT-GRPO's later turns in a group whose outcome rewards are all equal).
       const turnStats = trajectory.turns.map((turn) => spanStats(trajectory, row_T, turn.sampled));
-      const lastCredited = turnStats.findLastIndex((stats) => stats !== undefined && (stats.min !== 0 || stats.max !== 0));
-      const outcomeAtBaseline = Math.abs(trajectory.outcomeReward - outcomeMean) <= tolerance * Math.max(1, Math.abs(outcomeMean));
+      const lastCredited = turnStats.findLastIndex(
+        (stats) => stats !== undefined && (stats.min !== 0 || stats.max !== 0),
+      );
+      const outcomeAtBaseline =
+        Math.abs(trajectory.outcomeReward - outcomeMean) <= tolerance * Math.max(1, Math.abs(outcomeMean));
       trajectory.turns.forEach((turn, k) => {
         const stats = turnStats[k];
         if (!stats || stats.min !== 0 || stats.max !== 0) return;
         if (k > lastCredited && (!outcomeVaries || outcomeAtBaseline)) return;
-        const where = k < lastCredited ? 'while a later turn of the rollout gets credit' : "while its outcome reward differs from the group's";
-        issues.push({ kind: 'zero-credit', severity: 'error', groupIndex: i, turnIndex: turn.index, tokenIndex: turn.sampled.start, message: `rollout ${i}: turn ${turn.index} gets zero advantage on all ${stats.count} trainable tokens ${where} and the group's rewards vary (a turn dropped from credit assignment?)` });
+        const where =
+          k < lastCredited
+            ? 'while a later turn of the rollout gets credit'
+            : "while its outcome reward differs from the group's";
+        issues.push({
+          kind: 'zero-credit',
+          severity: 'error',
+          groupIndex: i,
+          turnIndex: turn.index,
+          tokenIndex: turn.sampled.start,
+          message: `rollout ${i}: turn ${turn.index} gets zero advantage on all ${stats.count} trainable tokens ${where} and the group's rewards vary (a turn dropped from credit assignment?)`,
+        });
       });
     }
   });
@@ -134,7 +184,12 @@ export function checkCreditInvariants(
     });
   } else if (outcomeVaries || turnVaries) {
     for (const i of allZeroRollouts) {
-      issues.push({ kind: 'zero-credit', severity: 'warning', groupIndex: i, message: `rollout ${i}: zero advantage on every trainable token although the group's rewards vary (legitimate only if its reward equals the group baseline)` });
+      issues.push({
+        kind: 'zero-credit',
+        severity: 'warning',
+        groupIndex: i,
+        message: `rollout ${i}: zero advantage on every trainable token although the group's rewards vary (legitimate only if its reward equals the group baseline)`,
+      });
     }
   }
   return issues;

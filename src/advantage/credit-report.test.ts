@@ -14,7 +14,12 @@ describe('inspectCredit', () => {
     expect(credit.rollouts).toHaveLength(4);
     const first = credit.rollouts[0]!;
     expect(first).toMatchObject({ groupIndex: 0, outcomeReward: 1.9, turnRewardTotal: 0.7, stopReason: 'answered' });
-    expect(first.turns[0]).toMatchObject({ turnIndex: 0, toolCalls: ['wiki_search'], reply: 'result', turnReward: 0.7 });
+    expect(first.turns[0]).toMatchObject({
+      turnIndex: 0,
+      toolCalls: ['wiki_search'],
+      reply: 'result',
+      turnReward: 0.7,
+    });
     expect(first.turns[0]!.credit.trainableTokens).toBe(4);
     expect(first.turns[0]!.credit.min).toBeCloseTo(WORKED_EXPECTED.mtTurnOne_G[0], 4);
     expect(first.turns[0]!.credit.max).toBe(first.turns[0]!.credit.min);
@@ -51,10 +56,20 @@ describe('renderCreditTable', () => {
   });
 
   it('shows a range for a turn whose advantages vary and lists the issues', () => {
-    const group = syntheticGroup([{ turns: [{ sampledLength: 2 }], outcomeReward: 1 }, { turns: [{ sampledLength: 2 }], outcomeReward: 0 }], 'q2');
-    const advantages = group.trajectories.map((trajectory) => trajectory.tokens.map((_, t) => (trajectory.trainable[t] ? t / 10 : 0)));
+    const group = syntheticGroup(
+      [
+        { turns: [{ sampledLength: 2 }], outcomeReward: 1 },
+        { turns: [{ sampledLength: 2 }], outcomeReward: 0 },
+      ],
+      'q2',
+    );
+    const advantages = group.trajectories.map((trajectory) =>
+      trajectory.tokens.map((_, t) => (trajectory.trainable[t] ? t / 10 : 0)),
+    );
     const text = renderCreditTable(inspectCredit(group, advantages));
     expect(text).toContain('0.3000..0.4000 (mean 0.3500)');
-    expect(text).toContain('error: [non-constant-span] rollout 0: advantages in tokens [3, 5) range from 0.3000 to 0.4000');
+    expect(text).toContain(
+      'error: [non-constant-span] rollout 0: advantages in tokens [3, 5) range from 0.3000 to 0.4000',
+    );
   });
 });

@@ -84,7 +84,11 @@ export function inspectCredit(
       }),
     };
   });
-  const credit: GroupCredit = { rowId: group.rowId, rollouts, issues: checkCreditInvariants(group, advantages_G_T, options) };
+  const credit: GroupCredit = {
+    rowId: group.rowId,
+    rollouts,
+    issues: checkCreditInvariants(group, advantages_G_T, options),
+  };
   if (options.estimator) credit.estimator = options.estimator.name;
   return credit;
 }
@@ -99,24 +103,47 @@ export function renderCreditTable(credit: GroupCredit, options: { digits?: numbe
     rollout.turns.forEach((turn, k) => {
       const last = k === rollout.turns.length - 1;
       const { min, max, mean, trainableTokens } = turn.credit;
-      const advantage = trainableTokens === 0 ? '-' : min === max ? number(min) : `${number(min)}..${number(max)} (mean ${number(mean)})`;
+      const advantage =
+        trainableTokens === 0
+          ? '-'
+          : min === max
+            ? number(min)
+            : `${number(min)}..${number(max)} (mean ${number(mean)})`;
       rows.push([
         k === 0 ? String(rollout.groupIndex) : '',
         String(turn.turnIndex),
         String(trainableTokens),
         turn.toolCalls.join(',') || '-',
-        turn.reply === 'none' ? '-' : turn.replyMessages > 1 ? `${turn.replyMessages} ${turn.reply === 'error-result' ? 'results (error)' : turn.reply === 'result' ? 'results' : 'messages'}` : turn.reply,
+        turn.reply === 'none'
+          ? '-'
+          : turn.replyMessages > 1
+            ? `${turn.replyMessages} ${turn.reply === 'error-result' ? 'results (error)' : turn.reply === 'result' ? 'results' : 'messages'}`
+            : turn.reply,
         number(turn.turnReward),
         last ? number(rollout.outcomeReward) : '',
         advantage,
         last ? rollout.stopReason + (rollout.errors.length > 0 ? ` (${rollout.errors.length} errors)` : '') : '',
       ]);
     });
-    if (rollout.turns.length === 0) rows.push([String(rollout.groupIndex), '-', '0', '-', '-', '', number(rollout.outcomeReward), '-', rollout.stopReason]);
+    if (rollout.turns.length === 0)
+      rows.push([
+        String(rollout.groupIndex),
+        '-',
+        '0',
+        '-',
+        '-',
+        '',
+        number(rollout.outcomeReward),
+        '-',
+        rollout.stopReason,
+      ]);
   }
   const widths = header.map((title, c) => Math.max(title.length, ...rows.map((row) => row[c]!.length)));
   const line = (cells: string[]) =>
-    cells.map((cell, c) => (c <= 2 || c === 5 || c === 6 ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ').trimEnd();
+    cells
+      .map((cell, c) => (c <= 2 || c === 5 || c === 6 ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!)))
+      .join('  ')
+      .trimEnd();
   const title = `credit of group ${credit.rowId}${credit.estimator ? ` (estimator ${credit.estimator}` : ' ('}${credit.estimator ? ', ' : ''}G = ${credit.rollouts.length})`;
   const issues =
     credit.issues.length === 0

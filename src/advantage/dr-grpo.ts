@@ -27,7 +27,10 @@ export const drGrpoEstimator = defineEstimator({
   kind: 'dr-grpo',
   summary: 'Dr. GRPO: mean-centred scalar reward, no std',
   options: {
-    reward: z.enum(['outcome', 'merged']).default('merged').describe('scalar reward (outcome | merged); default merged'),
+    reward: z
+      .enum(['outcome', 'merged'])
+      .default('merged')
+      .describe('scalar reward (outcome | merged); default merged'),
   },
   create: (options) => createDrGrpo(options),
 });

@@ -26,8 +26,15 @@ export function variedGroup(): TrajectoryGroup {
   const specs: SyntheticTrajectorySpec[] = [
     { turns: [{ sampledLength: 3, reply: 'result', reward: 0.7 }, { sampledLength: 5 }], outcomeReward: 1.9 },
     { turns: [{ sampledLength: 6 }], outcomeReward: 0.04 },
-    { turns: [{ reply: 'invalid' }, { sampledLength: 2, reply: 'result', reward: 0.5 }, { sampledLength: 4 }], outcomeReward: 0.9 },
-    { turns: [{ reply: 'error-result', reward: 0.0 }, { reply: 'result', reward: 0.2 }, { sampledLength: 7 }], outcomeReward: 0.4, promptLength: 6 },
+    {
+      turns: [{ reply: 'invalid' }, { sampledLength: 2, reply: 'result', reward: 0.5 }, { sampledLength: 4 }],
+      outcomeReward: 0.9,
+    },
+    {
+      turns: [{ reply: 'error-result', reward: 0.0 }, { reply: 'result', reward: 0.2 }, { sampledLength: 7 }],
+      outcomeReward: 0.4,
+      promptLength: 6,
+    },
     { turns: [{ sampledLength: 8, reply: 'result', reward: 0.2 }, { sampledLength: 1 }], outcomeReward: 1.2 },
   ];
   return syntheticGroup(specs, 'varied');
@@ -78,7 +85,10 @@ export function runEstimatorContract(name: string, contract: EstimatorContract):
     it('permutes its output when the group is permuted', () => {
       const group = variedGroup();
       const advantages = contract.create().estimate(group);
-      for (const permutation of [[4, 3, 2, 1, 0], [2, 0, 4, 1, 3]]) {
+      for (const permutation of [
+        [4, 3, 2, 1, 0],
+        [2, 0, 4, 1, 3],
+      ]) {
         const permuted: TrajectoryGroup = { ...group, trajectories: permutation.map((j) => group.trajectories[j]!) };
         const permutedAdvantages = contract.create().estimate(permuted);
         permutation.forEach((j, i) => {

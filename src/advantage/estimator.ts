@@ -38,6 +38,8 @@ export interface EstimatorDefinition<Shape extends z.ZodRawShape = z.ZodRawShape
 }
 
 /** Declares an estimator definition with its options' types inferred from the shape. */
-export function defineEstimator<Shape extends z.ZodRawShape>(definition: EstimatorDefinition<Shape>): EstimatorDefinition<Shape> {
+export function defineEstimator<Shape extends z.ZodRawShape>(
+  definition: EstimatorDefinition<Shape>,
+): EstimatorDefinition<Shape> {
   return definition;
 }

@@ -24,7 +24,12 @@ function randomTwoTurnGroup(random: Random, G: number): TrajectoryGroup {
     Array.from({ length: G }, () => ({
       promptLength: 1 + random.int(5),
       turns: [
-        { sampledLength: 1 + random.int(6), reply: random.next() < 0.2 ? ('error-result' as const) : ('result' as const), replyLength: 1 + random.int(4), reward: round(random.next() * 0.7) },
+        {
+          sampledLength: 1 + random.int(6),
+          reply: random.next() < 0.2 ? ('error-result' as const) : ('result' as const),
+          replyLength: 1 + random.int(4),
+          reward: round(random.next() * 0.7),
+        },
         { sampledLength: 1 + random.int(6), reward: 0 },
       ],
       outcomeReward: round(random.next() * 1.9),

@@ -48,13 +48,16 @@ export function createMtGrpoK(options: MtGrpoKOptions = {}): AdvantageEstimator 
   return {
     name: 'mt-grpo-k',
     estimate(group: TrajectoryGroup): GroupAdvantages {
-      group.trajectories.forEach((trajectory, i) => checkTrajectoryLayout(trajectory, `group ${group.rowId}, rollout ${i}`));
+      group.trajectories.forEach((trajectory, i) =>
+        checkTrajectoryLayout(trajectory, `group ${group.rowId}, rollout ${i}`),
+      );
       const outcomeAdvantages_G = groupNormalize(groupRewards(group).outcome_G);
       const steps_G = group.trajectories.map(toolSteps);
       const L = Math.max(0, ...steps_G.map((steps) => steps.length));
       // stepAdvantages_L_G[l][i] = norm over all G of R^I_{i,l}, with 0 for steps rollout i never reached
       const stepAdvantages_L_G: number[][] = [];
-      for (let l = 0; l < L; l++) stepAdvantages_L_G.push(groupNormalize(steps_G.map((steps) => steps[l]?.reward ?? 0)));
+      for (let l = 0; l < L; l++)
+        stepAdvantages_L_G.push(groupNormalize(steps_G.map((steps) => steps[l]?.reward ?? 0)));
       return group.trajectories.map((trajectory, i) => {
         const steps = steps_G[i]!;
         const K = steps.length;

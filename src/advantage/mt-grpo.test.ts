@@ -50,7 +50,9 @@ describe('mt-grpo', () => {
   it('gives a single-turn rollout without a result the merged value on all its tokens', () => {
     const group = variedGroup();
     const advantages = createMtGrpo().estimate(group);
-    const merged = group.trajectories.map((trajectory) => trajectory.turnRewards.reduce((a, b) => a + b, 0) + trajectory.outcomeReward);
+    const merged = group.trajectories.map(
+      (trajectory) => trajectory.turnRewards.reduce((a, b) => a + b, 0) + trajectory.outcomeReward,
+    );
     const mean = merged.reduce((a, b) => a + b, 0) / merged.length;
     const std = Math.sqrt(merged.reduce((a, b) => a + (b - mean) ** 2, 0) / (merged.length - 1));
     expect(valueOfTurn(group, advantages, 1, 0)).toBeCloseTo((merged[1]! - mean) / (std + 1e-4), 12);
@@ -64,13 +66,19 @@ describe('mt-grpo', () => {
   });
 
   it('rejects a trainable mask that does not match the tokens', () => {
-    const group = syntheticGroup([{ turns: [{}], outcomeReward: 1 }, { turns: [{}], outcomeReward: 0 }]);
+    const group = syntheticGroup([
+      { turns: [{}], outcomeReward: 1 },
+      { turns: [{}], outcomeReward: 0 },
+    ]);
     group.trajectories[1]!.trainable.pop();
     expect(() => createMtGrpo().estimate(group)).toThrow(ShapeError);
   });
 
   it('rejects a nonzero turn reward for a turn that does not exist', () => {
-    const group = syntheticGroup([{ turns: [{}], outcomeReward: 1 }, { turns: [{}], outcomeReward: 0 }]);
+    const group = syntheticGroup([
+      { turns: [{}], outcomeReward: 1 },
+      { turns: [{}], outcomeReward: 0 },
+    ]);
     group.trajectories[0]!.turnRewards = [0, 0.5];
     expect(() => createMtGrpo().estimate(group)).toThrow(/turnRewards\[1\] = 0.5 but the trajectory has only 1 turns/);
   });

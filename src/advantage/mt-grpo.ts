@@ -29,7 +29,9 @@ export function createMtGrpo(options: MtGrpoOptions = {}): AdvantageEstimator {
   return {
     name: 'mt-grpo',
     estimate(group: TrajectoryGroup): GroupAdvantages {
-      group.trajectories.forEach((trajectory, i) => checkTrajectoryLayout(trajectory, `group ${group.rowId}, rollout ${i}`));
+      group.trajectories.forEach((trajectory, i) =>
+        checkTrajectoryLayout(trajectory, `group ${group.rowId}, rollout ${i}`),
+      );
       const rewards = groupRewards(group);
       const turnAdvantages_G = groupNormalize(rewards.turn_G);
       const outcomeAdvantages_G = groupNormalize(rewards.outcome_G);
@@ -58,7 +60,11 @@ export const mtGrpoEstimator = defineEstimator({
   kind: 'mt-grpo',
   summary: 'turn-level credit: the normalised turn reward on turn-1 tokens, the outcome on all (paper-exact)',
   options: {
-    lambda: z.number().min(0).default(1).describe('weight of the normalised turn reward on turn-1 tokens (paper: 1); default 1'),
+    lambda: z
+      .number()
+      .min(0)
+      .default(1)
+      .describe('weight of the normalised turn reward on turn-1 tokens (paper: 1); default 1'),
   },
   create: (options) => createMtGrpo(options),
 });

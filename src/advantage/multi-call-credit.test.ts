@@ -19,7 +19,8 @@ const search = defineTool({
 });
 const row = { question: 'Who sang Help!?', answers: ['the beatles'] };
 const format = new HermesFormat();
-const call = (name: string, query: string) => `<tool_call>\n{"name": "${name}", "arguments": {"query": "${query}"}}\n</tool_call>`;
+const call = (name: string, query: string) =>
+  `<tool_call>\n{"name": "${name}", "arguments": {"query": "${query}"}}\n</tool_call>`;
 const ANSWER = '<answer>The Beatles</answer>';
 
 /** A group of four Hermes episodes: two with a two-call first turn, one with one call, one without. */
@@ -33,7 +34,13 @@ async function group(): Promise<TrajectoryGroup> {
   const rubric = createPaperRubric<typeof row>({ format, xmlFields: [['tool_call', 'answer']] });
   const trajectories = [];
   for (const [index, replies] of scripts.entries()) {
-    const trajectory = await scriptedRollout({ env: new ToolEnv({ tools: [search], format }), row, replies, rubric, seed: index });
+    const trajectory = await scriptedRollout({
+      env: new ToolEnv({ tools: [search], format }),
+      row,
+      replies,
+      rubric,
+      seed: index,
+    });
     trajectories.push({ ...trajectory, groupIndex: index });
   }
   return { rowId: 'help', row, trajectories };
@@ -47,7 +54,8 @@ describe('a turn with several tool calls', () => {
     expect(twoCalls!.turns[0]!.toolCalls).toHaveLength(2);
     expect(twoCalls!.turns[0]!.envMessages).toHaveLength(2);
     expect(failedCall!.turns[0]!.toolFailed).toBe(true);
-    for (const trajectory of episodes.trajectories) expect(trajectory.turnRewards).toHaveLength(trajectory.turns.length);
+    for (const trajectory of episodes.trajectories)
+      expect(trajectory.turnRewards).toHaveLength(trajectory.turns.length);
     // The turn-level reward scores the two-call turn once, as it scores the one-call turn.
     expect(twoCalls!.turnRewards).toEqual(oneCall!.turnRewards);
 
@@ -58,7 +66,9 @@ describe('a turn with several tool calls', () => {
       const span = advantages_G_T[0]!.slice(first.sampled.start, first.sampled.end);
       expect(new Set(span).size).toBe(1);
       expect(span[0]).not.toBe(0);
-      expect(advantages_G_T[0]!.slice(first.envSpan!.start, first.envSpan!.end).every((value) => value === 0)).toBe(true);
+      expect(advantages_G_T[0]!.slice(first.envSpan!.start, first.envSpan!.end).every((value) => value === 0)).toBe(
+        true,
+      );
     }
   });
 
@@ -66,10 +76,20 @@ describe('a turn with several tool calls', () => {
     const episodes = await group();
     const estimator = createMtGrpo();
     const credit = inspectCredit(episodes, estimator.estimate(episodes), { estimator });
-    expect(credit.rollouts[0]!.turns[0]).toMatchObject({ toolCalls: ['wiki_search', 'wiki_search'], reply: 'result', replyMessages: 2 });
-    expect(credit.rollouts[2]!.turns[0]).toMatchObject({ toolCalls: ['wiki_search'], reply: 'error-result', replyMessages: 2 });
+    expect(credit.rollouts[0]!.turns[0]).toMatchObject({
+      toolCalls: ['wiki_search', 'wiki_search'],
+      reply: 'result',
+      replyMessages: 2,
+    });
+    expect(credit.rollouts[2]!.turns[0]).toMatchObject({
+      toolCalls: ['wiki_search'],
+      reply: 'error-result',
+      replyMessages: 2,
+    });
     const lines = renderCreditTable(credit).split('\n');
-    expect(lines.find((line) => line.includes('wiki_search,wiki_search'))).toMatch(/wiki_search,wiki_search\s+2 results\s/);
+    expect(lines.find((line) => line.includes('wiki_search,wiki_search'))).toMatch(
+      /wiki_search,wiki_search\s+2 results\s/,
+    );
     expect(lines.find((line) => line.includes('2 results (error)'))).toBeDefined();
     expect(lines).toContain('invariants: ok');
   });

@@ -19,7 +19,9 @@ describe('rloo', () => {
     for (const reward of ['merged', 'outcome'] as const) {
       const leaveOneOut = createRloo({ reward }).estimate(group);
       const centred = createDrGrpo({ reward }).estimate(group);
-      leaveOneOut.forEach((row, i) => row.forEach((value, t) => expect(value).toBeCloseTo((G / (G - 1)) * centred[i]![t]!, 12)));
+      leaveOneOut.forEach((row, i) =>
+        row.forEach((value, t) => expect(value).toBeCloseTo((G / (G - 1)) * centred[i]![t]!, 12)),
+      );
     }
   });
 

@@ -26,7 +26,10 @@ export const rlooEstimator = defineEstimator({
   kind: 'rloo',
   summary: 'leave-one-out baseline on a scalar reward',
   options: {
-    reward: z.enum(['outcome', 'merged']).default('merged').describe('scalar reward (outcome | merged); default merged'),
+    reward: z
+      .enum(['outcome', 'merged'])
+      .default('merged')
+      .describe('scalar reward (outcome | merged); default merged'),
   },
   create: (options) => createRloo(options),
 });

@@ -66,7 +66,11 @@ export interface ToolStep {
  */
 export function toolSteps(trajectory: Trajectory): ToolStep[] {
   const steps: ToolStep[] = [];
-  let current: ToolStep = { span: { start: trajectory.promptLength, end: trajectory.tokens.length }, turnIndices: [], reward: 0 };
+  let current: ToolStep = {
+    span: { start: trajectory.promptLength, end: trajectory.tokens.length },
+    turnIndices: [],
+    reward: 0,
+  };
   trajectory.turns.forEach((turn, k) => {
     current.turnIndices.push(k);
     current.reward += trajectory.turnRewards[k] ?? 0;

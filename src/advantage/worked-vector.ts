@@ -30,7 +30,12 @@ export function workedVectorGroup(options: { row2WithoutResult?: boolean } = {})
     WORKED_TURN_REWARDS_G.map((turnReward, i) => ({
       promptLength: 3 + i,
       turns: [
-        { sampledLength: 4 + i, reply: options.row2WithoutResult && i === 2 ? ('invalid' as const) : ('result' as const), replyLength: 5, reward: turnReward },
+        {
+          sampledLength: 4 + i,
+          reply: options.row2WithoutResult && i === 2 ? ('invalid' as const) : ('result' as const),
+          replyLength: 5,
+          reward: turnReward,
+        },
         { sampledLength: 6 - i, reward: 0 },
       ],
       outcomeReward: WORKED_OUTCOME_REWARDS_G[i]!,

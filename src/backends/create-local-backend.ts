@@ -47,7 +47,9 @@ export async function loadCheckpointChat(directory: string): Promise<CheckpointC
 type WeightsSource = { checkpoint: string; optimizer?: boolean } | { modelConfig: unknown; seed?: number };
 
 /** Where the tokenizer comes from: a directory (its files go into every checkpoint), or values. */
-type ChatSource = { tokenizerDir: string } | { tokenizer: Tokenizer; renderer: ChatRenderer; checkpointFiles?: Record<string, string | Uint8Array> };
+type ChatSource =
+  | { tokenizerDir: string }
+  | { tokenizer: Tokenizer; renderer: ChatRenderer; checkpointFiles?: Record<string, string | Uint8Array> };
 
 /** Options of `createLocalBackend`. */
 export type CreateLocalBackendOptions = WeightsSource &
@@ -66,11 +68,16 @@ export type CreateLocalBackendOptions = WeightsSource &
  */
 export async function createLocalBackend(options: CreateLocalBackendOptions): Promise<LocalBackend> {
   const kernels = options.kernels ?? loadKernels();
-  const chat = 'tokenizerDir' in options ? await loadCheckpointChat(options.tokenizerDir) : { ...options, tokenizerFiles: options.checkpointFiles ?? {} };
+  const chat =
+    'tokenizerDir' in options
+      ? await loadCheckpointChat(options.tokenizerDir)
+      : { ...options, tokenizerFiles: options.checkpointFiles ?? {} };
   let model: Transformer;
   let optimizer: LocalBackendOptions['optimizer'];
   if ('checkpoint' in options) {
-    ({ model, optimizer } = await loadModelCheckpoint(options.checkpoint, kernels, { optimizer: options.optimizer ?? true }));
+    ({ model, optimizer } = await loadModelCheckpoint(options.checkpoint, kernels, {
+      optimizer: options.optimizer ?? true,
+    }));
   } else {
     model = new Transformer({ config: parseModelConfig(options.modelConfig), kernels, seed: options.seed ?? 0 });
   }
@@ -82,6 +89,8 @@ export async function createLocalBackend(options: CreateLocalBackendOptions): Pr
     checkpointDirectory: options.checkpointDirectory,
     checkpointFiles: chat.tokenizerFiles,
     maxTokensPerMicroBatch: options.maxTokensPerMicroBatch,
-    ...(options.samplerSlots !== undefined ? { sampler: { slots: options.samplerSlots, maxSequenceLength: model.config.max_position_embeddings } } : {}),
+    ...(options.samplerSlots !== undefined
+      ? { sampler: { slots: options.samplerSlots, maxSequenceLength: model.config.max_position_embeddings } }
+      : {}),
   });
 }

@@ -12,7 +12,14 @@ import { createLocalBackend } from './create-local-backend.js';
 import { LocalBackend } from './local.js';
 
 const V = 24;
-const MODEL_CONFIG = { hidden_size: 16, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 24, vocab_size: V, max_position_embeddings: 64 };
+const MODEL_CONFIG = {
+  hidden_size: 16,
+  num_hidden_layers: 2,
+  num_attention_heads: 2,
+  intermediate_size: 24,
+  vocab_size: V,
+  max_position_embeddings: 64,
+};
 const TOKENIZER: Tokenizer = {
   vocabSize: V,
   eosTokenId: 0,
@@ -29,7 +36,15 @@ afterAll(() => rm(directory, { recursive: true, force: true }));
 
 async function backend(options: { maxTokensPerMicroBatch?: number } = {}): Promise<LocalBackend> {
   // A relative checkpoint directory, as a run under ./runs has.
-  return createLocalBackend({ modelConfig: MODEL_CONFIG, seed: 3, kernels: referenceKernels, tokenizer: TOKENIZER, renderer: RENDERER, checkpointDirectory: relative(process.cwd(), directory), ...options });
+  return createLocalBackend({
+    modelConfig: MODEL_CONFIG,
+    seed: 3,
+    kernels: referenceKernels,
+    tokenizer: TOKENIZER,
+    renderer: RENDERER,
+    checkpointDirectory: relative(process.cwd(), directory),
+    ...options,
+  });
 }
 
 function datums(count: number, seed: number): Datum[] {
@@ -72,7 +87,8 @@ describe('LocalBackend', () => {
       expect(b.loss).toBeCloseTo(a.loss, 6);
       expect(b.metrics['loss/tokens']).toBe(a.metrics['loss/tokens']);
       for (const key of Object.keys(a.metrics)) expect(b.metrics[key], key).toBeCloseTo(a.metrics[key]!, 5);
-      for (let i = 0; i < whole.model.grads.length; i++) expect(split.model.grads[i]).toBeCloseTo(whole.model.grads[i]!, 6);
+      for (let i = 0; i < whole.model.grads.length; i++)
+        expect(split.model.grads[i]).toBeCloseTo(whole.model.grads[i]!, 6);
       expect((await split.optimStep(ADAM))['optim/micro_batches']).toBeGreaterThan(1);
     },
   );
@@ -111,7 +127,12 @@ describe('LocalBackend', () => {
   it('samples with the current weights after an optimiser step', async () => {
     const local = await backend();
     const policy = local.policy();
-    const request = { tokens: [1, 2, 3, 4], params: { temperature: 1, topK: 0, topP: 1, maxTokens: 6, stop: [] }, seed: 1, sessionId: 's' };
+    const request = {
+      tokens: [1, 2, 3, 4],
+      params: { temperature: 1, topK: 0, topP: 1, maxTokens: 6, stop: [] },
+      seed: 1,
+      sessionId: 's',
+    };
     const before = await policy.sample(request);
     for (let i = 0; i < 5; i++) {
       await local.forwardBackward(
@@ -122,7 +143,12 @@ describe('LocalBackend', () => {
       await local.optimStep({ ...ADAM, learningRate: 0.1 });
     }
     const after = await policy.sample(request);
-    const fresh = new LocalBackend({ model: local.model, tokenizer: TOKENIZER, renderer: RENDERER, checkpointDirectory: directory });
+    const fresh = new LocalBackend({
+      model: local.model,
+      tokenizer: TOKENIZER,
+      renderer: RENDERER,
+      checkpointDirectory: directory,
+    });
     expect(after).toEqual(await fresh.policy().sample(request));
     expect(after.logprobs).not.toEqual(before.logprobs);
   });

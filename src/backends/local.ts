@@ -64,11 +64,18 @@ export class LocalBackend implements Backend {
 
   async forward(data: Datum[], options: { temperature: number }): Promise<number[][]> {
     checkData(data);
-    const result = forwardOnly(this.model, data, { temperature: options.temperature, maxTokensPerMicroBatch: this.options.maxTokensPerMicroBatch });
+    const result = forwardOnly(this.model, data, {
+      temperature: options.temperature,
+      maxTokensPerMicroBatch: this.options.maxTokensPerMicroBatch,
+    });
     return result.logprobs.map((row) => Array.from(row));
   }
 
-  async forwardBackward(data: Datum[], loss: LossSpec, options: { temperature: number }): Promise<ForwardBackwardResult> {
+  async forwardBackward(
+    data: Datum[],
+    loss: LossSpec,
+    options: { temperature: number },
+  ): Promise<ForwardBackwardResult> {
     checkData(data);
     const normalization = loss.kind === 'cross_entropy' ? 'token-mean' : loss.normalization;
     const global_B_T = normalizationCoefficients(data, normalization);
@@ -88,7 +95,10 @@ export class LocalBackend implements Backend {
           loss,
         });
         const local_B_T = normalizationCoefficients(subset, normalization);
-        const scale = coefficientRatio(indices.map((index) => global_B_T[index]!), local_B_T);
+        const scale = coefficientRatio(
+          indices.map((index) => global_B_T[index]!),
+          local_B_T,
+        );
         total += part.loss * scale;
         parts.push({ ...scaleSums(part.metrics, scale) });
         this.pendingBackwards += 1;
@@ -115,7 +125,9 @@ export class LocalBackend implements Backend {
 
   async save(name: string): Promise<string> {
     if (!/^[\w.-]+$/.test(name) || name === '.' || name === '..') {
-      throw new ConfigError(`save: checkpoint name ${JSON.stringify(name)} must be a plain file name (letters, digits, '.', '-', '_')`);
+      throw new ConfigError(
+        `save: checkpoint name ${JSON.stringify(name)} must be a plain file name (letters, digits, '.', '-', '_')`,
+      );
     }
     // Absolute, so a run's latest.json and trainer state work from any working directory.
     const path = resolve(this.options.checkpointDirectory, name);
@@ -152,7 +164,8 @@ function checkData(data: Datum[]): void {
 /** The constant ratio global/local of the normalisation coefficients over a micro-batch's weighted tokens. */
 function coefficientRatio(global_B_T: number[][], local_B_T: number[][]): number {
   for (let b = 0; b < local_B_T.length; b++) {
-    for (let t = 0; t < local_B_T[b]!.length; t++) if (local_B_T[b]![t]! > 0) return global_B_T[b]![t]! / local_B_T[b]![t]!;
+    for (let t = 0; t < local_B_T[b]!.length; t++)
+      if (local_B_T[b]![t]! > 0) return global_B_T[b]![t]! / local_B_T[b]![t]!;
   }
   return 0;
 }
@@ -178,7 +191,8 @@ function mergeMetrics(parts: Array<Record<string, number>>): Record<string, numb
     else if (key.endsWith('_max')) merged[key] = Math.max(...present.map((part) => part[key]!));
     else {
       const weight = present.reduce((sum, part) => sum + (part['loss/tokens'] ?? 0), 0);
-      merged[key] = weight > 0 ? present.reduce((sum, part) => sum + part[key]! * (part['loss/tokens'] ?? 0), 0) / weight : 0;
+      merged[key] =
+        weight > 0 ? present.reduce((sum, part) => sum + part[key]! * (part['loss/tokens'] ?? 0), 0) / weight : 0;
     }
   }
   if (tokens === 0) merged['loss/tokens'] = 0;

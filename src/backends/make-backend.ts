@@ -39,7 +39,9 @@ export interface MakeBackendOptions {
 export async function makeBackend(backend: BackendConfig, options: MakeBackendOptions): Promise<Backend> {
   if (backend.kind === 'local') {
     if (options.weightsFrom === undefined || options.weightsFrom === '') {
-      throw new ConfigError('backend.kind local needs a checkpoint directory to start from (a base such as the search-QA warm start, --base DIR, or a run checkpoint)');
+      throw new ConfigError(
+        'backend.kind local needs a checkpoint directory to start from (a base such as the search-QA warm start, --base DIR, or a run checkpoint)',
+      );
     }
     return createLocalBackend({
       checkpoint: options.weightsFrom,
@@ -84,7 +86,10 @@ async function connectTinker(settings: BackendConfig, options: MakeBackendOption
   } catch (error) {
     if (error instanceof ConfigError) throw error;
     const status = error instanceof RemoteError ? error.status : undefined;
-    throw new RemoteError(`could not open a training client of ${settings.baseModel} at backend.baseUrl ${settings.baseUrl}: ${errorMessage(error)}`, status);
+    throw new RemoteError(
+      `could not open a training client of ${settings.baseModel} at backend.baseUrl ${settings.baseUrl}: ${errorMessage(error)}`,
+      status,
+    );
   }
   // A server detected as hosted or SkyRL trains at temperature 1 (the config checks an explicit preset).
   const temperature = options.samplingTemperature;
@@ -94,6 +99,7 @@ async function connectTinker(settings: BackendConfig, options: MakeBackendOption
       `rl.temperature is ${temperature}, but the ${backend.capabilities.server} server at ${settings.baseUrl} computes training logprobs at temperature 1; set --rl.temperature=1`,
     );
   }
-  if (options.weightsFrom !== undefined && options.weightsFrom !== '') await backend.load(options.weightsFrom, { optimizer: false });
+  if (options.weightsFrom !== undefined && options.weightsFrom !== '')
+    await backend.load(options.weightsFrom, { optimizer: false });
   return backend;
 }

@@ -8,7 +8,11 @@ import type { SampleResult, SamplingParams } from '../rollout/policy.js';
 import type { Tokenizer } from '../rollout/tokenizer.js';
 
 /** Cuts `result` after its first stop token or stop string; leaves it whole when none occurs. */
-export function applyStops(result: SampleResult, params: Pick<SamplingParams, 'stop' | 'stopTokenIds'>, tokenizer: Tokenizer): SampleResult {
+export function applyStops(
+  result: SampleResult,
+  params: Pick<SamplingParams, 'stop' | 'stopTokenIds'>,
+  tokenizer: Tokenizer,
+): SampleResult {
   let end = result.tokens.length;
   let stopped = false;
   const stopIds = params.stopTokenIds ?? [];

@@ -71,12 +71,21 @@ export class VllmPolicy implements Policy {
   }
 
   async sample(request: SampleRequest): Promise<SampleResult> {
-    const headers: Record<string, string> = this.options.apiKey ? { authorization: `Bearer ${this.options.apiKey}` } : {};
-    const response = await this.transport.postOk<{ choices?: CompletionChoice[] }>('/v1/completions', this.requestBody(request), { headers });
+    const headers: Record<string, string> = this.options.apiKey
+      ? { authorization: `Bearer ${this.options.apiKey}` }
+      : {};
+    const response = await this.transport.postOk<{ choices?: CompletionChoice[] }>(
+      '/v1/completions',
+      this.requestBody(request),
+      { headers },
+    );
     const choice = response.choices?.[0];
     if (!choice) throw new RemoteError(`vLLM at ${this.transport.baseUrl} returned no choices`);
     const tokens = choice.token_ids ?? choice.logprobs?.tokens?.map(parseTokenId);
-    if (!tokens) throw new RemoteError('vLLM returned neither token_ids nor token-id logprob tokens; is return_tokens_as_token_ids supported by this server version?');
+    if (!tokens)
+      throw new RemoteError(
+        'vLLM returned neither token_ids nor token-id logprob tokens; is return_tokens_as_token_ids supported by this server version?',
+      );
     const logprobs = choice.logprobs?.token_logprobs;
     if (!logprobs || logprobs.length !== tokens.length || logprobs.some((value) => typeof value !== 'number')) {
       throw new RemoteError(`vLLM returned ${logprobs?.length ?? 0} logprobs for ${tokens.length} tokens`);
@@ -84,7 +93,11 @@ export class VllmPolicy implements Policy {
     if (choice.finish_reason !== 'stop' && choice.finish_reason !== 'length') {
       throw new RemoteError(`vLLM finished with ${JSON.stringify(choice.finish_reason)}, expected "stop" or "length"`);
     }
-    return applyStops({ tokens, logprobs: logprobs as number[], finishReason: choice.finish_reason }, request.params, this.tokenizer);
+    return applyStops(
+      { tokens, logprobs: logprobs as number[], finishReason: choice.finish_reason },
+      request.params,
+      this.tokenizer,
+    );
   }
 }
 

@@ -4,7 +4,12 @@ import { main } from './main.js';
 
 describe('command-line config overrides', () => {
   it('separates dotted and top-level config keys from the command’s own flags', () => {
-    expect(splitOverrides(['--rl.groupSize=8', '--seed=3', '--out=x', '--eval', 'run1', '--config=a.json'], ['out', 'config'])).toEqual({
+    expect(
+      splitOverrides(
+        ['--rl.groupSize=8', '--seed=3', '--out=x', '--eval', 'run1', '--config=a.json'],
+        ['out', 'config'],
+      ),
+    ).toEqual({
       overrides: ['--rl.groupSize=8', '--seed=3'],
       rest: ['--out=x', '--eval', 'run1', '--config=a.json'],
     });

@@ -11,7 +11,8 @@ export function splitOverrides(args: string[], ownFlags: string[]): { overrides:
   const rest: string[] = [];
   for (const arg of args) {
     const match = /^--([A-Za-z][\w.]*)=/.exec(arg);
-    if (match && !ownFlags.includes(match[1]!) && (match[1]!.includes('.') || schemaAt([match[1]!]) !== undefined)) overrides.push(arg);
+    if (match && !ownFlags.includes(match[1]!) && (match[1]!.includes('.') || schemaAt([match[1]!]) !== undefined))
+      overrides.push(arg);
     else rest.push(arg);
   }
   return { overrides, rest };

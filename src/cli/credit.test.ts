@@ -27,7 +27,9 @@ describe('turnwise credit', () => {
     const runDir = join(root, 'fresh');
     const { errors } = await runCaptured(['credit', runDir, '--group-size', 'x']);
     expect(errors[0]).toMatch(/--group-size must be a non-negative integer, got "x"/);
-    expect((await runCaptured(['credit', runDir, '--question=-1'])).errors[0]).toMatch(/--question must be a non-negative integer, got "-1"/);
+    expect((await runCaptured(['credit', runDir, '--question=-1'])).errors[0]).toMatch(
+      /--question must be a non-negative integer, got "-1"/,
+    );
     expect((await runCaptured(['credit', runDir, '--estimator', 'ppo'])).errors[0]).toMatch(/estimator/);
   });
 

@@ -34,7 +34,8 @@ options:
 function nonNegativeInteger(flag: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 0) throw new ConfigError(`${flag} must be a non-negative integer, got ${JSON.stringify(value)}`);
+  if (!Number.isInteger(parsed) || parsed < 0)
+    throw new ConfigError(`${flag} must be a non-negative integer, got ${JSON.stringify(value)}`);
   return parsed;
 }
 
@@ -64,7 +65,10 @@ export const command: Command = {
     const groupSize = nonNegativeInteger('--group-size', values['group-size'], config.rl.groupSize);
     if (groupSize < 1) throw new ConfigError('--group-size must be at least 1');
     // Another estimator than the run's comes with its own defaults.
-    const advantage = values.estimator === undefined || values.estimator === config.advantage.kind ? config.advantage : { kind: values.estimator };
+    const advantage =
+      values.estimator === undefined || values.estimator === config.advantage.kind
+        ? config.advantage
+        : { kind: values.estimator };
     const estimator = createEstimator(advantage);
     const seed = nonNegativeInteger('--seed', values.seed, config.seed);
     const index = nonNegativeInteger('--question', values.question, 0);
@@ -76,8 +80,15 @@ export const command: Command = {
     try {
       const rows = task.rows(values.split ?? 'dev');
       const row = rows[index];
-      if (row === undefined) throw new ConfigError(`--question ${index} is out of range: split ${values.split ?? 'dev'} has ${rows.length} questions`);
-      const backend = await openBackend(config, { weightsFrom: readTrainerState(latest).backendPath, checkpointDirectory: join(runDir, 'credit-scratch'), samplerSlots: groupSize + 8 });
+      if (row === undefined)
+        throw new ConfigError(
+          `--question ${index} is out of range: split ${values.split ?? 'dev'} has ${rows.length} questions`,
+        );
+      const backend = await openBackend(config, {
+        weightsFrom: readTrainerState(latest).backendPath,
+        checkpointDirectory: join(runDir, 'credit-scratch'),
+        samplerSlots: groupSize + 8,
+      });
       try {
         const [group] = await collectGroups({
           policy: backend.policy(),

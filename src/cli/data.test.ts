@@ -37,7 +37,9 @@ describe('turnwise data', () => {
 
   it('search prints ranked titles with ids and snippets, and the raw tool output on request', async () => {
     const ranked = await run('search', 'stage name David Seville', '--dir', dir, '-k', '2');
-    expect(ranked.output).toMatch(/^1\. Ross Bagdasarian {2}\[kilt:1200, passage 0, bm25 [\d.]+\]\n {3}Ross Bagdasarian Sr\./);
+    expect(ranked.output).toMatch(
+      /^1\. Ross Bagdasarian {2}\[kilt:1200, passage 0, bm25 [\d.]+\]\n {3}Ross Bagdasarian Sr\./,
+    );
     const raw = await run('search', '--raw', 'David Seville', '--dir', dir, '-k', '1');
     expect(raw.output.startsWith('Ross Bagdasarian\nRoss Bagdasarian Sr.')).toBe(true);
     expect((await run('search', '"()"', '--dir', dir)).output).toContain('No relevant content found.');
@@ -47,7 +49,9 @@ describe('turnwise data', () => {
     const { output } = await run('stats', '--dir', dir);
     expect(output).toMatch(/\| triviaqa \| 0 \| 3 \| 0 \| 3 \| - \|/);
     expect(output).toMatch(/\| family \| n \| gold@1 \|/);
-    const json = JSON.parse((await run('stats', '--dir', dir, '--json')).output) as { retrieval: Array<{ family: string; gold20: number }> };
+    const json = JSON.parse((await run('stats', '--dir', dir, '--json')).output) as {
+      retrieval: Array<{ family: string; gold20: number }>;
+    };
     expect(json.retrieval[0]!.family).toBe('triviaqa');
     expect(json.retrieval[0]!.gold20).toBeGreaterThan(0.5);
   });

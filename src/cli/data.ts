@@ -57,7 +57,10 @@ export const command: Command = {
       return name === undefined ? 1 : 0;
     }
     const subcommand = SUBCOMMANDS[name];
-    if (!subcommand) throw new ConfigError(`unknown subcommand ${JSON.stringify(name)}; expected one of ${Object.keys(SUBCOMMANDS).join(', ')}`);
+    if (!subcommand)
+      throw new ConfigError(
+        `unknown subcommand ${JSON.stringify(name)}; expected one of ${Object.keys(SUBCOMMANDS).join(', ')}`,
+      );
     if (rest.includes('--help') || rest.includes('-h')) {
       console.log(USAGE);
       return 0;
@@ -66,7 +69,11 @@ export const command: Command = {
   },
 };
 
-function parse<Options extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: Options, allowPositionals = false) {
+function parse<Options extends NonNullable<ParseArgsConfig['options']>>(
+  args: string[],
+  options: Options,
+  allowPositionals = false,
+) {
   try {
     return parseArgs({ args, options, allowPositionals, strict: true as const });
   } catch (error) {
@@ -77,7 +84,8 @@ function parse<Options extends NonNullable<ParseArgsConfig['options']>>(args: st
 function positiveInteger(value: string | undefined, flag: string, fallback: number): number {
   if (value === undefined) return fallback;
   const number = Number(value);
-  if (!Number.isInteger(number) || number <= 0) throw new ConfigError(`${flag} must be a positive integer, got ${JSON.stringify(value)}`);
+  if (!Number.isInteger(number) || number <= 0)
+    throw new ConfigError(`${flag} must be a positive integer, got ${JSON.stringify(value)}`);
   return number;
 }
 
@@ -87,7 +95,11 @@ function dataDir(values: { tier?: string; dir?: string; out?: string }): string 
 }
 
 async function runBuild(args: string[]): Promise<number> {
-  const { values } = parse(args, { tier: { type: 'string' }, out: { type: 'string' }, 'no-index': { type: 'boolean' } });
+  const { values } = parse(args, {
+    tier: { type: 'string' },
+    out: { type: 'string' },
+    'no-index': { type: 'boolean' },
+  });
   const tier = parseTier(values.tier ?? 'M');
   const dir = dataDir(values);
   const started = performance.now();
@@ -99,7 +111,9 @@ async function runBuild(args: string[]): Promise<number> {
     const indexStarted = performance.now();
     const index = await openSearchIndex(dir, { onProgress: (line) => console.log(`  ${line}`) });
     const indexSeconds = (performance.now() - indexStarted) / 1000;
-    console.log(`index: ${index.documentCount} documents, ${index.passageCount} passages in ${indexSeconds.toFixed(1)} s`);
+    console.log(
+      `index: ${index.documentCount} documents, ${index.passageCount} passages in ${indexSeconds.toFixed(1)} s`,
+    );
     index.close();
   }
   for (const file of Object.values(DATA_FILES)) {
@@ -123,18 +137,31 @@ function familyRows(manifest: SearchQaManifest) {
 async function runSearch(args: string[]): Promise<number> {
   const { values, positionals } = parse(
     args,
-    { tier: { type: 'string' }, dir: { type: 'string' }, k: { type: 'string', short: 'k' }, unit: { type: 'string' }, 'max-chars': { type: 'string' }, raw: { type: 'boolean' } },
+    {
+      tier: { type: 'string' },
+      dir: { type: 'string' },
+      k: { type: 'string', short: 'k' },
+      unit: { type: 'string' },
+      'max-chars': { type: 'string' },
+      raw: { type: 'boolean' },
+    },
     true,
   );
-  if (positionals.length === 0) throw new ConfigError('data search needs a query, e.g. turnwise data search "highest point of Germany"');
+  if (positionals.length === 0)
+    throw new ConfigError('data search needs a query, e.g. turnwise data search "highest point of Germany"');
   const unit = values.unit ?? 'passage';
-  if (unit !== 'passage' && unit !== 'document') throw new ConfigError(`--unit must be passage or document, got ${JSON.stringify(unit)}`);
+  if (unit !== 'passage' && unit !== 'document')
+    throw new ConfigError(`--unit must be passage or document, got ${JSON.stringify(unit)}`);
   const query = positionals.join(' ');
   const k = positiveInteger(values.k, '-k', 5);
   const index = await openSearchIndex(dataDir(values), { onProgress: (line) => console.log(`  ${line}`) });
   try {
     if (values.raw) {
-      const tool = createWikiSearchTool(index, { k, unit, maxCharacters: positiveInteger(values['max-chars'], '--max-chars', 1200) });
+      const tool = createWikiSearchTool(index, {
+        k,
+        unit,
+        maxCharacters: positiveInteger(values['max-chars'], '--max-chars', 1200),
+      });
       console.log(tool.run(query).text);
       return 0;
     }
@@ -144,7 +171,9 @@ async function runSearch(args: string[]): Promise<number> {
     if (hits.length === 0) console.log('No relevant content found.');
     hits.forEach((hit, rank) => {
       const snippet = hit.text.replace(/\s+/g, ' ').slice(0, positiveInteger(values['max-chars'], '--max-chars', 240));
-      console.log(`${rank + 1}. ${hit.title}  [${hit.docId}, passage ${hit.passage}, bm25 ${hit.score.toFixed(2)}]\n   ${snippet}`);
+      console.log(
+        `${rank + 1}. ${hit.title}  [${hit.docId}, passage ${hit.passage}, bm25 ${hit.score.toFixed(2)}]\n   ${snippet}`,
+      );
     });
     console.log(`(${hits.length} hits in ${milliseconds.toFixed(1)} ms)`);
   } finally {
@@ -154,14 +183,24 @@ async function runSearch(args: string[]): Promise<number> {
 }
 
 async function runStats(args: string[]): Promise<number> {
-  const { values } = parse(args, { tier: { type: 'string' }, dir: { type: 'string' }, split: { type: 'string' }, 'per-family': { type: 'string' }, json: { type: 'boolean' } });
+  const { values } = parse(args, {
+    tier: { type: 'string' },
+    dir: { type: 'string' },
+    split: { type: 'string' },
+    'per-family': { type: 'string' },
+    json: { type: 'boolean' },
+  });
   const dir = dataDir(values);
   const split = values.split ?? 'all';
-  if (split !== 'all' && !SPLITS.includes(split as Split)) throw new ConfigError(`--split must be all, train, dev or test, got ${JSON.stringify(split)}`);
+  if (split !== 'all' && !SPLITS.includes(split as Split))
+    throw new ConfigError(`--split must be all, train, dev or test, got ${JSON.stringify(split)}`);
   const rows = loadSearchQaDataset(dir, split as Split | 'all');
-  const perFamily = values['per-family'] === undefined ? Infinity : positiveInteger(values['per-family'], '--per-family', 1);
+  const perFamily =
+    values['per-family'] === undefined ? Infinity : positiveInteger(values['per-family'], '--per-family', 1);
   const manifestPath = path.join(dir, DATA_FILES.manifest);
-  const manifest = existsSync(manifestPath) ? (JSON.parse(readFileSync(manifestPath, 'utf8')) as SearchQaManifest) : undefined;
+  const manifest = existsSync(manifestPath)
+    ? (JSON.parse(readFileSync(manifestPath, 'utf8')) as SearchQaManifest)
+    : undefined;
   const counts = countsBySplit(rows);
   const index = await openSearchIndex(dir, { onProgress: (line) => console.log(`  ${line}`) });
   try {
@@ -174,22 +213,37 @@ async function runStats(args: string[]): Promise<number> {
       console.log(JSON.stringify({ dir, split, counts, families: manifest?.families, retrieval }, null, 2));
       return 0;
     }
-    console.log(`${dir}: ${rows.length} questions (${split}), ${index.documentCount} documents, ${index.passageCount} passages\n`);
-    console.log(markdownTable(counts.map((row) => ({ ...row, answer_in_gold: manifest?.families.find((family) => family.family === row.family)?.answerInGold ?? '-' }))));
-    console.log(`\nBM25 with the question as the query (${sample.length} questions, ${seconds.toFixed(1)} s); output = the wiki_search tool's text ` +
-      `(k ${tool.settings.k}, ${tool.settings.unit}s, ${tool.settings.maxCharacters} characters); doc head = top-1 document cut to the same budget:\n`);
-    console.log(markdownTable(retrieval.map((row) => ({
-      family: row.family,
-      n: row.questions,
-      'gold@1': row.gold1,
-      'gold@5': row.gold5,
-      'gold@20': row.gold20,
-      'ans@1': row.answer1,
-      'ans@5': row.answer5,
-      'ans in output': row.answerInOutput,
-      'gold ans in output': row.goldAnswerInOutput,
-      'ans in doc head': row.answerInDocumentHead,
-    }))));
+    console.log(
+      `${dir}: ${rows.length} questions (${split}), ${index.documentCount} documents, ${index.passageCount} passages\n`,
+    );
+    console.log(
+      markdownTable(
+        counts.map((row) => ({
+          ...row,
+          answer_in_gold: manifest?.families.find((family) => family.family === row.family)?.answerInGold ?? '-',
+        })),
+      ),
+    );
+    console.log(
+      `\nBM25 with the question as the query (${sample.length} questions, ${seconds.toFixed(1)} s); output = the wiki_search tool's text ` +
+        `(k ${tool.settings.k}, ${tool.settings.unit}s, ${tool.settings.maxCharacters} characters); doc head = top-1 document cut to the same budget:\n`,
+    );
+    console.log(
+      markdownTable(
+        retrieval.map((row) => ({
+          family: row.family,
+          n: row.questions,
+          'gold@1': row.gold1,
+          'gold@5': row.gold5,
+          'gold@20': row.gold20,
+          'ans@1': row.answer1,
+          'ans@5': row.answer5,
+          'ans in output': row.answerInOutput,
+          'gold ans in output': row.goldAnswerInOutput,
+          'ans in doc head': row.answerInDocumentHead,
+        })),
+      ),
+    );
   } finally {
     index.close();
   }
@@ -203,7 +257,11 @@ function countsBySplit(rows: readonly QuestionRow[]) {
     counts[row.split] = (counts[row.split] ?? 0) + 1;
     byFamily.set(row.family, counts);
   }
-  const table = [...byFamily.entries()].map(([family, counts]) => ({ family, ...counts, total: SPLITS.reduce((sum, split) => sum + (counts[split] ?? 0), 0) }));
+  const table = [...byFamily.entries()].map(([family, counts]) => ({
+    family,
+    ...counts,
+    total: SPLITS.reduce((sum, split) => sum + (counts[split] ?? 0), 0),
+  }));
   const total = Object.fromEntries(SPLITS.map((split) => [split, rows.filter((row) => row.split === split).length]));
   return [...table, { family: 'all', ...total, total: rows.length }];
 }
@@ -219,31 +277,49 @@ function firstPerFamily(rows: readonly QuestionRow[], limit: number): QuestionRo
 
 async function runImportTriviaQa(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { out: { type: 'string' }, split: { type: 'string' } }, true);
-  if (positionals.length === 0 || values.out === undefined) throw new ConfigError('data import-triviaqa needs FILE... and --out DIR');
+  if (positionals.length === 0 || values.out === undefined)
+    throw new ConfigError('data import-triviaqa needs FILE... and --out DIR');
   const split = values.split === undefined ? undefined : triviaQaSplit(values.split);
-  if (values.split !== undefined && split === undefined) throw new ConfigError(`--split must be train, dev or test, got ${JSON.stringify(values.split)}`);
+  if (values.split !== undefined && split === undefined)
+    throw new ConfigError(`--split must be train, dev or test, got ${JSON.stringify(values.split)}`);
   const rows: QuestionRow[] = [];
   const skipped: TriviaQaSkipCounts = { withoutAnswer: 0 };
   for (const file of positionals) {
-    for await (const row of readTriviaQa(file, { split, onProgress: (count) => console.log(`  ${file}: ${count} questions`) }, skipped)) rows.push(row);
+    for await (const row of readTriviaQa(
+      file,
+      { split, onProgress: (count) => console.log(`  ${file}: ${count} questions`) },
+      skipped,
+    ))
+      rows.push(row);
   }
   const dir = path.resolve(values.out);
   writeFileAtomic(path.join(dir, DATA_FILES.questions), toJsonLines(rows));
   const bySplit = SPLITS.map((name) => `${name} ${rows.filter((row) => row.split === name).length}`).join(', ');
-  console.log(`wrote ${rows.length} questions (${bySplit}) to ${path.join(dir, DATA_FILES.questions)}; skipped ${skipped.withoutAnswer} without an answer`);
+  console.log(
+    `wrote ${rows.length} questions (${bySplit}) to ${path.join(dir, DATA_FILES.questions)}; skipped ${skipped.withoutAnswer} without an answer`,
+  );
   return 0;
 }
 
 async function runImportKilt(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { out: { type: 'string' }, 'max-articles': { type: 'string' }, 'passage-words': { type: 'string' } }, true);
-  if (positionals.length !== 1 || values.out === undefined) throw new ConfigError('data import-kilt needs one FILE and --out DIR');
-  const passageWords = values['passage-words'] === undefined ? undefined : positiveInteger(values['passage-words'], '--passage-words', 40);
+  const { values, positionals } = parse(
+    args,
+    { out: { type: 'string' }, 'max-articles': { type: 'string' }, 'passage-words': { type: 'string' } },
+    true,
+  );
+  if (positionals.length !== 1 || values.out === undefined)
+    throw new ConfigError('data import-kilt needs one FILE and --out DIR');
+  const passageWords =
+    values['passage-words'] === undefined ? undefined : positiveInteger(values['passage-words'], '--passage-words', 40);
   const started = performance.now();
   const counts = await importKiltWikipedia(positionals[0]!, path.resolve(values.out), {
-    maxArticles: values['max-articles'] === undefined ? undefined : positiveInteger(values['max-articles'], '--max-articles', 1),
+    maxArticles:
+      values['max-articles'] === undefined ? undefined : positiveInteger(values['max-articles'], '--max-articles', 1),
     passages: passageWords === undefined ? undefined : { targetWords: passageWords, maxWords: 2 * passageWords },
     onProgress: (line) => console.log(`  ${line}`),
   });
-  console.log(`indexed ${counts.documents} articles (${counts.passages} passages) in ${((performance.now() - started) / 1000).toFixed(1)} s into ${values.out}`);
+  console.log(
+    `indexed ${counts.documents} articles (${counts.passages} passages) in ${((performance.now() - started) / 1000).toFixed(1)} s into ${values.out}`,
+  );
   return 0;
 }

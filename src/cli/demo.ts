@@ -26,7 +26,10 @@ export const command: Command = {
   summary: 'the whole pipeline in minutes: data, warm start, MT-GRPO, evaluation, report',
   async run(args) {
     const { overrides, rest } = splitOverrides(args, ['out']);
-    const { values } = parseArgs({ args: rest, options: { out: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+    const { values } = parseArgs({
+      args: rest,
+      options: { out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    });
     if (values.help) {
       console.log(HELP);
       return 0;
@@ -34,9 +37,15 @@ export const command: Command = {
     const started = performance.now();
     const out = values.out ?? 'runs/demo';
     const log = (message: string) => console.error(message);
-    const config = await loadConfig({ base: { ...DEMO_PRESET, runDir: join(out, 'mt-grpo-seed0') } as Record<string, unknown>, overrides, tasks: TASKS });
+    const config = await loadConfig({
+      base: { ...DEMO_PRESET, runDir: join(out, 'mt-grpo-seed0') } as Record<string, unknown>,
+      overrides,
+      tasks: TASKS,
+    });
     if (config.backend.kind !== 'local') {
-      throw new ConfigError(`the demo trains the embedded CPU engine from a local warm start; backend.kind ${config.backend.kind} is for \`turnwise train --backend.kind=${config.backend.kind}\``);
+      throw new ConfigError(
+        `the demo trains the embedded CPU engine from a local warm start; backend.kind ${config.backend.kind} is for \`turnwise train --backend.kind=${config.backend.kind}\``,
+      );
     }
     const phases: [string, number][] = [];
     let mark = performance.now();
@@ -56,9 +65,22 @@ export const command: Command = {
       const baseRun = join(out, 'base');
       const baseConfig = { ...config, name: 'base', runDir: baseRun };
       writeResolvedConfig(baseRun, baseConfig);
-      const baseBackend = await openBackend(config, { weightsFrom: baseDir, checkpointDirectory: join(baseRun, 'scratch'), samplerSlots: config.rl.concurrency + 8 });
+      const baseBackend = await openBackend(config, {
+        weightsFrom: baseDir,
+        checkpointDirectory: join(baseRun, 'scratch'),
+        samplerSlots: config.rl.concurrency + 8,
+      });
       const splits = [config.data.evalSplit, 'test'];
-      const baseResults = await evaluateInto({ runDir: baseRun, backend: baseBackend, task, config: baseConfig, splits, modes: ['sampled'], checkpoint: baseDir!, log });
+      const baseResults = await evaluateInto({
+        runDir: baseRun,
+        backend: baseBackend,
+        task,
+        config: baseConfig,
+        splits,
+        modes: ['sampled'],
+        checkpoint: baseDir!,
+        log,
+      });
       await baseBackend.close();
       phase('evaluate base');
 
@@ -66,11 +88,22 @@ export const command: Command = {
       const run = await trainRun(config, task, baseDir, { shouldStop: stop.shouldStop });
       stop.dispose();
       phase(`MT-GRPO (${run.steps} steps)`);
-      const trainedResults = await evaluateInto({ runDir: run.runDir, backend: run.backend, task, config, splits, modes: ['sampled'], checkpoint: run.checkpoint, log });
+      const trainedResults = await evaluateInto({
+        runDir: run.runDir,
+        backend: run.backend,
+        task,
+        config,
+        splits,
+        modes: ['sampled'],
+        checkpoint: run.checkpoint,
+        log,
+      });
       await run.backend.close();
       phase('evaluate trained');
 
-      const reportPath = writeReport([baseRun, run.runDir], join(out, 'report.html'), { title: 'turnwise demo: MT-GRPO on search-QA (tier M)' });
+      const reportPath = writeReport([baseRun, run.runDir], join(out, 'report.html'), {
+        title: 'turnwise demo: MT-GRPO on search-QA (tier M)',
+      });
       phase('report');
       const rows = splits.flatMap((split) => [
         { model: `base (${split})`, results: baseResults.filter((result) => result.split === split) },

@@ -31,7 +31,10 @@ options:
 
 /** Prints per-family rows of one evaluation. */
 function familyTable(result: EvalResult): string {
-  const rows = Object.entries(result.byFamily).map(([family, entry]) => ({ model: `${family} (${entry.count})`, results: [{ ...result, metrics: entry.metrics }] }));
+  const rows = Object.entries(result.byFamily).map(([family, entry]) => ({
+    model: `${family} (${entry.count})`,
+    results: [{ ...result, metrics: entry.metrics }],
+  }));
   return formatResultsTable(rows);
 }
 
@@ -42,14 +45,26 @@ export const command: Command = {
     const { values, positionals } = parseArgs({
       args: rest,
       allowPositionals: true,
-      options: { base: { type: 'boolean' }, out: { type: 'string' }, config: { type: 'string' }, task: { type: 'string' }, split: { type: 'string' }, mode: { type: 'string' }, questions: { type: 'string' }, families: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        base: { type: 'boolean' },
+        out: { type: 'string' },
+        config: { type: 'string' },
+        task: { type: 'string' },
+        split: { type: 'string' },
+        mode: { type: 'string' },
+        questions: { type: 'string' },
+        families: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
     });
     if (values.help) {
       console.log(HELP);
       return 0;
     }
     const modes = (values.mode ?? 'greedy,sampled').split(',') as EvalResult['mode'][];
-    for (const mode of modes) if (mode !== 'greedy' && mode !== 'sampled') throw new ConfigError(`--mode entries must be greedy or sampled, got ${JSON.stringify(mode)}`);
+    for (const mode of modes)
+      if (mode !== 'greedy' && mode !== 'sampled')
+        throw new ConfigError(`--mode entries must be greedy or sampled, got ${JSON.stringify(mode)}`);
     const splits = (values.split ?? 'dev,test').split(',');
     const log = (message: string) => console.error(message);
     let runDir: string;
@@ -57,17 +72,26 @@ export const command: Command = {
     let checkpoint: string | undefined;
     let known;
     if (values.base) {
-      if (values.out === undefined) throw new ConfigError('eval --base needs --out DIR (where the base evaluation is written)');
+      if (values.out === undefined)
+        throw new ConfigError('eval --base needs --out DIR (where the base evaluation is written)');
       known = await knownTasks(values.task);
-      config = await loadConfig({ file: values.config, overrides: taskOverrides(known, [...overrides, '--name=base']), tasks: known.tasks });
+      config = await loadConfig({
+        file: values.config,
+        overrides: taskOverrides(known, [...overrides, '--name=base']),
+        tasks: known.tasks,
+      });
       runDir = values.out;
       writeResolvedConfig(runDir, config);
       checkpoint = undefined;
     } else {
-      if (positionals.length !== 1) throw new ConfigError('eval needs one run directory (or --base); see `turnwise eval --help`');
+      if (positionals.length !== 1)
+        throw new ConfigError('eval needs one run directory (or --base); see `turnwise eval --help`');
       runDir = positionals[0]!;
       // Overrides apply to the run's own config (e.g. --backend.baseUrl=... when the service moved).
-      if (values.task !== undefined) throw new ConfigError('eval RUN_DIR loads the task module the run recorded (taskModule in its config.json); leave --task out');
+      if (values.task !== undefined)
+        throw new ConfigError(
+          'eval RUN_DIR loads the task module the run recorded (taskModule in its config.json); leave --task out',
+        );
       known = await runTasks(runDir);
       const tasks = { tasks: known.tasks };
       config = resolveConfig(applyOverrides(readRunConfig(runDir, tasks), overrides, tasks), tasks);
@@ -77,7 +101,8 @@ export const command: Command = {
     }
     if (values.questions !== undefined) {
       const questions = Number(values.questions);
-      if (!Number.isInteger(questions) || questions < 1) throw new ConfigError(`--questions must be a positive integer, got ${JSON.stringify(values.questions)}`);
+      if (!Number.isInteger(questions) || questions < 1)
+        throw new ConfigError(`--questions must be a positive integer, got ${JSON.stringify(values.questions)}`);
       config = { ...config, eval: { ...config.eval, questions } };
     }
     checkBackendEnvironment(config.backend);
@@ -87,11 +112,21 @@ export const command: Command = {
       // The base: the task's own (local) or the remote base model (tinker); a run: its latest checkpoint.
       let label = checkpoint ?? '';
       if (values.base) ({ weightsFrom: checkpoint, label } = await startingPoint(config, definition, task, { log }));
-      const backend = await openBackend(config, { weightsFrom: checkpoint, checkpointDirectory: join(runDir, 'eval-scratch'), samplerSlots: config.rl.concurrency + 8 });
+      const backend = await openBackend(config, {
+        weightsFrom: checkpoint,
+        checkpointDirectory: join(runDir, 'eval-scratch'),
+        samplerSlots: config.rl.concurrency + 8,
+      });
       const results = await evaluateInto({ runDir, backend, task, config, splits, modes, checkpoint: label, log });
       await backend.close();
-      console.log(formatResultsTable(results.map((result) => ({ model: `${config.name} ${result.split}/${result.mode}`, results: [result] }))));
-      if (values.families) for (const result of results) console.log(`\n${result.split}/${result.mode} by family:\n${familyTable(result)}`);
+      console.log(
+        formatResultsTable(
+          results.map((result) => ({ model: `${config.name} ${result.split}/${result.mode}`, results: [result] })),
+        ),
+      );
+      if (values.families)
+        for (const result of results)
+          console.log(`\n${result.split}/${result.mode} by family:\n${familyTable(result)}`);
       return 0;
     } finally {
       task.close?.();

@@ -7,8 +7,12 @@ describe('turnwise experiment', () => {
     const unknown = await runCaptured(['experiment', 'nope']);
     expect(unknown.code).toBe(2);
     expect(unknown.errors[0]).toMatch(/unknown experiment "nope"; expected: paper/);
-    expect((await runCaptured(['experiment', 'paper', '--seeds=1,x'])).errors[0]).toMatch(/--seeds must be comma-separated non-negative integers/);
-    expect((await runCaptured(['experiment', 'paper', '--methods=ppo'])).errors[0]).toMatch(/"ppo" is not an estimator; expected one of grpo-or, grpo-mr, mt-grpo/);
+    expect((await runCaptured(['experiment', 'paper', '--seeds=1,x'])).errors[0]).toMatch(
+      /--seeds must be comma-separated non-negative integers/,
+    );
+    expect((await runCaptured(['experiment', 'paper', '--methods=ppo'])).errors[0]).toMatch(
+      /"ppo" is not an estimator; expected one of grpo-or, grpo-mr, mt-grpo/,
+    );
   });
 
   it('prints help for demo, train, eval and report', async () => {
@@ -16,7 +20,8 @@ describe('turnwise experiment', () => {
     const original = console.log;
     console.log = (message: string) => out.push(message);
     try {
-      for (const name of ['demo', 'train', 'eval', 'report', 'experiment']) expect(await main([name, '--help'])).toBe(0);
+      for (const name of ['demo', 'train', 'eval', 'report', 'experiment'])
+        expect(await main([name, '--help'])).toBe(0);
     } finally {
       console.log = original;
     }

@@ -34,7 +34,11 @@ and DIR/report.html (default DIR: runs/paper). Re-running skips finished runs. -
 the overrides) apply over the paper preset; with backend.kind=tinker the base is the service's
 base model and every method trains a LoRA of it.`;
 
-const LABELS: Record<string, string> = { 'grpo-or': 'base + GRPO-OR', 'grpo-mr': 'base + GRPO-MR', 'mt-grpo': 'base + MT-GRPO' };
+const LABELS: Record<string, string> = {
+  'grpo-or': 'base + GRPO-OR',
+  'grpo-mr': 'base + GRPO-MR',
+  'mt-grpo': 'base + MT-GRPO',
+};
 
 export const command: Command = {
   summary: "the paper's comparison: base vs GRPO-OR, GRPO-MR and MT-GRPO over seeds",
@@ -43,25 +47,44 @@ export const command: Command = {
     const { values, positionals } = parseArgs({
       args: rest,
       allowPositionals: true,
-      options: { seeds: { type: 'string' }, methods: { type: 'string' }, out: { type: 'string' }, split: { type: 'string' }, config: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        seeds: { type: 'string' },
+        methods: { type: 'string' },
+        out: { type: 'string' },
+        split: { type: 'string' },
+        config: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
     });
     if (values.help) {
       console.log(HELP);
       return 0;
     }
-    if (positionals[0] !== 'paper') throw new ConfigError(`unknown experiment ${JSON.stringify(positionals[0] ?? '')}; expected: paper`);
+    if (positionals[0] !== 'paper')
+      throw new ConfigError(`unknown experiment ${JSON.stringify(positionals[0] ?? '')}; expected: paper`);
     const seeds = (values.seeds ?? '0,1,2').split(',').map(Number);
-    if (seeds.some((seed) => !Number.isInteger(seed) || seed < 0)) throw new ConfigError(`--seeds must be comma-separated non-negative integers, got ${JSON.stringify(values.seeds)}`);
+    if (seeds.some((seed) => !Number.isInteger(seed) || seed < 0))
+      throw new ConfigError(
+        `--seeds must be comma-separated non-negative integers, got ${JSON.stringify(values.seeds)}`,
+      );
     const methods = (values.methods ?? 'grpo-or,grpo-mr,mt-grpo').split(',');
     for (const method of methods) {
-      if (!ESTIMATOR_KINDS.includes(method)) throw new ConfigError(`--methods entry ${JSON.stringify(method)} is not an estimator; expected one of ${ESTIMATOR_KINDS.join(', ')}`);
+      if (!ESTIMATOR_KINDS.includes(method))
+        throw new ConfigError(
+          `--methods entry ${JSON.stringify(method)} is not an estimator; expected one of ${ESTIMATOR_KINDS.join(', ')}`,
+        );
     }
     const out = values.out ?? 'runs/paper';
     const split = values.split ?? 'test';
     const mode: EvalResult['mode'] = 'sampled';
     const log = (message: string) => console.error(message);
     const started = performance.now();
-    const shared = await loadConfig({ base: PAPER_PRESET as Record<string, unknown>, file: values.config, overrides, tasks: TASKS });
+    const shared = await loadConfig({
+      base: PAPER_PRESET as Record<string, unknown>,
+      file: values.config,
+      overrides,
+      tasks: TASKS,
+    });
     checkBackendEnvironment(shared.backend);
     const definition = taskOf(shared);
     const task = await definition.open(shared, { log });
@@ -75,8 +98,21 @@ export const command: Command = {
       if (!done(baseRun)) {
         const baseConfig: TrainConfig = { ...shared, name: 'base', runDir: baseRun };
         writeResolvedConfig(baseRun, baseConfig);
-        const backend = await openBackend(baseConfig, { weightsFrom: baseDir, checkpointDirectory: join(baseRun, 'scratch'), samplerSlots: shared.rl.concurrency + 8 });
-        await evaluateInto({ runDir: baseRun, backend, task, config: baseConfig, splits: [split], modes: [mode], checkpoint: baseLabel, log });
+        const backend = await openBackend(baseConfig, {
+          weightsFrom: baseDir,
+          checkpointDirectory: join(baseRun, 'scratch'),
+          samplerSlots: shared.rl.concurrency + 8,
+        });
+        await evaluateInto({
+          runDir: baseRun,
+          backend,
+          task,
+          config: baseConfig,
+          splits: [split],
+          modes: [mode],
+          checkpoint: baseLabel,
+          log,
+        });
         await backend.close();
       }
       for (const seed of seeds) {
@@ -92,36 +128,76 @@ export const command: Command = {
           const config = resolveConfig({ ...shared, name: method, seed, runDir, advantage }, { tasks: TASKS });
           const resume = existsSync(join(runDir, 'latest.json'));
           const run = await trainRun(config, task, baseDir, { resume, shouldStop: stop.shouldStop });
-          if (!run.stopped) await evaluateInto({ runDir, backend: run.backend, task, config, splits: [split], modes: [mode], checkpoint: run.checkpoint, log });
+          if (!run.stopped)
+            await evaluateInto({
+              runDir,
+              backend: run.backend,
+              task,
+              config,
+              splits: [split],
+              modes: [mode],
+              checkpoint: run.checkpoint,
+              log,
+            });
           await run.backend.close();
         }
       }
       const rows = [
-        { model: 'base', results: loadRun(baseRun).evals.filter((result) => result.split === split && result.mode === mode) },
+        {
+          model: 'base',
+          results: loadRun(baseRun).evals.filter((result) => result.split === split && result.mode === mode),
+        },
         ...methods.map((method) => ({
           model: LABELS[method] ?? method,
           results: seeds.flatMap((seed) => {
             const runDir = join(out, `${method}-seed${seed}`);
-            return existsSync(runDir) ? loadRun(runDir).evals.filter((result) => result.split === split && result.mode === mode) : [];
+            return existsSync(runDir)
+              ? loadRun(runDir).evals.filter((result) => result.split === split && result.mode === mode)
+              : [];
           }),
         })),
       ];
       const table = formatResultsTable(rows);
       // The paper's test questions come from its training distribution; ours also hold out whole
       // question templates (two-hop bridges, flag -> country), so the same table without them too.
-      const seen = rows.map((row) => ({ model: row.model, results: row.results.flatMap((result) => familySubset(result, (family) => !HELD_OUT_FAMILIES.has(family)) ?? []) }));
-      const heldOut = rows.some((row) => row.results.some((result) => Object.keys(result.byFamily).some((family) => HELD_OUT_FAMILIES.has(family))));
-      const seenTable = heldOut ? `\n\nWithout the template-held-out families (${[...HELD_OUT_FAMILIES].join(', ')}), i.e. the question kinds seen in training:\n\n${formatResultsTable(seen)}` : '';
+      const seen = rows.map((row) => ({
+        model: row.model,
+        results: row.results.flatMap(
+          (result) => familySubset(result, (family) => !HELD_OUT_FAMILIES.has(family)) ?? [],
+        ),
+      }));
+      const heldOut = rows.some((row) =>
+        row.results.some((result) => Object.keys(result.byFamily).some((family) => HELD_OUT_FAMILIES.has(family))),
+      );
+      const seenTable = heldOut
+        ? `\n\nWithout the template-held-out families (${[...HELD_OUT_FAMILIES].join(', ')}), i.e. the question kinds seen in training:\n\n${formatResultsTable(seen)}`
+        : '';
       const wall = formatDuration((performance.now() - started) / 1000);
       const command = `turnwise experiment paper --seeds ${seeds.join(',')} --methods ${methods.join(',')}${values.config ? ` --config ${values.config}` : ''}${overrides.length ? ` ${overrides.join(' ')}` : ''}`;
-      writeFileAtomic(join(out, 'results.md'), `# The paper's comparison (${split} split, ${mode} decoding)\n\n${table}${seenTable}\n\nCommand: \`${command}\`; wall time of this invocation: ${wall}.\n`);
-      writeReport([baseRun, ...methods.flatMap((method) => seeds.map((seed) => join(out, `${method}-seed${seed}`)).filter((dir) => existsSync(join(dir, 'config.json'))))], join(out, 'report.html'), {
-        title: "turnwise: the paper's comparison on search-QA",
-        split,
-        mode,
-        referenceRows: PAPER_RESULTS,
-      });
-      console.log(`\n${table}${seenTable}\n\nwall time ${wall}; ${join(out, 'results.md')}, ${join(out, 'report.html')}`);
+      writeFileAtomic(
+        join(out, 'results.md'),
+        `# The paper's comparison (${split} split, ${mode} decoding)\n\n${table}${seenTable}\n\nCommand: \`${command}\`; wall time of this invocation: ${wall}.\n`,
+      );
+      writeReport(
+        [
+          baseRun,
+          ...methods.flatMap((method) =>
+            seeds
+              .map((seed) => join(out, `${method}-seed${seed}`))
+              .filter((dir) => existsSync(join(dir, 'config.json'))),
+          ),
+        ],
+        join(out, 'report.html'),
+        {
+          title: "turnwise: the paper's comparison on search-QA",
+          split,
+          mode,
+          referenceRows: PAPER_RESULTS,
+        },
+      );
+      console.log(
+        `\n${table}${seenTable}\n\nwall time ${wall}; ${join(out, 'results.md')}, ${join(out, 'report.html')}`,
+      );
       return stop.shouldStop() ? 130 : 0;
     } finally {
       stop.dispose();

@@ -42,7 +42,9 @@ export async function main(argv: string[]): Promise<number> {
   }
   const load = COMMANDS[name];
   if (!load) {
-    console.error(`turnwise: unknown command ${JSON.stringify(name)}; expected one of: ${Object.keys(COMMANDS).sort().join(', ') || '(none yet)'}`);
+    console.error(
+      `turnwise: unknown command ${JSON.stringify(name)}; expected one of: ${Object.keys(COMMANDS).sort().join(', ') || '(none yet)'}`,
+    );
     return 2;
   }
   const command = await load();
@@ -56,7 +58,9 @@ export async function main(argv: string[]): Promise<number> {
     // node:util parseArgs: an unknown flag, a flag without its value, a stray positional.
     const code = (error as { code?: unknown } | null)?.code;
     if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_')) {
-      console.error(`turnwise ${name}: ${(error as Error).message} (config keys take a value: --key.path=value; see \`turnwise ${name} --help\`)`);
+      console.error(
+        `turnwise ${name}: ${(error as Error).message} (config keys take a value: --key.path=value; see \`turnwise ${name} --help\`)`,
+      );
       return 2;
     }
     throw error;

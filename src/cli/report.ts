@@ -25,13 +25,21 @@ export const command: Command = {
     const { values, positionals } = parseArgs({
       args,
       allowPositionals: true,
-      options: { out: { type: 'string' }, split: { type: 'string' }, mode: { type: 'string' }, title: { type: 'string' }, paper: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        out: { type: 'string' },
+        split: { type: 'string' },
+        mode: { type: 'string' },
+        title: { type: 'string' },
+        paper: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
     });
     if (values.help) {
       console.log(HELP);
       return 0;
     }
-    if (positionals.length === 0) throw new ConfigError('report needs at least one run directory; see `turnwise report --help`');
+    if (positionals.length === 0)
+      throw new ConfigError('report needs at least one run directory; see `turnwise report --help`');
     if (values.mode !== undefined && values.mode !== 'greedy' && values.mode !== 'sampled') {
       throw new ConfigError(`--mode must be greedy or sampled, got ${JSON.stringify(values.mode)}`);
     }

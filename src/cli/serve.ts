@@ -93,12 +93,19 @@ export async function startServe(args: string[]): Promise<StartedServe> {
     throw new ConfigError(`${errorMessage(error)}\n${USAGE}`);
   }
   const port = integer(values.port!, '--port');
-  const chosen = ['checkpoint', 'backend-module', 'test-backend'].filter((key) => values[key as keyof typeof values] !== undefined);
-  if (chosen.length !== 1) throw new ConfigError(`choose exactly one backend (--checkpoint, --backend-module or --test-backend); got ${chosen.length === 0 ? 'none' : chosen.map((key) => `--${key}`).join(', ')}\n${USAGE}`);
-  if (values.kernels !== undefined && values.kernels !== 'native' && values.kernels !== 'reference') throw new ConfigError(`--kernels must be native or reference, got ${values.kernels}`);
+  const chosen = ['checkpoint', 'backend-module', 'test-backend'].filter(
+    (key) => values[key as keyof typeof values] !== undefined,
+  );
+  if (chosen.length !== 1)
+    throw new ConfigError(
+      `choose exactly one backend (--checkpoint, --backend-module or --test-backend); got ${chosen.length === 0 ? 'none' : chosen.map((key) => `--${key}`).join(', ')}\n${USAGE}`,
+    );
+  if (values.kernels !== undefined && values.kernels !== 'native' && values.kernels !== 'reference')
+    throw new ConfigError(`--kernels must be native or reference, got ${values.kernels}`);
   const emulation = emulationProfile(values.emulate ?? 'turnwise');
   const rate = values['rate-limit'] === undefined ? undefined : integer(values['rate-limit'], '--rate-limit');
-  const maxChunkDatums = values['max-chunk-datums'] === undefined ? undefined : integer(values['max-chunk-datums'], '--max-chunk-datums');
+  const maxChunkDatums =
+    values['max-chunk-datums'] === undefined ? undefined : integer(values['max-chunk-datums'], '--max-chunk-datums');
   if (maxChunkDatums === 0) throw new ConfigError('--max-chunk-datums must be at least 1, got 0');
 
   let backend: Backend;
@@ -115,7 +122,8 @@ export async function startServe(args: string[]): Promise<StartedServe> {
       renderer,
     });
   } else if (values['backend-module'] !== undefined) {
-    if (!values['backend-export'] || !values['tokenizer-from']) throw new ConfigError('--backend-module needs --backend-export NAME and --tokenizer-from DIR');
+    if (!values['backend-export'] || !values['tokenizer-from'])
+      throw new ConfigError('--backend-module needs --backend-export NAME and --tokenizer-from DIR');
     let factoryOptions: unknown;
     try {
       factoryOptions = values['backend-options'] === undefined ? {} : JSON.parse(values['backend-options']);
@@ -123,9 +131,16 @@ export async function startServe(args: string[]): Promise<StartedServe> {
       throw new ConfigError(`--backend-options is not valid JSON: ${errorMessage(error)}`);
     }
     const { tokenizer, renderer } = await loadCheckpointChat(resolve(values['tokenizer-from']));
-    backend = await WorkerBackend.create({ module: resolve(values['backend-module']), exportName: values['backend-export'], factoryOptions, tokenizer, renderer });
+    backend = await WorkerBackend.create({
+      module: resolve(values['backend-module']),
+      exportName: values['backend-export'],
+      factoryOptions,
+      tokenizer,
+      renderer,
+    });
   } else {
-    if (values['test-backend'] !== 'bigram') throw new ConfigError(`--test-backend must be bigram, got ${values['test-backend']}`);
+    if (values['test-backend'] !== 'bigram')
+      throw new ConfigError(`--test-backend must be bigram, got ${values['test-backend']}`);
     backend = new BigramTestBackend({ seed: 0 });
   }
 
@@ -134,7 +149,8 @@ export async function startServe(args: string[]): Promise<StartedServe> {
     backend,
     modelName: values['model-name'],
     apiKey: values['api-key'] ?? (process.env.TURNWISE_API_KEY || undefined),
-    maxBodyBytes: values['max-body-bytes'] === undefined ? undefined : integer(values['max-body-bytes'], '--max-body-bytes'),
+    maxBodyBytes:
+      values['max-body-bytes'] === undefined ? undefined : integer(values['max-body-bytes'], '--max-body-bytes'),
     emulate: emulation.profile,
     failedFutureAs400: values['skyrl-errors'] ? true : undefined,
     longPollMs: values['poll-hold-ms'] === undefined ? undefined : integer(values['poll-hold-ms'], '--poll-hold-ms'),
@@ -157,7 +173,8 @@ export async function startServe(args: string[]): Promise<StartedServe> {
 
 function integer(text: string, flag: string): number {
   const value = Number(text);
-  if (!Number.isInteger(value) || value < 0) throw new ConfigError(`${flag} must be a non-negative integer, got ${JSON.stringify(text)}`);
+  if (!Number.isInteger(value) || value < 0)
+    throw new ConfigError(`${flag} must be a non-negative integer, got ${JSON.stringify(text)}`);
   return value;
 }
 

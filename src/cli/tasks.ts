@@ -28,7 +28,12 @@ export interface KnownTasks {
 function isTaskDefinition(value: unknown): value is TaskDefinition<any> {
   if (value === null || typeof value !== 'object') return false;
   const candidate = value as Partial<TaskDefinition>;
-  return typeof candidate.name === 'string' && candidate.name !== '' && typeof candidate.open === 'function' && typeof (candidate.configSchema as { safeParse?: unknown } | undefined)?.safeParse === 'function';
+  return (
+    typeof candidate.name === 'string' &&
+    candidate.name !== '' &&
+    typeof candidate.open === 'function' &&
+    typeof (candidate.configSchema as { safeParse?: unknown } | undefined)?.safeParse === 'function'
+  );
 }
 
 /** Loads the TaskDefinition a module exports (as `default` or `task`). */
@@ -44,9 +49,14 @@ export async function loadTaskModule(path: string): Promise<TaskDefinition<any>>
   }
   const definition = [module.default, module.task].find(isTaskDefinition);
   if (definition === undefined) {
-    throw new ConfigError(`--task ${path} exports no TaskDefinition; expected \`export default\` (or \`export const task\`) with name, configSchema (a zod schema) and open(config)`);
+    throw new ConfigError(
+      `--task ${path} exports no TaskDefinition; expected \`export default\` (or \`export const task\`) with name, configSchema (a zod schema) and open(config)`,
+    );
   }
-  if (TASKS.some((task) => task.name === definition.name)) throw new ConfigError(`--task ${path}: its name ${JSON.stringify(definition.name)} is a bundled task's; give it another`);
+  if (TASKS.some((task) => task.name === definition.name))
+    throw new ConfigError(
+      `--task ${path}: its name ${JSON.stringify(definition.name)} is a bundled task's; give it another`,
+    );
   return definition;
 }
 
@@ -79,6 +89,9 @@ export function taskOverrides(known: KnownTasks, overrides: string[]): string[] 
 /** The definition of the task a resolved config names. */
 export function taskOf(config: TrainConfig, tasks: readonly TaskDefinition<any>[] = TASKS): TaskDefinition<any> {
   const definition = tasks.find((task) => task.name === config.task.name);
-  if (definition === undefined) throw new ConfigError(`config key "task.name": got ${JSON.stringify(config.task.name)}; expected one of ${tasks.map((task) => JSON.stringify(task.name)).join(', ')}`);
+  if (definition === undefined)
+    throw new ConfigError(
+      `config key "task.name": got ${JSON.stringify(config.task.name)}; expected one of ${tasks.map((task) => JSON.stringify(task.name)).join(', ')}`,
+    );
   return definition;
 }

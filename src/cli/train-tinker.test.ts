@@ -25,15 +25,30 @@ let served: LocalBackend;
 let server: TestServer;
 
 beforeAll(async () => {
-  const texts = [SHORT_SYSTEM_PROMPT, 'What is the capital of France? Paris is the capital of France.', 'wiki_search query answer result reasoning'];
+  const texts = [
+    SHORT_SYSTEM_PROMPT,
+    'What is the capital of France? Paris is the capital of France.',
+    'wiki_search query answer result reasoning',
+  ];
   await writeTokenizerFiles(tokenizerDir, trainBpe(texts, { vocabSize: 300, addedTokens: FORMAT_TOKENS }));
-  const probe = await createLocalBackend({ tokenizerDir, checkpointDirectory: join(root, 'unused'), modelConfig: modelConfigOf(resolveConfig({ task: { model: { size: 'tiny', contextLength: 1024 } } }, { tasks: [searchQaTaskDefinition] }), 300), seed: 1 });
+  const probe = await createLocalBackend({
+    tokenizerDir,
+    checkpointDirectory: join(root, 'unused'),
+    modelConfig: modelConfigOf(
+      resolveConfig({ task: { model: { size: 'tiny', contextLength: 1024 } } }, { tasks: [searchQaTaskDefinition] }),
+      300,
+    ),
+    seed: 1,
+  });
   const vocabSize = probe.tokenizer.vocabSize;
   await probe.close();
   served = await createLocalBackend({
     tokenizerDir,
     checkpointDirectory: join(root, 'served-checkpoints'),
-    modelConfig: modelConfigOf(resolveConfig({ task: { model: { size: 'tiny', contextLength: 1024 } } }, { tasks: [searchQaTaskDefinition] }), vocabSize),
+    modelConfig: modelConfigOf(
+      resolveConfig({ task: { model: { size: 'tiny', contextLength: 1024 } } }, { tasks: [searchQaTaskDefinition] }),
+      vocabSize,
+    ),
     seed: 1,
     samplerSlots: 16,
   });
@@ -84,7 +99,9 @@ describe('turnwise train --backend.kind=tinker', () => {
     const before = Float32Array.from(served.model.params);
     const runDir = join(root, 'run');
     const run = await runCaptured([...trainArgs(runDir, 'TURNWISE_TEST_TINKER_KEY'), '--eval']);
-    expect(run.errors.join('\n')).toMatch(/tinker: starting from turnwise\/tiny \(LoRA rank 32\).*warm start .* is skipped/);
+    expect(run.errors.join('\n')).toMatch(
+      /tinker: starting from turnwise\/tiny \(LoRA rank 32\).*warm start .* is skipped/,
+    );
     expect(run.code).toBe(0);
 
     const metrics = readJsonLines<StepMetrics>(join(runDir, 'metrics.jsonl'));
@@ -96,9 +113,16 @@ describe('turnwise train --backend.kind=tinker', () => {
     expect(changed).toBeGreaterThan(after.length / 10);
 
     const config = readFileSync(join(runDir, 'config.json'), 'utf8');
-    expect(JSON.parse(config).backend).toMatchObject({ kind: 'tinker', baseModel: 'turnwise/tiny', apiKeyEnv: 'TURNWISE_TEST_TINKER_KEY' });
+    expect(JSON.parse(config).backend).toMatchObject({
+      kind: 'tinker',
+      baseModel: 'turnwise/tiny',
+      apiKeyEnv: 'TURNWISE_TEST_TINKER_KEY',
+    });
     expect(config).not.toContain(KEY);
-    const latest = JSON.parse(readFileSync(join(runDir, 'latest.json'), 'utf8')) as { step: number; backendPath: string };
+    const latest = JSON.parse(readFileSync(join(runDir, 'latest.json'), 'utf8')) as {
+      step: number;
+      backendPath: string;
+    };
     expect(latest.step).toBe(2);
     expect(existsSync(latest.backendPath)).toBe(false); // a path of the service, not a local directory
     expect(existsSync(join(runDir, 'eval', 'dev-sampled.json'))).toBe(true);
@@ -108,15 +132,26 @@ describe('turnwise train --backend.kind=tinker', () => {
     process.env.TURNWISE_TEST_TINKER_KEY_2 = KEY;
     const refused = await runCaptured(['train', '--resume', runDir, '--rl.steps=3']);
     expect(refused.code).toBe(2);
-    expect(refused.errors.join('\n')).toMatch(/only --backend\.baseUrl, --backend\.apiKeyEnv, .* may be given with it, got --rl\.steps=3/);
+    expect(refused.errors.join('\n')).toMatch(
+      /only --backend\.baseUrl, --backend\.apiKeyEnv, .* may be given with it, got --rl\.steps=3/,
+    );
     const resumed = await runCaptured(['train', '--resume', runDir, '--backend.apiKeyEnv=TURNWISE_TEST_TINKER_KEY_2']);
     expect(resumed.code).toBe(0);
     expect(resumed.errors.join('\n')).toMatch(/finished at step 2/);
-    expect(JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8')).backend.apiKeyEnv).toBe('TURNWISE_TEST_TINKER_KEY_2');
+    expect(JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8')).backend.apiKeyEnv).toBe(
+      'TURNWISE_TEST_TINKER_KEY_2',
+    );
 
     // `turnwise eval RUN` reconnects with the run's config (overrides applied) and loads its checkpoint on the service.
     served.model.params.fill(0);
-    const evaluated = await runCaptured(['eval', runDir, '--split=dev', '--mode=greedy', '--questions=2', '--backend.apiKeyEnv=TURNWISE_TEST_TINKER_KEY_2']);
+    const evaluated = await runCaptured([
+      'eval',
+      runDir,
+      '--split=dev',
+      '--mode=greedy',
+      '--questions=2',
+      '--backend.apiKeyEnv=TURNWISE_TEST_TINKER_KEY_2',
+    ]);
     expect(evaluated.code).toBe(0);
     expect(evaluated.out.join('\n')).toMatch(/dev\/greedy/);
     // The service holds the trained weights again, loaded from the run's checkpoint.
@@ -126,16 +161,45 @@ describe('turnwise train --backend.kind=tinker', () => {
   it('runs the paper experiment on the service: the remote base evaluated, a method trained from it', async () => {
     process.env.TURNWISE_TEST_TINKER_KEY = KEY;
     const out = join(root, 'paper');
-    const backendArgs = trainArgs('', 'TURNWISE_TEST_TINKER_KEY').filter((arg) => arg.startsWith('--backend.') || arg.startsWith('--task.'));
+    const backendArgs = trainArgs('', 'TURNWISE_TEST_TINKER_KEY').filter(
+      (arg) => arg.startsWith('--backend.') || arg.startsWith('--task.'),
+    );
     // The settings of the backend section in a YAML file, the rest as overrides.
     const yaml = join(root, 'tinker.yaml');
-    writeFileSync(yaml, `backend:\n${backendArgs.filter((arg) => arg.startsWith('--backend.')).map((arg) => `  ${arg.slice('--backend.'.length).replace('=', ': ')}`).join('\n')}\n`);
+    writeFileSync(
+      yaml,
+      `backend:\n${backendArgs
+        .filter((arg) => arg.startsWith('--backend.'))
+        .map((arg) => `  ${arg.slice('--backend.'.length).replace('=', ': ')}`)
+        .join('\n')}\n`,
+    );
     const dataArgs = backendArgs.filter((arg) => arg.startsWith('--task.'));
-    const rlArgs = ['--rl.steps=1', '--rl.groupSize=2', '--rl.questionsPerStep=2', '--rl.mu=1', '--rl.maxCompletionTokens=24', '--rl.concurrency=4', '--eval.questions=2'];
-    const run = await runCaptured(['experiment', 'paper', '--seeds=0', '--methods=mt-grpo', `--out=${out}`, '--split=dev', `--config=${yaml}`, ...dataArgs, ...rlArgs]);
+    const rlArgs = [
+      '--rl.steps=1',
+      '--rl.groupSize=2',
+      '--rl.questionsPerStep=2',
+      '--rl.mu=1',
+      '--rl.maxCompletionTokens=24',
+      '--rl.concurrency=4',
+      '--eval.questions=2',
+    ];
+    const run = await runCaptured([
+      'experiment',
+      'paper',
+      '--seeds=0',
+      '--methods=mt-grpo',
+      `--out=${out}`,
+      '--split=dev',
+      `--config=${yaml}`,
+      ...dataArgs,
+      ...rlArgs,
+    ]);
     expect(run.errors.join('\n')).toMatch(/warm start .* is skipped/);
     expect(run.code).toBe(0);
-    const base = JSON.parse(readFileSync(join(out, 'base', 'eval', 'dev-sampled.json'), 'utf8')) as { checkpoint: string; rollouts: number };
+    const base = JSON.parse(readFileSync(join(out, 'base', 'eval', 'dev-sampled.json'), 'utf8')) as {
+      checkpoint: string;
+      rollouts: number;
+    };
     expect(base).toMatchObject({ checkpoint: 'turnwise/tiny (base)', rollouts: 2 });
     expect(readJsonLines<StepMetrics>(join(out, 'mt-grpo-seed0', 'metrics.jsonl'))).toHaveLength(1);
     expect(readFileSync(join(out, 'results.md'), 'utf8')).toMatch(/base \+ MT-GRPO/);
@@ -147,6 +211,8 @@ describe('turnwise train --backend.kind=tinker', () => {
     process.env.TURNWISE_TEST_WRONG_KEY = 'not-the-key';
     const run = await runCaptured(trainArgs(join(root, 'wrong-key'), 'TURNWISE_TEST_WRONG_KEY'));
     expect(run.code).toBe(2);
-    expect(run.errors.join('\n')).toMatch(/could not open a training client of turnwise\/tiny at backend\.baseUrl http:\/\/127\.0\.0\.1:\d+: .*refused the API key \(HTTP 401\)/);
+    expect(run.errors.join('\n')).toMatch(
+      /could not open a training client of turnwise\/tiny at backend\.baseUrl http:\/\/127\.0\.0\.1:\d+: .*refused the API key \(HTTP 401\)/,
+    );
   });
 });

@@ -53,7 +53,9 @@ function resumedConfig(runDir: string, overrides: string[], known: KnownTasks): 
   const allowed = BACKEND_CONNECTION_KEYS.map((key) => `backend.${key}`);
   const refused = overrides.filter((override) => !allowed.includes(override.replace(/^--/, '').split('=')[0]!));
   if (refused.length > 0) {
-    throw new ConfigError(`--resume continues ${runDir} with its own config.json; only ${allowed.map((key) => `--${key}`).join(', ')} may be given with it, got ${refused.join(' ')}`);
+    throw new ConfigError(
+      `--resume continues ${runDir} with its own config.json; only ${allowed.map((key) => `--${key}`).join(', ')} may be given with it, got ${refused.join(' ')}`,
+    );
   }
   const tasks = { tasks: known.tasks };
   return resolveConfig(applyOverrides(readRunConfig(runDir, tasks), overrides, tasks), tasks);
@@ -65,7 +67,15 @@ export const command: Command = {
     const { overrides, rest } = splitOverrides(args, ['config', 'task', 'base', 'resume']);
     const { values } = parseArgs({
       args: rest,
-      options: { config: { type: 'string' }, task: { type: 'string' }, base: { type: 'string' }, resume: { type: 'string' }, eval: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, 'help-config': { type: 'boolean' } },
+      options: {
+        config: { type: 'string' },
+        task: { type: 'string' },
+        base: { type: 'string' },
+        resume: { type: 'string' },
+        eval: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        'help-config': { type: 'boolean' },
+      },
     });
     if (values.help) {
       console.log(HELP);
@@ -75,9 +85,15 @@ export const command: Command = {
       console.log(describeConfig({ tasks: (await knownTasks(values.task)).tasks }).join('\n'));
       return 0;
     }
-    if (values.resume !== undefined && values.task !== undefined) throw new ConfigError('--resume loads the task module the run recorded (taskModule in its config.json); leave --task out');
+    if (values.resume !== undefined && values.task !== undefined)
+      throw new ConfigError(
+        '--resume loads the task module the run recorded (taskModule in its config.json); leave --task out',
+      );
     const known = values.resume !== undefined ? await runTasks(values.resume) : await knownTasks(values.task);
-    const config = values.resume !== undefined ? resumedConfig(values.resume, overrides, known) : await loadConfig({ file: values.config, overrides: taskOverrides(known, overrides), tasks: known.tasks });
+    const config =
+      values.resume !== undefined
+        ? resumedConfig(values.resume, overrides, known)
+        : await loadConfig({ file: values.config, overrides: taskOverrides(known, overrides), tasks: known.tasks });
     const runDir = resolveRunDir(config);
     const log = (message: string) => console.error(message);
     // A missing API key or tokenizer fails here, before any data is built.
@@ -86,16 +102,36 @@ export const command: Command = {
     const task = await definition.open(config, { log });
     try {
       const baseFile = join(runDir, 'base.txt');
-      const savedBase = values.resume !== undefined && existsSync(baseFile) ? readFileSync(baseFile, 'utf8').trim() : undefined;
-      const start = await startingPoint(config, definition, task, { base: values.base ?? (savedBase === '' ? undefined : savedBase), log });
+      const savedBase =
+        values.resume !== undefined && existsSync(baseFile) ? readFileSync(baseFile, 'utf8').trim() : undefined;
+      const start = await startingPoint(config, definition, task, {
+        base: values.base ?? (savedBase === '' ? undefined : savedBase),
+        log,
+      });
       writeFileAtomic(baseFile, `${start.weightsFrom ?? ''}\n`);
-      log(`[train] ${config.name}: ${config.advantage.kind}, ${config.rl.steps} steps, ${config.backend.kind} backend, base ${start.label}, run ${runDir}`);
+      log(
+        `[train] ${config.name}: ${config.advantage.kind}, ${config.rl.steps} steps, ${config.backend.kind} backend, base ${start.label}, run ${runDir}`,
+      );
       const stop = stopOnSigint(log);
-      const result = await trainRun(config, task, start.weightsFrom, { resume: values.resume !== undefined, shouldStop: stop.shouldStop });
+      const result = await trainRun(config, task, start.weightsFrom, {
+        resume: values.resume !== undefined,
+        shouldStop: stop.shouldStop,
+      });
       stop.dispose();
-      log(`[train] ${result.stopped ? 'stopped' : 'finished'} at step ${result.steps}; checkpoint ${result.checkpoint}`);
+      log(
+        `[train] ${result.stopped ? 'stopped' : 'finished'} at step ${result.steps}; checkpoint ${result.checkpoint}`,
+      );
       if (values.eval && !result.stopped) {
-        await evaluateInto({ runDir, backend: result.backend, task, config, splits: [config.data.evalSplit, 'test'], modes: ['sampled'], checkpoint: result.checkpoint, log });
+        await evaluateInto({
+          runDir,
+          backend: result.backend,
+          task,
+          config,
+          splits: [config.data.evalSplit, 'test'],
+          modes: ['sampled'],
+          checkpoint: result.checkpoint,
+          log,
+        });
       }
       await result.backend.close();
       return result.stopped ? 130 : 0;

@@ -47,7 +47,9 @@ export class AdamW {
     const gradNorm = Math.sqrt(kernels.sumSquares(grads, grads.length)) * gradScale;
     if (!Number.isFinite(gradNorm)) {
       grads.fill(0);
-      throw new ConfigError(`AdamW: the gradient norm is ${gradNorm}; the step was skipped (lower the learning rate or check the loss)`);
+      throw new ConfigError(
+        `AdamW: the gradient norm is ${gradNorm}; the step was skipped (lower the learning rate or check the loss)`,
+      );
     }
     let appliedScale = gradScale;
     if (settings.gradClipNorm > 0) {

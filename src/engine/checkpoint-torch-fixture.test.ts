@@ -62,7 +62,8 @@ describe.each([
       loss += (logSum - values[targets[row]!]!) / (B * T);
     }
     expect(loss).toBeCloseTo(summary.loss, 5);
-    for (const key of Object.keys(summary.tensors)) expect(tensors.get(`grad.${key}`)!.shape).toEqual(summary.tensors[key]!.shape);
+    for (const key of Object.keys(summary.tensors))
+      expect(tensors.get(`grad.${key}`)!.shape).toEqual(summary.tensors[key]!.shape);
   });
 });
 

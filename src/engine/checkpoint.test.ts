@@ -33,11 +33,19 @@ describe('checkpoint directories', () => {
   it('writes the Hugging Face layout and reads every part back', async () => {
     const directory = join(root, 'step-1');
     await writeCheckpoint(directory, contents(2));
-    expect((await readdir(directory)).sort()).toEqual(['config.json', 'model.safetensors', 'optimizer.safetensors', 'tokenizer.json', 'trainer_state.json']);
+    expect((await readdir(directory)).sort()).toEqual([
+      'config.json',
+      'model.safetensors',
+      'optimizer.safetensors',
+      'tokenizer.json',
+      'trainer_state.json',
+    ]);
     const read = await readCheckpoint(directory);
     expect(read.config).toEqual(contents(2).config);
     expect(read.metadata).toEqual({ format: 'pt' });
-    expect(Array.from(read.tensors.get('model.embed_tokens.weight')!.data)).toEqual(Array.from(contents(2).tensors.get('model.embed_tokens.weight')!.data));
+    expect(Array.from(read.tensors.get('model.embed_tokens.weight')!.data)).toEqual(
+      Array.from(contents(2).tensors.get('model.embed_tokens.weight')!.data),
+    );
     expect(read.optimizer!.get('exp_avg.model.norm.weight')!.data[3]).toBe(2);
     expect(read.trainerState).toEqual({ step: 2, rng: [1, 2, 3, 4] });
     expect(await readFile(join(directory, 'tokenizer.json'), 'utf-8')).toBe('{"model":{}}');
@@ -127,13 +135,25 @@ describe('checkpoint directories', () => {
     const { tensors, config } = contents(2);
     const [first, second] = [...tensors.keys()] as [string, string];
     await writeFile(join(directory, 'config.json'), JSON.stringify(config));
-    await writeFile(join(directory, 'model-00001-of-00002.safetensors'), encodeSafetensors(new Map([[first, tensors.get(first)!]]), { format: 'pt' }));
-    await writeFile(join(directory, 'model-00002-of-00002.safetensors'), encodeSafetensors(new Map([[second, tensors.get(second)!]]), { format: 'pt' }));
+    await writeFile(
+      join(directory, 'model-00001-of-00002.safetensors'),
+      encodeSafetensors(new Map([[first, tensors.get(first)!]]), { format: 'pt' }),
+    );
+    await writeFile(
+      join(directory, 'model-00002-of-00002.safetensors'),
+      encodeSafetensors(new Map([[second, tensors.get(second)!]]), { format: 'pt' }),
+    );
     const weightMap = { [first]: 'model-00001-of-00002.safetensors', [second]: 'model-00002-of-00002.safetensors' };
-    await writeFile(join(directory, 'model.safetensors.index.json'), JSON.stringify({ metadata: { total_size: 64 }, weight_map: weightMap }));
+    await writeFile(
+      join(directory, 'model.safetensors.index.json'),
+      JSON.stringify({ metadata: { total_size: 64 }, weight_map: weightMap }),
+    );
     const read = await readCheckpoint(directory, { expected: { [first]: [3, 4], [second]: [4] } });
     expect(Array.from(read.tensors.get(second)!.data)).toEqual([1, 1, 1, 2]);
-    await writeFile(join(directory, 'model.safetensors.index.json'), JSON.stringify({ weight_map: { [first]: '../x.safetensors' } }));
+    await writeFile(
+      join(directory, 'model.safetensors.index.json'),
+      JSON.stringify({ weight_map: { [first]: '../x.safetensors' } }),
+    );
     await expect(readCheckpoint(directory)).rejects.toThrow(/invalid shard file/);
   });
 
@@ -148,7 +168,11 @@ describe('checkpoint directories', () => {
     await writeCheckpoint(directory, contents(1));
     await writeFile(join(directory, 'config.json'), '{"hidden_size": ');
     await expect(readCheckpoint(directory)).rejects.toThrow(/config.json is not valid JSON/);
-    await expect(writeCheckpoint(join(root, 'd'), { ...contents(1), files: { '../escape': 'x' } })).rejects.toThrow(/extra file name "..\/escape"/);
-    await expect(writeCheckpoint(join(root, 'd'), { ...contents(1), files: { 'config.json': 'x' } })).rejects.toThrow(/not allowed/);
+    await expect(writeCheckpoint(join(root, 'd'), { ...contents(1), files: { '../escape': 'x' } })).rejects.toThrow(
+      /extra file name "..\/escape"/,
+    );
+    await expect(writeCheckpoint(join(root, 'd'), { ...contents(1), files: { 'config.json': 'x' } })).rejects.toThrow(
+      /not allowed/,
+    );
   });
 });

@@ -57,7 +57,11 @@ export type WriteHook = (fileName: string) => void | Promise<void>;
 const BACKUP_MARK = '.old-';
 
 /** Writes a checkpoint directory atomically, replacing any checkpoint already at `directory`. */
-export async function writeCheckpoint(directory: string, contents: CheckpointContents, options: { afterFile?: WriteHook } = {}): Promise<void> {
+export async function writeCheckpoint(
+  directory: string,
+  contents: CheckpointContents,
+  options: { afterFile?: WriteHook } = {},
+): Promise<void> {
   const target = resolve(directory);
   const parent = dirname(target);
   checkContents(contents);
@@ -72,15 +76,20 @@ export async function writeCheckpoint(directory: string, contents: CheckpointCon
     };
     await write(CHECKPOINT_FILES.config, JSON.stringify(contents.config, null, 2) + '\n');
     await write(CHECKPOINT_FILES.model, safetensorsWriter(contents.tensors, { format: 'pt', ...contents.metadata }));
-    if (contents.optimizer) await write(CHECKPOINT_FILES.optimizer, safetensorsWriter(contents.optimizer, { format: 'pt' }));
-    if (contents.trainerState) await write(CHECKPOINT_FILES.trainerState, JSON.stringify(contents.trainerState, null, 2) + '\n');
+    if (contents.optimizer)
+      await write(CHECKPOINT_FILES.optimizer, safetensorsWriter(contents.optimizer, { format: 'pt' }));
+    if (contents.trainerState)
+      await write(CHECKPOINT_FILES.trainerState, JSON.stringify(contents.trainerState, null, 2) + '\n');
     for (const [name, content] of Object.entries(contents.files ?? {})) await write(name, content);
     await syncDirectory(temporary);
   } catch (error) {
     await rm(temporary, { recursive: true, force: true });
     throw error;
   }
-  const backup = join(parent, `.${basename(target)}${BACKUP_MARK}${basename(temporary).slice(basename(target).length + 6)}`);
+  const backup = join(
+    parent,
+    `.${basename(target)}${BACKUP_MARK}${basename(temporary).slice(basename(target).length + 6)}`,
+  );
   const hadOld = await exists(target);
   if (hadOld) await rename(target, backup);
   await rename(temporary, target);
@@ -89,7 +98,10 @@ export async function writeCheckpoint(directory: string, contents: CheckpointCon
 }
 
 /** Reads a checkpoint directory, validating tensor names and shapes against `options.expected`. */
-export async function readCheckpoint(directory: string, options: ReadCheckpointOptions = {}): Promise<CheckpointContents> {
+export async function readCheckpoint(
+  directory: string,
+  options: ReadCheckpointOptions = {},
+): Promise<CheckpointContents> {
   const target = resolve(directory);
   await recoverInterruptedWrite(target);
   if (!(await exists(target))) throw new CheckpointError(`checkpoint directory ${target} does not exist`);
@@ -98,7 +110,8 @@ export async function readCheckpoint(directory: string, options: ReadCheckpointO
   if (options.expected) validateTensorShapes(tensors, options.expected, join(target, CHECKPOINT_FILES.model));
   const contents: CheckpointContents = { config, tensors, metadata };
   const optimizerPath = join(target, CHECKPOINT_FILES.optimizer);
-  if ((options.optimizer ?? true) && (await exists(optimizerPath))) contents.optimizer = (await readSafetensors(optimizerPath)).tensors;
+  if ((options.optimizer ?? true) && (await exists(optimizerPath)))
+    contents.optimizer = (await readSafetensors(optimizerPath)).tensors;
   const statePath = join(target, CHECKPOINT_FILES.trainerState);
   if (await exists(statePath)) contents.trainerState = await readJsonObject(statePath);
   return contents;
@@ -108,16 +121,22 @@ export async function readCheckpoint(directory: string, options: ReadCheckpointO
  * The model weights of a checkpoint: `model.safetensors`, or the shards named by the `weight_map` of
  * `model.safetensors.index.json` (how transformers saves larger models).
  */
-async function readModelTensors(directory: string): Promise<{ tensors: Map<string, TensorData>; metadata: Record<string, string> }> {
+async function readModelTensors(
+  directory: string,
+): Promise<{ tensors: Map<string, TensorData>; metadata: Record<string, string> }> {
   const single = join(directory, CHECKPOINT_FILES.model);
   const indexPath = join(directory, `${CHECKPOINT_FILES.model}.index.json`);
   if ((await exists(single)) || !(await exists(indexPath))) return readSafetensors(single);
   const index = await readJsonObject(indexPath);
   const weightMap = index.weight_map;
-  if (typeof weightMap !== 'object' || weightMap === null || Array.isArray(weightMap)) throw new CheckpointError(`${indexPath}: weight_map must map tensor names to shard files`);
+  if (typeof weightMap !== 'object' || weightMap === null || Array.isArray(weightMap))
+    throw new CheckpointError(`${indexPath}: weight_map must map tensor names to shard files`);
   const namesByShard = new Map<string, string[]>();
   for (const [name, shard] of Object.entries(weightMap)) {
-    if (typeof shard !== 'string' || !/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(shard)) throw new CheckpointError(`${indexPath}: tensor "${name}" maps to an invalid shard file ${JSON.stringify(shard)}`);
+    if (typeof shard !== 'string' || !/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(shard))
+      throw new CheckpointError(
+        `${indexPath}: tensor "${name}" maps to an invalid shard file ${JSON.stringify(shard)}`,
+      );
     namesByShard.set(shard, [...(namesByShard.get(shard) ?? []), name]);
   }
   const tensors = new Map<string, TensorData>();
@@ -131,7 +150,11 @@ async function readModelTensors(directory: string): Promise<{ tensors: Map<strin
 }
 
 /** Throws a CheckpointError listing missing, unexpected and mismatched tensors, if any. */
-export function validateTensorShapes(tensors: ReadonlyMap<string, { shape: readonly number[] }>, expected: ExpectedShapes, source: string): void {
+export function validateTensorShapes(
+  tensors: ReadonlyMap<string, { shape: readonly number[] }>,
+  expected: ExpectedShapes,
+  source: string,
+): void {
   const wanted = expected instanceof Map ? expected : new Map(Object.entries(expected));
   const missing: string[] = [];
   const mismatched: string[] = [];
@@ -142,7 +165,9 @@ export function validateTensorShapes(tensors: ReadonlyMap<string, { shape: reado
       mismatched.push(`${name}: expected [${shape.join(', ')}], got [${tensor.shape.join(', ')}]`);
     }
   }
-  const unexpected = [...tensors.keys()].filter((name) => !wanted.has(name)).map((name) => `${name} [${tensors.get(name)!.shape.join(', ')}]`);
+  const unexpected = [...tensors.keys()]
+    .filter((name) => !wanted.has(name))
+    .map((name) => `${name} [${tensors.get(name)!.shape.join(', ')}]`);
   if (missing.length + mismatched.length + unexpected.length === 0) return;
   const parts = [
     listPart('missing', missing),
@@ -163,7 +188,8 @@ async function removeLeftovers(target: string): Promise<void> {
   const name = basename(target);
   const targetExists = await exists(target);
   for (const entry of await readdir(dirname(target))) {
-    const temporary = entry.startsWith(`.${name}.tmp-`) && !processAlive(Number(entry.slice(name.length + 6).split('-')[0]));
+    const temporary =
+      entry.startsWith(`.${name}.tmp-`) && !processAlive(Number(entry.slice(name.length + 6).split('-')[0]));
     const backup = targetExists && entry.startsWith(`.${name}${BACKUP_MARK}`);
     if (temporary || backup) await rm(join(dirname(target), entry), { recursive: true, force: true });
   }
@@ -196,7 +222,9 @@ function checkContents(contents: CheckpointContents): void {
   const reserved = new Set<string>(Object.values(CHECKPOINT_FILES));
   for (const name of Object.keys(contents.files ?? {})) {
     if (reserved.has(name) || !/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(name)) {
-      throw new CheckpointError(`checkpoint extra file name "${name}" is not allowed (a plain file name other than ${[...reserved].join(', ')})`);
+      throw new CheckpointError(
+        `checkpoint extra file name "${name}" is not allowed (a plain file name other than ${[...reserved].join(', ')})`,
+      );
     }
   }
 }
@@ -214,7 +242,8 @@ async function readJsonObject(path: string): Promise<Record<string, unknown>> {
   } catch (error) {
     throw new CheckpointError(`${path} is not valid JSON: ${(error as Error).message}`);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new CheckpointError(`${path} must hold a JSON object`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new CheckpointError(`${path} must hold a JSON object`);
   return value as Record<string, unknown>;
 }
 

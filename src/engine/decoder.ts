@@ -37,7 +37,9 @@ export class Decoder {
     readonly maxRows = 1024,
   ) {
     if (maxT > model.config.max_position_embeddings) {
-      throw new ShapeError(`Decoder: maxT ${maxT} exceeds max_position_embeddings ${model.config.max_position_embeddings}`);
+      throw new ShapeError(
+        `Decoder: maxT ${maxT} exceeds max_position_embeddings ${model.config.max_position_embeddings}`,
+      );
     }
     this.cache = new KvCache(model.dims, slots, maxT, model.allocate);
   }
@@ -49,7 +51,9 @@ export class Decoder {
     const { S, maxT, paddedT } = { S: this.cache.slots, maxT: this.cache.maxT, paddedT: this.cache.paddedT };
     for (let r = 0; r < R; r++) {
       if (slots[r]! < 0 || slots[r]! >= S || positions[r]! < 0 || positions[r]! >= maxT) {
-        throw new ShapeError(`Decoder.run: row ${r} has slot ${slots[r]} and position ${positions[r]}; expected slot < ${S} and position < ${maxT}`);
+        throw new ShapeError(
+          `Decoder.run: row ${r} has slot ${slots[r]} and position ${positions[r]}; expected slot < ${S} and position < ${maxT}`,
+        );
       }
     }
     if (R > this.maxRows) throw new ShapeError(`Decoder.run: ${R} rows exceed maxRows ${this.maxRows}`);
@@ -81,7 +85,22 @@ export class Decoder {
       kern.matmulForward(v, norm, lw.vWeight, lw.vBias, R, C, KVH * D);
       kern.rope(q, q, positions, R, H, D, config.rope_theta, false);
       kern.rope(k, k, positions, R, KVH, D, config.rope_theta, false);
-      kern.attentionCached(attention, q, k, v, layerCache.keys, layerCache.values, slots, positions, R, S, paddedT, H, KVH, D);
+      kern.attentionCached(
+        attention,
+        q,
+        k,
+        v,
+        layerCache.keys,
+        layerCache.values,
+        slots,
+        positions,
+        R,
+        S,
+        paddedT,
+        H,
+        KVH,
+        D,
+      );
       kern.matmulForward(projection, attention, lw.oWeight, null, R, H * D, C);
       kern.add(x, x, projection, R * C);
       kern.rmsnormForward(norm, rstd, x, lw.norm2, R, C, config.rms_norm_eps);

@@ -34,7 +34,10 @@ function makePolicy(options: { slots?: number } = {}) {
   // Sharper distributions than the 0.02 init, so sequences differ visibly between seeds.
   for (let i = 0; i < model.params.length; i++) model.params[i] *= 8;
   for (const t of model.layout.tensors) if (t.shape.length === 1) model.params.fill(1, t.offset, t.offset + t.size);
-  return { model, policy: new EnginePolicy({ model, tokenizer: CHAR_TOKENIZER, slots: options.slots ?? 8, maxSequenceLength: 128 }) };
+  return {
+    model,
+    policy: new EnginePolicy({ model, tokenizer: CHAR_TOKENIZER, slots: options.slots ?? 8, maxSequenceLength: 128 }),
+  };
 }
 
 const PARAMS: SamplingParams = { temperature: 0.7, topK: 0, topP: 1, maxTokens: 12, stop: [] };
@@ -53,19 +56,31 @@ describe('EnginePolicy', () => {
     let worst = 0;
     prompts.forEach((prompt, i) => {
       expect(results[i]!.tokens).toHaveLength(12);
-      results[i]!.logprobs.forEach((lp, j) => (worst = Math.max(worst, Math.abs(lp - logprobs[i]![prompt.length - 1 + j]!))));
+      results[i]!.logprobs.forEach(
+        (lp, j) => (worst = Math.max(worst, Math.abs(lp - logprobs[i]![prompt.length - 1 + j]!))),
+      );
     });
     expect(worst).toBeLessThan(1e-4);
   });
 
   it('matches the training forward with the loaded (native) kernels on a wider model', async () => {
-    const config = parseModelConfig({ hidden_size: 128, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, intermediate_size: 352, vocab_size: 300, max_position_embeddings: 256 });
+    const config = parseModelConfig({
+      hidden_size: 128,
+      num_hidden_layers: 2,
+      num_attention_heads: 4,
+      num_key_value_heads: 2,
+      intermediate_size: 352,
+      vocab_size: 300,
+      max_position_embeddings: 256,
+    });
     const model = new Transformer({ config, kernels: loadKernels(), seed: 4 });
     for (let i = 0; i < model.params.length; i++) model.params[i] *= 5;
     for (const t of model.layout.tensors) if (t.shape.length === 1) model.params.fill(1, t.offset, t.offset + t.size);
     const tokenizer = { ...CHAR_TOKENIZER, vocabSize: 300 };
     const policy = new EnginePolicy({ model, tokenizer, slots: 16, maxSequenceLength: 256 });
-    const prompts = Array.from({ length: 12 }, (_, i) => Array.from({ length: 20 + 7 * i }, (_, t) => (t * 31 + i * 17) % 300));
+    const prompts = Array.from({ length: 12 }, (_, i) =>
+      Array.from({ length: 20 + 7 * i }, (_, t) => (t * 31 + i * 17) % 300),
+    );
     const params = { ...PARAMS, temperature: 0.9, maxTokens: 40 };
     const results = await Promise.all(prompts.map((tokens, i) => policy.sample({ tokens, params, seed: i })));
     const sequences = prompts.map((prompt, i) => {
@@ -74,7 +89,11 @@ describe('EnginePolicy', () => {
     });
     const { logprobs } = forwardOnly(model, sequences, { temperature: 0.9 });
     let worst = 0;
-    prompts.forEach((prompt, i) => results[i]!.logprobs.forEach((lp, j) => (worst = Math.max(worst, Math.abs(lp - logprobs[i]![prompt.length - 1 + j]!)))));
+    prompts.forEach((prompt, i) =>
+      results[i]!.logprobs.forEach(
+        (lp, j) => (worst = Math.max(worst, Math.abs(lp - logprobs[i]![prompt.length - 1 + j]!))),
+      ),
+    );
     expect(worst).toBeLessThan(1e-4);
   });
 
@@ -93,11 +112,24 @@ describe('EnginePolicy', () => {
   });
 
   it('draws bit-identical tokens and logprobs alone and in a batch of mixed sampling parameters (native kernels)', async () => {
-    const config = parseModelConfig({ hidden_size: 64, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, intermediate_size: 96, vocab_size: 300, max_position_embeddings: 128 });
+    const config = parseModelConfig({
+      hidden_size: 64,
+      num_hidden_layers: 2,
+      num_attention_heads: 4,
+      num_key_value_heads: 2,
+      intermediate_size: 96,
+      vocab_size: 300,
+      max_position_embeddings: 128,
+    });
     const makeNative = () => {
       const model = new Transformer({ config, kernels: loadKernels(), seed: 6 });
       for (let i = 0; i < model.params.length; i++) model.params[i] *= 6;
-      return new EnginePolicy({ model, tokenizer: { ...CHAR_TOKENIZER, vocabSize: 300 }, slots: 8, maxSequenceLength: 128 });
+      return new EnginePolicy({
+        model,
+        tokenizer: { ...CHAR_TOKENIZER, vocabSize: 300 },
+        slots: 8,
+        maxSequenceLength: 128,
+      });
     };
     const requests = [
       { tokens: [3, 1, 4, 1, 5], params: { ...PARAMS, maxTokens: 30 }, seed: 7 },
@@ -116,7 +148,9 @@ describe('EnginePolicy', () => {
 
   it('computes the shared prompt of a group once and forks it', async () => {
     const { policy } = makePolicy();
-    const group = await Promise.all([0, 1, 2, 3].map((seed) => policy.sample({ tokens: PROMPT, params: { ...PARAMS, maxTokens: 5 }, seed })));
+    const group = await Promise.all(
+      [0, 1, 2, 3].map((seed) => policy.sample({ tokens: PROMPT, params: { ...PARAMS, maxTokens: 5 }, seed })),
+    );
     // Prompt once (12 rows) + each follower feeds its last prompt token (3) + 4 decode rows per rollout.
     expect(policy.stats.computedTokens).toBe(12 + 3 + 4 * 4);
     expect(policy.stats.reusedTokens).toBe(3 * 11);
@@ -181,18 +215,27 @@ describe('EnginePolicy', () => {
     const { model, policy } = makePolicy();
     const streamed: number[] = [];
     const streamedTop: number[][] = [];
-    const result = await policy.sample({ tokens: PROMPT, params: { ...PARAMS, maxTokens: 5 }, seed: 4, topLogprobs: 3 }, (token) => {
-      streamed.push(token.token);
-      streamedTop.push(token.topLogprobs!.map((entry) => entry.token));
-    });
+    const result = await policy.sample(
+      { tokens: PROMPT, params: { ...PARAMS, maxTokens: 5 }, seed: 4, topLogprobs: 3 },
+      (token) => {
+        streamed.push(token.token);
+        streamedTop.push(token.topLogprobs!.map((entry) => entry.token));
+      },
+    );
     expect(streamed).toEqual(result.tokens);
     expect(result.topLogprobs).toHaveLength(5);
     const all = [...PROMPT, ...result.tokens];
     const { logits } = model.forward({ B: 1, T: all.length - 1, inputIds: all.slice(0, -1), targets: all.slice(1) });
     for (let j = 0; j < 5; j++) {
-      const row = Array.from(logits.subarray((PROMPT.length - 1 + j) * V, (PROMPT.length + j) * V), (logit) => logit / PARAMS.temperature);
+      const row = Array.from(
+        logits.subarray((PROMPT.length - 1 + j) * V, (PROMPT.length + j) * V),
+        (logit) => logit / PARAMS.temperature,
+      );
       const lse = Math.log(row.reduce((sum, value) => sum + Math.exp(value), 0));
-      const expected = row.map((value, token) => ({ token, logprob: value - lse })).sort((a, b) => b.logprob - a.logprob).slice(0, 3);
+      const expected = row
+        .map((value, token) => ({ token, logprob: value - lse }))
+        .sort((a, b) => b.logprob - a.logprob)
+        .slice(0, 3);
       expect(result.topLogprobs![j]!.map((entry) => entry.token)).toEqual(expected.map((entry) => entry.token));
       result.topLogprobs![j]!.forEach((entry, n) => expect(entry.logprob).toBeCloseTo(expected[n]!.logprob, 4));
       expect(streamedTop[j]).toEqual(expected.map((entry) => entry.token));
@@ -207,14 +250,22 @@ describe('EnginePolicy', () => {
   it('serves more rollouts than slots and evicts idle sessions', async () => {
     const { policy } = makePolicy({ slots: 2 });
     const results = await Promise.all(
-      [0, 1, 2, 3, 4].map((seed) => policy.sample({ tokens: [seed + 1, 2, 3], params: { ...PARAMS, maxTokens: 3 }, seed, sessionId: `s${seed}` })),
+      [0, 1, 2, 3, 4].map((seed) =>
+        policy.sample({ tokens: [seed + 1, 2, 3], params: { ...PARAMS, maxTokens: 3 }, seed, sessionId: `s${seed}` }),
+      ),
     );
     expect(results.every((r) => r.tokens.length === 3)).toBe(true);
   });
 
   it('fails only the request whose stop check throws and keeps serving the others', async () => {
     const { model } = makePolicy();
-    const tokenizer: Tokenizer = { ...CHAR_TOKENIZER, decode: (ids) => { if (ids.includes(V - 1) || ids.length > 3) throw new Error('broken decode'); return CHAR_TOKENIZER.decode(ids); } };
+    const tokenizer: Tokenizer = {
+      ...CHAR_TOKENIZER,
+      decode: (ids) => {
+        if (ids.includes(V - 1) || ids.length > 3) throw new Error('broken decode');
+        return CHAR_TOKENIZER.decode(ids);
+      },
+    };
     const policy = new EnginePolicy({ model, tokenizer, slots: 4, maxSequenceLength: 128 });
     const [broken, fine] = await Promise.allSettled([
       policy.sample({ tokens: PROMPT, params: { ...PARAMS, stop: ['zz'] }, seed: 1 }),
@@ -229,11 +280,21 @@ describe('EnginePolicy', () => {
     const { policy } = makePolicy();
     await expect(policy.sample({ tokens: [], params: PARAMS, seed: 0 })).rejects.toThrow(/empty/);
     await expect(policy.sample({ tokens: [V + 3], params: PARAMS, seed: 0 })).rejects.toThrow(/outside \[0, 40\)/);
-    await expect(policy.sample({ tokens: [1], params: { ...PARAMS, temperature: 0 }, seed: 0 })).rejects.toThrow(/temperature/);
-    await expect(policy.sample({ tokens: [1], params: { ...PARAMS, temperature: Infinity }, seed: 0 })).rejects.toThrow(/temperature must be a finite number > 0, got Infinity/);
-    await expect(policy.sample({ tokens: [1], params: { ...PARAMS, topK: 2.5 }, seed: 0 })).rejects.toThrow(/topK must be an integer/);
-    await expect(policy.sample({ tokens: new Array(129).fill(1), params: PARAMS, seed: 0 })).rejects.toThrow(/at most 128/);
-    await expect(policy.sample({ tokens: [1], params: PARAMS, seed: 0, topLogprobs: -1 })).rejects.toThrow(/topLogprobs must be a non-negative integer, got -1/);
+    await expect(policy.sample({ tokens: [1], params: { ...PARAMS, temperature: 0 }, seed: 0 })).rejects.toThrow(
+      /temperature/,
+    );
+    await expect(policy.sample({ tokens: [1], params: { ...PARAMS, temperature: Infinity }, seed: 0 })).rejects.toThrow(
+      /temperature must be a finite number > 0, got Infinity/,
+    );
+    await expect(policy.sample({ tokens: [1], params: { ...PARAMS, topK: 2.5 }, seed: 0 })).rejects.toThrow(
+      /topK must be an integer/,
+    );
+    await expect(policy.sample({ tokens: new Array(129).fill(1), params: PARAMS, seed: 0 })).rejects.toThrow(
+      /at most 128/,
+    );
+    await expect(policy.sample({ tokens: [1], params: PARAMS, seed: 0, topLogprobs: -1 })).rejects.toThrow(
+      /topLogprobs must be a non-negative integer, got -1/,
+    );
     expect((await policy.sample({ tokens: [1], params: { ...PARAMS, maxTokens: 0 }, seed: 0 })).tokens).toEqual([]);
   });
 });

@@ -121,7 +121,12 @@ export class EnginePolicy implements Policy {
         return;
       }
       if (request.params.maxTokens <= 0) {
-        resolve({ tokens: [], logprobs: [], finishReason: 'length', ...((request.topLogprobs ?? 0) > 0 ? { topLogprobs: [] } : {}) });
+        resolve({
+          tokens: [],
+          logprobs: [],
+          finishReason: 'length',
+          ...((request.topLogprobs ?? 0) > 0 ? { topLogprobs: [] } : {}),
+        });
         return;
       }
       this.pending.push({ request, onToken, resolve, reject });
@@ -149,26 +154,38 @@ export class EnginePolicy implements Policy {
     const V = this.model.dims.V;
     if (tokens.length === 0) throw new ShapeError('sample: request.tokens is empty; expected at least one token');
     if (tokens.length > this.maxSequenceLength) {
-      throw new ShapeError(`sample: request has ${tokens.length} tokens; this policy holds at most ${this.maxSequenceLength} (maxSequenceLength)`);
+      throw new ShapeError(
+        `sample: request has ${tokens.length} tokens; this policy holds at most ${this.maxSequenceLength} (maxSequenceLength)`,
+      );
     }
     for (const token of tokens) {
-      if (!Number.isInteger(token) || token < 0 || token >= V) throw new ShapeError(`sample: token id ${token} is outside [0, ${V})`);
+      if (!Number.isInteger(token) || token < 0 || token >= V)
+        throw new ShapeError(`sample: token id ${token} is outside [0, ${V})`);
     }
     if (!(params.temperature > 0 && Number.isFinite(1 / params.temperature) && Number.isFinite(params.temperature))) {
       throw new ConfigError(`sample: temperature must be a finite number > 0, got ${params.temperature}`);
     }
-    if (!Number.isSafeInteger(params.topK)) throw new ConfigError(`sample: topK must be an integer (0 or less = off), got ${params.topK}`);
-    if (!(params.topP > 0 && params.topP <= 1)) throw new ConfigError(`sample: topP must be in (0, 1], got ${params.topP}`);
-    if (!Number.isInteger(params.maxTokens)) throw new ConfigError(`sample: maxTokens must be an integer, got ${params.maxTokens}`);
+    if (!Number.isSafeInteger(params.topK))
+      throw new ConfigError(`sample: topK must be an integer (0 or less = off), got ${params.topK}`);
+    if (!(params.topP > 0 && params.topP <= 1))
+      throw new ConfigError(`sample: topP must be in (0, 1], got ${params.topP}`);
+    if (!Number.isInteger(params.maxTokens))
+      throw new ConfigError(`sample: maxTokens must be an integer, got ${params.maxTokens}`);
     const top = request.topLogprobs ?? 0;
-    if (!Number.isInteger(top) || top < 0) throw new ConfigError(`sample: topLogprobs must be a non-negative integer, got ${top}`);
+    if (!Number.isInteger(top) || top < 0)
+      throw new ConfigError(`sample: topLogprobs must be a non-negative integer, got ${top}`);
     if (request.sessionId !== undefined && this.isSessionInUse(request.sessionId)) {
-      throw new ConfigError(`sample: session ${request.sessionId} already has a sample in progress; await it before the next turn`);
+      throw new ConfigError(
+        `sample: session ${request.sessionId} already has a sample in progress; await it before the next turn`,
+      );
     }
   }
 
   private isSessionInUse(session: string): boolean {
-    return this.pending.some((p) => p.request.sessionId === session) || this.active.some((a) => a.request.sessionId === session);
+    return (
+      this.pending.some((p) => p.request.sessionId === session) ||
+      this.active.some((a) => a.request.sessionId === session)
+    );
   }
 
   /** The decoding loop: runs while anything is pending or active, yielding to the event loop between steps. */
@@ -296,7 +313,13 @@ export class EnginePolicy implements Policy {
       sequence.logprobs.push(logprob);
       let top: TokenLogprob[] | undefined;
       if (sequence.alternatives) {
-        top = topLogprobs(logits, row * this.model.dims.V, this.model.dims.V, 1 / params.temperature, sequence.request.topLogprobs!);
+        top = topLogprobs(
+          logits,
+          row * this.model.dims.V,
+          this.model.dims.V,
+          1 / params.temperature,
+          sequence.request.topLogprobs!,
+        );
         sequence.alternatives.push(top);
       }
       this.stats.sampledTokens += 1;
@@ -311,11 +334,16 @@ export class EnginePolicy implements Policy {
         sequence.reject(asError(error));
         return;
       }
-      const full = sequence.generated.length >= params.maxTokens || sequence.slot.tokens.length >= this.maxSequenceLength;
+      const full =
+        sequence.generated.length >= params.maxTokens || sequence.slot.tokens.length >= this.maxSequenceLength;
       if (stopped || full) {
         finished.add(sequence);
         this.pool.finish(sequence.slot);
-        const result: SampleResult = { tokens: sequence.generated, logprobs: sequence.logprobs, finishReason: stopped ? 'stop' : 'length' };
+        const result: SampleResult = {
+          tokens: sequence.generated,
+          logprobs: sequence.logprobs,
+          finishReason: stopped ? 'stop' : 'length',
+        };
         if (sequence.alternatives) result.topLogprobs = sequence.alternatives;
         sequence.resolve(result);
       } else {
@@ -336,15 +364,38 @@ export class EnginePolicy implements Policy {
     const { uniforms, drawn, drawnLogprobs } = this.rows;
     for (let row = 0; row < R2; row++) uniforms[row] = drawing[row]!.random.next();
     const first = drawing[0]?.request.params;
-    const same = drawing.every(({ request: { params } }) => params.temperature === first?.temperature && params.topK === first.topK && params.topP === first.topP);
+    const same = drawing.every(
+      ({ request: { params } }) =>
+        params.temperature === first?.temperature && params.topK === first.topK && params.topP === first.topP,
+    );
     const kernels = this.model.kernels;
     if (first && same) {
-      kernels.sampleTokens(drawn, drawnLogprobs, logits, uniforms, R2, V, 1 / first.temperature, first.topK, first.topP);
+      kernels.sampleTokens(
+        drawn,
+        drawnLogprobs,
+        logits,
+        uniforms,
+        R2,
+        V,
+        1 / first.temperature,
+        first.topK,
+        first.topP,
+      );
       return;
     }
     drawing.forEach(({ request: { params } }, row) => {
       const [from, to] = [row, row + 1];
-      kernels.sampleTokens(drawn.subarray(from, to), drawnLogprobs.subarray(from, to), logits.subarray(from * V, to * V), uniforms.subarray(from, to), 1, V, 1 / params.temperature, params.topK, params.topP);
+      kernels.sampleTokens(
+        drawn.subarray(from, to),
+        drawnLogprobs.subarray(from, to),
+        logits.subarray(from * V, to * V),
+        uniforms.subarray(from, to),
+        1,
+        V,
+        1 / params.temperature,
+        params.topK,
+        params.topP,
+      );
     });
   }
 }

@@ -10,8 +10,21 @@ import { EnginePolicy } from './engine-policy.js';
 import { Random } from '../random.js';
 import type { Tokenizer } from '../rollout/tokenizer.js';
 
-const CONFIG = parseModelConfig({ hidden_size: 128, num_hidden_layers: 2, num_attention_heads: 4, intermediate_size: 352, vocab_size: 256, max_position_embeddings: 512 });
-const TOKENIZER: Tokenizer = { vocabSize: 256, eosTokenId: undefined, encode: () => [], decode: (ids) => ids.join(','), tokenId: () => undefined };
+const CONFIG = parseModelConfig({
+  hidden_size: 128,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+  intermediate_size: 352,
+  vocab_size: 256,
+  max_position_embeddings: 512,
+});
+const TOKENIZER: Tokenizer = {
+  vocabSize: 256,
+  eosTokenId: undefined,
+  encode: () => [],
+  decode: (ids) => ids.join(','),
+  tokenId: () => undefined,
+};
 
 /** Sequences of a toy language: an arithmetic progression mod 256 with a random start and step 1..4. */
 function toySequences(count: number, length: number, random: Random) {
@@ -19,7 +32,11 @@ function toySequences(count: number, length: number, random: Random) {
     const start = random.int(256);
     const step = 1 + random.int(4);
     const tokens = Array.from({ length: length + 1 }, (_, t) => (start + step * t) % 256);
-    return { inputTokens: tokens.slice(0, -1), targetTokens: tokens.slice(1), weights: tokens.slice(1).map((_, t) => (t < 2 ? 0 : 1)) };
+    return {
+      inputTokens: tokens.slice(0, -1),
+      targetTokens: tokens.slice(1),
+      weights: tokens.slice(1).map((_, t) => (t < 2 ? 0 : 1)),
+    };
   });
 }
 
@@ -49,7 +66,11 @@ describe('the engine at the S scale', () => {
     });
     const { logprobs } = forwardOnly(model, sequences, { temperature: 0.7 });
     let worst = 0;
-    prompts.forEach((prompt, i) => results[i]!.logprobs.forEach((lp, j) => (worst = Math.max(worst, Math.abs(lp - logprobs[i]![prompt.length - 1 + j]!)))));
+    prompts.forEach((prompt, i) =>
+      results[i]!.logprobs.forEach(
+        (lp, j) => (worst = Math.max(worst, Math.abs(lp - logprobs[i]![prompt.length - 1 + j]!))),
+      ),
+    );
     expect(worst).toBeLessThan(1e-4);
     // The trained model continues the progression most of the time.
     let correct = 0;

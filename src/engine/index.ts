@@ -4,7 +4,14 @@
  * (safetensors, checkpoints) and the byte-level BPE tokenizer. The training loop reaches it through
  * the `local` Backend; import from here to use the engine directly.
  */
-export { ModelConfigSchema, parseModelConfig, modelDims, configToJson, type ModelConfig, type ModelConfigInput } from './model-config.js';
+export {
+  ModelConfigSchema,
+  parseModelConfig,
+  modelDims,
+  configToJson,
+  type ModelConfig,
+  type ModelConfigInput,
+} from './model-config.js';
 export { parameterLayout, type ParameterTensor, type ParameterLayout } from './parameters.js';
 export { Transformer, type TransformerOptions, type TokenBatch } from './transformer.js';
 export { AdamW, type AdamWSettings } from './adamw.js';
@@ -18,10 +25,34 @@ export { loadKernels, nativeKernelsUnavailableReason, type LoadKernelsOptions } 
 export { referenceKernels } from './kernels/reference/index.js';
 
 // formats
-export { readSafetensors, readSafetensorsHeader, writeSafetensors, encodeSafetensors, decodeSafetensors, type TensorData, type SafetensorsDtype, type SafetensorsContents } from './safetensors.js';
-export { writeCheckpoint, readCheckpoint, validateTensorShapes, CHECKPOINT_FILES, type CheckpointContents, type ReadCheckpointOptions, type ExpectedShapes } from './checkpoint.js';
+export {
+  readSafetensors,
+  readSafetensorsHeader,
+  writeSafetensors,
+  encodeSafetensors,
+  decodeSafetensors,
+  type TensorData,
+  type SafetensorsDtype,
+  type SafetensorsContents,
+} from './safetensors.js';
+export {
+  writeCheckpoint,
+  readCheckpoint,
+  validateTensorShapes,
+  CHECKPOINT_FILES,
+  type CheckpointContents,
+  type ReadCheckpointOptions,
+  type ExpectedShapes,
+} from './checkpoint.js';
 
 // tokenizer
 export { trainBpe, CHATML_SPECIAL_TOKENS, type BpeTrainerOptions, type TrainedBpe } from './tokenizer/bpe-trainer.js';
-export { buildTokenizerJson, buildTokenizerConfig, tokenizerFiles, writeTokenizerFiles, CHATML_CHAT_TEMPLATE, type TokenizerConfigOptions } from './tokenizer/tokenizer-files.js';
+export {
+  buildTokenizerJson,
+  buildTokenizerConfig,
+  tokenizerFiles,
+  writeTokenizerFiles,
+  CHATML_CHAT_TEMPLATE,
+  type TokenizerConfigOptions,
+} from './tokenizer/tokenizer-files.js';
 export { HfTokenizer, loadTokenizer } from './tokenizer/hf-tokenizer.js';

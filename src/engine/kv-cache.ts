@@ -63,7 +63,8 @@ export class KvCache {
   /** Copies positions [0, length) of slot `source` into slot `target`, in every layer. */
   copyPrefix(source: number, target: number, length: number): void {
     if (source === target || length === 0) return;
-    if (length < 0 || length > this.maxT) throw new ShapeError(`KvCache.copyPrefix: length ${length} is outside [0, ${this.maxT}]`);
+    if (length < 0 || length > this.maxT)
+      throw new ShapeError(`KvCache.copyPrefix: length ${length} is outside [0, ${this.maxT}]`);
     const head = this.paddedT * this.D; // floats per (slot, head), keys and values alike
     // Whole key tiles: positions past `length` in the last one are beyond the target's tokens, never read.
     const keyFloats = Math.ceil(length / KEY_TILE) * KEY_TILE * this.D;

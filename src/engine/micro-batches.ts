@@ -53,7 +53,8 @@ export function packMicroBatch(sequences: TrainingSequence[], indices: number[],
         `sequence ${index}: inputTokens has ${sequence.inputTokens.length} tokens but targetTokens has ${sequence.targetTokens.length}; they must match`,
       );
     }
-    if (sequence.inputTokens.length === 0) throw new ShapeError(`sequence ${index} is empty; expected at least one token`);
+    if (sequence.inputTokens.length === 0)
+      throw new ShapeError(`sequence ${index} is empty; expected at least one token`);
     T = Math.max(T, sequence.inputTokens.length);
   }
   const B = indices.length;
@@ -64,8 +65,17 @@ export function packMicroBatch(sequences: TrainingSequence[], indices: number[],
     for (let t = 0; t < sequence.inputTokens.length; t++) {
       const input = sequence.inputTokens[t]!;
       const target = sequence.targetTokens[t]!;
-      if (!Number.isInteger(input) || input < 0 || input >= vocabSize || !Number.isInteger(target) || target < 0 || target >= vocabSize) {
-        throw new ShapeError(`sequence ${index}, position ${t}: token ids ${input} -> ${target} must be integers in [0, ${vocabSize})`);
+      if (
+        !Number.isInteger(input) ||
+        input < 0 ||
+        input >= vocabSize ||
+        !Number.isInteger(target) ||
+        target < 0 ||
+        target >= vocabSize
+      ) {
+        throw new ShapeError(
+          `sequence ${index}, position ${t}: token ids ${input} -> ${target} must be integers in [0, ${vocabSize})`,
+        );
       }
       inputIds[row * T + t] = input;
       targets[row * T + t] = target;

@@ -13,16 +13,27 @@ describe('parseModelConfig', () => {
   });
 
   it('gives Qwen2 a QKV bias by default and keeps unknown transformers fields', () => {
-    const config = parseModelConfig({ ...BASE, model_type: 'qwen2', num_key_value_heads: 2, use_sliding_window: false });
+    const config = parseModelConfig({
+      ...BASE,
+      model_type: 'qwen2',
+      num_key_value_heads: 2,
+      use_sliding_window: false,
+    });
     expect(modelDims(config).qkvBias).toBe(true);
     expect(modelDims(config).KVH).toBe(2);
     expect((config as Record<string, unknown>).use_sliding_window).toBe(false);
-    expect(configToJson(config)).toMatchObject({ architectures: ['Qwen2ForCausalLM'], attention_bias: true, head_dim: 16 });
+    expect(configToJson(config)).toMatchObject({
+      architectures: ['Qwen2ForCausalLM'],
+      attention_bias: true,
+      head_dim: 16,
+    });
   });
 
   it('names the field and the constraint when heads do not divide', () => {
     expect(() => parseModelConfig({ ...BASE, num_key_value_heads: 3 })).toThrow(ConfigError);
-    expect(() => parseModelConfig({ ...BASE, num_key_value_heads: 3 })).toThrow(/num_key_value_heads: num_attention_heads 4 must be a multiple/);
+    expect(() => parseModelConfig({ ...BASE, num_key_value_heads: 3 })).toThrow(
+      /num_key_value_heads: num_attention_heads 4 must be a multiple/,
+    );
     expect(() => parseModelConfig({ ...BASE, hidden_size: 66 })).toThrow(/hidden_size/);
   });
 

@@ -60,7 +60,11 @@ export const ModelConfigSchema = z
       });
     }
     if (Number.isInteger(headDim) && headDim % 2 !== 0) {
-      context.addIssue({ code: 'custom', path: ['hidden_size'], message: `the head dimension ${headDim} must be even for RoPE` });
+      context.addIssue({
+        code: 'custom',
+        path: ['hidden_size'],
+        message: `the head dimension ${headDim} must be even for RoPE`,
+      });
     }
   });
 

@@ -9,7 +9,14 @@ import { AdamW } from './adamw.js';
 import { loadModelCheckpoint, loadModelTensors, modelTensors, saveModelCheckpoint } from './model-state.js';
 import { Transformer } from './transformer.js';
 
-const CONFIG = parseModelConfig({ hidden_size: 8, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 12, vocab_size: 10, tie_word_embeddings: true });
+const CONFIG = parseModelConfig({
+  hidden_size: 8,
+  num_hidden_layers: 1,
+  num_attention_heads: 2,
+  intermediate_size: 12,
+  vocab_size: 10,
+  tie_word_embeddings: true,
+});
 const SETTINGS = { learningRate: 0.1, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.01, gradClipNorm: 1 };
 const directories: string[] = [];
 afterEach(async () => {
@@ -40,6 +47,8 @@ describe('model checkpoints', () => {
     tensors.delete('model.norm.weight');
     tensors.set('model.embed_tokens.weight', { shape: [11, 8], data: new Float32Array(88) });
     expect(() => loadModelTensors(model, tensors, 'test.safetensors')).toThrow(CheckpointError);
-    expect(() => loadModelTensors(model, tensors, 'test.safetensors')).toThrow(/missing.*model.norm.weight.*expected \[10, 8\], got \[11, 8\]/);
+    expect(() => loadModelTensors(model, tensors, 'test.safetensors')).toThrow(
+      /missing.*model.norm.weight.*expected \[10, 8\], got \[11, 8\]/,
+    );
   });
 });

@@ -64,7 +64,12 @@ export async function loadModelCheckpoint(
 }
 
 /** Restores AdamW moments and step from checkpoint contents (no-op when the checkpoint has none). */
-export function loadOptimizerState(model: Transformer, optimizer: AdamW, contents: CheckpointContents, directory: string): void {
+export function loadOptimizerState(
+  model: Transformer,
+  optimizer: AdamW,
+  contents: CheckpointContents,
+  directory: string,
+): void {
   if (!contents.optimizer) return;
   for (const tensor of model.layout.tensors) {
     for (const [prefix, buffer] of [
@@ -73,22 +78,33 @@ export function loadOptimizerState(model: Transformer, optimizer: AdamW, content
     ] as const) {
       const saved = contents.optimizer.get(prefix + tensor.name);
       if (!saved || saved.data.length !== tensor.size) {
-        throw new CheckpointError(`${directory}/optimizer.safetensors: ${prefix}${tensor.name} is missing or has the wrong size (expected ${tensor.size})`);
+        throw new CheckpointError(
+          `${directory}/optimizer.safetensors: ${prefix}${tensor.name} is missing or has the wrong size (expected ${tensor.size})`,
+        );
       }
       buffer.set(saved.data, tensor.offset);
     }
   }
   const step = contents.trainerState?.['optimizer_step'];
   if (typeof step !== 'number' || !Number.isInteger(step) || step < 0) {
-    throw new CheckpointError(`${directory}/trainer_state.json: optimizer_step must be a non-negative integer, got ${JSON.stringify(step)}`);
+    throw new CheckpointError(
+      `${directory}/trainer_state.json: optimizer_step must be a non-negative integer, got ${JSON.stringify(step)}`,
+    );
   }
   optimizer.step = step;
 }
 
-function bufferTensors(model: Transformer, buffer: ArrayLike<number> & { subarray(a: number, b: number): ArrayLike<number> }, prefix: string): Map<string, TensorData> {
+function bufferTensors(
+  model: Transformer,
+  buffer: ArrayLike<number> & { subarray(a: number, b: number): ArrayLike<number> },
+  prefix: string,
+): Map<string, TensorData> {
   const tensors = new Map<string, TensorData>();
   for (const tensor of model.layout.tensors) {
-    tensors.set(prefix + tensor.name, { shape: tensor.shape, data: Float32Array.from(buffer.subarray(tensor.offset, tensor.offset + tensor.size)) });
+    tensors.set(prefix + tensor.name, {
+      shape: tensor.shape,
+      data: Float32Array.from(buffer.subarray(tensor.offset, tensor.offset + tensor.size)),
+    });
   }
   return tensors;
 }

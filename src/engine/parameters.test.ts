@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { parseModelConfig } from './model-config.js';
 import { parameterLayout } from './parameters.js';
 
-const BASE = { hidden_size: 8, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, intermediate_size: 12, vocab_size: 10 };
+const BASE = {
+  hidden_size: 8,
+  num_hidden_layers: 1,
+  num_attention_heads: 2,
+  num_key_value_heads: 1,
+  intermediate_size: 12,
+  vocab_size: 10,
+};
 
 describe('parameterLayout', () => {
   it('lists Hugging Face names and shapes with 16-float aligned offsets', () => {

@@ -86,7 +86,12 @@ export function isDecayed(tensor: ParameterTensor): boolean {
  * Deterministic initialisation from `seed`: matrices ~ N(0, 0.02) (the residual output projections
  * o_proj and down_proj scaled by 1/sqrt(2L), as GPT-2), norm weights 1, biases 0.
  */
-export function initializeParameters(buffer: FloatArray, layout: ParameterLayout, config: ModelConfig, seed: number): void {
+export function initializeParameters(
+  buffer: FloatArray,
+  layout: ParameterLayout,
+  config: ModelConfig,
+  seed: number,
+): void {
   const random = new Random(seed);
   buffer.fill(0);
   const residualScale = 1 / Math.sqrt(2 * config.num_hidden_layers);

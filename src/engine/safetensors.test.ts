@@ -103,24 +103,70 @@ describe('safetensors', () => {
 
   const bad: Array<[string, Buffer, RegExp]> = [
     ['a file shorter than 8 bytes', Buffer.alloc(5), /fewer than the 8-byte/],
-    ['a header length beyond the file', Buffer.concat([Buffer.from([255, 0, 0, 0, 0, 0, 0, 0]), Buffer.from('{}')]), /header length 255 is out of bounds/],
+    [
+      'a header length beyond the file',
+      Buffer.concat([Buffer.from([255, 0, 0, 0, 0, 0, 0, 0]), Buffer.from('{}')]),
+      /header length 255 is out of bounds/,
+    ],
     ['a zero header length', Buffer.alloc(8), /header length 0/],
     ['header JSON that does not parse', rawFile(null, new Uint8Array(), '{"a": '), /not valid UTF-8 JSON/],
     ['a header that is an array', rawFile([1], new Uint8Array()), /must be a JSON object, got an array/],
-    ['an unknown dtype', rawFile({ w: { dtype: 'Q4', shape: [1], data_offsets: [0, 1] } }, new Uint8Array(1)), /tensor "w": dtype Q4 is unknown/],
-    ['an unsupported integer dtype', rawFile({ w: { dtype: 'I64', shape: [1], data_offsets: [0, 8] } }, new Uint8Array(8)), /tensor "w": dtype I64 is not supported/],
-    ['a negative shape', rawFile({ w: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, new Uint8Array(4)), /tensor "w": shape must be/],
-    ['a shape that disagrees with the byte length', rawFile({ w: { dtype: 'F32', shape: [2, 2], data_offsets: [0, 12] } }, new Uint8Array(12)), /tensor "w": shape \[2, 2\] of F32 needs 16 bytes but data_offsets \[0, 12\] span 12/],
-    ['reversed offsets', rawFile({ w: { dtype: 'F32', shape: [1], data_offsets: [4, 0] } }, new Uint8Array(4)), /tensor "w": data_offsets must be/],
-    ['offsets past the end of the file', rawFile({ w: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }, new Uint8Array(8)), /cover 16 bytes of data but the file holds 8/],
+    [
+      'an unknown dtype',
+      rawFile({ w: { dtype: 'Q4', shape: [1], data_offsets: [0, 1] } }, new Uint8Array(1)),
+      /tensor "w": dtype Q4 is unknown/,
+    ],
+    [
+      'an unsupported integer dtype',
+      rawFile({ w: { dtype: 'I64', shape: [1], data_offsets: [0, 8] } }, new Uint8Array(8)),
+      /tensor "w": dtype I64 is not supported/,
+    ],
+    [
+      'a negative shape',
+      rawFile({ w: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, new Uint8Array(4)),
+      /tensor "w": shape must be/,
+    ],
+    [
+      'a shape that disagrees with the byte length',
+      rawFile({ w: { dtype: 'F32', shape: [2, 2], data_offsets: [0, 12] } }, new Uint8Array(12)),
+      /tensor "w": shape \[2, 2\] of F32 needs 16 bytes but data_offsets \[0, 12\] span 12/,
+    ],
+    [
+      'reversed offsets',
+      rawFile({ w: { dtype: 'F32', shape: [1], data_offsets: [4, 0] } }, new Uint8Array(4)),
+      /tensor "w": data_offsets must be/,
+    ],
+    [
+      'offsets past the end of the file',
+      rawFile({ w: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }, new Uint8Array(8)),
+      /cover 16 bytes of data but the file holds 8/,
+    ],
     [
       'overlapping tensors',
-      rawFile({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, new Uint8Array(12)),
+      rawFile(
+        {
+          a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
+          b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] },
+        },
+        new Uint8Array(12),
+      ),
       /tensor "b" bytes \[4, 12\) overlap tensor "a"/,
     ],
-    ['a gap between tensors', rawFile({ a: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, new Uint8Array(8)), /tensor "a" starts at byte 4 .* gap/],
-    ['trailing bytes after the last tensor', rawFile({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, new Uint8Array(8)), /cover 4 bytes of data but the file holds 8/],
-    ['non-string metadata', rawFile({ __metadata__: { step: 3 } }, new Uint8Array()), /__metadata__.step must be a string/],
+    [
+      'a gap between tensors',
+      rawFile({ a: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, new Uint8Array(8)),
+      /tensor "a" starts at byte 4 .* gap/,
+    ],
+    [
+      'trailing bytes after the last tensor',
+      rawFile({ a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, new Uint8Array(8)),
+      /cover 4 bytes of data but the file holds 8/,
+    ],
+    [
+      'non-string metadata',
+      rawFile({ __metadata__: { step: 3 } }, new Uint8Array()),
+      /__metadata__.step must be a string/,
+    ],
   ];
   for (const [what, file, message] of bad) {
     it(`rejects ${what} with a CheckpointError`, async () => {
@@ -134,12 +180,16 @@ describe('safetensors', () => {
 
   it('refuses to write a tensor whose shape does not match its data', async () => {
     const wrong = new Map([['w', { shape: [2, 3], data: new Float32Array(5) }]]);
-    await expect(writeSafetensors(join(directory, 'w.safetensors'), wrong)).rejects.toThrow(/tensor "w": shape \[2, 3\] has 6 elements but data has 5/);
+    await expect(writeSafetensors(join(directory, 'w.safetensors'), wrong)).rejects.toThrow(
+      /tensor "w": shape \[2, 3\] has 6 elements but data has 5/,
+    );
     expect(await readdir(directory)).toEqual([]);
   });
 
   it('names the file when it cannot be opened', async () => {
-    await expect(readSafetensors(join(directory, 'missing.safetensors'))).rejects.toThrow(/cannot open .*missing.safetensors/);
+    await expect(readSafetensors(join(directory, 'missing.safetensors'))).rejects.toThrow(
+      /cannot open .*missing.safetensors/,
+    );
   });
 
   it('writes bytes that a hand-built little-endian reader agrees with', async () => {

@@ -48,7 +48,24 @@ export interface SafetensorsContents {
 export const MAX_HEADER_BYTES = 100_000_000;
 
 const BYTES_PER_ELEMENT: Record<SafetensorsDtype, number> = { F32: 4, F16: 2, BF16: 2, F64: 8 };
-const KNOWN_UNSUPPORTED = new Set(['BOOL', 'U8', 'I8', 'I16', 'U16', 'I32', 'U32', 'I64', 'U64', 'F8_E4M3', 'F8_E5M2', 'F8_E8M0', 'F4', 'F6_E2M3', 'F6_E3M2', 'C64']);
+const KNOWN_UNSUPPORTED = new Set([
+  'BOOL',
+  'U8',
+  'I8',
+  'I16',
+  'U16',
+  'I32',
+  'U32',
+  'I64',
+  'U64',
+  'F8_E4M3',
+  'F8_E5M2',
+  'F8_E8M0',
+  'F4',
+  'F6_E2M3',
+  'F6_E3M2',
+  'C64',
+]);
 const LITTLE_ENDIAN = endianness() === 'LE';
 
 /** Parses and validates a header given its JSON bytes, the data section size and a name for errors. */
@@ -57,10 +74,14 @@ export function parseSafetensorsHeader(json: Uint8Array, dataBytes: number, sour
   try {
     parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(json));
   } catch (error) {
-    throw new CheckpointError(`${source}: the safetensors header is not valid UTF-8 JSON (${(error as Error).message})`);
+    throw new CheckpointError(
+      `${source}: the safetensors header is not valid UTF-8 JSON (${(error as Error).message})`,
+    );
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new CheckpointError(`${source}: the safetensors header must be a JSON object, got ${Array.isArray(parsed) ? 'an array' : typeof parsed}`);
+    throw new CheckpointError(
+      `${source}: the safetensors header must be a JSON object, got ${Array.isArray(parsed) ? 'an array' : typeof parsed}`,
+    );
   }
   const metadata: Record<string, string> = {};
   const entries: SafetensorsEntry[] = [];
@@ -70,7 +91,8 @@ export function parseSafetensorsHeader(json: Uint8Array, dataBytes: number, sour
         throw new CheckpointError(`${source}: __metadata__ must be an object of strings`);
       }
       for (const [key, text] of Object.entries(value)) {
-        if (typeof text !== 'string') throw new CheckpointError(`${source}: __metadata__.${key} must be a string, got ${typeof text}`);
+        if (typeof text !== 'string')
+          throw new CheckpointError(`${source}: __metadata__.${key} must be a string, got ${typeof text}`);
         metadata[key] = text;
       }
       continue;
@@ -82,16 +104,22 @@ export function parseSafetensorsHeader(json: Uint8Array, dataBytes: number, sour
   let previous: SafetensorsEntry | undefined;
   for (const entry of entries) {
     if (entry.begin < expectedBegin) {
-      throw new CheckpointError(`${source}: tensor "${entry.name}" bytes [${entry.begin}, ${entry.end}) overlap tensor "${previous?.name}" bytes [${previous?.begin}, ${previous?.end})`);
+      throw new CheckpointError(
+        `${source}: tensor "${entry.name}" bytes [${entry.begin}, ${entry.end}) overlap tensor "${previous?.name}" bytes [${previous?.begin}, ${previous?.end})`,
+      );
     }
     if (entry.begin > expectedBegin) {
-      throw new CheckpointError(`${source}: tensor "${entry.name}" starts at byte ${entry.begin} but the previous tensor ends at ${expectedBegin} (a gap in data_offsets)`);
+      throw new CheckpointError(
+        `${source}: tensor "${entry.name}" starts at byte ${entry.begin} but the previous tensor ends at ${expectedBegin} (a gap in data_offsets)`,
+      );
     }
     expectedBegin = entry.end;
     previous = entry;
   }
   if (expectedBegin !== dataBytes) {
-    throw new CheckpointError(`${source}: the tensors cover ${expectedBegin} bytes of data but the file holds ${dataBytes} bytes after the header`);
+    throw new CheckpointError(
+      `${source}: the tensors cover ${expectedBegin} bytes of data but the file holds ${dataBytes} bytes after the header`,
+    );
   }
   return { entries, metadata, dataStart: 8 + json.length };
 }
@@ -99,36 +127,56 @@ export function parseSafetensorsHeader(json: Uint8Array, dataBytes: number, sour
 function parseEntry(name: string, value: unknown, source: string): SafetensorsEntry {
   const where = `${source}: tensor "${name}"`;
   if (name.length === 0) throw new CheckpointError(`${source}: a tensor has an empty name`);
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new CheckpointError(`${where}: entry must be an object with dtype, shape, data_offsets`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new CheckpointError(`${where}: entry must be an object with dtype, shape, data_offsets`);
   const { dtype, shape, data_offsets: offsets } = value as Record<string, unknown>;
-  if (typeof dtype !== 'string') throw new CheckpointError(`${where}: dtype must be a string, got ${JSON.stringify(dtype)}`);
+  if (typeof dtype !== 'string')
+    throw new CheckpointError(`${where}: dtype must be a string, got ${JSON.stringify(dtype)}`);
   if (!(dtype in BYTES_PER_ELEMENT)) {
     const why = KNOWN_UNSUPPORTED.has(dtype) ? 'is not supported' : 'is unknown';
     throw new CheckpointError(`${where}: dtype ${dtype} ${why} (expected F32, F16, BF16 or F64)`);
   }
   if (!Array.isArray(shape) || !shape.every((size) => Number.isSafeInteger(size) && size >= 0)) {
-    throw new CheckpointError(`${where}: shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
+    throw new CheckpointError(
+      `${where}: shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`,
+    );
   }
-  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[0] > offsets[1]) {
-    throw new CheckpointError(`${where}: data_offsets must be [begin, end] with 0 <= begin <= end, got ${JSON.stringify(offsets)}`);
+  if (
+    !Array.isArray(offsets) ||
+    offsets.length !== 2 ||
+    !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) ||
+    offsets[0] > offsets[1]
+  ) {
+    throw new CheckpointError(
+      `${where}: data_offsets must be [begin, end] with 0 <= begin <= end, got ${JSON.stringify(offsets)}`,
+    );
   }
   const elements = (shape as number[]).reduce((product, size) => product * size, 1);
   const bytes = elements * BYTES_PER_ELEMENT[dtype as SafetensorsDtype];
   const [begin, end] = offsets as [number, number];
   if (end - begin !== bytes) {
-    throw new CheckpointError(`${where}: shape [${shape.join(', ')}] of ${dtype} needs ${bytes} bytes but data_offsets [${begin}, ${end}] span ${end - begin}`);
+    throw new CheckpointError(
+      `${where}: shape [${shape.join(', ')}] of ${dtype} needs ${bytes} bytes but data_offsets [${begin}, ${end}] span ${end - begin}`,
+    );
   }
   return { name, dtype: dtype as SafetensorsDtype, shape: [...(shape as number[])], begin, end };
 }
 
 /** Reads the 8-byte length, checks it against the file size, and returns the validated header. */
-export async function readSafetensorsHeaderFrom(file: FileHandle, fileBytes: number, source: string): Promise<SafetensorsHeader> {
-  if (fileBytes < 8) throw new CheckpointError(`${source}: file has ${fileBytes} bytes, fewer than the 8-byte header length`);
+export async function readSafetensorsHeaderFrom(
+  file: FileHandle,
+  fileBytes: number,
+  source: string,
+): Promise<SafetensorsHeader> {
+  if (fileBytes < 8)
+    throw new CheckpointError(`${source}: file has ${fileBytes} bytes, fewer than the 8-byte header length`);
   const lengthBytes = Buffer.alloc(8);
   await file.read(lengthBytes, 0, 8, 0);
   const headerBytes = lengthBytes.readBigUInt64LE(0);
   if (headerBytes === 0n || headerBytes > BigInt(MAX_HEADER_BYTES) || headerBytes > BigInt(fileBytes - 8)) {
-    throw new CheckpointError(`${source}: header length ${headerBytes} is out of bounds (file has ${fileBytes} bytes; limit ${MAX_HEADER_BYTES})`);
+    throw new CheckpointError(
+      `${source}: header length ${headerBytes} is out of bounds (file has ${fileBytes} bytes; limit ${MAX_HEADER_BYTES})`,
+    );
   }
   const json = Buffer.alloc(Number(headerBytes));
   await file.read(json, 0, json.length, 8);
@@ -146,7 +194,10 @@ export async function readSafetensorsHeader(path: string): Promise<SafetensorsHe
 }
 
 /** Reads a safetensors file (every tensor, or only `names`) as float32 tensors. */
-export async function readSafetensors(path: string, options: { names?: Iterable<string> } = {}): Promise<SafetensorsContents> {
+export async function readSafetensors(
+  path: string,
+  options: { names?: Iterable<string> } = {},
+): Promise<SafetensorsContents> {
   const file = await openForReading(path);
   try {
     const header = await readSafetensorsHeaderFrom(file, (await file.stat()).size, path);
@@ -156,7 +207,10 @@ export async function readSafetensors(path: string, options: { names?: Iterable<
       if (wanted !== undefined && !wanted.has(entry.name)) continue;
       const bytes = new Uint8Array(entry.end - entry.begin);
       const { bytesRead } = await file.read(bytes, 0, bytes.length, header.dataStart + entry.begin);
-      if (bytesRead !== bytes.length) throw new CheckpointError(`${path}: tensor "${entry.name}" is truncated (${bytesRead} of ${bytes.length} bytes)`);
+      if (bytesRead !== bytes.length)
+        throw new CheckpointError(
+          `${path}: tensor "${entry.name}" is truncated (${bytesRead} of ${bytes.length} bytes)`,
+        );
       tensors.set(entry.name, { shape: entry.shape, data: toFloat32(bytes, entry.dtype) });
     }
     if (wanted !== undefined) {
@@ -171,10 +225,13 @@ export async function readSafetensors(path: string, options: { names?: Iterable<
 
 /** Decodes a whole safetensors file already in memory. */
 export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors buffer'): SafetensorsContents {
-  if (bytes.length < 8) throw new CheckpointError(`${source}: ${bytes.length} bytes, fewer than the 8-byte header length`);
+  if (bytes.length < 8)
+    throw new CheckpointError(`${source}: ${bytes.length} bytes, fewer than the 8-byte header length`);
   const headerBytes = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
   if (headerBytes === 0n || headerBytes > BigInt(MAX_HEADER_BYTES) || headerBytes > BigInt(bytes.length - 8)) {
-    throw new CheckpointError(`${source}: header length ${headerBytes} is out of bounds (buffer has ${bytes.length} bytes)`);
+    throw new CheckpointError(
+      `${source}: header length ${headerBytes} is out of bounds (buffer has ${bytes.length} bytes)`,
+    );
   }
   const headerLength = Number(headerBytes);
   const header = parseSafetensorsHeader(bytes.subarray(8, 8 + headerLength), bytes.length - 8 - headerLength, source);
@@ -187,7 +244,10 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors buffe
 }
 
 /** Builds the padded header of an F32 file for `tensors` (sorted by name) and returns it with the order. */
-export function encodeSafetensorsHeader(tensors: ReadonlyMap<string, TensorData>, metadata: Record<string, string> = {}): { header: Buffer; names: string[] } {
+export function encodeSafetensorsHeader(
+  tensors: ReadonlyMap<string, TensorData>,
+  metadata: Record<string, string> = {},
+): { header: Buffer; names: string[] } {
   const names = [...tensors.keys()].sort();
   const json: Record<string, unknown> = {};
   if (Object.keys(metadata).length > 0) json.__metadata__ = metadata;
@@ -210,13 +270,19 @@ export function encodeSafetensorsHeader(tensors: ReadonlyMap<string, TensorData>
 }
 
 /** Encodes tensors as one F32 safetensors buffer (for small files and tests). */
-export function encodeSafetensors(tensors: ReadonlyMap<string, TensorData>, metadata: Record<string, string> = {}): Buffer {
+export function encodeSafetensors(
+  tensors: ReadonlyMap<string, TensorData>,
+  metadata: Record<string, string> = {},
+): Buffer {
   const { header, names } = encodeSafetensorsHeader(tensors, metadata);
   return Buffer.concat([header, ...names.map((name) => littleEndianBytes(tensors.get(name)!.data))]);
 }
 
 /** A streaming writer of an F32 safetensors file, one tensor at a time (validates shapes first). */
-export function safetensorsWriter(tensors: ReadonlyMap<string, TensorData>, metadata: Record<string, string> = {}): FileWriter {
+export function safetensorsWriter(
+  tensors: ReadonlyMap<string, TensorData>,
+  metadata: Record<string, string> = {},
+): FileWriter {
   const { header, names } = encodeSafetensorsHeader(tensors, metadata);
   return async (file) => {
     await file.write(header);
@@ -225,18 +291,27 @@ export function safetensorsWriter(tensors: ReadonlyMap<string, TensorData>, meta
 }
 
 /** Writes tensors as an F32 safetensors file atomically, streaming one tensor at a time. */
-export async function writeSafetensors(path: string, tensors: ReadonlyMap<string, TensorData>, metadata: Record<string, string> = {}): Promise<void> {
+export async function writeSafetensors(
+  path: string,
+  tensors: ReadonlyMap<string, TensorData>,
+  metadata: Record<string, string> = {},
+): Promise<void> {
   await writeFileAtomic(path, safetensorsWriter(tensors, metadata));
 }
 
 function checkTensor(name: string, tensor: TensorData): void {
-  if (!(tensor.data instanceof Float32Array)) throw new CheckpointError(`tensor "${name}": data must be a Float32Array`);
+  if (!(tensor.data instanceof Float32Array))
+    throw new CheckpointError(`tensor "${name}": data must be a Float32Array`);
   if (!Array.isArray(tensor.shape) || !tensor.shape.every((size) => Number.isSafeInteger(size) && size >= 0)) {
-    throw new CheckpointError(`tensor "${name}": shape must be non-negative integers, got ${JSON.stringify(tensor.shape)}`);
+    throw new CheckpointError(
+      `tensor "${name}": shape must be non-negative integers, got ${JSON.stringify(tensor.shape)}`,
+    );
   }
   const elements = tensor.shape.reduce((product, size) => product * size, 1);
   if (elements !== tensor.data.length) {
-    throw new CheckpointError(`tensor "${name}": shape [${tensor.shape.join(', ')}] has ${elements} elements but data has ${tensor.data.length}`);
+    throw new CheckpointError(
+      `tensor "${name}": shape [${tensor.shape.join(', ')}] has ${elements} elements but data has ${tensor.data.length}`,
+    );
   }
 }
 

@@ -45,7 +45,13 @@ export class SlotPool {
   private clock = 0;
 
   constructor(private readonly cache: KvCache) {
-    this.slots = Array.from({ length: cache.slots }, (_, index) => ({ index, tokens: [], session: undefined, busy: false, lastUsed: 0 }));
+    this.slots = Array.from({ length: cache.slots }, (_, index) => ({
+      index,
+      tokens: [],
+      session: undefined,
+      busy: false,
+      lastUsed: 0,
+    }));
   }
 
   /** The slot kept for `session`, if any. */

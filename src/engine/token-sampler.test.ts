@@ -78,7 +78,10 @@ describe('TokenSampler', () => {
     }
     // The most likely token is drawn in proportion to its share of the nucleus.
     const best = sorted[0]![1];
-    const hits = Array.from({ length: 3000 }, () => sampler.draw(logits, 0, { temperature: 1, topK: 0, topP: 0.6 }, draws).token).filter((t) => t === best).length;
+    const hits = Array.from(
+      { length: 3000 },
+      () => sampler.draw(logits, 0, { temperature: 1, topK: 0, topP: 0.6 }, draws).token,
+    ).filter((t) => t === best).length;
     expect(hits / 3000).toBeCloseTo(sorted[0]![0] / cumulative, 1);
   });
 });

@@ -7,7 +7,13 @@ import type { TokenLogprob } from '../rollout/policy.js';
 import type { FloatArray } from './kernels/kernels.js';
 
 /** The `n` most likely tokens of logits[offset .. offset+V) * invTemperature, most likely first (ties: lower id first). */
-export function topLogprobs(logits: FloatArray, offset: number, V: number, invTemperature: number, n: number): TokenLogprob[] {
+export function topLogprobs(
+  logits: FloatArray,
+  offset: number,
+  V: number,
+  invTemperature: number,
+  n: number,
+): TokenLogprob[] {
   const count = Math.min(n, V);
   if (count <= 0) return [];
   let max = -Infinity;

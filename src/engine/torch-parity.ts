@@ -46,9 +46,11 @@ export async function torchParity(directory: string, kernels: Kernels): Promise<
   let gradients = 0;
   let worstTensor = '';
   for (const tensor of model.layout.tensors) {
-    const error = relativeError(model.grads.subarray(tensor.offset, tensor.offset + tensor.size), tensors.get(`grad.${tensor.name}`)!.data);
+    const error = relativeError(
+      model.grads.subarray(tensor.offset, tensor.offset + tensor.size),
+      tensors.get(`grad.${tensor.name}`)!.data,
+    );
     if (error > gradients) [gradients, worstTensor] = [error, tensor.name];
   }
   return { logits: logitsError, gradients, worstTensor };
 }
-

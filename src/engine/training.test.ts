@@ -22,7 +22,11 @@ function sequences(count: number, seed: number) {
   return Array.from({ length: count }, (_, i) => {
     const length = 3 + ((i * 5) % 7);
     const tokens = Array.from({ length: length + 1 }, () => random.int(13));
-    return { inputTokens: tokens.slice(0, -1), targetTokens: tokens.slice(1), weights: tokens.slice(1).map((_, t) => (t === 0 ? 0 : 1)) };
+    return {
+      inputTokens: tokens.slice(0, -1),
+      targetTokens: tokens.slice(1),
+      weights: tokens.slice(1).map((_, t) => (t === 0 ? 0 : 1)),
+    };
   });
 }
 
@@ -35,7 +39,8 @@ describe('training', () => {
     const together = forwardOnly(model, data, { temperature: 0.8 });
     data.forEach((sequence, i) => {
       const alone = forwardOnly(model, [sequence], { temperature: 0.8 });
-      for (let t = 0; t < sequence.inputTokens.length; t++) expect(together.logprobs[i]![t]).toBeCloseTo(alone.logprobs[0]![t]!, 6);
+      for (let t = 0; t < sequence.inputTokens.length; t++)
+        expect(together.logprobs[i]![t]).toBeCloseTo(alone.logprobs[0]![t]!, 6);
     });
   });
 
@@ -46,7 +51,12 @@ describe('training', () => {
     forwardBackward(whole, data, loss.gradient, { temperature: 1 });
     const split = new Transformer({ config: CONFIG, kernels: referenceKernels, seed: 2 });
     forwardBackward(split, data, loss.gradient, { temperature: 1, maxTokensPerMicroBatch: 12 });
-    expect(planMicroBatches(data.map((s) => s.inputTokens.length), 12).length).toBeGreaterThan(2);
+    expect(
+      planMicroBatches(
+        data.map((s) => s.inputTokens.length),
+        12,
+      ).length,
+    ).toBeGreaterThan(2);
     for (let i = 0; i < whole.grads.length; i++) expect(split.grads[i]).toBeCloseTo(whole.grads[i]!, 6);
   });
 
@@ -72,11 +82,13 @@ describe('training', () => {
   it('applies torch AdamW semantics with decay on matrices only, and clips the global norm', () => {
     const model = new Transformer({ config: CONFIG, kernels: referenceKernels, seed: 1, dtype: 'float64' });
     const random = new Random(3);
-    for (const tensor of model.layout.tensors) for (let i = 0; i < tensor.size; i++) model.grads[tensor.offset + i] = random.normal();
+    for (const tensor of model.layout.tensors)
+      for (let i = 0; i < tensor.size; i++) model.grads[tensor.offset + i] = random.normal();
     const params0 = Float64Array.from(model.params);
     const grads0 = Float64Array.from(model.grads);
     let norm = 0;
-    for (const tensor of model.layout.tensors) for (let i = 0; i < tensor.size; i++) norm += grads0[tensor.offset + i]! ** 2;
+    for (const tensor of model.layout.tensors)
+      for (let i = 0; i < tensor.size; i++) norm += grads0[tensor.offset + i]! ** 2;
     norm = Math.sqrt(norm);
     const optimizer = new AdamW(model);
     const clip = 0.5;
@@ -92,7 +104,9 @@ describe('training', () => {
         const v = (1 - SETTINGS.beta2) * g * g;
         const mHat = m / (1 - SETTINGS.beta1);
         const vHat = v / (1 - SETTINGS.beta2);
-        const expected = params0[j]! * (1 - SETTINGS.learningRate * decay) - (SETTINGS.learningRate * mHat) / (Math.sqrt(vHat) + SETTINGS.eps);
+        const expected =
+          params0[j]! * (1 - SETTINGS.learningRate * decay) -
+          (SETTINGS.learningRate * mHat) / (Math.sqrt(vHat) + SETTINGS.eps);
         expect(model.params[j]).toBeCloseTo(expected, 10);
       }
     }
@@ -106,6 +120,8 @@ describe('training', () => {
 
   it('rejects token ids outside the vocabulary, naming the sequence and position', () => {
     const model = new Transformer({ config: CONFIG, kernels: referenceKernels });
-    expect(() => forwardOnly(model, [{ inputTokens: [1, 99], targetTokens: [2, 3] }], { temperature: 1 })).toThrow(/sequence 0, position 1/);
+    expect(() => forwardOnly(model, [{ inputTokens: [1, 99], targetTokens: [2, 3] }], { temperature: 1 })).toThrow(
+      /sequence 0, position 1/,
+    );
   });
 });

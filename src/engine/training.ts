@@ -40,7 +40,11 @@ export interface SequencePassResult {
 const DEFAULT_MICRO_BATCH_TOKENS = 16384;
 
 /** Forward only: logprobs and entropies of every target, no gradient. */
-export function forwardOnly(model: Transformer, sequences: TrainingSequence[], options: SequencePassOptions): SequencePassResult {
+export function forwardOnly(
+  model: Transformer,
+  sequences: TrainingSequence[],
+  options: SequencePassOptions,
+): SequencePassResult {
   return run(model, sequences, options, null);
 }
 
@@ -58,7 +62,10 @@ export function forwardBackward(
  * The gradient of the weighted mean negative log-likelihood, -sum(w*logprob)/sum(w) over all
  * sequences (weights per target, 0 on padding and prompt tokens); also returns the loss value.
  */
-export function crossEntropyGradient(weights: ArrayLike<number>[]): { gradient: LogprobGradient; loss: (logprobs: Float64Array[]) => number } {
+export function crossEntropyGradient(weights: ArrayLike<number>[]): {
+  gradient: LogprobGradient;
+  loss: (logprobs: Float64Array[]) => number;
+} {
   let totalWeight = 0;
   for (const row of weights) for (let t = 0; t < row.length; t++) totalWeight += row[t]!;
   const scale = totalWeight > 0 ? -1 / totalWeight : 0;
@@ -111,7 +118,9 @@ function run(
     indices.forEach((index, row) => {
       const values = dlogprobsPerSequence[row];
       if (!values || values.length !== lengths[index]) {
-        throw new ShapeError(`loss gradient for sequence ${index} has ${values?.length} entries, expected ${lengths[index]}`);
+        throw new ShapeError(
+          `loss gradient for sequence ${index} has ${values?.length} entries, expected ${lengths[index]}`,
+        );
       }
       for (let t = 0; t < values.length; t++) dlogprobs[row * T + t] = values[t]!;
     });

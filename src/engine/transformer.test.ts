@@ -29,7 +29,12 @@ function randomBatch(B: number, T: number, V: number, seed: number) {
 
 /** Checks every parameter's gradient against central finite differences in float64. */
 function gradientCheck(overrides: Record<string, unknown>) {
-  const model = new Transformer({ config: tinyConfig(overrides), kernels: referenceKernels, seed: 3, dtype: 'float64' });
+  const model = new Transformer({
+    config: tinyConfig(overrides),
+    kernels: referenceKernels,
+    seed: 3,
+    dtype: 'float64',
+  });
   // Larger weights than the 0.02 init so every path contributes visibly.
   const random = new Random(9);
   for (const tensor of model.layout.tensors) {
@@ -59,7 +64,8 @@ function gradientCheck(overrides: Record<string, unknown>) {
       const minus = loss();
       model.params[index] = saved;
       const numeric = (plus - minus) / (2 * h);
-      const error = Math.abs(numeric - analytic[index]!) / Math.max(1e-3, Math.abs(numeric) + Math.abs(analytic[index]!));
+      const error =
+        Math.abs(numeric - analytic[index]!) / Math.max(1e-3, Math.abs(numeric) + Math.abs(analytic[index]!));
       if (error > worst) worst = error;
       expect(error, `${tensor.name}[${i}] numeric ${numeric} analytic ${analytic[index]}`).toBeLessThan(1e-5);
     }
@@ -79,7 +85,9 @@ describe('Transformer', () => {
   it('gives a padded position no influence on earlier positions', () => {
     const model = new Transformer({ config: tinyConfig(), kernels: referenceKernels, seed: 1 });
     const first = Array.from(model.forward({ B: 1, T: 4, inputIds: [1, 2, 3, 4], targets: [2, 3, 4, 5] }).logprobs);
-    const padded = Array.from(model.forward({ B: 1, T: 6, inputIds: [1, 2, 3, 4, 0, 0], targets: [2, 3, 4, 5, 0, 0] }).logprobs);
+    const padded = Array.from(
+      model.forward({ B: 1, T: 6, inputIds: [1, 2, 3, 4, 0, 0], targets: [2, 3, 4, 5, 0, 0] }).logprobs,
+    );
     for (let t = 0; t < 4; t++) expect(padded[t]).toBeCloseTo(first[t]!, 6);
   });
 

@@ -113,7 +113,9 @@ export class Transformer {
       );
     }
     if (T > this.config.max_position_embeddings) {
-      throw new ShapeError(`Transformer.forward: T = ${T} exceeds max_position_embeddings = ${this.config.max_position_embeddings}`);
+      throw new ShapeError(
+        `Transformer.forward: T = ${T} exceeds max_position_embeddings = ${this.config.max_position_embeddings}`,
+      );
     }
     const k = this.kernels;
     const w = this.weights;
@@ -159,7 +161,8 @@ export class Transformer {
     const { B, T } = a;
     const { L, C, H, KVH, D, F, V } = this.dims;
     const N = B * T;
-    if (dlogprobs.length !== N) throw new ShapeError(`Transformer.backward: dlogprobs has ${dlogprobs.length} entries, expected B*T = ${N}`);
+    if (dlogprobs.length !== N)
+      throw new ShapeError(`Transformer.backward: dlogprobs has ${dlogprobs.length} entries, expected B*T = ${N}`);
     const k = this.kernels;
     const w = this.weights;
     const g = this.gradients;
@@ -192,7 +195,22 @@ export class Transformer {
       a.dq.fill(0);
       a.dk.fill(0);
       a.dv.fill(0);
-      k.attentionBackward(a.dq, a.dk, a.dv, a.dAttention, act.q, act.k, act.v, act.attention, act.attentionLse, B, T, H, KVH, D);
+      k.attentionBackward(
+        a.dq,
+        a.dk,
+        a.dv,
+        a.dAttention,
+        act.q,
+        act.k,
+        act.v,
+        act.attention,
+        act.attentionLse,
+        B,
+        T,
+        H,
+        KVH,
+        D,
+      );
       k.rope(a.dq, a.dq, a.positions, N, H, D, theta, true);
       k.rope(a.dk, a.dk, a.positions, N, KVH, D, theta, true);
       a.dNorm.fill(0);

@@ -7,8 +7,16 @@ import { hermesToolCallText, pythonJson, toHermesMessages } from './hermes-chat.
 
 const tokenizer = new ByteTokenizer();
 const tools: ToolSpec[] = [
-  { name: 'wiki_search', description: 'Search Wikipedia.', parameters: { type: 'object', properties: { query: { type: 'string' } }, required: ['query'] } },
-  { name: 'calculator', description: 'Evaluate "x + y".', parameters: { type: 'object', properties: { expression: { type: 'string' } } } },
+  {
+    name: 'wiki_search',
+    description: 'Search Wikipedia.',
+    parameters: { type: 'object', properties: { query: { type: 'string' } }, required: ['query'] },
+  },
+  {
+    name: 'calculator',
+    description: 'Evaluate "x + y".',
+    parameters: { type: 'object', properties: { expression: { type: 'string' } } },
+  },
 ];
 const history: Message[] = [
   { role: 'system', content: 'Be brief.' },
@@ -34,7 +42,9 @@ describe('toHermesMessages', () => {
     expect(native.rendersTools).toBe(true);
     expect(plain.rendersTools).toBe(false);
     const expected = tokenizer.decode(native.renderPrompt(history, { tools }));
-    expect(expected).toContain('<|im_start|>user\n<tool_response>\nParis is the capital.\n</tool_response>\n<tool_response>\n4\n</tool_response><|im_end|>');
+    expect(expected).toContain(
+      '<|im_start|>user\n<tool_response>\nParis is the capital.\n</tool_response>\n<tool_response>\n4\n</tool_response><|im_end|>',
+    );
     expect(tokenizer.decode(plain.renderPrompt(toHermesMessages(history, tools)))).toBe(expected);
   });
 
@@ -42,13 +52,22 @@ describe('toHermesMessages', () => {
     const converted = toHermesMessages([{ role: 'user', content: 'hi' }], tools);
     expect(converted[0]!.role).toBe('system');
     expect(converted[0]!.content.startsWith('# Tools\n\nYou may call one or more functions')).toBe(true);
-    expect(converted[0]!.content).toContain('{"type": "function", "function": {"name": "wiki_search", "description": "Search Wikipedia.", "parameters": {"type": "object"');
-    const plain: Message[] = [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'hello' }];
+    expect(converted[0]!.content).toContain(
+      '{"type": "function", "function": {"name": "wiki_search", "description": "Search Wikipedia.", "parameters": {"type": "object"',
+    );
+    const plain: Message[] = [
+      { role: 'user', content: 'hi' },
+      { role: 'assistant', content: 'hello' },
+    ];
     expect(toHermesMessages(plain)).toEqual(plain);
   });
 
   it('writes JSON as the tojson filter does', () => {
-    expect(pythonJson({ a: [1, 'x, "y": z'], b: { c: null }, d: undefined })).toBe('{"a": [1, "x, \\"y\\": z"], "b": {"c": null}}');
-    expect(hermesToolCallText({ name: 'f', arguments: {} })).toBe('<tool_call>\n{"name": "f", "arguments": {}}\n</tool_call>');
+    expect(pythonJson({ a: [1, 'x, "y": z'], b: { c: null }, d: undefined })).toBe(
+      '{"a": [1, "x, \\"y\\": z"], "b": {"c": null}}',
+    );
+    expect(hermesToolCallText({ name: 'f', arguments: {} })).toBe(
+      '<tool_call>\n{"name": "f", "arguments": {}}\n</tool_call>',
+    );
   });
 });

@@ -18,7 +18,12 @@ export function hermesToolsSection(tools: ToolSpec[]): string {
     '',
     'You are provided with function signatures within <tools></tools> XML tags:',
     '<tools>',
-    ...tools.map((tool) => pythonJson({ type: 'function', function: { name: tool.name, description: tool.description, parameters: tool.parameters } })),
+    ...tools.map((tool) =>
+      pythonJson({
+        type: 'function',
+        function: { name: tool.name, description: tool.description, parameters: tool.parameters },
+      }),
+    ),
     '</tools>',
     '',
     'For each function call, return a json object with function name and arguments within <tool_call></tool_call> XML tags:',

@@ -21,7 +21,8 @@ import { jsonTypeName } from './xml-format.js';
 import { parseTag, parseTags } from './xml-tags.js';
 
 /** The default preamble before the tool list. */
-export const HERMES_DEFAULT_PREAMBLE = 'You are a helpful assistant. Answer the question, using the tools when they help.';
+export const HERMES_DEFAULT_PREAMBLE =
+  'You are a helpful assistant. Answer the question, using the tools when they help.';
 
 /** Options of the Hermes format. */
 export interface HermesFormatOptions {
@@ -48,7 +49,10 @@ export class HermesFormat implements MessageFormat {
 
   systemPrompt(tools: Tool[]): string {
     const signatures = tools.map((tool) =>
-      JSON.stringify({ type: 'function', function: { name: tool.name, description: tool.description, parameters: toolJsonSchema(tool) } }),
+      JSON.stringify({
+        type: 'function',
+        function: { name: tool.name, description: tool.description, parameters: toolJsonSchema(tool) },
+      }),
     );
     return [
       this.preamble,

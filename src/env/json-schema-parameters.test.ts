@@ -35,7 +35,7 @@ describe('jsonSchemaParameters', () => {
   });
 
   it('names each problem by its argument path', () => {
-    expect(problems(searchSchema, {})).toEqual(["query: required argument is missing"]);
+    expect(problems(searchSchema, {})).toEqual(['query: required argument is missing']);
     expect(problems(searchSchema, { query: 'x', color: 'red' })).toEqual(["unexpected argument 'color'"]);
     expect(problems(searchSchema, { query: 'x', mode: 'slow' })).toEqual(['mode: must be one of "fast", "exact"']);
     expect(problems(searchSchema, { query: 'x', site: 'not a uri' })).toEqual(['site: must match format "uri"']);
@@ -69,7 +69,9 @@ describe('jsonSchemaParameters', () => {
     };
     expect(problems(schema, { kind: 'dir' })).toEqual([]);
     expect(problems(schema, { kind: 'file' })).toEqual(['path: required argument is missing']);
-    expect(problems(schema, { depth: 2, path: 'a' })).toEqual(['(arguments): must have property kind when property depth is present']);
+    expect(problems(schema, { depth: 2, path: 'a' })).toEqual([
+      '(arguments): must have property kind when property depth is present',
+    ]);
     expect(problems(schema, { kind: 'dir', depth: 'deep' })).toEqual(['depth: must NOT be valid']);
     expect(problems(schema, { kind: 'dir', extra: 1 })).toEqual(["unexpected argument 'extra'"]);
   });
@@ -78,12 +80,22 @@ describe('jsonSchemaParameters', () => {
     const draft7 = {
       $schema: 'http://json-schema.org/draft-07/schema#',
       type: 'object',
-      properties: { point: { type: 'array', items: [{ type: 'number' }, { type: 'string' }] }, id: { $ref: '#/definitions/id' } },
+      properties: {
+        point: { type: 'array', items: [{ type: 'number' }, { type: 'string' }] },
+        id: { $ref: '#/definitions/id' },
+      },
       definitions: { id: { type: 'integer' } },
     };
     expect(problems(draft7, { point: [1, 'a'], id: 2 })).toEqual([]);
-    expect(problems(draft7, { point: ['a', 1], id: 'x' })).toEqual(['point.0: must be number', 'point.1: must be string', 'id: must be integer']);
-    const draft2020 = { type: 'object', properties: { point: { type: 'array', prefixItems: [{ type: 'number' }], items: false } } };
+    expect(problems(draft7, { point: ['a', 1], id: 'x' })).toEqual([
+      'point.0: must be number',
+      'point.1: must be string',
+      'id: must be integer',
+    ]);
+    const draft2020 = {
+      type: 'object',
+      properties: { point: { type: 'array', prefixItems: [{ type: 'number' }], items: false } },
+    };
     expect(problems(draft2020, { point: [1] })).toEqual([]);
     expect(problems(draft2020, { point: [1, 2] })).toEqual(['point: must NOT have more than 1 items']);
   });
@@ -100,9 +112,18 @@ describe('jsonSchemaParameters', () => {
       [null, /^tool 'x': the schema must be a JSON object, got null$/],
       [{ type: 'string' }, /^tool 'x': tool arguments need a schema of type "object", got type "string"$/],
       [{ properties: {} }, /got type undefined$/],
-      [{ type: 'object', properties: { a: { type: 'strng' } } }, /^tool 'x': invalid JSON Schema \(schema is invalid: data\/properties\/a\/type must be equal to one of the allowed values/],
-      [{ type: 'object', properties: { a: { $ref: 'https://example.com/other.json' } } }, /^tool 'x': invalid JSON Schema \(can't resolve reference/],
-      [{ $schema: 'https://example.com/my-dialect', type: 'object' }, /^tool 'x': unsupported \$schema "https:\/\/example.com\/my-dialect"/],
+      [
+        { type: 'object', properties: { a: { type: 'strng' } } },
+        /^tool 'x': invalid JSON Schema \(schema is invalid: data\/properties\/a\/type must be equal to one of the allowed values/,
+      ],
+      [
+        { type: 'object', properties: { a: { $ref: 'https://example.com/other.json' } } },
+        /^tool 'x': invalid JSON Schema \(can't resolve reference/,
+      ],
+      [
+        { $schema: 'https://example.com/my-dialect', type: 'object' },
+        /^tool 'x': unsupported \$schema "https:\/\/example.com\/my-dialect"/,
+      ],
     ];
     for (const [schema, message] of cases) {
       let thrown: unknown;
@@ -137,7 +158,10 @@ describe('a tool with JSON Schema parameters', () => {
   it('gives prompts the schema exactly as given', () => {
     expect(toolJsonSchema(search)).toEqual(searchSchema);
     expect(new HermesFormat().systemPrompt([search])).toContain(
-      JSON.stringify({ type: 'function', function: { name: 'search', description: 'Searches the web.', parameters: searchSchema } }),
+      JSON.stringify({
+        type: 'function',
+        function: { name: 'search', description: 'Searches the web.', parameters: searchSchema },
+      }),
     );
     expect(formatToolDescriptions([search])).toBe(
       'search: Searches the web.\n\nArguments:\n  - query: What to look up\n  - limit: How many results (default: 3)\n  - site: \n  - mode: \n  - filter: ',
@@ -145,18 +169,30 @@ describe('a tool with JSON Schema parameters', () => {
   });
 
   it('lists no arguments when the schema has no properties', () => {
-    const ping = defineTool({ name: 'ping', description: 'Pings.', parameters: jsonSchemaParameters({ type: 'object' }), execute: () => 'pong' });
+    const ping = defineTool({
+      name: 'ping',
+      description: 'Pings.',
+      parameters: jsonSchemaParameters({ type: 'object' }),
+      execute: () => 'pong',
+    });
     expect(toolArguments(ping)).toEqual([]);
     expect(formatToolDescriptions([ping])).toBe('ping: Pings.\n\nArguments:');
   });
 
   it('refuses invalid arguments before running the tool, as the Error: text the model sees', async () => {
-    expect(validateToolArguments(search, { query: 1 })).toEqual({ ok: false, error: "Error: Invalid arguments for 'search': query: must be string" });
+    expect(validateToolArguments(search, { query: 1 })).toEqual({
+      ok: false,
+      error: "Error: Invalid arguments for 'search': query: must be string",
+    });
     const run = await runTool(search, { name: 'search', arguments: { limit: 0 } }, { timeoutMs: 1000, row: {} });
-    expect(run.output).toBe("Error: Invalid arguments for 'search': query: required argument is missing; limit: must be >= 1");
+    expect(run.output).toBe(
+      "Error: Invalid arguments for 'search': query: required argument is missing; limit: must be >= 1",
+    );
     expect(run.failure).toBe(run.output);
     expect(executed).toEqual([]);
-    expect((await runTool(search, { name: 'search', arguments: { query: 'Help!' } }, { timeoutMs: 1000, row: {} })).output).toBe('results for Help!');
+    expect(
+      (await runTool(search, { name: 'search', arguments: { query: 'Help!' } }, { timeoutMs: 1000, row: {} })).output,
+    ).toBe('results for Help!');
     expect(executed).toEqual([{ query: 'Help!' }]);
   });
 });

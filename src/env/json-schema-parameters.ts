@@ -42,8 +42,10 @@ const require = createRequire(import.meta.url);
 function validatorFor(dialect: Dialect): Ajv {
   let ajv = validators.get(dialect);
   if (ajv === undefined) {
-    if (dialect === 'draft-2020-12') ajv = new (require('ajv/dist/2020') as { Ajv2020: typeof Ajv2020 }).Ajv2020(AJV_OPTIONS);
-    else if (dialect === 'draft-2019-09') ajv = new (require('ajv/dist/2019') as { Ajv2019: typeof Ajv2019 }).Ajv2019(AJV_OPTIONS);
+    if (dialect === 'draft-2020-12')
+      ajv = new (require('ajv/dist/2020') as { Ajv2020: typeof Ajv2020 }).Ajv2020(AJV_OPTIONS);
+    else if (dialect === 'draft-2019-09')
+      ajv = new (require('ajv/dist/2019') as { Ajv2019: typeof Ajv2019 }).Ajv2019(AJV_OPTIONS);
     else ajv = new (require('ajv') as { Ajv: typeof Ajv }).Ajv(AJV_OPTIONS);
     (require('ajv-formats') as typeof addFormatsModule).default(ajv);
     validators.set(dialect, ajv);
@@ -52,10 +54,13 @@ function validatorFor(dialect: Dialect): Ajv {
 }
 
 function dialectOf(metaSchema: unknown, label: string): Dialect {
-  if (metaSchema === undefined || (typeof metaSchema === 'string' && metaSchema.includes('2020-12'))) return 'draft-2020-12';
+  if (metaSchema === undefined || (typeof metaSchema === 'string' && metaSchema.includes('2020-12')))
+    return 'draft-2020-12';
   if (typeof metaSchema === 'string' && metaSchema.includes('2019-09')) return 'draft-2019-09';
   if (typeof metaSchema === 'string' && /draft-0[4-7]/.test(metaSchema)) return 'draft-07';
-  throw new ConfigError(`${label}: unsupported $schema ${JSON.stringify(metaSchema)}; expected draft 2020-12, 2019-09 or draft-07/06/04`);
+  throw new ConfigError(
+    `${label}: unsupported $schema ${JSON.stringify(metaSchema)}; expected draft 2020-12, 2019-09 or draft-07/06/04`,
+  );
 }
 
 /** Wraps a JSON Schema of tool arguments; throws a ConfigError naming the problem if it is not a valid object schema. */
@@ -69,7 +74,9 @@ export function jsonSchemaParameters<Args = Record<string, unknown>>(
   }
   const given = schema as Record<string, unknown>;
   if (given['type'] !== 'object') {
-    throw new ConfigError(`${label}: tool arguments need a schema of type "object", got type ${JSON.stringify(given['type'])}`);
+    throw new ConfigError(
+      `${label}: tool arguments need a schema of type "object", got type ${JSON.stringify(given['type'])}`,
+    );
   }
   // The dialect picks the validator, which then checks the schema against its own meta-schema.
   const { $schema: metaSchema, ...body } = given;
@@ -92,7 +99,9 @@ export function jsonSchemaParameters<Args = Record<string, unknown>>(
 
 /** True when a tool's `parameters` are a JSON Schema rather than a zod schema. */
 export function isJsonSchemaParameters(parameters: unknown): parameters is JsonSchemaParameters<unknown> {
-  return typeof parameters === 'object' && parameters !== null && (parameters as { kind?: unknown }).kind === 'json-schema';
+  return (
+    typeof parameters === 'object' && parameters !== null && (parameters as { kind?: unknown }).kind === 'json-schema'
+  );
 }
 
 /** Ajv's errors as short texts with dotted argument paths, as zod issues are shown. */
@@ -107,9 +116,13 @@ function describeProblems(errors: ErrorObject[]): string[] {
       problems.add(`${pathText([...path, String(params['missingProperty'])])}: required argument is missing`);
     } else if (error.keyword === 'additionalProperties' || error.keyword === 'unevaluatedProperties') {
       const name = String(params['additionalProperty'] ?? params['unevaluatedProperty']);
-      problems.add(path.length === 0 ? `unexpected argument '${name}'` : `${pathText(path)}: unexpected property '${name}'`);
+      problems.add(
+        path.length === 0 ? `unexpected argument '${name}'` : `${pathText(path)}: unexpected property '${name}'`,
+      );
     } else if (error.keyword === 'enum') {
-      problems.add(`${pathText(path)}: must be one of ${(params['allowedValues'] as unknown[]).map((value) => JSON.stringify(value)).join(', ')}`);
+      problems.add(
+        `${pathText(path)}: must be one of ${(params['allowedValues'] as unknown[]).map((value) => JSON.stringify(value)).join(', ')}`,
+      );
     } else {
       problems.add(`${pathText(path)}: ${error.message ?? error.keyword}`);
     }

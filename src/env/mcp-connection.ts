@@ -8,7 +8,10 @@
 import { createRequire } from 'node:module';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import type { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type {
+  StreamableHTTPClientTransport,
+  StreamableHTTPError,
+} from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { ConfigError, RemoteError, ToolError, errorMessage } from '../errors.js';
 
@@ -35,7 +38,10 @@ export type McpServerOptions = McpStdioServer | McpHttpServer;
 
 const STDERR_TAIL_CHARS = 4096;
 const EXIT_WAIT_MS = 5000;
-const CLIENT_INFO = { name: 'turnwise', version: (createRequire(import.meta.url)('../../package.json') as { version: string }).version };
+const CLIENT_INFO = {
+  name: 'turnwise',
+  version: (createRequire(import.meta.url)('../../package.json') as { version: string }).version,
+};
 
 // The SDK's client side is loaded on first connection (it takes ~0.3 s), not by every `import 'turnwise'`.
 interface ClientSdk {
@@ -102,7 +108,10 @@ export class McpConnection {
 
   /** The last line the stdio server wrote to stderr, for error messages ('' if none). */
   lastStderrLine(): string {
-    const lines = this.stderrTail.split('\n').map((line) => line.trim()).filter((line) => line.length > 0);
+    const lines = this.stderrTail
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line.length > 0);
     return (lines.at(-1) ?? '').slice(0, 300);
   }
 
@@ -115,7 +124,8 @@ export class McpConnection {
     if (client === undefined) return;
     const transport = client.transport;
     const pid = 'url' in this.server ? null : ((transport as StdioClientTransport | undefined)?.pid ?? null);
-    if ('url' in this.server) await (transport as StreamableHTTPClientTransport | undefined)?.terminateSession().catch(() => undefined);
+    if ('url' in this.server)
+      await (transport as StreamableHTTPClientTransport | undefined)?.terminateSession().catch(() => undefined);
     await client.close();
     if (pid !== null) await waitForExit(pid);
   }
@@ -142,7 +152,10 @@ export class McpConnection {
 
   /** An error's message, with the stdio server's last stderr line when it has one. */
   describe(error: unknown): string {
-    const status = clientSdk !== undefined && error instanceof clientSdk.StreamableHTTPError && error.code !== undefined ? `HTTP ${error.code}: ` : '';
+    const status =
+      clientSdk !== undefined && error instanceof clientSdk.StreamableHTTPError && error.code !== undefined
+        ? `HTTP ${error.code}: `
+        : '';
     const line = this.lastStderrLine();
     return `${status}${messageWithCause(error)}${line.length > 0 ? `; server stderr: ${line}` : ''}`;
   }
@@ -160,10 +173,18 @@ export class McpConnection {
 
   private makeTransport(sdk: ClientSdk): StdioClientTransport | StreamableHTTPClientTransport {
     if ('url' in this.server) {
-      return new sdk.StreamableHTTPClientTransport(new URL(this.server.url), { requestInit: { headers: { ...this.server.headers } } });
+      return new sdk.StreamableHTTPClientTransport(new URL(this.server.url), {
+        requestInit: { headers: { ...this.server.headers } },
+      });
     }
     const { command, args, env, cwd, stderr } = this.server;
-    const transport = new sdk.StdioClientTransport({ command, args: args ?? [], ...(env && { env }), ...(cwd !== undefined && { cwd }), stderr: 'pipe' });
+    const transport = new sdk.StdioClientTransport({
+      command,
+      args: args ?? [],
+      ...(env && { env }),
+      ...(cwd !== undefined && { cwd }),
+      stderr: 'pipe',
+    });
     this.stderrTail = '';
     transport.stderr?.on('data', (chunk: Buffer) => {
       this.stderrTail = (this.stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL_CHARS);
@@ -175,11 +196,16 @@ export class McpConnection {
 
 /** Checks the server options; returns the label naming the server. */
 function checkServer(server: McpServerOptions): string {
-  if (typeof server !== 'object' || server === null) throw new ConfigError(`mcpTools: server must be { command, args? } or { url, headers? }, got ${JSON.stringify(server)}`);
+  if (typeof server !== 'object' || server === null)
+    throw new ConfigError(
+      `mcpTools: server must be { command, args? } or { url, headers? }, got ${JSON.stringify(server)}`,
+    );
   const hasCommand = 'command' in server;
   const hasUrl = 'url' in server;
   if (hasCommand === hasUrl) {
-    throw new ConfigError(`mcpTools: server needs exactly one of 'command' (stdio) or 'url' (streamable HTTP), got keys ${JSON.stringify(Object.keys(server))}`);
+    throw new ConfigError(
+      `mcpTools: server needs exactly one of 'command' (stdio) or 'url' (streamable HTTP), got keys ${JSON.stringify(Object.keys(server))}`,
+    );
   }
   if ('url' in server) {
     let url: URL;
@@ -188,13 +214,17 @@ function checkServer(server: McpServerOptions): string {
     } catch {
       throw new ConfigError(`mcpTools: server url must be an http(s) URL, got ${JSON.stringify(String(server.url))}`);
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`mcpTools: server url must be an http(s) URL, got ${JSON.stringify(url.href)}`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new ConfigError(`mcpTools: server url must be an http(s) URL, got ${JSON.stringify(url.href)}`);
     return `'${url.href}'`;
   }
   if (typeof server.command !== 'string' || server.command.trim().length === 0) {
     throw new ConfigError(`mcpTools: server command must be a non-empty string, got ${JSON.stringify(server.command)}`);
   }
-  if (server.args !== undefined && (!Array.isArray(server.args) || server.args.some((arg) => typeof arg !== 'string'))) {
+  if (
+    server.args !== undefined &&
+    (!Array.isArray(server.args) || server.args.some((arg) => typeof arg !== 'string'))
+  ) {
     throw new ConfigError(`mcpTools: server args must be an array of strings, got ${JSON.stringify(server.args)}`);
   }
   return `'${[server.command, ...(server.args ?? [])].join(' ')}'`;

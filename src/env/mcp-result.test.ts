@@ -4,7 +4,14 @@ import { mcpResultText } from './mcp-result.js';
 
 describe('mcpResultText', () => {
   it('joins text blocks with newlines', () => {
-    expect(mcpResultText({ content: [{ type: 'text', text: 'first' }, { type: 'text', text: 'second' }] })).toBe('first\nsecond');
+    expect(
+      mcpResultText({
+        content: [
+          { type: 'text', text: 'first' },
+          { type: 'text', text: 'second' },
+        ],
+      }),
+    ).toBe('first\nsecond');
   });
 
   it('describes every other kind of block instead of dropping it', () => {
@@ -30,14 +37,24 @@ describe('mcpResultText', () => {
   });
 
   it('shows structured content as JSON when there are no content blocks', () => {
-    expect(mcpResultText({ content: [], structuredContent: { temperature: 21.5, unit: 'C' } })).toBe('{"temperature":21.5,"unit":"C"}');
-    expect(mcpResultText({ content: [{ type: 'text', text: '21.5 C' }], structuredContent: { temperature: 21.5 } })).toBe('21.5 C');
+    expect(mcpResultText({ content: [], structuredContent: { temperature: 21.5, unit: 'C' } })).toBe(
+      '{"temperature":21.5,"unit":"C"}',
+    );
+    expect(
+      mcpResultText({ content: [{ type: 'text', text: '21.5 C' }], structuredContent: { temperature: 21.5 } }),
+    ).toBe('21.5 C');
     expect(mcpResultText({ content: [] })).toBe('');
   });
 
   it('throws an isError result as a ToolError with its text, without a doubled Error: prefix', () => {
-    expect(() => mcpResultText({ content: [{ type: 'text', text: 'file not found' }], isError: true })).toThrow(new ToolError('file not found'));
-    expect(() => mcpResultText({ content: [{ type: 'text', text: 'Error: file not found' }], isError: true })).toThrow(new ToolError('file not found'));
-    expect(() => mcpResultText({ content: [], isError: true })).toThrow(new ToolError('the tool reported an error without a message'));
+    expect(() => mcpResultText({ content: [{ type: 'text', text: 'file not found' }], isError: true })).toThrow(
+      new ToolError('file not found'),
+    );
+    expect(() => mcpResultText({ content: [{ type: 'text', text: 'Error: file not found' }], isError: true })).toThrow(
+      new ToolError('file not found'),
+    );
+    expect(() => mcpResultText({ content: [], isError: true })).toThrow(
+      new ToolError('the tool reported an error without a message'),
+    );
   });
 });

@@ -35,7 +35,8 @@ function describeBlock(block: ContentBlock): string {
     case 'resource': {
       const resource = block.resource;
       const type = resource.mimeType ?? ('text' in resource ? 'text' : 'binary');
-      if ('text' in resource && typeof resource.text === 'string') return `[resource <${resource.uri}>, ${type}]\n${resource.text}`;
+      if ('text' in resource && typeof resource.text === 'string')
+        return `[resource <${resource.uri}>, ${type}]\n${resource.text}`;
       const blob = 'blob' in resource && typeof resource.blob === 'string' ? resource.blob : '';
       return `[resource <${resource.uri}>: ${type}, ${base64Bytes(blob)} bytes]`;
     }

@@ -6,7 +6,12 @@ import { ChatTemplateRenderer } from '../rollout/chat-template-renderer.js';
 import { rolloutGroups } from '../rollout/group-rollout.js';
 import { ScriptedPolicy, type ScriptCall } from '../rollout/scripted-policy.js';
 import { ByteTokenizer } from '../testing/byte-tokenizer.js';
-import { createMcpTestServer, mcpTestServerState, startMcpHttpTestServer, type McpHttpTestServer } from '../testing/mcp-test-server.js';
+import {
+  createMcpTestServer,
+  mcpTestServerState,
+  startMcpHttpTestServer,
+  type McpHttpTestServer,
+} from '../testing/mcp-test-server.js';
 import { scriptedRollout } from '../testing/scripted-rollout.js';
 import type { Trajectory } from '../types.js';
 import { HermesFormat } from './hermes-format.js';
@@ -40,7 +45,10 @@ async function groupRollout(offered: McpTools, ms: number): Promise<Trajectory[]
     policy: new ScriptedPolicy({ tokenizer, reply: slowThenAnswer(ms) }),
     env: ToolEnv.factory({ tools: offered }),
     renderer: new ChatTemplateRenderer({ tokenizer }),
-    rows: [{ id: 'a', question: 'Wait?' }, { id: 'b', question: 'Wait again?' }],
+    rows: [
+      { id: 'a', question: 'Wait?' },
+      { id: 'b', question: 'Wait again?' },
+    ],
     groupSize: 4,
     random: new Random(7),
   });
@@ -64,7 +72,9 @@ function expectOwnResults(trajectories: Trajectory[]): void {
 describe('MCP tools in ToolEnv', () => {
   it('describes the tools in the paper XML prompt from their MCP schema', () => {
     const [system] = new ToolEnv({ tools }).reset({ question: 'Hi?' });
-    expect(system!.content).toContain('echo: Repeats a text.\n\nArguments:\n  - text: The text to repeat\n  - times: How many times (default: 1)');
+    expect(system!.content).toContain(
+      'echo: Repeats a text.\n\nArguments:\n  - text: The text to repeat\n  - times: How many times (default: 1)',
+    );
     expect(system!.content).toContain('slow: Sleeps, then says so.\n\nArguments:\n  - ms: Milliseconds to sleep');
   });
 
@@ -74,8 +84,17 @@ describe('MCP tools in ToolEnv', () => {
     const listed = (await client.listTools()).tools;
     await client.close();
     const [system] = new ToolEnv({ tools, format: new HermesFormat() }).reset({ question: 'Hi?' });
-    const signatures = system!.content.split('<tools>\n')[1]!.split('\n</tools>')[0]!.split('\n').map((line) => JSON.parse(line));
-    expect(signatures).toEqual(listed.map((tool) => ({ type: 'function', function: { name: tool.name, description: tool.description, parameters: tool.inputSchema } })));
+    const signatures = system!.content
+      .split('<tools>\n')[1]!
+      .split('\n</tools>')[0]!
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(signatures).toEqual(
+      listed.map((tool) => ({
+        type: 'function',
+        function: { name: tool.name, description: tool.description, parameters: tool.inputSchema },
+      })),
+    );
   });
 
   it('runs a group rollout whose concurrent calls share one client, each rollout getting its own result', async () => {

@@ -1,5 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMcpTestServer, mcpStdioTestServer, mcpTestServerState, startMcpHttpTestServer } from '../testing/mcp-test-server.js';
+import {
+  createMcpTestServer,
+  mcpStdioTestServer,
+  mcpTestServerState,
+  startMcpHttpTestServer,
+} from '../testing/mcp-test-server.js';
 import type { McpServerOptions } from './mcp-connection.js';
 import { mcpTools, type McpTools } from './mcp-tools.js';
 import { runTool } from './run-tool.js';
@@ -33,7 +38,8 @@ describe.each(TRANSPORTS)('MCP tools over $name', ({ start }) => {
 
   const call = (name: string, args: Record<string, unknown>, timeoutMs = 10_000) =>
     runTool(tools.find((tool) => tool.name === name)!, { name, arguments: args }, { timeoutMs, row: {} });
-  const stats = async () => JSON.parse((await call('stats', {})).output) as { calls: number; peakInFlight: number; cancelled: number };
+  const stats = async () =>
+    JSON.parse((await call('stats', {})).output) as { calls: number; peakInFlight: number; cancelled: number };
 
   it('lists the server tools with their descriptions and JSON Schemas', () => {
     expect(tools.map((tool) => tool.name)).toEqual(expect.arrayContaining(['echo', 'fail', 'slow', 'media', 'stats']));
@@ -41,13 +47,18 @@ describe.each(TRANSPORTS)('MCP tools over $name', ({ start }) => {
     expect(echo.description).toBe('Repeats a text.');
     expect(toolJsonSchema(echo)).toMatchObject({
       type: 'object',
-      properties: { text: { type: 'string', description: 'The text to repeat' }, times: { type: 'integer', default: 1, minimum: 1, maximum: 5 } },
+      properties: {
+        text: { type: 'string', description: 'The text to repeat' },
+        times: { type: 'integer', default: 1, minimum: 1, maximum: 5 },
+      },
       required: ['text'],
     });
-    expect(toolArguments(echo).map((argument) => [argument.name, argument.description, argument.defaultValue])).toEqual([
-      ['text', 'The text to repeat', undefined],
-      ['times', 'How many times', 1],
-    ]);
+    expect(toolArguments(echo).map((argument) => [argument.name, argument.description, argument.defaultValue])).toEqual(
+      [
+        ['text', 'The text to repeat', undefined],
+        ['times', 'How many times', 1],
+      ],
+    );
   });
 
   it('calls a tool and returns its text', async () => {
@@ -60,12 +71,17 @@ describe.each(TRANSPORTS)('MCP tools over $name', ({ start }) => {
     const run = await call('slow', { ms: 'soon' });
     expect(run.output).toBe("Error: Invalid arguments for 'slow': ms: must be integer");
     expect(run.failure).toBe(run.output);
-    expect((await call('echo', { text: 'x', times: 9, loud: true })).output).toBe("Error: Invalid arguments for 'echo': times: must be <= 5");
+    expect((await call('echo', { text: 'x', times: 9, loud: true })).output).toBe(
+      "Error: Invalid arguments for 'echo': times: must be <= 5",
+    );
     expect((await stats()).calls).toBe(before);
   });
 
   it('returns a tool error (isError) as an Error: result', async () => {
-    expect(await call('fail', { reason: 'no access' })).toEqual({ output: 'Error: cannot comply: no access', failure: 'Error: cannot comply: no access' });
+    expect(await call('fail', { reason: 'no access' })).toEqual({
+      output: 'Error: cannot comply: no access',
+      failure: 'Error: cannot comply: no access',
+    });
   });
 
   it('describes media and resources instead of dropping them', async () => {

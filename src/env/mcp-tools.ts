@@ -44,26 +44,43 @@ const MAX_PAGES = 1000;
 // Listing reads each tool raw, so its inputSchema is the server's JSON with its own key order
 // (the SDK's listTools would re-serialise it, and fails outright on one unusable outputSchema).
 const RAW_PAGE = z.object({ tools: z.array(z.unknown()), nextCursor: z.string().optional() });
-type ListedTool = { name: string; description?: string | undefined; title?: string | undefined; inputSchema: Record<string, unknown> };
+type ListedTool = {
+  name: string;
+  description?: string | undefined;
+  title?: string | undefined;
+  inputSchema: Record<string, unknown>;
+};
 
 /** Connects to an MCP server and returns its tools; throws a one-line error if it cannot. */
 export async function mcpTools(options: McpToolsOptions): Promise<McpTools> {
   const connectTimeoutMs = checkPositive('connectTimeoutMs', options.connectTimeoutMs ?? 30_000);
   if (options.timeoutMs !== undefined) checkPositive('timeoutMs', options.timeoutMs);
-  const limit = options.maxConcurrentCalls === undefined ? undefined : new ConcurrencyLimit(checkPositive('maxConcurrentCalls', options.maxConcurrentCalls));
-  if (options.include !== undefined && (!Array.isArray(options.include) || options.include.some((name) => typeof name !== 'string'))) {
+  const limit =
+    options.maxConcurrentCalls === undefined
+      ? undefined
+      : new ConcurrencyLimit(checkPositive('maxConcurrentCalls', options.maxConcurrentCalls));
+  if (
+    options.include !== undefined &&
+    (!Array.isArray(options.include) || options.include.some((name) => typeof name !== 'string'))
+  ) {
     throw new ConfigError(`mcpTools: include must be an array of tool names, got ${JSON.stringify(options.include)}`);
   }
   const prefix = options.prefix ?? '';
-  if (typeof prefix !== 'string' || /[^A-Za-z0-9_-]/.test(prefix)) throw new ConfigError(`mcpTools: prefix may hold only letters, digits, '_' and '-', got ${JSON.stringify(prefix)}`);
+  if (typeof prefix !== 'string' || /[^A-Za-z0-9_-]/.test(prefix))
+    throw new ConfigError(`mcpTools: prefix may hold only letters, digits, '_' and '-', got ${JSON.stringify(prefix)}`);
 
   const connection = new McpConnection(options.server, connectTimeoutMs);
   try {
     const listed = await listTools(connection, connectTimeoutMs);
-    const tools = select(listed, options.include, connection.label).map((tool) => toTurnwiseTool(tool, connection, prefix, options.timeoutMs, limit));
+    const tools = select(listed, options.include, connection.label).map((tool) =>
+      toTurnwiseTool(tool, connection, prefix, options.timeoutMs, limit),
+    );
     const names = new Set<string>();
     for (const tool of tools) {
-      if (names.has(tool.name)) throw new ConfigError(`mcpTools: two tools of MCP server ${connection.label} are both named '${tool.name}' once made valid tool names; pass include to leave one out`);
+      if (names.has(tool.name))
+        throw new ConfigError(
+          `mcpTools: two tools of MCP server ${connection.label} are both named '${tool.name}' once made valid tool names; pass include to leave one out`,
+        );
       names.add(tool.name);
     }
     return Object.assign(tools, { close: () => connection.close(), connection });
@@ -81,14 +98,21 @@ async function listTools(connection: McpConnection, timeout: number): Promise<Li
   for (let page = 0; page < MAX_PAGES; page++) {
     let result: z.infer<typeof RAW_PAGE>;
     try {
-      result = await client.request({ method: 'tools/list', params: cursor === undefined ? {} : { cursor } }, RAW_PAGE, { timeout });
+      result = await client.request(
+        { method: 'tools/list', params: cursor === undefined ? {} : { cursor } },
+        RAW_PAGE,
+        { timeout },
+      );
     } catch (error) {
       throw new RemoteError(`MCP server ${connection.label}: listing its tools failed (${connection.describe(error)})`);
     }
     for (const raw of result.tools) tools.push(checkListedTool(raw, connection.label));
     cursor = result.nextCursor;
     if (cursor === undefined) return tools;
-    if (cursors.has(cursor)) throw new RemoteError(`MCP server ${connection.label}: tools/list returned the cursor ${JSON.stringify(cursor)} twice`);
+    if (cursors.has(cursor))
+      throw new RemoteError(
+        `MCP server ${connection.label}: tools/list returned the cursor ${JSON.stringify(cursor)} twice`,
+      );
     cursors.add(cursor);
   }
   throw new RemoteError(`MCP server ${connection.label}: tools/list went on for more than ${MAX_PAGES} pages`);
@@ -97,11 +121,21 @@ async function listTools(connection: McpConnection, timeout: number): Promise<Li
 function checkListedTool(raw: unknown, label: string): ListedTool {
   const parsed = ToolSchema.safeParse(raw);
   if (!parsed.success) {
-    const name = typeof raw === 'object' && raw !== null ? JSON.stringify((raw as Record<string, unknown>)['name']) : JSON.stringify(raw);
+    const name =
+      typeof raw === 'object' && raw !== null
+        ? JSON.stringify((raw as Record<string, unknown>)['name'])
+        : JSON.stringify(raw);
     const issue = parsed.error.issues[0]!;
-    throw new RemoteError(`MCP server ${label}: tool ${name} is not a valid MCP tool (${issue.path.join('.') || '(tool)'}: ${issue.message})`);
+    throw new RemoteError(
+      `MCP server ${label}: tool ${name} is not a valid MCP tool (${issue.path.join('.') || '(tool)'}: ${issue.message})`,
+    );
   }
-  return { name: parsed.data.name, description: parsed.data.description, title: parsed.data.title, inputSchema: (raw as { inputSchema: Record<string, unknown> }).inputSchema };
+  return {
+    name: parsed.data.name,
+    description: parsed.data.description,
+    title: parsed.data.title,
+    inputSchema: (raw as { inputSchema: Record<string, unknown> }).inputSchema,
+  };
 }
 
 function select(tools: ListedTool[], include: string[] | undefined, label: string): ListedTool[] {
@@ -109,7 +143,9 @@ function select(tools: ListedTool[], include: string[] | undefined, label: strin
   const byName = new Map(tools.map((tool) => [tool.name, tool]));
   const missing = include.filter((name) => !byName.has(name));
   if (missing.length > 0) {
-    throw new ConfigError(`mcpTools: MCP server ${label} has no tool ${missing.map((name) => `'${name}'`).join(', ')} (it has ${tools.map((tool) => `'${tool.name}'`).join(', ') || 'none'})`);
+    throw new ConfigError(
+      `mcpTools: MCP server ${label} has no tool ${missing.map((name) => `'${name}'`).join(', ')} (it has ${tools.map((tool) => `'${tool.name}'`).join(', ') || 'none'})`,
+    );
   }
   return include.map((name) => byName.get(name)!);
 }
@@ -127,7 +163,9 @@ function toTurnwiseTool(
   timeoutMs: number | undefined,
   limit: ConcurrencyLimit | undefined,
 ): Tool<Record<string, unknown>> {
-  const parameters = jsonSchemaParameters(listed.inputSchema, { label: `mcpTools: tool '${listed.name}' of MCP server ${connection.label}` });
+  const parameters = jsonSchemaParameters(listed.inputSchema, {
+    label: `mcpTools: tool '${listed.name}' of MCP server ${connection.label}`,
+  });
   const call = async (args: Record<string, unknown>, signal: AbortSignal): Promise<string> => {
     // A call that timed out while waiting for a slot is not sent at all.
     if (signal.aborted) throw new ToolError(`Tool '${listed.name}' was cancelled before it started`);
@@ -137,7 +175,10 @@ function toTurnwiseTool(
     let result: CallToolResult;
     try {
       // The default result schema always yields `content` (the pre-2025 `toolResult` form is another schema).
-      result = (await client.callTool({ name: listed.name, arguments: args }, undefined, { signal, timeout: SDK_CALL_TIMEOUT_MS })) as CallToolResult;
+      result = (await client.callTool({ name: listed.name, arguments: args }, undefined, {
+        signal,
+        timeout: SDK_CALL_TIMEOUT_MS,
+      })) as CallToolResult;
     } catch (error) {
       throw new ToolError(connection.callFailure(error));
     }
@@ -153,6 +194,7 @@ function toTurnwiseTool(
 }
 
 function checkPositive(name: string, value: number): number {
-  if (!Number.isInteger(value) || value < 1) throw new ConfigError(`mcpTools: ${name} must be a positive integer, got ${value}`);
+  if (!Number.isInteger(value) || value < 1)
+    throw new ConfigError(`mcpTools: ${name} must be a positive integer, got ${value}`);
   return value;
 }

@@ -40,6 +40,7 @@ export interface MessageFormat {
 }
 
 /** The message sent when an assistant message holds neither a parseable tool call nor an answer. */
-export const NO_TOOL_CALL_ERROR = 'Error: Tool command not found or invalid XML format. Please ensure correct formatting.';
+export const NO_TOOL_CALL_ERROR =
+  'Error: Tool command not found or invalid XML format. Please ensure correct formatting.';
 /** The message sent when a tool returned only whitespace. */
 export const EMPTY_OUTPUT_ERROR = 'Error: Tool execution returned empty output.';

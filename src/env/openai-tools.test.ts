@@ -38,7 +38,10 @@ afterAll(async () => {
 describe('openAiTools', () => {
   it('gives each tool as an OpenAI function with its JSON Schema as parameters', () => {
     const tools: ChatCompletionTool[] = openAiTools([add, ...mcp]);
-    expect(tools[0]).toEqual({ type: 'function', function: { name: 'add', description: 'Adds two numbers.', parameters: toolJsonSchema(add) } });
+    expect(tools[0]).toEqual({
+      type: 'function',
+      function: { name: 'add', description: 'Adds two numbers.', parameters: toolJsonSchema(add) },
+    });
     const echo = mcp.find((tool) => tool.name === 'echo')!;
     expect(tools.find((tool) => tool.type === 'function' && tool.function.name === 'echo')).toEqual({
       type: 'function',
@@ -47,7 +50,9 @@ describe('openAiTools', () => {
   });
 
   it('refuses two tools with one name', () => {
-    expect(() => openAiTools([add, add])).toThrow(new ConfigError("openAiTools: two tools are named 'add'; tool names must be unique"));
+    expect(() => openAiTools([add, add])).toThrow(
+      new ConfigError("openAiTools: two tools are named 'add'; tool names must be unique"),
+    );
   });
 });
 
@@ -55,8 +60,12 @@ describe('executeToolCall', () => {
   it('runs a call with JSON-string or object arguments', async () => {
     expect(await executeToolCall([add], { name: 'add', arguments: '{"a": 2, "b": 3}' })).toEqual({ output: '5' });
     expect(await executeToolCall([add], { name: 'add', arguments: { a: 1, b: 1 } })).toEqual({ output: '2' });
-    expect(await executeToolCall(mcp, { name: 'echo', arguments: '{"text": "via MCP", "times": 2}' })).toEqual({ output: 'via MCP via MCP' });
-    expect(await executeToolCall(mcp, { name: 'stats', arguments: '' })).toMatchObject({ output: expect.stringContaining('"calls"') });
+    expect(await executeToolCall(mcp, { name: 'echo', arguments: '{"text": "via MCP", "times": 2}' })).toEqual({
+      output: 'via MCP via MCP',
+    });
+    expect(await executeToolCall(mcp, { name: 'stats', arguments: '' })).toMatchObject({
+      output: expect.stringContaining('"calls"'),
+    });
   });
 
   it('returns every failure as an Error: result', async () => {
@@ -64,12 +73,18 @@ describe('executeToolCall', () => {
       [{ name: 'subtract', arguments: '{}' }, "Error: Unknown tool 'subtract'"],
       [{ name: 'add', arguments: '{"a": 2,' }, "Error: the arguments of 'add' are not valid JSON"],
       [{ name: 'add', arguments: '[2, 3]' }, "Error: the arguments of 'add' must be a JSON object, got list"],
-      [{ name: 'add', arguments: { a: 2 } }, "Error: Invalid arguments for 'add': b: Invalid input: expected number, received undefined"],
+      [
+        { name: 'add', arguments: { a: 2 } },
+        "Error: Invalid arguments for 'add': b: Invalid input: expected number, received undefined",
+      ],
       [{ name: 'echo', arguments: { text: 7 } }, "Error: Invalid arguments for 'echo': text: must be string"],
       [{ name: 'fail', arguments: { reason: 'busy' } }, 'Error: cannot comply: busy'],
     ];
-    for (const [call, output] of cases) expect(await executeToolCall([add, ...mcp], call)).toEqual({ output, failure: output });
-    expect((await executeToolCall([stall], { name: 'stall', arguments: '{}' }, { timeoutMs: 50 })).output).toBe("Error: Tool 'stall' timed out after 50 ms");
+    for (const [call, output] of cases)
+      expect(await executeToolCall([add, ...mcp], call)).toEqual({ output, failure: output });
+    expect((await executeToolCall([stall], { name: 'stall', arguments: '{}' }, { timeoutMs: 50 })).output).toBe(
+      "Error: Tool 'stall' timed out after 50 ms",
+    );
   });
 });
 
@@ -89,10 +104,28 @@ describe('an agent written with the OpenAI SDK', () => {
         const message =
           last.role === 'tool'
             ? { role: 'assistant', content: `The tool said: ${String(last.content)}` }
-            : { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'echo', arguments: '{"text": "hi", "times": 3}' } }] };
+            : {
+                role: 'assistant',
+                content: null,
+                tool_calls: [
+                  {
+                    id: 'call_1',
+                    type: 'function',
+                    function: { name: 'echo', arguments: '{"text": "hi", "times": 3}' },
+                  },
+                ],
+              };
         const finish = last.role === 'tool' ? 'stop' : 'tool_calls';
         response.writeHead(200, { 'content-type': 'application/json' });
-        response.end(JSON.stringify({ id: 'c', object: 'chat.completion', created: 0, model: 'm', choices: [{ index: 0, message, finish_reason: finish }] }));
+        response.end(
+          JSON.stringify({
+            id: 'c',
+            object: 'chat.completion',
+            created: 0,
+            model: 'm',
+            choices: [{ index: 0, message, finish_reason: finish }],
+          }),
+        );
       });
     });
     await new Promise<void>((resolve) => chat.listen(0, '127.0.0.1', resolve));
@@ -100,7 +133,10 @@ describe('an agent written with the OpenAI SDK', () => {
   afterAll(() => new Promise<void>((resolve) => chat.close(() => resolve())));
 
   it('offers the MCP tools and sends their results back as tool messages', async () => {
-    const client = new OpenAI({ baseURL: `http://127.0.0.1:${(chat.address() as AddressInfo).port}/v1`, apiKey: 'test' });
+    const client = new OpenAI({
+      baseURL: `http://127.0.0.1:${(chat.address() as AddressInfo).port}/v1`,
+      apiKey: 'test',
+    });
     const messages: ChatCompletionMessageParam[] = [{ role: 'user', content: 'Say hi three times.' }];
     for (let step = 0; step < 4; step++) {
       const completion = await client.chat.completions.create({ model: 'm', messages, tools: openAiTools(mcp) });

@@ -36,14 +36,22 @@ export interface ExecuteToolCallOptions {
 export function openAiTools(tools: readonly Tool[]): OpenAiFunctionTool[] {
   const names = new Set<string>();
   return tools.map((tool) => {
-    if (names.has(tool.name)) throw new ConfigError(`openAiTools: two tools are named '${tool.name}'; tool names must be unique`);
+    if (names.has(tool.name))
+      throw new ConfigError(`openAiTools: two tools are named '${tool.name}'; tool names must be unique`);
     names.add(tool.name);
-    return { type: 'function', function: { name: tool.name, description: tool.description, parameters: toolJsonSchema(tool) } };
+    return {
+      type: 'function',
+      function: { name: tool.name, description: tool.description, parameters: toolJsonSchema(tool) },
+    };
   });
 }
 
 /** Runs a model's tool call with the named tool; the output is the tool message's content. Never throws. */
-export async function executeToolCall(tools: readonly Tool[], call: ToolCallRequest, options: ExecuteToolCallOptions = {}): Promise<ToolRun> {
+export async function executeToolCall(
+  tools: readonly Tool[],
+  call: ToolCallRequest,
+  options: ExecuteToolCallOptions = {},
+): Promise<ToolRun> {
   const failed = (output: string): ToolRun => ({ output, failure: output });
   const tool = tools.find((candidate) => candidate.name === call.name);
   if (tool === undefined) return failed(`Error: Unknown tool '${call.name}'`);
@@ -59,5 +67,9 @@ export async function executeToolCall(tools: readonly Tool[], call: ToolCallRequ
   if (typeof args !== 'object' || args === null || Array.isArray(args)) {
     return failed(`Error: the arguments of '${call.name}' must be a JSON object, got ${jsonTypeName(args)}`);
   }
-  return runTool(tool, { name: tool.name, arguments: args as Record<string, unknown> }, { timeoutMs: options.timeoutMs ?? 30_000, row: options.row });
+  return runTool(
+    tool,
+    { name: tool.name, arguments: args as Record<string, unknown> },
+    { timeoutMs: options.timeoutMs ?? 30_000, row: options.row },
+  );
 }

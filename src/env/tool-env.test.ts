@@ -49,7 +49,9 @@ describe('ToolEnv.reset', () => {
   it('gives the system prompt and the paper user message', () => {
     const messages = new ToolEnv({ tools: [search] }).reset(row);
     expect(messages[0]!.role).toBe('system');
-    expect(messages[0]!.content).toContain('wiki_search: Searches Wikipedia.\n\nArguments:\n  - query: What to look up');
+    expect(messages[0]!.content).toContain(
+      'wiki_search: Searches Wikipedia.\n\nArguments:\n  - query: What to look up',
+    );
     expect(messages[1]).toEqual({ role: 'user', content: 'Question: Who sang Help!?\n' });
   });
 
@@ -79,7 +81,13 @@ describe('ToolEnv.step (paper loop)', () => {
   it('answers a message without a parseable tag with the no-tool error, without <result>', async () => {
     for (const content of ['I think it is the Beatles.', '<tool>{"name": "wiki_search"}', '<answer>unclosed']) {
       const step = await env().step(assistant(content));
-      expect(step).toEqual({ done: false, reply: { role: 'user', content: NO_TOOL_CALL_ERROR }, toolCalls: [], isToolResult: false, toolFailed: false });
+      expect(step).toEqual({
+        done: false,
+        reply: { role: 'user', content: NO_TOOL_CALL_ERROR },
+        toolCalls: [],
+        isToolResult: false,
+        toolFailed: false,
+      });
     }
   });
 
@@ -90,22 +98,35 @@ describe('ToolEnv.step (paper loop)', () => {
     ['{"name": "google", "args": {"query": "x"}}', "Error: Unknown tool 'google'"],
   ])('returns a tool-level error inside <result> for %s', async (json, error) => {
     const step = await env().step(toolMessage(json));
-    expect(step).toMatchObject({ done: false, reply: { role: 'user', content: `<result>\n${error}\n</result>` }, isToolResult: true, toolFailed: true });
+    expect(step).toMatchObject({
+      done: false,
+      reply: { role: 'user', content: `<result>\n${error}\n</result>` },
+      isToolResult: true,
+      toolFailed: true,
+    });
   });
 
   it('validates arguments against the zod schema (wrong type, missing, unexpected name)', async () => {
     const wrongType = await env().step(toolMessage('{"name": "wiki_search", "args": {"query": 5}}'));
-    expect(wrongType.reply!.content).toBe("<result>\nError: Invalid arguments for 'wiki_search': query: Invalid input: expected string, received number\n</result>");
+    expect(wrongType.reply!.content).toBe(
+      "<result>\nError: Invalid arguments for 'wiki_search': query: Invalid input: expected string, received number\n</result>",
+    );
     const missing = await env().step(toolMessage('{"name": "wiki_search", "args": {}}'));
     expect(missing.reply!.content).toMatch(/^<result>\nError: Invalid arguments for 'wiki_search': query: /);
     const unexpected = await env().step(toolMessage('{"name": "wiki_search", "args": {"q": "x"}}'));
-    expect(unexpected.reply!.content).toBe("<result>\nError: wiki_search() got an unexpected argument 'q'; expected 'query'\n</result>");
+    expect(unexpected.reply!.content).toBe(
+      "<result>\nError: wiki_search() got an unexpected argument 'q'; expected 'query'\n</result>",
+    );
     expect(unexpected.toolFailed).toBe(true);
   });
 
   it('turns a throwing tool into an Error: result and goes on', async () => {
     const step = await env().step(toolMessage('{"name": "broken", "args": {}}'));
-    expect(step).toMatchObject({ done: false, reply: { content: '<result>\nError: disk on fire\n</result>' }, toolFailed: true });
+    expect(step).toMatchObject({
+      done: false,
+      reply: { content: '<result>\nError: disk on fire\n</result>' },
+      toolFailed: true,
+    });
   });
 
   it('turns a tool that runs past its timeout into an Error: result and aborts its signal', async () => {
@@ -117,7 +138,12 @@ describe('ToolEnv.step (paper loop)', () => {
 
   it('answers blank tool output with the empty-output error, without <result>', async () => {
     const step = await env().step(toolMessage('{"name": "wiki_search", "args": {"query": "nothing"}}'));
-    expect(step).toMatchObject({ done: false, reply: { role: 'user', content: EMPTY_OUTPUT_ERROR }, isToolResult: false, toolFailed: false });
+    expect(step).toMatchObject({
+      done: false,
+      reply: { role: 'user', content: EMPTY_OUTPUT_ERROR },
+      isToolResult: false,
+      toolFailed: false,
+    });
   });
 
   it('ends the episode on the second tool call without executing it', async () => {
@@ -125,19 +151,28 @@ describe('ToolEnv.step (paper loop)', () => {
     calls.length = 0;
     await episode.step(toolMessage('{"name": "wiki_search", "args": {"query": "first"}}'));
     const second = await episode.step(toolMessage('{"name": "wiki_search", "args": {"query": "second"}}'));
-    expect(second).toMatchObject({ done: true, stopReason: 'max_tool_calls', toolCalls: [{ name: 'wiki_search', arguments: { query: 'second' } }] });
+    expect(second).toMatchObject({
+      done: true,
+      stopReason: 'max_tool_calls',
+      toolCalls: [{ name: 'wiki_search', arguments: { query: 'second' } }],
+    });
     expect(calls).toEqual(['first']);
   });
 
   it('counts a tool call with bad JSON towards maxToolCalls (it is a parseable <tool>)', async () => {
     const episode = env();
     await episode.step(toolMessage('not json'));
-    expect(await episode.step(toolMessage('also not json'))).toMatchObject({ done: true, stopReason: 'max_tool_calls' });
+    expect(await episode.step(toolMessage('also not json'))).toMatchObject({
+      done: true,
+      stopReason: 'max_tool_calls',
+    });
   });
 
   it('checks the tool-call limit before the answer, as the reference is_completed does', async () => {
     const episode = env({ maxToolCalls: 1 });
-    const step = await episode.step(assistant('<tool>{"name": "wiki_search", "args": {"query": "x"}}</tool><answer>x</answer>'));
+    const step = await episode.step(
+      assistant('<tool>{"name": "wiki_search", "args": {"query": "x"}}</tool><answer>x</answer>'),
+    );
     expect(step).toMatchObject({ done: true, stopReason: 'max_tool_calls' });
   });
 
@@ -153,7 +188,9 @@ describe('ToolEnv.step (paper loop)', () => {
     const step = await env().step(toolMessage('{"name": "wiki_search", "args": {"query": "late"}}'), { final: true });
     expect(step).toMatchObject({ done: true, stopReason: 'token_budget' });
     expect(calls).toEqual([]);
-    expect(await env().step(assistant('<answer>x</answer>'), { final: true })).toMatchObject({ stopReason: 'answered' });
+    expect(await env().step(assistant('<answer>x</answer>'), { final: true })).toMatchObject({
+      stopReason: 'answered',
+    });
   });
 
   it('rejects duplicate tool names and bad limits', () => {
@@ -170,7 +207,9 @@ describe('ToolEnv with the Hermes format', () => {
   };
 
   it('runs <tool_call> JSON with "arguments" and replies in <tool_response>', async () => {
-    const step = await hermes().step(assistant('<tool_call>\n{"name": "wiki_search", "arguments": {"query": "Help!"}}\n</tool_call>'));
+    const step = await hermes().step(
+      assistant('<tool_call>\n{"name": "wiki_search", "arguments": {"query": "Help!"}}\n</tool_call>'),
+    );
     expect(step).toMatchObject({
       done: false,
       reply: { role: 'user', content: '<tool_response>\nArticle: Help!\n</tool_response>' },
@@ -181,7 +220,9 @@ describe('ToolEnv with the Hermes format', () => {
   });
 
   it('accepts arguments encoded as a JSON string', async () => {
-    const step = await hermes().step(assistant('<tool_call>{"name": "wiki_search", "arguments": "{\\"query\\": \\"x\\"}"}</tool_call>'));
+    const step = await hermes().step(
+      assistant('<tool_call>{"name": "wiki_search", "arguments": "{\\"query\\": \\"x\\"}"}</tool_call>'),
+    );
     expect(step.toolCalls).toEqual([{ name: 'wiki_search', arguments: { query: 'x' } }]);
   });
 
@@ -190,12 +231,17 @@ describe('ToolEnv with the Hermes format', () => {
     const unknown = await episode.step(assistant('<tool_call>{"name": "google", "arguments": {}}</tool_call>'));
     expect(unknown.reply!.content).toBe("<tool_response>\nError: Unknown tool 'google'\n</tool_response>");
     expect(unknown.toolFailed).toBe(true);
-    expect(await episode.step(assistant('<answer>The Beatles</answer>'))).toMatchObject({ done: true, stopReason: 'answered' });
+    expect(await episode.step(assistant('<answer>The Beatles</answer>'))).toMatchObject({
+      done: true,
+      stopReason: 'answered',
+    });
   });
 
   it('lists tools as JSON schemas in its system prompt and stops on its own tags', () => {
     const prompt = new HermesFormat().systemPrompt([search]);
-    expect(prompt).toContain('<tools>\n{"type":"function","function":{"name":"wiki_search","description":"Searches Wikipedia.","parameters":{"type":"object","properties":{"query":{"type":"string","description":"What to look up"}},"required":["query"]}}}\n</tools>');
+    expect(prompt).toContain(
+      '<tools>\n{"type":"function","function":{"name":"wiki_search","description":"Searches Wikipedia.","parameters":{"type":"object","properties":{"query":{"type":"string","description":"What to look up"}},"required":["query"]}}}\n</tools>',
+    );
     expect(new HermesFormat().stop).toEqual(['</answer>']);
     expect(new HermesFormat({ parallelToolCalls: false }).stop).toEqual(['</tool_call>', '</answer>']);
   });
@@ -205,7 +251,9 @@ describe('ToolEnv with the Hermes format', () => {
     const episode = new ToolEnv({ tools: [search], format: new HermesFormat(), maxToolCalls: 2 });
     episode.reset(row);
     const step = await episode.step(
-      assistant('Two lookups.\n<tool_call>\n{"name": "wiki_search", "arguments": {"query": "Help!"}}\n</tool_call>\n<tool_call>\n{"name": "google", "arguments": {}}\n</tool_call>\n<tool_call>\n{"name": "wiki_search", "arguments": {"query": "Beatles"}}\n</tool_call>'),
+      assistant(
+        'Two lookups.\n<tool_call>\n{"name": "wiki_search", "arguments": {"query": "Help!"}}\n</tool_call>\n<tool_call>\n{"name": "google", "arguments": {}}\n</tool_call>\n<tool_call>\n{"name": "wiki_search", "arguments": {"query": "Beatles"}}\n</tool_call>',
+      ),
     );
     expect(calls).toEqual(['Help!', 'Beatles']);
     expect(step.replies!.map((reply) => reply.content)).toEqual([
@@ -217,12 +265,15 @@ describe('ToolEnv with the Hermes format', () => {
     expect(step.toolCalls.map((call) => call.arguments)).toEqual([{ query: 'Help!' }, { query: 'Beatles' }]);
     expect(step).toMatchObject({ done: false, isToolResult: true, toolFailed: true });
     // The three-call turn counted once: the second tool-calling turn reaches maxToolCalls = 2.
-    expect(await episode.step(assistant('<tool_call>{"name": "wiki_search", "arguments": {"query": "x"}}</tool_call>'))).toMatchObject({ done: true, stopReason: 'max_tool_calls' });
+    expect(
+      await episode.step(assistant('<tool_call>{"name": "wiki_search", "arguments": {"query": "x"}}</tool_call>')),
+    ).toMatchObject({ done: true, stopReason: 'max_tool_calls' });
   });
 
   it('runs only the first call with parallelToolCalls: false, and the XML format keeps one call a turn', async () => {
     calls.length = 0;
-    const two = '<tool_call>{"name": "wiki_search", "arguments": {"query": "a"}}</tool_call><tool_call>{"name": "wiki_search", "arguments": {"query": "b"}}</tool_call>';
+    const two =
+      '<tool_call>{"name": "wiki_search", "arguments": {"query": "a"}}</tool_call><tool_call>{"name": "wiki_search", "arguments": {"query": "b"}}</tool_call>';
     const single = new ToolEnv({ tools: [search], format: new HermesFormat({ parallelToolCalls: false }) });
     single.reset(row);
     const step = await single.step(assistant(two));
@@ -230,7 +281,11 @@ describe('ToolEnv with the Hermes format', () => {
     expect(step.toolCalls).toHaveLength(1);
     const xml = new ToolEnv({ tools: [search] });
     xml.reset(row);
-    const xmlStep = await xml.step(assistant('<tool>\n{"name": "wiki_search", "args": {"query": "c"}}\n</tool>\n<tool>\n{"name": "wiki_search", "args": {"query": "d"}}\n</tool>'));
+    const xmlStep = await xml.step(
+      assistant(
+        '<tool>\n{"name": "wiki_search", "args": {"query": "c"}}\n</tool>\n<tool>\n{"name": "wiki_search", "args": {"query": "d"}}\n</tool>',
+      ),
+    );
     expect(xmlStep.replies).toBeUndefined();
     expect(xmlStep.reply!.content).toBe('<result>\nArticle: c\n</result>');
     expect(calls).toEqual(['a', 'c']);

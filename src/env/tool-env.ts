@@ -43,13 +43,16 @@ export interface ToolEnvOptions<Row = unknown> {
 function defaultQuestion(row: unknown): string {
   const question = typeof row === 'object' && row !== null ? (row as Record<string, unknown>)['question'] : undefined;
   if (typeof question !== 'string') {
-    throw new DataError(`ToolEnv: the dataset row has no string 'question' field (got ${JSON.stringify(row)?.slice(0, 200)}); pass options.question to read it`);
+    throw new DataError(
+      `ToolEnv: the dataset row has no string 'question' field (got ${JSON.stringify(row)?.slice(0, 200)}); pass options.question to read it`,
+    );
   }
   return question;
 }
 
 function checkCount(name: string, value: number): number {
-  if (!Number.isInteger(value) || value < 1) throw new DataError(`ToolEnv: ${name} must be a positive integer, got ${value}`);
+  if (!Number.isInteger(value) || value < 1)
+    throw new DataError(`ToolEnv: ${name} must be a positive integer, got ${value}`);
   return value;
 }
 
@@ -74,7 +77,8 @@ export class ToolEnv<Row = unknown> implements Env<Row> {
     this.stop = [...this.format.stop];
     const tools = new Map<string, Tool>();
     for (const tool of options.tools) {
-      if (tools.has(tool.name)) throw new DataError(`ToolEnv: two tools are named '${tool.name}'; tool names must be unique`);
+      if (tools.has(tool.name))
+        throw new DataError(`ToolEnv: two tools are named '${tool.name}'; tool names must be unique`);
       tools.set(tool.name, tool);
     }
     this.tools = tools;
@@ -110,7 +114,13 @@ export class ToolEnv<Row = unknown> implements Env<Row> {
     if (raws.length > 0) this.toolCallCount++;
     const decoded = raws.map((raw) => this.format.decodeToolCall(raw, this.tools));
     const toolCalls = decoded.flatMap((call) => (call.ok ? [call.call] : []));
-    const end = (stopReason: EnvStep['stopReason']): EnvStep => ({ done: true, stopReason, toolCalls, isToolResult: false, toolFailed: false });
+    const end = (stopReason: EnvStep['stopReason']): EnvStep => ({
+      done: true,
+      stopReason,
+      toolCalls,
+      isToolResult: false,
+      toolFailed: false,
+    });
 
     if (this.toolCallCount >= this.maxToolCalls) return end('max_tool_calls');
     if (this.format.parseAnswer(message.content) !== undefined) return end('answered');
@@ -118,7 +128,13 @@ export class ToolEnv<Row = unknown> implements Env<Row> {
     if (this.turnCount >= this.maxTurns) return end('max_turns');
 
     if (decoded.length === 0) {
-      return { done: false, reply: this.format.formatError(this.format.noToolCallError), toolCalls, isToolResult: false, toolFailed: false };
+      return {
+        done: false,
+        reply: this.format.formatError(this.format.noToolCallError),
+        toolCalls,
+        isToolResult: false,
+        toolFailed: false,
+      };
     }
     const replies: Message[] = [];
     for (const call of decoded) replies.push(await this.answer(call));
@@ -139,7 +155,8 @@ export class ToolEnv<Row = unknown> implements Env<Row> {
     let output: string;
     if (decoded.ok) {
       const tool = this.tools.get(decoded.call.name)!;
-      output = (await runTool(tool, decoded.call, { timeoutMs: this.options.toolTimeoutMs ?? 30_000, row: this.row })).output;
+      output = (await runTool(tool, decoded.call, { timeoutMs: this.options.toolTimeoutMs ?? 30_000, row: this.row }))
+        .output;
     } else {
       output = decoded.error;
     }

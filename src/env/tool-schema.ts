@@ -21,12 +21,18 @@ export interface ToolArgument {
 
 /** The JSON schema of a tool's arguments: a JSON Schema tool's own, or zod's (draft 2020-12, input side). */
 export function toolJsonSchema(tool: Tool): Record<string, unknown> {
-  if (isJsonSchemaParameters(tool.parameters)) return structuredClone(tool.parameters.schema) as Record<string, unknown>;
+  if (isJsonSchemaParameters(tool.parameters))
+    return structuredClone(tool.parameters.schema) as Record<string, unknown>;
   let schema: Record<string, unknown>;
   try {
-    schema = z.toJSONSchema(tool.parameters as z.ZodType, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+    schema = z.toJSONSchema(tool.parameters as z.ZodType, { io: 'input', unrepresentable: 'any' }) as Record<
+      string,
+      unknown
+    >;
   } catch (error) {
-    throw new ConfigError(`tool '${tool.name}': its parameters schema cannot be turned into a JSON schema (${String(error)})`);
+    throw new ConfigError(
+      `tool '${tool.name}': its parameters schema cannot be turned into a JSON schema (${String(error)})`,
+    );
   }
   delete schema['$schema'];
   return schema;
@@ -38,7 +44,9 @@ export function toolArguments(tool: Tool): ToolArgument[] {
   // A JSON Schema tool without `properties` takes no named arguments; its type was checked when it was wrapped.
   if (isJsonSchemaParameters(tool.parameters) && schema['properties'] === undefined) return [];
   if (schema['type'] !== 'object' || typeof schema['properties'] !== 'object' || schema['properties'] === null) {
-    throw new ConfigError(`tool '${tool.name}': parameters must be a zod object schema (z.object({...})), got JSON schema type ${JSON.stringify(schema['type'])}`);
+    throw new ConfigError(
+      `tool '${tool.name}': parameters must be a zod object schema (z.object({...})), got JSON schema type ${JSON.stringify(schema['type'])}`,
+    );
   }
   const properties = schema['properties'] as Record<string, Record<string, unknown>>;
   const required = new Set(Array.isArray(schema['required']) ? (schema['required'] as string[]) : []);
@@ -74,7 +82,10 @@ export function validateToolArguments<Args>(tool: Tool<Args>, args: Record<strin
     const unknown = Object.keys(args).filter((key) => !known.has(key));
     if (unknown.length > 0) {
       const names = unknown.map((key) => `'${key}'`).join(', ');
-      return { ok: false, error: `Error: ${tool.name}() got an unexpected argument ${names}; expected ${describeNames([...known])}` };
+      return {
+        ok: false,
+        error: `Error: ${tool.name}() got an unexpected argument ${names}; expected ${describeNames([...known])}`,
+      };
     }
   }
   const parsed = schema.safeParse(args);

@@ -30,7 +30,8 @@ export interface Tool<Args = any> {
 }
 
 /** The argument type a parameters schema describes. */
-export type ToolArgs<Schema> = Schema extends JsonSchemaParameters<infer Args> ? Args : Schema extends z.ZodType ? z.infer<Schema> : never;
+export type ToolArgs<Schema> =
+  Schema extends JsonSchemaParameters<infer Args> ? Args : Schema extends z.ZodType ? z.infer<Schema> : never;
 
 /** Defines a tool with its argument types inferred from the schema. */
 export function defineTool<Schema extends z.ZodType | JsonSchemaParameters<any>>(tool: {
@@ -41,7 +42,9 @@ export function defineTool<Schema extends z.ZodType | JsonSchemaParameters<any>>
   timeoutMs?: number;
 }): Tool<ToolArgs<Schema>> {
   if (!/^[A-Za-z_][A-Za-z0-9_-]*$/.test(tool.name)) {
-    throw new TypeError(`defineTool: tool name must match /^[A-Za-z_][A-Za-z0-9_-]*$/, got ${JSON.stringify(tool.name)}`);
+    throw new TypeError(
+      `defineTool: tool name must match /^[A-Za-z_][A-Za-z0-9_-]*$/, got ${JSON.stringify(tool.name)}`,
+    );
   }
   return tool as Tool<ToolArgs<Schema>>;
 }

@@ -49,7 +49,10 @@ describe('XmlFormat system prompt', () => {
     const calc = defineTool({
       name: 'calc',
       description: 'Evaluates arithmetic.',
-      parameters: z.object({ expression: z.string().describe('An expression like 2+2'), digits: z.number().default(4).describe('Digits to keep') }),
+      parameters: z.object({
+        expression: z.string().describe('An expression like 2+2'),
+        digits: z.number().default(4).describe('Digits to keep'),
+      }),
       execute: () => '4',
     });
     expect(formatToolDescriptions([calc, wikiSearch])).toBe(
@@ -72,7 +75,10 @@ describe('XmlFormat tool-call decoding (reference call_tool order and messages)'
   });
 
   it('defaults missing args to an empty object', () => {
-    expect(format.decodeToolCall('{"name": "wiki_search"}', tools)).toEqual({ ok: true, call: { name: 'wiki_search', arguments: {} } });
+    expect(format.decodeToolCall('{"name": "wiki_search"}', tools)).toEqual({
+      ok: true,
+      call: { name: 'wiki_search', arguments: {} },
+    });
   });
 
   it.each([

@@ -103,7 +103,10 @@ export class XmlFormat implements MessageFormat {
     if (!tools.has(toolName)) return { ok: false, error: `Error: Unknown tool '${toolName}'` };
     const args = 'args' in record ? record['args'] : {};
     if (typeof args !== 'object' || args === null || Array.isArray(args)) {
-      return { ok: false, error: `Error: ${toolName}() argument after ** must be a mapping, not ${jsonTypeName(args)}` };
+      return {
+        ok: false,
+        error: `Error: ${toolName}() argument after ** must be a mapping, not ${jsonTypeName(args)}`,
+      };
     }
     return { ok: true, call: { name: toolName, arguments: args as Record<string, unknown> } };
   }

@@ -7,7 +7,13 @@ import { trajectoryFromCalls, type RecordedCall } from './trajectory-from-calls.
 
 const system: Message = { role: 'system', content: 'use tools' };
 const user: Message = { role: 'user', content: 'q?' };
-const call = (messages: Message[], promptTokens: number[], completionTokens: number[], response: string, toolCalls: RecordedCall['toolCalls'] = []): RecordedCall => ({
+const call = (
+  messages: Message[],
+  promptTokens: number[],
+  completionTokens: number[],
+  response: string,
+  toolCalls: RecordedCall['toolCalls'] = [],
+): RecordedCall => ({
   messages,
   promptTokens,
   completionTokens,
@@ -18,9 +24,20 @@ const call = (messages: Message[], promptTokens: number[], completionTokens: num
 });
 
 // Turn 0 asks two tools at once, both answer (one with an error), turn 1 answers.
-const first = call([system, user], [1, 2, 3], [10, 11, 12], 'search', [{ name: 'a', arguments: {} }, { name: 'b', arguments: {} }]);
-const toolReplies: Message[] = [{ role: 'tool', content: 'result a' }, { role: 'tool', content: 'Error: b failed' }];
-const extended = call([system, user, first.response, ...toolReplies], [1, 2, 3, 10, 11, 12, 20, 21], [30, 31], 'answer');
+const first = call([system, user], [1, 2, 3], [10, 11, 12], 'search', [
+  { name: 'a', arguments: {} },
+  { name: 'b', arguments: {} },
+]);
+const toolReplies: Message[] = [
+  { role: 'tool', content: 'result a' },
+  { role: 'tool', content: 'Error: b failed' },
+];
+const extended = call(
+  [system, user, first.response, ...toolReplies],
+  [1, 2, 3, 10, 11, 12, 20, 21],
+  [30, 31],
+  'answer',
+);
 
 describe('a gateway rollout as a trajectory', () => {
   it('appends only the new prompt tokens when each prompt extends the tokens so far', () => {
@@ -33,12 +50,22 @@ describe('a gateway rollout as a trajectory', () => {
     expect(trajectory.turns).toHaveLength(2);
     const [tool, answer] = trajectory.turns;
     // Two tool calls in one assistant message are one turn, answered by both tool messages.
-    expect(tool).toMatchObject({ sampled: { start: 3, end: 6 }, envSpan: { start: 6, end: 8 }, isToolResult: true, toolFailed: true });
+    expect(tool).toMatchObject({
+      sampled: { start: 3, end: 6 },
+      envSpan: { start: 6, end: 8 },
+      isToolResult: true,
+      toolFailed: true,
+    });
     expect(tool!.toolCalls.map((c) => c.name)).toEqual(['a', 'b']);
     expect(tool!.env).toEqual({ role: 'tool', content: 'result a\nError: b failed' });
     expect(answer).toMatchObject({ sampled: { start: 8, end: 10 }, isToolResult: false });
     expect(trajectory.messages.at(-1)).toEqual({ role: 'assistant', content: 'answer' });
-    expect(buildDatums(trajectory, trajectory.trainable.map(() => 0))).toHaveLength(1);
+    expect(
+      buildDatums(
+        trajectory,
+        trajectory.trainable.map(() => 0),
+      ),
+    ).toHaveLength(1);
   });
 
   it('splits a rewritten history into its own sequence instead of re-tokenising it', () => {
@@ -51,8 +78,14 @@ describe('a gateway rollout as a trajectory', () => {
     const advantages_T = trajectory.trainable.map((mask, t) => (mask ? t / 10 : 0));
     const datums = buildDatums(trajectory, advantages_T);
     expect(datums.map((datum) => [datum.inputTokens, datum.targetTokens])).toEqual([
-      [[1, 2, 3, 10, 11], [2, 3, 10, 11, 12]],
-      [[1, 2, 4, 5], [2, 4, 5, 40]],
+      [
+        [1, 2, 3, 10, 11],
+        [2, 3, 10, 11, 12],
+      ],
+      [
+        [1, 2, 4, 5],
+        [2, 4, 5, 40],
+      ],
     ]);
     expect(datums[1]!.weights).toEqual([0, 0, 0, 1]);
     expect(datums[1]!.advantages).toEqual([0, 0, 0, 1]);
@@ -72,14 +105,20 @@ describe('a gateway rollout as a trajectory', () => {
     const group = { rowId: 'r', row: {}, trajectories };
     const estimator = createMtGrpo();
     const advantages = estimator.estimate(group);
-    expect(checkCreditInvariants(group, advantages, { estimator }).filter((issue) => issue.severity === 'error')).toEqual([]);
+    expect(
+      checkCreditInvariants(group, advantages, { estimator }).filter((issue) => issue.severity === 'error'),
+    ).toEqual([]);
     // Every token of the multi-call turn gets one advantage.
     expect(new Set(advantages[0]!.slice(3, 6)).size).toBe(1);
     expect(buildGroupDatums(group, advantages)).toHaveLength(4);
   });
 
   it('refuses a rollout without calls, or a call whose logprobs do not match its tokens', () => {
-    expect(() => trajectoryFromCalls([], { rowId: 'r', groupIndex: 3 })).toThrow(/rollout r\/3 made no call to the gateway/);
-    expect(() => trajectoryFromCalls([{ ...first, completionLogprobs: [-1] }], { rowId: 'r', groupIndex: 0 })).toThrow(/3 completion tokens but 1 logprobs/);
+    expect(() => trajectoryFromCalls([], { rowId: 'r', groupIndex: 3 })).toThrow(
+      /rollout r\/3 made no call to the gateway/,
+    );
+    expect(() => trajectoryFromCalls([{ ...first, completionLogprobs: [-1] }], { rowId: 'r', groupIndex: 0 })).toThrow(
+      /3 completion tokens but 1 logprobs/,
+    );
   });
 });

@@ -37,7 +37,8 @@ export interface RolloutIdentity {
   errors?: string[];
 }
 
-const startsWith = (tokens: readonly number[], prefix: readonly number[]): boolean => prefix.length <= tokens.length && prefix.every((id, i) => tokens[i] === id);
+const startsWith = (tokens: readonly number[], prefix: readonly number[]): boolean =>
+  prefix.length <= tokens.length && prefix.every((id, i) => tokens[i] === id);
 
 /** The messages an agent added after its last assistant message: the environment's reply. */
 function replyMessages(messages: readonly Message[]): Message[] {
@@ -50,7 +51,10 @@ function replyMessages(messages: readonly Message[]): Message[] {
 
 /** Builds the unscored trajectory of one rollout's calls (at least one). */
 export function trajectoryFromCalls(calls: readonly RecordedCall[], identity: RolloutIdentity): Trajectory {
-  if (calls.length === 0) throw new DataError(`rollout ${identity.rowId}/${identity.groupIndex} made no call to the gateway; expected at least one chat completion`);
+  if (calls.length === 0)
+    throw new DataError(
+      `rollout ${identity.rowId}/${identity.groupIndex} made no call to the gateway; expected at least one chat completion`,
+    );
   const tokens: number[] = [];
   const trainable: number[] = [];
   const logprobs: number[] = [];
@@ -66,7 +70,9 @@ export function trajectoryFromCalls(calls: readonly RecordedCall[], identity: Ro
   };
   calls.forEach((call, k) => {
     if (call.completionTokens.length !== call.completionLogprobs.length) {
-      throw new DataError(`rollout ${identity.rowId}/${identity.groupIndex}, call ${k}: ${call.completionTokens.length} completion tokens but ${call.completionLogprobs.length} logprobs`);
+      throw new DataError(
+        `rollout ${identity.rowId}/${identity.groupIndex}, call ${k}: ${call.completionTokens.length} completion tokens but ${call.completionLogprobs.length} logprobs`,
+      );
     }
     if (k > 0) {
       const sequence = tokens.slice(sequenceStart);
@@ -81,14 +87,23 @@ export function trajectoryFromCalls(calls: readonly RecordedCall[], identity: Ro
       const reply = replyMessages(call.messages);
       const tools = reply.filter((message) => message.role === 'tool');
       previous.envSpan = { start: tokens.length, end: tokens.length + added.length };
-      if (reply.length > 0) previous.env = { role: reply[0]!.role, content: reply.map((message) => message.content).join('\n') };
+      if (reply.length > 0)
+        previous.env = { role: reply[0]!.role, content: reply.map((message) => message.content).join('\n') };
       previous.isToolResult = tools.length > 0;
       previous.toolFailed = tools.some((message) => /^\s*error\b/i.test(message.content));
       push(added, 0);
     } else push(call.promptTokens, 0);
     const start = tokens.length;
     push(call.completionTokens, 1, call.completionLogprobs);
-    turns.push({ index: k, assistant: call.response, sampled: { start, end: tokens.length }, toolCalls: call.toolCalls, isToolResult: false, toolFailed: false, truncated: call.finishReason === 'length' });
+    turns.push({
+      index: k,
+      assistant: call.response,
+      sampled: { start, end: tokens.length },
+      toolCalls: call.toolCalls,
+      isToolResult: false,
+      toolFailed: false,
+      truncated: call.finishReason === 'length',
+    });
   });
   const last = calls[calls.length - 1]!;
   return {

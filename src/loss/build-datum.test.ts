@@ -9,7 +9,11 @@ import { policyLoss } from './policy-loss.js';
 describe('buildDatum', () => {
   it('shifts targets, weights, old logprobs and advantages by one token', () => {
     // prompt 2 tokens, turn 0 sampled 2, env reply 1, turn 1 sampled 1: T = 6
-    const trajectory = syntheticTrajectory({ promptLength: 2, turns: [{ sampledLength: 2, reply: 'result', replyLength: 1 }, { sampledLength: 1 }], outcomeReward: 1 });
+    const trajectory = syntheticTrajectory({
+      promptLength: 2,
+      turns: [{ sampledLength: 2, reply: 'result', replyLength: 1 }, { sampledLength: 1 }],
+      outcomeReward: 1,
+    });
     trajectory.logprobs = [0, 0, -0.1, -0.2, 0, -0.3];
     const advantages_T = [0, 0, 2, 2, 0, 1];
     const datum = buildDatum(trajectory, advantages_T);
@@ -51,7 +55,10 @@ describe('buildDatum', () => {
     group.trajectories.forEach((trajectory) =>
       trajectory.turns.forEach((turn, k) => {
         const length = turn.sampled.end - turn.sampled.start;
-        const value = k === 0 ? WORKED_EXPECTED.mtTurnOne_G[trajectory.groupIndex]! : WORKED_EXPECTED.mtTurnTwo_G[trajectory.groupIndex]!;
+        const value =
+          k === 0
+            ? WORKED_EXPECTED.mtTurnOne_G[trajectory.groupIndex]!
+            : WORKED_EXPECTED.mtTurnTwo_G[trajectory.groupIndex]!;
         total += length * value;
         count += length;
       }),
@@ -67,6 +74,8 @@ describe('buildDatum', () => {
 
   it('rejects a row count that does not match the group', () => {
     const group = workedVectorGroup();
-    expect(() => buildGroupDatums(group, createMtGrpo().estimate(group).slice(1))).toThrow(/3 advantage rows for 4 rollouts/);
+    expect(() => buildGroupDatums(group, createMtGrpo().estimate(group).slice(1))).toThrow(
+      /3 advantage rows for 4 rollouts/,
+    );
   });
 });

@@ -18,7 +18,11 @@ export interface BuildDatumOptions {
 }
 
 /** Builds the datum of one trajectory from its per-token advantages (T). */
-export function buildDatum(trajectory: Trajectory, advantages_T: readonly number[], options: BuildDatumOptions = {}): Datum {
+export function buildDatum(
+  trajectory: Trajectory,
+  advantages_T: readonly number[],
+  options: BuildDatumOptions = {},
+): Datum {
   const label = options.label ?? `trajectory ${trajectory.rowId}/${trajectory.groupIndex}`;
   const T = trajectory.tokens.length;
   if (T < 2) throw new ShapeError(`${label}: ${T} tokens; a datum needs at least 2 (an input and a target)`);
@@ -28,10 +32,13 @@ export function buildDatum(trajectory: Trajectory, advantages_T: readonly number
     ['advantages', advantages_T],
     ...(options.refLogprobs_T ? [['refLogprobs', options.refLogprobs_T] as const] : []),
   ] as const) {
-    if (array.length !== T) throw new ShapeError(`${label}: ${name} has ${array.length} entries for ${T} tokens; expected one per token`);
+    if (array.length !== T)
+      throw new ShapeError(`${label}: ${name} has ${array.length} entries for ${T} tokens; expected one per token`);
   }
   if (trajectory.trainable[0] !== 0) {
-    throw new DataError(`${label}: token 0 is trainable, but the first token has no input to predict it from; expected the prompt to come first`);
+    throw new DataError(
+      `${label}: token 0 is trainable, but the first token has no input to predict it from; expected the prompt to come first`,
+    );
   }
   const inputTokens = trajectory.tokens.slice(0, T - 1);
   const targetTokens = trajectory.tokens.slice(1);
@@ -43,10 +50,14 @@ export function buildDatum(trajectory: Trajectory, advantages_T: readonly number
     const advantage = advantages_T[t]!;
     const logprob = trajectory.logprobs[t]!;
     if (!isTrainable && advantage !== 0) {
-      throw new DataError(`${label}: token ${t} is not trainable but has advantage ${advantage}; expected 0 (see checkCreditInvariants)`);
+      throw new DataError(
+        `${label}: token ${t} is not trainable but has advantage ${advantage}; expected 0 (see checkCreditInvariants)`,
+      );
     }
     if (isTrainable && !(Number.isFinite(advantage) && Number.isFinite(logprob))) {
-      throw new DataError(`${label}: token ${t} has advantage ${advantage} and logprob ${logprob}; expected finite numbers`);
+      throw new DataError(
+        `${label}: token ${t} has advantage ${advantage} and logprob ${logprob}; expected finite numbers`,
+      );
     }
     weights[t - 1] = isTrainable ? 1 : 0;
     oldLogprobs[t - 1] = isTrainable ? logprob : 0;
@@ -62,19 +73,35 @@ export function buildDatum(trajectory: Trajectory, advantages_T: readonly number
  * trajectory is one sequence), each holding its own tokens only, so a sequence never attends to
  * the tokens of another.
  */
-export function buildDatums(trajectory: Trajectory, advantages_T: readonly number[], options: BuildDatumOptions = {}): Datum[] {
+export function buildDatums(
+  trajectory: Trajectory,
+  advantages_T: readonly number[],
+  options: BuildDatumOptions = {},
+): Datum[] {
   const starts = trajectory.sequenceStarts ?? [];
   if (starts.length === 0) return [buildDatum(trajectory, advantages_T, options)];
   const label = options.label ?? `trajectory ${trajectory.rowId}/${trajectory.groupIndex}`;
   const T = trajectory.tokens.length;
-  if (advantages_T.length !== T) throw new ShapeError(`${label}: advantages has ${advantages_T.length} entries for ${T} tokens; expected one per token`);
+  if (advantages_T.length !== T)
+    throw new ShapeError(
+      `${label}: advantages has ${advantages_T.length} entries for ${T} tokens; expected one per token`,
+    );
   const bounds = [0, ...starts, T];
   for (let i = 1; i < bounds.length; i++) {
-    if (!(Number.isInteger(bounds[i]) && bounds[i]! > bounds[i - 1]!)) throw new ShapeError(`${label}: sequenceStarts ${JSON.stringify(starts)} must increase strictly inside (0, ${T})`);
+    if (!(Number.isInteger(bounds[i]) && bounds[i]! > bounds[i - 1]!))
+      throw new ShapeError(
+        `${label}: sequenceStarts ${JSON.stringify(starts)} must increase strictly inside (0, ${T})`,
+      );
   }
   return bounds.slice(1).map((end, s) => {
     const start = bounds[s]!;
-    const piece = { ...trajectory, tokens: trajectory.tokens.slice(start, end), trainable: trajectory.trainable.slice(start, end), logprobs: trajectory.logprobs.slice(start, end), sequenceStarts: undefined };
+    const piece = {
+      ...trajectory,
+      tokens: trajectory.tokens.slice(start, end),
+      trainable: trajectory.trainable.slice(start, end),
+      logprobs: trajectory.logprobs.slice(start, end),
+      sequenceStarts: undefined,
+    };
     return buildDatum(piece, advantages_T.slice(start, end), {
       label: `${label}, sequence ${s}`,
       ...(options.refLogprobs_T ? { refLogprobs_T: options.refLogprobs_T.slice(start, end) } : {}),
@@ -85,7 +112,11 @@ export function buildDatums(trajectory: Trajectory, advantages_T: readonly numbe
 /** Builds the datums of every trajectory of a group, in group order, from the group's advantages (G x T). */
 export function buildGroupDatums(group: TrajectoryGroup, advantages_G_T: GroupAdvantages): Datum[] {
   if (advantages_G_T.length !== group.trajectories.length) {
-    throw new ShapeError(`group ${group.rowId}: ${advantages_G_T.length} advantage rows for ${group.trajectories.length} rollouts`);
+    throw new ShapeError(
+      `group ${group.rowId}: ${advantages_G_T.length} advantage rows for ${group.trajectories.length} rollouts`,
+    );
   }
-  return group.trajectories.flatMap((trajectory, i) => buildDatums(trajectory, advantages_G_T[i]!, { label: `group ${group.rowId}, rollout ${i}` }));
+  return group.trajectories.flatMap((trajectory, i) =>
+    buildDatums(trajectory, advantages_G_T[i]!, { label: `group ${group.rowId}, rollout ${i}` }),
+  );
 }

@@ -19,5 +19,7 @@ export function normalizationCoefficients(
     return data.map((datum) => datum.weights.map((weight) => (total > 0 ? weight / total : 0)));
   }
   const sequences = sums_B.filter((sum) => sum > 0).length;
-  return data.map((datum, b) => datum.weights.map((weight) => (sums_B[b]! > 0 ? weight / (sums_B[b]! * sequences) : 0)));
+  return data.map((datum, b) =>
+    datum.weights.map((weight) => (sums_B[b]! > 0 ? weight / (sums_B[b]! * sequences) : 0)),
+  );
 }

@@ -47,12 +47,18 @@ for (const kind of ESTIMATOR_KINDS) {
 }
 const estimator = createEstimator({ kind: 'mt-grpo' });
 const advantages = groups.map((group) => estimator.estimate(group));
-time('checkCreditInvariants', () => groups.forEach((group, i) => checkCreditInvariants(group, advantages[i]!, { estimator })));
+time('checkCreditInvariants', () =>
+  groups.forEach((group, i) => checkCreditInvariants(group, advantages[i]!, { estimator })),
+);
 let data: Datum[] = [];
 time('buildGroupDatums', () => {
   data = groups.flatMap((group, i) => buildGroupDatums(group, advantages[i]!));
 });
 const logprobs_B_T = data.map((datum) => datum.oldLogprobs!.map((old) => old + 0.1 * (random.next() - 0.5)));
 time('policyLoss ppo', () =>
-  policyLoss({ data, logprobs_B_T, loss: { kind: 'ppo', clipLow: 0.2, clipHigh: 0.2, klBeta: 0, normalization: 'token-mean' } }),
+  policyLoss({
+    data,
+    logprobs_B_T,
+    loss: { kind: 'ppo', clipLow: 0.2, clipHigh: 0.2, klBeta: 0, normalization: 'token-mean' },
+  }),
 );

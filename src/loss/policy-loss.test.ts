@@ -31,7 +31,13 @@ function randomBatch(random: Random, withReference: boolean): { data: Datum[]; l
       while (Math.abs(ratio - 0.8) < 0.01 || Math.abs(ratio - 1.2) < 0.01);
       return old + Math.log(ratio);
     });
-    const datum: Datum = { inputTokens: weights.map(() => 5), targetTokens: weights.map(() => 6), weights, oldLogprobs, advantages };
+    const datum: Datum = {
+      inputTokens: weights.map(() => 5),
+      targetTokens: weights.map(() => 6),
+      weights,
+      oldLogprobs,
+      advantages,
+    };
     if (withReference) datum.refLogprobs = logprobs.map((logprob) => logprob + 0.5 * (random.next() - 0.5));
     data.push(datum);
     logprobs_B_T.push(logprobs);
@@ -57,8 +63,12 @@ describe('policyLoss', () => {
       let checked = 0;
       logprobs_B_T.forEach((row, b) =>
         row.forEach((_, t) => {
-          const shifted = (delta: number) => logprobs_B_T.map((r, bb) => r.map((v, tt) => (bb === b && tt === t ? v + delta : v)));
-          const numeric = (policyLoss({ data, logprobs_B_T: shifted(h), loss: spec }).loss - policyLoss({ data, logprobs_B_T: shifted(-h), loss: spec }).loss) / (2 * h);
+          const shifted = (delta: number) =>
+            logprobs_B_T.map((r, bb) => r.map((v, tt) => (bb === b && tt === t ? v + delta : v)));
+          const numeric =
+            (policyLoss({ data, logprobs_B_T: shifted(h), loss: spec }).loss -
+              policyLoss({ data, logprobs_B_T: shifted(-h), loss: spec }).loss) /
+            (2 * h);
           expect(Math.abs(gradient_B_T[b]![t]! - numeric)).toBeLessThan(1e-7 * Math.max(1, Math.abs(numeric)));
           if (data[b]!.weights[t] === 0) expect(gradient_B_T[b]![t]).toBe(0);
           if (gradient_B_T[b]![t] !== 0) checked++;
@@ -92,7 +102,11 @@ describe('policyLoss', () => {
   it('reports the clip fraction over the trained tokens of the whole batch', () => {
     const tokens = [oneToken(0.5, 1), oneToken(1.5, -1), oneToken(1.5, 1), oneToken(1, 1)];
     const masked: Datum = { ...oneToken(0.5, 0).datum, weights: [0], advantages: [0] };
-    const result = policyLoss({ data: [...tokens.map((x) => x.datum), masked], logprobs_B_T: [...tokens.map((x) => x.logprobs), [Math.log(0.5) - 1]], loss: PPO });
+    const result = policyLoss({
+      data: [...tokens.map((x) => x.datum), masked],
+      logprobs_B_T: [...tokens.map((x) => x.logprobs), [Math.log(0.5) - 1]],
+      loss: PPO,
+    });
     expect(result.metrics['loss/clip_fraction']).toBe(0.5);
     expect(result.metrics['loss/clip_high_fraction']).toBe(0.25);
     expect(result.metrics['loss/tokens']).toBe(4);
@@ -105,7 +119,13 @@ describe('policyLoss', () => {
     // on-policy (ratio 1): loss_t = -A_t; sequence 0 has one token (A = 1), sequence 1 three (A = 0, 0, -1)
     const data: Datum[] = [
       { inputTokens: [1], targetTokens: [2], weights: [1], oldLogprobs: [-1], advantages: [1] },
-      { inputTokens: [1, 2, 3, 4], targetTokens: [2, 3, 4, 5], weights: [1, 1, 0, 1], oldLogprobs: [-1, -2, 0, -3], advantages: [0, 0, 0, -1] },
+      {
+        inputTokens: [1, 2, 3, 4],
+        targetTokens: [2, 3, 4, 5],
+        weights: [1, 1, 0, 1],
+        oldLogprobs: [-1, -2, 0, -3],
+        advantages: [0, 0, 0, -1],
+      },
     ];
     const logprobs_B_T = [[-1], [-1, -2, -7, -3]];
     expect(policyLoss({ data, logprobs_B_T, loss: PPO }).loss).toBeCloseTo((-1 + 0 + 0 + 1) / 4, 12);
@@ -120,7 +140,11 @@ describe('policyLoss', () => {
     const onPolicy = data.map((datum) => [...datum.oldLogprobs!]);
     const result = policyLoss({ data, logprobs_B_T: onPolicy, loss: PPO });
     const N = result.metrics['loss/tokens']!;
-    data.forEach((datum, b) => datum.weights.forEach((w, t) => expect(result.gradient_B_T[b]![t]).toBeCloseTo(w ? -datum.advantages![t]! / N : 0, 14)));
+    data.forEach((datum, b) =>
+      datum.weights.forEach((w, t) =>
+        expect(result.gradient_B_T[b]![t]).toBeCloseTo(w ? -datum.advantages![t]! / N : 0, 14),
+      ),
+    );
     expect(result.metrics['loss/clip_fraction']).toBe(0);
     expect(result.metrics['loss/approx_kl']).toBe(0);
   });
@@ -165,14 +189,22 @@ describe('policyLoss', () => {
 
   it('rejects bad specs and inputs with errors that name the problem', () => {
     const { datum, logprobs } = oneToken(1, 1);
-    expect(() => policyLoss({ data: [datum], logprobs_B_T: [logprobs], loss: { ...PPO, clipLow: 1.2 } })).toThrow(ConfigError);
-    expect(() => policyLoss({ data: [datum], logprobs_B_T: [logprobs], loss: { ...PPO, klBeta: -1 } })).toThrow(/klBeta/);
-    expect(() => policyLoss({ data: [datum], logprobs_B_T: [logprobs], loss: { ...PPO, klBeta: 0.1 } })).toThrow(/no refLogprobs/);
+    expect(() => policyLoss({ data: [datum], logprobs_B_T: [logprobs], loss: { ...PPO, clipLow: 1.2 } })).toThrow(
+      ConfigError,
+    );
+    expect(() => policyLoss({ data: [datum], logprobs_B_T: [logprobs], loss: { ...PPO, klBeta: -1 } })).toThrow(
+      /klBeta/,
+    );
+    expect(() => policyLoss({ data: [datum], logprobs_B_T: [logprobs], loss: { ...PPO, klBeta: 0.1 } })).toThrow(
+      /no refLogprobs/,
+    );
     expect(() => policyLoss({ data: [datum], logprobs_B_T: [[-1, -2]], loss: PPO })).toThrow(ShapeError);
     expect(() => policyLoss({ data: [datum], logprobs_B_T: [], loss: PPO })).toThrow(ShapeError);
     const { advantages: _, ...withoutAdvantages } = datum;
     expect(() => policyLoss({ data: [withoutAdvantages], logprobs_B_T: [logprobs], loss: PPO })).toThrow(DataError);
-    expect(() => policyLoss({ data: [datum], logprobs_B_T: [[Number.NaN]], loss: PPO })).toThrow(/expected a positive weight and finite values/);
+    expect(() => policyLoss({ data: [datum], logprobs_B_T: [[Number.NaN]], loss: PPO })).toThrow(
+      /expected a positive weight and finite values/,
+    );
   });
 });
 

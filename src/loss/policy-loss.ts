@@ -49,7 +49,10 @@ export function policyLoss(input: PolicyLossInput): PolicyLossResult {
   const { data, logprobs_B_T, loss: spec } = input;
   checkSpec(spec);
   checkShapes(input);
-  const coefficients_B_T = normalizationCoefficients(data, spec.kind === 'cross_entropy' ? 'token-mean' : spec.normalization);
+  const coefficients_B_T = normalizationCoefficients(
+    data,
+    spec.kind === 'cross_entropy' ? 'token-mean' : spec.normalization,
+  );
   const usesRatio = spec.kind !== 'cross_entropy';
   const klBeta = spec.kind === 'ppo' ? spec.klBeta : 0;
   const low = spec.kind === 'ppo' ? 1 - spec.clipLow : -Infinity;
@@ -57,7 +60,17 @@ export function policyLoss(input: PolicyLossInput): PolicyLossResult {
 
   let policyTotal = 0;
   let klTotal = 0;
-  const sums = { weight: 0, ratio: 0, approxKl: 0, refKl: 0, refWeight: 0, entropy: 0, clip: 0, clipLow: 0, clipHigh: 0 };
+  const sums = {
+    weight: 0,
+    ratio: 0,
+    approxKl: 0,
+    refKl: 0,
+    refWeight: 0,
+    entropy: 0,
+    clip: 0,
+    clipLow: 0,
+    clipHigh: 0,
+  };
   let ratioMin = Infinity;
   let ratioMax = -Infinity;
   const gradient_B_T = data.map((datum, b) => {
@@ -126,17 +139,25 @@ export function policyLoss(input: PolicyLossInput): PolicyLossResult {
 function checkSpec(spec: LossSpec): void {
   if (spec.kind === 'cross_entropy') return;
   if (spec.normalization !== 'token-mean' && spec.normalization !== 'sequence-mean') {
-    throw new ConfigError(`loss.normalization is ${JSON.stringify(spec.normalization)}; expected 'token-mean' or 'sequence-mean'`);
+    throw new ConfigError(
+      `loss.normalization is ${JSON.stringify(spec.normalization)}; expected 'token-mean' or 'sequence-mean'`,
+    );
   }
   if (spec.kind !== 'ppo') return;
   if (!(spec.clipLow >= 0 && spec.clipLow < 1)) {
-    throw new ConfigError(`loss.clipLow is ${spec.clipLow}; expected an epsilon in [0, 1) (the ratio's lower bound is 1 - clipLow; the paper uses 0.2)`);
+    throw new ConfigError(
+      `loss.clipLow is ${spec.clipLow}; expected an epsilon in [0, 1) (the ratio's lower bound is 1 - clipLow; the paper uses 0.2)`,
+    );
   }
   if (!(spec.clipHigh >= 0 && Number.isFinite(spec.clipHigh))) {
-    throw new ConfigError(`loss.clipHigh is ${spec.clipHigh}; expected an epsilon >= 0 (the ratio's upper bound is 1 + clipHigh; the paper uses 0.2)`);
+    throw new ConfigError(
+      `loss.clipHigh is ${spec.clipHigh}; expected an epsilon >= 0 (the ratio's upper bound is 1 + clipHigh; the paper uses 0.2)`,
+    );
   }
   if (!(spec.klBeta >= 0 && Number.isFinite(spec.klBeta))) {
-    throw new ConfigError(`loss.klBeta is ${spec.klBeta}; expected a finite number >= 0 (0 = no KL term, the paper's setting)`);
+    throw new ConfigError(
+      `loss.klBeta is ${spec.klBeta}; expected a finite number >= 0 (0 = no KL term, the paper's setting)`,
+    );
   }
 }
 
@@ -159,21 +180,33 @@ function checkShapes(input: PolicyLossInput): void {
       ['refLogprobs', datum.refLogprobs],
     ];
     for (const [name, array] of arrays) {
-      if (array && array.length !== n) throw new ShapeError(`policyLoss: datum ${b} has ${n} targets but ${name} has ${array.length} entries`);
+      if (array && array.length !== n)
+        throw new ShapeError(`policyLoss: datum ${b} has ${n} targets but ${name} has ${array.length} entries`);
     }
     if (spec.kind !== 'cross_entropy') {
       if (!datum.oldLogprobs || !datum.advantages) {
-        throw new DataError(`policyLoss: datum ${b} has no ${datum.oldLogprobs ? 'advantages' : 'oldLogprobs'}; the ${spec.kind} loss needs oldLogprobs and advantages`);
+        throw new DataError(
+          `policyLoss: datum ${b} has no ${datum.oldLogprobs ? 'advantages' : 'oldLogprobs'}; the ${spec.kind} loss needs oldLogprobs and advantages`,
+        );
       }
     }
     if (spec.kind === 'ppo' && spec.klBeta > 0 && !datum.refLogprobs) {
-      throw new DataError(`policyLoss: datum ${b} has no refLogprobs but loss.klBeta is ${spec.klBeta}; compute reference logprobs or set klBeta to 0`);
+      throw new DataError(
+        `policyLoss: datum ${b} has no refLogprobs but loss.klBeta is ${spec.klBeta}; compute reference logprobs or set klBeta to 0`,
+      );
     }
     datum.weights.forEach((weight, t) => {
       if (weight === 0) return;
-      const values = [logprobs_B_T[b]![t]!, datum.oldLogprobs?.[t] ?? 0, datum.advantages?.[t] ?? 0, datum.refLogprobs?.[t] ?? 0];
+      const values = [
+        logprobs_B_T[b]![t]!,
+        datum.oldLogprobs?.[t] ?? 0,
+        datum.advantages?.[t] ?? 0,
+        datum.refLogprobs?.[t] ?? 0,
+      ];
       if (!(weight > 0) || !values.every(Number.isFinite)) {
-        throw new DataError(`policyLoss: datum ${b}, position ${t}: weight ${weight}, logprob ${values[0]}, oldLogprob ${values[1]}, advantage ${values[2]}, refLogprob ${values[3]}; expected a positive weight and finite values`);
+        throw new DataError(
+          `policyLoss: datum ${b}, position ${t}: weight ${weight}, logprob ${values[0]}, oldLogprob ${values[1]}, advantage ${values[2]}, refLogprob ${values[3]}; expected a positive weight and finite values`,
+        );
       }
     });
   });

@@ -10,7 +10,8 @@ import { writeSyntheticRun } from './synthetic-runs.js';
 
 function experiment() {
   const root = mkdtempSync(join(tmpdir(), 'turnwise-report-'));
-  for (const method of ['mt-grpo', 'grpo-mr', 'grpo-or']) for (const seed of [0, 1]) writeSyntheticRun(join(root, `${method}-seed${seed}`), method, seed, 12);
+  for (const method of ['mt-grpo', 'grpo-mr', 'grpo-or'])
+    for (const seed of [0, 1]) writeSyntheticRun(join(root, `${method}-seed${seed}`), method, seed, 12);
   return root;
 }
 
@@ -38,11 +39,42 @@ describe('report data', () => {
   });
 
   it('maps reward components onto the paper panels', () => {
-    const names = ['tool_execution', 'search_answer_presence', 'xml_tag_usage', 'xml_format', 'answer_presence', 'exact_match', 'exact_match_normalized'];
-    expect(TRAINING_PANELS.map((panel) => resolveComponent(panel, names))).toEqual(['tool_execution', 'search_answer_presence', 'xml_tag_usage', 'xml_format', 'answer_presence', 'exact_match']);
+    const names = [
+      'tool_execution',
+      'search_answer_presence',
+      'xml_tag_usage',
+      'xml_format',
+      'answer_presence',
+      'exact_match',
+      'exact_match_normalized',
+    ];
+    expect(TRAINING_PANELS.map((panel) => resolveComponent(panel, names))).toEqual([
+      'tool_execution',
+      'search_answer_presence',
+      'xml_tag_usage',
+      'xml_format',
+      'answer_presence',
+      'exact_match',
+    ]);
     // The names of the search-QA rubric.
-    const rubric = ['tool_execution', 'search_answer', 'answer_presence', 'exact_match', 'xml_format', 'xml_tags', 'exact_match_normalized', 'reward_errors'];
-    expect(TRAINING_PANELS.map((panel) => resolveComponent(panel, rubric))).toEqual(['tool_execution', 'search_answer', 'xml_tags', 'xml_format', 'answer_presence', 'exact_match']);
+    const rubric = [
+      'tool_execution',
+      'search_answer',
+      'answer_presence',
+      'exact_match',
+      'xml_format',
+      'xml_tags',
+      'exact_match_normalized',
+      'reward_errors',
+    ];
+    expect(TRAINING_PANELS.map((panel) => resolveComponent(panel, rubric))).toEqual([
+      'tool_execution',
+      'search_answer',
+      'xml_tags',
+      'xml_format',
+      'answer_presence',
+      'exact_match',
+    ]);
   });
 });
 

@@ -26,7 +26,12 @@ export interface ReportOptions {
 
 const COLORS = ['#6a3d9a', '#b2182b', '#8c6d31', '#17becf', '#e377c2', '#7f7f7f'];
 /** Fixed colours of the paper's methods, so every report reads the same way. */
-const METHOD_COLORS: Record<string, string> = { 'mt-grpo': '#2a9d4b', 'grpo-mr': '#e07b00', 'grpo-or': '#2166ac', base: '#7f7f7f' };
+const METHOD_COLORS: Record<string, string> = {
+  'mt-grpo': '#2a9d4b',
+  'grpo-mr': '#e07b00',
+  'grpo-or': '#2166ac',
+  base: '#7f7f7f',
+};
 
 function colorOf(name: string, index: number): string {
   const key = Object.keys(METHOD_COLORS).find((method) => name.toLowerCase().startsWith(method));
@@ -34,7 +39,8 @@ function colorOf(name: string, index: number): string {
 }
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
-const format = (value: number | undefined, digits = 4) => (value === undefined || !Number.isFinite(value) ? '-' : value.toFixed(digits));
+const format = (value: number | undefined, digits = 4) =>
+  value === undefined || !Number.isFinite(value) ? '-' : value.toFixed(digits);
 
 function uplotAssets(): { script: string; style: string } {
   const require = createRequire(import.meta.url);
@@ -46,10 +52,16 @@ function uplotAssets(): { script: string; style: string } {
 }
 
 /** Picks the (split, mode) of the results table: the requested one, else test/sampled, else any. */
-export function chooseEvaluation(runs: RunData[], split?: string, mode?: EvalResult['mode']): { split: string; mode: EvalResult['mode'] } | undefined {
+export function chooseEvaluation(
+  runs: RunData[],
+  split?: string,
+  mode?: EvalResult['mode'],
+): { split: string; mode: EvalResult['mode'] } | undefined {
   const all = runs.flatMap((run) => run.evals);
-  const match = (s?: string, m?: string) => all.find((result) => (s === undefined || result.split === s) && (m === undefined || result.mode === m));
-  const found = match(split, mode) ?? match('test', 'sampled') ?? match('test', undefined) ?? match(undefined, undefined);
+  const match = (s?: string, m?: string) =>
+    all.find((result) => (s === undefined || result.split === s) && (m === undefined || result.mode === m));
+  const found =
+    match(split, mode) ?? match('test', 'sampled') ?? match('test', undefined) ?? match(undefined, undefined);
   return found ? { split: found.split, mode: found.mode } : undefined;
 }
 
@@ -57,7 +69,9 @@ export function chooseEvaluation(runs: RunData[], split?: string, mode?: EvalRes
 export function resultsRows(runs: RunData[], split: string, mode: EvalResult['mode']) {
   const rows: { model: string; seeds: number; mean: Record<string, number>; std: Record<string, number> }[] = [];
   for (const [name, group] of groupRuns(runs)) {
-    const results = group.flatMap((run) => run.evals.filter((result) => result.split === split && result.mode === mode));
+    const results = group.flatMap((run) =>
+      run.evals.filter((result) => result.split === split && result.mode === mode),
+    );
     if (results.length === 0) continue;
     const { mean, std, count } = aggregateEvals(results);
     rows.push({ model: name, seeds: count, mean, std });
@@ -71,7 +85,9 @@ function resultsTable(runs: RunData[], options: ReportOptions): string {
   const rows = resultsRows(runs, chosen.split, chosen.mode);
   const names = new Set(rows.flatMap((row) => Object.keys(row.mean)));
   const columns = RESULT_COLUMNS.map((panel) => ({ panel, key: resolveComponent(panel, names) }));
-  const head = columns.map(({ panel }) => `<th>${escapeHtml(panel.title)} (${panel.range[0]}..${panel.range[1]})</th>`).join('');
+  const head = columns
+    .map(({ panel }) => `<th>${escapeHtml(panel.title)} (${panel.range[0]}..${panel.range[1]})</th>`)
+    .join('');
   const body = rows
     .map((row) => {
       const cell = (key: string | undefined) => {
@@ -84,7 +100,10 @@ function resultsTable(runs: RunData[], options: ReportOptions): string {
     })
     .join('\n');
   const reference = (options.referenceRows ?? [])
-    .map((row) => `<tr class="reference"><td>${escapeHtml(row.model)}</td><td></td>${columns.map(({ panel }) => `<td>${format(row.values[panel.id])}</td>`).join('')}<td></td></tr>`)
+    .map(
+      (row) =>
+        `<tr class="reference"><td>${escapeHtml(row.model)}</td><td></td>${columns.map(({ panel }) => `<td>${format(row.values[panel.id])}</td>`).join('')}<td></td></tr>`,
+    )
     .join('\n');
   return `<p class="note">Split <b>${escapeHtml(chosen.split)}</b>, ${chosen.mode} decoding; mean over seeds (&plusmn; sample std).</p>
 <table class="results"><thead><tr><th>model</th><th>seeds</th>${head}<th>Exact match, normalised</th></tr></thead>
@@ -123,8 +142,11 @@ function pickTrajectories(runs: RunData[], perMethod: number): { method: string;
     const all = group.flatMap((run) => run.trajectories);
     if (all.length === 0) continue;
     const lastStep = Math.max(...all.map((trajectory) => trajectory.step));
-    const latest = all.filter((trajectory) => trajectory.step === lastStep).sort((a, b) => b.outcomeReward - a.outcomeReward);
-    const chosen = latest.length <= perMethod ? latest : [...latest.slice(0, perMethod - 1), latest[latest.length - 1]!];
+    const latest = all
+      .filter((trajectory) => trajectory.step === lastStep)
+      .sort((a, b) => b.outcomeReward - a.outcomeReward);
+    const chosen =
+      latest.length <= perMethod ? latest : [...latest.slice(0, perMethod - 1), latest[latest.length - 1]!];
     for (const trajectory of chosen) picked.push({ method, trajectory });
   }
   return picked;
@@ -133,7 +155,12 @@ function pickTrajectories(runs: RunData[], perMethod: number): { method: string;
 /** Renders the report page for a set of runs. */
 export function renderReport(runs: RunData[], options: ReportOptions = {}): string {
   const groups = [...groupRuns(runs)];
-  const componentNames = new Set(runs.flatMap((run) => run.metrics.flatMap((row) => Object.keys(row))).filter((key) => key.startsWith('reward/')).map((key) => key.slice('reward/'.length)));
+  const componentNames = new Set(
+    runs
+      .flatMap((run) => run.metrics.flatMap((row) => Object.keys(row)))
+      .filter((key) => key.startsWith('reward/'))
+      .map((key) => key.slice('reward/'.length)),
+  );
   const panels = TRAINING_PANELS.map((panel) => {
     const component = resolveComponent(panel, componentNames);
     const bands: { name: string; color: string; band: Band }[] = groups.map(([name, group], i) => ({
@@ -142,12 +169,21 @@ export function renderReport(runs: RunData[], options: ReportOptions = {}): stri
       band: component ? bandOf(group, `reward/${component}`) : { steps: [], mean: [], min: [], max: [] },
     }));
     // Runs without training metrics (an evaluated base) have no curve; they appear in the table only.
-    return { id: panel.id, title: panel.title, range: panel.range, component: component ?? null, bands: bands.filter((entry) => entry.band.steps.length > 0) };
+    return {
+      id: panel.id,
+      title: panel.title,
+      range: panel.range,
+      component: component ?? null,
+      bands: bands.filter((entry) => entry.band.steps.length > 0),
+    };
   });
   const { script, style } = uplotAssets();
   const title = options.title ?? 'turnwise training report';
   const runList = groups
-    .map(([name, group]) => `<li><b>${escapeHtml(name)}</b>: ${group.map((run) => `seed ${run.seed} (${run.metrics.length} steps, <code>${escapeHtml(run.dir)}</code>)`).join('; ')}</li>`)
+    .map(
+      ([name, group]) =>
+        `<li><b>${escapeHtml(name)}</b>: ${group.map((run) => `seed ${run.seed} (${run.metrics.length} steps, <code>${escapeHtml(run.dir)}</code>)`).join('; ')}</li>`,
+    )
     .join('\n');
   const trajectories = pickTrajectories(runs, options.trajectoriesPerRun ?? 3);
   const data = JSON.stringify({ panels }).replace(/</g, '\\u003c');

@@ -17,8 +17,14 @@ export interface ResultsTableRow {
 export function formatResultsTable(rows: ResultsTableRow[]): string {
   const names = new Set(rows.flatMap((row) => row.results.flatMap((result) => Object.keys(result.metrics))));
   const columns = [
-    ...RESULT_COLUMNS.map((panel) => ({ title: `${panel.title} (${panel.range[0]}..${panel.range[1]})`, key: resolveComponent(panel, names) })),
-    { title: 'Exact match, normalised', key: names.has('exact_match_normalized') ? 'exact_match_normalized' : undefined },
+    ...RESULT_COLUMNS.map((panel) => ({
+      title: `${panel.title} (${panel.range[0]}..${panel.range[1]})`,
+      key: resolveComponent(panel, names),
+    })),
+    {
+      title: 'Exact match, normalised',
+      key: names.has('exact_match_normalized') ? 'exact_match_normalized' : undefined,
+    },
   ];
   const header = ['model', 'seeds', ...columns.map((column) => column.title)];
   const body = rows.map((row) => {
@@ -26,10 +32,21 @@ export function formatResultsTable(rows: ResultsTableRow[]): string {
     return [
       row.model,
       String(count),
-      ...columns.map(({ key }) => (key === undefined || mean[key] === undefined ? '-' : count > 1 ? `${mean[key]!.toFixed(4)} ± ${std[key]!.toFixed(3)}` : mean[key]!.toFixed(4))),
+      ...columns.map(({ key }) =>
+        key === undefined || mean[key] === undefined
+          ? '-'
+          : count > 1
+            ? `${mean[key]!.toFixed(4)} ± ${std[key]!.toFixed(3)}`
+            : mean[key]!.toFixed(4),
+      ),
     ];
   });
   const widths = header.map((title, i) => Math.max(title.length, ...body.map((cells) => cells[i]!.length)));
-  const line = (cells: string[]) => `| ${cells.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join(' | ')} |`;
-  return [line(header), `|${widths.map((width, i) => (i < 2 ? `${'-'.repeat(width + 2)}` : `${'-'.repeat(width + 1)}:`)).join('|')}|`, ...body.map(line)].join('\n');
+  const line = (cells: string[]) =>
+    `| ${cells.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join(' | ')} |`;
+  return [
+    line(header),
+    `|${widths.map((width, i) => (i < 2 ? `${'-'.repeat(width + 2)}` : `${'-'.repeat(width + 1)}:`)).join('|')}|`,
+    ...body.map(line),
+  ].join('\n');
 }

@@ -57,10 +57,17 @@ export function findRunDirs(paths: string[]): string[] {
       continue;
     }
     const children = readdirSync(path, { withFileTypes: true })
-      .filter((entry) => entry.isDirectory() && (existsSync(join(path, entry.name, 'config.json')) || existsSync(join(path, entry.name, 'metrics.jsonl'))))
+      .filter(
+        (entry) =>
+          entry.isDirectory() &&
+          (existsSync(join(path, entry.name, 'config.json')) || existsSync(join(path, entry.name, 'metrics.jsonl'))),
+      )
       .map((entry) => join(path, entry.name))
       .sort();
-    if (children.length === 0) throw new DataError(`${path} holds no turnwise runs (no config.json or metrics.jsonl in it or its subdirectories)`);
+    if (children.length === 0)
+      throw new DataError(
+        `${path} holds no turnwise runs (no config.json or metrics.jsonl in it or its subdirectories)`,
+      );
     found.push(...children);
   }
   return found;
@@ -109,15 +116,24 @@ export function bandOf(runs: RunData[], key: string): Band {
 }
 
 /** Mean and sample standard deviation of each metric over several evaluation results. */
-export function aggregateEvals(results: EvalResult[]): { mean: Record<string, number>; std: Record<string, number>; count: number } {
+export function aggregateEvals(results: EvalResult[]): {
+  mean: Record<string, number>;
+  std: Record<string, number>;
+  count: number;
+} {
   const mean: Record<string, number> = {};
   const std: Record<string, number> = {};
   const keys = new Set(results.flatMap((result) => Object.keys(result.metrics)));
   for (const key of keys) {
-    const values = results.map((result) => result.metrics[key]).filter((value): value is number => typeof value === 'number');
+    const values = results
+      .map((result) => result.metrics[key])
+      .filter((value): value is number => typeof value === 'number');
     const average = values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
     mean[key] = average;
-    std[key] = values.length > 1 ? Math.sqrt(values.reduce((sum, value) => sum + (value - average) ** 2, 0) / (values.length - 1)) : 0;
+    std[key] =
+      values.length > 1
+        ? Math.sqrt(values.reduce((sum, value) => sum + (value - average) ** 2, 0) / (values.length - 1))
+        : 0;
   }
   return { mean, std, count: results.length };
 }

@@ -49,7 +49,11 @@ export function writeSyntheticRun(dir: string, method: string, seed: number, ste
     messages: [
       { role: 'system', content: 'You have access to wiki_search.' },
       { role: 'user', content: 'Question: What is the capital of France?\n' },
-      { role: 'assistant', content: '<reasoning>Search it.</reasoning>\n<tool>{"name": "wiki_search", "args": {"query": "France capital"}}</tool>' },
+      {
+        role: 'assistant',
+        content:
+          '<reasoning>Search it.</reasoning>\n<tool>{"name": "wiki_search", "args": {"query": "France capital"}}</tool>',
+      },
       { role: 'user', content: '<result>\nFrance ... capital: Paris <b>\n</result>' },
       { role: 'assistant', content: '<reasoning>The result says Paris.</reasoning>\n<answer>Paris</answer>' },
     ],
@@ -68,7 +72,13 @@ export function writeSyntheticRun(dir: string, method: string, seed: number, ste
     checkpoint: join(dir, 'checkpoints', 'final'),
     questions: 100,
     rollouts: 100,
-    metrics: { tool_execution: final(shape.tool), search_answer_presence: final(shape.tool) * 2, xml_format: 0.18, exact_match: final(shape.exact), exact_match_normalized: final(shape.exact) + 0.02 },
+    metrics: {
+      tool_execution: final(shape.tool),
+      search_answer_presence: final(shape.tool) * 2,
+      xml_format: 0.18,
+      exact_match: final(shape.exact),
+      exact_match_normalized: final(shape.exact) + 0.02,
+    },
     byFamily: {},
     wallSeconds: 3,
   };

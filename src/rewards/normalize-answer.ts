@@ -17,7 +17,10 @@ export function normalizePaper(text: string): string {
 const ARTICLES = new Set(['a', 'an', 'the']);
 
 function normalizeWith(text: string, punctuation: 'delete' | 'space'): string {
-  let out = text.toLowerCase().normalize('NFKD').replace(/\p{M}+/gu, '');
+  let out = text
+    .toLowerCase()
+    .normalize('NFKD')
+    .replace(/\p{M}+/gu, '');
   if (punctuation === 'space') out = out.replace(/_/g, ' ');
   out = out.replace(/[\p{P}\p{S}]/gu, punctuation === 'space' ? ' ' : '');
   return out

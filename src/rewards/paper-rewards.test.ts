@@ -4,7 +4,11 @@ import { answerPresenceReward, exactMatchReward } from './answer-rewards.js';
 import { normalizeSquad } from './normalize-answer.js';
 import { createPaperRubric } from './paper-rubric.js';
 import type { RewardFunction } from './reward-function.js';
-import { assistantMessage as assistant, trajectoryFromMessages as trajectoryOf, userMessage as user } from '../testing/trajectory-from-messages.js';
+import {
+  assistantMessage as assistant,
+  trajectoryFromMessages as trajectoryOf,
+  userMessage as user,
+} from '../testing/trajectory-from-messages.js';
 import { searchAnswerReward, toolExecutionReward } from './tool-rewards.js';
 import { xmlFormatReward, xmlFormatScore, xmlTagUsageReward, xmlTagUsageScore } from './xml-rewards.js';
 import type { Message } from '../types.js';
@@ -17,7 +21,8 @@ async function score(fn: RewardFunction<Row>, completion: Message[], r: Row = ro
   return (await fn.score({ trajectory, row: r, completion })) as number;
 }
 
-const TOOL = '<reasoning>\nI should search.\n</reasoning>\n<tool>\n{"name": "wiki_search", "args": {"query": "Help! song"}}\n</tool>';
+const TOOL =
+  '<reasoning>\nI should search.\n</reasoning>\n<tool>\n{"name": "wiki_search", "args": {"query": "Help! song"}}\n</tool>';
 const RESULT = '<result>\nHelp! is a song by the English rock band the Beatles.\n</result>';
 const ANSWER = '<reasoning>\nThe article names the band.\n</reasoning>\n<answer>\nThe Beatles\n</answer>';
 const ideal = [assistant(TOOL), user(RESULT), assistant(ANSWER)];
@@ -28,12 +33,24 @@ describe('tool execution reward (0.2 x successes / attempts)', () => {
   });
 
   it('gives 0.1 for one success and one Error: result', async () => {
-    const completion = [assistant(TOOL), user(RESULT), assistant(TOOL), user('<result>\nError: Unknown tool \'x\'\n</result>'), assistant(ANSWER)];
+    const completion = [
+      assistant(TOOL),
+      user(RESULT),
+      assistant(TOOL),
+      user("<result>\nError: Unknown tool 'x'\n</result>"),
+      assistant(ANSWER),
+    ];
     expect(await score(toolExecutionReward(), completion)).toBeCloseTo(0.1, 12);
   });
 
   it('counts a reply without <result> (empty output) as a failed attempt', async () => {
-    expect(await score(toolExecutionReward(), [assistant(TOOL), user('Error: Tool execution returned empty output.'), assistant(ANSWER)])).toBe(0);
+    expect(
+      await score(toolExecutionReward(), [
+        assistant(TOOL),
+        user('Error: Tool execution returned empty output.'),
+        assistant(ANSWER),
+      ]),
+    ).toBe(0);
   });
 
   it('gives 0 without attempts, and does not count a tool call that no message followed', async () => {
@@ -42,12 +59,20 @@ describe('tool execution reward (0.2 x successes / attempts)', () => {
   });
 
   it('treats a result that starts with Error: after stripping as a failure', async () => {
-    expect(await score(toolExecutionReward(), [assistant(TOOL), user('<result>\n  Error: during search: timeout\n</result>')])).toBe(0);
+    expect(
+      await score(toolExecutionReward(), [
+        assistant(TOOL),
+        user('<result>\n  Error: during search: timeout\n</result>'),
+      ]),
+    ).toBe(0);
   });
 
   it('works with the Hermes format', async () => {
     const format = new HermesFormat();
-    const completion = [assistant('<tool_call>{"name": "wiki_search", "arguments": {"query": "x"}}</tool_call>'), user('<tool_response>\nok\n</tool_response>')];
+    const completion = [
+      assistant('<tool_call>{"name": "wiki_search", "arguments": {"query": "x"}}</tool_call>'),
+      user('<tool_response>\nok\n</tool_response>'),
+    ];
     expect(await score(toolExecutionReward({ format }), completion)).toBeCloseTo(0.2, 12);
   });
 });
@@ -58,7 +83,12 @@ describe('search-result answer presence (0.5 if an alias is in the first result)
   });
 
   it('gives 0 when no alias occurs, or there is no result', async () => {
-    expect(await score(searchAnswerReward(), [assistant(TOOL), user('<result>\nNo relevant Wikipedia content found.\n</result>')])).toBe(0);
+    expect(
+      await score(searchAnswerReward(), [
+        assistant(TOOL),
+        user('<result>\nNo relevant Wikipedia content found.\n</result>'),
+      ]),
+    ).toBe(0);
     expect(await score(searchAnswerReward(), [assistant(ANSWER)])).toBe(0);
   });
 
@@ -68,7 +98,12 @@ describe('search-result answer presence (0.5 if an alias is in the first result)
   });
 
   it('skips a tool call whose reply has no <result>', async () => {
-    const completion = [assistant(TOOL), user('Error: Tool execution returned empty output.'), assistant(TOOL), user(RESULT)];
+    const completion = [
+      assistant(TOOL),
+      user('Error: Tool execution returned empty output.'),
+      assistant(TOOL),
+      user(RESULT),
+    ];
     expect(await score(searchAnswerReward(), completion)).toBe(0.5);
   });
 });
@@ -79,9 +114,19 @@ describe('final-answer presence (0.5 if an alias is in the last answer)', () => 
   });
 
   it('reads the last assistant message with a parseable answer', async () => {
-    const completion = [assistant('<answer>The Beatles</answer>'), user('x'), assistant('<answer>The Rolling Stones</answer>')];
+    const completion = [
+      assistant('<answer>The Beatles</answer>'),
+      user('x'),
+      assistant('<answer>The Rolling Stones</answer>'),
+    ];
     expect(await score(answerPresenceReward(), completion)).toBe(0);
-    expect(await score(answerPresenceReward(), [assistant('<answer>The Beatles</answer>'), user('x'), assistant('no answer here')])).toBe(0.5);
+    expect(
+      await score(answerPresenceReward(), [
+        assistant('<answer>The Beatles</answer>'),
+        user('x'),
+        assistant('no answer here'),
+      ]),
+    ).toBe(0.5);
   });
 
   it('gives 0 without an answer', async () => {
@@ -97,7 +142,9 @@ describe('exact match (1 if the stripped lower-cased answer equals an alias)', (
   it('is paper-exact: no punctuation or article removal', async () => {
     const aliases = { question: 'q', answers: ['st louis'] };
     expect(await score(exactMatchReward(), [assistant('<answer>St. Louis</answer>')], aliases)).toBe(0);
-    expect(await score(exactMatchReward({ normalize: normalizeSquad }), [assistant('<answer>St. Louis</answer>')], aliases)).toBe(1);
+    expect(
+      await score(exactMatchReward({ normalize: normalizeSquad }), [assistant('<answer>St. Louis</answer>')], aliases),
+    ).toBe(1);
   });
 
   it('gives 0 for a partial answer', async () => {
@@ -129,7 +176,10 @@ describe('XML format reward', () => {
 
   it('averages over assistant messages only', async () => {
     // (1.0 + 0.2) / 2 x 0.2 = 0.12; the user message is ignored.
-    expect(await score(xmlFormatReward(), [assistant(TOOL), user(RESULT), assistant('just text')])).toBeCloseTo(0.12, 12);
+    expect(await score(xmlFormatReward(), [assistant(TOOL), user(RESULT), assistant('just text')])).toBeCloseTo(
+      0.12,
+      12,
+    );
   });
 });
 
@@ -151,7 +201,9 @@ describe('XML tag usage reward', () => {
 
   it('averages before flooring at 0', async () => {
     // (1 + -0.5) / 2 x 0.2 = 0.05 (flooring each message first would give 0.1).
-    expect(await score(xmlTagUsageReward(), [assistant(TOOL), user(RESULT), assistant('<tool><tool><tool>')])).toBeCloseTo(0.05, 12);
+    expect(
+      await score(xmlTagUsageReward(), [assistant(TOOL), user(RESULT), assistant('<tool><tool><tool>')]),
+    ).toBeCloseTo(0.05, 12);
     expect(await score(xmlTagUsageReward(), [assistant('<tool><tool><tool>')])).toBe(0);
   });
 });
@@ -188,7 +240,10 @@ describe('paper rubric', () => {
       assistant('<answer>Beatles</answer>'),
     ];
     const trajectory = trajectoryOf(completion);
-    await createPaperRubric<Row>({ format: new HermesFormat(), xmlFields: [['tool_call', 'answer']] }).score(trajectory, row);
+    await createPaperRubric<Row>({ format: new HermesFormat(), xmlFields: [['tool_call', 'answer']] }).score(
+      trajectory,
+      row,
+    );
     expect(trajectory.turnRewards[0]).toBeCloseTo(0.7, 12);
     // presence 0.5 + exact 1 + format 0.2 (one tag set, both first and last: start and end terms) + tags 0.2
     expect(trajectory.outcomeReward).toBeCloseTo(1.9, 12);

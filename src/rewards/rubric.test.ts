@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { defineReward, withWeight } from './reward-function.js';
 import { REWARD_ERRORS_COMPONENT, RewardError, Rubric, hasRewardErrors } from './rubric.js';
-import { assistantMessage as assistant, trajectoryFromMessages as trajectoryOf, userMessage as user } from '../testing/trajectory-from-messages.js';
+import {
+  assistantMessage as assistant,
+  trajectoryFromMessages as trajectoryOf,
+  userMessage as user,
+} from '../testing/trajectory-from-messages.js';
 
 const threeTurns = () => trajectoryOf([assistant('a'), user('r'), assistant('b'), user('r'), assistant('c')]);
 const constant = (name: string, level: 'turn' | 'outcome', value: number, turn?: number) =>
@@ -18,12 +22,22 @@ describe('Rubric', () => {
     const trajectory = await rubric.score(threeTurns(), {});
     expect(trajectory.turnRewards).toEqual([0.5, 0.5, 0]);
     expect(trajectory.outcomeReward).toBeCloseTo(0.6, 12);
-    expect(trajectory.rewardComponents).toEqual({ first: 0.5, second: 0.25, quality: 1, bonus: 0.1, [REWARD_ERRORS_COMPONENT]: 0 });
+    expect(trajectory.rewardComponents).toEqual({
+      first: 0.5,
+      second: 0.25,
+      quality: 1,
+      bonus: 0.1,
+      [REWARD_ERRORS_COMPONENT]: 0,
+    });
     expect(hasRewardErrors(trajectory)).toBe(false);
   });
 
   it('accepts one value per turn from a turn-level function and reports their sum', async () => {
-    const perTurn = defineReward({ name: 'per_turn', level: 'turn', score: ({ trajectory }) => trajectory.turns.map((turn) => turn.index / 10) });
+    const perTurn = defineReward({
+      name: 'per_turn',
+      level: 'turn',
+      score: ({ trajectory }) => trajectory.turns.map((turn) => turn.index / 10),
+    });
     const trajectory = await new Rubric([perTurn]).score(threeTurns(), {});
     expect(trajectory.turnRewards).toEqual([0, 0.1, 0.2]);
     expect(trajectory.rewardComponents['per_turn']).toBeCloseTo(0.3, 12);
@@ -46,7 +60,11 @@ describe('Rubric', () => {
   });
 
   it('records a rejected async reward and a NaN or wrong-length result as errors', async () => {
-    const rejected = defineReward({ name: 'async', level: 'outcome', score: async () => Promise.reject(new Error('timeout')) });
+    const rejected = defineReward({
+      name: 'async',
+      level: 'outcome',
+      score: async () => Promise.reject(new Error('timeout')),
+    });
     const nan = constant('nan', 'outcome', Number.NaN);
     const wrongLength = defineReward({ name: 'short', level: 'turn', score: () => [1] });
     const trajectory = await new Rubric([rejected, nan, wrongLength]).score(threeTurns(), {});
@@ -60,12 +78,20 @@ describe('Rubric', () => {
   });
 
   it("throws with onError: 'throw'", async () => {
-    const throwing = defineReward({ name: 'bad', level: 'outcome', score: () => { throw new Error('boom'); } });
+    const throwing = defineReward({
+      name: 'bad',
+      level: 'outcome',
+      score: () => {
+        throw new Error('boom');
+      },
+    });
     await expect(new Rubric([throwing], { onError: 'throw' }).score(threeTurns(), {})).rejects.toThrow(RewardError);
   });
 
   it('rejects duplicate names and the reserved component name', () => {
-    expect(() => new Rubric([constant('x', 'outcome', 1), constant('x', 'turn', 1)])).toThrow(/two reward functions are named 'x'/);
+    expect(() => new Rubric([constant('x', 'outcome', 1), constant('x', 'turn', 1)])).toThrow(
+      /two reward functions are named 'x'/,
+    );
     expect(() => new Rubric([constant(REWARD_ERRORS_COMPONENT, 'outcome', 1)])).toThrow(/reserved/);
   });
 

@@ -43,8 +43,10 @@ export class Rubric<Row = unknown> {
     const names = new Set<string>();
     for (const fn of functions) {
       if (names.has(fn.name)) throw new TurnwiseError(`Rubric: two reward functions are named '${fn.name}'`);
-      if (fn.name === REWARD_ERRORS_COMPONENT) throw new TurnwiseError(`Rubric: '${REWARD_ERRORS_COMPONENT}' is reserved`);
-      if (fn.weight !== undefined && !Number.isFinite(fn.weight)) throw new TurnwiseError(`Rubric: reward '${fn.name}' has weight ${fn.weight}`);
+      if (fn.name === REWARD_ERRORS_COMPONENT)
+        throw new TurnwiseError(`Rubric: '${REWARD_ERRORS_COMPONENT}' is reserved`);
+      if (fn.weight !== undefined && !Number.isFinite(fn.weight))
+        throw new TurnwiseError(`Rubric: reward '${fn.name}' has weight ${fn.weight}`);
       if (fn.turn !== undefined && (!Number.isInteger(fn.turn) || fn.turn < 0)) {
         throw new TurnwiseError(`Rubric: reward '${fn.name}' has turn ${fn.turn}, expected a non-negative integer`);
       }
@@ -71,7 +73,8 @@ export class Rubric<Row = unknown> {
         const value = await fn.score(context);
         if (Array.isArray(value)) {
           if (fn.level === 'outcome') throw new RewardError(`an outcome reward must return one number, got an array`);
-          if (value.length !== turnCount) throw new RewardError(`returned ${value.length} turn values for ${turnCount} turns`);
+          if (value.length !== turnCount)
+            throw new RewardError(`returned ${value.length} turn values for ${turnCount} turns`);
           values = value;
         } else {
           values = [value];
@@ -81,7 +84,8 @@ export class Rubric<Row = unknown> {
         if (bad !== undefined) throw new RewardError(`returned ${String(bad)}, expected a finite number`);
       } catch (error) {
         const message = `reward '${fn.name}' failed: ${errorMessage(error)}`;
-        if (this.onError === 'throw') throw new RewardError(`${message} (row ${trajectory.rowId}, rollout ${trajectory.groupIndex})`);
+        if (this.onError === 'throw')
+          throw new RewardError(`${message} (row ${trajectory.rowId}, rollout ${trajectory.groupIndex})`);
         trajectory.errors.push(message);
         failures++;
         continue;

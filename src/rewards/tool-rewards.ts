@@ -27,7 +27,12 @@ export interface ToolRewardOptions<Row> {
 function isAnsweredToolCall(completion: Message[], index: number, format: MessageFormat): boolean {
   const message = completion[index]!;
   const next = completion[index + 1];
-  return message.role === 'assistant' && next !== undefined && next.role !== 'assistant' && format.parseToolCall(message.content) !== undefined;
+  return (
+    message.role === 'assistant' &&
+    next !== undefined &&
+    next.role !== 'assistant' &&
+    format.parseToolCall(message.content) !== undefined
+  );
 }
 
 /** Tool execution: 0.2 x the fraction of tool calls whose result is not an error (turn level). */

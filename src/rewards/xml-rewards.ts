@@ -73,7 +73,8 @@ function assistantContents(completion: Message[]): string[] {
 }
 
 function checkFields(fields: readonly (readonly string[])[]): readonly (readonly string[])[] {
-  if (fields.length === 0 || fields.some((set) => set.length === 0)) throw new TypeError('XML rewards: fields must be non-empty sets of tag names');
+  if (fields.length === 0 || fields.some((set) => set.length === 0))
+    throw new TypeError('XML rewards: fields must be non-empty sets of tag names');
   return fields;
 }
 

@@ -13,7 +13,9 @@ describe('ChatTemplateRenderer (ChatML)', () => {
   it('renders the prompt with the generation prompt', () => {
     const renderer = new ChatTemplateRenderer({ tokenizer });
     const tokens = renderer.renderPrompt(prompt);
-    expect(tokenizer.decode(tokens)).toBe('<|im_start|>system\nYou are helpful.<|im_end|>\n<|im_start|>user\nQuestion: q\n<|im_end|>\n<|im_start|>assistant\n');
+    expect(tokenizer.decode(tokens)).toBe(
+      '<|im_start|>system\nYou are helpful.<|im_end|>\n<|im_start|>user\nQuestion: q\n<|im_end|>\n<|im_start|>assistant\n',
+    );
     expect(renderer.stopTokenIds).toEqual([tokenizer.tokenId('<|im_end|>'), tokenizer.tokenId('<|endoftext|>')]);
   });
 
@@ -23,7 +25,9 @@ describe('ChatTemplateRenderer (ChatML)', () => {
     const sampledText = '<tool>{"name": "x"}</tool>';
     const reply = { role: 'user' as const, content: '<result>\nok\n</result>' };
     const suffix = renderer.renderReply(reply, { role: 'assistant', content: sampledText });
-    expect(tokenizer.decode(suffix)).toBe('<|im_end|>\n<|im_start|>user\n<result>\nok\n</result><|im_end|>\n<|im_start|>assistant\n');
+    expect(tokenizer.decode(suffix)).toBe(
+      '<|im_end|>\n<|im_start|>user\n<result>\nok\n</result><|im_end|>\n<|im_start|>assistant\n',
+    );
 
     const fresh = new ChatTemplateRenderer({ tokenizer });
     const full = fresh.renderPrompt([...prompt, { role: 'assistant', content: sampledText }, reply]);
@@ -34,7 +38,10 @@ describe('ChatTemplateRenderer (ChatML)', () => {
   it('does not repeat an end-of-turn token the policy already sampled', () => {
     const renderer = new ChatTemplateRenderer({ tokenizer });
     renderer.renderPrompt(prompt);
-    const suffix = renderer.renderReply({ role: 'user', content: 'Error: x' }, { role: 'assistant', content: 'no tags<|im_end|>' });
+    const suffix = renderer.renderReply(
+      { role: 'user', content: 'Error: x' },
+      { role: 'assistant', content: 'no tags<|im_end|>' },
+    );
     expect(tokenizer.decode(suffix)).toBe('\n<|im_start|>user\nError: x<|im_end|>\n<|im_start|>assistant\n');
   });
 
@@ -49,8 +56,16 @@ describe('ChatTemplateRenderer (ChatML)', () => {
   it('renders a reply of several messages (one per tool call) after the sampled turn in one suffix', () => {
     const renderer = new ChatTemplateRenderer({ tokenizer });
     renderer.renderPrompt(prompt);
-    const suffix = renderer.renderReply([{ role: 'user', content: 'r1' }, { role: 'user', content: 'r2' }], { role: 'assistant', content: 'a' });
-    expect(tokenizer.decode(suffix)).toBe('<|im_end|>\n<|im_start|>user\nr1<|im_end|>\n<|im_start|>user\nr2<|im_end|>\n<|im_start|>assistant\n');
+    const suffix = renderer.renderReply(
+      [
+        { role: 'user', content: 'r1' },
+        { role: 'user', content: 'r2' },
+      ],
+      { role: 'assistant', content: 'a' },
+    );
+    expect(tokenizer.decode(suffix)).toBe(
+      '<|im_end|>\n<|im_start|>user\nr1<|im_end|>\n<|im_start|>user\nr2<|im_end|>\n<|im_start|>assistant\n',
+    );
   });
 
   it('gives a template with tool support the tools and structured calls as apply_chat_template does', () => {
@@ -67,18 +82,27 @@ describe('ChatTemplateRenderer (ChatML)', () => {
         { tools },
       ),
     );
-    expect(text).toContain('<tools>\n{"type": "function", "function": {"name": "lookup", "description": "Look up.", "parameters": {"type": "object", "properties": {}}}}\n</tools>');
-    expect(text).toContain('<|im_start|>assistant\n<tool_call>\n{"name": "lookup", "arguments": {"key": "x"}}\n</tool_call><|im_end|>\n<|im_start|>user\n<tool_response>\nfound\n</tool_response><|im_end|>\n<|im_start|>assistant\n');
+    expect(text).toContain(
+      '<tools>\n{"type": "function", "function": {"name": "lookup", "description": "Look up.", "parameters": {"type": "object", "properties": {}}}}\n</tools>',
+    );
+    expect(text).toContain(
+      '<|im_start|>assistant\n<tool_call>\n{"name": "lookup", "arguments": {"key": "x"}}\n</tool_call><|im_end|>\n<|im_start|>user\n<tool_response>\nfound\n</tool_response><|im_end|>\n<|im_start|>assistant\n',
+    );
     const suffix = renderer.renderReply({ role: 'tool', content: 'more' }, { role: 'assistant', content: 'ok' });
-    expect(tokenizer.decode(suffix)).toBe('<|im_end|>\n<|im_start|>user\n<tool_response>\nmore\n</tool_response><|im_end|>\n<|im_start|>assistant\n');
+    expect(tokenizer.decode(suffix)).toBe(
+      '<|im_end|>\n<|im_start|>user\n<tool_response>\nmore\n</tool_response><|im_end|>\n<|im_start|>assistant\n',
+    );
   });
 
   it('throws a clear error for a template that rewrites earlier turns (no prefix property)', () => {
     // Renders only the last two messages: adding messages changes the text rendered before.
-    const template = "{%- for message in messages[-2:] %}{{ message.role + ': ' + message.content + '\\n' }}{%- endfor %}{%- if add_generation_prompt %}{{ 'assistant: ' }}{%- endif %}";
+    const template =
+      "{%- for message in messages[-2:] %}{{ message.role + ': ' + message.content + '\\n' }}{%- endfor %}{%- if add_generation_prompt %}{{ 'assistant: ' }}{%- endif %}";
     const renderer = new ChatTemplateRenderer({ tokenizer, template });
     renderer.renderPrompt(prompt);
-    expect(() => renderer.renderReply({ role: 'user', content: 'r' }, { role: 'assistant', content: 'a' })).toThrow(/breaks the prefix property/);
+    expect(() => renderer.renderReply({ role: 'user', content: 'r' }, { role: 'assistant', content: 'a' })).toThrow(
+      /breaks the prefix property/,
+    );
   });
 
   it('throws a clear error for a template that trims assistant content', () => {
@@ -86,12 +110,19 @@ describe('ChatTemplateRenderer (ChatML)', () => {
       "{%- for message in messages %}{{ '<|im_start|>' + message.role + '\\n' + (message.content | trim) + '<|im_end|>\\n' }}{%- endfor %}{%- if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{%- endif %}";
     const renderer = new ChatTemplateRenderer({ tokenizer, template });
     renderer.renderPrompt(prompt);
-    expect(() => renderer.renderReply({ role: 'user', content: 'r' }, { role: 'assistant', content: '  spaced  ' })).toThrow(/prefix property/);
+    expect(() =>
+      renderer.renderReply({ role: 'user', content: 'r' }, { role: 'assistant', content: '  spaced  ' }),
+    ).toThrow(/prefix property/);
   });
 
   it('rejects an unparseable template and a reply before the prompt', () => {
     expect(() => new ChatTemplateRenderer({ tokenizer, template: '{% for %}' })).toThrow(/does not parse/);
-    expect(() => new ChatTemplateRenderer({ tokenizer }).renderReply({ role: 'user', content: 'x' }, { role: 'assistant', content: 'y' })).toThrow(/before renderPrompt/);
+    expect(() =>
+      new ChatTemplateRenderer({ tokenizer }).renderReply(
+        { role: 'user', content: 'x' },
+        { role: 'assistant', content: 'y' },
+      ),
+    ).toThrow(/before renderPrompt/);
   });
 
   it('renders a real HF template (Qwen2.5 style with a default system message) and keeps the prefix property', () => {
@@ -102,9 +133,16 @@ describe('ChatTemplateRenderer (ChatML)', () => {
       "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}";
     const renderer = new ChatTemplateRenderer({ tokenizer, template: qwenLike });
     const start = tokenizer.decode(renderer.renderPrompt([{ role: 'user', content: 'hi' }]));
-    expect(start).toBe('<|im_start|>system\nYou are Qwen.<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n');
-    const suffix = renderer.renderReply({ role: 'tool', content: 'out' }, { role: 'assistant', content: '<tool_call>{}</tool_call>' });
-    expect(tokenizer.decode(suffix)).toBe('<|im_end|>\n<|im_start|>user\n<tool_response>\nout\n</tool_response><|im_end|>\n<|im_start|>assistant\n');
+    expect(start).toBe(
+      '<|im_start|>system\nYou are Qwen.<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n',
+    );
+    const suffix = renderer.renderReply(
+      { role: 'tool', content: 'out' },
+      { role: 'assistant', content: '<tool_call>{}</tool_call>' },
+    );
+    expect(tokenizer.decode(suffix)).toBe(
+      '<|im_end|>\n<|im_start|>user\n<tool_response>\nout\n</tool_response><|im_end|>\n<|im_start|>assistant\n',
+    );
   });
 });
 
@@ -112,13 +150,20 @@ describe('ChatTemplateRenderer with a Hugging Face BPE tokenizer', () => {
   it('renders with the tokenizer_config chat template and its suffix tokens join the sampled ones exactly', async () => {
     const { loadTokenizer } = await import('../engine/tokenizer/hf-tokenizer.js');
     const hf = await loadTokenizer(new URL('../engine/__fixtures__/qwen2-tokenizer/', import.meta.url).pathname);
-    const renderer = new ChatTemplateRenderer({ tokenizer: hf, ...(hf.chatTemplate !== undefined && { template: hf.chatTemplate }) });
+    const renderer = new ChatTemplateRenderer({
+      tokenizer: hf,
+      ...(hf.chatTemplate !== undefined && { template: hf.chatTemplate }),
+    });
     expect(renderer.stopTokenIds).toEqual([hf.tokenId('<|im_end|>'), hf.tokenId('<|endoftext|>')]);
     const promptTokens = renderer.renderPrompt(prompt);
     const sampled = hf.encode('<reasoning>look</reasoning> <tool>{"name": "wiki_search"}</tool>');
     const reply = { role: 'user' as const, content: '<result>\nsome text\n</result>' };
     const suffix = renderer.renderReply(reply, { role: 'assistant', content: hf.decode(sampled) });
-    const whole = new ChatTemplateRenderer({ tokenizer: hf }).renderPrompt([...prompt, { role: 'assistant', content: hf.decode(sampled) }, reply]);
+    const whole = new ChatTemplateRenderer({ tokenizer: hf }).renderPrompt([
+      ...prompt,
+      { role: 'assistant', content: hf.decode(sampled) },
+      reply,
+    ]);
     // Special tokens sit at every boundary, so appending equals tokenising the whole text here.
     expect([...promptTokens, ...sampled, ...suffix]).toEqual(whole);
   });

@@ -69,7 +69,8 @@ export class ChatTemplateRenderer implements ChatRenderer {
     const requested = options.endOfTurnTokens ?? DEFAULT_END_OF_TURN;
     if (options.endOfTurnTokens) {
       const missing = requested.filter((token) => options.tokenizer.tokenId(token) === undefined);
-      if (missing.length > 0) throw new ConfigError(`endOfTurnTokens ${JSON.stringify(missing)} are not special tokens of the tokenizer`);
+      if (missing.length > 0)
+        throw new ConfigError(`endOfTurnTokens ${JSON.stringify(missing)} are not special tokens of the tokenizer`);
     }
     this.endOfTurnTokens = requested.filter((token) => options.tokenizer.tokenId(token) !== undefined);
     this.stopTokenIds = this.endOfTurnTokens.map((token) => options.tokenizer.tokenId(token)!);
@@ -90,7 +91,11 @@ export class ChatTemplateRenderer implements ChatRenderer {
   get rendersTools(): boolean {
     if (this.toolSupport === undefined) {
       const messages: Message[] = [{ role: 'user', content: 'probe' }];
-      const probe: ToolSpec = { name: 'turnwise_probe_tool', description: 'probe', parameters: { type: 'object', properties: {} } };
+      const probe: ToolSpec = {
+        name: 'turnwise_probe_tool',
+        description: 'probe',
+        parameters: { type: 'object', properties: {} },
+      };
       try {
         this.toolSupport = this.render(messages, [probe]) !== this.render(messages, undefined);
       } catch {
@@ -108,16 +113,23 @@ export class ChatTemplateRenderer implements ChatRenderer {
   }
 
   renderReply(reply: Message | Message[], assistant?: Message): number[] {
-    if (this.messages === undefined) throw new TurnwiseError('ChatTemplateRenderer.renderReply called before renderPrompt');
+    if (this.messages === undefined)
+      throw new TurnwiseError('ChatTemplateRenderer.renderReply called before renderPrompt');
     if (assistant === undefined) {
-      throw new TurnwiseError('ChatTemplateRenderer.renderReply needs the sampled assistant message (second argument) to extend the conversation');
+      throw new TurnwiseError(
+        'ChatTemplateRenderer.renderReply needs the sampled assistant message (second argument) to extend the conversation',
+      );
     }
     let content = assistant.content;
     const endToken = this.endOfTurnTokens.find((token) => content.endsWith(token));
     if (endToken !== undefined) content = content.slice(0, -endToken.length);
 
     const replies = Array.isArray(reply) ? reply : [reply];
-    const messages = [...this.messages, { role: 'assistant' as const, content }, ...replies.map((message) => ({ ...message }))];
+    const messages = [
+      ...this.messages,
+      { role: 'assistant' as const, content },
+      ...replies.map((message) => ({ ...message })),
+    ];
     const full = this.render(messages, this.tools);
     const expected = this.text + content;
     if (!full.startsWith(expected)) {
@@ -140,7 +152,12 @@ export class ChatTemplateRenderer implements ChatRenderer {
   private render(messages: Message[], tools: ToolSpec[] | undefined): string {
     const toolVariables = tools === undefined ? {} : { tools: tools.map(templateTool) };
     try {
-      return this.template.render({ ...this.variables, ...toolVariables, messages: messages.map(templateMessage), add_generation_prompt: true });
+      return this.template.render({
+        ...this.variables,
+        ...toolVariables,
+        messages: messages.map(templateMessage),
+        add_generation_prompt: true,
+      });
     } catch (error) {
       throw new ConfigError(`chat template failed to render ${messages.length} messages: ${errorMessage(error)}`);
     }
@@ -151,7 +168,11 @@ export class ChatTemplateRenderer implements ChatRenderer {
 function templateMessage(message: Message): Record<string, unknown> {
   const shaped: Record<string, unknown> = { role: message.role, content: message.content };
   if (message.toolCalls && message.toolCalls.length > 0) {
-    shaped['tool_calls'] = message.toolCalls.map((call) => ({ ...(call.id === undefined ? {} : { id: call.id }), type: 'function', function: { name: call.name, arguments: call.arguments } }));
+    shaped['tool_calls'] = message.toolCalls.map((call) => ({
+      ...(call.id === undefined ? {} : { id: call.id }),
+      type: 'function',
+      function: { name: call.name, arguments: call.arguments },
+    }));
   }
   if (message.toolCallId !== undefined) shaped['tool_call_id'] = message.toolCallId;
   return shaped;

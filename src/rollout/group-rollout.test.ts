@@ -28,13 +28,17 @@ function reply({ turn, sessionId, text }: ScriptCall): string {
   const index = Number(sessionId!.split('/').pop());
   const question = /Question: (.*)\n/.exec(text)![1]!;
   if (index % 2 === 1) return '<reasoning>guess</reasoning>\n<answer>Nobody</answer>';
-  if (turn === 0) return `<reasoning>search</reasoning>\n<tool>{"name": "wiki_search", "args": {"query": "${question}"}}</tool>`;
+  if (turn === 0)
+    return `<reasoning>search</reasoning>\n<tool>{"name": "wiki_search", "args": {"query": "${question}"}}</tool>`;
   const answer = question.startsWith('Who') ? 'The Beatles' : question.startsWith('Capital') ? 'Paris' : 'Jupiter';
   return `<reasoning>read it</reasoning>\n<answer>${answer}</answer>`;
 }
 
 function run(seed: number, options: { concurrency?: number; delayMs?: number; coalescing?: boolean } = {}) {
-  const policy = Object.assign(new ScriptedPolicy({ tokenizer, reply, ...(options.delayMs !== undefined && { delayMs: options.delayMs }) }), { coalescesConsecutiveSeeds: options.coalescing === true });
+  const policy = Object.assign(
+    new ScriptedPolicy({ tokenizer, reply, ...(options.delayMs !== undefined && { delayMs: options.delayMs }) }),
+    { coalescesConsecutiveSeeds: options.coalescing === true },
+  );
   const groups = rolloutGroups<Row>({
     policy,
     env: ToolEnv.factory<Row>({ tools: [search] }),
@@ -84,7 +88,7 @@ describe('rolloutGroups', () => {
     expect(a[0]!.trajectories[0]!.logprobs).not.toEqual(c[0]!.trajectories[0]!.logprobs);
   });
 
-  it('keeps every rollout\'s own seeds for a policy that does not coalesce requests', async () => {
+  it("keeps every rollout's own seeds for a policy that does not coalesce requests", async () => {
     const { policy, groups } = run(7);
     await groups;
     const random = new Random(7);
@@ -119,8 +123,18 @@ describe('rolloutGroups', () => {
       "{{- message.content + '<|im_end|>\\n' }}{%- endfor %}{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}";
     const shared = new ChatTemplateRenderer({ tokenizer, template });
     const policy = new ScriptedPolicy({ tokenizer, reply, delayMs: 2 });
-    const groups = await rolloutGroups<Row>({ policy, env: ToolEnv.factory<Row>({ tools: [search] }), renderer: shared, rubric: createPaperRubric<Row>(), rows, groupSize: 4, random: new Random(1) });
-    expect(groups.flatMap((group) => group.trajectories.map((t) => t.stopReason))).toEqual(new Array(12).fill('answered'));
+    const groups = await rolloutGroups<Row>({
+      policy,
+      env: ToolEnv.factory<Row>({ tools: [search] }),
+      renderer: shared,
+      rubric: createPaperRubric<Row>(),
+      rows,
+      groupSize: 4,
+      random: new Random(1),
+    });
+    expect(groups.flatMap((group) => group.trajectories.map((t) => t.stopReason))).toEqual(
+      new Array(12).fill('answered'),
+    );
     expect(groups[0]!.trajectories[0]!.outcomeReward).toBeCloseTo(1.9, 12);
     for (const group of groups) {
       const text = tokenizer.decode(group.trajectories[0]!.tokens);
@@ -129,8 +143,17 @@ describe('rolloutGroups', () => {
   });
 
   it('rejects duplicate row ids and a bad group size', async () => {
-    const base = { policy: new ScriptedPolicy({ tokenizer, reply }), env: ToolEnv.factory<Row>({ tools: [search] }), renderer: new ChatTemplateRenderer({ tokenizer }), random: new Random(1) };
-    await expect(rolloutGroups({ ...base, rows: [rows[0]!, rows[0]!], groupSize: 2 })).rejects.toThrow(/row ids must be unique/);
-    await expect(rolloutGroups({ ...base, rows, groupSize: 0 })).rejects.toThrow(/groupSize must be a positive integer/);
+    const base = {
+      policy: new ScriptedPolicy({ tokenizer, reply }),
+      env: ToolEnv.factory<Row>({ tools: [search] }),
+      renderer: new ChatTemplateRenderer({ tokenizer }),
+      random: new Random(1),
+    };
+    await expect(rolloutGroups({ ...base, rows: [rows[0]!, rows[0]!], groupSize: 2 })).rejects.toThrow(
+      /row ids must be unique/,
+    );
+    await expect(rolloutGroups({ ...base, rows, groupSize: 0 })).rejects.toThrow(
+      /groupSize must be a positive integer/,
+    );
   });
 });

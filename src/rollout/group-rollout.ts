@@ -54,7 +54,8 @@ function defaultRowId(row: unknown, index: number): string {
 /** Rolls out G episodes per row and scores them; groups come back in row order. */
 export async function rolloutGroups<Row>(options: GroupRolloutOptions<Row>): Promise<TrajectoryGroup<Row>[]> {
   const { groupSize, rows } = options;
-  if (!Number.isInteger(groupSize) || groupSize < 1) throw new DataError(`rolloutGroups: groupSize must be a positive integer, got ${groupSize}`);
+  if (!Number.isInteger(groupSize) || groupSize < 1)
+    throw new DataError(`rolloutGroups: groupSize must be a positive integer, got ${groupSize}`);
   const limit = new ConcurrencyLimit(options.concurrency ?? 4 * groupSize);
   const rowIdOf = options.rowId ?? defaultRowId;
   const prefix = options.sessionPrefix ?? '';
@@ -69,7 +70,8 @@ export async function rolloutGroups<Row>(options: GroupRolloutOptions<Row>): Pro
     return { row, rowId, randoms, firstTurnSeed };
   });
   const ids = new Set(plans.map((plan) => plan.rowId));
-  if (ids.size !== plans.length) throw new DataError('rolloutGroups: row ids must be unique within one call (session ids are built from them)');
+  if (ids.size !== plans.length)
+    throw new DataError('rolloutGroups: row ids must be unique within one call (session ids are built from them)');
 
   return Promise.all(
     plans.map(async ({ row, rowId, randoms, firstTurnSeed }) => {

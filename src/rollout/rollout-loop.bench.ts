@@ -16,7 +16,11 @@ import { ChatTemplateRenderer } from './chat-template-renderer.js';
 import { rolloutGroups } from './group-rollout.js';
 
 type Row = { id: string; question: string; answers: string[] };
-const rows_P: Row[] = Array.from({ length: 16 }, (_, p) => ({ id: `q${p}`, question: `Question number ${p}?`, answers: [`answer ${p}`] }));
+const rows_P: Row[] = Array.from({ length: 16 }, (_, p) => ({
+  id: `q${p}`,
+  question: `Question number ${p}?`,
+  answers: [`answer ${p}`],
+}));
 const article = 'The quick brown fox jumps over the lazy dog. '.repeat(55);
 const search = defineTool({
   name: 'wiki_search',
@@ -30,7 +34,10 @@ const replies = [
   `<reasoning>\n${'The article says so. '.repeat(4)}\n</reasoning>\n<answer>\nanswer 3\n</answer>`,
 ];
 
-async function round(concurrency: number, budget: number): Promise<{ ms: number; rollouts: number; tokens: number; budgetStops: number }> {
+async function round(
+  concurrency: number,
+  budget: number,
+): Promise<{ ms: number; rollouts: number; tokens: number; budgetStops: number }> {
   const started = performance.now();
   const groups = await rolloutGroups<Row>({
     policy: new ScriptedPolicy({ tokenizer, replies }),
@@ -56,7 +63,12 @@ async function round(concurrency: number, budget: number): Promise<{ ms: number;
 await round(84, 4096); // warm-up
 console.log('| concurrency | budget | rollouts | tokens | budget stops | wall ms | ms / rollout |');
 console.log('|---|---|---|---|---|---|---|');
-for (const [concurrency, budget] of [[1, 4096], [84, 4096], [336, 4096], [84, 1024]] as const) {
+for (const [concurrency, budget] of [
+  [1, 4096],
+  [84, 4096],
+  [336, 4096],
+  [84, 1024],
+] as const) {
   const times: number[] = [];
   let last = await round(concurrency, budget);
   times.push(last.ms);
@@ -65,5 +77,7 @@ for (const [concurrency, budget] of [[1, 4096], [84, 4096], [336, 4096], [84, 10
     times.push(last.ms);
   }
   const ms = times.sort((a, b) => a - b)[1]!;
-  console.log(`| ${concurrency} | ${budget} | ${last.rollouts} | ${last.tokens} | ${last.budgetStops} | ${ms.toFixed(0)} | ${(ms / last.rollouts).toFixed(2)} |`);
+  console.log(
+    `| ${concurrency} | ${budget} | ${last.rollouts} | ${last.tokens} | ${last.budgetStops} | ${ms.toFixed(0)} | ${(ms / last.rollouts).toFixed(2)} |`,
+  );
 }

@@ -21,14 +21,31 @@ const search = defineTool({
   parameters: z.object({ query: z.string() }),
   execute: ({ query }) => (query === 'long' ? 'x'.repeat(500) : `Help! is a song by the Beatles (${query}).`),
 });
-const crash = defineTool({ name: 'crash', description: 'Throws.', parameters: z.object({}), execute: () => { throw new Error('segfault'); } });
-const hang = defineTool({ name: 'hang', description: 'Hangs.', parameters: z.object({}), timeoutMs: 10, execute: () => new Promise<string>(() => {}) });
+const crash = defineTool({
+  name: 'crash',
+  description: 'Throws.',
+  parameters: z.object({}),
+  execute: () => {
+    throw new Error('segfault');
+  },
+});
+const hang = defineTool({
+  name: 'hang',
+  description: 'Hangs.',
+  parameters: z.object({}),
+  timeoutMs: 10,
+  execute: () => new Promise<string>(() => {}),
+});
 
-const TOOL = (query: string) => `<reasoning>\nsearch\n</reasoning>\n<tool>\n{"name": "wiki_search", "args": {"query": "${query}"}}\n</tool>`;
+const TOOL = (query: string) =>
+  `<reasoning>\nsearch\n</reasoning>\n<tool>\n{"name": "wiki_search", "args": {"query": "${query}"}}\n</tool>`;
 const CALL = (name: string) => `<reasoning>\ntry\n</reasoning>\n<tool>\n{"name": "${name}", "args": {}}\n</tool>`;
 const ANSWER = '<reasoning>\nfound it\n</reasoning>\n<answer>\nThe Beatles\n</answer>';
 
-async function rollout(script: Partial<ScriptedPolicyOptions>, options: { env?: Partial<ToolEnvOptions>; tokenBudget?: number; seed?: number; policy?: Policy } = {}) {
+async function rollout(
+  script: Partial<ScriptedPolicyOptions>,
+  options: { env?: Partial<ToolEnvOptions>; tokenBudget?: number; seed?: number; policy?: Policy } = {},
+) {
   const policy = options.policy ?? new ScriptedPolicy({ tokenizer, ...script });
   const trajectory = await runRollout({
     policy,
@@ -75,7 +92,10 @@ describe('runRollout (the paper episode)', () => {
     const [first, second] = trajectory.turns;
     expect(first!.assistant.content).toBe(TOOL('Help!'));
     expect(first!.toolCalls).toEqual([{ name: 'wiki_search', arguments: { query: 'Help!' } }]);
-    expect(first!.env).toEqual({ role: 'user', content: '<result>\nHelp! is a song by the Beatles (Help!).\n</result>' });
+    expect(first!.env).toEqual({
+      role: 'user',
+      content: '<result>\nHelp! is a song by the Beatles (Help!).\n</result>',
+    });
     expect(first!).toMatchObject({ isToolResult: true, toolFailed: false, truncated: false });
     expect(second!.env).toBeUndefined();
     expect(trajectory.messages.map((m) => m.role)).toEqual(['system', 'user', 'assistant', 'user', 'assistant']);
@@ -86,16 +106,26 @@ describe('runRollout (the paper episode)', () => {
     );
     // The token sequence is exactly the ChatML rendering of the conversation (prefix property end to end).
     const full = new ChatTemplateRenderer({ tokenizer }).renderPrompt(trajectory.messages);
-    expect(tokenizer.decode(trajectory.tokens)).toBe(tokenizer.decode(full).slice(0, -'<|im_start|>assistant\n'.length - '<|im_end|>\n'.length));
+    expect(tokenizer.decode(trajectory.tokens)).toBe(
+      tokenizer.decode(full).slice(0, -'<|im_start|>assistant\n'.length - '<|im_end|>\n'.length),
+    );
 
     expect(policy.requests.map((r) => r.sessionId)).toEqual(['q1/0', 'q1/0']);
     expect(policy.requests[1]!.tokens).toEqual(trajectory.tokens.slice(0, second!.sampled.start));
-    expect(policy.requests[0]!.params).toMatchObject({ temperature: 0.9, topK: 50, topP: 1, stop: ['</tool>', '</answer>'], maxTokens: 1024 });
+    expect(policy.requests[0]!.params).toMatchObject({
+      temperature: 0.9,
+      topK: 50,
+      topP: 1,
+      stop: ['</tool>', '</answer>'],
+      maxTokens: 1024,
+    });
     expect(policy.released).toEqual(['q1/0']);
   });
 
   it('answers malformed tags with the no-tool error (mask 0) and goes on', async () => {
-    const { trajectory } = await rollout({ replies: ['<reasoning>hmm</reasoning> <tool>{"name": "wiki_search"', TOOL('Help!'), ANSWER] });
+    const { trajectory } = await rollout({
+      replies: ['<reasoning>hmm</reasoning> <tool>{"name": "wiki_search"', TOOL('Help!'), ANSWER],
+    });
     checkLayout(trajectory);
     expect(trajectory.turns[0]!.env).toEqual({ role: 'user', content: NO_TOOL_CALL_ERROR });
     expect(trajectory.turns[0]!.isToolResult).toBe(false);
@@ -105,13 +135,18 @@ describe('runRollout (the paper episode)', () => {
   });
 
   it('returns bad JSON, unknown tools and bad arguments inside <result> and goes on', async () => {
-    const { trajectory } = await rollout({ replies: [CALL('nope').replace('{"name": "nope", "args": {}}', '{bad json'), ANSWER] }, { env: { maxToolCalls: 3 } });
+    const { trajectory } = await rollout(
+      { replies: [CALL('nope').replace('{"name": "nope", "args": {}}', '{bad json'), ANSWER] },
+      { env: { maxToolCalls: 3 } },
+    );
     expect(trajectory.turns[0]!.env!.content).toBe('<result>\nError: Invalid JSON format\n</result>');
     expect(trajectory.turns[0]!.toolFailed).toBe(true);
     const unknown = await rollout({ replies: [CALL('google'), ANSWER] });
     expect(unknown.trajectory.turns[0]!.env!.content).toBe("<result>\nError: Unknown tool 'google'\n</result>");
     const badArgs = await rollout({ replies: [CALL('wiki_search'), ANSWER] });
-    expect(badArgs.trajectory.turns[0]!.env!.content).toMatch(/^<result>\nError: Invalid arguments for 'wiki_search': query: /);
+    expect(badArgs.trajectory.turns[0]!.env!.content).toMatch(
+      /^<result>\nError: Invalid arguments for 'wiki_search': query: /,
+    );
     expect(badArgs.trajectory.stopReason).toBe('answered');
   });
 
@@ -129,7 +164,9 @@ describe('runRollout (the paper episode)', () => {
     expect(crashed.trajectory.turns[0]!.env!.content).toBe('<result>\nError: segfault\n</result>');
     expect(crashed.trajectory.stopReason).toBe('answered');
     const hung = await rollout({ replies: [CALL('hang'), ANSWER] });
-    expect(hung.trajectory.turns[0]!.env!.content).toBe("<result>\nError: Tool 'hang' timed out after 10 ms\n</result>");
+    expect(hung.trajectory.turns[0]!.env!.content).toBe(
+      "<result>\nError: Tool 'hang' timed out after 10 ms\n</result>",
+    );
     expect(hung.trajectory.stopReason).toBe('answered');
   });
 });
@@ -171,7 +208,9 @@ describe('runRollout failures and formats', () => {
   it('records a policy failure as an error stop and still releases the session', async () => {
     const { trajectory, policy } = await rollout({ replies: [TOOL('Help!')] });
     expect(trajectory.stopReason).toBe('error');
-    expect(trajectory.errors[0]).toMatch(/^policy.sample failed on turn 1: ScriptedPolicy: session q1\/0 asked for turn 1/);
+    expect(trajectory.errors[0]).toMatch(
+      /^policy.sample failed on turn 1: ScriptedPolicy: session q1\/0 asked for turn 1/,
+    );
     expect(trajectory.turns).toHaveLength(1);
     expect(policy.released).toEqual(['q1/0']);
     checkLayout(trajectory);
@@ -179,7 +218,10 @@ describe('runRollout failures and formats', () => {
 
   it('records a policy that returns mismatched logprobs as an error', async () => {
     const inner = new ScriptedPolicy({ tokenizer, replies: [ANSWER] });
-    const broken: Policy = { tokenizer, sample: async (request) => ({ ...(await inner.sample(request)), logprobs: [-1] }) };
+    const broken: Policy = {
+      tokenizer,
+      sample: async (request) => ({ ...(await inner.sample(request)), logprobs: [-1] }),
+    };
     const { trajectory } = await rollout({}, { policy: broken });
     expect(trajectory.stopReason).toBe('error');
     expect(trajectory.errors[0]).toMatch(/returned \d+ tokens but 1 logprobs/);
@@ -188,19 +230,32 @@ describe('runRollout failures and formats', () => {
 
   it('runs the Hermes format with one call a turn through the same loop', async () => {
     const { trajectory, policy } = await rollout(
-      { replies: ['<tool_call>\n{"name": "wiki_search", "arguments": {"query": "Help!"}}\n</tool_call> extra', '<answer>The Beatles</answer>'] },
+      {
+        replies: [
+          '<tool_call>\n{"name": "wiki_search", "arguments": {"query": "Help!"}}\n</tool_call> extra',
+          '<answer>The Beatles</answer>',
+        ],
+      },
       { env: { format: new HermesFormat({ parallelToolCalls: false }) } },
     );
     checkLayout(trajectory);
     expect(policy.requests[0]!.params.stop).toEqual(['</tool_call>', '</answer>']);
-    expect(trajectory.turns[0]!.assistant.content).toBe('<tool_call>\n{"name": "wiki_search", "arguments": {"query": "Help!"}}\n</tool_call>');
-    expect(trajectory.turns[0]!.env!.content).toBe('<tool_response>\nHelp! is a song by the Beatles (Help!).\n</tool_response>');
+    expect(trajectory.turns[0]!.assistant.content).toBe(
+      '<tool_call>\n{"name": "wiki_search", "arguments": {"query": "Help!"}}\n</tool_call>',
+    );
+    expect(trajectory.turns[0]!.env!.content).toBe(
+      '<tool_response>\nHelp! is a song by the Beatles (Help!).\n</tool_response>',
+    );
     expect(trajectory.stopReason).toBe('answered');
   });
 
   it('keeps a Hermes turn with several calls as one assistant turn followed by every result', async () => {
-    const call = (query: string) => `<tool_call>\n{"name": "wiki_search", "arguments": {"query": "${query}"}}\n</tool_call>`;
-    const { trajectory, policy } = await rollout({ replies: [`${call('a')}\n${call('b')}`, '<answer>The Beatles</answer>'] }, { env: { format: new HermesFormat() } });
+    const call = (query: string) =>
+      `<tool_call>\n{"name": "wiki_search", "arguments": {"query": "${query}"}}\n</tool_call>`;
+    const { trajectory, policy } = await rollout(
+      { replies: [`${call('a')}\n${call('b')}`, '<answer>The Beatles</answer>'] },
+      { env: { format: new HermesFormat() } },
+    );
     checkLayout(trajectory);
     expect(policy.requests[0]!.params.stop).toEqual(['</answer>']);
     expect(trajectory.turns).toHaveLength(2);
@@ -211,7 +266,14 @@ describe('runRollout failures and formats', () => {
       '<tool_response>\nHelp! is a song by the Beatles (b).\n</tool_response>',
     ]);
     expect(first!.env).toEqual(first!.envMessages![0]);
-    expect(trajectory.messages.map((message) => message.role)).toEqual(['system', 'user', 'assistant', 'user', 'user', 'assistant']);
+    expect(trajectory.messages.map((message) => message.role)).toEqual([
+      'system',
+      'user',
+      'assistant',
+      'user',
+      'user',
+      'assistant',
+    ]);
     expect(tokenizer.decode(trajectory.tokens.slice(first!.envSpan!.start, first!.envSpan!.end))).toBe(
       '\n<|im_start|>user\n<tool_response>\nHelp! is a song by the Beatles (a).\n</tool_response><|im_end|>\n' +
         '<|im_start|>user\n<tool_response>\nHelp! is a song by the Beatles (b).\n</tool_response><|im_end|>\n<|im_start|>assistant\n',
@@ -224,7 +286,11 @@ describe('runRollout failures and formats', () => {
     const first = trajectory.turns[0]!;
     expect(first.assistant.content).toBe('no tags at all');
     expect(trajectory.tokens[first.sampled.end - 1]).toBe(tokenizer.tokenId('<|im_end|>'));
-    expect(tokenizer.decode(trajectory.tokens.slice(first.envSpan!.start, first.envSpan!.end)).startsWith('\n<|im_start|>user\n')).toBe(true);
+    expect(
+      tokenizer
+        .decode(trajectory.tokens.slice(first.envSpan!.start, first.envSpan!.end))
+        .startsWith('\n<|im_start|>user\n'),
+    ).toBe(true);
     checkLayout(trajectory);
   });
 

@@ -73,7 +73,8 @@ function checkSample(result: SampleResult, maxTokens: number, vocabSize: number)
   if (result.tokens.length !== result.logprobs.length) {
     return `returned ${result.tokens.length} tokens but ${result.logprobs.length} logprobs`;
   }
-  if (result.tokens.length > maxTokens) return `returned ${result.tokens.length} tokens, more than maxTokens ${maxTokens}`;
+  if (result.tokens.length > maxTokens)
+    return `returned ${result.tokens.length} tokens, more than maxTokens ${maxTokens}`;
   const badToken = result.tokens.find((id) => !Number.isInteger(id) || id < 0 || id >= vocabSize);
   if (badToken !== undefined) return `returned token id ${badToken} outside the vocabulary [0, ${vocabSize})`;
   const badLogprob = result.logprobs.find((value) => !Number.isFinite(value) || value > 1e-6);
@@ -177,7 +178,10 @@ export async function runRollout<Row>(options: RolloutOptions<Row>): Promise<Tra
       }
 
       // Several replies (one per tool call) are rendered together: the turn stays one assistant message.
-      const replyTokens = renderer.renderReply(replies.length === 1 ? replies[0]! : replies, { role: 'assistant', content: decoded });
+      const replyTokens = renderer.renderReply(replies.length === 1 ? replies[0]! : replies, {
+        role: 'assistant',
+        content: decoded,
+      });
       const space = tokenBudget - used();
       const kept = replyTokens.length > space ? replyTokens.slice(0, space) : replyTokens;
       const envStart = tokens.length;

@@ -47,7 +47,8 @@ describe('ScriptedPolicy', () => {
 
   it('plays each session its own turn sequence, and per-rollout scripts by first-request order', async () => {
     const policy = new ScriptedPolicy({ tokenizer, rollouts: [['a0', 'a1'], ['b0']] });
-    const text = async (sessionId: string) => tokenizer.decode((await policy.sample({ tokens: [], params: params(), seed: 0, sessionId })).tokens);
+    const text = async (sessionId: string) =>
+      tokenizer.decode((await policy.sample({ tokens: [], params: params(), seed: 0, sessionId })).tokens);
     expect(await text('x')).toBe('a0<|im_end|>');
     expect(await text('y')).toBe('b0<|im_end|>');
     expect(await text('x')).toBe('a1<|im_end|>');
@@ -55,7 +56,10 @@ describe('ScriptedPolicy', () => {
   });
 
   it('gives the reply function the decoded request, the session and the turn', async () => {
-    const policy = new ScriptedPolicy({ tokenizer, reply: ({ text, turn, sessionId }) => `${sessionId}:${turn}:${text.length}` });
+    const policy = new ScriptedPolicy({
+      tokenizer,
+      reply: ({ text, turn, sessionId }) => `${sessionId}:${turn}:${text.length}`,
+    });
     const result = await policy.sample({ tokens: tokenizer.encode('four'), params: params(), seed: 0, sessionId: 's' });
     expect(tokenizer.decode(result.tokens)).toBe('s:0:4<|im_end|>');
   });

@@ -59,8 +59,10 @@ export class ScriptedPolicy implements Policy {
 
   constructor(options: ScriptedPolicyOptions) {
     const given = [options.replies, options.rollouts, options.reply].filter((value) => value !== undefined).length;
-    if (given !== 1) throw new TurnwiseError(`ScriptedPolicy: give exactly one of 'replies', 'rollouts' or 'reply' (got ${given})`);
-    if (options.rollouts !== undefined && options.rollouts.length === 0) throw new TurnwiseError('ScriptedPolicy: rollouts must not be empty');
+    if (given !== 1)
+      throw new TurnwiseError(`ScriptedPolicy: give exactly one of 'replies', 'rollouts' or 'reply' (got ${given})`);
+    if (options.rollouts !== undefined && options.rollouts.length === 0)
+      throw new TurnwiseError('ScriptedPolicy: rollouts must not be empty');
     this.options = options;
     this.tokenizer = options.tokenizer;
   }
@@ -76,7 +78,13 @@ export class ScriptedPolicy implements Policy {
         session = { rollout: this.sessions.size, turns: 0 };
         this.sessions.set(key, session);
       }
-      const call: ScriptCall = { sessionId: request.sessionId, turn: session.turns++, rollout: session.rollout, text: '', request };
+      const call: ScriptCall = {
+        sessionId: request.sessionId,
+        turn: session.turns++,
+        rollout: session.rollout,
+        text: '',
+        request,
+      };
       if (this.options.delayMs) await new Promise((resolve) => setTimeout(resolve, this.options.delayMs));
       const text = await this.replyFor(call);
       return this.emit(text, request);
@@ -98,7 +106,9 @@ export class ScriptedPolicy implements Policy {
     const script = replies ?? rollouts![call.rollout % rollouts!.length]!;
     const text = script[call.turn];
     if (text === undefined) {
-      throw new ScriptExhaustedError(`ScriptedPolicy: session ${call.sessionId ?? '(none)'} asked for turn ${call.turn} but its script has ${script.length} replies`);
+      throw new ScriptExhaustedError(
+        `ScriptedPolicy: session ${call.sessionId ?? '(none)'} asked for turn ${call.turn} but its script has ${script.length} replies`,
+      );
     }
     return text;
   }

@@ -41,7 +41,9 @@ describe('BigramModel', () => {
 
   it('names the backend and the datum in shape errors', () => {
     const model = new BigramModel(5, { initScale: 0.5 }, 'my backend');
-    expect(() => model.logprobs([{ inputTokens: [1, 2], targetTokens: [2], weights: [1, 1] }], 1)).toThrow(/my backend: datum 0 has 2 inputs, 1 targets/);
+    expect(() => model.logprobs([{ inputTokens: [1, 2], targetTokens: [2], weights: [1, 1] }], 1)).toThrow(
+      /my backend: datum 0 has 2 inputs, 1 targets/,
+    );
     expect(() => model.logprobs([{ inputTokens: [7], targetTokens: [2], weights: [1] }], 1)).toThrow(ShapeError);
   });
 });

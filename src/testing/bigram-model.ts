@@ -73,10 +73,13 @@ export class BigramModel {
     data.forEach((datum, b) => {
       const length = datum.inputTokens.length;
       if (datum.targetTokens.length !== length || datum.weights.length !== length) {
-        throw new ShapeError(`${this.label}: datum ${b} has ${length} inputs, ${datum.targetTokens.length} targets, ${datum.weights.length} weights; expected equal lengths`);
+        throw new ShapeError(
+          `${this.label}: datum ${b} has ${length} inputs, ${datum.targetTokens.length} targets, ${datum.weights.length} weights; expected equal lengths`,
+        );
       }
       for (const token of [...datum.inputTokens, ...datum.targetTokens]) {
-        if (!Number.isInteger(token) || token < 0 || token >= this.vocab) throw new ShapeError(`${this.label}: token ${token} outside [0, ${this.vocab})`);
+        if (!Number.isInteger(token) || token < 0 || token >= this.vocab)
+          throw new ShapeError(`${this.label}: token ${token} outside [0, ${this.vocab})`);
       }
     });
   }
@@ -84,7 +87,9 @@ export class BigramModel {
   /** Logprob of every target token under `temperature` (B, T). */
   logprobs(data: Datum[], temperature: number): number[][] {
     this.check(data);
-    return data.map((datum) => datum.inputTokens.map((input, t) => this.logSoftmax(input, temperature)[datum.targetTokens[t]!]!));
+    return data.map((datum) =>
+      datum.inputTokens.map((input, t) => this.logSoftmax(input, temperature)[datum.targetTokens[t]!]!),
+    );
   }
 
   /** Computes the loss (from src/loss) and adds its gradient to the accumulated gradient. */
@@ -99,7 +104,8 @@ export class BigramModel {
         const row = this.logSoftmax(input, temperature);
         const target = datum.targetTokens[t]!;
         for (let j = 0; j < this.vocab; j++) {
-          this.grad_V_V[input * this.vocab + j]! += (dLoss_dLogp * ((j === target ? 1 : 0) - Math.exp(row[j]!))) / temperature;
+          this.grad_V_V[input * this.vocab + j]! +=
+            (dLoss_dLogp * ((j === target ? 1 : 0) - Math.exp(row[j]!))) / temperature;
         }
       });
     });
@@ -120,7 +126,8 @@ export class BigramModel {
       this.adamM[i] = params.beta1 * this.adamM[i]! + (1 - params.beta1) * g;
       this.adamV[i] = params.beta2 * this.adamV[i]! + (1 - params.beta2) * g * g;
       const update = this.adamM[i]! / correction1 / (Math.sqrt(this.adamV[i]! / correction2) + params.eps);
-      this.weights_V_V[i] = this.weights_V_V[i]! * (1 - params.learningRate * params.weightDecay) - params.learningRate * update;
+      this.weights_V_V[i] =
+        this.weights_V_V[i]! * (1 - params.learningRate * params.weightDecay) - params.learningRate * update;
     }
     this.grad_V_V.fill(0);
     this.rows.clear();
@@ -129,7 +136,12 @@ export class BigramModel {
 
   /** A copy of the weights and optimiser state. */
   snapshot(): BigramSnapshot {
-    return { weights: this.weights_V_V.slice(), adamM: this.adamM.slice(), adamV: this.adamV.slice(), adamStep: this.adamStep };
+    return {
+      weights: this.weights_V_V.slice(),
+      adamM: this.adamM.slice(),
+      adamV: this.adamV.slice(),
+      adamStep: this.adamStep,
+    };
   }
 
   /** Restores a snapshot; without `optimizer` the optimiser state starts fresh. */

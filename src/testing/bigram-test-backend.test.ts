@@ -9,7 +9,14 @@ import { BigramTestBackend } from './bigram-test-backend.js';
 // Old and reference logprobs near log(1/259), the uniform logprob over the byte vocabulary.
 const datum = (backend: BigramTestBackend): Datum => {
   const tokens = backend.tokenizer.encode('abcab');
-  return { inputTokens: tokens.slice(0, -1), targetTokens: tokens.slice(1), weights: [0, 1, 1, 1], oldLogprobs: [0, -5.3, -5.7, -5.6], advantages: [0, 1.5, -0.7, 0.4], refLogprobs: [0, -5.5, -5.4, -5.55] };
+  return {
+    inputTokens: tokens.slice(0, -1),
+    targetTokens: tokens.slice(1),
+    weights: [0, 1, 1, 1],
+    oldLogprobs: [0, -5.3, -5.7, -5.6],
+    advantages: [0, 1.5, -0.7, 0.4],
+    refLogprobs: [0, -5.5, -5.4, -5.55],
+  };
 };
 
 const adam = { learningRate: 0.1, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0, gradClipNorm: 1 };
@@ -45,7 +52,9 @@ describe('bigram test backend', () => {
   it('learns a sequence with cross-entropy and restores weights and optimiser state from a checkpoint file', async () => {
     const backend = new BigramTestBackend({ seed: 3, checkpointDirectory: mkdtempSync(join(tmpdir(), 'bigram-')) });
     const tokens = backend.tokenizer.encode('hello world');
-    const data: Datum[] = [{ inputTokens: tokens.slice(0, -1), targetTokens: tokens.slice(1), weights: tokens.slice(1).map(() => 1) }];
+    const data: Datum[] = [
+      { inputTokens: tokens.slice(0, -1), targetTokens: tokens.slice(1), weights: tokens.slice(1).map(() => 1) },
+    ];
     const first = (await backend.forwardBackward(data, { kind: 'cross_entropy' }, { temperature: 1 })).loss;
     await backend.optimStep(adam);
     for (let i = 0; i < 20; i++) {
@@ -75,7 +84,9 @@ describe('bigram test backend', () => {
     expect([...backend.weights_V_V]).not.toEqual([...before]);
     await backend.load(path, { optimizer: false });
     expect([...backend.weights_V_V]).toEqual([...before]);
-    await expect(backend.load('memory://bigram/other', { optimizer: false })).rejects.toThrow(/no checkpoint "memory:\/\/bigram\/other"/);
+    await expect(backend.load('memory://bigram/other', { optimizer: false })).rejects.toThrow(
+      /no checkpoint "memory:\/\/bigram\/other"/,
+    );
     const torn = join(mkdtempSync(join(tmpdir(), 'bigram-')), 'torn.json');
     writeFileSync(torn, '{"weights": [1, 2');
     await expect(backend.load(torn, { optimizer: false })).rejects.toBeInstanceOf(CheckpointError);

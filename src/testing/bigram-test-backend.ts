@@ -58,7 +58,11 @@ export class BigramTestBackend implements Backend {
   private readonly coalescing: boolean;
 
   constructor(options: BigramTestBackendOptions = {}) {
-    this.model = new BigramModel(this.tokenizer.vocabSize, { seed: options.seed, initScale: options.initScale ?? 0.5 }, 'bigram test backend');
+    this.model = new BigramModel(
+      this.tokenizer.vocabSize,
+      { seed: options.seed, initScale: options.initScale ?? 0.5 },
+      'bigram test backend',
+    );
     this.checkpointDirectory = options.checkpointDirectory;
     this.busyStepMs = options.busyStepMs ?? 0;
     this.script = options.script;
@@ -81,14 +85,22 @@ export class BigramTestBackend implements Backend {
   }
 
   policy(): Policy {
-    return { tokenizer: this.tokenizer, coalescesConsecutiveSeeds: this.coalescing, sample: (request, onToken) => this.sample(request, onToken) };
+    return {
+      tokenizer: this.tokenizer,
+      coalescesConsecutiveSeeds: this.coalescing,
+      sample: (request, onToken) => this.sample(request, onToken),
+    };
   }
 
   async forward(data: Datum[], options: { temperature: number }): Promise<number[][]> {
     return this.model.logprobs(data, options.temperature);
   }
 
-  async forwardBackward(data: Datum[], loss: LossSpec, options: { temperature: number }): Promise<ForwardBackwardResult> {
+  async forwardBackward(
+    data: Datum[],
+    loss: LossSpec,
+    options: { temperature: number },
+  ): Promise<ForwardBackwardResult> {
     this.model.check(data);
     if (this.busyStepMs > 0) {
       const until = performance.now() + this.busyStepMs;
@@ -108,14 +120,23 @@ export class BigramTestBackend implements Backend {
     }
     const path = join(this.checkpointDirectory, `${name}.json`);
     const { weights, adamM, adamV, adamStep } = this.model.snapshot();
-    writeFileAtomicSync(path, JSON.stringify({ weights: encodeFloats(weights), m: encodeFloats(adamM), v: encodeFloats(adamV), step: adamStep }));
+    writeFileAtomicSync(
+      path,
+      JSON.stringify({
+        weights: encodeFloats(weights),
+        m: encodeFloats(adamM),
+        v: encodeFloats(adamV),
+        step: adamStep,
+      }),
+    );
     return path;
   }
 
   async load(path: string, options: { optimizer: boolean }): Promise<void> {
     if (path.startsWith(MEMORY_PREFIX)) {
       const snapshot = this.saved.get(path.slice(MEMORY_PREFIX.length));
-      if (!snapshot) throw new CheckpointError(`no checkpoint ${JSON.stringify(path)} was saved by this bigram test backend`);
+      if (!snapshot)
+        throw new CheckpointError(`no checkpoint ${JSON.stringify(path)} was saved by this bigram test backend`);
       this.model.restore(snapshot, options);
       return;
     }
@@ -128,9 +149,11 @@ export class BigramTestBackend implements Backend {
     const size = this.tokenizer.vocabSize ** 2;
     const weights = decodeFloats(saved.weights);
     const [adamM, adamV] = [decodeFloats(saved.m), decodeFloats(saved.v)];
-    if (weights.length !== size) throw new CheckpointError(`bigram test checkpoint ${path} has ${weights.length} weights, expected ${size}`);
+    if (weights.length !== size)
+      throw new CheckpointError(`bigram test checkpoint ${path} has ${weights.length} weights, expected ${size}`);
     const optimizer = options.optimizer && adamM.length === size && adamV.length === size;
-    if (options.optimizer && !optimizer) throw new CheckpointError(`bigram test checkpoint ${path} has no optimiser state of ${size} entries`);
+    if (options.optimizer && !optimizer)
+      throw new CheckpointError(`bigram test checkpoint ${path} has no optimiser state of ${size} entries`);
     this.model.restore({ weights, adamM, adamV, adamStep: saved.step ?? 0 }, { optimizer });
   }
 
@@ -139,7 +162,8 @@ export class BigramTestBackend implements Backend {
   /** Seeded ancestral sampling from the bigram table (or the script's completion); stops as the engine's sampler does. */
   async sample(request: SampleRequest, onToken?: (token: GeneratedToken) => void): Promise<SampleResult> {
     const { params } = request;
-    if (request.tokens.length === 0) throw new ShapeError('bigram test backend: sample needs at least one prompt token');
+    if (request.tokens.length === 0)
+      throw new ShapeError('bigram test backend: sample needs at least one prompt token');
     const scripted = this.script?.(this.tokenizer.decode(request.tokens));
     const forced = scripted === undefined ? undefined : this.tokenizer.encode(scripted);
     const topCount = request.topLogprobs ?? 0;
@@ -155,7 +179,12 @@ export class BigramTestBackend implements Backend {
       const row = this.model.logSoftmax(last, params.temperature);
       const endOfScript = forced !== undefined && step >= forced.length;
       if (endOfScript && params.stopTokenIds?.[0] === undefined) return finish('stop');
-      const next = forced === undefined ? drawToken(row, params.topK, params.topP, random) : endOfScript ? params.stopTokenIds![0]! : forced[step]!;
+      const next =
+        forced === undefined
+          ? drawToken(row, params.topK, params.topP, random)
+          : endOfScript
+            ? params.stopTokenIds![0]!
+            : forced[step]!;
       tokens.push(next);
       logprobs.push(row[next]!);
       const top = topCount > 0 ? topOf(row, topCount) : undefined;

@@ -32,17 +32,21 @@ export class ByteTokenizer implements Tokenizer {
     const specials = options.specialTokens ?? BYTE_TOKENIZER_SPECIAL_TOKENS;
     this.specialIds = new Map();
     specials.forEach((token, index) => {
-      if (token.length === 0 || this.specialIds.has(token)) throw new DataError(`ByteTokenizer: special token ${JSON.stringify(token)} is empty or repeated`);
+      if (token.length === 0 || this.specialIds.has(token))
+        throw new DataError(`ByteTokenizer: special token ${JSON.stringify(token)} is empty or repeated`);
       this.specialIds.set(token, 256 + index);
     });
     this.specialTexts = [...specials];
     this.vocabSize = 256 + specials.length;
     // Longest first, so a special token that contains another wins.
-    const alternatives = [...specials].sort((a, b) => b.length - a.length).map((token) => token.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+    const alternatives = [...specials]
+      .sort((a, b) => b.length - a.length)
+      .map((token) => token.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
     this.splitter = alternatives.length > 0 ? new RegExp(`(${alternatives.join('|')})`) : undefined;
     const eos = options.eosToken ?? (specials.includes('<|endoftext|>') ? '<|endoftext|>' : undefined);
     this.eosTokenId = eos === undefined ? undefined : this.specialIds.get(eos);
-    if (eos !== undefined && this.eosTokenId === undefined) throw new DataError(`ByteTokenizer: eosToken ${JSON.stringify(eos)} is not one of the special tokens`);
+    if (eos !== undefined && this.eosTokenId === undefined)
+      throw new DataError(`ByteTokenizer: eosToken ${JSON.stringify(eos)} is not one of the special tokens`);
   }
 
   encode(text: string): number[] {

@@ -4,10 +4,21 @@
  * code can be tested without a model or a network, through the same rollout loop as training.
  */
 export { ByteTokenizer, BYTE_TOKENIZER_SPECIAL_TOKENS, type ByteTokenizerOptions } from './byte-tokenizer.js';
-export { ScriptedPolicy, ScriptExhaustedError, fakeLogprob, type ScriptCall, type ScriptedPolicyOptions } from '../rollout/scripted-policy.js';
+export {
+  ScriptedPolicy,
+  ScriptExhaustedError,
+  fakeLogprob,
+  type ScriptCall,
+  type ScriptedPolicyOptions,
+} from '../rollout/scripted-policy.js';
 export { trajectoryFromMessages, assistantMessage, userMessage } from './trajectory-from-messages.js';
 export { scriptedRollout, type ScriptedRolloutOptions } from './scripted-rollout.js';
-export { syntheticTrajectory, syntheticGroup, type SyntheticTrajectorySpec, type SyntheticTurn } from '../advantage/synthetic-trajectory.js';
+export {
+  syntheticTrajectory,
+  syntheticGroup,
+  type SyntheticTrajectorySpec,
+  type SyntheticTurn,
+} from '../advantage/synthetic-trajectory.js';
 export { workedVectorGroup } from '../advantage/worked-vector.js';
 export { BigramTestBackend, type BigramTestBackendOptions } from './bigram-test-backend.js';
 export { createToyTask } from './toy-task.js';

@@ -44,16 +44,26 @@ export function createMcpTestServer(options: { state?: McpTestServerState; crash
     'echo',
     {
       description: 'Repeats a text.',
-      inputSchema: { text: z.string().describe('The text to repeat'), times: z.number().int().min(1).max(5).default(1).describe('How many times') },
+      inputSchema: {
+        text: z.string().describe('The text to repeat'),
+        times: z.number().int().min(1).max(5).default(1).describe('How many times'),
+      },
     },
     ({ text: value, times }) => text(Array.from({ length: times }, () => value).join(' ')),
   );
-  server.registerTool('fail', { description: 'Always fails.', inputSchema: { reason: z.string().describe('Why it fails') } }, ({ reason }) => {
-    throw new Error(`cannot comply: ${reason}`);
-  });
+  server.registerTool(
+    'fail',
+    { description: 'Always fails.', inputSchema: { reason: z.string().describe('Why it fails') } },
+    ({ reason }) => {
+      throw new Error(`cannot comply: ${reason}`);
+    },
+  );
   server.registerTool(
     'slow',
-    { description: 'Sleeps, then says so.', inputSchema: { ms: z.number().int().min(0).max(60_000).describe('Milliseconds to sleep') } },
+    {
+      description: 'Sleeps, then says so.',
+      inputSchema: { ms: z.number().int().min(0).max(60_000).describe('Milliseconds to sleep') },
+    },
     async ({ ms }, extra) => {
       state.calls++;
       state.inFlight++;
@@ -78,12 +88,23 @@ export function createMcpTestServer(options: { state?: McpTestServerState; crash
       { type: 'text' as const, text: 'A chart:' },
       { type: 'image' as const, data: PNG_BASE64, mimeType: 'image/png' },
       { type: 'audio' as const, data: 'AAAA', mimeType: 'audio/wav' },
-      { type: 'resource_link' as const, uri: 'file:///data/report.csv', name: 'report.csv', mimeType: 'text/csv', description: 'The full table' },
-      { type: 'resource' as const, resource: { uri: 'file:///notes.txt', mimeType: 'text/plain', text: 'Remember the milk.' } },
+      {
+        type: 'resource_link' as const,
+        uri: 'file:///data/report.csv',
+        name: 'report.csv',
+        mimeType: 'text/csv',
+        description: 'The full table',
+      },
+      {
+        type: 'resource' as const,
+        resource: { uri: 'file:///notes.txt', mimeType: 'text/plain', text: 'Remember the milk.' },
+      },
       { type: 'resource' as const, resource: { uri: 'file:///blob.bin', blob: 'AAECAw==' } },
     ],
   }));
-  server.registerTool('stats', { description: 'Reports the counters of the slow tool.' }, () => text(JSON.stringify(state)));
+  server.registerTool('stats', { description: 'Reports the counters of the slow tool.' }, () =>
+    text(JSON.stringify(state)),
+  );
   if (options.crashable === true) {
     server.registerTool('crash', { description: 'Kills the server mid-call.' }, () => {
       process.stderr.write('mcp test server: crashing on purpose\n');
@@ -112,13 +133,18 @@ export interface McpHttpTestServer {
 }
 
 /** Serves MCP servers over streamable HTTP on 127.0.0.1 (ephemeral port), one per session; `requiredHeaders` must match or the answer is 401. */
-export async function startMcpHttpTestServer(options: { create: () => McpServer | Server; requiredHeaders?: Record<string, string> }): Promise<McpHttpTestServer> {
+export async function startMcpHttpTestServer(options: {
+  create: () => McpServer | Server;
+  requiredHeaders?: Record<string, string>;
+}): Promise<McpHttpTestServer> {
   const transports = new Map<string, StreamableHTTPServerTransport>();
   const info = { sessions: 0, terminated: 0 };
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     for (const [name, value] of Object.entries(options.requiredHeaders ?? {})) {
       if (request.headers[name.toLowerCase()] !== value) {
-        response.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: `missing or wrong ${name} header` }));
+        response
+          .writeHead(401, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ error: `missing or wrong ${name} header` }));
         return;
       }
     }
@@ -169,14 +195,21 @@ export async function startMcpHttpTestServer(options: { create: () => McpServer 
 }
 
 /** A tool as a server lists it (raw JSON). */
-export type ListedMcpTool = { name: string; description?: string; inputSchema: Record<string, unknown> } & Record<string, unknown>;
+export type ListedMcpTool = { name: string; description?: string; inputSchema: Record<string, unknown> } & Record<
+  string,
+  unknown
+>;
 
 /**
  * A low-level server listing `tools` `pageSize` at a time (or, with `repeatCursor`, the same cursor
  * forever); a call answers with its name and arguments as JSON, except that `protocol_error` gets
  * a JSON-RPC error.
  */
-export function createListingMcpServer(options: { tools: ListedMcpTool[]; pageSize: number; repeatCursor?: boolean }): Server {
+export function createListingMcpServer(options: {
+  tools: ListedMcpTool[];
+  pageSize: number;
+  repeatCursor?: boolean;
+}): Server {
   const server = new Server({ name: 'turnwise-listing-test', version: '1.0.0' }, { capabilities: { tools: {} } });
   server.setRequestHandler(ListToolsRequestSchema, (request) => {
     const start = request.params?.cursor === undefined ? 0 : Number(request.params.cursor);
@@ -186,7 +219,14 @@ export function createListingMcpServer(options: { tools: ListedMcpTool[]; pageSi
   });
   server.setRequestHandler(CallToolRequestSchema, (request) => {
     if (request.params.name === 'protocol_error') throw new McpError(ErrorCode.InternalError, 'database is down');
-    return { content: [{ type: 'text', text: JSON.stringify({ name: request.params.name, arguments: request.params.arguments ?? {} }) }] };
+    return {
+      content: [
+        {
+          type: 'text',
+          text: JSON.stringify({ name: request.params.name, arguments: request.params.arguments ?? {} }),
+        },
+      ],
+    };
   });
   return server;
 }

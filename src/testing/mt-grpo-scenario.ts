@@ -28,7 +28,14 @@ export interface ScenarioOptions {
   adam?: AdamParams;
 }
 
-const DEFAULT_ADAM: AdamParams = { learningRate: 0.05, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.01, gradClipNorm: 1 };
+const DEFAULT_ADAM: AdamParams = {
+  learningRate: 0.05,
+  beta1: 0.9,
+  beta2: 0.99,
+  eps: 1e-8,
+  weightDecay: 0.01,
+  gradClipNorm: 1,
+};
 
 function normalise(values_G: number[]): number[] {
   const mean = values_G.reduce((a, b) => a + b, 0) / values_G.length;
@@ -41,11 +48,23 @@ export async function runMtGrpoScenario(backend: Backend, options: ScenarioOptio
   const steps = options.steps ?? 3;
   const groupSize = options.groupSize ?? 4;
   const temperature = options.temperature ?? 1;
-  const loss: LossSpec = options.loss ?? { kind: 'ppo', clipLow: 0.2, clipHigh: 0.2, klBeta: 0, normalization: 'token-mean' };
+  const loss: LossSpec = options.loss ?? {
+    kind: 'ppo',
+    clipLow: 0.2,
+    clipHigh: 0.2,
+    klBeta: 0,
+    normalization: 'token-mean',
+  };
   const tokenizer = backend.tokenizer;
   const renderer = backend.renderer;
   const policy = backend.policy();
-  const trace: ScenarioTrace = { sampledTokens: [], sampledLogprobs: [], losses: [], learnerLogprobs: [], optimMetrics: [] };
+  const trace: ScenarioTrace = {
+    sampledTokens: [],
+    sampledLogprobs: [],
+    losses: [],
+    learnerLogprobs: [],
+    optimMetrics: [],
+  };
   const params = { temperature, topK: 0, topP: 1, maxTokens: 12, stop: ['.'], stopTokenIds: renderer.stopTokenIds };
   for (let step = 0; step < steps; step++) {
     const messages: Message[] = [{ role: 'user', content: `Question ${step}: say something in lowercase letters.` }];
@@ -54,19 +73,41 @@ export async function runMtGrpoScenario(backend: Backend, options: ScenarioOptio
         // One conversation per episode, as the rollout loop does (template renderers keep state).
         const conversation = renderer.fork?.() ?? renderer;
         const prompt = conversation.renderPrompt(messages);
-        const first = await policy.sample({ tokens: prompt, params, seed: 1000 * step + 10 * g + 1, sessionId: `s${step}-${g}` });
-        const reply = conversation.renderReply({ role: 'user', content: '<result>ok</result>' }, { role: 'assistant', content: tokenizer.decode(first.tokens) });
-        const second = await policy.sample({ tokens: [...prompt, ...first.tokens, ...reply], params, seed: 1000 * step + 10 * g + 2, sessionId: `s${step}-${g}` });
+        const first = await policy.sample({
+          tokens: prompt,
+          params,
+          seed: 1000 * step + 10 * g + 1,
+          sessionId: `s${step}-${g}`,
+        });
+        const reply = conversation.renderReply(
+          { role: 'user', content: '<result>ok</result>' },
+          { role: 'assistant', content: tokenizer.decode(first.tokens) },
+        );
+        const second = await policy.sample({
+          tokens: [...prompt, ...first.tokens, ...reply],
+          params,
+          seed: 1000 * step + 10 * g + 2,
+          sessionId: `s${step}-${g}`,
+        });
         return { prompt, first, reply, second };
       }),
     );
-    const turnRewards_G = episodes.map(({ first }) => (tokenizer.decode(first.tokens).match(/[a-z]/g)?.length ?? 0) / 4);
-    const outcomeRewards_G = episodes.map(({ second }) => (tokenizer.decode(second.tokens).includes('.') ? 1 : 0) + second.tokens.length / 20);
+    const turnRewards_G = episodes.map(
+      ({ first }) => (tokenizer.decode(first.tokens).match(/[a-z]/g)?.length ?? 0) / 4,
+    );
+    const outcomeRewards_G = episodes.map(
+      ({ second }) => (tokenizer.decode(second.tokens).includes('.') ? 1 : 0) + second.tokens.length / 20,
+    );
     const outcome_G = normalise(outcomeRewards_G);
     const turn_G = normalise(turnRewards_G);
     const data: Datum[] = episodes.map(({ prompt, first, reply, second }, g) => {
       const tokens = [...prompt, ...first.tokens, ...reply, ...second.tokens];
-      const trainable_T = [...prompt.map(() => 0), ...first.tokens.map(() => 1), ...reply.map(() => 0), ...second.tokens.map(() => 1)];
+      const trainable_T = [
+        ...prompt.map(() => 0),
+        ...first.tokens.map(() => 1),
+        ...reply.map(() => 0),
+        ...second.tokens.map(() => 1),
+      ];
       const logprobs_T = [...prompt.map(() => 0), ...first.logprobs, ...reply.map(() => 0), ...second.logprobs];
       const advantages_T = [
         ...prompt.map(() => 0),
@@ -91,7 +132,9 @@ export async function runMtGrpoScenario(backend: Backend, options: ScenarioOptio
       trace.learnerLogprobs.push(result.logprobs);
       const metrics = await backend.optimStep(options.adam ?? DEFAULT_ADAM);
       // A Tinker client's `tinker/*` counters describe the network (retries, waits), not the model.
-      trace.optimMetrics.push(Object.fromEntries(Object.entries(metrics).filter(([key]) => !key.startsWith('tinker/'))));
+      trace.optimMetrics.push(
+        Object.fromEntries(Object.entries(metrics).filter(([key]) => !key.startsWith('tinker/'))),
+      );
     }
   }
   return trace;

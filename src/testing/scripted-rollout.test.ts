@@ -28,9 +28,15 @@ describe('scriptedRollout', () => {
     const closer = defineReward<{ secret: number }>({
       name: 'closer',
       level: 'turn',
-      score: ({ trajectory, row }) => trajectory.turns.map((turn) => 1 / (1 + Math.abs(Number(turn.assistant.content) - row.secret))),
+      score: ({ trajectory, row }) =>
+        trajectory.turns.map((turn) => 1 / (1 + Math.abs(Number(turn.assistant.content) - row.secret))),
     });
-    const trajectory = await scriptedRollout({ env: new GuessEnv(), row: { secret: 7 }, replies: ['3', '9', '7'], rubric: new Rubric([closer]) });
+    const trajectory = await scriptedRollout({
+      env: new GuessEnv(),
+      row: { secret: 7 },
+      replies: ['3', '9', '7'],
+      rubric: new Rubric([closer]),
+    });
     expect(trajectory.stopReason).toBe('answered');
     expect(trajectory.turns.map((turn) => turn.env?.content)).toEqual(['higher', 'lower', undefined]);
     expect(trajectory.turnRewards).toEqual([0.2, 1 / 3, 1]);

@@ -37,7 +37,10 @@ export async function scriptedRollout<Row>(options: ScriptedRolloutOptions<Row>)
   const trajectory = await runRollout({
     policy: new ScriptedPolicy({ tokenizer, replies: options.replies }),
     env: options.env,
-    renderer: new ChatTemplateRenderer({ tokenizer, ...(options.template !== undefined && { template: options.template }) }),
+    renderer: new ChatTemplateRenderer({
+      tokenizer,
+      ...(options.template !== undefined && { template: options.template }),
+    }),
     row: options.row,
     rowId: 'scripted',
     groupIndex: 0,

@@ -17,9 +17,17 @@ export interface TestServer {
 }
 
 /** Starts a server over a new `BigramTestBackend`; options go to `createTinkerServer` (`emulate` included). */
-export async function startTestServer(options: Partial<TinkerServerOptions> = {}, backendOptions: BigramTestBackendOptions = { seed: 1 }): Promise<TestServer> {
+export async function startTestServer(
+  options: Partial<TinkerServerOptions> = {},
+  backendOptions: BigramTestBackendOptions = { seed: 1 },
+): Promise<TestServer> {
   const backend = new BigramTestBackend(backendOptions);
-  const server = createTinkerServer({ modelName: 'test/bigram', longPollMs: 200, ...options, backend: options.backend ?? backend });
+  const server = createTinkerServer({
+    modelName: 'test/bigram',
+    longPollMs: 200,
+    ...options,
+    backend: options.backend ?? backend,
+  });
   const url = await server.listen(0);
   return { url, server, backend, close: () => server.close() };
 }

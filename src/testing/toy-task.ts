@@ -21,12 +21,23 @@ export interface ToyRow {
 
 /** The toy task with `count` rows per split. */
 export function createToyTask(count = 6): TrainingTask<ToyRow> {
-  const echo = defineTool({ name: 'echo', description: 'Echoes its text.', parameters: z.object({ text: z.string().describe('text to echo') }), execute: ({ text }) => text });
+  const echo = defineTool({
+    name: 'echo',
+    description: 'Echoes its text.',
+    parameters: z.object({ text: z.string().describe('text to echo') }),
+    execute: ({ text }) => text,
+  });
   const splits: Record<string, ToyRow[]> = {};
   for (const split of ['train', 'dev', 'test']) {
-    splits[split] = Array.from({ length: count }, (_, i) => ({ id: `${split}-${i}`, question: `q${i}`, answers: ['a'], family: i % 2 === 0 ? 'even' : 'odd' }));
+    splits[split] = Array.from({ length: count }, (_, i) => ({
+      id: `${split}-${i}`,
+      question: `q${i}`,
+      answers: ['a'],
+      family: i % 2 === 0 ? 'even' : 'odd',
+    }));
   }
-  const lastAssistant = (completion: { role: string; content: string }[]) => [...completion].reverse().find((message) => message.role === 'assistant')?.content ?? '';
+  const lastAssistant = (completion: { role: string; content: string }[]) =>
+    [...completion].reverse().find((message) => message.role === 'assistant')?.content ?? '';
   return {
     name: 'toy',
     rows(split) {
@@ -39,7 +50,11 @@ export function createToyTask(count = 6): TrainingTask<ToyRow> {
     family: (row) => row.family,
     createEnv: ToolEnv.factory<ToyRow>({ tools: [echo], maxToolCalls: 2 }),
     rubric: new Rubric<ToyRow>([
-      defineReward({ name: 'tool_execution', level: 'turn', score: ({ completion }) => (lastAssistant(completion.slice(0, 1)).includes('<') ? 0.2 : 0) }),
+      defineReward({
+        name: 'tool_execution',
+        level: 'turn',
+        score: ({ completion }) => (lastAssistant(completion.slice(0, 1)).includes('<') ? 0.2 : 0),
+      }),
       defineReward({
         name: 'exact_match',
         level: 'outcome',

@@ -11,10 +11,19 @@ export function trajectoryFromMessages(completion: Message[], rowId = 'row'): Tr
   const turns: Turn[] = [];
   for (const message of completion) {
     if (message.role === 'assistant') {
-      turns.push({ index: turns.length, assistant: message, sampled: { start: 0, end: 0 }, toolCalls: [], isToolResult: false, toolFailed: false, truncated: false });
+      turns.push({
+        index: turns.length,
+        assistant: message,
+        sampled: { start: 0, end: 0 },
+        toolCalls: [],
+        isToolResult: false,
+        toolFailed: false,
+        truncated: false,
+      });
     } else {
       const last = turns[turns.length - 1];
-      if (last === undefined || last.env !== undefined) throw new DataError('trajectoryFromMessages: an environment message must follow an assistant message');
+      if (last === undefined || last.env !== undefined)
+        throw new DataError('trajectoryFromMessages: an environment message must follow an assistant message');
       last.env = message;
     }
   }

@@ -37,7 +37,9 @@ export function configSchemaFor(taskName: string, options: ConfigTasks = {}): z.
   if (options.tasks === undefined) return trainConfigSchema;
   const definition = options.tasks.find((candidate) => candidate.name === taskName);
   if (definition === undefined) {
-    throw new ConfigError(`config key "task.name": got ${JSON.stringify(taskName)}; expected one of ${options.tasks.map((task) => JSON.stringify(task.name)).join(', ')}`);
+    throw new ConfigError(
+      `config key "task.name": got ${JSON.stringify(taskName)}; expected one of ${options.tasks.map((task) => JSON.stringify(task.name)).join(', ')}`,
+    );
   }
   return trainConfigSchemaWith(definition.configSchema);
 }
@@ -54,7 +56,9 @@ export async function readConfigFile(path: string): Promise<Json> {
       const module = await importUserModule(resolve(path), `config file ${JSON.stringify(path)}`);
       value = module.default;
     } else {
-      throw new ConfigError(`config file ${JSON.stringify(path)}: unsupported extension ${JSON.stringify(extension)}; expected .json, .yaml, .yml, .ts, .js or .mjs`);
+      throw new ConfigError(
+        `config file ${JSON.stringify(path)}: unsupported extension ${JSON.stringify(extension)}; expected .json, .yaml, .yml, .ts, .js or .mjs`,
+      );
     }
   } catch (error) {
     if (error instanceof ConfigError) throw error;
@@ -62,7 +66,9 @@ export async function readConfigFile(path: string): Promise<Json> {
   }
   if (value === null || value === undefined) return {};
   if (typeof value !== 'object' || Array.isArray(value)) {
-    throw new ConfigError(`config file ${JSON.stringify(path)} must hold an object at the top level, got ${describeValue(value)}`);
+    throw new ConfigError(
+      `config file ${JSON.stringify(path)} must hold an object at the top level, got ${describeValue(value)}`,
+    );
   }
   return value as Json;
 }
@@ -143,8 +149,11 @@ function parseOverride(raw: string): { path: string[]; value: string } {
 export function applyOverrides(config: Json, overrides: string[], options: ConfigTasks = {}): Json {
   const result = structuredClone(config);
   const parsed = overrides.map((raw) => ({ raw, ...parseOverride(raw) }));
-  const rank = ({ path }: { path: string[] }) => (path.join('.') === 'task.name' ? 0 : path[path.length - 1] === 'kind' ? 1 : 2);
-  const ordered = parsed.map((entry, index) => ({ entry, index })).sort((a, b) => rank(a.entry) - rank(b.entry) || a.index - b.index);
+  const rank = ({ path }: { path: string[] }) =>
+    path.join('.') === 'task.name' ? 0 : path[path.length - 1] === 'kind' ? 1 : 2;
+  const ordered = parsed
+    .map((entry, index) => ({ entry, index }))
+    .sort((a, b) => rank(a.entry) - rank(b.entry) || a.index - b.index);
   let root: z.ZodType | undefined;
   for (const { entry } of ordered) {
     const { raw, path } = entry;
@@ -208,10 +217,13 @@ export function resolveConfig(input: unknown, options: ConfigTasks = {}): TrainC
     }
     const parent = schemaAt(path.slice(0, -1), schema) as any;
     if (path[path.length - 1] === 'kind' && isKindUnion(parent)) {
-      const kinds = (parent._zod.def.options as any[]).map((option) => JSON.stringify((unwrap(option) as any)._zod.def.shape.kind._zod.def.values[0]));
+      const kinds = (parent._zod.def.options as any[]).map((option) =>
+        JSON.stringify((unwrap(option) as any)._zod.def.shape.kind._zod.def.values[0]),
+      );
       return `config key ${JSON.stringify(path.join('.'))}: got ${describeValue(valueAt(input, issue.path))}; expected one of ${kinds.join('|')}`;
     }
-    const description = (schemaAt(path, schema) as any)?.description ?? (schemaAt(path, schema) as any)?._zod?.parent?.description;
+    const description =
+      (schemaAt(path, schema) as any)?.description ?? (schemaAt(path, schema) as any)?._zod?.parent?.description;
     const key = path.join('.') || '(root)';
     return `config key ${JSON.stringify(key)}: got ${describeValue(valueAt(input, issue.path))}; ${issue.message}${description ? ` (${description})` : ''}`;
   });
@@ -229,7 +241,9 @@ function withBackendObject(input: unknown): unknown {
 }
 
 /** Loads a config: the file (if any), then the overrides, then validation. */
-export async function loadConfig(options: { file?: string; overrides?: string[]; base?: Json } & ConfigTasks): Promise<TrainConfig> {
+export async function loadConfig(
+  options: { file?: string; overrides?: string[]; base?: Json } & ConfigTasks,
+): Promise<TrainConfig> {
   let config: Json = structuredClone(options.base ?? {});
   if (options.file !== undefined) config = deepMerge(config, await readConfigFile(options.file));
   config = applyOverrides(config, options.overrides ?? [], options);
@@ -241,7 +255,14 @@ export function deepMerge(base: Json, overlay: Json): Json {
   const result: Json = { ...base };
   for (const [key, value] of Object.entries(overlay)) {
     const existing = result[key];
-    if (value !== null && typeof value === 'object' && !Array.isArray(value) && existing !== null && typeof existing === 'object' && !Array.isArray(existing)) {
+    if (
+      value !== null &&
+      typeof value === 'object' &&
+      !Array.isArray(value) &&
+      existing !== null &&
+      typeof existing === 'object' &&
+      !Array.isArray(existing)
+    ) {
       result[key] = deepMerge(existing as Json, value as Json);
     } else result[key] = value;
   }
@@ -250,10 +271,16 @@ export function deepMerge(base: Json, overlay: Json): Json {
 
 /** A stable short hash of a JSON value (keys sorted), for cache keys. */
 export function configHash(value: unknown): string {
-  return createHash('sha256').update(stableStringify(hashedForm(value))).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(stableStringify(hashedForm(value)))
+    .digest('hex')
+    .slice(0, 16);
 }
 
-const withoutConnection = (backend: Json): Json => Object.fromEntries(Object.entries(backend).filter(([key]) => !(BACKEND_CONNECTION_KEYS as readonly string[]).includes(key)));
+const withoutConnection = (backend: Json): Json =>
+  Object.fromEntries(
+    Object.entries(backend).filter(([key]) => !(BACKEND_CONNECTION_KEYS as readonly string[]).includes(key)),
+  );
 const DEFAULT_LOCAL_BACKEND = stableStringify(withoutConnection(backendConfigSchema.parse({})));
 
 /**
@@ -296,12 +323,15 @@ export const LEGACY_CONFIG_FILE = 'config.v1.json';
  */
 export function readRunConfig(runDir: string, options: ConfigTasks = {}): TrainConfig {
   const path = `${runDir}/config.json`;
-  if (!existsSync(path)) throw new ConfigError(`run directory ${JSON.stringify(runDir)} has no config.json; is it a turnwise run?`);
+  if (!existsSync(path))
+    throw new ConfigError(`run directory ${JSON.stringify(runDir)} has no config.json; is it a turnwise run?`);
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));
   } catch (error) {
-    throw new ConfigError(`${path} is not valid JSON (${(error as Error).message}); restore it from the run's backup or start a new run`);
+    throw new ConfigError(
+      `${path} is not valid JSON (${(error as Error).message}); restore it from the run's backup or start a new run`,
+    );
   }
   for (const task of options.tasks ?? []) {
     const upgraded = task.upgradeConfig?.(raw);
@@ -341,7 +371,9 @@ export function describeConfig(options: ConfigTasks = {}): string[] {
     const union = schema?._zod?.def?.options as any[] | undefined;
     if (Array.isArray(union)) {
       const kinds = union.map((option) => unwrap(option) as any);
-      lines.push(`  --${[...prefix, 'kind'].join('.')}=...  ${description} (${kinds.map((option) => option._zod.def.shape.kind._zod.def.values[0]).join(' | ')})`);
+      lines.push(
+        `  --${[...prefix, 'kind'].join('.')}=...  ${description} (${kinds.map((option) => option._zod.def.shape.kind._zod.def.values[0]).join(' | ')})`,
+      );
       for (const option of kinds) {
         const kind = option._zod.def.shape.kind._zod.def.values[0];
         const { kind: _kind, ...rest } = option._zod.def.shape;
@@ -354,7 +386,8 @@ export function describeConfig(options: ConfigTasks = {}): string[] {
     for (const [key, child] of Object.entries(shape)) {
       const inner = unwrap(child) as any;
       const path = [...prefix, key];
-      if (inner._zod?.def?.shape || Array.isArray(inner._zod?.def?.options)) walk(inner, path, note, child.description ?? inner.description ?? '');
+      if (inner._zod?.def?.shape || Array.isArray(inner._zod?.def?.options))
+        walk(inner, path, note, child.description ?? inner.description ?? '');
       else lines.push(`  --${path.join('.')}=...  ${child.description ?? inner.description ?? ''}${note}`);
     }
   };

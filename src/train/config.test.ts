@@ -4,7 +4,15 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../errors.js';
 import { resolveRunDir } from './config.js';
-import { applyOverrides, configHash, describeConfig, loadConfig, readRunConfig, resolveConfig, writeResolvedConfig } from './config-load.js';
+import {
+  applyOverrides,
+  configHash,
+  describeConfig,
+  loadConfig,
+  readRunConfig,
+  resolveConfig,
+  writeResolvedConfig,
+} from './config-load.js';
 
 const temporaryDir = () => mkdtempSync(join(tmpdir(), 'turnwise-config-'));
 
@@ -20,7 +28,9 @@ describe('training config', () => {
   });
 
   it('applies dotted overrides with the type each field expects', async () => {
-    const config = await loadConfig({ overrides: ['--rl.groupSize=4', '--advantage.kind=grpo-or', '--name=123', '--optim.lr=1e-3'] });
+    const config = await loadConfig({
+      overrides: ['--rl.groupSize=4', '--advantage.kind=grpo-or', '--name=123', '--optim.lr=1e-3'],
+    });
     expect(config.rl.groupSize).toBe(4);
     expect(config.advantage.kind).toBe('grpo-or');
     expect(config.name).toBe('123');
@@ -28,13 +38,17 @@ describe('training config', () => {
   });
 
   it('rejects an unknown override key naming the allowed keys', () => {
-    expect(() => applyOverrides({}, ['--rl.groupSise=4'])).toThrow(/unknown config key "rl.groupSise".*allowed keys under rl: steps, groupSize/);
+    expect(() => applyOverrides({}, ['--rl.groupSise=4'])).toThrow(
+      /unknown config key "rl.groupSise".*allowed keys under rl: steps, groupSize/,
+    );
     expect(() => applyOverrides({}, ['--nope.x=1'])).toThrow(/unknown config key "nope".*allowed keys: name, runDir/);
   });
 
   it('rejects a bad value naming key, value and what is allowed', () => {
     expect(() => resolveConfig({ advantage: { kind: 'ppo' } })).toThrow(ConfigError);
-    expect(() => resolveConfig({ advantage: { kind: 'ppo' } })).toThrow(/advantage.kind.*got "ppo".*"grpo-or"\|"grpo-mr"\|"mt-grpo"/);
+    expect(() => resolveConfig({ advantage: { kind: 'ppo' } })).toThrow(
+      /advantage.kind.*got "ppo".*"grpo-or"\|"grpo-mr"\|"mt-grpo"/,
+    );
     expect(() => resolveConfig({ rl: { groupSize: 1 } })).toThrow(/rl.groupSize.*got 1.*>=2/);
     expect(() => resolveConfig({ rl: { temperature: 'hot' } })).toThrow(/rl.temperature.*got "hot".*expected number/);
   });

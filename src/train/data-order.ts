@@ -23,9 +23,12 @@ export class DataOrder {
     private readonly random: Random,
     state?: DataOrderState,
   ) {
-    if (rowCount <= 0) throw new DataError('the training split has no rows; build the data first (turnwise data build)');
+    if (rowCount <= 0)
+      throw new DataError('the training split has no rows; build the data first (turnwise data build)');
     if (state !== undefined && (state.order.length !== rowCount || state.order.some((i) => i < 0 || i >= rowCount))) {
-      throw new DataError(`saved data order covers ${state.order.length} rows but the training split has ${rowCount}; was the data rebuilt?`);
+      throw new DataError(
+        `saved data order covers ${state.order.length} rows but the training split has ${rowCount}; was the data rebuilt?`,
+      );
     }
     this.state = state ?? { epoch: 0, position: 0, order: this.shuffled() };
   }

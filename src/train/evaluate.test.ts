@@ -27,7 +27,9 @@ describe('evaluate', () => {
     expect(result.rollouts).toBe(12);
     expect(Object.keys(result.byFamily).sort()).toEqual(['even', 'odd']);
     expect(result.byFamily['even']!.count).toBe(6);
-    const stops = Object.entries(result.metrics).filter(([key]) => key.startsWith('stop/')).reduce((sum, [, value]) => sum + value, 0);
+    const stops = Object.entries(result.metrics)
+      .filter(([key]) => key.startsWith('stop/'))
+      .reduce((sum, [, value]) => sum + value, 0);
     expect(stops).toBeCloseTo(1);
     expect(result.metrics).toHaveProperty('exact_match');
   });
@@ -49,12 +51,14 @@ describe('evaluate', () => {
     expect(first.metrics).toEqual(second.metrics);
   });
 
-  it('counts how every rollout\'s first tool call went, and the rates sum to one', async () => {
+  it("counts how every rollout's first tool call went, and the rates sum to one", async () => {
     const result = await evaluate(options('sampled'));
     const rates = ['tool_call/none', 'tool_call/failed', 'tool_call/ok'].map((key) => result.metrics[key] ?? 0);
     expect(rates.reduce((a, b) => a + b, 0)).toBeCloseTo(1);
     for (const family of Object.values(result.byFamily)) {
-      expect(['none', 'failed', 'ok'].reduce((sum, key) => sum + (family.metrics[`tool_call/${key}`] ?? 0), 0)).toBeCloseTo(1);
+      expect(
+        ['none', 'failed', 'ok'].reduce((sum, key) => sum + (family.metrics[`tool_call/${key}`] ?? 0), 0),
+      ).toBeCloseTo(1);
     }
   });
 
@@ -62,9 +66,16 @@ describe('evaluate', () => {
     const dir = mkdtempSync(join(tmpdir(), 'turnwise-eval-'));
     const path = join(dir, 'eval', 'dev-sampled.trajectories.jsonl');
     const result = await evaluate({ ...options('sampled'), trajectoriesPath: path });
-    const lines = readFileSync(path, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    const lines = readFileSync(path, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     expect(lines).toHaveLength(result.rollouts);
-    expect(lines[0]).toMatchObject({ rowId: expect.any(String), family: expect.any(String), toolCall: expect.stringMatching(/^(none|failed|ok)$/) });
+    expect(lines[0]).toMatchObject({
+      rowId: expect.any(String),
+      family: expect.any(String),
+      toolCall: expect.stringMatching(/^(none|failed|ok)$/),
+    });
     const exactMatch = lines.reduce((sum, line) => sum + line.rewardComponents.exact_match, 0) / lines.length;
     expect(exactMatch).toBeCloseTo(result.metrics['exact_match']!);
     const ok = lines.filter((line) => line.toolCall === 'ok').length / lines.length;

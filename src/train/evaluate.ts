@@ -47,7 +47,8 @@ function means(trajectories: Trajectory[]): Record<string, number> {
   for (const trajectory of trajectories) {
     for (const [name, value] of Object.entries(trajectory.rewardComponents)) sums[name] = (sums[name] ?? 0) + value;
     sums[`stop/${trajectory.stopReason}`] = (sums[`stop/${trajectory.stopReason}`] ?? 0) + 1;
-    sums['rollout/tool_calls'] = (sums['rollout/tool_calls'] ?? 0) + trajectory.turns.filter((turn) => turn.isToolResult).length;
+    sums['rollout/tool_calls'] =
+      (sums['rollout/tool_calls'] ?? 0) + trajectory.turns.filter((turn) => turn.isToolResult).length;
     const toolCall = `tool_call/${firstToolCallOutcome(trajectory)}`;
     sums[toolCall] = (sums[toolCall] ?? 0) + 1;
     sums['reward/outcome'] = (sums['reward/outcome'] ?? 0) + trajectory.outcomeReward;
@@ -66,7 +67,10 @@ const SUBSET_SEED = 20250511;
  */
 export function evaluationRows<Row>(rows: Row[], count: number): Row[] {
   if (count >= rows.length) return rows;
-  const indices = new Random(SUBSET_SEED).shuffle(rows.map((_, i) => i)).slice(0, count).sort((a, b) => a - b);
+  const indices = new Random(SUBSET_SEED)
+    .shuffle(rows.map((_, i) => i))
+    .slice(0, count)
+    .sort((a, b) => a - b);
   return indices.map((i) => rows[i]!);
 }
 
@@ -96,13 +100,18 @@ export async function evaluate<Row>(options: EvaluateOptions<Row>): Promise<Eval
       const family = options.task.family!(group.row);
       families.set(family, [...(families.get(family) ?? []), ...group.trajectories]);
     });
-    for (const [family, list] of [...families].sort(([a], [b]) => (a < b ? -1 : 1))) byFamily[family] = { count: list.length, metrics: means(list) };
+    for (const [family, list] of [...families].sort(([a], [b]) => (a < b ? -1 : 1)))
+      byFamily[family] = { count: list.length, metrics: means(list) };
   }
   if (options.trajectoriesPath !== undefined) {
     const lines = groups.flatMap((group) => {
       const family = options.task.family?.(group.row);
       return group.trajectories.map((trajectory) => {
-        const record: EvaluatedTrajectory = { ...trajectoryRecord(trajectory, group.row), family, toolCall: firstToolCallOutcome(trajectory) };
+        const record: EvaluatedTrajectory = {
+          ...trajectoryRecord(trajectory, group.row),
+          family,
+          toolCall: firstToolCallOutcome(trajectory),
+        };
         return `${JSON.stringify(record)}\n`;
       });
     });

@@ -97,7 +97,11 @@ export class RunLog {
   /** Appends trajectories with their per-token advantages reduced to per-turn credit. */
   writeTrajectories(step: number, items: { trajectory: Trajectory; advantages_T: number[]; row?: unknown }[]): void {
     const lines = items.map(({ trajectory, advantages_T, row }) => {
-      const logged: LoggedTrajectory = { step, ...trajectoryRecord(trajectory, row), turnAdvantages: turnAdvantages(trajectory, advantages_T) };
+      const logged: LoggedTrajectory = {
+        step,
+        ...trajectoryRecord(trajectory, row),
+        turnAdvantages: turnAdvantages(trajectory, advantages_T),
+      };
       return `${JSON.stringify(logged)}\n`;
     });
     if (lines.length > 0) appendFileSync(this.trajectoriesPath, lines.join(''));

@@ -18,8 +18,26 @@ function trajectory(groupIndex: number, turnReward: number, outcome: number, wit
     trainable: [0, 0, 1, 1, 1, 0, 0, 1, 1],
     logprobs: [0, 0, -1, -1, -1, 0, 0, -1, -1],
     turns: [
-      { index: 0, assistant: { role: 'assistant', content: 'a' }, sampled: { start: 2, end: 5 }, toolCalls: [], env: { role: 'user', content: '<result>x</result>' }, envSpan: { start: 5, end: 7 }, isToolResult: withResult, toolFailed: false, truncated: false },
-      { index: 1, assistant: { role: 'assistant', content: 'b' }, sampled: { start: 7, end: 9 }, toolCalls: [], isToolResult: false, toolFailed: false, truncated: false },
+      {
+        index: 0,
+        assistant: { role: 'assistant', content: 'a' },
+        sampled: { start: 2, end: 5 },
+        toolCalls: [],
+        env: { role: 'user', content: '<result>x</result>' },
+        envSpan: { start: 5, end: 7 },
+        isToolResult: withResult,
+        toolFailed: false,
+        truncated: false,
+      },
+      {
+        index: 1,
+        assistant: { role: 'assistant', content: 'b' },
+        sampled: { start: 7, end: 9 },
+        toolCalls: [],
+        isToolResult: false,
+        toolFailed: false,
+        truncated: false,
+      },
     ],
     turnRewards: [turnReward, 0],
     outcomeReward: outcome,
@@ -41,10 +59,21 @@ describe('rollout metrics', () => {
   });
 
   it('reports reward components, stop reasons, per-turn advantages and zero-signal groups', () => {
-    const group: TrajectoryGroup = { rowId: 'q1', row: {}, trajectories: [trajectory(0, 0.7, 1.9), trajectory(1, 0, 0.04, false)] };
-    const flat: TrajectoryGroup = { rowId: 'q2', row: {}, trajectories: [trajectory(0, 0.2, 0.4), trajectory(1, 0.2, 0.4)] };
+    const group: TrajectoryGroup = {
+      rowId: 'q1',
+      row: {},
+      trajectories: [trajectory(0, 0.7, 1.9), trajectory(1, 0, 0.04, false)],
+    };
+    const flat: TrajectoryGroup = {
+      rowId: 'q2',
+      row: {},
+      trajectories: [trajectory(0, 0.2, 0.4), trajectory(1, 0.2, 0.4)],
+    };
     const advantages = [
-      [[0, 0, 1, 1, 1, 0, 0, 0.5, 0.5], [0, 0, -1, -1, -1, 0, 0, -0.5, -0.5]],
+      [
+        [0, 0, 1, 1, 1, 0, 0, 0.5, 0.5],
+        [0, 0, -1, -1, -1, 0, 0, -0.5, -0.5],
+      ],
       [Array(9).fill(0), Array(9).fill(0)],
     ];
     const metrics = rolloutMetrics([group, flat], advantages);
@@ -66,7 +95,13 @@ describe('run log', () => {
     const dir = mkdtempSync(join(tmpdir(), 'turnwise-log-'));
     const log = new RunLog(dir);
     for (let step = 1; step <= 4; step++) log.writeMetrics({ step, elapsed: step, 'reward/outcome_mean': step / 10 });
-    log.writeTrajectories(2, [{ trajectory: trajectory(0, 0.7, 1.9), advantages_T: [0, 0, 1, 1, 1, 0, 0, 2, 2], row: { question: 'Q?', answers: ['a'] } }]);
+    log.writeTrajectories(2, [
+      {
+        trajectory: trajectory(0, 0.7, 1.9),
+        advantages_T: [0, 0, 1, 1, 1, 0, 0, 2, 2],
+        row: { question: 'Q?', answers: ['a'] },
+      },
+    ]);
     log.writeTrajectories(4, [{ trajectory: trajectory(1, 0, 0), advantages_T: Array(9).fill(0) }]);
     log.truncateAfter(2);
     expect(log.readMetrics().map((m) => m.step)).toEqual([1, 2]);
@@ -90,14 +125,25 @@ describe('progress reporter', () => {
 
   it('prints plain lines every N steps when not a TTY', () => {
     const out: string[] = [];
-    const reporter = new ProgressReporter({ totalSteps: 4, printEvery: 2, fields: [{ label: 'EM', key: 'em', digits: 2 }], stream: { write: (t: string) => out.push(t) }, tty: false });
+    const reporter = new ProgressReporter({
+      totalSteps: 4,
+      printEvery: 2,
+      fields: [{ label: 'EM', key: 'em', digits: 2 }],
+      stream: { write: (t: string) => out.push(t) },
+      tty: false,
+    });
     for (let step = 1; step <= 4; step++) reporter.update(step, { em: 0.5 }, timing);
     expect(out).toEqual(['step 2/4  EM 0.50  tok/s 2.5k  ETA 10s\n', 'step 4/4  EM 0.50  tok/s 2.5k  ETA 0s\n']);
   });
 
   it('redraws one bar line on a TTY', () => {
     const out: string[] = [];
-    const reporter = new ProgressReporter({ totalSteps: 4, fields: [], stream: { write: (t: string) => out.push(t), columns: 200 }, tty: true });
+    const reporter = new ProgressReporter({
+      totalSteps: 4,
+      fields: [],
+      stream: { write: (t: string) => out.push(t), columns: 200 },
+      tty: true,
+    });
     reporter.update(1, {}, timing);
     reporter.finish();
     expect(out[0]).toMatch(/^\r\[######\.{18}\] step 1\/4/);

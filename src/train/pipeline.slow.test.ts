@@ -15,23 +15,39 @@ describe('pipeline on the engine (slow)', () => {
   it('warm-starts, trains, resumes exactly, evaluates and reports', async () => {
     const root = mkdtempSync(join(tmpdir(), 'turnwise-pipeline-'));
     const config = (runDir: string) =>
-      resolveConfig({
-        name: 'mt-grpo',
-        runDir,
-        task: {
-          tier: 'S',
-          dir: join(root, 'data'),
-          model: { size: 'tiny', vocabSize: 320, contextLength: 512 },
-          warmStart: { pretrainSteps: 2, pretrainBatch: 4, pretrainSeqLength: 32, sftSteps: 2, sftBatch: 4, demonstrations: 24, corpusCharacters: 40_000, cacheDir: join(root, 'bases') },
+      resolveConfig(
+        {
+          name: 'mt-grpo',
+          runDir,
+          task: {
+            tier: 'S',
+            dir: join(root, 'data'),
+            model: { size: 'tiny', vocabSize: 320, contextLength: 512 },
+            warmStart: {
+              pretrainSteps: 2,
+              pretrainBatch: 4,
+              pretrainSeqLength: 32,
+              sftSteps: 2,
+              sftBatch: 4,
+              demonstrations: 24,
+              corpusCharacters: 40_000,
+              cacheDir: join(root, 'bases'),
+            },
+          },
+          rl: { steps: 4, groupSize: 2, questionsPerStep: 2, mu: 2, maxCompletionTokens: 48, concurrency: 8 },
+          checkpoint: { every: 2 },
+          eval: { questions: 4 },
         },
-        rl: { steps: 4, groupSize: 2, questionsPerStep: 2, mu: 2, maxCompletionTokens: 48, concurrency: 8 },
-        checkpoint: { every: 2 },
-        eval: { questions: 4 },
-      }, { tasks: [searchQaTaskDefinition] });
+        { tasks: [searchQaTaskDefinition] },
+      );
     const log = () => {};
     const straight = config(join(root, 'straight'));
     const task = await searchQaTaskDefinition.open(straight, { log });
-    const warm = await warmStart({ config: straight, task: task as Awaited<ReturnType<typeof import('../tasks/search-qa/search-qa-task.js').openSearchQaTask>>, log });
+    const warm = await warmStart({
+      config: straight,
+      task: task as Awaited<ReturnType<typeof import('../tasks/search-qa/search-qa-task.js').openSearchQaTask>>,
+      log,
+    });
     const baseDir = warm.baseDir;
     expect(warm.reused).toBe(false);
     expect((await searchQaTaskDefinition.localBase!(straight, task, { log })).checkpoint).toBe(baseDir);
@@ -47,13 +63,30 @@ describe('pipeline on the engine (slow)', () => {
     await first.backend.close();
     const second = await trainRun(interrupted, task, baseDir, { quiet: true, resume: true });
     expect(second.steps).toBe(4);
-    const strip = (rows: StepMetrics[]) => rows.map((row) => Object.fromEntries(Object.entries(row).filter(([key]) => !key.startsWith('time/') && key !== 'elapsed')));
-    expect(strip(readJsonLines<StepMetrics>(join(interrupted.runDir, 'metrics.jsonl')))).toEqual(strip(readJsonLines<StepMetrics>(join(straight.runDir, 'metrics.jsonl'))));
+    const strip = (rows: StepMetrics[]) =>
+      rows.map((row) =>
+        Object.fromEntries(Object.entries(row).filter(([key]) => !key.startsWith('time/') && key !== 'elapsed')),
+      );
+    expect(strip(readJsonLines<StepMetrics>(join(interrupted.runDir, 'metrics.jsonl')))).toEqual(
+      strip(readJsonLines<StepMetrics>(join(straight.runDir, 'metrics.jsonl'))),
+    );
 
-    const results = await evaluateInto({ runDir: interrupted.runDir, backend: second.backend, task, config: interrupted, splits: ['dev'], modes: ['greedy', 'sampled'], checkpoint: second.checkpoint });
+    const results = await evaluateInto({
+      runDir: interrupted.runDir,
+      backend: second.backend,
+      task,
+      config: interrupted,
+      splits: ['dev'],
+      modes: ['greedy', 'sampled'],
+      checkpoint: second.checkpoint,
+    });
     expect(results.map((result) => result.rollouts)).toEqual([4, 4]);
     await second.backend.close();
-    const base = await openBackend(interrupted, { weightsFrom: baseDir, checkpointDirectory: join(root, 'scratch'), samplerSlots: 8 });
+    const base = await openBackend(interrupted, {
+      weightsFrom: baseDir,
+      checkpointDirectory: join(root, 'scratch'),
+      samplerSlots: 8,
+    });
     expect(base.tokenizer.vocabSize).toBeGreaterThan(256);
     await base.close();
 

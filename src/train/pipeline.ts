@@ -20,7 +20,10 @@ type Log = (message: string) => void;
 const stderr: Log = (message) => console.error(message);
 
 /** The backend of a config's `backend` section, with the run's sampling temperature, tags and metadata. */
-export function openBackend(config: TrainConfig, options: Omit<MakeBackendOptions, 'samplingTemperature' | 'tags' | 'userMetadata'>): Promise<Backend> {
+export function openBackend(
+  config: TrainConfig,
+  options: Omit<MakeBackendOptions, 'samplingTemperature' | 'tags' | 'userMetadata'>,
+): Promise<Backend> {
   return makeBackend(config.backend, {
     ...options,
     samplingTemperature: config.rl.temperature,
@@ -41,22 +44,36 @@ export interface StartingPoint {
  * path for tinker), else the task's own base (local, e.g. the search-QA warm start) or the remote
  * base model (tinker, where no local base is built).
  */
-export async function startingPoint<Row>(config: TrainConfig, definition: TaskDefinition<Row>, task: TrainingTask<Row>, options: { base?: string; log?: Log } = {}): Promise<StartingPoint> {
+export async function startingPoint<Row>(
+  config: TrainConfig,
+  definition: TaskDefinition<Row>,
+  task: TrainingTask<Row>,
+  options: { base?: string; log?: Log } = {},
+): Promise<StartingPoint> {
   const log = options.log ?? stderr;
   if (config.backend.kind === 'tinker') {
     const { baseModel, loraRank, baseUrl } = config.backend;
     if (options.base !== undefined && existsSync(options.base)) {
-      throw new ConfigError(`--base ${JSON.stringify(options.base)} is a local checkpoint directory, but backend.kind is tinker; give a path the service saved (tinker://...) or leave --base out to start from backend.baseModel`);
+      throw new ConfigError(
+        `--base ${JSON.stringify(options.base)} is a local checkpoint directory, but backend.kind is tinker; give a path the service saved (tinker://...) or leave --base out to start from backend.baseModel`,
+      );
     }
     if (options.base !== undefined) return { weightsFrom: options.base, label: options.base };
-    log(`[backend] tinker: starting from ${baseModel} (LoRA rank ${loraRank}) at ${baseUrl}; no local base is built (a task's warm start or base is skipped)`);
+    log(
+      `[backend] tinker: starting from ${baseModel} (LoRA rank ${loraRank}) at ${baseUrl}; no local base is built (a task's warm start or base is skipped)`,
+    );
     return { weightsFrom: undefined, label: `${baseModel} (base)` };
   }
   const unused = (['baseUrl', 'baseModel', 'tokenizerDir'] as const).filter((key) => config.backend[key] !== '');
-  if (unused.length > 0) log(`[backend] backend.kind is local, so ${unused.map((key) => `backend.${key}`).join(', ')} ${unused.length > 1 ? 'are' : 'is'} not used (--backend.kind=tinker trains on the service)`);
+  if (unused.length > 0)
+    log(
+      `[backend] backend.kind is local, so ${unused.map((key) => `backend.${key}`).join(', ')} ${unused.length > 1 ? 'are' : 'is'} not used (--backend.kind=tinker trains on the service)`,
+    );
   if (options.base !== undefined) return { weightsFrom: resolve(options.base), label: resolve(options.base) };
   if (definition.localBase === undefined) {
-    throw new ConfigError(`task ${definition.name} builds no base of its own for the local backend; give a checkpoint directory with --base DIR`);
+    throw new ConfigError(
+      `task ${definition.name} builds no base of its own for the local backend; give a checkpoint directory with --base DIR`,
+    );
   }
   const base = await definition.localBase(config, task, { log });
   return { weightsFrom: base.checkpoint, label: base.label };
@@ -90,9 +107,18 @@ export async function trainRun<Row>(
 ): Promise<RlRunResult & { backend: Backend }> {
   const runDir = resolveRunDir(config);
   const slots = config.rl.concurrency + 32;
-  const backend = await openBackend(config, { weightsFrom: baseDir, checkpointDirectory: join(runDir, 'checkpoints'), samplerSlots: slots });
+  const backend = await openBackend(config, {
+    weightsFrom: baseDir,
+    checkpointDirectory: join(runDir, 'checkpoints'),
+    samplerSlots: slots,
+  });
   let reference: Backend | undefined;
-  if (config.loss.klBeta > 0) reference = await openBackend(config, { weightsFrom: baseDir, checkpointDirectory: join(runDir, 'reference'), samplerSlots: 8 });
+  if (config.loss.klBeta > 0)
+    reference = await openBackend(config, {
+      weightsFrom: baseDir,
+      checkpointDirectory: join(runDir, 'reference'),
+      samplerSlots: 8,
+    });
   const result = await runRl({
     config,
     backend,
@@ -128,7 +154,11 @@ export async function evaluateInto<Row>(options: {
         mode,
         questions: options.config.eval.questions,
         samples: options.config.eval.samples,
-        sampling: { temperature: options.config.rl.temperature, topK: options.config.rl.topK, topP: options.config.rl.topP },
+        sampling: {
+          temperature: options.config.rl.temperature,
+          topK: options.config.rl.topK,
+          topP: options.config.rl.topP,
+        },
         tokenBudget: options.config.rl.maxCompletionTokens,
         seed: options.config.seed + 1_000_003,
         concurrency: options.config.rl.concurrency,
@@ -136,7 +166,9 @@ export async function evaluateInto<Row>(options: {
         trajectoriesPath: evalTrajectoriesPath(options.runDir, split, mode),
       });
       writeEvalResult(options.runDir, result);
-      options.log?.(`[eval] ${options.runDir}: ${split}/${mode} ${result.rollouts} rollouts in ${result.wallSeconds.toFixed(0)}s`);
+      options.log?.(
+        `[eval] ${options.runDir}: ${split}/${mode} ${result.rollouts} rollouts in ${result.wallSeconds.toFixed(0)}s`,
+      );
       results.push(result);
     }
   }

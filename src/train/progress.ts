@@ -61,7 +61,11 @@ export class ProgressReporter {
   }
 
   /** The text of one progress line (without bar or newline). */
-  line(step: number, metrics: Record<string, number>, timing: { elapsedSeconds: number; stepsThisSession: number; tokensPerSecond: number }): string {
+  line(
+    step: number,
+    metrics: Record<string, number>,
+    timing: { elapsedSeconds: number; stepsThisSession: number; tokensPerSecond: number },
+  ): string {
     const parts = [`step ${step}/${this.options.totalSteps}`];
     for (const field of this.options.fields) {
       const value = metrics[field.key];
@@ -74,7 +78,11 @@ export class ProgressReporter {
   }
 
   /** Reports the end of `step` (1-based) with its metrics. */
-  update(step: number, metrics: Record<string, number>, timing: { elapsedSeconds: number; stepsThisSession: number; tokensPerSecond: number }): void {
+  update(
+    step: number,
+    metrics: Record<string, number>,
+    timing: { elapsedSeconds: number; stepsThisSession: number; tokensPerSecond: number },
+  ): void {
     const text = this.line(step, metrics, timing);
     if (this.tty) {
       const width = 24;

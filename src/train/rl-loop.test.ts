@@ -22,20 +22,38 @@ const configFor = (runDir: string, overrides: Record<string, unknown> = {}) =>
   });
 
 /** Metrics without wall-clock fields, for step-by-step comparison. */
-const deterministic = (rows: StepMetrics[]) => rows.map((row) => Object.fromEntries(Object.entries(row).filter(([key]) => !key.startsWith('time/') && key !== 'elapsed')));
+const deterministic = (rows: StepMetrics[]) =>
+  rows.map((row) =>
+    Object.fromEntries(Object.entries(row).filter(([key]) => !key.startsWith('time/') && key !== 'elapsed')),
+  );
 
 describe('RL loop', () => {
   it('trains through the Backend: rewards rise, metrics, trajectories and checkpoints are written', async () => {
     const runDir = mkdtempSync(join(tmpdir(), 'turnwise-rl-'));
-    const config = configFor(runDir, { rl: { steps: 30, groupSize: 8, questionsPerStep: 2, mu: 2, maxCompletionTokens: 24, concurrency: 16 } });
-    const result = await runRl({ config, backend: new BigramTestBackend({ seed: 1, initScale: 0.5, checkpointDirectory: join(runDir, 'checkpoints') }), task: createToyTask(), progress: null });
+    const config = configFor(runDir, {
+      rl: { steps: 30, groupSize: 8, questionsPerStep: 2, mu: 2, maxCompletionTokens: 24, concurrency: 16 },
+    });
+    const result = await runRl({
+      config,
+      backend: new BigramTestBackend({ seed: 1, initScale: 0.5, checkpointDirectory: join(runDir, 'checkpoints') }),
+      task: createToyTask(),
+      progress: null,
+    });
     expect(result.steps).toBe(30);
     const metrics = readJsonLines<StepMetrics>(join(runDir, 'metrics.jsonl'));
     expect(metrics.map((row) => row.step)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
     const first = metrics.slice(0, 4).reduce((sum, row) => sum + row['reward/total_mean']!, 0) / 4;
     const last = metrics.slice(-4).reduce((sum, row) => sum + row['reward/total_mean']!, 0) / 4;
     expect(last).toBeGreaterThan(first * 2);
-    for (const key of ['reward/tool_execution', 'advantage/turn0_mean', 'loss/clip_fraction', 'optim/grad_norm', 'stop/token_budget', 'time/tokens_per_second']) expect(metrics[0]).toHaveProperty(key);
+    for (const key of [
+      'reward/tool_execution',
+      'advantage/turn0_mean',
+      'loss/clip_fraction',
+      'optim/grad_norm',
+      'stop/token_budget',
+      'time/tokens_per_second',
+    ])
+      expect(metrics[0]).toHaveProperty(key);
     expect(metrics[1]!.reuse).toBe(1);
     // The estimator's credit passes the invariant check on every real batch.
     expect(metrics.map((row) => row['credit/errors'])).toEqual(metrics.map(() => 0));
@@ -47,21 +65,39 @@ describe('RL loop', () => {
 
   it('resumes exactly: an interrupted run matches an uninterrupted one step for step', async () => {
     const straightDir = mkdtempSync(join(tmpdir(), 'turnwise-rl-'));
-    await runRl({ config: configFor(straightDir), backend: new BigramTestBackend({ seed: 1, checkpointDirectory: join(straightDir, 'checkpoints') }), task: createToyTask(), progress: null });
+    await runRl({
+      config: configFor(straightDir),
+      backend: new BigramTestBackend({ seed: 1, checkpointDirectory: join(straightDir, 'checkpoints') }),
+      task: createToyTask(),
+      progress: null,
+    });
 
     const resumedDir = mkdtempSync(join(tmpdir(), 'turnwise-rl-'));
     let rounds = 0;
-    const stopped = await runRl({ config: configFor(resumedDir), backend: new BigramTestBackend({ seed: 1, checkpointDirectory: join(resumedDir, 'checkpoints') }), task: createToyTask(), progress: null, shouldStop: () => rounds++ >= 2 });
+    const stopped = await runRl({
+      config: configFor(resumedDir),
+      backend: new BigramTestBackend({ seed: 1, checkpointDirectory: join(resumedDir, 'checkpoints') }),
+      task: createToyTask(),
+      progress: null,
+      shouldStop: () => rounds++ >= 2,
+    });
     expect(stopped.stopped).toBe(true);
     expect(stopped.steps).toBe(4);
     // A fresh process: new backend with other weights, restored from the checkpoint.
-    const resumed = await runRl({ config: configFor(resumedDir), backend: new BigramTestBackend({ seed: 99, checkpointDirectory: join(resumedDir, 'checkpoints') }), task: createToyTask(), progress: null, resume: true });
+    const resumed = await runRl({
+      config: configFor(resumedDir),
+      backend: new BigramTestBackend({ seed: 99, checkpointDirectory: join(resumedDir, 'checkpoints') }),
+      task: createToyTask(),
+      progress: null,
+      resume: true,
+    });
     expect(resumed.steps).toBe(6);
 
     const straight = deterministic(readJsonLines<StepMetrics>(join(straightDir, 'metrics.jsonl')));
     const again = deterministic(readJsonLines<StepMetrics>(join(resumedDir, 'metrics.jsonl')));
     expect(again).toEqual(straight);
-    const weights = (dir: string) => JSON.parse(readFileSync(readTrainerState(latestCheckpoint(dir)!).backendPath, 'utf8')).weights;
+    const weights = (dir: string) =>
+      JSON.parse(readFileSync(readTrainerState(latestCheckpoint(dir)!).backendPath, 'utf8')).weights;
     expect(weights(resumedDir)).toEqual(weights(straightDir));
   });
 

@@ -75,7 +75,10 @@ export async function runRl<Row>(options: RlRunOptions<Row>): Promise<RlRunResul
   const runDir = resolveRunDir(config);
   const hash = configHash(config);
   const estimator = options.estimator ?? createEstimator(config.advantage);
-  if (config.loss.klBeta > 0 && options.reference === undefined) throw new ConfigError(`loss.klBeta is ${config.loss.klBeta} but no reference backend (the base policy) was given; pass options.reference or set loss.klBeta=0`);
+  if (config.loss.klBeta > 0 && options.reference === undefined)
+    throw new ConfigError(
+      `loss.klBeta is ${config.loss.klBeta} but no reference backend (the base policy) was given; pass options.reference or set loss.klBeta=0`,
+    );
   writeResolvedConfig(runDir, config);
   const log = new RunLog(runDir);
 
@@ -86,7 +89,9 @@ export async function runRl<Row>(options: RlRunOptions<Row>): Promise<RlRunResul
   let round = 0;
   let elapsedBefore = 0;
   let dataOrder: DataOrder;
-  const restored = options.resume ? await restoreLatest(runDir, backend, options.acceptConfigHashes ?? [hash]) : undefined;
+  const restored = options.resume
+    ? await restoreLatest(runDir, backend, options.acceptConfigHashes ?? [hash])
+    : undefined;
   if (restored) {
     rng.setState(restored.rng);
     dataOrder = new DataOrder(rows.length, rng, restored.data);
@@ -100,19 +105,41 @@ export async function runRl<Row>(options: RlRunOptions<Row>): Promise<RlRunResul
     rmSync(join(runDir, 'latest.json'), { force: true });
   }
 
-  const loss: LossSpec = { kind: 'ppo', clipLow: config.loss.clipEpsilon, clipHigh: config.loss.clipEpsilon, klBeta: config.loss.klBeta, normalization: config.loss.normalization };
+  const loss: LossSpec = {
+    kind: 'ppo',
+    clipLow: config.loss.clipEpsilon,
+    clipHigh: config.loss.clipEpsilon,
+    klBeta: config.loss.klBeta,
+    normalization: config.loss.normalization,
+  };
   const sampling = { temperature: config.rl.temperature, topK: config.rl.topK, topP: config.rl.topP };
   const sessionStart = performance.now();
   const stepsAtStart = step;
   const elapsed = () => elapsedBefore + (performance.now() - sessionStart) / 1000;
   const progressFields = [{ label: 'reward', key: 'reward/total_mean' }, ...(task.progressFields ?? [])];
-  const progress = options.progress === null ? undefined : new ProgressReporter({ totalSteps: config.rl.steps, fields: progressFields, printEvery: config.log.printEvery, stream: options.progress, label: config.name });
+  const progress =
+    options.progress === null
+      ? undefined
+      : new ProgressReporter({
+          totalSteps: config.rl.steps,
+          fields: progressFields,
+          printEvery: config.log.printEvery,
+          stream: options.progress,
+          label: config.name,
+        });
   let lastMetrics: StepMetrics | undefined;
   let lastCheckpoint = '';
   let stopped = false;
 
   const checkpoint = async () => {
-    lastCheckpoint = await saveCheckpoint(runDir, backend, { step, round, rng: rng.getState(), data: dataOrder.getState(), elapsedSeconds: elapsed(), configHash: hash });
+    lastCheckpoint = await saveCheckpoint(runDir, backend, {
+      step,
+      round,
+      rng: rng.getState(),
+      data: dataOrder.getState(),
+      elapsedSeconds: elapsed(),
+      configHash: hash,
+    });
   };
 
   while (step < config.rl.steps) {
@@ -146,13 +173,18 @@ export async function runRl<Row>(options: RlRunOptions<Row>): Promise<RlRunResul
     const creditIssues = groups.flatMap((group, p) => checkCreditInvariants(group, advantages_P[p]!, { estimator }));
     roundMetrics['credit/errors'] = creditIssues.filter((issue) => issue.severity === 'error').length;
     roundMetrics['credit/warnings'] = creditIssues.length - roundMetrics['credit/errors'];
-    for (const issue of creditIssues.filter((candidate) => candidate.severity === 'error').slice(0, 3)) console.error(`[credit] round ${round}: ${issue.message}`);
+    for (const issue of creditIssues.filter((candidate) => candidate.severity === 'error').slice(0, 3))
+      console.error(`[credit] round ${round}: ${issue.message}`);
     if (config.log.trajectoriesEvery > 0 && round % config.log.trajectoriesEvery === 0) {
       // From each of the first groups, the rollout whose tokens got the largest credit (either sign).
       const picked = groups.slice(0, config.log.trajectoriesCount).map((group, p) => {
         const strength = advantages_P[p]!.map((row) => row.reduce((sum, value) => sum + Math.abs(value), 0));
         const g = strength.indexOf(Math.max(...strength));
-        return { trajectory: group.trajectories[g]!, advantages_T: advantages_P[p]![g]!, row: { question: (group.row as { question?: unknown }).question, answers: task.answers?.(group.row) } };
+        return {
+          trajectory: group.trajectories[g]!,
+          advantages_T: advantages_P[p]![g]!,
+          row: { question: (group.row as { question?: unknown }).question, answers: task.answers?.(group.row) },
+        };
       });
       log.writeTrajectories(step + 1, picked);
     }
@@ -164,8 +196,18 @@ export async function runRl<Row>(options: RlRunOptions<Row>): Promise<RlRunResul
     // 3. mu optimiser steps on this batch; old logprobs stay those of sampling time.
     for (let m = 0; m < config.rl.mu && step < config.rl.steps; m++) {
       const trainStart = performance.now();
-      const result = datums.length > 0 ? await backend.forwardBackward(datums, loss, { temperature: config.rl.temperature }) : { loss: 0, metrics: {}, logprobs: [] };
-      const adam: AdamParams = { learningRate: learningRateAt(config, step), beta1: config.optim.beta1, beta2: config.optim.beta2, eps: config.optim.eps, weightDecay: config.optim.weightDecay, gradClipNorm: config.optim.gradClip };
+      const result =
+        datums.length > 0
+          ? await backend.forwardBackward(datums, loss, { temperature: config.rl.temperature })
+          : { loss: 0, metrics: {}, logprobs: [] };
+      const adam: AdamParams = {
+        learningRate: learningRateAt(config, step),
+        beta1: config.optim.beta1,
+        beta2: config.optim.beta2,
+        eps: config.optim.eps,
+        weightDecay: config.optim.weightDecay,
+        gradClipNorm: config.optim.gradClip,
+      };
       const optimMetrics = await backend.optimStep(adam);
       step++;
       const trainSeconds = (performance.now() - trainStart) / 1000;
@@ -186,17 +228,23 @@ export async function runRl<Row>(options: RlRunOptions<Row>): Promise<RlRunResul
       log.writeMetrics(metrics);
       lastMetrics = metrics;
       if (progress) {
-        progress.update(step, metrics, { elapsedSeconds: (performance.now() - sessionStart) / 1000, stepsThisSession: step - stepsAtStart, tokensPerSecond: metrics['time/tokens_per_second']! });
+        progress.update(step, metrics, {
+          elapsedSeconds: (performance.now() - sessionStart) / 1000,
+          stepsThisSession: step - stepsAtStart,
+          tokensPerSecond: metrics['time/tokens_per_second']!,
+        });
       }
     }
     round++;
 
     // 4. Checkpoint when a multiple of `checkpoint.every` was crossed in this round.
     const every = config.checkpoint.every;
-    if (every > 0 && Math.floor(step / every) > Math.floor((step - config.rl.mu) / every) && step < config.rl.steps) await checkpoint();
+    if (every > 0 && Math.floor(step / every) > Math.floor((step - config.rl.mu) / every) && step < config.rl.steps)
+      await checkpoint();
   }
   await checkpoint();
   progress?.finish();
-  if (stopped) progress?.log(`[${config.name}] stopped at step ${step}; checkpoint ${lastCheckpoint} (resume with --resume)`);
+  if (stopped)
+    progress?.log(`[${config.name}] stopped at step ${step}; checkpoint ${lastCheckpoint} (resume with --resume)`);
   return { runDir, steps: step, stopped, checkpoint: lastCheckpoint, lastMetrics };
 }

@@ -69,13 +69,25 @@ export function rolloutMetrics(groups: TrajectoryGroup[], advantages_P?: GroupAd
     for (const trajectory of trajectories) sum += trajectory.rewardComponents[name] ?? 0;
     metrics[`reward/${name}`] = sum / count;
   }
-  addSummary(metrics, 'reward/outcome', trajectories.map((trajectory) => trajectory.outcomeReward));
+  addSummary(
+    metrics,
+    'reward/outcome',
+    trajectories.map((trajectory) => trajectory.outcomeReward),
+  );
   const turnTotals = trajectories.map((trajectory) => trajectory.turnRewards.reduce((a, b) => a + b, 0));
   addSummary(metrics, 'reward/turn', turnTotals);
-  metrics['reward/total_mean'] = summarize(trajectories.map((trajectory, i) => trajectory.outcomeReward + turnTotals[i]!)).mean;
+  metrics['reward/total_mean'] = summarize(
+    trajectories.map((trajectory, i) => trajectory.outcomeReward + turnTotals[i]!),
+  ).mean;
   const maxTurns = Math.max(0, ...trajectories.map((trajectory) => trajectory.turnRewards.length));
   for (let k = 0; k < maxTurns; k++) {
-    addSummary(metrics, `reward/turn${k}`, trajectories.filter((trajectory) => k < trajectory.turnRewards.length).map((trajectory) => trajectory.turnRewards[k]!));
+    addSummary(
+      metrics,
+      `reward/turn${k}`,
+      trajectories
+        .filter((trajectory) => k < trajectory.turnRewards.length)
+        .map((trajectory) => trajectory.turnRewards[k]!),
+    );
   }
 
   for (const reason of ['answered', 'max_tool_calls', 'token_budget', 'max_turns', 'error'] as const) {
@@ -106,14 +118,16 @@ export function rolloutMetrics(groups: TrajectoryGroup[], advantages_P?: GroupAd
   metrics['rollout/tool_failure_rate'] = toolCalls === 0 ? 0 : toolFailures / toolCalls;
   metrics['rollout/with_result_rate'] = withResult / count;
   for (const outcome of ['none', 'failed', 'ok'] as const) {
-    metrics[`tool_call/${outcome}`] = trajectories.filter((trajectory) => firstToolCallOutcome(trajectory) === outcome).length / count;
+    metrics[`tool_call/${outcome}`] =
+      trajectories.filter((trajectory) => firstToolCallOutcome(trajectory) === outcome).length / count;
   }
   metrics['rollout/truncated_turn_rate'] = turns === 0 ? 0 : truncated / turns;
   metrics['rollout/sampled_tokens'] = sampledTokens;
   metrics['rollout/total_tokens'] = totalTokens;
   metrics['rollout/errors'] = trajectories.reduce((sum, trajectory) => sum + trajectory.errors.length, 0);
   // Agents behind the gateway that rewrote their history: their later calls train as sequences of their own.
-  metrics['rollout/rewritten_history_rate'] = trajectories.filter((trajectory) => (trajectory.sequenceStarts?.length ?? 0) > 0).length / count;
+  metrics['rollout/rewritten_history_rate'] =
+    trajectories.filter((trajectory) => (trajectory.sequenceStarts?.length ?? 0) > 0).length / count;
 
   if (advantages_P !== undefined) {
     const perTurn_K: number[][] = [];

@@ -6,7 +6,14 @@ import { CheckpointError } from '../errors.js';
 import { latestCheckpoint, readTrainerState, restoreLatest, saveCheckpoint } from './run-state.js';
 import { BigramTestBackend } from '../testing/bigram-test-backend.js';
 
-const state = (step: number) => ({ step, round: step / 2, rng: [1, 2, 3, step] as [number, number, number, number], data: { epoch: 0, position: step, order: [2, 0, 1] }, elapsedSeconds: step, configHash: 'abc' });
+const state = (step: number) => ({
+  step,
+  round: step / 2,
+  rng: [1, 2, 3, step] as [number, number, number, number],
+  data: { epoch: 0, position: step, order: [2, 0, 1] },
+  elapsedSeconds: step,
+  configHash: 'abc',
+});
 
 describe('run state checkpoints', () => {
   it('moves latest.json only after a complete checkpoint and keeps the last ones', async () => {
@@ -14,7 +21,12 @@ describe('run state checkpoints', () => {
     const backend = new BigramTestBackend({ checkpointDirectory: join(runDir, 'checkpoints') });
     expect(latestCheckpoint(runDir)).toBeUndefined();
     for (const step of [2, 4, 6]) await saveCheckpoint(runDir, backend, state(step), { keep: 2 });
-    expect(readdirSync(join(runDir, 'checkpoints')).sort()).toEqual(['step-000004.json', 'step-000004.trainer.json', 'step-000006.json', 'step-000006.trainer.json']);
+    expect(readdirSync(join(runDir, 'checkpoints')).sort()).toEqual([
+      'step-000004.json',
+      'step-000004.trainer.json',
+      'step-000006.json',
+      'step-000006.trainer.json',
+    ]);
     const latest = latestCheckpoint(runDir)!;
     expect(latest).toMatch(/step-000006\.trainer\.json$/);
     expect(readTrainerState(latest).rng).toEqual([1, 2, 3, 6]);

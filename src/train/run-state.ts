@@ -24,7 +24,11 @@ export const trainerStateSchema = z.object({
   /** State of the run's random generator after the last completed round. */
   rng: randomStateSchema,
   /** Data order: the current shuffled epoch of row indices and the position in it. */
-  data: z.object({ epoch: z.number().int().min(0), position: z.number().int().min(0), order: z.array(z.number().int()) }),
+  data: z.object({
+    epoch: z.number().int().min(0),
+    position: z.number().int().min(0),
+    order: z.array(z.number().int()),
+  }),
   /** Wall-clock seconds spent in the run so far. */
   elapsedSeconds: z.number().min(0),
   /** Hash of the config that produced the run (a resume with another config is refused). */
@@ -42,14 +46,22 @@ export function checkpointName(step: number): string {
 }
 
 /** Saves a checkpoint (weights, optimiser, trainer state) and then moves `latest.json` to it. */
-export async function saveCheckpoint(runDir: string, backend: Backend, state: Omit<TrainerState, 'backendPath'>, options: { keep?: number } = {}): Promise<string> {
+export async function saveCheckpoint(
+  runDir: string,
+  backend: Backend,
+  state: Omit<TrainerState, 'backendPath'>,
+  options: { keep?: number } = {},
+): Promise<string> {
   const root = resolve(runDir, 'checkpoints');
   mkdirSync(root, { recursive: true });
   const backendPath = await backend.save(checkpointName(state.step));
   const full: TrainerState = { ...state, backendPath };
   const statePath = join(root, `${checkpointName(state.step)}${STATE_SUFFIX}`);
   writeFileAtomic(statePath, `${JSON.stringify(full)}\n`);
-  writeFileAtomic(join(runDir, 'latest.json'), `${JSON.stringify({ step: state.step, checkpoint: statePath, backendPath })}\n`);
+  writeFileAtomic(
+    join(runDir, 'latest.json'),
+    `${JSON.stringify({ step: state.step, checkpoint: statePath, backendPath })}\n`,
+  );
   pruneCheckpoints(root, statePath, options.keep ?? 2);
   return statePath;
 }
@@ -57,7 +69,9 @@ export async function saveCheckpoint(runDir: string, backend: Backend, state: Om
 const STATE_SUFFIX = '.trainer.json';
 
 function pruneCheckpoints(root: string, latest: string, keep: number): void {
-  const states = readdirSync(root).filter((name) => /^step-\d+\.trainer\.json$/.test(name)).sort();
+  const states = readdirSync(root)
+    .filter((name) => /^step-\d+\.trainer\.json$/.test(name))
+    .sort();
   const removable = states.filter((name) => join(root, name) !== latest);
   for (const name of removable.slice(0, Math.max(0, removable.length - (keep - 1)))) {
     const path = join(root, name);
@@ -69,7 +83,8 @@ function pruneCheckpoints(root: string, latest: string, keep: number): void {
     }
     rmSync(path, { force: true });
     // Remove the backend's files only when they live inside this run's checkpoint folder.
-    if (backendPath !== undefined && resolve(backendPath).startsWith(`${root}/`)) rmSync(backendPath, { recursive: true, force: true });
+    if (backendPath !== undefined && resolve(backendPath).startsWith(`${root}/`))
+      rmSync(backendPath, { recursive: true, force: true });
   }
 }
 
@@ -89,20 +104,30 @@ export function latestCheckpoint(runDir: string): string | undefined {
 
 /** Reads and validates a trainer-state file written by `saveCheckpoint`. */
 export function readTrainerState(path: string): TrainerState {
-  if (!existsSync(path)) throw new CheckpointError(`trainer state ${path} does not exist; expected a file written by saveCheckpoint`);
+  if (!existsSync(path))
+    throw new CheckpointError(`trainer state ${path} does not exist; expected a file written by saveCheckpoint`);
   const parsed = trainerStateSchema.safeParse(JSON.parse(readFileSync(path, 'utf8')));
-  if (!parsed.success) throw new CheckpointError(`${path} is not a valid trainer state: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new CheckpointError(
+      `${path} is not a valid trainer state: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`,
+    );
   return parsed.data;
 }
 
 /** Loads the latest checkpoint of a run into `backend` and returns its trainer state. */
-export async function restoreLatest(runDir: string, backend: Backend, expectedConfigHashes: string | string[]): Promise<TrainerState | undefined> {
+export async function restoreLatest(
+  runDir: string,
+  backend: Backend,
+  expectedConfigHashes: string | string[],
+): Promise<TrainerState | undefined> {
   const statePath = latestCheckpoint(runDir);
   if (statePath === undefined) return undefined;
   const state = readTrainerState(statePath);
   const expected = typeof expectedConfigHashes === 'string' ? [expectedConfigHashes] : expectedConfigHashes;
   if (!expected.includes(state.configHash)) {
-    throw new CheckpointError(`cannot resume ${runDir}: its checkpoint was made with config hash ${state.configHash}, the current config hashes to ${expected[0]}; resume with the run's own config.json`);
+    throw new CheckpointError(
+      `cannot resume ${runDir}: its checkpoint was made with config hash ${state.configHash}, the current config hashes to ${expected[0]}; resume with the run's own config.json`,
+    );
   }
   await backend.load(state.backendPath, { optimizer: true });
   return state;

@@ -58,7 +58,11 @@ export interface TaskDefinition<Row = unknown> {
    * The checkpoint a local-engine run starts from when none is given (`--base`), e.g. a cached
    * warm start. Without it, the local backend needs `--base DIR`.
    */
-  localBase?(config: TrainConfig, task: TrainingTask<Row>, options: { log: (message: string) => void }): Promise<TaskBase>;
+  localBase?(
+    config: TrainConfig,
+    task: TrainingTask<Row>,
+    options: { log: (message: string) => void },
+  ): Promise<TaskBase>;
   /**
    * The config of a run written by an older turnwise in this task's current layout, or undefined
    * when `raw` is not such a config (it is then read as it is).

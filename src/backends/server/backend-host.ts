@@ -22,7 +22,14 @@ import { FutureStore } from './future-store.js';
 import { HttpError } from './http-io.js';
 import { JobScheduler } from './job-scheduler.js';
 import { SeqOrdering } from './seq-ordering.js';
-import { checkLoss, forwardBackwardOutput, logprobOutputs, runExact, runStandard, type DecodedLoss } from './wire-calls.js';
+import {
+  checkLoss,
+  forwardBackwardOutput,
+  logprobOutputs,
+  runExact,
+  runStandard,
+  type DecodedLoss,
+} from './wire-calls.js';
 
 /** Options of a host. */
 export interface BackendHostOptions {
@@ -107,9 +114,12 @@ export class BackendHost {
       try {
         index = JSON.parse(readFileSync(options.checkpointIndexFile, 'utf8'));
       } catch (error) {
-        throw new CheckpointError(`checkpoint index ${options.checkpointIndexFile} is not valid JSON: ${errorMessage(error)}`);
+        throw new CheckpointError(
+          `checkpoint index ${options.checkpointIndexFile} is not valid JSON: ${errorMessage(error)}`,
+        );
       }
-      for (const [path, written] of Object.entries(index as Record<string, unknown>)) if (typeof written === 'string') this.checkpoints.set(path, written);
+      for (const [path, written] of Object.entries(index as Record<string, unknown>))
+        if (typeof written === 'string') this.checkpoints.set(path, written);
     }
   }
 
@@ -139,18 +149,32 @@ export class BackendHost {
     const requestId = this.futures.create('/api/v1/create_model');
     const create = (): void => {
       if (baseModel !== this.modelName) throw new TurnwiseError(`could not create ${id}: ${unknownBase}`);
-      this.models.set(id, { id, sessionId, ordering: new SeqOrdering(id, this.options.seqGapTimeoutMs ?? 60_000), chunks: undefined });
+      this.models.set(id, {
+        id,
+        sessionId,
+        ordering: new SeqOrdering(id, this.options.seqGapTimeoutMs ?? 60_000),
+        chunks: undefined,
+      });
       this.futures.resolve(requestId, { model_id: id, type: 'create_model' });
     };
     if (!this.emulation.immediateModelId) create();
-    else this.scheduler.enqueue(true, async () => create()).catch((error) => this.futures.fail(requestId, errorMessage(error), categoryOf(error)));
+    else
+      this.scheduler
+        .enqueue(true, async () => create())
+        .catch((error) => this.futures.fail(requestId, errorMessage(error), categoryOf(error)));
     return { requestId, modelId: id };
   }
 
   /** Model info. */
   info(modelId: string): Record<string, unknown> {
     const model = this.requireModel(modelId);
-    return { type: 'get_info', model_id: model.id, model_data: { model_name: this.modelName, arch: this.backend.name }, model_name: this.modelName, is_lora: false };
+    return {
+      type: 'get_info',
+      model_id: model.id,
+      model_data: { model_name: this.modelName, arch: this.backend.name },
+      model_name: this.modelName,
+      is_lora: false,
+    };
   }
 
   /** Forgets a model id. */
@@ -163,35 +187,74 @@ export class BackendHost {
   }
 
   /** Validates and queues a forward or forward_backward request. */
-  submitForward(modelId: string, seqId: number | undefined, input: ForwardBackwardInput, forwardOnly: boolean, rawBody: string): string {
+  submitForward(
+    modelId: string,
+    seqId: number | undefined,
+    input: ForwardBackwardInput,
+    forwardOnly: boolean,
+    rawBody: string,
+  ): string {
     const model = this.requireModel(modelId);
     const field = forwardOnly ? 'forward_input' : 'forward_backward_input';
     if (input.turnwise && !this.emulation.turnwiseExtension) {
-      throw new HttpError(400, `${field}.turnwise: this server emulates ${this.emulation.profile}, which has no turnwise extension; a client must send it only to servers whose client/config advertises turnwise_extensions`);
+      throw new HttpError(
+        400,
+        `${field}.turnwise: this server emulates ${this.emulation.profile}, which has no turnwise extension; a client must send it only to servers whose client/config advertises turnwise_extensions`,
+      );
     }
-    const decoded: DecodedLoss = { lossFn: input.loss_fn, config: input.loss_fn_config ?? {}, extension: input.turnwise };
+    const decoded: DecodedLoss = {
+      lossFn: input.loss_fn,
+      config: input.loss_fn_config ?? {},
+      extension: input.turnwise,
+    };
     checkLoss(decoded, forwardOnly, this.emulation.lossErrorStatus);
     const data = input.data.map((datum, index) => this.decodeDatum(datum, index));
     const explicitWeights = input.data.map((datum) => datum.loss_fn_inputs.weights !== undefined);
     const extension = input.turnwise;
-    return this.sequenced(model, `/api/v1/${forwardOnly ? 'forward' : 'forward_backward'}`, seqId, rawBody, async (requestId) => {
-      if (forwardOnly) {
-        const logprobs = await this.backend.forward(data, { temperature: extension?.temperature ?? 1 });
-        this.futures.resolve(requestId, { loss_fn_output_type: 'ArrayRecord', loss_fn_outputs: logprobOutputs(logprobs), metrics: {} });
-        return;
-      }
-      if (extension && extension.chunk.count > 1) return this.runChunk(model, requestId, data, decoded);
-      if (model.chunks) this.abandonChunks(model, 'a forward_backward arrived before the last chunk of the previous call');
-      const result = extension ? await runExact(this.backend, data, extension.loss!, extension.temperature) : await runStandard(this.backend, data, decoded, explicitWeights);
-      this.futures.resolve(requestId, forwardBackwardOutput(result, result.logprobs, extension !== undefined));
-    });
+    return this.sequenced(
+      model,
+      `/api/v1/${forwardOnly ? 'forward' : 'forward_backward'}`,
+      seqId,
+      rawBody,
+      async (requestId) => {
+        if (forwardOnly) {
+          const logprobs = await this.backend.forward(data, { temperature: extension?.temperature ?? 1 });
+          this.futures.resolve(requestId, {
+            loss_fn_output_type: 'ArrayRecord',
+            loss_fn_outputs: logprobOutputs(logprobs),
+            metrics: {},
+          });
+          return;
+        }
+        if (extension && extension.chunk.count > 1) return this.runChunk(model, requestId, data, decoded);
+        if (model.chunks)
+          this.abandonChunks(model, 'a forward_backward arrived before the last chunk of the previous call');
+        const result = extension
+          ? await runExact(this.backend, data, extension.loss!, extension.temperature)
+          : await runStandard(this.backend, data, decoded, explicitWeights);
+        this.futures.resolve(requestId, forwardBackwardOutput(result, result.logprobs, extension !== undefined));
+      },
+    );
   }
 
   /** Queues an optimiser step. */
-  submitOptimStep(modelId: string, seqId: number | undefined, params: { learning_rate: number; beta1: number; beta2: number; eps: number; weight_decay: number; grad_clip_norm: number }, rawBody: string): string {
+  submitOptimStep(
+    modelId: string,
+    seqId: number | undefined,
+    params: {
+      learning_rate: number;
+      beta1: number;
+      beta2: number;
+      eps: number;
+      weight_decay: number;
+      grad_clip_norm: number;
+    },
+    rawBody: string,
+  ): string {
     const model = this.requireModel(modelId);
     return this.sequenced(model, '/api/v1/optim_step', seqId, rawBody, async (requestId) => {
-      if (model.chunks) this.abandonChunks(model, 'optim_step arrived before the last chunk of a forward_backward call');
+      if (model.chunks)
+        this.abandonChunks(model, 'optim_step arrived before the last chunk of a forward_backward call');
       const metrics = await this.backend.optimStep({
         learningRate: params.learning_rate,
         beta1: params.beta1,
@@ -214,7 +277,11 @@ export class BackendHost {
       const written = await this.backend.save(checkpoint);
       const path = `tinker://${model.id}/weights/${checkpoint}`;
       this.checkpoints.set(path, written);
-      if (this.options.checkpointIndexFile) await writeFileAtomic(this.options.checkpointIndexFile, JSON.stringify(Object.fromEntries(this.checkpoints), null, 1));
+      if (this.options.checkpointIndexFile)
+        await writeFileAtomic(
+          this.options.checkpointIndexFile,
+          JSON.stringify(Object.fromEntries(this.checkpoints), null, 1),
+        );
       this.futures.resolve(requestId, { type: 'save_weights', path, turnwise_path: written });
     });
   }
@@ -226,7 +293,10 @@ export class BackendHost {
       let target = path;
       if (path.startsWith('tinker://')) {
         const known = this.checkpoints.get(path);
-        if (!known) throw new TurnwiseError(`checkpoint ${path} is not known to this server; save_weights returns the paths it knows`);
+        if (!known)
+          throw new TurnwiseError(
+            `checkpoint ${path} is not known to this server; save_weights returns the paths it knows`,
+          );
         target = known;
       }
       await this.backend.load(target, { optimizer });
@@ -255,10 +325,15 @@ export class BackendHost {
     this.requireSession(sessionId);
     if (modelPath !== undefined) {
       const version = this.samplerPaths.get(modelPath);
-      if (version === undefined) throw new HttpError(404, `model_path ${modelPath} is not a sampler checkpoint of this server`);
+      if (version === undefined)
+        throw new HttpError(404, `model_path ${modelPath} is not a sampler checkpoint of this server`);
       return this.newSampler(version).id;
     }
-    if (baseModel !== undefined && baseModel !== this.modelName) throw new HttpError(400, `base_model ${JSON.stringify(baseModel)} is not served here; expected ${JSON.stringify(this.modelName)}`);
+    if (baseModel !== undefined && baseModel !== this.modelName)
+      throw new HttpError(
+        400,
+        `base_model ${JSON.stringify(baseModel)} is not served here; expected ${JSON.stringify(this.modelName)}`,
+      );
     return this.newSampler(undefined).id;
   }
 
@@ -269,21 +344,38 @@ export class BackendHost {
 
   /** Validates and queues a sampling request; returns the future's id. */
   submitSample(
-    body: { sampling_session_id?: string; base_model?: string; model_path?: string; seq_id?: number; num_samples: number; prompt_logprobs?: boolean; sampling_params: WireSamplingParams },
+    body: {
+      sampling_session_id?: string;
+      base_model?: string;
+      model_path?: string;
+      seq_id?: number;
+      num_samples: number;
+      prompt_logprobs?: boolean;
+      sampling_params: WireSamplingParams;
+    },
     prompt: number[],
     rawBody: string,
   ): string {
     let sampler: SamplingSession;
     if (body.sampling_session_id !== undefined) {
       const found = this.samplers.get(body.sampling_session_id);
-      if (!found) throw new HttpError(404, `sampling_session_id ${body.sampling_session_id} is unknown; create it with save_weights_for_sampler or create_sampling_session`);
+      if (!found)
+        throw new HttpError(
+          404,
+          `sampling_session_id ${body.sampling_session_id} is unknown; create it with save_weights_for_sampler or create_sampling_session`,
+        );
       sampler = found;
     } else if (body.model_path !== undefined) {
       const version = this.samplerPaths.get(body.model_path);
-      if (version === undefined) throw new HttpError(404, `model_path ${body.model_path} is not a sampler checkpoint of this server`);
+      if (version === undefined)
+        throw new HttpError(404, `model_path ${body.model_path} is not a sampler checkpoint of this server`);
       sampler = { id: 'path', version, seen: new Map() };
     } else if (body.base_model !== undefined) {
-      if (body.base_model !== this.modelName) throw new HttpError(400, `base_model ${JSON.stringify(body.base_model)} is not served here; expected ${JSON.stringify(this.modelName)}`);
+      if (body.base_model !== this.modelName)
+        throw new HttpError(
+          400,
+          `base_model ${JSON.stringify(body.base_model)} is not served here; expected ${JSON.stringify(this.modelName)}`,
+        );
       sampler = { id: 'live', version: undefined, seen: new Map() };
     } else {
       throw new HttpError(400, 'asample needs sampling_session_id, model_path or base_model');
@@ -294,7 +386,11 @@ export class BackendHost {
       const previous = sampler.seen.get(body.seq_id);
       const hash = digest(rawBody);
       if (previous) {
-        if (previous.hash !== hash) throw new HttpError(409, `sampling seq_id ${body.seq_id} of ${sampler.id} was reused with a different payload`);
+        if (previous.hash !== hash)
+          throw new HttpError(
+            409,
+            `sampling seq_id ${body.seq_id} of ${sampler.id} was reused with a different payload`,
+          );
         return previous.requestId;
       }
     }
@@ -315,11 +411,20 @@ export class BackendHost {
         const requests: SampleRequest[] = Array.from({ length: body.num_samples }, (_, index) => ({
           tokens: prompt,
           seed: (baseSeed + index) >>> 0,
-          params: { temperature: params.temperature, topK: params.top_k, topP: params.top_p, maxTokens: params.max_tokens, ...during },
+          params: {
+            temperature: params.temperature,
+            topK: params.top_k,
+            topP: params.top_p,
+            maxTokens: params.max_tokens,
+            ...during,
+          },
         }));
         const generated = await Promise.all(requests.map((request) => policy.sample(request)));
         // Stop strings a sampler applies only once it has generated (SkyRL's JAX sampler).
-        const results = after.length === 0 ? generated : generated.map((result) => applyStops(result, { stop: after }, this.backend.tokenizer));
+        const results =
+          after.length === 0
+            ? generated
+            : generated.map((result) => applyStops(result, { stop: after }, this.backend.tokenizer));
         const stats = this.samplingStats;
         stats.requests++;
         stats.sequences += results.length;
@@ -327,10 +432,23 @@ export class BackendHost {
           stats.generatedTokens += generated[index]!.tokens.length;
           stats.returnedTokens += result.tokens.length;
         }
-        const sequences: SampledSequence[] = results.map((result) => ({ stop_reason: result.finishReason, tokens: result.tokens, logprobs: result.logprobs }));
+        const sequences: SampledSequence[] = results.map((result) => ({
+          stop_reason: result.finishReason,
+          tokens: result.tokens,
+          logprobs: result.logprobs,
+        }));
         let promptLogprobs: (number | null)[] | null = null;
         if (body.prompt_logprobs) {
-          const [row] = await this.backend.forward([{ inputTokens: prompt.slice(0, -1), targetTokens: prompt.slice(1), weights: prompt.slice(1).map(() => 1) }], { temperature: 1 });
+          const [row] = await this.backend.forward(
+            [
+              {
+                inputTokens: prompt.slice(0, -1),
+                targetTokens: prompt.slice(1),
+                weights: prompt.slice(1).map(() => 1),
+              },
+            ],
+            { temperature: 1 },
+          );
           promptLogprobs = [null, ...row!];
         }
         this.futures.resolve(requestId, { type: 'sample', sequences, prompt_logprobs: promptLogprobs });
@@ -343,15 +461,23 @@ export class BackendHost {
    * The stops of a request as the emulated sampler applies them: `during` generation (strings and
    * token ids) and `after` it (strings, SkyRL). Refuses a stop list the emulated service refuses.
    */
-  private samplerStops(stop: WireSamplingParams['stop']): { during: { stop: string[]; stopTokenIds: number[] }; after: string[] } {
+  private samplerStops(stop: WireSamplingParams['stop']): {
+    during: { stop: string[]; stopTokenIds: number[] };
+    after: string[];
+  } {
     const list = stop == null ? [] : Array.isArray(stop) ? stop : [stop];
     const strings = list.filter((item): item is string => typeof item === 'string');
     const ids = list.filter((item): item is number => typeof item === 'number');
     const mode = this.emulation.sampler;
     if (mode === 'turnwise') return { during: { stop: strings, stopTokenIds: ids }, after: [] };
-    if (strings.length > 0 && ids.length > 0) throw new HttpError(400, 'stop must be either all integers (token IDs) or all strings, not mixed');
+    if (strings.length > 0 && ids.length > 0)
+      throw new HttpError(400, 'stop must be either all integers (token IDs) or all strings, not mixed');
     if (mode === 'skyrl') {
-      if (typeof stop === 'string') throw new HttpError(422, 'sampling_params.stop: Input should be a valid list (SkyRL takes a list of strings or of token ids)');
+      if (typeof stop === 'string')
+        throw new HttpError(
+          422,
+          'sampling_params.stop: Input should be a valid list (SkyRL takes a list of strings or of token ids)',
+        );
       // No end-of-sequence stop of its own: without token ids the JAX sampler runs to max_tokens.
       return { during: { stop: [], stopTokenIds: ids }, after: strings };
     }
@@ -375,7 +501,8 @@ export class BackendHost {
   checkTokens(tokens: number[], what: string): void {
     const vocab = this.backend.tokenizer.vocabSize;
     const bad = tokens.find((token) => token >= vocab);
-    if (bad !== undefined) throw new HttpError(400, `${what} holds token id ${bad}, outside the vocabulary [0, ${vocab})`);
+    if (bad !== undefined)
+      throw new HttpError(400, `${what} holds token id ${bad}, outside the vocabulary [0, ${vocab})`);
   }
 
   /** Stops timers and fails nothing: pending futures stay pending. */
@@ -405,7 +532,11 @@ export class BackendHost {
     }
     const chunks = model.chunks;
     if (!chunks || chunks.requestIds.length !== index) {
-      this.futures.fail(requestId, `chunk ${index} of ${count} arrived out of order (expected chunk ${chunks?.requestIds.length ?? 0})`, 'user');
+      this.futures.fail(
+        requestId,
+        `chunk ${index} of ${count} arrived out of order (expected chunk ${chunks?.requestIds.length ?? 0})`,
+        'user',
+      );
       return;
     }
     chunks.data.push(...data);
@@ -429,12 +560,19 @@ export class BackendHost {
   }
 
   private abandonChunks(model: Model, reason: string): void {
-    for (const id of model.chunks?.requestIds ?? []) this.futures.fail(id, `incomplete chunked forward_backward abandoned: ${reason}`, 'user');
+    for (const id of model.chunks?.requestIds ?? [])
+      this.futures.fail(id, `incomplete chunked forward_backward abandoned: ${reason}`, 'user');
     model.chunks = undefined;
   }
 
   /** Admits a mutating request in `seq_id` order and runs it alone on the backend. */
-  private sequenced(model: Model, path: string, seqId: number | undefined, rawBody: string, work: (requestId: string) => Promise<void> | void): string {
+  private sequenced(
+    model: Model,
+    path: string,
+    seqId: number | undefined,
+    rawBody: string,
+    work: (requestId: string) => Promise<void> | void,
+  ): string {
     return model.ordering.admit(seqId, {
       hash: digest(rawBody),
       createFuture: () => this.futures.create(path),
@@ -454,7 +592,11 @@ export class BackendHost {
   }
 
   private requireSession(sessionId: string): void {
-    if (!this.sessions.has(sessionId)) throw new HttpError(404, `session_id ${sessionId} is unknown or expired (no heartbeat for ${(this.options.sessionTimeoutMs ?? 300_000) / 1000} s); create a new session`);
+    if (!this.sessions.has(sessionId))
+      throw new HttpError(
+        404,
+        `session_id ${sessionId} is unknown or expired (no heartbeat for ${(this.options.sessionTimeoutMs ?? 300_000) / 1000} s); create a new session`,
+      );
   }
 
   private requireModel(modelId: string): Model {

@@ -16,19 +16,25 @@ interface Call {
   stream?: boolean;
 }
 
-const { module, exportName, factoryOptions } = workerData as { module: string; exportName: string; factoryOptions: unknown };
+const { module, exportName, factoryOptions } = workerData as {
+  module: string;
+  exportName: string;
+  factoryOptions: unknown;
+};
 
 async function build(): Promise<Backend> {
   const url = module.startsWith('file:') ? module : pathToFileURL(module).href;
   const loaded = (await import(url)) as Record<string, unknown>;
   const factory = loaded[exportName];
-  if (typeof factory !== 'function') throw new Error(`module ${module} has no function export ${JSON.stringify(exportName)}`);
+  if (typeof factory !== 'function')
+    throw new Error(`module ${module} has no function export ${JSON.stringify(exportName)}`);
   return (await (factory as (options: unknown) => Backend | Promise<Backend>)(factoryOptions)) as Backend;
 }
 
 const ready = build();
 ready.then(
-  (backend) => parentPort!.postMessage({ id: 0, result: { name: backend.name, vocabSize: backend.tokenizer.vocabSize } }),
+  (backend) =>
+    parentPort!.postMessage({ id: 0, result: { name: backend.name, vocabSize: backend.tokenizer.vocabSize } }),
   (error: Error) => parentPort!.postMessage({ id: 0, error: { name: error.name, message: error.message } }),
 );
 
@@ -37,10 +43,11 @@ parentPort!.on('message', async (call: Call) => {
     const backend = await ready;
     let result: unknown;
     if (call.method === 'sample') {
-      const onToken = call.stream ? (token: GeneratedToken) => parentPort!.postMessage({ id: call.id, token }) : undefined;
+      const onToken = call.stream
+        ? (token: GeneratedToken) => parentPort!.postMessage({ id: call.id, token })
+        : undefined;
       result = await backend.policy().sample(call.args[0] as never, onToken);
-    }
-    else if (call.method === 'release') result = backend.policy().release?.(call.args[0] as string);
+    } else if (call.method === 'release') result = backend.policy().release?.(call.args[0] as string);
     else result = await (backend[call.method] as (...args: unknown[]) => Promise<unknown>).apply(backend, call.args);
     parentPort!.postMessage({ id: call.id, result });
   } catch (error) {

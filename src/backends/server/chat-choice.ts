@@ -62,11 +62,19 @@ export class ChatChoice {
   token(token: GeneratedToken, withIds = false): ChunkChoice[] {
     const chunks = this.open();
     const pieces = this.read(this.text.push(token.token));
-    const entry = this.options.logprobs ? this.options.names.chatEntry(token.token, token.logprob, token.topLogprobs, this.options.topLogprobs) : undefined;
+    const entry = this.options.logprobs
+      ? this.options.names.chatEntry(token.token, token.logprob, token.topLogprobs, this.options.topLogprobs)
+      : undefined;
     if (entry) this.logprobEntries.push(entry);
     const delta = this.delta(pieces);
     if (Object.keys(delta).length > 0 || entry || withIds) {
-      chunks.push({ index: this.index, delta, logprobs: entry ? { content: [entry], refusal: null } : null, finish_reason: null, ...(withIds ? { token_ids: [token.token] } : {}) });
+      chunks.push({
+        index: this.index,
+        delta,
+        logprobs: entry ? { content: [entry], refusal: null } : null,
+        finish_reason: null,
+        ...(withIds ? { token_ids: [token.token] } : {}),
+      });
     }
     return chunks;
   }
@@ -85,17 +93,30 @@ export class ChatChoice {
   /** The whole message. */
   message(): { role: 'assistant'; content: string | null; tool_calls?: ChatToolCall[]; refusal: null } {
     if (this.toolCalls.length === 0) return { role: 'assistant', content: this.content, refusal: null };
-    return { role: 'assistant', content: this.content === '' ? null : this.content, tool_calls: this.toolCalls, refusal: null };
+    return {
+      role: 'assistant',
+      content: this.content === '' ? null : this.content,
+      tool_calls: this.toolCalls,
+      refusal: null,
+    };
   }
 
   /** The first chunk of a choice names the role (and reads the prefill). */
   private open(): ChunkChoice[] {
     if (this.opened) return [];
     this.opened = true;
-    const first: ChunkChoice = { index: this.index, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null };
+    const first: ChunkChoice = {
+      index: this.index,
+      delta: { role: 'assistant', content: '' },
+      logprobs: null,
+      finish_reason: null,
+    };
     if (!this.options.prefill) return [first];
     const delta = this.delta(this.read(this.options.prefill));
-    return [first, ...(Object.keys(delta).length > 0 ? [{ index: this.index, delta, logprobs: null, finish_reason: null }] : [])];
+    return [
+      first,
+      ...(Object.keys(delta).length > 0 ? [{ index: this.index, delta, logprobs: null, finish_reason: null }] : []),
+    ];
   }
 
   private read(text: string): MessagePiece[] {
@@ -110,7 +131,11 @@ export class ChatChoice {
         delta.content = (delta.content ?? '') + piece.content;
         this.content += piece.content;
       } else {
-        const call: ChatToolCall = { id: this.options.callId(this.toolCalls.length), type: 'function', function: piece.call };
+        const call: ChatToolCall = {
+          id: this.options.callId(this.toolCalls.length),
+          type: 'function',
+          function: piece.call,
+        };
         (delta.tool_calls ??= []).push({ index: this.toolCalls.length, ...call });
         this.toolCalls.push(call);
       }

@@ -30,12 +30,21 @@ export function chatCompletions(host: BackendHost, ids: ResponseIds): (context: 
     refuseUnsupported(request);
     const format = request.response_format?.type;
     if (format !== undefined && format !== 'text') {
-      throw new OpenAiError(400, `response_format ${JSON.stringify(format)} is not supported: this server samples the policy unconstrained; ask for JSON in the prompt and parse it`, 'response_format');
+      throw new OpenAiError(
+        400,
+        `response_format ${JSON.stringify(format)} is not supported: this server samples the policy unconstrained; ask for JSON in the prompt and parse it`,
+        'response_format',
+      );
     }
     const topCount = request.top_logprobs ?? 0;
-    if (topCount > 0 && !request.logprobs) throw new OpenAiError(400, 'top_logprobs needs logprobs: true', 'top_logprobs');
+    if (topCount > 0 && !request.logprobs)
+      throw new OpenAiError(400, 'top_logprobs needs logprobs: true', 'top_logprobs');
     const prompt = buildChatPrompt(request, renderer, tokenizer);
-    const params = samplingParams(request, request.max_completion_tokens ?? request.max_tokens ?? 256, renderer.stopTokenIds);
+    const params = samplingParams(
+      request,
+      request.max_completion_tokens ?? request.max_tokens ?? 256,
+      renderer.stopTokenIds,
+    );
     const keepSpecial = request.skip_special_tokens === false;
     const special = new Set(renderer.stopTokenIds);
     const id = ids.next('chatcmpl');
@@ -58,19 +67,37 @@ export function chatCompletions(host: BackendHost, ids: ResponseIds): (context: 
         }),
     );
     const seed = request.seed ?? host.drawSeed();
-    const head = () => ({ id, object: 'chat.completion.chunk', created: Math.floor(Date.now() / 1000), model: host.modelName, system_fingerprint: null });
+    const head = () => ({
+      id,
+      object: 'chat.completion.chunk',
+      created: Math.floor(Date.now() / 1000),
+      model: host.modelName,
+      system_fingerprint: null,
+    });
     const sampleAll = (emit: (chunks: ChunkChoice[]) => void): Promise<SampleResult[]> =>
       Promise.all(
         choices.map(async (choice) => {
-          const job = { prompt: prompt.tokens, params, seed: (seed + choice.index) >>> 0, topLogprobs: topCount, topLogprobsParam: 'top_logprobs' };
-          const result = await sampleChoice(host, job, (token) => emit(choice.token(token, request.stream === true && request.return_token_ids === true)));
+          const job = {
+            prompt: prompt.tokens,
+            params,
+            seed: (seed + choice.index) >>> 0,
+            topLogprobs: topCount,
+            topLogprobsParam: 'top_logprobs',
+          };
+          const result = await sampleChoice(host, job, (token) =>
+            emit(choice.token(token, request.stream === true && request.return_token_ids === true)),
+          );
           emit(choice.finish(result));
           return result;
         }),
       );
     const usage = (results: SampleResult[]) => {
       const completion = results.reduce((sum, result) => sum + result.tokens.length, 0);
-      return { prompt_tokens: prompt.tokens.length, completion_tokens: completion, total_tokens: prompt.tokens.length + completion };
+      return {
+        prompt_tokens: prompt.tokens.length,
+        completion_tokens: completion,
+        total_tokens: prompt.tokens.length + completion,
+      };
     };
 
     if (request.stream) {
@@ -78,7 +105,8 @@ export function chatCompletions(host: BackendHost, ids: ResponseIds): (context: 
       return {
         stream: async (sse) => {
           const results = await sampleAll((chunks) => {
-            for (const chunk of chunks) sse.send({ ...head(), choices: [chunk], ...(includeUsage ? { usage: null } : {}) });
+            for (const chunk of chunks)
+              sse.send({ ...head(), choices: [chunk], ...(includeUsage ? { usage: null } : {}) });
           });
           if (includeUsage) sse.send({ ...head(), choices: [], usage: usage(results) });
           sse.done();

@@ -5,8 +5,16 @@ import { CompletionText } from './completion-text.js';
 const tokenizer = new ByteTokenizer();
 const hidden = (token: number) => tokenizer.isSpecialToken(token);
 
-function run(text: string, options: { stop?: string[]; keepStop?: boolean; hide?: boolean } = {}): { pieces: string[]; whole: string } {
-  const completion = new CompletionText({ tokenizer, stop: options.stop ?? [], keepStop: options.keepStop ?? false, isHidden: options.hide === false ? () => false : hidden });
+function run(
+  text: string,
+  options: { stop?: string[]; keepStop?: boolean; hide?: boolean } = {},
+): { pieces: string[]; whole: string } {
+  const completion = new CompletionText({
+    tokenizer,
+    stop: options.stop ?? [],
+    keepStop: options.keepStop ?? false,
+    isHidden: options.hide === false ? () => false : hidden,
+  });
   const pieces = tokenizer.encode(text).map((token) => completion.push(token));
   pieces.push(completion.finish());
   return { pieces, whole: pieces.join('') };

@@ -56,7 +56,10 @@ export class CompletionText {
     const after = tokenizer.decode(this.visible.slice(this.prefixOffset));
     if (after.length > before.length) this.text += after.slice(before.length);
     this.safeEnd();
-    const end = this.stopAt === undefined ? this.text.length : this.stopAt.index + (this.options.keepStop ? this.stopAt.length : 0);
+    const end =
+      this.stopAt === undefined
+        ? this.text.length
+        : this.stopAt.index + (this.options.keepStop ? this.stopAt.length : 0);
     return this.release(end);
   }
 
@@ -71,7 +74,8 @@ export class CompletionText {
     if (this.stopAt === undefined) {
       for (const stop of stops) {
         const index = this.text.indexOf(stop, Math.max(0, this.emitted - stop.length + 1));
-        if (index >= 0 && (this.stopAt === undefined || index < this.stopAt.index)) this.stopAt = { index, length: stop.length };
+        if (index >= 0 && (this.stopAt === undefined || index < this.stopAt.index))
+          this.stopAt = { index, length: stop.length };
       }
     }
     if (this.stopAt !== undefined) return this.stopAt.index;

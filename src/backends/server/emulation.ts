@@ -114,7 +114,9 @@ const PROFILES: Record<EmulationProfile, Emulation> = {
 /** The profile named `name`; a ConfigError naming the known ones otherwise. */
 export function emulationProfile(name: string): Emulation {
   if (!(EMULATION_PROFILES as readonly string[]).includes(name)) {
-    throw new ConfigError(`--emulate ${JSON.stringify(name)} is not a profile; expected one of ${EMULATION_PROFILES.join(', ')}`);
+    throw new ConfigError(
+      `--emulate ${JSON.stringify(name)} is not a profile; expected one of ${EMULATION_PROFILES.join(', ')}`,
+    );
   }
   return PROFILES[name as EmulationProfile];
 }
@@ -134,7 +136,10 @@ export class RateLimiter {
 
   /** 0 when a request may pass now (and takes its token), else the milliseconds until one may. */
   take(now = Date.now()): number {
-    this.tokens = Math.min(this.limit.burst, this.tokens + ((now - this.updatedAt) / 1000) * this.limit.requestsPerSecond);
+    this.tokens = Math.min(
+      this.limit.burst,
+      this.tokens + ((now - this.updatedAt) / 1000) * this.limit.requestsPerSecond,
+    );
     this.updatedAt = now;
     if (this.tokens >= 1) {
       this.tokens -= 1;

@@ -9,7 +9,11 @@ afterEach(async () => {
   running = [];
 });
 
-async function remoteRun(serverOptions: Parameters<typeof startTestServer>[0], clientOptions: Parameters<typeof connectTestClient>[1] = {}, scenario = {}) {
+async function remoteRun(
+  serverOptions: Parameters<typeof startTestServer>[0],
+  clientOptions: Parameters<typeof connectTestClient>[1] = {},
+  scenario = {},
+) {
   const test = await startTestServer(serverOptions);
   running.push(test);
   const client = await connectTestClient(test.url, clientOptions);
@@ -45,10 +49,21 @@ describe('in-process vs client + server', () => {
   it('completes with the same result under injected delays, 408/410/429/503 and dropped connections', async () => {
     const local = await localRun();
     const remote = await remoteRun({
-      faults: { delayFuturesMs: 5, rate408: 0.1, rate410: 0.1, rate429: 0.1, rate5xx: 0.1, rateDrop: 0.05, rateDropAfter: 0.05, retryAfterMs: 2, seed: 3 },
+      faults: {
+        delayFuturesMs: 5,
+        rate408: 0.1,
+        rate410: 0.1,
+        rate429: 0.1,
+        rate5xx: 0.1,
+        rateDrop: 0.05,
+        rateDropAfter: 0.05,
+        retryAfterMs: 2,
+        seed: 3,
+      },
     });
     const injected = remote.server.faults.injected;
-    for (const fault of ['408', '410', '429', '5xx', 'drop', 'drop_after']) expect(injected[fault] ?? 0, `fault ${fault}`).toBeGreaterThan(0);
+    for (const fault of ['408', '410', '429', '5xx', 'drop', 'drop_after'])
+      expect(injected[fault] ?? 0, `fault ${fault}`).toBeGreaterThan(0);
     expect(remote.client.stats.resubmits).toBeGreaterThan(0);
     expect(remote.trace).toEqual(local.trace);
     expect(Buffer.from(remote.weights.buffer).equals(Buffer.from(local.weights.buffer))).toBe(true);

@@ -70,14 +70,20 @@ const KEYS: Record<string, Exclude<keyof FaultConfig, 'paths'>> = {
 /** Parses a `key=value,...` fault spec (the `TURNWISE_FAULTS` format). */
 export function parseFaultSpec(spec: string): FaultConfig {
   const config = { ...NO_FAULTS };
-  for (const part of spec.split(',').map((item) => item.trim()).filter(Boolean)) {
+  for (const part of spec
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean)) {
     const [key, raw] = part.split('=');
     const field = KEYS[key ?? ''];
     const value = Number(raw);
     if (!field || raw === undefined || !Number.isFinite(value) || value < 0) {
-      throw new ConfigError(`fault spec entry ${JSON.stringify(part)}: expected key=value with key one of ${Object.keys(KEYS).join(', ')} and a non-negative number`);
+      throw new ConfigError(
+        `fault spec entry ${JSON.stringify(part)}: expected key=value with key one of ${Object.keys(KEYS).join(', ')} and a non-negative number`,
+      );
     }
-    if (field.startsWith('rate') && value > 1) throw new ConfigError(`fault spec entry ${JSON.stringify(part)}: a rate must be between 0 and 1`);
+    if (field.startsWith('rate') && value > 1)
+      throw new ConfigError(`fault spec entry ${JSON.stringify(part)}: a rate must be between 0 and 1`);
     config[field] = value;
   }
   return config;
@@ -115,7 +121,8 @@ export class FaultInjector {
 
   /** How many polls of a future submitted to `path` are held. */
   heldPolls(path: string | undefined): number {
-    if (this.config.holdPolls <= 0 || (this.config.paths && (path === undefined || !this.config.paths.includes(path)))) return 0;
+    if (this.config.holdPolls <= 0 || (this.config.paths && (path === undefined || !this.config.paths.includes(path))))
+      return 0;
     return this.config.holdPolls;
   }
 

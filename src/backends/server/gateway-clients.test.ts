@@ -11,7 +11,8 @@ import { startTestServer, type TestServer } from '../../testing/serve-for-test.j
 // Without tools the bigram test backend draws its text; with tools (a bigram model never writes a
 // valid tool call by chance) it plays a script, still scored by the model, through the same server.
 
-const TWO_CALLS = '<tool_call>\n{"name": "weather", "arguments": {"city": "Paris"}}\n</tool_call>\n<tool_call>\n{"name": "weather", "arguments": {"city": "Oslo"}}\n</tool_call>';
+const TWO_CALLS =
+  '<tool_call>\n{"name": "weather", "arguments": {"city": "Paris"}}\n</tool_call>\n<tool_call>\n{"name": "weather", "arguments": {"city": "Oslo"}}\n</tool_call>';
 const FINAL = 'Paris is sunny and Oslo is snowy.';
 const FORECAST: Record<string, string> = { Paris: 'sunny', Oslo: 'snowy' };
 
@@ -50,13 +51,24 @@ beforeAll(async () => {
 afterAll(() => test.close());
 
 const TOOLS: ChatCompletionTool[] = [
-  { type: 'function', function: { name: 'weather', description: 'The weather in a city.', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } },
+  {
+    type: 'function',
+    function: {
+      name: 'weather',
+      description: 'The weather in a city.',
+      parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+    },
+  },
 ];
 const QUESTION = 'What is the weather in Paris and Oslo?';
 const MODEL = 'test/bigram';
 
 /** What the logprobs of a choice must look like: one entry per completion token, or none. */
-function checkLogprobs(logprobs: { content: { logprob: number; bytes: number[] | null }[] | null } | null | undefined, tokens: number, wanted: boolean): void {
+function checkLogprobs(
+  logprobs: { content: { logprob: number; bytes: number[] | null }[] | null } | null | undefined,
+  tokens: number,
+  wanted: boolean,
+): void {
   if (!wanted) return void expect(logprobs ?? null).toBeNull();
   expect(logprobs!.content).toHaveLength(tokens);
   for (const entry of logprobs!.content!) {
@@ -65,12 +77,20 @@ function checkLogprobs(logprobs: { content: { logprob: number; bytes: number[] |
   }
 }
 
-const matrix = [false, true].flatMap((stream) => [false, true].flatMap((tools) => [false, true].map((logprobs) => ({ stream, tools, logprobs }))));
-const name = (c: { stream: boolean; tools: boolean; logprobs: boolean }) => `stream ${c.stream ? 'on' : 'off'}, tools ${c.tools ? 'on' : 'off'}, logprobs ${c.logprobs ? 'on' : 'off'}`;
+const matrix = [false, true].flatMap((stream) =>
+  [false, true].flatMap((tools) => [false, true].map((logprobs) => ({ stream, tools, logprobs }))),
+);
+const name = (c: { stream: boolean; tools: boolean; logprobs: boolean }) =>
+  `stream ${c.stream ? 'on' : 'off'}, tools ${c.tools ? 'on' : 'off'}, logprobs ${c.logprobs ? 'on' : 'off'}`;
 
 describe('the official openai client', () => {
   it.each(matrix.map((cell) => [name(cell), cell] as const))('%s', async (_name, { stream, tools, logprobs }) => {
-    const base = { model: MODEL, max_completion_tokens: 200, seed: 11, ...(logprobs ? { logprobs: true, top_logprobs: 2 } : {}) };
+    const base = {
+      model: MODEL,
+      max_completion_tokens: 200,
+      seed: 11,
+      ...(logprobs ? { logprobs: true, top_logprobs: 2 } : {}),
+    };
     if (!tools) {
       const messages: ChatCompletionMessageParam[] = [{ role: 'user', content: 'hello' }];
       const whole = await openai.chat.completions.create({ ...base, messages, max_completion_tokens: 20 });
@@ -79,7 +99,12 @@ describe('the official openai client', () => {
       if (!stream) return;
       let content = '';
       let entries = 0;
-      for await (const chunk of await openai.chat.completions.create({ ...base, messages, max_completion_tokens: 20, stream: true })) {
+      for await (const chunk of await openai.chat.completions.create({
+        ...base,
+        messages,
+        max_completion_tokens: 20,
+        stream: true,
+      })) {
         content += chunk.choices[0]?.delta.content ?? '';
         entries += chunk.choices[0]?.logprobs?.content?.length ?? 0;
       }
@@ -90,20 +115,30 @@ describe('the official openai client', () => {
     const messages: ChatCompletionMessageParam[] = [{ role: 'user', content: QUESTION }];
     const ask = (history: ChatCompletionMessageParam[]) =>
       stream
-        ? openai.chat.completions.stream({ ...base, messages: history, tools: TOOLS, stream_options: { include_usage: true } }).finalChatCompletion()
+        ? openai.chat.completions
+            .stream({ ...base, messages: history, tools: TOOLS, stream_options: { include_usage: true } })
+            .finalChatCompletion()
         : openai.chat.completions.create({ ...base, messages: history, tools: TOOLS });
     const first = await ask(messages);
     const call = first.choices[0]!;
     expect(call.finish_reason).toBe('tool_calls');
     expect(call.message.content).toBeNull();
-    const toolCalls = call.message.tool_calls!.map((toolCall) => toolCall as Extract<typeof toolCall, { type: 'function' }>);
-    expect(toolCalls.map((toolCall) => [toolCall.type, toolCall.function.name, JSON.parse(toolCall.function.arguments)])).toEqual([
+    const toolCalls = call.message.tool_calls!.map(
+      (toolCall) => toolCall as Extract<typeof toolCall, { type: 'function' }>,
+    );
+    expect(
+      toolCalls.map((toolCall) => [toolCall.type, toolCall.function.name, JSON.parse(toolCall.function.arguments)]),
+    ).toEqual([
       ['function', 'weather', { city: 'Paris' }],
       ['function', 'weather', { city: 'Oslo' }],
     ]);
     expect(new Set(toolCalls.map((toolCall) => toolCall.id)).size).toBe(2);
     checkLogprobs(call.logprobs, first.usage!.completion_tokens, logprobs);
-    const results: ChatCompletionMessageParam[] = toolCalls.map((toolCall) => ({ role: 'tool', tool_call_id: toolCall.id, content: FORECAST[JSON.parse(toolCall.function.arguments).city]! }));
+    const results: ChatCompletionMessageParam[] = toolCalls.map((toolCall) => ({
+      role: 'tool',
+      tool_call_id: toolCall.id,
+      content: FORECAST[JSON.parse(toolCall.function.arguments).city]!,
+    }));
     const second = await ask([...messages, call.message as ChatCompletionMessageParam, ...results]);
     expect(second.choices[0]!.message.content).toBe(FINAL);
     expect(second.choices[0]!.finish_reason).toBe('stop');
@@ -113,21 +148,45 @@ describe('the official openai client', () => {
   it('forces a call with tool_choice required or a named function', async () => {
     for (const tool_choice of ['required', { type: 'function', function: { name: 'weather' } }] as const) {
       for (const stream of [false, true]) {
-        const request = { model: MODEL, messages: [{ role: 'user' as const, content: QUESTION }], tools: TOOLS, tool_choice, max_completion_tokens: 100 };
-        const answer = stream ? await openai.chat.completions.stream(request).finalChatCompletion() : await openai.chat.completions.create(request);
-        const calls = answer.choices[0]!.message.tool_calls!.map((toolCall) => toolCall as Extract<typeof toolCall, { type: 'function' }>);
-        expect(calls.map((toolCall) => [toolCall.function.name, JSON.parse(toolCall.function.arguments)])).toEqual([['weather', { city: typeof tool_choice === 'string' ? 'Paris' : 'Oslo' }]]);
+        const request = {
+          model: MODEL,
+          messages: [{ role: 'user' as const, content: QUESTION }],
+          tools: TOOLS,
+          tool_choice,
+          max_completion_tokens: 100,
+        };
+        const answer = stream
+          ? await openai.chat.completions.stream(request).finalChatCompletion()
+          : await openai.chat.completions.create(request);
+        const calls = answer.choices[0]!.message.tool_calls!.map(
+          (toolCall) => toolCall as Extract<typeof toolCall, { type: 'function' }>,
+        );
+        expect(calls.map((toolCall) => [toolCall.function.name, JSON.parse(toolCall.function.arguments)])).toEqual([
+          ['weather', { city: typeof tool_choice === 'string' ? 'Paris' : 'Oslo' }],
+        ]);
         expect(answer.choices[0]!.finish_reason).toBe('tool_calls');
       }
     }
   });
 
   it('returns text, not calls, with tool_choice none, and one call with parallel_tool_calls false', async () => {
-    const none = await openai.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: QUESTION }], tools: TOOLS, tool_choice: 'none', max_completion_tokens: 200 });
+    const none = await openai.chat.completions.create({
+      model: MODEL,
+      messages: [{ role: 'user', content: QUESTION }],
+      tools: TOOLS,
+      tool_choice: 'none',
+      max_completion_tokens: 200,
+    });
     expect(none.choices[0]!.message.tool_calls).toBeUndefined();
     expect(none.choices[0]!.message.content).toBe(TWO_CALLS);
     expect(none.choices[0]!.finish_reason).toBe('stop');
-    const one = await openai.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: QUESTION }], tools: TOOLS, parallel_tool_calls: false, max_completion_tokens: 200 });
+    const one = await openai.chat.completions.create({
+      model: MODEL,
+      messages: [{ role: 'user', content: QUESTION }],
+      tools: TOOLS,
+      parallel_tool_calls: false,
+      max_completion_tokens: 200,
+    });
     expect(one.choices[0]!.message.tool_calls).toHaveLength(1);
   });
 });

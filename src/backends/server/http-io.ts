@@ -23,7 +23,12 @@ export function readBody(request: IncomingMessage, maxBytes: number): Promise<st
   return new Promise((resolve, reject) => {
     const declared = Number(request.headers['content-length']);
     if (Number.isFinite(declared) && declared > maxBytes) {
-      reject(new HttpError(413, `request body is ${declared} bytes, more than the server's limit of ${maxBytes} bytes; send smaller chunks`));
+      reject(
+        new HttpError(
+          413,
+          `request body is ${declared} bytes, more than the server's limit of ${maxBytes} bytes; send smaller chunks`,
+        ),
+      );
       return;
     }
     const parts: Buffer[] = [];
@@ -62,16 +67,30 @@ export function parseJson(text: string): unknown {
 export function validate<S extends z.ZodType>(schema: S, body: unknown, what: string): z.output<S> {
   const result = schema.safeParse(body);
   if (!result.success) {
-    const problems = result.error.issues.map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(body)'}: ${issue.message}`);
-    throw new HttpError(400, `invalid ${what} request: ${problems.slice(0, 8).join('; ')}${problems.length > 8 ? `; and ${problems.length - 8} more` : ''}`);
+    const problems = result.error.issues.map(
+      (issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(body)'}: ${issue.message}`,
+    );
+    throw new HttpError(
+      400,
+      `invalid ${what} request: ${problems.slice(0, 8).join('; ')}${problems.length > 8 ? `; and ${problems.length - 8} more` : ''}`,
+    );
   }
   return result.data;
 }
 
 /** Sends a JSON answer. */
-export function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  response: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   if (response.headersSent || response.destroyed) return;
   const text = JSON.stringify(body);
-  response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  response.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
   response.end(text);
 }

@@ -8,4 +8,10 @@ export { createTinkerServer, type TinkerServer, type TinkerServerOptions } from 
 export { WorkerBackend, type WorkerBackendOptions } from './worker-backend.js';
 export { createCheckpointBackend, type CheckpointBackendOptions } from './checkpoint-backend.js';
 export { parseFaultSpec, type FaultConfig } from './fault-injector.js';
-export { EMULATION_PROFILES, emulationProfile, type Emulation, type EmulationProfile, type RateLimit } from './emulation.js';
+export {
+  EMULATION_PROFILES,
+  emulationProfile,
+  type Emulation,
+  type EmulationProfile,
+  type RateLimit,
+} from './emulation.js';

@@ -12,7 +12,14 @@ import { connectTestClient, startTestServer } from '../../testing/serve-for-test
 
 // A tiny transformer of the CPU engine (reference kernels) with a letter tokenizer.
 const V = 24;
-const MODEL_CONFIG = { hidden_size: 16, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 24, vocab_size: V, max_position_embeddings: 128 };
+const MODEL_CONFIG = {
+  hidden_size: 16,
+  num_hidden_layers: 2,
+  num_attention_heads: 2,
+  intermediate_size: 24,
+  vocab_size: V,
+  max_position_embeddings: 128,
+};
 const tokenizer: Tokenizer = {
   vocabSize: V,
   eosTokenId: 0,
@@ -20,13 +27,33 @@ const tokenizer: Tokenizer = {
   decode: (ids) => ids.map((id) => String.fromCharCode(97 + id)).join(''),
   tokenId: () => undefined,
 };
-const renderer: ChatRenderer = { renderPrompt: (messages) => [1, 2, ...tokenizer.encode(messages.map((m) => m.content).join(' ').slice(0, 8))], renderReply: () => [3, 4], stopTokenIds: [0] };
+const renderer: ChatRenderer = {
+  renderPrompt: (messages) => [
+    1,
+    2,
+    ...tokenizer.encode(
+      messages
+        .map((m) => m.content)
+        .join(' ')
+        .slice(0, 8),
+    ),
+  ],
+  renderReply: () => [3, 4],
+  stopTokenIds: [0],
+};
 
 const directory = await mkdtemp(join(tmpdir(), 'turnwise-local-equivalence-'));
 afterAll(() => rm(directory, { recursive: true, force: true }));
 
 function localBackend(name: string): Promise<LocalBackend> {
-  return createLocalBackend({ modelConfig: MODEL_CONFIG, seed: 3, kernels: referenceKernels, tokenizer, renderer, checkpointDirectory: join(directory, name) });
+  return createLocalBackend({
+    modelConfig: MODEL_CONFIG,
+    seed: 3,
+    kernels: referenceKernels,
+    tokenizer,
+    renderer,
+    checkpointDirectory: join(directory, name),
+  });
 }
 
 describe('LocalBackend in process vs behind turnwise serve', () => {

@@ -11,7 +11,13 @@ import { OpenAiError, type SamplingRequest } from './openai-schema.js';
 
 /** Refuses a model name other than the served one, as OpenAI does (404 `model_not_found`). */
 export function checkModel(model: string, served: string): void {
-  if (model !== served) throw new OpenAiError(404, `The model ${JSON.stringify(model)} does not exist on this server; it serves ${JSON.stringify(served)}`, 'model', 'model_not_found');
+  if (model !== served)
+    throw new OpenAiError(
+      404,
+      `The model ${JSON.stringify(model)} does not exist on this server; it serves ${JSON.stringify(served)}`,
+      'model',
+      'model_not_found',
+    );
 }
 
 /** The stop strings of a request as a list. */
@@ -47,23 +53,40 @@ export interface ChoiceJob {
  * Samples one choice; `onToken` gets every token in order. A request for alternatives that the
  * backend's sampler does not compute is refused with 400 at the first token.
  */
-export async function sampleChoice(host: BackendHost, job: ChoiceJob, onToken: (token: GeneratedToken) => void): Promise<SampleResult> {
+export async function sampleChoice(
+  host: BackendHost,
+  job: ChoiceJob,
+  onToken: (token: GeneratedToken) => void,
+): Promise<SampleResult> {
   if (job.prompt.length === 0) throw new OpenAiError(400, 'the prompt has no tokens', 'prompt');
   host.checkTokens(job.prompt, 'prompt');
   let seen = 0;
   const take = (token: GeneratedToken): void => {
     if (job.topLogprobs > 0 && token.topLogprobs === undefined) {
-      throw new OpenAiError(400, `${job.topLogprobsParam} is not available: the ${host.backend.name} backend's sampler does not report alternative tokens`, job.topLogprobsParam);
+      throw new OpenAiError(
+        400,
+        `${job.topLogprobsParam} is not available: the ${host.backend.name} backend's sampler does not report alternative tokens`,
+        job.topLogprobsParam,
+      );
     }
     seen++;
     onToken(token);
   };
   const policy = host.backend.policy();
-  const request = { tokens: job.prompt, params: job.params, seed: job.seed, ...(job.topLogprobs > 0 ? { topLogprobs: job.topLogprobs } : {}) };
+  const request = {
+    tokens: job.prompt,
+    params: job.params,
+    seed: job.seed,
+    ...(job.topLogprobs > 0 ? { topLogprobs: job.topLogprobs } : {}),
+  };
   const result = await host.shared(() => policy.sample(request, take));
   for (let t = seen; t < result.tokens.length; t++) {
     const top = result.topLogprobs?.[t];
-    take(top ? { token: result.tokens[t]!, logprob: result.logprobs[t]!, topLogprobs: top } : { token: result.tokens[t]!, logprob: result.logprobs[t]! });
+    take(
+      top
+        ? { token: result.tokens[t]!, logprob: result.logprobs[t]!, topLogprobs: top }
+        : { token: result.tokens[t]!, logprob: result.logprobs[t]! },
+    );
   }
   return result;
 }

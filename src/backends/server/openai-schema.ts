@@ -59,7 +59,11 @@ export const CompletionRequestSchema = z.looseObject({
 });
 export type CompletionRequest = z.infer<typeof CompletionRequestSchema>;
 
-const ContentSchema = z.union([z.string(), z.array(z.looseObject({ type: z.string(), text: z.string().optional() })), z.null()]);
+const ContentSchema = z.union([
+  z.string(),
+  z.array(z.looseObject({ type: z.string(), text: z.string().optional() })),
+  z.null(),
+]);
 const ToolCallSchema = z.looseObject({
   id: z.string(),
   type: z.literal('function').optional(),
@@ -110,21 +114,49 @@ export function validateOpenAi<S extends z.ZodType>(schema: S, body: unknown, wh
   const issues = result.error.issues;
   const where = (issue: (typeof issues)[number]) => (issue.path.length > 0 ? issue.path.join('.') : '(body)');
   const first = issues[0]!;
-  const more = issues.length > 1 ? `; and ${issues.length - 1} more problem(s): ${issues.slice(1, 4).map((issue) => `${where(issue)}: ${issue.message}`).join('; ')}` : '';
-  throw new OpenAiError(400, `invalid ${what} request: ${where(first)}: ${first.message}${more}`, first.path.length > 0 ? first.path.join('.') : null);
+  const more =
+    issues.length > 1
+      ? `; and ${issues.length - 1} more problem(s): ${issues
+          .slice(1, 4)
+          .map((issue) => `${where(issue)}: ${issue.message}`)
+          .join('; ')}`
+      : '';
+  throw new OpenAiError(
+    400,
+    `invalid ${what} request: ${where(first)}: ${first.message}${more}`,
+    first.path.length > 0 ? first.path.join('.') : null,
+  );
 }
 
 /** Refuses parameters the server would otherwise silently ignore. */
 export function refuseUnsupported(request: SamplingRequest & Record<string, unknown>): void {
   for (const key of ['frequency_penalty', 'presence_penalty'] as const) {
-    if ((request[key] ?? 0) !== 0) throw new OpenAiError(400, `${key} is not supported by this server (sampling is exactly the policy's); send 0 or leave it out`, key);
+    if ((request[key] ?? 0) !== 0)
+      throw new OpenAiError(
+        400,
+        `${key} is not supported by this server (sampling is exactly the policy's); send 0 or leave it out`,
+        key,
+      );
   }
-  if ((request.repetition_penalty ?? 1) !== 1) throw new OpenAiError(400, 'repetition_penalty is not supported by this server; send 1 or leave it out', 'repetition_penalty');
-  if (request.stream_options != null && request.stream !== true) throw new OpenAiError(400, 'stream_options is only allowed with stream: true', 'stream_options');
-  if (request.logit_bias && Object.keys(request.logit_bias).length > 0) throw new OpenAiError(400, 'logit_bias is not supported by this server', 'logit_bias');
+  if ((request.repetition_penalty ?? 1) !== 1)
+    throw new OpenAiError(
+      400,
+      'repetition_penalty is not supported by this server; send 1 or leave it out',
+      'repetition_penalty',
+    );
+  if (request.stream_options != null && request.stream !== true)
+    throw new OpenAiError(400, 'stream_options is only allowed with stream: true', 'stream_options');
+  if (request.logit_bias && Object.keys(request.logit_bias).length > 0)
+    throw new OpenAiError(400, 'logit_bias is not supported by this server', 'logit_bias');
   for (const key of ['functions', 'function_call', 'audio', 'prediction', 'web_search_options']) {
-    if (request[key] != null) throw new OpenAiError(400, `${key} is not supported by this server${key.startsWith('function') ? '; use tools and tool_choice' : ''}`, key);
+    if (request[key] != null)
+      throw new OpenAiError(
+        400,
+        `${key} is not supported by this server${key.startsWith('function') ? '; use tools and tool_choice' : ''}`,
+        key,
+      );
   }
   const modalities = request['modalities'];
-  if (Array.isArray(modalities) && modalities.some((modality) => modality !== 'text')) throw new OpenAiError(400, 'only the text modality is supported', 'modalities');
+  if (Array.isArray(modalities) && modalities.some((modality) => modality !== 'text'))
+    throw new OpenAiError(400, 'only the text modality is supported', 'modalities');
 }

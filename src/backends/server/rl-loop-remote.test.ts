@@ -22,21 +22,41 @@ const configFor = (runDir: string) =>
 
 // Wall time, and the client's network counters (retries, waits, requests), differ between the runs.
 const deterministic = (rows: StepMetrics[]) =>
-  rows.map((row) => Object.fromEntries(Object.entries(row).filter(([key]) => !key.startsWith('time/') && !key.startsWith('tinker/') && key !== 'elapsed')));
+  rows.map((row) =>
+    Object.fromEntries(
+      Object.entries(row).filter(
+        ([key]) => !key.startsWith('time/') && !key.startsWith('tinker/') && key !== 'elapsed',
+      ),
+    ),
+  );
 
 // The in-process runs seed a group's first turn as the Tinker client does (consecutively), so the
 // samples are the same whether a group's first turn is one request or G.
 describe('the training loop (src/train) through TinkerBackend and turnwise serve', () => {
   it('logs the same metrics step for step as the same backend in process', async () => {
     const localDir = mkdtempSync(join(tmpdir(), 'turnwise-rl-local-'));
-    await runRl({ config: configFor(localDir), backend: new BigramTestBackend({ seed: 1, checkpointDirectory: join(localDir, 'checkpoints'), coalescesConsecutiveSeeds: true }), task: createToyTask(), progress: null });
+    await runRl({
+      config: configFor(localDir),
+      backend: new BigramTestBackend({
+        seed: 1,
+        checkpointDirectory: join(localDir, 'checkpoints'),
+        coalescesConsecutiveSeeds: true,
+      }),
+      task: createToyTask(),
+      progress: null,
+    });
 
     const remoteDir = mkdtempSync(join(tmpdir(), 'turnwise-rl-remote-'));
     const served = new BigramTestBackend({ seed: 1, checkpointDirectory: join(remoteDir, 'served-checkpoints') });
     const test = await startTestServer({ backend: served });
     try {
       const client = await connectTestClient(test.url, { tokenizer: served.tokenizer, renderer: served.renderer });
-      const result = await runRl({ config: configFor(remoteDir), backend: client, task: createToyTask(), progress: null });
+      const result = await runRl({
+        config: configFor(remoteDir),
+        backend: client,
+        task: createToyTask(),
+        progress: null,
+      });
       await client.close();
       expect(result.steps).toBe(4);
       const rows = readJsonLines<StepMetrics>(join(remoteDir, 'metrics.jsonl'));
@@ -56,7 +76,16 @@ describe('the training loop (src/train) through TinkerBackend and turnwise serve
 
   it('resumes a stopped run on a restarted server (new backend, new client) and matches the straight run', async () => {
     const straightDir = mkdtempSync(join(tmpdir(), 'turnwise-rl-straight-'));
-    await runRl({ config: configFor(straightDir), backend: new BigramTestBackend({ seed: 1, checkpointDirectory: join(straightDir, 'checkpoints'), coalescesConsecutiveSeeds: true }), task: createToyTask(), progress: null });
+    await runRl({
+      config: configFor(straightDir),
+      backend: new BigramTestBackend({
+        seed: 1,
+        checkpointDirectory: join(straightDir, 'checkpoints'),
+        coalescesConsecutiveSeeds: true,
+      }),
+      task: createToyTask(),
+      progress: null,
+    });
 
     const runDir = mkdtempSync(join(tmpdir(), 'turnwise-rl-restart-'));
     const served = join(runDir, 'served-checkpoints');
@@ -66,7 +95,13 @@ describe('the training loop (src/train) through TinkerBackend and turnwise serve
       const test = await startTestServer({ backend, checkpointIndexFile });
       try {
         const client = await connectTestClient(test.url, { tokenizer: backend.tokenizer, renderer: backend.renderer });
-        const result = await runRl({ config: configFor(runDir), backend: client, task: createToyTask(), progress: null, ...options });
+        const result = await runRl({
+          config: configFor(runDir),
+          backend: client,
+          task: createToyTask(),
+          progress: null,
+          ...options,
+        });
         await client.close();
         return result;
       } finally {

@@ -7,7 +7,12 @@ function harness(gapTimeoutMs = 1000) {
   const failed: [string, string][] = [];
   let counter = 0;
   const admit = (seqId: number | undefined, hash = `h${seqId}`) =>
-    ordering.admit(seqId, { hash, createFuture: () => `r${++counter}`, start: (id) => started.push(id), fail: (id, message) => failed.push([id, message]) });
+    ordering.admit(seqId, {
+      hash,
+      createFuture: () => `r${++counter}`,
+      start: (id) => started.push(id),
+      fail: (id, message) => failed.push([id, message]),
+    });
   return { admit, started, failed };
 }
 

@@ -40,10 +40,15 @@ export class SeqOrdering {
     }
     const previous = this.seen.get(seqId);
     if (previous) {
-      if (previous.hash !== admission.hash) throw new HttpError(409, `Training request sequence number was reused: seq_id ${seqId} of ${this.label} already holds a different request`);
+      if (previous.hash !== admission.hash)
+        throw new HttpError(
+          409,
+          `Training request sequence number was reused: seq_id ${seqId} of ${this.label} already holds a different request`,
+        );
       return previous.requestId;
     }
-    if (seqId < this.nextSeqId) throw new HttpError(409, `seq_id ${seqId} of ${this.label} is behind the next expected seq_id ${this.nextSeqId}`);
+    if (seqId < this.nextSeqId)
+      throw new HttpError(409, `seq_id ${seqId} of ${this.label} is behind the next expected seq_id ${this.nextSeqId}`);
     const requestId = admission.createFuture();
     this.seen.set(seqId, { hash: admission.hash, requestId });
     if (this.seen.size > REMEMBERED) this.seen.delete(this.seen.keys().next().value!);
@@ -59,7 +64,10 @@ export class SeqOrdering {
     }
     const timer = setTimeout(() => {
       if (!this.parked.delete(seqId)) return;
-      admission.fail(requestId, `seq_id ${seqId} waited ${this.gapTimeoutMs} ms for seq_id ${this.nextSeqId}, which never arrived`);
+      admission.fail(
+        requestId,
+        `seq_id ${seqId} waited ${this.gapTimeoutMs} ms for seq_id ${this.nextSeqId}, which never arrived`,
+      );
     }, this.gapTimeoutMs);
     timer.unref();
     this.parked.set(seqId, () => {

@@ -19,7 +19,11 @@ export class SseWriter {
   send(data: unknown): void {
     if (this.response.destroyed || this.response.writableEnded) return;
     if (!this.response.headersSent) {
-      this.response.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' });
+      this.response.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache',
+        connection: 'keep-alive',
+      });
     }
     this.response.write(`data: ${JSON.stringify(data)}\n\n`);
   }
@@ -27,7 +31,8 @@ export class SseWriter {
   /** Ends the stream with `data: [DONE]`. */
   done(): void {
     if (this.response.destroyed || this.response.writableEnded) return;
-    if (!this.response.headersSent) this.response.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+    if (!this.response.headersSent)
+      this.response.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
     this.response.end('data: [DONE]\n\n');
   }
 

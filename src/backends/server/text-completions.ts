@@ -32,11 +32,21 @@ export function textCompletions(host: BackendHost, ids: ResponseIds): (context: 
     if (request.echo) throw new OpenAiError(400, 'echo: true is not supported by this server', 'echo');
     if (request.suffix) throw new OpenAiError(400, 'suffix is not supported by this server', 'suffix');
     const count = request.n ?? 1;
-    if (request.best_of != null && request.best_of !== count) throw new OpenAiError(400, `best_of ${request.best_of} is not supported; leave it out or equal to n`, 'best_of');
+    if (request.best_of != null && request.best_of !== count)
+      throw new OpenAiError(400, `best_of ${request.best_of} is not supported; leave it out or equal to n`, 'best_of');
     const prompt = request.prompt;
     const prompts: number[][] =
-      typeof prompt === 'string' ? [tokenizer.encode(prompt)] : prompt.length > 0 && typeof prompt[0] === 'number' ? [prompt as number[]] : (prompt as (string | number[])[]).map((item) => (typeof item === 'string' ? tokenizer.encode(item) : item));
-    if (prompts.length === 0) throw new OpenAiError(400, 'prompt is an empty list; send a string, a list of token ids or a list of prompts', 'prompt');
+      typeof prompt === 'string'
+        ? [tokenizer.encode(prompt)]
+        : prompt.length > 0 && typeof prompt[0] === 'number'
+          ? [prompt as number[]]
+          : (prompt as (string | number[])[]).map((item) => (typeof item === 'string' ? tokenizer.encode(item) : item));
+    if (prompts.length === 0)
+      throw new OpenAiError(
+        400,
+        'prompt is an empty list; send a string, a list of token ids or a list of prompts',
+        'prompt',
+      );
     prompts.forEach((tokens) => host.checkTokens(tokens, 'prompt'));
     const params = samplingParams(request, request.max_tokens ?? 16, []);
     const wantLogprobs = request.logprobs != null;
@@ -45,22 +55,45 @@ export function textCompletions(host: BackendHost, ids: ResponseIds): (context: 
     const keepSpecial = request.skip_special_tokens === false;
     const id = ids.next('cmpl');
     const seed = request.seed ?? host.drawSeed();
-    const jobs = prompts.flatMap((tokens, promptIndex) => Array.from({ length: count }, (_, sample) => ({ tokens, index: promptIndex * count + sample, seed: (seed + sample) >>> 0 })));
+    const jobs = prompts.flatMap((tokens, promptIndex) =>
+      Array.from({ length: count }, (_, sample) => ({
+        tokens,
+        index: promptIndex * count + sample,
+        seed: (seed + sample) >>> 0,
+      })),
+    );
 
     /** Samples every choice; `emit(index, text, logprobs, token)` per token and `finish(index, text, result)` at the end. */
-    const sampleAll = (emit: (index: number, text: string, logprobs: LegacyLogprobs | undefined, token: number) => void, finish: (index: number, text: string, result: SampleResult) => void) =>
+    const sampleAll = (
+      emit: (index: number, text: string, logprobs: LegacyLogprobs | undefined, token: number) => void,
+      finish: (index: number, text: string, result: SampleResult) => void,
+    ) =>
       Promise.all(
         jobs.map(async (job) => {
-          const text = new CompletionText({ tokenizer, stop: params.stop, keepStop: request.include_stop_str_in_output ?? false, isHidden: (token) => !keepSpecial && (tokenizer.isSpecialToken?.(token) ?? false) });
-          let offset = 0;
-          const result = await sampleChoice(host, { prompt: job.tokens, params, seed: job.seed, topLogprobs: topCount, topLogprobsParam: 'logprobs' }, (token) => {
-            const piece = names.piece(token.token);
-            const logprobs = wantLogprobs
-              ? { tokens: [piece], token_logprobs: [finite(token.logprob)], top_logprobs: [names.legacyTop(token.token, token.logprob, token.topLogprobs, topCount)], text_offset: [offset] }
-              : undefined;
-            offset += piece.length;
-            emit(job.index, text.push(token.token), logprobs, token.token);
+          const text = new CompletionText({
+            tokenizer,
+            stop: params.stop,
+            keepStop: request.include_stop_str_in_output ?? false,
+            isHidden: (token) => !keepSpecial && (tokenizer.isSpecialToken?.(token) ?? false),
           });
+          let offset = 0;
+          const result = await sampleChoice(
+            host,
+            { prompt: job.tokens, params, seed: job.seed, topLogprobs: topCount, topLogprobsParam: 'logprobs' },
+            (token) => {
+              const piece = names.piece(token.token);
+              const logprobs = wantLogprobs
+                ? {
+                    tokens: [piece],
+                    token_logprobs: [finite(token.logprob)],
+                    top_logprobs: [names.legacyTop(token.token, token.logprob, token.topLogprobs, topCount)],
+                    text_offset: [offset],
+                  }
+                : undefined;
+              offset += piece.length;
+              emit(job.index, text.push(token.token), logprobs, token.token);
+            },
+          );
           finish(job.index, text.finish(), result);
           return { job, result, text: text.released };
         }),
@@ -70,7 +103,12 @@ export function textCompletions(host: BackendHost, ids: ResponseIds): (context: 
       const completion = done.reduce((sum, item) => sum + item.result.tokens.length, 0);
       return { prompt_tokens: promptTokens, completion_tokens: completion, total_tokens: promptTokens + completion };
     };
-    const head = () => ({ id, object: 'text_completion', created: Math.floor(Date.now() / 1000), model: host.modelName });
+    const head = () => ({
+      id,
+      object: 'text_completion',
+      created: Math.floor(Date.now() / 1000),
+      model: host.modelName,
+    });
 
     if (request.stream) {
       const includeUsage = request.stream_options?.include_usage === true;
@@ -79,9 +117,27 @@ export function textCompletions(host: BackendHost, ids: ResponseIds): (context: 
         stream: async (sse) => {
           const done = await sampleAll(
             (index, text, logprobs, token) => {
-              if (text || logprobs) sse.send({ ...head(), choices: [{ index, text, logprobs: logprobs ?? null, finish_reason: null, ...(request.return_token_ids ? { token_ids: [token] } : {}) }], ...extra });
+              if (text || logprobs)
+                sse.send({
+                  ...head(),
+                  choices: [
+                    {
+                      index,
+                      text,
+                      logprobs: logprobs ?? null,
+                      finish_reason: null,
+                      ...(request.return_token_ids ? { token_ids: [token] } : {}),
+                    },
+                  ],
+                  ...extra,
+                });
             },
-            (index, text, result) => sse.send({ ...head(), choices: [{ index, text, logprobs: null, finish_reason: result.finishReason, stop_reason: null }], ...extra }),
+            (index, text, result) =>
+              sse.send({
+                ...head(),
+                choices: [{ index, text, logprobs: null, finish_reason: result.finishReason, stop_reason: null }],
+                ...extra,
+              }),
           );
           if (includeUsage) sse.send({ ...head(), choices: [], usage: usage(done) });
           sse.done();
@@ -108,7 +164,9 @@ export function textCompletions(host: BackendHost, ids: ResponseIds): (context: 
         text,
         finish_reason: result.finishReason,
         stop_reason: null,
-        logprobs: wantLogprobs ? (logs.get(job.index) ?? { tokens: [], token_logprobs: [], top_logprobs: [], text_offset: [] }) : null,
+        logprobs: wantLogprobs
+          ? (logs.get(job.index) ?? { tokens: [], token_logprobs: [], top_logprobs: [], text_offset: [] })
+          : null,
         token_ids: result.tokens,
         prompt_token_ids: job.tokens,
       }));

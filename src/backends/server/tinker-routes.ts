@@ -66,11 +66,18 @@ export function tinkerRoutes(host: BackendHost, options: TinkerRouteOptions): Ma
 
   get('healthz', () => ok({ status: 'ok' }));
   get('turnwise_stats', () =>
-    ok({ pending_futures: host.futures.pendingCount, queued_jobs: host.scheduler.queued, running_jobs: host.scheduler.running, weights_version: host.version }),
+    ok({
+      pending_futures: host.futures.pendingCount,
+      queued_jobs: host.scheduler.queued,
+      running_jobs: host.scheduler.running,
+      weights_version: host.version,
+    }),
   );
   get('get_server_capabilities', () => ok({ supported_models: [{ model_name: host.modelName }] }));
   const emulation = host.emulation;
-  post('client/config', () => ok(emulation.clientConfig({ maxChunkDatums: options.maxChunkDatums, maxChunkBytes: options.maxChunkBytes })));
+  post('client/config', () =>
+    ok(emulation.clientConfig({ maxChunkDatums: options.maxChunkDatums, maxChunkBytes: options.maxChunkBytes })),
+  );
   post('create_session', ({ body }) => {
     validate(CreateSessionRequestSchema, body, 'create_session');
     return ok({ type: 'create_session', session_id: host.createSession() });
@@ -83,40 +90,70 @@ export function tinkerRoutes(host: BackendHost, options: TinkerRouteOptions): Ma
     const request = validate(CreateModelRequestSchema, body, 'create_model');
     const { requestId, modelId } = host.createModel(request.session_id, request.base_model);
     // SkyRL answers the model id at once; the model exists once the future resolves.
-    if (emulation.immediateModelId) return ok({ model_id: modelId, base_model: request.base_model, lora_config: request.lora_config ?? null, status: 'created', request_id: requestId });
+    if (emulation.immediateModelId)
+      return ok({
+        model_id: modelId,
+        base_model: request.base_model,
+        lora_config: request.lora_config ?? null,
+        status: 'created',
+        request_id: requestId,
+      });
     return ok({ request_id: requestId });
   });
   post('get_info', ({ body }) => ok(host.info(validate(ModelIdRequestSchema, body, 'get_info').model_id)));
-  post('unload_model', ({ body }) => ok({ request_id: host.unloadModel(validate(ModelIdRequestSchema, body, 'unload_model').model_id) }));
+  post('unload_model', ({ body }) =>
+    ok({ request_id: host.unloadModel(validate(ModelIdRequestSchema, body, 'unload_model').model_id) }),
+  );
   post('forward_backward', ({ body, rawBody }) => {
     const request = validate(ForwardBackwardRequestSchema, body, 'forward_backward');
     checkChunk('forward_backward', request.forward_backward_input.data.length, rawBody.length, options);
-    return ok({ request_id: host.submitForward(request.model_id, request.seq_id, request.forward_backward_input, false, rawBody), model_id: request.model_id });
+    return ok({
+      request_id: host.submitForward(request.model_id, request.seq_id, request.forward_backward_input, false, rawBody),
+      model_id: request.model_id,
+    });
   });
   post('forward', ({ body, rawBody }) => {
     const request = validate(ForwardRequestSchema, body, 'forward');
     checkChunk('forward', request.forward_input.data.length, rawBody.length, options);
-    return ok({ request_id: host.submitForward(request.model_id, request.seq_id, request.forward_input, true, rawBody), model_id: request.model_id });
+    return ok({
+      request_id: host.submitForward(request.model_id, request.seq_id, request.forward_input, true, rawBody),
+      model_id: request.model_id,
+    });
   });
   post('optim_step', ({ body, rawBody }) => {
     const request = validate(OptimStepRequestSchema, body, 'optim_step');
-    return ok({ request_id: host.submitOptimStep(request.model_id, request.seq_id, request.adam_params, rawBody), model_id: request.model_id });
+    return ok({
+      request_id: host.submitOptimStep(request.model_id, request.seq_id, request.adam_params, rawBody),
+      model_id: request.model_id,
+    });
   });
   post('save_weights', ({ body, rawBody }) => {
     const request = validate(SaveWeightsRequestSchema, body, 'save_weights');
-    return ok({ request_id: host.submitSave(request.model_id, request.seq_id, request.path, rawBody), model_id: request.model_id });
+    return ok({
+      request_id: host.submitSave(request.model_id, request.seq_id, request.path, rawBody),
+      model_id: request.model_id,
+    });
   });
   post('load_weights', ({ body, rawBody }) => {
     const request = validate(LoadWeightsRequestSchema, body, 'load_weights');
-    return ok({ request_id: host.submitLoad(request.model_id, request.seq_id, request.path, request.optimizer, rawBody), model_id: request.model_id });
+    return ok({
+      request_id: host.submitLoad(request.model_id, request.seq_id, request.path, request.optimizer, rawBody),
+      model_id: request.model_id,
+    });
   });
   post('save_weights_for_sampler', ({ body, rawBody }) => {
     const request = validate(SaveWeightsForSamplerRequestSchema, body, 'save_weights_for_sampler');
-    return ok({ request_id: host.submitSaveForSampler(request.model_id, request.seq_id, request.path, rawBody), model_id: request.model_id });
+    return ok({
+      request_id: host.submitSaveForSampler(request.model_id, request.seq_id, request.path, rawBody),
+      model_id: request.model_id,
+    });
   });
   post('create_sampling_session', ({ body }) => {
     const request = validate(CreateSamplingSessionRequestSchema, body, 'create_sampling_session');
-    return ok({ type: 'create_sampling_session', sampling_session_id: host.createSamplingSession(request.session_id, request.base_model, request.model_path) });
+    return ok({
+      type: 'create_sampling_session',
+      sampling_session_id: host.createSamplingSession(request.session_id, request.base_model, request.model_path),
+    });
   });
   routes.set('GET /api/v1/samplers/:id', ({ param }) => {
     if (!param || !host.hasSampler(param)) throw new HttpError(404, `sampler ${param} is unknown`);
@@ -124,7 +161,8 @@ export function tinkerRoutes(host: BackendHost, options: TinkerRouteOptions): Ma
   });
   post('asample', ({ body, rawBody }) => {
     const request = validate(SampleRequestSchema, body, 'asample');
-    if (request.num_samples > 64) throw new HttpError(400, `num_samples ${request.num_samples} is more than 64 per request`);
+    if (request.num_samples > 64)
+      throw new HttpError(400, `num_samples ${request.num_samples} is more than 64 per request`);
     return ok({ request_id: host.submitSample(request, modelInputTokens(request.prompt), rawBody) });
   });
   post('retrieve_future', async ({ body }) => {
@@ -145,7 +183,9 @@ export function tinkerRoutes(host: BackendHost, options: TinkerRouteOptions): Ma
     if (!state) throw new HttpError(404, `request_id ${id} is unknown or expired`);
     if (state.status === 'pending') return tryAgain;
     if (options.delayFuturesMs > 0 && Date.now() - state.finishedAt < options.delayFuturesMs) {
-      await new Promise((resolve) => setTimeout(resolve, Math.min(options.longPollMs, options.delayFuturesMs - (Date.now() - state.finishedAt))));
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.min(options.longPollMs, options.delayFuturesMs - (Date.now() - state.finishedAt))),
+      );
       if (Date.now() - state.finishedAt < options.delayFuturesMs) return tryAgain;
     }
     if (state.status === 'done') return ok(state.result);
@@ -162,9 +202,15 @@ function hold(ms: number): Promise<void> {
 
 function checkChunk(endpoint: string, datums: number, bytes: number, options: TinkerRouteOptions): void {
   if (datums > options.maxChunkDatums) {
-    throw new HttpError(413, `${endpoint} carries ${datums} datums, more than the ${options.maxChunkDatums} per request this server accepts; split the call into chunks`);
+    throw new HttpError(
+      413,
+      `${endpoint} carries ${datums} datums, more than the ${options.maxChunkDatums} per request this server accepts; split the call into chunks`,
+    );
   }
   if (bytes > options.maxChunkBytes * 2) {
-    throw new HttpError(413, `${endpoint} body is ${bytes} bytes, more than twice the ${options.maxChunkBytes}-byte chunk size; split the call into chunks`);
+    throw new HttpError(
+      413,
+      `${endpoint} body is ${bytes} bytes, more than twice the ${options.maxChunkBytes}-byte chunk size; split the call into chunks`,
+    );
   }
 }

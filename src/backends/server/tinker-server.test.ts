@@ -14,7 +14,12 @@ afterAll(async () => {
   await keyed.close();
 });
 
-async function call(path: string, body?: unknown, init: RequestInit = {}, base = test.url): Promise<{ status: number; body: any }> {
+async function call(
+  path: string,
+  body?: unknown,
+  init: RequestInit = {},
+  base = test.url,
+): Promise<{ status: number; body: any }> {
   const response = await fetch(base + path, {
     method: body === undefined ? 'GET' : 'POST',
     headers: { 'content-type': 'application/json', ...(init.headers as Record<string, string>) },
@@ -33,14 +38,21 @@ async function result(requestId: string): Promise<any> {
 
 async function newModel(): Promise<string> {
   const session = await call('/api/v1/create_session', { tags: [], sdk_version: 'test' });
-  const created = await call('/api/v1/create_model', { session_id: session.body.session_id, base_model: 'test/bigram', model_seq_id: 0 });
+  const created = await call('/api/v1/create_model', {
+    session_id: session.body.session_id,
+    base_model: 'test/bigram',
+    model_seq_id: 0,
+  });
   return (await result(created.body.request_id)).body.model_id;
 }
 
 const adam = { learning_rate: 0.01, beta1: 0.9, beta2: 0.99, eps: 1e-8, weight_decay: 0, grad_clip_norm: 0 };
 const datum = (tokens = [5, 6, 7, 8]) => ({
   model_input: modelInput(tokens.slice(0, -1)),
-  loss_fn_inputs: { target_tokens: { data: tokens.slice(1), dtype: 'int64' }, weights: { data: tokens.slice(1).map(() => 1), dtype: 'float32' } },
+  loss_fn_inputs: {
+    target_tokens: { data: tokens.slice(1), dtype: 'int64' },
+    weights: { data: tokens.slice(1).map(() => 1), dtype: 'float32' },
+  },
 });
 
 describe('the Tinker-protocol server', () => {
@@ -57,9 +69,15 @@ describe('the Tinker-protocol server', () => {
     const missing = await call('/api/v1/create_session', {}, {}, keyed.url);
     expect(missing.status).toBe(401);
     expect(missing.body.detail).toMatch(/X-API-Key/);
-    expect((await call('/api/v1/create_session', {}, { headers: { 'x-api-key': 'wrong' } }, keyed.url)).status).toBe(401);
-    expect((await call('/api/v1/create_session', {}, { headers: { 'x-api-key': 'tml-secret' } }, keyed.url)).status).toBe(200);
-    expect((await call('/api/v1/create_session', {}, { headers: { authorization: 'Bearer tml-secret' } }, keyed.url)).status).toBe(200);
+    expect((await call('/api/v1/create_session', {}, { headers: { 'x-api-key': 'wrong' } }, keyed.url)).status).toBe(
+      401,
+    );
+    expect(
+      (await call('/api/v1/create_session', {}, { headers: { 'x-api-key': 'tml-secret' } }, keyed.url)).status,
+    ).toBe(200);
+    expect(
+      (await call('/api/v1/create_session', {}, { headers: { authorization: 'Bearer tml-secret' } }, keyed.url)).status,
+    ).toBe(200);
   });
 
   it('rejects malformed requests with 4xx and a message naming the problem', async () => {
@@ -67,22 +85,40 @@ describe('the Tinker-protocol server', () => {
     expect(notJson.status).toBe(400);
     expect(notJson.body.detail).toMatch(/not valid JSON/);
     const model = await newModel();
-    const noModel = await call('/api/v1/forward_backward', { forward_backward_input: { data: [datum()], loss_fn: 'cross_entropy' } });
+    const noModel = await call('/api/v1/forward_backward', {
+      forward_backward_input: { data: [datum()], loss_fn: 'cross_entropy' },
+    });
     expect(noModel.status).toBe(400);
     expect(noModel.body.detail).toMatch(/model_id/);
-    const badLoss = await call('/api/v1/forward_backward', { model_id: model, forward_backward_input: { data: [datum()], loss_fn: 'dro' } });
+    const badLoss = await call('/api/v1/forward_backward', {
+      model_id: model,
+      forward_backward_input: { data: [datum()], loss_fn: 'dro' },
+    });
     expect(badLoss.body.detail).toMatch(/loss_fn "dro" is not supported/);
-    const badConfig = await call('/api/v1/forward_backward', { model_id: model, forward_backward_input: { data: [datum()], loss_fn: 'ppo', loss_fn_config: { eps: 0.2 } } });
+    const badConfig = await call('/api/v1/forward_backward', {
+      model_id: model,
+      forward_backward_input: { data: [datum()], loss_fn: 'ppo', loss_fn_config: { eps: 0.2 } },
+    });
     expect(badConfig.body.detail).toMatch(/loss_fn_config keys eps/);
-    const badToken = await call('/api/v1/forward_backward', { model_id: model, forward_backward_input: { data: [datum([5, 6, 999])], loss_fn: 'cross_entropy' } });
+    const badToken = await call('/api/v1/forward_backward', {
+      model_id: model,
+      forward_backward_input: { data: [datum([5, 6, 999])], loss_fn: 'cross_entropy' },
+    });
     expect(badToken.status).toBe(400);
     expect(badToken.body.detail).toMatch(/token id 999, outside the vocabulary/);
     const badLength = await call('/api/v1/forward_backward', {
       model_id: model,
-      forward_backward_input: { data: [{ model_input: modelInput([5, 6]), loss_fn_inputs: { target_tokens: { data: [6] } } }], loss_fn: 'cross_entropy' },
+      forward_backward_input: {
+        data: [{ model_input: modelInput([5, 6]), loss_fn_inputs: { target_tokens: { data: [6] } } }],
+        loss_fn: 'cross_entropy',
+      },
     });
     expect(badLength.body.detail).toMatch(/target_tokens has 1 values, expected 2/);
-    const noMaxTokens = await call('/api/v1/asample', { prompt: modelInput([5]), sampling_params: { temperature: 1 }, base_model: 'test/bigram' });
+    const noMaxTokens = await call('/api/v1/asample', {
+      prompt: modelInput([5]),
+      sampling_params: { temperature: 1 },
+      base_model: 'test/bigram',
+    });
     expect(noMaxTokens.body.detail).toMatch(/sampling_params.max_tokens/);
     expect((await call('/api/v1/nothing', {})).status).toBe(404);
     expect((await call('/api/v1/forward_backward')).status).toBe(405);
@@ -92,7 +128,22 @@ describe('the Tinker-protocol server', () => {
 
   it('answers random garbage on every route with 4xx, never 5xx, and keeps serving', async () => {
     const random = new Random(9);
-    const routes = ['create_session', 'session_heartbeat', 'create_model', 'forward_backward', 'forward', 'optim_step', 'save_weights', 'load_weights', 'save_weights_for_sampler', 'create_sampling_session', 'asample', 'retrieve_future', 'get_info', 'unload_model'];
+    const routes = [
+      'create_session',
+      'session_heartbeat',
+      'create_model',
+      'forward_backward',
+      'forward',
+      'optim_step',
+      'save_weights',
+      'load_weights',
+      'save_weights_for_sampler',
+      'create_sampling_session',
+      'asample',
+      'retrieve_future',
+      'get_info',
+      'unload_model',
+    ];
     const values = (): unknown => {
       const pick = random.int(9);
       if (pick === 0) return null;
@@ -110,7 +161,8 @@ describe('the Tinker-protocol server', () => {
         const body = i === 0 ? '{"unterminated' : i === 1 ? '\u0000\u00ff' : JSON.stringify(values());
         const answer = await fetch(`${test.url}/api/v1/${route}`, { method: 'POST', body });
         expect(answer.status, `${route} with ${body.slice(0, 80)}`).toBeLessThan(500);
-        if (answer.status >= 400) expect(((await answer.json()) as { detail: string }).detail.length).toBeGreaterThan(0);
+        if (answer.status >= 400)
+          expect(((await answer.json()) as { detail: string }).detail.length).toBeGreaterThan(0);
         else await answer.arrayBuffer();
       }
     }
@@ -140,7 +192,10 @@ describe('the Tinker-protocol server', () => {
     const first = await call('/api/v1/forward_backward', body);
     const again = await call('/api/v1/forward_backward', body);
     expect(again.body.request_id).toBe(first.body.request_id);
-    const reused = await call('/api/v1/forward_backward', { ...body, forward_backward_input: { data: [datum([5, 6, 9])], loss_fn: 'cross_entropy' } });
+    const reused = await call('/api/v1/forward_backward', {
+      ...body,
+      forward_backward_input: { data: [datum([5, 6, 9])], loss_fn: 'cross_entropy' },
+    });
     expect(reused.status).toBe(409);
     expect(reused.body.detail).toMatch(/sequence number was reused/);
     const output = (await result(first.body.request_id)).body;
@@ -150,9 +205,17 @@ describe('the Tinker-protocol server', () => {
 
   it('fails sampling from a sampler snapshot once the weights moved on, as a user error', async () => {
     const model = await newModel();
-    const saved = await result((await call('/api/v1/save_weights_for_sampler', { model_id: model, seq_id: 1, sampling_session_seq_id: 0 })).body.request_id);
+    const saved = await result(
+      (await call('/api/v1/save_weights_for_sampler', { model_id: model, seq_id: 1, sampling_session_seq_id: 0 })).body
+        .request_id,
+    );
     const sampler = saved.body.sampling_session_id;
-    const request = { prompt: modelInput([5, 6]), sampling_params: { max_tokens: 4, seed: 3 }, sampling_session_id: sampler, num_samples: 2 };
+    const request = {
+      prompt: modelInput([5, 6]),
+      sampling_params: { max_tokens: 4, seed: 3 },
+      sampling_session_id: sampler,
+      num_samples: 2,
+    };
     const fresh = await result((await call('/api/v1/asample', { ...request, seq_id: 0 })).body.request_id);
     expect(fresh.body.sequences).toHaveLength(2);
     expect(fresh.body.sequences[0].logprobs).toHaveLength(fresh.body.sequences[0].tokens.length);
@@ -167,17 +230,45 @@ describe('the Tinker-protocol server', () => {
     const skyrl = await startTestServer({ failedFutureAs400: true });
     try {
       const session = (await call('/api/v1/create_session', {}, {}, skyrl.url)).body.session_id;
-      const sampler = (await call('/api/v1/create_sampling_session', { session_id: session, sampling_session_seq_id: 0, base_model: 'test/bigram' }, {}, skyrl.url)).body
-        .sampling_session_id;
-      const submit = await call('/api/v1/asample', { prompt: modelInput([5, 6, 7]), sampling_params: { max_tokens: 2 }, sampling_session_id: sampler, seq_id: 0, prompt_logprobs: true }, {}, skyrl.url);
+      const sampler = (
+        await call(
+          '/api/v1/create_sampling_session',
+          { session_id: session, sampling_session_seq_id: 0, base_model: 'test/bigram' },
+          {},
+          skyrl.url,
+        )
+      ).body.sampling_session_id;
+      const submit = await call(
+        '/api/v1/asample',
+        {
+          prompt: modelInput([5, 6, 7]),
+          sampling_params: { max_tokens: 2 },
+          sampling_session_id: sampler,
+          seq_id: 0,
+          prompt_logprobs: true,
+        },
+        {},
+        skyrl.url,
+      );
       let answer;
       do answer = await call('/api/v1/retrieve_future', { request_id: submit.body.request_id }, {}, skyrl.url);
       while (answer.body?.type === 'try_again');
       expect(answer.body.prompt_logprobs).toHaveLength(3);
       expect(answer.body.prompt_logprobs[0]).toBeNull();
-      const created = await call('/api/v1/create_model', { session_id: session, base_model: 'test/bigram' }, {}, skyrl.url);
-      const model = (await call('/api/v1/retrieve_future', { request_id: created.body.request_id }, {}, skyrl.url)).body.model_id;
-      const load = await call('/api/v1/load_weights', { model_id: model, seq_id: 1, path: 'tinker://nowhere/weights/x', optimizer: false }, {}, skyrl.url);
+      const created = await call(
+        '/api/v1/create_model',
+        { session_id: session, base_model: 'test/bigram' },
+        {},
+        skyrl.url,
+      );
+      const model = (await call('/api/v1/retrieve_future', { request_id: created.body.request_id }, {}, skyrl.url)).body
+        .model_id;
+      const load = await call(
+        '/api/v1/load_weights',
+        { model_id: model, seq_id: 1, path: 'tinker://nowhere/weights/x', optimizer: false },
+        {},
+        skyrl.url,
+      );
       let failed;
       do failed = await call('/api/v1/retrieve_future', { request_id: load.body.request_id }, {}, skyrl.url);
       while (failed.body?.type === 'try_again');

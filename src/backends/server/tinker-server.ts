@@ -121,7 +121,8 @@ export function createTinkerServer(options: TinkerServerOptions): TinkerServer {
       param = decodeURIComponent(model[1]!);
       path = '/v1/models/:id';
     }
-    if (path === '/api/v1/healthz' || path === '/healthz' || path === '/health') return sendJson(response, 200, { status: 'ok' });
+    if (path === '/api/v1/healthz' || path === '/healthz' || path === '/health')
+      return sendJson(response, 200, { status: 'ok' });
     const handler = routes.get(`${method} ${path}`);
     if (!handler) {
       const other = [...routes.keys()].find((key) => key.endsWith(` ${path}`));
@@ -131,7 +132,10 @@ export function createTinkerServer(options: TinkerServerOptions): TinkerServer {
     if (options.apiKey !== undefined) checkApiKey(request, options.apiKey);
     if (path.startsWith('/api/v1/') && faults.takePause()) {
       request.resume();
-      return sendJson(response, 402, { detail: 'payment required: this account is paused (injected fault); requests resume once it is in good standing' });
+      return sendJson(response, 402, {
+        detail:
+          'payment required: this account is paused (injected fault); requests resume once it is in good standing',
+      });
     }
     if (limiter && method === 'POST' && path === '/api/v1/asample') {
       const waitMs = limiter.take();
@@ -139,7 +143,14 @@ export function createTinkerServer(options: TinkerServerOptions): TinkerServer {
         counters.rateLimited++;
         request.resume();
         const headers = { 'retry-after-ms': String(waitMs), 'retry-after': String(Math.ceil(waitMs / 1000)) };
-        return sendJson(response, 429, { detail: `rate limited: at most ${rateLimit!.requestsPerSecond} sampling requests per second (burst ${rateLimit!.burst}); retry after ${waitMs} ms` }, headers);
+        return sendJson(
+          response,
+          429,
+          {
+            detail: `rate limited: at most ${rateLimit!.requestsPerSecond} sampling requests per second (burst ${rateLimit!.burst}); retry after ${waitMs} ms`,
+          },
+          headers,
+        );
       }
     }
     const fault = path.startsWith('/api/v1/') && faults.active ? faults.decide(path) : 'none';
@@ -147,8 +158,10 @@ export function createTinkerServer(options: TinkerServerOptions): TinkerServer {
     const retryAfter = { 'retry-after-ms': String(faults.config.retryAfterMs) };
     if (fault === '429') return sendJson(response, 429, { detail: 'rate limited (injected fault)' }, retryAfter);
     if (fault === '5xx') return sendJson(response, 503, { detail: 'service unavailable (injected fault)' }, retryAfter);
-    if (fault === '408') return sendJson(response, 408, { detail: 'long poll timed out (injected fault)', queue_state: 'active' });
-    if (fault === '410') return sendJson(response, 410, { detail: 'future expired (injected fault); resubmit the request' });
+    if (fault === '408')
+      return sendJson(response, 408, { detail: 'long poll timed out (injected fault)', queue_state: 'active' });
+    if (fault === '410')
+      return sendJson(response, 410, { detail: 'future expired (injected fault); resubmit the request' });
     const rawBody = method === 'POST' ? await readBody(request, maxBodyBytes) : '';
     const body = method === 'POST' ? parseJson(rawBody) : undefined;
     options.onRequest?.({ method, path, headers: request.headers, body });
@@ -171,7 +184,10 @@ export function createTinkerServer(options: TinkerServerOptions): TinkerServer {
     handle(request, response).catch((error: unknown) => {
       const status = statusOf(error);
       // After a refused upload, close the connection rather than read the rest of the body.
-      const headers: Record<string, string> = { ...(error instanceof HttpError ? error.headers : {}), ...(status === 413 ? { connection: 'close' } : {}) };
+      const headers: Record<string, string> = {
+        ...(error instanceof HttpError ? error.headers : {}),
+        ...(status === 413 ? { connection: 'close' } : {}),
+      };
       sendJson(response, status, errorBody(request.url ?? '', error), headers);
       if (status === 413) response.on('finish', () => request.socket.destroy());
     });
@@ -215,7 +231,9 @@ function errorFields(error: unknown): { message: string; type: string; param: st
   const status = statusOf(error);
   const message = `${status === 500 ? 'internal error: ' : ''}${errorMessage(error)}`;
   const type = status === 401 ? 'authentication_error' : status >= 500 ? 'server_error' : 'invalid_request_error';
-  return error instanceof OpenAiError ? { message, type, param: error.param, code: error.code } : { message, type, param: null, code: status === 401 ? 'invalid_api_key' : null };
+  return error instanceof OpenAiError
+    ? { message, type, param: error.param, code: error.code }
+    : { message, type, param: null, code: status === 401 ? 'invalid_api_key' : null };
 }
 
 /** `{detail}` (FastAPI / Tinker style), plus OpenAI's `{error: {message, type, param, code}}` under `/v1`. */
@@ -230,6 +248,9 @@ function checkApiKey(request: IncomingMessage, apiKey: string): void {
   const bearer = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '')?.[1];
   const given = (Array.isArray(header) ? header[0] : header) ?? bearer;
   if (given !== apiKey) {
-    throw new HttpError(401, given === undefined ? 'missing API key: send it as X-API-Key (or Authorization: Bearer)' : 'invalid API key');
+    throw new HttpError(
+      401,
+      given === undefined ? 'missing API key: send it as X-API-Key (or Authorization: Bearer)' : 'invalid API key',
+    );
   }
 }

@@ -24,7 +24,8 @@ function summary(pieces: MessagePiece[]): { content: string; calls: unknown[] } 
   };
 }
 
-const TWO_CALLS = 'Let me check.\n<tool_call>\n{"name": "search", "arguments": {"query": "Paris"}}\n</tool_call>\n<tool_call>\n{"name": "calc", "arguments": "{\\"x\\": 2}"}\n</tool_call>\n';
+const TWO_CALLS =
+  'Let me check.\n<tool_call>\n{"name": "search", "arguments": {"query": "Paris"}}\n</tool_call>\n<tool_call>\n{"name": "calc", "arguments": "{\\"x\\": 2}"}\n</tool_call>\n';
 
 describe('ToolCallParser', () => {
   it('parses several calls with their arguments as JSON text and keeps the text around them as content', () => {
@@ -35,11 +36,19 @@ describe('ToolCallParser', () => {
         { name: 'calc', arguments: '{"x":2}' },
       ],
     });
-    expect(summary(parseWhole('<tool_call>{"name": "search"}</tool_call>'))).toEqual({ content: '', calls: [{ name: 'search', arguments: '{}' }] });
+    expect(summary(parseWhole('<tool_call>{"name": "search"}</tool_call>'))).toEqual({
+      content: '',
+      calls: [{ name: 'search', arguments: '{}' }],
+    });
   });
 
   it('gives the same content and calls whatever the pieces the text arrives in', () => {
-    const texts = [TWO_CALLS, '  lead <tool_ca and <tool_call>{"name": "nope"}</tool_call> tail  ', 'a <tool_call>{"name": "search", "arguments": {}}', 'x\n\n<tool_call>bad json</tool_call>\n\ny'];
+    const texts = [
+      TWO_CALLS,
+      '  lead <tool_ca and <tool_call>{"name": "nope"}</tool_call> tail  ',
+      'a <tool_call>{"name": "search", "arguments": {}}',
+      'x\n\n<tool_call>bad json</tool_call>\n\ny',
+    ];
     for (const text of texts) {
       const whole = summary(parseWhole(text));
       for (const size of [1, 2, 3, 7]) expect(parseInPieces(text, size)).toEqual(whole);
@@ -47,10 +56,18 @@ describe('ToolCallParser', () => {
   });
 
   it('leaves malformed, unknown and unclosed blocks in the content as written', () => {
-    expect(summary(parseWhole('<tool_call>{"name": "rm", "arguments": {}}</tool_call>'))).toEqual({ content: '<tool_call>{"name": "rm", "arguments": {}}</tool_call>', calls: [] });
+    expect(summary(parseWhole('<tool_call>{"name": "rm", "arguments": {}}</tool_call>'))).toEqual({
+      content: '<tool_call>{"name": "rm", "arguments": {}}</tool_call>',
+      calls: [],
+    });
     expect(summary(parseWhole('<tool_call>{"name": "search", "arguments": [1]}</tool_call>')).calls).toEqual([]);
-    expect(summary(parseWhole('ok <tool_call>{"name": "search"'))).toEqual({ content: 'ok <tool_call>{"name": "search"', calls: [] });
-    expect(summary(parseWhole('x\n\n<tool_call>bad json</tool_call>\n\ny')).content).toBe('x\n\n<tool_call>bad json</tool_call>\n\ny');
+    expect(summary(parseWhole('ok <tool_call>{"name": "search"'))).toEqual({
+      content: 'ok <tool_call>{"name": "search"',
+      calls: [],
+    });
+    expect(summary(parseWhole('x\n\n<tool_call>bad json</tool_call>\n\ny')).content).toBe(
+      'x\n\n<tool_call>bad json</tool_call>\n\ny',
+    );
   });
 
   it('returns only the first call when parallel calls are off, the others as content', () => {

@@ -31,14 +31,23 @@ const CONFIG_KEYS: Record<string, string[]> = {
  */
 export function checkLoss(decoded: DecodedLoss, forwardOnly: boolean, status: 400 | 422 = 400): void {
   const allowed = CONFIG_KEYS[decoded.lossFn];
-  if (!allowed) throw new HttpError(status, `loss_fn ${JSON.stringify(decoded.lossFn)} is not supported; expected one of ${Object.keys(CONFIG_KEYS).join(', ')}`);
+  if (!allowed)
+    throw new HttpError(
+      status,
+      `loss_fn ${JSON.stringify(decoded.lossFn)} is not supported; expected one of ${Object.keys(CONFIG_KEYS).join(', ')}`,
+    );
   const unknown = Object.keys(decoded.config).filter((key) => !allowed.includes(key));
   if (unknown.length > 0) {
-    throw new HttpError(status, `loss_fn_config keys ${unknown.join(', ')} are not valid for ${decoded.lossFn}; allowed: ${allowed.join(', ') || '(none)'}`);
+    throw new HttpError(
+      status,
+      `loss_fn_config keys ${unknown.join(', ')} are not valid for ${decoded.lossFn}; allowed: ${allowed.join(', ') || '(none)'}`,
+    );
   }
   const spec = decoded.extension?.loss;
-  if (!forwardOnly && decoded.extension && !spec) throw new HttpError(400, 'forward_backward_input.turnwise.loss is required on forward_backward');
-  if (spec && spec.kind !== decoded.lossFn) throw new HttpError(400, `turnwise.loss.kind ${spec.kind} does not match loss_fn ${decoded.lossFn}`);
+  if (!forwardOnly && decoded.extension && !spec)
+    throw new HttpError(400, 'forward_backward_input.turnwise.loss is required on forward_backward');
+  if (spec && spec.kind !== decoded.lossFn)
+    throw new HttpError(400, `turnwise.loss.kind ${spec.kind} does not match loss_fn ${decoded.lossFn}`);
 }
 
 /** Logprobs as the `loss_fn_outputs` of a ForwardBackwardOutput. */
@@ -47,21 +56,39 @@ export function logprobOutputs(logprobs_B_T: number[][]): Record<string, TensorD
 }
 
 /** Builds the wire output of a finished forward_backward. */
-export function forwardBackwardOutput(result: ForwardBackwardResult, logprobs_B_T: number[][], exact: boolean): ForwardBackwardOutput {
+export function forwardBackwardOutput(
+  result: ForwardBackwardResult,
+  logprobs_B_T: number[][],
+  exact: boolean,
+): ForwardBackwardOutput {
   const metrics: Record<string, number> = { 'loss:sum': result.loss };
   for (const [key, value] of Object.entries(result.metrics)) metrics[`${key}:mean`] = value;
-  const output: ForwardBackwardOutput = { loss_fn_output_type: 'ArrayRecord', loss_fn_outputs: logprobOutputs(logprobs_B_T), metrics };
+  const output: ForwardBackwardOutput = {
+    loss_fn_output_type: 'ArrayRecord',
+    loss_fn_outputs: logprobOutputs(logprobs_B_T),
+    metrics,
+  };
   if (exact) output.turnwise = { loss: result.loss, metrics: result.metrics };
   return output;
 }
 
 /** Runs a forward_backward given with the exact `LossSpec` (the turnwise extension). */
-export function runExact(backend: Backend, data: Datum[], loss: LossSpec, temperature: number): Promise<ForwardBackwardResult> {
+export function runExact(
+  backend: Backend,
+  data: Datum[],
+  loss: LossSpec,
+  temperature: number,
+): Promise<ForwardBackwardResult> {
   return backend.forwardBackward(data, loss, { temperature });
 }
 
 /** Runs a standard Tinker forward_backward (sum over tokens at temperature 1). */
-export async function runStandard(backend: Backend, data: Datum[], decoded: DecodedLoss, explicitWeights: boolean[]): Promise<ForwardBackwardResult> {
+export async function runStandard(
+  backend: Backend,
+  data: Datum[],
+  decoded: DecodedLoss,
+  explicitWeights: boolean[],
+): Promise<ForwardBackwardResult> {
   // Binary trained-token mask: the sent weights, else (policy-gradient losses) the sampled positions.
   const masked = data.map((datum, b) => {
     const mask = datum.weights.map((weight, t) => {
@@ -81,13 +108,18 @@ export async function runStandard(backend: Backend, data: Datum[], decoded: Deco
       oldLogprobs: current[b]!,
       advantages: datum.weights.map((weight) => weight * count),
     }));
-    const result = await backend.forwardBackward(rescaled, { kind: 'importance_sampling', normalization: 'token-mean' }, { temperature: 1 });
+    const result = await backend.forwardBackward(
+      rescaled,
+      { kind: 'importance_sampling', normalization: 'token-mean' },
+      { temperature: 1 },
+    );
     let loss = 0;
     data.forEach((datum, b) => datum.weights.forEach((weight, t) => (loss += -weight * result.logprobs[b]![t]!)));
     return { logprobs: result.logprobs, loss, metrics: {} };
   }
   const missing = data.findIndex((datum) => !datum.oldLogprobs || !datum.advantages);
-  if (missing >= 0) throw new HttpError(400, `data[${missing}].loss_fn_inputs needs logprobs and advantages for ${decoded.lossFn}`);
+  if (missing >= 0)
+    throw new HttpError(400, `data[${missing}].loss_fn_inputs needs logprobs and advantages for ${decoded.lossFn}`);
   const low = decoded.config.clip_low_threshold ?? 0.8;
   const high = decoded.config.clip_high_threshold ?? 1.2;
   const loss: LossSpec =

@@ -43,7 +43,10 @@ export class WorkerBackend implements Backend {
   readonly name: string;
   readonly tokenizer: Tokenizer;
   readonly renderer: ChatRenderer;
-  private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void; onToken?: (token: GeneratedToken) => void }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (value: unknown) => void; reject: (error: Error) => void; onToken?: (token: GeneratedToken) => void }
+  >();
   private nextId = 1;
   private closed = false;
 
@@ -55,24 +58,32 @@ export class WorkerBackend implements Backend {
     this.name = name;
     this.tokenizer = options.tokenizer;
     this.renderer = options.renderer;
-    worker.on('message', (message: { id: number; result?: unknown; error?: { name: string; message: string }; token?: GeneratedToken }) => {
-      const waiter = this.pending.get(message.id);
-      if (!waiter) return;
-      // A streamed token of a sample in progress: the call is still pending.
-      if (message.token !== undefined) {
-        try {
-          waiter.onToken?.(message.token);
-        } catch (error) {
-          // The caller refused the stream: its call fails now (the worker's result is dropped).
-          this.pending.delete(message.id);
-          waiter.reject(error instanceof Error ? error : new Error(String(error)));
+    worker.on(
+      'message',
+      (message: {
+        id: number;
+        result?: unknown;
+        error?: { name: string; message: string };
+        token?: GeneratedToken;
+      }) => {
+        const waiter = this.pending.get(message.id);
+        if (!waiter) return;
+        // A streamed token of a sample in progress: the call is still pending.
+        if (message.token !== undefined) {
+          try {
+            waiter.onToken?.(message.token);
+          } catch (error) {
+            // The caller refused the stream: its call fails now (the worker's result is dropped).
+            this.pending.delete(message.id);
+            waiter.reject(error instanceof Error ? error : new Error(String(error)));
+          }
+          return;
         }
-        return;
-      }
-      this.pending.delete(message.id);
-      if (message.error) waiter.reject(rehydrate(message.error));
-      else waiter.resolve(message.result);
-    });
+        this.pending.delete(message.id);
+        if (message.error) waiter.reject(rehydrate(message.error));
+        else waiter.resolve(message.result);
+      },
+    );
     worker.on('error', (error) => this.failAll(error));
     worker.on('exit', (code) => this.failAll(new RemoteError(`backend worker exited with code ${code}`)));
   }
@@ -81,17 +92,29 @@ export class WorkerBackend implements Backend {
   static async create(options: WorkerBackendOptions): Promise<WorkerBackend> {
     const self = fileURLToPath(import.meta.url);
     const typescript = self.endsWith('.ts');
-    const workerUrl = pathToFileURL(self.replace(/worker-backend\.(ts|js)$/, `backend-worker.${typescript ? 'ts' : 'js'}`)).href;
+    const workerUrl = pathToFileURL(
+      self.replace(/worker-backend\.(ts|js)$/, `backend-worker.${typescript ? 'ts' : 'js'}`),
+    ).href;
     // From the sources the worker runs under tsx too; compiled, it needs tsx only for a TypeScript backend module.
     const modulePath = options.module.startsWith('file:') ? fileURLToPath(options.module) : options.module;
-    const tsxApi = typescript || isTypeScriptFile(modulePath) ? tsxApiUrl(`backend module ${modulePath}`, [modulePath, import.meta.url]) : undefined;
+    const tsxApi =
+      typescript || isTypeScriptFile(modulePath)
+        ? tsxApiUrl(`backend module ${modulePath}`, [modulePath, import.meta.url])
+        : undefined;
     const boot = tsxApi
       ? `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(workerUrl)}); });`
       : `import(${JSON.stringify(workerUrl)});`;
     const module = options.module.startsWith('file:') ? options.module : pathToFileURL(options.module).href;
-    const worker = new Worker(boot, { eval: true, workerData: { module, exportName: options.exportName, factoryOptions: options.factoryOptions } });
+    const worker = new Worker(boot, {
+      eval: true,
+      workerData: { module, exportName: options.exportName, factoryOptions: options.factoryOptions },
+    });
     const ready = await new Promise<{ name: string; vocabSize: number }>((resolve, reject) => {
-      const onMessage = (message: { id: number; result?: { name: string; vocabSize: number }; error?: { name: string; message: string } }): void => {
+      const onMessage = (message: {
+        id: number;
+        result?: { name: string; vocabSize: number };
+        error?: { name: string; message: string };
+      }): void => {
         if (message.id !== 0) return;
         worker.off('message', onMessage);
         if (message.error) reject(rehydrate(message.error));
@@ -99,14 +122,18 @@ export class WorkerBackend implements Backend {
       };
       worker.on('message', onMessage);
       worker.once('error', reject);
-      worker.once('exit', (code) => reject(new RemoteError(`backend worker exited with code ${code} before it was ready`)));
+      worker.once('exit', (code) =>
+        reject(new RemoteError(`backend worker exited with code ${code} before it was ready`)),
+      );
     }).catch(async (error) => {
       await worker.terminate();
       throw error;
     });
     if (ready.vocabSize !== options.tokenizer.vocabSize) {
       await worker.terminate();
-      throw new ConfigError(`the worker's backend has a vocabulary of ${ready.vocabSize} ids but the tokenizer passed in has ${options.tokenizer.vocabSize}`);
+      throw new ConfigError(
+        `the worker's backend has a vocabulary of ${ready.vocabSize} ids but the tokenizer passed in has ${options.tokenizer.vocabSize}`,
+      );
     }
     return new WorkerBackend(worker, ready.name, options);
   }
@@ -114,7 +141,8 @@ export class WorkerBackend implements Backend {
   policy(): Policy {
     return {
       tokenizer: this.tokenizer,
-      sample: (request: SampleRequest, onToken?: (token: GeneratedToken) => void) => this.call<SampleResult>('sample', [request], onToken),
+      sample: (request: SampleRequest, onToken?: (token: GeneratedToken) => void) =>
+        this.call<SampleResult>('sample', [request], onToken),
       release: (sessionId: string) => void this.call('release', [sessionId]).catch(() => undefined),
     };
   }

@@ -83,11 +83,13 @@ export const CAPABILITY_PRESETS: Record<TinkerCapabilities['server'], TinkerCapa
 export function detectCapabilities(config: Record<string, unknown> | null): TinkerCapabilities {
   let preset: TinkerCapabilities;
   if (config && config.turnwise_extensions === true) preset = CAPABILITY_PRESETS.turnwise;
-  else if (config && ('fwdbwd_max_chunk_len' in config || 'sample_max_concurrent_requests' in config)) preset = CAPABILITY_PRESETS.hosted;
+  else if (config && ('fwdbwd_max_chunk_len' in config || 'sample_max_concurrent_requests' in config))
+    preset = CAPABILITY_PRESETS.hosted;
   else preset = CAPABILITY_PRESETS.skyrl;
   const capabilities = { ...preset, lossFns: [...preset.lossFns] };
   if (config) {
-    if (typeof config.fwdbwd_max_chunk_len === 'number' && config.fwdbwd_max_chunk_len > 0) capabilities.maxChunkDatums = config.fwdbwd_max_chunk_len;
+    if (typeof config.fwdbwd_max_chunk_len === 'number' && config.fwdbwd_max_chunk_len > 0)
+      capabilities.maxChunkDatums = config.fwdbwd_max_chunk_len;
     if (typeof config.fwdbwd_max_chunk_bytes_count === 'number' && config.fwdbwd_max_chunk_bytes_count > 0) {
       capabilities.maxChunkBytes = config.fwdbwd_max_chunk_bytes_count;
     }

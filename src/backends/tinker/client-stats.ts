@@ -59,7 +59,9 @@ export class ClientStats {
   /** What changed since the previous call (the first call: since creation), as `tinker/*` metrics. */
   takeStepMetrics(): Record<string, number> {
     const totals = this.totals();
-    const step = Object.fromEntries(Object.entries(totals).map(([key, value]) => [key, value - (this.reported[key] ?? 0)]));
+    const step = Object.fromEntries(
+      Object.entries(totals).map(([key, value]) => [key, value - (this.reported[key] ?? 0)]),
+    );
     this.reported = totals;
     return step;
   }

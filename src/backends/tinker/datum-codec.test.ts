@@ -17,13 +17,20 @@ describe('the Tinker datum codec', () => {
     const ppo = { kind: 'ppo', clipLow: 0.2, clipHigh: 0.2, klBeta: 0, normalization: 'sequence-mean' } as const;
     expect(normalisationScales(data, ppo)).toEqual(normalizationCoefficients(data, 'sequence-mean'));
     // Two sequences train, so each counts one half: 1/(2*2) per token of the first, 1/(1*2) of the last.
-    expect(normalisationScales(data, ppo)).toEqual([[0.25, 0.25, 0], [0, 0, 0], [0.5, 0, 0]]);
+    expect(normalisationScales(data, ppo)).toEqual([
+      [0.25, 0.25, 0],
+      [0, 0, 0],
+      [0.5, 0, 0],
+    ]);
     const encoded = encodeStandardData(data, ppo);
     expect(encoded[2]!.loss_fn_inputs.advantages!.data).toEqual([0.5, 0, 0]);
   });
 
   it('reduces cross-entropy over every weighted token of the call', () => {
     const data = [datum([1, 1, 0]), datum([0, 1, 1])];
-    expect(normalisationScales(data, { kind: 'cross_entropy' })).toEqual([[0.25, 0.25, 0], [0, 0.25, 0.25]]);
+    expect(normalisationScales(data, { kind: 'cross_entropy' })).toEqual([
+      [0.25, 0.25, 0],
+      [0, 0.25, 0.25],
+    ]);
   });
 });

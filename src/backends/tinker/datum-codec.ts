@@ -44,7 +44,9 @@ export function checkDatum(datum: Datum, index: number): void {
   ];
   for (const [name, values] of fields) {
     if (values !== undefined && values.length !== length) {
-      throw new DataError(`datum ${index}: ${name} has ${values.length} entries, expected ${length} (one per input token)`);
+      throw new DataError(
+        `datum ${index}: ${name} has ${values.length} entries, expected ${length} (one per input token)`,
+      );
     }
   }
 }
@@ -61,7 +63,9 @@ export function normalisationScales(data: Datum[], loss: LossSpec): number[][] {
 export function encodeStandardData(data: Datum[], loss: LossSpec): WireDatum[] {
   data.forEach(checkDatum);
   if (loss.kind === 'ppo' && loss.klBeta !== 0) {
-    throw new ConfigError(`loss.klBeta is ${loss.klBeta}, but Tinker loss functions have no KL term; set klBeta to 0 for a Tinker backend`);
+    throw new ConfigError(
+      `loss.klBeta is ${loss.klBeta}, but Tinker loss functions have no KL term; set klBeta to 0 for a Tinker backend`,
+    );
   }
   const scales = normalisationScales(data, loss);
   return data.map((datum, b) => {
@@ -103,7 +107,9 @@ export function decodeWireDatum(wire: WireDatum, index: number): Datum {
     const tensor = wire.loss_fn_inputs[name];
     if (tensor === undefined) return undefined;
     if (tensor.data.length !== length) {
-      throw new DataError(`data[${index}].loss_fn_inputs.${name} has ${tensor.data.length} values, expected ${length} (one per model_input token)`);
+      throw new DataError(
+        `data[${index}].loss_fn_inputs.${name} has ${tensor.data.length} values, expected ${length} (one per model_input token)`,
+      );
     }
     return tensor.data;
   };
@@ -114,7 +120,9 @@ export function decodeWireDatum(wire: WireDatum, index: number): Datum {
   }
   const unknown = Object.keys(wire.loss_fn_inputs).filter((key) => !KNOWN_INPUTS.has(key));
   if (unknown.length > 0) {
-    throw new DataError(`data[${index}].loss_fn_inputs has unknown keys ${unknown.join(', ')}; expected some of ${[...KNOWN_INPUTS].join(', ')}`);
+    throw new DataError(
+      `data[${index}].loss_fn_inputs has unknown keys ${unknown.join(', ')}; expected some of ${[...KNOWN_INPUTS].join(', ')}`,
+    );
   }
   const datum: Datum = { inputTokens, targetTokens, weights: field('weights') ?? new Array<number>(length).fill(1) };
   const oldLogprobs = field('logprobs');

@@ -10,7 +10,9 @@ import { TinkerTransport } from './transport.js';
  * A stub server answering each request with the next scripted [status, body] (the last one repeats);
  * status 0 never answers (a long poll held past the client's timeout).
  */
-async function stub(script: [number, unknown][]): Promise<{ url: string; server: Server; seen: { path: string; body: any }[] }> {
+async function stub(
+  script: [number, unknown][],
+): Promise<{ url: string; server: Server; seen: { path: string; body: any }[] }> {
   const seen: { path: string; body: any }[] = [];
   let index = 0;
   const server = createServer((request, response) => {
@@ -38,7 +40,8 @@ afterEach(() => {
 });
 
 const fast = { initialBackoffMs: 1, maxBackoffMs: 5 };
-const transportFor = (url: string) => new TinkerTransport({ baseUrl: url, retry: { maxAttempts: 4, initialDelayMs: 1, maxDelayMs: 5 } });
+const transportFor = (url: string) =>
+  new TinkerTransport({ baseUrl: url, retry: { maxAttempts: 4, initialDelayMs: 1, maxDelayMs: 5 } });
 const newStats = (): ClientStats => new ClientStats();
 
 describe('resolveFuture', () => {
@@ -54,7 +57,14 @@ describe('resolveFuture', () => {
     const result = await resolveFuture<{ metrics: Record<string, number> }>(transportFor(url), 'r1', fast, stats);
     expect(result.metrics['loss:sum']).toBe(1);
     expect(stats.polls).toBe(5);
-    expect(seen.every((request) => request.path === '/api/v1/retrieve_future' && request.body.request_id === 'r1' && request.body.allow_metadata_only === false)).toBe(true);
+    expect(
+      seen.every(
+        (request) =>
+          request.path === '/api/v1/retrieve_future' &&
+          request.body.request_id === 'r1' &&
+          request.body.allow_metadata_only === false,
+      ),
+    ).toBe(true);
   });
 
   it('resubmits the original request on 410 and polls the new future', async () => {
@@ -63,7 +73,12 @@ describe('resolveFuture', () => {
       [200, { sampling_session_id: 's' }],
     ]);
     const stats = newStats();
-    const result = await resolveFuture<{ sampling_session_id: string }>(transportFor(url), 'old', { ...fast, resubmit: async () => 'new' }, stats);
+    const result = await resolveFuture<{ sampling_session_id: string }>(
+      transportFor(url),
+      'old',
+      { ...fast, resubmit: async () => 'new' },
+      stats,
+    );
     expect(result.sampling_session_id).toBe('s');
     expect(stats.resubmits).toBe(1);
     expect(seen.map((request) => request.body.request_id)).toEqual(['old', 'new']);
@@ -76,7 +91,9 @@ describe('resolveFuture', () => {
 
   it('treats SkyRL 400 {detail} as the failure at once, and other servers after three tries', async () => {
     const skyrl = await stub([[400, { detail: 'bad loss' }]]);
-    await expect(resolveFuture(transportFor(skyrl.url), 'r', { ...fast, failedFutureAs400: true })).rejects.toThrow(/bad loss/);
+    await expect(resolveFuture(transportFor(skyrl.url), 'r', { ...fast, failedFutureAs400: true })).rejects.toThrow(
+      /bad loss/,
+    );
     expect(skyrl.seen).toHaveLength(1);
     const hosted = await stub([[400, { detail: 'proxy hiccup' }]]);
     await expect(resolveFuture(transportFor(hosted.url), 'r', fast)).rejects.toThrow(/proxy hiccup/);
@@ -85,7 +102,11 @@ describe('resolveFuture', () => {
 
   it('keeps polling a future whose polls outlive the client timeout, far past the attempt budget', async () => {
     const held: [number, unknown][] = Array.from({ length: 12 }, () => [0, null]);
-    const { url, seen } = await stub([...held, [408, { detail: 'Timeout waiting for result' }], [200, { path: 'tinker://m/weights/a' }]]);
+    const { url, seen } = await stub([
+      ...held,
+      [408, { detail: 'Timeout waiting for result' }],
+      [200, { path: 'tinker://m/weights/a' }],
+    ]);
     const stats = newStats();
     const result = await resolveFuture<{ path: string }>(transportFor(url), 'r', { ...fast, pollTimeoutMs: 25 }, stats);
     expect(result.path).toBe('tinker://m/weights/a');
@@ -133,7 +154,9 @@ describe('resolveFuture', () => {
 
   it('gives up on a future at its deadline with what it last saw', async () => {
     const { url } = await stub([[200, { type: 'try_again', request_id: 'r', queue_state: 'paused_capacity' }]]);
-    await expect(resolveFuture(transportFor(url), 'r', { ...fast, deadlineMs: 30, what: 'optim_step seq_id 4' })).rejects.toThrow(
+    await expect(
+      resolveFuture(transportFor(url), 'r', { ...fast, deadlineMs: 30, what: 'optim_step seq_id 4' }),
+    ).rejects.toThrow(
       /optim_step seq_id 4 \(future r\) did not finish within its deadline of 0 s \(\d+ polls; last answer: try_again \(queue_state paused_capacity\)\)/,
     );
   });
@@ -163,14 +186,27 @@ describe('TinkerTransport', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     servers.push(server);
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    await expect(transportFor(url).postOk('/api/v1/optim_step', {})).rejects.toThrow(/after 4 attempts; last error: HTTP 502/);
+    await expect(transportFor(url).postOk('/api/v1/optim_step', {})).rejects.toThrow(
+      /after 4 attempts; last error: HTTP 502/,
+    );
     expect(keys).toHaveLength(4);
     expect(new Set(keys).size).toBe(1);
   });
 
   it('retries 408 and 429 without using up the attempt budget, honouring retry-after', async () => {
-    const { url, seen } = await stub([[408, {}], [429, { detail: 'slow down' }], [408, {}], [429, {}], [503, {}], [408, {}], [200, { request_id: 'r9' }]]);
-    const transport = new TinkerTransport({ baseUrl: url, retry: { maxAttempts: 2, initialDelayMs: 1, maxDelayMs: 2 } });
+    const { url, seen } = await stub([
+      [408, {}],
+      [429, { detail: 'slow down' }],
+      [408, {}],
+      [429, {}],
+      [503, {}],
+      [408, {}],
+      [200, { request_id: 'r9' }],
+    ]);
+    const transport = new TinkerTransport({
+      baseUrl: url,
+      retry: { maxAttempts: 2, initialDelayMs: 1, maxDelayMs: 2 },
+    });
     expect(await transport.postOk('/api/v1/optim_step', {})).toEqual({ request_id: 'r9' });
     expect(seen).toHaveLength(7);
     expect(transport.stats.retries).toBe(6);
@@ -178,21 +214,33 @@ describe('TinkerTransport', () => {
   });
 
   it('waits out 402 on a submit and fails with a one-line message once the deadline would pass', async () => {
-    const paused = await stub([[402, { detail: 'payment required' }], [200, { request_id: 'r1' }]]);
+    const paused = await stub([
+      [402, { detail: 'payment required' }],
+      [200, { request_id: 'r1' }],
+    ]);
     const transport = new TinkerTransport({ baseUrl: paused.url, pauseRetryMs: 1, log: () => undefined });
     expect(await transport.postOk('/api/v1/asample', {})).toEqual({ request_id: 'r1' });
     expect(transport.stats.pausedMs).toBe(1);
     const stuck = await stub([[402, { detail: 'payment required' }]]);
-    const short = new TinkerTransport({ baseUrl: stuck.url, pauseRetryMs: 1_000, deadlineMs: 10, log: () => undefined });
+    const short = new TinkerTransport({
+      baseUrl: stuck.url,
+      pauseRetryMs: 1_000,
+      deadlineMs: 10,
+      log: () => undefined,
+    });
     const error = await short.postOk('/api/v1/asample', {}).catch((caught: unknown) => caught as RemoteError);
     expect(error).toBeInstanceOf(RemoteError);
     expect((error as RemoteError).status).toBe(402);
-    expect((error as RemoteError).message).toMatch(/answered HTTP 402 \(paused: payment required\).*deadline has passed/);
+    expect((error as RemoteError).message).toMatch(
+      /answered HTTP 402 \(paused: payment required\).*deadline has passed/,
+    );
   });
 
   it('retries connection errors, then names the endpoint it could not reach', async () => {
     const transport = transportFor('http://127.0.0.1:9');
-    await expect(transport.postOk('/api/v1/create_session', {})).rejects.toThrow(/127\.0\.0\.1:9\/api\/v1\/create_session failed after 4 attempts/);
+    await expect(transport.postOk('/api/v1/create_session', {})).rejects.toThrow(
+      /127\.0\.0\.1:9\/api\/v1\/create_session failed after 4 attempts/,
+    );
     // Four attempts: the first and three retries.
     expect(transport.retries.connection).toBe(3);
   });

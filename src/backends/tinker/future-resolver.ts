@@ -59,7 +59,12 @@ export function futureFailure(body: unknown): { message: string; category?: stri
 }
 
 /** Polls `retrieve_future` until the future `requestId` has a result, and returns it. */
-export async function resolveFuture<T>(transport: TinkerTransport, requestId: string, options: ResolveOptions = {}, stats: ClientStats = transport.stats): Promise<T> {
+export async function resolveFuture<T>(
+  transport: TinkerTransport,
+  requestId: string,
+  options: ResolveOptions = {},
+  stats: ClientStats = transport.stats,
+): Promise<T> {
   const what = options.what ?? 'request';
   const initialBackoff = options.initialBackoffMs ?? 500;
   const maxBackoff = options.maxBackoffMs ?? 30_000;
@@ -81,7 +86,11 @@ export async function resolveFuture<T>(transport: TinkerTransport, requestId: st
     polls++;
     stats.polls++;
     const sentAt = Date.now();
-    const outcome = await transport.attemptPost('/api/v1/retrieve_future', { request_id: id, allow_metadata_only: false }, { timeoutMs: options.pollTimeoutMs ?? 45_000 });
+    const outcome = await transport.attemptPost(
+      '/api/v1/retrieve_future',
+      { request_id: id, allow_metadata_only: false },
+      { timeoutMs: options.pollTimeoutMs ?? 45_000 },
+    );
     if (outcome.kind === 'timeout') {
       // The server is holding the poll longer than we wait: the request is still running.
       stats.pollWaits++;
@@ -110,7 +119,10 @@ export async function resolveFuture<T>(transport: TinkerTransport, requestId: st
       if (record && record.status === 'complete_metadata') continue;
       const failure = futureFailure(body);
       if (failure) {
-        throw new RemoteError(`${what} (future ${id}) failed on the server${failure.category ? ` (category ${failure.category})` : ''}: ${failure.message}`, 200);
+        throw new RemoteError(
+          `${what} (future ${id}) failed on the server${failure.category ? ` (category ${failure.category})` : ''}: ${failure.message}`,
+          200,
+        );
       }
       return body as T;
     }
@@ -147,7 +159,12 @@ export async function resolveFuture<T>(transport: TinkerTransport, requestId: st
       await sleep(initialBackoff);
       continue;
     }
-    throw new RemoteError(`retrieve_future for ${what} (future ${id}) failed with HTTP ${status}: ${errorDetail(body)}`, status);
+    throw new RemoteError(
+      `retrieve_future for ${what} (future ${id}) failed with HTTP ${status}: ${errorDetail(body)}`,
+      status,
+    );
   }
-  throw new RemoteError(`${what} (future ${id}) did not finish within its deadline of ${Math.round(deadlineMs / 1000)} s (${polls} polls; last answer: ${last})`);
+  throw new RemoteError(
+    `${what} (future ${id}) did not finish within its deadline of ${Math.round(deadlineMs / 1000)} s (${polls} polls; last answer: ${last})`,
+  );
 }

@@ -8,7 +8,11 @@ import type { Datum, LossSpec } from '../../training-types.js';
 import { normalisationScales } from './datum-codec.js';
 
 /** Loss value and statistics of `loss` given the current-policy logprobs of every target. */
-export function lossFromLogprobs(data: Datum[], loss: LossSpec, logprobs_B_T: number[][]): { loss: number; metrics: Record<string, number> } {
+export function lossFromLogprobs(
+  data: Datum[],
+  loss: LossSpec,
+  logprobs_B_T: number[][],
+): { loss: number; metrics: Record<string, number> } {
   const scales_B_T = normalisationScales(data, loss);
   let value = 0;
   let clipped = 0;

@@ -34,7 +34,8 @@ async function setup(clientOptions: Parameters<typeof connectTestClient>[1] = {}
   closers.push(() => test.close());
   const client = await connectTestClient(test.url, clientOptions);
   closers.push(() => client.close());
-  const samples = () => log.filter((record) => record.path === '/api/v1/asample').map((record) => record.body as Record<string, any>);
+  const samples = () =>
+    log.filter((record) => record.path === '/api/v1/asample').map((record) => record.body as Record<string, any>);
   return { test, client, samples };
 }
 
@@ -45,9 +46,12 @@ describe('TinkerSamplingPolicy coalescing', () => {
     const { test, client, samples } = await setup();
     const prompt = client.renderer.renderPrompt([{ role: 'user', content: 'hello' }]);
     const seeds = [503, 501, 500, 502];
-    const results = await Promise.all(seeds.map((seed) => client.policy().sample({ tokens: prompt, params, seed, sessionId: `row/${seed}` })));
+    const results = await Promise.all(
+      seeds.map((seed) => client.policy().sample({ tokens: prompt, params, seed, sessionId: `row/${seed}` })),
+    );
     expect(samples().map((body) => [body.num_samples, body.sampling_params.seed])).toEqual([[4, 500]]);
-    for (const [index, seed] of seeds.entries()) expect(results[index]).toEqual(await test.backend.sample({ tokens: prompt, params, seed }));
+    for (const [index, seed] of seeds.entries())
+      expect(results[index]).toEqual(await test.backend.sample({ tokens: prompt, params, seed }));
     expect(client.stats.sampleRequests).toBe(1);
     expect(client.stats.samples).toBe(4);
   });
@@ -63,7 +67,12 @@ describe('TinkerSamplingPolicy coalescing', () => {
       { tokens: [...prompt, 5], params, seed: 11 },
     ];
     const results = await Promise.all(requests.map((request) => client.policy().sample(request)));
-    const sent = samples().map((body) => [body.prompt.chunks[0].tokens.length, body.sampling_params.max_tokens, body.sampling_params.seed, body.num_samples]);
+    const sent = samples().map((body) => [
+      body.prompt.chunks[0].tokens.length,
+      body.sampling_params.max_tokens,
+      body.sampling_params.seed,
+      body.num_samples,
+    ]);
     expect(sent.sort()).toEqual(
       [
         [prompt.length, 10, 10, 1],
@@ -72,7 +81,8 @@ describe('TinkerSamplingPolicy coalescing', () => {
         [prompt.length + 1, 10, 11, 1],
       ].sort(),
     );
-    for (const [index, request] of requests.entries()) expect(results[index]).toEqual(await test.backend.sample(request));
+    for (const [index, request] of requests.entries())
+      expect(results[index]).toEqual(await test.backend.sample(request));
   });
 
   it('sends one request per sample when coalescing is off', async () => {

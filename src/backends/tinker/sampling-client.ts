@@ -60,7 +60,11 @@ export interface TinkerSamplingOptions {
  * stop token id. Elsewhere: the token ids (the renderer's end-of-turn ids, and the stop strings that
  * are one token, which then stop generation too), or the strings when there are no ids.
  */
-export function wireStop(params: Pick<SamplingParams, 'stop' | 'stopTokenIds'>, tokenizer: Tokenizer, mixedStops: boolean): string[] | number[] | (string | number)[] | undefined {
+export function wireStop(
+  params: Pick<SamplingParams, 'stop' | 'stopTokenIds'>,
+  tokenizer: Tokenizer,
+  mixedStops: boolean,
+): string[] | number[] | (string | number)[] | undefined {
   const strings = params.stop.filter((stop) => stop.length > 0);
   const ids = new Set(params.stopTokenIds ?? []);
   if (mixedStops) return strings.length + ids.size > 0 ? [...strings, ...ids] : undefined;
@@ -141,9 +145,15 @@ export class TinkerSamplingPolicy implements Policy {
 
   /** Opens a session and a sampling session of its own, kept alive by a heartbeat until `close`. */
   static async connect(options: TinkerSamplerConnectOptions): Promise<TinkerSamplingPolicy> {
-    if ((options.baseModel === undefined) === (options.modelPath === undefined)) throw new ConfigError('give exactly one of baseModel and modelPath');
+    if ((options.baseModel === undefined) === (options.modelPath === undefined))
+      throw new ConfigError('give exactly one of baseModel and modelPath');
     const transport = new TinkerTransport({ baseUrl: options.baseUrl, apiKey: options.apiKey, retry: options.retry });
-    const { session_id } = await transport.postOk<{ session_id: string }>('/api/v1/create_session', { tags: [], user_metadata: null, sdk_version: 'turnwise-0.1.0', type: 'create_session' });
+    const { session_id } = await transport.postOk<{ session_id: string }>('/api/v1/create_session', {
+      tags: [],
+      user_metadata: null,
+      sdk_version: 'turnwise-0.1.0',
+      type: 'create_session',
+    });
     const created = await transport.postOk<{ sampling_session_id: string }>('/api/v1/create_sampling_session', {
       session_id,
       sampling_session_seq_id: 0,
@@ -206,7 +216,8 @@ export class TinkerSamplingPolicy implements Policy {
       };
       for (const member of bucket) {
         const first = run[0]?.request.seed;
-        if (run.length > 0 && (member.request.seed !== first! + run.length || run.length >= this.wire.maxNumSamples)) send();
+        if (run.length > 0 && (member.request.seed !== first! + run.length || run.length >= this.wire.maxNumSamples))
+          send();
         run.push(member);
       }
       if (run.length > 0) send();
@@ -218,7 +229,11 @@ export class TinkerSamplingPolicy implements Policy {
     const first = requests[0]!;
     const session = await this.options.session();
     const seqId = session.nextSeqId++;
-    const body = wireSampleRequest(first, session, seqId, { tokenizer: this.tokenizer, mixedStops: this.wire.mixedStops, numSamples: requests.length });
+    const body = wireSampleRequest(first, session, seqId, {
+      tokenizer: this.tokenizer,
+      mixedStops: this.wire.mixedStops,
+      numSamples: requests.length,
+    });
     const transport = this.options.transport;
     const idempotencyKey = transport.newIdempotencyKey();
     const submit = async (): Promise<string> => {
@@ -230,16 +245,33 @@ export class TinkerSamplingPolicy implements Policy {
       return future.request_id;
     };
     const what = `asample seq_id ${seqId}`;
-    const response = await resolveFuture<SampleResponse>(transport, await submit(), { ...this.options.futures, resubmit: submit, what }, this.stats);
+    const response = await resolveFuture<SampleResponse>(
+      transport,
+      await submit(),
+      { ...this.options.futures, resubmit: submit, what },
+      this.stats,
+    );
     const sequences = response?.sequences;
     if (!Array.isArray(sequences) || sequences.length !== requests.length) {
-      throw new RemoteError(`${what} returned ${Array.isArray(sequences) ? sequences.length : 'no'} sequences, expected ${requests.length} (num_samples)`);
+      throw new RemoteError(
+        `${what} returned ${Array.isArray(sequences) ? sequences.length : 'no'} sequences, expected ${requests.length} (num_samples)`,
+      );
     }
     return sequences.map((sequence, index) => {
-      if (!Array.isArray(sequence.tokens) || !sequence.logprobs || sequence.logprobs.length !== sequence.tokens.length) {
-        throw new RemoteError(`${what} returned ${sequence.logprobs?.length ?? 0} logprobs for ${sequence.tokens?.length ?? 0} tokens in sequence ${index}`);
+      if (
+        !Array.isArray(sequence.tokens) ||
+        !sequence.logprobs ||
+        sequence.logprobs.length !== sequence.tokens.length
+      ) {
+        throw new RemoteError(
+          `${what} returned ${sequence.logprobs?.length ?? 0} logprobs for ${sequence.tokens?.length ?? 0} tokens in sequence ${index}`,
+        );
       }
-      const raw: SampleResult = { tokens: sequence.tokens, logprobs: sequence.logprobs, finishReason: sequence.stop_reason === 'stop' ? 'stop' : 'length' };
+      const raw: SampleResult = {
+        tokens: sequence.tokens,
+        logprobs: sequence.logprobs,
+        finishReason: sequence.stop_reason === 'stop' ? 'stop' : 'length',
+      };
       const kept = applyStops(raw, requests[index]!.params, this.tokenizer);
       this.stats.samples++;
       this.stats.tokensGenerated += raw.tokens.length;

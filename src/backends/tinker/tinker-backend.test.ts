@@ -12,7 +12,10 @@ afterEach(async () => {
   for (const close of closers.splice(0)) await close();
 });
 
-async function setup(serverOptions: Parameters<typeof startTestServer>[0] = {}, clientOptions: Parameters<typeof connectTestClient>[1] = {}) {
+async function setup(
+  serverOptions: Parameters<typeof startTestServer>[0] = {},
+  clientOptions: Parameters<typeof connectTestClient>[1] = {},
+) {
   const log: RequestRecord[] = [];
   const test: TestServer = await startTestServer({ ...serverOptions, onRequest: (record) => log.push(record) });
   closers.push(() => test.close());
@@ -22,20 +25,32 @@ async function setup(serverOptions: Parameters<typeof startTestServer>[0] = {}, 
 }
 
 const adam = { learningRate: 0.01, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0, gradClipNorm: 0 };
-const datum = { inputTokens: [5, 6, 7], targetTokens: [6, 7, 8], weights: [0, 1, 1], oldLogprobs: [0, -4.6, -4.6], advantages: [0, 1, -0.5] };
+const datum = {
+  inputTokens: [5, 6, 7],
+  targetTokens: [6, 7, 8],
+  weights: [0, 1, 1],
+  oldLogprobs: [0, -4.6, -4.6],
+  advantages: [0, 1, -0.5],
+};
 const params = { temperature: 1, topK: 0, topP: 1, maxTokens: 6, stop: [] };
 const body = (record: RequestRecord) => record.body as Record<string, any>;
 
 describe('TinkerBackend', () => {
   it('numbers training requests from seq_id 1 and sampling requests from seq_id 0, with the API key on every call', async () => {
     const { client, log } = await setup({ apiKey: 'tml-k' }, { apiKey: 'tml-k' });
-    await client.forwardBackward([datum], { kind: 'importance_sampling', normalization: 'token-mean' }, { temperature: 1 });
+    await client.forwardBackward(
+      [datum],
+      { kind: 'importance_sampling', normalization: 'token-mean' },
+      { temperature: 1 },
+    );
     await client.optimStep(adam);
     await client.policy().sample({ tokens: [5], params, seed: 1 });
     await client.policy().sample({ tokens: [5], params, seed: 2 });
     await client.optimStep(adam);
     await client.policy().sample({ tokens: [5], params, seed: 3 });
-    const training = log.filter((record) => ['/api/v1/forward_backward', '/api/v1/optim_step', '/api/v1/save_weights_for_sampler'].includes(record.path));
+    const training = log.filter((record) =>
+      ['/api/v1/forward_backward', '/api/v1/optim_step', '/api/v1/save_weights_for_sampler'].includes(record.path),
+    );
     expect(training.map((record) => [record.path.slice(8), body(record).seq_id])).toEqual([
       ['forward_backward', 1],
       ['optim_step', 2],
@@ -43,9 +58,19 @@ describe('TinkerBackend', () => {
       ['optim_step', 4],
       ['save_weights_for_sampler', 5],
     ]);
-    expect(training.filter((record) => record.path.endsWith('sampler')).map((record) => body(record).sampling_session_seq_id)).toEqual([0, 1]);
+    expect(
+      training
+        .filter((record) => record.path.endsWith('sampler'))
+        .map((record) => body(record).sampling_session_seq_id),
+    ).toEqual([0, 1]);
     // Only the fields the SDK sends: forward_backward has no `type`, the other requests do.
-    expect(training.map((record) => body(record).type)).toEqual([undefined, 'optim_step', 'save_weights_for_sampler', 'optim_step', 'save_weights_for_sampler']);
+    expect(training.map((record) => body(record).type)).toEqual([
+      undefined,
+      'optim_step',
+      'save_weights_for_sampler',
+      'optim_step',
+      'save_weights_for_sampler',
+    ]);
     const samples = log.filter((record) => record.path === '/api/v1/asample');
     expect(samples.map((record) => [body(record).sampling_session_id, body(record).seq_id])).toEqual([
       [body(samples[0]!).sampling_session_id, 0],
@@ -67,7 +92,9 @@ describe('TinkerBackend', () => {
   });
 
   it('reuses the idempotency key when it resends a request whose answer was lost', async () => {
-    const { client, log, test } = await setup({ faults: { rateDropAfter: 0.5, seed: 5, paths: ['/api/v1/optim_step'] } });
+    const { client, log, test } = await setup({
+      faults: { rateDropAfter: 0.5, seed: 5, paths: ['/api/v1/optim_step'] },
+    });
     for (let step = 0; step < 4; step++) await client.optimStep(adam);
     expect(test.server.faults.injected.drop_after).toBeGreaterThan(0);
     const optim = log.filter((record) => record.path === '/api/v1/optim_step');
@@ -85,7 +112,11 @@ describe('TinkerBackend', () => {
 
   it('splits a large forward_backward into consecutive seq_ids within the chunk limits', async () => {
     const { client, log } = await setup({ maxChunkDatums: 2 });
-    const result = await client.forwardBackward([datum, datum, datum, datum, datum], { kind: 'cross_entropy' }, { temperature: 1 });
+    const result = await client.forwardBackward(
+      [datum, datum, datum, datum, datum],
+      { kind: 'cross_entropy' },
+      { temperature: 1 },
+    );
     expect(result.logprobs).toHaveLength(5);
     const chunks = log.filter((record) => record.path === '/api/v1/forward_backward');
     expect(chunks.map((record) => [body(record).seq_id, body(record).forward_backward_input.data.length])).toEqual([
@@ -98,16 +129,24 @@ describe('TinkerBackend', () => {
   it('computes forward logprobs equal to the backend, exactly at any temperature through the extension and in chunks', async () => {
     const { client, test } = await setup({ maxChunkDatums: 2 });
     const data = [datum, { ...datum, inputTokens: [9, 10, 11] }, { ...datum, targetTokens: [12, 13, 14] }];
-    expect(await client.forward(data, { temperature: 0.7 })).toEqual(await test.backend.forward(data, { temperature: 0.7 }));
+    expect(await client.forward(data, { temperature: 0.7 })).toEqual(
+      await test.backend.forward(data, { temperature: 0.7 }),
+    );
     const hosted = await connectTestClient(test.url, { server: 'hosted' });
     closers.push(() => hosted.close());
-    expect(await hosted.forward(data, { temperature: 1 })).toEqual(await test.backend.forward(data, { temperature: 1 }));
+    expect(await hosted.forward(data, { temperature: 1 })).toEqual(
+      await test.backend.forward(data, { temperature: 1 }),
+    );
     await expect(hosted.forward(data, { temperature: 0.7 })).rejects.toThrow(/temperature 0.7/);
   });
 
   it('folds token-mean normalisation into the advantages for a standard Tinker server', async () => {
     const { client, log } = await setup({}, { server: 'hosted' });
-    await client.forwardBackward([datum, { ...datum, weights: [1, 1, 1], advantages: [2, 2, 2], oldLogprobs: [-4.6, -4.6, -4.6] }], { kind: 'ppo', clipLow: 0.2, clipHigh: 0.3, klBeta: 0, normalization: 'token-mean' }, { temperature: 1 });
+    await client.forwardBackward(
+      [datum, { ...datum, weights: [1, 1, 1], advantages: [2, 2, 2], oldLogprobs: [-4.6, -4.6, -4.6] }],
+      { kind: 'ppo', clipLow: 0.2, clipHigh: 0.3, klBeta: 0, normalization: 'token-mean' },
+      { temperature: 1 },
+    );
     const sent = body(log.find((record) => record.path === '/api/v1/forward_backward')!).forward_backward_input;
     expect(sent.turnwise).toBeUndefined();
     expect(sent.loss_fn_config.clip_low_threshold).toBeCloseTo(0.8, 12);
@@ -118,10 +157,20 @@ describe('TinkerBackend', () => {
 
   it('refuses what a standard Tinker server cannot compute: another temperature, a KL term', async () => {
     const { client } = await setup({}, { server: 'hosted' });
-    await expect(client.forwardBackward([datum], { kind: 'importance_sampling', normalization: 'token-mean' }, { temperature: 0.7 })).rejects.toThrow(/temperature 0.7/);
-    await expect(client.forwardBackward([datum], { kind: 'ppo', clipLow: 0.2, clipHigh: 0.2, klBeta: 0.1, normalization: 'token-mean' }, { temperature: 1 })).rejects.toBeInstanceOf(
-      ConfigError,
-    );
+    await expect(
+      client.forwardBackward(
+        [datum],
+        { kind: 'importance_sampling', normalization: 'token-mean' },
+        { temperature: 0.7 },
+      ),
+    ).rejects.toThrow(/temperature 0.7/);
+    await expect(
+      client.forwardBackward(
+        [datum],
+        { kind: 'ppo', clipLow: 0.2, clipHigh: 0.2, klBeta: 0.1, normalization: 'token-mean' },
+        { temperature: 1 },
+      ),
+    ).rejects.toBeInstanceOf(ConfigError);
   });
 
   it('saves and loads checkpoints through tinker:// paths, and reports a failed load with the server message', async () => {
@@ -134,7 +183,9 @@ describe('TinkerBackend', () => {
     expect(test.backend.weights_V_V).not.toEqual(before);
     await client.load(path, { optimizer: true });
     expect(test.backend.weights_V_V).toEqual(before);
-    await expect(client.load('tinker://other/weights/none', { optimizer: false })).rejects.toThrow(/is not known to this server/);
+    await expect(client.load('tinker://other/weights/none', { optimizer: false })).rejects.toThrow(
+      /is not known to this server/,
+    );
   });
 
   it('cuts a sample at the first stop token id even when the server was sent stop strings', async () => {
@@ -143,8 +194,18 @@ describe('TinkerBackend', () => {
     const free = await test.backend.sample({ tokens: prompt, params: { ...params, maxTokens: 40 }, seed: 11 });
     const stopId = free.tokens[2]!;
     const cut = free.tokens.indexOf(stopId) + 1;
-    const result = await client.policy().sample({ tokens: prompt, params: { ...params, maxTokens: 40, stop: ['zzz'], stopTokenIds: [stopId] }, seed: 11 });
-    expect(result).toEqual({ tokens: free.tokens.slice(0, cut), logprobs: free.logprobs.slice(0, cut), finishReason: 'stop' });
+    const result = await client
+      .policy()
+      .sample({
+        tokens: prompt,
+        params: { ...params, maxTokens: 40, stop: ['zzz'], stopTokenIds: [stopId] },
+        seed: 11,
+      });
+    expect(result).toEqual({
+      tokens: free.tokens.slice(0, cut),
+      logprobs: free.logprobs.slice(0, cut),
+      finishReason: 'stop',
+    });
   });
 });
 
@@ -174,7 +235,14 @@ describe('TinkerBackend JWT mode', () => {
     closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
     const port = (server.address() as { port: number }).port;
     const reference = new BigramTestBackend();
-    const client = await TinkerBackend.connect({ baseUrl: `http://127.0.0.1:${port}`, apiKey: 'tml-key', baseModel: 'x', tokenizer: reference.tokenizer, renderer: reference.renderer, heartbeatIntervalMs: 60_000 });
+    const client = await TinkerBackend.connect({
+      baseUrl: `http://127.0.0.1:${port}`,
+      apiKey: 'tml-key',
+      baseModel: 'x',
+      tokenizer: reference.tokenizer,
+      renderer: reference.renderer,
+      heartbeatIntervalMs: 60_000,
+    });
     closers.push(() => client.close());
     expect(client.modelId).toBe('m1');
     expect(client.capabilities.server).toBe('skyrl');
@@ -191,7 +259,12 @@ describe('TinkerBackend JWT mode', () => {
 describe('TinkerSamplingPolicy.connect (a rollout process sharing a trainer)', () => {
   it('samples the live weights the trainer is updating', async () => {
     const { client, test } = await setup();
-    const sampler = await TinkerSamplingPolicy.connect({ baseUrl: test.url, baseModel: 'test/bigram', tokenizer: client.tokenizer, retry: { initialDelayMs: 2 } });
+    const sampler = await TinkerSamplingPolicy.connect({
+      baseUrl: test.url,
+      baseModel: 'test/bigram',
+      tokenizer: client.tokenizer,
+      retry: { initialDelayMs: 2 },
+    });
     closers.push(async () => sampler.close());
     const request = { tokens: [5, 6], params: { ...params, maxTokens: 8 }, seed: 4 };
     expect(await sampler.sample(request)).toEqual(await test.backend.sample(request));

@@ -113,7 +113,10 @@ export class TinkerBackend implements Backend {
       transport,
       tokenizer: options.tokenizer,
       session: () => this.currentSampler(),
-      wire: { mixedStops: capabilities.mixedStops, maxNumSamples: options.coalesceSamples === false ? 1 : capabilities.maxNumSamples },
+      wire: {
+        mixedStops: capabilities.mixedStops,
+        maxNumSamples: options.coalesceSamples === false ? 1 : capabilities.maxNumSamples,
+      },
       futures: futureOptions(options, capabilities),
     });
   }
@@ -147,10 +150,16 @@ export class TinkerBackend implements Backend {
     // load) once the create_model future resolves: wait for it whenever there is one.
     let modelId = created.model_id;
     if (typeof created.request_id === 'string' || typeof created.request_id === 'number') {
-      const result = await resolveFuture<{ model_id?: string } | null>(transport, String(created.request_id), { ...futureOptions(options, capabilities), what: 'create_model' });
+      const result = await resolveFuture<{ model_id?: string } | null>(transport, String(created.request_id), {
+        ...futureOptions(options, capabilities),
+        what: 'create_model',
+      });
       if (typeof result?.model_id === 'string') modelId = result.model_id;
     }
-    if (typeof modelId !== 'string') throw new RemoteError(`create_model at ${transport.baseUrl} returned no model_id (answer: ${JSON.stringify(created)})`);
+    if (typeof modelId !== 'string')
+      throw new RemoteError(
+        `create_model at ${transport.baseUrl} returned no model_id (answer: ${JSON.stringify(created)})`,
+      );
     const backend = new TinkerBackend(options, transport, capabilities, session.session_id, modelId);
     backend.startHeartbeat(options.heartbeatIntervalMs ?? 10_000);
     return backend;
@@ -180,9 +189,15 @@ export class TinkerBackend implements Backend {
     return outputs.flatMap((output) => extractLogprobs(output));
   }
 
-  async forwardBackward(data: Datum[], loss: LossSpec, options: { temperature: number }): Promise<ForwardBackwardResult> {
+  async forwardBackward(
+    data: Datum[],
+    loss: LossSpec,
+    options: { temperature: number },
+  ): Promise<ForwardBackwardResult> {
     if (!this.capabilities.lossFns.includes(wireLossFn(loss))) {
-      throw new ConfigError(`loss ${loss.kind} is not supported by this ${this.capabilities.server} server; supported: ${this.capabilities.lossFns.join(', ')}`);
+      throw new ConfigError(
+        `loss ${loss.kind} is not supported by this ${this.capabilities.server} server; supported: ${this.capabilities.lossFns.join(', ')}`,
+      );
     }
     const extension = this.capabilities.turnwiseExtensions;
     if (!extension) this.checkTemperature(loss.kind === 'cross_entropy' ? 1 : options.temperature);
@@ -197,7 +212,9 @@ export class TinkerBackend implements Backend {
             data: chunk,
             loss_fn: wireLossFn(loss),
             ...(config ? { loss_fn_config: config } : {}),
-            ...(extension ? { turnwise: { loss, temperature: options.temperature, chunk: { index, count: chunks.length } } } : {}),
+            ...(extension
+              ? { turnwise: { loss, temperature: options.temperature, chunk: { index, count: chunks.length } } }
+              : {}),
           },
         }),
       );
@@ -205,7 +222,9 @@ export class TinkerBackend implements Backend {
     const outputs = await Promise.all(submitted.map((value) => this.await<ForwardBackwardOutput>(value)));
     const logprobs = outputs.flatMap((output) => extractLogprobs(output));
     if (logprobs.length !== data.length) {
-      throw new RemoteError(`forward_backward returned logprobs for ${logprobs.length} datums, expected ${data.length}`);
+      throw new RemoteError(
+        `forward_backward returned logprobs for ${logprobs.length} datums, expected ${data.length}`,
+      );
     }
     if (extension) {
       const exact = outputs[outputs.length - 1]!.turnwise;
@@ -215,7 +234,8 @@ export class TinkerBackend implements Backend {
     const computed = lossFromLogprobs(data, loss, logprobs);
     const metrics: Record<string, number> = { ...computed.metrics };
     for (const output of outputs) {
-      for (const [key, value] of Object.entries(output.metrics ?? {})) metrics[`tinker/${key}`] = (metrics[`tinker/${key}`] ?? 0) + value;
+      for (const [key, value] of Object.entries(output.metrics ?? {}))
+        metrics[`tinker/${key}`] = (metrics[`tinker/${key}`] ?? 0) + value;
     }
     return { logprobs, loss: computed.loss, metrics };
   }
@@ -240,14 +260,18 @@ export class TinkerBackend implements Backend {
   }
 
   async save(name: string): Promise<string> {
-    const result = await this.await<{ path?: string } | null>(await this.submit('/api/v1/save_weights', 'save_weights', true, { path: name }));
+    const result = await this.await<{ path?: string } | null>(
+      await this.submit('/api/v1/save_weights', 'save_weights', true, { path: name }),
+    );
     if (typeof result?.path !== 'string') throw new RemoteError(`save_weights ${name} returned no path`);
     return result.path;
   }
 
   async load(path: string, options: { optimizer: boolean }): Promise<void> {
     this.sampler = undefined;
-    await this.await(await this.submit('/api/v1/load_weights', 'load_weights', true, { path, optimizer: options.optimizer }));
+    await this.await(
+      await this.submit('/api/v1/load_weights', 'load_weights', true, { path, optimizer: options.optimizer }),
+    );
   }
 
   async close(): Promise<void> {
@@ -259,17 +283,23 @@ export class TinkerBackend implements Backend {
   private currentSampler(): Promise<SamplingSession> {
     if (!this.sampler) {
       const samplingSessionSeqId = this.nextSamplingSessionSeqId++;
-      const pending = this.submit('/api/v1/save_weights_for_sampler', 'save_weights_for_sampler', true, { sampling_session_seq_id: samplingSessionSeqId })
+      const pending = this.submit('/api/v1/save_weights_for_sampler', 'save_weights_for_sampler', true, {
+        sampling_session_seq_id: samplingSessionSeqId,
+      })
         .then((submitted) => this.await<{ sampling_session_id?: string; path?: string } | null>(submitted))
         .then(async (result) => {
           if (result?.sampling_session_id) return { id: result.sampling_session_id, nextSeqId: 0 };
-          if (!result?.path) throw new RemoteError('save_weights_for_sampler returned neither sampling_session_id nor path');
-          const created = await this.transport.postOk<{ sampling_session_id: string }>('/api/v1/create_sampling_session', {
-            session_id: this.sessionId,
-            sampling_session_seq_id: this.nextSamplingSessionSeqId++,
-            model_path: result.path,
-            type: 'create_sampling_session',
-          });
+          if (!result?.path)
+            throw new RemoteError('save_weights_for_sampler returned neither sampling_session_id nor path');
+          const created = await this.transport.postOk<{ sampling_session_id: string }>(
+            '/api/v1/create_sampling_session',
+            {
+              session_id: this.sessionId,
+              sampling_session_seq_id: this.nextSamplingSessionSeqId++,
+              model_path: result.path,
+              type: 'create_sampling_session',
+            },
+          );
           return { id: created.sampling_session_id, nextSeqId: 0 };
         });
       pending.catch(() => {
@@ -290,7 +320,8 @@ export class TinkerBackend implements Backend {
       const seqId = this.nextSeqId++;
       const full = { ...body, model_id: this.modelId, seq_id: seqId, ...(typed ? { type: what } : {}) };
       const idempotencyKey = this.transport.newIdempotencyKey();
-      const resubmit = async (): Promise<string> => (await this.transport.postOk<UntypedFuture>(path, full, { idempotencyKey })).request_id;
+      const resubmit = async (): Promise<string> =>
+        (await this.transport.postOk<UntypedFuture>(path, full, { idempotencyKey })).request_id;
       try {
         return { requestId: await resubmit(), resubmit, what: `${what} seq_id ${seqId}` };
       } catch (error) {
@@ -305,7 +336,11 @@ export class TinkerBackend implements Backend {
   }
 
   private await<T>(submitted: Submitted): Promise<T> {
-    return resolveFuture<T>(this.transport, submitted.requestId, { ...futureOptions(this.options, this.capabilities), resubmit: submitted.resubmit, what: submitted.what });
+    return resolveFuture<T>(this.transport, submitted.requestId, {
+      ...futureOptions(this.options, this.capabilities),
+      resubmit: submitted.resubmit,
+      what: submitted.what,
+    });
   }
 
   private checkTemperature(temperature: number): void {
@@ -331,7 +366,10 @@ export class TinkerBackend implements Backend {
 }
 
 /** How this client awaits futures. */
-function futureOptions(options: TinkerBackendOptions, capabilities: TinkerCapabilities): Omit<ResolveOptions, 'what' | 'resubmit'> {
+function futureOptions(
+  options: TinkerBackendOptions,
+  capabilities: TinkerCapabilities,
+): Omit<ResolveOptions, 'what' | 'resubmit'> {
   return {
     failedFutureAs400: capabilities.failedFutureAs400,
     initialBackoffMs: options.futureBackoffMs,
@@ -340,12 +378,19 @@ function futureOptions(options: TinkerBackendOptions, capabilities: TinkerCapabi
   };
 }
 
-async function probeCapabilities(transport: TinkerTransport, options: TinkerBackendOptions): Promise<TinkerCapabilities> {
+async function probeCapabilities(
+  transport: TinkerTransport,
+  options: TinkerBackendOptions,
+): Promise<TinkerCapabilities> {
   let config: Record<string, unknown> | null = null;
   const answer = await transport.post('/api/v1/client/config', { sdk_version: SDK_VERSION });
-  if (answer.status === 200 && answer.body && typeof answer.body === 'object') config = answer.body as Record<string, unknown>;
+  if (answer.status === 200 && answer.body && typeof answer.body === 'object')
+    config = answer.body as Record<string, unknown>;
   else if (answer.status === 401 || answer.status === 403) {
-    throw new RemoteError(`the server at ${transport.baseUrl} refused the API key (HTTP ${answer.status})`, answer.status);
+    throw new RemoteError(
+      `the server at ${transport.baseUrl} refused the API key (HTTP ${answer.status})`,
+      answer.status,
+    );
   }
   if (config?.pjwt_auth_enabled === true) {
     if (!options.apiKey) throw new ConfigError(`the server at ${transport.baseUrl} uses JWT auth; pass apiKey`);
@@ -353,7 +398,14 @@ async function probeCapabilities(transport: TinkerTransport, options: TinkerBack
   }
   const detected = detectCapabilities(config);
   // An explicit server family replaces the detected flags but keeps the advertised chunk limits.
-  const chosen = !options.server || options.server === 'auto' ? detected : { ...CAPABILITY_PRESETS[options.server], maxChunkDatums: detected.maxChunkDatums, maxChunkBytes: detected.maxChunkBytes };
+  const chosen =
+    !options.server || options.server === 'auto'
+      ? detected
+      : {
+          ...CAPABILITY_PRESETS[options.server],
+          maxChunkDatums: detected.maxChunkDatums,
+          maxChunkBytes: detected.maxChunkBytes,
+        };
   return { ...chosen, ...options.capabilities };
 }
 
@@ -362,12 +414,20 @@ async function probeCapabilities(transport: TinkerTransport, options: TinkerBack
  * `auth/token`, which is then sent as `X-API-Key` and refreshed a few minutes before it expires.
  */
 async function exchangeJwt(transport: TinkerTransport, apiKey: string): Promise<void> {
-  const answer = await transport.postOk<{ jwt?: string }>('/api/v1/auth/token', {}, { headers: { 'x-api-key': apiKey } });
-  if (typeof answer.jwt !== 'string') throw new RemoteError('the server enabled JWT auth but auth/token returned no jwt');
+  const answer = await transport.postOk<{ jwt?: string }>(
+    '/api/v1/auth/token',
+    {},
+    { headers: { 'x-api-key': apiKey } },
+  );
+  if (typeof answer.jwt !== 'string')
+    throw new RemoteError('the server enabled JWT auth but auth/token returned no jwt');
   transport.setCredential(answer.jwt);
   const expiresAt = jwtExpiry(answer.jwt);
   if (expiresAt === undefined) return;
-  const timer = setTimeout(() => void exchangeJwt(transport, apiKey).catch(() => undefined), Math.max(10_000, expiresAt - Date.now() - 300_000));
+  const timer = setTimeout(
+    () => void exchangeJwt(transport, apiKey).catch(() => undefined),
+    Math.max(10_000, expiresAt - Date.now() - 300_000),
+  );
   timer.unref();
 }
 
@@ -384,7 +444,8 @@ export function jwtExpiry(jwt: string): number | undefined {
 }
 
 function extractLogprobs(output: ForwardBackwardOutput): number[][] {
-  if (!output || !Array.isArray(output.loss_fn_outputs)) throw new RemoteError('forward(_backward) returned no loss_fn_outputs');
+  if (!output || !Array.isArray(output.loss_fn_outputs))
+    throw new RemoteError('forward(_backward) returned no loss_fn_outputs');
   return output.loss_fn_outputs.map((record, index) => {
     const logprobs = record.logprobs?.data;
     if (!Array.isArray(logprobs)) throw new RemoteError(`loss_fn_outputs[${index}] has no logprobs`);

@@ -19,7 +19,14 @@ describe.skipIf(!live)('live Tinker service', () => {
     const tokenizerDirectory = process.env.TINKER_TOKENIZER_DIR;
     if (!tokenizerDirectory) throw new Error('set TINKER_TOKENIZER_DIR to a folder with the base model tokenizer.json');
     const { tokenizer, renderer } = await loadCheckpointChat(tokenizerDirectory);
-    const backend = await TinkerBackend.connect({ baseUrl: baseUrl!, apiKey, baseModel: process.env.TINKER_BASE_MODEL ?? 'Qwen/Qwen3-8B', loraRank: 8, tokenizer, renderer });
+    const backend = await TinkerBackend.connect({
+      baseUrl: baseUrl!,
+      apiKey,
+      baseModel: process.env.TINKER_BASE_MODEL ?? 'Qwen/Qwen3-8B',
+      loraRank: 8,
+      tokenizer,
+      renderer,
+    });
     try {
       const prompt = renderer.renderPrompt([{ role: 'user', content: 'Name one prime number. Answer in one word.' }]);
       const params = { temperature: 1, topK: 0, topP: 1, maxTokens: 16, stop: [], stopTokenIds: renderer.stopTokenIds };
@@ -28,18 +35,37 @@ describe.skipIf(!live)('live Tinker service', () => {
       expect(first.logprobs.every((value) => Number.isFinite(value) && value <= 0)).toBe(true);
       const tokens = [...prompt, ...first.tokens];
       const weights = tokens.slice(1).map((_, t) => (t + 1 >= prompt.length ? 1 : 0));
-      const oldLogprobs = tokens.slice(1).map((_, t) => (t + 1 >= prompt.length ? first.logprobs[t + 1 - prompt.length]! : 0));
+      const oldLogprobs = tokens
+        .slice(1)
+        .map((_, t) => (t + 1 >= prompt.length ? first.logprobs[t + 1 - prompt.length]! : 0));
       const result = await backend.forwardBackward(
-        [{ inputTokens: tokens.slice(0, -1), targetTokens: tokens.slice(1), weights, oldLogprobs, advantages: weights.map((w) => w * 1) }],
+        [
+          {
+            inputTokens: tokens.slice(0, -1),
+            targetTokens: tokens.slice(1),
+            weights,
+            oldLogprobs,
+            advantages: weights.map((w) => w * 1),
+          },
+        ],
         { kind: 'importance_sampling', normalization: 'token-mean' },
         { temperature: 1 },
       );
       expect(result.logprobs[0]).toHaveLength(tokens.length - 1);
       expect(Number.isFinite(result.loss)).toBe(true);
-      await backend.optimStep({ learningRate: 1e-5, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0, gradClipNorm: 0 });
+      await backend.optimStep({
+        learningRate: 1e-5,
+        beta1: 0.9,
+        beta2: 0.95,
+        eps: 1e-8,
+        weightDecay: 0,
+        gradClipNorm: 0,
+      });
       const second = await backend.policy().sample({ tokens: prompt, params, seed: 2 });
       expect(second.tokens.length).toBeGreaterThan(0);
-      console.log(`live Tinker (${backend.capabilities.server}): before "${tokenizer.decode(first.tokens)}", after "${tokenizer.decode(second.tokens)}", loss ${result.loss}`);
+      console.log(
+        `live Tinker (${backend.capabilities.server}): before "${tokenizer.decode(first.tokens)}", after "${tokenizer.decode(second.tokens)}", loss ${result.loss}`,
+      );
     } finally {
       await backend.close();
     }

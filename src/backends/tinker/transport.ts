@@ -78,7 +78,10 @@ export function errorDetail(body: unknown): string {
 }
 
 /** One attempt's outcome: an HTTP answer, or no answer (timed out, or the connection failed). */
-export type AttemptOutcome = ({ kind: 'answer' } & HttpAnswer) | { kind: 'timeout'; message: string } | { kind: 'connection'; message: string };
+export type AttemptOutcome =
+  | ({ kind: 'answer' } & HttpAnswer)
+  | { kind: 'timeout'; message: string }
+  | { kind: 'connection'; message: string };
 
 /** Sends JSON requests to a Tinker server with retries. */
 export class TinkerTransport {
@@ -125,13 +128,17 @@ export class TinkerTransport {
     const afterMs = Number(headers?.get('retry-after-ms'));
     if (Number.isFinite(afterMs) && afterMs > 0) return Math.min(afterMs, this.retry.maxDelayMs * 6);
     const afterSeconds = Number(headers?.get('retry-after'));
-    if (Number.isFinite(afterSeconds) && afterSeconds > 0) return Math.min(afterSeconds * 1000, this.retry.maxDelayMs * 6);
+    if (Number.isFinite(afterSeconds) && afterSeconds > 0)
+      return Math.min(afterSeconds * 1000, this.retry.maxDelayMs * 6);
     return Math.min(this.retry.maxDelayMs, this.retry.initialDelayMs * 2 ** attempt);
   }
 
   /** POSTs `body` to `path` (relative to the base URL) and returns the final answer. */
   post(path: string, body: unknown, options: CallOptions = {}): Promise<HttpAnswer> {
-    return this.call('POST', path, body, { ...options, idempotencyKey: options.idempotencyKey ?? this.newIdempotencyKey() });
+    return this.call('POST', path, body, {
+      ...options,
+      idempotencyKey: options.idempotencyKey ?? this.newIdempotencyKey(),
+    });
   }
 
   /** GETs `path`. */
@@ -143,7 +150,10 @@ export class TinkerTransport {
   async postOk<T>(path: string, body: unknown, options: CallOptions = {}): Promise<T> {
     const answer = await this.post(path, body, options);
     if (answer.status < 200 || answer.status >= 300) {
-      throw new RemoteError(`POST ${path} failed with HTTP ${answer.status}: ${errorDetail(answer.body)}`, answer.status);
+      throw new RemoteError(
+        `POST ${path} failed with HTTP ${answer.status}: ${errorDetail(answer.body)}`,
+        answer.status,
+      );
     }
     return answer.body as T;
   }
@@ -152,7 +162,10 @@ export class TinkerTransport {
   async getOk<T>(path: string): Promise<T> {
     const answer = await this.get(path);
     if (answer.status < 200 || answer.status >= 300) {
-      throw new RemoteError(`GET ${path} failed with HTTP ${answer.status}: ${errorDetail(answer.body)}`, answer.status);
+      throw new RemoteError(
+        `GET ${path} failed with HTTP ${answer.status}: ${errorDetail(answer.body)}`,
+        answer.status,
+      );
     }
     return answer.body as T;
   }
@@ -161,9 +174,19 @@ export class TinkerTransport {
    * One POST attempt without any retry: the caller (the futures loop) decides what a timeout, a
    * failed connection or each status means. Clears a billing pause once an answer other than 402 arrives.
    */
-  async attemptPost(path: string, body: unknown, options: { timeoutMs?: number; headers?: Record<string, string> } = {}): Promise<AttemptOutcome> {
+  async attemptPost(
+    path: string,
+    body: unknown,
+    options: { timeoutMs?: number; headers?: Record<string, string> } = {},
+  ): Promise<AttemptOutcome> {
     const headers = this.headers(true, options.headers, this.newIdempotencyKey());
-    const outcome = await this.attempt('POST', path, JSON.stringify(body), headers, options.timeoutMs ?? this.timeoutMs);
+    const outcome = await this.attempt(
+      'POST',
+      path,
+      JSON.stringify(body),
+      headers,
+      options.timeoutMs ?? this.timeoutMs,
+    );
     if (outcome.kind === 'answer' && outcome.status !== 402) this.resumed();
     return outcome;
   }
@@ -178,11 +201,16 @@ export class TinkerTransport {
     if (this.pausedSince === undefined) this.pausedSince = now;
     const pausedFor = Math.round((now - this.pausedSince) / 1000);
     if (now + this.pauseRetryMs > deadline) {
-      throw new RemoteError(`${what}: the service has answered HTTP 402 (paused: ${detail}) for ${pausedFor} s, and the request's deadline has passed; resolve the account status and resume the run`, 402);
+      throw new RemoteError(
+        `${what}: the service has answered HTTP 402 (paused: ${detail}) for ${pausedFor} s, and the request's deadline has passed; resolve the account status and resume the run`,
+        402,
+      );
     }
     if (now - this.pauseLoggedAt >= 60_000) {
       this.pauseLoggedAt = now;
-      this.log(`[tinker] the service paused this run (HTTP 402: ${detail}); retrying every ${this.pauseRetryMs / 1000} s${pausedFor > 0 ? ` (paused for ${pausedFor} s so far)` : ''}`);
+      this.log(
+        `[tinker] the service paused this run (HTTP 402: ${detail}); retrying every ${this.pauseRetryMs / 1000} s${pausedFor > 0 ? ` (paused for ${pausedFor} s so far)` : ''}`,
+      );
     }
     await sleep(this.pauseRetryMs);
     this.stats.pausedMs += this.pauseRetryMs;
@@ -190,12 +218,18 @@ export class TinkerTransport {
 
   private resumed(): void {
     if (this.pausedSince === undefined) return;
-    this.log(`[tinker] the service resumed this run after ${Math.round((Date.now() - this.pausedSince) / 1000)} s paused (HTTP 402)`);
+    this.log(
+      `[tinker] the service resumed this run after ${Math.round((Date.now() - this.pausedSince) / 1000)} s paused (HTTP 402)`,
+    );
     this.pausedSince = undefined;
     this.pauseLoggedAt = 0;
   }
 
-  private headers(withBody: boolean, extra: Record<string, string> | undefined, idempotencyKey?: string): Record<string, string> {
+  private headers(
+    withBody: boolean,
+    extra: Record<string, string> | undefined,
+    idempotencyKey?: string,
+  ): Record<string, string> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (withBody) headers['content-type'] = 'application/json';
     if (this.apiKey) headers['x-api-key'] = this.apiKey;
@@ -204,14 +238,27 @@ export class TinkerTransport {
     return headers;
   }
 
-  private async attempt(method: string, path: string, payload: string | undefined, headers: Record<string, string>, timeoutMs: number): Promise<AttemptOutcome> {
+  private async attempt(
+    method: string,
+    path: string,
+    payload: string | undefined,
+    headers: Record<string, string>,
+    timeoutMs: number,
+  ): Promise<AttemptOutcome> {
     try {
-      const response = await fetch(this.baseUrl + path, { method, headers, body: payload, signal: AbortSignal.timeout(timeoutMs) });
+      const response = await fetch(this.baseUrl + path, {
+        method,
+        headers,
+        body: payload,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
       const text = await response.text();
       return { kind: 'answer', status: response.status, body: parseBody(text), headers: response.headers };
     } catch (error) {
       const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
-      return timedOut ? { kind: 'timeout', message: `no answer within ${timeoutMs} ms` } : { kind: 'connection', message: connectionErrorText(error) };
+      return timedOut
+        ? { kind: 'timeout', message: `no answer within ${timeoutMs} ms` }
+        : { kind: 'connection', message: connectionErrorText(error) };
     }
   }
 
@@ -253,7 +300,9 @@ export class TinkerTransport {
       }
       const delay = this.backoffMs(budgeted ? failures - 1 : waits++, retryAfter);
       if (Date.now() + delay > deadline) {
-        throw new RemoteError(`${what} did not succeed within its deadline of ${Math.round((options.deadlineMs ?? this.deadlineMs) / 1000)} s; last error: ${lastError}`);
+        throw new RemoteError(
+          `${what} did not succeed within its deadline of ${Math.round((options.deadlineMs ?? this.deadlineMs) / 1000)} s; last error: ${lastError}`,
+        );
       }
       this.stats.retry(cause);
       this.stats.backoffMs += delay;

@@ -73,8 +73,16 @@ export type ForwardBackwardInput = z.infer<typeof ForwardBackwardInputSchema>;
 
 const seqId = z.number().int().nonnegative().optional();
 
-export const ForwardBackwardRequestSchema = z.looseObject({ forward_backward_input: ForwardBackwardInputSchema, model_id: z.string(), seq_id: seqId });
-export const ForwardRequestSchema = z.looseObject({ forward_input: ForwardBackwardInputSchema, model_id: z.string(), seq_id: seqId });
+export const ForwardBackwardRequestSchema = z.looseObject({
+  forward_backward_input: ForwardBackwardInputSchema,
+  model_id: z.string(),
+  seq_id: seqId,
+});
+export const ForwardRequestSchema = z.looseObject({
+  forward_input: ForwardBackwardInputSchema,
+  model_id: z.string(),
+  seq_id: seqId,
+});
 
 export const CreateSessionRequestSchema = z.looseObject({
   tags: z.array(z.string()).optional(),
@@ -83,7 +91,10 @@ export const CreateSessionRequestSchema = z.looseObject({
 });
 export const SessionHeartbeatRequestSchema = z.looseObject({ session_id: z.string() });
 
-export const LoraConfigSchema = z.looseObject({ rank: z.number().int().nonnegative(), seed: z.number().int().optional() });
+export const LoraConfigSchema = z.looseObject({
+  rank: z.number().int().nonnegative(),
+  seed: z.number().int().optional(),
+});
 export const CreateModelRequestSchema = z.looseObject({
   session_id: z.string(),
   model_seq_id: z.number().int().nonnegative().optional(),
@@ -101,17 +112,32 @@ export const WireAdamParamsSchema = z.looseObject({
   grad_clip_norm: finite.default(0),
 });
 export type WireAdamParams = z.infer<typeof WireAdamParamsSchema>;
-export const OptimStepRequestSchema = z.looseObject({ adam_params: WireAdamParamsSchema, model_id: z.string(), seq_id: seqId });
+export const OptimStepRequestSchema = z.looseObject({
+  adam_params: WireAdamParamsSchema,
+  model_id: z.string(),
+  seq_id: seqId,
+});
 
-const checkpointName = z.string().regex(/^[a-zA-Z0-9_-]{1,255}$/, { message: 'path must match ^[a-zA-Z0-9_-]+$ (at most 255 characters)' });
-export const SaveWeightsRequestSchema = z.looseObject({ model_id: z.string(), path: checkpointName.optional(), seq_id: seqId });
+const checkpointName = z
+  .string()
+  .regex(/^[a-zA-Z0-9_-]{1,255}$/, { message: 'path must match ^[a-zA-Z0-9_-]+$ (at most 255 characters)' });
+export const SaveWeightsRequestSchema = z.looseObject({
+  model_id: z.string(),
+  path: checkpointName.optional(),
+  seq_id: seqId,
+});
 export const SaveWeightsForSamplerRequestSchema = z.looseObject({
   model_id: z.string(),
   path: checkpointName.optional(),
   sampling_session_seq_id: z.number().int().nonnegative().optional(),
   seq_id: seqId,
 });
-export const LoadWeightsRequestSchema = z.looseObject({ model_id: z.string(), path: z.string(), optimizer: z.boolean().default(false), seq_id: seqId });
+export const LoadWeightsRequestSchema = z.looseObject({
+  model_id: z.string(),
+  path: z.string(),
+  optimizer: z.boolean().default(false),
+  seq_id: seqId,
+});
 export const ModelIdRequestSchema = z.looseObject({ model_id: z.string() });
 
 export const CreateSamplingSessionRequestSchema = z.looseObject({
@@ -145,7 +171,10 @@ export const SampleRequestSchema = z.looseObject({
 });
 export type WireSampleRequest = z.input<typeof SampleRequestSchema>;
 
-export const RetrieveFutureRequestSchema = z.looseObject({ request_id: z.string(), allow_metadata_only: z.boolean().optional() });
+export const RetrieveFutureRequestSchema = z.looseObject({
+  request_id: z.string(),
+  allow_metadata_only: z.boolean().optional(),
+});
 
 /** The immediate answer of every submit endpoint. */
 export interface UntypedFuture {

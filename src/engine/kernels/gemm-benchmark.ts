@@ -34,8 +34,20 @@ export interface GemmMeasurement {
 export const ENGINE_GEMM_SHAPES: GemmShape[] = [
   { label: '128^3', product: 'forward', N: 128, C: 128, OC: 128 },
   { label: '512^3', product: 'forward', N: 512, C: 512, OC: 512 },
-  ...(['forward', 'dinp', 'dweight'] as const).map((product) => ({ label: '16384x128->384', product, N: 16384, C: 128, OC: 384 })),
-  ...(['forward', 'dinp', 'dweight'] as const).map((product) => ({ label: '16384x256->4096', product, N: 16384, C: 256, OC: 4096 })),
+  ...(['forward', 'dinp', 'dweight'] as const).map((product) => ({
+    label: '16384x128->384',
+    product,
+    N: 16384,
+    C: 128,
+    OC: 384,
+  })),
+  ...(['forward', 'dinp', 'dweight'] as const).map((product) => ({
+    label: '16384x256->4096',
+    product,
+    N: 16384,
+    C: 256,
+    OC: 4096,
+  })),
 ];
 
 /** Median of a list of numbers. */
@@ -48,7 +60,12 @@ export function median(values: number[]): number {
 export type TimingStatistic = 'median' | 'best';
 
 /** Times fn: one warm-up call, then calls until `minSeconds` have passed (at least `minRuns`); returns seconds per call. */
-export function timeCall(fn: () => void, minSeconds = 0.25, minRuns = 3, statistic: TimingStatistic = 'median'): number {
+export function timeCall(
+  fn: () => void,
+  minSeconds = 0.25,
+  minRuns = 3,
+  statistic: TimingStatistic = 'median',
+): number {
   fn();
   const times: number[] = [];
   const start = performance.now();
@@ -62,7 +79,11 @@ export function timeCall(fn: () => void, minSeconds = 0.25, minRuns = 3, statist
 }
 
 /** Measures one GEMM product with the given kernels; `maxRows` limits N (for the slow reference). */
-export function measureGemm(kernels: Kernels, shape: GemmShape, options: { maxRows?: number; minSeconds?: number; statistic?: TimingStatistic } = {}): GemmMeasurement {
+export function measureGemm(
+  kernels: Kernels,
+  shape: GemmShape,
+  options: { maxRows?: number; minSeconds?: number; statistic?: TimingStatistic } = {},
+): GemmMeasurement {
   const rows = Math.min(shape.N, options.maxRows ?? shape.N);
   const { C, OC } = shape;
   const random = new Random(rows + C + OC);
@@ -83,5 +104,12 @@ export function measureGemm(kernels: Kernels, shape: GemmShape, options: { maxRo
         ? () => kernels.matmulBackward(gradient, null, null, dout, inp, weight, rows, C, OC)
         : () => kernels.matmulBackward(null, gradient, null, dout, inp, weight, rows, C, OC);
   const seconds = timeCall(run, options.minSeconds, 3, options.statistic);
-  return { shape, kernels: kernels.name, threads: kernels.threads, rows, seconds, gflops: (2 * rows * C * OC) / seconds / 1e9 };
+  return {
+    shape,
+    kernels: kernels.name,
+    threads: kernels.threads,
+    rows,
+    seconds,
+    gflops: (2 * rows * C * OC) / seconds / 1e9,
+  };
 }

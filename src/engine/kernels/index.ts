@@ -56,7 +56,9 @@ export function loadKernels(options: LoadKernelsOptions = {}): Kernels {
   if (forced === 'native') throw new ConfigError(`TURNWISE_KERNELS=native but ${nativeFailure}`);
   if (!warned) {
     warned = true;
-    process.emitWarning(`turnwise: using the slow TypeScript reference kernels because ${nativeFailure}`, { code: 'TURNWISE_KERNELS_FALLBACK' });
+    process.emitWarning(`turnwise: using the slow TypeScript reference kernels because ${nativeFailure}`, {
+      code: 'TURNWISE_KERNELS_FALLBACK',
+    });
   }
   return referenceKernels;
 }

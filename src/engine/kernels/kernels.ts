@@ -22,7 +22,15 @@ export type FloatArray = Float32Array | Float64Array;
 export const KEY_TILE = 16;
 
 /** Index of key (slot, kvHead, position, d) in a kcache of maxT positions per slot (see attentionCached). */
-export function keyCacheIndex(slot: number, kvHead: number, position: number, d: number, maxT: number, KVH: number, D: number): number {
+export function keyCacheIndex(
+  slot: number,
+  kvHead: number,
+  position: number,
+  d: number,
+  maxT: number,
+  KVH: number,
+  D: number,
+): number {
   const within = position % KEY_TILE;
   return ((slot * KVH + kvHead) * maxT + position - within) * D + d * KEY_TILE + within;
 }
@@ -34,7 +42,15 @@ export interface Kernels {
   readonly threads: number;
 
   /** out(N,OC) = inp(N,C) . weight(OC,C)^T (+ bias(OC)). */
-  matmulForward(out: FloatArray, inp: FloatArray, weight: FloatArray, bias: FloatArray | null, N: number, C: number, OC: number): void;
+  matmulForward(
+    out: FloatArray,
+    inp: FloatArray,
+    weight: FloatArray,
+    bias: FloatArray | null,
+    N: number,
+    C: number,
+    OC: number,
+  ): void;
   /** dinp(N,C) += dout(N,OC) . weight(OC,C); dweight(OC,C) += dout^T . inp; dbias(OC) += sum_N dout. */
   matmulBackward(
     dinp: FloatArray | null,
@@ -54,7 +70,15 @@ export interface Kernels {
   embeddingBackward(dtable: FloatArray, dout: FloatArray, ids: Int32Array, N: number, C: number, V: number): void;
 
   /** rstd(N) = 1/sqrt(mean(inp^2) + eps); out(N,C) = inp * rstd * weight(C). */
-  rmsnormForward(out: FloatArray, rstd: FloatArray, inp: FloatArray, weight: FloatArray, N: number, C: number, eps: number): void;
+  rmsnormForward(
+    out: FloatArray,
+    rstd: FloatArray,
+    inp: FloatArray,
+    weight: FloatArray,
+    N: number,
+    C: number,
+    eps: number,
+  ): void;
   /** dinp(N,C) += ...; dweight(C) += ... (uses rstd saved by the forward). */
   rmsnormBackward(
     dinp: FloatArray,
@@ -72,7 +96,16 @@ export interface Kernels {
    * angle = position * theta^(-2i/D). out(N,H,D) = rope(inp(N,H,D), positions(N)); `inverse`
    * rotates by the negative angle (the backward). `out` may alias `inp`.
    */
-  rope(out: FloatArray, inp: FloatArray, positions: Int32Array, N: number, H: number, D: number, theta: number, inverse: boolean): void;
+  rope(
+    out: FloatArray,
+    inp: FloatArray,
+    positions: Int32Array,
+    N: number,
+    H: number,
+    D: number,
+    theta: number,
+    inverse: boolean,
+  ): void;
 
   /**
    * Causal self-attention over B sequences of T positions, scaled by 1/sqrt(D), with grouped KV
@@ -160,7 +193,14 @@ export interface Kernels {
   /** out(N,F) = silu(gate(N,F)) * up(N,F), over n = N*F elements. */
   swigluForward(out: FloatArray, gate: FloatArray, up: FloatArray, n: number): void;
   /** dgate += dout * up * silu'(gate); dup += dout * silu(gate); over n elements. */
-  swigluBackward(dgate: FloatArray, dup: FloatArray, dout: FloatArray, gate: FloatArray, up: FloatArray, n: number): void;
+  swigluBackward(
+    dgate: FloatArray,
+    dup: FloatArray,
+    dout: FloatArray,
+    gate: FloatArray,
+    up: FloatArray,
+    n: number,
+  ): void;
 
   /** out(n) = a(n) + b(n). `out` may alias `a` or `b`. */
   add(out: FloatArray, a: FloatArray, b: FloatArray, n: number): void;

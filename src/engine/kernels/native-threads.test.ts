@@ -32,17 +32,20 @@ function runWorker(repeats: number): Promise<number> {
   });
 }
 
-describe.skipIf(addon === undefined)(addon ? 'native addon with several JavaScript threads' : `native addon threads (skipped: ${unavailable})`, () => {
-  it('gives every concurrent caller the lone-caller result, and keeps working after workers exit', async () => {
-    addon!.configure(2);
-    const alone = await runWorker(5);
-    const together = await Promise.all([runWorker(5), runWorker(5), runWorker(5)]);
-    expect(together).toEqual([alone, alone, alone]);
-    // The pool still serves the main thread after the workers' environments were torn down.
-    const x = new Float32Array(64 * 64).fill(1);
-    const out = new Float32Array(64 * 64);
-    addon!.matmulForward(out, x, x, null, 64, 64, 64);
-    expect(out[0]).toBe(64);
-    expect(addon!.info().threads).toBe(2);
-  }, 60_000);
-});
+describe.skipIf(addon === undefined)(
+  addon ? 'native addon with several JavaScript threads' : `native addon threads (skipped: ${unavailable})`,
+  () => {
+    it('gives every concurrent caller the lone-caller result, and keeps working after workers exit', async () => {
+      addon!.configure(2);
+      const alone = await runWorker(5);
+      const together = await Promise.all([runWorker(5), runWorker(5), runWorker(5)]);
+      expect(together).toEqual([alone, alone, alone]);
+      // The pool still serves the main thread after the workers' environments were torn down.
+      const x = new Float32Array(64 * 64).fill(1);
+      const out = new Float32Array(64 * 64);
+      addon!.matmulForward(out, x, x, null, 64, 64, 64);
+      expect(out[0]).toBe(64);
+      expect(addon!.info().threads).toBe(2);
+    }, 60_000);
+  },
+);

@@ -26,7 +26,8 @@ const copy = (x: Float32Array) => x.slice();
 function expectIdentical(actual: Float32Array, expected: Float32Array): void {
   expect(actual.length).toBe(expected.length);
   let firstDifference = -1;
-  for (let i = 0; i < actual.length && firstDifference < 0; i++) if (!Object.is(actual[i], expected[i])) firstDifference = i;
+  for (let i = 0; i < actual.length && firstDifference < 0; i++)
+    if (!Object.is(actual[i], expected[i])) firstDifference = i;
   expect(firstDifference).toBe(-1);
 }
 
@@ -68,9 +69,26 @@ function kernelSuite(label: string, getKernels: () => Kernels) {
           R.matmulBackward(dinp, dweight, dbias, dout, inp, weight, N, C, OC);
           const onlyWeight = new Float32Array(OC * C);
           R.matmulBackward(null, onlyWeight, null, dout, inp, weight, N, C, OC);
-          return { inp, weight, bias, dout, outBias, outPlain, dinp0, dweight0, dbias0, dinp, dweight, dbias, onlyWeight };
+          return {
+            inp,
+            weight,
+            bias,
+            dout,
+            outBias,
+            outPlain,
+            dinp0,
+            dweight0,
+            dbias0,
+            dinp,
+            dweight,
+            dbias,
+            onlyWeight,
+          };
         });
-        for (const [bias, expected] of [[c.bias, c.outBias], [null, c.outPlain]] as const) {
+        for (const [bias, expected] of [
+          [c.bias, c.outBias],
+          [null, c.outPlain],
+        ] as const) {
           const out = new Float32Array(N * OC).fill(9);
           K.matmulForward(out, c.inp, c.weight, bias, N, C, OC);
           expectClose(out, expected);
@@ -90,14 +108,24 @@ function kernelSuite(label: string, getKernels: () => Kernels) {
       const K = getKernels();
       const random = new Random(3);
       // OC = 2048: the output rows are a multiple of 1024 floats apart (the staged transpose).
-      for (const [C, OC] of [[37, 45], [256, 100], [600, 70], [19, 2048]] as const) {
+      for (const [C, OC] of [
+        [37, 45],
+        [256, 100],
+        [600, 70],
+        [19, 2048],
+      ] as const) {
         const N = 300;
         const inp = randomFloat32(random, N * C);
         const weight = randomFloat32(random, OC * C);
         const bias = randomFloat32(random, OC);
         const all = new Float32Array(N * OC);
         K.matmulForward(all, inp, weight, bias, N, C, OC);
-        for (const [start, rows] of [[0, 1], [7, 5], [100, 64], [150, 130]] as const) {
+        for (const [start, rows] of [
+          [0, 1],
+          [7, 5],
+          [100, 64],
+          [150, 130],
+        ] as const) {
           const part = new Float32Array(rows * OC).fill(9);
           K.matmulForward(part, inp.subarray(start * C), weight, bias, rows, C, OC);
           expectIdentical(part, all.slice(start * OC, (start + rows) * OC));
@@ -108,7 +136,11 @@ function kernelSuite(label: string, getKernels: () => Kernels) {
     it('embedding gathers and scatter-adds repeated ids like the reference', () => {
       const K = getKernels();
       const random = new Random(2);
-      for (const [N, C, V] of [[1, 1, 1], [50, 37, 13], [9, 128, 256]] as const) {
+      for (const [N, C, V] of [
+        [1, 1, 1],
+        [50, 37, 13],
+        [9, 128, 256],
+      ] as const) {
         const table = randomFloat32(random, V * C);
         const ids = randomInts(random, N, V);
         const out = new Float32Array(N * C);
@@ -128,10 +160,21 @@ function kernelSuite(label: string, getKernels: () => Kernels) {
     it('rmsnorm forward and backward match the reference', () => {
       const K = getKernels();
       const random = new Random(3);
-      for (const [N, C] of [[1, 1], [1, 5], [7, 33], [300, 128], [64, 257]] as const) {
+      for (const [N, C] of [
+        [1, 1],
+        [1, 5],
+        [7, 33],
+        [300, 128],
+        [64, 257],
+      ] as const) {
         const inp = randomFloat32(random, N * C, 2);
         const weight = randomFloat32(random, C);
-        const [out, rstd, outR, rstdR] = [new Float32Array(N * C), new Float32Array(N), new Float32Array(N * C), new Float32Array(N)];
+        const [out, rstd, outR, rstdR] = [
+          new Float32Array(N * C),
+          new Float32Array(N),
+          new Float32Array(N * C),
+          new Float32Array(N),
+        ];
         K.rmsnormForward(out, rstd, inp, weight, N, C, 1e-6);
         R.rmsnormForward(outR, rstdR, inp, weight, N, C, 1e-6);
         expectClose(out, outR);
@@ -150,7 +193,12 @@ function kernelSuite(label: string, getKernels: () => Kernels) {
     it('rope matches the reference, in place and inverse', () => {
       const K = getKernels();
       const random = new Random(4);
-      for (const [N, H, D] of [[1, 1, 2], [5, 3, 6], [40, 4, 32], [17, 2, 64]] as const) {
+      for (const [N, H, D] of [
+        [1, 1, 2],
+        [5, 3, 6],
+        [40, 4, 32],
+        [17, 2, 64],
+      ] as const) {
         const inp = randomFloat32(random, N * H * D);
         const positions = randomInts(random, N, 5000);
         for (const inverse of [false, true]) {
@@ -186,7 +234,12 @@ function kernelSuite(label: string, getKernels: () => Kernels) {
       const q = randomFloat32(random, B * T * H * D, 0.2);
       const k = randomFloat32(random, B * T * KVH * D, 0.2);
       const v = randomFloat32(random, B * T * KVH * D);
-      const [out, lse, outR, lseR] = [new Float32Array(q.length), new Float32Array(B * H * T), new Float32Array(q.length), new Float32Array(B * H * T)];
+      const [out, lse, outR, lseR] = [
+        new Float32Array(q.length),
+        new Float32Array(B * H * T),
+        new Float32Array(q.length),
+        new Float32Array(B * H * T),
+      ];
       K.attentionForward(out, lse, q, k, v, B, T, H, KVH, D);
       R.attentionForward(outR, lseR, q, k, v, B, T, H, KVH, D);
       expectClose(out, outR);
@@ -247,12 +300,32 @@ function kernelSuite(label: string, getKernels: () => Kernels) {
         // Fused writes: a prefill call (rows sharing slots) writes every row first...
         const prefilled = new Float32Array(c.q.length);
         const [kcachePrefill, vcachePrefill] = [copy(kcacheFused), copy(vcacheFused)];
-        K.attentionCached(prefilled, c.q, c.k, c.v, kcachePrefill, vcachePrefill, slots, positions, B * T, B, maxT, H, KVH, D);
+        K.attentionCached(
+          prefilled,
+          c.q,
+          c.k,
+          c.v,
+          kcachePrefill,
+          vcachePrefill,
+          slots,
+          positions,
+          B * T,
+          B,
+          maxT,
+          H,
+          KVH,
+          D,
+        );
         expectIdentical(kcachePrefill, kcache);
         expectIdentical(vcachePrefill, vcache);
         expectIdentical(prefilled, cached);
         // ...and a decoding call (one row per slot: each sequence's last position) writes each row in its own task.
-        const [lastRows, kLast, vLast, qLast] = [new Int32Array(B), new Float32Array(B * KVH * D), new Float32Array(B * KVH * D), new Float32Array(B * H * D)];
+        const [lastRows, kLast, vLast, qLast] = [
+          new Int32Array(B),
+          new Float32Array(B * KVH * D),
+          new Float32Array(B * KVH * D),
+          new Float32Array(B * H * D),
+        ];
         for (let b = 0; b < B; b++) {
           const row = b * T + T - 1;
           lastRows[b] = row;
@@ -267,9 +340,36 @@ function kernelSuite(label: string, getKernels: () => Kernels) {
           rows.forEach((row, i) => result.set(pick(x, row, width), i * width));
           return result;
         };
-        K.kvCacheWrite(kcacheFused, vcacheFused, gather(c.k, earlier, KVH * D), gather(c.v, earlier, KVH * D), slots.filter((_, i) => i % T !== T - 1), positions.filter((_, i) => i % T !== T - 1), earlier.length, B, maxT, KVH, D);
+        K.kvCacheWrite(
+          kcacheFused,
+          vcacheFused,
+          gather(c.k, earlier, KVH * D),
+          gather(c.v, earlier, KVH * D),
+          slots.filter((_, i) => i % T !== T - 1),
+          positions.filter((_, i) => i % T !== T - 1),
+          earlier.length,
+          B,
+          maxT,
+          KVH,
+          D,
+        );
         const decoded = new Float32Array(B * H * D);
-        K.attentionCached(decoded, qLast, kLast, vLast, kcacheFused, vcacheFused, Int32Array.from(lastRows, (row) => slots[row]!), Int32Array.from(lastRows, (row) => positions[row]!), B, B, maxT, H, KVH, D);
+        K.attentionCached(
+          decoded,
+          qLast,
+          kLast,
+          vLast,
+          kcacheFused,
+          vcacheFused,
+          Int32Array.from(lastRows, (row) => slots[row]!),
+          Int32Array.from(lastRows, (row) => positions[row]!),
+          B,
+          B,
+          maxT,
+          H,
+          KVH,
+          D,
+        );
         expectIdentical(kcacheFused, kcache);
         expectIdentical(vcacheFused, vcache);
         expectIdentical(decoded, gather(cached, lastRows, H * D));
@@ -317,7 +417,13 @@ function kernelSuite(label: string, getKernels: () => Kernels) {
     it('logprobs forward and backward match the reference at several temperatures', () => {
       const K = getKernels();
       const random = new Random(6);
-      for (const [N, V] of [[1, 1], [1, 7], [5, 33], [64, 256], [9, 4099]] as const) {
+      for (const [N, V] of [
+        [1, 1],
+        [1, 7],
+        [5, 33],
+        [64, 256],
+        [9, 4099],
+      ] as const) {
         for (const invT of [1, 1 / 0.7, 0.5]) {
           const logits = randomFloat32(random, N * V, 4);
           const targets = randomInts(random, N, V);
@@ -348,7 +454,12 @@ function kernelSuite(label: string, getKernels: () => Kernels) {
         { invT: 0.5, topK: 5, topP: 0.5 },
         { invT: 1, topK: 1, topP: 1 },
       ];
-      for (const [N, V] of [[1, 1], [3, 7], [64, 256], [9, 4099]] as const) {
+      for (const [N, V] of [
+        [1, 1],
+        [3, 7],
+        [64, 256],
+        [9, 4099],
+      ] as const) {
         for (const { invT, topK, topP } of settings) {
           const logits = randomFloat32(random, N * V, 3);
           const uniforms = Float64Array.from({ length: N }, (_, n) => (n === 0 ? 0 : n === 1 ? 1 : random.next()));
@@ -395,7 +506,15 @@ describe.skipIf(addon === undefined)(addon ? 'native kernels' : `native kernels 
   });
   let kernels: Kernels;
   // Every instruction-set path with 2 threads, and the best one with 1 thread too.
-  const paths = supported.flatMap((level, index) => (index === 0 ? [[level, 2], [level, 1]] : [[level, 2]]) as [string, number][]);
+  const paths = supported.flatMap(
+    (level, index) =>
+      (index === 0
+        ? [
+            [level, 2],
+            [level, 1],
+          ]
+        : [[level, 2]]) as [string, number][],
+  );
   for (const [level, threads] of paths) {
     {
       describe(`${level}, ${threads} thread${threads > 1 ? 's' : ''}`, () => {
@@ -414,8 +533,39 @@ describe.skipIf(addon === undefined)(addon ? 'native kernels' : `native kernels 
       const K = createNativeKernels(native, 2);
       const out = new Float32Array(6).fill(7);
       expect(() => K.matmulForward(out, new Float32Array(5), new Float32Array(6), null, 2, 3, 3)).toThrow(ShapeError);
-      expect(() => K.attentionCached(out, out, null, null, new Float32Array(32), new Float32Array(32), Int32Array.from([1]), Int32Array.from([0]), 1, 1, 16, 1, 1, 2)).toThrow(/attentionCached.*slots\[0\]=1 is outside \[0, S=1\)/);
-      expect(() => K.kvCacheWrite(new Float32Array(32), new Float32Array(32), out, out, Int32Array.from([0]), Int32Array.from([0]), 1, 1, 8, 1, 2)).toThrow(/kvCacheWrite.*maxT must be a multiple of the key tile 16, got 8/);
+      expect(() =>
+        K.attentionCached(
+          out,
+          out,
+          null,
+          null,
+          new Float32Array(32),
+          new Float32Array(32),
+          Int32Array.from([1]),
+          Int32Array.from([0]),
+          1,
+          1,
+          16,
+          1,
+          1,
+          2,
+        ),
+      ).toThrow(/attentionCached.*slots\[0\]=1 is outside \[0, S=1\)/);
+      expect(() =>
+        K.kvCacheWrite(
+          new Float32Array(32),
+          new Float32Array(32),
+          out,
+          out,
+          Int32Array.from([0]),
+          Int32Array.from([0]),
+          1,
+          1,
+          8,
+          1,
+          2,
+        ),
+      ).toThrow(/kvCacheWrite.*maxT must be a multiple of the key tile 16, got 8/);
       expect(Array.from(out)).toEqual([7, 7, 7, 7, 7, 7]);
     });
 
@@ -433,26 +583,98 @@ describe.skipIf(addon === undefined)(addon ? 'native kernels' : `native kernels 
 
     it('the addon itself rejects bad shapes, types and indices with errors naming the op, and writes nothing', () => {
       const out = new Float32Array(6).fill(7);
-      expect(() => native.matmulForward(out, new Float32Array(5), new Float32Array(6), null, 2, 3, 3)).toThrow(/matmulForward\(N=2, C=3, OC=3\): inp \(N,C\) needs 6 elements, got a buffer of 5/);
-      expect(() => native.matmulForward(out, new Float64Array(6) as unknown as Float32Array, new Float32Array(9), null, 2, 3, 3)).toThrow(/matmulForward.*inp \(N,C\) must be a Float32Array/);
-      expect(() => native.matmulBackward(out, null, null, out, out, out, 2, 3, 4)).toThrow(/matmulBackward.*dout \(N,OC\) needs 8 elements/);
-      expect(() => native.embeddingForward(out, Int32Array.from([0, 5]), new Float32Array(15), 2, 3, 5)).toThrow(/embeddingForward.*ids\[1\]=5 is outside \[0, V=5\)/);
+      expect(() => native.matmulForward(out, new Float32Array(5), new Float32Array(6), null, 2, 3, 3)).toThrow(
+        /matmulForward\(N=2, C=3, OC=3\): inp \(N,C\) needs 6 elements, got a buffer of 5/,
+      );
+      expect(() =>
+        native.matmulForward(out, new Float64Array(6) as unknown as Float32Array, new Float32Array(9), null, 2, 3, 3),
+      ).toThrow(/matmulForward.*inp \(N,C\) must be a Float32Array/);
+      expect(() => native.matmulBackward(out, null, null, out, out, out, 2, 3, 4)).toThrow(
+        /matmulBackward.*dout \(N,OC\) needs 8 elements/,
+      );
+      expect(() => native.embeddingForward(out, Int32Array.from([0, 5]), new Float32Array(15), 2, 3, 5)).toThrow(
+        /embeddingForward.*ids\[1\]=5 is outside \[0, V=5\)/,
+      );
       expect(() => native.rope(out, out, new Int32Array(1), 1, 2, 3, 10000, false)).toThrow(/rope.*D must be even/);
-      expect(() => native.attentionForward(out, out, out, out, out, 1, 1, 3, 2, 2)).toThrow(/attentionForward.*H must be a multiple of KVH/);
-      expect(() => native.attentionCached(out, out, null, null, new Float32Array(32), new Float32Array(32), Int32Array.from([0]), Int32Array.from([16]), 1, 1, 16, 1, 1, 2)).toThrow(/attentionCached.*positions\[0\]=16 is outside \[0, maxT=16\)/);
-      expect(() => native.attentionCached(out, out, null, null, new Float32Array(48), new Float32Array(48), Int32Array.from([0]), Int32Array.from([0]), 1, 1, 24, 1, 1, 2)).toThrow(/attentionCached.*maxT must be a multiple of the key tile 16, got 24/);
-      expect(() => native.kvCacheWrite(new Float32Array(32), new Float32Array(32), out, out, Int32Array.from([0]), Int32Array.from([16]), 1, 1, 16, 1, 2)).toThrow(/kvCacheWrite.*positions\[0\]=16 is outside \[0, maxT=16\)/);
-      expect(() => native.logprobsForward(out, out, null, out, Int32Array.from([6]), 1, 6, 1)).toThrow(/logprobsForward.*targets\[0\]=6/);
+      expect(() => native.attentionForward(out, out, out, out, out, 1, 1, 3, 2, 2)).toThrow(
+        /attentionForward.*H must be a multiple of KVH/,
+      );
+      expect(() =>
+        native.attentionCached(
+          out,
+          out,
+          null,
+          null,
+          new Float32Array(32),
+          new Float32Array(32),
+          Int32Array.from([0]),
+          Int32Array.from([16]),
+          1,
+          1,
+          16,
+          1,
+          1,
+          2,
+        ),
+      ).toThrow(/attentionCached.*positions\[0\]=16 is outside \[0, maxT=16\)/);
+      expect(() =>
+        native.attentionCached(
+          out,
+          out,
+          null,
+          null,
+          new Float32Array(48),
+          new Float32Array(48),
+          Int32Array.from([0]),
+          Int32Array.from([0]),
+          1,
+          1,
+          24,
+          1,
+          1,
+          2,
+        ),
+      ).toThrow(/attentionCached.*maxT must be a multiple of the key tile 16, got 24/);
+      expect(() =>
+        native.kvCacheWrite(
+          new Float32Array(32),
+          new Float32Array(32),
+          out,
+          out,
+          Int32Array.from([0]),
+          Int32Array.from([16]),
+          1,
+          1,
+          16,
+          1,
+          2,
+        ),
+      ).toThrow(/kvCacheWrite.*positions\[0\]=16 is outside \[0, maxT=16\)/);
+      expect(() => native.logprobsForward(out, out, null, out, Int32Array.from([6]), 1, 6, 1)).toThrow(
+        /logprobsForward.*targets\[0\]=6/,
+      );
       const tokens = new Int32Array(1);
-      expect(() => native.sampleTokens(tokens, out, out, Float64Array.from([1.5]), 1, 6, 1, 0, 1)).toThrow(/sampleTokens\(N=1, V=6\): uniforms\[0\]=1.5 is outside \[0, 1\]/);
-      expect(() => native.sampleTokens(tokens, out, out, Float64Array.from([0.5]), 1, 6, 1, 0, 0)).toThrow(/sampleTokens.*topP must be in \(0, 1\], got 0/);
-      expect(() => native.sampleTokens(tokens, out, out, Float64Array.from([0.5]), 1, 6, 1, 2.5, 1)).toThrow(/sampleTokens.*topK must be an integer/);
-      expect(() => native.sampleTokens(tokens, out, out, new Float32Array(1) as unknown as Float64Array, 1, 6, 1, 0, 1)).toThrow(/sampleTokens.*uniforms \(N\) must be a Float64Array/);
+      expect(() => native.sampleTokens(tokens, out, out, Float64Array.from([1.5]), 1, 6, 1, 0, 1)).toThrow(
+        /sampleTokens\(N=1, V=6\): uniforms\[0\]=1.5 is outside \[0, 1\]/,
+      );
+      expect(() => native.sampleTokens(tokens, out, out, Float64Array.from([0.5]), 1, 6, 1, 0, 0)).toThrow(
+        /sampleTokens.*topP must be in \(0, 1\], got 0/,
+      );
+      expect(() => native.sampleTokens(tokens, out, out, Float64Array.from([0.5]), 1, 6, 1, 2.5, 1)).toThrow(
+        /sampleTokens.*topK must be an integer/,
+      );
+      expect(() =>
+        native.sampleTokens(tokens, out, out, new Float32Array(1) as unknown as Float64Array, 1, 6, 1, 0, 1),
+      ).toThrow(/sampleTokens.*uniforms \(N\) must be a Float64Array/);
       expect(() => native.swigluForward(out, out, out, -1)).toThrow(/swigluForward\(n=-1\): n must be an integer/);
       expect(() => native.add(out, out, out, 1e300)).toThrow(/add\(n=1e\+300\): n must be an integer/);
-      expect(() => native.adamw(out, out, out, out, 6, 0.1, 0.9, 0.999, 1e-8, 0, 0, 1)).toThrow(/adamw.*step must be an integer >= 1/);
+      expect(() => native.adamw(out, out, out, out, 6, 0.1, 0.9, 0.999, 1e-8, 0, 0, 1)).toThrow(
+        /adamw.*step must be an integer >= 1/,
+      );
       expect(() => native.rmsnormForward(out, out, out, out, 1, 6, Number.NaN)).toThrow(/rmsnormForward.*eps/);
-      expect(() => (native.add as (...args: unknown[]) => void)(out, out)).toThrow(/add\(\): expects 4 arguments, got 2/);
+      expect(() => (native.add as (...args: unknown[]) => void)(out, out)).toThrow(
+        /add\(\): expects 4 arguments, got 2/,
+      );
       expect(Array.from(out)).toEqual([7, 7, 7, 7, 7, 7]);
     });
   });

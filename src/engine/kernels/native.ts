@@ -30,16 +30,27 @@ export interface NativeAddon extends KernelOps {
 export const NATIVE_MAX_HEAD_DIM = 256;
 
 /** Where node-gyp puts the addon, relative to the package root. */
-export const NATIVE_ADDON_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'build', 'Release', 'turnwise_kernels.node');
+export const NATIVE_ADDON_PATH = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  '..',
+  'build',
+  'Release',
+  'turnwise_kernels.node',
+);
 
 /** Loads the addon, throwing an Error that says why when it is missing or does not load. */
 export function loadNativeAddon(path = NATIVE_ADDON_PATH): NativeAddon {
-  if (!existsSync(path)) throw new Error(`the native addon is not built (no ${path}; run \`npm run install\` to build it)`);
+  if (!existsSync(path))
+    throw new Error(`the native addon is not built (no ${path}; run \`npm run install\` to build it)`);
   const require = createRequire(import.meta.url);
   try {
     return require(path) as NativeAddon;
   } catch (error) {
-    throw new Error(`the native addon at ${path} failed to load: ${error instanceof Error ? error.message : String(error)}`);
+    throw new Error(
+      `the native addon at ${path} failed to load: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
 }
 
@@ -61,7 +72,9 @@ export function createNativeKernels(addon: NativeAddon, threads = defaultThreadC
 }
 
 /** The addon's attention ops, except that a head dimension above NATIVE_MAX_HEAD_DIM runs the reference code. */
-function headDimFallbacks(addon: NativeAddon): Pick<KernelOps, 'attentionForward' | 'attentionBackward' | 'attentionCached'> {
+function headDimFallbacks(
+  addon: NativeAddon,
+): Pick<KernelOps, 'attentionForward' | 'attentionBackward' | 'attentionCached'> {
   return {
     attentionForward(out, lse, q, k, v, B, T, H, KVH, D) {
       if (D > NATIVE_MAX_HEAD_DIM) return attentionForward(out, lse, q, k, v, B, T, H, KVH, D);
@@ -72,7 +85,8 @@ function headDimFallbacks(addon: NativeAddon): Pick<KernelOps, 'attentionForward
       addon.attentionBackward(dq, dk, dv, dout, q, k, v, out, lse, B, T, H, KVH, D);
     },
     attentionCached(out, q, k, v, kcache, vcache, slots, positions, B, S, maxT, H, KVH, D) {
-      if (D > NATIVE_MAX_HEAD_DIM) return attentionCached(out, q, k, v, kcache, vcache, slots, positions, B, S, maxT, H, KVH, D);
+      if (D > NATIVE_MAX_HEAD_DIM)
+        return attentionCached(out, q, k, v, kcache, vcache, slots, positions, B, S, maxT, H, KVH, D);
       addon.attentionCached(out, q, k, v, kcache, vcache, slots, positions, B, S, maxT, H, KVH, D);
     },
   };

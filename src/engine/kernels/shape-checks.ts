@@ -12,7 +12,13 @@ import { KEY_TILE, type FloatArray, type KernelOp, type KernelOps, type Kernels 
 
 type Dims = Record<string, number>;
 /** [buffer name, buffer (null = optional and absent), shape text like '(N,C)', elements needed]. */
-type BufferSpec = [name: string, buffer: ArrayLike<number> | null | undefined, shape: string, needed: number, optional?: boolean];
+type BufferSpec = [
+  name: string,
+  buffer: ArrayLike<number> | null | undefined,
+  shape: string,
+  needed: number,
+  optional?: boolean,
+];
 
 function describe(kernel: string, dims: Dims): string {
   return `${kernel}(${Object.entries(dims)
@@ -33,7 +39,9 @@ export function checkShapes(kernel: string, dims: Dims, buffers: BufferSpec[]): 
       throw new ShapeError(`${describe(kernel, dims)}: ${name} ${shape} is required, got ${buffer}`);
     }
     if (typeof buffer.length !== 'number' || buffer.length < needed) {
-      throw new ShapeError(`${describe(kernel, dims)}: ${name} ${shape} needs ${needed} elements, got a buffer of ${buffer.length}`);
+      throw new ShapeError(
+        `${describe(kernel, dims)}: ${name} ${shape} needs ${needed} elements, got a buffer of ${buffer.length}`,
+      );
     }
   }
 }
@@ -44,7 +52,15 @@ export function checkCondition(kernel: string, dims: Dims, condition: boolean, w
 }
 
 /** Throws a ShapeError unless every index in indices[0..count) lies in [0, limit). */
-export function checkIndices(kernel: string, dims: Dims, name: string, indices: Int32Array, count: number, limit: number, limitName: string): void {
+export function checkIndices(
+  kernel: string,
+  dims: Dims,
+  name: string,
+  indices: Int32Array,
+  count: number,
+  limit: number,
+  limitName: string,
+): void {
   for (let i = 0; i < count; i++) {
     const index = indices[i]!;
     if (index < 0 || index >= limit) {
@@ -54,7 +70,15 @@ export function checkIndices(kernel: string, dims: Dims, name: string, indices: 
 }
 
 /** embeddingForward / embeddingBackward, ids included. */
-function checkEmbedding(kernel: string, activations: FloatArray, ids: Int32Array, table: FloatArray, N: number, C: number, V: number): void {
+function checkEmbedding(
+  kernel: string,
+  activations: FloatArray,
+  ids: Int32Array,
+  table: FloatArray,
+  N: number,
+  C: number,
+  V: number,
+): void {
   const dims = { N, C, V };
   const forward = kernel === 'embeddingForward';
   checkShapes(kernel, dims, [
@@ -70,7 +94,12 @@ function checkHeads(kernel: string, dims: Dims, H: number, KVH: number): void {
 }
 
 function checkCacheLength(kernel: string, dims: Dims, maxT: number): void {
-  checkCondition(kernel, dims, maxT % KEY_TILE === 0, `maxT must be a multiple of the key tile ${KEY_TILE}, got ${maxT}`);
+  checkCondition(
+    kernel,
+    dims,
+    maxT % KEY_TILE === 0,
+    `maxT must be a multiple of the key tile ${KEY_TILE}, got ${maxT}`,
+  );
 }
 
 /** An elementwise kernel: every named buffer needs n elements. */
@@ -83,10 +112,23 @@ function checkElementwise(kernel: string, n: number, buffers: [string, FloatArra
 }
 
 /** logprobsForward / logprobsBackward: their own buffers, then logits, targets and the temperature. */
-function checkLogprobs(kernel: string, buffers: [string, FloatArray | null, string, number, boolean?][], logits: FloatArray, targets: Int32Array, N: number, V: number, invTemperature: number): void {
+function checkLogprobs(
+  kernel: string,
+  buffers: [string, FloatArray | null, string, number, boolean?][],
+  logits: FloatArray,
+  targets: Int32Array,
+  N: number,
+  V: number,
+  invTemperature: number,
+): void {
   const dims = { N, V };
   checkShapes(kernel, dims, [...buffers, ['logits', logits, '(N,V)', N * V], ['targets', targets, '(N)', N]]);
-  checkCondition(kernel, dims, Number.isFinite(invTemperature) && invTemperature > 0, `invTemperature must be a positive finite number, got ${invTemperature}`);
+  checkCondition(
+    kernel,
+    dims,
+    Number.isFinite(invTemperature) && invTemperature > 0,
+    `invTemperature must be a positive finite number, got ${invTemperature}`,
+  );
   checkIndices(kernel, dims, 'targets', targets, N, V, 'V');
 }
 
@@ -131,7 +173,12 @@ export const SHAPE_CHECKS: { [Op in KernelOp]: (...args: Parameters<KernelOps[Op
       ['inp', inp, '(N,C)', N * C],
       ['weight', weight, '(C)', C],
     ]);
-    checkCondition('rmsnormForward', dims, Number.isFinite(eps) && eps >= 0, `eps must be a finite number >= 0, got ${eps}`);
+    checkCondition(
+      'rmsnormForward',
+      dims,
+      Number.isFinite(eps) && eps >= 0,
+      `eps must be a finite number >= 0, got ${eps}`,
+    );
   },
 
   rmsnormBackward(dinp, dweight, dout, inp, weight, rstd, N, C) {
@@ -218,7 +265,12 @@ export const SHAPE_CHECKS: { [Op in KernelOp]: (...args: Parameters<KernelOps[Op
       ['slots', slots, '(B)', B],
       ['positions', positions, '(B)', B],
     ]);
-    checkCondition('attentionCached', dims, (k === null) === (v === null), 'k and v must both be given or both be null');
+    checkCondition(
+      'attentionCached',
+      dims,
+      (k === null) === (v === null),
+      'k and v must both be given or both be null',
+    );
     checkHeads('attentionCached', dims, H, KVH);
     checkCacheLength('attentionCached', dims, maxT);
     checkIndices('attentionCached', dims, 'slots', slots, B, S, 'S');
@@ -253,12 +305,36 @@ export const SHAPE_CHECKS: { [Op in KernelOp]: (...args: Parameters<KernelOps[Op
 
   /** Targets included. */
   logprobsForward(logprobs, lse, entropy, logits, targets, N, V, invTemperature) {
-    checkLogprobs('logprobsForward', [['logprobs', logprobs, '(N)', N], ['lse', lse, '(N)', N], ['entropy', entropy, '(N)', N, true]], logits, targets, N, V, invTemperature);
+    checkLogprobs(
+      'logprobsForward',
+      [
+        ['logprobs', logprobs, '(N)', N],
+        ['lse', lse, '(N)', N],
+        ['entropy', entropy, '(N)', N, true],
+      ],
+      logits,
+      targets,
+      N,
+      V,
+      invTemperature,
+    );
   },
 
   /** Targets included. */
   logprobsBackward(dlogits, dlogprobs, logits, lse, targets, N, V, invTemperature) {
-    checkLogprobs('logprobsBackward', [['dlogits', dlogits, '(N,V)', N * V], ['dlogprobs', dlogprobs, '(N)', N], ['lse', lse, '(N)', N]], logits, targets, N, V, invTemperature);
+    checkLogprobs(
+      'logprobsBackward',
+      [
+        ['dlogits', dlogits, '(N,V)', N * V],
+        ['dlogprobs', dlogprobs, '(N)', N],
+        ['lse', lse, '(N)', N],
+      ],
+      logits,
+      targets,
+      N,
+      V,
+      invTemperature,
+    );
   },
 
   /** Uniforms in [0,1], topK an integer, topP in (0,1]. */
@@ -271,12 +347,18 @@ export const SHAPE_CHECKS: { [Op in KernelOp]: (...args: Parameters<KernelOps[Op
       ['uniforms', uniforms, '(N)', N],
     ]);
     checkCondition('sampleTokens', dims, N === 0 || V > 0, 'V must be > 0');
-    checkCondition('sampleTokens', dims, Number.isFinite(invTemperature) && invTemperature > 0, `invTemperature must be a positive finite number, got ${invTemperature}`);
+    checkCondition(
+      'sampleTokens',
+      dims,
+      Number.isFinite(invTemperature) && invTemperature > 0,
+      `invTemperature must be a positive finite number, got ${invTemperature}`,
+    );
     checkCondition('sampleTokens', dims, Number.isSafeInteger(topK), `topK must be an integer, got ${topK}`);
     checkCondition('sampleTokens', dims, topP > 0 && topP <= 1, `topP must be in (0, 1], got ${topP}`);
     for (let n = 0; n < N; n++) {
       const u = uniforms[n]!;
-      if (!(u >= 0 && u <= 1)) throw new ShapeError(`sampleTokens(N=${N}, V=${V}): uniforms[${n}]=${u} is outside [0, 1]`);
+      if (!(u >= 0 && u <= 1))
+        throw new ShapeError(`sampleTokens(N=${N}, V=${V}): uniforms[${n}]=${u} is outside [0, 1]`);
     }
   },
 
@@ -288,8 +370,18 @@ export const SHAPE_CHECKS: { [Op in KernelOp]: (...args: Parameters<KernelOps[Op
       ['m', m],
       ['v', v],
     ]);
-    checkCondition('adamw', { n }, Number.isSafeInteger(step) && step >= 1, `step must be an integer >= 1, got ${step}`);
-    checkCondition('adamw', { n }, beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1, `betas must lie in [0, 1), got ${beta1}, ${beta2}`);
+    checkCondition(
+      'adamw',
+      { n },
+      Number.isSafeInteger(step) && step >= 1,
+      `step must be an integer >= 1, got ${step}`,
+    );
+    checkCondition(
+      'adamw',
+      { n },
+      beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1,
+      `betas must lie in [0, 1), got ${beta1}, ${beta2}`,
+    );
   },
 
   sumSquares(x, n) {

@@ -10,7 +10,10 @@ import { buildTokenizerConfig, buildTokenizerJson } from './tokenizer-files.js';
 function naiveMerges(words: Map<string, number>, merges: number): Array<[string, string]> {
   const idOf = new Map(BYTES_IN_VOCAB_ORDER.map((byte, id) => [BYTE_TO_CHAR[byte]!, id]));
   const vocab = BYTES_IN_VOCAB_ORDER.map((byte) => BYTE_TO_CHAR[byte]!);
-  const sequences = [...words].map(([word, count]) => ({ symbols: [...toByteLevel(word)].map((char) => idOf.get(char)!), count }));
+  const sequences = [...words].map(([word, count]) => ({
+    symbols: [...toByteLevel(word)].map((char) => idOf.get(char)!),
+    count,
+  }));
   const learnt: Array<[string, string]> = [];
   for (let step = 0; step < merges; step++) {
     const counts = new Map<string, number>();
@@ -24,7 +27,10 @@ function naiveMerges(words: Map<string, number>, merges: number): Array<[string,
     let bestCount = 0;
     for (const [key, count] of counts) {
       const [a, b] = key.split(',').map(Number) as [number, number];
-      if (count > bestCount || (count === bestCount && best !== undefined && (a < best[0] || (a === best[0] && b < best[1])))) {
+      if (
+        count > bestCount ||
+        (count === bestCount && best !== undefined && (a < best[0] || (a === best[0] && b < best[1])))
+      ) {
         best = [a, b];
         bestCount = count;
       }
@@ -54,16 +60,47 @@ function naiveMerges(words: Map<string, number>, merges: number): Array<[string,
 
 function randomCorpus(seed: number, documents: number): string[] {
   const random = new Random(seed);
-  const syllables = ['ka', 'ra', 'a', 'aa', 'n', 'ing', 'the', 'é', '世', '界', '🙂', '0', '42', "'s", ' ', '  ', '\n', '.', ',', '!!'];
-  return Array.from({ length: documents }, () => Array.from({ length: 30 }, () => syllables[random.int(syllables.length)]).join(''));
+  const syllables = [
+    'ka',
+    'ra',
+    'a',
+    'aa',
+    'n',
+    'ing',
+    'the',
+    'é',
+    '世',
+    '界',
+    '🙂',
+    '0',
+    '42',
+    "'s",
+    ' ',
+    '  ',
+    '\n',
+    '.',
+    ',',
+    '!!',
+  ];
+  return Array.from({ length: documents }, () =>
+    Array.from({ length: 30 }, () => syllables[random.int(syllables.length)]).join(''),
+  );
 }
 
 describe('trainBpe', () => {
   it('merges the most frequent pair first and breaks ties by the smaller ids', () => {
     // pieces "aaab", " aaab", " ab": (a,a) 4, (a,b) 3, (Ġ,a) 2 -> aa; then (a,b) 3 -> ab; then (aa,ab) 2.
-    expect(trainBpe(['aaab aaab ab'], { vocabSize: 1000 }).merges).toEqual([['a', 'a'], ['a', 'b'], ['aa', 'ab']]);
+    expect(trainBpe(['aaab aaab ab'], { vocabSize: 1000 }).merges).toEqual([
+      ['a', 'a'],
+      ['a', 'b'],
+      ['aa', 'ab'],
+    ]);
     // pieces "ab", " ab", " cd", " cd": (a,b), (c,d) and (Ġ,c) all 2; ids a=64 < c=66 < Ġ=220.
-    expect(trainBpe(['ab ab cd cd'], { vocabSize: 1000 }).merges).toEqual([['a', 'b'], ['c', 'd'], ['Ġ', 'cd']]);
+    expect(trainBpe(['ab ab cd cd'], { vocabSize: 1000 }).merges).toEqual([
+      ['a', 'b'],
+      ['c', 'd'],
+      ['Ġ', 'cd'],
+    ]);
   });
 
   it('learns exactly the merges of a from-scratch reference on a random corpus', () => {
@@ -72,10 +109,19 @@ describe('trainBpe', () => {
     // The same pieces the trainer saw: count them with the library's regex through a one-piece-per-word pass.
     const pieces = new Map<string, number>();
     const splitter = new HfTokenizersTokenizer(
-      { model: { type: 'BPE', vocab: {}, merges: [] }, added_tokens: [], normalizer: null, pre_tokenizer: buildTokenizerJson(trained).pre_tokenizer, post_processor: null, decoder: null },
+      {
+        model: { type: 'BPE', vocab: {}, merges: [] },
+        added_tokens: [],
+        normalizer: null,
+        pre_tokenizer: buildTokenizerJson(trained).pre_tokenizer,
+        post_processor: null,
+        decoder: null,
+      },
       {},
     );
-    for (const text of texts) for (const piece of splitter.pre_tokenizer!(text.normalize('NFC'))) pieces.set(piece, (pieces.get(piece) ?? 0) + 1);
+    for (const text of texts)
+      for (const piece of splitter.pre_tokenizer!(text.normalize('NFC')))
+        pieces.set(piece, (pieces.get(piece) ?? 0) + 1);
     const byText = new Map<string, number>();
     for (const [piece, count] of pieces) {
       const bytes = Uint8Array.from([...piece].map((char) => BYTE_TO_CHAR.indexOf(char)));
@@ -130,7 +176,9 @@ describe('trainBpe', () => {
     expect([...sampleTexts(texts, 1e9)]).toEqual(texts);
     const corpus = randomCorpus(9, 200);
     const subset = [...sampleTexts(corpus, 2000)];
-    expect(trainBpe(corpus, { vocabSize: 320, maxCharacters: 2000 }).merges).toEqual(trainBpe(subset, { vocabSize: 320 }).merges);
+    expect(trainBpe(corpus, { vocabSize: 320, maxCharacters: 2000 }).merges).toEqual(
+      trainBpe(subset, { vocabSize: 320 }).merges,
+    );
   });
 
   it('rejects a vocabSize too small for the bytes and added tokens, and duplicate added tokens', () => {

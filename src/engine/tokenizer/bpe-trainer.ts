@@ -18,7 +18,12 @@ import { WordTable } from './bpe-word-table.js';
 // The package's .d.ts files use extensionless relative imports that NodeNext cannot follow, so the
 // pre-tokenizer classes are typed here by hand.
 const { SplitPreTokenizer } = hfTokenizers as unknown as {
-  SplitPreTokenizer: new (config: { type: 'Split'; pattern: { Regex: string }; behavior: 'Isolated'; invert: boolean }) => { pattern: RegExp | null };
+  SplitPreTokenizer: new (config: {
+    type: 'Split';
+    pattern: { Regex: string };
+    behavior: 'Isolated';
+    invert: boolean;
+  }) => { pattern: RegExp | null };
 };
 
 /** The special tokens of a ChatML tokenizer, in id order. */
@@ -75,9 +80,12 @@ export function trainBpe(texts: Iterable<string>, options: BpeTrainerOptions): T
     throw new ConfigError(`tokenizer added tokens must be distinct and non-empty, got ${JSON.stringify(allAdded)}`);
   }
   if (!Number.isInteger(options.vocabSize) || options.vocabSize < 256 + allAdded.length) {
-    throw new ConfigError(`tokenizer vocabSize must be an integer >= ${256 + allAdded.length} (256 bytes + ${allAdded.length} added tokens), got ${options.vocabSize}`);
+    throw new ConfigError(
+      `tokenizer vocabSize must be an integer >= ${256 + allAdded.length} (256 bytes + ${allAdded.length} added tokens), got ${options.vocabSize}`,
+    );
   }
-  if (!Number.isInteger(minFrequency) || minFrequency < 1) throw new ConfigError(`tokenizer minFrequency must be a positive integer, got ${minFrequency}`);
+  if (!Number.isInteger(minFrequency) || minFrequency < 1)
+    throw new ConfigError(`tokenizer minFrequency must be a positive integer, got ${minFrequency}`);
 
   const countStart = performance.now();
   const counted = countWords(sampleTexts(texts, options.maxCharacters), allAdded, splitPattern);
@@ -117,7 +125,8 @@ export function* sampleTexts(texts: Iterable<string>, maxCharacters: number | un
     const total = texts.reduce((sum: number, text: string) => sum + text.length, 0);
     const fraction = Math.min(1, maxCharacters / Math.max(total, 1));
     // Keep text i when the running quota floor(i * fraction) steps up: evenly spaced, deterministic.
-    for (let i = 0; i < texts.length; i++) if (Math.floor((i + 1) * fraction) > Math.floor(i * fraction)) yield texts[i] as string;
+    for (let i = 0; i < texts.length; i++)
+      if (Math.floor((i + 1) * fraction) > Math.floor(i * fraction)) yield texts[i] as string;
     return;
   }
   let used = 0;
@@ -129,10 +138,28 @@ export function* sampleTexts(texts: Iterable<string>, maxCharacters: number | un
 }
 
 /** Counts the pre-tokenised pieces of `texts`, skipping the added tokens. */
-function countWords(texts: Iterable<string>, addedTokens: string[], splitPattern: string): { counts: Map<string, number>; pieces: number; characters: number } {
-  const pattern = new SplitPreTokenizer({ type: 'Split', pattern: { Regex: splitPattern }, behavior: 'Isolated', invert: false }).pattern;
+function countWords(
+  texts: Iterable<string>,
+  addedTokens: string[],
+  splitPattern: string,
+): { counts: Map<string, number>; pieces: number; characters: number } {
+  const pattern = new SplitPreTokenizer({
+    type: 'Split',
+    pattern: { Regex: splitPattern },
+    behavior: 'Isolated',
+    invert: false,
+  }).pattern;
   if (pattern === null) throw new ConfigError(`tokenizer splitPattern could not be compiled: ${splitPattern}`);
-  const addedSplitter = addedTokens.length === 0 ? null : new RegExp(addedTokens.map(escapeRegExp).sort((a, b) => b.length - a.length).join('|'), 'g');
+  const addedSplitter =
+    addedTokens.length === 0
+      ? null
+      : new RegExp(
+          addedTokens
+            .map(escapeRegExp)
+            .sort((a, b) => b.length - a.length)
+            .join('|'),
+          'g',
+        );
   const counts = new Map<string, number>();
   let pieces = 0;
   let characters = 0;

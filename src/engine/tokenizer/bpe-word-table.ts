@@ -46,7 +46,12 @@ export class WordTable {
    * Merges the most frequent pair until `merge` reports `targetSize` ids or no pair reaches
    * `minFrequency`. `merge(left, right)` names the merged symbol and the vocabulary's new size.
    */
-  learnMerges(targetSize: number, idLimit: number, minFrequency: number, merge: (left: number, right: number) => { id: number; vocabSize: number }): void {
+  learnMerges(
+    targetSize: number,
+    idLimit: number,
+    minFrequency: number,
+    merge: (left: number, right: number) => { id: number; vocabSize: number },
+  ): void {
     const base = idLimit; // pair key = left * base + right, ids < idLimit
     const pairCount = new Map<number, number>();
     const pairWords = new Map<number, number[]>();
@@ -60,7 +65,8 @@ export class WordTable {
       }
     };
     for (let w = 0; w < start.length; w++) {
-      for (let i = start[w]!; i < start[w]! + length[w]! - 1; i++) note(symbols[i]! * base + symbols[i + 1]!, frequency[w]!, w);
+      for (let i = start[w]!; i < start[w]! + length[w]! - 1; i++)
+        note(symbols[i]! * base + symbols[i + 1]!, frequency[w]!, w);
     }
     const heap = new PairHeap();
     for (const [key, count] of pairCount) heap.push(count, key);

@@ -29,7 +29,10 @@ let directory: string;
 let trained: HfTokenizer;
 beforeAll(async () => {
   directory = await mkdtemp(join(tmpdir(), 'tokenizer-'));
-  const corpus = Array.from({ length: 30 }, (_, i) => `The question ${i}: who wrote the book? <tool>search</tool> It's a tokenizer test, café ${i * 7}.\n`);
+  const corpus = Array.from(
+    { length: 30 },
+    (_, i) => `The question ${i}: who wrote the book? <tool>search</tool> It's a tokenizer test, café ${i * 7}.\n`,
+  );
   await writeTokenizerFiles(directory, trainBpe(corpus, { vocabSize: 300, addedTokens: ['<tool>', '</tool>'] }));
   trained = await loadTokenizer(directory);
 });
@@ -74,7 +77,7 @@ describe('HfTokenizer on a trained tokenizer', () => {
   });
 
   it('compresses text it was trained on into few tokens', () => {
-    const line = 'The question 3: who wrote the book? It\'s a tokenizer test';
+    const line = "The question 3: who wrote the book? It's a tokenizer test";
     expect(trained.encode(line).length).toBeLessThan(line.length / 2);
   });
 
@@ -117,7 +120,14 @@ describe('HfTokenizer on a Qwen2-format tokenizer.json', () => {
     const ids = tokenizer.encode('Hello the world');
     expect(ids.map((id) => tokenizer.idToToken(id))).toEqual(['Hello', 'Ġthe', 'Ġworld']);
     expect(tokenizer.encode('<|im_start|>user\n你好<|im_end|>').map((id) => tokenizer.idToToken(id))).toEqual([
-      '<|im_start|>', 'u', 's', 'er', 'Ċ', 'ä½ł', 'å¥½', '<|im_end|>',
+      '<|im_start|>',
+      'u',
+      's',
+      'er',
+      'Ċ',
+      'ä½ł',
+      'å¥½',
+      '<|im_end|>',
     ]);
     expect(tokenizer.encode('\n\n')).toEqual([tokenizer.tokenId('ĊĊ')]);
   });
@@ -160,6 +170,8 @@ describe('loading bad tokenizer files', () => {
     const trainedBpe = trainBpe(['abc abc'], { vocabSize: 300 });
     const json = buildTokenizerJson(trainedBpe);
     delete (json.model as { vocab: Record<string, number> }).vocab['z'];
-    expect(() => new HfTokenizer(json, buildTokenizerConfig(trainedBpe))).toThrow(/lacks 1 of the 256 byte characters \("z"/);
+    expect(() => new HfTokenizer(json, buildTokenizerConfig(trainedBpe))).toThrow(
+      /lacks 1 of the 256 byte characters \("z"/,
+    );
   });
 });

@@ -28,9 +28,17 @@ export class HfTokenizer implements Tokenizer {
 
   /** Builds a tokenizer from parsed `tokenizer.json` and `tokenizer_config.json` objects. */
   constructor(tokenizerJson: unknown, tokenizerConfig: unknown = {}, source = 'tokenizer.json') {
-    if (!isObject(tokenizerJson) || !isObject(tokenizerJson.model)) throw new CheckpointError(`${source}: expected an object with a "model" field`);
+    if (!isObject(tokenizerJson) || !isObject(tokenizerJson.model))
+      throw new CheckpointError(`${source}: expected an object with a "model" field`);
     if (!isObject(tokenizerConfig)) throw new CheckpointError(`${source}: tokenizer_config must be a JSON object`);
-    const json = { added_tokens: [], normalizer: null, pre_tokenizer: null, post_processor: null, decoder: null, ...tokenizerJson };
+    const json = {
+      added_tokens: [],
+      normalizer: null,
+      pre_tokenizer: null,
+      post_processor: null,
+      decoder: null,
+      ...tokenizerJson,
+    };
     checkByteLevelAlphabet(json, source);
     try {
       this.inner = new HfTokenizersTokenizer(json, tokenizerConfig);
@@ -50,7 +58,8 @@ export class HfTokenizer implements Tokenizer {
     this.sources = { tokenizer: tokenizerJson, config: tokenizerConfig };
     const addedTokens: unknown[] = Array.isArray(json.added_tokens) ? json.added_tokens : [];
     for (const token of addedTokens) {
-      if (isObject(token) && typeof token.id === 'number' && typeof token.content === 'string') this.added.set(token.id, { content: token.content, special: token.special === true });
+      if (isObject(token) && typeof token.id === 'number' && typeof token.content === 'string')
+        this.added.set(token.id, { content: token.content, special: token.special === true });
     }
     this.byteLevel = hasByteLevelDecoder(json.decoder);
   }
@@ -65,9 +74,15 @@ export class HfTokenizer implements Tokenizer {
 
   /** Token ids of `text`, without BOS/EOS; special-token strings map to their ids. */
   encode(text: string): number[] {
-    const { ids, tokens } = this.inner.encode(text, { add_special_tokens: false }) as { ids: Array<number | undefined>; tokens: string[] };
+    const { ids, tokens } = this.inner.encode(text, { add_special_tokens: false }) as {
+      ids: Array<number | undefined>;
+      tokens: string[];
+    };
     const bad = ids.findIndex((id) => typeof id !== 'number');
-    if (bad >= 0) throw new DataError(`tokenizer has no id for piece ${JSON.stringify(tokens[bad])} of the text (no unk_token and no byte fallback)`);
+    if (bad >= 0)
+      throw new DataError(
+        `tokenizer has no id for piece ${JSON.stringify(tokens[bad])} of the text (no unk_token and no byte fallback)`,
+      );
     return ids as number[];
   }
 
@@ -96,7 +111,8 @@ export class HfTokenizer implements Tokenizer {
     const added = this.added.get(id);
     if (added) return new TextEncoder().encode(added.content);
     const piece = this.inner.id_to_token(id) as string | undefined;
-    if (piece === undefined) throw new DataError(`token id ${id} is not in the tokenizer's vocabulary (size ${this.vocabSize})`);
+    if (piece === undefined)
+      throw new DataError(`token id ${id} is not in the tokenizer's vocabulary (size ${this.vocabSize})`);
     if (this.byteLevel) {
       const bytes = Array.from(piece, (char) => CHAR_TO_BYTE.get(char));
       if (bytes.every((byte) => byte !== undefined)) return Uint8Array.from(bytes as number[]);
@@ -152,7 +168,13 @@ async function readJson(path: string, required: boolean): Promise<unknown> {
  */
 function replaceWordCache(inner: HfTokenizersTokenizer): void {
   const model = (inner as unknown as { model?: { cache?: unknown } }).model;
-  if (model === undefined || !isObject(model.cache) || typeof model.cache.get !== 'function' || typeof model.cache.put !== 'function') return;
+  if (
+    model === undefined ||
+    !isObject(model.cache) ||
+    typeof model.cache.get !== 'function' ||
+    typeof model.cache.put !== 'function'
+  )
+    return;
   const entries = new Map<string, unknown>();
   model.cache = {
     get: (key: string) => entries.get(key),
@@ -170,11 +192,23 @@ const WORD_CACHE_ENTRIES = 200_000;
 function checkByteLevelAlphabet(json: Record<string, unknown>, source: string): void {
   const model = json.model as Record<string, unknown>;
   const decoder = json.decoder;
-  if (model.type !== 'BPE' || model.byte_fallback === true || !isObject(decoder) || decoder.type !== 'ByteLevel' || !isObject(model.vocab)) return;
+  if (
+    model.type !== 'BPE' ||
+    model.byte_fallback === true ||
+    !isObject(decoder) ||
+    decoder.type !== 'ByteLevel' ||
+    !isObject(model.vocab)
+  )
+    return;
   const vocab = model.vocab;
   const missing = BYTE_TO_CHAR.filter((char) => !(char in vocab));
   if (missing.length > 0) {
-    throw new CheckpointError(`${source}: the byte-level BPE vocabulary lacks ${missing.length} of the 256 byte characters (${missing.slice(0, 8).map((char) => JSON.stringify(char)).join(', ')}...); text with those bytes could not be encoded`);
+    throw new CheckpointError(
+      `${source}: the byte-level BPE vocabulary lacks ${missing.length} of the 256 byte characters (${missing
+        .slice(0, 8)
+        .map((char) => JSON.stringify(char))
+        .join(', ')}...); text with those bytes could not be encoded`,
+    );
   }
 }
 

@@ -44,7 +44,10 @@ export function buildTokenizerJson(trained: TrainedBpe): Record<string, unknown>
     normalizer: { type: 'NFC' },
     pre_tokenizer: {
       type: 'Sequence',
-      pretokenizers: [{ type: 'Split', pattern: { Regex: trained.splitPattern }, behavior: 'Isolated', invert: false }, BYTE_LEVEL],
+      pretokenizers: [
+        { type: 'Split', pattern: { Regex: trained.splitPattern }, behavior: 'Isolated', invert: false },
+        BYTE_LEVEL,
+      ],
     },
     post_processor: BYTE_LEVEL,
     decoder: BYTE_LEVEL,
@@ -64,9 +67,13 @@ export function buildTokenizerJson(trained: TrainedBpe): Record<string, unknown>
 }
 
 /** The `tokenizer_config.json` object (Qwen2-style) of a trained model. */
-export function buildTokenizerConfig(trained: TrainedBpe, options: TokenizerConfigOptions = {}): Record<string, unknown> {
+export function buildTokenizerConfig(
+  trained: TrainedBpe,
+  options: TokenizerConfigOptions = {},
+): Record<string, unknown> {
   const contents = new Set(trained.addedTokens.map((token) => token.content));
-  const pick = (wanted: string | undefined, ...defaults: string[]): string | null => wanted ?? defaults.find((token) => contents.has(token)) ?? null;
+  const pick = (wanted: string | undefined, ...defaults: string[]): string | null =>
+    wanted ?? defaults.find((token) => contents.has(token)) ?? null;
   const eosToken = pick(options.eosToken, '<|im_end|>', '<|endoftext|>');
   const padToken = pick(options.padToken, '<|endoftext|>');
   const special = trained.addedTokens.filter((token) => token.special).map((token) => token.content);
@@ -76,7 +83,14 @@ export function buildTokenizerConfig(trained: TrainedBpe, options: TokenizerConf
     added_tokens_decoder: Object.fromEntries(
       trained.addedTokens.map((token) => [
         String(token.id),
-        { content: token.content, lstrip: false, normalized: false, rstrip: false, single_word: false, special: token.special },
+        {
+          content: token.content,
+          lstrip: false,
+          normalized: false,
+          rstrip: false,
+          single_word: false,
+          special: token.special,
+        },
       ]),
     ),
     additional_special_tokens: special.filter((token) => token !== eosToken && token !== padToken),
@@ -102,6 +116,11 @@ export function tokenizerFiles(trained: TrainedBpe, options: TokenizerConfigOpti
 }
 
 /** Writes `tokenizer.json` and `tokenizer_config.json` into `directory`, each atomically. */
-export async function writeTokenizerFiles(directory: string, trained: TrainedBpe, options: TokenizerConfigOptions = {}): Promise<void> {
-  for (const [name, text] of Object.entries(tokenizerFiles(trained, options))) await writeFileAtomic(join(directory, name), text);
+export async function writeTokenizerFiles(
+  directory: string,
+  trained: TrainedBpe,
+  options: TokenizerConfigOptions = {},
+): Promise<void> {
+  for (const [name, text] of Object.entries(tokenizerFiles(trained, options)))
+    await writeFileAtomic(join(directory, name), text);
 }

@@ -38,7 +38,9 @@ describe('buildSearchQaData (tier M)', () => {
       splitByEntity.set(row.entity, row.split);
       if (HELD_OUT_FAMILIES.has(row.family)) expect(row.split).toBe('test');
     }
-    for (const split of ['train', 'dev', 'test'] as const) expect(rows.filter((row) => row.split === split).length).toBeGreaterThan(500);
-    for (const family of HELD_OUT_FAMILIES) expect(rows.filter((row) => row.family === family).length, family).toBeGreaterThan(25);
+    for (const split of ['train', 'dev', 'test'] as const)
+      expect(rows.filter((row) => row.split === split).length).toBeGreaterThan(500);
+    for (const family of HELD_OUT_FAMILIES)
+      expect(rows.filter((row) => row.family === family).length, family).toBeGreaterThan(25);
   });
 });

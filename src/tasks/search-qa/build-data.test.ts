@@ -19,8 +19,12 @@ beforeAll(() => {
   root = mkdtempSync(path.join(tmpdir(), 'search-qa-build-'));
   manifest = buildSearchQaData({ tier: 'S', dir: path.join(root, 'a') });
   rows = loadSearchQaDataset(path.join(root, 'a'));
-  const lines = readFileSync(path.join(root, 'a', DATA_FILES.corpus), 'utf8').trim().split('\n');
-  documents = new Map(lines.map((line) => JSON.parse(line) as CorpusDocument).map((document) => [document.id, document]));
+  const lines = readFileSync(path.join(root, 'a', DATA_FILES.corpus), 'utf8')
+    .trim()
+    .split('\n');
+  documents = new Map(
+    lines.map((line) => JSON.parse(line) as CorpusDocument).map((document) => [document.id, document]),
+  );
 });
 
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -36,7 +40,9 @@ describe('buildSearchQaData (tier S)', () => {
   it('writes byte-identical files when built twice', () => {
     buildSearchQaData({ tier: 'S', dir: path.join(root, 'b') });
     for (const file of [DATA_FILES.corpus, DATA_FILES.questions, DATA_FILES.manifest, DATA_FILES.notices]) {
-      expect(readFileSync(path.join(root, 'b', file)).equals(readFileSync(path.join(root, 'a', file))), file).toBe(true);
+      expect(readFileSync(path.join(root, 'b', file)).equals(readFileSync(path.join(root, 'a', file))), file).toBe(
+        true,
+      );
     }
   });
 
@@ -49,7 +55,8 @@ describe('buildSearchQaData (tier S)', () => {
 
   it('puts no entity in two splits', () => {
     const splitsByEntity = new Map<string, Set<string>>();
-    for (const row of rows) splitsByEntity.set(row.entity, (splitsByEntity.get(row.entity) ?? new Set()).add(row.split));
+    for (const row of rows)
+      splitsByEntity.set(row.entity, (splitsByEntity.get(row.entity) ?? new Set()).add(row.split));
     for (const [entity, splits] of splitsByEntity) expect([...splits], entity).toHaveLength(1);
     expect(new Set(rows.map((row) => row.split))).toEqual(new Set(['train', 'dev', 'test']));
   });
@@ -63,14 +70,31 @@ describe('buildSearchQaData (tier S)', () => {
   it('covers every family and has unique ids', () => {
     expect(new Set(rows.map((row) => row.id)).size).toBe(rows.length);
     const families = new Set(rows.map((row) => row.family));
-    for (const family of ['capital', 'anthem', 'highest_point', 'internet_code', 'currency', 'long_name', 'national_holiday', 'capital_of', 'instance_person', 'instance_place', 'element_symbol', 'element_by_number', 'element_discoverer']) {
+    for (const family of [
+      'capital',
+      'anthem',
+      'highest_point',
+      'internet_code',
+      'currency',
+      'long_name',
+      'national_holiday',
+      'capital_of',
+      'instance_person',
+      'instance_place',
+      'element_symbol',
+      'element_by_number',
+      'element_discoverer',
+    ]) {
       expect(families.has(family), family).toBe(true);
     }
   });
 
   it('finds every answer in a gold document and reports the share per family', () => {
     for (const row of rows) {
-      const goldText = row.gold.map((id) => documents.get(id)).map((document) => `${document!.title}\n${document!.text}`).join('\n');
+      const goldText = row.gold
+        .map((id) => documents.get(id))
+        .map((document) => `${document!.title}\n${document!.text}`)
+        .join('\n');
       expect(containsAnswer(goldText, row.answers), row.id).toBe(true);
     }
     for (const family of manifest.families) expect(family.answerInGold).toBeGreaterThanOrEqual(0.98);
@@ -97,7 +121,15 @@ describe('buildSearchQaData (tier S)', () => {
       expect(goldFirst.length / easy.length).toBeGreaterThan(0.9);
       // Two-hop bridges are not solved by one search with the question: the answer is rarely in the top hit.
       const bridges = rows.filter((row) => row.family.startsWith('bridge_'));
-      const solved = bridges.filter((row) => containsAnswer(index.search(row.question, { k: 1 }).map((hit) => hit.text).join('\n'), row.answers));
+      const solved = bridges.filter((row) =>
+        containsAnswer(
+          index
+            .search(row.question, { k: 1 })
+            .map((hit) => hit.text)
+            .join('\n'),
+          row.answers,
+        ),
+      );
       expect(solved.length).toBeLessThan(bridges.length);
     } finally {
       index.close();

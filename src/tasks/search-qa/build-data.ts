@@ -11,7 +11,12 @@ import { DATA_FILES, defaultDataDir, toJsonLines, writeFileAtomic } from './data
 import { sourceNotices } from './notices.js';
 import { elementQuestions } from './questions/element-questions.js';
 import { factbookQuestions } from './questions/factbook-questions.js';
-import { capitalOfQuestions, describableInstances, instanceQuestions, nationalCapitalPairs } from './questions/wordnet-questions.js';
+import {
+  capitalOfQuestions,
+  describableInstances,
+  instanceQuestions,
+  nationalCapitalPairs,
+} from './questions/wordnet-questions.js';
 import { readElements } from './sources/elements-source.js';
 import { type FactbookProfile, readFactbook } from './sources/factbook-source.js';
 import { SOURCE_PACKAGES } from './sources/package-files.js';
@@ -64,7 +69,9 @@ export function buildSearchQaData(options: BuildSearchQaDataOptions): SearchQaMa
   const small = options.tier === 'S';
 
   const factbook = readFactbook();
-  const countries = factbook.profiles.filter((profile) => profile.sectionDocIds.Government !== undefined && profile.capital !== undefined);
+  const countries = factbook.profiles.filter(
+    (profile) => profile.sectionDocIds.Government !== undefined && profile.capital !== undefined,
+  );
   const selectedCountries = small ? byHash(countries, (profile) => profile.code).slice(0, TIER_S.countries) : countries;
   const selectedCodes = new Set(selectedCountries.map((profile) => profile.code));
   const factbookDocuments = small
@@ -84,7 +91,10 @@ export function buildSearchQaData(options: BuildSearchQaDataOptions): SearchQaMa
   if (small) {
     const selectedNames = new Set(selectedCountries.map((profile) => profile.name));
     capitalDrafts = capitalDrafts.filter((draft) => selectedNames.has(draft.entity));
-    const keep = new Set([...instances.map((synset) => synset.offset), ...capitalDrafts.map((draft) => draft.gold[0]!.slice('wordnet:'.length))]);
+    const keep = new Set([
+      ...instances.map((synset) => synset.offset),
+      ...capitalDrafts.map((draft) => draft.gold[0]!.slice('wordnet:'.length)),
+    ]);
     corpusSynsets = synsets.filter((synset) => keep.has(synset.offset));
   }
   const wordnetDocuments = synsetDocuments(corpusSynsets, byOffset);
@@ -95,14 +105,21 @@ export function buildSearchQaData(options: BuildSearchQaDataOptions): SearchQaMa
 
   const documents = [...factbookDocuments, ...wordnetDocuments, ...elements.documents];
   const wordnetIds = new Set(wordnetDocuments.map((document) => document.id));
-  const capitalSynsets = nationalCapitalPairs(synsets, byOffset).filter(({ capital }) => wordnetIds.has(`wordnet:${capital.offset}`));
+  const capitalSynsets = nationalCapitalPairs(synsets, byOffset).filter(({ capital }) =>
+    wordnetIds.has(`wordnet:${capital.offset}`),
+  );
   const drafts = [
     ...withCapitalSynsetGold(factbookQuestions(selectedCountries), capitalSynsets, canonicalEntity),
     ...capitalDrafts,
     ...instanceQuestions(instances, byOffset, canonicalEntity),
     ...elementQuestions(elements.elements),
   ];
-  const { rows, families } = finishQuestions(drafts, documents, new Set(countries.map((profile) => profile.name)), small ? TIER_S.questions : undefined);
+  const { rows, families } = finishQuestions(
+    drafts,
+    documents,
+    new Set(countries.map((profile) => profile.name)),
+    small ? TIER_S.questions : undefined,
+  );
   progress(`questions: ${rows.length} kept of ${drafts.length} generated`);
 
   const corpusText = toJsonLines(documents);
@@ -142,13 +159,23 @@ function finishQuestions(
     seenKeys.add(draft.key);
     const split = splitOfEntity(draft.entity, countryNames.has(draft.entity));
     if (HELD_OUT_FAMILIES.has(draft.family) && split !== 'test') continue;
-    const summary = summaries.get(draft.family) ?? { family: draft.family, source: draft.source, generated: 0, supported: 0, answerInGold: 0, splits: {} };
+    const summary = summaries.get(draft.family) ?? {
+      family: draft.family,
+      source: draft.source,
+      generated: 0,
+      supported: 0,
+      answerInGold: 0,
+      splits: {},
+    };
     summaries.set(draft.family, summary);
     summary.generated += 1;
     const goldKey = draft.gold.join('\n');
     let matchable = goldTextCache.get(goldKey);
     if (!matchable) {
-      const goldText = draft.gold.map((id) => documentById.get(id)).map((document) => (document ? `${document.title}\n${document.text}` : '')).join('\n');
+      const goldText = draft.gold
+        .map((id) => documentById.get(id))
+        .map((document) => (document ? `${document.title}\n${document.text}` : ''))
+        .join('\n');
       matchable = new MatchableText(goldText);
       goldTextCache.set(goldKey, matchable);
     }

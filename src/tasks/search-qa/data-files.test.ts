@@ -26,7 +26,11 @@ describe('data files', () => {
       for await (const row of readJsonLines(file)) rows.push(row);
       expect(rows).toEqual([{ a: 1 }, { b: 'x' }]);
       writeFileSync(file, '{"a":1}\n\n{oops\n');
-      await expect((async () => { for await (const _ of readJsonLines(file)); })()).rejects.toThrow(/rows\.jsonl:3: not valid JSON/);
+      await expect(
+        (async () => {
+          for await (const _ of readJsonLines(file));
+        })(),
+      ).rejects.toThrow(/rows\.jsonl:3: not valid JSON/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -52,7 +52,9 @@ export async function* readJsonLines(filePath: string): AsyncGenerator<unknown> 
     try {
       yield JSON.parse(line) as unknown;
     } catch (error) {
-      throw new DataError(`${filePath}:${lineNumber}: not valid JSON (${(error as Error).message}); expected one JSON object per line`);
+      throw new DataError(
+        `${filePath}:${lineNumber}: not valid JSON (${(error as Error).message}); expected one JSON object per line`,
+      );
     }
   }
 }

@@ -5,7 +5,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATA_FILES, toJsonLines } from './data-files.js';
 import { loadSearchQaDataset } from './dataset.js';
 
-const row = { id: 'q1', question: 'Q?', answers: ['A'], normalizedAnswers: ['a'], family: 'f', template: '', source: 's', entity: 'E', gold: [], split: 'dev' };
+const row = {
+  id: 'q1',
+  question: 'Q?',
+  answers: ['A'],
+  normalizedAnswers: ['a'],
+  family: 'f',
+  template: '',
+  source: 's',
+  entity: 'E',
+  gold: [],
+  split: 'dev',
+};
 let dir: string;
 
 beforeAll(() => {

@@ -11,7 +11,8 @@ import { QUESTION_ROW_SCHEMA, type QuestionRow, type Split } from './types.js';
 /** The questions of one split (or all splits), in file order. */
 export function loadSearchQaDataset(dir: string, split?: Split | 'all'): QuestionRow[] {
   const filePath = path.join(dir, DATA_FILES.questions);
-  if (!existsSync(filePath)) throw new DataError(`search-qa dataset: ${filePath} does not exist; run \`turnwise data build\` first`);
+  if (!existsSync(filePath))
+    throw new DataError(`search-qa dataset: ${filePath} does not exist; run \`turnwise data build\` first`);
   const rows: QuestionRow[] = [];
   readFileSync(filePath, 'utf8')
     .split('\n')

@@ -14,7 +14,8 @@ import { warmStart } from './warm-start.js';
 /** The search-QA task definition. */
 export const searchQaTaskDefinition: TaskDefinition<QuestionRow> = {
   name: 'search-qa',
-  summary: "the paper's search agent: wiki_search over a local encyclopedia (CIA World Factbook, WordNet, the elements)",
+  summary:
+    "the paper's search agent: wiki_search over a local encyclopedia (CIA World Factbook, WordNet, the elements)",
   configSchema: searchQaConfigSchema,
   open(config, { log }) {
     const section = searchQaConfigOf(config);
@@ -30,7 +31,9 @@ export const searchQaTaskDefinition: TaskDefinition<QuestionRow> = {
   async localBase(config, task, { log }) {
     const { model } = searchQaConfigOf(config);
     if (model.contextLength < 64 + config.rl.maxCompletionTokens) {
-      throw new ConfigError(`task.model.contextLength ${model.contextLength} leaves no room for the prompt plus rl.maxCompletionTokens ${config.rl.maxCompletionTokens}`);
+      throw new ConfigError(
+        `task.model.contextLength ${model.contextLength} leaves no room for the prompt plus rl.maxCompletionTokens ${config.rl.maxCompletionTokens}`,
+      );
     }
     const warm = await warmStart({ config, task: task as SearchQaTask, log });
     return { checkpoint: warm.baseDir, label: warm.baseDir };

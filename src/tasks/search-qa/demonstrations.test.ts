@@ -6,11 +6,29 @@ import { XmlFormat } from '../../env/xml-format.js';
 import { answerFromResult, chooseKind, DEMO_KINDS, makeDemonstration } from './demonstrations.js';
 
 const row: QuestionRow = {
-  id: 'q1', question: 'What is the capital of France?', answers: ['Paris', 'Paris, France'], normalizedAnswers: ['paris', 'paris france'],
-  family: 'capital', template: 'What is the capital of {country}?', source: 'factbook', entity: 'fr', gold: ['factbook:fr/Government'], split: 'train',
+  id: 'q1',
+  question: 'What is the capital of France?',
+  answers: ['Paris', 'Paris, France'],
+  normalizedAnswers: ['paris', 'paris france'],
+  family: 'capital',
+  template: 'What is the capital of {country}?',
+  source: 'factbook',
+  entity: 'fr',
+  gold: ['factbook:fr/Government'],
+  split: 'train',
 };
 const queries: string[] = [];
-const tool = { run: (query: string) => { queries.push(query); return { text: query.includes('capital of France') ? 'France - Government\nCapital: name: Paris' : 'Lyon\na city in France', shown: [] }; } } as unknown as WikiSearchTool;
+const tool = {
+  run: (query: string) => {
+    queries.push(query);
+    return {
+      text: query.includes('capital of France')
+        ? 'France - Government\nCapital: name: Paris'
+        : 'Lyon\na city in France',
+      shown: [],
+    };
+  },
+} as unknown as WikiSearchTool;
 const format = new XmlFormat();
 
 describe('scripted demonstrations', () => {
@@ -42,7 +60,17 @@ describe('scripted demonstrations', () => {
       expect(format.parseAnswer(broken.replies.at(-1)!)).toBe('Rome');
       const first = broken.replies[0]!;
       const call = format.parseToolCall(first);
-      const wellFormed = first.startsWith('<reasoning>') && call !== undefined && (() => { try { JSON.parse(call); return true; } catch { return false; } })();
+      const wellFormed =
+        first.startsWith('<reasoning>') &&
+        call !== undefined &&
+        (() => {
+          try {
+            JSON.parse(call);
+            return true;
+          } catch {
+            return false;
+          }
+        })();
       expect(wellFormed).toBe(false);
     }
   });

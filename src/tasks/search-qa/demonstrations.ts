@@ -52,41 +52,78 @@ export function answerFromResult(row: QuestionRow, resultText: string): string {
   const title = resultText.split('\n')[0]!.trim();
   const lower = resultText.toLowerCase();
   if (row.answers.some((answer) => answer.toLowerCase() === title.toLowerCase())) return title;
-  const shown = row.answers.filter((answer) => lower.includes(answer.toLowerCase())).sort((a, b) => b.length - a.length)[0];
+  const shown = row.answers
+    .filter((answer) => lower.includes(answer.toLowerCase()))
+    .sort((a, b) => b.length - a.length)[0];
   return shown ?? title;
 }
 
 /** A few words of the question: the poor query of a careless searcher. */
 function poorQuery(question: string, random: Random): string {
-  const words = question.replace(/[?.,:]/g, ' ').split(/\s+/).filter((word) => word.length > 0);
+  const words = question
+    .replace(/[?.,:]/g, ' ')
+    .split(/\s+/)
+    .filter((word) => word.length > 0);
   const start = random.int(Math.max(1, words.length - 2));
   return words.slice(start, start + 1 + random.int(2)).join(' ');
 }
 
 /** Makes the scripted replies of one demonstration. */
-export function makeDemonstration(options: { row: QuestionRow; kind: DemoKind; tool: WikiSearchTool; random: Random; guessPool: string[] }): Demonstration {
+export function makeDemonstration(options: {
+  row: QuestionRow;
+  kind: DemoKind;
+  tool: WikiSearchTool;
+  random: Random;
+  guessPool: string[];
+}): Demonstration {
   const { row, kind, tool, random } = options;
   const searchThenAnswer = (query: string, answerOf: (text: string) => string) => {
     const result = tool.run(query).text;
-    return [`<reasoning>${pick(random, SEARCH_REASONING)}</reasoning>\n${toolCall(query)}`, `<reasoning>${pick(random, ANSWER_REASONING)}</reasoning>\n<answer>${answerOf(result)}</answer>`];
+    return [
+      `<reasoning>${pick(random, SEARCH_REASONING)}</reasoning>\n${toolCall(query)}`,
+      `<reasoning>${pick(random, ANSWER_REASONING)}</reasoning>\n<answer>${answerOf(result)}</answer>`,
+    ];
   };
   const guess = options.guessPool.length > 0 ? pick(random, options.guessPool) : row.answers[0]!;
   switch (kind) {
     case 'good':
       return { row, kind, replies: searchThenAnswer(row.question, (text) => answerFromResult(row, text)) };
     case 'poorQuery':
-      return { row, kind, replies: searchThenAnswer(poorQuery(row.question, random), (text) => text.split('\n')[0]!.trim() || guess) };
+      return {
+        row,
+        kind,
+        replies: searchThenAnswer(poorQuery(row.question, random), (text) => text.split('\n')[0]!.trim() || guess),
+      };
     case 'noSearch':
-      return { row, kind, replies: [`<reasoning>${pick(random, GUESS_REASONING)}</reasoning>\n<answer>${guess}</answer>`] };
+      return {
+        row,
+        kind,
+        replies: [`<reasoning>${pick(random, GUESS_REASONING)}</reasoning>\n<answer>${guess}</answer>`],
+      };
     case 'brokenFormat': {
       const variant = random.int(3);
       if (variant === 0) {
         // Bad JSON: the environment answers with an error inside <result>.
-        return { row, kind, replies: [`<reasoning>${pick(random, SEARCH_REASONING)}</reasoning>\n<tool>{"name": "wiki_search", "args": {"query": ${JSON.stringify(row.question)}}</tool>`, `<answer>${guess}</answer>`] };
+        return {
+          row,
+          kind,
+          replies: [
+            `<reasoning>${pick(random, SEARCH_REASONING)}</reasoning>\n<tool>{"name": "wiki_search", "args": {"query": ${JSON.stringify(row.question)}}</tool>`,
+            `<answer>${guess}</answer>`,
+          ],
+        };
       }
       if (variant === 1) {
         // Missing reasoning tags, answer after a search.
-        return { row, kind, replies: [`${pick(random, SEARCH_REASONING)}\n${toolCall(row.question)}`, `${pick(random, ANSWER_REASONING)} ${guess}</answer>`, `<answer>${guess}</answer>`] };
+        return {
+          row,
+          kind,
+          replies: [
+            `${pick(random, SEARCH_REASONING)}\n${toolCall(row.question)}`,
+            `${pick(random, ANSWER_REASONING)} ${guess}</answer>`,
+            `<answer>${guess}</answer>`,
+          ],
+        };
       }
       // Plain text without tags: the environment says the format is invalid; then a bare answer.
       return { row, kind, replies: [`${pick(random, GUESS_REASONING)} ${guess}`, `<answer>${guess}</answer>`] };

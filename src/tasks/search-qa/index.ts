@@ -6,16 +6,40 @@
  * `turnwise experiment paper`.
  */
 export { searchQaTaskDefinition } from './definition.js';
-export { openSearchQaTask, SHORT_SYSTEM_PROMPT, type SearchQaTask, type SearchQaTaskOptions } from './search-qa-task.js';
-export { searchQaConfigSchema, searchQaConfigOf, MODEL_PRESETS, type SearchQaConfig, type ModelSize } from './config.js';
+export {
+  openSearchQaTask,
+  SHORT_SYSTEM_PROMPT,
+  type SearchQaTask,
+  type SearchQaTaskOptions,
+} from './search-qa-task.js';
+export {
+  searchQaConfigSchema,
+  searchQaConfigOf,
+  MODEL_PRESETS,
+  type SearchQaConfig,
+  type ModelSize,
+} from './config.js';
 export { upgradeLegacyConfig, isLegacyConfig } from './legacy-config.js';
 export { DEMO_PRESET, PAPER_PRESET } from './presets.js';
-export { warmStart, warmStartKey, cachedBase, modelConfigOf, FORMAT_TOKENS, type WarmStartResult, type WarmStartSummary } from './warm-start.js';
+export {
+  warmStart,
+  warmStartKey,
+  cachedBase,
+  modelConfigOf,
+  FORMAT_TOKENS,
+  type WarmStartResult,
+  type WarmStartSummary,
+} from './warm-start.js';
 export { buildSearchQaData, type SearchQaManifest, type BuildSearchQaDataOptions } from './build-data.js';
 export { loadSearchQaDataset } from './dataset.js';
 export { defaultDataDir } from './data-files.js';
 export { openSearchIndex, type SearchIndex, type SearchHit, type SearchOptions } from './search-index.js';
-export { createWikiSearchTool, DEFAULT_EMPTY_MESSAGE, type WikiSearchOptions, type WikiSearchTool } from './wiki-search-tool.js';
+export {
+  createWikiSearchTool,
+  DEFAULT_EMPTY_MESSAGE,
+  type WikiSearchOptions,
+  type WikiSearchTool,
+} from './wiki-search-tool.js';
 export { createRemoteRetrieverTool, type RemoteRetrieverOptions } from './remote-retriever-tool.js';
 export { createSearchQaRubric, goldSearchAnswerReward, type SearchQaRubricOptions } from './task-rubric.js';
 export { readTriviaQa } from './loaders/triviaqa.js';

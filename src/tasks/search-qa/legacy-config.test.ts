@@ -13,7 +13,7 @@ const tasks = [searchQaTaskDefinition];
 const V1_CHECKPOINT_HASH = 'dd8e36291c1f4a0e';
 
 describe('run configs written by turnwise 0.1', () => {
-  it('are recognised, and today\'s configs are not', async () => {
+  it("are recognised, and today's configs are not", async () => {
     const raw = JSON.parse(readFileSync(FIXTURE, 'utf8'));
     expect(isLegacyConfig(raw)).toBe(true);
     const today = await loadConfig({ base: DEMO_PRESET as Record<string, unknown>, tasks });
@@ -26,10 +26,19 @@ describe('run configs written by turnwise 0.1', () => {
     const dir = mkdtempSync(join(tmpdir(), 'turnwise-legacy-'));
     copyFileSync(FIXTURE, join(dir, 'config.json'));
     const upgraded = readRunConfig(dir, { tasks });
-    const today = await loadConfig({ base: { ...DEMO_PRESET, runDir: 'runs/demo/mt-grpo-seed0' } as Record<string, unknown>, tasks });
+    const today = await loadConfig({
+      base: { ...DEMO_PRESET, runDir: 'runs/demo/mt-grpo-seed0' } as Record<string, unknown>,
+      tasks,
+    });
     expect(upgraded).toEqual(today);
     expect(upgraded.advantage).toEqual({ kind: 'mt-grpo', lambda: 1 });
-    expect(upgraded.task).toMatchObject({ name: 'search-qa', tier: 'M', systemPrompt: 'short', model: raw.model, warmStart: raw.warmStart });
+    expect(upgraded.task).toMatchObject({
+      name: 'search-qa',
+      tier: 'M',
+      systemPrompt: 'short',
+      model: raw.model,
+      warmStart: raw.warmStart,
+    });
     expect(upgraded.data).toEqual({ trainSplit: 'train', evalSplit: 'dev' });
   });
 
@@ -48,7 +57,10 @@ describe('run configs written by turnwise 0.1', () => {
 
   it('keep only the options of the estimator they name', () => {
     const raw = JSON.parse(readFileSync(FIXTURE, 'utf8'));
-    const upgraded = upgradeLegacyConfig({ ...raw, advantage: { kind: 'rloo', lambda: 1, alpha: 1, reward: 'outcome' } });
+    const upgraded = upgradeLegacyConfig({
+      ...raw,
+      advantage: { kind: 'rloo', lambda: 1, alpha: 1, reward: 'outcome' },
+    });
     expect(upgraded?.advantage).toEqual({ kind: 'rloo', reward: 'outcome' });
   });
 

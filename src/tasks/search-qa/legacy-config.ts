@@ -9,14 +9,20 @@ import { ESTIMATORS } from '../../advantage/create-estimator.js';
 
 type Json = Record<string, unknown>;
 
-const isObject = (value: unknown): value is Json => value !== null && typeof value === 'object' && !Array.isArray(value);
+const isObject = (value: unknown): value is Json =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
 
 /** True for a config in the 0.1 layout. */
 export function isLegacyConfig(raw: unknown): raw is Json {
   if (!isObject(raw)) return false;
   const data = raw.data;
   const task = raw.task;
-  return 'warmStart' in raw || 'model' in raw || (isObject(data) && ('tier' in data || 'dir' in data)) || (isObject(task) && !('name' in task));
+  return (
+    'warmStart' in raw ||
+    'model' in raw ||
+    (isObject(data) && ('tier' in data || 'dir' in data)) ||
+    (isObject(task) && !('name' in task))
+  );
 }
 
 /** The config of a 0.1 run in today's layout, or undefined when `raw` is not one. */
@@ -24,7 +30,12 @@ export function upgradeLegacyConfig(raw: unknown): Json | undefined {
   if (!isLegacyConfig(raw)) return undefined;
   const { model, warmStart, data, task, advantage, ...rest } = raw;
   const { tier, dir, ...splits } = isObject(data) ? data : {};
-  const section: Json = { name: 'search-qa', ...(tier !== undefined ? { tier } : {}), ...(dir !== undefined ? { dir } : {}), ...(isObject(task) ? task : {}) };
+  const section: Json = {
+    name: 'search-qa',
+    ...(tier !== undefined ? { tier } : {}),
+    ...(dir !== undefined ? { dir } : {}),
+    ...(isObject(task) ? task : {}),
+  };
   if (model !== undefined) section.model = model;
   if (warmStart !== undefined) section.warmStart = warmStart;
   const upgraded: Json = { ...rest, data: splits, task: section };

@@ -36,10 +36,10 @@ export function sourceNotices(): string {
     `## ${SOURCE_PACKAGES.elements.name}@${SOURCE_PACKAGES.elements.version} (documents \`elements:*\`)`,
     '',
     'The package is MIT licensed. The element summaries are excerpts of English Wikipedia articles',
-    '(each document\'s article is https://en.wikipedia.org/wiki/<Element>), available under the',
+    "(each document's article is https://en.wikipedia.org/wiki/<Element>), available under the",
     'Creative Commons Attribution-ShareAlike licence (CC BY-SA 3.0,',
     'https://creativecommons.org/licenses/by-sa/3.0/); the authors are the Wikipedia contributors',
-    'listed in each article\'s history. Documents derived from them are shared under the same licence.',
+    "listed in each article's history. Documents derived from them are shared under the same licence.",
     '',
   ].join('\n');
 }

@@ -22,7 +22,9 @@ describe('splitPassages', () => {
   });
 
   it('joins a short last window or tail to the passage before it', () => {
-    expect(splitPassages(words(330), { targetWords: 100, maxWords: 150 }).map((passage) => passage.split(' ').length)).toEqual([100, 100, 130]);
+    expect(
+      splitPassages(words(330), { targetWords: 100, maxWords: 150 }).map((passage) => passage.split(' ').length),
+    ).toEqual([100, 100, 130]);
     const passages = splitPassages(`${words(100)}\nshort tail`, { targetWords: 100, maxWords: 150 });
     expect(passages).toEqual([`${words(100)}\nshort tail`]);
   });

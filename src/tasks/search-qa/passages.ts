@@ -29,7 +29,8 @@ export function splitPassages(text: string, options: PassageOptions = DEFAULT_PA
       continue;
     }
     const windows: string[][] = [];
-    for (let start = 0; start < words.length; start += options.targetWords) windows.push(words.slice(start, start + options.targetWords));
+    for (let start = 0; start < words.length; start += options.targetWords)
+      windows.push(words.slice(start, start + options.targetWords));
     // A short last window would be a passage of a few words that BM25's length normalisation overrates.
     if (windows.length > 1 && windows.at(-1)!.length < options.targetWords / 2) windows.at(-2)!.push(...windows.pop()!);
     for (const window of windows) units.push(window.join(' '));
@@ -54,7 +55,8 @@ export function splitPassages(text: string, options: PassageOptions = DEFAULT_PA
   }
   if (current.length > 0) {
     // Same for a short tail of lines: it joins the previous passage.
-    if (passages.length > 0 && currentWords < options.targetWords / 2) passages.push(`${passages.pop()!}\n${current.join('\n')}`);
+    if (passages.length > 0 && currentWords < options.targetWords / 2)
+      passages.push(`${passages.pop()!}\n${current.join('\n')}`);
     else passages.push(current.join('\n'));
   }
   return passages;

@@ -18,7 +18,13 @@ export const DEMO_PRESET: TrainConfigInput = {
     model: { size: 'small', vocabSize: 1024, contextLength: 512 },
     // 600 + 600 steps on 3000 demonstrations: with 300 + 300 on 1500 the base copied questions into
     // queries so poorly that it answered 1% of test questions (0.17 now) and RL had little to build on.
-    warmStart: { pretrainSteps: 600, sftSteps: 600, sftLr: 3e-3, demonstrations: 3000, demoMix: { good: 0.45, poorQuery: 0.25, noSearch: 0.15, brokenFormat: 0.15 } },
+    warmStart: {
+      pretrainSteps: 600,
+      sftSteps: 600,
+      sftLr: 3e-3,
+      demonstrations: 3000,
+      demoMix: { good: 0.45, poorQuery: 0.25, noSearch: 0.15, brokenFormat: 0.15 },
+    },
   },
   rl: { steps: 48, groupSize: 8, questionsPerStep: 8, mu: 2, maxCompletionTokens: 256, concurrency: 64 },
   advantage: { kind: 'mt-grpo', lambda: 1 },

@@ -24,12 +24,29 @@ beforeAll(async () => {
     };
     switch (request.url) {
       case '/ok':
-        return send(200, JSON.stringify({ results: [
-          { title: 'Zugspitze', text: 'The Zugspitze is the highest peak of Germany.', score: 12.5 },
-          { title: 'Alps', text: 'The Alps are a mountain range.', score: 3 },
-        ] }));
+        return send(
+          200,
+          JSON.stringify({
+            results: [
+              { title: 'Zugspitze', text: 'The Zugspitze is the highest peak of Germany.', score: 12.5 },
+              { title: 'Alps', text: 'The Alps are a mountain range.', score: 3 },
+            ],
+          }),
+        );
       case '/search-r1':
-        return send(200, JSON.stringify({ result: [[{ document: { id: '7', contents: '"Zugspitze"\nThe Zugspitze is the highest peak of Germany.' }, score: 0.9 }]] }));
+        return send(
+          200,
+          JSON.stringify({
+            result: [
+              [
+                {
+                  document: { id: '7', contents: '"Zugspitze"\nThe Zugspitze is the highest peak of Germany.' },
+                  score: 0.9,
+                },
+              ],
+            ],
+          }),
+        );
       case '/empty':
         return send(200, JSON.stringify({ results: [] }));
       case '/fail':
@@ -55,12 +72,18 @@ afterAll(async () => {
 });
 
 const call = (url: string, query = 'highest point Germany', extra: Record<string, unknown> = {}) =>
-  runTool(createRemoteRetrieverTool({ url, timeoutMs: 5000, ...extra }), { name: 'wiki_search', arguments: { query } }, { timeoutMs: 10_000, row: {} });
+  runTool(
+    createRemoteRetrieverTool({ url, timeoutMs: 5000, ...extra }),
+    { name: 'wiki_search', arguments: { query } },
+    { timeoutMs: 10_000, row: {} },
+  );
 
 describe('createRemoteRetrieverTool', () => {
   it('posts the query as JSON and shows the ranked passages with titles', async () => {
     const result = await call(`${base}/ok`, 'highest point Germany', { k: 2 });
-    expect(result.output).toBe('Zugspitze\nThe Zugspitze is the highest peak of Germany.\n\nAlps\nThe Alps are a mountain range.');
+    expect(result.output).toBe(
+      'Zugspitze\nThe Zugspitze is the highest peak of Germany.\n\nAlps\nThe Alps are a mountain range.',
+    );
     expect(requests.at(-1)).toEqual({ query: 'highest point Germany', k: 2 });
   });
 
@@ -84,11 +107,15 @@ describe('createRemoteRetrieverTool', () => {
     expect((await call(`${base}/fail`)).output).toBe('Error: retriever returned HTTP 503: index is loading');
     expect((await call(`${base}/bad-json`)).output).toMatch(/^Error: retriever returned invalid JSON/);
     expect((await call(`${base}/wrong-shape`)).output).toMatch(/^Error: retriever response has the wrong shape/);
-    expect((await call(`${base}/slow`, 'q', { timeoutMs: 300 })).output).toMatch(/^Error: retriever at .* did not answer within 300 ms/);
+    expect((await call(`${base}/slow`, 'q', { timeoutMs: 300 })).output).toMatch(
+      /^Error: retriever at .* did not answer within 300 ms/,
+    );
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const port = (closed.address() as AddressInfo).port;
     await new Promise((resolve) => closed.close(resolve));
-    expect((await call(`http://127.0.0.1:${port}/`)).output).toMatch(/^Error: retriever at .* unreachable \(ECONNREFUSED\)/);
+    expect((await call(`http://127.0.0.1:${port}/`)).output).toMatch(
+      /^Error: retriever at .* unreachable \(ECONNREFUSED\)/,
+    );
   });
 });

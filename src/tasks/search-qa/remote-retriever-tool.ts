@@ -31,11 +31,25 @@ export interface RemoteRetrieverOptions extends OutputBudget {
 }
 
 const SIMPLE_RESPONSE = z.object({
-  results: z.array(z.object({ title: z.string(), text: z.string(), id: z.union([z.string(), z.number()]).optional(), score: z.number().optional() })),
+  results: z.array(
+    z.object({
+      title: z.string(),
+      text: z.string(),
+      id: z.union([z.string(), z.number()]).optional(),
+      score: z.number().optional(),
+    }),
+  ),
 });
 
 const SEARCH_R1_RESPONSE = z.object({
-  result: z.array(z.array(z.object({ document: z.object({ contents: z.string(), id: z.union([z.string(), z.number()]).optional() }), score: z.number().optional() }))),
+  result: z.array(
+    z.array(
+      z.object({
+        document: z.object({ contents: z.string(), id: z.union([z.string(), z.number()]).optional() }),
+        score: z.number().optional(),
+      }),
+    ),
+  ),
 });
 
 /** Creates a search tool that asks an HTTP retrieval server. */
@@ -95,7 +109,8 @@ export function createRemoteRetrieverTool(options: RemoteRetrieverOptions): Tool
 
 function simpleHits(json: unknown): SearchHit[] | string {
   const parsed = SIMPLE_RESPONSE.safeParse(json);
-  if (!parsed.success) return 'Error: retriever response has the wrong shape; expected {"results": [{"title": string, "text": string}]}';
+  if (!parsed.success)
+    return 'Error: retriever response has the wrong shape; expected {"results": [{"title": string, "text": string}]}';
   return parsed.data.results.map((result, rank) => ({
     docId: String(result.id ?? result.title),
     title: result.title,
@@ -109,10 +124,18 @@ function simpleHits(json: unknown): SearchHit[] | string {
 // Search-R1 stores a passage as `"Title"\ntext` in `contents`.
 function searchR1Hits(json: unknown): SearchHit[] | string {
   const parsed = SEARCH_R1_RESPONSE.safeParse(json);
-  if (!parsed.success) return 'Error: retriever response has the wrong shape; expected {"result": [[{"document": {"contents": string}}]]}';
+  if (!parsed.success)
+    return 'Error: retriever response has the wrong shape; expected {"result": [[{"document": {"contents": string}}]]}';
   return (parsed.data.result[0] ?? []).map((item, rank) => {
     const [firstLine, ...rest] = item.document.contents.split('\n');
     const title = firstLine!.replace(/^"(.*)"$/, '$1');
-    return { docId: String(item.document.id ?? title), title, text: rest.join('\n'), score: item.score ?? -rank, passage: 0, source: 'remote' };
+    return {
+      docId: String(item.document.id ?? title),
+      title,
+      text: rest.join('\n'),
+      score: item.score ?? -rank,
+      passage: 0,
+      source: 'remote',
+    };
   });
 }

@@ -27,7 +27,11 @@ export interface FamilyRetrievalStats {
 }
 
 /** Computes the table over the given rows (grouped by family, families in first-seen order). */
-export function retrievalStats(index: SearchIndex, rows: readonly QuestionRow[], settings: WikiSearchSettings): FamilyRetrievalStats[] {
+export function retrievalStats(
+  index: SearchIndex,
+  rows: readonly QuestionRow[],
+  settings: WikiSearchSettings,
+): FamilyRetrievalStats[] {
   const byFamily = new Map<string, QuestionRow[]>();
   for (const row of rows) {
     const list = byFamily.get(row.family) ?? [];
@@ -36,7 +40,16 @@ export function retrievalStats(index: SearchIndex, rows: readonly QuestionRow[],
   }
   const documentSettings: WikiSearchSettings = { ...settings, unit: 'document', k: 1 };
   return [...byFamily.entries()].map(([family, familyRows]) => {
-    const sums = { gold1: 0, gold5: 0, gold20: 0, answer1: 0, answer5: 0, answerInOutput: 0, goldAnswerInOutput: 0, answerInDocumentHead: 0 };
+    const sums = {
+      gold1: 0,
+      gold5: 0,
+      gold20: 0,
+      answer1: 0,
+      answer5: 0,
+      answerInOutput: 0,
+      goldAnswerInOutput: 0,
+      answerInDocumentHead: 0,
+    };
     for (const row of familyRows) {
       const hits = index.search(row.question, { k: 20 });
       const gold = new Set(row.gold);
@@ -51,8 +64,10 @@ export function retrievalStats(index: SearchIndex, rows: readonly QuestionRow[],
       if (answerRank >= 0 && answerRank < 5) sums.answer5++;
       const output = runWikiSearch(index, row.question, settings);
       if (hasAnswer(output.text, row.answers)) sums.answerInOutput++;
-      if (output.shown.some((item) => isGold(item.hit) && hasAnswer(item.shown, row.answers))) sums.goldAnswerInOutput++;
-      if (hasAnswer(runWikiSearch(index, row.question, documentSettings).text, row.answers)) sums.answerInDocumentHead++;
+      if (output.shown.some((item) => isGold(item.hit) && hasAnswer(item.shown, row.answers)))
+        sums.goldAnswerInOutput++;
+      if (hasAnswer(runWikiSearch(index, row.question, documentSettings).text, row.answers))
+        sums.answerInDocumentHead++;
     }
     const share = (value: number) => Math.round((value / familyRows.length) * 1000) / 1000;
     return {
@@ -79,7 +94,8 @@ function hasAnswer(text: string, answers: readonly string[]): boolean {
 export function markdownTable(rows: ReadonlyArray<Record<string, string | number>>): string {
   if (rows.length === 0) return '(no rows)';
   const columns = Object.keys(rows[0]!);
-  const cell = (value: string | number | undefined) => (typeof value === 'number' && !Number.isInteger(value) ? value.toFixed(3) : String(value ?? ''));
+  const cell = (value: string | number | undefined) =>
+    typeof value === 'number' && !Number.isInteger(value) ? value.toFixed(3) : String(value ?? '');
   const lines = [`| ${columns.join(' | ')} |`, `|${columns.map(() => '---').join('|')}|`];
   for (const row of rows) lines.push(`| ${columns.map((column) => cell(row[column])).join(' | ')} |`);
   return lines.join('\n');

@@ -7,11 +7,36 @@ import { openSearchIndex, type SearchIndex } from './search-index.js';
 import type { CorpusDocument } from './types.js';
 
 const CORPUS: CorpusDocument[] = [
-  { id: 'factbook:fr/Government', title: 'France - Government', source: 'factbook', text: 'Country name: conventional long form: French Republic\nCapital: name: Paris\nNational anthem: name: "La Marseillaise"' },
-  { id: 'factbook:gm/Geography', title: 'Germany - Geography', source: 'factbook', text: 'Elevation extremes: lowest point: Neuendorf bei Wilster -3.54 m\nElevation extremes: highest point: Zugspitze 2,963 m' },
-  { id: 'elements:43', title: 'Technetium (chemical element)', source: 'elements', text: 'Symbol: Tc\nAtomic number: 43\nDiscovered by: Emilio Segrè\nTechnetium is a chemical element.' },
-  { id: 'wordnet:11400918', title: 'Wellington (general)', source: 'wordnet', text: 'British general and statesman; he defeated Napoleon at Waterloo; subsequently served as Prime Minister (1769-1852)\nAlso called: Duke of Wellington, Iron Duke' },
-  { id: 'wordnet:08952341', title: 'Paris (national capital)', source: 'wordnet', text: 'the capital and largest city of France\nPart of: France' },
+  {
+    id: 'factbook:fr/Government',
+    title: 'France - Government',
+    source: 'factbook',
+    text: 'Country name: conventional long form: French Republic\nCapital: name: Paris\nNational anthem: name: "La Marseillaise"',
+  },
+  {
+    id: 'factbook:gm/Geography',
+    title: 'Germany - Geography',
+    source: 'factbook',
+    text: 'Elevation extremes: lowest point: Neuendorf bei Wilster -3.54 m\nElevation extremes: highest point: Zugspitze 2,963 m',
+  },
+  {
+    id: 'elements:43',
+    title: 'Technetium (chemical element)',
+    source: 'elements',
+    text: 'Symbol: Tc\nAtomic number: 43\nDiscovered by: Emilio Segrè\nTechnetium is a chemical element.',
+  },
+  {
+    id: 'wordnet:11400918',
+    title: 'Wellington (general)',
+    source: 'wordnet',
+    text: 'British general and statesman; he defeated Napoleon at Waterloo; subsequently served as Prime Minister (1769-1852)\nAlso called: Duke of Wellington, Iron Duke',
+  },
+  {
+    id: 'wordnet:08952341',
+    title: 'Paris (national capital)',
+    source: 'wordnet',
+    text: 'the capital and largest city of France\nPart of: France',
+  },
 ];
 
 let dir: string;
@@ -33,7 +58,13 @@ describe('search index ranking', () => {
     expect(index.search('highest point Germany elevation')[0]!.docId).toBe('factbook:gm/Geography');
     expect(index.search('Who discovered technetium?')[0]!.docId).toBe('elements:43');
     expect(index.search('general who defeated Napoleon at Waterloo')[0]!.docId).toBe('wordnet:11400918');
-    expect(index.search('capital city France').slice(0, 2).map((hit) => hit.docId).sort()).toEqual(['factbook:fr/Government', 'wordnet:08952341']);
+    expect(
+      index
+        .search('capital city France')
+        .slice(0, 2)
+        .map((hit) => hit.docId)
+        .sort(),
+    ).toEqual(['factbook:fr/Government', 'wordnet:08952341']);
   });
 
   it('matches across accents and word forms', () => {
@@ -108,7 +139,12 @@ describe('search index cache', () => {
       const first = await openSearchIndex(changedDir);
       expect(first.search('Kilimanjaro')).toEqual([]);
       first.close();
-      const extra = { id: 'x:1', title: 'Tanzania - Geography', source: 'test', text: 'highest point: Kilimanjaro 5,895 m' };
+      const extra = {
+        id: 'x:1',
+        title: 'Tanzania - Geography',
+        source: 'test',
+        text: 'highest point: Kilimanjaro 5,895 m',
+      };
       writeFileSync(path.join(changedDir, DATA_FILES.corpus), toJsonLines([...CORPUS, extra]));
       const second = await openSearchIndex(changedDir);
       expect(second.search('Kilimanjaro')[0]!.docId).toBe('x:1');

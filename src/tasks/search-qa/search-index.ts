@@ -57,7 +57,7 @@ export interface IndexOptions {
 }
 
 const FORMAT = 'turnwise-fts/1';
-const TOKENIZER = "porter unicode61 remove_diacritics 2";
+const TOKENIZER = 'porter unicode61 remove_diacritics 2';
 // BM25 column weights: a title match counts 1.5 times a body match.
 const TITLE_WEIGHT = 1.5;
 const BODY_WEIGHT = 1;
@@ -72,7 +72,9 @@ export async function openSearchIndex(dir: string, options: IndexOptions = {}): 
   const passageOptions = options.passages ?? DEFAULT_PASSAGE_OPTIONS;
   if (!existsSync(corpusPath)) {
     if (!existsSync(indexPath)) {
-      throw new DataError(`search index: ${dir} has neither ${DATA_FILES.corpus} nor ${DATA_FILES.index}; run \`turnwise data build\` first`);
+      throw new DataError(
+        `search index: ${dir} has neither ${DATA_FILES.corpus} nor ${DATA_FILES.index}; run \`turnwise data build\` first`,
+      );
     }
     return openExisting(indexPath);
   }
@@ -102,7 +104,9 @@ export async function buildSearchIndex(
       CREATE TABLE documents (rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, title TEXT NOT NULL, text TEXT NOT NULL, source TEXT NOT NULL);
       CREATE VIRTUAL TABLE passages USING fts5(title, body, doc UNINDEXED, part UNINDEXED, tokenize = '${TOKENIZER}');
     `);
-    const insertDocument = database.prepare('INSERT INTO documents (rowid, id, title, text, source) VALUES (?, ?, ?, ?, ?)');
+    const insertDocument = database.prepare(
+      'INSERT INTO documents (rowid, id, title, text, source) VALUES (?, ?, ?, ?, ?)',
+    );
     const insertPassage = database.prepare('INSERT INTO passages (title, body, doc, part) VALUES (?, ?, ?, ?)');
     let documentCount = 0;
     let passageCount = 0;
@@ -159,7 +163,12 @@ async function* readCorpus(corpusPath: string): AsyncGenerator<CorpusDocument> {
     if (typeof document.id !== 'string' || typeof document.title !== 'string' || typeof document.text !== 'string') {
       throw new DataError(`${corpusPath}: record ${line} needs string fields id, title and text`);
     }
-    yield { id: document.id, title: document.title, text: document.text, source: typeof document.source === 'string' ? document.source : 'unknown' };
+    yield {
+      id: document.id,
+      title: document.title,
+      text: document.text,
+      source: typeof document.source === 'string' ? document.source : 'unknown',
+    };
   }
 }
 
@@ -179,10 +188,17 @@ function metaMatches(indexPath: string, wanted: Record<string, string>): boolean
 
 function openExisting(indexPath: string): SearchIndex {
   const database = new Database(indexPath, { readonly: true, fileMustExist: true });
-  const meta = new Map((database.prepare('SELECT key, value FROM meta').all() as Array<{ key: string; value: string }>).map((row) => [row.key, row.value]));
+  const meta = new Map(
+    (database.prepare('SELECT key, value FROM meta').all() as Array<{ key: string; value: string }>).map((row) => [
+      row.key,
+      row.value,
+    ]),
+  );
   if (meta.get('format') !== FORMAT) {
     database.close();
-    throw new DataError(`search index ${indexPath}: format ${meta.get('format') ?? '(none)'}, expected ${FORMAT}; delete it to rebuild`);
+    throw new DataError(
+      `search index ${indexPath}: format ${meta.get('format') ?? '(none)'}, expected ${FORMAT}; delete it to rebuild`,
+    );
   }
   // Rank first, then read texts only for the k passages kept.
   const match = database.prepare(
@@ -203,7 +219,12 @@ function openExisting(indexPath: string): SearchIndex {
       const best = new Map<number, { passageRow: number; part: number; rank: number }>();
       // Fetch passages until k distinct documents are found (or the matches run out).
       for (let limit = k * 4; ; limit *= 4) {
-        const rows = match.all(expression, limit) as Array<{ passageRow: number; doc: number; part: number; rank: number }>;
+        const rows = match.all(expression, limit) as Array<{
+          passageRow: number;
+          doc: number;
+          part: number;
+          rank: number;
+        }>;
         best.clear();
         for (const row of rows) if (!best.has(row.doc)) best.set(row.doc, row);
         if (best.size >= k || rows.length < limit) break;

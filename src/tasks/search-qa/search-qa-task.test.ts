@@ -8,10 +8,34 @@ import type { CorpusDocument, QuestionRow } from './types.js';
 
 let dir: string;
 
-const CORPUS: CorpusDocument[] = [{ id: 'elements:1', title: 'Hydrogen (chemical element)', source: 'elements', text: 'Symbol: H\nAtomic number: 1' }];
+const CORPUS: CorpusDocument[] = [
+  { id: 'elements:1', title: 'Hydrogen (chemical element)', source: 'elements', text: 'Symbol: H\nAtomic number: 1' },
+];
 const ROWS: QuestionRow[] = [
-  { id: 'a', question: 'What is the chemical symbol of the element hydrogen?', answers: ['H'], normalizedAnswers: ['h'], family: 'element_symbol', template: '', source: 'elements', entity: 'Hydrogen', gold: ['elements:1'], split: 'train' },
-  { id: 'b', question: 'Which chemical element has the atomic number 1?', answers: ['Hydrogen'], normalizedAnswers: ['hydrogen'], family: 'element_by_number', template: '', source: 'elements', entity: 'Hydrogen', gold: ['elements:1'], split: 'test' },
+  {
+    id: 'a',
+    question: 'What is the chemical symbol of the element hydrogen?',
+    answers: ['H'],
+    normalizedAnswers: ['h'],
+    family: 'element_symbol',
+    template: '',
+    source: 'elements',
+    entity: 'Hydrogen',
+    gold: ['elements:1'],
+    split: 'train',
+  },
+  {
+    id: 'b',
+    question: 'Which chemical element has the atomic number 1?',
+    answers: ['Hydrogen'],
+    normalizedAnswers: ['hydrogen'],
+    family: 'element_by_number',
+    template: '',
+    source: 'elements',
+    entity: 'Hydrogen',
+    gold: ['elements:1'],
+    split: 'test',
+  },
 ];
 
 beforeAll(() => {
@@ -23,14 +47,23 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('openSearchQaTask', () => {
   it('wires dataset, index, tool and rubric over one data directory', async () => {
-    const task = await openSearchQaTask({ dir, tool: { maxCharacters: 200 }, rubric: { searchAnswer: 'gold', exactMatch: 'normalized' } });
+    const task = await openSearchQaTask({
+      dir,
+      tool: { maxCharacters: 200 },
+      rubric: { searchAnswer: 'gold', exactMatch: 'normalized' },
+    });
     try {
       expect(task.dataset('train').map((row) => row.id)).toEqual(['a']);
       expect(task.dataset().length).toBe(2);
       expect(task.tool.run('hydrogen symbol').text).toBe('Hydrogen (chemical element)\nSymbol: H\nAtomic number: 1');
       expect(task.tool.settings.maxCharacters).toBe(200);
       expect(task.rubric.functions.map((fn) => fn.name)).toEqual([
-        'tool_execution', 'search_answer_gold', 'answer_presence', 'exact_match_normalized', 'xml_format', 'xml_tags',
+        'tool_execution',
+        'search_answer_gold',
+        'answer_presence',
+        'exact_match_normalized',
+        'xml_format',
+        'xml_tags',
       ]);
     } finally {
       task.close();
@@ -40,7 +73,9 @@ describe('openSearchQaTask', () => {
   it('refuses a directory without questions when building is turned off', async () => {
     const empty = mkdtempSync(path.join(tmpdir(), 'search-qa-task-empty-'));
     try {
-      await expect(openSearchQaTask({ dir: empty, buildIfMissing: false })).rejects.toThrow(/no questions\.jsonl; run `turnwise data build/);
+      await expect(openSearchQaTask({ dir: empty, buildIfMissing: false })).rejects.toThrow(
+        /no questions\.jsonl; run `turnwise data build/,
+      );
     } finally {
       rmSync(empty, { recursive: true, force: true });
     }

@@ -58,7 +58,10 @@ export async function openSearchQaTask(options: SearchQaTaskOptions = {}): Promi
   const tier = options.tier ?? 'M';
   const dir = path.resolve(options.dir !== undefined && options.dir !== '' ? options.dir : defaultDataDir(tier));
   if (!existsSync(path.join(dir, DATA_FILES.questions))) {
-    if (options.buildIfMissing === false) throw new DataError(`search-qa: ${dir} has no ${DATA_FILES.questions}; run \`turnwise data build --tier ${tier}\``);
+    if (options.buildIfMissing === false)
+      throw new DataError(
+        `search-qa: ${dir} has no ${DATA_FILES.questions}; run \`turnwise data build --tier ${tier}\``,
+      );
     options.onProgress?.(`building search-QA data tier ${tier} in ${dir}`);
     buildSearchQaData({ tier, dir, onProgress: options.onProgress });
   }
@@ -66,7 +69,9 @@ export async function openSearchQaTask(options: SearchQaTaskOptions = {}): Promi
   const tool = createWikiSearchTool(index, options.tool);
   const functions = [...createSearchQaRubric({ ...options.rubric, tool }).functions];
   if (!functions.some((fn) => fn.name === 'exact_match_normalized')) {
-    const normalized = createSearchQaRubric({ tool, exactMatch: 'normalized' }).functions.find((fn) => fn.name === 'exact_match_normalized')!;
+    const normalized = createSearchQaRubric({ tool, exactMatch: 'normalized' }).functions.find(
+      (fn) => fn.name === 'exact_match_normalized',
+    )!;
     functions.push({ ...normalized, weight: 0, score: normalized.score.bind(normalized) });
   }
   const splits = new Map<string, QuestionRow[]>();
@@ -84,7 +89,10 @@ export async function openSearchQaTask(options: SearchQaTaskOptions = {}): Promi
     dataset: (split) => loadSearchQaDataset(dir, split),
     rows(split) {
       const rows = splits.get(split);
-      if (!rows) throw new DataError(`search-QA data in ${dir} has no split ${JSON.stringify(split)}; it has ${[...splits.keys()].join(', ')}`);
+      if (!rows)
+        throw new DataError(
+          `search-QA data in ${dir} has no split ${JSON.stringify(split)}; it has ${[...splits.keys()].join(', ')}`,
+        );
       return rows;
     },
     rowId: (row) => row.id,

@@ -9,7 +9,11 @@ import { matchKey } from './text-match.js';
 import type { Split } from './types.js';
 
 /** Families whose questions appear only in the test split (template held out). */
-export const HELD_OUT_FAMILIES: ReadonlySet<string> = new Set(['flag_reverse', 'bridge_anthem_capital', 'bridge_capital_highest']);
+export const HELD_OUT_FAMILIES: ReadonlySet<string> = new Set([
+  'flag_reverse',
+  'bridge_anthem_capital',
+  'bridge_capital_highest',
+]);
 
 /** The bucket 0-9 of an entity name. */
 export function entityBucket(entity: string): number {

@@ -12,8 +12,18 @@ import type { CorpusDocument, QuestionRow } from './types.js';
 import { createWikiSearchTool, type WikiSearchTool } from './wiki-search-tool.js';
 
 const CORPUS: CorpusDocument[] = [
-  { id: 'elements:1', title: 'Hydrogen (chemical element)', source: 'elements', text: 'Symbol: H\nAtomic number: 1\nHydrogen is the lightest element.' },
-  { id: 'elements:2', title: 'Helium (chemical element)', source: 'elements', text: 'Symbol: He\nAtomic number: 2\nHelium is a noble gas.' },
+  {
+    id: 'elements:1',
+    title: 'Hydrogen (chemical element)',
+    source: 'elements',
+    text: 'Symbol: H\nAtomic number: 1\nHydrogen is the lightest element.',
+  },
+  {
+    id: 'elements:2',
+    title: 'Helium (chemical element)',
+    source: 'elements',
+    text: 'Symbol: He\nAtomic number: 2\nHelium is a noble gas.',
+  },
 ];
 
 const format = new XmlFormat();
@@ -34,23 +44,66 @@ afterAll(() => {
 });
 
 function row(answers: string[], gold: string[]): QuestionRow {
-  return { id: 'q', question: 'What is the chemical symbol of hydrogen?', answers, normalizedAnswers: normalizeAliases(answers), family: 'element_symbol', template: '', source: 'elements', entity: 'Hydrogen', gold, split: 'train' };
+  return {
+    id: 'q',
+    question: 'What is the chemical symbol of hydrogen?',
+    answers,
+    normalizedAnswers: normalizeAliases(answers),
+    family: 'element_symbol',
+    template: '',
+    source: 'elements',
+    entity: 'Hydrogen',
+    gold,
+    split: 'train',
+  };
 }
 
 // A two-turn episode: a search with `query` whose result is `shown` (default: the real tool output), then `answer`.
 function episode(query: string, answer: string, shown = tool.run(query).text): Trajectory {
   const call: ToolCall = { name: 'wiki_search', arguments: { query } };
-  const first: Message = { role: 'assistant', content: `<reasoning>look it up</reasoning>\n<tool>${JSON.stringify({ name: 'wiki_search', args: { query } })}</tool>` };
+  const first: Message = {
+    role: 'assistant',
+    content: `<reasoning>look it up</reasoning>\n<tool>${JSON.stringify({ name: 'wiki_search', args: { query } })}</tool>`,
+  };
   const reply = format.formatResult(shown);
   const second: Message = { role: 'assistant', content: `<reasoning>found it</reasoning>\n<answer>${answer}</answer>` };
   const span = { start: 0, end: 0 };
   const turns: Turn[] = [
-    { index: 0, assistant: first, sampled: span, toolCalls: [call], env: reply, envSpan: span, isToolResult: true, toolFailed: false, truncated: false },
-    { index: 1, assistant: second, sampled: span, toolCalls: [], isToolResult: false, toolFailed: false, truncated: false },
+    {
+      index: 0,
+      assistant: first,
+      sampled: span,
+      toolCalls: [call],
+      env: reply,
+      envSpan: span,
+      isToolResult: true,
+      toolFailed: false,
+      truncated: false,
+    },
+    {
+      index: 1,
+      assistant: second,
+      sampled: span,
+      toolCalls: [],
+      isToolResult: false,
+      toolFailed: false,
+      truncated: false,
+    },
   ];
   return {
-    rowId: 'q', groupIndex: 0, messages: [first, reply, second], tokens: [], promptLength: 0, trainable: [], logprobs: [],
-    turns, turnRewards: [], outcomeReward: 0, rewardComponents: {}, stopReason: 'answered', errors: [],
+    rowId: 'q',
+    groupIndex: 0,
+    messages: [first, reply, second],
+    tokens: [],
+    promptLength: 0,
+    trainable: [],
+    logprobs: [],
+    turns,
+    turnRewards: [],
+    outcomeReward: 0,
+    rewardComponents: {},
+    stopReason: 'answered',
+    errors: [],
   };
 }
 

@@ -46,7 +46,10 @@ export function createSearchQaRubric(options: SearchQaRubricOptions = {}): Rubri
       : searchAnswerReward<QuestionRow>({ answers: paperAnswers, format });
   const exactMatch =
     options.exactMatch === 'normalized'
-      ? { ...exactMatchReward<QuestionRow>({ answers: (row) => row.answers, format, normalize: normalizeTriviaQa }), name: 'exact_match_normalized' }
+      ? {
+          ...exactMatchReward<QuestionRow>({ answers: (row) => row.answers, format, normalize: normalizeTriviaQa }),
+          name: 'exact_match_normalized',
+        }
       : exactMatchReward<QuestionRow>({ answers: paperAnswers, format, normalize: normalizePaper });
   return new Rubric<QuestionRow>(
     [
@@ -112,6 +115,9 @@ export function goldSearchAnswerReward(options: GoldSearchAnswerOptions): Reward
 }
 
 function requireTool(tool: WikiSearchTool | undefined): WikiSearchTool {
-  if (!tool) throw new DataError("createSearchQaRubric: searchAnswer 'gold' needs options.tool (the environment's wiki_search tool)");
+  if (!tool)
+    throw new DataError(
+      "createSearchQaRubric: searchAnswer 'gold' needs options.tool (the environment's wiki_search tool)",
+    );
   return tool;
 }

@@ -14,7 +14,13 @@ const root = mkdtempSync(join(tmpdir(), 'turnwise-warm-start-'));
 let task: SearchQaTask;
 
 beforeAll(async () => {
-  task = await openSearchQaTask({ tier: 'S', dir: join(root, 'data'), tool: { maxCharacters: 200, k: 1 }, maxToolCalls: 2, systemPrompt: 'short' });
+  task = await openSearchQaTask({
+    tier: 'S',
+    dir: join(root, 'data'),
+    tool: { maxCharacters: 200, k: 1 },
+    maxToolCalls: 2,
+    systemPrompt: 'short',
+  });
 });
 afterAll(() => task?.close?.());
 
@@ -27,17 +33,17 @@ const configOf = (cacheDir: string, overrides: Record<string, unknown> = {}): Tr
           dir: join(root, 'data'),
           model: { size: 'tiny', vocabSize: 320, contextLength: 768 },
           warmStart: {
-          corpusCharacters: 20_000,
-          demonstrations: 48,
-          pretrainSteps: 10,
-          pretrainBatch: 4,
-          pretrainSeqLength: 32,
-          pretrainLr: 1e-2,
-          sftSteps: 10,
-          sftBatch: 6,
-          sftLr: 1e-2,
-          demoMix: { good: 0.25, poorQuery: 0.25, noSearch: 0.25, brokenFormat: 0.25 },
-          cacheDir,
+            corpusCharacters: 20_000,
+            demonstrations: 48,
+            pretrainSteps: 10,
+            pretrainBatch: 4,
+            pretrainSeqLength: 32,
+            pretrainLr: 1e-2,
+            sftSteps: 10,
+            sftBatch: 6,
+            sftLr: 1e-2,
+            demoMix: { good: 0.25, poorQuery: 0.25, noSearch: 0.25, brokenFormat: 0.25 },
+            cacheDir,
           },
         },
         rl: { maxCompletionTokens: 400 },
@@ -55,7 +61,8 @@ async function run(config: TrainConfig) {
 }
 
 /** The loss of every logged step of a stage. */
-const losses = (lines: string[], stage: string) => lines.flatMap((line) => (line.includes(`] ${stage} step`) ? [Number(/loss (\S+)/.exec(line)![1])] : []));
+const losses = (lines: string[], stage: string) =>
+  lines.flatMap((line) => (line.includes(`] ${stage} step`) ? [Number(/loss (\S+)/.exec(line)![1])] : []));
 const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
 
 describe('warm start (tier S, tiny model)', () => {
@@ -88,10 +95,17 @@ describe('warm start (tier S, tiny model)', () => {
     expect(mean(sft.slice(-3))).toBeLessThan(mean(sft.slice(0, 3)) - 0.3);
 
     // The base is a loadable checkpoint with its tokenizer, and nothing of the build is left behind.
-    const backend = await createLocalBackend({ tokenizerDir: first.baseDir, checkpoint: first.baseDir, optimizer: false, checkpointDirectory: join(root, 'scratch') });
+    const backend = await createLocalBackend({
+      tokenizerDir: first.baseDir,
+      checkpoint: first.baseDir,
+      optimizer: false,
+      checkpointDirectory: join(root, 'scratch'),
+    });
     expect(backend.tokenizer.vocabSize).toBe(first.summary.vocabSize);
     await backend.close();
-    expect(Object.keys(first.summary.files!).sort()).toEqual(expect.arrayContaining(['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']));
+    expect(Object.keys(first.summary.files!).sort()).toEqual(
+      expect.arrayContaining(['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']),
+    );
     expect(readdirSync(cacheDir)).toEqual([warmStartKey(config)]);
 
     // Same recipe: reused. Another recipe (cache location aside): rebuilt under its own key.
@@ -101,7 +115,9 @@ describe('warm start (tier S, tiny model)', () => {
     expect(again.summary).toEqual(first.summary);
     expect(again.lines).toEqual([`[warm start] reusing cached base ${first.baseDir}`]);
     expect(warmStartKey(configOf(join(root, 'elsewhere')))).toBe(warmStartKey(config));
-    const goodOnly = configOf(cacheDir, { task: { warmStart: { demoMix: { good: 1, poorQuery: 0, noSearch: 0, brokenFormat: 0 } } } });
+    const goodOnly = configOf(cacheDir, {
+      task: { warmStart: { demoMix: { good: 1, poorQuery: 0, noSearch: 0, brokenFormat: 0 } } },
+    });
     expect(warmStartKey(goodOnly)).not.toBe(warmStartKey(config));
     const other = await run(goodOnly);
     expect(other.reused).toBe(false);
@@ -124,7 +140,9 @@ describe('warm start (tier S, tiny model)', () => {
     expect(cachedBase(config)).toBeUndefined();
     const repaired = await run(config);
     expect(repaired.reused).toBe(false);
-    expect(repaired.lines[0]).toMatch(/cached base .* is unusable: base\/model\.safetensors does not match the SHA-256 recorded when it was built; rebuilding it/);
+    expect(repaired.lines[0]).toMatch(
+      /cached base .* is unusable: base\/model\.safetensors does not match the SHA-256 recorded when it was built; rebuilding it/,
+    );
     expect(readFileSync(weights).equals(intact)).toBe(true);
     expect(repaired.summary.files).toEqual(original.summary.files);
 
@@ -133,7 +151,9 @@ describe('warm start (tier S, tiny model)', () => {
     writeFileSync(summaryPath, readFileSync(summaryPath, 'utf8').slice(0, 40));
     expect((await run(config)).lines[0]).toMatch(/unusable: warm-start\.json is not valid JSON/);
     writeFileSync(weights, intact.subarray(0, 100));
-    expect((await run(config)).lines[0]).toMatch(new RegExp(`unusable: base/model\\.safetensors has 100 bytes, the build wrote ${intact.length}`));
+    expect((await run(config)).lines[0]).toMatch(
+      new RegExp(`unusable: base/model\\.safetensors has 100 bytes, the build wrote ${intact.length}`),
+    );
     expect((await run(config)).reused).toBe(true);
 
     // An entry of an older version has no fingerprint: reused while its files are there.

@@ -38,7 +38,16 @@ import type { SearchQaTask } from './search-qa-task.js';
 const RECIPE_VERSION = 2;
 
 /** Atomic tokens of the tool-use format. */
-export const FORMAT_TOKENS = ['<reasoning>', '</reasoning>', '<tool>', '</tool>', '<result>', '</result>', '<answer>', '</answer>'];
+export const FORMAT_TOKENS = [
+  '<reasoning>',
+  '</reasoning>',
+  '<tool>',
+  '</tool>',
+  '<result>',
+  '</result>',
+  '<answer>',
+  '</answer>',
+];
 
 /** What a warm start produced. */
 export interface WarmStartResult {
@@ -80,8 +89,21 @@ export function warmStartKey(config: TrainConfig): string {
   // The demonstrations come from the training split; named only when it is not the default, so keys of the default stay as they were.
   const split = config.data.trainSplit !== 'train' ? { trainSplit: config.data.trainSplit } : {};
   // `task` is the environment as the key has always named it (keys made before the task had its own config section still match).
-  const task = { searchTopK: section.searchTopK, resultCharBudget: section.resultCharBudget, maxToolCalls: section.maxToolCalls, systemPrompt: section.systemPrompt };
-  return configHash({ version: RECIPE_VERSION, recipe, model: section.model, tier: section.tier, task, budget: config.rl.maxCompletionTokens, ...split });
+  const task = {
+    searchTopK: section.searchTopK,
+    resultCharBudget: section.resultCharBudget,
+    maxToolCalls: section.maxToolCalls,
+    systemPrompt: section.systemPrompt,
+  };
+  return configHash({
+    version: RECIPE_VERSION,
+    recipe,
+    model: section.model,
+    tier: section.tier,
+    task,
+    budget: config.rl.maxCompletionTokens,
+    ...split,
+  });
 }
 
 /** The engine model config of the warm start (vocabulary size from the trained tokenizer). */
@@ -117,7 +139,10 @@ function fingerprint(baseDir: string): Record<string, { bytes: number; sha256: s
 }
 
 /** A cache entry: its summary when complete and intact, the problem when damaged, nothing when absent. */
-function inspectCacheEntry(root: string, key: string): { summary: WarmStartSummary } | { problem: string } | { absent: true } {
+function inspectCacheEntry(
+  root: string,
+  key: string,
+): { summary: WarmStartSummary } | { problem: string } | { absent: true } {
   const summaryPath = join(root, 'warm-start.json');
   if (!existsSync(root)) return { absent: true };
   if (!existsSync(summaryPath)) return { problem: 'warm-start.json is missing (an unfinished build)' };
@@ -127,10 +152,13 @@ function inspectCacheEntry(root: string, key: string): { summary: WarmStartSumma
   } catch (error) {
     return { problem: `warm-start.json is not valid JSON (${(error as Error).message})` };
   }
-  if (summary === null || typeof summary !== 'object' || summary.key !== key) return { problem: `warm-start.json does not describe the base with key ${key}` };
+  if (summary === null || typeof summary !== 'object' || summary.key !== key)
+    return { problem: `warm-start.json does not describe the base with key ${key}` };
   const baseDir = join(root, 'base');
   // Entries of older versions carry no fingerprint: check that the files a backend loads are there.
-  const expected = summary.files ?? Object.fromEntries(['config.json', 'model.safetensors', 'tokenizer.json'].map((name) => [name, undefined]));
+  const expected =
+    summary.files ??
+    Object.fromEntries(['config.json', 'model.safetensors', 'tokenizer.json'].map((name) => [name, undefined]));
   for (const [name, recorded] of Object.entries(expected)) {
     const path = join(baseDir, name);
     if (!existsSync(path)) return { problem: `base/${name} is missing` };
@@ -139,15 +167,19 @@ function inspectCacheEntry(root: string, key: string): { summary: WarmStartSumma
       continue;
     }
     const bytes = readFileSync(path);
-    if (bytes.length !== recorded.bytes) return { problem: `base/${name} has ${bytes.length} bytes, the build wrote ${recorded.bytes}` };
-    if (createHash('sha256').update(bytes).digest('hex') !== recorded.sha256) return { problem: `base/${name} does not match the SHA-256 recorded when it was built` };
+    if (bytes.length !== recorded.bytes)
+      return { problem: `base/${name} has ${bytes.length} bytes, the build wrote ${recorded.bytes}` };
+    if (createHash('sha256').update(bytes).digest('hex') !== recorded.sha256)
+      return { problem: `base/${name} does not match the SHA-256 recorded when it was built` };
   }
   return { summary };
 }
 
 /** Corpus texts for the tokenizer and pretraining: every `stride`-th document, title and text. */
 function corpusTexts(dataDir: string, maxCharacters: number): string[] {
-  const lines = readFileSync(join(dataDir, DATA_FILES.corpus), 'utf8').split('\n').filter((line) => line.length > 0);
+  const lines = readFileSync(join(dataDir, DATA_FILES.corpus), 'utf8')
+    .split('\n')
+    .filter((line) => line.length > 0);
   const texts: string[] = [];
   let characters = 0;
   const stride = Math.max(1, Math.floor(lines.length / 4000));
@@ -160,7 +192,14 @@ function corpusTexts(dataDir: string, maxCharacters: number): string[] {
   return texts;
 }
 
-const adam = (learningRate: number) => ({ learningRate, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0, gradClipNorm: 1 });
+const adam = (learningRate: number) => ({
+  learningRate,
+  beta1: 0.9,
+  beta2: 0.99,
+  eps: 1e-8,
+  weightDecay: 0,
+  gradClipNorm: 1,
+});
 
 /**
  * Plays demonstrations through the task's environment with a scripted policy; returns the SFT
@@ -203,18 +242,34 @@ async function demonstrationDatums(
     for (const [name, value] of Object.entries(trajectory.rewardComponents)) sum[name] = (sum[name] ?? 0) + value;
     sum[`stop/${trajectory.stopReason}`] = (sum[`stop/${trajectory.stopReason}`] ?? 0) + 1;
   }
-  const metrics = Object.fromEntries(Object.entries(sums).map(([kind, sum]) => [kind, Object.fromEntries(Object.entries(sum).map(([name, value]) => [name, value / counts[kind]!]))]));
+  const metrics = Object.fromEntries(
+    Object.entries(sums).map(([kind, sum]) => [
+      kind,
+      Object.fromEntries(Object.entries(sum).map(([name, value]) => [name, value / counts[kind]!])),
+    ]),
+  );
   // Sequences longer than the model's context are cut to it (the cut part is not trained on).
   const limit = searchQaConfigOf(config).model.contextLength;
   const datums = groups.map(({ trajectories: [trajectory] }) => {
     const tokens = trajectory!.tokens.slice(0, limit + 1);
-    return { inputTokens: tokens.slice(0, -1), targetTokens: tokens.slice(1), weights: trajectory!.trainable.slice(1, tokens.length) };
+    return {
+      inputTokens: tokens.slice(0, -1),
+      targetTokens: tokens.slice(1),
+      weights: trajectory!.trainable.slice(1, tokens.length),
+    };
   });
   return { datums, metrics };
 }
 
 /** Runs `steps` cross-entropy steps on batches drawn from `datums`; returns the loss curve. */
-async function supervisedSteps(backend: LocalBackend, batches: () => Datum[], steps: number, lr: number, label: string, log: (message: string) => void): Promise<{ losses: number[]; tokens: number }> {
+async function supervisedSteps(
+  backend: LocalBackend,
+  batches: () => Datum[],
+  steps: number,
+  lr: number,
+  label: string,
+  log: (message: string) => void,
+): Promise<{ losses: number[]; tokens: number }> {
   const losses: number[] = [];
   let tokens = 0;
   const start = performance.now();
@@ -227,14 +282,21 @@ async function supervisedSteps(backend: LocalBackend, batches: () => Datum[], st
     losses.push(result.loss);
     if ((step + 1) % Math.max(1, Math.floor(steps / 10)) === 0 || step === steps - 1) {
       const seconds = (performance.now() - start) / 1000;
-      log(`[warm start] ${label} step ${step + 1}/${steps}  loss ${result.loss.toFixed(3)}  ${(tokens / seconds).toFixed(0)} tok/s  ${seconds.toFixed(0)}s`);
+      log(
+        `[warm start] ${label} step ${step + 1}/${steps}  loss ${result.loss.toFixed(3)}  ${(tokens / seconds).toFixed(0)} tok/s  ${seconds.toFixed(0)}s`,
+      );
     }
   }
   return { losses, tokens };
 }
 
 /** Builds (or reuses) the warm-started base for a config. */
-export async function warmStart(options: { config: TrainConfig; task: SearchQaTask; log?: (message: string) => void; force?: boolean }): Promise<WarmStartResult> {
+export async function warmStart(options: {
+  config: TrainConfig;
+  task: SearchQaTask;
+  log?: (message: string) => void;
+  force?: boolean;
+}): Promise<WarmStartResult> {
   const { config, task } = options;
   const log = options.log ?? ((message: string) => console.error(message));
   const key = warmStartKey(config);
@@ -306,7 +368,13 @@ function publish(building: string, root: string, key: string, force: boolean, lo
 }
 
 /** Builds a base into `root` (tokenizer, pretraining, SFT) and writes its summary last. */
-async function buildBase(config: TrainConfig, task: SearchQaTask, key: string, root: string, log: (message: string) => void): Promise<WarmStartSummary> {
+async function buildBase(
+  config: TrainConfig,
+  task: SearchQaTask,
+  key: string,
+  root: string,
+  log: (message: string) => void,
+): Promise<WarmStartSummary> {
   const started = performance.now();
   const section = searchQaConfigOf(config);
   const settings = section.warmStart;
@@ -317,7 +385,15 @@ async function buildBase(config: TrainConfig, task: SearchQaTask, key: string, r
   const demoRows = trainRows.slice(0, Math.min(trainRows.length, settings.demonstrations));
   const guessPool = new Map<string, string[]>();
   for (const row of trainRows) guessPool.set(row.family, [...(guessPool.get(row.family) ?? []), row.answers[0]!]);
-  const demos = demoRows.map((row) => makeDemonstration({ row, kind: chooseKind(settings.demoMix, random), tool: task.tool, random, guessPool: (guessPool.get(row.family) ?? []).filter((answer) => !row.answers.includes(answer)) }));
+  const demos = demoRows.map((row) =>
+    makeDemonstration({
+      row,
+      kind: chooseKind(settings.demoMix, random),
+      tool: task.tool,
+      random,
+      guessPool: (guessPool.get(row.family) ?? []).filter((answer) => !row.answers.includes(answer)),
+    }),
+  );
   const kinds: Record<string, number> = {};
   for (const demo of demos) kinds[demo.kind] = (kinds[demo.kind] ?? 0) + 1;
 
@@ -326,7 +402,10 @@ async function buildBase(config: TrainConfig, task: SearchQaTask, key: string, r
   const corpus = corpusTexts(task.dir, settings.corpusCharacters);
   const prompt = (await task.createEnv().reset(demos[0]!.row)).map((message) => message.content);
   const taskTexts = demos.flatMap((demo) => [demo.row.question, ...demo.replies]);
-  const trained = trainBpe([...corpus, ...taskTexts, ...prompt], { vocabSize: section.model.vocabSize, addedTokens: FORMAT_TOKENS });
+  const trained = trainBpe([...corpus, ...taskTexts, ...prompt], {
+    vocabSize: section.model.vocabSize,
+    addedTokens: FORMAT_TOKENS,
+  });
   const tokenizerDir = join(root, 'tokenizer');
   await writeTokenizerFiles(tokenizerDir, trained);
   const tokenizer = await loadTokenizer(tokenizerDir);
@@ -334,9 +413,17 @@ async function buildBase(config: TrainConfig, task: SearchQaTask, key: string, r
   log(`[warm start] tokenizer: ${tokenizer.vocabSize} tokens in ${tokenizerSeconds.toFixed(1)}s`);
 
   // 2. Pretraining on corpus text.
-  const backend = await createLocalBackend({ tokenizerDir, checkpointDirectory: root, modelConfig: modelConfigOf(config, tokenizer.vocabSize), seed: settings.seed, samplerSlots: 8 });
+  const backend = await createLocalBackend({
+    tokenizerDir,
+    checkpointDirectory: root,
+    modelConfig: modelConfigOf(config, tokenizer.vocabSize),
+    seed: settings.seed,
+    samplerSlots: 8,
+  });
   const parameters = backend.model.layout.totalSize;
-  log(`[warm start] model: ${section.model.size}, ${(parameters / 1e6).toFixed(2)}M parameters; ${demos.length} demonstrations ${JSON.stringify(kinds)}`);
+  log(
+    `[warm start] model: ${section.model.size}, ${(parameters / 1e6).toFixed(2)}M parameters; ${demos.length} demonstrations ${JSON.stringify(kinds)}`,
+  );
   const eos = tokenizer.eosTokenId ?? 0;
   const stream: number[] = [];
   for (const text of corpus) {
@@ -361,7 +448,11 @@ async function buildBase(config: TrainConfig, task: SearchQaTask, key: string, r
           const half = tokens.slice(0, Math.ceil((window + 1) / 2));
           tokens = [...half, ...half].slice(0, window + 1);
         }
-        return { inputTokens: tokens.slice(0, -1), targetTokens: tokens.slice(1), weights: tokens.slice(1).map(() => 1) };
+        return {
+          inputTokens: tokens.slice(0, -1),
+          targetTokens: tokens.slice(1),
+          weights: tokens.slice(1).map(() => 1),
+        };
       }),
     settings.pretrainSteps,
     settings.pretrainLr,
@@ -372,8 +463,21 @@ async function buildBase(config: TrainConfig, task: SearchQaTask, key: string, r
 
   // 3. Supervised fine-tuning on the demonstrations, played through the environment.
   const sftStart = performance.now();
-  const { datums: sftData, metrics: demonstrationMetrics } = await demonstrationDatums(demos, task, backend, config, random.fork());
-  const sft = await supervisedSteps(backend, () => Array.from({ length: settings.sftBatch }, () => sftData[random.int(sftData.length)]!), settings.sftSteps, settings.sftLr, 'sft', log);
+  const { datums: sftData, metrics: demonstrationMetrics } = await demonstrationDatums(
+    demos,
+    task,
+    backend,
+    config,
+    random.fork(),
+  );
+  const sft = await supervisedSteps(
+    backend,
+    () => Array.from({ length: settings.sftBatch }, () => sftData[random.int(sftData.length)]!),
+    settings.sftSteps,
+    settings.sftLr,
+    'sft',
+    log,
+  );
   const sftSeconds = (performance.now() - sftStart) / 1000;
 
   const baseDir = await backend.save('base');
@@ -382,8 +486,22 @@ async function buildBase(config: TrainConfig, task: SearchQaTask, key: string, r
     key,
     parameters,
     vocabSize: tokenizer.vocabSize,
-    pretrain: { steps: settings.pretrainSteps, firstLoss: pretrain.losses[0] ?? NaN, lastLoss: pretrain.losses.at(-1) ?? NaN, seconds: pretrainSeconds, tokens: pretrain.tokens },
-    sft: { steps: settings.sftSteps, demonstrations: kinds, demonstrationMetrics, firstLoss: sft.losses[0] ?? NaN, lastLoss: sft.losses.at(-1) ?? NaN, seconds: sftSeconds, tokens: sft.tokens },
+    pretrain: {
+      steps: settings.pretrainSteps,
+      firstLoss: pretrain.losses[0] ?? NaN,
+      lastLoss: pretrain.losses.at(-1) ?? NaN,
+      seconds: pretrainSeconds,
+      tokens: pretrain.tokens,
+    },
+    sft: {
+      steps: settings.sftSteps,
+      demonstrations: kinds,
+      demonstrationMetrics,
+      firstLoss: sft.losses[0] ?? NaN,
+      lastLoss: sft.losses.at(-1) ?? NaN,
+      seconds: sftSeconds,
+      tokens: sft.tokens,
+    },
     tokenizerSeconds,
     totalSeconds: (performance.now() - started) / 1000,
     files: fingerprint(baseDir),

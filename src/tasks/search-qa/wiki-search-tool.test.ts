@@ -9,15 +9,31 @@ import { openSearchIndex, type SearchIndex } from './search-index.js';
 import type { CorpusDocument } from './types.js';
 import { createWikiSearchTool, DEFAULT_EMPTY_MESSAGE, WIKI_SEARCH_DESCRIPTION } from './wiki-search-tool.js';
 
-const filler = (n: number) => Array.from({ length: n }, (_, i) => `Filler line ${i} about nothing in particular, with several words.`).join('\n');
+const filler = (n: number) =>
+  Array.from({ length: n }, (_, i) => `Filler line ${i} about nothing in particular, with several words.`).join('\n');
 
 const CORPUS: CorpusDocument[] = [
   // The answer sits at the end of a long document: a head cut loses it, a passage keeps it.
-  { id: 'factbook:fr/Government', title: 'France - Government', source: 'factbook', text: `${filler(60)}\nNational anthem: name: "La Marseillaise" (The Song of Marseille)` },
-  { id: 'factbook:gm/Geography', title: 'Germany - Geography', source: 'factbook', text: 'Elevation extremes: highest point: Zugspitze 2,963 m' },
+  {
+    id: 'factbook:fr/Government',
+    title: 'France - Government',
+    source: 'factbook',
+    text: `${filler(60)}\nNational anthem: name: "La Marseillaise" (The Song of Marseille)`,
+  },
+  {
+    id: 'factbook:gm/Geography',
+    title: 'Germany - Geography',
+    source: 'factbook',
+    text: 'Elevation extremes: highest point: Zugspitze 2,963 m',
+  },
   { id: 'wordnet:1', title: 'Marseillaise', source: 'wordnet', text: 'the national anthem of France' },
   // Unrelated documents, so that BM25's document frequencies behave as in a real corpus.
-  ...['Danube river', 'Mount Everest', 'Ada Lovelace', 'Iron element', 'Tokyo city'].map((title, i) => ({ id: `other:${i}`, title, source: 'test', text: `${title} is described here in a few words.` })),
+  ...['Danube river', 'Mount Everest', 'Ada Lovelace', 'Iron element', 'Tokyo city'].map((title, i) => ({
+    id: `other:${i}`,
+    title,
+    source: 'test',
+    text: `${title} is described here in a few words.`,
+  })),
 ];
 
 let dir: string;
@@ -46,7 +62,12 @@ describe('createWikiSearchTool', () => {
 
   it('shows the answer-bearing passage within a small budget', async () => {
     const tool = createWikiSearchTool(index, { maxCharacters: 600, k: 2 });
-    const output = String(await tool.execute({ query: 'name of the national anthem of France' }, { signal: new AbortController().signal, row: {} }));
+    const output = String(
+      await tool.execute(
+        { query: 'name of the national anthem of France' },
+        { signal: new AbortController().signal, row: {} },
+      ),
+    );
     expect(output.length).toBeLessThanOrEqual(600);
     expect(output).toContain('France - Government\n');
     expect(output).toContain('National anthem: name: "La Marseillaise"');
@@ -84,10 +105,18 @@ describe('createWikiSearchTool', () => {
 
   it('runs through the environment tool runner: hostile input succeeds, a bad argument becomes Error:', async () => {
     const tool = createWikiSearchTool(index);
-    const hostile = await runTool(tool, { name: 'wiki_search', arguments: { query: 'NEAR("France" OR title:*' } }, { timeoutMs: 1000, row: {} });
+    const hostile = await runTool(
+      tool,
+      { name: 'wiki_search', arguments: { query: 'NEAR("France" OR title:*' } },
+      { timeoutMs: 1000, row: {} },
+    );
     expect(hostile.failure).toBeUndefined();
     expect(hostile.output).toContain('France');
-    const wrongType = await runTool(tool, { name: 'wiki_search', arguments: { query: 42 } }, { timeoutMs: 1000, row: {} });
+    const wrongType = await runTool(
+      tool,
+      { name: 'wiki_search', arguments: { query: 42 } },
+      { timeoutMs: 1000, row: {} },
+    );
     expect(wrongType.output.startsWith('Error:')).toBe(true);
   });
 });

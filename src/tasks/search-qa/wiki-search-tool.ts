@@ -83,7 +83,10 @@ export function runWikiSearch(index: SearchIndex, query: string, settings: WikiS
   if (hits.length === 0) return { text: settings.emptyMessage, shown: [] };
   const budget = settings.maxCharacters === undefined && settings.maxTokens === undefined ? undefined : settings;
   if (!budget) {
-    return { text: hits.map((hit) => `${hit.title}\n${hit.text}`).join('\n\n'), shown: hits.map((hit) => ({ hit, shown: `${hit.title}\n${hit.text}`, truncated: false })) };
+    return {
+      text: hits.map((hit) => `${hit.title}\n${hit.text}`).join('\n\n'),
+      shown: hits.map((hit) => ({ hit, shown: `${hit.title}\n${hit.text}`, truncated: false })),
+    };
   }
   return formatWithinBudget(hits, budget);
 }

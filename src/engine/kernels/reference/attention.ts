@@ -8,7 +8,18 @@
 import type { FloatArray } from '../kernels.js';
 
 /** q(B,T,H,D), k(B,T,KVH,D), v(B,T,KVH,D) -> out(B,T,H,D), lse(B,H,T). */
-export function attentionForward(out: FloatArray, lse: FloatArray, q: FloatArray, k: FloatArray, v: FloatArray, B: number, T: number, H: number, KVH: number, D: number): void {
+export function attentionForward(
+  out: FloatArray,
+  lse: FloatArray,
+  q: FloatArray,
+  k: FloatArray,
+  v: FloatArray,
+  B: number,
+  T: number,
+  H: number,
+  KVH: number,
+  D: number,
+): void {
   const scale = 1 / Math.sqrt(D);
   const group = H / KVH;
   const scores_T = new Float64Array(T);

@@ -6,7 +6,14 @@
 import type { FloatArray } from '../kernels.js';
 
 /** out(N,C) = table(V,C)[ids(N)]. */
-export function embeddingForward(out: FloatArray, ids: Int32Array, table: FloatArray, N: number, C: number, V: number): void {
+export function embeddingForward(
+  out: FloatArray,
+  ids: Int32Array,
+  table: FloatArray,
+  N: number,
+  C: number,
+  V: number,
+): void {
   for (let n = 0; n < N; n++) {
     const tableRow = ids[n]! * C;
     for (let c = 0; c < C; c++) out[n * C + c] = table[tableRow + c]!;
@@ -14,7 +21,14 @@ export function embeddingForward(out: FloatArray, ids: Int32Array, table: FloatA
 }
 
 /** dtable(V,C)[ids[n]] += dout(N,C)[n]. */
-export function embeddingBackward(dtable: FloatArray, dout: FloatArray, ids: Int32Array, N: number, C: number, V: number): void {
+export function embeddingBackward(
+  dtable: FloatArray,
+  dout: FloatArray,
+  ids: Int32Array,
+  N: number,
+  C: number,
+  V: number,
+): void {
   for (let n = 0; n < N; n++) {
     const tableRow = ids[n]! * C;
     for (let c = 0; c < C; c++) dtable[tableRow + c]! += dout[n * C + c]!;

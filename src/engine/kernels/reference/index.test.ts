@@ -5,12 +5,24 @@ import { Random } from '../../../random.js';
 import { KEY_TILE, keyCacheIndex } from '../kernels.js';
 import { referenceKernels as K } from './index.js';
 import { RowSampler } from './sampling.js';
-import { difference, maxRelativeError, numericGradient, randomFloat64, randomInts, weightedSum } from '../test-helpers.js';
+import {
+  difference,
+  maxRelativeError,
+  numericGradient,
+  randomFloat64,
+  randomInts,
+  weightedSum,
+} from '../test-helpers.js';
 
 const TOLERANCE = 1e-7;
 
 /** Checks that backward's accumulated delta into `gradient` equals the numeric gradient of loss() w.r.t. x. */
-function expectGradient(gradientAfter: Float64Array, gradientBefore: Float64Array, loss: () => number, x: Float64Array): void {
+function expectGradient(
+  gradientAfter: Float64Array,
+  gradientBefore: Float64Array,
+  loss: () => number,
+  x: Float64Array,
+): void {
   const numeric = numericGradient(loss, x);
   expect(maxRelativeError(difference(gradientAfter, gradientBefore), numeric)).toBeLessThan(TOLERANCE);
 }
@@ -41,7 +53,17 @@ describe('reference matmul', () => {
   it('skips the gradients passed as null', () => {
     const random = new Random(2);
     const dweight = new Float64Array(6);
-    K.matmulBackward(null, dweight, null, randomFloat64(random, 4), randomFloat64(random, 6), randomFloat64(random, 6), 2, 3, 2);
+    K.matmulBackward(
+      null,
+      dweight,
+      null,
+      randomFloat64(random, 4),
+      randomFloat64(random, 6),
+      randomFloat64(random, 6),
+      2,
+      3,
+      2,
+    );
     expect(dweight.some((x) => x !== 0)).toBe(true);
   });
 });
@@ -94,7 +116,12 @@ describe('reference rope', () => {
     K.rope(out, inp, Int32Array.from([3]), 1, 1, 4, 100, false);
     const a0 = 3;
     const a1 = 3 * 100 ** (-2 / 4);
-    const expected = [1 * Math.cos(a0) - 3 * Math.sin(a0), 2 * Math.cos(a1) - 4 * Math.sin(a1), 3 * Math.cos(a0) + 1 * Math.sin(a0), 4 * Math.cos(a1) + 2 * Math.sin(a1)];
+    const expected = [
+      1 * Math.cos(a0) - 3 * Math.sin(a0),
+      2 * Math.cos(a1) - 4 * Math.sin(a1),
+      3 * Math.cos(a0) + 1 * Math.sin(a0),
+      4 * Math.cos(a1) + 2 * Math.sin(a1),
+    ];
     expect(maxRelativeError(out, Float64Array.from(expected))).toBeLessThan(1e-14);
   });
 
@@ -154,7 +181,8 @@ describe('reference attention', () => {
     const lse = new Float64Array(2);
     K.attentionForward(out, lse, q, k, v, B, T, H, KVH, D);
     expect(Array.from(out.subarray(0, 3))).toEqual(Array.from(v.subarray(0, 3)));
-    const score = (t: number, j: number) => (q[t * 3]! * k[j * 3]! + q[t * 3 + 1]! * k[j * 3 + 1]! + q[t * 3 + 2]! * k[j * 3 + 2]!) / Math.sqrt(3);
+    const score = (t: number, j: number) =>
+      (q[t * 3]! * k[j * 3]! + q[t * 3 + 1]! * k[j * 3 + 1]! + q[t * 3 + 2]! * k[j * 3 + 2]!) / Math.sqrt(3);
     expect(lse[1]).toBeCloseTo(Math.log(Math.exp(score(1, 0)) + Math.exp(score(1, 1))), 12);
   });
 
@@ -187,10 +215,14 @@ describe('reference attention', () => {
     const k = Float64Array.from({ length: 2 * KVH * D }, (_, i) => 1 + i);
     const v = Float64Array.from({ length: 2 * KVH * D }, (_, i) => -1 - i);
     K.kvCacheWrite(kcache, vcache, k, v, Int32Array.from([1, 0]), Int32Array.from([17, 2]), 2, S, maxT, KVH, D);
-    for (const [row, slot, position] of [[0, 1, 17], [1, 0, 2]] as const) {
+    for (const [row, slot, position] of [
+      [0, 1, 17],
+      [1, 0, 2],
+    ] as const) {
       for (let h = 0; h < KVH; h++) {
         for (let d = 0; d < D; d++) {
-          const key = ((slot * KVH + h) * maxT + position - (position % KEY_TILE)) * D + d * KEY_TILE + (position % KEY_TILE);
+          const key =
+            ((slot * KVH + h) * maxT + position - (position % KEY_TILE)) * D + d * KEY_TILE + (position % KEY_TILE);
           expect(keyCacheIndex(slot, h, position, d, maxT, KVH, D)).toBe(key);
           expect(kcache[key]).toBe(k[(row * KVH + h) * D + d]);
           expect(vcache[((slot * KVH + h) * maxT + position) * D + d]).toBe(v[(row * KVH + h) * D + d]);
@@ -200,7 +232,9 @@ describe('reference attention', () => {
     let written = 0;
     for (let i = 0; i < kcache.length; i++) written += (kcache[i] !== 0 ? 1 : 0) + (vcache[i] !== 0 ? 1 : 0);
     expect(written).toBe(2 * 2 * KVH * D);
-    expect(() => K.kvCacheWrite(kcache, vcache, k, v, Int32Array.from([0]), Int32Array.from([0]), 1, S, 24, KVH, D)).toThrow(/kvCacheWrite.*maxT must be a multiple of the key tile 16, got 24/);
+    expect(() =>
+      K.kvCacheWrite(kcache, vcache, k, v, Int32Array.from([0]), Int32Array.from([0]), 1, S, 24, KVH, D),
+    ).toThrow(/kvCacheWrite.*maxT must be a multiple of the key tile 16, got 24/);
   });
 });
 
@@ -236,8 +270,12 @@ describe('reference sampleTokens', () => {
 
   it('rejects uniforms outside [0, 1] and a topP outside (0, 1] with a ShapeError naming the kernel', () => {
     const out = new Float64Array(4);
-    expect(() => K.sampleTokens(new Int32Array(1), out, out, Float64Array.from([-0.1]), 1, 4, 1, 0, 1)).toThrow(/sampleTokens\(N=1, V=4\): uniforms\[0\]=-0.1 is outside \[0, 1\]/);
-    expect(() => K.sampleTokens(new Int32Array(1), out, out, Float64Array.from([0.5]), 1, 4, 1, 0, 1.5)).toThrow(ShapeError);
+    expect(() => K.sampleTokens(new Int32Array(1), out, out, Float64Array.from([-0.1]), 1, 4, 1, 0, 1)).toThrow(
+      /sampleTokens\(N=1, V=4\): uniforms\[0\]=-0.1 is outside \[0, 1\]/,
+    );
+    expect(() => K.sampleTokens(new Int32Array(1), out, out, Float64Array.from([0.5]), 1, 4, 1, 0, 1.5)).toThrow(
+      ShapeError,
+    );
   });
 });
 
@@ -271,7 +309,9 @@ describe('reference logprobs', () => {
       const lse = new Float64Array(N);
       const entropy = new Float64Array(N);
       const dlogprobs = randomFloat64(random, N);
-      const loss = () => (K.logprobsForward(logprobs, lse, null, logits, targets, N, V, invT), weightedSum(logprobs, dlogprobs));
+      const loss = () => (
+        K.logprobsForward(logprobs, lse, null, logits, targets, N, V, invT), weightedSum(logprobs, dlogprobs)
+      );
       K.logprobsForward(logprobs, lse, entropy, logits, targets, N, V, invT);
       for (let n = 0; n < N; n++) {
         let total = 0;
@@ -323,12 +363,37 @@ describe('reference shape checks', () => {
   it('throw a ShapeError naming the kernel and the shapes, and write nothing', () => {
     const out = new Float32Array(6).fill(7);
     expect(() => K.matmulForward(out, new Float32Array(5), new Float32Array(6), null, 2, 3, 3)).toThrow(ShapeError);
-    expect(() => K.matmulForward(out, new Float32Array(5), new Float32Array(6), null, 2, 3, 3)).toThrow(/matmulForward\(N=2, C=3, OC=3\): inp \(N,C\) needs 6 elements, got a buffer of 5/);
-    expect(() => K.embeddingForward(out, Int32Array.from([0, 4]), new Float32Array(12), 2, 3, 4)).toThrow(/embeddingForward.*ids\[1\]=4 is outside \[0, V=4\)/);
-    expect(() => K.attentionForward(out, out, out, out, out, 1, 1, 3, 2, 2)).toThrow(/attentionForward.*H must be a multiple of KVH/);
+    expect(() => K.matmulForward(out, new Float32Array(5), new Float32Array(6), null, 2, 3, 3)).toThrow(
+      /matmulForward\(N=2, C=3, OC=3\): inp \(N,C\) needs 6 elements, got a buffer of 5/,
+    );
+    expect(() => K.embeddingForward(out, Int32Array.from([0, 4]), new Float32Array(12), 2, 3, 4)).toThrow(
+      /embeddingForward.*ids\[1\]=4 is outside \[0, V=4\)/,
+    );
+    expect(() => K.attentionForward(out, out, out, out, out, 1, 1, 3, 2, 2)).toThrow(
+      /attentionForward.*H must be a multiple of KVH/,
+    );
     expect(() => K.rope(out, out, new Int32Array(1), 1, 2, 3, 10000, false)).toThrow(/rope.*D must be even/);
-    expect(() => K.logprobsForward(out, out, null, out, Int32Array.from([-1]), 1, 6, 1)).toThrow(/logprobsForward.*targets\[0\]=-1/);
-    expect(() => K.attentionCached(out, out, null, null, new Float32Array(32), new Float32Array(32), Int32Array.from([0]), Int32Array.from([16]), 1, 1, 16, 1, 1, 2)).toThrow(/attentionCached.*positions\[0\]=16 is outside \[0, maxT=16\)/);
+    expect(() => K.logprobsForward(out, out, null, out, Int32Array.from([-1]), 1, 6, 1)).toThrow(
+      /logprobsForward.*targets\[0\]=-1/,
+    );
+    expect(() =>
+      K.attentionCached(
+        out,
+        out,
+        null,
+        null,
+        new Float32Array(32),
+        new Float32Array(32),
+        Int32Array.from([0]),
+        Int32Array.from([16]),
+        1,
+        1,
+        16,
+        1,
+        1,
+        2,
+      ),
+    ).toThrow(/attentionCached.*positions\[0\]=16 is outside \[0, maxT=16\)/);
     expect(() => K.add(out, out, out, 2.5)).toThrow(/add\(n=2.5\): n must be a non-negative integer/);
     expect(Array.from(out)).toEqual([7, 7, 7, 7, 7, 7]);
   });

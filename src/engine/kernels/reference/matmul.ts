@@ -6,7 +6,15 @@
 import type { FloatArray } from '../kernels.js';
 
 /** out(N,OC) = inp(N,C) . weight(OC,C)^T (+ bias(OC)). */
-export function matmulForward(out: FloatArray, inp: FloatArray, weight: FloatArray, bias: FloatArray | null, N: number, C: number, OC: number): void {
+export function matmulForward(
+  out: FloatArray,
+  inp: FloatArray,
+  weight: FloatArray,
+  bias: FloatArray | null,
+  N: number,
+  C: number,
+  OC: number,
+): void {
   for (let n = 0; n < N; n++) {
     const inpRow = n * C;
     for (let o = 0; o < OC; o++) {

@@ -6,7 +6,15 @@
 import type { FloatArray } from '../kernels.js';
 
 /** rstd(N) = 1/sqrt(mean(inp^2) + eps); out(N,C) = inp * rstd * weight(C). */
-export function rmsnormForward(out: FloatArray, rstd: FloatArray, inp: FloatArray, weight: FloatArray, N: number, C: number, eps: number): void {
+export function rmsnormForward(
+  out: FloatArray,
+  rstd: FloatArray,
+  inp: FloatArray,
+  weight: FloatArray,
+  N: number,
+  C: number,
+  eps: number,
+): void {
   for (let n = 0; n < N; n++) {
     const row = n * C;
     let sumSquares = 0;

@@ -6,7 +6,16 @@
 import type { FloatArray } from '../kernels.js';
 
 /** out(N,H,D) = rope(inp(N,H,D), positions(N)); `inverse` rotates by the negative angle. `out` may alias `inp`. */
-export function rope(out: FloatArray, inp: FloatArray, positions: Int32Array, N: number, H: number, D: number, theta: number, inverse: boolean): void {
+export function rope(
+  out: FloatArray,
+  inp: FloatArray,
+  positions: Int32Array,
+  N: number,
+  H: number,
+  D: number,
+  theta: number,
+  inverse: boolean,
+): void {
   const half = D / 2;
   const cos_half = new Float64Array(half);
   const sin_half = new Float64Array(half);

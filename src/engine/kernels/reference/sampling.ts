@@ -63,7 +63,13 @@ export class RowSampler {
   }
 
   /** Inverse-CDF draw with known normaliser: exponentiates only up to the drawn token. */
-  private drawWithLse(logits: FloatArray, offset: number, invTemperature: number, lse: number, uniform: number): number {
+  private drawWithLse(
+    logits: FloatArray,
+    offset: number,
+    invTemperature: number,
+    lse: number,
+    uniform: number,
+  ): number {
     const V = this.V;
     let remaining = uniform;
     let last = 0;

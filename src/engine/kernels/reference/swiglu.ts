@@ -13,7 +13,14 @@ export function swigluForward(out: FloatArray, gate: FloatArray, up: FloatArray,
 }
 
 /** dgate += dout * up * silu'(gate); dup += dout * silu(gate). */
-export function swigluBackward(dgate: FloatArray, dup: FloatArray, dout: FloatArray, gate: FloatArray, up: FloatArray, n: number): void {
+export function swigluBackward(
+  dgate: FloatArray,
+  dup: FloatArray,
+  dout: FloatArray,
+  gate: FloatArray,
+  up: FloatArray,
+  n: number,
+): void {
   for (let i = 0; i < n; i++) {
     const g = gate[i]!;
     const sigmoid = 1 / (1 + Math.exp(-g));

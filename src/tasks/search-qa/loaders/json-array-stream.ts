@@ -15,7 +15,11 @@ const CLOSE_BRACKET = 0x5d;
 const COLON = 0x3a;
 
 /** Yields each element of `object[key]` where `object` is the file's top-level JSON object. */
-export async function* streamJsonArrayElements(filePath: string, key: string, chunkBytes = 1 << 20): AsyncGenerator<unknown> {
+export async function* streamJsonArrayElements(
+  filePath: string,
+  key: string,
+  chunkBytes = 1 << 20,
+): AsyncGenerator<unknown> {
   let depth = 0;
   let inString = false;
   let escaped = false;
@@ -81,7 +85,8 @@ export async function* streamJsonArrayElements(filePath: string, key: string, ch
     if (elementStart >= 0) elementParts.push(chunk.subarray(elementStart));
     if (stringStart >= 0) keyParts.push(chunk.subarray(stringStart));
   }
-  if (depth !== 0 || inString) throw new DataError(`${filePath}: the JSON ends inside an unclosed value (truncated file?)`);
+  if (depth !== 0 || inString)
+    throw new DataError(`${filePath}: the JSON ends inside an unclosed value (truncated file?)`);
   if (!found) throw new DataError(`${filePath}: expected a top-level object with an array under "${key}"`);
 }
 

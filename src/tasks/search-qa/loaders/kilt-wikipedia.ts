@@ -27,20 +27,35 @@ export interface KiltImportOptions {
 /** Turns one KILT record into a corpus document: markers removed, the title paragraph dropped. */
 export function kiltDocument(record: unknown, lineNumber: number): CorpusDocument {
   const article = record as { wikipedia_id?: unknown; _id?: unknown; wikipedia_title?: unknown; text?: unknown };
-  const id = typeof article.wikipedia_id === 'string' || typeof article.wikipedia_id === 'number' ? String(article.wikipedia_id) : typeof article._id === 'string' ? article._id : undefined;
+  const id =
+    typeof article.wikipedia_id === 'string' || typeof article.wikipedia_id === 'number'
+      ? String(article.wikipedia_id)
+      : typeof article._id === 'string'
+        ? article._id
+        : undefined;
   if (id === undefined || typeof article.wikipedia_title !== 'string' || !Array.isArray(article.text)) {
-    throw new DataError(`KILT line ${lineNumber}: expected wikipedia_id, wikipedia_title and a text array of paragraphs`);
+    throw new DataError(
+      `KILT line ${lineNumber}: expected wikipedia_id, wikipedia_title and a text array of paragraphs`,
+    );
   }
   const paragraphs = article.text
     .filter((paragraph): paragraph is string => typeof paragraph === 'string')
-    .map((paragraph) => paragraph.replace(/^Section::::/, '').replace(/^BULLET::::/, '').trim())
+    .map((paragraph) =>
+      paragraph
+        .replace(/^Section::::/, '')
+        .replace(/^BULLET::::/, '')
+        .trim(),
+    )
     .filter((paragraph) => paragraph !== '');
   if (paragraphs[0] === article.wikipedia_title) paragraphs.shift();
   return { id: `kilt:${id}`, title: article.wikipedia_title, text: paragraphs.join('\n'), source: 'kilt' };
 }
 
 /** Streams the articles of a KILT JSONL file. */
-export async function* readKiltArticles(filePath: string, options: KiltImportOptions = {}): AsyncGenerator<CorpusDocument> {
+export async function* readKiltArticles(
+  filePath: string,
+  options: KiltImportOptions = {},
+): AsyncGenerator<CorpusDocument> {
   if (!existsSync(filePath)) throw new DataError(`KILT file ${filePath} does not exist`);
   const totalBytes = statSync(filePath).size;
   const input = createReadStream(filePath, { encoding: 'utf8' });
@@ -57,14 +72,18 @@ export async function* readKiltArticles(filePath: string, options: KiltImportOpt
       try {
         record = JSON.parse(line);
       } catch (error) {
-        throw new DataError(`${filePath}:${lineNumber}: not valid JSON (${(error as Error).message}); expected one KILT article per line`);
+        throw new DataError(
+          `${filePath}:${lineNumber}: not valid JSON (${(error as Error).message}); expected one KILT article per line`,
+        );
       }
       yield kiltDocument(record, lineNumber);
       articles++;
       if (articles % every === 0) {
         const seconds = (Date.now() - started) / 1000;
         const megabytes = input.bytesRead / 1e6;
-        options.onProgress?.(`${articles} articles, ${megabytes.toFixed(0)} / ${(totalBytes / 1e6).toFixed(0)} MB, ${(articles / seconds).toFixed(0)} articles/s`);
+        options.onProgress?.(
+          `${articles} articles, ${megabytes.toFixed(0)} / ${(totalBytes / 1e6).toFixed(0)} MB, ${(articles / seconds).toFixed(0)} articles/s`,
+        );
       }
       if (options.maxArticles !== undefined && articles >= options.maxArticles) break;
     }
@@ -75,10 +94,16 @@ export async function* readKiltArticles(filePath: string, options: KiltImportOpt
 }
 
 /** Imports a KILT file into `<dir>/index.sqlite` (replacing any index there) and returns the counts. */
-export async function importKiltWikipedia(filePath: string, dir: string, options: KiltImportOptions = {}): Promise<{ documents: number; passages: number }> {
+export async function importKiltWikipedia(
+  filePath: string,
+  dir: string,
+  options: KiltImportOptions = {},
+): Promise<{ documents: number; passages: number }> {
   mkdirSync(dir, { recursive: true });
   if (existsSync(path.join(dir, DATA_FILES.corpus))) {
-    throw new DataError(`${dir} holds a corpus.jsonl; import KILT into its own directory (its index would be rebuilt from that corpus)`);
+    throw new DataError(
+      `${dir} holds a corpus.jsonl; import KILT into its own directory (its index would be rebuilt from that corpus)`,
+    );
   }
   const stat = statSync(filePath);
   const corpusKey = `kilt:${path.basename(filePath)}:${stat.size}:${stat.mtimeMs}:${options.maxArticles ?? 'all'}`;

@@ -33,7 +33,12 @@ describe('TriviaQA loaders', () => {
     const first = rows[0]!;
     expect(first.answers[0]).toBe('Sunset Boulevard');
     expect(first.answers).toContain('Sunset Blvd.');
-    expect(first.normalizedAnswers).toEqual(['west sunset boulevard', 'sunset blvd', 'sunset boulevard', 'sunset bulevard']);
+    expect(first.normalizedAnswers).toEqual([
+      'west sunset boulevard',
+      'sunset blvd',
+      'sunset boulevard',
+      'sunset bulevard',
+    ]);
     expect(first.goldTitles).toEqual(['Andrew Lloyd Webber']);
     expect(first.split).toBe('dev');
     expect(rows[1]!.question).toBe('Who was the man behind "The Chipmunks"?');
@@ -41,7 +46,9 @@ describe('TriviaQA loaders', () => {
 
   it('reads the Hugging Face parquet export to the same rows', async () => {
     const fromJson = await collect(readTriviaQa(path.join(fixtures, 'triviaqa-rc-sample.json'), { split: 'train' }));
-    const fromParquet = await collect(readTriviaQa(path.join(fixtures, 'triviaqa-rc-sample.parquet'), { split: 'train' }));
+    const fromParquet = await collect(
+      readTriviaQa(path.join(fixtures, 'triviaqa-rc-sample.parquet'), { split: 'train' }),
+    );
     expect(fromParquet).toEqual(fromJson);
   });
 
@@ -85,7 +92,10 @@ describe('KILT Wikipedia import', () => {
   it('builds an index that answers TriviaQA questions through their gold titles, with progress output', async () => {
     const dir = path.join(scratch, 'kilt');
     const progress: string[] = [];
-    const counts = await importKiltWikipedia(path.join(fixtures, 'kilt-wikipedia-sample.jsonl'), dir, { onProgress: (line) => progress.push(line), progressEvery: 2 });
+    const counts = await importKiltWikipedia(path.join(fixtures, 'kilt-wikipedia-sample.jsonl'), dir, {
+      onProgress: (line) => progress.push(line),
+      progressEvery: 2,
+    });
     expect(counts.documents).toBe(4);
     expect(progress.some((line) => /2 articles, .* MB, .* articles\/s/.test(line))).toBe(true);
     const index = await openSearchIndex(dir);
@@ -101,7 +111,9 @@ describe('KILT Wikipedia import', () => {
   });
 
   it('stops after maxArticles and names a malformed line', async () => {
-    expect(await collect(readKiltArticles(path.join(fixtures, 'kilt-wikipedia-sample.jsonl'), { maxArticles: 2 }))).toHaveLength(2);
+    expect(
+      await collect(readKiltArticles(path.join(fixtures, 'kilt-wikipedia-sample.jsonl'), { maxArticles: 2 })),
+    ).toHaveLength(2);
     const bad = path.join(scratch, 'bad.jsonl');
     writeFileSync(bad, '{"wikipedia_id": "1", "wikipedia_title": "A", "text": ["A"]}\n{"wikipedia_title": 5}\n');
     await expect(collect(readKiltArticles(bad))).rejects.toThrow(/line 2: expected wikipedia_id/);

@@ -46,18 +46,30 @@ interface AnswerFields {
 }
 
 /** Builds a question row from the fields common to both formats; undefined when there is no answer. */
-export function triviaQaRow(fields: { id: unknown; question: unknown; answer?: AnswerFields; pageTitles: unknown; split: Split }): QuestionRow | undefined {
+export function triviaQaRow(fields: {
+  id: unknown;
+  question: unknown;
+  answer?: AnswerFields;
+  pageTitles: unknown;
+  split: Split;
+}): QuestionRow | undefined {
   if (typeof fields.id !== 'string' || typeof fields.question !== 'string') {
     throw new DataError(`TriviaQA record ${JSON.stringify(fields.id)}: expected string question id and question text`);
   }
   const answer = fields.answer;
   if (!answer) return undefined;
-  const strings = (value: unknown) => (Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string' && item.trim() !== '') : []);
-  const answers = unique([...(typeof answer.value === 'string' && answer.value.trim() !== '' ? [answer.value] : []), ...strings(answer.aliases)]);
+  const strings = (value: unknown) =>
+    Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string' && item.trim() !== '') : [];
+  const answers = unique([
+    ...(typeof answer.value === 'string' && answer.value.trim() !== '' ? [answer.value] : []),
+    ...strings(answer.aliases),
+  ]);
   if (answers.length === 0) return undefined;
   const normalizedGiven = strings(answer.normalizedAliases);
   const normalizedAnswers = normalizedGiven.length > 0 ? [...new Set(normalizedGiven)] : normalizeAliases(answers);
-  const entity = [answer.matchedEntity, answer.normalizedValue, answer.value].find((value): value is string => typeof value === 'string' && value.trim() !== '')!;
+  const entity = [answer.matchedEntity, answer.normalizedValue, answer.value].find(
+    (value): value is string => typeof value === 'string' && value.trim() !== '',
+  )!;
   return {
     id: fields.id,
     question: fields.question,
@@ -74,13 +86,24 @@ export function triviaQaRow(fields: { id: unknown; question: unknown; answer?: A
 }
 
 /** Streams the rows of a published TriviaQA `rc` JSON file (e.g. `qa/wikipedia-dev.json`). */
-export async function* readTriviaQaJson(filePath: string, options: TriviaQaReadOptions = {}, skipped: TriviaQaSkipCounts = { withoutAnswer: 0 }): AsyncGenerator<QuestionRow> {
+export async function* readTriviaQaJson(
+  filePath: string,
+  options: TriviaQaReadOptions = {},
+  skipped: TriviaQaSkipCounts = { withoutAnswer: 0 },
+): AsyncGenerator<QuestionRow> {
   assertExists(filePath);
   const split = options.split ?? (await peekSplit(filePath)) ?? 'train';
   let count = 0;
   for await (const element of streamJsonArrayElements(filePath, 'Data')) {
-    const record = element as { QuestionId?: unknown; Question?: unknown; Answer?: Record<string, unknown>; EntityPages?: unknown };
-    const pages = Array.isArray(record.EntityPages) ? record.EntityPages.map((page) => (page as { Title?: unknown }).Title) : [];
+    const record = element as {
+      QuestionId?: unknown;
+      Question?: unknown;
+      Answer?: Record<string, unknown>;
+      EntityPages?: unknown;
+    };
+    const pages = Array.isArray(record.EntityPages)
+      ? record.EntityPages.map((page) => (page as { Title?: unknown }).Title)
+      : [];
     const row = triviaQaRow({
       id: record.QuestionId,
       question: record.Question,
@@ -104,14 +127,20 @@ export async function* readTriviaQaJson(filePath: string, options: TriviaQaReadO
 }
 
 /** Streams the rows of a Hugging Face `trivia_qa` parquet file, one row group at a time. */
-export async function* readTriviaQaParquet(filePath: string, options: TriviaQaReadOptions = {}, skipped: TriviaQaSkipCounts = { withoutAnswer: 0 }): AsyncGenerator<QuestionRow> {
+export async function* readTriviaQaParquet(
+  filePath: string,
+  options: TriviaQaReadOptions = {},
+  skipped: TriviaQaSkipCounts = { withoutAnswer: 0 },
+): AsyncGenerator<QuestionRow> {
   assertExists(filePath);
   const file = await asyncBufferFromFile(filePath);
   const metadata = await parquetMetadataAsync(file);
   const columnNames = new Set(metadata.schema.slice(1).map((element) => element.name));
   for (const required of ['question', 'question_id', 'answer']) {
     if (!columnNames.has(required)) {
-      throw new DataError(`${filePath}: expected the trivia_qa parquet columns question, question_id, answer; missing ${required}`);
+      throw new DataError(
+        `${filePath}: expected the trivia_qa parquet columns question, question_id, answer; missing ${required}`,
+      );
     }
   }
   const columns = ['question', 'question_id', 'answer', ...(columnNames.has('entity_pages') ? ['entity_pages'] : [])];
@@ -120,7 +149,9 @@ export async function* readTriviaQaParquet(filePath: string, options: TriviaQaRe
   let count = 0;
   for (const group of metadata.row_groups) {
     const rowEnd = rowStart + Number(group.num_rows);
-    const records = (await parquetReadObjects({ file, metadata, columns, rowStart, rowEnd })) as Array<Record<string, any>>;
+    const records = (await parquetReadObjects({ file, metadata, columns, rowStart, rowEnd })) as Array<
+      Record<string, any>
+    >;
     rowStart = rowEnd;
     for (const record of records) {
       const answer = record.answer as Record<string, unknown> | null | undefined;
@@ -150,10 +181,16 @@ export async function* readTriviaQaParquet(filePath: string, options: TriviaQaRe
 }
 
 /** Reads either format, chosen by the file extension (`.parquet` or `.json`). */
-export function readTriviaQa(filePath: string, options: TriviaQaReadOptions = {}, skipped?: TriviaQaSkipCounts): AsyncGenerator<QuestionRow> {
+export function readTriviaQa(
+  filePath: string,
+  options: TriviaQaReadOptions = {},
+  skipped?: TriviaQaSkipCounts,
+): AsyncGenerator<QuestionRow> {
   if (filePath.endsWith('.parquet')) return readTriviaQaParquet(filePath, options, skipped);
   if (filePath.endsWith('.json')) return readTriviaQaJson(filePath, options, skipped);
-  throw new DataError(`TriviaQA file ${filePath}: expected a .json (published rc format) or .parquet (Hugging Face export) file`);
+  throw new DataError(
+    `TriviaQA file ${filePath}: expected a .json (published rc format) or .parquet (Hugging Face export) file`,
+  );
 }
 
 // The published files put "Split" after "Data"; read the tail to find it without parsing the file.

@@ -17,13 +17,19 @@ describe('answer aliases from source strings', () => {
   });
 
   it('keeps the quoted anthem title and its translation', () => {
-    expect(anthemAliases('"La Marseillaise" (The Song of Marseille)')).toEqual(['La Marseillaise', 'The Song of Marseille']);
+    expect(anthemAliases('"La Marseillaise" (The Song of Marseille)')).toEqual([
+      'La Marseillaise',
+      'The Song of Marseille',
+    ]);
     expect(anthemAliases('"God Save the Queen"')).toEqual(['God Save the Queen']);
   });
 
   it('strips the elevation from the highest point and keeps the parenthetical name', () => {
     expect(highestPointAliases('Zugspitze 2,963 m')).toEqual(['Zugspitze']);
-    expect(highestPointAliases('Denali (Mount McKinley) 6,190 m (highest point in North America)')).toEqual(['Denali', 'Mount McKinley']);
+    expect(highestPointAliases('Denali (Mount McKinley) 6,190 m (highest point in North America)')).toEqual([
+      'Denali',
+      'Mount McKinley',
+    ]);
     expect(highestPointAliases('unnamed elevation on Banaba 81 m')).toEqual([]);
   });
 
@@ -47,7 +53,9 @@ describe('answer aliases from source strings', () => {
   it('splits discoverers into people with surnames, keeps institutions whole, skips eras and places', () => {
     expect(discovererAliases('Pierre Curie and Marie Curie')).toEqual(['Pierre Curie', 'Marie Curie', 'Curie']);
     expect(discovererAliases('William Cruickshank (chemist)')).toEqual(['William Cruickshank', 'Cruickshank']);
-    expect(discovererAliases('Lawrence Berkeley National Laboratory')).toEqual(['Lawrence Berkeley National Laboratory']);
+    expect(discovererAliases('Lawrence Berkeley National Laboratory')).toEqual([
+      'Lawrence Berkeley National Laboratory',
+    ]);
     expect(discovererAliases('5000 BC')).toEqual([]);
     expect(discovererAliases('Middle East')).toEqual([]);
   });

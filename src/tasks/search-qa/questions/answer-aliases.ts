@@ -6,12 +6,18 @@
 
 /** The main value before any "; note ..." or second clause, without trailing notes. */
 export function firstClause(value: string): string {
-  return value.split(';')[0]!.replace(/\bnote\b.*$/i, '').trim();
+  return value
+    .split(';')[0]!
+    .replace(/\bnote\b.*$/i, '')
+    .trim();
 }
 
 /** A name and the names given in its parentheses ("Yangon (Rangoon)" -> ["Yangon", "Rangoon"]). */
 export function nameWithParentheticals(value: string): string[] {
-  const main = value.replace(/\s*\([^)]*\)/g, '').replace(/\s+/g, ' ').trim();
+  const main = value
+    .replace(/\s*\([^)]*\)/g, '')
+    .replace(/\s+/g, ' ')
+    .trim();
   const inner = [...value.matchAll(/\(([^)]*)\)/g)]
     .map((match) => match[1]!.trim())
     .filter((text) => /^[A-Z]/.test(text) && text.split(/\s+/).length <= 4 && !/\d/.test(text));
@@ -29,13 +35,21 @@ export function capitalAliases(value: string): string[] {
 export function anthemAliases(value: string): string[] {
   const quoted = /"([^"]+)"/.exec(value)?.[1]?.trim();
   const translation = /\(([^)]+)\)/.exec(value)?.[1]?.trim();
-  const base = quoted ?? firstClause(value).replace(/\s*\([^)]*\)/g, '').trim();
-  return unique([base, ...(translation && !/\d/.test(translation) ? [translation] : [])].filter((text) => text.length > 0));
+  const base =
+    quoted ??
+    firstClause(value)
+      .replace(/\s*\([^)]*\)/g, '')
+      .trim();
+  return unique(
+    [base, ...(translation && !/\d/.test(translation) ? [translation] : [])].filter((text) => text.length > 0),
+  );
 }
 
 /** The highest point without its elevation ("Zugspitze 2,963 m" -> "Zugspitze"). */
 export function highestPointAliases(value: string): string[] {
-  const withoutElevation = firstClause(value).replace(/\s+-?[\d,.]+\s*m\b.*$/, '').trim();
+  const withoutElevation = firstClause(value)
+    .replace(/\s+-?[\d,.]+\s*m\b.*$/, '')
+    .trim();
   // "unnamed elevation on Banaba" or "... pre-eruption height was" name no place a model could give.
   if (/^unnamed\b/i.test(withoutElevation) || /\b(was|is)$/.test(withoutElevation)) return [];
   return nameWithParentheticals(withoutElevation);
@@ -55,13 +69,18 @@ export function currencyAliases(value: string): string[] {
   if (plural.length < 3 || /^US dollars?$/i.test(plural)) return [];
   const singular = plural.replace(/(?<=[a-z])s$/, '');
   // The two CFA franc zones are usually just called "CFA franc".
-  const cfa = /^(Communaute Financiere Africaine|Cooperation Financiere en Afrique Centrale) francs$/.test(plural) ? ['CFA francs', 'CFA franc'] : [];
+  const cfa = /^(Communaute Financiere Africaine|Cooperation Financiere en Afrique Centrale) francs$/.test(plural)
+    ? ['CFA francs', 'CFA franc']
+    : [];
   return unique([plural, singular, ...cfa, ...(match[2] ? [match[2]] : [])]);
 }
 
 /** The first day-and-month date of a holiday ("14 July" -> ["14 July", "July 14"]). */
 export function holidayDateAliases(value: string): string[] {
-  const match = /\b(\d{1,2}) (January|February|March|April|May|June|July|August|September|October|November|December)\b/.exec(firstClause(value));
+  const match =
+    /\b(\d{1,2}) (January|February|March|April|May|June|July|August|September|October|November|December)\b/.exec(
+      firstClause(value),
+    );
   if (!match) return [];
   return [`${match[1]} ${match[2]}`, `${match[2]} ${match[1]}`];
 }

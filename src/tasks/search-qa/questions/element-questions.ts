@@ -30,7 +30,10 @@ export function discovererAliases(discoveredBy: string): string[] {
   if (NOT_A_DISCOVERER.test(discoveredBy)) return [];
   const cleaned = discoveredBy.replace(/\s*\([^)]*\)/g, '').trim();
   if (INSTITUTION.test(cleaned)) return [cleaned];
-  const people = cleaned.split(/\s*(?:,|\band\b|&)\s*/).map((person) => person.trim()).filter((person) => person.length > 0);
+  const people = cleaned
+    .split(/\s*(?:,|\band\b|&)\s*/)
+    .map((person) => person.trim())
+    .filter((person) => person.length > 0);
   const surnames = people.map((person) => person.split(/\s+/).at(-1)!).filter((surname) => surname.length >= 3);
   return unique([...people, ...surnames]);
 }

@@ -20,7 +20,11 @@ const MIN_DEFINITION_WORDS = 8;
 /** The family of an instance synset from its lexicographer file. */
 export function instanceFamily(synset: NounSynset): string {
   if (synset.lexicographerFile === LEXICOGRAPHER_FILES.person) return 'instance_person';
-  if (synset.lexicographerFile === LEXICOGRAPHER_FILES.location || synset.lexicographerFile === LEXICOGRAPHER_FILES.object) return 'instance_place';
+  if (
+    synset.lexicographerFile === LEXICOGRAPHER_FILES.location ||
+    synset.lexicographerFile === LEXICOGRAPHER_FILES.object
+  )
+    return 'instance_place';
   return 'instance_other';
 }
 
@@ -37,7 +41,8 @@ export function describableInstances(synsets: readonly NounSynset[]): NounSynset
   });
   const clauseCounts = new Map<string, number>();
   const firstClause = (synset: NounSynset) => matchKey(synset.definition.split(';')[0]!);
-  for (const synset of candidates) clauseCounts.set(firstClause(synset), (clauseCounts.get(firstClause(synset)) ?? 0) + 1);
+  for (const synset of candidates)
+    clauseCounts.set(firstClause(synset), (clauseCounts.get(firstClause(synset)) ?? 0) + 1);
   return candidates.filter((synset) => clauseCounts.get(firstClause(synset)) === 1);
 }
 
@@ -65,13 +70,19 @@ export function instanceQuestions(
 }
 
 /** National capitals with exactly one part-of link to a country, in file order. */
-export function nationalCapitalPairs(synsets: readonly NounSynset[], byOffset: ReadonlyMap<string, NounSynset>): Array<{ capital: NounSynset; country: NounSynset }> {
+export function nationalCapitalPairs(
+  synsets: readonly NounSynset[],
+  byOffset: ReadonlyMap<string, NounSynset>,
+): Array<{ capital: NounSynset; country: NounSynset }> {
   const nationalCapital = synsets.find((synset) => synset.lemmas[0] === 'national capital');
   if (!nationalCapital) return [];
   const pairs: Array<{ capital: NounSynset; country: NounSynset }> = [];
   for (const synset of synsets) {
-    if (!synset.pointers.some((pointer) => pointer.symbol === '@i' && pointer.target === nationalCapital.offset)) continue;
-    const countries = synset.pointers.filter((pointer) => pointer.symbol === '#p').map((pointer) => byOffset.get(pointer.target));
+    if (!synset.pointers.some((pointer) => pointer.symbol === '@i' && pointer.target === nationalCapital.offset))
+      continue;
+    const countries = synset.pointers
+      .filter((pointer) => pointer.symbol === '#p')
+      .map((pointer) => byOffset.get(pointer.target));
     if (countries.length === 1 && countries[0] !== undefined) pairs.push({ capital: synset, country: countries[0] });
   }
   return pairs;
@@ -86,7 +97,8 @@ export function capitalOfQuestions(
 ): QuestionDraft[] {
   const pairs = nationalCapitalPairs(synsets, byOffset);
   const capitalOwners = new Map<string, number>();
-  for (const { capital } of pairs) capitalOwners.set(capital.lemmas[0]!, (capitalOwners.get(capital.lemmas[0]!) ?? 0) + 1);
+  for (const { capital } of pairs)
+    capitalOwners.set(capital.lemmas[0]!, (capitalOwners.get(capital.lemmas[0]!) ?? 0) + 1);
   return pairs
     .filter(({ capital }) => capitalOwners.get(capital.lemmas[0]!) === 1)
     .map(({ capital, country }) => {

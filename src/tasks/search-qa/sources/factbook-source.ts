@@ -52,7 +52,9 @@ export function readFactbook(): { documents: CorpusDocument[]; profiles: Factboo
     .map((entry) => entry.name)
     .sort();
   for (const region of regions) {
-    const files = readdirSync(path.join(root, region)).filter((file) => file.endsWith('.json')).sort();
+    const files = readdirSync(path.join(root, region))
+      .filter((file) => file.endsWith('.json'))
+      .sort();
     for (const file of files) {
       const code = file.replace(/\.json$/, '');
       const data = JSON.parse(readFileSync(path.join(root, region, file), 'utf8')) as Record<string, FactbookNode>;
@@ -83,9 +85,16 @@ function readProfile(code: string, region: string, data: Record<string, Factbook
     const cleaned = cleanText(text);
     return cleaned === '' || /^none\b/i.test(cleaned) ? undefined : cleaned;
   };
-  const countryName = (key: string) => field('Government', 'Country name', key)?.replace(/;\s*note\b.*$/i, '').trim();
+  const countryName = (key: string) =>
+    field('Government', 'Country name', key)
+      ?.replace(/;\s*note\b.*$/i, '')
+      .trim();
   const nameKeys = Object.keys((data.Government?.['Country name'] as object | undefined) ?? {});
-  const firstOf = (pattern: RegExp) => nameKeys.filter((key) => pattern.test(key)).map(countryName).find((value) => value !== undefined);
+  const firstOf = (pattern: RegExp) =>
+    nameKeys
+      .filter((key) => pattern.test(key))
+      .map(countryName)
+      .find((value) => value !== undefined);
   const shortForm = countryName('conventional short form');
   const localShort = countryName('local short form') ?? firstOf(/short form$/);
   const longForm = countryName('conventional long form');
@@ -115,7 +124,10 @@ function readProfile(code: string, region: string, data: Record<string, Factbook
 
 // Factbook values separate list items with "++"; collapse that and stray whitespace.
 function cleanText(text: string): string {
-  return text.replace(/\s*\+\+\s*/g, '; ').replace(/\s+/g, ' ').trim();
+  return text
+    .replace(/\s*\+\+\s*/g, '; ')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 function flattenFields(node: unknown, labels: string[], lines: string[]): void {

@@ -50,7 +50,9 @@ export function parseSynsetLine(line: string, lineNumber = 0): NounSynset {
   const gloss = bar >= 0 ? line.slice(bar + 3).trim() : '';
   const wordCount = Number.parseInt(fields[3] ?? '', 16);
   if (fields.length < 5 || !/^\d{8}$/.test(fields[0]!) || Number.isNaN(wordCount)) {
-    throw new DataError(`wordnet data.noun line ${lineNumber}: expected "offset lexfile n w_cnt words...", got ${JSON.stringify(line.slice(0, 80))}`);
+    throw new DataError(
+      `wordnet data.noun line ${lineNumber}: expected "offset lexfile n w_cnt words...", got ${JSON.stringify(line.slice(0, 80))}`,
+    );
   }
   const lemmas: string[] = [];
   let cursor = 4;
@@ -65,7 +67,14 @@ export function parseSynsetLine(line: string, lineNumber = 0): NounSynset {
   }
   const exampleStart = gloss.search(/;\s*"/);
   const definition = (exampleStart >= 0 ? gloss.slice(0, exampleStart) : gloss).trim();
-  return { offset: fields[0]!, lexicographerFile: Number.parseInt(fields[1]!, 10), lemmas: [...new Set(lemmas)], pointers, gloss, definition };
+  return {
+    offset: fields[0]!,
+    lexicographerFile: Number.parseInt(fields[1]!, 10),
+    lemmas: [...new Set(lemmas)],
+    pointers,
+    gloss,
+    definition,
+  };
 }
 
 const RELATION_LABELS: Array<[symbol: string, label: string]> = [
@@ -80,7 +89,10 @@ const RELATION_LABELS: Array<[symbol: string, label: string]> = [
 const MAX_LINKS_PER_RELATION = 20;
 
 /** Builds one document per synset; duplicate titles get their hypernym as a suffix ("Beethoven (composer)"). */
-export function synsetDocuments(synsets: readonly NounSynset[], byOffset: ReadonlyMap<string, NounSynset>): CorpusDocument[] {
+export function synsetDocuments(
+  synsets: readonly NounSynset[],
+  byOffset: ReadonlyMap<string, NounSynset>,
+): CorpusDocument[] {
   const titles = uniqueTitles(synsets, byOffset);
   return synsets.map((synset) => {
     const lines = [synset.gloss];
@@ -93,7 +105,12 @@ export function synsetDocuments(synsets: readonly NounSynset[], byOffset: Readon
         .filter((name): name is string => name !== undefined);
       if (names.length > 0) lines.push(`${label}: ${names.join(', ')}`);
     }
-    return { id: `wordnet:${synset.offset}`, title: titles.get(synset.offset)!, text: lines.join('\n'), source: 'wordnet' };
+    return {
+      id: `wordnet:${synset.offset}`,
+      title: titles.get(synset.offset)!,
+      text: lines.join('\n'),
+      source: 'wordnet',
+    };
   });
 }
 
