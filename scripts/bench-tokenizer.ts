@@ -28,7 +28,7 @@ let characters = 0;
 for (const file of ['data.noun', 'data.verb', 'data.adj', 'data.adv']) {
   for (const line of readFileSync(join(dictionary, file), 'utf-8').split('\n')) {
     if (line.startsWith('  ') || line.length === 0 || characters >= limit) continue; // skip the licence header
-    texts.push(line + '\n');
+    texts.push(`${line}\n`);
     characters += line.length + 1;
   }
 }

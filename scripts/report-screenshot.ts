@@ -65,7 +65,7 @@ if (invokedDirectly) {
     });
     png = png ?? 'report-synthetic.png';
   }
-  png = png ?? html.replace(/\.html$/, '') + '.png';
+  png = png ?? `${html.replace(/\.html$/, '')}.png`;
   const { canvases, panels } = await screenshotReport(html, png);
   console.log(`${html}: ${panels} panels, ${canvases} charts drawn; screenshot ${png}`);
   if (canvases < 6) process.exitCode = 1;

@@ -205,7 +205,7 @@ export { makeBackend, type MakeBackendOptions } from './backends/make-backend.js
 export { TinkerBackend, type TinkerBackendOptions } from './backends/tinker/tinker-backend.js';
 export { TinkerSamplingPolicy, type TinkerSamplerConnectOptions } from './backends/tinker/sampling-client.js';
 export { CAPABILITY_PRESETS, type TinkerCapabilities } from './backends/tinker/capabilities.js';
-export { type RetryPolicy } from './backends/tinker/transport.js';
+export type { RetryPolicy } from './backends/tinker/transport.js';
 export { ClientStats } from './backends/tinker/client-stats.js';
 export { VllmPolicy, type VllmSamplerOptions } from './backends/vllm-sampler.js';
 

@@ -157,7 +157,7 @@ export function checkCreditInvariants(
         Math.abs(trajectory.outcomeReward - outcomeMean) <= tolerance * Math.max(1, Math.abs(outcomeMean));
       trajectory.turns.forEach((turn, k) => {
         const stats = turnStats[k];
-        if (!stats || stats.min !== 0 || stats.max !== 0) return;
+        if (stats?.min !== 0 || stats.max !== 0) return;
         if (k > lastCredited && (!outcomeVaries || outcomeAtBaseline)) return;
         const where =
           k < lastCredited

@@ -149,5 +149,5 @@ export function renderCreditTable(credit: GroupCredit, options: { digits?: numbe
     credit.issues.length === 0
       ? ['invariants: ok']
       : credit.issues.map((issue) => `${issue.severity}: [${issue.kind}] ${issue.message}`);
-  return [title, line(header), ...rows.map(line), ...issues].join('\n') + '\n';
+  return `${[title, line(header), ...rows.map(line), ...issues].join('\n')}\n`;
 }

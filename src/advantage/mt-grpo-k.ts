@@ -48,9 +48,9 @@ export function createMtGrpoK(options: MtGrpoKOptions = {}): AdvantageEstimator 
   return {
     name: 'mt-grpo-k',
     estimate(group: TrajectoryGroup): GroupAdvantages {
-      group.trajectories.forEach((trajectory, i) =>
-        checkTrajectoryLayout(trajectory, `group ${group.rowId}, rollout ${i}`),
-      );
+      group.trajectories.forEach((trajectory, i) => {
+        checkTrajectoryLayout(trajectory, `group ${group.rowId}, rollout ${i}`);
+      });
       const outcomeAdvantages_G = groupNormalize(groupRewards(group).outcome_G);
       const steps_G = group.trajectories.map(toolSteps);
       const L = Math.max(0, ...steps_G.map((steps) => steps.length));

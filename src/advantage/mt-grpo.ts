@@ -29,9 +29,9 @@ export function createMtGrpo(options: MtGrpoOptions = {}): AdvantageEstimator {
   return {
     name: 'mt-grpo',
     estimate(group: TrajectoryGroup): GroupAdvantages {
-      group.trajectories.forEach((trajectory, i) =>
-        checkTrajectoryLayout(trajectory, `group ${group.rowId}, rollout ${i}`),
-      );
+      group.trajectories.forEach((trajectory, i) => {
+        checkTrajectoryLayout(trajectory, `group ${group.rowId}, rollout ${i}`);
+      });
       const rewards = groupRewards(group);
       const turnAdvantages_G = groupNormalize(rewards.turn_G);
       const outcomeAdvantages_G = groupNormalize(rewards.outcome_G);

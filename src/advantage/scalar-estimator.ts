@@ -24,9 +24,9 @@ export function createScalarEstimator(
   return {
     name,
     estimate(group: TrajectoryGroup): GroupAdvantages {
-      group.trajectories.forEach((trajectory, i) =>
-        checkTrajectoryLayout(trajectory, `group ${group.rowId}, rollout ${i}`),
-      );
+      group.trajectories.forEach((trajectory, i) => {
+        checkTrajectoryLayout(trajectory, `group ${group.rowId}, rollout ${i}`);
+      });
       const advantages_G = perRollout(groupRewards(group));
       return group.trajectories.map((trajectory, i) => advantageRow(trajectory, () => advantages_G[i]!));
     },

@@ -10,10 +10,11 @@ import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { formatResultsTable } from '../report/results-table.js';
 import { applyOverrides, loadConfig, readRunConfig, resolveConfig, writeResolvedConfig } from '../train/config-load.js';
+import type { TrainConfig } from '../train/config.js';
 import type { EvalResult } from '../train/eval-result.js';
 import { checkBackendEnvironment } from '../backends/backend-config.js';
 import { evaluateInto, openBackend, startingPoint } from '../train/pipeline.js';
-import { knownTasks, runTasks, taskOf, taskOverrides } from './tasks.js';
+import { knownTasks, runTasks, taskOf, taskOverrides, type KnownTasks } from './tasks.js';
 import { latestCheckpoint, readTrainerState } from '../train/run-state.js';
 import { splitOverrides } from './cli-args.js';
 import type { Command } from './command.js';
@@ -68,9 +69,9 @@ export const command: Command = {
     const splits = (values.split ?? 'dev,test').split(',');
     const log = (message: string) => console.error(message);
     let runDir: string;
-    let config;
+    let config: TrainConfig;
     let checkpoint: string | undefined;
-    let known;
+    let known: KnownTasks;
     if (values.base) {
       if (values.out === undefined)
         throw new ConfigError('eval --base needs --out DIR (where the base evaluation is written)');

@@ -62,33 +62,30 @@ export interface StartedServe {
 
 /** Parses `serve` arguments, builds the backend and starts listening. */
 export async function startServe(args: string[]): Promise<StartedServe> {
-  let values;
+  const options = {
+    checkpoint: { type: 'string' },
+    'save-dir': { type: 'string' },
+    kernels: { type: 'string' },
+    'backend-module': { type: 'string' },
+    'backend-export': { type: 'string' },
+    'backend-options': { type: 'string' },
+    'tokenizer-from': { type: 'string' },
+    'test-backend': { type: 'string' },
+    host: { type: 'string', default: '127.0.0.1' },
+    port: { type: 'string', default: '8000' },
+    'model-name': { type: 'string' },
+    'api-key': { type: 'string' },
+    'max-body-bytes': { type: 'string' },
+    'skyrl-errors': { type: 'boolean', default: false },
+    faults: { type: 'string' },
+    emulate: { type: 'string' },
+    'poll-hold-ms': { type: 'string' },
+    'rate-limit': { type: 'string' },
+    'max-chunk-datums': { type: 'string' },
+  } as const;
+  let values: ReturnType<typeof parseArgs<{ args: string[]; strict: true; options: typeof options }>>['values'];
   try {
-    values = parseArgs({
-      args,
-      strict: true,
-      options: {
-        checkpoint: { type: 'string' },
-        'save-dir': { type: 'string' },
-        kernels: { type: 'string' },
-        'backend-module': { type: 'string' },
-        'backend-export': { type: 'string' },
-        'backend-options': { type: 'string' },
-        'tokenizer-from': { type: 'string' },
-        'test-backend': { type: 'string' },
-        host: { type: 'string', default: '127.0.0.1' },
-        port: { type: 'string', default: '8000' },
-        'model-name': { type: 'string' },
-        'api-key': { type: 'string' },
-        'max-body-bytes': { type: 'string' },
-        'skyrl-errors': { type: 'boolean', default: false },
-        faults: { type: 'string' },
-        emulate: { type: 'string' },
-        'poll-hold-ms': { type: 'string' },
-        'rate-limit': { type: 'string' },
-        'max-chunk-datums': { type: 'string' },
-      },
-    }).values;
+    values = parseArgs({ args, strict: true, options }).values;
   } catch (error) {
     throw new ConfigError(`${errorMessage(error)}\n${USAGE}`);
   }

@@ -10,24 +10,24 @@ import { join, resolve } from 'node:path';
 import { ConfigError, errorMessage } from '../errors.js';
 import { searchQaTaskDefinition } from '../tasks/search-qa/definition.js';
 import type { TrainConfig } from '../train/config.js';
-import type { TaskDefinition } from '../train/task.js';
+import type { AnyTaskDefinition } from '../train/task.js';
 import { importUserModule } from '../typescript-import.js';
 
 /** The bundled tasks. */
-export const TASKS: readonly TaskDefinition<any>[] = [searchQaTaskDefinition];
+export const TASKS: readonly AnyTaskDefinition[] = [searchQaTaskDefinition];
 
 /** The tasks a command knows: the bundled ones and the task of `module` (a path; '' = none). */
 export interface KnownTasks {
-  tasks: readonly TaskDefinition<any>[];
+  tasks: readonly AnyTaskDefinition[];
   /** The module's own task, when one was given. */
-  own?: TaskDefinition<any>;
+  own?: AnyTaskDefinition;
   /** The module's absolute path ('' when none). */
   module: string;
 }
 
-function isTaskDefinition(value: unknown): value is TaskDefinition<any> {
+function isTaskDefinition(value: unknown): value is AnyTaskDefinition {
   if (value === null || typeof value !== 'object') return false;
-  const candidate = value as Partial<TaskDefinition>;
+  const candidate = value as Partial<AnyTaskDefinition>;
   return (
     typeof candidate.name === 'string' &&
     candidate.name !== '' &&
@@ -37,7 +37,7 @@ function isTaskDefinition(value: unknown): value is TaskDefinition<any> {
 }
 
 /** Loads the TaskDefinition a module exports (as `default` or `task`). */
-export async function loadTaskModule(path: string): Promise<TaskDefinition<any>> {
+export async function loadTaskModule(path: string): Promise<AnyTaskDefinition> {
   const absolute = resolve(path);
   if (!existsSync(absolute)) throw new ConfigError(`--task ${path}: no such file`);
   let module: Record<string, unknown>;
@@ -87,7 +87,7 @@ export function taskOverrides(known: KnownTasks, overrides: string[]): string[] 
 }
 
 /** The definition of the task a resolved config names. */
-export function taskOf(config: TrainConfig, tasks: readonly TaskDefinition<any>[] = TASKS): TaskDefinition<any> {
+export function taskOf(config: TrainConfig, tasks: readonly AnyTaskDefinition[] = TASKS): AnyTaskDefinition {
   const definition = tasks.find((task) => task.name === config.task.name);
   if (definition === undefined)
     throw new ConfigError(

@@ -74,12 +74,12 @@ export async function writeCheckpoint(
       await writeFileDurable(join(temporary, name), content);
       await options.afterFile?.(name);
     };
-    await write(CHECKPOINT_FILES.config, JSON.stringify(contents.config, null, 2) + '\n');
+    await write(CHECKPOINT_FILES.config, `${JSON.stringify(contents.config, null, 2)}\n`);
     await write(CHECKPOINT_FILES.model, safetensorsWriter(contents.tensors, { format: 'pt', ...contents.metadata }));
     if (contents.optimizer)
       await write(CHECKPOINT_FILES.optimizer, safetensorsWriter(contents.optimizer, { format: 'pt' }));
     if (contents.trainerState)
-      await write(CHECKPOINT_FILES.trainerState, JSON.stringify(contents.trainerState, null, 2) + '\n');
+      await write(CHECKPOINT_FILES.trainerState, `${JSON.stringify(contents.trainerState, null, 2)}\n`);
     for (const [name, content] of Object.entries(contents.files ?? {})) await write(name, content);
     await syncDirectory(temporary);
   } catch (error) {

@@ -14,7 +14,7 @@
  * the tools as JSON schemas inside `<tools></tools>`, as Qwen2.5's does.
  */
 import type { Message } from '../types.js';
-import { type DecodedToolCall, type MessageFormat } from './message-format.js';
+import type { DecodedToolCall, MessageFormat } from './message-format.js';
 import type { Tool } from './tool.js';
 import { toolJsonSchema } from './tool-schema.js';
 import { jsonTypeName } from './xml-format.js';

@@ -17,6 +17,7 @@ export interface ToolContext {
 }
 
 /** A tool the model can call. */
+// biome-ignore lint/suspicious/noExplicitAny: a list of tools holds different argument types (`Tool[]`); each tool's own stays exact
 export interface Tool<Args = any> {
   name: string;
   /** One or two sentences for the system prompt. */
@@ -34,6 +35,7 @@ export type ToolArgs<Schema> =
   Schema extends JsonSchemaParameters<infer Args> ? Args : Schema extends z.ZodType ? z.infer<Schema> : never;
 
 /** Defines a tool with its argument types inferred from the schema. */
+// biome-ignore lint/suspicious/noExplicitAny: any JSON-Schema tool, whatever its declared argument type
 export function defineTool<Schema extends z.ZodType | JsonSchemaParameters<any>>(tool: {
   name: string;
   description: string;

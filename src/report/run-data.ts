@@ -15,7 +15,7 @@ export interface RunData {
   /** The run's config `name` (the method), or the directory name. */
   name: string;
   seed: number;
-  config: Record<string, any>;
+  config: Record<string, unknown>;
   metrics: StepMetrics[];
   trajectories: LoggedTrajectory[];
   evals: EvalResult[];
@@ -28,7 +28,9 @@ export function loadRun(dir: string): RunData {
   if (!existsSync(configPath) && !existsSync(metricsPath)) {
     throw new DataError(`${dir} is not a turnwise run: expected config.json or metrics.jsonl in it`);
   }
-  const config = existsSync(configPath) ? (JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, any>) : {};
+  const config = existsSync(configPath)
+    ? (JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>)
+    : {};
   const evalDir = join(dir, 'eval');
   const evals = existsSync(evalDir)
     ? readdirSync(evalDir)

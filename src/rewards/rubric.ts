@@ -92,8 +92,11 @@ export class Rubric<Row = unknown> {
       }
       components[fn.name] = values.reduce((sum, v) => sum + v, 0);
       if (fn.level === 'outcome') outcomeReward += weight * values[0]!;
-      else if (placeAt === undefined) values.forEach((v, k) => (turnRewards_K[k]! += weight * v));
-      else if (placeAt < turnCount) turnRewards_K[placeAt]! += weight * values[0]!;
+      else if (placeAt === undefined) {
+        values.forEach((v, k) => {
+          turnRewards_K[k]! += weight * v;
+        });
+      } else if (placeAt < turnCount) turnRewards_K[placeAt]! += weight * values[0]!;
       // A trajectory with fewer turns than `placeAt` has no turn to credit; the component still reports it.
     }
     components[REWARD_ERRORS_COMPONENT] = failures;

@@ -15,7 +15,7 @@
  * the next turn sample past the budget and then truncated the token sequence, so rewards could
  * score text that was cut from training; here the rewarded text is the trained text.
  */
-import type { Env } from '../env/env.js';
+import type { EnvStep, Env } from '../env/env.js';
 import { errorMessage } from '../errors.js';
 import type { Random } from '../random.js';
 import type { Message, StopReason, Trajectory, Turn } from '../types.js';
@@ -161,7 +161,7 @@ export async function runRollout<Row>(options: RolloutOptions<Row>): Promise<Tra
       turns.push(turn);
       messages.push(assistant);
 
-      let step;
+      let step: EnvStep;
       try {
         step = await env.step(assistant, { final: used() >= tokenBudget });
       } catch (error) {

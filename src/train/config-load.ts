@@ -15,14 +15,14 @@ import { ConfigError } from '../errors.js';
 import { BACKEND_CONNECTION_KEYS, backendConfigSchema } from '../backends/backend-config.js';
 import { writeFileAtomicSync as writeFileAtomic } from '../engine/atomic-write.js';
 import { trainConfigSchema, trainConfigSchemaWith, type TrainConfig } from './config.js';
-import type { TaskDefinition } from './task.js';
+import type { AnyTaskDefinition } from './task.js';
 import { importUserModule } from '../typescript-import.js';
 
 type Json = Record<string, unknown>;
 
 /** The task definitions a config may name; without them the `task` section passes unvalidated. */
 export interface ConfigTasks {
-  tasks?: readonly TaskDefinition<any>[];
+  tasks?: readonly AnyTaskDefinition[];
 }
 
 /** The task name a config object asks for (default search-qa, the bundled task). */

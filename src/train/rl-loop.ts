@@ -190,7 +190,9 @@ export async function runRl<Row>(options: RlRunOptions<Row>): Promise<RlRunResul
     }
     if (options.reference && config.loss.klBeta > 0) {
       const reference_B_T = await options.reference.forward(datums, { temperature: config.rl.temperature });
-      datums.forEach((datum, b) => (datum.refLogprobs = reference_B_T[b]));
+      datums.forEach((datum, b) => {
+        datum.refLogprobs = reference_B_T[b];
+      });
     }
 
     // 3. mu optimiser steps on this batch; old logprobs stay those of sampling time.

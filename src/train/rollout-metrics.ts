@@ -138,14 +138,19 @@ export function rolloutMetrics(groups: TrajectoryGroup[], advantages_P?: GroupAd
       if (advantages_G_T.every((row) => row.every((value) => value === 0))) zeroGroups++;
       group.trajectories.forEach((trajectory, g) => {
         const advantages_T = advantages_G_T[g]!;
-        turnAdvantages(trajectory, advantages_T).forEach((value, k) => (perTurn_K[k] ??= []).push(value));
+        turnAdvantages(trajectory, advantages_T).forEach((value, k) => {
+          perTurn_K[k] ??= [];
+          perTurn_K[k].push(value);
+        });
         advantages_T.forEach((value, t) => {
           if (trajectory.trainable[t] === 1) allTokens.push(value);
         });
       });
     });
     addSummary(metrics, 'advantage/token', allTokens);
-    perTurn_K.forEach((values, k) => addSummary(metrics, `advantage/turn${k}`, values));
+    perTurn_K.forEach((values, k) => {
+      addSummary(metrics, `advantage/turn${k}`, values);
+    });
     metrics['advantage/zero_groups'] = groups.length === 0 ? 0 : zeroGroups / groups.length;
   }
   return metrics;

@@ -41,6 +41,13 @@ export interface TaskBase {
   label: string;
 }
 
+/**
+ * Any task definition, whatever its row type: lists of tasks (the CLI's, `loadConfig({ tasks })`)
+ * hold tasks of different rows, and `TaskDefinition<Row>` is invariant in `Row`.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: a heterogeneous list needs the row type erased, see above
+export type AnyTaskDefinition = TaskDefinition<any>;
+
 /** A task as the config names it (`task.name`), with its own config section. */
 export interface TaskDefinition<Row = unknown> {
   /** The value of `task.name` that selects this task. */

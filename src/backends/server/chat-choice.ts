@@ -136,7 +136,7 @@ export class ChatChoice {
           type: 'function',
           function: piece.call,
         };
-        (delta.tool_calls ??= []).push({ index: this.toolCalls.length, ...call });
+        delta.tool_calls = [...(delta.tool_calls ?? []), { index: this.toolCalls.length, ...call }];
         this.toolCalls.push(call);
       }
     }

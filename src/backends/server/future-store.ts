@@ -70,7 +70,7 @@ export class FutureStore {
   /** Waits until the future finishes or `timeoutMs` passes; returns its state then. */
   async wait(id: string, timeoutMs: number): Promise<FutureState | undefined> {
     const entry = this.entries.get(id);
-    if (!entry || entry.state.status !== 'pending' || timeoutMs <= 0) return entry?.state;
+    if (entry?.state.status !== 'pending' || timeoutMs <= 0) return entry?.state;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, timeoutMs);
       function done(): void {
@@ -90,7 +90,7 @@ export class FutureStore {
 
   private finish(id: string, state: FutureState): void {
     const entry = this.entries.get(id);
-    if (!entry || entry.state.status !== 'pending') return;
+    if (entry?.state.status !== 'pending') return;
     entry.state = state;
     for (const wake of entry.waiters.splice(0)) wake();
   }

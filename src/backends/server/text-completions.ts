@@ -10,7 +10,7 @@ import type { BackendHost } from './backend-host.js';
 import type { ResponseIds } from './chat-completions.js';
 import { CompletionText } from './completion-text.js';
 import { CompletionRequestSchema, OpenAiError, refuseUnsupported, validateOpenAi } from './openai-schema.js';
-import { checkModel, sampleChoice, samplingParams, stopList } from './openai-sampling.js';
+import { checkModel, sampleChoice, samplingParams } from './openai-sampling.js';
 import type { RouteAnswer, RouteContext } from './tinker-routes.js';
 import { TokenNames, finite } from './token-logprobs.js';
 
@@ -47,7 +47,7 @@ export function textCompletions(host: BackendHost, ids: ResponseIds): (context: 
         'prompt is an empty list; send a string, a list of token ids or a list of prompts',
         'prompt',
       );
-    prompts.forEach((tokens) => host.checkTokens(tokens, 'prompt'));
+    for (const tokens of prompts) host.checkTokens(tokens, 'prompt');
     const params = samplingParams(request, request.max_tokens ?? 16, []);
     const wantLogprobs = request.logprobs != null;
     const topCount = request.logprobs ?? 0;

@@ -39,13 +39,11 @@ export class TokenNames {
       token: this.piece(token),
       logprob: finite(logprob),
       bytes: this.bytes(token),
-      top_logprobs: (top ?? [])
-        .slice(0, count)
-        .map((entry) => ({
-          token: this.piece(entry.token),
-          logprob: finite(entry.logprob),
-          bytes: this.bytes(entry.token),
-        })),
+      top_logprobs: (top ?? []).slice(0, count).map((entry) => ({
+        token: this.piece(entry.token),
+        logprob: finite(entry.logprob),
+        bytes: this.bytes(entry.token),
+      })),
     };
   }
 

@@ -114,7 +114,11 @@ export async function runStandard(
       { temperature: 1 },
     );
     let loss = 0;
-    data.forEach((datum, b) => datum.weights.forEach((weight, t) => (loss += -weight * result.logprobs[b]![t]!)));
+    data.forEach((datum, b) => {
+      datum.weights.forEach((weight, t) => {
+        loss += -weight * result.logprobs[b]![t]!;
+      });
+    });
     return { logprobs: result.logprobs, loss, metrics: {} };
   }
   const missing = data.findIndex((datum) => !datum.oldLogprobs || !datum.advantages);

@@ -9,7 +9,7 @@
  * request's failure with the server's message; other 4xx are fatal.
  */
 import { RemoteError } from '../../errors.js';
-import { ClientStats } from './client-stats.js';
+import type { ClientStats } from './client-stats.js';
 import { errorDetail, sleep, type TinkerTransport } from './transport.js';
 
 /** How to await one future. */

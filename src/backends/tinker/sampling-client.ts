@@ -22,7 +22,7 @@ import type { Policy, SampleRequest, SampleResult, SamplingParams } from '../../
 import type { Tokenizer } from '../../rollout/tokenizer.js';
 import { ConfigError, RemoteError } from '../../errors.js';
 import { applyStops } from '../stop-conditions.js';
-import { ClientStats } from './client-stats.js';
+import type { ClientStats } from './client-stats.js';
 import { resolveFuture, type ResolveOptions } from './future-resolver.js';
 import { TinkerTransport, type RetryPolicy } from './transport.js';
 import { modelInput, type SampleResponse, type UntypedFuture, type WireSampleRequest } from './wire-schema.js';
@@ -210,8 +210,12 @@ export class TinkerSamplingPolicy implements Policy {
         const members = run;
         run = [];
         this.sampleRun(members.map((member) => member.request)).then(
-          (results) => members.forEach((member, index) => member.resolve(results[index]!)),
-          (error: unknown) => members.forEach((member) => member.reject(error)),
+          (results) => {
+            for (const [index, member] of members.entries()) member.resolve(results[index]!);
+          },
+          (error: unknown) => {
+            for (const member of members) member.reject(error);
+          },
         );
       };
       for (const member of bucket) {

@@ -194,13 +194,11 @@ describe('TinkerBackend', () => {
     const free = await test.backend.sample({ tokens: prompt, params: { ...params, maxTokens: 40 }, seed: 11 });
     const stopId = free.tokens[2]!;
     const cut = free.tokens.indexOf(stopId) + 1;
-    const result = await client
-      .policy()
-      .sample({
-        tokens: prompt,
-        params: { ...params, maxTokens: 40, stop: ['zzz'], stopTokenIds: [stopId] },
-        seed: 11,
-      });
+    const result = await client.policy().sample({
+      tokens: prompt,
+      params: { ...params, maxTokens: 40, stop: ['zzz'], stopTokenIds: [stopId] },
+      seed: 11,
+    });
     expect(result).toEqual({
       tokens: free.tokens.slice(0, cut),
       logprobs: free.logprobs.slice(0, cut),

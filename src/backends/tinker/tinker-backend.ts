@@ -17,7 +17,7 @@ import type { Tokenizer } from '../../rollout/tokenizer.js';
 import { ConfigError, RemoteError, errorMessage } from '../../errors.js';
 import { CAPABILITY_PRESETS, detectCapabilities, type TinkerCapabilities } from './capabilities.js';
 import { chunkWireData, encodeExactData, encodeStandardData, wireLossConfig, wireLossFn } from './datum-codec.js';
-import { ClientStats } from './client-stats.js';
+import type { ClientStats } from './client-stats.js';
 import { resolveFuture, type ResolveOptions } from './future-resolver.js';
 import { lossFromLogprobs } from './loss-from-logprobs.js';
 import { TinkerSamplingPolicy, type SamplingSession } from './sampling-client.js';

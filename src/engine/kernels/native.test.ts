@@ -516,16 +516,14 @@ describe.skipIf(addon === undefined)(addon ? 'native kernels' : `native kernels 
         : [[level, 2]]) as [string, number][],
   );
   for (const [level, threads] of paths) {
-    {
-      describe(`${level}, ${threads} thread${threads > 1 ? 's' : ''}`, () => {
-        it('selects the path', () => {
-          expect(native.setSimd(level)).toBe(level);
-          kernels = createNativeKernels(native, threads);
-          expect(kernels.threads).toBe(threads);
-        });
-        kernelSuite('matches the reference', () => kernels);
+    describe(`${level}, ${threads} thread${threads > 1 ? 's' : ''}`, () => {
+      it('selects the path', () => {
+        expect(native.setSimd(level)).toBe(level);
+        kernels = createNativeKernels(native, threads);
+        expect(kernels.threads).toBe(threads);
       });
-    }
+      kernelSuite('matches the reference', () => kernels);
+    });
   }
 
   describe('errors', () => {

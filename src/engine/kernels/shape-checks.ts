@@ -363,7 +363,7 @@ export const SHAPE_CHECKS: { [Op in KernelOp]: (...args: Parameters<KernelOps[Op
   },
 
   /** step >= 1, 0 <= beta < 1. */
-  adamw(params, grads, m, v, n, lr, beta1, beta2, eps, weightDecay, step) {
+  adamw(params, grads, m, v, n, _lr, beta1, beta2, _eps, _weightDecay, step) {
     checkElementwise('adamw', n, [
       ['params', params],
       ['grads', grads],

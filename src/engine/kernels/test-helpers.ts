@@ -3,7 +3,7 @@
  * central finite differences of a scalar loss, and a max-relative-difference comparison.
  */
 
-import { Random } from '../../random.js';
+import type { Random } from '../../random.js';
 import type { FloatArray } from './kernels.js';
 import { loadNativeAddon, type NativeAddon } from './native.js';
 

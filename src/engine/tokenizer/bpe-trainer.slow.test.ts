@@ -15,7 +15,7 @@ describe('trainBpe at scale', () => {
       readFileSync(join(dictionary, file), 'utf-8')
         .split('\n')
         .filter((line) => line.length > 0 && !line.startsWith('  '))
-        .map((line) => line + '\n'),
+        .map((line) => `${line}\n`),
     );
     const trained = trainBpe(lines, { vocabSize: 4096, addedTokens: ['<tool>', '</tool>'] });
     expect(trained.vocab.length + trained.addedTokens.length).toBe(4096);

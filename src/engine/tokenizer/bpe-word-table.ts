@@ -18,7 +18,9 @@ export class WordTable {
   static fromCounts(counts: Map<string, number>): WordTable {
     const encoder = new TextEncoder();
     const idOfByte = new Int32Array(256);
-    BYTES_IN_VOCAB_ORDER.forEach((byte, id) => (idOfByte[byte] = id));
+    BYTES_IN_VOCAB_ORDER.forEach((byte, id) => {
+      idOfByte[byte] = id;
+    });
     const encoded: Uint8Array[] = [];
     const frequency = new Float64Array(counts.size);
     // Sorted words make the pair index (and so the whole run) independent of the texts' order.

@@ -67,8 +67,8 @@ export class HfTokenizer implements Tokenizer {
   /** The `tokenizer.json` and `tokenizer_config.json` texts it was built from, to save beside a checkpoint. */
   toFiles(): Record<string, string> {
     return {
-      'tokenizer.json': JSON.stringify(this.sources.tokenizer) + '\n',
-      'tokenizer_config.json': JSON.stringify(this.sources.config, null, 2) + '\n',
+      'tokenizer.json': `${JSON.stringify(this.sources.tokenizer)}\n`,
+      'tokenizer_config.json': `${JSON.stringify(this.sources.config, null, 2)}\n`,
     };
   }
 

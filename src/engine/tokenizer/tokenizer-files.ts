@@ -110,8 +110,8 @@ export function buildTokenizerConfig(
 /** The two files' texts by name, e.g. for `writeCheckpoint(dir, { ..., files })`. */
 export function tokenizerFiles(trained: TrainedBpe, options: TokenizerConfigOptions = {}): Record<string, string> {
   return {
-    'tokenizer.json': JSON.stringify(buildTokenizerJson(trained), null, 2) + '\n',
-    'tokenizer_config.json': JSON.stringify(buildTokenizerConfig(trained, options), null, 2) + '\n',
+    'tokenizer.json': `${JSON.stringify(buildTokenizerJson(trained), null, 2)}\n`,
+    'tokenizer_config.json': `${JSON.stringify(buildTokenizerConfig(trained, options), null, 2)}\n`,
   };
 }
 

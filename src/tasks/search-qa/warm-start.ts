@@ -238,7 +238,8 @@ async function demonstrationDatums(
     const trajectory = await task.rubric.score(group.trajectories[0]!, group.row);
     const kind = demos[index]!.kind;
     counts[kind] = (counts[kind] ?? 0) + 1;
-    const sum = (sums[kind] ??= {});
+    sums[kind] ??= {};
+    const sum = sums[kind];
     for (const [name, value] of Object.entries(trajectory.rewardComponents)) sum[name] = (sum[name] ?? 0) + value;
     sum[`stop/${trajectory.stopReason}`] = (sum[`stop/${trajectory.stopReason}`] ?? 0) + 1;
   }

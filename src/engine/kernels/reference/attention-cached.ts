@@ -16,7 +16,7 @@ export function kvCacheWrite(
   slots: Int32Array,
   positions: Int32Array,
   B: number,
-  S: number,
+  _S: number,
   maxT: number,
   KVH: number,
   D: number,

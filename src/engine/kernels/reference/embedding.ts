@@ -12,7 +12,7 @@ export function embeddingForward(
   table: FloatArray,
   N: number,
   C: number,
-  V: number,
+  _V: number,
 ): void {
   for (let n = 0; n < N; n++) {
     const tableRow = ids[n]! * C;
@@ -27,7 +27,7 @@ export function embeddingBackward(
   ids: Int32Array,
   N: number,
   C: number,
-  V: number,
+  _V: number,
 ): void {
   for (let n = 0; n < N; n++) {
     const tableRow = ids[n]! * C;

@@ -20,8 +20,8 @@ export function adamw(
   step: number,
   gradScale: number,
 ): void {
-  const correction1 = 1 - Math.pow(beta1, step);
-  const correction2Sqrt = Math.sqrt(1 - Math.pow(beta2, step));
+  const correction1 = 1 - beta1 ** step;
+  const correction2Sqrt = Math.sqrt(1 - beta2 ** step);
   const stepSize = lr / correction1;
   const decay = 1 - lr * weightDecay;
   for (let i = 0; i < n; i++) {

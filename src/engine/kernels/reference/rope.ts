@@ -23,7 +23,7 @@ export function rope(
   for (let n = 0; n < N; n++) {
     const position = positions[n]!;
     for (let i = 0; i < half; i++) {
-      const angle = position * Math.pow(theta, (-2 * i) / D);
+      const angle = position * theta ** ((-2 * i) / D);
       cos_half[i] = Math.cos(angle);
       sin_half[i] = sign * Math.sin(angle);
     }

@@ -149,9 +149,10 @@ export async function* readTriviaQaParquet(
   let count = 0;
   for (const group of metadata.row_groups) {
     const rowEnd = rowStart + Number(group.num_rows);
-    const records = (await parquetReadObjects({ file, metadata, columns, rowStart, rowEnd })) as Array<
-      Record<string, any>
-    >;
+    // Parquet records are untyped nested structs, checked field by field below.
+    // biome-ignore lint/suspicious/noExplicitAny: see above
+    type ParquetRecord = Record<string, any>;
+    const records = (await parquetReadObjects({ file, metadata, columns, rowStart, rowEnd })) as ParquetRecord[];
     rowStart = rowEnd;
     for (const record of records) {
       const answer = record.answer as Record<string, unknown> | null | undefined;
