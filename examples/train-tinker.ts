@@ -3,7 +3,8 @@
 //   export TINKER_API_KEY=...          # the variable backend.apiKeyEnv names
 //   npx tsx examples/train-tinker.ts tinker.yaml [--rl.steps=50 ...]
 // with tinker.yaml:
-//   backend: { kind: tinker, baseUrl: https://..., baseModel: Qwen/Qwen3-8B, tokenizerDir: models/qwen3-8b, capabilities: hosted, loraRank: 32 }
+//   backend: { kind: tinker, baseUrl: https://..., baseModel: Qwen/Qwen3-8B, tokenizerDir: models/qwen3-8b,
+//              capabilities: hosted, loraRank: 32 }
 //   rl: { temperature: 1, maxCompletionTokens: 1024 }
 // `turnwise train --config tinker.yaml` runs the same; this is the programmatic route.
 import { loadConfig, trainRun } from 'turnwise';

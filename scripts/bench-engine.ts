@@ -264,16 +264,21 @@ async function main(): Promise<void> {
       .join(' ')} (other processes share these cores; figures scale with it)`,
   );
   console.log(
-    `engine kernels: ${kernels.name}, run on ${kernels.threads} and 1 thread(s); batch ${B} x ${T}; sampling ${SAMPLE_SEQUENCES} x ${SAMPLE_TOKENS} new tokens; median of ${steps} steps`,
+    `engine kernels: ${kernels.name}, run on ${kernels.threads} and 1 thread(s); batch ${B} x ${T}; ` +
+      `sampling ${SAMPLE_SEQUENCES} x ${SAMPLE_TOKENS} new tokens; median of ${steps} steps`,
   );
   console.log(
     withTorch
-      ? `PyTorch: /usr/bin/python3, training on 1 and ${kernels.threads} thread(s) (OPENBLAS_NUM_THREADS and torch.set_num_threads), sampling on 1 thread (its fastest), OPENBLAS_CORETYPE=${coretype || '(unset)'}${inherited === undefined ? '' : ` (the environment had ${inherited})`}`
+      ? `PyTorch: /usr/bin/python3, training on 1 and ${kernels.threads} thread(s) ` +
+          `(OPENBLAS_NUM_THREADS and torch.set_num_threads), sampling on 1 thread (its fastest), ` +
+          `OPENBLAS_CORETYPE=${coretype || '(unset)'}` +
+          `${inherited === undefined ? '' : ` (the environment had ${inherited})`}`
       : 'PyTorch: not available (/usr/bin/python3 -c "import torch" failed) or --no-torch',
   );
   if (withTorch && process.env['OPENBLAS_L2_SIZE'] !== undefined && !process.argv.includes('--keep-openblas-l2-size')) {
     console.log(
-      `PyTorch runs without the environment's OPENBLAS_L2_SIZE=${process.env['OPENBLAS_L2_SIZE']} (it halves OpenBLAS GEMM; --keep-openblas-l2-size keeps it)`,
+      `PyTorch runs without the environment's OPENBLAS_L2_SIZE=${process.env['OPENBLAS_L2_SIZE']} ` +
+        `(it halves OpenBLAS GEMM; --keep-openblas-l2-size keeps it)`,
     );
   }
 
@@ -291,7 +296,8 @@ async function main(): Promise<void> {
     const slowBlas = torchRuns.find((run) => run.blasGflops < 20);
     if (slowBlas) {
       console.log(
-        `WARNING: PyTorch's BLAS does ${fmt(slowBlas.blasGflops, 1)} GFLOP/s on 256^3 (${slowBlas.threads} thread): a reference BLAS, not OpenBLAS; ` +
+        `WARNING: PyTorch's BLAS does ${fmt(slowBlas.blasGflops, 1)} GFLOP/s ` +
+          `on 256^3 (${slowBlas.threads} thread): a reference BLAS, not OpenBLAS; ` +
           'install it with apt-get install -y --no-install-recommends libopenblas0-pthread',
       );
     }
@@ -351,7 +357,8 @@ async function main(): Promise<void> {
     cpuRows,
   );
   console.log(
-    `\nGEMM, engine kernels (${kernels.name}, ${kernels.threads} thread(s)); forward = inp . W^T, dinp = dout . W, dweight = dout^T . inp:`,
+    `\nGEMM, engine kernels (${kernels.name}, ${kernels.threads} thread(s)); ` +
+      `forward = inp . W^T, dinp = dout . W, dweight = dout^T . inp:`,
   );
   // Machine peak from engine-baseline.md: OpenBLAS SkylakeX reaches about 265 GFLOP/s a core here.
   const peak = PEAK_GFLOPS_PER_CORE * kernels.threads;

@@ -36,12 +36,15 @@ function argument(name: string): string | undefined {
 
 function printTable(header: string[], rows: string[][]): void {
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
-  const line = (cells: string[]) =>
-    `| ${cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join(' | ')} |`;
+  const line = (cells: string[]) => {
+    const padded = cells.map((cell, column) =>
+      column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!),
+    );
+    return `| ${padded.join(' | ')} |`;
+  };
   console.log(line(header));
-  console.log(
-    `|${widths.map((width, column) => (column === 0 ? '-'.repeat(width + 2) : `${'-'.repeat(width + 1)}:`)).join('|')}|`,
-  );
+  const rule = widths.map((width, column) => (column === 0 ? '-'.repeat(width + 2) : `${'-'.repeat(width + 1)}:`));
+  console.log(`|${rule.join('|')}|`);
   for (const row of rows) console.log(line(row));
 }
 
@@ -365,9 +368,10 @@ function main(): void {
   // createNativeKernels sizes the addon's one shared pool: build the wrapper right before each use.
   const nativeWith = (threads: number) => (addon ? createNativeKernels(addon, threads) : undefined);
   const withTorch = !process.argv.includes('--no-torch') && torchAvailable();
-  console.log(
-    `native: ${addon ? `${addon.info().simd} (supported: ${addon.info().supported.join(', ')}), 1 and 2 threads` : 'not built'}`,
-  );
+  const nativeInfo = addon
+    ? `${addon.info().simd} (supported: ${addon.info().supported.join(', ')}), 1 and 2 threads`
+    : 'not built';
+  console.log(`native: ${nativeInfo}`);
   console.log(
     `machine: ${cpus().length} CPUs, load average ${loadavg()
       .map((load) => load.toFixed(1))
@@ -375,7 +379,10 @@ function main(): void {
   );
   console.log(
     withTorch
-      ? `numpy/torch: ${PYTHON}, OPENBLAS_NUM_THREADS = threads, OPENBLAS_CORETYPE=${coretype === 'unset' ? '(unset)' : coretype}, OPENBLAS_L2_SIZE unset${process.env['OPENBLAS_L2_SIZE'] ? ` (was ${process.env['OPENBLAS_L2_SIZE']} here)` : ''}; torch runs nn.functional.linear for the forward`
+      ? `numpy/torch: ${PYTHON}, OPENBLAS_NUM_THREADS = threads, ` +
+          `OPENBLAS_CORETYPE=${coretype === 'unset' ? '(unset)' : coretype}, OPENBLAS_L2_SIZE unset` +
+          `${process.env['OPENBLAS_L2_SIZE'] ? ` (was ${process.env['OPENBLAS_L2_SIZE']} here)` : ''}; ` +
+          `torch runs nn.functional.linear for the forward`
       : 'numpy/torch: not measured (--no-torch, or /usr/bin/python3 cannot import torch)',
   );
 
@@ -403,7 +410,8 @@ function main(): void {
     ];
   });
   console.log(
-    `\nGEMM GFLOP/s, ${statistic} of the timed calls (forward: out = inp . W^T; dinp = dout . W; dweight = dout^T . inp):`,
+    `\nGEMM GFLOP/s, ${statistic} of the timed calls (forward: ` +
+      `out = inp . W^T; dinp = dout . W; dweight = dout^T . inp):`,
   );
   printTable(
     [

@@ -63,7 +63,9 @@ const rows: Array<[string, string]> = [
   ['train: total', `${trainSeconds.toFixed(2)} s`],
   [
     'encode (first 20k lines, one call each)',
-    `${(sample.length / 1e6 / encodeSeconds).toFixed(2)} M chars/s, ${(ids.length / encodeSeconds / 1e3).toFixed(0)} k tokens/s, ${(sample.length / ids.length).toFixed(2)} chars/token`,
+    `${(sample.length / 1e6 / encodeSeconds).toFixed(2)} M chars/s, ` +
+      `${(ids.length / encodeSeconds / 1e3).toFixed(0)} k tokens/s, ` +
+      `${(sample.length / ids.length).toFixed(2)} chars/token`,
   ],
   ['decode', `${(ids.length / decodeSeconds / 1e3).toFixed(0)} k tokens/s`],
 ];

@@ -23,7 +23,10 @@ import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DEAD_PROXY = 'http://127.0.0.1:9';
-/** The paper's worked vector as printed in its table (src/advantage/worked-vector.ts): MT-GRPO's turn-1 and turn-2 advantage per rollout. */
+/**
+ * The paper's worked vector as printed in its table (src/advantage/worked-vector.ts):
+ * MT-GRPO's turn-1 and turn-2 advantage per rollout.
+ */
 const EXPECTED_TURN_ONE = [2.192, -1.0693, -2.0768, 0.9541];
 const EXPECTED_TURN_TWO = [1.3493, -0.5075, -0.9532, 0.1114];
 const SUBPATHS = ['turnwise/engine', 'turnwise/search-qa', 'turnwise/server', 'turnwise/testing'];
@@ -87,7 +90,9 @@ const tail = (text, lines = 15) =>
     .slice(-lines)
     .map((line) => `       | ${line}`)
     .join('\n');
-/** The first line that names an error (a Node crash prints its message after a few lines of source), else the last line. */
+/**
+ * The first line that names an error (a Node crash prints its message after a few lines of source), else the last line.
+ */
 const firstError = (text) =>
   text.split('\n').find((line) => /^\w*Error\b/.test(line)) ?? text.trim().split('\n').at(-1) ?? '';
 const failures = [];
@@ -96,9 +101,9 @@ function report(label, ok, detail) {
   if (!ok) failures.push(label);
 }
 function finish() {
-  console.log(
-    `check-package: ${failures.length === 0 ? 'all checks passed' : `${failures.length} check(s) failed (${failures.join(', ')})`} in ${seconds(started)}`,
-  );
+  const outcome =
+    failures.length === 0 ? 'all checks passed' : `${failures.length} check(s) failed (${failures.join(', ')})`;
+  console.log(`check-package: ${outcome} in ${seconds(started)}`);
   process.exit(failures.length === 0 ? 0 : 1);
 }
 
@@ -150,10 +155,12 @@ const forbidden = files.filter((path) =>
 report(
   'pack',
   missing.length === 0 && forbidden.length === 0,
-  `${pack.filename}, ${files.length} files, ${(pack.size / 1000).toFixed(0)} kB packed, ${(pack.unpackedSize / 1e6).toFixed(2)} MB unpacked, in ${seconds(since)}` +
+  `${pack.filename}, ${files.length} files, ${(pack.size / 1000).toFixed(0)} kB packed, ` +
+    `${(pack.unpackedSize / 1e6).toFixed(2)} MB unpacked, in ${seconds(since)}` +
     (missing.length ? `; missing ${missing.join(', ')}` : '') +
     (forbidden.length
-      ? `; must not ship ${forbidden.slice(0, 5).join(', ')}${forbidden.length > 5 ? ` and ${forbidden.length - 5} more` : ''}`
+      ? `; must not ship ${forbidden.slice(0, 5).join(', ')}` +
+        `${forbidden.length > 5 ? ` and ${forbidden.length - 5} more` : ''}`
       : ''),
 );
 const tarball = join(temp, pack.filename);
@@ -166,7 +173,10 @@ const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8'));
 const tarballSpec = `file:../${pack.filename}`;
 const typesNode = manifest.devDependencies['@types/node'];
 
-/** Adds the lockfile paths of `names` as required from `from` (npm's node_modules lookup) and all they need; a missing one is an Error unless optional. */
+/**
+ * Adds the lockfile paths of `names` as required from `from` (npm's node_modules
+ * lookup) and all they need; a missing one is an Error unless optional.
+ */
 function closure(names, from, into, optional = false) {
   for (const name of names) {
     let base = from;
@@ -227,10 +237,8 @@ try {
   finish();
 }
 mkdirSync(project);
-writeFileSync(
-  join(project, 'package-lock.json'),
-  `${JSON.stringify({ name: 'turnwise-package-check', version: '1.0.0', lockfileVersion: 3, requires: true, packages }, null, 2)}\n`,
-);
+const lockfile = { name: 'turnwise-package-check', version: '1.0.0', lockfileVersion: 3, requires: true, packages };
+writeFileSync(join(project, 'package-lock.json'), `${JSON.stringify(lockfile, null, 2)}\n`);
 writeFileSync(
   join(project, 'package.json'),
   `${JSON.stringify(
@@ -269,6 +277,7 @@ if (installed.code !== 0) finish();
 // (a) the bin runs the compiled CLI; tsx is not installed in the project.
 const help = await run('npx', ['turnwise', '--help'], { cwd: project, env: offlineEnv });
 const tsxInstalled = existsSync(join(project, 'node_modules', 'tsx'));
+const unloadable = /cannot load: (.*)\)$/m.exec(help.stdout)?.[1];
 const helpOk =
   help.code === 0 &&
   /^usage: turnwise <command>/m.test(help.stdout) &&
@@ -279,8 +288,11 @@ report(
   '(a) npx turnwise --help',
   helpOk,
   helpOk
-    ? `exit 0, usage with ${help.stdout.split('\n').filter((line) => /^ {2}\S/.test(line)).length} commands, all loadable, without tsx`
-    : `exit ${help.code}${tsxInstalled ? ', tsx is installed in the project' : ''}${/cannot load/.test(help.stdout) ? `, a command cannot load: ${/cannot load: (.*)\)$/m.exec(help.stdout)?.[1]}` : ''}${help.code !== 0 ? `: ${firstError(help.stderr || help.stdout)}` : ''}`,
+    ? `exit 0, usage with ${help.stdout.split('\n').filter((line) => /^ {2}\S/.test(line)).length} ` +
+        `commands, all loadable, without tsx`
+    : `exit ${help.code}${tsxInstalled ? ', tsx is installed in the project' : ''}` +
+        `${/cannot load/.test(help.stdout) ? `, a command cannot load: ${unloadable}` : ''}` +
+        `${help.code !== 0 ? `: ${firstError(help.stderr || help.stdout)}` : ''}`,
 );
 
 // (b) a plain .mjs: the worked vector through createMtGrpo, and every subpath. Its imports are
@@ -296,13 +308,18 @@ writeFileSync(
   let worst = 0;
   let tokens = 0;
   group.trajectories.forEach((trajectory, i) => {
-    if (trajectory.turns.length !== 2) throw new Error(\`rollout \${i} has \${trajectory.turns.length} turns, expected 2\`);
+    if (trajectory.turns.length !== 2)
+      throw new Error(\`rollout \${i} has \${trajectory.turns.length} turns, expected 2\`);
     trajectory.turns.forEach((turn, k) => {
       for (let t = turn.sampled.start; t < turn.sampled.end; t++) {
         if (!trajectory.trainable[t]) continue;
         tokens++;
         const error = Math.abs(advantages[i][t] - expected[k][i]);
-        if (!(error <= 1e-4)) throw new Error(\`rollout \${i} turn \${k + 1} token \${t}: advantage \${advantages[i][t]}, expected \${expected[k][i]} (the paper's table)\`);
+        if (!(error <= 1e-4))
+          throw new Error(
+            \`rollout \${i} turn \${k + 1} token \${t}: advantage \${advantages[i][t]}, \` +
+              \`expected \${expected[k][i]} (the paper's table)\`,
+          );
         worst = Math.max(worst, error);
       }
     });
@@ -316,7 +333,10 @@ writeFileSync(
   }
   const { createRequire } = await import('node:module');
   const manifest = createRequire(import.meta.url)('turnwise/package.json');
-  console.log(\`\${tokens} tokens within \${worst.toExponential(1)} of the paper's table; turnwise \${manifest.version}; \${subpaths.join(', ')}\`);
+  console.log(
+    \`\${tokens} tokens within \${worst.toExponential(1)} of the paper's table; \` +
+      \`turnwise \${manifest.version}; \${subpaths.join(', ')}\`,
+  );
 } catch (error) {
   console.error(String(error?.message ?? error).split('\\n')[0]);
   process.exit(1);
@@ -333,10 +353,19 @@ report(
 // (c) TypeScript against the package's types, with the repository's compiler. The @ts-expect-error
 // fails the check if the types degrade to any.
 const NAMESPACES = SUBPATHS.filter((name) => name !== 'turnwise/testing');
-writeFileSync(
-  join(project, 'tsconfig.json'),
-  `${JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, types: ['node'], skipLibCheck: false }, files: ['consumer.ts'] }, null, 2)}\n`,
-);
+const consumerTsconfig = {
+  compilerOptions: {
+    target: 'ES2022',
+    module: 'NodeNext',
+    moduleResolution: 'NodeNext',
+    strict: true,
+    noEmit: true,
+    types: ['node'],
+    skipLibCheck: false,
+  },
+  files: ['consumer.ts'],
+};
+writeFileSync(join(project, 'tsconfig.json'), `${JSON.stringify(consumerTsconfig, null, 2)}\n`);
 writeFileSync(
   join(project, 'consumer.ts'),
   `import { createMtGrpo, ToolEnv, defineTool, type AdvantageEstimator, type TrajectoryGroup } from 'turnwise';
@@ -362,21 +391,27 @@ const foreign = errors.filter((line) => /^node_modules\/(?!turnwise\/)/.test(lin
 const ours = errors.filter((line) => !foreign.includes(line));
 const foreignPackages = [...new Set(foreign.map((line) => /^node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(line)[1]))];
 const typesOk = ours.length === 0 && (typecheck.code === 0 || errors.length > 0);
+const tscVersion = JSON.parse(readFileSync(join(root, 'node_modules', 'typescript', 'package.json'), 'utf8')).version;
+const foreignNote = foreign.length
+  ? ` (${foreign.length} in other packages' own .d.ts ignored: ${foreignPackages.join(', ')})`
+  : '';
 report(
   '(c) .ts type-checks against the package types (NodeNext, strict)',
   typesOk,
   typesOk
-    ? `tsc ${JSON.parse(readFileSync(join(root, 'node_modules', 'typescript', 'package.json'), 'utf8')).version}: no errors in consumer.ts or turnwise's .d.ts${foreign.length ? ` (${foreign.length} in other packages' own .d.ts ignored: ${foreignPackages.join(', ')})` : ''}`
+    ? `tsc ${tscVersion}: no errors in consumer.ts or turnwise's .d.ts${foreignNote}`
     : `tsc exited with ${typecheck.code}\n${tail(ours.join('\n') || typecheck.stdout + typecheck.stderr)}`,
 );
 
-// (d) the native kernels: built in the project (the tarball has no build/) and loaded from dist/, or the fallback warning.
+// (d) the native kernels: built in the project (the tarball has
+// no build/) and loaded from dist/, or the fallback warning.
 writeFileSync(
   join(project, 'native.mjs'),
   `try {
   // the kernels' API: turnwise/engine, else (before the subpath had it) the root
   const engine = await import('turnwise/engine');
-  const { loadKernels, nativeKernelsUnavailableReason, referenceKernels } = 'loadKernels' in engine ? engine : await import('turnwise');
+  const { loadKernels, nativeKernelsUnavailableReason, referenceKernels } =
+    'loadKernels' in engine ? engine : await import('turnwise');
   const reason = nativeKernelsUnavailableReason();
   if (reason !== undefined) {
     console.log(JSON.stringify({ reason }));
@@ -428,7 +463,9 @@ if (native.code !== 0 || nativeResult === undefined) {
     problems.length === 0,
     problems.length > 0
       ? problems.join('; ')
-      : `native kernels on ${nativeResult.threads} threads, built at install in node_modules/turnwise/build/Release and loaded from dist/ (matmul within ${nativeResult.error.toExponential(1)} of the reference)${buildLines.length ? `; install said: ${buildLines.at(-1)}` : ''}`,
+      : `native kernels on ${nativeResult.threads} threads, built at install in node_modules/turnwise/build/Release ` +
+          `and loaded from dist/ (matmul within ${nativeResult.error.toExponential(1)} of the reference)` +
+          `${buildLines.length ? `; install said: ${buildLines.at(-1)}` : ''}`,
   );
 } else {
   const warned = installLog.includes('turnwise: WARNING: the native kernels were not built');
@@ -444,7 +481,8 @@ if (native.code !== 0 || nativeResult === undefined) {
   );
 }
 
-// (e) a TypeScript config without tsx (an optional peer, not installed here): one line that says to install it, no stack trace.
+// (e) a TypeScript config without tsx (an optional peer, not
+// installed here): one line that says to install it, no stack trace.
 writeFileSync(join(project, 'config.ts'), 'export default { rl: { steps: 1 } };\n');
 const tsConfig = await run('npx', ['turnwise', 'train', '--config', 'config.ts'], { cwd: project, env: offlineEnv });
 const tsConfigLines = tsConfig.stderr.trim().split('\n');

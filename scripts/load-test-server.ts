@@ -211,13 +211,16 @@ const header = [
 const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
 const line = (cells: string[]): string => cells.map((cell, column) => cell.padStart(widths[column]!)).join('  ');
 console.log(
-  `load test of turnwise serve on ${url} (${values['in-process'] ? 'in this process' : 'own process'}; bigram test backend; ${MAX_TOKENS} tokens per sample; ${WARMUP} warm-up requests per protocol not counted, but their errors are)`,
+  `load test of turnwise serve on ${url} (${values['in-process'] ? 'in this process' : 'own process'}; ` +
+    `bigram test backend; ${MAX_TOKENS} tokens per sample; ` +
+    `${WARMUP} warm-up requests per protocol not counted, but their errors are)`,
 );
 console.log(line(header));
 for (const row of rows) console.log(line(row));
 const stats = (await (await fetch(`${url}/api/v1/turnwise_stats`)).json()) as Record<string, number>;
 console.log(
-  `server: futures still pending ${stats.pending_futures}, jobs queued ${stats.queued_jobs}, running ${stats.running_jobs}`,
+  `server: futures still pending ${stats.pending_futures}, ` +
+    `jobs queued ${stats.queued_jobs}, running ${stats.running_jobs}`,
 );
 for (const close of closers) await close();
 const failed = rows.some((row) => row[4] !== '0' || row[5] !== '0' || row[6] !== '0') || stats.pending_futures !== 0;

@@ -3,7 +3,8 @@
 // (columns question, question_id, question_source, entity_pages, search_results, answer; lists in
 // the 3-level LIST layout pyarrow writes). hyparquet-writer is not a project dependency, so run it
 // from a folder where it is installed:
-//   mkdir -p /tmp/hpw && cd /tmp/hpw && npm i hyparquet-writer@0.17.0 && node <repo>/scripts/write-search-qa-parquet-fixture.mjs
+//   mkdir -p /tmp/hpw && cd /tmp/hpw && npm i hyparquet-writer@0.17.0 &&
+//     node <repo>/scripts/write-search-qa-parquet-fixture.mjs
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';

@@ -34,7 +34,9 @@ export interface ToolCall {
   id?: string;
 }
 
-/** A tool as a chat template and the OpenAI API describe it: a name, a description and a JSON Schema of its arguments. */
+/**
+ * A tool as a chat template and the OpenAI API describe it: a name, a description and a JSON Schema of its arguments.
+ */
 export interface ToolSpec {
   name: string;
   description?: string;

@@ -36,7 +36,10 @@ describe('TypeScript modules handed to turnwise', () => {
       const call = () => tsxApiUrl('config file "c.ts"', [join(empty, 'c.ts')]);
       expect(call).toThrow(ConfigError);
       expect(call).toThrow(
-        /^config file "c\.ts" is TypeScript, which Node v\d+\.\d+\.\d+ cannot import by itself: install tsx in your project \(npm install --save-dev tsx\)/,
+        new RegExp(
+          /^config file "c\.ts" is TypeScript, which Node v\d+\.\d+\.\d+ cannot import by itself: /.source +
+            /install tsx in your project \(npm install --save-dev tsx\)/.source,
+        ),
       );
     } finally {
       rmSync(empty, { recursive: true, force: true });

@@ -31,7 +31,8 @@ export function tsxApiUrl(file: string, from: string[]): string {
     }
   }
   throw new ConfigError(
-    `${file} is TypeScript, which Node ${process.version} cannot import by itself: install tsx in your project (npm install --save-dev tsx) or pass the compiled JavaScript`,
+    `${file} is TypeScript, which Node ${process.version} cannot import by itself: ` +
+      `install tsx in your project (npm install --save-dev tsx) or pass the compiled JavaScript`,
   );
 }
 

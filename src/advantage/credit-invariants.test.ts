@@ -129,15 +129,19 @@ describe('checkCreditInvariants', () => {
     expect(checkCreditInvariants(group, createMtGrpo().estimate(group))).toEqual([]);
   });
 
-  it('accepts MT-GRPO giving the answer turn zero credit when every outcome reward is equal but the tool turns differ', () => {
-    // Seen on a real batch: all rollouts answered alike (R^O constant), their searches did not.
-    const group = syntheticGroup(
-      [0.2, 0.7, 0.2, 0.7].map((reward) => ({ turns: [{ reply: 'result', reward }, {}], outcomeReward: 0.4 })),
-    );
-    const estimator = createMtGrpo();
-    const issues = checkCreditInvariants(group, estimator.estimate(group), { estimator });
-    expect(issues).toEqual([]);
-  });
+  it(
+    'accepts MT-GRPO giving the answer turn zero credit when ' +
+      'every outcome reward is equal but the tool turns differ',
+    () => {
+      // Seen on a real batch: all rollouts answered alike (R^O constant), their searches did not.
+      const group = syntheticGroup(
+        [0.2, 0.7, 0.2, 0.7].map((reward) => ({ turns: [{ reply: 'result', reward }, {}], outcomeReward: 0.4 })),
+      );
+      const estimator = createMtGrpo();
+      const issues = checkCreditInvariants(group, estimator.estimate(group), { estimator });
+      expect(issues).toEqual([]);
+    },
+  );
 
   it('still flags a zero answer turn when the outcome rewards differ', () => {
     const group = syntheticGroup(

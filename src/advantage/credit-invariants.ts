@@ -32,7 +32,9 @@ export interface CreditIssue {
 
 /** Options of the credit checks. */
 export interface CreditCheckOptions {
-  /** The estimator that produced the advantages; its `constantSpans` are checked (default: each turn's sampled span). */
+  /**
+   * The estimator that produced the advantages; its `constantSpans` are checked (default: each turn's sampled span).
+   */
   estimator?: Pick<AdvantageEstimator, 'name' | 'constantSpans'>;
   /** Allowed spread inside a constant span, relative to max(1, |value|) (default 1e-9). */
   tolerance?: number;
@@ -102,7 +104,9 @@ export function checkCreditInvariants(
         severity: 'error',
         groupIndex: i,
         tokenIndex: firsts.nonFinite,
-        message: `rollout ${i}: ${counts.nonFinite} non-finite advantages, first at token ${firsts.nonFinite} (${row_T[firsts.nonFinite]})`,
+        message:
+          `rollout ${i}: ${counts.nonFinite} non-finite advantages, ` +
+          `first at token ${firsts.nonFinite} (${row_T[firsts.nonFinite]})`,
       });
     }
     if (counts.nonTrainable > 0) {
@@ -112,7 +116,9 @@ export function checkCreditInvariants(
         severity: 'error',
         groupIndex: i,
         tokenIndex: t,
-        message: `rollout ${i}: ${counts.nonTrainable} non-trainable tokens (prompt or environment) have nonzero advantage, first at token ${t} (${format(row_T[t]!)})`,
+        message:
+          `rollout ${i}: ${counts.nonTrainable} non-trainable tokens (prompt or environment) ` +
+          `have nonzero advantage, first at token ${t} (${format(row_T[t]!)})`,
       });
     }
     if (counts.untracked > 0) {
@@ -121,7 +127,9 @@ export function checkCreditInvariants(
         severity: 'error',
         groupIndex: i,
         tokenIndex: firsts.untracked,
-        message: `rollout ${i}: ${counts.untracked} trainable tokens lie outside every turn's sampled span, first at token ${firsts.untracked}`,
+        message:
+          `rollout ${i}: ${counts.untracked} trainable tokens lie outside ` +
+          `every turn's sampled span, first at token ${firsts.untracked}`,
       });
     }
     const spans = options.estimator
@@ -138,7 +146,9 @@ export function checkCreditInvariants(
           severity: 'error',
           groupIndex: i,
           tokenIndex: span.start,
-          message: `rollout ${i}: advantages in tokens [${span.start}, ${span.end}) range from ${format(spread.min)} to ${format(spread.max)}; expected ${promise}`,
+          message:
+            `rollout ${i}: advantages in tokens [${span.start}, ${span.end}) ` +
+            `range from ${format(spread.min)} to ${format(spread.max)}; expected ${promise}`,
         });
       }
     }
@@ -169,7 +179,9 @@ export function checkCreditInvariants(
           groupIndex: i,
           turnIndex: turn.index,
           tokenIndex: turn.sampled.start,
-          message: `rollout ${i}: turn ${turn.index} gets zero advantage on all ${stats.count} trainable tokens ${where} and the group's rewards vary (a turn dropped from credit assignment?)`,
+          message:
+            `rollout ${i}: turn ${turn.index} gets zero advantage on all ${stats.count} trainable ` +
+            `tokens ${where} and the group's rewards vary (a turn dropped from credit assignment?)`,
         });
       });
     }
@@ -180,7 +192,9 @@ export function checkCreditInvariants(
       kind: 'all-zero-group',
       // every estimator credits the outcome reward; only turn rewards varying can legitimately give zeros (GRPO-OR)
       severity: outcomeVaries ? 'error' : 'warning',
-      message: `every trainable token of group ${group.rowId} gets zero advantage although its ${outcomeVaries ? 'outcome' : 'turn'} rewards vary`,
+      message:
+        `every trainable token of group ${group.rowId} gets zero advantage ` +
+        `although its ${outcomeVaries ? 'outcome' : 'turn'} rewards vary`,
     });
   } else if (outcomeVaries || turnVaries) {
     for (const i of allZeroRollouts) {
@@ -188,7 +202,9 @@ export function checkCreditInvariants(
         kind: 'zero-credit',
         severity: 'warning',
         groupIndex: i,
-        message: `rollout ${i}: zero advantage on every trainable token although the group's rewards vary (legitimate only if its reward equals the group baseline)`,
+        message:
+          `rollout ${i}: zero advantage on every trainable token although the group's ` +
+          `rewards vary (legitimate only if its reward equals the group baseline)`,
       });
     }
   }

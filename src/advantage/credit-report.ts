@@ -117,7 +117,8 @@ export function renderCreditTable(credit: GroupCredit, options: { digits?: numbe
         turn.reply === 'none'
           ? '-'
           : turn.replyMessages > 1
-            ? `${turn.replyMessages} ${turn.reply === 'error-result' ? 'results (error)' : turn.reply === 'result' ? 'results' : 'messages'}`
+            ? `${turn.replyMessages} ` +
+              `${turn.reply === 'error-result' ? 'results (error)' : turn.reply === 'result' ? 'results' : 'messages'}`
             : turn.reply,
         number(turn.turnReward),
         last ? number(rollout.outcomeReward) : '',
@@ -144,7 +145,9 @@ export function renderCreditTable(credit: GroupCredit, options: { digits?: numbe
       .map((cell, c) => (c <= 2 || c === 5 || c === 6 ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!)))
       .join('  ')
       .trimEnd();
-  const title = `credit of group ${credit.rowId}${credit.estimator ? ` (estimator ${credit.estimator}` : ' ('}${credit.estimator ? ', ' : ''}G = ${credit.rollouts.length})`;
+  const title =
+    `credit of group ${credit.rowId}${credit.estimator ? ` (estimator ${credit.estimator}` : ' ('}` +
+    `${credit.estimator ? ', ' : ''}G = ${credit.rollouts.length})`;
   const issues =
     credit.issues.length === 0
       ? ['invariants: ok']

@@ -47,30 +47,33 @@ async function group(): Promise<TrajectoryGroup> {
 }
 
 describe('a turn with several tool calls', () => {
-  it('is one turn for the rubric and for MT-GRPO: one reward, one constant advantage, no credit on any result', async () => {
-    const episodes = await group();
-    const [twoCalls, oneCall, failedCall] = episodes.trajectories;
-    expect(twoCalls!.turns).toHaveLength(2);
-    expect(twoCalls!.turns[0]!.toolCalls).toHaveLength(2);
-    expect(twoCalls!.turns[0]!.envMessages).toHaveLength(2);
-    expect(failedCall!.turns[0]!.toolFailed).toBe(true);
-    for (const trajectory of episodes.trajectories)
-      expect(trajectory.turnRewards).toHaveLength(trajectory.turns.length);
-    // The turn-level reward scores the two-call turn once, as it scores the one-call turn.
-    expect(twoCalls!.turnRewards).toEqual(oneCall!.turnRewards);
+  it(
+    'is one turn for the rubric and for MT-GRPO: one reward, ' + 'one constant advantage, no credit on any result',
+    async () => {
+      const episodes = await group();
+      const [twoCalls, oneCall, failedCall] = episodes.trajectories;
+      expect(twoCalls!.turns).toHaveLength(2);
+      expect(twoCalls!.turns[0]!.toolCalls).toHaveLength(2);
+      expect(twoCalls!.turns[0]!.envMessages).toHaveLength(2);
+      expect(failedCall!.turns[0]!.toolFailed).toBe(true);
+      for (const trajectory of episodes.trajectories)
+        expect(trajectory.turnRewards).toHaveLength(trajectory.turns.length);
+      // The turn-level reward scores the two-call turn once, as it scores the one-call turn.
+      expect(twoCalls!.turnRewards).toEqual(oneCall!.turnRewards);
 
-    for (const estimator of [createMtGrpo(), createMtGrpoK()]) {
-      const advantages_G_T = estimator.estimate(episodes);
-      expect(checkCreditInvariants(episodes, advantages_G_T, { estimator })).toEqual([]);
-      const first = twoCalls!.turns[0]!;
-      const span = advantages_G_T[0]!.slice(first.sampled.start, first.sampled.end);
-      expect(new Set(span).size).toBe(1);
-      expect(span[0]).not.toBe(0);
-      expect(advantages_G_T[0]!.slice(first.envSpan!.start, first.envSpan!.end).every((value) => value === 0)).toBe(
-        true,
-      );
-    }
-  });
+      for (const estimator of [createMtGrpo(), createMtGrpoK()]) {
+        const advantages_G_T = estimator.estimate(episodes);
+        expect(checkCreditInvariants(episodes, advantages_G_T, { estimator })).toEqual([]);
+        const first = twoCalls!.turns[0]!;
+        const span = advantages_G_T[0]!.slice(first.sampled.start, first.sampled.end);
+        expect(new Set(span).size).toBe(1);
+        expect(span[0]).not.toBe(0);
+        expect(advantages_G_T[0]!.slice(first.envSpan!.start, first.envSpan!.end).every((value) => value === 0)).toBe(
+          true,
+        );
+      }
+    },
+  );
 
   it('shows each call in the credit table, with its results counted', async () => {
     const episodes = await group();

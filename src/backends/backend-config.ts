@@ -36,15 +36,18 @@ export const backendConfigSchema = z
       .enum(['local', 'tinker'])
       .default('local')
       .describe(
-        "where the policy trains (local | tinker): local = the embedded CPU engine, starting from a checkpoint directory (--base, or the task's own base such as the search-QA warm start); " +
-          'tinker = a Tinker-protocol service (hosted Tinker, a SkyRL server, turnwise serve) training a LoRA of backend.baseModel, which is the starting policy: ' +
+        'where the policy trains (local | tinker): local = the embedded CPU engine, starting from ' +
+          "a checkpoint directory (--base, or the task's own base such as the search-QA warm start); " +
+          'tinker = a Tinker-protocol service (hosted Tinker, a SkyRL server, turnwise serve) ' +
+          'training a LoRA of backend.baseModel, which is the starting policy: ' +
           'no local base is built; default local',
       ),
     baseUrl: z
       .string()
       .default('')
       .describe(
-        `server root URL, e.g. http://127.0.0.1:8000 (required for tinker; no credentials in it) ${TINKER_ONLY}; default ""`,
+        `server root URL, e.g. http://127.0.0.1:8000 (required for tinker; ` +
+          `no credentials in it) ${TINKER_ONLY}; default ""`,
       ),
     apiKeyEnv: z
       .string()
@@ -54,7 +57,8 @@ export const backendConfigSchema = z
       )
       .default('TINKER_API_KEY')
       .describe(
-        `NAME of the environment variable holding the API key, sent as X-API-Key (the key itself is never written to config.json); "" = send no key ${TINKER_ONLY}; default TINKER_API_KEY`,
+        `NAME of the environment variable holding the API key, sent as X-API-Key (the key itself ` +
+          `is never written to config.json); "" = send no key ${TINKER_ONLY}; default TINKER_API_KEY`,
       ),
     baseModel: z
       .string()
@@ -67,13 +71,15 @@ export const backendConfigSchema = z
       .enum(['auto', 'hosted', 'skyrl', 'turnwise'])
       .default('auto')
       .describe(
-        `server family whose protocol differences the client respects (auto = detect from client/config | hosted | skyrl | turnwise) ${TINKER_ONLY}; default auto`,
+        `server family whose protocol differences the client respects (auto = detect ` +
+          `from client/config | hosted | skyrl | turnwise) ${TINKER_ONLY}; default auto`,
       ),
     tokenizerDir: z
       .string()
       .default('')
       .describe(
-        `directory with the base model's tokenizer.json and tokenizer_config.json (its chat_template renders conversations; required for tinker) ${TINKER_ONLY}; default ""`,
+        `directory with the base model's tokenizer.json and tokenizer_config.json (its ` +
+          `chat_template renders conversations; required for tinker) ${TINKER_ONLY}; default ""`,
       ),
     requestTimeoutSeconds: z
       .number()
@@ -83,28 +89,32 @@ export const backendConfigSchema = z
     retryAttempts: positiveInt()
       .default(10)
       .describe(
-        `attempts per request on connection errors, timeouts, 409 and 5xx, the first included (408, 429 and 402 wait without using them up, within requestDeadlineSeconds) ${TINKER_ONLY}; default 10`,
+        `attempts per request on connection errors, timeouts, 409 and 5xx, the first included (408, ` +
+          `429 and 402 wait without using them up, within requestDeadlineSeconds) ${TINKER_ONLY}; default 10`,
       ),
     requestDeadlineSeconds: z
       .number()
       .positive()
       .default(1800)
       .describe(
-        `longest one request keeps retrying and waiting, a busy (408, 429) or paused (402, e.g. billing) service included ${TINKER_ONLY}; default 1800`,
+        `longest one request keeps retrying and waiting, a busy (408, 429) ` +
+          `or paused (402, e.g. billing) service included ${TINKER_ONLY}; default 1800`,
       ),
     futureDeadlineSeconds: z
       .number()
       .positive()
       .default(21600)
       .describe(
-        `longest the client awaits the result of one request (a large forward_backward queued behind other runs takes hours; polls that time out never count as failures) ${TINKER_ONLY}; default 21600`,
+        `longest the client awaits the result of one request (a large forward_backward queued behind ` +
+          `other runs takes hours; polls that time out never count as failures) ${TINKER_ONLY}; default 21600`,
       ),
     pollTimeoutSeconds: z
       .number()
       .positive()
       .default(45)
       .describe(
-        `client timeout of one retrieve_future long poll (servers hold one up to 300 s; a poll that times out polls again) ${TINKER_ONLY}; default 45`,
+        `client timeout of one retrieve_future long poll (servers hold one up to 300 s; ` +
+          `a poll that times out polls again) ${TINKER_ONLY}; default 45`,
       ),
     heartbeatSeconds: z
       .number()
@@ -121,7 +131,8 @@ export const backendConfigSchema = z
       ['baseModel', 'the base model, e.g. --backend.baseModel=Qwen/Qwen3-8B'],
       [
         'tokenizerDir',
-        "a directory with the base model's tokenizer.json and tokenizer_config.json, e.g. --backend.tokenizerDir=models/qwen3-8b",
+        "a directory with the base model's tokenizer.json and " +
+          'tokenizer_config.json, e.g. --backend.tokenizerDir=models/qwen3-8b',
       ],
     ];
     for (const [key, example] of required) {
@@ -142,7 +153,8 @@ export const backendConfigSchema = z
           code: 'custom',
           path: ['baseUrl'],
           message:
-            'the URL must not carry credentials (they would be written to config.json); put the key in the environment variable named by backend.apiKeyEnv',
+            'the URL must not carry credentials (they would be written to config.json); ' +
+            'put the key in the environment variable named by backend.apiKeyEnv',
         });
       }
     }
@@ -163,7 +175,8 @@ export function tinkerApiKey(
   if (value === undefined || value.trim() === '') {
     throw new ConfigError(
       `backend.kind is tinker and backend.apiKeyEnv names the environment variable ${name}, which is not set; ` +
-        `export ${name}=<your API key>, name another variable with --backend.apiKeyEnv=NAME, or use --backend.apiKeyEnv= (empty) for a server that needs no key`,
+        `export ${name}=<your API key>, name another variable with --backend.apiKeyEnv=NAME, ` +
+        `or use --backend.apiKeyEnv= (empty) for a server that needs no key`,
     );
   }
   return value.trim();
@@ -209,7 +222,8 @@ export function tinkerTokenizerFiles(backend: BackendConfig): { dir: string; tem
     template = readFileSync(join(dir, 'chat_template.jinja'), 'utf8');
   if (typeof template !== 'string' || template.trim() === '') {
     throw new ConfigError(
-      `${where}: tokenizer_config.json has no chat_template (nor is there a chat_template.jinja); the base model's template is needed to render conversations exactly as it was trained`,
+      `${where}: tokenizer_config.json has no chat_template (nor is there a chat_template.jinja); ` +
+        `the base model's template is needed to render conversations exactly as it was trained`,
     );
   }
   return { dir, template };

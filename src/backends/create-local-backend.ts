@@ -28,7 +28,10 @@ export interface CheckpointChat {
   tokenizerFiles: Record<string, string>;
 }
 
-/** Loads the tokenizer and chat template of a directory holding `tokenizer.json` (and optionally `tokenizer_config.json`). */
+/**
+ * Loads the tokenizer and chat template of a directory holding
+ * `tokenizer.json` (and optionally `tokenizer_config.json`).
+ */
 export async function loadCheckpointChat(directory: string): Promise<CheckpointChat> {
   const tokenizer = await loadTokenizer(directory);
   const renderer = new ChatTemplateRenderer({ tokenizer, template: tokenizer.chatTemplate });

@@ -155,7 +155,8 @@ function checkData(data: Datum[]): void {
   data.forEach((datum, index) => {
     if (datum.inputTokens.length !== datum.targetTokens.length || datum.weights.length !== datum.targetTokens.length) {
       throw new ShapeError(
-        `datum ${index}: inputTokens (${datum.inputTokens.length}), targetTokens (${datum.targetTokens.length}) and weights (${datum.weights.length}) must have the same length`,
+        `datum ${index}: inputTokens (${datum.inputTokens.length}), targetTokens ` +
+          `(${datum.targetTokens.length}) and weights (${datum.weights.length}) must have the same length`,
       );
     }
   });

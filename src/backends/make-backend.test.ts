@@ -253,7 +253,8 @@ describe('making the backend a config names', () => {
     });
     expect(start.weightsFrom).toBe('/some/base');
     expect(messages).toEqual([
-      '[backend] backend.kind is local, so backend.baseUrl, backend.baseModel, backend.tokenizerDir are not used (--backend.kind=tinker trains on the service)',
+      '[backend] backend.kind is local, so backend.baseUrl, backend.baseModel, ' +
+        'backend.tokenizerDir are not used (--backend.kind=tinker trains on the service)',
     ]);
   });
 
@@ -284,7 +285,8 @@ describe('making the backend a config names', () => {
       const config = resolveConfig({ backend: { ...tinker, tokenizerDir: dir, baseUrl: url } });
       await expect(makeBackend(config, { checkpointDirectory: dir, env: { TINKER_API_KEY: 'k' } })).rejects.toThrow(
         new RegExp(
-          `rl\\.temperature is 0\\.9, but the hosted server at ${url} computes training logprobs at temperature 1; set --rl\\.temperature=1`,
+          `rl\\.temperature is 0\\.9, but the hosted server at ${url} computes ` +
+            `training logprobs at temperature 1; set --rl\\.temperature=1`,
         ),
       );
       const atOne = await makeBackend(

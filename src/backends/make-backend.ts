@@ -40,7 +40,8 @@ export async function makeBackend(backend: BackendConfig, options: MakeBackendOp
   if (backend.kind === 'local') {
     if (options.weightsFrom === undefined || options.weightsFrom === '') {
       throw new ConfigError(
-        'backend.kind local needs a checkpoint directory to start from (a base such as the search-QA warm start, --base DIR, or a run checkpoint)',
+        'backend.kind local needs a checkpoint directory to start from (a base ' +
+          'such as the search-QA warm start, --base DIR, or a run checkpoint)',
       );
     }
     return createLocalBackend({
@@ -57,8 +58,10 @@ export async function makeBackend(backend: BackendConfig, options: MakeBackendOp
 async function connectTinker(settings: BackendConfig, options: MakeBackendOptions): Promise<TinkerBackend> {
   if (options.weightsFrom !== undefined && existsSync(options.weightsFrom)) {
     throw new ConfigError(
-      `${JSON.stringify(options.weightsFrom)} is a local checkpoint directory, but backend.kind is tinker: the remote service starts from backend.baseModel ` +
-        `(${settings.baseModel}) or from a path it saved itself (tinker://...); a locally warm-started base cannot be uploaded`,
+      `${JSON.stringify(options.weightsFrom)} is a local checkpoint directory, ` +
+        `but backend.kind is tinker: the remote service starts from backend.baseModel ` +
+        `(${settings.baseModel}) or from a path it saved itself (tinker://...); ` +
+        `a locally warm-started base cannot be uploaded`,
     );
   }
   const apiKey = tinkerApiKey(settings, options.env);
@@ -87,7 +90,8 @@ async function connectTinker(settings: BackendConfig, options: MakeBackendOption
     if (error instanceof ConfigError) throw error;
     const status = error instanceof RemoteError ? error.status : undefined;
     throw new RemoteError(
-      `could not open a training client of ${settings.baseModel} at backend.baseUrl ${settings.baseUrl}: ${errorMessage(error)}`,
+      `could not open a training client of ${settings.baseModel} at ` +
+        `backend.baseUrl ${settings.baseUrl}: ${errorMessage(error)}`,
       status,
     );
   }
@@ -96,7 +100,8 @@ async function connectTinker(settings: BackendConfig, options: MakeBackendOption
   if (!backend.capabilities.turnwiseExtensions && temperature !== undefined && temperature !== 1) {
     await backend.close();
     throw new ConfigError(
-      `rl.temperature is ${temperature}, but the ${backend.capabilities.server} server at ${settings.baseUrl} computes training logprobs at temperature 1; set --rl.temperature=1`,
+      `rl.temperature is ${temperature}, but the ${backend.capabilities.server} server at ` +
+        `${settings.baseUrl} computes training logprobs at temperature 1; set --rl.temperature=1`,
     );
   }
   if (options.weightsFrom !== undefined && options.weightsFrom !== '')

@@ -84,7 +84,8 @@ export class VllmPolicy implements Policy {
     const tokens = choice.token_ids ?? choice.logprobs?.tokens?.map(parseTokenId);
     if (!tokens)
       throw new RemoteError(
-        'vLLM returned neither token_ids nor token-id logprob tokens; is return_tokens_as_token_ids supported by this server version?',
+        'vLLM returned neither token_ids nor token-id logprob tokens; ' +
+          'is return_tokens_as_token_ids supported by this server version?',
       );
     const logprobs = choice.logprobs?.token_logprobs;
     if (!logprobs || logprobs.length !== tokens.length || logprobs.some((value) => typeof value !== 'number')) {

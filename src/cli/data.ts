@@ -172,7 +172,8 @@ async function runSearch(args: string[]): Promise<number> {
     hits.forEach((hit, rank) => {
       const snippet = hit.text.replace(/\s+/g, ' ').slice(0, positiveInteger(values['max-chars'], '--max-chars', 240));
       console.log(
-        `${rank + 1}. ${hit.title}  [${hit.docId}, passage ${hit.passage}, bm25 ${hit.score.toFixed(2)}]\n   ${snippet}`,
+        `${rank + 1}. ${hit.title}  [${hit.docId}, passage ${hit.passage}, ` +
+          `bm25 ${hit.score.toFixed(2)}]\n   ${snippet}`,
       );
     });
     console.log(`(${hits.length} hits in ${milliseconds.toFixed(1)} ms)`);
@@ -225,8 +226,10 @@ async function runStats(args: string[]): Promise<number> {
       ),
     );
     console.log(
-      `\nBM25 with the question as the query (${sample.length} questions, ${seconds.toFixed(1)} s); output = the wiki_search tool's text ` +
-        `(k ${tool.settings.k}, ${tool.settings.unit}s, ${tool.settings.maxCharacters} characters); doc head = top-1 document cut to the same budget:\n`,
+      `\nBM25 with the question as the query (${sample.length} questions, ` +
+        `${seconds.toFixed(1)} s); output = the wiki_search tool's text ` +
+        `(k ${tool.settings.k}, ${tool.settings.unit}s, ${tool.settings.maxCharacters} ` +
+        `characters); doc head = top-1 document cut to the same budget:\n`,
     );
     console.log(
       markdownTable(
@@ -296,7 +299,8 @@ async function runImportTriviaQa(args: string[]): Promise<number> {
   writeFileAtomic(path.join(dir, DATA_FILES.questions), toJsonLines(rows));
   const bySplit = SPLITS.map((name) => `${name} ${rows.filter((row) => row.split === name).length}`).join(', ');
   console.log(
-    `wrote ${rows.length} questions (${bySplit}) to ${path.join(dir, DATA_FILES.questions)}; skipped ${skipped.withoutAnswer} without an answer`,
+    `wrote ${rows.length} questions (${bySplit}) to ${path.join(dir, DATA_FILES.questions)}; ` +
+      `skipped ${skipped.withoutAnswer} without an answer`,
   );
   return 0;
 }
@@ -319,7 +323,8 @@ async function runImportKilt(args: string[]): Promise<number> {
     onProgress: (line) => console.log(`  ${line}`),
   });
   console.log(
-    `indexed ${counts.documents} articles (${counts.passages} passages) in ${((performance.now() - started) / 1000).toFixed(1)} s into ${values.out}`,
+    `indexed ${counts.documents} articles (${counts.passages} passages) ` +
+      `in ${((performance.now() - started) / 1000).toFixed(1)} s into ${values.out}`,
   );
   return 0;
 }

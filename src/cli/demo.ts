@@ -44,7 +44,8 @@ export const command: Command = {
     });
     if (config.backend.kind !== 'local') {
       throw new ConfigError(
-        `the demo trains the embedded CPU engine from a local warm start; backend.kind ${config.backend.kind} is for \`turnwise train --backend.kind=${config.backend.kind}\``,
+        `the demo trains the embedded CPU engine from a local warm start; backend.kind ` +
+          `${config.backend.kind} is for \`turnwise train --backend.kind=${config.backend.kind}\``,
       );
     }
     const phases: [string, number][] = [];

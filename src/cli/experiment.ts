@@ -26,7 +26,9 @@ import { PAPER_PRESET } from '../tasks/search-qa/presets.js';
 import { splitOverrides } from './cli-args.js';
 import type { Command } from './command.js';
 
-const HELP = `usage: turnwise experiment paper [--seeds 0,1,2] [--methods grpo-or,grpo-mr,mt-grpo] [--out DIR] [--split test] [--config FILE] [--key.path=value ...]
+const HELP =
+  'usage: turnwise experiment paper [--seeds 0,1,2] [--methods grpo-or,grpo-mr,mt-grpo] [--out DIR] ' +
+  `[--split test] [--config FILE] [--key.path=value ...]
 
 The paper's comparison: the warm-started base, then each method trained from it with the same
 config and budget for every seed, evaluated on --split with sampled decoding. Writes DIR/results.md
@@ -71,7 +73,8 @@ export const command: Command = {
     for (const method of methods) {
       if (!ESTIMATOR_KINDS.includes(method))
         throw new ConfigError(
-          `--methods entry ${JSON.stringify(method)} is not an estimator; expected one of ${ESTIMATOR_KINDS.join(', ')}`,
+          `--methods entry ${JSON.stringify(method)} is not an estimator; ` +
+            `expected one of ${ESTIMATOR_KINDS.join(', ')}`,
         );
     }
     const out = values.out ?? 'runs/paper';
@@ -170,13 +173,17 @@ export const command: Command = {
         row.results.some((result) => Object.keys(result.byFamily).some((family) => HELD_OUT_FAMILIES.has(family))),
       );
       const seenTable = heldOut
-        ? `\n\nWithout the template-held-out families (${[...HELD_OUT_FAMILIES].join(', ')}), i.e. the question kinds seen in training:\n\n${formatResultsTable(seen)}`
+        ? `\n\nWithout the template-held-out families (${[...HELD_OUT_FAMILIES].join(', ')}), ` +
+          `i.e. the question kinds seen in training:\n\n${formatResultsTable(seen)}`
         : '';
       const wall = formatDuration((performance.now() - started) / 1000);
-      const command = `turnwise experiment paper --seeds ${seeds.join(',')} --methods ${methods.join(',')}${values.config ? ` --config ${values.config}` : ''}${overrides.length ? ` ${overrides.join(' ')}` : ''}`;
+      const command =
+        `turnwise experiment paper --seeds ${seeds.join(',')} --methods ${methods.join(',')}` +
+        `${values.config ? ` --config ${values.config}` : ''}${overrides.length ? ` ${overrides.join(' ')}` : ''}`;
       writeFileAtomic(
         join(out, 'results.md'),
-        `# The paper's comparison (${split} split, ${mode} decoding)\n\n${table}${seenTable}\n\nCommand: \`${command}\`; wall time of this invocation: ${wall}.\n`,
+        `# The paper's comparison (${split} split, ${mode} decoding)\n\n${table}${seenTable}\n` +
+          `\nCommand: \`${command}\`; wall time of this invocation: ${wall}.\n`,
       );
       writeReport(
         [

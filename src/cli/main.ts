@@ -43,7 +43,8 @@ export async function main(argv: string[]): Promise<number> {
   const load = COMMANDS[name];
   if (!load) {
     console.error(
-      `turnwise: unknown command ${JSON.stringify(name)}; expected one of: ${Object.keys(COMMANDS).sort().join(', ') || '(none yet)'}`,
+      `turnwise: unknown command ${JSON.stringify(name)}; expected one of: ` +
+        `${Object.keys(COMMANDS).sort().join(', ') || '(none yet)'}`,
     );
     return 2;
   }
@@ -59,7 +60,8 @@ export async function main(argv: string[]): Promise<number> {
     const code = (error as { code?: unknown } | null)?.code;
     if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_')) {
       console.error(
-        `turnwise ${name}: ${(error as Error).message} (config keys take a value: --key.path=value; see \`turnwise ${name} --help\`)`,
+        `turnwise ${name}: ${(error as Error).message} (config keys take a value: ` +
+          `--key.path=value; see \`turnwise ${name} --help\`)`,
       );
       return 2;
     }

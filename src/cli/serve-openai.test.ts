@@ -117,28 +117,32 @@ describe('turnwise serve on the CPU engine, through the OpenAI routes', () => {
     });
   });
 
-  it("reports each token's raw bytes (parts of UTF-8 characters included) and keeps special tokens out of the content", async () => {
-    const answer = await openai.chat.completions.create({
-      model: 'tiny',
-      messages,
-      max_completion_tokens: 60,
-      temperature: 1.5,
-      seed: 3,
-      logprobs: true,
-    });
-    const choice = answer.choices[0]! as (typeof answer)['choices'][0] & Extra;
-    const entries = choice.logprobs!.content!;
-    expect(entries).toHaveLength(choice.token_ids.length);
-    entries.forEach((entry, t) => expect(entry.bytes).toEqual([...tokenizer.tokenBytes(choice.token_ids[t]!)]));
-    const partial = entries.filter((entry) => entry.token.includes('\uFFFD'));
-    expect(partial.length).toBeGreaterThan(0);
-    for (const entry of partial) expect(entry.bytes).not.toEqual([0xef, 0xbf, 0xbd]);
-    const visible = choice.token_ids.filter((token) => !tokenizer.isSpecialToken(token));
-    expect(choice.message.content).toBe(
-      Buffer.from(visible.flatMap((token) => [...tokenizer.tokenBytes(token)])).toString('utf8'),
-    );
-    expect(choice.message.content).not.toMatch(/<\|(im_start|im_end|endoftext)\|>/);
-  });
+  it(
+    "reports each token's raw bytes (parts of UTF-8 characters " +
+      'included) and keeps special tokens out of the content',
+    async () => {
+      const answer = await openai.chat.completions.create({
+        model: 'tiny',
+        messages,
+        max_completion_tokens: 60,
+        temperature: 1.5,
+        seed: 3,
+        logprobs: true,
+      });
+      const choice = answer.choices[0]! as (typeof answer)['choices'][0] & Extra;
+      const entries = choice.logprobs!.content!;
+      expect(entries).toHaveLength(choice.token_ids.length);
+      entries.forEach((entry, t) => expect(entry.bytes).toEqual([...tokenizer.tokenBytes(choice.token_ids[t]!)]));
+      const partial = entries.filter((entry) => entry.token.includes('\uFFFD'));
+      expect(partial.length).toBeGreaterThan(0);
+      for (const entry of partial) expect(entry.bytes).not.toEqual([0xef, 0xbf, 0xbd]);
+      const visible = choice.token_ids.filter((token) => !tokenizer.isSpecialToken(token));
+      expect(choice.message.content).toBe(
+        Buffer.from(visible.flatMap((token) => [...tokenizer.tokenBytes(token)])).toString('utf8'),
+      );
+      expect(choice.message.content).not.toMatch(/<\|(im_start|im_end|endoftext)\|>/);
+    },
+  );
 
   it('streams tokens from the engine worker as they are sampled, adding up to the whole answer', async () => {
     const request = { model: 'tiny', messages, max_completion_tokens: 30, temperature: 1, seed: 5, logprobs: true };

@@ -18,7 +18,9 @@ import { createTinkerServer, type TinkerServer } from '../backends/server/tinker
 import { WorkerBackend } from '../backends/server/worker-backend.js';
 import { BigramTestBackend } from '../testing/bigram-test-backend.js';
 
-const USAGE = `usage: turnwise serve (--checkpoint DIR | --backend-module FILE --backend-export NAME | --test-backend bigram) [options]
+const USAGE =
+  'usage: turnwise serve (--checkpoint DIR | --backend-module FILE --backend-export NAME | ' +
+  `--test-backend bigram) [options]
 
 backend (one of):
   --checkpoint DIR          serve the CPU engine (LocalBackend) loaded from a checkpoint directory
@@ -39,8 +41,10 @@ server:
   --api-key KEY             required as X-API-Key or Bearer (default env TURNWISE_API_KEY; none = open)
   --max-body-bytes N        default 33554432
   --skyrl-errors            answer failed futures as HTTP 400 {detail} like SkyRL
-  --faults SPEC             inject faults, e.g. delay=200,408=0.1,410=0.05,429=0.1,5xx=0.1,drop=0.05,drop_after=0.05,seed=7;
-                            counts: hold_polls=N (hold each future's first N polls), pause=N (402 on the next N requests)
+  --faults SPEC             inject faults, e.g. delay=200,408=0.1,410=0.05,429=0.1,5xx=0.1,drop=0.05,\
+drop_after=0.05,seed=7;
+                            counts: hold_polls=N (hold each future's first N polls), pause=N (402 on the \
+next N requests)
                             (default env TURNWISE_FAULTS)
 
 emulation (for testing clients against another service's behaviour):
@@ -95,7 +99,8 @@ export async function startServe(args: string[]): Promise<StartedServe> {
   );
   if (chosen.length !== 1)
     throw new ConfigError(
-      `choose exactly one backend (--checkpoint, --backend-module or --test-backend); got ${chosen.length === 0 ? 'none' : chosen.map((key) => `--${key}`).join(', ')}\n${USAGE}`,
+      `choose exactly one backend (--checkpoint, --backend-module or --test-backend); ` +
+        `got ${chosen.length === 0 ? 'none' : chosen.map((key) => `--${key}`).join(', ')}\n${USAGE}`,
     );
   if (values.kernels !== undefined && values.kernels !== 'native' && values.kernels !== 'reference')
     throw new ConfigError(`--kernels must be native or reference, got ${values.kernels}`);
@@ -189,7 +194,9 @@ export const command: Command = {
     const started = await startServe(args);
     const profile = started.server.host.emulation.profile;
     console.log(
-      `turnwise serve: ${started.backend.name} backend as ${started.server.host.modelName} on ${started.url} (Tinker: ${started.url}/api/v1, OpenAI: ${started.url}/v1)${profile === 'turnwise' ? '' : `, emulating ${profile}`}`,
+      `turnwise serve: ${started.backend.name} backend as ${started.server.host.modelName} ` +
+        `on ${started.url} (Tinker: ${started.url}/api/v1, OpenAI: ` +
+        `${started.url}/v1)${profile === 'turnwise' ? '' : `, emulating ${profile}`}`,
     );
     await new Promise<void>((done) => {
       const stop = (): void => {

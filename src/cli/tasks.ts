@@ -50,7 +50,8 @@ export async function loadTaskModule(path: string): Promise<AnyTaskDefinition> {
   const definition = [module.default, module.task].find(isTaskDefinition);
   if (definition === undefined) {
     throw new ConfigError(
-      `--task ${path} exports no TaskDefinition; expected \`export default\` (or \`export const task\`) with name, configSchema (a zod schema) and open(config)`,
+      `--task ${path} exports no TaskDefinition; expected \`export default\` (or ` +
+        `\`export const task\`) with name, configSchema (a zod schema) and open(config)`,
     );
   }
   if (TASKS.some((task) => task.name === definition.name))
@@ -91,7 +92,8 @@ export function taskOf(config: TrainConfig, tasks: readonly AnyTaskDefinition[] 
   const definition = tasks.find((task) => task.name === config.task.name);
   if (definition === undefined)
     throw new ConfigError(
-      `config key "task.name": got ${JSON.stringify(config.task.name)}; expected one of ${tasks.map((task) => JSON.stringify(task.name)).join(', ')}`,
+      `config key "task.name": got ${JSON.stringify(config.task.name)}; ` +
+        `expected one of ${tasks.map((task) => JSON.stringify(task.name)).join(', ')}`,
     );
   return definition;
 }

@@ -94,69 +94,78 @@ describe('turnwise train --backend.kind=tinker', () => {
     expect(existsSync(data)).toBe(false);
   });
 
-  it('trains a few steps on the served model (metrics written, served weights changed), then evaluates the run', async () => {
-    process.env.TURNWISE_TEST_TINKER_KEY = KEY;
-    const before = Float32Array.from(served.model.params);
-    const runDir = join(root, 'run');
-    const run = await runCaptured([...trainArgs(runDir, 'TURNWISE_TEST_TINKER_KEY'), '--eval']);
-    expect(run.errors.join('\n')).toMatch(
-      /tinker: starting from turnwise\/tiny \(LoRA rank 32\).*warm start .* is skipped/,
-    );
-    expect(run.code).toBe(0);
+  it(
+    'trains a few steps on the served model (metrics written, ' + 'served weights changed), then evaluates the run',
+    async () => {
+      process.env.TURNWISE_TEST_TINKER_KEY = KEY;
+      const before = Float32Array.from(served.model.params);
+      const runDir = join(root, 'run');
+      const run = await runCaptured([...trainArgs(runDir, 'TURNWISE_TEST_TINKER_KEY'), '--eval']);
+      expect(run.errors.join('\n')).toMatch(
+        /tinker: starting from turnwise\/tiny \(LoRA rank 32\).*warm start .* is skipped/,
+      );
+      expect(run.code).toBe(0);
 
-    const metrics = readJsonLines<StepMetrics>(join(runDir, 'metrics.jsonl'));
-    expect(metrics.map((row) => row.step)).toEqual([1, 2]);
-    for (const row of metrics) expect(Number.isFinite(row['loss/value'])).toBe(true);
-    const after = Float32Array.from(served.model.params);
-    let changed = 0;
-    for (let i = 0; i < after.length; i++) if (after[i] !== before[i]) changed++;
-    expect(changed).toBeGreaterThan(after.length / 10);
+      const metrics = readJsonLines<StepMetrics>(join(runDir, 'metrics.jsonl'));
+      expect(metrics.map((row) => row.step)).toEqual([1, 2]);
+      for (const row of metrics) expect(Number.isFinite(row['loss/value'])).toBe(true);
+      const after = Float32Array.from(served.model.params);
+      let changed = 0;
+      for (let i = 0; i < after.length; i++) if (after[i] !== before[i]) changed++;
+      expect(changed).toBeGreaterThan(after.length / 10);
 
-    const config = readFileSync(join(runDir, 'config.json'), 'utf8');
-    expect(JSON.parse(config).backend).toMatchObject({
-      kind: 'tinker',
-      baseModel: 'turnwise/tiny',
-      apiKeyEnv: 'TURNWISE_TEST_TINKER_KEY',
-    });
-    expect(config).not.toContain(KEY);
-    const latest = JSON.parse(readFileSync(join(runDir, 'latest.json'), 'utf8')) as {
-      step: number;
-      backendPath: string;
-    };
-    expect(latest.step).toBe(2);
-    expect(existsSync(latest.backendPath)).toBe(false); // a path of the service, not a local directory
-    expect(existsSync(join(runDir, 'eval', 'dev-sampled.json'))).toBe(true);
+      const config = readFileSync(join(runDir, 'config.json'), 'utf8');
+      expect(JSON.parse(config).backend).toMatchObject({
+        kind: 'tinker',
+        baseModel: 'turnwise/tiny',
+        apiKeyEnv: 'TURNWISE_TEST_TINKER_KEY',
+      });
+      expect(config).not.toContain(KEY);
+      const latest = JSON.parse(readFileSync(join(runDir, 'latest.json'), 'utf8')) as {
+        step: number;
+        backendPath: string;
+      };
+      expect(latest.step).toBe(2);
+      expect(existsSync(latest.backendPath)).toBe(false); // a path of the service, not a local directory
+      expect(existsSync(join(runDir, 'eval', 'dev-sampled.json'))).toBe(true);
 
-    // `--resume RUN` reconnects with the run's own config.json and restores its checkpoint from the service.
-    // Only how the service is reached may change on resume (here: the key's variable).
-    process.env.TURNWISE_TEST_TINKER_KEY_2 = KEY;
-    const refused = await runCaptured(['train', '--resume', runDir, '--rl.steps=3']);
-    expect(refused.code).toBe(2);
-    expect(refused.errors.join('\n')).toMatch(
-      /only --backend\.baseUrl, --backend\.apiKeyEnv, .* may be given with it, got --rl\.steps=3/,
-    );
-    const resumed = await runCaptured(['train', '--resume', runDir, '--backend.apiKeyEnv=TURNWISE_TEST_TINKER_KEY_2']);
-    expect(resumed.code).toBe(0);
-    expect(resumed.errors.join('\n')).toMatch(/finished at step 2/);
-    expect(JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8')).backend.apiKeyEnv).toBe(
-      'TURNWISE_TEST_TINKER_KEY_2',
-    );
+      // `--resume RUN` reconnects with the run's own config.json and restores its checkpoint from the service.
+      // Only how the service is reached may change on resume (here: the key's variable).
+      process.env.TURNWISE_TEST_TINKER_KEY_2 = KEY;
+      const refused = await runCaptured(['train', '--resume', runDir, '--rl.steps=3']);
+      expect(refused.code).toBe(2);
+      expect(refused.errors.join('\n')).toMatch(
+        /only --backend\.baseUrl, --backend\.apiKeyEnv, .* may be given with it, got --rl\.steps=3/,
+      );
+      const resumed = await runCaptured([
+        'train',
+        '--resume',
+        runDir,
+        '--backend.apiKeyEnv=TURNWISE_TEST_TINKER_KEY_2',
+      ]);
+      expect(resumed.code).toBe(0);
+      expect(resumed.errors.join('\n')).toMatch(/finished at step 2/);
+      expect(JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8')).backend.apiKeyEnv).toBe(
+        'TURNWISE_TEST_TINKER_KEY_2',
+      );
 
-    // `turnwise eval RUN` reconnects with the run's config (overrides applied) and loads its checkpoint on the service.
-    served.model.params.fill(0);
-    const evaluated = await runCaptured([
-      'eval',
-      runDir,
-      '--split=dev',
-      '--mode=greedy',
-      '--questions=2',
-      '--backend.apiKeyEnv=TURNWISE_TEST_TINKER_KEY_2',
-    ]);
-    expect(evaluated.code).toBe(0);
-    expect(evaluated.out.join('\n')).toMatch(/dev\/greedy/);
-    // The service holds the trained weights again, loaded from the run's checkpoint.
-    expect(Buffer.from(served.model.params.buffer).equals(Buffer.from(after.buffer))).toBe(true);
-  });
+      // `turnwise eval RUN` reconnects with the run's config
+      // (overrides applied) and loads its checkpoint on the service.
+      served.model.params.fill(0);
+      const evaluated = await runCaptured([
+        'eval',
+        runDir,
+        '--split=dev',
+        '--mode=greedy',
+        '--questions=2',
+        '--backend.apiKeyEnv=TURNWISE_TEST_TINKER_KEY_2',
+      ]);
+      expect(evaluated.code).toBe(0);
+      expect(evaluated.out.join('\n')).toMatch(/dev\/greedy/);
+      // The service holds the trained weights again, loaded from the run's checkpoint.
+      expect(Buffer.from(served.model.params.buffer).equals(Buffer.from(after.buffer))).toBe(true);
+    },
+  );
 
   it('runs the paper experiment on the service: the remote base evaluated, a method trained from it', async () => {
     process.env.TURNWISE_TEST_TINKER_KEY = KEY;
@@ -212,7 +221,10 @@ describe('turnwise train --backend.kind=tinker', () => {
     const run = await runCaptured(trainArgs(join(root, 'wrong-key'), 'TURNWISE_TEST_WRONG_KEY'));
     expect(run.code).toBe(2);
     expect(run.errors.join('\n')).toMatch(
-      /could not open a training client of turnwise\/tiny at backend\.baseUrl http:\/\/127\.0\.0\.1:\d+: .*refused the API key \(HTTP 401\)/,
+      new RegExp(
+        /could not open a training client of turnwise\/tiny at backend\.baseUrl /.source +
+          /http:\/\/127\.0\.0\.1:\d+: .*refused the API key \(HTTP 401\)/.source,
+      ),
     );
   });
 });

@@ -18,7 +18,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { splitOverrides } from './cli-args.js';
 import type { Command } from './command.js';
 
-const HELP = `usage: turnwise train [--config FILE] [--task MODULE] [--base DIR] [--resume RUN_DIR] [--eval] [--key.path=value ...]
+const HELP =
+  'usage: turnwise train [--config FILE] [--task MODULE] [--base DIR] [--resume RUN_DIR] [--eval] ' +
+  `[--key.path=value ...]
 
 Trains a policy with RL (MT-GRPO by default) on the task the config names (task.name, default
 search-qa). With the local backend (default) it starts from the task's base (for search-QA the
@@ -54,7 +56,8 @@ function resumedConfig(runDir: string, overrides: string[], known: KnownTasks): 
   const refused = overrides.filter((override) => !allowed.includes(override.replace(/^--/, '').split('=')[0]!));
   if (refused.length > 0) {
     throw new ConfigError(
-      `--resume continues ${runDir} with its own config.json; only ${allowed.map((key) => `--${key}`).join(', ')} may be given with it, got ${refused.join(' ')}`,
+      `--resume continues ${runDir} with its own config.json; ` +
+        `only ${allowed.map((key) => `--${key}`).join(', ')} may be given with it, got ${refused.join(' ')}`,
     );
   }
   const tasks = { tasks: known.tasks };
@@ -110,7 +113,8 @@ export const command: Command = {
       });
       writeFileAtomic(baseFile, `${start.weightsFrom ?? ''}\n`);
       log(
-        `[train] ${config.name}: ${config.advantage.kind}, ${config.rl.steps} steps, ${config.backend.kind} backend, base ${start.label}, run ${runDir}`,
+        `[train] ${config.name}: ${config.advantage.kind}, ${config.rl.steps} steps, ` +
+          `${config.backend.kind} backend, base ${start.label}, run ${runDir}`,
       );
       const stop = stopOnSigint(log);
       const result = await trainRun(config, task, start.weightsFrom, {

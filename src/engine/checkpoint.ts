@@ -223,7 +223,8 @@ function checkContents(contents: CheckpointContents): void {
   for (const name of Object.keys(contents.files ?? {})) {
     if (reserved.has(name) || !/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(name)) {
       throw new CheckpointError(
-        `checkpoint extra file name "${name}" is not allowed (a plain file name other than ${[...reserved].join(', ')})`,
+        `checkpoint extra file name "${name}" is not allowed (a ` +
+          `plain file name other than ${[...reserved].join(', ')})`,
       );
     }
   }

@@ -52,7 +52,8 @@ export class Decoder {
     for (let r = 0; r < R; r++) {
       if (slots[r]! < 0 || slots[r]! >= S || positions[r]! < 0 || positions[r]! >= maxT) {
         throw new ShapeError(
-          `Decoder.run: row ${r} has slot ${slots[r]} and position ${positions[r]}; expected slot < ${S} and position < ${maxT}`,
+          `Decoder.run: row ${r} has slot ${slots[r]} and position ` +
+            `${positions[r]}; expected slot < ${S} and position < ${maxT}`,
         );
       }
     }

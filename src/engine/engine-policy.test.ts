@@ -111,40 +111,43 @@ describe('EnginePolicy', () => {
     expect(other.tokens).not.toEqual(alone.tokens);
   });
 
-  it('draws bit-identical tokens and logprobs alone and in a batch of mixed sampling parameters (native kernels)', async () => {
-    const config = parseModelConfig({
-      hidden_size: 64,
-      num_hidden_layers: 2,
-      num_attention_heads: 4,
-      num_key_value_heads: 2,
-      intermediate_size: 96,
-      vocab_size: 300,
-      max_position_embeddings: 128,
-    });
-    const makeNative = () => {
-      const model = new Transformer({ config, kernels: loadKernels(), seed: 6 });
-      for (let i = 0; i < model.params.length; i++) model.params[i] *= 6;
-      return new EnginePolicy({
-        model,
-        tokenizer: { ...CHAR_TOKENIZER, vocabSize: 300 },
-        slots: 8,
-        maxSequenceLength: 128,
+  it(
+    'draws bit-identical tokens and logprobs alone ' + 'and in a batch of mixed sampling parameters (native kernels)',
+    async () => {
+      const config = parseModelConfig({
+        hidden_size: 64,
+        num_hidden_layers: 2,
+        num_attention_heads: 4,
+        num_key_value_heads: 2,
+        intermediate_size: 96,
+        vocab_size: 300,
+        max_position_embeddings: 128,
       });
-    };
-    const requests = [
-      { tokens: [3, 1, 4, 1, 5], params: { ...PARAMS, maxTokens: 30 }, seed: 7 },
-      { tokens: PROMPT, params: { ...PARAMS, temperature: 1, topK: 20, maxTokens: 25 }, seed: 8 },
-      { tokens: PROMPT.slice(2), params: { ...PARAMS, topP: 0.8, maxTokens: 30 }, seed: 9 },
-      { tokens: [7], params: { ...PARAMS, maxTokens: 30 }, seed: 10 },
-    ];
-    const batched = makeNative();
-    const together = await Promise.all(requests.map((request) => batched.sample(request)));
-    for (const [i, request] of requests.entries()) {
-      const alone = await makeNative().sample(request);
-      expect(together[i]!.tokens).toEqual(alone.tokens);
-      expect(together[i]!.logprobs).toEqual(alone.logprobs);
-    }
-  });
+      const makeNative = () => {
+        const model = new Transformer({ config, kernels: loadKernels(), seed: 6 });
+        for (let i = 0; i < model.params.length; i++) model.params[i] *= 6;
+        return new EnginePolicy({
+          model,
+          tokenizer: { ...CHAR_TOKENIZER, vocabSize: 300 },
+          slots: 8,
+          maxSequenceLength: 128,
+        });
+      };
+      const requests = [
+        { tokens: [3, 1, 4, 1, 5], params: { ...PARAMS, maxTokens: 30 }, seed: 7 },
+        { tokens: PROMPT, params: { ...PARAMS, temperature: 1, topK: 20, maxTokens: 25 }, seed: 8 },
+        { tokens: PROMPT.slice(2), params: { ...PARAMS, topP: 0.8, maxTokens: 30 }, seed: 9 },
+        { tokens: [7], params: { ...PARAMS, maxTokens: 30 }, seed: 10 },
+      ];
+      const batched = makeNative();
+      const together = await Promise.all(requests.map((request) => batched.sample(request)));
+      for (const [i, request] of requests.entries()) {
+        const alone = await makeNative().sample(request);
+        expect(together[i]!.tokens).toEqual(alone.tokens);
+        expect(together[i]!.logprobs).toEqual(alone.logprobs);
+      }
+    },
+  );
 
   it('computes the shared prompt of a group once and forks it', async () => {
     const { policy } = makePolicy();

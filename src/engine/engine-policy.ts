@@ -27,7 +27,10 @@ export interface EnginePolicyOptions {
   maxSequenceLength?: number;
   /** Most token rows per decoder call; longer prefills are split (default 1024). */
   maxRowsPerStep?: number;
-  /** A request waits for a prefix another request is prefilling when it would reuse at least this many more tokens (default 8). */
+  /**
+   * A request waits for a prefix another request is prefilling when
+   * it would reuse at least this many more tokens (default 8).
+   */
   forkMinimumTokens?: number;
 }
 
@@ -155,7 +158,8 @@ export class EnginePolicy implements Policy {
     if (tokens.length === 0) throw new ShapeError('sample: request.tokens is empty; expected at least one token');
     if (tokens.length > this.maxSequenceLength) {
       throw new ShapeError(
-        `sample: request has ${tokens.length} tokens; this policy holds at most ${this.maxSequenceLength} (maxSequenceLength)`,
+        `sample: request has ${tokens.length} tokens; this policy ` +
+          `holds at most ${this.maxSequenceLength} (maxSequenceLength)`,
       );
     }
     for (const token of tokens) {

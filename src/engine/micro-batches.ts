@@ -23,7 +23,10 @@ export interface MicroBatch {
   targets: Int32Array;
 }
 
-/** Groups sequence indices so that each group's B * max length is at most `maxTokens` (a longer sequence gets its own group). */
+/**
+ * Groups sequence indices so that each group's B * max length is
+ * at most `maxTokens` (a longer sequence gets its own group).
+ */
 export function planMicroBatches(lengths: number[], maxTokens: number): number[][] {
   if (!(maxTokens > 0)) throw new ShapeError(`planMicroBatches: maxTokens must be > 0, got ${maxTokens}`);
   const order = lengths.map((_, index) => index).sort((a, b) => lengths[b]! - lengths[a]! || a - b);
@@ -50,7 +53,8 @@ export function packMicroBatch(sequences: TrainingSequence[], indices: number[],
     const sequence = sequences[index]!;
     if (sequence.inputTokens.length !== sequence.targetTokens.length) {
       throw new ShapeError(
-        `sequence ${index}: inputTokens has ${sequence.inputTokens.length} tokens but targetTokens has ${sequence.targetTokens.length}; they must match`,
+        `sequence ${index}: inputTokens has ${sequence.inputTokens.length} tokens ` +
+          `but targetTokens has ${sequence.targetTokens.length}; they must match`,
       );
     }
     if (sequence.inputTokens.length === 0)

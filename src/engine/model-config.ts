@@ -40,7 +40,9 @@ export const ModelConfigSchema = z
       context.addIssue({
         code: 'custom',
         path: ['hidden_size'],
-        message: `hidden_size ${config.hidden_size} must be a multiple of num_attention_heads ${config.num_attention_heads}`,
+        message:
+          `hidden_size ${config.hidden_size} must be a multiple ` +
+          `of num_attention_heads ${config.num_attention_heads}`,
       });
     }
     const kvHeads = config.num_key_value_heads ?? config.num_attention_heads;
@@ -48,7 +50,8 @@ export const ModelConfigSchema = z
       context.addIssue({
         code: 'custom',
         path: ['num_key_value_heads'],
-        message: `num_attention_heads ${config.num_attention_heads} must be a multiple of num_key_value_heads ${kvHeads}`,
+        message:
+          `num_attention_heads ${config.num_attention_heads} ` + `must be a multiple of num_key_value_heads ${kvHeads}`,
       });
     }
     const headDim = config.hidden_size / config.num_attention_heads;

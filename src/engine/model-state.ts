@@ -17,7 +17,10 @@ export function modelTensors(model: Transformer): Map<string, TensorData> {
   return bufferTensors(model, model.params, '');
 }
 
-/** Copies weights by HF name into the model; names and shapes must match exactly (a tied model ignores `lm_head.weight`). */
+/**
+ * Copies weights by HF name into the model; names and shapes
+ * must match exactly (a tied model ignores `lm_head.weight`).
+ */
 export function loadModelTensors(model: Transformer, tensors: ReadonlyMap<string, TensorData>, source: string): void {
   const wanted = new Map(model.layout.tensors.map((tensor) => [tensor.name, tensor.shape]));
   const given = new Map(tensors);
@@ -79,7 +82,8 @@ export function loadOptimizerState(
       const saved = contents.optimizer.get(prefix + tensor.name);
       if (!saved || saved.data.length !== tensor.size) {
         throw new CheckpointError(
-          `${directory}/optimizer.safetensors: ${prefix}${tensor.name} is missing or has the wrong size (expected ${tensor.size})`,
+          `${directory}/optimizer.safetensors: ${prefix}${tensor.name} ` +
+            `is missing or has the wrong size (expected ${tensor.size})`,
         );
       }
       buffer.set(saved.data, tensor.offset);

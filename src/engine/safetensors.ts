@@ -80,7 +80,8 @@ export function parseSafetensorsHeader(json: Uint8Array, dataBytes: number, sour
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new CheckpointError(
-      `${source}: the safetensors header must be a JSON object, got ${Array.isArray(parsed) ? 'an array' : typeof parsed}`,
+      `${source}: the safetensors header must be a JSON object, ` +
+        `got ${Array.isArray(parsed) ? 'an array' : typeof parsed}`,
     );
   }
   const metadata: Record<string, string> = {};
@@ -105,12 +106,14 @@ export function parseSafetensorsHeader(json: Uint8Array, dataBytes: number, sour
   for (const entry of entries) {
     if (entry.begin < expectedBegin) {
       throw new CheckpointError(
-        `${source}: tensor "${entry.name}" bytes [${entry.begin}, ${entry.end}) overlap tensor "${previous?.name}" bytes [${previous?.begin}, ${previous?.end})`,
+        `${source}: tensor "${entry.name}" bytes [${entry.begin}, ${entry.end}) ` +
+          `overlap tensor "${previous?.name}" bytes [${previous?.begin}, ${previous?.end})`,
       );
     }
     if (entry.begin > expectedBegin) {
       throw new CheckpointError(
-        `${source}: tensor "${entry.name}" starts at byte ${entry.begin} but the previous tensor ends at ${expectedBegin} (a gap in data_offsets)`,
+        `${source}: tensor "${entry.name}" starts at byte ${entry.begin} but ` +
+          `the previous tensor ends at ${expectedBegin} (a gap in data_offsets)`,
       );
     }
     expectedBegin = entry.end;
@@ -118,7 +121,8 @@ export function parseSafetensorsHeader(json: Uint8Array, dataBytes: number, sour
   }
   if (expectedBegin !== dataBytes) {
     throw new CheckpointError(
-      `${source}: the tensors cover ${expectedBegin} bytes of data but the file holds ${dataBytes} bytes after the header`,
+      `${source}: the tensors cover ${expectedBegin} bytes of ` +
+        `data but the file holds ${dataBytes} bytes after the header`,
     );
   }
   return { entries, metadata, dataStart: 8 + json.length };
@@ -156,7 +160,8 @@ function parseEntry(name: string, value: unknown, source: string): SafetensorsEn
   const [begin, end] = offsets as [number, number];
   if (end - begin !== bytes) {
     throw new CheckpointError(
-      `${where}: shape [${shape.join(', ')}] of ${dtype} needs ${bytes} bytes but data_offsets [${begin}, ${end}] span ${end - begin}`,
+      `${where}: shape [${shape.join(', ')}] of ${dtype} needs ${bytes} ` +
+        `bytes but data_offsets [${begin}, ${end}] span ${end - begin}`,
     );
   }
   return { name, dtype: dtype as SafetensorsDtype, shape: [...(shape as number[])], begin, end };
@@ -175,7 +180,8 @@ export async function readSafetensorsHeaderFrom(
   const headerBytes = lengthBytes.readBigUInt64LE(0);
   if (headerBytes === 0n || headerBytes > BigInt(MAX_HEADER_BYTES) || headerBytes > BigInt(fileBytes - 8)) {
     throw new CheckpointError(
-      `${source}: header length ${headerBytes} is out of bounds (file has ${fileBytes} bytes; limit ${MAX_HEADER_BYTES})`,
+      `${source}: header length ${headerBytes} is out of bounds ` +
+        `(file has ${fileBytes} bytes; limit ${MAX_HEADER_BYTES})`,
     );
   }
   const json = Buffer.alloc(Number(headerBytes));
@@ -310,7 +316,8 @@ function checkTensor(name: string, tensor: TensorData): void {
   const elements = tensor.shape.reduce((product, size) => product * size, 1);
   if (elements !== tensor.data.length) {
     throw new CheckpointError(
-      `tensor "${name}": shape [${tensor.shape.join(', ')}] has ${elements} elements but data has ${tensor.data.length}`,
+      `tensor "${name}": shape [${tensor.shape.join(', ')}] has ` +
+        `${elements} elements but data has ${tensor.data.length}`,
     );
   }
 }

@@ -135,7 +135,10 @@ export class SlotPool {
     return { slot, reused };
   }
 
-  /** A free slot: the prefix source itself when free, else the least recently used free one, else the LRU idle session's. */
+  /**
+   * A free slot: the prefix source itself when free, else the
+   * least recently used free one, else the LRU idle session's.
+   */
   private freeSlot(preferred: Slot | undefined): Slot | undefined {
     if (preferred && !preferred.busy && preferred.session === undefined) return preferred;
     let best: Slot | undefined;

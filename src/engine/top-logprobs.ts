@@ -6,7 +6,9 @@
 import type { TokenLogprob } from '../rollout/policy.js';
 import type { FloatArray } from './kernels/kernels.js';
 
-/** The `n` most likely tokens of logits[offset .. offset+V) * invTemperature, most likely first (ties: lower id first). */
+/**
+ * The `n` most likely tokens of logits[offset .. offset+V) * invTemperature, most likely first (ties: lower id first).
+ */
 export function topLogprobs(
   logits: FloatArray,
   offset: number,

@@ -109,7 +109,8 @@ export class Transformer {
     if (!(temperature > 0)) throw new ShapeError(`Transformer.forward: temperature must be > 0, got ${temperature}`);
     if (batch.inputIds.length !== N || batch.targets.length !== N) {
       throw new ShapeError(
-        `Transformer.forward: inputIds (${batch.inputIds.length}) and targets (${batch.targets.length}) must both have B*T = ${B}*${T} = ${N} entries`,
+        `Transformer.forward: inputIds (${batch.inputIds.length}) and targets ` +
+          `(${batch.targets.length}) must both have B*T = ${B}*${T} = ${N} entries`,
       );
     }
     if (T > this.config.max_position_embeddings) {

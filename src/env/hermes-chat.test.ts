@@ -43,7 +43,8 @@ describe('toHermesMessages', () => {
     expect(plain.rendersTools).toBe(false);
     const expected = tokenizer.decode(native.renderPrompt(history, { tools }));
     expect(expected).toContain(
-      '<|im_start|>user\n<tool_response>\nParis is the capital.\n</tool_response>\n<tool_response>\n4\n</tool_response><|im_end|>',
+      '<|im_start|>user\n<tool_response>\nParis is the capital.\n' +
+        '</tool_response>\n<tool_response>\n4\n</tool_response><|im_end|>',
     );
     expect(tokenizer.decode(plain.renderPrompt(toHermesMessages(history, tools)))).toBe(expected);
   });
@@ -53,7 +54,8 @@ describe('toHermesMessages', () => {
     expect(converted[0]!.role).toBe('system');
     expect(converted[0]!.content.startsWith('# Tools\n\nYou may call one or more functions')).toBe(true);
     expect(converted[0]!.content).toContain(
-      '{"type": "function", "function": {"name": "wiki_search", "description": "Search Wikipedia.", "parameters": {"type": "object"',
+      '{"type": "function", "function": {"name": "wiki_search", ' +
+        '"description": "Search Wikipedia.", "parameters": {"type": "object"',
     );
     const plain: Message[] = [
       { role: 'user', content: 'hi' },

@@ -26,7 +26,8 @@ export function hermesToolsSection(tools: ToolSpec[]): string {
     ),
     '</tools>',
     '',
-    'For each function call, return a json object with function name and arguments within <tool_call></tool_call> XML tags:',
+    'For each function call, return a json object with function ' +
+      'name and arguments within <tool_call></tool_call> XML tags:',
     '<tool_call>',
     '{"name": <function-name>, "arguments": <args-json-object>}',
     '</tool_call>',
@@ -35,7 +36,11 @@ export function hermesToolsSection(tools: ToolSpec[]): string {
 
 /** One call as Qwen2.5's template writes it. */
 export function hermesToolCallText(call: ToolCall): string {
-  return `<tool_call>\n{"name": ${JSON.stringify(call.name)}, "arguments": ${pythonJson(call.arguments)}}\n</tool_call>`;
+  return (
+    '<tool_call>\n' +
+    `{"name": ${JSON.stringify(call.name)}, "arguments": ${pythonJson(call.arguments)}}\n` +
+    '</tool_call>'
+  );
 }
 
 /** Plain messages (no `toolCalls`, no `tool` role) carrying the tools, calls and results as text. */
@@ -66,7 +71,9 @@ export function toHermesMessages(messages: Message[], tools: ToolSpec[] = []): M
   return out;
 }
 
-/** JSON as Python's `json.dumps` (and the `tojson` filter of chat templates) writes it: `", "` and `": "` separators. */
+/**
+ * JSON as Python's `json.dumps` (and the `tojson` filter of chat templates) writes it: `", "` and `": "` separators.
+ */
 export function pythonJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(pythonJson).join(', ')}]`;
   if (value !== null && typeof value === 'object') {

@@ -28,7 +28,9 @@ export const HERMES_DEFAULT_PREAMBLE =
 export interface HermesFormatOptions {
   /** Text before the `# Tools` section (default: `HERMES_DEFAULT_PREAMBLE`). */
   preamble?: string;
-  /** Execute every `<tool_call>` of a turn (default true); false: only the first, stopping sampling at `</tool_call>`. */
+  /**
+   * Execute every `<tool_call>` of a turn (default true); false: only the first, stopping sampling at `</tool_call>`.
+   */
   parallelToolCalls?: boolean;
 }
 
@@ -38,7 +40,8 @@ export class HermesFormat implements MessageFormat {
   readonly stop: string[];
   readonly parallelToolCalls: boolean;
   readonly noToolCallError =
-    'Error: No tool call or answer found. Call a tool inside <tool_call></tool_call> or give your final answer inside <answer></answer>.';
+    'Error: No tool call or answer found. Call a tool inside ' +
+    '<tool_call></tool_call> or give your final answer inside <answer></answer>.';
   private readonly preamble: string;
 
   constructor(options: HermesFormatOptions = {}) {
@@ -66,12 +69,14 @@ export class HermesFormat implements MessageFormat {
       ...signatures,
       '</tools>',
       '',
-      'For each function call, return a json object with function name and arguments within <tool_call></tool_call> XML tags:',
+      'For each function call, return a json object with function ' +
+        'name and arguments within <tool_call></tool_call> XML tags:',
       '<tool_call>',
       '{"name": <function-name>, "arguments": <args-json-object>}',
       '</tool_call>',
       '',
-      'Tool results are shown inside <tool_response></tool_response> tags. Give your final answer inside <answer></answer> tags.',
+      'Tool results are shown inside <tool_response></tool_response> tags. ' +
+        'Give your final answer inside <answer></answer> tags.',
       '',
     ].join('\n');
   }

@@ -114,7 +114,10 @@ describe('jsonSchemaParameters', () => {
       [{ properties: {} }, /got type undefined$/],
       [
         { type: 'object', properties: { a: { type: 'strng' } } },
-        /^tool 'x': invalid JSON Schema \(schema is invalid: data\/properties\/a\/type must be equal to one of the allowed values/,
+        new RegExp(
+          /^tool 'x': invalid JSON Schema \(schema is invalid: data\/properties\/a\/type /.source +
+            /must be equal to one of the allowed values/.source,
+        ),
       ],
       [
         { type: 'object', properties: { a: { $ref: 'https://example.com/other.json' } } },
@@ -164,7 +167,8 @@ describe('a tool with JSON Schema parameters', () => {
       }),
     );
     expect(formatToolDescriptions([search])).toBe(
-      'search: Searches the web.\n\nArguments:\n  - query: What to look up\n  - limit: How many results (default: 3)\n  - site: \n  - mode: \n  - filter: ',
+      'search: Searches the web.\n\nArguments:\n  - query: What to look up\n' +
+        '  - limit: How many results (default: 3)\n  - site: \n  - mode: \n  - filter: ',
     );
   });
 

@@ -63,7 +63,9 @@ function dialectOf(metaSchema: unknown, label: string): Dialect {
   );
 }
 
-/** Wraps a JSON Schema of tool arguments; throws a ConfigError naming the problem if it is not a valid object schema. */
+/**
+ * Wraps a JSON Schema of tool arguments; throws a ConfigError naming the problem if it is not a valid object schema.
+ */
 export function jsonSchemaParameters<Args = Record<string, unknown>>(
   schema: unknown,
   options: JsonSchemaParametersOptions = {},
@@ -121,7 +123,8 @@ function describeProblems(errors: ErrorObject[]): string[] {
       );
     } else if (error.keyword === 'enum') {
       problems.add(
-        `${pathText(path)}: must be one of ${(params['allowedValues'] as unknown[]).map((value) => JSON.stringify(value)).join(', ')}`,
+        `${pathText(path)}: must be one of ` +
+          `${(params['allowedValues'] as unknown[]).map((value) => JSON.stringify(value)).join(', ')}`,
       );
     } else {
       problems.add(`${pathText(path)}: ${error.message ?? error.keyword}`);

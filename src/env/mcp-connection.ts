@@ -22,7 +22,10 @@ export interface McpStdioServer {
   /** Added to the SDK's safe default environment (HOME, PATH, SHELL, TERM, USER, LOGNAME). */
   env?: Record<string, string>;
   cwd?: string;
-  /** The server's stderr: copied to this process's stderr (`inherit`, default) or not (`ignore`); its last lines go into error messages either way. */
+  /**
+   * The server's stderr: copied to this process's stderr (`inherit`, default)
+   * or not (`ignore`); its last lines go into error messages either way.
+   */
   stderr?: 'inherit' | 'ignore';
 }
 
@@ -160,11 +163,17 @@ export class McpConnection {
     return `${status}${messageWithCause(error)}${line.length > 0 ? `; server stderr: ${line}` : ''}`;
   }
 
-  /** What the model is told when a request failed: the server's own protocol error as it is, else what happened to the connection. */
+  /**
+   * What the model is told when a request failed: the server's own
+   * protocol error as it is, else what happened to the connection.
+   */
   callFailure(error: unknown): string {
     if (error instanceof McpError && error.code === ErrorCode.ConnectionClosed) {
       const line = this.lastStderrLine();
-      return `MCP server ${this.name} closed the connection during the call${line.length > 0 ? ` (its stderr: ${line})` : ''}`;
+      return (
+        `MCP server ${this.name} closed the connection during the ` +
+        `call${line.length > 0 ? ` (its stderr: ${line})` : ''}`
+      );
     }
     // The SDK's server sends its McpError's whole message, which the client's McpError prefixes again.
     if (error instanceof McpError) return error.message.replace(/^(MCP error -?\d+: )(MCP error -?\d+: )+/, '$1');
@@ -204,7 +213,8 @@ function checkServer(server: McpServerOptions): string {
   const hasUrl = 'url' in server;
   if (hasCommand === hasUrl) {
     throw new ConfigError(
-      `mcpTools: server needs exactly one of 'command' (stdio) or 'url' (streamable HTTP), got keys ${JSON.stringify(Object.keys(server))}`,
+      `mcpTools: server needs exactly one of 'command' (stdio) ` +
+        `or 'url' (streamable HTTP), got keys ${JSON.stringify(Object.keys(server))}`,
     );
   }
   if ('url' in server) {

@@ -33,7 +33,8 @@ describe('MCP tools over stdio: a hostile server', () => {
       const inFlight = call(tools, 'slow', { ms: 20_000 });
       const crash = await call(tools, 'crash', {});
       expect(crash.output).toBe(
-        "Error: MCP server 'turnwise-test' closed the connection during the call (its stderr: mcp test server: crashing on purpose)",
+        "Error: MCP server 'turnwise-test' closed the connection during " +
+          'the call (its stderr: mcp test server: crashing on purpose)',
       );
       expect((await inFlight).output).toMatch(
         /^Error: MCP server 'turnwise-test' closed the connection during the call/,

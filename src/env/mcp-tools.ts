@@ -79,7 +79,8 @@ export async function mcpTools(options: McpToolsOptions): Promise<McpTools> {
     for (const tool of tools) {
       if (names.has(tool.name))
         throw new ConfigError(
-          `mcpTools: two tools of MCP server ${connection.label} are both named '${tool.name}' once made valid tool names; pass include to leave one out`,
+          `mcpTools: two tools of MCP server ${connection.label} are both named ` +
+            `'${tool.name}' once made valid tool names; pass include to leave one out`,
         );
       names.add(tool.name);
     }
@@ -127,7 +128,8 @@ function checkListedTool(raw: unknown, label: string): ListedTool {
         : JSON.stringify(raw);
     const issue = parsed.error.issues[0]!;
     throw new RemoteError(
-      `MCP server ${label}: tool ${name} is not a valid MCP tool (${issue.path.join('.') || '(tool)'}: ${issue.message})`,
+      `MCP server ${label}: tool ${name} is not a valid MCP tool ` +
+        `(${issue.path.join('.') || '(tool)'}: ${issue.message})`,
     );
   }
   return {
@@ -144,7 +146,8 @@ function select(tools: ListedTool[], include: string[] | undefined, label: strin
   const missing = include.filter((name) => !byName.has(name));
   if (missing.length > 0) {
     throw new ConfigError(
-      `mcpTools: MCP server ${label} has no tool ${missing.map((name) => `'${name}'`).join(', ')} (it has ${tools.map((tool) => `'${tool.name}'`).join(', ') || 'none'})`,
+      `mcpTools: MCP server ${label} has no tool ${missing.map((name) => `'${name}'`).join(', ')} ` +
+        `(it has ${tools.map((tool) => `'${tool.name}'`).join(', ') || 'none'})`,
     );
   }
   return include.map((name) => byName.get(name)!);

@@ -109,7 +109,8 @@ describe('ToolEnv.step (paper loop)', () => {
   it('validates arguments against the zod schema (wrong type, missing, unexpected name)', async () => {
     const wrongType = await env().step(toolMessage('{"name": "wiki_search", "args": {"query": 5}}'));
     expect(wrongType.reply!.content).toBe(
-      "<result>\nError: Invalid arguments for 'wiki_search': query: Invalid input: expected string, received number\n</result>",
+      "<result>\nError: Invalid arguments for 'wiki_search': query: " +
+        'Invalid input: expected string, received number\n</result>',
     );
     const missing = await env().step(toolMessage('{"name": "wiki_search", "args": {}}'));
     expect(missing.reply!.content).toMatch(/^<result>\nError: Invalid arguments for 'wiki_search': query: /);
@@ -240,40 +241,48 @@ describe('ToolEnv with the Hermes format', () => {
   it('lists tools as JSON schemas in its system prompt and stops on its own tags', () => {
     const prompt = new HermesFormat().systemPrompt([search]);
     expect(prompt).toContain(
-      '<tools>\n{"type":"function","function":{"name":"wiki_search","description":"Searches Wikipedia.","parameters":{"type":"object","properties":{"query":{"type":"string","description":"What to look up"}},"required":["query"]}}}\n</tools>',
+      '<tools>\n{"type":"function","function":{"name":"wiki_search",' +
+        '"description":"Searches Wikipedia.","parameters":{"type":"object","properties":{"query":{"type":"string",' +
+        '"description":"What to look up"}},"required":["query"]}}}\n</tools>',
     );
     expect(new HermesFormat().stop).toEqual(['</answer>']);
     expect(new HermesFormat({ parallelToolCalls: false }).stop).toEqual(['</tool_call>', '</answer>']);
   });
 
-  it('runs every <tool_call> of a turn in order and answers each with its own message, counting the turn once', async () => {
-    calls.length = 0;
-    const episode = new ToolEnv({ tools: [search], format: new HermesFormat(), maxToolCalls: 2 });
-    episode.reset(row);
-    const step = await episode.step(
-      assistant(
-        'Two lookups.\n<tool_call>\n{"name": "wiki_search", "arguments": {"query": "Help!"}}\n</tool_call>\n<tool_call>\n{"name": "google", "arguments": {}}\n</tool_call>\n<tool_call>\n{"name": "wiki_search", "arguments": {"query": "Beatles"}}\n</tool_call>',
-      ),
-    );
-    expect(calls).toEqual(['Help!', 'Beatles']);
-    expect(step.replies!.map((reply) => reply.content)).toEqual([
-      '<tool_response>\nArticle: Help!\n</tool_response>',
-      "<tool_response>\nError: Unknown tool 'google'\n</tool_response>",
-      '<tool_response>\nArticle: Beatles\n</tool_response>',
-    ]);
-    expect(step.reply).toEqual(step.replies![0]);
-    expect(step.toolCalls.map((call) => call.arguments)).toEqual([{ query: 'Help!' }, { query: 'Beatles' }]);
-    expect(step).toMatchObject({ done: false, isToolResult: true, toolFailed: true });
-    // The three-call turn counted once: the second tool-calling turn reaches maxToolCalls = 2.
-    expect(
-      await episode.step(assistant('<tool_call>{"name": "wiki_search", "arguments": {"query": "x"}}</tool_call>')),
-    ).toMatchObject({ done: true, stopReason: 'max_tool_calls' });
-  });
+  it(
+    'runs every <tool_call> of a turn in order ' + 'and answers each with its own message, counting the turn once',
+    async () => {
+      calls.length = 0;
+      const episode = new ToolEnv({ tools: [search], format: new HermesFormat(), maxToolCalls: 2 });
+      episode.reset(row);
+      const step = await episode.step(
+        assistant(
+          'Two lookups.\n<tool_call>\n{"name": "wiki_search", "arguments": {"query": "Help!"}}\n' +
+            '</tool_call>\n<tool_call>\n{"name": "google", "arguments": {}}\n</tool_call>\n' +
+            '<tool_call>\n{"name": "wiki_search", "arguments": {"query": "Beatles"}}\n</tool_call>',
+        ),
+      );
+      expect(calls).toEqual(['Help!', 'Beatles']);
+      expect(step.replies!.map((reply) => reply.content)).toEqual([
+        '<tool_response>\nArticle: Help!\n</tool_response>',
+        "<tool_response>\nError: Unknown tool 'google'\n</tool_response>",
+        '<tool_response>\nArticle: Beatles\n</tool_response>',
+      ]);
+      expect(step.reply).toEqual(step.replies![0]);
+      expect(step.toolCalls.map((call) => call.arguments)).toEqual([{ query: 'Help!' }, { query: 'Beatles' }]);
+      expect(step).toMatchObject({ done: false, isToolResult: true, toolFailed: true });
+      // The three-call turn counted once: the second tool-calling turn reaches maxToolCalls = 2.
+      expect(
+        await episode.step(assistant('<tool_call>{"name": "wiki_search", "arguments": {"query": "x"}}</tool_call>')),
+      ).toMatchObject({ done: true, stopReason: 'max_tool_calls' });
+    },
+  );
 
   it('runs only the first call with parallelToolCalls: false, and the XML format keeps one call a turn', async () => {
     calls.length = 0;
     const two =
-      '<tool_call>{"name": "wiki_search", "arguments": {"query": "a"}}</tool_call><tool_call>{"name": "wiki_search", "arguments": {"query": "b"}}</tool_call>';
+      '<tool_call>{"name": "wiki_search", "arguments": {"query": "a"}}</tool_call>' +
+      '<tool_call>{"name": "wiki_search", "arguments": {"query": "b"}}</tool_call>';
     const single = new ToolEnv({ tools: [search], format: new HermesFormat({ parallelToolCalls: false }) });
     single.reset(row);
     const step = await single.step(assistant(two));
@@ -283,7 +292,8 @@ describe('ToolEnv with the Hermes format', () => {
     xml.reset(row);
     const xmlStep = await xml.step(
       assistant(
-        '<tool>\n{"name": "wiki_search", "args": {"query": "c"}}\n</tool>\n<tool>\n{"name": "wiki_search", "args": {"query": "d"}}\n</tool>',
+        '<tool>\n{"name": "wiki_search", "args": {"query": "c"}}\n</tool>\n' +
+          '<tool>\n{"name": "wiki_search", "args": {"query": "d"}}\n</tool>',
       ),
     );
     expect(xmlStep.replies).toBeUndefined();

@@ -44,7 +44,8 @@ function defaultQuestion(row: unknown): string {
   const question = typeof row === 'object' && row !== null ? (row as Record<string, unknown>)['question'] : undefined;
   if (typeof question !== 'string') {
     throw new DataError(
-      `ToolEnv: the dataset row has no string 'question' field (got ${JSON.stringify(row)?.slice(0, 200)}); pass options.question to read it`,
+      `ToolEnv: the dataset row has no string 'question' field (got ` +
+        `${JSON.stringify(row)?.slice(0, 200)}); pass options.question to read it`,
     );
   }
   return question;

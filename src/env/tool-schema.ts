@@ -45,7 +45,8 @@ export function toolArguments(tool: Tool): ToolArgument[] {
   if (isJsonSchemaParameters(tool.parameters) && schema['properties'] === undefined) return [];
   if (schema['type'] !== 'object' || typeof schema['properties'] !== 'object' || schema['properties'] === null) {
     throw new ConfigError(
-      `tool '${tool.name}': parameters must be a zod object schema (z.object({...})), got JSON schema type ${JSON.stringify(schema['type'])}`,
+      `tool '${tool.name}': parameters must be a zod object schema (z.object({...})), ` +
+        `got JSON schema type ${JSON.stringify(schema['type'])}`,
     );
   }
   const properties = schema['properties'] as Record<string, Record<string, unknown>>;

@@ -17,7 +17,8 @@ export interface ToolContext {
 }
 
 /** A tool the model can call. */
-// biome-ignore lint/suspicious/noExplicitAny: a list of tools holds different argument types (`Tool[]`); each tool's own stays exact
+// A list of tools holds different argument types (`Tool[]`); each tool's own stays exact.
+// biome-ignore lint/suspicious/noExplicitAny: see above
 export interface Tool<Args = any> {
   name: string;
   /** One or two sentences for the system prompt. */

@@ -28,7 +28,8 @@ Follow these steps exactly once:
 5. Based on your reasoning, provide your final answer inside <answer> tags
 
 Important:
-- Use the tool exactly once - DO NOT attempt to call the tool again even if the first search doesn't give helpful results
+- Use the tool exactly once - \
+DO NOT attempt to call the tool again even if the first search doesn't give helpful results
 - You must work with both your prior knowledge and whatever information the single tool call provides
 - If the tool doesn't return useful information, rely on your prior knowledge to answer
 - Tools expect specific JSON input formats. Follow the examples carefully
@@ -56,7 +57,8 @@ describe('XmlFormat system prompt', () => {
       execute: () => '4',
     });
     expect(formatToolDescriptions([calc, wikiSearch])).toBe(
-      'calc: Evaluates arithmetic.\n\nArguments:\n  - expression: An expression like 2+2\n  - digits: Digits to keep (default: 4)' +
+      'calc: Evaluates arithmetic.\n\nArguments:\n' +
+        '  - expression: An expression like 2+2\n  - digits: Digits to keep (default: 4)' +
         '\n\nwiki_search: Searches Wikipedia and returns the top matching article content.\n\nArguments:\n  - query: ',
     );
   });

@@ -53,7 +53,8 @@ function replyMessages(messages: readonly Message[]): Message[] {
 export function trajectoryFromCalls(calls: readonly RecordedCall[], identity: RolloutIdentity): Trajectory {
   if (calls.length === 0)
     throw new DataError(
-      `rollout ${identity.rowId}/${identity.groupIndex} made no call to the gateway; expected at least one chat completion`,
+      `rollout ${identity.rowId}/${identity.groupIndex} made no ` +
+        `call to the gateway; expected at least one chat completion`,
     );
   const tokens: number[] = [];
   const trainable: number[] = [];
@@ -71,7 +72,8 @@ export function trajectoryFromCalls(calls: readonly RecordedCall[], identity: Ro
   calls.forEach((call, k) => {
     if (call.completionTokens.length !== call.completionLogprobs.length) {
       throw new DataError(
-        `rollout ${identity.rowId}/${identity.groupIndex}, call ${k}: ${call.completionTokens.length} completion tokens but ${call.completionLogprobs.length} logprobs`,
+        `rollout ${identity.rowId}/${identity.groupIndex}, call ${k}: ` +
+          `${call.completionTokens.length} completion tokens but ${call.completionLogprobs.length} logprobs`,
       );
     }
     if (k > 0) {

@@ -37,7 +37,8 @@ export function buildDatum(
   }
   if (trajectory.trainable[0] !== 0) {
     throw new DataError(
-      `${label}: token 0 is trainable, but the first token has no input to predict it from; expected the prompt to come first`,
+      `${label}: token 0 is trainable, but the first token has no ` +
+        `input to predict it from; expected the prompt to come first`,
     );
   }
   const inputTokens = trajectory.tokens.slice(0, T - 1);

@@ -146,12 +146,14 @@ function checkSpec(spec: LossSpec): void {
   if (spec.kind !== 'ppo') return;
   if (!(spec.clipLow >= 0 && spec.clipLow < 1)) {
     throw new ConfigError(
-      `loss.clipLow is ${spec.clipLow}; expected an epsilon in [0, 1) (the ratio's lower bound is 1 - clipLow; the paper uses 0.2)`,
+      `loss.clipLow is ${spec.clipLow}; expected an epsilon in [0, 1) ` +
+        `(the ratio's lower bound is 1 - clipLow; the paper uses 0.2)`,
     );
   }
   if (!(spec.clipHigh >= 0 && Number.isFinite(spec.clipHigh))) {
     throw new ConfigError(
-      `loss.clipHigh is ${spec.clipHigh}; expected an epsilon >= 0 (the ratio's upper bound is 1 + clipHigh; the paper uses 0.2)`,
+      `loss.clipHigh is ${spec.clipHigh}; expected an epsilon >= 0 ` +
+        `(the ratio's upper bound is 1 + clipHigh; the paper uses 0.2)`,
     );
   }
   if (!(spec.klBeta >= 0 && Number.isFinite(spec.klBeta))) {
@@ -186,13 +188,15 @@ function checkShapes(input: PolicyLossInput): void {
     if (spec.kind !== 'cross_entropy') {
       if (!datum.oldLogprobs || !datum.advantages) {
         throw new DataError(
-          `policyLoss: datum ${b} has no ${datum.oldLogprobs ? 'advantages' : 'oldLogprobs'}; the ${spec.kind} loss needs oldLogprobs and advantages`,
+          `policyLoss: datum ${b} has no ${datum.oldLogprobs ? 'advantages' : 'oldLogprobs'}; ` +
+            `the ${spec.kind} loss needs oldLogprobs and advantages`,
         );
       }
     }
     if (spec.kind === 'ppo' && spec.klBeta > 0 && !datum.refLogprobs) {
       throw new DataError(
-        `policyLoss: datum ${b} has no refLogprobs but loss.klBeta is ${spec.klBeta}; compute reference logprobs or set klBeta to 0`,
+        `policyLoss: datum ${b} has no refLogprobs but loss.klBeta is ` +
+          `${spec.klBeta}; compute reference logprobs or set klBeta to 0`,
       );
     }
     datum.weights.forEach((weight, t) => {
@@ -205,7 +209,9 @@ function checkShapes(input: PolicyLossInput): void {
       ];
       if (!(weight > 0) || !values.every(Number.isFinite)) {
         throw new DataError(
-          `policyLoss: datum ${b}, position ${t}: weight ${weight}, logprob ${values[0]}, oldLogprob ${values[1]}, advantage ${values[2]}, refLogprob ${values[3]}; expected a positive weight and finite values`,
+          `policyLoss: datum ${b}, position ${t}: weight ${weight}, ` +
+            `logprob ${values[0]}, oldLogprob ${values[1]}, advantage ${values[2]}, ` +
+            `refLogprob ${values[3]}; expected a positive weight and finite values`,
         );
       }
     });

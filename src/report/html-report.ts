@@ -100,14 +100,18 @@ function resultsTable(runs: RunData[], options: ReportOptions): string {
     })
     .join('\n');
   const reference = (options.referenceRows ?? [])
-    .map(
-      (row) =>
-        `<tr class="reference"><td>${escapeHtml(row.model)}</td><td></td>${columns.map(({ panel }) => `<td>${format(row.values[panel.id])}</td>`).join('')}<td></td></tr>`,
-    )
+    .map((row) => {
+      const cells = columns.map(({ panel }) => `<td>${format(row.values[panel.id])}</td>`).join('');
+      return `<tr class="reference"><td>${escapeHtml(row.model)}</td><td></td>${cells}<td></td></tr>`;
+    })
     .join('\n');
-  return `<p class="note">Split <b>${escapeHtml(chosen.split)}</b>, ${chosen.mode} decoding; mean over seeds (&plusmn; sample std).</p>
+  const divider = reference
+    ? `\n<tr class="divider"><td colspan="${columns.length + 3}">paper (Qwen2.5-7B, TriviaQA)</td></tr>\n${reference}`
+    : '';
+  return `<p class="note">Split <b>${escapeHtml(chosen.split)}</b>, ${chosen.mode} decoding; \
+mean over seeds (&plusmn; sample std).</p>
 <table class="results"><thead><tr><th>model</th><th>seeds</th>${head}<th>Exact match, normalised</th></tr></thead>
-<tbody>${body}${reference ? `\n<tr class="divider"><td colspan="${columns.length + 3}">paper (Qwen2.5-7B, TriviaQA)</td></tr>\n${reference}` : ''}</tbody></table>`;
+<tbody>${body}${divider}</tbody></table>`;
 }
 
 function trajectoryView(trajectory: LoggedTrajectory, method: string, open: boolean): string {
@@ -123,16 +127,26 @@ function trajectoryView(trajectory: LoggedTrajectory, method: string, open: bool
         const reward = trajectory.turnRewards[k];
         const alpha = Math.min(0.35, Math.abs(advantage) * 0.15).toFixed(2);
         style = ` style="background: rgba(${advantage >= 0 ? '42,157,75' : '178,24,43'},${alpha})"`;
-        credit = `<div class="credit">turn ${k}: turn reward ${format(reward, 3)}, advantage ${format(advantage, 3)}</div>`;
+        credit =
+          `<div class="credit">turn ${k}: turn reward ${format(reward, 3)}, ` +
+          `advantage ${format(advantage, 3)}</div>`;
       }
-      return `<div class="message ${message.role}"${style}><div class="role">${message.role}</div>${credit}<pre>${escapeHtml(message.content)}</pre></div>`;
+      return (
+        `<div class="message ${message.role}"${style}>` +
+        `<div class="role">${message.role}</div>${credit}<pre>${escapeHtml(message.content)}</pre></div>`
+      );
     })
     .join('\n');
   const components = Object.entries(trajectory.rewardComponents)
     .map(([name, value]) => `${escapeHtml(name)} ${format(value, 3)}`)
     .join(', ');
-  return `<details class="trajectory"${open ? ' open' : ''}><summary><b>${escapeHtml(method)}</b> step ${trajectory.step}, ${escapeHtml(trajectory.rowId)}#${trajectory.groupIndex}: outcome ${format(trajectory.outcomeReward, 3)}, turn rewards [${trajectory.turnRewards.map((value) => format(value, 2)).join(', ')}], stop ${trajectory.stopReason}</summary>
-<p class="note">${trajectory.answers ? `answers: ${escapeHtml(trajectory.answers.slice(0, 5).join(' | '))}. ` : ''}${components}</p>${messages}</details>`;
+  const rewards = trajectory.turnRewards.map((value) => format(value, 2)).join(', ');
+  const summary =
+    `<b>${escapeHtml(method)}</b> step ${trajectory.step}, ${escapeHtml(trajectory.rowId)}#${trajectory.groupIndex}: ` +
+    `outcome ${format(trajectory.outcomeReward, 3)}, turn rewards [${rewards}], stop ${trajectory.stopReason}`;
+  const answers = trajectory.answers ? `answers: ${escapeHtml(trajectory.answers.slice(0, 5).join(' | '))}. ` : '';
+  return `<details class="trajectory"${open ? ' open' : ''}><summary>${summary}</summary>
+<p class="note">${answers}${components}</p>${messages}</details>`;
 }
 
 /** Chooses logged trajectories to show: from each method's latest logged step, best and worst first. */
@@ -180,13 +194,23 @@ export function renderReport(runs: RunData[], options: ReportOptions = {}): stri
   const { script, style } = uplotAssets();
   const title = options.title ?? 'turnwise training report';
   const runList = groups
-    .map(
-      ([name, group]) =>
-        `<li><b>${escapeHtml(name)}</b>: ${group.map((run) => `seed ${run.seed} (${run.metrics.length} steps, <code>${escapeHtml(run.dir)}</code>)`).join('; ')}</li>`,
-    )
+    .map(([name, group]) => {
+      const seeds = group.map(
+        (run) => `seed ${run.seed} (${run.metrics.length} steps, <code>${escapeHtml(run.dir)}</code>)`,
+      );
+      return `<li><b>${escapeHtml(name)}</b>: ${seeds.join('; ')}</li>`;
+    })
     .join('\n');
   const trajectories = pickTrajectories(runs, options.trajectoriesPerRun ?? 3);
   const data = JSON.stringify({ panels }).replace(/</g, '\\u003c');
+  const results = resultsTable(runs, options);
+  const trajectoryViews = trajectories.length
+    ? trajectories
+        .map(({ method, trajectory }, i) =>
+          trajectoryView(trajectory, method, i === 0 || trajectories[i - 1]!.method !== method),
+        )
+        .join('\n')
+    : '<p class="note">No trajectories logged.</p>';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
 <style>${style}</style>
@@ -198,24 +222,30 @@ h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 17px; margin: 28px 0 8p
 .panel { border: 1px solid #e3e3e3; border-radius: 6px; padding: 6px; min-height: 250px; }
 .u-legend { font-size: 12px; } .u-legend .u-series { padding: 0 6px; }
 .panel h3 { font-size: 13px; margin: 2px 4px 4px; } .panel .empty { color: #999; padding: 40px 10px; }
-table.results { border-collapse: collapse; } table.results th, table.results td { border: 1px solid #ddd; padding: 4px 10px; text-align: right; }
+table.results { border-collapse: collapse; } \
+table.results th, table.results td { border: 1px solid #ddd; padding: 4px 10px; text-align: right; }
 table.results td:first-child, table.results th:first-child { text-align: left; } .std { color: #888; font-size: 11px; }
-tr.reference { color: #777; font-style: italic; } tr.divider td { background: #f6f6f6; color: #555; text-align: left; font-size: 12px; }
+tr.reference { color: #777; font-style: italic; } \
+tr.divider td { background: #f6f6f6; color: #555; text-align: left; font-size: 12px; }
 .trajectory { border: 1px solid #e3e3e3; border-radius: 6px; margin: 8px 0; padding: 6px 10px; }
 .message { border-left: 3px solid #ccc; margin: 6px 0; padding: 4px 8px; } .message.assistant { border-color: #2a9d4b; }
-.message .role { font-size: 11px; text-transform: uppercase; color: #777; } .credit { font-size: 12px; font-weight: 600; }
-pre { white-space: pre-wrap; word-break: break-word; margin: 2px 0; font-size: 12px; max-height: 220px; overflow: auto; }
+.message .role { font-size: 11px; text-transform: uppercase; color: #777; } \
+.credit { font-size: 12px; font-weight: 600; }
+pre { white-space: pre-wrap; word-break: break-word; margin: 2px 0; font-size: 12px; \
+max-height: 220px; overflow: auto; }
 </style></head><body>
 <h1>${escapeHtml(title)}</h1>
-<p class="note">Generated ${new Date().toISOString()} by turnwise. Lines: mean over seeds; shading: min-max across seeds.</p>
+<p class="note">Generated ${new Date().toISOString()} by turnwise. \
+Lines: mean over seeds; shading: min-max across seeds.</p>
 <ul>${runList}</ul>
 <h2>Training curves</h2>
 <div class="grid" id="panels"></div>
 <h2>Results</h2>
-${resultsTable(runs, options)}
+${results}
 <h2>Trajectories and their per-turn credit</h2>
-<p class="note">Assistant turns are shaded by the mean advantage their tokens received (green positive, red negative).</p>
-${trajectories.length ? trajectories.map(({ method, trajectory }, i) => trajectoryView(trajectory, method, i === 0 || trajectories[i - 1]!.method !== method)).join('\n') : '<p class="note">No trajectories logged.</p>'}
+<p class="note">Assistant turns are shaded by the mean advantage their tokens received \
+(green positive, red negative).</p>
+${trajectoryViews}
 <script>${script}</script>
 <script>
 const DATA = ${data};
@@ -226,27 +256,44 @@ for (const panel of DATA.panels) {
   box.innerHTML = '<h3>' + panel.title + ' (' + panel.range[0] + '..' + panel.range[1] + ')</h3>';
   document.getElementById('panels').appendChild(box);
   const steps = [...new Set(panel.bands.flatMap((b) => b.band.steps))].sort((a, b) => a - b);
-  if (!panel.component || steps.length === 0) { box.insertAdjacentHTML('beforeend', '<div class="empty">no data for this reward</div>'); continue; }
+  if (!panel.component || steps.length === 0) {
+    box.insertAdjacentHTML('beforeend', '<div class="empty">no data for this reward</div>');
+    continue;
+  }
   const data = [steps];
   const series = [{ label: 'step' }];
   const bands = [];
   for (const entry of panel.bands) {
-    const at = (values) => steps.map((s) => { const i = entry.band.steps.indexOf(s); return i < 0 ? null : values[i]; });
+    const at = (values) => steps.map((s) => {
+      const i = entry.band.steps.indexOf(s);
+      return i < 0 ? null : values[i];
+    });
     const base = data.length;
     data.push(at(entry.band.mean), at(entry.band.min), at(entry.band.max));
-    series.push({ label: entry.name, stroke: entry.color, width: 2, spanGaps: true, points: { show: steps.length < 40 } });
-    series.push({ label: entry.name + ' min', stroke: 'transparent', width: 0, spanGaps: true, points: { show: false } });
-    series.push({ label: entry.name + ' max', stroke: 'transparent', width: 0, spanGaps: true, points: { show: false } });
+    series.push({
+      label: entry.name, stroke: entry.color, width: 2, spanGaps: true, points: { show: steps.length < 40 }
+    });
+    series.push({
+      label: entry.name + ' min', stroke: 'transparent', width: 0, spanGaps: true, points: { show: false }
+    });
+    series.push({
+      label: entry.name + ' max', stroke: 'transparent', width: 0, spanGaps: true, points: { show: false }
+    });
     bands.push({ series: [base + 2, base + 1], fill: entry.color + '33' });
   }
   const width = Math.max(280, box.clientWidth - 12);
   new uPlot({
     width, height: 200, series, bands,
     legend: { show: true, live: false },
-    scales: { x: { time: false }, y: { range: (u, min, max) => [Math.min(panel.range[0], min), Math.max(panel.range[1], max)] } },
+    scales: {
+      x: { time: false },
+      y: { range: (u, min, max) => [Math.min(panel.range[0], min), Math.max(panel.range[1], max)] }
+    },
     axes: [{ label: 'step' }, {}],
   }, data, box);
-  box.querySelectorAll('.u-legend .u-series').forEach((row) => { if (/ (min|max)$/.test(row.textContent.trim())) row.style.display = 'none'; });
+  box.querySelectorAll('.u-legend .u-series').forEach((row) => {
+    if (/ (min|max)$/.test(row.textContent.trim())) row.style.display = 'none';
+  });
 }
 document.body.dataset.rendered = 'true';
 </script>

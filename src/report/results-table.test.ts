@@ -38,7 +38,11 @@ describe('results table', () => {
     ]);
     const lines = table.split('\n');
     expect(lines[0]).toMatch(
-      /\| model +\| seeds \| Tool Execution \(0\.\.0\.2\) \| Search Result Answer Presence \(0\.\.0\.5\) \| XML Format \(0\.\.0\.2\) \| Exact Match \(0\.\.1\) \| Exact match, normalised \|/,
+      new RegExp(
+        /\| model +\| seeds \| Tool Execution \(0\.\.0\.2\) /.source +
+          /\| Search Result Answer Presence \(0\.\.0\.5\) /.source +
+          /\| XML Format \(0\.\.0\.2\) \| Exact Match \(0\.\.1\) \| Exact match, normalised \|/.source,
+      ),
     );
     expect(lines[2]).toMatch(/\| base +\| 1 +\| +0\.0500 \| +0\.1000 \| +0\.1500 \| +0\.0400 \| +0\.0500 \|/);
     expect(lines[3]).toMatch(/base \+ MT-GRPO \| 2 .*0\.1900 ± 0\.014 .*0\.4000 ± 0\.141/);

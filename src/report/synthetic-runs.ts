@@ -52,7 +52,8 @@ export function writeSyntheticRun(dir: string, method: string, seed: number, ste
       {
         role: 'assistant',
         content:
-          '<reasoning>Search it.</reasoning>\n<tool>{"name": "wiki_search", "args": {"query": "France capital"}}</tool>',
+          '<reasoning>Search it.</reasoning>\n' +
+          '<tool>{"name": "wiki_search", "args": {"query": "France capital"}}</tool>',
       },
       { role: 'user', content: '<result>\nFrance ... capital: Paris <b>\n</result>' },
       { role: 'assistant', content: '<reasoning>The result says Paris.</reasoning>\n<answer>Paris</answer>' },

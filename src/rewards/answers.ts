@@ -12,7 +12,8 @@ export function defaultAnswers(row: unknown): readonly string[] {
   const answers = typeof row === 'object' && row !== null ? (row as Record<string, unknown>)['answers'] : undefined;
   if (!Array.isArray(answers) || answers.some((answer) => typeof answer !== 'string')) {
     throw new DataError(
-      `the dataset row has no 'answers' array of strings (got ${JSON.stringify(row)?.slice(0, 200)}); pass options.answers to read the aliases`,
+      `the dataset row has no 'answers' array of strings (got ` +
+        `${JSON.stringify(row)?.slice(0, 200)}); pass options.answers to read the aliases`,
     );
   }
   return answers as string[];

@@ -22,7 +22,8 @@ async function score(fn: RewardFunction<Row>, completion: Message[], r: Row = ro
 }
 
 const TOOL =
-  '<reasoning>\nI should search.\n</reasoning>\n<tool>\n{"name": "wiki_search", "args": {"query": "Help! song"}}\n</tool>';
+  '<reasoning>\nI should search.\n</reasoning>\n<tool>\n' +
+  '{"name": "wiki_search", "args": {"query": "Help! song"}}\n</tool>';
 const RESULT = '<result>\nHelp! is a song by the English rock band the Beatles.\n</result>';
 const ANSWER = '<reasoning>\nThe article names the band.\n</reasoning>\n<answer>\nThe Beatles\n</answer>';
 const ideal = [assistant(TOOL), user(RESULT), assistant(ANSWER)];

@@ -12,25 +12,28 @@ const constant = (name: string, level: 'turn' | 'outcome', value: number, turn?:
   defineReward({ name, level, ...(turn !== undefined && { turn }), score: () => value });
 
 describe('Rubric', () => {
-  it('weights turn rewards into their turn and outcome rewards into the outcome, reporting raw components', async () => {
-    const rubric = new Rubric([
-      constant('first', 'turn', 0.5),
-      withWeight(constant('second', 'turn', 0.25, 1), 2),
-      withWeight(constant('quality', 'outcome', 1), 0.5),
-      constant('bonus', 'outcome', 0.1),
-    ]);
-    const trajectory = await rubric.score(threeTurns(), {});
-    expect(trajectory.turnRewards).toEqual([0.5, 0.5, 0]);
-    expect(trajectory.outcomeReward).toBeCloseTo(0.6, 12);
-    expect(trajectory.rewardComponents).toEqual({
-      first: 0.5,
-      second: 0.25,
-      quality: 1,
-      bonus: 0.1,
-      [REWARD_ERRORS_COMPONENT]: 0,
-    });
-    expect(hasRewardErrors(trajectory)).toBe(false);
-  });
+  it(
+    'weights turn rewards into their turn and outcome rewards into the outcome, ' + 'reporting raw components',
+    async () => {
+      const rubric = new Rubric([
+        constant('first', 'turn', 0.5),
+        withWeight(constant('second', 'turn', 0.25, 1), 2),
+        withWeight(constant('quality', 'outcome', 1), 0.5),
+        constant('bonus', 'outcome', 0.1),
+      ]);
+      const trajectory = await rubric.score(threeTurns(), {});
+      expect(trajectory.turnRewards).toEqual([0.5, 0.5, 0]);
+      expect(trajectory.outcomeReward).toBeCloseTo(0.6, 12);
+      expect(trajectory.rewardComponents).toEqual({
+        first: 0.5,
+        second: 0.25,
+        quality: 1,
+        bonus: 0.1,
+        [REWARD_ERRORS_COMPONENT]: 0,
+      });
+      expect(hasRewardErrors(trajectory)).toBe(false);
+    },
+  );
 
   it('accepts one value per turn from a turn-level function and reports their sum', async () => {
     const perTurn = defineReward({

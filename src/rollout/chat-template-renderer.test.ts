@@ -14,7 +14,8 @@ describe('ChatTemplateRenderer (ChatML)', () => {
     const renderer = new ChatTemplateRenderer({ tokenizer });
     const tokens = renderer.renderPrompt(prompt);
     expect(tokenizer.decode(tokens)).toBe(
-      '<|im_start|>system\nYou are helpful.<|im_end|>\n<|im_start|>user\nQuestion: q\n<|im_end|>\n<|im_start|>assistant\n',
+      '<|im_start|>system\nYou are helpful.<|im_end|>\n' +
+        '<|im_start|>user\nQuestion: q\n<|im_end|>\n<|im_start|>assistant\n',
     );
     expect(renderer.stopTokenIds).toEqual([tokenizer.tokenId('<|im_end|>'), tokenizer.tokenId('<|endoftext|>')]);
   });
@@ -83,10 +84,13 @@ describe('ChatTemplateRenderer (ChatML)', () => {
       ),
     );
     expect(text).toContain(
-      '<tools>\n{"type": "function", "function": {"name": "lookup", "description": "Look up.", "parameters": {"type": "object", "properties": {}}}}\n</tools>',
+      '<tools>\n{"type": "function", "function": {"name": "lookup", "description": ' +
+        '"Look up.", "parameters": {"type": "object", "properties": {}}}}\n</tools>',
     );
     expect(text).toContain(
-      '<|im_start|>assistant\n<tool_call>\n{"name": "lookup", "arguments": {"key": "x"}}\n</tool_call><|im_end|>\n<|im_start|>user\n<tool_response>\nfound\n</tool_response><|im_end|>\n<|im_start|>assistant\n',
+      '<|im_start|>assistant\n<tool_call>\n{"name": "lookup", "arguments": {"key": "x"}}\n' +
+        '</tool_call><|im_end|>\n<|im_start|>user\n<tool_response>\n' +
+        'found\n</tool_response><|im_end|>\n<|im_start|>assistant\n',
     );
     const suffix = renderer.renderReply({ role: 'tool', content: 'more' }, { role: 'assistant', content: 'ok' });
     expect(tokenizer.decode(suffix)).toBe(
@@ -97,7 +101,8 @@ describe('ChatTemplateRenderer (ChatML)', () => {
   it('throws a clear error for a template that rewrites earlier turns (no prefix property)', () => {
     // Renders only the last two messages: adding messages changes the text rendered before.
     const template =
-      "{%- for message in messages[-2:] %}{{ message.role + ': ' + message.content + '\\n' }}{%- endfor %}{%- if add_generation_prompt %}{{ 'assistant: ' }}{%- endif %}";
+      "{%- for message in messages[-2:] %}{{ message.role + ': ' + message.content + '\\n' }}" +
+      "{%- endfor %}{%- if add_generation_prompt %}{{ 'assistant: ' }}{%- endif %}";
     const renderer = new ChatTemplateRenderer({ tokenizer, template });
     renderer.renderPrompt(prompt);
     expect(() => renderer.renderReply({ role: 'user', content: 'r' }, { role: 'assistant', content: 'a' })).toThrow(
@@ -107,7 +112,9 @@ describe('ChatTemplateRenderer (ChatML)', () => {
 
   it('throws a clear error for a template that trims assistant content', () => {
     const template =
-      "{%- for message in messages %}{{ '<|im_start|>' + message.role + '\\n' + (message.content | trim) + '<|im_end|>\\n' }}{%- endfor %}{%- if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{%- endif %}";
+      '{%- for message in messages %}' +
+      "{{ '<|im_start|>' + message.role + '\\n' + (message.content | trim) + '<|im_end|>\\n' }}" +
+      "{%- endfor %}{%- if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{%- endif %}";
     const renderer = new ChatTemplateRenderer({ tokenizer, template });
     renderer.renderPrompt(prompt);
     expect(() =>
@@ -128,8 +135,10 @@ describe('ChatTemplateRenderer (ChatML)', () => {
   it('renders a real HF template (Qwen2.5 style with a default system message) and keeps the prefix property', () => {
     const qwenLike =
       "{%- if messages[0]['role'] != 'system' %}{{- '<|im_start|>system\\nYou are Qwen.<|im_end|>\\n' }}{%- endif %}" +
-      "{%- for message in messages %}{%- if message.role == 'tool' %}{{- '<|im_start|>user\\n<tool_response>\\n' + message.content + '\\n</tool_response><|im_end|>\\n' }}" +
-      "{%- else %}{{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>\\n' }}{%- endif %}{%- endfor %}" +
+      "{%- for message in messages %}{%- if message.role == 'tool' %}" +
+      "{{- '<|im_start|>user\\n<tool_response>\\n' + message.content + '\\n</tool_response><|im_end|>\\n' }}" +
+      "{%- else %}{{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>\\n' }}" +
+      '{%- endif %}{%- endfor %}' +
       "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}";
     const renderer = new ChatTemplateRenderer({ tokenizer, template: qwenLike });
     const start = tokenizer.decode(renderer.renderPrompt([{ role: 'user', content: 'hi' }]));
@@ -147,24 +156,27 @@ describe('ChatTemplateRenderer (ChatML)', () => {
 });
 
 describe('ChatTemplateRenderer with a Hugging Face BPE tokenizer', () => {
-  it('renders with the tokenizer_config chat template and its suffix tokens join the sampled ones exactly', async () => {
-    const { loadTokenizer } = await import('../engine/tokenizer/hf-tokenizer.js');
-    const hf = await loadTokenizer(new URL('../engine/__fixtures__/qwen2-tokenizer/', import.meta.url).pathname);
-    const renderer = new ChatTemplateRenderer({
-      tokenizer: hf,
-      ...(hf.chatTemplate !== undefined && { template: hf.chatTemplate }),
-    });
-    expect(renderer.stopTokenIds).toEqual([hf.tokenId('<|im_end|>'), hf.tokenId('<|endoftext|>')]);
-    const promptTokens = renderer.renderPrompt(prompt);
-    const sampled = hf.encode('<reasoning>look</reasoning> <tool>{"name": "wiki_search"}</tool>');
-    const reply = { role: 'user' as const, content: '<result>\nsome text\n</result>' };
-    const suffix = renderer.renderReply(reply, { role: 'assistant', content: hf.decode(sampled) });
-    const whole = new ChatTemplateRenderer({ tokenizer: hf }).renderPrompt([
-      ...prompt,
-      { role: 'assistant', content: hf.decode(sampled) },
-      reply,
-    ]);
-    // Special tokens sit at every boundary, so appending equals tokenising the whole text here.
-    expect([...promptTokens, ...sampled, ...suffix]).toEqual(whole);
-  });
+  it(
+    'renders with the tokenizer_config chat template ' + 'and its suffix tokens join the sampled ones exactly',
+    async () => {
+      const { loadTokenizer } = await import('../engine/tokenizer/hf-tokenizer.js');
+      const hf = await loadTokenizer(new URL('../engine/__fixtures__/qwen2-tokenizer/', import.meta.url).pathname);
+      const renderer = new ChatTemplateRenderer({
+        tokenizer: hf,
+        ...(hf.chatTemplate !== undefined && { template: hf.chatTemplate }),
+      });
+      expect(renderer.stopTokenIds).toEqual([hf.tokenId('<|im_end|>'), hf.tokenId('<|endoftext|>')]);
+      const promptTokens = renderer.renderPrompt(prompt);
+      const sampled = hf.encode('<reasoning>look</reasoning> <tool>{"name": "wiki_search"}</tool>');
+      const reply = { role: 'user' as const, content: '<result>\nsome text\n</result>' };
+      const suffix = renderer.renderReply(reply, { role: 'assistant', content: hf.decode(sampled) });
+      const whole = new ChatTemplateRenderer({ tokenizer: hf }).renderPrompt([
+        ...prompt,
+        { role: 'assistant', content: hf.decode(sampled) },
+        reply,
+      ]);
+      // Special tokens sit at every boundary, so appending equals tokenising the whole text here.
+      expect([...promptTokens, ...sampled, ...suffix]).toEqual(whole);
+    },
+  );
 });

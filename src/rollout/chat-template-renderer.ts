@@ -23,7 +23,8 @@ import type { Tokenizer } from './tokenizer.js';
 
 /** ChatML, as used by Qwen2.5 (without its default system message and tool sections). */
 export const CHATML_TEMPLATE =
-  "{%- for message in messages %}{{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>' + '\\n' }}{%- endfor %}" +
+  '{%- for message in messages %}' +
+  "{{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>' + '\\n' }}{%- endfor %}" +
   "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}";
 
 /** Makes a fresh renderer for each rollout. */
@@ -117,7 +118,8 @@ export class ChatTemplateRenderer implements ChatRenderer {
       throw new TurnwiseError('ChatTemplateRenderer.renderReply called before renderPrompt');
     if (assistant === undefined) {
       throw new TurnwiseError(
-        'ChatTemplateRenderer.renderReply needs the sampled assistant message (second argument) to extend the conversation',
+        'ChatTemplateRenderer.renderReply needs the sampled assistant ' +
+          'message (second argument) to extend the conversation',
       );
     }
     let content = assistant.content;
@@ -136,7 +138,8 @@ export class ChatTemplateRenderer implements ChatRenderer {
       let at = 0;
       while (at < expected.length && full[at] === expected[at]) at++;
       throw new ConfigError(
-        `chat template breaks the prefix property: after adding an assistant message and a reply, the rendering differs from ` +
+        `chat template breaks the prefix property: after adding an ` +
+          `assistant message and a reply, the rendering differs from ` +
           `the text rendered before at character ${at} (expected ${JSON.stringify(expected.slice(at, at + 40))}, ` +
           `got ${JSON.stringify(full.slice(at, at + 40))}). Multi-turn rollouts need a template that renders earlier ` +
           `turns unchanged (no trimming, no rewriting of past assistant messages).`,

@@ -97,22 +97,27 @@ describe('rolloutGroups', () => {
     expect(first).toEqual(forks.map((fork) => fork.nextUint32()));
   });
 
-  it('seeds the first turn of a group consecutively for a coalescing policy (one shared prompt, one remote request) and keeps every later seed', async () => {
-    const { policy, groups } = run(7, { coalescing: true });
-    await groups;
-    const seeds = (turn: number, row: string) =>
-      [0, 1, 2, 3].map((g) => policy.requests.filter((request) => request.sessionId === `${row}/${g}`)[turn]?.seed);
-    for (const row of ['q1', 'q2', 'q3']) {
-      const first = seeds(0, row) as number[];
-      expect(first.map((seed) => seed - first[0]!)).toEqual([0, 1, 2, 3]);
-    }
-    // Rollout 0's first seed is its own first draw; later turns draw as before (the first draw is made and set aside).
-    const random = new Random(7);
-    const forks = [0, 1, 2, 3].map(() => random.fork());
-    expect(seeds(0, 'q1')[0]).toBe(forks[0]!.nextUint32());
-    forks[2]!.nextUint32();
-    expect(seeds(1, 'q1')[2]).toBe(forks[2]!.nextUint32());
-  });
+  it(
+    'seeds the first turn of a group consecutively for a coalescing policy ' +
+      '(one shared prompt, one remote request) and keeps every later seed',
+    async () => {
+      const { policy, groups } = run(7, { coalescing: true });
+      await groups;
+      const seeds = (turn: number, row: string) =>
+        [0, 1, 2, 3].map((g) => policy.requests.filter((request) => request.sessionId === `${row}/${g}`)[turn]?.seed);
+      for (const row of ['q1', 'q2', 'q3']) {
+        const first = seeds(0, row) as number[];
+        expect(first.map((seed) => seed - first[0]!)).toEqual([0, 1, 2, 3]);
+      }
+      // Rollout 0's first seed is its own first draw; later turns
+      // draw as before (the first draw is made and set aside).
+      const random = new Random(7);
+      const forks = [0, 1, 2, 3].map(() => random.fork());
+      expect(seeds(0, 'q1')[0]).toBe(forks[0]!.nextUint32());
+      forks[2]!.nextUint32();
+      expect(seeds(1, 'q1')[2]).toBe(forks[2]!.nextUint32());
+    },
+  );
 
   it('accepts one shared renderer instance: each rollout forks it, so concurrent conversations never mix', async () => {
     // A template whose replies depend on the conversation (they quote its question), so a renderer
@@ -120,7 +125,8 @@ describe('rolloutGroups', () => {
     const template =
       "{%- for message in messages %}{{- '<|im_start|>' + message.role + '\\n' }}" +
       "{%- if loop.index0 > 1 and message.role == 'user' %}{{- '[re: ' + messages[1].content + ']' }}{%- endif %}" +
-      "{{- message.content + '<|im_end|>\\n' }}{%- endfor %}{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}";
+      "{{- message.content + '<|im_end|>\\n' }}{%- endfor %}" +
+      "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}";
     const shared = new ChatTemplateRenderer({ tokenizer, template });
     const policy = new ScriptedPolicy({ tokenizer, reply, delayMs: 2 });
     const groups = await rolloutGroups<Row>({

@@ -30,7 +30,8 @@ const search = defineTool({
 });
 const tokenizer = new ByteTokenizer();
 const replies = [
-  `<reasoning>\n${'I need to look this up. '.repeat(6)}\n</reasoning>\n<tool>\n{"name": "wiki_search", "args": {"query": "the question"}}\n</tool>`,
+  `<reasoning>\n${'I need to look this up. '.repeat(6)}\n</reasoning>\n` +
+    `<tool>\n{"name": "wiki_search", "args": {"query": "the question"}}\n</tool>`,
   `<reasoning>\n${'The article says so. '.repeat(4)}\n</reasoning>\n<answer>\nanswer 3\n</answer>`,
 ];
 
@@ -78,6 +79,7 @@ for (const [concurrency, budget] of [
   }
   const ms = times.sort((a, b) => a - b)[1]!;
   console.log(
-    `| ${concurrency} | ${budget} | ${last.rollouts} | ${last.tokens} | ${last.budgetStops} | ${ms.toFixed(0)} | ${(ms / last.rollouts).toFixed(2)} |`,
+    `| ${concurrency} | ${budget} | ${last.rollouts} | ${last.tokens} | ` +
+      `${last.budgetStops} | ${ms.toFixed(0)} | ${(ms / last.rollouts).toFixed(2)} |`,
   );
 }

@@ -102,7 +102,8 @@ describe('runRollout (the paper episode)', () => {
 
     // The env span holds <|im_end|> closing the assistant turn (stop strings end turns without EOS).
     expect(tokenizer.decode(trajectory.tokens.slice(first!.envSpan!.start, first!.envSpan!.end))).toBe(
-      '<|im_end|>\n<|im_start|>user\n<result>\nHelp! is a song by the Beatles (Help!).\n</result><|im_end|>\n<|im_start|>assistant\n',
+      '<|im_end|>\n<|im_start|>user\n<result>\nHelp! is a song by the Beatles (Help!).\n' +
+        '</result><|im_end|>\n<|im_start|>assistant\n',
     );
     // The token sequence is exactly the ChatML rendering of the conversation (prefix property end to end).
     const full = new ChatTemplateRenderer({ tokenizer }).renderPrompt(trajectory.messages);
@@ -276,7 +277,8 @@ describe('runRollout failures and formats', () => {
     ]);
     expect(tokenizer.decode(trajectory.tokens.slice(first!.envSpan!.start, first!.envSpan!.end))).toBe(
       '\n<|im_start|>user\n<tool_response>\nHelp! is a song by the Beatles (a).\n</tool_response><|im_end|>\n' +
-        '<|im_start|>user\n<tool_response>\nHelp! is a song by the Beatles (b).\n</tool_response><|im_end|>\n<|im_start|>assistant\n',
+        '<|im_start|>user\n<tool_response>\nHelp! is a song by the Beatles (b).\n' +
+        '</tool_response><|im_end|>\n<|im_start|>assistant\n',
     );
     expect(trajectory.stopReason).toBe('answered');
   });

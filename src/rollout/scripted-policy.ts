@@ -107,7 +107,8 @@ export class ScriptedPolicy implements Policy {
     const text = script[call.turn];
     if (text === undefined) {
       throw new ScriptExhaustedError(
-        `ScriptedPolicy: session ${call.sessionId ?? '(none)'} asked for turn ${call.turn} but its script has ${script.length} replies`,
+        `ScriptedPolicy: session ${call.sessionId ?? '(none)'} asked for ` +
+          `turn ${call.turn} but its script has ${script.length} replies`,
       );
     }
     return text;

@@ -74,7 +74,8 @@ export class BigramModel {
       const length = datum.inputTokens.length;
       if (datum.targetTokens.length !== length || datum.weights.length !== length) {
         throw new ShapeError(
-          `${this.label}: datum ${b} has ${length} inputs, ${datum.targetTokens.length} targets, ${datum.weights.length} weights; expected equal lengths`,
+          `${this.label}: datum ${b} has ${length} inputs, ${datum.targetTokens.length} targets, ` +
+            `${datum.weights.length} weights; expected equal lengths`,
         );
       }
       for (const token of [...datum.inputTokens, ...datum.targetTokens]) {
@@ -112,7 +113,10 @@ export class BigramModel {
     return { logprobs, loss: result.loss, metrics: result.metrics };
   }
 
-  /** One AdamW step on the accumulated gradient (clipped to `gradClipNorm`), which it then clears; returns the gradient norm. */
+  /**
+   * One AdamW step on the accumulated gradient (clipped to
+   * `gradClipNorm`), which it then clears; returns the gradient norm.
+   */
   adamw(params: AdamParams): number {
     let norm = 0;
     for (const g of this.grad_V_V) norm += g * g;

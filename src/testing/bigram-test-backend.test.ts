@@ -49,30 +49,33 @@ describe('bigram test backend', () => {
     expect(a.logprobs.every((lp) => lp <= 0)).toBe(true);
   });
 
-  it('learns a sequence with cross-entropy and restores weights and optimiser state from a checkpoint file', async () => {
-    const backend = new BigramTestBackend({ seed: 3, checkpointDirectory: mkdtempSync(join(tmpdir(), 'bigram-')) });
-    const tokens = backend.tokenizer.encode('hello world');
-    const data: Datum[] = [
-      { inputTokens: tokens.slice(0, -1), targetTokens: tokens.slice(1), weights: tokens.slice(1).map(() => 1) },
-    ];
-    const first = (await backend.forwardBackward(data, { kind: 'cross_entropy' }, { temperature: 1 })).loss;
-    await backend.optimStep(adam);
-    for (let i = 0; i < 20; i++) {
-      await backend.forwardBackward(data, { kind: 'cross_entropy' }, { temperature: 1 });
+  it(
+    'learns a sequence with cross-entropy ' + 'and restores weights and optimiser state from a checkpoint file',
+    async () => {
+      const backend = new BigramTestBackend({ seed: 3, checkpointDirectory: mkdtempSync(join(tmpdir(), 'bigram-')) });
+      const tokens = backend.tokenizer.encode('hello world');
+      const data: Datum[] = [
+        { inputTokens: tokens.slice(0, -1), targetTokens: tokens.slice(1), weights: tokens.slice(1).map(() => 1) },
+      ];
+      const first = (await backend.forwardBackward(data, { kind: 'cross_entropy' }, { temperature: 1 })).loss;
       await backend.optimStep(adam);
-    }
-    const path = await backend.save('w');
-    expect(path).toMatch(/w\.json$/);
-    const later = (await backend.forwardBackward(data, { kind: 'cross_entropy' }, { temperature: 1 })).loss;
-    expect(later).toBeLessThan(first / 2);
-    await backend.optimStep(adam);
-    const after = Float64Array.from(backend.weights_V_V);
-    const restored = new BigramTestBackend({ seed: 99 });
-    await restored.load(path, { optimizer: true });
-    await restored.forwardBackward(data, { kind: 'cross_entropy' }, { temperature: 1 });
-    await restored.optimStep(adam);
-    expect([...restored.weights_V_V]).toEqual([...after]);
-  });
+      for (let i = 0; i < 20; i++) {
+        await backend.forwardBackward(data, { kind: 'cross_entropy' }, { temperature: 1 });
+        await backend.optimStep(adam);
+      }
+      const path = await backend.save('w');
+      expect(path).toMatch(/w\.json$/);
+      const later = (await backend.forwardBackward(data, { kind: 'cross_entropy' }, { temperature: 1 })).loss;
+      expect(later).toBeLessThan(first / 2);
+      await backend.optimStep(adam);
+      const after = Float64Array.from(backend.weights_V_V);
+      const restored = new BigramTestBackend({ seed: 99 });
+      await restored.load(path, { optimizer: true });
+      await restored.forwardBackward(data, { kind: 'cross_entropy' }, { temperature: 1 });
+      await restored.optimStep(adam);
+      expect([...restored.weights_V_V]).toEqual([...after]);
+    },
+  );
 
   it('keeps checkpoints in memory without a checkpoint directory, and names a checkpoint it cannot load', async () => {
     const backend = new BigramTestBackend({ seed: 4 });

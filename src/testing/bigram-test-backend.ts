@@ -41,7 +41,10 @@ export interface BigramTestBackendOptions {
    * the first stop token id when the text ran out; each token gets the model's logprob.
    */
   script?: (prompt: string) => string | undefined;
-  /** Declare the policy a coalescing sampler (`Policy.coalescesConsecutiveSeeds`): a group's first turn gets consecutive seeds, as through a Tinker client. */
+  /**
+   * Declare the policy a coalescing sampler (`Policy.coalescesConsecutiveSeeds`):
+   * a group's first turn gets consecutive seeds, as through a Tinker client.
+   */
   coalescesConsecutiveSeeds?: boolean;
 }
 
@@ -159,7 +162,9 @@ export class BigramTestBackend implements Backend {
 
   async close(): Promise<void> {}
 
-  /** Seeded ancestral sampling from the bigram table (or the script's completion); stops as the engine's sampler does. */
+  /**
+   * Seeded ancestral sampling from the bigram table (or the script's completion); stops as the engine's sampler does.
+   */
   async sample(request: SampleRequest, onToken?: (token: GeneratedToken) => void): Promise<SampleResult> {
     const { params } = request;
     if (request.tokens.length === 0)

@@ -132,7 +132,10 @@ export interface McpHttpTestServer {
   close(): Promise<void>;
 }
 
-/** Serves MCP servers over streamable HTTP on 127.0.0.1 (ephemeral port), one per session; `requiredHeaders` must match or the answer is 401. */
+/**
+ * Serves MCP servers over streamable HTTP on 127.0.0.1 (ephemeral port),
+ * one per session; `requiredHeaders` must match or the answer is 401.
+ */
 export async function startMcpHttpTestServer(options: {
   create: () => McpServer | Server;
   requiredHeaders?: Record<string, string>;

@@ -38,7 +38,8 @@ export function configSchemaFor(taskName: string, options: ConfigTasks = {}): z.
   const definition = options.tasks.find((candidate) => candidate.name === taskName);
   if (definition === undefined) {
     throw new ConfigError(
-      `config key "task.name": got ${JSON.stringify(taskName)}; expected one of ${options.tasks.map((task) => JSON.stringify(task.name)).join(', ')}`,
+      `config key "task.name": got ${JSON.stringify(taskName)}; ` +
+        `expected one of ${options.tasks.map((task) => JSON.stringify(task.name)).join(', ')}`,
     );
   }
   return trainConfigSchemaWith(definition.configSchema);
@@ -57,7 +58,8 @@ export async function readConfigFile(path: string): Promise<Json> {
       value = module.default;
     } else {
       throw new ConfigError(
-        `config file ${JSON.stringify(path)}: unsupported extension ${JSON.stringify(extension)}; expected .json, .yaml, .yml, .ts, .js or .mjs`,
+        `config file ${JSON.stringify(path)}: unsupported extension ` +
+          `${JSON.stringify(extension)}; expected .json, .yaml, .yml, .ts, .js or .mjs`,
       );
     }
   } catch (error) {
@@ -167,7 +169,8 @@ export function applyOverrides(config: Json, overrides: string[], options: Confi
       if (schemaAt(path.slice(0, depth + 1), root) === undefined) {
         const parent = path.slice(0, depth);
         throw new ConfigError(
-          `unknown config key ${JSON.stringify(path.slice(0, depth + 1).join('.'))} in override ${JSON.stringify(raw)}; ` +
+          `unknown config key ${JSON.stringify(path.slice(0, depth + 1).join('.'))} ` +
+            `in override ${JSON.stringify(raw)}; ` +
             `allowed keys${parent.length ? ` under ${parent.join('.')}` : ''}: ${allowedKeys(parent, root).join(', ')}`,
         );
       }
@@ -213,19 +216,28 @@ export function resolveConfig(input: unknown, options: ConfigTasks = {}): TrainC
     const path = issue.path.map(String);
     if (issue.code === 'unrecognized_keys') {
       const keys = issue.keys.map((key) => [...path, key].join('.'));
-      return `unknown config key${keys.length > 1 ? 's' : ''} ${keys.map((k) => JSON.stringify(k)).join(', ')}; allowed keys${path.length ? ` under ${path.join('.')}` : ''}: ${allowedKeys(path, schema).join(', ')}`;
+      return (
+        `unknown config key${keys.length > 1 ? 's' : ''} ${keys.map((k) => JSON.stringify(k)).join(', ')}; ` +
+        `allowed keys${path.length ? ` under ${path.join('.')}` : ''}: ${allowedKeys(path, schema).join(', ')}`
+      );
     }
     const parent = schemaAt(path.slice(0, -1), schema) as any;
     if (path[path.length - 1] === 'kind' && isKindUnion(parent)) {
       const kinds = (parent._zod.def.options as any[]).map((option) =>
         JSON.stringify((unwrap(option) as any)._zod.def.shape.kind._zod.def.values[0]),
       );
-      return `config key ${JSON.stringify(path.join('.'))}: got ${describeValue(valueAt(input, issue.path))}; expected one of ${kinds.join('|')}`;
+      return (
+        `config key ${JSON.stringify(path.join('.'))}: ` +
+        `got ${describeValue(valueAt(input, issue.path))}; expected one of ${kinds.join('|')}`
+      );
     }
     const description =
       (schemaAt(path, schema) as any)?.description ?? (schemaAt(path, schema) as any)?._zod?.parent?.description;
     const key = path.join('.') || '(root)';
-    return `config key ${JSON.stringify(key)}: got ${describeValue(valueAt(input, issue.path))}; ${issue.message}${description ? ` (${description})` : ''}`;
+    return (
+      `config key ${JSON.stringify(key)}: got ${describeValue(valueAt(input, issue.path))}; ` +
+      `${issue.message}${description ? ` (${description})` : ''}`
+    );
   });
   throw new ConfigError(`invalid config:\n  ${lines.join('\n  ')}`);
 }
@@ -372,7 +384,8 @@ export function describeConfig(options: ConfigTasks = {}): string[] {
     if (Array.isArray(union)) {
       const kinds = union.map((option) => unwrap(option) as any);
       lines.push(
-        `  --${[...prefix, 'kind'].join('.')}=...  ${description} (${kinds.map((option) => option._zod.def.shape.kind._zod.def.values[0]).join(' | ')})`,
+        `  --${[...prefix, 'kind'].join('.')}=...  ${description} ` +
+          `(${kinds.map((option) => option._zod.def.shape.kind._zod.def.values[0]).join(' | ')})`,
       );
       for (const option of kinds) {
         const kind = option._zod.def.shape.kind._zod.def.values[0];

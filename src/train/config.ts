@@ -143,7 +143,8 @@ export const trainConfigShape = {
     .string()
     .default('')
     .describe(
-      'module exporting the TaskDefinition of a task of your own (turnwise train --task FILE); "" = a bundled task; default ""',
+      'module exporting the TaskDefinition of a task of your own ' +
+        '(turnwise train --task FILE); "" = a bundled task; default ""',
     ),
   task: taskSectionSchema.prefault({}),
   data: dataSchema.prefault({}),
@@ -185,7 +186,9 @@ function checkBackendLimits(
     context.addIssue({
       code: 'custom',
       path: ['rl', 'temperature'],
-      message: `rl.temperature is ${config.rl.temperature}, but a ${capabilities} Tinker server computes training logprobs at temperature 1, so sampling must use it too; set --rl.temperature=1`,
+      message:
+        `rl.temperature is ${config.rl.temperature}, but a ${capabilities} Tinker server computes ` +
+        `training logprobs at temperature 1, so sampling must use it too; set --rl.temperature=1`,
     });
   }
 }

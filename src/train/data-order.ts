@@ -27,7 +27,8 @@ export class DataOrder {
       throw new DataError('the training split has no rows; build the data first (turnwise data build)');
     if (state !== undefined && (state.order.length !== rowCount || state.order.some((i) => i < 0 || i >= rowCount))) {
       throw new DataError(
-        `saved data order covers ${state.order.length} rows but the training split has ${rowCount}; was the data rebuilt?`,
+        `saved data order covers ${state.order.length} rows but ` +
+          `the training split has ${rowCount}; was the data rebuilt?`,
       );
     }
     this.state = state ?? { epoch: 0, position: 0, order: this.shuffled() };

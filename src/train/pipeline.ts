@@ -55,24 +55,28 @@ export async function startingPoint<Row>(
     const { baseModel, loraRank, baseUrl } = config.backend;
     if (options.base !== undefined && existsSync(options.base)) {
       throw new ConfigError(
-        `--base ${JSON.stringify(options.base)} is a local checkpoint directory, but backend.kind is tinker; give a path the service saved (tinker://...) or leave --base out to start from backend.baseModel`,
+        `--base ${JSON.stringify(options.base)} is a local checkpoint directory, but backend.kind is tinker; ` +
+          `give a path the service saved (tinker://...) or leave --base out to start from backend.baseModel`,
       );
     }
     if (options.base !== undefined) return { weightsFrom: options.base, label: options.base };
     log(
-      `[backend] tinker: starting from ${baseModel} (LoRA rank ${loraRank}) at ${baseUrl}; no local base is built (a task's warm start or base is skipped)`,
+      `[backend] tinker: starting from ${baseModel} (LoRA rank ${loraRank}) ` +
+        `at ${baseUrl}; no local base is built (a task's warm start or base is skipped)`,
     );
     return { weightsFrom: undefined, label: `${baseModel} (base)` };
   }
   const unused = (['baseUrl', 'baseModel', 'tokenizerDir'] as const).filter((key) => config.backend[key] !== '');
   if (unused.length > 0)
     log(
-      `[backend] backend.kind is local, so ${unused.map((key) => `backend.${key}`).join(', ')} ${unused.length > 1 ? 'are' : 'is'} not used (--backend.kind=tinker trains on the service)`,
+      `[backend] backend.kind is local, so ${unused.map((key) => `backend.${key}`).join(', ')} ` +
+        `${unused.length > 1 ? 'are' : 'is'} not used (--backend.kind=tinker trains on the service)`,
     );
   if (options.base !== undefined) return { weightsFrom: resolve(options.base), label: resolve(options.base) };
   if (definition.localBase === undefined) {
     throw new ConfigError(
-      `task ${definition.name} builds no base of its own for the local backend; give a checkpoint directory with --base DIR`,
+      `task ${definition.name} builds no base of its own for the ` +
+        `local backend; give a checkpoint directory with --base DIR`,
     );
   }
   const base = await definition.localBase(config, task, { log });

@@ -77,7 +77,8 @@ export async function runRl<Row>(options: RlRunOptions<Row>): Promise<RlRunResul
   const estimator = options.estimator ?? createEstimator(config.advantage);
   if (config.loss.klBeta > 0 && options.reference === undefined)
     throw new ConfigError(
-      `loss.klBeta is ${config.loss.klBeta} but no reference backend (the base policy) was given; pass options.reference or set loss.klBeta=0`,
+      `loss.klBeta is ${config.loss.klBeta} but no reference backend (the ` +
+        `base policy) was given; pass options.reference or set loss.klBeta=0`,
     );
   writeResolvedConfig(runDir, config);
   const log = new RunLog(runDir);

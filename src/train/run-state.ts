@@ -109,7 +109,8 @@ export function readTrainerState(path: string): TrainerState {
   const parsed = trainerStateSchema.safeParse(JSON.parse(readFileSync(path, 'utf8')));
   if (!parsed.success)
     throw new CheckpointError(
-      `${path} is not a valid trainer state: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`,
+      `${path} is not a valid trainer state: ` +
+        `${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`,
     );
   return parsed.data;
 }
@@ -126,7 +127,8 @@ export async function restoreLatest(
   const expected = typeof expectedConfigHashes === 'string' ? [expectedConfigHashes] : expectedConfigHashes;
   if (!expected.includes(state.configHash)) {
     throw new CheckpointError(
-      `cannot resume ${runDir}: its checkpoint was made with config hash ${state.configHash}, the current config hashes to ${expected[0]}; resume with the run's own config.json`,
+      `cannot resume ${runDir}: its checkpoint was made with config hash ${state.configHash}, ` +
+        `the current config hashes to ${expected[0]}; resume with the run's own config.json`,
     );
   }
   await backend.load(state.backendPath, { optimizer: true });

@@ -143,7 +143,9 @@ export class BackendHost {
    */
   createModel(sessionId: string, baseModel: string): { requestId: string; modelId: string } {
     this.requireSession(sessionId);
-    const unknownBase = `base_model ${JSON.stringify(baseModel)} is not served here; this server trains ${JSON.stringify(this.modelName)}`;
+    const unknownBase =
+      `base_model ${JSON.stringify(baseModel)} is not served here; ` +
+      `this server trains ${JSON.stringify(this.modelName)}`;
     if (baseModel !== this.modelName && !this.emulation.immediateModelId) throw new HttpError(400, unknownBase);
     const id = `model-${++this.counter}`;
     const requestId = this.futures.create('/api/v1/create_model');
@@ -199,7 +201,8 @@ export class BackendHost {
     if (input.turnwise && !this.emulation.turnwiseExtension) {
       throw new HttpError(
         400,
-        `${field}.turnwise: this server emulates ${this.emulation.profile}, which has no turnwise extension; a client must send it only to servers whose client/config advertises turnwise_extensions`,
+        `${field}.turnwise: this server emulates ${this.emulation.profile}, which has no turnwise extension; ` +
+          `a client must send it only to servers whose client/config advertises turnwise_extensions`,
       );
     }
     const decoded: DecodedLoss = {
@@ -362,7 +365,8 @@ export class BackendHost {
       if (!found)
         throw new HttpError(
           404,
-          `sampling_session_id ${body.sampling_session_id} is unknown; create it with save_weights_for_sampler or create_sampling_session`,
+          `sampling_session_id ${body.sampling_session_id} is unknown; ` +
+            `create it with save_weights_for_sampler or create_sampling_session`,
         );
       sampler = found;
     } else if (body.model_path !== undefined) {
@@ -374,7 +378,8 @@ export class BackendHost {
       if (body.base_model !== this.modelName)
         throw new HttpError(
           400,
-          `base_model ${JSON.stringify(body.base_model)} is not served here; expected ${JSON.stringify(this.modelName)}`,
+          `base_model ${JSON.stringify(body.base_model)} is not ` +
+            `served here; expected ${JSON.stringify(this.modelName)}`,
         );
       sampler = { id: 'live', version: undefined, seen: new Map() };
     } else {
@@ -404,7 +409,9 @@ export class BackendHost {
       .enqueue(exclusive, async () => {
         if (sampler.version !== undefined && sampler.version !== this.version) {
           throw new TurnwiseError(
-            `sampling session ${sampler.id} holds the weights of version ${sampler.version}, but optim_step or load_weights has since moved the model to version ${this.version}; call save_weights_for_sampler again`,
+            `sampling session ${sampler.id} holds the weights of version ${sampler.version}, ` +
+              `but optim_step or load_weights has since moved the model to ` +
+              `version ${this.version}; call save_weights_for_sampler again`,
           );
         }
         const policy = this.backend.policy();
@@ -595,7 +602,8 @@ export class BackendHost {
     if (!this.sessions.has(sessionId))
       throw new HttpError(
         404,
-        `session_id ${sessionId} is unknown or expired (no heartbeat for ${(this.options.sessionTimeoutMs ?? 300_000) / 1000} s); create a new session`,
+        `session_id ${sessionId} is unknown or expired (no heartbeat for ` +
+          `${(this.options.sessionTimeoutMs ?? 300_000) / 1000} s); create a new session`,
       );
   }
 

@@ -32,7 +32,8 @@ export function chatCompletions(host: BackendHost, ids: ResponseIds): (context: 
     if (format !== undefined && format !== 'text') {
       throw new OpenAiError(
         400,
-        `response_format ${JSON.stringify(format)} is not supported: this server samples the policy unconstrained; ask for JSON in the prompt and parse it`,
+        `response_format ${JSON.stringify(format)} is not supported: this server ` +
+          `samples the policy unconstrained; ask for JSON in the prompt and parse it`,
         'response_format',
       );
     }

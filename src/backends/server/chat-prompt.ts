@@ -39,7 +39,8 @@ export function buildChatPrompt(request: ChatRequest, renderer: ChatRenderer, to
   if (choice !== 'none' && tools.length === 0)
     throw new OpenAiError(
       400,
-      `tool_choice ${JSON.stringify(typeof choice === 'string' ? choice : choice.function.name)} needs tools; send the function definitions in tools`,
+      `tool_choice ${JSON.stringify(typeof choice === 'string' ? choice : choice.function.name)} ` +
+        `needs tools; send the function definitions in tools`,
       'tool_choice',
     );
   let prefill = '';
@@ -48,7 +49,8 @@ export function buildChatPrompt(request: ChatRequest, renderer: ChatRenderer, to
     if (!names.has(choice.function.name))
       throw new OpenAiError(
         400,
-        `tool_choice names function ${JSON.stringify(choice.function.name)}, which is not in tools (${[...names].join(', ')})`,
+        `tool_choice names function ${JSON.stringify(choice.function.name)}, ` +
+          `which is not in tools (${[...names].join(', ')})`,
         'tool_choice',
       );
     // Everything before the arguments, exactly as a whole call would be written.
@@ -136,7 +138,8 @@ function contentText(content: ChatMessageInput['content'], index: number): strin
       if (part.type !== 'text' || typeof part.text !== 'string') {
         throw new OpenAiError(
           400,
-          `messages[${index}].content[${partIndex}] has type ${JSON.stringify(part.type)}; only text parts are supported`,
+          `messages[${index}].content[${partIndex}] has type ` +
+            `${JSON.stringify(part.type)}; only text parts are supported`,
           `messages.${index}.content`,
         );
       }

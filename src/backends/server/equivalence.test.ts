@@ -69,12 +69,15 @@ describe('in-process vs client + server', () => {
     expect(Buffer.from(remote.weights.buffer).equals(Buffer.from(local.weights.buffer))).toBe(true);
   });
 
-  it('matches to 1e-9 through the standard Tinker encoding (sums with normalisation folded into advantages)', async () => {
-    const local = await localRun({ steps: 2 });
-    const remote = await remoteRun({}, { server: 'hosted' }, { steps: 2 });
-    expect(remote.client.capabilities.turnwiseExtensions).toBe(false);
-    expect(remote.trace.sampledTokens).toEqual(local.trace.sampledTokens);
-    remote.trace.losses.forEach((loss, i) => expect(loss).toBeCloseTo(local.trace.losses[i]!, 9));
-    remote.weights.forEach((weight, i) => expect(Math.abs(weight - local.weights[i]!)).toBeLessThan(1e-9));
-  });
+  it(
+    'matches to 1e-9 through the standard Tinker encoding ' + '(sums with normalisation folded into advantages)',
+    async () => {
+      const local = await localRun({ steps: 2 });
+      const remote = await remoteRun({}, { server: 'hosted' }, { steps: 2 });
+      expect(remote.client.capabilities.turnwiseExtensions).toBe(false);
+      expect(remote.trace.sampledTokens).toEqual(local.trace.sampledTokens);
+      remote.trace.losses.forEach((loss, i) => expect(loss).toBeCloseTo(local.trace.losses[i]!, 9));
+      remote.weights.forEach((weight, i) => expect(Math.abs(weight - local.weights[i]!)).toBeLessThan(1e-9));
+    },
+  );
 });

@@ -79,7 +79,8 @@ export function parseFaultSpec(spec: string): FaultConfig {
     const value = Number(raw);
     if (!field || raw === undefined || !Number.isFinite(value) || value < 0) {
       throw new ConfigError(
-        `fault spec entry ${JSON.stringify(part)}: expected key=value with key one of ${Object.keys(KEYS).join(', ')} and a non-negative number`,
+        `fault spec entry ${JSON.stringify(part)}: expected key=value with ` +
+          `key one of ${Object.keys(KEYS).join(', ')} and a non-negative number`,
       );
     }
     if (field.startsWith('rate') && value > 1)

@@ -37,7 +37,9 @@ export class FutureStore {
     return id;
   }
 
-  /** Counts one poll of a future; returns the polls so far and the endpoint that created it, or undefined when unknown. */
+  /**
+   * Counts one poll of a future; returns the polls so far and the endpoint that created it, or undefined when unknown.
+   */
   countPoll(id: string): { polls: number; path: string | undefined } | undefined {
     const entry = this.entries.get(id);
     if (!entry) return undefined;

@@ -12,7 +12,8 @@ import { startTestServer, type TestServer } from '../../testing/serve-for-test.j
 // valid tool call by chance) it plays a script, still scored by the model, through the same server.
 
 const TWO_CALLS =
-  '<tool_call>\n{"name": "weather", "arguments": {"city": "Paris"}}\n</tool_call>\n<tool_call>\n{"name": "weather", "arguments": {"city": "Oslo"}}\n</tool_call>';
+  '<tool_call>\n{"name": "weather", "arguments": {"city": "Paris"}}\n</tool_call>\n' +
+  '<tool_call>\n{"name": "weather", "arguments": {"city": "Oslo"}}\n</tool_call>';
 const FINAL = 'Paris is sunny and Oslo is snowy.';
 const FORECAST: Record<string, string> = { Paris: 'sunny', Oslo: 'snowy' };
 

@@ -72,7 +72,8 @@ export function validate<S extends z.ZodType>(schema: S, body: unknown, what: st
     );
     throw new HttpError(
       400,
-      `invalid ${what} request: ${problems.slice(0, 8).join('; ')}${problems.length > 8 ? `; and ${problems.length - 8} more` : ''}`,
+      `invalid ${what} request: ${problems.slice(0, 8).join('; ')}` +
+        `${problems.length > 8 ? `; and ${problems.length - 8} more` : ''}`,
     );
   }
   return result.data;

@@ -47,7 +47,8 @@ beforeAll(async () => {
     seed: 1,
     script: (prompt) =>
       prompt.includes('<tools>')
-        ? '<tool_call>\n{"name": "lookup", "arguments": {"key": "a"}}\n</tool_call>\n<tool_call>\n{"name": "lookup", "arguments": {"key": "b"}}\n</tool_call>'
+        ? '<tool_call>\n{"name": "lookup", "arguments": {"key": "a"}}\n</tool_call>\n' +
+          '<tool_call>\n{"name": "lookup", "arguments": {"key": "b"}}\n</tool_call>'
         : undefined,
   });
   qwen = await startTestServer({
@@ -171,36 +172,40 @@ describe('OpenAI-compatible routes, through the official openai client', () => {
     expect(new Set(completion.choices.map((choice) => choice.text)).size).toBeGreaterThan(1);
   });
 
-  it('answers chat completions rendered with the chat template, with logprobs, token ids and no special tokens in the text', async () => {
-    const completion = await openai.chat.completions.create({
-      model: 'test/bigram',
-      messages: MESSAGES,
-      max_completion_tokens: 30,
-      seed: 5,
-      logprobs: true,
-    });
-    const choice = completion.choices[0]! as (typeof completion.choices)[0] & ChoiceWithIds;
-    const prompt = reference.renderer.renderPrompt(MESSAGES);
-    const expected = await reference.sample({
-      tokens: prompt,
-      params: {
-        temperature: 1,
-        topK: 0,
-        topP: 1,
-        maxTokens: 30,
-        stop: [],
-        stopTokenIds: reference.renderer.stopTokenIds,
-      },
-      seed: 5,
-    });
-    expect(choice.token_ids).toEqual(expected.tokens);
-    expect(choice.logprobs!.content!.map((entry) => entry.logprob)).toEqual(expected.logprobs);
-    expect(choice.message.content).toBe(
-      reference.tokenizer.decode(expected.tokens.filter((token) => !reference.tokenizer.isSpecialToken(token))),
-    );
-    expect(choice.message.content).not.toMatch(/<\|/);
-    expect((completion as unknown as { prompt_token_ids: number[] }).prompt_token_ids).toEqual(prompt);
-  });
+  it(
+    'answers chat completions rendered with the chat template, ' +
+      'with logprobs, token ids and no special tokens in the text',
+    async () => {
+      const completion = await openai.chat.completions.create({
+        model: 'test/bigram',
+        messages: MESSAGES,
+        max_completion_tokens: 30,
+        seed: 5,
+        logprobs: true,
+      });
+      const choice = completion.choices[0]! as (typeof completion.choices)[0] & ChoiceWithIds;
+      const prompt = reference.renderer.renderPrompt(MESSAGES);
+      const expected = await reference.sample({
+        tokens: prompt,
+        params: {
+          temperature: 1,
+          topK: 0,
+          topP: 1,
+          maxTokens: 30,
+          stop: [],
+          stopTokenIds: reference.renderer.stopTokenIds,
+        },
+        seed: 5,
+      });
+      expect(choice.token_ids).toEqual(expected.tokens);
+      expect(choice.logprobs!.content!.map((entry) => entry.logprob)).toEqual(expected.logprobs);
+      expect(choice.message.content).toBe(
+        reference.tokenizer.decode(expected.tokens.filter((token) => !reference.tokenizer.isSpecialToken(token))),
+      );
+      expect(choice.message.content).not.toMatch(/<\|/);
+      expect((completion as unknown as { prompt_token_ids: number[] }).prompt_token_ids).toEqual(prompt);
+    },
+  );
 
   it('streams chat completions whose chunks add up to the whole response, usage last', async () => {
     const request = {
@@ -359,10 +364,13 @@ describe('OpenAI-compatible routes, through the official openai client', () => {
       '<|im_start|>system\n# Tools\n\nYou may call one or more functions to assist with the user query.',
     );
     expect(prompt).toContain(
-      '{"type": "function", "function": {"name": "lookup", "description": "Looks up a key.", "parameters": {"type": "object", "properties": {"key": {"type": "string"}}}}}',
+      '{"type": "function", "function": {"name": "lookup", "description": "Looks up a key.", ' +
+        '"parameters": {"type": "object", "properties": {"key": {"type": "string"}}}}}',
     );
     expect(prompt).toContain(
-      '<|im_start|>assistant\n<tool_call>\n{"name": "lookup", "arguments": {"key": "x"}}\n</tool_call><|im_end|>\n<|im_start|>user\n<tool_response>\nx is 1\n</tool_response><|im_end|>\n<|im_start|>assistant\n',
+      '<|im_start|>assistant\n<tool_call>\n{"name": "lookup", "arguments": {"key": "x"}}\n' +
+        '</tool_call><|im_end|>\n<|im_start|>user\n<tool_response>\n' +
+        'x is 1\n</tool_response><|im_end|>\n<|im_start|>assistant\n',
     );
     expect(withCalls.usage!.prompt_tokens).toBeGreaterThan(withoutCalls.usage!.prompt_tokens + 100);
   });
@@ -707,7 +715,8 @@ describe('a backend whose chat template renders tools itself (Qwen2.5)', () => {
       ),
     ).toBe(true);
     expect(prompt).toContain(
-      '<|im_start|>assistant\n<tool_call>\n{"name": "lookup", "arguments": {"key": "z"}}\n</tool_call><|im_end|>\n<|im_start|>user\n<tool_response>\nz is 0\n</tool_response><|im_end|>',
+      '<|im_start|>assistant\n<tool_call>\n{"name": "lookup", "arguments": {"key": "z"}}\n' +
+        '</tool_call><|im_end|>\n<|im_start|>user\n<tool_response>\nz is 0\n</tool_response><|im_end|>',
     );
     const calls = answer.choices[0]!.message.tool_calls!.map(
       (call) => (call as Extract<typeof call, { type: 'function' }>).function,

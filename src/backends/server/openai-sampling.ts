@@ -65,7 +65,8 @@ export async function sampleChoice(
     if (job.topLogprobs > 0 && token.topLogprobs === undefined) {
       throw new OpenAiError(
         400,
-        `${job.topLogprobsParam} is not available: the ${host.backend.name} backend's sampler does not report alternative tokens`,
+        `${job.topLogprobsParam} is not available: ` +
+          `the ${host.backend.name} backend's sampler does not report alternative tokens`,
         job.topLogprobsParam,
       );
     }

@@ -43,7 +43,8 @@ export class SeqOrdering {
       if (previous.hash !== admission.hash)
         throw new HttpError(
           409,
-          `Training request sequence number was reused: seq_id ${seqId} of ${this.label} already holds a different request`,
+          `Training request sequence number was reused: ` +
+            `seq_id ${seqId} of ${this.label} already holds a different request`,
         );
       return previous.requestId;
     }

@@ -63,7 +63,10 @@ export function textCompletions(host: BackendHost, ids: ResponseIds): (context: 
       })),
     );
 
-    /** Samples every choice; `emit(index, text, logprobs, token)` per token and `finish(index, text, result)` at the end. */
+    /**
+     * Samples every choice; `emit(index, text, logprobs, token)`
+     * per token and `finish(index, text, result)` at the end.
+     */
     const sampleAll = (
       emit: (index: number, text: string, logprobs: LegacyLogprobs | undefined, token: number) => void,
       finish: (index: number, text: string, result: SampleResult) => void,

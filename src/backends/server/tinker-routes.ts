@@ -51,7 +51,9 @@ export interface TinkerRouteOptions {
 /** A handler's answer: status and JSON body. */
 export type RouteAnswer =
   | { status: number; body: unknown }
-  /** A server-sent event stream (the OpenAI routes' `stream: true`); errors before its first event are answered as JSON. */
+  /**
+   * A server-sent event stream (the OpenAI routes' `stream: true`); errors before its first event are answered as JSON.
+   */
   | { stream: (sse: SseWriter) => Promise<void> };
 
 type Handler = (context: RouteContext) => Promise<RouteAnswer> | RouteAnswer;
@@ -204,13 +206,15 @@ function checkChunk(endpoint: string, datums: number, bytes: number, options: Ti
   if (datums > options.maxChunkDatums) {
     throw new HttpError(
       413,
-      `${endpoint} carries ${datums} datums, more than the ${options.maxChunkDatums} per request this server accepts; split the call into chunks`,
+      `${endpoint} carries ${datums} datums, more than the ${options.maxChunkDatums} ` +
+        `per request this server accepts; split the call into chunks`,
     );
   }
   if (bytes > options.maxChunkBytes * 2) {
     throw new HttpError(
       413,
-      `${endpoint} body is ${bytes} bytes, more than twice the ${options.maxChunkBytes}-byte chunk size; split the call into chunks`,
+      `${endpoint} body is ${bytes} bytes, more than twice the ` +
+        `${options.maxChunkBytes}-byte chunk size; split the call into chunks`,
     );
   }
 }

@@ -147,7 +147,9 @@ export function createTinkerServer(options: TinkerServerOptions): TinkerServer {
           response,
           429,
           {
-            detail: `rate limited: at most ${rateLimit!.requestsPerSecond} sampling requests per second (burst ${rateLimit!.burst}); retry after ${waitMs} ms`,
+            detail:
+              `rate limited: at most ${rateLimit!.requestsPerSecond} sampling requests ` +
+              `per second (burst ${rateLimit!.burst}); retry after ${waitMs} ms`,
           },
           headers,
         );

@@ -25,7 +25,8 @@ function summary(pieces: MessagePiece[]): { content: string; calls: unknown[] } 
 }
 
 const TWO_CALLS =
-  'Let me check.\n<tool_call>\n{"name": "search", "arguments": {"query": "Paris"}}\n</tool_call>\n<tool_call>\n{"name": "calc", "arguments": "{\\"x\\": 2}"}\n</tool_call>\n';
+  'Let me check.\n<tool_call>\n{"name": "search", "arguments": {"query": "Paris"}}\n' +
+  '</tool_call>\n<tool_call>\n{"name": "calc", "arguments": "{\\"x\\": 2}"}\n</tool_call>\n';
 
 describe('ToolCallParser', () => {
   it('parses several calls with their arguments as JSON text and keeps the text around them as content', () => {

@@ -34,13 +34,15 @@ export function checkLoss(decoded: DecodedLoss, forwardOnly: boolean, status: 40
   if (!allowed)
     throw new HttpError(
       status,
-      `loss_fn ${JSON.stringify(decoded.lossFn)} is not supported; expected one of ${Object.keys(CONFIG_KEYS).join(', ')}`,
+      `loss_fn ${JSON.stringify(decoded.lossFn)} is not supported; ` +
+        `expected one of ${Object.keys(CONFIG_KEYS).join(', ')}`,
     );
   const unknown = Object.keys(decoded.config).filter((key) => !allowed.includes(key));
   if (unknown.length > 0) {
     throw new HttpError(
       status,
-      `loss_fn_config keys ${unknown.join(', ')} are not valid for ${decoded.lossFn}; allowed: ${allowed.join(', ') || '(none)'}`,
+      `loss_fn_config keys ${unknown.join(', ')} are not valid for ` +
+        `${decoded.lossFn}; allowed: ${allowed.join(', ') || '(none)'}`,
     );
   }
   const spec = decoded.extension?.loss;

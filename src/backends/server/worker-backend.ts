@@ -132,7 +132,8 @@ export class WorkerBackend implements Backend {
     if (ready.vocabSize !== options.tokenizer.vocabSize) {
       await worker.terminate();
       throw new ConfigError(
-        `the worker's backend has a vocabulary of ${ready.vocabSize} ids but the tokenizer passed in has ${options.tokenizer.vocabSize}`,
+        `the worker's backend has a vocabulary of ${ready.vocabSize} ids ` +
+          `but the tokenizer passed in has ${options.tokenizer.vocabSize}`,
       );
     }
     return new WorkerBackend(worker, ready.name, options);

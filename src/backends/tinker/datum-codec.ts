@@ -108,7 +108,8 @@ export function decodeWireDatum(wire: WireDatum, index: number): Datum {
     if (tensor === undefined) return undefined;
     if (tensor.data.length !== length) {
       throw new DataError(
-        `data[${index}].loss_fn_inputs.${name} has ${tensor.data.length} values, expected ${length} (one per model_input token)`,
+        `data[${index}].loss_fn_inputs.${name} has ${tensor.data.length} values, ` +
+          `expected ${length} (one per model_input token)`,
       );
     }
     return tensor.data;
@@ -121,7 +122,8 @@ export function decodeWireDatum(wire: WireDatum, index: number): Datum {
   const unknown = Object.keys(wire.loss_fn_inputs).filter((key) => !KNOWN_INPUTS.has(key));
   if (unknown.length > 0) {
     throw new DataError(
-      `data[${index}].loss_fn_inputs has unknown keys ${unknown.join(', ')}; expected some of ${[...KNOWN_INPUTS].join(', ')}`,
+      `data[${index}].loss_fn_inputs has unknown keys ${unknown.join(', ')}; ` +
+        `expected some of ${[...KNOWN_INPUTS].join(', ')}`,
     );
   }
   const datum: Datum = { inputTokens, targetTokens, weights: field('weights') ?? new Array<number>(length).fill(1) };

@@ -74,32 +74,35 @@ const body = (record: RequestRecord) => record.body as Record<string, any>;
 describe.each(['turnwise', 'skyrl', 'hosted'] as const)(
   'the Tinker client against turnwise serve --emulate %s',
   (profile) => {
-    it('detects the profile, waits for create_model, and trains and samples with only the fields the SDK sends', async () => {
-      const { client, log } = await setup(profile);
-      expect(client.capabilities.server).toBe(profile);
-      const result = await client.forwardBackward([datum], ppo, { temperature: 1 });
-      expect(result.logprobs[0]).toHaveLength(3);
-      const metrics = await client.optimStep(adam);
-      const sample = await client
-        .policy()
-        .sample({ tokens: [5, 6], params: { temperature: 1, topK: 0, topP: 1, maxTokens: 5, stop: [] }, seed: 3 });
-      expect(sample.tokens.length).toBeGreaterThan(0);
-      const paths = log.map((record) => record.path);
-      const created = paths.indexOf('/api/v1/create_model');
-      expect(paths.indexOf('/api/v1/retrieve_future', created)).toBe(created + 1);
-      const forwardBackward = log.find((record) => record.path === '/api/v1/forward_backward')!;
-      expect(body(forwardBackward).type).toBeUndefined();
-      expect(body(forwardBackward).forward_backward_input.turnwise === undefined).toBe(profile !== 'turnwise');
-      expect(Object.keys(metrics)).toEqual(
-        expect.arrayContaining([
-          'tinker/retries',
-          'tinker/poll_waits',
-          'tinker/paused_seconds',
-          'tinker/tokens_generated',
-          'tinker/tokens_kept',
-        ]),
-      );
-    });
+    it(
+      'detects the profile, waits for create_model, ' + 'and trains and samples with only the fields the SDK sends',
+      async () => {
+        const { client, log } = await setup(profile);
+        expect(client.capabilities.server).toBe(profile);
+        const result = await client.forwardBackward([datum], ppo, { temperature: 1 });
+        expect(result.logprobs[0]).toHaveLength(3);
+        const metrics = await client.optimStep(adam);
+        const sample = await client
+          .policy()
+          .sample({ tokens: [5, 6], params: { temperature: 1, topK: 0, topP: 1, maxTokens: 5, stop: [] }, seed: 3 });
+        expect(sample.tokens.length).toBeGreaterThan(0);
+        const paths = log.map((record) => record.path);
+        const created = paths.indexOf('/api/v1/create_model');
+        expect(paths.indexOf('/api/v1/retrieve_future', created)).toBe(created + 1);
+        const forwardBackward = log.find((record) => record.path === '/api/v1/forward_backward')!;
+        expect(body(forwardBackward).type).toBeUndefined();
+        expect(body(forwardBackward).forward_backward_input.turnwise === undefined).toBe(profile !== 'turnwise');
+        expect(Object.keys(metrics)).toEqual(
+          expect.arrayContaining([
+            'tinker/retries',
+            'tinker/poll_waits',
+            'tinker/paused_seconds',
+            'tinker/tokens_generated',
+            'tinker/tokens_kept',
+          ]),
+        );
+      },
+    );
 
     it('resolves a future held past 10 poll timeouts without using up the retry budget', async () => {
       const { client, test } = await setup(
@@ -202,112 +205,125 @@ describe.each(['turnwise', 'skyrl', 'hosted'] as const)(
 );
 
 describe('turnwise serve --emulate skyrl', () => {
-  it('answers the model id at once and fails a bad base model through the future, which the client waits for', async () => {
-    const test = await startTestServer({ emulate: 'skyrl' });
-    closers.push(() => test.close());
-    const session = (await call(test.url, '/api/v1/create_session', { tags: [], sdk_version: 'x' })).body.session_id;
-    const created = await call(test.url, '/api/v1/create_model', {
-      session_id: session,
-      model_seq_id: 0,
-      base_model: 'test/bigram',
-      lora_config: { rank: 8 },
-    });
-    expect(created.body).toMatchObject({
-      model_id: expect.stringMatching(/^model-/),
-      status: 'created',
-      request_id: expect.any(String),
-    });
-    await expect(connectTestClient(test.url, { baseModel: 'Qwen/Qwen3-8B' })).rejects.toThrow(
-      /create_model \(future req-\d+\) failed on the server: could not create model-\d+: base_model "Qwen\/Qwen3-8B" is not served here/,
-    );
-  });
-
-  it('holds a poll, then answers 408; refuses mixed or bare-string stops, unknown loss config keys (422) and the turnwise extension', async () => {
-    const { client, test } = await setup('skyrl', {
-      longPollMs: 20,
-      faults: { holdPolls: 1, paths: ['/api/v1/asample'] },
-    });
-    const config = await call(test.url, '/api/v1/client/config', { sdk_version: 'x' });
-    expect(config.body).toEqual({ pjwt_auth_enabled: false });
-    const session = (await call(test.url, '/api/v1/create_session', {})).body.session_id;
-    const sampler = (
-      await call(test.url, '/api/v1/create_sampling_session', {
+  it(
+    'answers the model id at once ' + 'and fails a bad base model through the future, which the client waits for',
+    async () => {
+      const test = await startTestServer({ emulate: 'skyrl' });
+      closers.push(() => test.close());
+      const session = (await call(test.url, '/api/v1/create_session', { tags: [], sdk_version: 'x' })).body.session_id;
+      const created = await call(test.url, '/api/v1/create_model', {
         session_id: session,
-        sampling_session_seq_id: 0,
+        model_seq_id: 0,
         base_model: 'test/bigram',
-      })
-    ).body.sampling_session_id;
-    const sample = (stop: unknown, seq_id: number) =>
-      call(test.url, '/api/v1/asample', {
+        lora_config: { rank: 8 },
+      });
+      expect(created.body).toMatchObject({
+        model_id: expect.stringMatching(/^model-/),
+        status: 'created',
+        request_id: expect.any(String),
+      });
+      await expect(connectTestClient(test.url, { baseModel: 'Qwen/Qwen3-8B' })).rejects.toThrow(
+        new RegExp(
+          /create_model \(future req-\d+\) failed on the server: /.source +
+            /could not create model-\d+: base_model "Qwen\/Qwen3-8B" is not served here/.source,
+        ),
+      );
+    },
+  );
+
+  it(
+    'holds a poll, then answers 408; refuses mixed or bare-string stops, ' +
+      'unknown loss config keys (422) and the turnwise extension',
+    async () => {
+      const { client, test } = await setup('skyrl', {
+        longPollMs: 20,
+        faults: { holdPolls: 1, paths: ['/api/v1/asample'] },
+      });
+      const config = await call(test.url, '/api/v1/client/config', { sdk_version: 'x' });
+      expect(config.body).toEqual({ pjwt_auth_enabled: false });
+      const session = (await call(test.url, '/api/v1/create_session', {})).body.session_id;
+      const sampler = (
+        await call(test.url, '/api/v1/create_sampling_session', {
+          session_id: session,
+          sampling_session_seq_id: 0,
+          base_model: 'test/bigram',
+        })
+      ).body.sampling_session_id;
+      const sample = (stop: unknown, seq_id: number) =>
+        call(test.url, '/api/v1/asample', {
+          prompt: modelInput([5, 6]),
+          sampling_params: { max_tokens: 4, stop },
+          sampling_session_id: sampler,
+          seq_id,
+          num_samples: 1,
+        });
+      const submitted = await sample([2], 0);
+      expect(await call(test.url, '/api/v1/retrieve_future', { request_id: submitted.body.request_id })).toEqual({
+        status: 408,
+        body: { detail: 'Timeout waiting for result' },
+      });
+      expect((await call(test.url, '/api/v1/retrieve_future', { request_id: submitted.body.request_id })).status).toBe(
+        200,
+      );
+      const mixed = await sample(['.', 2], 1);
+      expect(mixed).toEqual({
+        status: 400,
+        body: { detail: 'stop must be either all integers (token IDs) or all strings, not mixed' },
+      });
+      expect((await sample('.', 2)).status).toBe(422);
+      const fb = (input: Record<string, unknown>) =>
+        call(test.url, '/api/v1/forward_backward', {
+          model_id: client.modelId,
+          seq_id: 99,
+          forward_backward_input: {
+            data: [{ model_input: modelInput([5, 6]), loss_fn_inputs: { target_tokens: { data: [6, 7] } } }],
+            ...input,
+          },
+        });
+      const badKey = await fb({ loss_fn: 'ppo', loss_fn_config: { clip_ratio: 0.2 } });
+      expect(badKey.status).toBe(422);
+      expect(badKey.body.detail).toMatch(/loss_fn_config keys clip_ratio are not valid for ppo/);
+      const extension = await fb({
+        loss_fn: 'cross_entropy',
+        turnwise: { temperature: 1, chunk: { index: 0, count: 1 } },
+      });
+      expect(extension.status).toBe(400);
+      expect(extension.body.detail).toMatch(/emulates skyrl, which has no turnwise extension/);
+    },
+  );
+
+  it(
+    'generates to max_tokens when only stop strings are sent (no end-of-sequence stop), ' + 'then cuts at the string',
+    async () => {
+      // Any lowercase letter stops: over the byte vocabulary, each 30-token sample almost surely holds one.
+      const test = await startTestServer({ emulate: 'skyrl' });
+      closers.push(() => test.close());
+      const session = (await call(test.url, '/api/v1/create_session', {})).body.session_id;
+      const sampler = (
+        await call(test.url, '/api/v1/create_sampling_session', {
+          session_id: session,
+          sampling_session_seq_id: 0,
+          base_model: 'test/bigram',
+        })
+      ).body.sampling_session_id;
+      const submitted = await call(test.url, '/api/v1/asample', {
         prompt: modelInput([5, 6]),
-        sampling_params: { max_tokens: 4, stop },
+        sampling_params: { max_tokens: 30, seed: 4, stop: ['<|im_end|>', ...'abcdefghijklmnopqrstuvwxyz'] },
         sampling_session_id: sampler,
-        seq_id,
-        num_samples: 1,
+        seq_id: 0,
+        num_samples: 3,
       });
-    const submitted = await sample([2], 0);
-    expect(await call(test.url, '/api/v1/retrieve_future', { request_id: submitted.body.request_id })).toEqual({
-      status: 408,
-      body: { detail: 'Timeout waiting for result' },
-    });
-    expect((await call(test.url, '/api/v1/retrieve_future', { request_id: submitted.body.request_id })).status).toBe(
-      200,
-    );
-    const mixed = await sample(['.', 2], 1);
-    expect(mixed).toEqual({
-      status: 400,
-      body: { detail: 'stop must be either all integers (token IDs) or all strings, not mixed' },
-    });
-    expect((await sample('.', 2)).status).toBe(422);
-    const fb = (input: Record<string, unknown>) =>
-      call(test.url, '/api/v1/forward_backward', {
-        model_id: client.modelId,
-        seq_id: 99,
-        forward_backward_input: {
-          data: [{ model_input: modelInput([5, 6]), loss_fn_inputs: { target_tokens: { data: [6, 7] } } }],
-          ...input,
-        },
-      });
-    const badKey = await fb({ loss_fn: 'ppo', loss_fn_config: { clip_ratio: 0.2 } });
-    expect(badKey.status).toBe(422);
-    expect(badKey.body.detail).toMatch(/loss_fn_config keys clip_ratio are not valid for ppo/);
-    const extension = await fb({
-      loss_fn: 'cross_entropy',
-      turnwise: { temperature: 1, chunk: { index: 0, count: 1 } },
-    });
-    expect(extension.status).toBe(400);
-    expect(extension.body.detail).toMatch(/emulates skyrl, which has no turnwise extension/);
-  });
-
-  it('generates to max_tokens when only stop strings are sent (no end-of-sequence stop), then cuts at the string', async () => {
-    // Any lowercase letter stops: over the byte vocabulary, each 30-token sample almost surely holds one.
-    const test = await startTestServer({ emulate: 'skyrl' });
-    closers.push(() => test.close());
-    const session = (await call(test.url, '/api/v1/create_session', {})).body.session_id;
-    const sampler = (
-      await call(test.url, '/api/v1/create_sampling_session', {
-        session_id: session,
-        sampling_session_seq_id: 0,
-        base_model: 'test/bigram',
-      })
-    ).body.sampling_session_id;
-    const submitted = await call(test.url, '/api/v1/asample', {
-      prompt: modelInput([5, 6]),
-      sampling_params: { max_tokens: 30, seed: 4, stop: ['<|im_end|>', ...'abcdefghijklmnopqrstuvwxyz'] },
-      sampling_session_id: sampler,
-      seq_id: 0,
-      num_samples: 3,
-    });
-    let answer;
-    do answer = await call(test.url, '/api/v1/retrieve_future', { request_id: submitted.body.request_id });
-    while (answer.status === 408);
-    const stats = test.server.host.samplingStats;
-    expect(stats.generatedTokens).toBe(3 * 30);
-    expect(stats.returnedTokens).toBe(
-      answer.body.sequences.reduce((sum: number, sequence: { tokens: number[] }) => sum + sequence.tokens.length, 0),
-    );
-    expect(stats.returnedTokens).toBeLessThan(stats.generatedTokens);
-  });
+      let answer;
+      do answer = await call(test.url, '/api/v1/retrieve_future', { request_id: submitted.body.request_id });
+      while (answer.status === 408);
+      const stats = test.server.host.samplingStats;
+      expect(stats.generatedTokens).toBe(3 * 30);
+      expect(stats.returnedTokens).toBe(
+        answer.body.sequences.reduce((sum: number, sequence: { tokens: number[] }) => sum + sequence.tokens.length, 0),
+      );
+      expect(stats.returnedTokens).toBeLessThan(stats.generatedTokens);
+    },
+  );
 });
 
 describe('turnwise serve --emulate hosted', () => {
@@ -326,24 +342,27 @@ describe('turnwise serve --emulate hosted', () => {
     expect(client.stats.retriesByCause['429']).toBe(test.server.counters.rateLimited);
   });
 
-  it('advertises its chunk limits, refuses bigger requests, and reports failures as 200 {error, category}', async () => {
-    const { client, test, log } = await setup('hosted', { maxChunkDatums: 2 });
-    expect(client.capabilities.maxChunkDatums).toBe(2);
-    await client.forwardBackward([datum, datum, datum, datum, datum], ppo, { temperature: 1 });
-    expect(
-      log
-        .filter((record) => record.path === '/api/v1/forward_backward')
-        .map((record) => body(record).forward_backward_input.data.length),
-    ).toEqual([2, 2, 1]);
-    const wire = { model_input: modelInput([5, 6]), loss_fn_inputs: { target_tokens: { data: [6, 7] } } };
-    const tooBig = await call(test.url, '/api/v1/forward_backward', {
-      model_id: client.modelId,
-      seq_id: 50,
-      forward_backward_input: { data: [wire, wire, wire], loss_fn: 'cross_entropy' },
-    });
-    expect(tooBig.status).toBe(413);
-    await expect(client.load('tinker://elsewhere/weights/none', { optimizer: false })).rejects.toThrow(
-      /failed on the server \(category user\): checkpoint tinker:\/\/elsewhere\/weights\/none is not known/,
-    );
-  });
+  it(
+    'advertises its chunk limits, refuses bigger requests, ' + 'and reports failures as 200 {error, category}',
+    async () => {
+      const { client, test, log } = await setup('hosted', { maxChunkDatums: 2 });
+      expect(client.capabilities.maxChunkDatums).toBe(2);
+      await client.forwardBackward([datum, datum, datum, datum, datum], ppo, { temperature: 1 });
+      expect(
+        log
+          .filter((record) => record.path === '/api/v1/forward_backward')
+          .map((record) => body(record).forward_backward_input.data.length),
+      ).toEqual([2, 2, 1]);
+      const wire = { model_input: modelInput([5, 6]), loss_fn_inputs: { target_tokens: { data: [6, 7] } } };
+      const tooBig = await call(test.url, '/api/v1/forward_backward', {
+        model_id: client.modelId,
+        seq_id: 50,
+        forward_backward_input: { data: [wire, wire, wire], loss_fn: 'cross_entropy' },
+      });
+      expect(tooBig.status).toBe(413);
+      await expect(client.load('tinker://elsewhere/weights/none', { optimizer: false })).rejects.toThrow(
+        /failed on the server \(category user\): checkpoint tinker:\/\/elsewhere\/weights\/none is not known/,
+      );
+    },
+  );
 });

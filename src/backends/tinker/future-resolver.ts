@@ -120,7 +120,8 @@ export async function resolveFuture<T>(
       const failure = futureFailure(body);
       if (failure) {
         throw new RemoteError(
-          `${what} (future ${id}) failed on the server${failure.category ? ` (category ${failure.category})` : ''}: ${failure.message}`,
+          `${what} (future ${id}) failed on the server` +
+            `${failure.category ? ` (category ${failure.category})` : ''}: ${failure.message}`,
           200,
         );
       }
@@ -165,6 +166,7 @@ export async function resolveFuture<T>(
     );
   }
   throw new RemoteError(
-    `${what} (future ${id}) did not finish within its deadline of ${Math.round(deadlineMs / 1000)} s (${polls} polls; last answer: ${last})`,
+    `${what} (future ${id}) did not finish within its deadline of ` +
+      `${Math.round(deadlineMs / 1000)} s (${polls} polls; last answer: ${last})`,
   );
 }

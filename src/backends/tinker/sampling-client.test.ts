@@ -42,19 +42,23 @@ async function setup(clientOptions: Parameters<typeof connectTestClient>[1] = {}
 const params = { temperature: 1, topK: 0, topP: 1, maxTokens: 10, stop: ['.'], stopTokenIds: [imEnd] };
 
 describe('TinkerSamplingPolicy coalescing', () => {
-  it('sends a group that shares its prompt and has consecutive seeds as one request, with the samples of separate requests', async () => {
-    const { test, client, samples } = await setup();
-    const prompt = client.renderer.renderPrompt([{ role: 'user', content: 'hello' }]);
-    const seeds = [503, 501, 500, 502];
-    const results = await Promise.all(
-      seeds.map((seed) => client.policy().sample({ tokens: prompt, params, seed, sessionId: `row/${seed}` })),
-    );
-    expect(samples().map((body) => [body.num_samples, body.sampling_params.seed])).toEqual([[4, 500]]);
-    for (const [index, seed] of seeds.entries())
-      expect(results[index]).toEqual(await test.backend.sample({ tokens: prompt, params, seed }));
-    expect(client.stats.sampleRequests).toBe(1);
-    expect(client.stats.samples).toBe(4);
-  });
+  it(
+    'sends a group that shares its prompt and has consecutive ' +
+      'seeds as one request, with the samples of separate requests',
+    async () => {
+      const { test, client, samples } = await setup();
+      const prompt = client.renderer.renderPrompt([{ role: 'user', content: 'hello' }]);
+      const seeds = [503, 501, 500, 502];
+      const results = await Promise.all(
+        seeds.map((seed) => client.policy().sample({ tokens: prompt, params, seed, sessionId: `row/${seed}` })),
+      );
+      expect(samples().map((body) => [body.num_samples, body.sampling_params.seed])).toEqual([[4, 500]]);
+      for (const [index, seed] of seeds.entries())
+        expect(results[index]).toEqual(await test.backend.sample({ tokens: prompt, params, seed }));
+      expect(client.stats.sampleRequests).toBe(1);
+      expect(client.stats.samples).toBe(4);
+    },
+  );
 
   it('splits requests into runs of consecutive seeds and never merges different prompts or parameters', async () => {
     const { test, client, samples } = await setup();

@@ -258,7 +258,8 @@ export class TinkerSamplingPolicy implements Policy {
     const sequences = response?.sequences;
     if (!Array.isArray(sequences) || sequences.length !== requests.length) {
       throw new RemoteError(
-        `${what} returned ${Array.isArray(sequences) ? sequences.length : 'no'} sequences, expected ${requests.length} (num_samples)`,
+        `${what} returned ${Array.isArray(sequences) ? sequences.length : 'no'} ` +
+          `sequences, expected ${requests.length} (num_samples)`,
       );
     }
     return sequences.map((sequence, index) => {
@@ -268,7 +269,8 @@ export class TinkerSamplingPolicy implements Policy {
         sequence.logprobs.length !== sequence.tokens.length
       ) {
         throw new RemoteError(
-          `${what} returned ${sequence.logprobs?.length ?? 0} logprobs for ${sequence.tokens?.length ?? 0} tokens in sequence ${index}`,
+          `${what} returned ${sequence.logprobs?.length ?? 0} logprobs ` +
+            `for ${sequence.tokens?.length ?? 0} tokens in sequence ${index}`,
         );
       }
       const raw: SampleResult = {

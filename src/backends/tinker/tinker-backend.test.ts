@@ -36,51 +36,54 @@ const params = { temperature: 1, topK: 0, topP: 1, maxTokens: 6, stop: [] };
 const body = (record: RequestRecord) => record.body as Record<string, any>;
 
 describe('TinkerBackend', () => {
-  it('numbers training requests from seq_id 1 and sampling requests from seq_id 0, with the API key on every call', async () => {
-    const { client, log } = await setup({ apiKey: 'tml-k' }, { apiKey: 'tml-k' });
-    await client.forwardBackward(
-      [datum],
-      { kind: 'importance_sampling', normalization: 'token-mean' },
-      { temperature: 1 },
-    );
-    await client.optimStep(adam);
-    await client.policy().sample({ tokens: [5], params, seed: 1 });
-    await client.policy().sample({ tokens: [5], params, seed: 2 });
-    await client.optimStep(adam);
-    await client.policy().sample({ tokens: [5], params, seed: 3 });
-    const training = log.filter((record) =>
-      ['/api/v1/forward_backward', '/api/v1/optim_step', '/api/v1/save_weights_for_sampler'].includes(record.path),
-    );
-    expect(training.map((record) => [record.path.slice(8), body(record).seq_id])).toEqual([
-      ['forward_backward', 1],
-      ['optim_step', 2],
-      ['save_weights_for_sampler', 3],
-      ['optim_step', 4],
-      ['save_weights_for_sampler', 5],
-    ]);
-    expect(
-      training
-        .filter((record) => record.path.endsWith('sampler'))
-        .map((record) => body(record).sampling_session_seq_id),
-    ).toEqual([0, 1]);
-    // Only the fields the SDK sends: forward_backward has no `type`, the other requests do.
-    expect(training.map((record) => body(record).type)).toEqual([
-      undefined,
-      'optim_step',
-      'save_weights_for_sampler',
-      'optim_step',
-      'save_weights_for_sampler',
-    ]);
-    const samples = log.filter((record) => record.path === '/api/v1/asample');
-    expect(samples.map((record) => [body(record).sampling_session_id, body(record).seq_id])).toEqual([
-      [body(samples[0]!).sampling_session_id, 0],
-      [body(samples[0]!).sampling_session_id, 1],
-      [body(samples[2]!).sampling_session_id, 0],
-    ]);
-    expect(body(samples[2]!).sampling_session_id).not.toBe(body(samples[0]!).sampling_session_id);
-    expect(samples[0]!.headers['x-tinker-sampling-backpressure']).toBe('1');
-    expect(log.every((record) => record.headers['x-api-key'] === 'tml-k')).toBe(true);
-  });
+  it(
+    'numbers training requests from seq_id 1 and sampling requests from seq_id 0, ' + 'with the API key on every call',
+    async () => {
+      const { client, log } = await setup({ apiKey: 'tml-k' }, { apiKey: 'tml-k' });
+      await client.forwardBackward(
+        [datum],
+        { kind: 'importance_sampling', normalization: 'token-mean' },
+        { temperature: 1 },
+      );
+      await client.optimStep(adam);
+      await client.policy().sample({ tokens: [5], params, seed: 1 });
+      await client.policy().sample({ tokens: [5], params, seed: 2 });
+      await client.optimStep(adam);
+      await client.policy().sample({ tokens: [5], params, seed: 3 });
+      const training = log.filter((record) =>
+        ['/api/v1/forward_backward', '/api/v1/optim_step', '/api/v1/save_weights_for_sampler'].includes(record.path),
+      );
+      expect(training.map((record) => [record.path.slice(8), body(record).seq_id])).toEqual([
+        ['forward_backward', 1],
+        ['optim_step', 2],
+        ['save_weights_for_sampler', 3],
+        ['optim_step', 4],
+        ['save_weights_for_sampler', 5],
+      ]);
+      expect(
+        training
+          .filter((record) => record.path.endsWith('sampler'))
+          .map((record) => body(record).sampling_session_seq_id),
+      ).toEqual([0, 1]);
+      // Only the fields the SDK sends: forward_backward has no `type`, the other requests do.
+      expect(training.map((record) => body(record).type)).toEqual([
+        undefined,
+        'optim_step',
+        'save_weights_for_sampler',
+        'optim_step',
+        'save_weights_for_sampler',
+      ]);
+      const samples = log.filter((record) => record.path === '/api/v1/asample');
+      expect(samples.map((record) => [body(record).sampling_session_id, body(record).seq_id])).toEqual([
+        [body(samples[0]!).sampling_session_id, 0],
+        [body(samples[0]!).sampling_session_id, 1],
+        [body(samples[2]!).sampling_session_id, 0],
+      ]);
+      expect(body(samples[2]!).sampling_session_id).not.toBe(body(samples[0]!).sampling_session_id);
+      expect(samples[0]!.headers['x-tinker-sampling-backpressure']).toBe('1');
+      expect(log.every((record) => record.headers['x-api-key'] === 'tml-k')).toBe(true);
+    },
+  );
 
   it('sends a heartbeat for its session periodically', async () => {
     const { client, log } = await setup({}, { heartbeatIntervalMs: 20 });
@@ -126,19 +129,23 @@ describe('TinkerBackend', () => {
     ]);
   });
 
-  it('computes forward logprobs equal to the backend, exactly at any temperature through the extension and in chunks', async () => {
-    const { client, test } = await setup({ maxChunkDatums: 2 });
-    const data = [datum, { ...datum, inputTokens: [9, 10, 11] }, { ...datum, targetTokens: [12, 13, 14] }];
-    expect(await client.forward(data, { temperature: 0.7 })).toEqual(
-      await test.backend.forward(data, { temperature: 0.7 }),
-    );
-    const hosted = await connectTestClient(test.url, { server: 'hosted' });
-    closers.push(() => hosted.close());
-    expect(await hosted.forward(data, { temperature: 1 })).toEqual(
-      await test.backend.forward(data, { temperature: 1 }),
-    );
-    await expect(hosted.forward(data, { temperature: 0.7 })).rejects.toThrow(/temperature 0.7/);
-  });
+  it(
+    'computes forward logprobs equal to the backend, ' +
+      'exactly at any temperature through the extension and in chunks',
+    async () => {
+      const { client, test } = await setup({ maxChunkDatums: 2 });
+      const data = [datum, { ...datum, inputTokens: [9, 10, 11] }, { ...datum, targetTokens: [12, 13, 14] }];
+      expect(await client.forward(data, { temperature: 0.7 })).toEqual(
+        await test.backend.forward(data, { temperature: 0.7 }),
+      );
+      const hosted = await connectTestClient(test.url, { server: 'hosted' });
+      closers.push(() => hosted.close());
+      expect(await hosted.forward(data, { temperature: 1 })).toEqual(
+        await test.backend.forward(data, { temperature: 1 }),
+      );
+      await expect(hosted.forward(data, { temperature: 0.7 })).rejects.toThrow(/temperature 0.7/);
+    },
+  );
 
   it('folds token-mean normalisation into the advantages for a standard Tinker server', async () => {
     const { client, log } = await setup({}, { server: 'hosted' });
@@ -173,20 +180,23 @@ describe('TinkerBackend', () => {
     ).rejects.toBeInstanceOf(ConfigError);
   });
 
-  it('saves and loads checkpoints through tinker:// paths, and reports a failed load with the server message', async () => {
-    const { client, test } = await setup();
-    const path = await client.save('first');
-    expect(path).toBe(`tinker://${client.modelId}/weights/first`);
-    const before = test.backend.weights_V_V.slice();
-    await client.forwardBackward([datum], { kind: 'cross_entropy' }, { temperature: 1 });
-    await client.optimStep(adam);
-    expect(test.backend.weights_V_V).not.toEqual(before);
-    await client.load(path, { optimizer: true });
-    expect(test.backend.weights_V_V).toEqual(before);
-    await expect(client.load('tinker://other/weights/none', { optimizer: false })).rejects.toThrow(
-      /is not known to this server/,
-    );
-  });
+  it(
+    'saves and loads checkpoints through tinker:// paths, ' + 'and reports a failed load with the server message',
+    async () => {
+      const { client, test } = await setup();
+      const path = await client.save('first');
+      expect(path).toBe(`tinker://${client.modelId}/weights/first`);
+      const before = test.backend.weights_V_V.slice();
+      await client.forwardBackward([datum], { kind: 'cross_entropy' }, { temperature: 1 });
+      await client.optimStep(adam);
+      expect(test.backend.weights_V_V).not.toEqual(before);
+      await client.load(path, { optimizer: true });
+      expect(test.backend.weights_V_V).toEqual(before);
+      await expect(client.load('tinker://other/weights/none', { optimizer: false })).rejects.toThrow(
+        /is not known to this server/,
+      );
+    },
+  );
 
   it('cuts a sample at the first stop token id even when the server was sent stop strings', async () => {
     const { client, test } = await setup();

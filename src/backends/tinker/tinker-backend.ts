@@ -196,7 +196,8 @@ export class TinkerBackend implements Backend {
   ): Promise<ForwardBackwardResult> {
     if (!this.capabilities.lossFns.includes(wireLossFn(loss))) {
       throw new ConfigError(
-        `loss ${loss.kind} is not supported by this ${this.capabilities.server} server; supported: ${this.capabilities.lossFns.join(', ')}`,
+        `loss ${loss.kind} is not supported by this ${this.capabilities.server} server; ` +
+          `supported: ${this.capabilities.lossFns.join(', ')}`,
       );
     }
     const extension = this.capabilities.turnwiseExtensions;
@@ -346,7 +347,8 @@ export class TinkerBackend implements Backend {
   private checkTemperature(temperature: number): void {
     if (temperature !== 1 && !this.options.ignoreTemperature) {
       throw new ConfigError(
-        `temperature ${temperature}: a ${this.capabilities.server} Tinker server computes training logprobs at temperature 1; sample at temperature 1 or pass ignoreTemperature: true`,
+        `temperature ${temperature}: a ${this.capabilities.server} Tinker server computes training ` +
+          `logprobs at temperature 1; sample at temperature 1 or pass ignoreTemperature: true`,
       );
     }
   }

@@ -4,7 +4,8 @@
  * model's tokenizer.json (+ tokenizer_config.json), TINKER_BASE_MODEL names it (default
  * Qwen/Qwen3-8B). It samples, takes one importance-sampling step with LoRA rank 8 and samples again.
  *
- *   TINKER_BASE_URL=... TINKER_API_KEY=tml-... TINKER_TOKENIZER_DIR=./qwen3-8b npx vitest run src/backends/tinker/tinker.live.test.ts
+ *   TINKER_BASE_URL=... TINKER_API_KEY=tml-... TINKER_TOKENIZER_DIR=./qwen3-8b \
+ *     npx vitest run src/backends/tinker/tinker.live.test.ts
  */
 import { describe, expect, it } from 'vitest';
 import { loadCheckpointChat } from '../create-local-backend.js';
@@ -64,7 +65,8 @@ describe.skipIf(!live)('live Tinker service', () => {
       const second = await backend.policy().sample({ tokens: prompt, params, seed: 2 });
       expect(second.tokens.length).toBeGreaterThan(0);
       console.log(
-        `live Tinker (${backend.capabilities.server}): before "${tokenizer.decode(first.tokens)}", after "${tokenizer.decode(second.tokens)}", loss ${result.loss}`,
+        `live Tinker (${backend.capabilities.server}): before "${tokenizer.decode(first.tokens)}", ` +
+          `after "${tokenizer.decode(second.tokens)}", loss ${result.loss}`,
       );
     } finally {
       await backend.close();

@@ -202,14 +202,16 @@ export class TinkerTransport {
     const pausedFor = Math.round((now - this.pausedSince) / 1000);
     if (now + this.pauseRetryMs > deadline) {
       throw new RemoteError(
-        `${what}: the service has answered HTTP 402 (paused: ${detail}) for ${pausedFor} s, and the request's deadline has passed; resolve the account status and resume the run`,
+        `${what}: the service has answered HTTP 402 (paused: ${detail}) for ${pausedFor} s, ` +
+          `and the request's deadline has passed; resolve the account status and resume the run`,
         402,
       );
     }
     if (now - this.pauseLoggedAt >= 60_000) {
       this.pauseLoggedAt = now;
       this.log(
-        `[tinker] the service paused this run (HTTP 402: ${detail}); retrying every ${this.pauseRetryMs / 1000} s${pausedFor > 0 ? ` (paused for ${pausedFor} s so far)` : ''}`,
+        `[tinker] the service paused this run (HTTP 402: ${detail}); retrying every ` +
+          `${this.pauseRetryMs / 1000} s${pausedFor > 0 ? ` (paused for ${pausedFor} s so far)` : ''}`,
       );
     }
     await sleep(this.pauseRetryMs);
@@ -219,7 +221,8 @@ export class TinkerTransport {
   private resumed(): void {
     if (this.pausedSince === undefined) return;
     this.log(
-      `[tinker] the service resumed this run after ${Math.round((Date.now() - this.pausedSince) / 1000)} s paused (HTTP 402)`,
+      `[tinker] the service resumed this run after ` +
+        `${Math.round((Date.now() - this.pausedSince) / 1000)} s paused (HTTP 402)`,
     );
     this.pausedSince = undefined;
     this.pauseLoggedAt = 0;
@@ -301,7 +304,8 @@ export class TinkerTransport {
       const delay = this.backoffMs(budgeted ? failures - 1 : waits++, retryAfter);
       if (Date.now() + delay > deadline) {
         throw new RemoteError(
-          `${what} did not succeed within its deadline of ${Math.round((options.deadlineMs ?? this.deadlineMs) / 1000)} s; last error: ${lastError}`,
+          `${what} did not succeed within its deadline of ` +
+            `${Math.round((options.deadlineMs ?? this.deadlineMs) / 1000)} s; last error: ${lastError}`,
         );
       }
       this.stats.retry(cause);

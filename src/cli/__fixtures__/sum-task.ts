@@ -37,7 +37,11 @@ const task: TaskDefinition<SumRow> = {
   async open(config) {
     const { count } = sectionOf(config.task);
     const rows = (split: string): SumRow[] =>
-      Array.from({ length: count }, (_, i) => ({ id: `${split}-${i}`, question: `What is ${i} + ${split.length}?`, answer: String(i + split.length) }));
+      Array.from({ length: count }, (_, i) => ({
+        id: `${split}-${i}`,
+        question: `What is ${i} + ${split.length}?`,
+        answer: String(i + split.length),
+      }));
     const splits: Record<string, SumRow[]> = { train: rows('train'), dev: rows('dev'), test: rows('test') };
     const calculator = defineTool({
       name: 'calculator',
@@ -55,10 +59,22 @@ const task: TaskDefinition<SumRow> = {
       rowId: (row) => row.id,
       answers: (row) => [row.answer],
       progressFields: [{ label: 'EM', key: 'reward/exact_match' }],
-      createEnv: ToolEnv.factory<SumRow>({ tools: [calculator], systemPrompt: 'Add with the calculator tool, then answer in <answer>.' }),
+      createEnv: ToolEnv.factory<SumRow>({
+        tools: [calculator],
+        systemPrompt: 'Add with the calculator tool, then answer in <answer>.',
+      }),
       rubric: new Rubric<SumRow>([
-        defineReward({ name: 'tool_execution', level: 'turn', score: ({ trajectory }) => (trajectory.turns[0]?.isToolResult && !trajectory.turns[0].toolFailed ? 0.2 : 0) }),
-        defineReward<SumRow>({ name: 'exact_match', level: 'outcome', score: ({ trajectory, row }) => (trajectory.turns.at(-1)?.assistant.content.includes(`<answer>${row.answer}</answer>`) ? 1 : 0) }),
+        defineReward({
+          name: 'tool_execution',
+          level: 'turn',
+          score: ({ trajectory }) => (trajectory.turns[0]?.isToolResult && !trajectory.turns[0].toolFailed ? 0.2 : 0),
+        }),
+        defineReward<SumRow>({
+          name: 'exact_match',
+          level: 'outcome',
+          score: ({ trajectory, row }) =>
+            trajectory.turns.at(-1)?.assistant.content.includes(`<answer>${row.answer}</answer>`) ? 1 : 0,
+        }),
       ]),
     };
   },
@@ -66,12 +82,27 @@ const task: TaskDefinition<SumRow> = {
     const root = resolve(sectionOf(config.task).baseDir);
     const checkpoint = join(root, 'base');
     if (!existsSync(join(checkpoint, 'model.safetensors'))) {
-      const texts = ['What is 1 + 2?', '<reasoning>add</reasoning>', '<tool>{"name": "calculator", "args": {"a": 1, "b": 2}}</tool>', '<answer>3</answer>'];
+      const texts = [
+        'What is 1 + 2?',
+        '<reasoning>add</reasoning>',
+        '<tool>{"name": "calculator", "args": {"a": 1, "b": 2}}</tool>',
+        '<answer>3</answer>',
+      ];
       await writeTokenizerFiles(join(root, 'tokenizer'), trainBpe(texts, { vocabSize: 300 }));
       const backend = await createLocalBackend({
         tokenizerDir: join(root, 'tokenizer'),
         checkpointDirectory: root,
-        modelConfig: { model_type: 'llama', hidden_size: 32, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 2, intermediate_size: 64, vocab_size: 300, max_position_embeddings: 1024, tie_word_embeddings: true },
+        modelConfig: {
+          model_type: 'llama',
+          hidden_size: 32,
+          num_hidden_layers: 1,
+          num_attention_heads: 2,
+          num_key_value_heads: 2,
+          intermediate_size: 64,
+          vocab_size: 300,
+          max_position_embeddings: 1024,
+          tie_word_embeddings: true,
+        },
         seed: 3,
       });
       await backend.save('base');

@@ -59,7 +59,9 @@ export function median(values: number[]): number {
 /** How repeated timings are summarised: the median, or the best (least disturbed by other processes). */
 export type TimingStatistic = 'median' | 'best';
 
-/** Times fn: one warm-up call, then calls until `minSeconds` have passed (at least `minRuns`); returns seconds per call. */
+/**
+ * Times fn: one warm-up call, then calls until `minSeconds` have passed (at least `minRuns`); returns seconds per call.
+ */
 export function timeCall(
   fn: () => void,
   minSeconds = 0.25,

@@ -26,7 +26,9 @@ export interface NativeAddon extends KernelOps {
   setSimd(level: string): string;
 }
 
-/** The largest head dimension the C attention handles (MAX_HEAD_DIM in native/simd.h); larger ones run the reference. */
+/**
+ * The largest head dimension the C attention handles (MAX_HEAD_DIM in native/simd.h); larger ones run the reference.
+ */
 export const NATIVE_MAX_HEAD_DIM = 256;
 
 /** Where node-gyp puts the addon, relative to the package root. */

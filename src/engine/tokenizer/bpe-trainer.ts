@@ -81,7 +81,8 @@ export function trainBpe(texts: Iterable<string>, options: BpeTrainerOptions): T
   }
   if (!Number.isInteger(options.vocabSize) || options.vocabSize < 256 + allAdded.length) {
     throw new ConfigError(
-      `tokenizer vocabSize must be an integer >= ${256 + allAdded.length} (256 bytes + ${allAdded.length} added tokens), got ${options.vocabSize}`,
+      `tokenizer vocabSize must be an integer >= ${256 + allAdded.length} ` +
+        `(256 bytes + ${allAdded.length} added tokens), got ${options.vocabSize}`,
     );
   }
   if (!Number.isInteger(minFrequency) || minFrequency < 1)

@@ -8,7 +8,8 @@
 /** The Qwen2 pre-tokenizer pattern (Oniguruma syntax, as stored in tokenizer.json): contractions,
  * letter runs with one leading non-letter, single digits, punctuation runs, newlines, spaces. */
 export const QWEN2_SPLIT_PATTERN =
-  "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+  "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}|" +
+  ' ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+';
 
 /** Byte values in GPT-2 vocabulary order: the printable bytes first, then the rest (id = position). */
 export const BYTES_IN_VOCAB_ORDER: readonly number[] = (() => {

@@ -84,7 +84,8 @@ const warmStartSchema = z
       .max(1)
       .default(0.5)
       .describe(
-        'share of pretraining windows that are an excerpt followed by itself (teaches copying from context); default 0.5',
+        'share of pretraining windows that are an excerpt followed ' +
+          'by itself (teaches copying from context); default 0.5',
       ),
     pretrainLr: z.number().positive().default(2e-3).describe('pretraining learning rate; default 2e-3'),
     sftSteps: z
@@ -127,7 +128,8 @@ export const searchQaConfigSchema = z
       .string()
       .default('')
       .describe(
-        'directory holding the built corpus, questions and search index; default .turnwise/data/<tier> (or $TURNWISE_DATA_DIR/<tier>)',
+        'directory holding the built corpus, questions and search index; ' +
+          'default .turnwise/data/<tier> (or $TURNWISE_DATA_DIR/<tier>)',
       ),
     searchTopK: positiveInt().default(1).describe('documents returned per wiki_search call (paper: 1); default 1'),
     resultCharBudget: positiveInt()
@@ -140,7 +142,8 @@ export const searchQaConfigSchema = z
       .enum(['paper', 'short'])
       .default('short')
       .describe(
-        "system prompt: the paper's, or a compact one with the same instructions for small models (paper | short); default short",
+        "system prompt: the paper's, or a compact one with the same " +
+          'instructions for small models (paper | short); default short',
       ),
     model: modelSchema.prefault({}),
     warmStart: warmStartSchema.prefault({}),

@@ -21,7 +21,10 @@ export const DATA_FILES = {
 /** The environment variable that overrides the data root (the tier is appended as a subfolder). */
 export const DATA_DIR_ENV = 'TURNWISE_DATA_DIR';
 
-/** The default data directory of a tier: `$TURNWISE_DATA_DIR/<tier>` or `.turnwise/data/<tier>` under the working directory. */
+/**
+ * The default data directory of a tier: `$TURNWISE_DATA_DIR/<tier>`
+ * or `.turnwise/data/<tier>` under the working directory.
+ */
 export function defaultDataDir(tier: Tier, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
   const root = env[DATA_DIR_ENV] ?? path.join(cwd, '.turnwise', 'data');
   return path.resolve(root, tier);

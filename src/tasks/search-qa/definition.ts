@@ -32,7 +32,8 @@ export const searchQaTaskDefinition: TaskDefinition<QuestionRow> = {
     const { model } = searchQaConfigOf(config);
     if (model.contextLength < 64 + config.rl.maxCompletionTokens) {
       throw new ConfigError(
-        `task.model.contextLength ${model.contextLength} leaves no room for the prompt plus rl.maxCompletionTokens ${config.rl.maxCompletionTokens}`,
+        `task.model.contextLength ${model.contextLength} leaves no room for ` +
+          `the prompt plus rl.maxCompletionTokens ${config.rl.maxCompletionTokens}`,
       );
     }
     const warm = await warmStart({ config, task: task as SearchQaTask, log });

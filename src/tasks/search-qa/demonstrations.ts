@@ -108,7 +108,8 @@ export function makeDemonstration(options: {
           row,
           kind,
           replies: [
-            `<reasoning>${pick(random, SEARCH_REASONING)}</reasoning>\n<tool>{"name": "wiki_search", "args": {"query": ${JSON.stringify(row.question)}}</tool>`,
+            `<reasoning>${pick(random, SEARCH_REASONING)}</reasoning>\n` +
+              `<tool>{"name": "wiki_search", "args": {"query": ${JSON.stringify(row.question)}}</tool>`,
             `<answer>${guess}</answer>`,
           ],
         };

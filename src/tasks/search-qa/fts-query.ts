@@ -8,8 +8,10 @@
 // A small English stopword list: words that carry no topic and match most documents.
 const STOPWORDS = new Set(
   (
-    'a an and are as at be been but by can could did do does for from had has have he her his how i if in into is it its ' +
-    'me my no not of on or our she so such than that the their them then there these they this those to was we were what ' +
+    'a an and are as at be been but by can could did do does ' +
+    'for from had has have he her his how i if in into is it its ' +
+    'me my no not of on or our she so such than that the their ' +
+    'them then there these they this those to was we were what ' +
     'when where which who whom whose why will with would you your'
   ).split(' '),
 );

@@ -84,7 +84,10 @@ export function createRemoteRetrieverTool(options: RemoteRetrieverOptions): Tool
           return `Error: retriever at ${options.url} did not answer within ${timeoutMs} ms`;
         }
         const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-        return `Error: retriever at ${options.url} unreachable (${cause?.code ?? cause?.message ?? errorMessage(error)})`;
+        return (
+          `Error: retriever at ${options.url} unreachable ` +
+          `(${cause?.code ?? cause?.message ?? errorMessage(error)})`
+        );
       }
       let text: string;
       try {

@@ -11,13 +11,17 @@ const CORPUS: CorpusDocument[] = [
     id: 'factbook:fr/Government',
     title: 'France - Government',
     source: 'factbook',
-    text: 'Country name: conventional long form: French Republic\nCapital: name: Paris\nNational anthem: name: "La Marseillaise"',
+    text:
+      'Country name: conventional long form: French Republic\n' +
+      'Capital: name: Paris\nNational anthem: name: "La Marseillaise"',
   },
   {
     id: 'factbook:gm/Geography',
     title: 'Germany - Geography',
     source: 'factbook',
-    text: 'Elevation extremes: lowest point: Neuendorf bei Wilster -3.54 m\nElevation extremes: highest point: Zugspitze 2,963 m',
+    text:
+      'Elevation extremes: lowest point: Neuendorf bei Wilster -3.54 m\n' +
+      'Elevation extremes: highest point: Zugspitze 2,963 m',
   },
   {
     id: 'elements:43',
@@ -29,7 +33,9 @@ const CORPUS: CorpusDocument[] = [
     id: 'wordnet:11400918',
     title: 'Wellington (general)',
     source: 'wordnet',
-    text: 'British general and statesman; he defeated Napoleon at Waterloo; subsequently served as Prime Minister (1769-1852)\nAlso called: Duke of Wellington, Iron Duke',
+    text:
+      'British general and statesman; he defeated Napoleon at Waterloo; subsequently ' +
+      'served as Prime Minister (1769-1852)\nAlso called: Duke of Wellington, Iron Duke',
   },
   {
     id: 'wordnet:08952341',

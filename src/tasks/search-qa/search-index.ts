@@ -73,7 +73,8 @@ export async function openSearchIndex(dir: string, options: IndexOptions = {}): 
   if (!existsSync(corpusPath)) {
     if (!existsSync(indexPath)) {
       throw new DataError(
-        `search index: ${dir} has neither ${DATA_FILES.corpus} nor ${DATA_FILES.index}; run \`turnwise data build\` first`,
+        `search index: ${dir} has neither ${DATA_FILES.corpus} ` +
+          `nor ${DATA_FILES.index}; run \`turnwise data build\` first`,
       );
     }
     return openExisting(indexPath);
@@ -101,7 +102,8 @@ export async function buildSearchIndex(
     database.pragma('synchronous = OFF');
     database.exec(`
       CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-      CREATE TABLE documents (rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, title TEXT NOT NULL, text TEXT NOT NULL, source TEXT NOT NULL);
+      CREATE TABLE documents (rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, title TEXT NOT NULL, \
+text TEXT NOT NULL, source TEXT NOT NULL);
       CREATE VIRTUAL TABLE passages USING fts5(title, body, doc UNINDEXED, part UNINDEXED, tokenize = '${TOKENIZER}');
     `);
     const insertDocument = database.prepare(
@@ -202,7 +204,8 @@ function openExisting(indexPath: string): SearchIndex {
   }
   // Rank first, then read texts only for the k passages kept.
   const match = database.prepare(
-    `SELECT rowid AS passageRow, doc, part, bm25(passages, ${TITLE_WEIGHT}, ${BODY_WEIGHT}) AS rank FROM passages WHERE passages MATCH ? ORDER BY rank LIMIT ?`,
+    `SELECT rowid AS passageRow, doc, part, bm25(passages, ${TITLE_WEIGHT}, ` +
+      `${BODY_WEIGHT}) AS rank FROM passages WHERE passages MATCH ? ORDER BY rank LIMIT ?`,
   );
   const passageBody = database.prepare('SELECT body FROM passages WHERE rowid = ?').pluck();
   const documentHeader = database.prepare('SELECT id, title, source FROM documents WHERE rowid = ?');

@@ -23,7 +23,8 @@ import { createWikiSearchTool, type WikiSearchOptions, type WikiSearchTool } fro
 /** The compact system prompt: the paper's instructions and tool format in two sentences. */
 export const SHORT_SYSTEM_PROMPT =
   'Answer the question. First reason in <reasoning>, then call wiki_search once as ' +
-  '<tool>{"name": "wiki_search", "args": {"query": "..."}}</tool>; read the <result>, reason again, and give the answer in <answer>.';
+  '<tool>{"name": "wiki_search", "args": {"query": "..."}}</tool>; ' +
+  'read the <result>, reason again, and give the answer in <answer>.';
 
 /** Options of `openSearchQaTask`. */
 export interface SearchQaTaskOptions {

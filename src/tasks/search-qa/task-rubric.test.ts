@@ -63,7 +63,9 @@ function episode(query: string, answer: string, shown = tool.run(query).text): T
   const call: ToolCall = { name: 'wiki_search', arguments: { query } };
   const first: Message = {
     role: 'assistant',
-    content: `<reasoning>look it up</reasoning>\n<tool>${JSON.stringify({ name: 'wiki_search', args: { query } })}</tool>`,
+    content:
+      `<reasoning>look it up</reasoning>\n` +
+      `<tool>${JSON.stringify({ name: 'wiki_search', args: { query } })}</tool>`,
   };
   const reply = format.formatResult(shown);
   const second: Message = { role: 'assistant', content: `<reasoning>found it</reasoning>\n<answer>${answer}</answer>` };
@@ -108,23 +110,26 @@ function episode(query: string, answer: string, shown = tool.run(query).text): T
 }
 
 describe('createSearchQaRubric', () => {
-  it('gives the paper search reward for an accidental one-letter match, the gold reward only for the gold document', async () => {
-    const hydrogen = row(['H'], ['elements:1']);
-    const paper = createSearchQaRubric();
-    const gold = createSearchQaRubric({ tool, searchAnswer: 'gold' });
+  it(
+    'gives the paper search reward for an accidental one-letter match, ' + 'the gold reward only for the gold document',
+    async () => {
+      const hydrogen = row(['H'], ['elements:1']);
+      const paper = createSearchQaRubric();
+      const gold = createSearchQaRubric({ tool, searchAnswer: 'gold' });
 
-    const wrongDocument = episode('helium noble gas', 'He');
-    await paper.score(wrongDocument, hydrogen);
-    expect(wrongDocument.rewardComponents.search_answer).toBe(0.5); // "h" is a substring of "helium"
-    await gold.score(wrongDocument, hydrogen);
-    expect(wrongDocument.rewardComponents.search_answer_gold).toBe(0);
+      const wrongDocument = episode('helium noble gas', 'He');
+      await paper.score(wrongDocument, hydrogen);
+      expect(wrongDocument.rewardComponents.search_answer).toBe(0.5); // "h" is a substring of "helium"
+      await gold.score(wrongDocument, hydrogen);
+      expect(wrongDocument.rewardComponents.search_answer_gold).toBe(0);
 
-    const rightDocument = episode('hydrogen symbol', 'H');
-    await gold.score(rightDocument, hydrogen);
-    expect(rightDocument.rewardComponents.search_answer_gold).toBe(0.5);
-    expect(rightDocument.turnRewards[0]).toBeCloseTo(0.2 + 0.5);
-    expect(rightDocument.rewardComponents.exact_match).toBe(1);
-  });
+      const rightDocument = episode('hydrogen symbol', 'H');
+      await gold.score(rightDocument, hydrogen);
+      expect(rightDocument.rewardComponents.search_answer_gold).toBe(0.5);
+      expect(rightDocument.turnRewards[0]).toBeCloseTo(0.2 + 0.5);
+      expect(rightDocument.rewardComponents.exact_match).toBe(1);
+    },
+  );
 
   it('records an error instead of a silent 0 when the result cannot be reproduced by the tool', async () => {
     const gold = createSearchQaRubric({ tool, searchAnswer: 'gold' });

@@ -97,7 +97,8 @@ export function goldSearchAnswerReward(options: GoldSearchAnswerOptions): Reward
       const rerun = options.tool.run(call.arguments.query);
       if (shownText === undefined || rerun.text.trim() !== shownText.trim()) {
         throw new DataError(
-          `search_answer_gold: re-running the query ${JSON.stringify(call.arguments.query.slice(0, 80))} gave another result than the ` +
+          `search_answer_gold: re-running the query ` +
+            `${JSON.stringify(call.arguments.query.slice(0, 80))} gave another result than the ` +
             'episode showed; build the rubric with the same wiki_search tool (index and settings) as the environment',
         );
       }

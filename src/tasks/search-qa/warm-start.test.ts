@@ -66,7 +66,8 @@ const losses = (lines: string[], stage: string) =>
 const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
 
 describe('warm start (tier S, tiny model)', () => {
-  it('plays the configured mix of imperfect demonstrations, lowers both losses, and caches the base by recipe hash', async () => {
+  it('plays the configured mix of imperfect demonstrations, ' +
+    'lowers both losses, and caches the base by recipe hash', async () => {
     const cacheDir = join(root, 'cache-a');
     const config = configOf(cacheDir);
     const first = await run(config);
@@ -127,7 +128,8 @@ describe('warm start (tier S, tiny model)', () => {
     expect(cachedBase(goodOnly)).toBe(other.baseDir);
   }, 60_000);
 
-  it('detects a damaged cache entry, says what is wrong, and rebuilds it (the same base: the build is deterministic)', async () => {
+  it('detects a damaged cache entry, says what is wrong, ' +
+    'and rebuilds it (the same base: the build is deterministic)', async () => {
     const config = configOf(join(root, 'cache-b'));
     const original = await run(config);
     const weights = join(original.baseDir, 'model.safetensors');
@@ -141,7 +143,10 @@ describe('warm start (tier S, tiny model)', () => {
     const repaired = await run(config);
     expect(repaired.reused).toBe(false);
     expect(repaired.lines[0]).toMatch(
-      /cached base .* is unusable: base\/model\.safetensors does not match the SHA-256 recorded when it was built; rebuilding it/,
+      new RegExp(
+        /cached base .* is unusable: base\/model\.safetensors does not match /.source +
+          /the SHA-256 recorded when it was built; rebuilding it/.source,
+      ),
     );
     expect(readFileSync(weights).equals(intact)).toBe(true);
     expect(repaired.summary.files).toEqual(original.summary.files);

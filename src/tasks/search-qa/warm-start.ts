@@ -69,7 +69,10 @@ export interface WarmStartSummary {
     steps: number;
     /** Demonstrations of each kind (good, poorQuery, noSearch, brokenFormat). */
     demonstrations: Record<string, number>;
-    /** Per kind of played demonstration: the mean of every reward component and the share of each stop reason (`stop/...`). */
+    /**
+     * Per kind of played demonstration: the mean of every reward
+     * component and the share of each stop reason (`stop/...`).
+     */
     demonstrationMetrics?: Record<string, Record<string, number>>;
     firstLoss: number;
     lastLoss: number;
@@ -78,7 +81,9 @@ export interface WarmStartSummary {
   };
   tokenizerSeconds: number;
   totalSeconds: number;
-  /** Size and SHA-256 of every file of the base, checked when the entry is reused (absent in entries of older versions). */
+  /**
+   * Size and SHA-256 of every file of the base, checked when the entry is reused (absent in entries of older versions).
+   */
   files?: Record<string, { bytes: number; sha256: string }>;
 }
 
@@ -86,9 +91,11 @@ export interface WarmStartSummary {
 export function warmStartKey(config: TrainConfig): string {
   const section = searchQaConfigOf(config);
   const { cacheDir: _cacheDir, ...recipe } = section.warmStart;
-  // The demonstrations come from the training split; named only when it is not the default, so keys of the default stay as they were.
+  // The demonstrations come from the training split; named only when
+  // it is not the default, so keys of the default stay as they were.
   const split = config.data.trainSplit !== 'train' ? { trainSplit: config.data.trainSplit } : {};
-  // `task` is the environment as the key has always named it (keys made before the task had its own config section still match).
+  // `task` is the environment as the key has always named it (keys
+  // made before the task had its own config section still match).
   const task = {
     searchTopK: section.searchTopK,
     resultCharBudget: section.resultCharBudget,
@@ -284,7 +291,8 @@ async function supervisedSteps(
     if ((step + 1) % Math.max(1, Math.floor(steps / 10)) === 0 || step === steps - 1) {
       const seconds = (performance.now() - start) / 1000;
       log(
-        `[warm start] ${label} step ${step + 1}/${steps}  loss ${result.loss.toFixed(3)}  ${(tokens / seconds).toFixed(0)} tok/s  ${seconds.toFixed(0)}s`,
+        `[warm start] ${label} step ${step + 1}/${steps}  loss ${result.loss.toFixed(3)}  ` +
+          `${(tokens / seconds).toFixed(0)} tok/s  ${seconds.toFixed(0)}s`,
       );
     }
   }
@@ -423,7 +431,8 @@ async function buildBase(
   });
   const parameters = backend.model.layout.totalSize;
   log(
-    `[warm start] model: ${section.model.size}, ${(parameters / 1e6).toFixed(2)}M parameters; ${demos.length} demonstrations ${JSON.stringify(kinds)}`,
+    `[warm start] model: ${section.model.size}, ${(parameters / 1e6).toFixed(2)}M ` +
+      `parameters; ${demos.length} demonstrations ${JSON.stringify(kinds)}`,
   );
   const eos = tokenizer.eosTokenId ?? 0;
   const stream: number[] = [];

@@ -7,7 +7,9 @@
 
 import { keyCacheIndex, type FloatArray } from '../kernels.js';
 
-/** Writes k(B,KVH,D) and v(B,KVH,D) into kcache(S,KVH,maxT/16,D,16) and vcache(S,KVH,maxT,D) at slots(B), positions(B). */
+/**
+ * Writes k(B,KVH,D) and v(B,KVH,D) into kcache(S,KVH,maxT/16,D,16) and vcache(S,KVH,maxT,D) at slots(B), positions(B).
+ */
 export function kvCacheWrite(
   kcache: FloatArray,
   vcache: FloatArray,
@@ -35,7 +37,10 @@ export function kvCacheWrite(
   }
 }
 
-/** Writes k, v (when given) into the cache, then q(B,H,D) against kcache(S,KVH,maxT/16,D,16) and vcache(S,KVH,maxT,D) at slots(B), positions(B) -> out(B,H,D). */
+/**
+ * Writes k, v (when given) into the cache, then q(B,H,D) against kcache(S,KVH,maxT/16,D,16)
+ * and vcache(S,KVH,maxT,D) at slots(B), positions(B) -> out(B,H,D).
+ */
 export function attentionCached(
   out: FloatArray,
   q: FloatArray,

@@ -82,7 +82,8 @@ export async function* readKiltArticles(
         const seconds = (Date.now() - started) / 1000;
         const megabytes = input.bytesRead / 1e6;
         options.onProgress?.(
-          `${articles} articles, ${megabytes.toFixed(0)} / ${(totalBytes / 1e6).toFixed(0)} MB, ${(articles / seconds).toFixed(0)} articles/s`,
+          `${articles} articles, ${megabytes.toFixed(0)} / ${(totalBytes / 1e6).toFixed(0)} MB, ` +
+            `${(articles / seconds).toFixed(0)} articles/s`,
         );
       }
       if (options.maxArticles !== undefined && articles >= options.maxArticles) break;

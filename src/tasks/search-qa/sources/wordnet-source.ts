@@ -51,7 +51,8 @@ export function parseSynsetLine(line: string, lineNumber = 0): NounSynset {
   const wordCount = Number.parseInt(fields[3] ?? '', 16);
   if (fields.length < 5 || !/^\d{8}$/.test(fields[0]!) || Number.isNaN(wordCount)) {
     throw new DataError(
-      `wordnet data.noun line ${lineNumber}: expected "offset lexfile n w_cnt words...", got ${JSON.stringify(line.slice(0, 80))}`,
+      `wordnet data.noun line ${lineNumber}: ` +
+        `expected "offset lexfile n w_cnt words...", got ${JSON.stringify(line.slice(0, 80))}`,
     );
   }
   const lemmas: string[] = [];
