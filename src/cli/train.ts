@@ -29,7 +29,7 @@ task.warmStart.cacheDir); with --backend.kind=tinker a Tinker-protocol service (
 server, turnwise serve) trains a LoRA of --backend.baseModel and no local base is built:
 
   export TINKER_API_KEY=...
-  turnwise train --backend.kind=tinker --backend.baseUrl=URL --backend.baseModel=Qwen/Qwen3-8B \
+  turnwise train --backend.kind=tinker --backend.baseUrl=URL --backend.baseModel=Qwen/Qwen3-8B \\
     --backend.tokenizerDir=DIR --backend.capabilities=hosted --rl.temperature=1
 
 options:
