@@ -209,6 +209,10 @@ export type { RetryPolicy } from './backends/tinker/transport.js';
 export { ClientStats } from './backends/tinker/client-stats.js';
 export { VllmPolicy, type VllmSamplerOptions } from './backends/vllm-sampler.js';
 
+// gateway: agents of one's own (OpenAI SDK, AI SDK) trained through the OpenAI-compatible gateway
+export { createAgentTask, type AgentTaskOptions, type AgentContext } from './gateway/agent-task.js';
+export { trajectoryFromCalls, type RecordedCall, type RolloutIdentity } from './gateway/trajectory-from-calls.js';
+
 // train
 export {
   trainConfigSchema,
@@ -231,7 +235,7 @@ export {
   type ConfigTasks,
 } from './train/config-load.js';
 export { runRl, learningRateAt, type RlRunOptions, type RlRunResult } from './train/rl-loop.js';
-export type { TrainingTask, TaskDefinition, TaskBase } from './train/task.js';
+export type { TrainingTask, TaskDefinition, TaskBase, RolloutContext, AnyTaskDefinition } from './train/task.js';
 export {
   evaluate,
   evaluationRows,

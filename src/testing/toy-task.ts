@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { defineTool } from '../env/tool.js';
+import type { EnvFactory } from '../env/env.js';
 import { ToolEnv } from '../env/tool-env.js';
 import { defineReward } from '../rewards/reward-function.js';
 import { Rubric } from '../rewards/rubric.js';
@@ -20,7 +21,7 @@ export interface ToyRow {
 }
 
 /** The toy task with `count` rows per split. */
-export function createToyTask(count = 6): TrainingTask<ToyRow> {
+export function createToyTask(count = 6): TrainingTask<ToyRow> & { createEnv: EnvFactory<ToyRow> } {
   const echo = defineTool({
     name: 'echo',
     description: 'Echoes its text.',

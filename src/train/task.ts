@@ -8,6 +8,11 @@
 import type { z } from 'zod';
 import type { EnvFactory } from '../env/env.js';
 import type { Rubric } from '../rewards/rubric.js';
+import type { ChatRenderer } from '../rollout/chat-renderer.js';
+import type { Policy } from '../rollout/policy.js';
+import type { RolloutSampling } from '../rollout/rollout.js';
+import type { Random } from '../random.js';
+import type { Trajectory } from '../types.js';
 import type { TrainConfig } from './config.js';
 import type { ProgressField } from './progress.js';
 
@@ -25,12 +30,34 @@ export interface TrainingTask<Row = unknown> {
   family?(row: Row): string;
   /** Metrics shown on the progress line after the mean reward (e.g. `reward/exact_match`). */
   progressFields?: ProgressField[];
-  /** Makes a fresh episode for each rollout. */
-  createEnv: EnvFactory<Row>;
+  /** Makes a fresh episode for each rollout (the paper's loop runs it); or `runRollout` below. */
+  createEnv?: EnvFactory<Row>;
+  /**
+   * Runs one rollout itself, instead of the multi-turn loop over `createEnv`: e.g. an agent of the
+   * user's own talking to the policy through the gateway (src/gateway/). Returns the unscored
+   * trajectory with exact tokens; the rubric scores it.
+   */
+  runRollout?(context: RolloutContext<Row>): Promise<Trajectory>;
   /** Scores finished trajectories. */
   rubric: Rubric<Row>;
   /** Releases indexes and database handles. */
   close?(): void;
+}
+
+/** What a task that runs its own rollouts gets for one. */
+export interface RolloutContext<Row> {
+  policy: Policy;
+  renderer: ChatRenderer;
+  row: Row;
+  rowId: string;
+  groupIndex: number;
+  /** Unique per rollout (the policy's cache key). */
+  sessionId: string;
+  /** This rollout's own generator (seeds of its calls). */
+  random: Random;
+  sampling: RolloutSampling;
+  /** Completion tokens the rollout may sample over all its turns. */
+  tokenBudget: number;
 }
 
 /** The base a local-engine run starts from, when the task makes one. */

@@ -11,6 +11,7 @@ import type { SampleResult } from '../../rollout/policy.js';
 import type { BackendHost } from './backend-host.js';
 import { buildChatPrompt } from './chat-prompt.js';
 import { ChatChoice, type ChunkChoice } from './chat-choice.js';
+import type { GatewayHooks } from './gateway-hooks.js';
 import { ChatRequestSchema, OpenAiError, refuseUnsupported, validateOpenAi } from './openai-schema.js';
 import { checkModel, sampleChoice, samplingParams, stopList } from './openai-sampling.js';
 import type { RouteAnswer, RouteContext } from './tinker-routes.js';
@@ -22,9 +23,13 @@ export interface ResponseIds {
 }
 
 /** The chat completions handler. */
-export function chatCompletions(host: BackendHost, ids: ResponseIds): (context: RouteContext) => Promise<RouteAnswer> {
+export function chatCompletions(
+  host: BackendHost,
+  ids: ResponseIds,
+  gateway?: GatewayHooks,
+): (context: RouteContext) => Promise<RouteAnswer> {
   const { tokenizer, renderer } = host.backend;
-  return async ({ body }) => {
+  return async ({ body, rollout }) => {
     const request = validateOpenAi(ChatRequestSchema, body, 'chat/completions');
     checkModel(request.model, host.modelName);
     refuseUnsupported(request);
@@ -41,11 +46,15 @@ export function chatCompletions(host: BackendHost, ids: ResponseIds): (context: 
     if (topCount > 0 && !request.logprobs)
       throw new OpenAiError(400, 'top_logprobs needs logprobs: true', 'top_logprobs');
     const prompt = buildChatPrompt(request, renderer, tokenizer);
-    const params = samplingParams(
-      request,
-      request.max_completion_tokens ?? request.max_tokens ?? 256,
-      renderer.stopTokenIds,
-    );
+    const requested = request.max_completion_tokens ?? request.max_tokens ?? 256;
+    const cap = gateway?.maxTokens?.(rollout);
+    if (cap !== undefined && cap <= 0) {
+      throw new OpenAiError(400, `rollout ${JSON.stringify(rollout)} has spent its token budget`, 'max_tokens');
+    }
+    const params = {
+      ...samplingParams(request, cap === undefined ? requested : Math.min(requested, cap), renderer.stopTokenIds),
+      ...gateway?.sampling,
+    };
     const keepSpecial = request.skip_special_tokens === false;
     const special = new Set(renderer.stopTokenIds);
     const id = ids.next('chatcmpl');
@@ -67,7 +76,7 @@ export function chatCompletions(host: BackendHost, ids: ResponseIds): (context: 
           callId: (k) => `call_${id.slice('chatcmpl-'.length)}_${index}_${k}`,
         }),
     );
-    const seed = request.seed ?? host.drawSeed();
+    const seed = gateway?.seed?.(rollout) ?? request.seed ?? host.drawSeed();
     const head = () => ({
       id,
       object: 'chat.completion.chunk',
@@ -92,6 +101,31 @@ export function chatCompletions(host: BackendHost, ids: ResponseIds): (context: 
           return result;
         }),
       );
+    const report = (results: SampleResult[]) =>
+      gateway?.onCompletion?.({
+        rollout,
+        messages: prompt.messages,
+        promptTokens: prompt.tokens,
+        choices: choices.map((choice, index) => {
+          const message = choice.message();
+          return {
+            tokens: results[index]!.tokens,
+            logprobs: results[index]!.logprobs,
+            finishReason: choice.finishReason ?? results[index]!.finishReason,
+            message: {
+              role: 'assistant' as const,
+              content: message.content ?? '',
+              ...(message.tool_calls && {
+                toolCalls: message.tool_calls.map((call) => ({
+                  id: call.id,
+                  name: call.function.name,
+                  arguments: JSON.parse(call.function.arguments) as Record<string, unknown>,
+                })),
+              }),
+            },
+          };
+        }),
+      });
     const usage = (results: SampleResult[]) => {
       const completion = results.reduce((sum, result) => sum + result.tokens.length, 0);
       return {
@@ -109,12 +143,14 @@ export function chatCompletions(host: BackendHost, ids: ResponseIds): (context: 
             for (const chunk of chunks)
               sse.send({ ...head(), choices: [chunk], ...(includeUsage ? { usage: null } : {}) });
           });
+          report(results);
           if (includeUsage) sse.send({ ...head(), choices: [], usage: usage(results) });
           sse.done();
         },
       };
     }
     const results = await sampleAll(() => undefined);
+    report(results);
     return {
       status: 200,
       body: {

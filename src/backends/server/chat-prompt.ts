@@ -15,6 +15,8 @@ import { OpenAiError, type ChatMessageInput, type ChatRequest } from './openai-s
 
 /** What the routes sample from, and how they read the completion. */
 export interface ChatPrompt {
+  /** The request's messages as turnwise messages (tool calls and tool messages included). */
+  messages: Message[];
   /** Prompt token ids, the prefill included. */
   tokens: number[];
   /** Text the assistant turn was opened with (part of the message, not sampled). */
@@ -64,6 +66,7 @@ export function buildChatPrompt(request: ChatRequest, renderer: ChatRenderer, to
     ? chat.renderPrompt(messages, tools.length > 0 ? { tools } : {})
     : chat.renderPrompt(toHermesMessages(messages, tools));
   return {
+    messages,
     tokens: prefill ? [...prompt, ...tokenizer.encode(prefill)] : prompt,
     prefill,
     parseTools: choice === 'none' ? new Set() : names,

@@ -7,6 +7,7 @@
  */
 import type { BackendHost } from './backend-host.js';
 import { chatCompletions, type ResponseIds } from './chat-completions.js';
+import type { GatewayHooks } from './gateway-hooks.js';
 import { checkModel } from './openai-sampling.js';
 import { textCompletions } from './text-completions.js';
 import type { RouteAnswer, RouteContext } from './tinker-routes.js';
@@ -14,7 +15,7 @@ import type { RouteAnswer, RouteContext } from './tinker-routes.js';
 type Handler = (context: RouteContext) => Promise<RouteAnswer> | RouteAnswer;
 
 /** Builds the `/v1` route table. */
-export function openAiRoutes(host: BackendHost, modelName: string): Map<string, Handler> {
+export function openAiRoutes(host: BackendHost, modelName: string, gateway?: GatewayHooks): Map<string, Handler> {
   // Response ids unique within this server process; the start time tells restarts apart.
   const instance = Date.now().toString(36);
   let counter = 0;
@@ -22,7 +23,7 @@ export function openAiRoutes(host: BackendHost, modelName: string): Map<string, 
   const model = { id: modelName, object: 'model', created: 0, owned_by: 'turnwise' };
   return new Map<string, Handler>([
     ['POST /v1/completions', textCompletions(host, ids)],
-    ['POST /v1/chat/completions', chatCompletions(host, ids)],
+    ['POST /v1/chat/completions', chatCompletions(host, ids, gateway)],
     ['GET /v1/models', () => ({ status: 200, body: { object: 'list', data: [model] } })],
     [
       'GET /v1/models/:id',

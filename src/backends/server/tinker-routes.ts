@@ -32,6 +32,8 @@ export interface RouteContext {
   rawBody: string;
   /** The path parameter of `GET /api/v1/samplers/{id}`. */
   param?: string;
+  /** The rollout a gateway request names (`/rollouts/<id>/v1/...` or `x-turnwise-rollout`). */
+  rollout?: string;
 }
 
 /** Options the routes depend on. */

@@ -17,6 +17,7 @@ import { emulationProfile, RateLimiter, type EmulationProfile, type RateLimit } 
 import { FaultInjector, type FaultConfig } from './fault-injector.js';
 import { HttpError, parseJson, readBody, sendJson } from './http-io.js';
 import { OpenAiError } from './openai-schema.js';
+import type { GatewayHooks } from './gateway-hooks.js';
 import { openAiRoutes } from './openai-routes.js';
 import { SseWriter } from './sse-writer.js';
 import { tinkerRoutes, type RouteAnswer, type RouteContext } from './tinker-routes.js';
@@ -49,6 +50,8 @@ export interface TinkerServerOptions {
   checkpointIndexFile?: string;
   seed?: number;
   /** Called for every routed request after its body was read (request logs, tests). */
+  /** Hooks of a training run serving its policy to agents (see gateway-hooks.ts). */
+  gateway?: GatewayHooks;
   onRequest?: (record: RequestRecord) => void;
 }
 
@@ -103,7 +106,7 @@ export function createTinkerServer(options: TinkerServerOptions): TinkerServer {
       maxChunkBytes: options.maxChunkBytes ?? 5_000_000,
       faults,
     }),
-    ...openAiRoutes(host, modelName),
+    ...openAiRoutes(host, modelName, options.gateway),
   ]);
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -111,6 +114,14 @@ export function createTinkerServer(options: TinkerServerOptions): TinkerServer {
     const method = request.method ?? 'GET';
     let path = url.pathname.replace(/\/+$/, '') || '/';
     let param: string | undefined;
+    // A gateway agent names its rollout in the base URL (any client library keeps the path) or a header.
+    let rollout =
+      typeof request.headers['x-turnwise-rollout'] === 'string' ? request.headers['x-turnwise-rollout'] : undefined;
+    const prefixed = /^\/rollouts\/([^/]+)(\/v1\/.*)$/.exec(path);
+    if (prefixed) {
+      rollout = decodeURIComponent(prefixed[1]!);
+      path = prefixed[2]!;
+    }
     const sampler = /^\/api\/v1\/samplers\/([^/]+)$/.exec(path);
     if (sampler) {
       param = decodeURIComponent(sampler[1]!);
@@ -167,7 +178,7 @@ export function createTinkerServer(options: TinkerServerOptions): TinkerServer {
     const rawBody = method === 'POST' ? await readBody(request, maxBodyBytes) : '';
     const body = method === 'POST' ? parseJson(rawBody) : undefined;
     options.onRequest?.({ method, path, headers: request.headers, body });
-    const answer = await handler({ body, rawBody, param });
+    const answer = await handler({ body, rawBody, param, rollout });
     if ('stream' in answer) {
       const sse = new SseWriter(response);
       try {

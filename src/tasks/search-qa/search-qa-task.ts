@@ -8,6 +8,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import type { EnvFactory } from '../../env/env.js';
 import { ToolEnv } from '../../env/tool-env.js';
 import { DataError } from '../../errors.js';
 import { Rubric } from '../../rewards/rubric.js';
@@ -46,6 +47,7 @@ export interface SearchQaTaskOptions {
 
 /** The search-QA task plus the handles behind it. */
 export interface SearchQaTask extends TrainingTask<QuestionRow> {
+  createEnv: EnvFactory<QuestionRow>;
   dir: string;
   index: SearchIndex;
   tool: WikiSearchTool;
