@@ -115,7 +115,7 @@ const config = (runDir: string) =>
   });
 
 describe("an agent of the user's own, trained through the gateway", () => {
-  it("records an openai-client agent's calls as one trajectory per rollout: exact tokens, one turn per assistant message", async () => {
+  it("records an openai-client agent's calls as one trajectory: exact tokens, a turn per message", async () => {
     const backend = new BigramTestBackend({ seed: 1, script });
     const task = createAgentTask<Row>({
       name: 'weather',
