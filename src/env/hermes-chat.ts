@@ -9,8 +9,12 @@
  */
 import type { Message, ToolCall, ToolSpec } from '../types.js';
 
-/** The `# Tools` section Qwen2.5's template writes into the system message for `tools`. */
-export function hermesToolsSection(tools: ToolSpec[]): string {
+/**
+ * The lines of the Hermes `# Tools` block around the function signatures (one JSON object a line,
+ * serialised by the caller), ending with how to write a call; the paper-style HermesFormat and the
+ * Qwen2.5 rendering below share it.
+ */
+export function hermesToolsLines(signatures: string[]): string[] {
   return [
     '# Tools',
     '',
@@ -18,12 +22,7 @@ export function hermesToolsSection(tools: ToolSpec[]): string {
     '',
     'You are provided with function signatures within <tools></tools> XML tags:',
     '<tools>',
-    ...tools.map((tool) =>
-      pythonJson({
-        type: 'function',
-        function: { name: tool.name, description: tool.description, parameters: tool.parameters },
-      }),
-    ),
+    ...signatures,
     '</tools>',
     '',
     'For each function call, return a json object with function ' +
@@ -31,7 +30,18 @@ export function hermesToolsSection(tools: ToolSpec[]): string {
     '<tool_call>',
     '{"name": <function-name>, "arguments": <args-json-object>}',
     '</tool_call>',
-  ].join('\n');
+  ];
+}
+
+/** The `# Tools` section Qwen2.5's template writes into the system message for `tools`. */
+export function hermesToolsSection(tools: ToolSpec[]): string {
+  const signatures = tools.map((tool) =>
+    pythonJson({
+      type: 'function',
+      function: { name: tool.name, description: tool.description, parameters: tool.parameters },
+    }),
+  );
+  return hermesToolsLines(signatures).join('\n');
 }
 
 /** One call as Qwen2.5's template writes it. */

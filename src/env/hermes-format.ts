@@ -19,6 +19,7 @@ import type { Tool } from './tool.js';
 import { toolJsonSchema } from './tool-schema.js';
 import { jsonTypeName } from './xml-format.js';
 import { parseTag, parseTags } from './xml-tags.js';
+import { hermesToolsLines } from './hermes-chat.js';
 
 /** The default preamble before the tool list. */
 export const HERMES_DEFAULT_PREAMBLE =
@@ -60,20 +61,7 @@ export class HermesFormat implements MessageFormat {
     return [
       this.preamble,
       '',
-      '# Tools',
-      '',
-      'You may call one or more functions to assist with the user query.',
-      '',
-      'You are provided with function signatures within <tools></tools> XML tags:',
-      '<tools>',
-      ...signatures,
-      '</tools>',
-      '',
-      'For each function call, return a json object with function ' +
-        'name and arguments within <tool_call></tool_call> XML tags:',
-      '<tool_call>',
-      '{"name": <function-name>, "arguments": <args-json-object>}',
-      '</tool_call>',
+      ...hermesToolsLines(signatures),
       '',
       'Tool results are shown inside <tool_response></tool_response> tags. ' +
         'Give your final answer inside <answer></answer> tags.',
