@@ -65,6 +65,13 @@ describe('the backend section of the training config', () => {
     });
     expect(resolveConfig({ backend: 'local' }).backend.kind).toBe('local');
     expect(resolveConfig(applyOverrides({ backend: { ...tinker } }, ['--backend=local'])).backend.kind).toBe('local');
+    // The shorthand sets the kind whatever the order, keeping the dotted keys given with it.
+    const dotted = applyOverrides({}, [
+      `--backend.baseUrl=${tinker.baseUrl}`,
+      '--backend=tinker',
+      '--backend.baseModel=Qwen/Qwen3-8B',
+    ]);
+    expect(dotted.backend).toEqual({ kind: 'tinker', baseUrl: tinker.baseUrl, baseModel: 'Qwen/Qwen3-8B' });
   });
 
   it('reads the config.json of a run written before the backend section ("backend": "local")', () => {

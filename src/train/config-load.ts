@@ -152,7 +152,7 @@ export function applyOverrides(config: Json, overrides: string[], options: Confi
   const result = structuredClone(config);
   const parsed = overrides.map((raw) => ({ raw, ...parseOverride(raw) }));
   const rank = ({ path }: { path: string[] }) =>
-    path.join('.') === 'task.name' ? 0 : path[path.length - 1] === 'kind' ? 1 : 2;
+    path.join('.') === 'task.name' ? 0 : path[path.length - 1] === 'kind' || path.join('.') === 'backend' ? 1 : 2;
   const ordered = parsed
     .map((entry, index) => ({ entry, index }))
     .sort((a, b) => rank(a.entry) - rank(b.entry) || a.index - b.index);
@@ -160,7 +160,9 @@ export function applyOverrides(config: Json, overrides: string[], options: Confi
   for (const { entry } of ordered) {
     const { raw, path } = entry;
     if (path.length === 1 && path[0] === 'backend') {
-      result.backend = entry.value; // the `--backend=tinker` shorthand
+      // The `--backend=tinker` shorthand: the kind, keeping the section's other keys.
+      const section = result.backend;
+      result.backend = { ...(section !== null && typeof section === 'object' ? section : {}), kind: entry.value };
       continue;
     }
     if (path.join('.') === 'task.name') root = configSchemaFor(entry.value, options);
