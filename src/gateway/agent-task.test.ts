@@ -205,6 +205,40 @@ describe("an agent of the user's own, trained through the gateway", () => {
     }
   });
 
+  it('samples each rollout with its own settings (greedy evaluation after sampled training)', async () => {
+    const backend = new BigramTestBackend({ seed: 1, script });
+    const task = createAgentTask<Row>({
+      name: 'weather',
+      rows: () => ROWS,
+      rowId: (row) => row.id,
+      agent: openAiAgent,
+      rubric,
+    });
+    const collect = (topK: number, seed: number) =>
+      collectGroups({
+        policy: backend.policy(),
+        task,
+        renderer: backend.renderer,
+        rows_P: [ROWS[2]!],
+        groupSize: 2,
+        sampling: { temperature: 1, topK, topP: 1 },
+        tokenBudget: 600,
+        random: new Random(seed),
+        concurrency: 2,
+        sessionPrefix: `k${topK}s${seed}`,
+      });
+    try {
+      const greedy = [...(await collect(1, 1))[0]!.trajectories, ...(await collect(1, 2))[0]!.trajectories];
+      const answers = greedy.map((trajectory) => trajectory.tokens.slice(trajectory.turns[1]!.sampled.start));
+      // Greedy: every rollout answers the same, whatever its seed; sampled rollouts differ.
+      expect(new Set(answers.map((tokens) => tokens.join(','))).size).toBe(1);
+      const sampled = (await collect(0, 1))[0]!.trajectories;
+      expect(sampled[0]!.tokens).not.toEqual(sampled[1]!.tokens);
+    } finally {
+      await task.close();
+    }
+  });
+
   it('splits a rewritten history into its own sequence, and records a failing agent as an error', async () => {
     const backend = new BigramTestBackend({ seed: 1, script });
     const forgetful = createAgentTask<Row>({

@@ -55,6 +55,8 @@ export interface AgentTaskOptions<Row> {
 interface RolloutState {
   calls: RecordedCall[];
   remaining: number;
+  /** The rollout's sampling settings (training or evaluation), in place of the agent's. */
+  sampling: { temperature: number; topK: number; topP: number };
   next: () => number;
 }
 
@@ -82,7 +84,6 @@ export function createAgentTask<Row>(options: AgentTaskOptions<Row>): TrainingTa
   const modelName = options.modelName ?? 'turnwise-policy';
   const rollouts = new Map<string, RolloutState>();
   let gateway: { policy: Policy; server: TinkerServer; url: string } | undefined;
-  let sampling: RolloutContext<Row>['sampling'] | undefined;
 
   const record = (completion: ChatCompletionRecord) => {
     const state = completion.rollout === undefined ? undefined : rollouts.get(completion.rollout);
@@ -100,28 +101,42 @@ export function createAgentTask<Row>(options: AgentTaskOptions<Row>): TrainingTa
     });
   };
 
-  const gatewayFor = async (context: RolloutContext<Row>) => {
-    sampling = context.sampling;
-    if (gateway?.policy === context.policy) return gateway;
-    await gateway?.server.close();
-    const server = createTinkerServer({
-      backend: samplingOnly(context.policy, context.renderer),
-      modelName,
-      gateway: {
-        sampling: { temperature: sampling.temperature, topK: sampling.topK, topP: sampling.topP },
-        maxTokens: (rollout) => (rollout === undefined ? undefined : rollouts.get(rollout)?.remaining),
-        seed: (rollout) => (rollout === undefined ? undefined : rollouts.get(rollout)?.next()),
-        onCompletion: record,
-      },
-    });
-    gateway = { policy: context.policy, server, url: await server.listen(0, '127.0.0.1') };
-    return gateway;
+  /** The gateway in front of `policy`, started once (concurrent first rollouts share the start). */
+  let starting: Promise<{ policy: Policy; server: TinkerServer; url: string }> | undefined;
+  const gatewayFor = (context: RolloutContext<Row>) => {
+    if (starting !== undefined && gateway?.policy !== undefined && gateway.policy !== context.policy) {
+      const previous = gateway;
+      gateway = undefined;
+      starting = undefined;
+      void previous.server.close();
+    }
+    starting ??= (async () => {
+      const server = createTinkerServer({
+        backend: samplingOnly(context.policy, context.renderer),
+        modelName,
+        gateway: {
+          sampling: (rollout) => (rollout === undefined ? undefined : rollouts.get(rollout)?.sampling),
+          maxTokens: (rollout) => (rollout === undefined ? undefined : rollouts.get(rollout)?.remaining),
+          seed: (rollout) => (rollout === undefined ? undefined : rollouts.get(rollout)?.next()),
+          onCompletion: record,
+        },
+      });
+      gateway = { policy: context.policy, server, url: await server.listen(0, '127.0.0.1') };
+      return gateway;
+    })();
+    return starting;
   };
 
   const runRollout = async (context: RolloutContext<Row>): Promise<Trajectory> => {
     const { url } = await gatewayFor(context);
     const id = context.sessionId;
-    const state: RolloutState = { calls: [], remaining: context.tokenBudget, next: () => context.random.nextUint32() };
+    const { temperature, topK, topP } = context.sampling;
+    const state: RolloutState = {
+      calls: [],
+      remaining: context.tokenBudget,
+      sampling: { temperature, topK, topP },
+      next: () => context.random.nextUint32(),
+    };
     rollouts.set(id, state);
     const abort = new AbortController();
     const timeoutMs = options.timeoutMs ?? 120_000;
@@ -180,8 +195,10 @@ export function createAgentTask<Row>(options: AgentTaskOptions<Row>): TrainingTa
     rubric: options.rubric,
     runRollout,
     close: async () => {
-      await gateway?.server.close();
+      const current = gateway;
       gateway = undefined;
+      starting = undefined;
+      await current?.server.close();
     },
   };
 }

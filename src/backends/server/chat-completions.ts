@@ -53,7 +53,7 @@ export function chatCompletions(
     }
     const params = {
       ...samplingParams(request, cap === undefined ? requested : Math.min(requested, cap), renderer.stopTokenIds),
-      ...gateway?.sampling,
+      ...gateway?.sampling?.(rollout),
     };
     const keepSpecial = request.skip_special_tokens === false;
     const special = new Set(renderer.stopTokenIds);

@@ -27,8 +27,8 @@ export interface ChatCompletionRecord {
 
 /** The hooks of a gateway. */
 export interface GatewayHooks {
-  /** Sampling settings that replace the request's (temperature, top-k, top-p). */
-  sampling?: { temperature: number; topK: number; topP: number };
+  /** A rollout's sampling settings, in place of the request's (temperature, top-k, top-p); undefined: the request's. */
+  sampling?(rollout: string | undefined): { temperature: number; topK: number; topP: number } | undefined;
   /** The most completion tokens a rollout may still sample (undefined: no cap). */
   maxTokens?(rollout: string | undefined): number | undefined;
   /** The seed of a rollout's next call (its own generator, so a seeded run reproduces); undefined: the request's. */
