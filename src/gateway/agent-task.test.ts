@@ -16,6 +16,7 @@ import { resolveConfig } from '../train/config-load.js';
 import { collectGroups } from '../train/collect-groups.js';
 import { readJsonLines, type StepMetrics } from '../train/metrics-log.js';
 import { runRl } from '../train/rl-loop.js';
+import type { TrainingTask } from '../train/task.js';
 import { createAgentTask } from './agent-task.js';
 
 // Agents as users write them (the official openai client, the Vercel AI SDK), trained through the
@@ -82,6 +83,27 @@ async function openAiAgent({
   return undefined;
 }
 
+/** One group of `groupSize` rollouts of `row` through `task`, on `backend`'s policy. */
+function collectOne(
+  backend: BigramTestBackend,
+  task: TrainingTask<Row>,
+  row: Row,
+  options: { groupSize: number; seed: number; topK?: number; prefix: string },
+) {
+  return collectGroups({
+    policy: backend.policy(),
+    task,
+    renderer: backend.renderer,
+    rows_P: [row],
+    groupSize: options.groupSize,
+    sampling: { temperature: 1, topK: options.topK ?? 0, topP: 1 },
+    tokenBudget: 600,
+    random: new Random(options.seed),
+    concurrency: options.groupSize,
+    sessionPrefix: options.prefix,
+  });
+}
+
 const rubric = new Rubric<Row>([
   defineReward<Row>({
     name: 'tool_execution',
@@ -125,18 +147,7 @@ describe("an agent of the user's own, trained through the gateway", () => {
       rubric,
     });
     try {
-      const [group] = await collectGroups({
-        policy: backend.policy(),
-        task,
-        renderer: backend.renderer,
-        rows_P: [ROWS[0]!],
-        groupSize: 2,
-        sampling: { temperature: 1, topK: 0, topP: 1 },
-        tokenBudget: 600,
-        random: new Random(5),
-        concurrency: 2,
-        sessionPrefix: 'round0',
-      });
+      const [group] = await collectOne(backend, task, ROWS[0]!, { groupSize: 2, seed: 5, prefix: 'round0' });
       for (const trajectory of group!.trajectories) {
         expect(trajectory.errors).toEqual([]);
         expect(trajectory.turns.length).toBe(2);
@@ -215,18 +226,7 @@ describe("an agent of the user's own, trained through the gateway", () => {
       rubric,
     });
     const collect = (topK: number, seed: number) =>
-      collectGroups({
-        policy: backend.policy(),
-        task,
-        renderer: backend.renderer,
-        rows_P: [ROWS[2]!],
-        groupSize: 2,
-        sampling: { temperature: 1, topK, topP: 1 },
-        tokenBudget: 600,
-        random: new Random(seed),
-        concurrency: 2,
-        sessionPrefix: `k${topK}s${seed}`,
-      });
+      collectOne(backend, task, ROWS[2]!, { groupSize: 2, seed, topK, prefix: `k${topK}s${seed}` });
     try {
       const greedy = [...(await collect(1, 1))[0]!.trajectories, ...(await collect(1, 2))[0]!.trajectories];
       const answers = greedy.map((trajectory) => trajectory.tokens.slice(trajectory.turns[1]!.sampled.start));
@@ -272,18 +272,7 @@ describe("an agent of the user's own, trained through the gateway", () => {
       },
     });
     const collect = (task: typeof forgetful) =>
-      collectGroups({
-        policy: backend.policy(),
-        task,
-        renderer: backend.renderer,
-        rows_P: [ROWS[1]!],
-        groupSize: 1,
-        sampling: { temperature: 1, topK: 0, topP: 1 },
-        tokenBudget: 600,
-        random: new Random(1),
-        concurrency: 1,
-        sessionPrefix: 'r',
-      });
+      collectOne(backend, task, ROWS[1]!, { groupSize: 1, seed: 1, prefix: 'r' });
     try {
       const [split] = await collect(forgetful);
       const trajectory = split!.trajectories[0]!;

@@ -7,7 +7,9 @@
  * (`Policy.coalescesConsecutiveSeeds`, a remote sampler), the first turn of a group's rollouts (one
  * shared prompt) gets consecutive seeds s, s+1, ..., s+G-1, s being the first draw of rollout 0's
  * own generator, so the sampler serves the whole turn as one request with `num_samples = G` (the
- * i-th sample seeded s + i) and gives exactly what G separate requests would.
+ * i-th sample seeded s + i) and gives exactly what G separate requests would. A rollout is the
+ * multi-turn loop over a fresh env, or one the caller runs itself (`runRollout`, e.g. an agent
+ * behind the gateway), planned and scored the same way.
  */
 import type { EnvFactory } from '../env/env.js';
 import { DataError } from '../errors.js';
@@ -17,13 +19,31 @@ import type { Trajectory, TrajectoryGroup } from '../types.js';
 import type { ChatRenderer } from './chat-renderer.js';
 import { ConcurrencyLimit } from '../concurrency-limit.js';
 import type { Policy } from './policy.js';
-import { runRollout, type RolloutSampling } from './rollout.js';
+import { DEFAULT_TOKEN_BUDGET, PAPER_SAMPLING, runRollout, type RolloutSampling } from './rollout.js';
 
-/** Options of a batch of group rollouts. */
+/** What a rollout run by the caller itself (`runRollout`) gets. */
+export interface RolloutContext<Row> {
+  policy: Policy;
+  renderer: ChatRenderer;
+  row: Row;
+  rowId: string;
+  groupIndex: number;
+  /** Unique per rollout (the policy's cache key). */
+  sessionId: string;
+  /** This rollout's own generator (seeds of its calls). */
+  random: Random;
+  sampling: RolloutSampling;
+  /** Completion tokens the rollout may sample over all its turns. */
+  tokenBudget: number;
+}
+
+/** Options of a batch of group rollouts: one of `env` and `runRollout`. */
 export interface GroupRolloutOptions<Row> {
   policy: Policy;
-  /** Makes a fresh env per rollout. */
-  env: EnvFactory<Row>;
+  /** Makes a fresh env per rollout, run by the multi-turn loop. */
+  env?: EnvFactory<Row>;
+  /** Runs one rollout itself instead (returns the unscored trajectory; a throw fails the round). */
+  runRollout?: (context: RolloutContext<Row>) => Promise<Trajectory>;
   /** The renderer; each rollout forks it (`fork()`), so one instance serves every rollout. */
   renderer: ChatRenderer;
   /** Scores every trajectory; without one, rewards stay empty. */
@@ -56,6 +76,8 @@ export async function rolloutGroups<Row>(options: GroupRolloutOptions<Row>): Pro
   const { groupSize, rows } = options;
   if (!Number.isInteger(groupSize) || groupSize < 1)
     throw new DataError(`rolloutGroups: groupSize must be a positive integer, got ${groupSize}`);
+  if ((options.env === undefined) === (options.runRollout === undefined))
+    throw new DataError('rolloutGroups: give exactly one of env (the multi-turn loop) and runRollout');
   const limit = new ConcurrencyLimit(options.concurrency ?? 4 * groupSize);
   const rowIdOf = options.rowId ?? defaultRowId;
   const prefix = options.sessionPrefix ?? '';
@@ -77,22 +99,39 @@ export async function rolloutGroups<Row>(options: GroupRolloutOptions<Row>): Pro
     plans.map(async ({ row, rowId, randoms, firstTurnSeed }) => {
       const trajectories: Trajectory[] = await Promise.all(
         randoms.map((random, groupIndex) =>
-          limit.run(() =>
-            runRollout({
+          limit.run(() => {
+            const sessionId = `${prefix}${rowId}/${groupIndex}`;
+            if (options.runRollout) {
+              const { policy, renderer } = options;
+              const sampling = options.sampling ?? PAPER_SAMPLING;
+              const tokenBudget = options.tokenBudget ?? DEFAULT_TOKEN_BUDGET;
+              return options.runRollout({
+                policy,
+                renderer,
+                row,
+                rowId,
+                groupIndex,
+                sessionId,
+                random,
+                sampling,
+                tokenBudget,
+              });
+            }
+            return runRollout({
               policy: options.policy,
-              env: options.env(),
+              env: options.env!(),
               renderer: options.renderer,
               row,
               rowId,
               groupIndex,
               random,
               ...(consecutive && { firstTurnSeed: (firstTurnSeed + groupIndex) >>> 0 }),
-              sessionId: `${prefix}${rowId}/${groupIndex}`,
+              sessionId,
               ...(options.sampling && { sampling: options.sampling }),
               ...(options.tokenBudget !== undefined && { tokenBudget: options.tokenBudget }),
               ...(options.maxTurns !== undefined && { maxTurns: options.maxTurns }),
-            }),
-          ),
+            });
+          }),
         ),
       );
       const group: TrajectoryGroup<Row> = { rowId, row, trajectories };

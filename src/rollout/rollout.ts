@@ -31,6 +31,9 @@ export interface RolloutSampling {
   maxTokensPerTurn?: number;
 }
 
+/** Completion tokens of a rollout over all its turns when none is given (the paper's 1024). */
+export const DEFAULT_TOKEN_BUDGET = 1024;
+
 /** The paper's sampling settings (temperature 0.9, top-k 50, top-p 1). */
 export const PAPER_SAMPLING: RolloutSampling = { temperature: 0.9, topK: 50, topP: 1 };
 
@@ -88,7 +91,7 @@ export async function runRollout<Row>(options: RolloutOptions<Row>): Promise<Tra
   // A stateful renderer is forked so that a shared instance never mixes two conversations.
   const renderer = options.renderer.fork?.() ?? options.renderer;
   const sampling = options.sampling ?? PAPER_SAMPLING;
-  const tokenBudget = options.tokenBudget ?? 1024;
+  const tokenBudget = options.tokenBudget ?? DEFAULT_TOKEN_BUDGET;
   const maxTurns = options.maxTurns ?? 64;
   const sessionId = options.sessionId ?? `${options.rowId}/${options.groupIndex}`;
   const tokenizer = policy.tokenizer;

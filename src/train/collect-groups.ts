@@ -9,7 +9,6 @@ import { rolloutGroups } from '../rollout/group-rollout.js';
 import type { RolloutSampling } from '../rollout/rollout.js';
 import type { Random } from '../random.js';
 import type { TrajectoryGroup } from '../types.js';
-import { ConcurrencyLimit } from '../concurrency-limit.js';
 import { ConfigError } from '../errors.js';
 import type { TrainingTask } from './task.js';
 
@@ -40,12 +39,11 @@ export async function collectGroups<Row>(options: CollectOptions<Row>): Promise<
     seen.set(id, count + 1);
     return count === 0 ? id : `${id}#${count}`;
   });
-  if (task.runRollout !== undefined) return ownRollouts(options, ids_P);
-  if (task.createEnv === undefined)
+  if (task.createEnv === undefined && task.runRollout === undefined)
     throw new ConfigError(`task ${task.name} has neither createEnv nor runRollout; give it one`);
   return rolloutGroups({
     policy: options.policy,
-    env: task.createEnv,
+    ...(task.runRollout ? { runRollout: task.runRollout.bind(task) } : { env: task.createEnv }),
     renderer: options.renderer,
     rubric: task.rubric,
     rows: rows_P,
@@ -57,44 +55,4 @@ export async function collectGroups<Row>(options: CollectOptions<Row>): Promise<
     random: options.random,
     sessionPrefix: `${options.sessionPrefix}/`,
   });
-}
-
-/**
- * G rollouts per row run by the task itself (`runRollout`, e.g. gateway agents), with bounded
- * concurrency; each rollout's generator is forked in a fixed order before any runs, so a seeded
- * round is reproducible whatever the scheduling. A rollout that throws is recorded as an error.
- */
-async function ownRollouts<Row>(options: CollectOptions<Row>, ids_P: string[]): Promise<TrajectoryGroup<Row>[]> {
-  const { task } = options;
-  const run = task.runRollout!.bind(task);
-  const limit = new ConcurrencyLimit(options.concurrency);
-  const plans = options.rows_P.map((row, p) => ({
-    row,
-    rowId: ids_P[p]!,
-    randoms: Array.from({ length: options.groupSize }, () => options.random.fork()),
-  }));
-  return Promise.all(
-    plans.map(async ({ row, rowId, randoms }) => {
-      const trajectories = await Promise.all(
-        randoms.map((random, groupIndex) =>
-          limit.run(async () => {
-            const sessionId = `${options.sessionPrefix}/${rowId}/${groupIndex}`;
-            const context = {
-              policy: options.policy,
-              renderer: options.renderer,
-              row,
-              rowId,
-              groupIndex,
-              sessionId,
-              random,
-              sampling: options.sampling,
-              tokenBudget: options.tokenBudget,
-            };
-            return task.rubric.score(await run(context), row);
-          }),
-        ),
-      );
-      return { rowId, row, trajectories };
-    }),
-  );
 }

@@ -8,12 +8,11 @@
 import type { z } from 'zod';
 import type { EnvFactory } from '../env/env.js';
 import type { Rubric } from '../rewards/rubric.js';
-import type { ChatRenderer } from '../rollout/chat-renderer.js';
-import type { Policy } from '../rollout/policy.js';
-import type { RolloutSampling } from '../rollout/rollout.js';
-import type { Random } from '../random.js';
+import type { RolloutContext } from '../rollout/group-rollout.js';
 import type { Trajectory } from '../types.js';
 import type { TrainConfig } from './config.js';
+
+export type { RolloutContext };
 import type { ProgressField } from './progress.js';
 
 /** A trainable, evaluable task. */
@@ -42,22 +41,6 @@ export interface TrainingTask<Row = unknown> {
   rubric: Rubric<Row>;
   /** Releases indexes and database handles. */
   close?(): void;
-}
-
-/** What a task that runs its own rollouts gets for one. */
-export interface RolloutContext<Row> {
-  policy: Policy;
-  renderer: ChatRenderer;
-  row: Row;
-  rowId: string;
-  groupIndex: number;
-  /** Unique per rollout (the policy's cache key). */
-  sessionId: string;
-  /** This rollout's own generator (seeds of its calls). */
-  random: Random;
-  sampling: RolloutSampling;
-  /** Completion tokens the rollout may sample over all its turns. */
-  tokenBudget: number;
 }
 
 /** The base a local-engine run starts from, when the task makes one. */
