@@ -45,7 +45,10 @@ export const NATIVE_ADDON_PATH = join(
 /** Loads the addon, throwing an Error that says why when it is missing or does not load. */
 export function loadNativeAddon(path = NATIVE_ADDON_PATH): NativeAddon {
   if (!existsSync(path))
-    throw new Error(`the native addon is not built (no ${path}; run \`npm run install\` to build it)`);
+    throw new Error(
+      `the native addon is not built (no ${path}; build it with \`npm rebuild turnwise\` in a project that ` +
+        'installed turnwise, `npm run install` in a checkout of turnwise)',
+    );
   const require = createRequire(import.meta.url);
   try {
     return require(path) as NativeAddon;
