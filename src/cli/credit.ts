@@ -16,7 +16,7 @@ import { checkBackendEnvironment } from '../backends/backend-config.js';
 import { readRunConfig } from '../train/config-load.js';
 import { openBackend } from '../train/pipeline.js';
 import { runTasks, taskOf } from './tasks.js';
-import { latestCheckpoint, readTrainerState } from '../train/run-state.js';
+import { newestIntactCheckpoint } from '../train/run-state.js';
 import type { Command } from './command.js';
 
 const HELP = `usage: turnwise credit RUN_DIR [options]
@@ -72,7 +72,7 @@ export const command: Command = {
     const estimator = createEstimator(advantage);
     const seed = nonNegativeInteger('--seed', values.seed, config.seed);
     const index = nonNegativeInteger('--question', values.question, 0);
-    const latest = latestCheckpoint(runDir);
+    const latest = await newestIntactCheckpoint(runDir, { log: (message) => console.error(message) });
     if (latest === undefined) throw new ConfigError(`${runDir} has no checkpoint yet (latest.json missing)`);
 
     checkBackendEnvironment(config.backend);
@@ -85,7 +85,7 @@ export const command: Command = {
           `--question ${index} is out of range: split ${values.split ?? 'dev'} has ${rows.length} questions`,
         );
       const backend = await openBackend(config, {
-        weightsFrom: readTrainerState(latest).backendPath,
+        weightsFrom: latest.backendPath,
         checkpointDirectory: join(runDir, 'credit-scratch'),
         samplerSlots: groupSize + 8,
       });

@@ -12,7 +12,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ConfigError } from '../errors.js';
+import { ConfigError, DataError } from '../errors.js';
 import { buildSearchQaData, type SearchQaManifest } from '../tasks/search-qa/build-data.js';
 import { DATA_FILES, defaultDataDir, parseTier, toJsonLines, writeFileAtomic } from '../tasks/search-qa/data-files.js';
 import { loadSearchQaDataset } from '../tasks/search-qa/dataset.js';
@@ -26,14 +26,16 @@ import type { Command } from './command.js';
 
 const USAGE = `usage: turnwise data <subcommand> [options]
 
-  build [--tier S|M] [--out DIR] [--no-index]     build corpus, questions and search index
+  build [--tier S|M] [--out DIR] [--no-index] [--overwrite]
+                                                  build corpus, questions and search index (--overwrite:
+                                                  replace data already there)
   search "query" [--tier S|M] [--dir DIR] [-k N] [--unit passage|document] [--max-chars N] [--raw]
                                                   print ranked titles and snippets (--raw: the tool's exact output)
   stats [--tier S|M] [--dir DIR] [--split all|train|dev|test] [--per-family N] [--json]
                                                   counts per split and family, answer-in-gold, BM25 gold@k / answer@k
-  import-triviaqa FILE... --out DIR [--split train|dev|test]
+  import-triviaqa FILE... --out DIR [--split train|dev|test] [--overwrite]
                                                   TriviaQA rc JSON or HF parquet -> DIR/questions.jsonl
-  import-kilt FILE --out DIR [--max-articles N] [--passage-words N]
+  import-kilt FILE --out DIR [--max-articles N] [--passage-words N] [--overwrite]
                                                   KILT Wikipedia JSONL -> DIR/index.sqlite (streamed; passages of
                                                   N to 2N words, default 40)
 
@@ -99,9 +101,11 @@ async function runBuild(args: string[]): Promise<number> {
     tier: { type: 'string' },
     out: { type: 'string' },
     'no-index': { type: 'boolean' },
+    overwrite: { type: 'boolean' },
   });
   const tier = parseTier(values.tier ?? 'M');
   const dir = dataDir(values);
+  refuseExisting(dir, Object.values(DATA_FILES), values.overwrite, 'rebuild it');
   const started = performance.now();
   const manifest = buildSearchQaData({ tier, dir, onProgress: (line) => console.log(`  ${line}`) });
   const dataSeconds = (performance.now() - started) / 1000;
@@ -122,6 +126,15 @@ async function runBuild(args: string[]): Promise<number> {
   }
   console.log(`wrote ${dir}`);
   return 0;
+}
+
+/** Refuses to write over data files already in `dir` unless `overwrite` was given. */
+function refuseExisting(dir: string, files: string[], overwrite: boolean | undefined, action: string): void {
+  const existing = files.filter((file) => existsSync(path.join(dir, file)));
+  if (existing.length > 0 && !overwrite)
+    throw new ConfigError(
+      `${dir} already holds ${existing.join(', ')}; give --overwrite to ${action}, or another --out DIR`,
+    );
 }
 
 function familyRows(manifest: SearchQaManifest) {
@@ -279,7 +292,11 @@ function firstPerFamily(rows: readonly QuestionRow[], limit: number): QuestionRo
 }
 
 async function runImportTriviaQa(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { out: { type: 'string' }, split: { type: 'string' } }, true);
+  const { values, positionals } = parse(
+    args,
+    { out: { type: 'string' }, split: { type: 'string' }, overwrite: { type: 'boolean' } },
+    true,
+  );
   if (positionals.length === 0 || values.out === undefined)
     throw new ConfigError('data import-triviaqa needs FILE... and --out DIR');
   const split = values.split === undefined ? undefined : triviaQaSplit(values.split);
@@ -296,6 +313,12 @@ async function runImportTriviaQa(args: string[]): Promise<number> {
       rows.push(row);
   }
   const dir = path.resolve(values.out);
+  if (rows.length === 0)
+    throw new DataError(
+      `${positionals.join(', ')} yielded 0 questions (${skipped.withoutAnswer} without an answer); ` +
+        `expected TriviaQA rc JSON or parquet with answered questions; ${dir} was left as it was`,
+    );
+  refuseExisting(dir, [DATA_FILES.questions], values.overwrite, 'replace them');
   writeFileAtomic(path.join(dir, DATA_FILES.questions), toJsonLines(rows));
   const bySplit = SPLITS.map((name) => `${name} ${rows.filter((row) => row.split === name).length}`).join(', ');
   console.log(
@@ -308,11 +331,17 @@ async function runImportTriviaQa(args: string[]): Promise<number> {
 async function runImportKilt(args: string[]): Promise<number> {
   const { values, positionals } = parse(
     args,
-    { out: { type: 'string' }, 'max-articles': { type: 'string' }, 'passage-words': { type: 'string' } },
+    {
+      out: { type: 'string' },
+      'max-articles': { type: 'string' },
+      'passage-words': { type: 'string' },
+      overwrite: { type: 'boolean' },
+    },
     true,
   );
   if (positionals.length !== 1 || values.out === undefined)
     throw new ConfigError('data import-kilt needs one FILE and --out DIR');
+  refuseExisting(path.resolve(values.out), [DATA_FILES.index], values.overwrite, 'replace it');
   const passageWords =
     values['passage-words'] === undefined ? undefined : positiveInteger(values['passage-words'], '--passage-words', 40);
   const started = performance.now();

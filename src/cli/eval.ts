@@ -15,7 +15,8 @@ import type { EvalResult } from '../train/eval-result.js';
 import { checkBackendEnvironment } from '../backends/backend-config.js';
 import { evaluateInto, openBackend, startingPoint } from '../train/pipeline.js';
 import { knownTasks, runTasks, taskOf, taskOverrides, type KnownTasks } from './tasks.js';
-import { latestCheckpoint, readTrainerState } from '../train/run-state.js';
+import { newestIntactCheckpoint } from '../train/run-state.js';
+import { claimRunDir } from '../train/run-dir.js';
 import { splitOverrides } from './cli-args.js';
 import type { Command } from './command.js';
 
@@ -27,6 +28,7 @@ options:
   --mode LIST        greedy, sampled or both (default: greedy,sampled)
   --questions N      questions per split (default: eval.questions of the config)
   --families         also print the per-family table
+  --overwrite        with --base: write into an --out DIR that already holds a run, deleting it
   --key.path=value   override the run's config (or the base's), e.g. --backend.baseUrl=URL for a
                      run trained on a Tinker service that moved`;
 
@@ -42,7 +44,15 @@ function familyTable(result: EvalResult): string {
 export const command: Command = {
   summary: 'evaluate a run (or the base) on dev/test with greedy and sampled decoding',
   async run(args) {
-    const { overrides, rest } = splitOverrides(args, ['config', 'task', 'out', 'split', 'mode', 'questions']);
+    const { overrides, rest } = splitOverrides(args, [
+      'config',
+      'task',
+      'out',
+      'split',
+      'mode',
+      'questions',
+      'overwrite',
+    ]);
     const { values, positionals } = parseArgs({
       args: rest,
       allowPositionals: true,
@@ -55,6 +65,7 @@ export const command: Command = {
         mode: { type: 'string' },
         questions: { type: 'string' },
         families: { type: 'boolean' },
+        overwrite: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -82,6 +93,11 @@ export const command: Command = {
         tasks: known.tasks,
       });
       runDir = values.out;
+      claimRunDir(runDir, {
+        overwrite: values.overwrite,
+        what: 'eval --out',
+        instead: 'evaluate that run with `turnwise eval DIR`, or give another --out',
+      });
       writeResolvedConfig(runDir, config);
       checkpoint = undefined;
     } else {
@@ -96,9 +112,9 @@ export const command: Command = {
       known = await runTasks(runDir);
       const tasks = { tasks: known.tasks };
       config = resolveConfig(applyOverrides(readRunConfig(runDir, tasks), overrides, tasks), tasks);
-      const latest = latestCheckpoint(runDir);
+      const latest = await newestIntactCheckpoint(runDir, { log });
       if (latest === undefined) throw new ConfigError(`${runDir} has no checkpoint yet (latest.json missing)`);
-      checkpoint = readTrainerState(latest).backendPath;
+      checkpoint = latest.backendPath;
     }
     if (values.questions !== undefined) {
       const questions = Number(values.questions);

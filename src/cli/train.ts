@@ -6,7 +6,7 @@
  * handling.
  */
 import { parseArgs } from 'node:util';
-import { join } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { BACKEND_CONNECTION_KEYS, checkBackendEnvironment } from '../backends/backend-config.js';
 import { applyOverrides, describeConfig, loadConfig, readRunConfig, resolveConfig } from '../train/config-load.js';
 import { resolveRunDir, type TrainConfig } from '../train/config.js';
@@ -15,11 +15,12 @@ import { knownTasks, runTasks, taskOf, taskOverrides, type KnownTasks } from './
 import { ConfigError } from '../errors.js';
 import { writeFileAtomicSync as writeFileAtomic } from '../engine/atomic-write.js';
 import { existsSync, readFileSync } from 'node:fs';
+import { claimRunDir, storedPath } from '../train/run-dir.js';
 import { splitOverrides } from './cli-args.js';
 import type { Command } from './command.js';
 
 const HELP =
-  'usage: turnwise train [--config FILE] [--task MODULE] [--base DIR] [--resume RUN_DIR] [--eval] ' +
+  'usage: turnwise train [--config FILE] [--task MODULE] [--base DIR] [--resume RUN_DIR] [--eval] [--overwrite] ' +
   `[--key.path=value ...]
 
 Trains a policy with RL (MT-GRPO by default) on the task the config names (task.name, default
@@ -43,6 +44,8 @@ options:
                     requestDeadlineSeconds/futureDeadlineSeconds/pollTimeoutSeconds may change,
                     e.g. when the service moved)
   --eval            evaluate on the dev and test splits when training ends
+  --overwrite       train into a run directory that already holds a run, deleting that run
+                    (with --resume: accept --base DIR, rewriting the run's base.txt)
   --help-config     list every config key with its unit and default
 
 Ctrl-C finishes the current round, saves a checkpoint and exits; resume with --resume.`;
@@ -67,7 +70,7 @@ function resumedConfig(runDir: string, overrides: string[], known: KnownTasks): 
 export const command: Command = {
   summary: 'train a search agent with RL (MT-GRPO) from the warm-started base or on a Tinker service',
   async run(args) {
-    const { overrides, rest } = splitOverrides(args, ['config', 'task', 'base', 'resume']);
+    const { overrides, rest } = splitOverrides(args, ['config', 'task', 'base', 'resume', 'overwrite']);
     const { values } = parseArgs({
       args: rest,
       options: {
@@ -76,6 +79,7 @@ export const command: Command = {
         base: { type: 'string' },
         resume: { type: 'string' },
         eval: { type: 'boolean' },
+        overwrite: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         'help-config': { type: 'boolean' },
       },
@@ -92,6 +96,10 @@ export const command: Command = {
       throw new ConfigError(
         '--resume loads the task module the run recorded (taskModule in its config.json); leave --task out',
       );
+    if (values.resume !== undefined && values.config !== undefined)
+      throw new ConfigError(
+        `--config ${values.config} cannot apply with --resume: the run continues with its own config.json`,
+      );
     const known = values.resume !== undefined ? await runTasks(values.resume) : await knownTasks(values.task);
     const config =
       values.resume !== undefined
@@ -99,19 +107,40 @@ export const command: Command = {
         : await loadConfig({ file: values.config, overrides: taskOverrides(known, overrides), tasks: known.tasks });
     const runDir = resolveRunDir(config);
     const log = (message: string) => console.error(message);
+    const baseFile = join(runDir, 'base.txt');
+    const savedBase =
+      values.resume !== undefined && existsSync(baseFile)
+        ? readFileSync(baseFile, 'utf8')
+            .trim()
+            .replace(/^.+$/, (line) => (isAbsolute(line) || line.includes('://') ? line : join(runDir, line)))
+        : undefined;
+    if (values.resume === undefined)
+      claimRunDir(runDir, {
+        overwrite: values.overwrite,
+        what: 'run directory',
+        instead: `continue it with --resume ${runDir}, train elsewhere with --runDir=DIR`,
+      });
+    else if (
+      values.base !== undefined &&
+      savedBase &&
+      ![values.base, resolve(values.base)].includes(savedBase) &&
+      !values.overwrite
+    )
+      throw new ConfigError(
+        `--base ${values.base} cannot apply with --resume: ${runDir} started from ${savedBase} (base.txt); ` +
+          'give --overwrite to rewrite base.txt (e.g. when that base moved)',
+      );
     // A missing API key or tokenizer fails here, before any data is built.
     checkBackendEnvironment(config.backend);
     const definition = taskOf(config, known.tasks);
     const task = await definition.open(config, { log });
     try {
-      const baseFile = join(runDir, 'base.txt');
-      const savedBase =
-        values.resume !== undefined && existsSync(baseFile) ? readFileSync(baseFile, 'utf8').trim() : undefined;
       const start = await startingPoint(config, definition, task, {
         base: values.base ?? (savedBase === '' ? undefined : savedBase),
         log,
       });
-      writeFileAtomic(baseFile, `${start.weightsFrom ?? ''}\n`);
+      const baseLine = `${start.weightsFrom === undefined ? '' : storedPath(start.weightsFrom, runDir, runDir)}\n`;
+      if (!existsSync(baseFile) || readFileSync(baseFile, 'utf8') !== baseLine) writeFileAtomic(baseFile, baseLine);
       log(
         `[train] ${config.name}: ${config.advantage.kind}, ${config.rl.steps} steps, ` +
           `${config.backend.kind} backend, base ${start.label}, run ${runDir}`,

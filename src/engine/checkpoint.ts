@@ -9,12 +9,15 @@
  * into place, the parent fsynced, and the old one removed. A crash at any point leaves either the
  * old or the new checkpoint readable: the only window without `dir` is between the two renames,
  * and `readCheckpoint` restores the set-aside copy if it finds one there.
+ *
+ * Reads refuse weights or optimiser moments holding NaN or infinity, naming the tensor, and
+ * `checkCheckpointFiles` checks a directory's files as a set without reading the tensors.
  */
 import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CheckpointError } from '../errors.js';
 import { syncDirectory, temporarySibling, writeFileDurable } from './atomic-write.js';
-import { readSafetensors, safetensorsWriter, type TensorData } from './safetensors.js';
+import { readSafetensors, readSafetensorsHeader, safetensorsWriter, type TensorData } from './safetensors.js';
 
 /** The file names of a checkpoint directory. */
 export const CHECKPOINT_FILES = {
@@ -108,13 +111,64 @@ export async function readCheckpoint(
   const config = await readJsonObject(join(target, CHECKPOINT_FILES.config));
   const { tensors, metadata } = await readModelTensors(target);
   if (options.expected) validateTensorShapes(tensors, options.expected, join(target, CHECKPOINT_FILES.model));
+  checkFinite(tensors, join(target, CHECKPOINT_FILES.model));
   const contents: CheckpointContents = { config, tensors, metadata };
   const optimizerPath = join(target, CHECKPOINT_FILES.optimizer);
-  if ((options.optimizer ?? true) && (await exists(optimizerPath)))
+  if ((options.optimizer ?? true) && (await exists(optimizerPath))) {
     contents.optimizer = (await readSafetensors(optimizerPath)).tensors;
+    checkFinite(contents.optimizer, optimizerPath);
+  }
   const statePath = join(target, CHECKPOINT_FILES.trainerState);
   if (await exists(statePath)) contents.trainerState = await readJsonObject(statePath);
   return contents;
+}
+
+/** Throws a CheckpointError naming the first tensor that holds NaN or infinity, and where. */
+export function checkFinite(tensors: ReadonlyMap<string, TensorData>, source: string): void {
+  for (const [name, tensor] of tensors) {
+    const data = tensor.data;
+    for (let i = 0; i < data.length; i++) {
+      // x - x is 0 for every finite x and NaN for NaN and both infinities.
+      if (data[i]! - data[i]! !== 0) {
+        let count = 0;
+        for (let j = i; j < data.length; j++) if (data[j]! - data[j]! !== 0) count++;
+        throw new CheckpointError(
+          `${source}: tensor "${name}" holds ${data[i]} at element ${i} (${count} of ${data.length} ` +
+            `elements not finite); expected finite values: the checkpoint is damaged or training diverged`,
+        );
+      }
+    }
+  }
+}
+
+/**
+ * Why a checkpoint directory is not a complete set of files, or undefined when it is: config.json
+ * and trainer_state.json (when present) parse as objects, and the weights (one file or the shards of
+ * an index) and optimiser state have valid headers whose tensors fill each file exactly. Reads
+ * headers only, so it is cheap; the values are checked when the checkpoint is read.
+ */
+export async function checkCheckpointFiles(directory: string): Promise<string | undefined> {
+  const target = resolve(directory);
+  try {
+    if (!(await exists(target))) return `checkpoint directory ${target} does not exist`;
+    await readJsonObject(join(target, CHECKPOINT_FILES.config));
+    const single = join(target, CHECKPOINT_FILES.model);
+    const indexPath = join(target, `${CHECKPOINT_FILES.model}.index.json`);
+    if ((await exists(single)) || !(await exists(indexPath))) await readSafetensorsHeader(single);
+    else {
+      const weightMap = (await readJsonObject(indexPath)).weight_map;
+      const shards = new Set(Object.values(typeof weightMap === 'object' && weightMap !== null ? weightMap : {}));
+      for (const shard of shards) await readSafetensorsHeader(join(target, String(shard)));
+    }
+    const optimizerPath = join(target, CHECKPOINT_FILES.optimizer);
+    if (await exists(optimizerPath)) await readSafetensorsHeader(optimizerPath);
+    const statePath = join(target, CHECKPOINT_FILES.trainerState);
+    if (await exists(statePath)) await readJsonObject(statePath);
+    return undefined;
+  } catch (error) {
+    if (error instanceof CheckpointError) return error.message;
+    throw error;
+  }
 }
 
 /**

@@ -261,6 +261,11 @@ export async function loadConfig(
   let config: Json = structuredClone(options.base ?? {});
   if (options.file !== undefined) config = deepMerge(config, await readConfigFile(options.file));
   config = applyOverrides(config, options.overrides ?? [], options);
+  if (options.file !== undefined && config.runDir === '.')
+    throw new ConfigError(
+      `config file ${JSON.stringify(options.file)} has runDir "." (a run's own config.json, where "." is that run); ` +
+        'give --runDir=DIR for a new run, or continue that run with --resume DIR',
+    );
   return resolveConfig(config, options);
 }
 
@@ -285,10 +290,17 @@ export function deepMerge(base: Json, overlay: Json): Json {
 
 /** A stable short hash of a JSON value (keys sorted), for cache keys. */
 export function configHash(value: unknown): string {
-  return createHash('sha256')
-    .update(stableStringify(hashedForm(value)))
-    .digest('hex')
-    .slice(0, 16);
+  return hashOf(hashedForm(value));
+}
+
+/** The hash of a config as turnwise computed it before `runDir` was left out (checkpoints of older runs). */
+function legacyConfigHash(value: unknown, runDir: unknown): string {
+  const withRunDir = value !== null && typeof value === 'object' ? { ...(value as Json), runDir } : value;
+  return hashOf(hashedForm(withRunDir, true));
+}
+
+function hashOf(value: unknown): string {
+  return createHash('sha256').update(stableStringify(value)).digest('hex').slice(0, 16);
 }
 
 const withoutConnection = (backend: Json): Json =>
@@ -303,9 +315,11 @@ const DEFAULT_LOCAL_BACKEND = stableStringify(withoutConnection(backendConfigSch
  * move; its config section is hashed), and `backend: "local"` when that section is
  * the default local one, as configs hashed before the section existed, so their runs still resume.
  */
-function hashedForm(value: unknown): unknown {
+function hashedForm(value: unknown, keepRunDir = false): unknown {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
-  const { taskModule: _where, ...config } = value as Json;
+  const { taskModule: _where, runDir, ...rest } = value as Json;
+  // Where the run lives is not what it is (a run resumes wherever it was moved).
+  const config: Json = keepRunDir && runDir !== undefined ? { ...rest, runDir } : rest;
   if (!('rl' in config)) return value;
   if (config.backend === null || typeof config.backend !== 'object') return config;
   const backend = withoutConnection(config.backend as Json);
@@ -319,10 +333,24 @@ function stableStringify(value: unknown): string {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(',')}}`;
 }
 
-/** Writes the resolved config as `config.json` in the run directory (atomically). */
+/**
+ * Writes the resolved config as `config.json` in the run directory (atomically), with `runDir`
+ * "." (the run is where its config is). A config.json equal but for `runDir` is left as it is, so
+ * a run written by an older turnwise keeps the file its checkpoints' hashes were made from.
+ */
 export function writeResolvedConfig(runDir: string, config: TrainConfig): string {
   const path = `${runDir}/config.json`;
-  writeFileAtomic(path, `${JSON.stringify(config, null, 2)}\n`);
+  const text = `${JSON.stringify({ ...config, runDir: '.' }, null, 2)}\n`;
+  if (existsSync(path)) {
+    try {
+      const { runDir: _old, ...existing } = JSON.parse(readFileSync(path, 'utf8')) as Json;
+      const { runDir: _new, ...wanted } = JSON.parse(text) as Json;
+      if (stableStringify(existing) === stableStringify(wanted)) return path;
+    } catch {
+      // An unreadable config.json is replaced.
+    }
+  }
+  writeFileAtomic(path, text);
   return path;
 }
 
@@ -347,14 +375,15 @@ export function readRunConfig(runDir: string, options: ConfigTasks = {}): TrainC
       `${path} is not valid JSON (${(error as Error).message}); restore it from the run's backup or start a new run`,
     );
   }
+  // The run is the directory given, wherever it was moved or copied (its recorded runDir is history).
   for (const task of options.tasks ?? []) {
     const upgraded = task.upgradeConfig?.(raw);
     if (upgraded === undefined) continue;
     const backup = `${runDir}/${LEGACY_CONFIG_FILE}`;
     if (!existsSync(backup)) writeFileAtomic(backup, readFileSync(path, 'utf8'));
-    return resolveConfig(upgraded, options);
+    return { ...resolveConfig(upgraded, options), runDir };
   }
-  return resolveConfig(raw, options);
+  return { ...resolveConfig(raw, options), runDir };
 }
 
 /**
@@ -364,14 +393,18 @@ export function readRunConfig(runDir: string, options: ConfigTasks = {}): TrainC
  */
 export function runConfigHashes(runDir: string, config: TrainConfig): string[] {
   const hashes = [configHash(config)];
-  const backup = `${runDir}/${LEGACY_CONFIG_FILE}`;
-  if (existsSync(backup)) {
+  // Checkpoints made before runDir left the hash carry the hash with the runDir recorded then.
+  const recorded = (file: string): Json | undefined => {
     try {
-      hashes.push(configHash(JSON.parse(readFileSync(backup, 'utf8'))));
+      return JSON.parse(readFileSync(`${runDir}/${file}`, 'utf8')) as Json;
     } catch {
-      // An unreadable backup accepts nothing more.
+      return undefined; // missing or unreadable: accepts nothing more
     }
-  }
+  };
+  const current = recorded('config.json');
+  if (current !== undefined) hashes.push(legacyConfigHash(config, current.runDir ?? ''));
+  const backup = recorded(LEGACY_CONFIG_FILE);
+  if (backup !== undefined) hashes.push(configHash(backup), legacyConfigHash(backup, backup.runDir ?? ''));
   return hashes;
 }
 

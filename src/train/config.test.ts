@@ -76,7 +76,9 @@ describe('training config', () => {
     const config = resolveConfig({ seed: 5 });
     writeResolvedConfig(dir, config);
     expect(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).seed).toBe(5);
-    expect(readRunConfig(dir)).toEqual(config);
+    // The file records the run as "." (itself); read back, the run is the directory it was read from.
+    expect(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).runDir).toBe('.');
+    expect(readRunConfig(dir)).toEqual({ ...config, runDir: dir });
   });
 
   it('hashes configs independently of key order', () => {

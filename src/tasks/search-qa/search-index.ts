@@ -3,6 +3,9 @@
  * per passage, cached on disk as `index.sqlite` next to the corpus. `openSearchIndex` rebuilds it
  * when the corpus's content hash or the passage settings differ from those it was built from, so a
  * changed corpus is never searched through a stale index. Builds go to a temporary file first.
+ * Every open runs SQLite's `quick_check`: a damaged index is rebuilt from the corpus (saying so), or,
+ * without a corpus (an imported Wikipedia), refused in one line; a search that still meets damage
+ * fails with a DataError naming the file.
  */
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
@@ -77,11 +80,23 @@ export async function openSearchIndex(dir: string, options: IndexOptions = {}): 
           `nor ${DATA_FILES.index}; run \`turnwise data build\` first`,
       );
     }
+    const damage = integrityProblem(indexPath);
+    if (damage !== undefined)
+      throw new DataError(
+        `search index ${indexPath} is damaged (SQLite quick_check: ${damage}) and ${dir} has no ` +
+          `${DATA_FILES.corpus} to rebuild it from; import it again with --overwrite`,
+      );
     return openExisting(indexPath);
   }
   const corpusKey = await corpusContentKey(dir);
   const wanted = { format: FORMAT, corpus: corpusKey, passages: JSON.stringify(passageOptions) };
-  if (existsSync(indexPath) && metaMatches(indexPath, wanted)) return openExisting(indexPath);
+  if (existsSync(indexPath) && metaMatches(indexPath, wanted)) {
+    const damage = integrityProblem(indexPath);
+    if (damage === undefined) return openExisting(indexPath);
+    options.onProgress?.(
+      `search index ${indexPath} is damaged (SQLite quick_check: ${damage}); rebuilding it from ${DATA_FILES.corpus}`,
+    );
+  }
   options.onProgress?.(`building search index ${indexPath}`);
   await buildSearchIndex(readCorpus(corpusPath), indexPath, { ...options, corpusKey });
   return openExisting(indexPath);
@@ -188,6 +203,37 @@ function metaMatches(indexPath: string, wanted: Record<string, string>): boolean
   }
 }
 
+/** SQLite's own quick_check of an index file: undefined when it is intact, else the first problem. */
+export function integrityProblem(indexPath: string): string | undefined {
+  let database: Database.Database | undefined;
+  try {
+    database = new Database(indexPath, { readonly: true, fileMustExist: true });
+    const rows = database.pragma('quick_check(3)') as Array<{ quick_check: string }>;
+    const problems = rows.map((row) => row.quick_check).filter((line) => line !== 'ok');
+    return problems.length === 0 ? undefined : problems.join('; ').slice(0, 200);
+  } catch (error) {
+    return (error as Error).message.split('\n')[0];
+  } finally {
+    database?.close();
+  }
+}
+
+/** Runs a query of the index, turning SQLite's errors (a page damaged since open) into a DataError. */
+function guarded<T>(indexPath: string, query: () => T): T {
+  try {
+    return query();
+  } catch (error) {
+    if (
+      (error as { code?: unknown }).code === undefined ||
+      !String((error as { code: unknown }).code).startsWith('SQLITE')
+    )
+      throw error;
+    throw new DataError(
+      `search index ${indexPath}: ${(error as Error).message}; delete it to rebuild it from the corpus`,
+    );
+  }
+}
+
 function openExisting(indexPath: string): SearchIndex {
   const database = new Database(indexPath, { readonly: true, fileMustExist: true });
   const meta = new Map(
@@ -216,39 +262,43 @@ function openExisting(indexPath: string): SearchIndex {
     documentCount: Number(meta.get('documents') ?? 0),
     passageCount: Number(meta.get('passage_count') ?? 0),
     search(query, options = {}) {
-      const k = Math.max(1, Math.floor(options.k ?? 5));
-      const expression = toFtsExpression(typeof query === 'string' ? query : String(query));
-      if (expression === undefined) return [];
-      const best = new Map<number, { passageRow: number; part: number; rank: number }>();
-      // Fetch passages until k distinct documents are found (or the matches run out).
-      for (let limit = k * 4; ; limit *= 4) {
-        const rows = match.all(expression, limit) as Array<{
-          passageRow: number;
-          doc: number;
-          part: number;
-          rank: number;
-        }>;
-        best.clear();
-        for (const row of rows) if (!best.has(row.doc)) best.set(row.doc, row);
-        if (best.size >= k || rows.length < limit) break;
-      }
-      return [...best.entries()].slice(0, k).map(([row, passage]) => {
-        const header = documentHeader.get(row) as Omit<CorpusDocument, 'text'>;
-        return {
-          docId: header.id,
-          title: header.title,
-          text: (options.unit === 'document' ? documentText.get(row) : passageBody.get(passage.passageRow)) as string,
-          score: -passage.rank,
-          passage: passage.part,
-          source: header.source,
-        };
-      });
+      return guarded(indexPath, () => searchIndex(query, options));
     },
     document(id) {
-      return documentById.get(id) as CorpusDocument | undefined;
+      return guarded(indexPath, () => documentById.get(id) as CorpusDocument | undefined);
     },
     close() {
       database.close();
     },
   };
+
+  function searchIndex(query: string, options: SearchOptions): SearchHit[] {
+    const k = Math.max(1, Math.floor(options.k ?? 5));
+    const expression = toFtsExpression(typeof query === 'string' ? query : String(query));
+    if (expression === undefined) return [];
+    const best = new Map<number, { passageRow: number; part: number; rank: number }>();
+    // Fetch passages until k distinct documents are found (or the matches run out).
+    for (let limit = k * 4; ; limit *= 4) {
+      const rows = match.all(expression, limit) as Array<{
+        passageRow: number;
+        doc: number;
+        part: number;
+        rank: number;
+      }>;
+      best.clear();
+      for (const row of rows) if (!best.has(row.doc)) best.set(row.doc, row);
+      if (best.size >= k || rows.length < limit) break;
+    }
+    return [...best.entries()].slice(0, k).map(([row, passage]) => {
+      const header = documentHeader.get(row) as Omit<CorpusDocument, 'text'>;
+      return {
+        docId: header.id,
+        title: header.title,
+        text: (options.unit === 'document' ? documentText.get(row) : passageBody.get(passage.passageRow)) as string,
+        score: -passage.rank,
+        passage: passage.part,
+        source: header.source,
+      };
+    });
+  }
 }
