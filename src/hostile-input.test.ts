@@ -5,11 +5,24 @@
  * queries, safetensors headers, HTTP requests); this one holds those of the command line, configs
  * and run directories.
  */
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { runCaptured } from './cli/run-captured.js';
+import { encodeSafetensors, readSafetensors } from './engine/safetensors.js';
+import { openSearchIndex } from './tasks/search-qa/search-index.js';
 
 const temporary = () => mkdtempSync(join(tmpdir(), 'turnwise-hostile-'));
 const oneLine = (errors: string[]) => {
@@ -69,5 +82,211 @@ describe('hostile input: the command line and config files', () => {
     writeFileSync(join(dir, 'c', 'config.yaml'), 'task:\n  name: search-qa\n  depth: 3\n');
     const run = await runCaptured(['train', '--config', join(dir, 'c', 'config.yaml')]);
     expect(oneLine(run.errors)).toMatch(/unknown config key "task\.depth"; allowed keys under task: name, tier, dir/);
+  });
+});
+
+const SUM_TASK = join(import.meta.dirname, 'cli', '__fixtures__', 'sum-task.ts');
+const SUM_RUN = [
+  '--rl.groupSize=2',
+  '--rl.questionsPerStep=2',
+  '--rl.mu=1',
+  '--rl.maxCompletionTokens=24',
+  '--rl.concurrency=4',
+  '--eval.questions=2',
+  '--checkpoint.every=1',
+  '--task.count=4',
+];
+
+/** Every file under `dir` with its bytes, to show that nothing in it changed. */
+const snapshot = (dir: string): Record<string, string> =>
+  Object.fromEntries(
+    (readdirSync(dir, { recursive: true }) as string[])
+      .filter((entry) => statSync(join(dir, entry)).isFile())
+      .sort()
+      .map((entry) => [entry, readFileSync(join(dir, entry)).toString('base64')]),
+  );
+
+describe('hostile input: a run directory is the run (issue 15 items 1, 2, 4)', () => {
+  const root = temporary();
+  const original = join(root, 'original');
+  /** A fresh copy of the finished two-step run, checkpoints at steps 1 and 2. */
+  const copyRun = (name: string) => {
+    const dir = join(root, name);
+    cpSync(original, dir, { recursive: true });
+    return dir;
+  };
+
+  beforeAll(async () => {
+    const run = await runCaptured([
+      'train',
+      '--task',
+      SUM_TASK,
+      `--runDir=${original}`,
+      `--task.baseDir=${join(root, 'base')}`,
+      '--rl.steps=2',
+      ...SUM_RUN,
+    ]);
+    expect(run.code).toBe(0);
+  }, 120_000);
+
+  it('1: a moved run resumes and evaluates where it now is, and the old place is not recreated', async () => {
+    const moved = join(root, 'moved');
+    renameSync(copyRun('to-move'), moved);
+    const resumed = await runCaptured(['train', '--resume', moved]);
+    expect(resumed.code).toBe(0);
+    expect(resumed.errors.join('\n')).toMatch(/finished at step 2/);
+    expect(resumed.errors.join('\n')).toContain(`run ${moved}`);
+    expect(existsSync(join(root, 'to-move'))).toBe(false);
+    expect(JSON.parse(readFileSync(join(moved, 'latest.json'), 'utf8')).checkpoint).toBe(
+      'checkpoints/step-000002.trainer.json',
+    );
+  });
+
+  it('1: resuming or evaluating a copy reads and writes only the copy, even with the original gone', async () => {
+    const copy = copyRun('copy');
+    const before = snapshot(original);
+    expect((await runCaptured(['train', '--resume', copy])).code).toBe(0);
+    expect(snapshot(original)).toEqual(before);
+    const away = join(root, 'original-away');
+    renameSync(original, away);
+    try {
+      const evaluated = await runCaptured(['eval', copy, '--split=dev', '--mode=greedy']);
+      expect(evaluated.code).toBe(0);
+      expect(existsSync(join(copy, 'eval', 'dev-greedy.json'))).toBe(true);
+      expect(existsSync(original)).toBe(false);
+    } finally {
+      renameSync(away, original);
+    }
+  });
+
+  it('1: a run written with absolute paths by an older turnwise still loads where it now is', async () => {
+    const dir = copyRun('old-format');
+    const gone = '/nonexistent/old/run/checkpoints';
+    writeFileSync(
+      join(dir, 'latest.json'),
+      JSON.stringify({ step: 2, checkpoint: `${gone}/step-000002.trainer.json`, backendPath: `${gone}/step-000002` }),
+    );
+    const statePath = join(dir, 'checkpoints', 'step-000002.trainer.json');
+    const state = JSON.parse(readFileSync(statePath, 'utf8'));
+    writeFileSync(statePath, JSON.stringify({ ...state, backendPath: `${gone}/step-000002` }));
+    const evaluated = await runCaptured(['eval', dir, '--split=dev', '--mode=greedy']);
+    expect(evaluated.code).toBe(0);
+    expect(evaluated.out.join('\n')).toMatch(/dev\/greedy/);
+  });
+
+  it('2: training into a run directory that holds a run is refused unless --overwrite', async () => {
+    const dir = copyRun('used');
+    const before = snapshot(dir);
+    const argv = ['train', '--task', SUM_TASK, `--runDir=${dir}`, `--task.baseDir=${join(root, 'base')}`, ...SUM_RUN];
+    const refused = await runCaptured([...argv, '--rl.steps=1']);
+    expect(refused.code).toBe(2);
+    expect(oneLine(refused.errors)).toMatch(/already holds a run \(config\.json.*--resume .*--overwrite/);
+    expect(snapshot(dir)).toEqual(before);
+    const overwritten = await runCaptured([...argv, '--rl.steps=1', '--overwrite']);
+    expect(overwritten.code).toBe(0);
+    expect(readdirSync(join(dir, 'checkpoints'))).toEqual(['step-000001', 'step-000001.trainer.json']);
+  });
+
+  it('2: eval --base --out onto a run is refused, leaving its config.json', async () => {
+    const dir = copyRun('eval-out');
+    const before = snapshot(dir);
+    const run = await runCaptured(['eval', '--base', '--task', SUM_TASK, '--out', dir, '--task.count=4', `--task.baseDir=${join(root, 'base')}`]);
+    expect(run.code).toBe(2);
+    expect(oneLine(run.errors)).toMatch(/^turnwise eval: ConfigError: eval --out .* already holds a run/);
+    expect(snapshot(dir)).toEqual(before);
+  });
+
+  it('2: --resume with --config or a different --base is refused naming the option; base.txt is kept', async () => {
+    const dir = copyRun('resume-options');
+    const before = snapshot(dir);
+    const config = join(root, 'other.json');
+    writeFileSync(config, '{"rl": {"steps": 9}}');
+    const withConfig = await runCaptured(['train', '--resume', dir, '--config', config]);
+    expect(oneLine(withConfig.errors)).toMatch(/--config .*other\.json cannot apply with --resume/);
+    const withBase = await runCaptured(['train', '--resume', dir, '--base', join(root, 'elsewhere')]);
+    expect(withBase.code).toBe(2);
+    expect(oneLine(withBase.errors)).toMatch(/--base .*elsewhere cannot apply with --resume.*--overwrite/);
+    expect(snapshot(dir)).toEqual(before);
+  });
+
+  it('2: data build and imports never replace existing data unless --overwrite; an import of nothing writes nothing', async () => {
+    const dir = temporary();
+    writeFileSync(join(dir, 'questions.jsonl'), '{"id": "mine"}\n');
+    const build = await runCaptured(['data', 'build', '--tier', 'S', '--out', dir]);
+    expect(build.code).toBe(2);
+    expect(oneLine(build.errors)).toMatch(/already holds questions\.jsonl; give --overwrite/);
+    const empty = join(dir, 'empty.json');
+    writeFileSync(empty, '{"Data": []}');
+    const imported = await runCaptured(['data', 'import-triviaqa', empty, '--out', dir]);
+    expect(imported.code).toBe(2);
+    expect(oneLine(imported.errors)).toMatch(/yielded 0 questions/);
+    expect(readFileSync(join(dir, 'questions.jsonl'), 'utf8')).toBe('{"id": "mine"}\n');
+  });
+
+  it('4: NaN weights are refused naming the tensor; resume falls back to the newest intact checkpoint', async () => {
+    const dir = copyRun('nan');
+    const weights = join(dir, 'checkpoints', 'step-000002', 'model.safetensors');
+    const { tensors } = await readSafetensors(weights);
+    const [name, tensor] = [...tensors].sort(([a], [b]) => (a < b ? -1 : 1))[0]!;
+    tensor.data[3] = Number.NaN;
+    writeFileSync(weights, encodeSafetensors(tensors));
+    const evaluated = await runCaptured(['eval', dir, '--split=dev', '--mode=greedy']);
+    expect(evaluated.code).toBe(2);
+    expect(oneLine(evaluated.errors)).toContain(`tensor "${name}" holds NaN at element 3`);
+    const resumed = await runCaptured(['train', '--resume', dir]);
+    expect(resumed.code).toBe(0);
+    expect(resumed.errors.join('\n')).toMatch(/holds NaN.*using the newest intact checkpoint, step 1/);
+    expect(resumed.errors.join('\n')).toMatch(/finished at step 2/);
+  });
+
+  it('4: a truncated trainer.json falls back to the intact previous checkpoint, saying so, without a SyntaxError', async () => {
+    const dir = copyRun('truncated');
+    const statePath = join(dir, 'checkpoints', 'step-000002.trainer.json');
+    writeFileSync(statePath, readFileSync(statePath, 'utf8').slice(0, 40));
+    const evaluated = await runCaptured(['eval', dir, '--split=dev', '--mode=greedy']);
+    expect(evaluated.code).toBe(0);
+    const said = evaluated.errors.join('\n');
+    expect(said).toMatch(/step-000002\.trainer\.json is not valid JSON \((it ends early|position \d+)\).*newest intact.*step 1/);
+    expect(said).not.toMatch(/SyntaxError/);
+  });
+
+  it('4: an orphan step-N/ of an interrupted write is removed', async () => {
+    const dir = copyRun('orphan');
+    mkdirSync(join(dir, 'checkpoints', 'step-000003'));
+    writeFileSync(join(dir, 'checkpoints', 'step-000003', 'model.safetensors'), 'partial');
+    const resumed = await runCaptured(['train', '--resume', dir]);
+    expect(resumed.code).toBe(0);
+    expect(resumed.errors.join('\n')).toMatch(/removed step-000003, left by an interrupted checkpoint write/);
+    expect(existsSync(join(dir, 'checkpoints', 'step-000003'))).toBe(false);
+  });
+
+  it('4: a search index with damaged pages is rebuilt from the corpus, saying so; without a corpus, one line', async () => {
+    const dir = temporary();
+    const words = (i: number) => Array.from({ length: 60 }, (_, j) => `word${(i * 7 + j * 13) % 997}`).join(' ');
+    writeFileSync(
+      join(dir, 'corpus.jsonl'),
+      Array.from({ length: 400 }, (_, i) => JSON.stringify({ id: `d${i}`, title: `Title ${i}`, text: words(i) })).join(
+        '\n',
+      ),
+    );
+    (await openSearchIndex(dir)).close();
+    const indexPath = join(dir, 'index.sqlite');
+    const bytes = readFileSync(indexPath);
+    const pageSize = bytes.readUInt16BE(16);
+    const pages = bytes.length / pageSize;
+    // Damage the second half of the file (table pages of passages and documents); the meta table stays.
+    for (let page = Math.floor(pages / 2); page < pages - 1; page += 3)
+      bytes.fill(0xa5, page * pageSize, page * pageSize + 64);
+    writeFileSync(indexPath, bytes);
+    const said: string[] = [];
+    const index = await openSearchIndex(dir, { onProgress: (line) => said.push(line) });
+    expect(said.join('\n')).toMatch(/is damaged \(SQLite quick_check: .*\); rebuilding it from corpus\.jsonl/);
+    expect(index.search('word13', { k: 3 })).toHaveLength(3);
+    index.close();
+    writeFileSync(indexPath, bytes);
+    rmSync(join(dir, 'corpus.jsonl'));
+    const search = await runCaptured(['data', 'search', 'word13', '--dir', dir]);
+    expect(search.code).toBe(2);
+    expect(oneLine(search.errors)).toMatch(/^turnwise data: DataError: search index .* is damaged/);
   });
 });

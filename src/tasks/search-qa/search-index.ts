@@ -210,7 +210,7 @@ export function integrityProblem(indexPath: string): string | undefined {
     database = new Database(indexPath, { readonly: true, fileMustExist: true });
     const rows = database.pragma('quick_check(3)') as Array<{ quick_check: string }>;
     const problems = rows.map((row) => row.quick_check).filter((line) => line !== 'ok');
-    return problems.length === 0 ? undefined : problems.join('; ').slice(0, 200);
+    return problems.length === 0 ? undefined : problems.join('; ').replace(/\s+/g, ' ').slice(0, 200);
   } catch (error) {
     return (error as Error).message.split('\n')[0];
   } finally {
