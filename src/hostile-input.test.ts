@@ -190,7 +190,16 @@ describe('hostile input: a run directory is the run (issue 15 items 1, 2, 4)', (
   it('2: eval --base --out onto a run is refused, leaving its config.json', async () => {
     const dir = copyRun('eval-out');
     const before = snapshot(dir);
-    const run = await runCaptured(['eval', '--base', '--task', SUM_TASK, '--out', dir, '--task.count=4', `--task.baseDir=${join(root, 'base')}`]);
+    const run = await runCaptured([
+      'eval',
+      '--base',
+      '--task',
+      SUM_TASK,
+      '--out',
+      dir,
+      '--task.count=4',
+      `--task.baseDir=${join(root, 'base')}`,
+    ]);
     expect(run.code).toBe(2);
     expect(oneLine(run.errors)).toMatch(/^turnwise eval: ConfigError: eval --out .* already holds a run/);
     expect(snapshot(dir)).toEqual(before);
@@ -209,7 +218,7 @@ describe('hostile input: a run directory is the run (issue 15 items 1, 2, 4)', (
     expect(snapshot(dir)).toEqual(before);
   });
 
-  it('2: data build and imports never replace existing data unless --overwrite; an import of nothing writes nothing', async () => {
+  it('2: data build and imports keep existing data unless --overwrite; an empty import writes nothing', async () => {
     const dir = temporary();
     writeFileSync(join(dir, 'questions.jsonl'), '{"id": "mine"}\n');
     const build = await runCaptured(['data', 'build', '--tier', 'S', '--out', dir]);
@@ -239,14 +248,16 @@ describe('hostile input: a run directory is the run (issue 15 items 1, 2, 4)', (
     expect(resumed.errors.join('\n')).toMatch(/finished at step 2/);
   });
 
-  it('4: a truncated trainer.json falls back to the intact previous checkpoint, saying so, without a SyntaxError', async () => {
+  it('4: a truncated trainer.json falls back to the previous checkpoint, saying so, no SyntaxError', async () => {
     const dir = copyRun('truncated');
     const statePath = join(dir, 'checkpoints', 'step-000002.trainer.json');
     writeFileSync(statePath, readFileSync(statePath, 'utf8').slice(0, 40));
     const evaluated = await runCaptured(['eval', dir, '--split=dev', '--mode=greedy']);
     expect(evaluated.code).toBe(0);
     const said = evaluated.errors.join('\n');
-    expect(said).toMatch(/step-000002\.trainer\.json is not valid JSON \((it ends early|position \d+)\).*newest intact.*step 1/);
+    expect(said).toMatch(
+      /step-000002\.trainer\.json is not valid JSON \((it ends early|position \d+)\).*newest intact.*step 1/,
+    );
     expect(said).not.toMatch(/SyntaxError/);
   });
 
@@ -260,7 +271,7 @@ describe('hostile input: a run directory is the run (issue 15 items 1, 2, 4)', (
     expect(existsSync(join(dir, 'checkpoints', 'step-000003'))).toBe(false);
   });
 
-  it('4: a search index with damaged pages is rebuilt from the corpus, saying so; without a corpus, one line', async () => {
+  it('4: a damaged search index is rebuilt from the corpus, saying so; without a corpus, one line', async () => {
     const dir = temporary();
     const words = (i: number) => Array.from({ length: 60 }, (_, j) => `word${(i * 7 + j * 13) % 997}`).join(' ');
     writeFileSync(
