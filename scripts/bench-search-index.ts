@@ -9,7 +9,7 @@ import { buildSearchQaData } from '../src/tasks/search-qa/build-data.js';
 import { DATA_FILES, defaultDataDir, parseTier } from '../src/tasks/search-qa/data-files.js';
 import { loadSearchQaDataset } from '../src/tasks/search-qa/dataset.js';
 import { markdownTable } from '../src/tasks/search-qa/retrieval-stats.js';
-import { openSearchIndex } from '../src/tasks/search-qa/search-index.js';
+import { corpusContentKey, integrityProblem, openSearchIndex } from '../src/tasks/search-qa/search-index.js';
 import { createWikiSearchTool } from '../src/tasks/search-qa/wiki-search-tool.js';
 
 const { values } = parseArgs({
@@ -43,6 +43,23 @@ rows.push({
   value: ((performance.now() - indexStarted) / 1000).toFixed(2),
   unit: 's',
 });
+// The integrity check every open runs (SQLite quick_check), against the corpus hash every open
+// already computed before it (the reference, measured in the same run).
+const timed = async (run: () => unknown): Promise<number> => {
+  const started = performance.now();
+  await run();
+  return (performance.now() - started) / 1000;
+};
+let damage: string | undefined;
+const checkSeconds = await timed(() => {
+  damage = integrityProblem(path.join(dir, DATA_FILES.index));
+});
+const hashSeconds = await timed(() => corpusContentKey(dir));
+rows.push(
+  { measurement: `quick_check on open (${damage ?? 'ok'})`, value: checkSeconds.toFixed(3), unit: 's' },
+  { measurement: 'corpus hash on open (reference)', value: hashSeconds.toFixed(3), unit: 's' },
+  { measurement: 'quick_check / corpus hash', value: (checkSeconds / hashSeconds).toFixed(2), unit: 'ratio' },
+);
 for (const file of [DATA_FILES.corpus, DATA_FILES.questions, DATA_FILES.index]) {
   rows.push({ measurement: `size ${file}`, value: (statSync(path.join(dir, file)).size / 1e6).toFixed(1), unit: 'MB' });
 }

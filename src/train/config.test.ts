@@ -10,6 +10,7 @@ import {
   describeConfig,
   loadConfig,
   readRunConfig,
+  runConfigHashes,
   resolveConfig,
   writeResolvedConfig,
 } from './config-load.js';
@@ -79,6 +80,20 @@ describe('training config', () => {
     // The file records the run as "." (itself); read back, the run is the directory it was read from.
     expect(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).runDir).toBe('.');
     expect(readRunConfig(dir)).toEqual({ ...config, runDir: dir });
+  });
+
+  it('leaves runDir out of the hash, and still accepts the hash an older turnwise gave a run', () => {
+    const config = resolveConfig({ seed: 5 });
+    expect(configHash({ ...config, runDir: '/moved/here' })).toBe(configHash(config));
+    // Golden values: configHash of this config before runDir left the hash, with the runDir recorded.
+    for (const [recorded, oldHash] of [
+      ['', '74b96913c1b53080'],
+      ['runs/old', '8ab7564538b77eba'],
+    ] as const) {
+      const dir = temporaryDir();
+      writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, runDir: recorded }));
+      expect(runConfigHashes(dir, { ...config, runDir: dir })).toContain(oldHash);
+    }
   });
 
   it('hashes configs independently of key order', () => {
