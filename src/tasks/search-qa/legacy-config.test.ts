@@ -30,7 +30,8 @@ describe('run configs written by turnwise 0.1', () => {
       base: { ...DEMO_PRESET, runDir: 'runs/demo/mt-grpo-seed0' } as Record<string, unknown>,
       tasks,
     });
-    expect(upgraded).toEqual(today);
+    // The run is the directory it was read from, whatever runDir it recorded.
+    expect(upgraded).toEqual({ ...today, runDir: dir });
     expect(upgraded.advantage).toEqual({ kind: 'mt-grpo', lambda: 1 });
     expect(upgraded.task).toMatchObject({
       name: 'search-qa',
@@ -45,7 +46,8 @@ describe('run configs written by turnwise 0.1', () => {
   it('keep the original beside the run, and their checkpoints still resume', () => {
     const dir = mkdtempSync(join(tmpdir(), 'turnwise-legacy-'));
     copyFileSync(FIXTURE, join(dir, 'config.json'));
-    expect(configHash(JSON.parse(readFileSync(FIXTURE, 'utf8')))).toBe(V1_CHECKPOINT_HASH);
+    // V1_CHECKPOINT_HASH is the hash 0.1 gave this config (runDir included; today's hash leaves it out).
+    expect(configHash(JSON.parse(readFileSync(FIXTURE, 'utf8')))).not.toBe(V1_CHECKPOINT_HASH);
     const upgraded = readRunConfig(dir, { tasks });
     expect(readFileSync(join(dir, 'config.v1.json'), 'utf8')).toBe(readFileSync(FIXTURE, 'utf8'));
     const hashes = runConfigHashes(dir, upgraded);
