@@ -87,7 +87,18 @@ describe('ToolCallParser', () => {
 
   it('gives the same content and calls in any pieces, on 3,000 random texts of tag pieces', () => {
     const random = new Random(15);
-    const parts = ['<tool_call>', '</tool_call>', '<tool_ca', 'll>', '</tool', ' ', '\n', 'x', '{"name": "search"}', '<'];
+    const parts = [
+      '<tool_call>',
+      '</tool_call>',
+      '<tool_ca',
+      'll>',
+      '</tool',
+      ' ',
+      '\n',
+      'x',
+      '{"name": "search"}',
+      '<',
+    ];
     for (let i = 0; i < 3000; i++) {
       let text = '';
       for (let j = random.int(10); j > 0; j--) text += parts[random.int(parts.length)];
