@@ -48,8 +48,7 @@ export async function importUserModule(path: string, what: string): Promise<Reco
   const url = pathToFileURL(path).href;
   return (await import(url).catch(async (error: unknown) => {
     const code = (error as { code?: unknown } | null)?.code;
-    const misread =
-      isTypeScriptFile(path) && (code === 'ERR_REQUIRE_CYCLE_MODULE' || error instanceof SyntaxError);
+    const misread = isTypeScriptFile(path) && (code === 'ERR_REQUIRE_CYCLE_MODULE' || error instanceof SyntaxError);
     if (code !== 'ERR_UNKNOWN_FILE_EXTENSION' && !misread) throw error;
     const tsx = (await import(tsxApiUrl(what, [path, import.meta.url]))) as {
       tsImport(specifier: string, parentURL: string): Promise<Record<string, unknown>>;
