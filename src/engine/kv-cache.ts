@@ -48,7 +48,8 @@ export class KvCache {
     if (length > MAX_ARRAY_LENGTH) {
       throw new ShapeError(
         `KvCache: ${slots} slots x ${maxT} positions x ${dims.KVH * dims.D} (KV heads x head size) is ${length} ` +
-          `floats a layer; one array holds at most ${MAX_ARRAY_LENGTH}: decode fewer sequences at once or shorten the context`,
+          `floats a layer; one array holds at most ${MAX_ARRAY_LENGTH}: ` +
+          'decode fewer sequences at once or shorten the context',
       );
     }
     // Pages are committed lazily, as slots fill up (a first write into fresh memory costs a page

@@ -59,7 +59,7 @@ export async function runTool(tool: Tool, call: ToolCall, options: RunToolOption
   }
 }
 
-/** The call's arguments validated against the tool's schema: anything that is no object, or a validator that throws, fails. */
+/** The call's arguments validated against the tool's schema; no object, or a validator that throws, fails. */
 function checkArguments(tool: Tool, call: ToolCall): ArgumentCheck<unknown> {
   try {
     const args: unknown = call?.arguments;
