@@ -45,8 +45,19 @@ export class ToolError extends TurnwiseError {
   override name = 'ToolError';
 }
 
-/** Formats any thrown value as a one-line message. */
+/**
+ * Formats any thrown value as a message, never throwing itself: an object whose `toString` or
+ * `message` throws, a Symbol, a revoked Proxy or null each gives a text.
+ */
 export function errorMessage(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return String(error);
+  try {
+    if (error instanceof Error) return String(error.message);
+    return String(error);
+  } catch {
+    try {
+      return Object.prototype.toString.call(error);
+    } catch {
+      return 'a thrown value that cannot be printed';
+    }
+  }
 }

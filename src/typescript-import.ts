@@ -38,16 +38,27 @@ export function tsxApiUrl(file: string, from: string[]): string {
 
 /**
  * Imports a module a user names (a config file, a task module): directly, and through tsx's
- * `tsImport` when this Node cannot load its TypeScript by itself (compiled turnwise on plain Node).
- * `what` names it in the error when tsx is missing.
+ * `tsImport` when this Node cannot load its TypeScript by itself (compiled turnwise on plain Node),
+ * or when the direct import misreads it: a `.ts` file outside any `"type": "module"` package is
+ * CommonJS to Node, so under tsx's hooks its `export default` fails as "Cannot require() ES Module
+ * in a cycle" and its type annotations as syntax errors. `what` names it in the error when tsx is
+ * missing.
  */
 export async function importUserModule(path: string, what: string): Promise<Record<string, unknown>> {
   const url = pathToFileURL(path).href;
   return (await import(url).catch(async (error: unknown) => {
-    if ((error as { code?: unknown }).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw error;
+    const code = (error as { code?: unknown } | null)?.code;
+    const misread = isTypeScriptFile(path) && (code === 'ERR_REQUIRE_CYCLE_MODULE' || error instanceof SyntaxError);
+    if (code !== 'ERR_UNKNOWN_FILE_EXTENSION' && !misread) throw error;
     const tsx = (await import(tsxApiUrl(what, [path, import.meta.url]))) as {
-      tsImport(specifier: string, parentURL: string): Promise<unknown>;
+      tsImport(specifier: string, parentURL: string): Promise<Record<string, unknown>>;
     };
-    return tsx.tsImport(url, import.meta.url);
+    return esModuleNamespace(await tsx.tsImport(url, import.meta.url));
   })) as Record<string, unknown>;
+}
+
+/** The exports of a module compiled to CommonJS (its namespace's `default` marked `__esModule`), else `namespace`. */
+function esModuleNamespace(namespace: Record<string, unknown>): Record<string, unknown> {
+  const exports = namespace.default as Record<string, unknown> | null | undefined;
+  return typeof exports === 'object' && exports !== null && exports.__esModule === true ? exports : namespace;
 }

@@ -22,6 +22,7 @@ import { markdownTable, retrievalStats } from '../tasks/search-qa/retrieval-stat
 import { openSearchIndex } from '../tasks/search-qa/search-index.js';
 import { SPLITS, type QuestionRow, type Split } from '../tasks/search-qa/types.js';
 import { createWikiSearchTool } from '../tasks/search-qa/wiki-search-tool.js';
+import { checkOutputDirectory } from './cli-args.js';
 import type { Command } from './command.js';
 
 const USAGE = `usage: turnwise data <subcommand> [options]
@@ -93,6 +94,7 @@ function positiveInteger(value: string | undefined, flag: string, fallback: numb
 
 function dataDir(values: { tier?: string; dir?: string; out?: string }): string {
   const explicit = values.dir ?? values.out;
+  if (explicit !== undefined) checkOutputDirectory(explicit, values.dir !== undefined ? '--dir' : '--out');
   return explicit !== undefined ? path.resolve(explicit) : defaultDataDir(parseTier(values.tier ?? 'M'));
 }
 
@@ -299,6 +301,7 @@ async function runImportTriviaQa(args: string[]): Promise<number> {
   );
   if (positionals.length === 0 || values.out === undefined)
     throw new ConfigError('data import-triviaqa needs FILE... and --out DIR');
+  checkOutputDirectory(values.out, '--out');
   const split = values.split === undefined ? undefined : triviaQaSplit(values.split);
   if (values.split !== undefined && split === undefined)
     throw new ConfigError(`--split must be train, dev or test, got ${JSON.stringify(values.split)}`);
@@ -342,6 +345,7 @@ async function runImportKilt(args: string[]): Promise<number> {
   if (positionals.length !== 1 || values.out === undefined)
     throw new ConfigError('data import-kilt needs one FILE and --out DIR');
   refuseExisting(path.resolve(values.out), [DATA_FILES.index], values.overwrite, 'replace it');
+  checkOutputDirectory(values.out, '--out');
   const passageWords =
     values['passage-words'] === undefined ? undefined : positiveInteger(values['passage-words'], '--passage-words', 40);
   const started = performance.now();

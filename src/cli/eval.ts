@@ -6,6 +6,7 @@
  * go to `<dir>/eval/<split>-<mode>.json`.
  */
 import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { formatResultsTable } from '../report/results-table.js';
@@ -17,10 +18,11 @@ import { evaluateInto, openBackend, startingPoint } from '../train/pipeline.js';
 import { knownTasks, runTasks, taskOf, taskOverrides, type KnownTasks } from './tasks.js';
 import { newestIntactCheckpoint } from '../train/run-state.js';
 import { claimRunDir } from '../train/run-dir.js';
-import { splitOverrides } from './cli-args.js';
+import { checkOutputDirectory, splitOverrides } from './cli-args.js';
 import type { Command } from './command.js';
 
 const HELP = `usage: turnwise eval RUN_DIR [options]
+       turnwise eval CHECKPOINT_DIR --out DIR [--config FILE] [--task MODULE] [--key.path=value ...]
        turnwise eval --base --out DIR [--config FILE] [--task MODULE] [--key.path=value ...]
 
 options:
@@ -31,6 +33,16 @@ options:
   --overwrite        with --base: write into an --out DIR that already holds a run, deleting it
   --key.path=value   override the run's config (or the base's), e.g. --backend.baseUrl=URL for a
                      run trained on a Tinker service that moved`;
+
+/** True for a model checkpoint directory: its config.json is a Hugging Face model config, not a run's. */
+function isModelCheckpoint(directory: string): boolean {
+  try {
+    const config = JSON.parse(readFileSync(join(directory, 'config.json'), 'utf8')) as Record<string, unknown>;
+    return typeof config === 'object' && config !== null && ('model_type' in config || 'architectures' in config);
+  } catch {
+    return false;
+  }
+}
 
 /** Prints per-family rows of one evaluation. */
 function familyTable(result: EvalResult): string {
@@ -83,9 +95,14 @@ export const command: Command = {
     let config: TrainConfig;
     let checkpoint: string | undefined;
     let known: KnownTasks;
-    if (values.base) {
+    // A model checkpoint (its config.json is the model's) is evaluated as a base, from that directory.
+    const checkpointDir =
+      !values.base && positionals.length === 1 && isModelCheckpoint(positionals[0]!) ? positionals[0] : undefined;
+    if (values.base || checkpointDir !== undefined) {
+      const what = checkpointDir === undefined ? '--base' : `CHECKPOINT_DIR ${checkpointDir}`;
       if (values.out === undefined)
-        throw new ConfigError('eval --base needs --out DIR (where the base evaluation is written)');
+        throw new ConfigError(`eval ${what} needs --out DIR (where the evaluation is written)`);
+      checkOutputDirectory(values.out, '--out');
       known = await knownTasks(values.task);
       config = await loadConfig({
         file: values.config,
@@ -128,7 +145,10 @@ export const command: Command = {
     try {
       // The base: the task's own (local) or the remote base model (tinker); a run: its latest checkpoint.
       let label = checkpoint ?? '';
-      if (values.base) ({ weightsFrom: checkpoint, label } = await startingPoint(config, definition, task, { log }));
+      if (values.base || checkpointDir !== undefined) {
+        const base = checkpointDir !== undefined ? { base: checkpointDir } : {};
+        ({ weightsFrom: checkpoint, label } = await startingPoint(config, definition, task, { ...base, log }));
+      }
       const backend = await openBackend(config, {
         weightsFrom: checkpoint,
         checkpointDirectory: join(runDir, 'eval-scratch'),

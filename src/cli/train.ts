@@ -10,6 +10,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { BACKEND_CONNECTION_KEYS, checkBackendEnvironment } from '../backends/backend-config.js';
 import { applyOverrides, describeConfig, loadConfig, readRunConfig, resolveConfig } from '../train/config-load.js';
 import { resolveRunDir, type TrainConfig } from '../train/config.js';
+import { checkQuestionsPerStep } from '../train/data-order.js';
 import { evaluateInto, startingPoint, stopOnSigint, trainRun } from '../train/pipeline.js';
 import { knownTasks, runTasks, taskOf, taskOverrides, type KnownTasks } from './tasks.js';
 import { ConfigError } from '../errors.js';
@@ -135,6 +136,7 @@ export const command: Command = {
     const definition = taskOf(config, known.tasks);
     const task = await definition.open(config, { log });
     try {
+      checkQuestionsPerStep(config.rl.questionsPerStep, task.rows(config.data.trainSplit).length);
       const start = await startingPoint(config, definition, task, {
         base: values.base ?? (savedBase === '' ? undefined : savedBase),
         log,

@@ -17,6 +17,9 @@ export interface LayerCache {
   values: FloatArray;
 }
 
+/** The longest typed array V8 allocates. */
+const MAX_ARRAY_LENGTH = 2 ** 32;
+
 /** The KV cache of all layers. */
 export class KvCache {
   readonly layers: LayerCache[];
@@ -42,6 +45,13 @@ export class KvCache {
     this.D = dims.D;
     this.paddedT = Math.ceil(maxT / KEY_TILE) * KEY_TILE;
     const length = slots * dims.KVH * this.paddedT * dims.D;
+    if (length > MAX_ARRAY_LENGTH) {
+      throw new ShapeError(
+        `KvCache: ${slots} slots x ${maxT} positions x ${dims.KVH * dims.D} (KV heads x head size) is ${length} ` +
+          `floats a layer; one array holds at most ${MAX_ARRAY_LENGTH}: ` +
+          'decode fewer sequences at once or shorten the context',
+      );
+    }
     // Pages are committed lazily, as slots fill up (a first write into fresh memory costs a page
     // fault, slow on virtual machines, so long-lived caches pay it once); `prefault` pays it now.
     this.layers = Array.from({ length: dims.L }, () => {

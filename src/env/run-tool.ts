@@ -6,7 +6,8 @@
 import { errorMessage } from '../errors.js';
 import type { ToolCall } from '../types.js';
 import type { Tool } from './tool.js';
-import { validateToolArguments } from './tool-schema.js';
+import { type ArgumentCheck, validateToolArguments } from './tool-schema.js';
+import { jsonTypeName } from './xml-format.js';
 
 /** The outcome of one tool call. */
 export interface ToolRun {
@@ -26,7 +27,7 @@ export interface RunToolOptions {
 
 /** Validates and runs `call` with `tool`, never throwing. */
 export async function runTool(tool: Tool, call: ToolCall, options: RunToolOptions): Promise<ToolRun> {
-  const checked = validateToolArguments(tool, call.arguments);
+  const checked = checkArguments(tool, call);
   if (!checked.ok) return { output: checked.error, failure: checked.error };
 
   const timeoutMs = tool.timeoutMs ?? options.timeoutMs;
@@ -41,8 +42,11 @@ export async function runTool(tool: Tool, call: ToolCall, options: RunToolOption
   });
   const execution = (async (): Promise<ToolRun> => {
     try {
-      const result = await tool.execute(checked.value, { signal: controller.signal, row: options.row });
-      return { output: typeof result === 'string' ? result : String(result) };
+      const result: unknown = await tool.execute(checked.value, { signal: controller.signal, row: options.row });
+      // A tool that returns nothing returned empty output (ToolEnv says so to the model).
+      return {
+        output: typeof result === 'string' ? result : result === undefined || result === null ? '' : String(result),
+      };
     } catch (error) {
       const text = `Error: ${errorMessage(error)}`;
       return { output: text, failure: text };
@@ -52,5 +56,21 @@ export async function runTool(tool: Tool, call: ToolCall, options: RunToolOption
     return await Promise.race([execution, timeout]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/** The call's arguments validated against the tool's schema; no object, or a validator that throws, fails. */
+function checkArguments(tool: Tool, call: ToolCall): ArgumentCheck<unknown> {
+  try {
+    const args: unknown = call?.arguments;
+    if (typeof args !== 'object' || args === null || Array.isArray(args)) {
+      return {
+        ok: false,
+        error: `Error: the arguments of '${tool.name}' must be a JSON object, got ${jsonTypeName(args)}`,
+      };
+    }
+    return validateToolArguments(tool, args as Record<string, unknown>);
+  } catch (error) {
+    return { ok: false, error: `Error: Invalid arguments for '${tool.name}': ${errorMessage(error)}` };
   }
 }

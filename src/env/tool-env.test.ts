@@ -306,3 +306,14 @@ describe('ToolEnv with the Hermes format', () => {
     expect(step.reply!.content).toMatch(/^Error: No tool call or answer found/);
   });
 });
+
+describe('ToolEnv options', () => {
+  it.each([0, -5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31])(
+    'refuses a tool timeout of %s ms',
+    (toolTimeoutMs) => {
+      expect(() => new ToolEnv({ tools: [search], toolTimeoutMs })).toThrow(
+        /toolTimeoutMs must be a number of milliseconds/,
+      );
+    },
+  );
+});

@@ -57,6 +57,17 @@ function checkCount(name: string, value: number): number {
   return value;
 }
 
+// setTimeout runs a delay past 2^31 - 1 ms, or one that is not a number, after 1 ms.
+const MAX_TIMEOUT_MS = 2_147_483_647;
+
+function checkTimeout(value: number): number {
+  if (typeof value !== 'number' || !(value > 0 && value <= MAX_TIMEOUT_MS))
+    throw new DataError(
+      `ToolEnv: toolTimeoutMs must be a number of milliseconds in (0, ${MAX_TIMEOUT_MS}], got ${value}`,
+    );
+  return value;
+}
+
 /** The paper's multi-turn tool environment; one instance per episode. */
 export class ToolEnv<Row = unknown> implements Env<Row> {
   readonly stop: string[];
@@ -64,6 +75,7 @@ export class ToolEnv<Row = unknown> implements Env<Row> {
   readonly systemPrompt: string;
   readonly maxToolCalls: number;
   readonly maxTurns: number;
+  readonly toolTimeoutMs: number;
   private readonly tools: ReadonlyMap<string, Tool>;
   private readonly options: ToolEnvOptions<Row>;
   private row: Row | undefined;
@@ -85,6 +97,7 @@ export class ToolEnv<Row = unknown> implements Env<Row> {
     this.tools = tools;
     this.maxToolCalls = checkCount('maxToolCalls', options.maxToolCalls ?? 2);
     this.maxTurns = checkCount('maxTurns', options.maxTurns ?? 32);
+    this.toolTimeoutMs = checkTimeout(options.toolTimeoutMs ?? 30_000);
     this.systemPrompt = systemPrompt ?? options.systemPrompt ?? this.format.systemPrompt(options.tools);
   }
 
@@ -156,8 +169,7 @@ export class ToolEnv<Row = unknown> implements Env<Row> {
     let output: string;
     if (decoded.ok) {
       const tool = this.tools.get(decoded.call.name)!;
-      output = (await runTool(tool, decoded.call, { timeoutMs: this.options.toolTimeoutMs ?? 30_000, row: this.row }))
-        .output;
+      output = (await runTool(tool, decoded.call, { timeoutMs: this.toolTimeoutMs, row: this.row })).output;
     } else {
       output = decoded.error;
     }

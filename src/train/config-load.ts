@@ -112,9 +112,13 @@ function allowedKeys(path: string[], root: z.ZodType): string[] {
 
 function describeValue(value: unknown): string {
   if (value === undefined) return '(missing)';
+  // JSON writes NaN and the infinities (YAML's .nan, .inf) as null.
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
   const text = JSON.stringify(value);
   return text === undefined ? String(value) : text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
+
+const DECIMAL_NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 /** Parses one override's text into the type its field expects. */
 function parseOverrideValue(path: string[], text: string, root: z.ZodType): unknown {
@@ -122,7 +126,8 @@ function parseOverrideValue(path: string[], text: string, root: z.ZodType): unkn
   if (type === 'string' || type === 'enum' || type === 'literal') return text;
   if (text === 'true') return true;
   if (text === 'false') return false;
-  if (text.trim() !== '' && Number.isFinite(Number(text))) return Number(text);
+  // Decimal numbers only: Number() would also read 0x10, 0b1, 0o7 and surrounding spaces.
+  if (DECIMAL_NUMBER.test(text)) return Number(text);
   if (/^[[{]/.test(text.trim())) {
     try {
       return JSON.parse(text);

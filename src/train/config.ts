@@ -12,6 +12,8 @@ import { estimatorConfigSchema } from '../advantage/create-estimator.js';
 import { backendConfigSchema } from '../backends/backend-config.js';
 
 const positiveInt = () => z.number().int().min(1);
+/** Most rollouts in flight: each holds a KV-cache slot of the local engine, or a request to a service. */
+export const MAX_CONCURRENCY = 4096;
 const nonNegative = () => z.number().min(0);
 
 /** The `task` section as the generic config sees it: a task name plus that task's own fields. */
@@ -51,8 +53,9 @@ const rlSchema = z
       .default(160)
       .describe('token budget over all completion turns, tool output included (paper: 1024); default 160'),
     concurrency: positiveInt()
+      .max(MAX_CONCURRENCY)
       .default(64)
-      .describe('rollouts in flight at once (the sampler batches them); default 64'),
+      .describe(`rollouts in flight at once (the sampler batches them; at most ${MAX_CONCURRENCY}); default 64`),
   })
   .describe('reinforcement learning');
 
@@ -132,7 +135,13 @@ const evalSchema = z
 
 /** The fields of the training config; `task` is replaced by a task's own schema when one is known. */
 export const trainConfigShape = {
-  name: z.string().min(1).default('run').describe('run name, used in logs and reports; default run'),
+  name: z
+    .string()
+    .min(1)
+    // The name is a path segment (runs/<name>-seed<seed>): no separator may lead out of runs/.
+    .regex(/^[^/\\\p{Cc}]+$/u, { message: 'expected a name without /, \\ or control characters (newline, tab)' })
+    .default('run')
+    .describe('run name, used in logs and reports; default run'),
   runDir: z
     .string()
     .default('')

@@ -3,7 +3,7 @@
  * generator, consumed `questionsPerStep` at a time. Its state (epoch, position, order) goes into
  * every checkpoint so a resumed run sees the same questions in the same order.
  */
-import { DataError } from '../errors.js';
+import { ConfigError, DataError } from '../errors.js';
 import type { Random } from '../random.js';
 
 /** Serializable position in the data order. */
@@ -12,6 +12,19 @@ export interface DataOrderState {
   position: number;
   /** Row indices of the current epoch, in visiting order. */
   order: number[];
+}
+
+/**
+ * Refuses a round of more questions than the training split has rows: it would repeat questions
+ * within the round, and a huge count would grow the round without bound (checked up front too).
+ */
+export function checkQuestionsPerStep(count: number, rowCount: number): void {
+  if (count > rowCount) {
+    throw new ConfigError(
+      `config key "rl.questionsPerStep": got ${count}, more than the ${rowCount} rows of the training split; ` +
+        `expected at most ${rowCount}`,
+    );
+  }
 }
 
 /** Shuffled epochs over `rowCount` rows. */
@@ -38,8 +51,9 @@ export class DataOrder {
     return this.random.shuffle(Array.from({ length: this.rowCount }, (_, i) => i));
   }
 
-  /** The next `count` row indices, starting a new shuffled epoch when one runs out. */
+  /** The next `count` row indices (at most the row count), starting a new shuffled epoch when one runs out. */
   next(count: number): number[] {
+    checkQuestionsPerStep(count, this.rowCount);
     const picked: number[] = [];
     while (picked.length < count) {
       if (this.state.position >= this.state.order.length) {

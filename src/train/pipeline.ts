@@ -7,9 +7,11 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Backend } from '../backends/backend.js';
+import { LocalBackend } from '../backends/local.js';
 import { makeBackend, type MakeBackendOptions } from '../backends/make-backend.js';
 import { ConfigError } from '../errors.js';
 import { resolveRunDir, type TrainConfig } from './config.js';
+import { checkContextLength } from './context-check.js';
 import { runConfigHashes } from './config-load.js';
 import type { EvalResult } from './eval-result.js';
 import { evaluate, evalTrajectoriesPath, writeEvalResult } from './evaluate.js';
@@ -116,6 +118,14 @@ export async function trainRun<Row>(
     checkpointDirectory: join(runDir, 'checkpoints'),
     samplerSlots: slots,
   });
+  // The engine's context is known only now (a base or checkpoint of any size), before the first round.
+  if (backend instanceof LocalBackend) {
+    const contextLength = backend.model.config.max_position_embeddings;
+    await checkContextLength({ config, task, renderer: backend.renderer, contextLength }).catch(async (error) => {
+      await backend.close();
+      throw error;
+    });
+  }
   let reference: Backend | undefined;
   if (config.loss.klBeta > 0)
     reference = await openBackend(config, {

@@ -112,7 +112,7 @@ export function createTinkerServer(options: TinkerServerOptions): TinkerServer {
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://localhost');
     const method = request.method ?? 'GET';
-    let path = url.pathname.replace(/\/+$/, '') || '/';
+    let path = withoutTrailingSlashes(url.pathname) || '/';
     let param: string | undefined;
     // A gateway agent names its rollout in the base URL (any client library keeps the path) or a header.
     let rollout =
@@ -266,4 +266,11 @@ function checkApiKey(request: IncomingMessage, apiKey: string): void {
       given === undefined ? 'missing API key: send it as X-API-Key (or Authorization: Bearer)' : 'invalid API key',
     );
   }
+}
+
+/** `path` without its trailing slashes; `/\/+$/` backtracks quadratically on a long run of slashes mid-path. */
+function withoutTrailingSlashes(path: string): string {
+  let end = path.length;
+  while (end > 0 && path.charCodeAt(end - 1) === 47) end--;
+  return path.slice(0, end);
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { Random } from '../../random.js';
 import { type MessagePiece, ToolCallParser } from './tool-call-parser.js';
 
 const tools = new Set(['search', 'calc']);
@@ -82,5 +83,53 @@ describe('ToolCallParser', () => {
     expect(parser.push('Hi <tool')).toEqual([{ content: 'Hi' }]);
     expect(parser.push('s> \n')).toEqual([{ content: ' <tools>' }]);
     expect(parser.finish()).toEqual([]);
+  });
+
+  it('gives the same content and calls in any pieces, on 3,000 random texts of tag pieces', () => {
+    const random = new Random(15);
+    const parts = [
+      '<tool_call>',
+      '</tool_call>',
+      '<tool_ca',
+      'll>',
+      '</tool',
+      ' ',
+      '\n',
+      'x',
+      '{"name": "search"}',
+      '<',
+    ];
+    for (let i = 0; i < 3000; i++) {
+      let text = '';
+      for (let j = random.int(10); j > 0; j--) text += parts[random.int(parts.length)];
+      const whole = summary(parseWhole(text));
+      for (const size of [1, 2, 5, 11]) expect(parseInPieces(text, size), JSON.stringify(text)).toEqual(whole);
+    }
+  });
+
+  /** The characters scanned to parse `text` pushed `size` characters at a time. */
+  function work(text: string, size: number): number {
+    const meter = { steps: 0 };
+    const parser = new ToolCallParser(tools, Infinity, meter);
+    for (let at = 0; at < text.length; at += size) parser.push(text.slice(at, at + size));
+    parser.finish();
+    return meter.steps;
+  }
+
+  it.each([
+    ['an unclosed block of newline-space pairs', (n: number) => `<tool_call>${'\n '.repeat(n / 2)}`],
+    ['a run of whitespace after some text', (n: number) => `a${' '.repeat(n)}`],
+    ['almost-tags', (n: number) => '<tool_ca'.repeat(n / 8)],
+    ['many blocks', (n: number) => '<tool_call>{"name": "search"}</tool_call>'.repeat(n / 40)],
+    ['closing tags alone', (n: number) => '</tool_call>'.repeat(n / 12)],
+  ])('scans %s streamed a character at a time in linear work', (_what, make) => {
+    const n = 40_000;
+    for (const size of [1, 1000]) {
+      const small = work(make(n), size);
+      const large = work(make(4 * n), size);
+      // Each character is scanned at most twice, plus a closing tag's length a push.
+      expect(small).toBeLessThanOrEqual(2 * n + (12 * n) / size);
+      expect(large / small).toBeLessThan(4.2);
+    }
   });
 });

@@ -5,8 +5,10 @@
  * whitespace dropped, and text that may begin a `<tool_call>` tag held back until it cannot. A block
  * whose JSON does not name one of the request's tools with object arguments stays in the content as
  * written, as does an unclosed block at the end. Streaming and whole responses feed the same parser,
- * so the pieces streamed add up to the whole response.
+ * so the pieces streamed add up to the whole response. Every character is scanned once (a closing tag's
+ * length more at each push), so a long unclosed block streamed token by token stays linear.
  */
+import { findCounted, type ScanMeter } from '../../env/scan-meter.js';
 
 /** A tool call parsed from a completion: the function and its arguments as JSON text. */
 export interface ParsedToolCall {
@@ -22,40 +24,69 @@ const CLOSE = '</tool_call>';
 
 /** Incremental parser of one message's tool calls. */
 export class ToolCallParser {
-  private buffer = '';
+  /** Outside a block: the end of the text so far when it may begin `<tool_call>`, held back. */
+  private held = '';
   private inside = false;
+  /** Inside a block: its text so far in pieces (joined once, when it closes), and its last characters. */
+  private body: string[] = [];
+  private bodyTail = '';
   private heldSpace = '';
   private started = false;
   private calls = 0;
 
-  /** `toolNames`: the request's tools; `maxCalls`: 1 when parallel tool calls are off. */
+  /**
+   * `toolNames`: the request's tools; `maxCalls`: 1 when parallel tool calls are off; `meter` counts
+   * the characters scanned (each new character once, plus a tag's length a push).
+   */
   constructor(
     private readonly toolNames: ReadonlySet<string>,
     private readonly maxCalls = Infinity,
+    private readonly meter?: ScanMeter,
   ) {}
 
   /** Adds text; returns the pieces that became final. */
   push(text: string): MessagePiece[] {
     const out: MessagePiece[] = [];
-    this.buffer += text;
+    // Scanned: what was held back (or the open block's last characters, which a closing tag may
+    // begin in), then the new text; nothing before it is read again.
+    const prefix = this.inside ? this.bodyTail : this.held;
+    const source = prefix + text;
+    let from = 0;
+    // Inside a block: where its characters in `source` start, and where this push's piece starts.
+    let bodyStart = 0;
+    let pieceStart = prefix.length;
     for (;;) {
       if (!this.inside) {
-        const open = this.buffer.indexOf(OPEN);
+        const open = findCounted(source, OPEN, from, this.meter);
         if (open < 0) {
-          const keep = partialTagLength(this.buffer, OPEN);
-          this.content(this.buffer.slice(0, this.buffer.length - keep), out);
-          this.buffer = this.buffer.slice(this.buffer.length - keep);
+          const keep = Math.min(partialTagLength(source, OPEN), source.length - from);
+          this.content(source.slice(from, source.length - keep), out);
+          this.held = source.slice(source.length - keep);
           return out;
         }
-        this.content(this.buffer.slice(0, open), out);
-        this.buffer = this.buffer.slice(open + OPEN.length);
+        this.content(source.slice(from, open), out);
+        this.held = '';
         this.inside = true;
+        this.body = [];
+        this.bodyTail = '';
+        from = open + OPEN.length;
+        bodyStart = from;
+        pieceStart = from;
       } else {
-        const close = this.buffer.indexOf(CLOSE);
-        if (close < 0) return out;
-        const body = this.buffer.slice(0, close);
-        this.buffer = this.buffer.slice(close + CLOSE.length);
+        const close = findCounted(source, CLOSE, from, this.meter);
+        if (close < 0) {
+          this.body.push(source.slice(pieceStart));
+          this.bodyTail = source.slice(Math.max(bodyStart, source.length - (CLOSE.length - 1)));
+          return out;
+        }
+        // `source` from bodyStart on is the end of the block's text, so index i of it is
+        // (length of the whole block) - (source.length - i) in the block.
+        const whole = this.body.join('') + source.slice(pieceStart);
+        const body = whole.slice(0, whole.length - (source.length - close));
+        this.body = [];
+        this.bodyTail = '';
         this.inside = false;
+        from = close + CLOSE.length;
         const call = this.calls < this.maxCalls ? this.decode(body) : undefined;
         if (call) {
           this.calls++;
@@ -70,23 +101,30 @@ export class ToolCallParser {
   /** Ends the message; returns what was held back (an unclosed block as content). */
   finish(): MessagePiece[] {
     const out: MessagePiece[] = [];
-    this.content(this.inside ? OPEN + this.buffer : this.buffer, out);
-    this.buffer = '';
+    this.content(this.inside ? OPEN + this.body.join('') : this.held, out);
+    this.held = '';
+    this.body = [];
+    this.bodyTail = '';
     this.inside = false;
     return out;
   }
 
   /** Adds content text, dropping leading whitespace and holding trailing whitespace back. */
   private content(text: string, out: MessagePiece[]): void {
-    let pending = this.heldSpace + text;
-    if (!this.started) pending = pending.trimStart();
-    const kept = pending.trimEnd();
-    this.heldSpace = pending.slice(kept.length);
-    if (kept.length === 0) return;
+    if (this.meter !== undefined) this.meter.steps += text.length;
+    const kept = (this.started ? text : text.trimStart()).trimEnd();
+    // Whitespace alone is appended to what is held (never re-read, so a long run stays linear).
+    if (kept.length === 0) {
+      if (this.started) this.heldSpace += text;
+      return;
+    }
+    const trailing = text.slice(text.trimEnd().length);
+    const piece = this.heldSpace + kept;
+    this.heldSpace = trailing;
     this.started = true;
     const last = out[out.length - 1];
-    if (last && 'content' in last) last.content += kept;
-    else out.push({ content: kept });
+    if (last && 'content' in last) last.content += piece;
+    else out.push({ content: piece });
   }
 
   private decode(body: string): ParsedToolCall | undefined {

@@ -52,8 +52,9 @@ const modelSchema = z
       .default(1024)
       .describe('byte-level BPE vocabulary trained on the corpus, in tokens; default 1024'),
     contextLength: positiveInt()
+      .max(32_768)
       .default(768)
-      .describe('longest sequence the model is trained on (prompt + all turns), in tokens; default 768'),
+      .describe('longest sequence the model is trained on (prompt + all turns), in tokens, at most 32768; default 768'),
     ropeTheta: z.number().positive().default(10000).describe('RoPE base frequency; default 10000'),
   })
   .describe('the policy model');
