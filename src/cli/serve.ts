@@ -38,8 +38,15 @@ server:
   --host HOST               default 127.0.0.1
   --port PORT               default 8000 (0 = any free port)
   --model-name NAME         the base_model clients ask for (default turnwise/<backend>)
-  --api-key KEY             required as X-API-Key or Bearer (default env TURNWISE_API_KEY; none = open)
-  --max-body-bytes N        default 33554432
+  --api-key KEY             required as X-API-Key or Bearer (default env TURNWISE_API_KEY; none = open, and a
+                            loud warning when --host is beyond loopback; an empty key is refused)
+  --max-body-bytes N        largest request body, also after zstd (default 33554432)
+  --max-prompt-bytes N      largest prompt text of an OpenAI request, checked before tokenising (default 262144)
+  --max-prompts-per-request N            prompts in one /v1/completions request (default 64)
+  --max-sequences-per-request N          prompts x n of one request (default 256)
+  --max-concurrent-per-key N             work in flight per API key, then 429 (default 64)
+  --weights-root DIR        load_weights reads backend paths only under DIR (default --save-dir with
+                            --checkpoint; otherwise only tinker:// paths this server saved)
   --skyrl-errors            answer failed futures as HTTP 400 {detail} like SkyRL
   --faults SPEC             inject faults, e.g. delay=200,408=0.1,410=0.05,429=0.1,5xx=0.1,drop=0.05,\
 drop_after=0.05,seed=7;
@@ -80,6 +87,11 @@ export async function startServe(args: string[]): Promise<StartedServe> {
     'model-name': { type: 'string' },
     'api-key': { type: 'string' },
     'max-body-bytes': { type: 'string' },
+    'max-prompt-bytes': { type: 'string' },
+    'max-prompts-per-request': { type: 'string' },
+    'max-sequences-per-request': { type: 'string' },
+    'max-concurrent-per-key': { type: 'string' },
+    'weights-root': { type: 'string' },
     'skyrl-errors': { type: 'boolean', default: false },
     faults: { type: 'string' },
     emulate: { type: 'string' },
@@ -160,6 +172,18 @@ export async function startServe(args: string[]): Promise<StartedServe> {
     maxChunkDatums,
     faults: faultSpec ? parseFaultSpec(faultSpec) : undefined,
     checkpointIndexFile: values.checkpoint !== undefined ? join(saveDirectory, 'tinker-checkpoints.json') : undefined,
+    bounds: {
+      maxPromptBytes: positive(values['max-prompt-bytes'], '--max-prompt-bytes'),
+      maxPromptsPerRequest: positive(values['max-prompts-per-request'], '--max-prompts-per-request'),
+      maxSequencesPerRequest: positive(values['max-sequences-per-request'], '--max-sequences-per-request'),
+    },
+    maxConcurrentPerKey: positive(values['max-concurrent-per-key'], '--max-concurrent-per-key'),
+    weightsRoot:
+      values['weights-root'] !== undefined
+        ? resolve(values['weights-root'])
+        : values.checkpoint !== undefined
+          ? saveDirectory
+          : undefined,
   });
   const url = await server.listen(port, values.host);
   return {
@@ -177,6 +201,14 @@ function integer(text: string, flag: string): number {
   const value = Number(text);
   if (!Number.isInteger(value) || value < 0)
     throw new ConfigError(`${flag} must be a non-negative integer, got ${JSON.stringify(text)}`);
+  return value;
+}
+
+/** An optional limit: undefined when not given (the server's default), else an integer of at least 1. */
+function positive(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  const value = integer(text, flag);
+  if (value < 1) throw new ConfigError(`${flag} must be at least 1, got ${JSON.stringify(text)}`);
   return value;
 }
 
