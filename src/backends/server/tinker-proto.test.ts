@@ -195,7 +195,7 @@ describe('the SDK protobuf wire format', () => {
       body: bytes(SDK.FORWARD_BACKWARD),
     });
     expect(onJson.status).toBe(415);
-    expect((await onJson.json()).detail).toMatch(/optim_step takes JSON/);
+    expect(((await onJson.json()) as { detail: string }).detail).toMatch(/optim_step takes JSON/);
     const garbage = await postProto(new Uint8Array([0x0a, 0xff, 0xff, 0xff, 0x0f]));
     expect(garbage.status).toBe(400);
     expect(garbage.body.detail).toMatch(/not a valid protobuf ForwardBackwardRequest/);
