@@ -237,3 +237,42 @@ describe('the SDK protobuf wire format', () => {
     expect(token.jwt.split('.')).toHaveLength(3);
   });
 });
+
+describe('hostile protobuf tensors', () => {
+  const sparse = (crow: number[], columns: number[], values: number[], shape: number[]) =>
+    ProtoTypes.ForwardBackwardRequest.encode({
+      model_id: 'm',
+      loss_fn: 'cross_entropy',
+      data: [
+        {
+          model_input: [{ encoded_text: { tokens: new Uint8Array(new Int32Array([1, 2]).buffer) } }],
+          loss_fn_inputs: {
+            advantages: {
+              dtype: 1,
+              shape,
+              sparse_csr: {
+                values: new Uint8Array(new Float32Array(values).buffer),
+                crow_indices: new Uint8Array(new BigInt64Array(crow.map(BigInt)).buffer),
+                col_indices: new Uint8Array(new BigInt64Array(columns.map(BigInt)).buffer),
+              },
+            },
+          },
+        },
+      ],
+    }).finish();
+
+  it('refuses CSR matrices that would expand without bound or revisit values, naming the tensor', () => {
+    const cases = [
+      sparse([0, 1], [0], [1], [1, 1e9]),
+      sparse([0, 1, 0, 1], [0], [1], [3, 2]),
+      sparse([0, 2], [0], [1], [1, 2]),
+      sparse([0, 1], [5], [1], [1, 2]),
+    ];
+    for (const body of cases)
+      expect(() => decodeForwardBackwardRequest(body)).toThrow(/^data\[0\]\.loss_fn_inputs\.advantages\.sparse_csr/);
+    expect(
+      (decodeForwardBackwardRequest(sparse([0, 1, 2], [1, 0], [2, 3], [2, 2])).body as any).forward_backward_input
+        .data[0].loss_fn_inputs.advantages.data,
+    ).toEqual([0, 2, 3, 0]);
+  });
+});

@@ -76,6 +76,9 @@ export const ProtoTypes = {
   SampleResponse: ROOT.lookupType('tinker_public.SampleResponse'),
 };
 
+/** Most values one sparse tensor may expand to (a context window of logits-free per-token inputs fits easily). */
+const MAX_DENSE_VALUES = 4 * 1024 * 1024;
+
 const DTYPE = { float32: 1, int64: 2, int32: 3, bfloat16: 4 } as const;
 const DTYPE_NAMES: Record<number, keyof typeof DTYPE> = { 1: 'float32', 2: 'int64', 3: 'int32', 4: 'bfloat16' };
 const WIDTH: Record<keyof typeof DTYPE, number> = { float32: 4, int64: 8, int32: 4, bfloat16: 2 };
@@ -198,8 +201,17 @@ function decodeTensor(tensor: Record<string, unknown>, where: string): TensorDat
   const width = shape.length >= 2 ? shape[shape.length - 1]! : (shape[0] ?? 0);
   const rows = rowStarts.length - 1;
   const size = rows * width;
-  if (rows < 0 || columns.length !== values.length || size > values.length + 16 * 1024 * 1024)
-    throw new HttpError(400, `${where}.sparse_csr has ${values.length} values for ${rows} rows; expected a CSR matrix`);
+  // The dense tensor may not outgrow what a dense body of the same datum could carry.
+  if (rows < 0 || columns.length !== values.length || size > MAX_DENSE_VALUES)
+    throw new HttpError(
+      400,
+      `${where}.sparse_csr is ${Math.max(rows, 0)}x${width} with ${values.length} values and ${columns.length} ` +
+        `column indices; expected a CSR matrix of at most ${MAX_DENSE_VALUES} values`,
+    );
+  // Row starts rise from 0 to the value count, so the loop below visits each value once.
+  const monotone = rowStarts.every((start, row) => (row === 0 ? start === 0 : start >= rowStarts[row - 1]!));
+  if (!monotone || rowStarts[rows] !== values.length)
+    throw new HttpError(400, `${where}.sparse_csr.crow_indices must rise from 0 to ${values.length}, the value count`);
   const dense = new Array<number>(size).fill(0);
   for (let row = 0; row < rows; row++) {
     for (let at = rowStarts[row]!; at < rowStarts[row + 1]!; at++) {
