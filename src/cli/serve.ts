@@ -44,7 +44,8 @@ server:
   --max-prompt-bytes N      largest prompt text of an OpenAI request, checked before tokenising (default 262144)
   --max-prompts-per-request N            prompts in one /v1/completions request (default 64)
   --max-sequences-per-request N          prompts x n of one request (default 256)
-  --max-concurrent-per-key N             work in flight per API key, then 429 (default 64)
+  --max-concurrent-per-key N             work in flight per API key, then 429 (default 256; advertised to the
+                                         SDK as sample_max_concurrent_requests)
   --weights-root DIR        load_weights reads backend paths only under DIR (default --save-dir with
                             --checkpoint; otherwise only tinker:// paths this server saved)
   --skyrl-errors            answer failed futures as HTTP 400 {detail} like SkyRL

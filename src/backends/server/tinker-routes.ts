@@ -54,6 +54,8 @@ export interface TinkerRouteOptions {
   tokens: AuthTokens;
   /** The directory backend paths of `load_weights` must lie under (see weights-root.ts). */
   weightsRoot?: string;
+  /** Work in flight per key, advertised in client/config. */
+  maxConcurrentPerKey: number;
 }
 
 /** A handler's answer: status and JSON body. */
@@ -86,7 +88,13 @@ export function tinkerRoutes(host: BackendHost, options: TinkerRouteOptions): Ma
   get('get_server_capabilities', () => ok({ supported_models: [{ model_name: host.modelName }] }));
   const emulation = host.emulation;
   post('client/config', () =>
-    ok(emulation.clientConfig({ maxChunkDatums: options.maxChunkDatums, maxChunkBytes: options.maxChunkBytes })),
+    ok(
+      emulation.clientConfig({
+        maxChunkDatums: options.maxChunkDatums,
+        maxChunkBytes: options.maxChunkBytes,
+        maxConcurrentPerKey: options.maxConcurrentPerKey,
+      }),
+    ),
   );
   // The SDK exchanges its key for a JWT when client/config says pjwt_auth_enabled (and for weights access tokens).
   post('auth/token', () => ok({ jwt: options.tokens.mint('turnwise') }));

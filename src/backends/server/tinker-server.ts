@@ -49,7 +49,10 @@ export interface TinkerServerOptions {
   maxBodyBytes?: number;
   /** Prompt bytes, prompts and sequences per OpenAI request; defaults in request-bounds.ts. */
   bounds?: Partial<RequestBounds>;
-  /** Work in flight per API key (requests, and Tinker futures until they settle); default 64. */
+  /**
+   * Work in flight per API key (requests, and Tinker futures until they settle), advertised to the SDK as
+   * `sample_max_concurrent_requests`; default 256 (unlimited for a run's own gateway).
+   */
   maxConcurrentPerKey?: number;
   /** The directory `load_weights` may read backend paths under; none = only `tinker://` paths of this server. */
   weightsRoot?: string;
@@ -128,7 +131,10 @@ export function createTinkerServer(options: TinkerServerOptions): TinkerServer {
   const bounds: RequestBounds = { ...DEFAULT_REQUEST_BOUNDS };
   for (const [name, value] of Object.entries(options.bounds ?? {}))
     if (value !== undefined) bounds[name as keyof RequestBounds] = value;
-  const workLimiter = new WorkLimiter(options.maxConcurrentPerKey ?? 64);
+  // A training run's own gateway serves its rollouts, as many at once as the run has: no limit per key there.
+  const workLimiter = new WorkLimiter(
+    options.maxConcurrentPerKey ?? (options.gateway ? Number.POSITIVE_INFINITY : 256),
+  );
   const tokens = new AuthTokens();
   const routes = new Map<string, Handler>([
     ...tinkerRoutes(host, {
@@ -140,6 +146,7 @@ export function createTinkerServer(options: TinkerServerOptions): TinkerServer {
       faults,
       tokens,
       weightsRoot: options.weightsRoot,
+      maxConcurrentPerKey: Math.min(2000, workLimiter.maxPerKey),
     }),
     ...openAiRoutes(host, modelName, options.gateway),
   ]);
