@@ -122,6 +122,17 @@ export async function startServe(args: string[]): Promise<StartedServe> {
   const maxChunkDatums =
     values['max-chunk-datums'] === undefined ? undefined : integer(values['max-chunk-datums'], '--max-chunk-datums');
   if (maxChunkDatums === 0) throw new ConfigError('--max-chunk-datums must be at least 1, got 0');
+  const apiKey = values['api-key'] ?? (process.env.TURNWISE_API_KEY || undefined);
+  if (apiKey !== undefined && apiKey.trim().length === 0)
+    throw new ConfigError(
+      `--api-key is empty (${JSON.stringify(apiKey)}); give a non-empty key, or none for an open server`,
+    );
+  const bounds = {
+    maxPromptBytes: positive(values['max-prompt-bytes'], '--max-prompt-bytes'),
+    maxPromptsPerRequest: positive(values['max-prompts-per-request'], '--max-prompts-per-request'),
+    maxSequencesPerRequest: positive(values['max-sequences-per-request'], '--max-sequences-per-request'),
+  };
+  const maxConcurrentPerKey = positive(values['max-concurrent-per-key'], '--max-concurrent-per-key');
 
   let backend: Backend;
   const saveDirectory = resolve(values['save-dir'] ?? 'serve-checkpoints');
@@ -160,33 +171,37 @@ export async function startServe(args: string[]): Promise<StartedServe> {
   }
 
   const faultSpec = values.faults ?? process.env.TURNWISE_FAULTS;
-  const server = createTinkerServer({
-    backend,
-    modelName: values['model-name'],
-    apiKey: values['api-key'] ?? (process.env.TURNWISE_API_KEY || undefined),
-    maxBodyBytes:
-      values['max-body-bytes'] === undefined ? undefined : integer(values['max-body-bytes'], '--max-body-bytes'),
-    emulate: emulation.profile,
-    failedFutureAs400: values['skyrl-errors'] ? true : undefined,
-    longPollMs: values['poll-hold-ms'] === undefined ? undefined : integer(values['poll-hold-ms'], '--poll-hold-ms'),
-    rateLimit: rate === undefined ? undefined : rate === 0 ? null : { requestsPerSecond: rate, burst: rate },
-    maxChunkDatums,
-    faults: faultSpec ? parseFaultSpec(faultSpec) : undefined,
-    checkpointIndexFile: values.checkpoint !== undefined ? join(saveDirectory, 'tinker-checkpoints.json') : undefined,
-    bounds: {
-      maxPromptBytes: positive(values['max-prompt-bytes'], '--max-prompt-bytes'),
-      maxPromptsPerRequest: positive(values['max-prompts-per-request'], '--max-prompts-per-request'),
-      maxSequencesPerRequest: positive(values['max-sequences-per-request'], '--max-sequences-per-request'),
-    },
-    maxConcurrentPerKey: positive(values['max-concurrent-per-key'], '--max-concurrent-per-key'),
-    weightsRoot:
-      values['weights-root'] !== undefined
-        ? resolve(values['weights-root'])
-        : values.checkpoint !== undefined
-          ? saveDirectory
-          : undefined,
-  });
-  const url = await server.listen(port, values.host);
+  let server: TinkerServer;
+  let url: string;
+  try {
+    server = createTinkerServer({
+      backend,
+      modelName: values['model-name'],
+      apiKey,
+      maxBodyBytes:
+        values['max-body-bytes'] === undefined ? undefined : integer(values['max-body-bytes'], '--max-body-bytes'),
+      emulate: emulation.profile,
+      failedFutureAs400: values['skyrl-errors'] ? true : undefined,
+      longPollMs: values['poll-hold-ms'] === undefined ? undefined : integer(values['poll-hold-ms'], '--poll-hold-ms'),
+      rateLimit: rate === undefined ? undefined : rate === 0 ? null : { requestsPerSecond: rate, burst: rate },
+      maxChunkDatums,
+      faults: faultSpec ? parseFaultSpec(faultSpec) : undefined,
+      checkpointIndexFile: values.checkpoint !== undefined ? join(saveDirectory, 'tinker-checkpoints.json') : undefined,
+      bounds,
+      maxConcurrentPerKey,
+      weightsRoot:
+        values['weights-root'] !== undefined
+          ? resolve(values['weights-root'])
+          : values.checkpoint !== undefined
+            ? saveDirectory
+            : undefined,
+    });
+    url = await server.listen(port, values.host);
+  } catch (error) {
+    // The backend (a worker thread for a checkpoint) must not outlive a server that never started.
+    await backend.close();
+    throw error;
+  }
   return {
     url,
     server,

@@ -82,8 +82,11 @@ describe('hostile input: turnwise serve', () => {
     const run = await runCaptured(['serve', '--test-backend', 'bigram', '--port', '0', '--api-key', '']);
     expect(run.code).not.toBe(0);
     expect(run.errors).toHaveLength(1);
-    expect(run.errors[0]).toMatch(/API key is empty/);
+    expect(run.errors[0]).toMatch(/--api-key is empty \(""\); give a non-empty key/);
     expect(run.errors[0]).not.toMatch(/\n\s+at /);
+    const zero = await runCaptured(['serve', '--test-backend', 'bigram', '--port', '0', '--max-prompt-bytes', '0']);
+    expect(zero.errors).toHaveLength(1);
+    expect(zero.errors[0]).toMatch(/--max-prompt-bytes must be at least 1, got "0"$/);
     for (const headers of [{ 'x-api-key': '' }, { authorization: 'Bearer ' }] as Record<string, string>[]) {
       const answer = await call(keyed.url, '/api/v1/create_session', {}, headers);
       expect(answer.status).toBe(401);
