@@ -2,8 +2,9 @@
  * The hostile-input suite: inputs a user (or a damaged disk) can hand turnwise, each answered by a
  * one-line error that names what was wrong and what was expected, never a stack trace, and nothing
  * already written is changed. Other suites hold the hostile cases of their own module (search
- * queries, safetensors headers, HTTP requests); this one holds those of the command line, configs
- * and run directories.
+ * queries, safetensors headers, HTTP requests: `turnwise serve`'s bounds, authentication and weights
+ * root are in src/backends/server/server-hostile.test.ts); this one holds those of the command line,
+ * configs and run directories.
  */
 import { spawnSync } from 'node:child_process';
 import {

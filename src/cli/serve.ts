@@ -38,8 +38,16 @@ server:
   --host HOST               default 127.0.0.1
   --port PORT               default 8000 (0 = any free port)
   --model-name NAME         the base_model clients ask for (default turnwise/<backend>)
-  --api-key KEY             required as X-API-Key or Bearer (default env TURNWISE_API_KEY; none = open)
-  --max-body-bytes N        default 33554432
+  --api-key KEY             required as X-API-Key or Bearer (default env TURNWISE_API_KEY; none = open, and a
+                            loud warning when --host is beyond loopback; an empty key is refused)
+  --max-body-bytes N        largest request body, also after zstd (default 33554432)
+  --max-prompt-bytes N      largest prompt text of an OpenAI request, checked before tokenising (default 262144)
+  --max-prompts-per-request N            prompts in one /v1/completions request (default 64)
+  --max-sequences-per-request N          prompts x n of one request (default 256)
+  --max-concurrent-per-key N             work in flight per API key, then 429 (default 256; advertised to the
+                                         SDK as sample_max_concurrent_requests)
+  --weights-root DIR        load_weights reads backend paths only under DIR (default --save-dir with
+                            --checkpoint; otherwise only tinker:// paths this server saved)
   --skyrl-errors            answer failed futures as HTTP 400 {detail} like SkyRL
   --faults SPEC             inject faults, e.g. delay=200,408=0.1,410=0.05,429=0.1,5xx=0.1,drop=0.05,\
 drop_after=0.05,seed=7;
@@ -80,6 +88,11 @@ export async function startServe(args: string[]): Promise<StartedServe> {
     'model-name': { type: 'string' },
     'api-key': { type: 'string' },
     'max-body-bytes': { type: 'string' },
+    'max-prompt-bytes': { type: 'string' },
+    'max-prompts-per-request': { type: 'string' },
+    'max-sequences-per-request': { type: 'string' },
+    'max-concurrent-per-key': { type: 'string' },
+    'weights-root': { type: 'string' },
     'skyrl-errors': { type: 'boolean', default: false },
     faults: { type: 'string' },
     emulate: { type: 'string' },
@@ -109,6 +122,17 @@ export async function startServe(args: string[]): Promise<StartedServe> {
   const maxChunkDatums =
     values['max-chunk-datums'] === undefined ? undefined : integer(values['max-chunk-datums'], '--max-chunk-datums');
   if (maxChunkDatums === 0) throw new ConfigError('--max-chunk-datums must be at least 1, got 0');
+  const apiKey = values['api-key'] ?? (process.env.TURNWISE_API_KEY || undefined);
+  if (apiKey !== undefined && apiKey.trim().length === 0)
+    throw new ConfigError(
+      `--api-key is empty (${JSON.stringify(apiKey)}); give a non-empty key, or none for an open server`,
+    );
+  const bounds = {
+    maxPromptBytes: positive(values['max-prompt-bytes'], '--max-prompt-bytes'),
+    maxPromptsPerRequest: positive(values['max-prompts-per-request'], '--max-prompts-per-request'),
+    maxSequencesPerRequest: positive(values['max-sequences-per-request'], '--max-sequences-per-request'),
+  };
+  const maxConcurrentPerKey = positive(values['max-concurrent-per-key'], '--max-concurrent-per-key');
 
   let backend: Backend;
   const saveDirectory = resolve(values['save-dir'] ?? 'serve-checkpoints');
@@ -147,21 +171,37 @@ export async function startServe(args: string[]): Promise<StartedServe> {
   }
 
   const faultSpec = values.faults ?? process.env.TURNWISE_FAULTS;
-  const server = createTinkerServer({
-    backend,
-    modelName: values['model-name'],
-    apiKey: values['api-key'] ?? (process.env.TURNWISE_API_KEY || undefined),
-    maxBodyBytes:
-      values['max-body-bytes'] === undefined ? undefined : integer(values['max-body-bytes'], '--max-body-bytes'),
-    emulate: emulation.profile,
-    failedFutureAs400: values['skyrl-errors'] ? true : undefined,
-    longPollMs: values['poll-hold-ms'] === undefined ? undefined : integer(values['poll-hold-ms'], '--poll-hold-ms'),
-    rateLimit: rate === undefined ? undefined : rate === 0 ? null : { requestsPerSecond: rate, burst: rate },
-    maxChunkDatums,
-    faults: faultSpec ? parseFaultSpec(faultSpec) : undefined,
-    checkpointIndexFile: values.checkpoint !== undefined ? join(saveDirectory, 'tinker-checkpoints.json') : undefined,
-  });
-  const url = await server.listen(port, values.host);
+  let server: TinkerServer;
+  let url: string;
+  try {
+    server = createTinkerServer({
+      backend,
+      modelName: values['model-name'],
+      apiKey,
+      maxBodyBytes:
+        values['max-body-bytes'] === undefined ? undefined : integer(values['max-body-bytes'], '--max-body-bytes'),
+      emulate: emulation.profile,
+      failedFutureAs400: values['skyrl-errors'] ? true : undefined,
+      longPollMs: values['poll-hold-ms'] === undefined ? undefined : integer(values['poll-hold-ms'], '--poll-hold-ms'),
+      rateLimit: rate === undefined ? undefined : rate === 0 ? null : { requestsPerSecond: rate, burst: rate },
+      maxChunkDatums,
+      faults: faultSpec ? parseFaultSpec(faultSpec) : undefined,
+      checkpointIndexFile: values.checkpoint !== undefined ? join(saveDirectory, 'tinker-checkpoints.json') : undefined,
+      bounds,
+      maxConcurrentPerKey,
+      weightsRoot:
+        values['weights-root'] !== undefined
+          ? resolve(values['weights-root'])
+          : values.checkpoint !== undefined
+            ? saveDirectory
+            : undefined,
+    });
+    url = await server.listen(port, values.host);
+  } catch (error) {
+    // The backend (a worker thread for a checkpoint) must not outlive a server that never started.
+    await backend.close();
+    throw error;
+  }
   return {
     url,
     server,
@@ -177,6 +217,14 @@ function integer(text: string, flag: string): number {
   const value = Number(text);
   if (!Number.isInteger(value) || value < 0)
     throw new ConfigError(`${flag} must be a non-negative integer, got ${JSON.stringify(text)}`);
+  return value;
+}
+
+/** An optional limit: undefined when not given (the server's default), else an integer of at least 1. */
+function positive(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  const value = integer(text, flag);
+  if (value < 1) throw new ConfigError(`${flag} must be at least 1, got ${JSON.stringify(text)}`);
   return value;
 }
 

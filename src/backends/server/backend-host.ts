@@ -70,6 +70,8 @@ interface Model {
   sessionId: string;
   ordering: SeqOrdering;
   chunks: { data: Datum[]; sizes: number[]; requestIds: string[] } | undefined;
+  /** The LoRA rank create_model asked for (echoed by weights_info). */
+  loraRank: number | undefined;
 }
 
 interface SamplingSession {
@@ -97,6 +99,8 @@ export class BackendHost {
   private readonly samplerPaths = new Map<string, number>();
   /** `tinker://` checkpoint paths to the backend's own paths (kept after a model is unloaded). */
   private readonly checkpoints = new Map<string, string>();
+  /** `tinker://` checkpoint paths to the LoRA rank of the model that saved them. */
+  private readonly checkpointRanks = new Map<string, number>();
   private readonly seeds: Random;
   private counter = 0;
   private readonly sweeper: NodeJS.Timeout;
@@ -141,7 +145,7 @@ export class BackendHost {
    * SkyRL, the model id is known at once but the model is created by a job of the queue, and a
    * base model this server does not serve fails the future instead of the request.
    */
-  createModel(sessionId: string, baseModel: string): { requestId: string; modelId: string } {
+  createModel(sessionId: string, baseModel: string, loraRank?: number): { requestId: string; modelId: string } {
     this.requireSession(sessionId);
     const unknownBase =
       `base_model ${JSON.stringify(baseModel)} is not served here; ` +
@@ -156,6 +160,7 @@ export class BackendHost {
         sessionId,
         ordering: new SeqOrdering(id, this.options.seqGapTimeoutMs ?? 60_000),
         chunks: undefined,
+        loraRank,
       });
       this.futures.resolve(requestId, { model_id: id, type: 'create_model' });
     };
@@ -165,6 +170,28 @@ export class BackendHost {
         .enqueue(true, async () => create())
         .catch((error) => this.futures.fail(requestId, errorMessage(error), categoryOf(error)));
     return { requestId, modelId: id };
+  }
+
+  /**
+   * `weights_info` of a checkpoint this server saved: its base model and the LoRA rank the model
+   * was created with (the SDK's `create_training_client_from_state` creates a model of that rank,
+   * then loads the state). The server trains every weight whatever the rank; the rank is echoed.
+   */
+  weightsInfo(tinkerPath: string): Record<string, unknown> {
+    if (!this.checkpoints.has(tinkerPath))
+      throw new HttpError(
+        404,
+        `checkpoint ${tinkerPath} is not known to this server; save_weights returns the paths it knows`,
+      );
+    const rank = this.checkpointRanks.get(tinkerPath);
+    return {
+      base_model: this.modelName,
+      is_lora: rank !== undefined && rank > 0,
+      lora_rank: rank ?? null,
+      train_unembed: null,
+      train_mlp: null,
+      train_attn: null,
+    };
   }
 
   /** Model info. */
@@ -280,6 +307,7 @@ export class BackendHost {
       const written = await this.backend.save(checkpoint);
       const path = `tinker://${model.id}/weights/${checkpoint}`;
       this.checkpoints.set(path, written);
+      if (model.loraRank !== undefined) this.checkpointRanks.set(path, model.loraRank);
       if (this.options.checkpointIndexFile)
         await writeFileAtomic(
           this.options.checkpointIndexFile,

@@ -55,7 +55,11 @@ export interface Emulation {
   /** Default sampling rate limit, if any. */
   rateLimit?: RateLimit;
   /** The `client/config` answer, given the server's chunk limits. */
-  clientConfig(limits: { maxChunkDatums: number; maxChunkBytes: number }): Record<string, unknown>;
+  clientConfig(limits: {
+    maxChunkDatums: number;
+    maxChunkBytes: number;
+    maxConcurrentPerKey: number;
+  }): Record<string, unknown>;
 }
 
 const PROFILES: Record<EmulationProfile, Emulation> = {
@@ -74,7 +78,8 @@ const PROFILES: Record<EmulationProfile, Emulation> = {
       turnwise_extensions: true,
       fwdbwd_max_chunk_len: limits.maxChunkDatums,
       fwdbwd_max_chunk_bytes_count: limits.maxChunkBytes,
-      sample_max_concurrent_requests: 2000,
+      // The SDK keeps its sampling requests in flight under this, the server's limit of work per key.
+      sample_max_concurrent_requests: limits.maxConcurrentPerKey,
     }),
   },
   skyrl: {
@@ -105,7 +110,8 @@ const PROFILES: Record<EmulationProfile, Emulation> = {
       fwdbwd_max_chunk_len: limits.maxChunkDatums,
       fwdbwd_max_chunk_bytes_count: limits.maxChunkBytes,
       parallel_fwdbwd_chunks: false,
-      sample_max_concurrent_requests: 2000,
+      // The SDK keeps its sampling requests in flight under this, the server's limit of work per key.
+      sample_max_concurrent_requests: limits.maxConcurrentPerKey,
       proto_compress_fwdbwd: false,
     }),
   },

@@ -84,6 +84,13 @@ export class FutureStore {
     return entry.state;
   }
 
+  /** Calls `callback` once the future finishes (at once when it is unknown or already finished, or the store closes). */
+  onSettled(id: string, callback: () => void): void {
+    const entry = this.entries.get(id);
+    if (entry?.state.status !== 'pending') callback();
+    else entry.waiters.push(callback);
+  }
+
   /** Stops the sweeper. */
   close(): void {
     clearInterval(this.sweeper);

@@ -1,9 +1,10 @@
 /**
- * Small HTTP helpers of the server (node:http, no framework): reading a JSON body under a size
- * limit, answering JSON, and `HttpError`, the one way a handler refuses a request with a status
- * and a message that names what was wrong.
+ * Small HTTP helpers of the server (node:http, no framework): reading a body under a size limit
+ * (and undoing `Content-Encoding: zstd` under the same limit), answering JSON, and `HttpError`, the
+ * one way a handler refuses a request with a status and a message that names what was wrong.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Decompress } from 'fzstd';
 import type { z } from 'zod';
 
 /** A refusal with an HTTP status; the message is sent as `{"detail": message}`. */
@@ -18,8 +19,8 @@ export class HttpError extends Error {
   }
 }
 
-/** Reads the whole body as UTF-8 text, refusing more than `maxBytes` with 413. */
-export function readBody(request: IncomingMessage, maxBytes: number): Promise<string> {
+/** Reads the whole body, refusing more than `maxBytes` with 413. */
+export function readBody(request: IncomingMessage, maxBytes: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(request.headers['content-length']);
     if (Number.isFinite(declared) && declared > maxBytes) {
@@ -45,12 +46,42 @@ export function readBody(request: IncomingMessage, maxBytes: number): Promise<st
       parts.push(part);
     });
     request.on('end', () => {
-      if (!failed) resolve(Buffer.concat(parts).toString('utf8'));
+      if (!failed) resolve(Buffer.concat(parts));
     });
     request.on('error', (error) => {
       if (!failed) reject(new HttpError(400, `could not read the request body: ${error.message}`));
     });
   });
+}
+
+/**
+ * Undoes the body's `Content-Encoding` (identity or zstd, as the Tinker SDK sends forward_backward),
+ * refusing an output past `maxBytes` with 413 as soon as it is reached, so a small compressed body
+ * cannot expand without bound.
+ */
+export function decodeBody(body: Buffer, encoding: string | undefined, maxBytes: number): Buffer {
+  const name = (encoding ?? '').trim().toLowerCase();
+  if (name === '' || name === 'identity') return body;
+  if (name !== 'zstd')
+    throw new HttpError(415, `Content-Encoding ${JSON.stringify(encoding)} is not supported; send identity or zstd`);
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  const tooLarge = new HttpError(
+    413,
+    `zstd request body expands past the server's limit of ${maxBytes} bytes; send smaller chunks`,
+  );
+  const stream = new Decompress((part) => {
+    size += part.length;
+    if (size > maxBytes) throw tooLarge;
+    parts.push(part.slice());
+  });
+  try {
+    stream.push(body, true);
+  } catch (error) {
+    if (error === tooLarge) throw error;
+    throw new HttpError(400, `request body is not valid zstd: ${(error as Error).message}`);
+  }
+  return Buffer.concat(parts);
 }
 
 /** Parses JSON text, refusing invalid JSON with 400. */

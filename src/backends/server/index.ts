@@ -15,3 +15,5 @@ export {
   type EmulationProfile,
   type RateLimit,
 } from './emulation.js';
+export { PROTOBUF_CONTENT_TYPE, TINKER_PROTO } from './tinker-proto.js';
+export { DEFAULT_REQUEST_BOUNDS, type RequestBounds } from './request-bounds.js';

@@ -21,10 +21,12 @@ import {
   SessionHeartbeatRequestSchema,
   modelInputTokens,
 } from '../tinker/wire-schema.js';
+import type { AuthTokens } from './auth-tokens.js';
 import type { BackendHost } from './backend-host.js';
 import type { FaultInjector } from './fault-injector.js';
 import { HttpError, validate } from './http-io.js';
 import type { SseWriter } from './sse-writer.js';
+import { resolveWeightsPath } from './weights-root.js';
 
 /** What a route handler receives. */
 export interface RouteContext {
@@ -48,6 +50,12 @@ export interface TinkerRouteOptions {
   maxChunkBytes: number;
   /** Count-based faults (held polls). */
   faults?: FaultInjector;
+  /** Mints the JWTs of `auth/token`. */
+  tokens: AuthTokens;
+  /** The directory backend paths of `load_weights` must lie under (see weights-root.ts). */
+  weightsRoot?: string;
+  /** Work in flight per key, advertised in client/config. */
+  maxConcurrentPerKey: number;
 }
 
 /** A handler's answer: status and JSON body. */
@@ -80,8 +88,22 @@ export function tinkerRoutes(host: BackendHost, options: TinkerRouteOptions): Ma
   get('get_server_capabilities', () => ok({ supported_models: [{ model_name: host.modelName }] }));
   const emulation = host.emulation;
   post('client/config', () =>
-    ok(emulation.clientConfig({ maxChunkDatums: options.maxChunkDatums, maxChunkBytes: options.maxChunkBytes })),
+    ok(
+      emulation.clientConfig({
+        maxChunkDatums: options.maxChunkDatums,
+        maxChunkBytes: options.maxChunkBytes,
+        maxConcurrentPerKey: options.maxConcurrentPerKey,
+      }),
+    ),
   );
+  // The SDK exchanges its key for a JWT when client/config says pjwt_auth_enabled (and for weights access tokens).
+  post('auth/token', () => ok({ jwt: options.tokens.mint('turnwise') }));
+  post('weights_info', ({ body }) => {
+    const path = (body as { tinker_path?: unknown } | undefined)?.tinker_path;
+    if (typeof path !== 'string')
+      throw new HttpError(400, 'invalid weights_info request: tinker_path: expected a string');
+    return ok(host.weightsInfo(path));
+  });
   post('create_session', ({ body }) => {
     validate(CreateSessionRequestSchema, body, 'create_session');
     return ok({ type: 'create_session', session_id: host.createSession() });
@@ -92,7 +114,7 @@ export function tinkerRoutes(host: BackendHost, options: TinkerRouteOptions): Ma
   });
   post('create_model', ({ body }) => {
     const request = validate(CreateModelRequestSchema, body, 'create_model');
-    const { requestId, modelId } = host.createModel(request.session_id, request.base_model);
+    const { requestId, modelId } = host.createModel(request.session_id, request.base_model, request.lora_config?.rank);
     // SkyRL answers the model id at once; the model exists once the future resolves.
     if (emulation.immediateModelId)
       return ok({
@@ -138,10 +160,14 @@ export function tinkerRoutes(host: BackendHost, options: TinkerRouteOptions): Ma
       model_id: request.model_id,
     });
   });
-  post('load_weights', ({ body, rawBody }) => {
+  post('load_weights', async ({ body, rawBody }) => {
     const request = validate(LoadWeightsRequestSchema, body, 'load_weights');
+    // A tinker:// path is one this server wrote (the host looks it up); any other path must lie under the root.
+    const path = request.path.startsWith('tinker://')
+      ? request.path
+      : await resolveWeightsPath(request.path, options.weightsRoot);
     return ok({
-      request_id: host.submitLoad(request.model_id, request.seq_id, request.path, request.optimizer, rawBody),
+      request_id: host.submitLoad(request.model_id, request.seq_id, path, request.optimizer, rawBody),
       model_id: request.model_id,
     });
   });

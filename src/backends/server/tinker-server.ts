@@ -7,30 +7,57 @@
  * its immediate model id and sampler; hosted Tinker's chunk and rate limits; see emulation.ts).
  * Backend work runs through the host's job queue, so health checks answer while a training step
  * runs; a backend that computes synchronously belongs in a `WorkerBackend`.
+ *
+ * Every request is bounded before work starts: the key is checked before routing (an empty key is
+ * refused, a JWT from `auth/token` is accepted), the body size (also after zstd), prompt bytes,
+ * prompts and sequences per request (request-bounds.ts), work in flight per key (work-limiter.ts),
+ * and `load_weights` reads only under `weightsRoot` (weights-root.ts). forward_backward may come as
+ * the SDK's protobuf, and results go back as protobuf when asked by `Accept` (tinker-proto.ts).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Backend } from '../backend.js';
-import { errorMessage, TurnwiseError } from '../../errors.js';
+import { ConfigError, errorMessage, TurnwiseError } from '../../errors.js';
+import { AuthTokens, sameText } from './auth-tokens.js';
 import { BackendHost } from './backend-host.js';
 import { emulationProfile, RateLimiter, type EmulationProfile, type RateLimit } from './emulation.js';
 import { FaultInjector, type FaultConfig } from './fault-injector.js';
-import { HttpError, parseJson, readBody, sendJson } from './http-io.js';
+import { decodeBody, HttpError, parseJson, readBody, sendJson } from './http-io.js';
 import { OpenAiError } from './openai-schema.js';
 import type { GatewayHooks } from './gateway-hooks.js';
 import { openAiRoutes } from './openai-routes.js';
+import { checkRequestBounds, DEFAULT_REQUEST_BOUNDS, type RequestBounds } from './request-bounds.js';
 import { SseWriter } from './sse-writer.js';
+import {
+  decodeForwardBackwardRequest,
+  encodeForwardBackwardOutput,
+  encodeSampleResponse,
+  PROTOBUF_CONTENT_TYPE,
+  protoResultKind,
+} from './tinker-proto.js';
 import { tinkerRoutes, type RouteAnswer, type RouteContext } from './tinker-routes.js';
+import { WorkLimiter } from './work-limiter.js';
 
 /** Options of a server. */
 export interface TinkerServerOptions {
   backend: Backend;
   /** The base model name clients ask for; default `turnwise/<backend name>`. */
   modelName?: string;
-  /** Required as `X-API-Key` or `Authorization: Bearer` when set (healthz stays open). */
+  /** Required as `X-API-Key` or `Authorization: Bearer` when set (healthz stays open); never empty. */
   apiKey?: string;
-  /** Largest request body; default 32 MB. */
+  /** Largest request body, before and after zstd; default 32 MB. */
   maxBodyBytes?: number;
+  /** Prompt bytes, prompts and sequences per OpenAI request; defaults in request-bounds.ts. */
+  bounds?: Partial<RequestBounds>;
+  /**
+   * Work in flight per API key (requests, and Tinker futures until they settle), advertised to the SDK as
+   * `sample_max_concurrent_requests`; default 256 (unlimited for a run's own gateway).
+   */
+  maxConcurrentPerKey?: number;
+  /** The directory `load_weights` may read backend paths under; none = only `tinker://` paths of this server. */
+  weightsRoot?: string;
+  /** Where the warning about an open server beyond loopback goes; default stderr. */
+  warn?: (message: string) => void;
   /** Chunk limits advertised in `client/config` and enforced on forward_backward. */
   maxChunkDatums?: number;
   maxChunkBytes?: number;
@@ -80,6 +107,10 @@ type Handler = (context: RouteContext) => Promise<RouteAnswer> | RouteAnswer;
 
 /** Creates a Tinker-protocol server over `options.backend`. */
 export function createTinkerServer(options: TinkerServerOptions): TinkerServer {
+  if (options.apiKey !== undefined && options.apiKey.trim().length === 0)
+    throw new ConfigError(
+      `the API key is empty (${JSON.stringify(options.apiKey)}); give a non-empty --api-key, or none for an open server`,
+    );
   const modelName = options.modelName ?? `turnwise/${options.backend.name}`;
   const emulation = emulationProfile(options.emulate ?? 'turnwise');
   const host = new BackendHost({
@@ -97,6 +128,14 @@ export function createTinkerServer(options: TinkerServerOptions): TinkerServer {
   const limiter = rateLimit ? new RateLimiter(rateLimit) : undefined;
   const counters = { rateLimited: 0 };
   const maxBodyBytes = options.maxBodyBytes ?? 32 * 1024 * 1024;
+  const bounds: RequestBounds = { ...DEFAULT_REQUEST_BOUNDS };
+  for (const [name, value] of Object.entries(options.bounds ?? {}))
+    if (value !== undefined) bounds[name as keyof RequestBounds] = value;
+  // A training run's own gateway serves its rollouts, as many at once as the run has: no limit per key there.
+  const workLimiter = new WorkLimiter(
+    options.maxConcurrentPerKey ?? (options.gateway ? Number.POSITIVE_INFINITY : 256),
+  );
+  const tokens = new AuthTokens();
   const routes = new Map<string, Handler>([
     ...tinkerRoutes(host, {
       longPollMs: options.longPollMs ?? emulation.longPollMs,
@@ -105,6 +144,9 @@ export function createTinkerServer(options: TinkerServerOptions): TinkerServer {
       maxChunkDatums: options.maxChunkDatums ?? 1024,
       maxChunkBytes: options.maxChunkBytes ?? 5_000_000,
       faults,
+      tokens,
+      weightsRoot: options.weightsRoot,
+      maxConcurrentPerKey: Math.min(2000, workLimiter.maxPerKey),
     }),
     ...openAiRoutes(host, modelName, options.gateway),
   ]);
@@ -134,13 +176,14 @@ export function createTinkerServer(options: TinkerServerOptions): TinkerServer {
     }
     if (path === '/api/v1/healthz' || path === '/healthz' || path === '/health')
       return sendJson(response, 200, { status: 'ok' });
-    const handler = routes.get(`${method} ${path}`);
+    // Authenticate before routing: a bad key learns nothing of the routes.
+    const key = options.apiKey === undefined ? 'open' : checkApiKey(request, options.apiKey, tokens);
+    let handler = routes.get(`${method} ${path}`);
     if (!handler) {
       const other = [...routes.keys()].find((key) => key.endsWith(` ${path}`));
       if (other) throw new HttpError(405, `${method} is not allowed on ${path}; use ${other.split(' ')[0]}`);
       throw new HttpError(404, `no route ${method} ${path}; Tinker routes live under /api/v1, OpenAI routes under /v1`);
     }
-    if (options.apiKey !== undefined) checkApiKey(request, options.apiKey);
     if (path.startsWith('/api/v1/') && faults.takePause()) {
       request.resume();
       return sendJson(response, 402, {
@@ -175,10 +218,46 @@ export function createTinkerServer(options: TinkerServerOptions): TinkerServer {
       return sendJson(response, 408, { detail: 'long poll timed out (injected fault)', queue_state: 'active' });
     if (fault === '410')
       return sendJson(response, 410, { detail: 'future expired (injected fault); resubmit the request' });
-    const rawBody = method === 'POST' ? await readBody(request, maxBodyBytes) : '';
-    const body = method === 'POST' ? parseJson(rawBody) : undefined;
-    options.onRequest?.({ method, path, headers: request.headers, body });
-    const answer = await handler({ body, rawBody, param, rollout });
+    const release = LIGHT_ROUTES.has(path) ? () => {} : workLimiter.acquire(key);
+    let answer: RouteAnswer;
+    try {
+      let rawBody = '';
+      let body: unknown;
+      if (method === 'POST') {
+        const bytes = decodeBody(
+          await readBody(request, maxBodyBytes),
+          headerText(request.headers['content-encoding']),
+          maxBodyBytes,
+        );
+        if (headerText(request.headers['content-type'])?.toLowerCase().includes(PROTOBUF_CONTENT_TYPE)) {
+          if (path !== '/api/v1/forward_backward')
+            throw new HttpError(
+              415,
+              `${path} takes JSON; only /api/v1/forward_backward takes ${PROTOBUF_CONTENT_TYPE}`,
+            );
+          const decoded = decodeForwardBackwardRequest(bytes);
+          if (decoded.forwardOnly) {
+            path = '/api/v1/forward';
+            handler = routes.get(`POST ${path}`)!;
+          }
+          body = decoded.body;
+          rawBody = bytes.toString('latin1');
+        } else {
+          rawBody = bytes.toString('utf8');
+          body = parseJson(rawBody);
+        }
+      }
+      if (path.startsWith('/v1/')) checkRequestBounds(body, bounds);
+      options.onRequest?.({ method, path, headers: request.headers, body });
+      answer = await handler({ body, rawBody, param, rollout });
+    } catch (error) {
+      release();
+      throw error;
+    }
+    // A submit's work lasts until its future settles; everything else until the answer is sent.
+    const requestId = 'body' in answer ? (answer.body as { request_id?: unknown } | null)?.request_id : undefined;
+    if (typeof requestId === 'string' && path !== '/api/v1/retrieve_future') host.futures.onSettled(requestId, release);
+    else response.on('close', release);
     if ('stream' in answer) {
       const sse = new SseWriter(response);
       try {
@@ -190,6 +269,18 @@ export function createTinkerServer(options: TinkerServerOptions): TinkerServer {
       return;
     }
     if (fault === 'drop_after') return void request.socket.destroy();
+    const accept = headerText(request.headers.accept) ?? '';
+    const kind =
+      answer.status === 200 && accept.includes(PROTOBUF_CONTENT_TYPE) ? protoResultKind(answer.body) : undefined;
+    if (kind) {
+      const bytes =
+        kind === 'sample'
+          ? encodeSampleResponse(answer.body as Parameters<typeof encodeSampleResponse>[0])
+          : encodeForwardBackwardOutput(answer.body as Parameters<typeof encodeForwardBackwardOutput>[0]);
+      response.writeHead(200, { 'content-type': PROTOBUF_CONTENT_TYPE, 'content-length': bytes.length });
+      response.end(bytes);
+      return;
+    }
     sendJson(response, answer.status, answer.body);
   }
 
@@ -217,6 +308,12 @@ export function createTinkerServer(options: TinkerServerOptions): TinkerServer {
     faults,
     counters,
     listen(port = 0, hostname = '127.0.0.1') {
+      if (options.apiKey === undefined && !isLoopback(hostname))
+        (options.warn ?? ((message: string) => process.stderr.write(`${message}\n`)))(
+          `WARNING: turnwise serve is listening on ${hostname}, beyond loopback, WITHOUT an API key: anyone who ` +
+            `can reach this port can train, sample and load weights. Set --api-key (or TURNWISE_API_KEY), ` +
+            `or bind --host 127.0.0.1.`,
+        );
       return new Promise((resolve, reject) => {
         http.once('error', reject);
         http.listen(port, hostname, () => {
@@ -256,16 +353,34 @@ function errorBody(url: string, error: unknown): Record<string, unknown> {
   return { error: fields, detail: fields.message };
 }
 
-function checkApiKey(request: IncomingMessage, apiKey: string): void {
-  const header = request.headers['x-api-key'];
-  const bearer = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '')?.[1];
-  const given = (Array.isArray(header) ? header[0] : header) ?? bearer;
-  if (given !== apiKey) {
-    throw new HttpError(
-      401,
-      given === undefined ? 'missing API key: send it as X-API-Key (or Authorization: Bearer)' : 'invalid API key',
-    );
-  }
+/** Routes that start no work of their own (polls, heartbeats, configuration): not counted per key. */
+const LIGHT_ROUTES = new Set([
+  '/api/v1/retrieve_future',
+  '/api/v1/session_heartbeat',
+  '/api/v1/client/config',
+  '/api/v1/auth/token',
+  '/api/v1/get_server_capabilities',
+  '/api/v1/turnwise_stats',
+]);
+
+/** Checks the key (or a JWT of `auth/token`) and returns it as the key work is counted under. */
+function checkApiKey(request: IncomingMessage, apiKey: string, tokens: AuthTokens): string {
+  const header = headerText(request.headers['x-api-key']);
+  const bearer = /^Bearer\s*(.*)$/i.exec(request.headers.authorization ?? '')?.[1];
+  const given = header ?? bearer;
+  if (given === undefined) throw new HttpError(401, 'missing API key: send it as X-API-Key (or Authorization: Bearer)');
+  if (given.trim().length === 0) throw new HttpError(401, 'empty API key: send the server key as X-API-Key');
+  if (sameText(given, apiKey)) return apiKey;
+  if (tokens.verify(given)) return apiKey;
+  throw new HttpError(401, 'invalid API key');
+}
+
+function headerText(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '::1' || hostname === '[::1]' || /^127\./.test(hostname);
 }
 
 /** `path` without its trailing slashes; `/\/+$/` backtracks quadratically on a long run of slashes mid-path. */
