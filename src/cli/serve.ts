@@ -33,6 +33,11 @@ backend (one of):
   --backend-options JSON
   --tokenizer-from DIR
   --test-backend bigram     the bigram test double (for trying the protocol; not a language model)
+  --lora                    honour create_model's lora_config: the engine trains a LoRA adapter (rank and
+                            modules from the request, alpha --lora-alpha, default 32 as SkyRL) and saves it in
+                            PEFT format, offered as the archive of named sampler weights (turnwise export);
+                            without it the engine trains full weights whatever the client asks
+  --lora-alpha N
 
 server:
   --host HOST               default 127.0.0.1
@@ -86,6 +91,8 @@ export async function startServe(args: string[]): Promise<StartedServe> {
     'poll-hold-ms': { type: 'string' },
     'rate-limit': { type: 'string' },
     'max-chunk-datums': { type: 'string' },
+    lora: { type: 'boolean', default: false },
+    'lora-alpha': { type: 'string' },
   } as const;
   let values: ReturnType<typeof parseArgs<{ args: string[]; strict: true; options: typeof options }>>['values'];
   try {
@@ -109,6 +116,10 @@ export async function startServe(args: string[]): Promise<StartedServe> {
   const maxChunkDatums =
     values['max-chunk-datums'] === undefined ? undefined : integer(values['max-chunk-datums'], '--max-chunk-datums');
   if (maxChunkDatums === 0) throw new ConfigError('--max-chunk-datums must be at least 1, got 0');
+  const loraAlpha = values['lora-alpha'] === undefined ? undefined : Number(values['lora-alpha']);
+  if (loraAlpha !== undefined && !(Number.isFinite(loraAlpha) && loraAlpha > 0))
+    throw new ConfigError(`--lora-alpha must be a number > 0, got ${JSON.stringify(values['lora-alpha'])}`);
+  if (loraAlpha !== undefined && !values.lora) throw new ConfigError('--lora-alpha needs --lora');
 
   let backend: Backend;
   const saveDirectory = resolve(values['save-dir'] ?? 'serve-checkpoints');
@@ -160,6 +171,7 @@ export async function startServe(args: string[]): Promise<StartedServe> {
     maxChunkDatums,
     faults: faultSpec ? parseFaultSpec(faultSpec) : undefined,
     checkpointIndexFile: values.checkpoint !== undefined ? join(saveDirectory, 'tinker-checkpoints.json') : undefined,
+    ...(values.lora ? { lora: { ...(loraAlpha !== undefined ? { alpha: loraAlpha } : {}) } } : {}),
   });
   const url = await server.listen(port, values.host);
   return {

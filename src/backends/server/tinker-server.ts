@@ -48,6 +48,8 @@ export interface TinkerServerOptions {
   maxConcurrentSamples?: number;
   /** Persists the `tinker://` checkpoint paths across restarts (see BackendHostOptions). */
   checkpointIndexFile?: string;
+  /** Honour create_model's `lora_config` (the backend trains a LoRA; see BackendHostOptions). */
+  lora?: { alpha?: number };
   seed?: number;
   /** Called for every routed request after its body was read (request logs, tests). */
   /** Hooks of a training run serving its policy to agents (see gateway-hooks.ts). */
@@ -91,6 +93,7 @@ export function createTinkerServer(options: TinkerServerOptions): TinkerServer {
     maxConcurrentSamples: options.maxConcurrentSamples,
     seed: options.seed,
     checkpointIndexFile: options.checkpointIndexFile,
+    lora: options.lora,
   });
   const faults = new FaultInjector(options.faults);
   const rateLimit = options.rateLimit === undefined ? emulation.rateLimit : options.rateLimit;
@@ -127,6 +130,15 @@ export function createTinkerServer(options: TinkerServerOptions): TinkerServer {
       param = decodeURIComponent(sampler[1]!);
       path = '/api/v1/samplers/:id';
     }
+    const archive = /^\/api\/v1\/training_runs\/([^/]+)\/checkpoints\/(?:(weights|sampler_weights)\/)?([^/]+)\/(archive|download)$/.exec(
+      path,
+    );
+    if (archive) {
+      // `<kind>/<name>` as the SDK sends it, or SkyRL's bare sampler checkpoint name.
+      const [run, kind, name] = [archive[1]!, archive[2] ?? 'sampler_weights', archive[3]!].map(decodeURIComponent);
+      param = `tinker://${run}/${kind}/${name}`;
+      path = `/api/v1/training_runs/:run/checkpoints/:checkpoint/${archive[4]}`;
+    }
     const model = /^\/v1\/models\/(.+)$/.exec(path);
     if (model) {
       param = decodeURIComponent(model[1]!);
@@ -140,7 +152,8 @@ export function createTinkerServer(options: TinkerServerOptions): TinkerServer {
       if (other) throw new HttpError(405, `${method} is not allowed on ${path}; use ${other.split(' ')[0]}`);
       throw new HttpError(404, `no route ${method} ${path}; Tinker routes live under /api/v1, OpenAI routes under /v1`);
     }
-    if (options.apiKey !== undefined) checkApiKey(request, options.apiKey);
+    // A signed download URL is its own credential (its route checks the signature), as a storage URL is.
+    if (options.apiKey !== undefined && !path.endsWith(':checkpoint/download')) checkApiKey(request, options.apiKey);
     if (path.startsWith('/api/v1/') && faults.takePause()) {
       request.resume();
       return sendJson(response, 402, {
@@ -178,7 +191,7 @@ export function createTinkerServer(options: TinkerServerOptions): TinkerServer {
     const rawBody = method === 'POST' ? await readBody(request, maxBodyBytes) : '';
     const body = method === 'POST' ? parseJson(rawBody) : undefined;
     options.onRequest?.({ method, path, headers: request.headers, body });
-    const answer = await handler({ body, rawBody, param, rollout });
+    const answer = await handler({ body, rawBody, param, rollout, query: url.searchParams });
     if ('stream' in answer) {
       const sse = new SseWriter(response);
       try {
@@ -190,7 +203,11 @@ export function createTinkerServer(options: TinkerServerOptions): TinkerServer {
       return;
     }
     if (fault === 'drop_after') return void request.socket.destroy();
-    sendJson(response, answer.status, answer.body);
+    if ('bytes' in answer) {
+      response.writeHead(answer.status, { ...answer.headers, 'content-length': answer.bytes.byteLength });
+      return void response.end(answer.bytes);
+    }
+    sendJson(response, answer.status, answer.body, answer.headers);
   }
 
   const http = createServer((request, response) => {
