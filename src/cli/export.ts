@@ -45,7 +45,8 @@ export const command: Command = {
     }
     if (positionals.length !== 1)
       throw new ConfigError(
-        `export takes one RUN (a run directory or a tinker:// path), got ${positionals.length}; see \`turnwise export --help\``,
+        `export takes one RUN (a run directory or a tinker:// path), got ${positionals.length}; ` +
+          'see `turnwise export --help`',
       );
     if (values.out === undefined) throw new ConfigError('export needs --out DIR, the directory to write');
     const keyName = values['api-key-env'] ?? (positionals[0]!.startsWith('tinker://') ? 'TINKER_API_KEY' : undefined);

@@ -25,8 +25,10 @@ export interface HfDirectoryContents {
 
 const GENERATION_CONFIG = 'generation_config.json';
 /** Files never carried over: weights in any format, optimiser and trainer state, adapters, the config itself. */
-const LEFT_BEHIND =
-  /^(config\.json|trainer_state\.json|optimizer\.safetensors|adapter_.*|checkpoint_complete|.*\.(safetensors|bin|pt|pth|gguf|msgpack|h5)|.*\.safetensors\.index\.json|.*\.bin\.index\.json)$/;
+const LEFT_BEHIND = new RegExp(
+  '^(config\\.json|trainer_state\\.json|optimizer\\.safetensors|adapter_.*|checkpoint_complete|' +
+    '.*\\.(safetensors|bin|pt|pth|gguf|msgpack|h5)|.*\\.(safetensors|bin)\\.index\\.json)$',
+);
 
 /** Writes an HF model directory atomically (replacing `directory` if it exists: callers decide whether it may). */
 export async function writeHfDirectory(directory: string, contents: HfDirectoryContents): Promise<void> {

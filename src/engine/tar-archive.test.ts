@@ -6,12 +6,14 @@ import { readTar, writeTar } from './tar-archive.js';
 // Written by Python's tarfile (PAX format, gzipped): `./adapter_config.json`, a 120-character name
 // under d/ (a PAX `path` record) and a directory entry.
 const PYTHON_PAX_TGZ =
-  'H4sIAByhE2sC/+3VTQqCQBjG8Vl3isEDzIejBkHQsmU3iDHNjBrFDxCiA3WOLpa1iEpCgtSFz2/zDrN5F8OfYVwHOi3CbL1JzDaO2D5PDPkvUfMc5zFrn1MI+XK+' +
-  '30s5VZJQQXpQ5oXO6vVknE5WZs2ofSYwSowzvljpahnqIMy62fGl+2fzdqN/YQuP0Ar9d04qj6a62M0DXg2E+bGZoMRh9PHs7f+/896/cqXj4v/vwyExETX6GNLr' +
-  'BTWMT176vOsdrf03zp6rFKEu+gcAAAAAAAAAAAAAAAD4yQ0KPZdtACgAAA==';
+  'H4sIAByhE2sC/+3VTQqCQBjG8Vl3isEDzIejBkHQsmU3iDHNjBrFDxCiA3WOLpa1iEpCgtSFz2/zDrN5F8OfYVwHOi3CbL1JzDaO' +
+  '2D5PDPkvUfMc5zFrn1MI+XK+30s5VZJQQXpQ5oXO6vVknE5WZs2ofSYwSowzvljpahnqIMy62fGl+2fzdqN/YQuP0Ar9d04qj6a6' +
+  '2M0DXg2E+bGZoMRh9PHs7f+/896/cqXj4v/vwyExETX6GNLrBTWMT176vOsdrf03zp6rFKEu+gcAAAAAAAAAAAAAAAD4yQ0KPZdt' +
+  'ACgAAA==';
 // Written by Python's tarfile (GNU format, gzipped): a symbolic link to /etc/passwd.
 const PYTHON_SYMLINK_TGZ =
-  'H4sIAByhE2sC/+3OMQqDMACF4RwlNzDWkPtI61AUEaN4/UpHOzsUvm/53/im9zyGm6VTyfnb07W/u02la0N8NMP2bJa+1uN127m9bv0aYwAAAAAAAAAAAIA/8gH4mFlcACgAAA==';
+  'H4sIAByhE2sC/+3OMQqDMACF4RwlNzDWkPtI61AUEaN4/UpHOzsUvm/53/im9zyGm6VTyfnb07W/u02la0N8NMP2bJa+1uN127m9' +
+  'bv0aYwAAAAAAAAAAAIA/8gH4mFlcACgAAA==';
 
 describe('tar archives', () => {
   it('round-trips files, gzipped or not', () => {

@@ -23,7 +23,13 @@ export function writeTar(files: Record<string, string | Uint8Array>): Buffer {
     header.write('0000000\0', 108, 'ascii');
     header.write('0000000\0', 116, 'ascii');
     header.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124, 'ascii');
-    header.write(`${Math.floor(Date.now() / 1000).toString(8).padStart(11, '0')}\0`, 136, 'ascii');
+    header.write(
+      `${Math.floor(Date.now() / 1000)
+        .toString(8)
+        .padStart(11, '0')}\0`,
+      136,
+      'ascii',
+    );
     header.write('        ', 148, 'ascii');
     header.write('0', 156, 'ascii');
     header.write('ustar\0', 257, 'ascii');
@@ -114,7 +120,8 @@ function text(header: Buffer, start: number, length: number): string {
 function octal(header: Buffer, start: number, length: number, source: string): number {
   if (header[start]! & 0x80) throw new CheckpointError(`${source}: a tar entry uses a binary size field (over 8 GB)`);
   const value = Number.parseInt(text(header, start, length).trim() || '0', 8);
-  if (!Number.isSafeInteger(value) || value < 0) throw new CheckpointError(`${source}: a tar entry has a bad size field`);
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw new CheckpointError(`${source}: a tar entry has a bad size field`);
   return value;
 }
 

@@ -101,7 +101,9 @@ describe('turnwise export of a local-engine run', () => {
       checkpointDirectory: join(root, 'unused'),
     });
     expect(Buffer.from(loaded.model.params.buffer).equals(Buffer.from(trained.model.params.buffer))).toBe(true);
-    expect(await loaded.forward(data(2), { temperature: 1 })).toEqual(await trained.forward(data(2), { temperature: 1 }));
+    expect(await loaded.forward(data(2), { temperature: 1 })).toEqual(
+      await trained.forward(data(2), { temperature: 1 }),
+    );
   });
 
   it('refuses a missing run, a run without a checkpoint and an existing --out, losing nothing', async () => {
@@ -211,7 +213,10 @@ describe('turnwise export of a LoRA trained through the protocol by turnwise ser
             let delta = 0;
             for (let k = 0; k < 4; k++) delta += B.data[o * 4 + k]! * A.data[k * inner + i]!;
             largestDelta = Math.max(largestDelta, Math.abs(4 * delta));
-            largestError = Math.max(largestError, Math.abs(got[o * inner + i]! - (weight.data[o * inner + i]! + 4 * delta)));
+            largestError = Math.max(
+              largestError,
+              Math.abs(got[o * inner + i]! - (weight.data[o * inner + i]! + 4 * delta)),
+            );
           }
       }
       expect(largestDelta).toBeGreaterThan(1e-3);
@@ -257,7 +262,12 @@ describe('turnwise export of a LoRA trained through the protocol by turnwise ser
     const served = await freshBackend(join(root, 'served-2'), join(root, 'base'));
     const test = await startTestServer({ backend: served, modelName: 'test/tiny-qwen2', lora: {} });
     try {
-      const client = await connectTestClient(test.url, { baseModel: 'test/tiny-qwen2', tokenizer, renderer, loraRank: 2 });
+      const client = await connectTestClient(test.url, {
+        baseModel: 'test/tiny-qwen2',
+        tokenizer,
+        renderer,
+        loraRank: 2,
+      });
       await client.forwardBackward(data(1), { kind: 'cross_entropy' }, { temperature: 1 });
       await client.optimStep(ADAM);
       const path = await client.save('final');

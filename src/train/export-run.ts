@@ -63,8 +63,7 @@ export async function exportRun(options: ExportRunOptions): Promise<ExportResult
   if (existsSync(out) && !options.overwrite)
     throw new CheckpointError(`--out ${out} already exists; refusing to replace it (pass --overwrite to replace it)`);
   if (options.source.startsWith('tinker://')) {
-    if (!options.baseUrl)
-      throw new ConfigError(`exporting ${options.source} needs the service URL (--base-url URL)`);
+    if (!options.baseUrl) throw new ConfigError(`exporting ${options.source} needs the service URL (--base-url URL)`);
     return exportService(options, options.source, options.baseUrl, options.apiKey, out);
   }
   const run = resolve(options.source);
@@ -119,7 +118,9 @@ async function exportService(
   if (adapterConfig) {
     const model = files.get(ADAPTER_FILES.model);
     if (!model)
-      throw new CheckpointError(`the archive of ${tinkerPath} has ${ADAPTER_FILES.config} but no ${ADAPTER_FILES.model}`);
+      throw new CheckpointError(
+        `the archive of ${tinkerPath} has ${ADAPTER_FILES.config} but no ${ADAPTER_FILES.model}`,
+      );
     if (base === undefined)
       throw new ConfigError(
         `${tinkerPath} is a LoRA adapter: pass --base DIR, a local copy of its base model (HF layout) to merge it into`,
@@ -142,7 +143,8 @@ async function exportService(
   if (!config || !weights)
     throw new CheckpointError(
       `the archive of ${tinkerPath} holds neither a PEFT adapter (${ADAPTER_FILES.config}) nor full weights ` +
-        `(${CHECKPOINT_FILES.config} + ${CHECKPOINT_FILES.model}); it has ${[...files.keys()].join(', ') || 'no files'}`,
+        `(${CHECKPOINT_FILES.config} + ${CHECKPOINT_FILES.model}); ` +
+        `it has ${[...files.keys()].join(', ') || 'no files'}`,
     );
   const { tensors } = decodeSafetensors(weights, `${tinkerPath}/${CHECKPOINT_FILES.model}`);
   const side = Object.fromEntries([...files].filter(([name]) => name.startsWith('tokenizer')));
@@ -169,7 +171,9 @@ function runBackend(run: string): ReturnType<typeof backendConfigSchema.parse> {
   const raw = jsonObject(readFileSync(path), path);
   const parsed = backendConfigSchema.safeParse(raw.backend ?? {});
   if (!parsed.success || parsed.data.kind !== 'tinker' || !parsed.data.baseUrl)
-    throw new ConfigError(`${path}: its backend section names no Tinker service (backend.kind tinker, backend.baseUrl)`);
+    throw new ConfigError(
+      `${path}: its backend section names no Tinker service (backend.kind tinker, backend.baseUrl)`,
+    );
   return parsed.data;
 }
 

@@ -166,7 +166,9 @@ export class BackendHost {
     const id = `model-${++this.counter}`;
     const requestId = this.futures.create('/api/v1/create_model');
     const spec =
-      this.options.lora && loraConfig && loraConfig.rank > 0 ? loraSpecFromTinker(loraConfig, this.options.lora.alpha) : undefined;
+      this.options.lora && loraConfig && loraConfig.rank > 0
+        ? loraSpecFromTinker(loraConfig, this.options.lora.alpha)
+        : undefined;
     const create = async (): Promise<void> => {
       if (baseModel !== this.modelName) throw new TurnwiseError(`could not create ${id}: ${unknownBase}`);
       if (spec) {
@@ -537,7 +539,12 @@ export class BackendHost {
     const expires = Number(query.get('expires'));
     const given = Buffer.from(query.get('signature') ?? '', 'utf-8');
     const wanted = Buffer.from(this.sign(tinkerPath, expires), 'utf-8');
-    return Number.isFinite(expires) && expires > Date.now() && given.length === wanted.length && timingSafeEqual(given, wanted);
+    return (
+      Number.isFinite(expires) &&
+      expires > Date.now() &&
+      given.length === wanted.length &&
+      timingSafeEqual(given, wanted)
+    );
   }
 
   /** The tar archive of a saved checkpoint (a PEFT adapter when it holds one, else its HF files). */

@@ -70,7 +70,11 @@ async function serveAndTrain(flags: string[], name: string): Promise<{ started: 
     loraRank: 2,
   });
   const tokens = tokenizer.encode('hello world, the tiny model');
-  const datum = { inputTokens: tokens.slice(0, -1), targetTokens: tokens.slice(1), weights: tokens.slice(1).map(() => 1) };
+  const datum = {
+    inputTokens: tokens.slice(0, -1),
+    targetTokens: tokens.slice(1),
+    weights: tokens.slice(1).map(() => 1),
+  };
   await client.forwardBackward([datum], { kind: 'cross_entropy' }, { temperature: 1 });
   await client.optimStep(ADAM);
   expect(await client.save(name)).toBe(`tinker://${client.modelId}/weights/${name}`);
@@ -94,7 +98,11 @@ describe('checkpoint archives of turnwise serve', () => {
       expect(download.status).toBe(200);
       expect(download.headers.get('content-type')).toBe('application/x-tar');
       const files = readTar(new Uint8Array(await download.arrayBuffer()), 'archive');
-      expect([...files.keys()].sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors', 'checkpoint_complete']);
+      expect([...files.keys()].sort()).toEqual([
+        'adapter_config.json',
+        'adapter_model.safetensors',
+        'checkpoint_complete',
+      ]);
       expect(JSON.parse(files.get('adapter_config.json')!.toString())).toMatchObject({
         r: 2,
         lora_alpha: 8,

@@ -80,6 +80,10 @@ export interface TinkerServer {
 
 type Handler = (context: RouteContext) => Promise<RouteAnswer> | RouteAnswer;
 
+/** `/api/v1/training_runs/<run>/checkpoints/[<kind>/]<name>/(archive|download)`. */
+const ARCHIVE_ROUTE =
+  /^\/api\/v1\/training_runs\/([^/]+)\/checkpoints\/(?:(weights|sampler_weights)\/)?([^/]+)\/(archive|download)$/;
+
 /** Creates a Tinker-protocol server over `options.backend`. */
 export function createTinkerServer(options: TinkerServerOptions): TinkerServer {
   const modelName = options.modelName ?? `turnwise/${options.backend.name}`;
@@ -130,9 +134,7 @@ export function createTinkerServer(options: TinkerServerOptions): TinkerServer {
       param = decodeURIComponent(sampler[1]!);
       path = '/api/v1/samplers/:id';
     }
-    const archive = /^\/api\/v1\/training_runs\/([^/]+)\/checkpoints\/(?:(weights|sampler_weights)\/)?([^/]+)\/(archive|download)$/.exec(
-      path,
-    );
+    const archive = ARCHIVE_ROUTE.exec(path);
     if (archive) {
       // `<kind>/<name>` as the SDK sends it, or SkyRL's bare sampler checkpoint name.
       const [run, kind, name] = [archive[1]!, archive[2] ?? 'sampler_weights', archive[3]!].map(decodeURIComponent);

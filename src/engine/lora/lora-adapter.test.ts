@@ -113,7 +113,7 @@ describe('LoraAdapter', () => {
     expect(net.grads.every((value) => value === 0)).toBe(true);
   });
 
-  it('trains A and B only: frozen weights stay bit-identical, adapted ones equal W0 + s B A, the loss falls', async () => {
+  it('trains A and B only: frozen weights stay bit-identical, adapted ones are W0 + s B A, loss falls', async () => {
     const local = await backend('train');
     const base = Float32Array.from(local.model.params);
     await local.configureLora(SPEC);
@@ -131,7 +131,11 @@ describe('LoraAdapter', () => {
       const now = local.model.params.subarray(tensor.offset, tensor.offset + tensor.size);
       const then = base.subarray(tensor.offset, tensor.offset + tensor.size);
       if (!adapted.has(tensor.name)) {
-        expect(Buffer.from(now.buffer, now.byteOffset, now.byteLength).equals(Buffer.from(then.buffer, then.byteOffset, then.byteLength))).toBe(true);
+        expect(
+          Buffer.from(now.buffer, now.byteOffset, now.byteLength).equals(
+            Buffer.from(then.buffer, then.byteOffset, then.byteLength),
+          ),
+        ).toBe(true);
         continue;
       }
       const module = tensor.name.slice(0, -'.weight'.length);

@@ -109,7 +109,8 @@ export class LoraAdapter {
     const gradNorm = Math.sqrt(kernels.sumSquares(this.grads, this.grads.length));
     if (!Number.isFinite(gradNorm))
       throw new ConfigError(
-        `LoRA AdamW: the gradient norm is ${gradNorm}; the step was skipped (lower the learning rate or check the loss)`,
+        `LoRA AdamW: the gradient norm is ${gradNorm}; the step was skipped ` +
+          '(lower the learning rate or check the loss)',
       );
     let appliedScale = 1;
     if (settings.gradClipNorm > 0) appliedScale = Math.min(1, settings.gradClipNorm / (gradNorm + 1e-6));
@@ -184,13 +185,16 @@ export class LoraAdapter {
     const expected = this.named(this.params, '');
     for (const name of tensors.keys())
       if (!expected.has(name))
-        throw new CheckpointError(`${source}: adapter tensor ${name} is not part of this LoRA (rank ${this.spec.rank})`);
+        throw new CheckpointError(
+          `${source}: adapter tensor ${name} is not part of this LoRA (rank ${this.spec.rank})`,
+        );
     const copy = (buffer: Float32Array, from: ReadonlyMap<string, TensorData>, prefix: string): void => {
       for (const [name, { shape }] of expected) {
         const given = from.get(prefix + name);
         if (!given || given.shape.join(',') !== shape.join(','))
           throw new CheckpointError(
-            `${source}: ${prefix}${name} is ${given ? `[${given.shape.join(', ')}]` : 'missing'}, expected [${shape.join(', ')}]`,
+            `${source}: ${prefix}${name} is ${given ? `[${given.shape.join(', ')}]` : 'missing'}, ` +
+              `expected [${shape.join(', ')}]`,
           );
         buffer.set(given.data, this.offsetOf(name));
       }

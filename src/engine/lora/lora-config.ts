@@ -56,10 +56,13 @@ export function checkLoraSpec(spec: LoraSpec): LoraSpec {
     throw new ConfigError(`LoRA rank ${spec.rank} is invalid, expected an integer >= 1`);
   if (!(Number.isFinite(spec.alpha) && spec.alpha > 0))
     throw new ConfigError(`LoRA alpha ${spec.alpha} is invalid, expected a number > 0`);
-  if (spec.modules.length === 0) throw new ConfigError('LoRA targets no module; expected at least one of attn, mlp, unembed');
+  if (spec.modules.length === 0)
+    throw new ConfigError('LoRA targets no module; expected at least one of attn, mlp, unembed');
   for (const module of spec.modules)
     if (!LORA_MODULES.includes(module))
-      throw new ConfigError(`LoRA module ${JSON.stringify(module)} is unknown; expected one of ${LORA_MODULES.join(', ')}`);
+      throw new ConfigError(
+        `LoRA module ${JSON.stringify(module)} is unknown; expected one of ${LORA_MODULES.join(', ')}`,
+      );
   return spec;
 }
 

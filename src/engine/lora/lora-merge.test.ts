@@ -81,9 +81,7 @@ describe('mergeLoraAdapter', () => {
 
   it('refuses adapter configs it cannot merge exactly', () => {
     expect(() => parseAdapterConfig({ r: 4 }, 'a.json')).toThrow(/lora_alpha/);
-    expect(() => parseAdapterConfig({ r: 4, lora_alpha: 8, fan_in_fan_out: true }, 'a.json')).toThrow(
-      /fan_in_fan_out/,
-    );
+    expect(() => parseAdapterConfig({ r: 4, lora_alpha: 8, fan_in_fan_out: true }, 'a.json')).toThrow(/fan_in_fan_out/);
     expect(() => parseAdapterConfig({ r: 4, lora_alpha: 8, rank_pattern: { q_proj: 2 } }, 'a.json')).toThrow(
       /rank_pattern/,
     );

@@ -60,7 +60,9 @@ export function planLoraMerge(
     if (module === 'model.unembed_tokens') module = baseShapes.has('lm_head.weight') ? 'lm_head' : 'model.embed_tokens';
     const target = `${module}.weight`;
     if (!baseShapes.has(target))
-      throw new CheckpointError(`${source}: adapter key ${JSON.stringify(key)} adapts ${target}, which the base model has not`);
+      throw new CheckpointError(
+        `${source}: adapter key ${JSON.stringify(key)} adapts ${target}, which the base model has not`,
+      );
     const pair = pairs.get(target) ?? {};
     pair[match[2] as 'A' | 'B'] = tensor;
     pairs.set(target, pair);
