@@ -13,7 +13,7 @@ import type { TensorData } from './safetensors.js';
 
 /** What an HF directory holds. */
 export interface HfDirectoryContents {
-  /** `config.json` fields (`torch_dtype` is set to float32, what the weights are written as). */
+  /** `config.json` fields (`torch_dtype`, and `dtype` if present, set to float32: what the weights are written as). */
   config: Record<string, unknown>;
   /** Weights by HF tensor name. */
   tensors: ReadonlyMap<string, TensorData>;
@@ -34,6 +34,8 @@ const LEFT_BEHIND = new RegExp(
 export async function writeHfDirectory(directory: string, contents: HfDirectoryContents): Promise<void> {
   const files = { ...contents.files };
   const config: Record<string, unknown> = { ...contents.config, torch_dtype: 'float32' };
+  // transformers 5 writes `dtype` instead; either must say what the weights now are.
+  if ('dtype' in config) config.dtype = 'float32';
   if (config.eos_token_id == null && contents.eosTokenId !== undefined) config.eos_token_id = contents.eosTokenId;
   if (!(GENERATION_CONFIG in files) && (config.eos_token_id != null || config.bos_token_id != null)) {
     const generation: Record<string, unknown> = { _from_model_config: true };

@@ -178,6 +178,7 @@ describe('turnwise export of a LoRA trained through the protocol by turnwise ser
       expect(result).toMatchObject({ kind: 'merged', from: expect.stringMatching(/\/sampler_weights\/step-000002$/) });
       // 2 layers x 7 projections + lm_head.
       expect(result.merged).toBe(15);
+      expect(readdirSync(out)).toContain('generation_config.json');
 
       // The archive as the SDK would fetch it: a PEFT adapter and Tinker's completion marker.
       const archive = readTar(

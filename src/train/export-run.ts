@@ -134,7 +134,8 @@ async function exportService(
       config: adapter.config,
       source: tinkerPath,
     });
-    await writeHfDirectory(out, { config: contents.config, tensors, files: await hfSideFiles(base) });
+    const eosTokenId = existsSync(resolve(base, 'tokenizer.json')) ? (await loadTokenizer(base)).eosTokenId : undefined;
+    await writeHfDirectory(out, { config: contents.config, tensors, files: await hfSideFiles(base), eosTokenId });
     const merged = [...tensors].filter(([name, tensor]) => contents.tensors.get(name) !== tensor).length;
     return { kind: 'merged', from: tinkerPath, out, tensors: tensors.size, merged };
   }
