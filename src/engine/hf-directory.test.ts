@@ -23,7 +23,7 @@ describe('HF model directories', () => {
     expect((await readCheckpoint(out)).tensors.get('lm_head.weight')!.data).toEqual(new Float32Array([1, 2, 3, 4]));
   });
 
-  it('carries tokenizer and generation files over, leaving weights, optimiser, trainer state and adapters', async () => {
+  it('carries tokenizer and generation files over, leaving weights, optimiser, trainer state, adapters', async () => {
     const source = join(root, 'source');
     await mkdir(join(source, 'sub'), { recursive: true });
     const names = [
