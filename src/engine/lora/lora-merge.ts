@@ -12,7 +12,7 @@ import type { FloatArray, Kernels } from '../kernels/kernels.js';
 import type { TensorData } from '../safetensors.js';
 import { adapterScale, type AdapterConfig } from './lora-config.js';
 
-/** dest(out,in) = base(out,in) + scale * B(out,r) . A(r,in); `dest` may be `base`. */
+/** dest(out,in) = base(out,in) + scale * B(out,r) . A(r,in); `dest` is another buffer than `base`, A and B. */
 export function loraWeight(
   kernels: Kernels,
   dest: FloatArray,
@@ -25,9 +25,8 @@ export function loraWeight(
   const { out, in: inner, rank } = dims;
   const transposedA = new Float32Array(inner * rank); // (in, r)
   for (let k = 0; k < rank; k++) for (let i = 0; i < inner; i++) transposedA[i * rank + k] = A[k * inner + i]!;
-  const delta = new Float32Array(out * inner); // (out, in) = B . A
-  kernels.matmulForward(delta, B as Float32Array, transposedA, null, out, rank, inner);
-  for (let i = 0; i < delta.length; i++) dest[i] = base[i]! + scale * delta[i]!;
+  kernels.matmulForward(dest, B, transposedA, null, out, rank, inner); // dest(out,in) = B . A
+  for (let i = 0; i < out * inner; i++) dest[i] = base[i]! + scale * dest[i]!;
 }
 
 /** One planned merge: the base tensor it changes and the adapter's matrices. */
