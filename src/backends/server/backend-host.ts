@@ -151,7 +151,9 @@ export class BackendHost {
   /**
    * Creates a training client over the backend; the future resolves to its model id. Emulating
    * SkyRL, the model id is known at once but the model is created by a job of the queue, and a
-   * base model this server does not serve fails the future instead of the request.
+   * base model this server does not serve fails the future instead of the request. With `lora` on,
+   * the backend starts over from the base: a fresh adapter of the request's `lora_config`, or full
+   * weights when it asks for rank 0 or none.
    */
   createModel(
     sessionId: string,
@@ -169,12 +171,13 @@ export class BackendHost {
       this.options.lora && loraConfig && loraConfig.rank > 0
         ? loraSpecFromTinker(loraConfig, this.options.lora.alpha)
         : undefined;
+    // With --lora every new model starts from the base: a fresh adapter, or full weights (rank 0 or none).
+    const switchLora = this.options.lora !== undefined && (spec !== undefined || this.lora !== undefined);
     const create = async (): Promise<void> => {
       if (baseModel !== this.modelName) throw new TurnwiseError(`could not create ${id}: ${unknownBase}`);
-      if (spec) {
+      if (switchLora) {
         if (!this.backend.configureLora)
           throw new TurnwiseError(`the ${this.backend.name} backend cannot train LoRA adapters`);
-        // A new LoRA training client starts from the base: a fresh adapter, the previous one dropped.
         await this.backend.configureLora(spec);
         this.lora = spec;
         this.version++;
@@ -187,7 +190,7 @@ export class BackendHost {
       });
       this.futures.resolve(requestId, { model_id: id, type: 'create_model' });
     };
-    if (!this.emulation.immediateModelId && !spec) void create();
+    if (!this.emulation.immediateModelId && !switchLora) void create();
     else
       this.scheduler
         .enqueue(true, create)

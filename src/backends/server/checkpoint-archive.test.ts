@@ -13,6 +13,7 @@ import type { Tokenizer } from '../../rollout/tokenizer.js';
 import { exportRun } from '../../train/export-run.js';
 import { createLocalBackend, loadCheckpointChat } from '../create-local-backend.js';
 import { TinkerBackend } from '../tinker/tinker-backend.js';
+import { connectTestClient } from '../../testing/serve-for-test.js';
 
 const directory = await mkdtemp(join(tmpdir(), 'turnwise-archive-'));
 afterAll(() => rm(directory, { recursive: true, force: true }));
@@ -43,6 +44,9 @@ beforeAll(async () => {
   });
   checkpoint = await seeded.save('initial');
 });
+
+const probeTokens = [5, 9, 14, 3, 7, 11];
+const probe = { inputTokens: probeTokens.slice(0, -1), targetTokens: probeTokens.slice(1), weights: [1, 1, 1, 1, 1] };
 
 /** Serves the checkpoint (the engine in a worker thread) with extra flags; trains one step and saves `name`. */
 async function serveAndTrain(flags: string[], name: string): Promise<{ started: StartedServe; model: string }> {
@@ -115,6 +119,24 @@ describe('checkpoint archives of turnwise serve', () => {
       const unknown = await fetch(archiveUrl.replace('lora-1', 'nope'), { headers: { 'x-api-key': 'secret' } });
       expect(unknown.status).toBe(404);
       expect(((await unknown.json()) as { detail: string }).detail).toMatch(/sampler_weights\/nope is not known/);
+      // A new model asking for rank 0 starts over from the base with full weights.
+      const full = await TinkerBackend.connect({
+        baseUrl: started.url,
+        apiKey: 'secret',
+        baseModel: 'tiny',
+        tokenizer,
+        renderer,
+        loraRank: 0,
+      });
+      expect(started.server.host.info(full.modelId)).toMatchObject({ is_lora: false });
+      const base = await createLocalBackend({
+        checkpoint,
+        tokenizerDir: checkpoint,
+        kernels: referenceKernels,
+        checkpointDirectory: join(directory, 'unused'),
+      });
+      expect(await full.forward([probe], { temperature: 1 })).toEqual(await base.forward([probe], { temperature: 1 }));
+      await full.close();
     } finally {
       await started.close();
     }
@@ -137,6 +159,28 @@ describe('checkpoint archives of turnwise serve', () => {
       expect(exported.tensors).toEqual(served.tensors);
       expect(await readFile(join(out, 'tokenizer.json'), 'utf-8')).toBe(
         await readFile(join(checkpoint, 'tokenizer.json'), 'utf-8'),
+      );
+    } finally {
+      await started.close();
+    }
+  });
+
+  it('refuses --lora-alpha without --lora, and a LoRA of a backend that cannot train one', async () => {
+    await expect(startServe(['--test-backend', 'bigram', '--port', '0', '--lora-alpha', '8'])).rejects.toThrow(
+      /^--lora-alpha needs --lora$/,
+    );
+    const started = await startServe([
+      '--test-backend',
+      'bigram',
+      '--port',
+      '0',
+      '--lora',
+      '--model-name',
+      'test/bigram',
+    ]);
+    try {
+      await expect(connectTestClient(started.url, { loraRank: 4 })).rejects.toThrow(
+        /the bigram-test backend cannot train LoRA adapters/,
       );
     } finally {
       await started.close();
