@@ -441,3 +441,32 @@ describe('hostile input: values of the command line (issue 15, item 6)', () => {
     }, 120_000);
   });
 });
+
+describe('hostile input: turnwise export', () => {
+  it('refuses a missing run, a run without a checkpoint, a tinker:// path without a service, in one line', async () => {
+    const dir = temporary();
+    const out = join(dir, 'out');
+    const cases: Array<[string[], RegExp]> = [
+      [['export', join(dir, 'missing'), '--out', out], /CheckpointError: run directory .*missing does not exist/],
+      [['export', dir, '--out', out], /CheckpointError: run .* has no checkpoint \(no latest\.json\)/],
+      [['export', 'tinker://run/sampler_weights/x', '--out', out], /needs the service URL \(--base-url URL\)/],
+      [['export', 'tinker://run/other/x', '--out', out, '--base-url', 'http://127.0.0.1:9'], /not a Tinker checkpoint/],
+      [['export', dir, '--out', out, '--base'], /^turnwise export: Option '--base <value>' argument missing/],
+    ];
+    for (const [argv, message] of cases) {
+      const run = await runCaptured(argv);
+      expect(run.code).toBe(2);
+      expect(oneLine(run.errors)).toMatch(message);
+    }
+  });
+
+  it('never replaces an existing --out without --overwrite', async () => {
+    const dir = temporary();
+    const out = join(dir, 'out');
+    mkdirSync(out);
+    writeFileSync(join(out, 'keep.txt'), 'mine');
+    const run = await runCaptured(['export', dir, '--out', out]);
+    expect(oneLine(run.errors)).toMatch(/--out .*out already exists; refusing to replace it/);
+    expect(readFileSync(join(out, 'keep.txt'), 'utf8')).toBe('mine');
+  });
+});

@@ -207,6 +207,7 @@ export { TinkerSamplingPolicy, type TinkerSamplerConnectOptions } from './backen
 export { CAPABILITY_PRESETS, type TinkerCapabilities } from './backends/tinker/capabilities.js';
 export type { RetryPolicy } from './backends/tinker/transport.js';
 export { ClientStats } from './backends/tinker/client-stats.js';
+export { downloadCheckpointArchive, parseTinkerPath } from './backends/tinker/archive-download.js';
 export { VllmPolicy, type VllmSamplerOptions } from './backends/vllm-sampler.js';
 
 // gateway: agents of one's own (OpenAI SDK, AI SDK) trained through the OpenAI-compatible gateway
@@ -253,6 +254,7 @@ export {
 } from './train/pipeline.js';
 export type { EvalResult } from './train/eval-result.js';
 export { saveCheckpoint, restoreLatest, latestCheckpoint, readTrainerState } from './train/run-state.js';
+export { exportRun, type ExportRunOptions, type ExportResult } from './train/export-run.js';
 export { RunLog, trajectoryRecord, type LoggedTrajectory, type TrajectoryRecord } from './train/metrics-log.js';
 export { ProgressReporter, type ProgressField } from './train/progress.js';
 export { firstToolCallOutcome, rolloutMetrics, type ToolCallOutcome } from './train/rollout-metrics.js';

@@ -9,6 +9,7 @@ import type { Policy } from '../rollout/policy.js';
 import type { Tokenizer } from '../rollout/tokenizer.js';
 import type { ChatRenderer } from '../rollout/chat-renderer.js';
 import type { AdamParams, Datum, ForwardBackwardResult, LossSpec } from '../training-types.js';
+import type { LoraSpec } from '../engine/lora/lora-config.js';
 
 /** Where the weights live and how they are trained. */
 export interface Backend {
@@ -28,6 +29,11 @@ export interface Backend {
   save(name: string): Promise<string>;
   /** Loads weights saved by `save`, with the optimiser state when `optimizer` is true. */
   load(path: string, options: { optimizer: boolean }): Promise<void>;
+  /**
+   * Trains a fresh LoRA adapter over the current weights from now on (`undefined`: back to full
+   * weights, the base restored). Only backends that can train adapters have it (the engine).
+   */
+  configureLora?(spec: LoraSpec | undefined): Promise<void>;
   /** Releases processes, sockets and sessions. */
   close(): Promise<void>;
 }

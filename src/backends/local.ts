@@ -5,8 +5,9 @@
  * Gradients accumulate until `optimStep` applies AdamW. The sampler is an EnginePolicy on the same
  * weights, whose caches are dropped whenever the weights change.
  */
-import { resolve } from 'node:path';
-import { ConfigError, ShapeError } from '../errors.js';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { CheckpointError, ConfigError, ShapeError } from '../errors.js';
 import type { Backend } from './backend.js';
 import type { Datum, LossSpec, ForwardBackwardResult, AdamParams } from '../training-types.js';
 import type { Tokenizer } from '../rollout/tokenizer.js';
@@ -15,10 +16,14 @@ import { policyLoss } from '../loss/policy-loss.js';
 import { normalizationCoefficients } from '../loss/loss-normalization.js';
 import { AdamW } from '../engine/adamw.js';
 import { EnginePolicy, type EnginePolicyOptions } from '../engine/engine-policy.js';
-import { readCheckpoint } from '../engine/checkpoint.js';
+import { CHECKPOINT_FILES, readCheckpoint } from '../engine/checkpoint.js';
+import { LoraAdapter } from '../engine/lora/lora-adapter.js';
+import { peftAdapterConfig, type LoraSpec } from '../engine/lora/lora-config.js';
+import { hasPeftAdapter, peftAdapterFiles, readPeftAdapter } from '../engine/lora/peft-files.js';
 import { loadModelTensors, loadOptimizerState, saveModelCheckpoint } from '../engine/model-state.js';
 import { forwardBackward, forwardOnly } from '../engine/training.js';
 import type { Transformer } from '../engine/transformer.js';
+import type { TensorData } from '../engine/safetensors.js';
 
 /** Options of a LocalBackend. */
 export interface LocalBackendOptions {
@@ -35,6 +40,8 @@ export interface LocalBackendOptions {
   checkpointFiles?: Record<string, string | Uint8Array>;
   /** Optimiser state to continue from (default: fresh). */
   optimizer?: AdamW;
+  /** The base model's name written into LoRA adapter configs (default `turnwise/local`). */
+  baseModelName?: string;
 }
 
 /** Backend that trains and samples with the embedded CPU engine. */
@@ -48,6 +55,8 @@ export class LocalBackend implements Backend {
   private readonly options: LocalBackendOptions;
   /** Micro-batches whose gradient is waiting for optimStep. */
   private pendingBackwards = 0;
+  /** The LoRA adapter being trained, when `configureLora` started one (full weights otherwise). */
+  private lora: LoraAdapter | undefined;
 
   constructor(options: LocalBackendOptions) {
     this.options = options;
@@ -109,8 +118,21 @@ export class LocalBackend implements Backend {
     return { logprobs: result.logprobs.map((row) => Array.from(row)), loss: total, metrics: mergeMetrics(parts) };
   }
 
+  async configureLora(spec: LoraSpec | undefined): Promise<void> {
+    this.lora?.restoreBase();
+    this.lora = spec ? new LoraAdapter(this.model, spec) : undefined;
+    this.model.zeroGrad();
+    this.pendingBackwards = 0;
+    this.sampler.invalidateCache();
+  }
+
+  /** The LoRA adapter being trained, if any. */
+  get loraAdapter(): LoraAdapter | undefined {
+    return this.lora;
+  }
+
   async optimStep(params: AdamParams): Promise<Record<string, number>> {
-    const step = this.optimizer.apply(params);
+    const step = this.lora ? this.lora.apply(params) : this.optimizer.apply(params);
     const microBatches = this.pendingBackwards;
     this.pendingBackwards = 0;
     this.sampler.invalidateCache();
@@ -132,11 +154,22 @@ export class LocalBackend implements Backend {
     // Absolute, so a run's latest.json and trainer state work from any working directory.
     const path = resolve(this.options.checkpointDirectory, name);
     const files = this.options.checkpointFiles;
+    const lora = this.lora;
+    if (lora) {
+      // The model as it samples (base + adapter, merged) in HF layout, plus the PEFT adapter and its moments.
+      const config = peftAdapterConfig(lora.spec, this.options.baseModelName ?? 'turnwise/local');
+      await saveModelCheckpoint(path, this.model, {
+        trainerState: { lora_step: lora.step },
+        files: { ...files, ...peftAdapterFiles(config, lora.tensors(), lora.optimizerTensors()) },
+      });
+      return path;
+    }
     await saveModelCheckpoint(path, this.model, { optimizer: this.optimizer, ...(files ? { files } : {}) });
     return path;
   }
 
   async load(path: string, options: { optimizer: boolean }): Promise<void> {
+    if (this.lora) return this.loadAdapter(path, options);
     const contents = await readCheckpoint(path, { optimizer: options.optimizer });
     loadModelTensors(this.model, contents.tensors, `${path}/model.safetensors`);
     this.optimizer.reset();
@@ -148,6 +181,32 @@ export class LocalBackend implements Backend {
 
   async close(): Promise<void> {
     this.model.releaseActivations();
+  }
+
+  /** Loads a LoRA checkpoint's adapter (and moments) over this backend's base weights. */
+  private async loadAdapter(path: string, options: { optimizer: boolean }): Promise<void> {
+    const lora = this.lora!;
+    if (!(await hasPeftAdapter(path)))
+      throw new CheckpointError(
+        `${path} holds no LoRA adapter (adapter_config.json), but this model trains a LoRA; ` +
+          'load a checkpoint saved while training a LoRA of the same rank and modules',
+      );
+    const adapter = await readPeftAdapter(path, { optimizer: options.optimizer });
+    if (adapter.config.r !== lora.spec.rank || adapter.config.lora_alpha !== lora.spec.alpha)
+      throw new CheckpointError(
+        `${path}: adapter r = ${adapter.config.r}, lora_alpha = ${adapter.config.lora_alpha}, ` +
+          `expected the LoRA being trained (r = ${lora.spec.rank}, lora_alpha = ${lora.spec.alpha})`,
+      );
+    let optimizer: { tensors: Map<string, TensorData>; step: number } | undefined;
+    if (options.optimizer && adapter.optimizer) {
+      const state = await readFile(join(path, CHECKPOINT_FILES.trainerState), 'utf-8').catch(() => '{}');
+      const step = (JSON.parse(state) as Record<string, unknown>)['lora_step'];
+      optimizer = { tensors: adapter.optimizer, step: typeof step === 'number' ? step : 0 };
+    }
+    lora.load(adapter.tensors, path, optimizer);
+    this.model.zeroGrad();
+    this.pendingBackwards = 0;
+    this.sampler.invalidateCache();
   }
 }
 

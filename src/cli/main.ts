@@ -16,6 +16,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   demo: async () => (await import('./demo.js')).command,
   experiment: async () => (await import('./experiment.js')).command,
   serve: async () => (await import('./serve.js')).command,
+  export: async () => (await import('./export.js')).command,
 };
 
 /** The command list with each command's summary (loading every command; only for --help). */

@@ -33,6 +33,11 @@ backend (one of):
   --backend-options JSON
   --tokenizer-from DIR
   --test-backend bigram     the bigram test double (for trying the protocol; not a language model)
+  --lora                    honour create_model's lora_config: the engine trains a LoRA adapter (rank and
+                            modules from the request, alpha --lora-alpha, default 32 as SkyRL) and saves it in
+                            PEFT format, offered as the archive of named sampler weights (turnwise export);
+                            without it the engine trains full weights whatever the client asks
+  --lora-alpha N
 
 server:
   --host HOST               default 127.0.0.1
@@ -99,6 +104,8 @@ export async function startServe(args: string[]): Promise<StartedServe> {
     'poll-hold-ms': { type: 'string' },
     'rate-limit': { type: 'string' },
     'max-chunk-datums': { type: 'string' },
+    lora: { type: 'boolean', default: false },
+    'lora-alpha': { type: 'string' },
   } as const;
   let values: ReturnType<typeof parseArgs<{ args: string[]; strict: true; options: typeof options }>>['values'];
   try {
@@ -133,6 +140,10 @@ export async function startServe(args: string[]): Promise<StartedServe> {
     maxSequencesPerRequest: positive(values['max-sequences-per-request'], '--max-sequences-per-request'),
   };
   const maxConcurrentPerKey = positive(values['max-concurrent-per-key'], '--max-concurrent-per-key');
+  const loraAlpha = values['lora-alpha'] === undefined ? undefined : Number(values['lora-alpha']);
+  if (loraAlpha !== undefined && !(Number.isFinite(loraAlpha) && loraAlpha > 0))
+    throw new ConfigError(`--lora-alpha must be a number > 0, got ${JSON.stringify(values['lora-alpha'])}`);
+  if (loraAlpha !== undefined && !values.lora) throw new ConfigError('--lora-alpha needs --lora');
 
   let backend: Backend;
   const saveDirectory = resolve(values['save-dir'] ?? 'serve-checkpoints');
@@ -195,6 +206,7 @@ export async function startServe(args: string[]): Promise<StartedServe> {
           : values.checkpoint !== undefined
             ? saveDirectory
             : undefined,
+      ...(values.lora ? { lora: { ...(loraAlpha !== undefined ? { alpha: loraAlpha } : {}) } } : {}),
     });
     url = await server.listen(port, values.host);
   } catch (error) {

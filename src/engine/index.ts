@@ -44,6 +44,34 @@ export {
   type ReadCheckpointOptions,
   type ExpectedShapes,
 } from './checkpoint.js';
+export { writeHfDirectory, hfSideFiles, type HfDirectoryContents } from './hf-directory.js';
+export { readTar, writeTar } from './tar-archive.js';
+
+// LoRA
+export {
+  LORA_MODULES,
+  DEFAULT_LORA_ALPHA,
+  loraSpecFromTinker,
+  loraTargets,
+  parseAdapterConfig,
+  adapterScale,
+  peftAdapterConfig,
+  peftTensorName,
+  type LoraSpec,
+  type LoraModule,
+  type LoraTarget,
+  type AdapterConfig,
+} from './lora/lora-config.js';
+export { LoraAdapter } from './lora/lora-adapter.js';
+export { loraWeight, mergeLoraAdapter, planLoraMerge, type LoraMergeOp } from './lora/lora-merge.js';
+export {
+  ADAPTER_FILES,
+  peftAdapterFiles,
+  decodePeftAdapter,
+  readPeftAdapter,
+  hasPeftAdapter,
+  type PeftAdapter,
+} from './lora/peft-files.js';
 
 // tokenizer
 export { trainBpe, CHATML_SPECIAL_TOKENS, type BpeTrainerOptions, type TrainedBpe } from './tokenizer/bpe-trainer.js';

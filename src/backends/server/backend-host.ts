@@ -6,7 +6,7 @@
  * one backend call, and the futures of every request. Backend work runs through a readers-writer
  * job queue so sampling batches while training steps run alone.
  */
-import { createHash } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import type { Backend } from '../backend.js';
 import type { Datum } from '../../training-types.js';
@@ -14,6 +14,8 @@ import type { SampleRequest } from '../../rollout/policy.js';
 import { CheckpointError, errorMessage, TurnwiseError } from '../../errors.js';
 import { writeFileAtomic } from '../../engine/atomic-write.js';
 import { Random } from '../../random.js';
+import { loraSpecFromTinker, type LoraSpec } from '../../engine/lora/lora-config.js';
+import { checkpointArchive } from './checkpoint-archive.js';
 import { decodeWireDatum } from '../tinker/datum-codec.js';
 import type { ForwardBackwardInput, SampledSequence, WireSamplingParams } from '../tinker/wire-schema.js';
 import { applyStops } from '../stop-conditions.js';
@@ -51,6 +53,12 @@ export interface BackendHostOptions {
   checkpointIndexFile?: string;
   /** The service whose behaviour to reproduce (see emulation.ts); default turnwise's own. */
   emulation?: Emulation;
+  /**
+   * Honour create_model's `lora_config`: the backend trains a fresh LoRA adapter (of this alpha,
+   * default 32 as SkyRL) over its weights as they were at the server's start. Without it the
+   * backend trains full weights whatever the client asks (`get_info` says `is_lora: false`).
+   */
+  lora?: { alpha?: number };
 }
 
 /** What the sampler did, counted on the server side. */
@@ -104,6 +112,10 @@ export class BackendHost {
   private readonly seeds: Random;
   private counter = 0;
   private readonly sweeper: NodeJS.Timeout;
+  /** The LoRA the backend trains (set by create_model when `lora` is on). */
+  private lora: LoraSpec | undefined;
+  /** Key of the signed archive download URLs. */
+  private readonly archiveKey = randomBytes(32);
 
   constructor(private readonly options: BackendHostOptions) {
     this.backend = options.backend;
@@ -143,9 +155,15 @@ export class BackendHost {
   /**
    * Creates a training client over the backend; the future resolves to its model id. Emulating
    * SkyRL, the model id is known at once but the model is created by a job of the queue, and a
-   * base model this server does not serve fails the future instead of the request.
+   * base model this server does not serve fails the future instead of the request. With `lora` on,
+   * the backend starts over from the base: a fresh adapter of the request's `lora_config`, or full
+   * weights when it asks for rank 0 or none.
    */
-  createModel(sessionId: string, baseModel: string, loraRank?: number): { requestId: string; modelId: string } {
+  createModel(
+    sessionId: string,
+    baseModel: string,
+    loraConfig?: { rank: number; seed?: number; train_attn?: boolean; train_mlp?: boolean; train_unembed?: boolean },
+  ): { requestId: string; modelId: string } {
     this.requireSession(sessionId);
     const unknownBase =
       `base_model ${JSON.stringify(baseModel)} is not served here; ` +
@@ -153,21 +171,34 @@ export class BackendHost {
     if (baseModel !== this.modelName && !this.emulation.immediateModelId) throw new HttpError(400, unknownBase);
     const id = `model-${++this.counter}`;
     const requestId = this.futures.create('/api/v1/create_model');
-    const create = (): void => {
+    const spec =
+      this.options.lora && loraConfig && loraConfig.rank > 0
+        ? loraSpecFromTinker(loraConfig, this.options.lora.alpha)
+        : undefined;
+    // With --lora every new model starts from the base: a fresh adapter, or full weights (rank 0 or none).
+    const switchLora = this.options.lora !== undefined && (spec !== undefined || this.lora !== undefined);
+    const create = async (): Promise<void> => {
       if (baseModel !== this.modelName) throw new TurnwiseError(`could not create ${id}: ${unknownBase}`);
+      if (switchLora) {
+        if (!this.backend.configureLora)
+          throw new TurnwiseError(`the ${this.backend.name} backend cannot train LoRA adapters`);
+        await this.backend.configureLora(spec);
+        this.lora = spec;
+        this.version++;
+      }
       this.models.set(id, {
         id,
         sessionId,
         ordering: new SeqOrdering(id, this.options.seqGapTimeoutMs ?? 60_000),
         chunks: undefined,
-        loraRank,
+        loraRank: loraConfig?.rank,
       });
       this.futures.resolve(requestId, { model_id: id, type: 'create_model' });
     };
-    if (!this.emulation.immediateModelId) create();
+    if (!this.emulation.immediateModelId && !switchLora) void create();
     else
       this.scheduler
-        .enqueue(true, async () => create())
+        .enqueue(true, create)
         .catch((error) => this.futures.fail(requestId, errorMessage(error), categoryOf(error)));
     return { requestId, modelId: id };
   }
@@ -202,7 +233,8 @@ export class BackendHost {
       model_id: model.id,
       model_data: { model_name: this.modelName, arch: this.backend.name },
       model_name: this.modelName,
-      is_lora: false,
+      is_lora: this.lora !== undefined,
+      ...(this.lora ? { lora_rank: this.lora.rank } : {}),
     };
   }
 
@@ -306,13 +338,8 @@ export class BackendHost {
       const checkpoint = name ?? `checkpoint-${seqId ?? ++this.counter}`;
       const written = await this.backend.save(checkpoint);
       const path = `tinker://${model.id}/weights/${checkpoint}`;
-      this.checkpoints.set(path, written);
+      await this.remember(path, written);
       if (model.loraRank !== undefined) this.checkpointRanks.set(path, model.loraRank);
-      if (this.options.checkpointIndexFile)
-        await writeFileAtomic(
-          this.options.checkpointIndexFile,
-          JSON.stringify(Object.fromEntries(this.checkpoints), null, 1),
-        );
       this.futures.resolve(requestId, { type: 'save_weights', path, turnwise_path: written });
     });
   }
@@ -342,6 +369,8 @@ export class BackendHost {
     return this.sequenced(model, '/api/v1/save_weights_for_sampler', seqId, rawBody, async (requestId) => {
       if (name !== undefined) {
         const path = `tinker://${model.id}/sampler_weights/${name}`;
+        // Named sampler weights are kept as files too, for their archive (`turnwise export`).
+        await this.remember(path, await this.backend.save(`sampler-${name}`));
         this.samplerPaths.set(path, this.version);
         this.futures.resolve(requestId, { type: 'save_weights_for_sampler', path });
         return;
@@ -522,6 +551,40 @@ export class BackendHost {
     return { during: { stop: strings, stopTokenIds: [...ids, ...implicit] }, after: [] };
   }
 
+  /**
+   * The signed download path of a checkpoint's archive (what `GET .../archive` redirects to, valid
+   * for `ttlMs`), for a `tinker://<model>/(weights|sampler_weights)/<name>` path this server saved.
+   */
+  archiveDownloadPath(tinkerPath: string, ttlMs = 2 * 3600_000): { path: string; expires: Date } {
+    if (!this.checkpoints.has(tinkerPath))
+      throw new HttpError(404, `checkpoint ${tinkerPath} is not known to this server; save it first`);
+    const expires = Date.now() + ttlMs;
+    const [model, kind, name] = tinkerPath.slice('tinker://'.length).split('/') as [string, string, string];
+    const query = `expires=${expires}&signature=${this.sign(tinkerPath, expires)}`;
+    const path = `/api/v1/training_runs/${model}/checkpoints/${kind}/${encodeURIComponent(name)}/download?${query}`;
+    return { path, expires: new Date(expires) };
+  }
+
+  /** Whether a download URL's signature is this server's and not expired. */
+  archiveSignatureValid(tinkerPath: string, query: URLSearchParams): boolean {
+    const expires = Number(query.get('expires'));
+    const given = Buffer.from(query.get('signature') ?? '', 'utf-8');
+    const wanted = Buffer.from(this.sign(tinkerPath, expires), 'utf-8');
+    return (
+      Number.isFinite(expires) &&
+      expires > Date.now() &&
+      given.length === wanted.length &&
+      timingSafeEqual(given, wanted)
+    );
+  }
+
+  /** The tar archive of a saved checkpoint (a PEFT adapter when it holds one, else its HF files). */
+  archive(tinkerPath: string): Promise<Buffer> {
+    const written = this.checkpoints.get(tinkerPath);
+    if (!written) throw new HttpError(404, `checkpoint ${tinkerPath} is not known to this server; save it first`);
+    return checkpointArchive(written, tinkerPath);
+  }
+
   /** A fresh default sampling seed (for requests that give none). */
   drawSeed(): number {
     return this.seeds.nextUint32();
@@ -618,6 +681,20 @@ export class BackendHost {
       },
       fail: (requestId, message) => this.futures.fail(requestId, message, 'user'),
     });
+  }
+
+  /** Records a checkpoint's path (persisted in the index file when there is one). */
+  private async remember(tinkerPath: string, written: string): Promise<void> {
+    this.checkpoints.set(tinkerPath, written);
+    if (this.options.checkpointIndexFile)
+      await writeFileAtomic(
+        this.options.checkpointIndexFile,
+        JSON.stringify(Object.fromEntries(this.checkpoints), null, 1),
+      );
+  }
+
+  private sign(tinkerPath: string, expires: number): string {
+    return createHmac('sha256', this.archiveKey).update(`${tinkerPath}\n${expires}`).digest('hex');
   }
 
   private newSampler(version: number | undefined): SamplingSession {

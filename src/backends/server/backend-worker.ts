@@ -10,7 +10,16 @@ import type { GeneratedToken } from '../../rollout/policy.js';
 
 interface Call {
   id: number;
-  method: 'forward' | 'forwardBackward' | 'optimStep' | 'save' | 'load' | 'close' | 'sample' | 'release';
+  method:
+    | 'forward'
+    | 'forwardBackward'
+    | 'optimStep'
+    | 'save'
+    | 'load'
+    | 'close'
+    | 'sample'
+    | 'release'
+    | 'configureLora';
   args: unknown[];
   /** Post each sampled token as `{id, token}` before the result. */
   stream?: boolean;
@@ -48,7 +57,12 @@ parentPort!.on('message', async (call: Call) => {
         : undefined;
       result = await backend.policy().sample(call.args[0] as never, onToken);
     } else if (call.method === 'release') result = backend.policy().release?.(call.args[0] as string);
-    else result = await (backend[call.method] as (...args: unknown[]) => Promise<unknown>).apply(backend, call.args);
+    else {
+      const method = backend[call.method] as ((...args: unknown[]) => Promise<unknown>) | undefined;
+      if (typeof method !== 'function')
+        throw new TypeError(`the ${backend.name} backend has no ${call.method} (it cannot train LoRA adapters)`);
+      result = await method.apply(backend, call.args);
+    }
     parentPort!.postMessage({ id: call.id, result });
   } catch (error) {
     const failure = error instanceof Error ? error : new Error(String(error));

@@ -32,8 +32,10 @@ import { resolveWeightsPath } from './weights-root.js';
 export interface RouteContext {
   body: unknown;
   rawBody: string;
-  /** The path parameter of `GET /api/v1/samplers/{id}`. */
+  /** The path parameter of `GET /api/v1/samplers/{id}`; the `tinker://` path of a checkpoint archive route. */
   param?: string;
+  /** The query string (signed archive downloads). */
+  query?: URLSearchParams;
   /** The rollout a gateway request names (`/rollouts/<id>/v1/...` or `x-turnwise-rollout`). */
   rollout?: string;
 }
@@ -60,7 +62,9 @@ export interface TinkerRouteOptions {
 
 /** A handler's answer: status and JSON body. */
 export type RouteAnswer =
-  | { status: number; body: unknown }
+  | { status: number; body: unknown; headers?: Record<string, string> }
+  /** Raw bytes (checkpoint archives). */
+  | { status: number; bytes: Uint8Array; headers: Record<string, string> }
   /**
    * A server-sent event stream (the OpenAI routes' `stream: true`); errors before its first event are answered as JSON.
    */
@@ -114,7 +118,7 @@ export function tinkerRoutes(host: BackendHost, options: TinkerRouteOptions): Ma
   });
   post('create_model', ({ body }) => {
     const request = validate(CreateModelRequestSchema, body, 'create_model');
-    const { requestId, modelId } = host.createModel(request.session_id, request.base_model, request.lora_config?.rank);
+    const { requestId, modelId } = host.createModel(request.session_id, request.base_model, request.lora_config);
     // SkyRL answers the model id at once; the model exists once the future resolves.
     if (emulation.immediateModelId)
       return ok({
@@ -188,6 +192,26 @@ export function tinkerRoutes(host: BackendHost, options: TinkerRouteOptions): Ma
   routes.set('GET /api/v1/samplers/:id', ({ param }) => {
     if (!param || !host.hasSampler(param)) throw new HttpError(404, `sampler ${param} is unknown`);
     return ok({ sampler_id: param, base_model: host.modelName });
+  });
+  // The SDK's RestClient.get_checkpoint_archive_url: a 302 to a signed download URL (as hosted Tinker and SkyRL).
+  get('training_runs/:run/checkpoints/:checkpoint/archive', ({ param }) => {
+    const { path, expires } = host.archiveDownloadPath(param!);
+    return {
+      status: 302,
+      body: { url: path, expires: expires.toISOString() },
+      headers: { location: path, expires: expires.toUTCString() },
+    };
+  });
+  get('training_runs/:run/checkpoints/:checkpoint/download', async ({ param, query }) => {
+    if (!query || !host.archiveSignatureValid(param!, query))
+      throw new HttpError(403, `the download URL of ${param} is unsigned or expired; ask .../archive for a new one`);
+    const bytes = await host.archive(param!);
+    const name = param!.slice('tinker://'.length).replaceAll('/', '_');
+    return {
+      status: 200,
+      bytes,
+      headers: { 'content-type': 'application/x-tar', 'content-disposition': `attachment; filename="${name}.tar"` },
+    };
   });
   post('asample', ({ body, rawBody }) => {
     const request = validate(SampleRequestSchema, body, 'asample');

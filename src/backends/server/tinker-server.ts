@@ -75,6 +75,8 @@ export interface TinkerServerOptions {
   maxConcurrentSamples?: number;
   /** Persists the `tinker://` checkpoint paths across restarts (see BackendHostOptions). */
   checkpointIndexFile?: string;
+  /** Honour create_model's `lora_config` (the backend trains a LoRA; see BackendHostOptions). */
+  lora?: { alpha?: number };
   seed?: number;
   /** Called for every routed request after its body was read (request logs, tests). */
   /** Hooks of a training run serving its policy to agents (see gateway-hooks.ts). */
@@ -105,6 +107,10 @@ export interface TinkerServer {
 
 type Handler = (context: RouteContext) => Promise<RouteAnswer> | RouteAnswer;
 
+/** `/api/v1/training_runs/<run>/checkpoints/[<kind>/]<name>/(archive|download)`. */
+const ARCHIVE_ROUTE =
+  /^\/api\/v1\/training_runs\/([^/]+)\/checkpoints\/(?:(weights|sampler_weights)\/)?([^/]+)\/(archive|download)$/;
+
 /** Creates a Tinker-protocol server over `options.backend`. */
 export function createTinkerServer(options: TinkerServerOptions): TinkerServer {
   if (options.apiKey !== undefined && options.apiKey.trim().length === 0)
@@ -122,6 +128,7 @@ export function createTinkerServer(options: TinkerServerOptions): TinkerServer {
     maxConcurrentSamples: options.maxConcurrentSamples,
     seed: options.seed,
     checkpointIndexFile: options.checkpointIndexFile,
+    lora: options.lora,
   });
   const faults = new FaultInjector(options.faults);
   const rateLimit = options.rateLimit === undefined ? emulation.rateLimit : options.rateLimit;
@@ -169,6 +176,13 @@ export function createTinkerServer(options: TinkerServerOptions): TinkerServer {
       param = decodeURIComponent(sampler[1]!);
       path = '/api/v1/samplers/:id';
     }
+    const archive = ARCHIVE_ROUTE.exec(path);
+    if (archive) {
+      // `<kind>/<name>` as the SDK sends it, or SkyRL's bare sampler checkpoint name.
+      const [run, kind, name] = [archive[1]!, archive[2] ?? 'sampler_weights', archive[3]!].map(decodeURIComponent);
+      param = `tinker://${run}/${kind}/${name}`;
+      path = `/api/v1/training_runs/:run/checkpoints/:checkpoint/${archive[4]}`;
+    }
     const model = /^\/v1\/models\/(.+)$/.exec(path);
     if (model) {
       param = decodeURIComponent(model[1]!);
@@ -177,7 +191,9 @@ export function createTinkerServer(options: TinkerServerOptions): TinkerServer {
     if (path === '/api/v1/healthz' || path === '/healthz' || path === '/health')
       return sendJson(response, 200, { status: 'ok' });
     // Authenticate before routing: a bad key learns nothing of the routes.
-    const key = options.apiKey === undefined ? 'open' : checkApiKey(request, options.apiKey, tokens);
+    // A signed download URL is its own credential (its route checks the signature), as a storage URL is.
+    const signedDownload = path.endsWith(':checkpoint/download');
+    const key = options.apiKey === undefined || signedDownload ? 'open' : checkApiKey(request, options.apiKey, tokens);
     let handler = routes.get(`${method} ${path}`);
     if (!handler) {
       const other = [...routes.keys()].find((key) => key.endsWith(` ${path}`));
@@ -249,7 +265,7 @@ export function createTinkerServer(options: TinkerServerOptions): TinkerServer {
       }
       if (path.startsWith('/v1/')) checkRequestBounds(body, bounds);
       options.onRequest?.({ method, path, headers: request.headers, body });
-      answer = await handler({ body, rawBody, param, rollout });
+      answer = await handler({ body, rawBody, param, rollout, query: url.searchParams });
     } catch (error) {
       release();
       throw error;
@@ -269,6 +285,10 @@ export function createTinkerServer(options: TinkerServerOptions): TinkerServer {
       return;
     }
     if (fault === 'drop_after') return void request.socket.destroy();
+    if ('bytes' in answer) {
+      response.writeHead(answer.status, { ...answer.headers, 'content-length': answer.bytes.byteLength });
+      return void response.end(answer.bytes);
+    }
     const accept = headerText(request.headers.accept) ?? '';
     const kind =
       answer.status === 200 && accept.includes(PROTOBUF_CONTENT_TYPE) ? protoResultKind(answer.body) : undefined;
@@ -281,7 +301,7 @@ export function createTinkerServer(options: TinkerServerOptions): TinkerServer {
       response.end(bytes);
       return;
     }
-    sendJson(response, answer.status, answer.body);
+    sendJson(response, answer.status, answer.body, answer.headers);
   }
 
   const http = createServer((request, response) => {

@@ -13,6 +13,7 @@ import type { AdamParams, Datum, ForwardBackwardResult, LossSpec } from '../../t
 import type { ChatRenderer } from '../../rollout/chat-renderer.js';
 import type { GeneratedToken, Policy, SampleRequest, SampleResult } from '../../rollout/policy.js';
 import type { Tokenizer } from '../../rollout/tokenizer.js';
+import type { LoraSpec } from '../../engine/lora/lora-config.js';
 import { CheckpointError, ConfigError, DataError, RemoteError, ShapeError, TurnwiseError } from '../../errors.js';
 import { isTypeScriptFile, tsxApiUrl } from '../../typescript-import.js';
 
@@ -158,6 +159,10 @@ export class WorkerBackend implements Backend {
 
   optimStep(params: AdamParams): Promise<Record<string, number>> {
     return this.call('optimStep', [params]);
+  }
+
+  configureLora(spec: LoraSpec | undefined): Promise<void> {
+    return this.call('configureLora', [spec]);
   }
 
   save(name: string): Promise<string> {

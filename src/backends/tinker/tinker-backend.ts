@@ -260,11 +260,19 @@ export class TinkerBackend implements Backend {
     return { ...metrics, ...this.stats.takeStepMetrics() };
   }
 
+  /**
+   * Saves the training state (`tinker://<model>/weights/<name>`, what `load` resumes from) and
+   * sampler weights of the same name (`.../sampler_weights/<name>`, whose archive `turnwise export`
+   * downloads: services offer archives of sampler weights).
+   */
   async save(name: string): Promise<string> {
-    const result = await this.await<{ path?: string } | null>(
-      await this.submit('/api/v1/save_weights', 'save_weights', true, { path: name }),
-    );
+    const saved = await this.submit('/api/v1/save_weights', 'save_weights', true, { path: name });
+    const sampler = await this.submit('/api/v1/save_weights_for_sampler', 'save_weights_for_sampler', true, {
+      path: name,
+    });
+    const result = await this.await<{ path?: string } | null>(saved);
     if (typeof result?.path !== 'string') throw new RemoteError(`save_weights ${name} returned no path`);
+    await this.await(sampler);
     return result.path;
   }
 

@@ -94,6 +94,9 @@ export const SessionHeartbeatRequestSchema = z.looseObject({ session_id: z.strin
 export const LoraConfigSchema = z.looseObject({
   rank: z.number().int().nonnegative(),
   seed: z.number().int().optional(),
+  train_attn: z.boolean().optional(),
+  train_mlp: z.boolean().optional(),
+  train_unembed: z.boolean().optional(),
 });
 export const CreateModelRequestSchema = z.looseObject({
   session_id: z.string(),
