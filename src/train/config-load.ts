@@ -307,6 +307,9 @@ function hashedForm(value: unknown): unknown {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
   const { taskModule: _where, ...config } = value as Json;
   if (!('rl' in config)) return value;
+  // rl.maxStaleness at its default 0 is hashed as before the field existed, so those runs resume.
+  const { maxStaleness, ...rl } = (config.rl ?? {}) as Json;
+  if (maxStaleness === 0) config.rl = rl;
   if (config.backend === null || typeof config.backend !== 'object') return config;
   const backend = withoutConnection(config.backend as Json);
   return { ...config, backend: stableStringify(backend) === DEFAULT_LOCAL_BACKEND ? 'local' : backend };

@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Backend } from '../backends/backend.js';
+import type { Backend, ReferencePolicy } from '../backends/backend.js';
 import { makeBackend, type MakeBackendOptions } from '../backends/make-backend.js';
 import { ConfigError } from '../errors.js';
 import { resolveRunDir, type TrainConfig } from './config.js';
@@ -116,13 +116,16 @@ export async function trainRun<Row>(
     checkpointDirectory: join(runDir, 'checkpoints'),
     samplerSlots: slots,
   });
-  let reference: Backend | undefined;
+  // The KL reference: the service's base-model sampler (tinker), else a second backend on the base.
+  let reference: ReferencePolicy | undefined;
   if (config.loss.klBeta > 0)
-    reference = await openBackend(config, {
-      weightsFrom: baseDir,
-      checkpointDirectory: join(runDir, 'reference'),
-      samplerSlots: 8,
-    });
+    reference =
+      backend.baseReference?.() ??
+      (await openBackend(config, {
+        weightsFrom: baseDir,
+        checkpointDirectory: join(runDir, 'reference'),
+        samplerSlots: 8,
+      }));
   const result = await runRl({
     config,
     backend,

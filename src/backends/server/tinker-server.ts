@@ -48,6 +48,8 @@ export interface TinkerServerOptions {
   maxConcurrentSamples?: number;
   /** Persists the `tinker://` checkpoint paths across restarts (see BackendHostOptions). */
   checkpointIndexFile?: string;
+  /** The untrained base weights `base_model` sampling serves (see BackendHostOptions). */
+  baseBackend?: Backend;
   seed?: number;
   /** Called for every routed request after its body was read (request logs, tests). */
   /** Hooks of a training run serving its policy to agents (see gateway-hooks.ts). */
@@ -85,6 +87,7 @@ export function createTinkerServer(options: TinkerServerOptions): TinkerServer {
   const host = new BackendHost({
     emulation,
     backend: options.backend,
+    baseBackend: options.baseBackend,
     modelName,
     sessionTimeoutMs: options.sessionTimeoutMs,
     seqGapTimeoutMs: options.seqGapTimeoutMs,
