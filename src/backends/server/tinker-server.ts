@@ -144,6 +144,8 @@ export function createTinkerServer(options: TinkerServerOptions): TinkerServer {
       throw new HttpError(404, `no route ${method} ${path}; Tinker routes live under /api/v1, OpenAI routes under /v1`);
     }
     if (options.apiKey !== undefined) checkApiKey(request, options.apiKey);
+    if (path.startsWith('/api/v1/') && faults.config.latencyMs > 0)
+      await new Promise((resolve) => setTimeout(resolve, faults.config.latencyMs));
     if (path.startsWith('/api/v1/') && faults.takePause()) {
       request.resume();
       return sendJson(response, 402, {
