@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../errors.js';
+import { parseFaultSpec } from '../server/fault-injector.js';
 import type { RequestRecord } from '../server/tinker-server.js';
 import { connectTestClient, startTestServer, type TestServer } from '../../testing/serve-for-test.js';
 import { BigramTestBackend } from '../../testing/bigram-test-backend.js';
@@ -176,6 +177,15 @@ describe('TinkerBackend', () => {
     const remote = deterministic(remoteDir);
     expect(remote.map((row) => row['rl/staleness'])).toEqual([0, 1, 1, 1, 1]);
     expect(remote).toEqual(deterministic(localDir));
+  });
+
+  it('meets the injected latency on every call (the pipelining benchmark relies on it)', async () => {
+    expect(parseFaultSpec('latency=200').latencyMs).toBe(200);
+    const { client } = await setup({ faults: parseFaultSpec('latency=120') });
+    const started = performance.now();
+    await client.forward([datum], { temperature: 1 });
+    // Submit and at least one poll, each answered 120 ms late.
+    expect(performance.now() - started).toBeGreaterThanOrEqual(2 * 120 - 5);
   });
 
   it('splits a large forward_backward into consecutive seq_ids within the chunk limits', async () => {
