@@ -64,7 +64,7 @@ describe('TinkerReferenceSampler (the KL reference on a service)', () => {
     );
   });
 
-  it('trains with loss.klBeta > 0 through turnwise serve: KL in the advantages and logged, none in the loss', async () => {
+  it('trains with loss.klBeta > 0 through turnwise serve: KL in advantages and logged, none in the loss', async () => {
     const { client } = await setup();
     const runDir = mkdtempSync(join(tmpdir(), 'turnwise-kl-remote-'));
     const config = resolveConfig({
