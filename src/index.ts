@@ -183,9 +183,10 @@ export { buildDatum, buildGroupDatums, type BuildDatumOptions } from './loss/bui
 export { policyLoss, type PolicyLossInput, type PolicyLossResult } from './loss/policy-loss.js';
 export { normalizationCoefficients } from './loss/loss-normalization.js';
 export { klK3, klK3Gradient } from './loss/kl.js';
+export { foldKlPenalty } from './loss/kl-penalty.js';
 
 // backends
-export type { Backend } from './backends/backend.js';
+export type { Backend, ReferencePolicy } from './backends/backend.js';
 export { LocalBackend, type LocalBackendOptions } from './backends/local.js';
 export {
   createLocalBackend,
@@ -203,6 +204,7 @@ export {
 } from './backends/backend-config.js';
 export { makeBackend, type MakeBackendOptions } from './backends/make-backend.js';
 export { TinkerBackend, type TinkerBackendOptions } from './backends/tinker/tinker-backend.js';
+export { TinkerReferenceSampler } from './backends/tinker/reference-sampler.js';
 export { TinkerSamplingPolicy, type TinkerSamplerConnectOptions } from './backends/tinker/sampling-client.js';
 export { CAPABILITY_PRESETS, type TinkerCapabilities } from './backends/tinker/capabilities.js';
 export type { RetryPolicy } from './backends/tinker/transport.js';

@@ -15,6 +15,11 @@ import type { LoraSpec } from '../engine/lora/lora-config.js';
 export interface Backend {
   /** Short name for logs: `local`, `tinker`, ... */
   readonly name: string;
+  /**
+   * True when `optimStep` may be called right after `forwardBackward`, before its result: the
+   * backend runs them in call order (Tinker: `seq_id`), so a step costs one round trip less.
+   */
+  readonly submitsInOrder?: boolean;
   readonly tokenizer: Tokenizer;
   readonly renderer: ChatRenderer;
   /** A sampler that uses the current weights. */
@@ -35,5 +40,19 @@ export interface Backend {
    */
   configureLora?(spec: LoraSpec | undefined): Promise<void>;
   /** Releases processes, sockets and sessions. */
+  close(): Promise<void>;
+  /** The base model's sampler, when the weights live on a service that serves it (Tinker): the KL reference. */
+  baseReference?(): ReferencePolicy;
+}
+
+/** The frozen base policy of the KL term: a Backend on the base weights, or a base-model sampler. */
+export interface ReferencePolicy {
+  /** Base-policy logprobs of every target (as `Backend.forward`). */
+  forward(data: Datum[], options: { temperature: number }): Promise<number[][]>;
+  /**
+   * Where the KL term goes: `loss` (the k3 term of the loss; default) or `advantages` (folded into
+   * them, as tinker-cookbook does for services whose losses have no KL term).
+   */
+  readonly klPenalty?: 'loss' | 'advantages';
   close(): Promise<void>;
 }

@@ -152,9 +152,11 @@ describe('the backend section of the training config', () => {
   });
 
   it('refuses what a remote base model cannot do, naming the field', () => {
+    // KL on a service: its reference is the base model's sampler, whose prompt logprobs are at temperature 1.
     expect(() => resolveConfig({ backend: tinker, loss: { klBeta: 0.01 } })).toThrow(
-      /loss\.klBeta.*got 0\.01.*reference policy.*--loss\.klBeta=0/,
+      /rl\.temperature.*rl\.temperature is 0\.9.*loss\.klBeta > 0.*temperature 1/,
     );
+    expect(resolveConfig({ backend: tinker, loss: { klBeta: 0.01 }, rl: { temperature: 1 } }).loss.klBeta).toBe(0.01);
     expect(() => resolveConfig({ backend: { ...tinker, capabilities: 'hosted' } })).toThrow(
       /rl\.temperature.*rl\.temperature is 0\.9, but a hosted Tinker server.*temperature 1/,
     );

@@ -57,7 +57,8 @@ server:
   --faults SPEC             inject faults, e.g. delay=200,408=0.1,410=0.05,429=0.1,5xx=0.1,drop=0.05,\
 drop_after=0.05,seed=7;
                             counts: hold_polls=N (hold each future's first N polls), pause=N (402 on the \
-next N requests)
+next N requests),
+                            latency=MS (every call answered MS later)
                             (default env TURNWISE_FAULTS)
 
 emulation (for testing clients against another service's behaviour):

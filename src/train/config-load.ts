@@ -326,6 +326,9 @@ function hashedForm(value: unknown, keepRunDir = false): unknown {
   // Where the run lives is not what it is (a run resumes wherever it was moved).
   const config: Json = keepRunDir && runDir !== undefined ? { ...rest, runDir } : rest;
   if (!('rl' in config)) return value;
+  // rl.maxStaleness at its default 0 is hashed as before the field existed, so those runs resume.
+  const { maxStaleness, ...rl } = (config.rl ?? {}) as Json;
+  if (maxStaleness === 0) config.rl = rl;
   if (config.backend === null || typeof config.backend !== 'object') return config;
   const backend = withoutConnection(config.backend as Json);
   return { ...config, backend: stableStringify(backend) === DEFAULT_LOCAL_BACKEND ? 'local' : backend };

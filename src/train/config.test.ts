@@ -101,6 +101,13 @@ describe('training config', () => {
     expect(configHash({ a: 1 })).not.toBe(configHash({ a: 2 }));
   });
 
+  it('hashes rl.maxStaleness 0 as a config written before the field existed, so those runs resume', () => {
+    const config = resolveConfig({});
+    const { maxStaleness: _default, ...before } = config.rl;
+    expect(configHash(config)).toBe(configHash({ ...config, rl: before }));
+    expect(configHash(resolveConfig({ rl: { maxStaleness: 1 } }))).not.toBe(configHash(config));
+  });
+
   it('documents every leaf field with a default', () => {
     const lines = describeConfig();
     expect(lines.length).toBeGreaterThan(30);

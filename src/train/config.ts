@@ -56,6 +56,16 @@ const rlSchema = z
       .max(MAX_CONCURRENCY)
       .default(64)
       .describe(`rollouts in flight at once (the sampler batches them; at most ${MAX_CONCURRENCY}); default 64`),
+    maxStaleness: z
+      .number()
+      .int()
+      .min(0)
+      .max(1)
+      .default(0)
+      .describe(
+        'rounds the policy that samples a batch may lag the one that trains on it: 1 samples the next round ' +
+          'while this one trains (off-policy corrected by the sampled logprobs), 0 = on-policy; default 0',
+      ),
   })
   .describe('reinforcement learning');
 
@@ -178,12 +188,13 @@ function checkBackendLimits(
   context: z.RefinementCtx,
 ): void {
   if (config.backend?.kind !== 'tinker') return;
-  if (typeof config.loss?.klBeta === 'number' && config.loss.klBeta > 0) {
+  if (typeof config.loss?.klBeta === 'number' && config.loss.klBeta > 0 && config.rl?.temperature !== 1) {
     context.addIssue({
       code: 'custom',
-      path: ['loss', 'klBeta'],
+      path: ['rl', 'temperature'],
       message:
-        'the KL term needs a frozen reference policy, which backend.kind=tinker does not provide; set --loss.klBeta=0',
+        `rl.temperature is ${String(config.rl?.temperature)}, but with loss.klBeta > 0 on backend.kind=tinker the ` +
+        `reference logprobs come from the base model's sampler at temperature 1; set --rl.temperature=1`,
     });
   }
   const capabilities = config.backend.capabilities;

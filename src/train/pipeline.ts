@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Backend } from '../backends/backend.js';
+import type { Backend, ReferencePolicy } from '../backends/backend.js';
 import { LocalBackend } from '../backends/local.js';
 import { makeBackend, type MakeBackendOptions } from '../backends/make-backend.js';
 import { ConfigError } from '../errors.js';
@@ -126,13 +126,16 @@ export async function trainRun<Row>(
       throw error;
     });
   }
-  let reference: Backend | undefined;
+  // The KL reference: the service's base-model sampler (tinker), else a second backend on the base.
+  let reference: ReferencePolicy | undefined;
   if (config.loss.klBeta > 0)
-    reference = await openBackend(config, {
-      weightsFrom: baseDir,
-      checkpointDirectory: join(runDir, 'reference'),
-      samplerSlots: 8,
-    });
+    reference =
+      (backend as Backend).baseReference?.() ??
+      (await openBackend(config, {
+        weightsFrom: baseDir,
+        checkpointDirectory: join(runDir, 'reference'),
+        samplerSlots: 8,
+      }));
   const result = await runRl({
     config,
     backend,

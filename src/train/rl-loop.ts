@@ -7,27 +7,36 @@
  *     score every trajectory with the task's rubric       -> turn rewards R^T_k, outcome R^O
  *     advantages per group from the configured estimator  -> advantages_G_T (0 on env tokens)
  *     build datums (inputs, targets, old logprobs, advantages, mask); reference logprobs if KL
- *     mu times: forwardBackward(clipped PG loss) then optimStep (lr warm-up, grad clipping)
+ *       (into the loss, or folded into the advantages for a service's base-model sampler)
+ *     with rl.maxStaleness 1: start sampling the next round now, with the weights of this one
+ *     mu times: forwardBackward(clipped PG loss) then optimStep (lr warm-up, grad clipping),
+ *       submitted back to back where the backend keeps their order; the first optimStep waits
+ *       until the next round has sampled, so that round is exactly one round stale
  *     log metrics, trajectories; checkpoint every N steps and at the end
  *
  * Checkpoints fall on round boundaries (a batch is never split across a resume), and everything
  * random comes from one generator whose state is saved, so a resumed run matches an uninterrupted
- * one step for step. A stop request (Ctrl-C) ends the current round, saves, and returns.
+ * one step for step. A round followed by a checkpoint samples no next round early (that round is
+ * sampled on-policy, as a resumed run samples it), so this holds with rl.maxStaleness 1 too. A stop
+ * request (Ctrl-C) ends the current round, drops a round sampled early (saving the data order and
+ * generator from before it was drawn: a resumed run draws the same questions and seeds, sampled
+ * with the saved weights), saves, and returns.
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createEstimator } from '../advantage/create-estimator.js';
 import { checkCreditInvariants } from '../advantage/credit-invariants.js';
 import type { AdvantageEstimator } from '../advantage/estimator.js';
-import type { Backend } from '../backends/backend.js';
-import type { AdamParams, LossSpec } from '../training-types.js';
+import type { Backend, ReferencePolicy } from '../backends/backend.js';
+import type { AdamParams, Datum, ForwardBackwardResult, LossSpec } from '../training-types.js';
 import { ConfigError } from '../errors.js';
 import { Random } from '../random.js';
-import type { GroupAdvantages } from '../types.js';
+import type { GroupAdvantages, TrajectoryGroup } from '../types.js';
 import { collectGroups } from './collect-groups.js';
 import { configHash, writeResolvedConfig } from './config-load.js';
 import { resolveRunDir, type TrainConfig } from './config.js';
 import { buildGroupDatums } from '../loss/build-datum.js';
+import { foldKlPenalty } from '../loss/kl-penalty.js';
 import { DataOrder } from './data-order.js';
 import { RunLog, type StepMetrics } from './metrics-log.js';
 import { ProgressReporter, type ProgressStream } from './progress.js';
@@ -41,7 +50,7 @@ export interface RlRunOptions<Row> {
   backend: Backend;
   task: TrainingTask<Row>;
   /** The frozen base policy, for the KL term (required when `loss.klBeta > 0`). */
-  reference?: Backend;
+  reference?: ReferencePolicy;
   /** Continue from the run directory's latest checkpoint. */
   resume?: boolean;
   /** Config hashes a resumed checkpoint may carry (default: this config's own hash only). */
@@ -110,7 +119,8 @@ export async function runRl<Row>(options: RlRunOptions<Row>): Promise<RlRunResul
     kind: 'ppo',
     clipLow: config.loss.clipEpsilon,
     clipHigh: config.loss.clipEpsilon,
-    klBeta: config.loss.klBeta,
+    // A reference whose KL is folded into the advantages leaves none in the loss.
+    klBeta: options.reference?.klPenalty === 'advantages' ? 0 : config.loss.klBeta,
     normalization: config.loss.normalization,
   };
   const sampling = { temperature: config.rl.temperature, topK: config.rl.topK, topP: config.rl.topP };
@@ -132,27 +142,30 @@ export async function runRl<Row>(options: RlRunOptions<Row>): Promise<RlRunResul
   let lastCheckpoint = '';
   let stopped = false;
 
-  const checkpoint = async () => {
+  const checkpoint = async (state: DrawState = { rng: rng.getState(), data: dataOrder.getState() }) => {
     lastCheckpoint = await saveCheckpoint(runDir, backend, {
       step,
       round,
-      rng: rng.getState(),
-      data: dataOrder.getState(),
+      ...state,
       elapsedSeconds: elapsed(),
       configHash: hash,
     });
   };
+  // Whether the round ending at optimiser step `after` (exclusive of the run's end) is checkpointed.
+  const checkpointAfter = (after: number) => {
+    const every = config.checkpoint.every;
+    return (
+      every > 0 && Math.floor(after / every) > Math.floor((after - config.rl.mu) / every) && after < config.rl.steps
+    );
+  };
 
-  while (step < config.rl.steps) {
-    if (options.shouldStop?.()) {
-      stopped = true;
-      break;
-    }
-    // 1. Questions and rollouts.
-    const roundStart = performance.now();
-    const rows_P = dataOrder.next(config.rl.questionsPerStep).map((index) => rows[index]!);
+  // Draws round `index`'s questions and seeds and starts sampling it with the current weights.
+  const startRound = (index: number, keepState: boolean): Round<Row> => {
+    const before = keepState ? { rng: rng.getState(), data: dataOrder.getState() } : undefined;
+    const started = performance.now();
+    const rows_P = dataOrder.next(config.rl.questionsPerStep).map((rowIndex) => rows[rowIndex]!);
     const roundRandom = rng.fork();
-    const groups = await collectGroups({
+    const groups = collectGroups({
       policy: backend.policy(),
       task,
       renderer: backend.renderer,
@@ -162,9 +175,22 @@ export async function runRl<Row>(options: RlRunOptions<Row>): Promise<RlRunResul
       tokenBudget: config.rl.maxCompletionTokens,
       random: roundRandom,
       concurrency: config.rl.concurrency,
-      sessionPrefix: `round${round}`,
-    });
-    const sampleSeconds = (performance.now() - roundStart) / 1000;
+      sessionPrefix: `round${index}`,
+    }).then((groups) => ({ groups, sampleSeconds: (performance.now() - started) / 1000 }));
+    groups.catch(() => undefined); // awaited when the round is trained; a stop may drop it first
+    return { sampledAtRound: round, before, groups };
+  };
+  let next: Round<Row> | undefined;
+
+  while (step < config.rl.steps) {
+    if (options.shouldStop?.()) {
+      stopped = true;
+      break;
+    }
+    // 1. Questions and rollouts (already under way when sampled early).
+    const current = next ?? startRound(round, false);
+    next = undefined;
+    const { groups, sampleSeconds } = await current.groups;
 
     // 2. Advantages per group, then training datums.
     const advantages_P: GroupAdvantages[] = groups.map((group) => estimator.estimate(group));
@@ -189,20 +215,27 @@ export async function runRl<Row>(options: RlRunOptions<Row>): Promise<RlRunResul
       });
       log.writeTrajectories(step + 1, picked);
     }
+    roundMetrics['rl/staleness'] = round - current.sampledAtRound;
     if (options.reference && config.loss.klBeta > 0) {
       const reference_B_T = await options.reference.forward(datums, { temperature: config.rl.temperature });
-      datums.forEach((datum, b) => {
-        datum.refLogprobs = reference_B_T[b];
-      });
+      if (options.reference.klPenalty === 'advantages')
+        Object.assign(roundMetrics, foldKlPenalty(datums, reference_B_T, config.loss.klBeta));
+      else
+        datums.forEach((datum, b) => {
+          datum.refLogprobs = reference_B_T[b];
+        });
     }
 
-    // 3. mu optimiser steps on this batch; old logprobs stay those of sampling time.
+    // 3. The next round samples while this one trains (rl.maxStaleness 1), unless a checkpoint or
+    //    the run's end follows this round; the weights change only once it has sampled.
+    const stepAfter = Math.min(step + config.rl.mu, config.rl.steps);
+    if (config.rl.maxStaleness > 0 && stepAfter < config.rl.steps && !checkpointAfter(stepAfter))
+      next = startRound(round + 1, true);
+    let sampledBeforeUpdate = next?.groups.then(() => undefined);
+
+    // 4. mu optimiser steps on this batch; old logprobs stay those of sampling time.
     for (let m = 0; m < config.rl.mu && step < config.rl.steps; m++) {
       const trainStart = performance.now();
-      const result =
-        datums.length > 0
-          ? await backend.forwardBackward(datums, loss, { temperature: config.rl.temperature })
-          : { loss: 0, metrics: {}, logprobs: [] };
       const adam: AdamParams = {
         learningRate: learningRateAt(config, step),
         beta1: config.optim.beta1,
@@ -211,7 +244,11 @@ export async function runRl<Row>(options: RlRunOptions<Row>): Promise<RlRunResul
         weightDecay: config.optim.weightDecay,
         gradClipNorm: config.optim.gradClip,
       };
-      const optimMetrics = await backend.optimStep(adam);
+      const { result, optimMetrics } = await trainStep(backend, datums, loss, adam, {
+        temperature: config.rl.temperature,
+        before: sampledBeforeUpdate,
+      });
+      sampledBeforeUpdate = undefined;
       step++;
       const trainSeconds = (performance.now() - trainStart) / 1000;
       const metrics: StepMetrics = {
@@ -240,14 +277,54 @@ export async function runRl<Row>(options: RlRunOptions<Row>): Promise<RlRunResul
     }
     round++;
 
-    // 4. Checkpoint when a multiple of `checkpoint.every` was crossed in this round.
-    const every = config.checkpoint.every;
-    if (every > 0 && Math.floor(step / every) > Math.floor((step - config.rl.mu) / every) && step < config.rl.steps)
-      await checkpoint();
+    // 5. Checkpoint when a multiple of `checkpoint.every` was crossed in this round.
+    if (checkpointAfter(step)) await checkpoint();
   }
-  await checkpoint();
+  // A round sampled early but not trained (a stop) is dropped: the checkpoint keeps the state
+  // from before it was drawn, so a resumed run draws it again.
+  if (next) await next.groups.catch(() => undefined);
+  await checkpoint(next?.before);
   progress?.finish();
   if (stopped)
     progress?.log(`[${config.name}] stopped at step ${step}; checkpoint ${lastCheckpoint} (resume with --resume)`);
   return { runDir, steps: step, stopped, checkpoint: lastCheckpoint, lastMetrics };
+}
+
+/** The data order and generator state a checkpoint saves. */
+type DrawState = { rng: ReturnType<Random['getState']>; data: ReturnType<DataOrder['getState']> };
+
+/** A generation round, sampled or being sampled. */
+interface Round<Row> {
+  /** Rounds trained when its sampling started: its staleness is the rounds trained since. */
+  sampledAtRound: number;
+  /** The state from before its questions and seeds were drawn (kept for a round sampled early). */
+  before?: DrawState;
+  groups: Promise<{ groups: TrajectoryGroup<Row>[]; sampleSeconds: number }>;
+}
+
+/**
+ * One optimiser step: forwardBackward then optimStep, the two submitted back to back when the
+ * backend keeps their order; optimStep starts only once `before` has settled (the weights must not
+ * change while the next round samples).
+ */
+async function trainStep(
+  backend: Backend,
+  datums: Datum[],
+  loss: LossSpec,
+  adam: AdamParams,
+  options: { temperature: number; before?: Promise<void> },
+): Promise<{ result: ForwardBackwardResult; optimMetrics: Record<string, number> }> {
+  const forward =
+    datums.length > 0
+      ? backend.forwardBackward(datums, loss, { temperature: options.temperature })
+      : Promise.resolve({ loss: 0, metrics: {}, logprobs: [] });
+  if (!backend.submitsInOrder) {
+    const result = await forward;
+    if (options.before) await options.before.catch(() => undefined);
+    return { result, optimMetrics: await backend.optimStep(adam) };
+  }
+  forward.catch(() => undefined); // its failure is reported by the Promise.all below
+  if (options.before) await options.before.catch(() => undefined);
+  const [result, optimMetrics] = await Promise.all([forward, backend.optimStep(adam)]);
+  return { result, optimMetrics };
 }

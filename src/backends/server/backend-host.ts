@@ -36,6 +36,11 @@ import {
 /** Options of a host. */
 export interface BackendHostOptions {
   backend: Backend;
+  /**
+   * The untrained base weights, which `base_model` sampling serves (as a service's base-model
+   * sampler does: the KL reference); without it, `base_model` samples the live weights.
+   */
+  baseBackend?: Backend;
   /** The base model name clients must ask for (`create_model.base_model`). */
   modelName: string;
   /** Sessions without a heartbeat for this long are dropped; default 300 s. */
@@ -86,6 +91,8 @@ interface SamplingSession {
   id: string;
   /** Weights version the session samples, or undefined to follow the live weights. */
   version: number | undefined;
+  /** Samples `baseBackend` (a `base_model` session of a host that has one). */
+  base?: boolean;
   seen: Map<number, { hash: string; requestId: string }>;
 }
 
@@ -394,7 +401,7 @@ export class BackendHost {
         400,
         `base_model ${JSON.stringify(baseModel)} is not served here; expected ${JSON.stringify(this.modelName)}`,
       );
-    return this.newSampler(undefined).id;
+    return this.newSampler(undefined, baseModel !== undefined).id;
   }
 
   /** Whether a sampling session exists. */
@@ -438,7 +445,7 @@ export class BackendHost {
           `base_model ${JSON.stringify(body.base_model)} is not ` +
             `served here; expected ${JSON.stringify(this.modelName)}`,
         );
-      sampler = { id: 'live', version: undefined, seen: new Map() };
+      sampler = { id: 'live', version: undefined, seen: new Map(), base: true };
     } else {
       throw new HttpError(400, 'asample needs sampling_session_id, model_path or base_model');
     }
@@ -471,7 +478,8 @@ export class BackendHost {
               `version ${this.version}; call save_weights_for_sampler again`,
           );
         }
-        const policy = this.backend.policy();
+        const backend = (sampler.base && this.options.baseBackend) || this.backend;
+        const policy = backend.policy();
         const requests: SampleRequest[] = Array.from({ length: body.num_samples }, (_, index) => ({
           tokens: prompt,
           seed: (baseSeed + index) >>> 0,
@@ -488,7 +496,7 @@ export class BackendHost {
         const results =
           after.length === 0
             ? generated
-            : generated.map((result) => applyStops(result, { stop: after }, this.backend.tokenizer));
+            : generated.map((result) => applyStops(result, { stop: after }, backend.tokenizer));
         const stats = this.samplingStats;
         stats.requests++;
         stats.sequences += results.length;
@@ -503,7 +511,7 @@ export class BackendHost {
         }));
         let promptLogprobs: (number | null)[] | null = null;
         if (body.prompt_logprobs) {
-          const [row] = await this.backend.forward(
+          const [row] = await backend.forward(
             [
               {
                 inputTokens: prompt.slice(0, -1),
@@ -697,8 +705,8 @@ export class BackendHost {
     return createHmac('sha256', this.archiveKey).update(`${tinkerPath}\n${expires}`).digest('hex');
   }
 
-  private newSampler(version: number | undefined): SamplingSession {
-    const session: SamplingSession = { id: `sampler-${++this.counter}`, version, seen: new Map() };
+  private newSampler(version: number | undefined, base = false): SamplingSession {
+    const session: SamplingSession = { id: `sampler-${++this.counter}`, version, seen: new Map(), base };
     this.samplers.set(session.id, session);
     return session;
   }

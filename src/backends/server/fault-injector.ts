@@ -6,7 +6,8 @@
  * Draws come from the seeded generator, so a single-client run is reproducible. Two faults are
  * counts, not rates, so tests need no clock: `hold_polls=N` holds the first N polls of every future
  * (of the `paths` given) for the whole long poll and answers them as still running, and `pause=N`
- * answers the next N requests with 402 (a paused account).
+ * answers the next N requests with 402 (a paused account). `latency=MS` answers every call that
+ * much later (a slow network: the pipelining benchmark uses it).
  */
 import { ConfigError } from '../../errors.js';
 import { Random } from '../../random.js';
@@ -15,6 +16,8 @@ import { Random } from '../../random.js';
 export interface FaultConfig {
   /** A finished future reports `try_again` for this many more milliseconds. */
   delayFuturesMs: number;
+  /** Every `/api/v1` call is handled this many milliseconds after it arrives (network latency). */
+  latencyMs: number;
   /** `retrieve_future` answers 408 (long-poll timeout). */
   rate408: number;
   /** `retrieve_future` answers 410 (future expired: the client resubmits). */
@@ -41,6 +44,7 @@ export interface FaultConfig {
 /** No faults. */
 export const NO_FAULTS: FaultConfig = {
   delayFuturesMs: 0,
+  latencyMs: 0,
   rate408: 0,
   rate410: 0,
   rate429: 0,
@@ -55,6 +59,7 @@ export const NO_FAULTS: FaultConfig = {
 
 const KEYS: Record<string, Exclude<keyof FaultConfig, 'paths'>> = {
   delay: 'delayFuturesMs',
+  latency: 'latencyMs',
   '408': 'rate408',
   '410': 'rate410',
   '429': 'rate429',

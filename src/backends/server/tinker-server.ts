@@ -77,6 +77,8 @@ export interface TinkerServerOptions {
   checkpointIndexFile?: string;
   /** Honour create_model's `lora_config` (the backend trains a LoRA; see BackendHostOptions). */
   lora?: { alpha?: number };
+  /** The untrained base weights `base_model` sampling serves (see BackendHostOptions). */
+  baseBackend?: Backend;
   seed?: number;
   /** Called for every routed request after its body was read (request logs, tests). */
   /** Hooks of a training run serving its policy to agents (see gateway-hooks.ts). */
@@ -122,6 +124,7 @@ export function createTinkerServer(options: TinkerServerOptions): TinkerServer {
   const host = new BackendHost({
     emulation,
     backend: options.backend,
+    baseBackend: options.baseBackend,
     modelName,
     sessionTimeoutMs: options.sessionTimeoutMs,
     seqGapTimeoutMs: options.seqGapTimeoutMs,
@@ -200,6 +203,8 @@ export function createTinkerServer(options: TinkerServerOptions): TinkerServer {
       if (other) throw new HttpError(405, `${method} is not allowed on ${path}; use ${other.split(' ')[0]}`);
       throw new HttpError(404, `no route ${method} ${path}; Tinker routes live under /api/v1, OpenAI routes under /v1`);
     }
+    if (path.startsWith('/api/v1/') && faults.config.latencyMs > 0)
+      await new Promise((resolve) => setTimeout(resolve, faults.config.latencyMs));
     if (path.startsWith('/api/v1/') && faults.takePause()) {
       request.resume();
       return sendJson(response, 402, {

@@ -64,7 +64,8 @@ export function encodeStandardData(data: Datum[], loss: LossSpec): WireDatum[] {
   data.forEach(checkDatum);
   if (loss.kind === 'ppo' && loss.klBeta !== 0) {
     throw new ConfigError(
-      `loss.klBeta is ${loss.klBeta}, but Tinker loss functions have no KL term; set klBeta to 0 for a Tinker backend`,
+      `loss.klBeta is ${loss.klBeta}, but Tinker loss functions have no KL term; fold the KL into the advantages ` +
+        `instead (runRl does with reference: TinkerBackend.baseReference()) and send klBeta 0`,
     );
   }
   const scales = normalisationScales(data, loss);

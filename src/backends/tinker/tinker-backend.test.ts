@@ -1,11 +1,18 @@
+import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError } from '../../errors.js';
+import { parseFaultSpec } from '../server/fault-injector.js';
 import type { RequestRecord } from '../server/tinker-server.js';
 import { connectTestClient, startTestServer, type TestServer } from '../../testing/serve-for-test.js';
 import { BigramTestBackend } from '../../testing/bigram-test-backend.js';
 import { TinkerSamplingPolicy } from './sampling-client.js';
 import { TinkerBackend } from './tinker-backend.js';
+import { resolveConfig } from '../../train/config-load.js';
+import { readJsonLines, type StepMetrics } from '../../train/metrics-log.js';
+import { runRl } from '../../train/rl-loop.js';
+import { createToyTask } from '../../testing/toy-task.js';
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -113,6 +120,73 @@ describe('TinkerBackend', () => {
     expect(test.server.host.version).toBe(4);
   });
 
+  it('takes optim_step right after a chunked forward_backward, before its result (pipelined submission)', async () => {
+    const { client, log, test } = await setup({ maxChunkDatums: 2 });
+    expect(client.submitsInOrder).toBe(true);
+    const forward = client.forwardBackward([datum, datum, datum], { kind: 'cross_entropy' }, { temperature: 1 });
+    const optim = client.optimStep(adam);
+    const [result] = await Promise.all([forward, optim]);
+    expect(result.logprobs).toHaveLength(3);
+    const training = log.filter((record) => ['/api/v1/forward_backward', '/api/v1/optim_step'].includes(record.path));
+    expect(training.map((record) => [record.path.slice(8), body(record).seq_id])).toEqual([
+      ['forward_backward', 1],
+      ['forward_backward', 2],
+      ['optim_step', 3],
+    ]);
+    // (Chunks submitted one await at a time would let the optim_step take seq_id 2, between them.)
+    expect(test.server.host.version).toBe(1);
+    const sequential = await connectTestClient(test.url, { pipelineSubmit: false });
+    closers.push(() => sequential.close());
+    expect(sequential.submitsInOrder).toBe(false);
+  });
+
+  it('trains with rl.maxStaleness 1 through turnwise serve step for step as the same backend in process', async () => {
+    const configFor = (runDir: string) =>
+      resolveConfig({
+        name: 'toy-stale',
+        runDir,
+        seed: 5,
+        rl: {
+          steps: 5,
+          groupSize: 4,
+          questionsPerStep: 2,
+          mu: 1,
+          maxCompletionTokens: 20,
+          concurrency: 8,
+          maxStaleness: 1,
+        },
+        optim: { lr: 0.3, warmupSteps: 1, gradClip: 5 },
+        checkpoint: { every: 0 },
+        log: { trajectoriesEvery: 0 },
+      });
+    const localDir = mkdtempSync(join(tmpdir(), 'turnwise-stale-local-'));
+    await runRl({
+      config: configFor(localDir),
+      backend: new BigramTestBackend({ seed: 1, coalescesConsecutiveSeeds: true }),
+      task: createToyTask(),
+      progress: null,
+    });
+    const { client } = await setup();
+    const remoteDir = mkdtempSync(join(tmpdir(), 'turnwise-stale-remote-'));
+    await runRl({ config: configFor(remoteDir), backend: client, task: createToyTask(), progress: null });
+    const deterministic = (dir: string) =>
+      readJsonLines<StepMetrics>(join(dir, 'metrics.jsonl')).map((row) =>
+        Object.fromEntries(Object.entries(row).filter(([key]) => !/^(time|tinker)\//.test(key) && key !== 'elapsed')),
+      );
+    const remote = deterministic(remoteDir);
+    expect(remote.map((row) => row['rl/staleness'])).toEqual([0, 1, 1, 1, 1]);
+    expect(remote).toEqual(deterministic(localDir));
+  });
+
+  it('meets the injected latency on every call (the pipelining benchmark relies on it)', async () => {
+    expect(parseFaultSpec('latency=200').latencyMs).toBe(200);
+    const { client } = await setup({ faults: parseFaultSpec('latency=120') });
+    const started = performance.now();
+    await client.forward([datum], { temperature: 1 });
+    // Submit and at least one poll, each answered 120 ms late.
+    expect(performance.now() - started).toBeGreaterThanOrEqual(2 * 120 - 5);
+  });
+
   it('splits a large forward_backward into consecutive seq_ids within the chunk limits', async () => {
     const { client, log } = await setup({ maxChunkDatums: 2 });
     const result = await client.forwardBackward(
@@ -177,7 +251,7 @@ describe('TinkerBackend', () => {
         { kind: 'ppo', clipLow: 0.2, clipHigh: 0.2, klBeta: 0.1, normalization: 'token-mean' },
         { temperature: 1 },
       ),
-    ).rejects.toBeInstanceOf(ConfigError);
+    ).rejects.toThrow(/klBeta is 0.1.*no KL term.*baseReference/);
   });
 
   it(

@@ -20,6 +20,7 @@ import { chunkWireData, encodeExactData, encodeStandardData, wireLossConfig, wir
 import type { ClientStats } from './client-stats.js';
 import { resolveFuture, type ResolveOptions } from './future-resolver.js';
 import { lossFromLogprobs } from './loss-from-logprobs.js';
+import { TinkerReferenceSampler } from './reference-sampler.js';
 import { TinkerSamplingPolicy, type SamplingSession } from './sampling-client.js';
 import { TinkerTransport, type RetryPolicy } from './transport.js';
 import type { ForwardBackwardOutput, UntypedFuture, WireDatum } from './wire-schema.js';
@@ -71,6 +72,12 @@ export interface TinkerBackendOptions {
   ignoreTemperature?: boolean;
   tags?: string[];
   userMetadata?: Record<string, unknown>;
+  /**
+   * Let the training loop submit optim_step right after forward_backward, before its result (the
+   * server runs them in `seq_id` order, as tinker-cookbook relies on); default true. False awaits
+   * each forward_backward first (one round trip more per step).
+   */
+  pipelineSubmit?: boolean;
 }
 
 interface Submitted {
@@ -88,6 +95,7 @@ export class TinkerBackend implements Backend {
   readonly renderer: ChatRenderer;
   /** What the client met and produced (retries, waits, pauses, tokens); `optimStep` reports it per step. */
   readonly stats: ClientStats;
+  readonly submitsInOrder: boolean;
   /** Heartbeats that failed (the session may expire after 300 s without one). */
   heartbeatFailures = 0;
 
@@ -109,6 +117,7 @@ export class TinkerBackend implements Backend {
     this.tokenizer = options.tokenizer;
     this.renderer = options.renderer;
     this.stats = transport.stats;
+    this.submitsInOrder = options.pipelineSubmit !== false;
     this.samplingPolicy = new TinkerSamplingPolicy({
       transport,
       tokenizer: options.tokenizer,
@@ -169,6 +178,17 @@ export class TinkerBackend implements Backend {
     return this.samplingPolicy;
   }
 
+  /** The base model's sampler in this session, the reference of the KL term (folded into advantages). */
+  baseReference(): TinkerReferenceSampler {
+    return new TinkerReferenceSampler({
+      transport: this.transport,
+      sessionId: this.sessionId,
+      baseModel: this.options.baseModel,
+      samplingSessionSeqId: this.nextSamplingSessionSeqId++,
+      futures: futureOptions(this.options, this.capabilities),
+    });
+  }
+
   async forward(data: Datum[], options: { temperature: number }): Promise<number[][]> {
     const extension = this.capabilities.turnwiseExtensions;
     if (!extension) this.checkTemperature(options.temperature);
@@ -205,10 +225,11 @@ export class TinkerBackend implements Backend {
     const wire: WireDatum[] = extension ? encodeExactData(data) : encodeStandardData(data, loss);
     const chunks = chunkWireData(wire, this.capabilities.maxChunkDatums, this.capabilities.maxChunkBytes);
     const config = wireLossConfig(loss);
-    const submitted: Submitted[] = [];
-    for (const [index, chunk] of chunks.entries()) {
-      submitted.push(
-        await this.submit('/api/v1/forward_backward', 'forward_backward', false, {
+    // Every chunk joins the submission queue now, before the first await, so an optimStep called
+    // right after this (pipelined) gets the next seq_id.
+    const submitted = await Promise.all(
+      chunks.map((chunk, index) =>
+        this.submit('/api/v1/forward_backward', 'forward_backward', false, {
           forward_backward_input: {
             data: chunk,
             loss_fn: wireLossFn(loss),
@@ -218,8 +239,8 @@ export class TinkerBackend implements Backend {
               : {}),
           },
         }),
-      );
-    }
+      ),
+    );
     const outputs = await Promise.all(submitted.map((value) => this.await<ForwardBackwardOutput>(value)));
     const logprobs = outputs.flatMap((output) => extractLogprobs(output));
     if (logprobs.length !== data.length) {
