@@ -6,5 +6,11 @@ import { DEMO_PRESET } from 'turnwise/search-qa';
 export default {
   ...DEMO_PRESET,
   name: 'search-qa-hermes',
-  task: { ...DEMO_PRESET.task, format: 'hermes' },
+  // The Hermes system message lists the tool's JSON Schema (about 200 tokens more than the
+  // demo's short prompt): a 768-token context keeps the answer turn inside the model.
+  task: {
+    ...DEMO_PRESET.task,
+    format: 'hermes',
+    model: { ...(DEMO_PRESET.task as { model: object }).model, contextLength: 768 },
+  },
 };
