@@ -215,6 +215,7 @@ export { VllmPolicy, type VllmSamplerOptions } from './backends/vllm-sampler.js'
 // gateway: agents of one's own (OpenAI SDK, AI SDK) trained through the OpenAI-compatible gateway
 export { createAgentTask, type AgentTaskOptions, type AgentContext } from './gateway/agent-task.js';
 export { trajectoryFromCalls, type RecordedCall, type RolloutIdentity } from './gateway/trajectory-from-calls.js';
+export { hermesTextRubric } from './gateway/hermes-text-rubric.js';
 
 // train
 export {

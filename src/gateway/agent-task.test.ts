@@ -239,6 +239,34 @@ describe("an agent of the user's own, trained through the gateway", () => {
     }
   });
 
+  it("keeps one gateway across rounds and samples each round from that round's policy", async () => {
+    const first = new BigramTestBackend({ seed: 1, script });
+    const second = new BigramTestBackend({ seed: 2, script });
+    const urls: string[] = [];
+    const task = createAgentTask<Row>({
+      name: 'weather',
+      rows: () => ROWS,
+      rowId: (row) => row.id,
+      rubric,
+      agent: (context) => {
+        urls.push(new URL(context.baseUrl).origin);
+        return openAiAgent(context);
+      },
+    });
+    try {
+      // Two rounds with two policy objects (as after an optimiser step); restarting the server
+      // between them reset the agents' pooled connections (ECONNRESET) in real runs.
+      const [one] = await collectOne(first, task, ROWS[0]!, { groupSize: 4, seed: 1, prefix: 'round0' });
+      const [two] = await collectOne(second, task, ROWS[0]!, { groupSize: 4, seed: 1, prefix: 'round1' });
+      expect([...one!.trajectories, ...two!.trajectories].flatMap((trajectory) => trajectory.errors)).toEqual([]);
+      expect(new Set(urls).size).toBe(1);
+      // The second round's answers come from the second policy: same seeds, other weights, other tokens.
+      expect(two!.trajectories.map((t) => t.tokens)).not.toEqual(one!.trajectories.map((t) => t.tokens));
+    } finally {
+      await task.close();
+    }
+  });
+
   it('splits a rewritten history into its own sequence, and records a failing agent as an error', async () => {
     const backend = new BigramTestBackend({ seed: 1, script });
     const forgetful = createAgentTask<Row>({

@@ -101,18 +101,20 @@ export function createAgentTask<Row>(options: AgentTaskOptions<Row>): TrainingTa
     });
   };
 
-  /** The gateway in front of `policy`, started once (concurrent first rollouts share the start). */
+  /**
+   * The gateway, started once for the task's life (concurrent first rollouts share the start). It
+   * samples from the policy of the latest rollout to start: a round's rollouts share one policy, and
+   * the next round's replaces it without a restart (restarting the server between rounds reset the
+   * agents' pooled connections: ECONNRESET on most rollouts of every other round).
+   */
+  let current: Policy | undefined;
   let starting: Promise<{ policy: Policy; server: TinkerServer; url: string }> | undefined;
   const gatewayFor = (context: RolloutContext<Row>) => {
-    if (starting !== undefined && gateway?.policy !== undefined && gateway.policy !== context.policy) {
-      const previous = gateway;
-      gateway = undefined;
-      starting = undefined;
-      void previous.server.close();
-    }
+    current = context.policy;
     starting ??= (async () => {
+      const backend = samplingOnly(context.policy, context.renderer);
       const server = createTinkerServer({
-        backend: samplingOnly(context.policy, context.renderer),
+        backend: { ...backend, policy: () => current ?? context.policy },
         modelName,
         gateway: {
           sampling: (rollout) => (rollout === undefined ? undefined : rollouts.get(rollout)?.sampling),

@@ -146,6 +146,13 @@ export const searchQaConfigSchema = z
         "system prompt: the paper's, or a compact one with the same " +
           'instructions for small models (paper | short); default short',
       ),
+    format: z
+      .enum(['xml', 'hermes'])
+      .default('xml')
+      .describe(
+        "how the model calls tools: the paper's XML (<tool>, <result>) or Qwen/Hermes <tool_call> as " +
+          "the OpenAI-compatible gateway renders them, for agents of one's own (xml | hermes); default xml",
+      ),
     model: modelSchema.prefault({}),
     warmStart: warmStartSchema.prefault({}),
   })

@@ -25,6 +25,7 @@ export const searchQaTaskDefinition: TaskDefinition<QuestionRow> = {
       tool: { k: section.searchTopK, maxCharacters: section.resultCharBudget },
       maxToolCalls: section.maxToolCalls,
       systemPrompt: section.systemPrompt,
+      format: section.format,
       onProgress: (message) => log(`[data] ${message}`),
     });
   },

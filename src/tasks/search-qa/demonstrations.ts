@@ -9,11 +9,14 @@
  *   - brokenFormat: bad tool JSON, a missing tag, or plain text without tags.
  * Each demonstration is the list of assistant replies of one episode, played by a scripted policy
  * through the real environment, so the tokens trained on are exactly those the rollout loop makes.
+ * The calls are written in the task's format: the paper's `<tool>` XML, or the Hermes `<tool_call>`
+ * exactly as the gateway re-renders a call (`task.format: hermes`).
  */
 import type { Random } from '../../random.js';
 import type { QuestionRow } from './types.js';
 import type { WikiSearchTool } from './wiki-search-tool.js';
 import type { SearchQaConfig } from './config.js';
+import { hermesSearchCall } from './hermes-env.js';
 
 /** The kinds of demonstration, in the order of `warmStart.demoMix`. */
 export const DEMO_KINDS = ['good', 'poorQuery', 'noSearch', 'brokenFormat'] as const;
@@ -32,7 +35,13 @@ const SEARCH_REASONING = ['I should search for this.', 'Let me look this up.', '
 const ANSWER_REASONING = ['The result gives the answer.', 'Based on the result:', 'The search result shows it.'];
 const GUESS_REASONING = ['I think I know this.', 'I will answer directly.'];
 
-const toolCall = (query: string) => `<tool>{"name": "wiki_search", "args": {"query": ${JSON.stringify(query)}}}</tool>`;
+const xmlToolCall = (query: string) =>
+  `<tool>{"name": "wiki_search", "args": {"query": ${JSON.stringify(query)}}}</tool>`;
+/** A call whose JSON lacks its last brace, in each format. */
+const BROKEN_CALLS = {
+  xml: (query: string) => `<tool>{"name": "wiki_search", "args": {"query": ${JSON.stringify(query)}}</tool>`,
+  hermes: (query: string) => hermesSearchCall(query).replace('}}\n</tool_call>', '}\n</tool_call>'),
+};
 const pick = <T>(random: Random, items: readonly T[]): T => items[random.int(items.length)]!;
 
 /** Chooses a demonstration kind from the configured mix. */
@@ -75,8 +84,12 @@ export function makeDemonstration(options: {
   tool: WikiSearchTool;
   random: Random;
   guessPool: string[];
+  /** How calls are written (default xml, the paper's). */
+  format?: 'xml' | 'hermes';
 }): Demonstration {
   const { row, kind, tool, random } = options;
+  const format = options.format ?? 'xml';
+  const toolCall = format === 'hermes' ? (query: string) => hermesSearchCall(query) : xmlToolCall;
   const searchThenAnswer = (query: string, answerOf: (text: string) => string) => {
     const result = tool.run(query).text;
     return [
@@ -108,8 +121,7 @@ export function makeDemonstration(options: {
           row,
           kind,
           replies: [
-            `<reasoning>${pick(random, SEARCH_REASONING)}</reasoning>\n` +
-              `<tool>{"name": "wiki_search", "args": {"query": ${JSON.stringify(row.question)}}</tool>`,
+            `<reasoning>${pick(random, SEARCH_REASONING)}</reasoning>\n${BROKEN_CALLS[format](row.question)}`,
             `<answer>${guess}</answer>`,
           ],
         };

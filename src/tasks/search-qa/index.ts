@@ -19,6 +19,15 @@ export {
   type SearchQaConfig,
   type ModelSize,
 } from './config.js';
+export {
+  HERMES_SYSTEM_PROMPT,
+  HERMES_XML_FIELDS,
+  ChatHermesFormat,
+  hermesSearchCall,
+  hermesSearchQaEnv,
+  hermesSystemMessage,
+  searchQaToolSpec,
+} from './hermes-env.js';
 export { upgradeLegacyConfig, isLegacyConfig } from './legacy-config.js';
 export { DEMO_PRESET, PAPER_PRESET } from './presets.js';
 export {
@@ -27,6 +36,7 @@ export {
   cachedBase,
   modelConfigOf,
   FORMAT_TOKENS,
+  HERMES_FORMAT_TOKENS,
   type WarmStartResult,
   type WarmStartSummary,
 } from './warm-start.js';

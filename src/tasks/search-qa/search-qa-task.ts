@@ -19,6 +19,7 @@ import { loadSearchQaDataset } from './dataset.js';
 import { openSearchIndex, type SearchIndex } from './search-index.js';
 import { createSearchQaRubric, type SearchQaRubricOptions } from './task-rubric.js';
 import type { QuestionRow, Split, Tier } from './types.js';
+import { ChatHermesFormat, HERMES_XML_FIELDS, hermesSearchQaEnv } from './hermes-env.js';
 import { createWikiSearchTool, type WikiSearchOptions, type WikiSearchTool } from './wiki-search-tool.js';
 
 /** The compact system prompt: the paper's instructions and tool format in two sentences. */
@@ -40,8 +41,10 @@ export interface SearchQaTaskOptions {
   rubric?: Omit<SearchQaRubricOptions, 'tool'>;
   /** Assistant messages with a tool call before the episode ends (default the env's, paper: 2). */
   maxToolCalls?: number;
-  /** `paper` (default) or `short`. */
+  /** `paper` (default) or `short` (XML format only; the Hermes format has its own prompt). */
   systemPrompt?: 'paper' | 'short';
+  /** `xml` (default: the paper's format) or `hermes` (`<tool_call>`, as the gateway renders tools: hermes-env.ts). */
+  format?: 'xml' | 'hermes';
   onProgress?: (message: string) => void;
 }
 
@@ -70,9 +73,11 @@ export async function openSearchQaTask(options: SearchQaTaskOptions = {}): Promi
   }
   const index = await openSearchIndex(dir, { onProgress: options.onProgress });
   const tool = createWikiSearchTool(index, options.tool);
-  const functions = [...createSearchQaRubric({ ...options.rubric, tool }).functions];
+  const hermes = options.format === 'hermes';
+  const formatOptions = hermes ? { format: new ChatHermesFormat(), xmlFields: HERMES_XML_FIELDS } : {};
+  const functions = [...createSearchQaRubric({ ...formatOptions, ...options.rubric, tool }).functions];
   if (!functions.some((fn) => fn.name === 'exact_match_normalized')) {
-    const normalized = createSearchQaRubric({ tool, exactMatch: 'normalized' }).functions.find(
+    const normalized = createSearchQaRubric({ ...formatOptions, tool, exactMatch: 'normalized' }).functions.find(
       (fn) => fn.name === 'exact_match_normalized',
     )!;
     functions.push({ ...normalized, weight: 0, score: normalized.score.bind(normalized) });
@@ -105,11 +110,13 @@ export async function openSearchQaTask(options: SearchQaTaskOptions = {}): Promi
       { label: 'tool', key: 'reward/tool_execution' },
       { label: 'EM', key: 'reward/exact_match' },
     ],
-    createEnv: ToolEnv.factory<QuestionRow>({
-      tools: [tool],
-      ...(options.maxToolCalls !== undefined ? { maxToolCalls: options.maxToolCalls } : {}),
-      ...(options.systemPrompt === 'short' ? { systemPrompt: SHORT_SYSTEM_PROMPT } : {}),
-    }),
+    createEnv: hermes
+      ? hermesSearchQaEnv<QuestionRow>(tool, options.maxToolCalls)
+      : ToolEnv.factory<QuestionRow>({
+          tools: [tool],
+          ...(options.maxToolCalls !== undefined ? { maxToolCalls: options.maxToolCalls } : {}),
+          ...(options.systemPrompt === 'short' ? { systemPrompt: SHORT_SYSTEM_PROMPT } : {}),
+        }),
     close: () => index.close(),
   };
 }

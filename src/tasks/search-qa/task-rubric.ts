@@ -33,6 +33,8 @@ export interface SearchQaRubricOptions extends RubricOptions {
   exactMatch?: 'paper' | 'normalized';
   /** Message format (default: the paper's XML format). */
   format?: MessageFormat;
+  /** Field sets of the two XML format rewards (default the paper's `[['reasoning'], ['tool', 'answer']]`). */
+  xmlFields?: readonly (readonly string[])[];
 }
 
 /** The paper's rubric for search-QA rows, with the gold-document and normalised variants on request. */
@@ -57,8 +59,8 @@ export function createSearchQaRubric(options: SearchQaRubricOptions = {}): Rubri
       searchReward,
       answerPresenceReward<QuestionRow>({ answers: paperAnswers, format }),
       exactMatch,
-      xmlFormatReward<QuestionRow>(),
-      xmlTagUsageReward<QuestionRow>(),
+      xmlFormatReward<QuestionRow>(options.xmlFields ? { fields: options.xmlFields } : {}),
+      xmlTagUsageReward<QuestionRow>(options.xmlFields ? { fields: options.xmlFields } : {}),
     ],
     options,
   );

@@ -37,7 +37,7 @@ import type { SearchQaTask } from './search-qa-task.js';
 /** Bump when the warm-start recipe changes, so old cached bases are not reused. */
 const RECIPE_VERSION = 2;
 
-/** Atomic tokens of the tool-use format. */
+/** Atomic tokens of the tool-use format (the paper's XML). */
 export const FORMAT_TOKENS = [
   '<reasoning>',
   '</reasoning>',
@@ -45,6 +45,18 @@ export const FORMAT_TOKENS = [
   '</tool>',
   '<result>',
   '</result>',
+  '<answer>',
+  '</answer>',
+];
+
+/** Atomic tokens of the Hermes format (`task.format: hermes`). */
+export const HERMES_FORMAT_TOKENS = [
+  '<reasoning>',
+  '</reasoning>',
+  '<tool_call>',
+  '</tool_call>',
+  '<tool_response>',
+  '</tool_response>',
   '<answer>',
   '</answer>',
 ];
@@ -94,6 +106,8 @@ export function warmStartKey(config: TrainConfig): string {
   // The demonstrations come from the training split; named only when
   // it is not the default, so keys of the default stay as they were.
   const split = config.data.trainSplit !== 'train' ? { trainSplit: config.data.trainSplit } : {};
+  // Likewise the message format: keys of the paper's XML stay as they were.
+  const format = section.format !== 'xml' ? { format: section.format } : {};
   // `task` is the environment as the key has always named it (keys
   // made before the task had its own config section still match).
   const task = {
@@ -110,6 +124,7 @@ export function warmStartKey(config: TrainConfig): string {
     task,
     budget: config.rl.maxCompletionTokens,
     ...split,
+    ...format,
   });
 }
 
@@ -401,6 +416,7 @@ async function buildBase(
       tool: task.tool,
       random,
       guessPool: (guessPool.get(row.family) ?? []).filter((answer) => !row.answers.includes(answer)),
+      format: section.format,
     }),
   );
   const kinds: Record<string, number> = {};
@@ -413,7 +429,7 @@ async function buildBase(
   const taskTexts = demos.flatMap((demo) => [demo.row.question, ...demo.replies]);
   const trained = trainBpe([...corpus, ...taskTexts, ...prompt], {
     vocabSize: section.model.vocabSize,
-    addedTokens: FORMAT_TOKENS,
+    addedTokens: section.format === 'hermes' ? HERMES_FORMAT_TOKENS : FORMAT_TOKENS,
   });
   const tokenizerDir = join(root, 'tokenizer');
   await writeTokenizerFiles(tokenizerDir, trained);
