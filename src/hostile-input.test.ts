@@ -407,7 +407,7 @@ describe('hostile input: values of the command line (issue 15, item 6)', () => {
       expect(run.code).toBe(2);
       const message = noTrace(run.errors);
       expect(message).toMatch(
-        /ConfigError: the model's context holds 256 .*longest prompt \(\d+ tokens, \w+ row ".+"\) plus rl\.maxCompl/,
+        /ConfigError: the model's context holds 256 .*longest prompt \(\d+ tokens, \w+ row ".+"\) leaves \d+ of rl\.maxCompl/,
       );
       expect(Number(/longest prompt \((\d+) tokens/.exec(message)![1])).toBeGreaterThan(64);
       expect(existsSync(join(runDir, 'metrics.jsonl'))).toBe(false);

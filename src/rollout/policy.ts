@@ -80,6 +80,11 @@ export interface Policy {
    */
   readonly coalescesConsecutiveSeeds?: boolean;
   /**
+   * The longest token sequence (prompt and everything after it) the policy can hold, when it has a
+   * limit (the engine's context). `runRollout` ends a rollout there as it ends one at its budget.
+   */
+  readonly maxSequenceLength?: number;
+  /**
    * Samples one continuation. `onToken`, when given, is called with each token as it is generated
    * (for streaming); a policy that only produces whole results may never call it.
    */

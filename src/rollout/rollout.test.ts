@@ -184,6 +184,35 @@ describe('runRollout token budget (all completion tokens, tool output included)'
     expect(trajectory.turns[1]!.truncated).toBe(true);
   });
 
+  it("ends at the policy's context as at its budget, when the context leaves less than the budget", async () => {
+    const inner = new ScriptedPolicy({ tokenizer, replies: [TOOL('Help!'), 'a'.repeat(400)] });
+    const promptLength = (await rollout({ replies: [ANSWER] })).trajectory.promptLength;
+    const bounded: Policy = {
+      tokenizer,
+      maxSequenceLength: promptLength + 300,
+      sample: (request) => inner.sample(request),
+    };
+    const { trajectory } = await rollout({}, { tokenBudget: 1000, policy: bounded });
+    checkLayout(trajectory);
+    expect(trajectory.tokens.length).toBe(promptLength + 300);
+    expect(trajectory.stopReason).toBe('token_budget');
+    const firstLength = trajectory.turns[0]!.envSpan!.end - promptLength;
+    expect(inner.requests[1]!.params.maxTokens).toBe(300 - firstLength);
+    expect(trajectory.errors).toEqual([]);
+  });
+
+  it('a prompt that fills the whole context is an error rollout, sampled never', async () => {
+    const inner = new ScriptedPolicy({ tokenizer, replies: [ANSWER] });
+    const bounded: Policy = { tokenizer, maxSequenceLength: 10, sample: (request) => inner.sample(request) };
+    const { trajectory } = await rollout({}, { policy: bounded });
+    expect(trajectory.stopReason).toBe('error');
+    expect(trajectory.turns).toHaveLength(0);
+    expect(inner.requests).toHaveLength(0);
+    expect(trajectory.errors[0]).toMatch(
+      /^the prompt's \d+ tokens leave no room in the policy's context of 10 tokens$/,
+    );
+  });
+
   it('cuts an environment reply that overflows the budget and keeps the message whole', async () => {
     const { trajectory, policy } = await rollout({ replies: [TOOL('long'), ANSWER] }, { tokenBudget: 200 });
     checkLayout(trajectory);

@@ -11,9 +11,11 @@
  * environment tokens alike. Each turn may sample at most what is left; once it is spent the env
  * classifies the last message without running a tool (`final`) and the episode ends, and an env
  * reply that overflows the budget is cut to it (the message itself is kept whole for the rewards, as
- * the reference code rewards full messages). Deviation from the reference code, on purpose: it let
- * the next turn sample past the budget and then truncated the token sequence, so rewards could
- * score text that was cut from training; here the rewarded text is the trained text.
+ * the reference code rewards full messages). A policy with a context (`Policy.maxSequenceLength`)
+ * caps the budget at what the context holds after the prompt, so a long prompt ends its rollout at
+ * the context as 'token_budget' instead of a failed sample. Deviation from the reference code, on
+ * purpose: it let the next turn sample past the budget and then truncated the token sequence, so
+ * rewards could score text that was cut from training; here the rewarded text is the trained text.
  */
 import type { EnvStep, Env } from '../env/env.js';
 import { errorMessage } from '../errors.js';
@@ -100,12 +102,20 @@ export async function runRollout<Row>(options: RolloutOptions<Row>): Promise<Tra
   const messages: Message[] = [...(await env.reset(row))];
   const tokens = renderer.renderPrompt(messages);
   const promptLength = tokens.length;
+  // The budget the context leaves: every token of the sequence must fit the policy's positions.
+  const budget = Math.min(tokenBudget, (policy.maxSequenceLength ?? Number.POSITIVE_INFINITY) - promptLength);
   const trainable: number[] = new Array(promptLength).fill(0);
   const logprobs: number[] = new Array(promptLength).fill(0);
   const turns: Turn[] = [];
   const errors: string[] = [];
   let stopReason: StopReason | undefined;
   const used = (): number => tokens.length - promptLength;
+  if (budget <= 0) {
+    errors.push(
+      `the prompt's ${promptLength} tokens leave no room in the policy's context of ${policy.maxSequenceLength} tokens`,
+    );
+    stopReason = 'error';
+  }
 
   try {
     while (stopReason === undefined) {
@@ -113,7 +123,7 @@ export async function runRollout<Row>(options: RolloutOptions<Row>): Promise<Tra
         stopReason = 'max_turns';
         break;
       }
-      const remaining = tokenBudget - used();
+      const remaining = budget - used();
       if (remaining <= 0) {
         stopReason = 'token_budget';
         break;
@@ -166,7 +176,7 @@ export async function runRollout<Row>(options: RolloutOptions<Row>): Promise<Tra
 
       let step: EnvStep;
       try {
-        step = await env.step(assistant, { final: used() >= tokenBudget });
+        step = await env.step(assistant, { final: used() >= budget });
       } catch (error) {
         errors.push(`env.step failed on turn ${turn.index}: ${errorMessage(error)}`);
         stopReason = 'error';
@@ -185,7 +195,7 @@ export async function runRollout<Row>(options: RolloutOptions<Row>): Promise<Tra
         role: 'assistant',
         content: decoded,
       });
-      const space = tokenBudget - used();
+      const space = budget - used();
       const kept = replyTokens.length > space ? replyTokens.slice(0, space) : replyTokens;
       const envStart = tokens.length;
       for (const id of kept) {

@@ -121,10 +121,18 @@ export async function trainRun<Row>(
   // The engine's context is known only now (a base or checkpoint of any size), before the first round.
   if (backend instanceof LocalBackend) {
     const contextLength = backend.model.config.max_position_embeddings;
-    await checkContextLength({ config, task, renderer: backend.renderer, contextLength }).catch(async (error) => {
-      await backend.close();
-      throw error;
-    });
+    const fit = await checkContextLength({ config, task, renderer: backend.renderer, contextLength }).catch(
+      async (error) => {
+        await backend.close();
+        throw error;
+      },
+    );
+    if (fit?.cutBudget !== undefined && !options.quiet)
+      stderr(
+        `[train] note: the context (${contextLength} tokens) leaves the longest prompt (${fit.longest.tokens} tokens, ` +
+          `${fit.longest.split} row ${JSON.stringify(fit.longest.rowId)}) ${fit.cutBudget} of rl.maxCompletionTokens ` +
+          `${config.rl.maxCompletionTokens}; such rollouts end at the context`,
+      );
   }
   // The KL reference: the service's base-model sampler (tinker), else a second backend on the base.
   let reference: ReferencePolicy | undefined;
