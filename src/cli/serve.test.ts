@@ -33,6 +33,10 @@ describe('turnwise serve', () => {
     await expect(startServe(['--test-backend', 'bigram', '--port', '0', '--poll-hold-ms', 'soon'])).rejects.toThrow(
       /^--poll-hold-ms must be a non-negative integer, got "soon"$/,
     );
+    for (const bad of ['0x10', '1e3', '', ' 5', '-1', '99999999999999999999'])
+      await expect(startServe(['--test-backend', 'bigram', `--port=${bad}`])).rejects.toThrow(
+        new RegExp(`^--port must be a non-negative integer, got ${JSON.stringify(JSON.stringify(bad)).slice(1, -1)}$`),
+      );
     const started = await startServe([
       '--test-backend',
       'bigram',

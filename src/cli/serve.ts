@@ -226,9 +226,10 @@ export async function startServe(args: string[]): Promise<StartedServe> {
   };
 }
 
+/** A non-negative decimal integer: hex, exponents, signs, blanks and unsafe sizes are refused (`Number` takes them). */
 function integer(text: string, flag: string): number {
   const value = Number(text);
-  if (!Number.isInteger(value) || value < 0)
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value))
     throw new ConfigError(`${flag} must be a non-negative integer, got ${JSON.stringify(text)}`);
   return value;
 }
