@@ -9,18 +9,21 @@ import { join } from 'node:path';
 import { formatResultsTable } from '../report/results-table.js';
 import { writeReport } from '../report/write-report.js';
 import { loadConfig, writeResolvedConfig } from '../train/config-load.js';
+import { resolveRunDir } from '../train/config.js';
 import { formatDuration } from '../train/progress.js';
+import { claimRunDir } from '../train/run-dir.js';
 import { evaluateInto, openBackend, startingPoint, stopOnSigint, trainRun } from '../train/pipeline.js';
 import { DEMO_PRESET } from '../tasks/search-qa/presets.js';
 import { TASKS, taskOf } from './tasks.js';
 import { splitOverrides } from './cli-args.js';
 import type { Command } from './command.js';
 
-const HELP = `usage: turnwise demo [--out DIR] [--key.path=value ...]
+const HELP = `usage: turnwise demo [--out DIR] [--overwrite] [--key.path=value ...]
 
 Builds the tier-M data (if missing), warm-starts a small base model (cached), evaluates it, trains
 it with MT-GRPO for a few minutes, evaluates the result and writes DIR/report.html (default
-runs/demo). Config overrides apply on top of the demo preset, e.g. --rl.steps=40.`;
+runs/demo). A DIR holding an earlier demo is refused unless --overwrite replaces it. Config
+overrides apply on top of the demo preset, e.g. --rl.steps=40.`;
 
 export const command: Command = {
   summary: 'the whole pipeline in minutes: data, warm start, MT-GRPO, evaluation, report',
@@ -28,7 +31,7 @@ export const command: Command = {
     const { overrides, rest } = splitOverrides(args, ['out']);
     const { values } = parseArgs({
       args: rest,
-      options: { out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: { out: { type: 'string' }, overwrite: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
     });
     if (values.help) {
       console.log(HELP);
@@ -48,6 +51,13 @@ export const command: Command = {
           `${config.backend.kind} is for \`turnwise train --backend.kind=${config.backend.kind}\``,
       );
     }
+    // Both runs of an earlier demo are kept unless replacing them was asked for, before any work.
+    for (const dir of [join(out, 'base'), resolveRunDir(config)])
+      claimRunDir(dir, {
+        overwrite: values.overwrite,
+        what: 'the demo directory',
+        instead: `keep it and write elsewhere with --out DIR`,
+      });
     const phases: [string, number][] = [];
     let mark = performance.now();
     const phase = (name: string) => {
