@@ -46,7 +46,10 @@ export interface ModelWeights {
   lmHead: FloatArray; // (V, C), the embedding itself when tied
 }
 
-/** One training batch: B right-padded sequences of T positions. */
+/**
+ * One training batch: B right-padded sequences of T positions, or, with `offsets`, one row (B = 1)
+ * of T positions holding sequences packed back to back without padding.
+ */
 export interface TokenBatch {
   B: number;
   T: number;
@@ -54,6 +57,11 @@ export interface TokenBatch {
   inputIds: ArrayLike<number>;
   /** Target token ids (B,T); any valid id on padding. */
   targets: ArrayLike<number>;
+  /**
+   * Packed batch: sequence i holds positions offsets[i]..offsets[i+1]-1 of the row (offsets from 0
+   * to T, non-decreasing); its positions restart at 0 and it attends only within itself.
+   */
+  offsets?: Int32Array;
 }
 
 /** A Llama/Qwen2 transformer with its parameters, gradients and activation buffers. */
@@ -113,14 +121,18 @@ export class Transformer {
           `(${batch.targets.length}) must both have B*T = ${B}*${T} = ${N} entries`,
       );
     }
-    if (T > this.config.max_position_embeddings) {
+    const offsets = batch.offsets ?? null;
+    if (offsets) checkOffsets(offsets, B, T);
+    const longest = offsets ? longestSequence(offsets) : T;
+    if (longest > this.config.max_position_embeddings) {
       throw new ShapeError(
-        `Transformer.forward: T = ${T} exceeds max_position_embeddings = ${this.config.max_position_embeddings}`,
+        `Transformer.forward: a sequence of ${longest} positions exceeds max_position_embeddings = ` +
+          `${this.config.max_position_embeddings}`,
       );
     }
     const k = this.kernels;
     const w = this.weights;
-    const a = this.arena.get(B, T);
+    const a = this.arena.get(B, T, offsets);
     a.ids.set(batch.inputIds);
     a.targets.set(batch.targets);
     const theta = this.config.rope_theta;
@@ -137,7 +149,10 @@ export class Transformer {
       k.matmulForward(act.v, act.norm1, lw.vWeight, lw.vBias, N, C, KVH * D);
       k.rope(act.q, act.q, a.positions, N, H, D, theta, false);
       k.rope(act.k, act.k, a.positions, N, KVH, D, theta, false);
-      k.attentionForward(act.attention, act.attentionLse, act.q, act.k, act.v, B, T, H, KVH, D);
+      if (offsets) {
+        const S = offsets.length - 1;
+        k.packedAttentionForward(act.attention, act.attentionLse, act.q, act.k, act.v, offsets, S, N, H, KVH, D);
+      } else k.attentionForward(act.attention, act.attentionLse, act.q, act.k, act.v, B, T, H, KVH, D);
       k.matmulForward(a.projection, act.attention, lw.oWeight, null, N, H * D, C);
       k.add(act.residual2, act.residual, a.projection, N * C);
       k.rmsnormForward(act.norm2, act.rstd2, act.residual2, lw.norm2, N, C, eps);
@@ -196,22 +211,43 @@ export class Transformer {
       a.dq.fill(0);
       a.dk.fill(0);
       a.dv.fill(0);
-      k.attentionBackward(
-        a.dq,
-        a.dk,
-        a.dv,
-        a.dAttention,
-        act.q,
-        act.k,
-        act.v,
-        act.attention,
-        act.attentionLse,
-        B,
-        T,
-        H,
-        KVH,
-        D,
-      );
+      if (a.offsets) {
+        const S = a.offsets.length - 1;
+        k.packedAttentionBackward(
+          a.dq,
+          a.dk,
+          a.dv,
+          a.dAttention,
+          act.q,
+          act.k,
+          act.v,
+          act.attention,
+          act.attentionLse,
+          a.offsets,
+          S,
+          N,
+          H,
+          KVH,
+          D,
+        );
+      } else {
+        k.attentionBackward(
+          a.dq,
+          a.dk,
+          a.dv,
+          a.dAttention,
+          act.q,
+          act.k,
+          act.v,
+          act.attention,
+          act.attentionLse,
+          B,
+          T,
+          H,
+          KVH,
+          D,
+        );
+      }
       k.rope(a.dq, a.dq, a.positions, N, H, D, theta, true);
       k.rope(a.dk, a.dk, a.positions, N, KVH, D, theta, true);
       a.dNorm.fill(0);
@@ -257,4 +293,22 @@ export class Transformer {
       lmHead: this.config.tie_word_embeddings ? embedding : get('lm_head.weight'),
     };
   }
+}
+
+/** Throws a ShapeError unless offsets split a row of T positions in order, for a batch of B = 1. */
+function checkOffsets(offsets: Int32Array, B: number, T: number): void {
+  let ordered = offsets.length >= 2 && offsets[0] === 0 && offsets[offsets.length - 1] === T;
+  for (let i = 0; ordered && i + 1 < offsets.length; i++) ordered = offsets[i]! <= offsets[i + 1]!;
+  if (B !== 1 || !ordered)
+    throw new ShapeError(
+      `Transformer.forward: a packed batch needs B = 1 (got ${B}) and offsets rising from 0 to T = ${T}, ` +
+        `got [${Array.from(offsets.subarray(0, 8)).join(', ')}${offsets.length > 8 ? ', ...' : ''}]`,
+    );
+}
+
+/** The length of the longest sequence of a packed row. */
+function longestSequence(offsets: Int32Array): number {
+  let longest = 0;
+  for (let i = 0; i + 1 < offsets.length; i++) longest = Math.max(longest, offsets[i + 1]! - offsets[i]!);
+  return longest;
 }
