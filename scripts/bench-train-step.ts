@@ -9,7 +9,12 @@
  * model on about the same token count (the training benchmark's workload: B x 256 random tokens,
  * forward + backward + AdamW) and prints the ratio RL step / dense step.
  *
- * Options: --steps 5  --sequences 64  --tokens 19700  --micro-batch-tokens 16384
+ * With --ops it also prints each phase's time per kernel op (matmuls with their GFLOP/s) and the
+ * GEMM-only bound of the dense step at the machine's peak (265 GFLOP/s a core, 2 cores): what is
+ * left between a training step and its GEMMs. --model S or M runs the training benchmark's configs
+ * (B x 256 dense step as in `npm run bench:engine`) instead of the demo's model.
+ *
+ * Options: --steps 5  --sequences 64  --tokens 19700  --micro-batch-tokens 16384  --model small|S|M  --ops
  */
 import { loadavg } from 'node:os';
 import { LocalBackend } from '../src/backends/local.js';
@@ -22,10 +27,11 @@ import type { ChatRenderer } from '../src/rollout/chat-renderer.js';
 import type { Tokenizer } from '../src/rollout/tokenizer.js';
 import type { AdamParams, Datum, LossSpec } from '../src/training-types.js';
 import { MODEL_PRESETS } from '../src/tasks/search-qa/config.js';
+import type { Kernels } from '../src/engine/kernels/kernels.js';
+import { BENCH_CONFIGS } from './bench-engine.js';
 
-const V = 1024;
-const CONTEXT = 512;
 const DENSE_T = 256;
+const PEAK_GFLOPS = 530;
 const PPO: LossSpec = { kind: 'ppo', clipLow: 0.2, clipHigh: 0.2, klBeta: 0, normalization: 'token-mean' };
 const ADAM: AdamParams = { learningRate: 5e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, gradClipNorm: 1 };
 
@@ -53,7 +59,7 @@ function rlLengths(random: Random, sequences: number, tokens: number): number[] 
 }
 
 /** RL-shaped datums: a weight-0 prompt of ~100 tokens, then turns of 20-60 sampled tokens and 20-80 tool tokens. */
-function rlData(random: Random, lengths: number[]): Datum[] {
+function rlData(random: Random, lengths: number[], V: number): Datum[] {
   return lengths.map((length) => {
     const tokens = Array.from({ length: length + 1 }, () => random.int(V));
     const weights = new Array<number>(length).fill(0);
@@ -71,6 +77,59 @@ function rlData(random: Random, lengths: number[]): Datum[] {
       advantages: weights.map((w) => (w ? random.normal() : 0)),
     };
   });
+}
+
+/** Time and floating-point work per kernel op, filled while `timeOps` wraps the kernels. */
+type OpTimes = Map<string, { seconds: number; calls: number; flops: number }>;
+
+/** Wraps every op of `kernels` (in place) to add its wall time and, for matmuls, its flops to `times`. */
+function timeOps(kernels: Kernels, times: OpTimes): void {
+  const ops = kernels as unknown as Record<string, unknown>;
+  for (const [name, value] of Object.entries(ops)) {
+    if (typeof value !== 'function') continue;
+    const op = value as (...args: unknown[]) => unknown;
+    ops[name] = (...args: unknown[]) => {
+      const start = performance.now();
+      const result = op(...args);
+      const entry = times.get(name) ?? { seconds: 0, calls: 0, flops: 0 };
+      entry.seconds += (performance.now() - start) / 1000;
+      entry.calls += 1;
+      entry.flops += matmulFlops(name, args);
+      times.set(name, entry);
+      return result;
+    };
+  }
+}
+
+/** 2*N*C*OC per product: one for the forward; the backward's dinp and dweight when each is given. */
+function matmulFlops(name: string, args: unknown[]): number {
+  if (name === 'matmulForward') return 2 * (args[4] as number) * (args[5] as number) * (args[6] as number);
+  if (name !== 'matmulBackward') return 0;
+  const products = (args[0] ? 1 : 0) + (args[1] ? 1 : 0);
+  return products * 2 * (args[6] as number) * (args[7] as number) * (args[8] as number);
+}
+
+function printOps(title: string, times: OpTimes, steps: number, stepSeconds: number): void {
+  const rows = [...times.entries()].sort((a, b) => b[1].seconds - a[1].seconds);
+  const opSeconds = rows.reduce((sum, [, entry]) => sum + entry.seconds, 0) / steps;
+  console.log(
+    `\n${title}: per op, per step (ops ${(opSeconds * 1000).toFixed(1)} ms of ${(stepSeconds * 1000).toFixed(1)} ms)`,
+  );
+  console.log('op                           ms   share   calls   GFLOP/s');
+  for (const [name, entry] of rows) {
+    const seconds = entry.seconds / steps;
+    const gflops = entry.flops > 0 ? (entry.flops / entry.seconds / 1e9).toFixed(0) : '';
+    console.log(
+      `${name.padEnd(24)}${(seconds * 1000).toFixed(1).padStart(8)}  ${((100 * seconds) / stepSeconds).toFixed(1).padStart(5)}%` +
+        `${String(entry.calls / steps).padStart(8)}  ${gflops.padStart(8)}`,
+    );
+  }
+  const flops = rows.reduce((sum, [, entry]) => sum + entry.flops, 0) / steps;
+  if (flops > 0)
+    console.log(
+      `GEMM ${(flops / 1e9).toFixed(1)} GFLOP a step: ${((flops / PEAK_GFLOPS / 1e9) * 1000).toFixed(1)} ms at the ` +
+        `${PEAK_GFLOPS} GFLOP/s peak; the step takes ${(stepSeconds / (flops / PEAK_GFLOPS / 1e9)).toFixed(2)}x that`,
+    );
 }
 
 /** Wraps `object[method]` so each call's wall time is added to `timer.seconds`. */
@@ -91,8 +150,22 @@ async function main(): Promise<void> {
   const sequences = argument('sequences', 64);
   const tokens = argument('tokens', 19700);
   const microBatchTokens = argument('micro-batch-tokens', 16384);
+  const withOps = process.argv.includes('--ops');
+  const modelIndex = process.argv.indexOf('--model');
+  const modelName = modelIndex >= 0 ? process.argv[modelIndex + 1]! : 'small';
+  const input =
+    modelName === 'small'
+      ? { ...MODEL_PRESETS.small, vocab_size: 1024, max_position_embeddings: 512 }
+      : BENCH_CONFIGS[modelName];
+  if (!input) {
+    console.error(`--model must be small, S or M, got ${JSON.stringify(modelName)}`);
+    process.exit(2);
+  }
   const kernels = loadKernels();
-  const config = parseModelConfig({ ...MODEL_PRESETS.small, vocab_size: V, max_position_embeddings: CONTEXT });
+  const opTimes: OpTimes = new Map();
+  if (withOps) timeOps(kernels, opTimes);
+  const config = parseModelConfig(input);
+  const V = config.vocab_size;
   const model = new Transformer({ config, kernels, seed: 1 });
   const tokenizer: Tokenizer = {
     vocabSize: V,
@@ -111,7 +184,7 @@ async function main(): Promise<void> {
   });
   const random = new Random(7);
   const lengths = rlLengths(random, sequences, tokens);
-  const data = rlData(random, lengths);
+  const data = rlData(random, lengths, V);
   const realTokens = lengths.reduce((a, b) => a + b, 0);
   // Old logprobs near the current ones (ratios near 1, a few clipped), as after a round's sampling.
   const current = await backend.forward(data, { temperature: 1 });
@@ -126,6 +199,7 @@ async function main(): Promise<void> {
   const rows: Array<{ forward: number; loss: number; backward: number; optimizer: number; total: number }> = [];
   for (let step = 0; step <= steps; step++) {
     for (const timer of Object.values(timers)) timer.seconds = 0;
+    if (step === 1) opTimes.clear();
     const start = performance.now();
     await backend.forwardBackward(data, PPO, { temperature: 1 });
     const passEnd = performance.now();
@@ -142,10 +216,12 @@ async function main(): Promise<void> {
     if (step > 0) rows.push(row); // step 0 warms up the activation buffers
   }
 
+  const rlOps: OpTimes = new Map(opTimes);
+  opTimes.clear();
   // The dense workload of the training benchmark on the same model and about the same token count.
   const denseModel = new Transformer({ config, kernels, seed: 1 });
   const denseOptimizer = new AdamW(denseModel);
-  const B = Math.max(1, Math.round(realTokens / DENSE_T));
+  const B = modelName === 'small' ? Math.max(1, Math.round(realTokens / DENSE_T)) : 64;
   const inputIds = Int32Array.from({ length: B * DENSE_T }, () => random.int(V));
   const targets = Int32Array.from({ length: B * DENSE_T }, () => random.int(V));
   const dlogprobs = Float32Array.from({ length: B * DENSE_T }, () => -random.normal() / (B * DENSE_T));
@@ -156,6 +232,7 @@ async function main(): Promise<void> {
     denseModel.backward(dlogprobs);
     denseOptimizer.apply(ADAM);
     if (step > 0) denseTimes.push((performance.now() - start) / 1000);
+    else opTimes.clear();
   }
 
   const rlSeconds = median(rows.map((row) => row.total));
@@ -164,7 +241,7 @@ async function main(): Promise<void> {
   const denseRate = (B * DENSE_T) / denseSeconds;
   const ms = (seconds: number) => (seconds * 1000).toFixed(1).padStart(8);
   console.log(
-    `model small (3 layers, hidden 128, V ${V}), kernels ${kernels.name} x${kernels.threads}, ` +
+    `model ${modelName} (${config.num_hidden_layers} layers, hidden ${config.hidden_size}, V ${V}), kernels ${kernels.name} x${kernels.threads}, ` +
       `load ${loadavg()
         .map((x) => x.toFixed(2))
         .join(' ')}`,
@@ -183,6 +260,10 @@ async function main(): Promise<void> {
     `dense step   ${ms(denseSeconds)}  ${(denseRate / 1000).toFixed(1)}k tok/s (B ${B} x T ${DENSE_T}, same model)`,
   );
   console.log(`ratio RL / dense tok/s: ${(rlRate / denseRate).toFixed(2)}`);
+  if (withOps) {
+    printOps('RL-shaped step', rlOps, steps, rlSeconds);
+    printOps('dense step', opTimes, steps, denseSeconds);
+  }
 }
 
 await main();
