@@ -33,7 +33,7 @@ function randomBatch(B: number, T: number, V: number, seed: number) {
 }
 
 /** Checks every parameter's gradient against central finite differences in float64. */
-function gradientCheck(overrides: Record<string, unknown>) {
+function gradientCheck(overrides: Record<string, unknown>, options: { zeroEvery?: number; packed?: boolean } = {}) {
   const model = new Transformer({
     config: tinyConfig(overrides),
     kernels: referenceKernels,
@@ -45,7 +45,11 @@ function gradientCheck(overrides: Record<string, unknown>) {
   for (const tensor of model.layout.tensors) {
     for (let i = 0; i < tensor.size; i++) model.params[tensor.offset + i] += random.normal() * 0.3;
   }
-  const batch = randomBatch(2, 5, model.dims.V, 4);
+  const padded = randomBatch(2, 5, model.dims.V, 4);
+  // Packed: the same 10 tokens as sequences of 4, 1 and 5 positions.
+  const batch = options.packed ? { ...padded, B: 1, T: 10, offsets: Int32Array.from([0, 4, 5, 10]) } : padded;
+  // Positions without gradient (prompt tokens) skip the LM head's backward.
+  if (options.zeroEvery) for (let n = 0; n < 10; n += options.zeroEvery) batch.coefficients[n] = 0;
   const temperature = 0.7;
   const loss = () => {
     const { logprobs } = model.forward(batch, temperature);
@@ -85,6 +89,18 @@ describe('Transformer', () => {
 
   it('matches finite differences with a tied LM head and no QKV bias', () => {
     gradientCheck({ tie_word_embeddings: true, attention_bias: false, num_key_value_heads: 2 });
+  });
+
+  it('matches finite differences on a packed batch where some positions get no gradient', () => {
+    gradientCheck({}, { packed: true, zeroEvery: 3 });
+    gradientCheck({ tie_word_embeddings: true }, { zeroEvery: 2 });
+  });
+
+  it('refuses a second backward of one forward (the first consumed the saved logits)', () => {
+    const model = new Transformer({ config: tinyConfig(), kernels: referenceKernels, seed: 1 });
+    model.forward({ B: 1, T: 3, inputIds: [1, 2, 3], targets: [2, 3, 4] });
+    model.backward(Float32Array.from([0, 1, 0]));
+    expect(() => model.backward(Float32Array.from([0, 1, 0]))).toThrow(/call forward first/);
   });
 
   it('gives a padded position no influence on earlier positions', () => {

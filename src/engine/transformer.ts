@@ -170,7 +170,10 @@ export class Transformer {
     return { logprobs: a.logprobs, entropy: a.entropy, logits: a.logits };
   }
 
-  /** Backward pass of the last `forward`: accumulates dLoss/dparams given dLoss/dlogprob (B*T). */
+  /**
+   * Backward pass of the last `forward`: accumulates dLoss/dparams given dLoss/dlogprob (B*T).
+   * Once per forward: it consumes the saved logits.
+   */
   backward(dlogprobs: FloatArray): void {
     if (!this.last) throw new ShapeError('Transformer.backward: call forward first');
     const { activations: a, invTemperature } = this.last;
@@ -184,10 +187,8 @@ export class Transformer {
     const g = this.gradients;
     const theta = this.config.rope_theta;
 
-    a.dLogits.fill(0);
-    k.logprobsBackward(a.dLogits, dlogprobs, a.logits, a.lse, a.targets, N, V, invTemperature);
-    a.dNorm.fill(0);
-    k.matmulBackward(a.dNorm, g.lmHead, null, a.dLogits, a.normOut, w.lmHead, N, C, V);
+    this.lmHeadBackward(a, dlogprobs, invTemperature);
+    this.last = undefined; // the LM head's backward compacted the saved logits
     a.dResidual.fill(0);
     k.rmsnormBackward(a.dResidual, g.finalNorm, a.dNorm, a.residualOut, w.finalNorm, a.rstdOut, N, C);
 
@@ -257,6 +258,49 @@ export class Transformer {
       k.rmsnormBackward(a.dResidual, lg.norm1, a.dNorm, act.residual, lw.norm1, act.rstd1, N, C);
     }
     k.embeddingBackward(g.embedding, a.dResidual, a.ids, N, C, V);
+  }
+
+  /**
+   * dNorm(N,C) from dlogprobs through the log-softmax and the LM head. Positions whose logprob gets
+   * no gradient (prompt and tool tokens of RL sequences, prompts in SFT) add nothing there, so the
+   * M positions that do are first moved to the front of logits, normOut, lse and targets (in
+   * place: a row only ever moves down) and the LM head runs on M rows instead of N.
+   */
+  private lmHeadBackward(a: Activations, dlogprobs: FloatArray, invTemperature: number): void {
+    const { C, V } = this.dims;
+    const N = a.B * a.T;
+    const k = this.kernels;
+    let M = 0;
+    for (let n = 0; n < N; n++) if (dlogprobs[n] !== 0) M++;
+    a.dNorm.fill(0);
+    if (M === N) {
+      a.dLogits.fill(0);
+      k.logprobsBackward(a.dLogits, dlogprobs, a.logits, a.lse, a.targets, N, V, invTemperature);
+      k.matmulBackward(a.dNorm, this.gradients.lmHead, null, a.dLogits, a.normOut, this.weights.lmHead, N, C, V);
+      return;
+    }
+    const rows = new Int32Array(M);
+    const dlogprobsM = this.allocate(M);
+    for (let n = 0, m = 0; n < N; n++) {
+      if (dlogprobs[n] === 0) continue;
+      rows[m] = n;
+      dlogprobsM[m] = dlogprobs[n]!;
+      if (n !== m) {
+        a.logits.copyWithin(m * V, n * V, (n + 1) * V);
+        a.normOut.copyWithin(m * C, n * C, (n + 1) * C);
+        a.lse[m] = a.lse[n]!;
+        a.targets[m] = a.targets[n]!;
+      }
+      m++;
+    }
+    if (M === 0) return;
+    const dLogits = a.dLogits.subarray(0, M * V);
+    const dNormM = a.projection.subarray(0, M * C); // free during the backward
+    dLogits.fill(0);
+    dNormM.fill(0);
+    k.logprobsBackward(dLogits, dlogprobsM, a.logits, a.lse, a.targets, M, V, invTemperature);
+    k.matmulBackward(dNormM, this.gradients.lmHead, null, dLogits, a.normOut, this.weights.lmHead, M, C, V);
+    for (let m = 0; m < M; m++) a.dNorm.set(dNormM.subarray(m * C, (m + 1) * C), rows[m]! * C);
   }
 
   private modelWeights(buffer: FloatArray): ModelWeights {
