@@ -82,6 +82,18 @@ function rlData(random: Random, lengths: number[], V: number): Datum[] {
 /** Time and floating-point work per kernel op, filled while `timeOps` wraps the kernels. */
 type OpTimes = Map<string, { seconds: number; calls: number; flops: number }>;
 
+/** Adds the entries of `from` into `into`. */
+function addOps(into: OpTimes, from: OpTimes): void {
+  for (const [name, entry] of from) {
+    const sum = into.get(name) ?? { seconds: 0, calls: 0, flops: 0 };
+    into.set(name, {
+      seconds: sum.seconds + entry.seconds,
+      calls: sum.calls + entry.calls,
+      flops: sum.flops + entry.flops,
+    });
+  }
+}
+
 /** Wraps every op of `kernels` (in place) to add its wall time and, for matmuls, its flops to `times`. */
 function timeOps(kernels: Kernels, times: OpTimes): void {
   const ops = kernels as unknown as Record<string, unknown>;
@@ -192,32 +204,6 @@ async function main(): Promise<void> {
     datum.oldLogprobs = datum.weights.map((w, t) => (w ? current[b]![t]! + random.normal() * 0.1 : 0));
   });
 
-  const timers = { forward: { seconds: 0 }, backward: { seconds: 0 }, optimizer: { seconds: 0 } };
-  timeMethod(model, 'forward', timers.forward);
-  timeMethod(model, 'backward', timers.backward);
-  timeMethod(backend.optimizer, 'apply', timers.optimizer);
-  const rows: Array<{ forward: number; loss: number; backward: number; optimizer: number; total: number }> = [];
-  for (let step = 0; step <= steps; step++) {
-    for (const timer of Object.values(timers)) timer.seconds = 0;
-    if (step === 1) opTimes.clear();
-    const start = performance.now();
-    await backend.forwardBackward(data, PPO, { temperature: 1 });
-    const passEnd = performance.now();
-    await backend.optimStep(ADAM);
-    const total = (performance.now() - start) / 1000;
-    const pass = (passEnd - start) / 1000;
-    const row = {
-      forward: timers.forward.seconds,
-      backward: timers.backward.seconds,
-      loss: pass - timers.forward.seconds - timers.backward.seconds,
-      optimizer: timers.optimizer.seconds,
-      total,
-    };
-    if (step > 0) rows.push(row); // step 0 warms up the activation buffers
-  }
-
-  const rlOps: OpTimes = new Map(opTimes);
-  opTimes.clear();
   // The dense workload of the training benchmark on the same model and about the same token count.
   const denseModel = new Transformer({ config, kernels, seed: 1 });
   const denseOptimizer = new AdamW(denseModel);
@@ -225,14 +211,44 @@ async function main(): Promise<void> {
   const inputIds = Int32Array.from({ length: B * DENSE_T }, () => random.int(V));
   const targets = Int32Array.from({ length: B * DENSE_T }, () => random.int(V));
   const dlogprobs = Float32Array.from({ length: B * DENSE_T }, () => -random.normal() / (B * DENSE_T));
+
+  const timers = { forward: { seconds: 0 }, backward: { seconds: 0 }, optimizer: { seconds: 0 } };
+  timeMethod(model, 'forward', timers.forward);
+  timeMethod(model, 'backward', timers.backward);
+  timeMethod(backend.optimizer, 'apply', timers.optimizer);
+  const rows: Array<{ forward: number; loss: number; backward: number; optimizer: number; total: number }> = [];
   const denseTimes: number[] = [];
+  const rlOps: OpTimes = new Map();
+  const denseOps: OpTimes = new Map();
+  // RL and dense steps alternate, so a change of the machine's load hits both alike; step 0 warms up.
   for (let step = 0; step <= steps; step++) {
-    const start = performance.now();
+    for (const timer of Object.values(timers)) timer.seconds = 0;
+    opTimes.clear();
+    let start = performance.now();
+    await backend.forwardBackward(data, PPO, { temperature: 1 });
+    const passEnd = performance.now();
+    await backend.optimStep(ADAM);
+    const total = (performance.now() - start) / 1000;
+    const pass = (passEnd - start) / 1000;
+    if (step > 0) {
+      rows.push({
+        forward: timers.forward.seconds,
+        backward: timers.backward.seconds,
+        loss: pass - timers.forward.seconds - timers.backward.seconds,
+        optimizer: timers.optimizer.seconds,
+        total,
+      });
+      addOps(rlOps, opTimes);
+    }
+    opTimes.clear();
+    start = performance.now();
     denseModel.forward({ B, T: DENSE_T, inputIds, targets }, 1);
     denseModel.backward(dlogprobs);
     denseOptimizer.apply(ADAM);
-    if (step > 0) denseTimes.push((performance.now() - start) / 1000);
-    else opTimes.clear();
+    if (step > 0) {
+      denseTimes.push((performance.now() - start) / 1000);
+      addOps(denseOps, opTimes);
+    }
   }
 
   const rlSeconds = median(rows.map((row) => row.total));
@@ -255,14 +271,24 @@ async function main(): Promise<void> {
     const value = median(rows.map((row) => row[phase]));
     console.log(`${phase.padEnd(12)}${ms(value)}  ${((100 * value) / rlSeconds).toFixed(1).padStart(5)}%`);
   }
-  console.log(`${'total'.padEnd(12)}${ms(rlSeconds)}  ${(rlRate / 1000).toFixed(1)}k tok/s (real tokens)`);
+  const range = (values: number[]) =>
+    `(${(Math.min(...values) * 1000).toFixed(0)}-${(Math.max(...values) * 1000).toFixed(0)} ms)`;
+  const totals = rows.map((row) => row.total);
   console.log(
-    `dense step   ${ms(denseSeconds)}  ${(denseRate / 1000).toFixed(1)}k tok/s (B ${B} x T ${DENSE_T}, same model)`,
+    `${'total'.padEnd(12)}${ms(rlSeconds)}  ${(rlRate / 1000).toFixed(1)}k tok/s (real tokens) ${range(totals)}`,
   );
-  console.log(`ratio RL / dense tok/s: ${(rlRate / denseRate).toFixed(2)}`);
+  console.log(
+    `dense step  ${ms(denseSeconds)}  ${(denseRate / 1000).toFixed(1)}k tok/s (B ${B} x T ${DENSE_T}, same model) ` +
+      range(denseTimes),
+  );
+  const ratios = totals.map((seconds, i) => realTokens / seconds / ((B * DENSE_T) / denseTimes[i]!));
+  console.log(
+    `ratio RL / dense tok/s: ${(rlRate / denseRate).toFixed(2)} (per step pair ${Math.min(...ratios).toFixed(2)}-` +
+      `${Math.max(...ratios).toFixed(2)})`,
+  );
   if (withOps) {
     printOps('RL-shaped step', rlOps, steps, rlSeconds);
-    printOps('dense step', opTimes, steps, denseSeconds);
+    printOps('dense step', denseOps, steps, denseSeconds);
   }
 }
 
