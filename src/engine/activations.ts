@@ -91,7 +91,7 @@ export class ActivationArena {
    * Buffers for B sequences of T positions (reused when they fit), or, with `offsets`, for one
    * row of T positions packing the sequences [offsets[i], offsets[i+1]) (B must be 1).
    */
-  get(B: number, T: number, offsets: Int32Array | null = null): Activations {
+  get(B: number, T: number, offsets: ArrayLike<number> | null = null): Activations {
     if (!this.current || this.current.B !== B || this.current.T !== T) {
       const N = B * T;
       if (N > this.capacityN) {

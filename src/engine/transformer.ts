@@ -61,7 +61,7 @@ export interface TokenBatch {
    * Packed batch: sequence i holds positions offsets[i]..offsets[i+1]-1 of the row (offsets from 0
    * to T, non-decreasing); its positions restart at 0 and it attends only within itself.
    */
-  offsets?: Int32Array;
+  offsets?: ArrayLike<number>;
 }
 
 /** A Llama/Qwen2 transformer with its parameters, gradients and activation buffers. */
@@ -108,7 +108,8 @@ export class Transformer {
 
   /**
    * Forward pass: returns each position's logprob of its target under softmax(logits / temperature),
-   * the entropy of that distribution, and the logits (views valid until the next forward).
+   * the entropy of that distribution, and the logits (views valid until the next forward; the
+   * backward reorders the logits).
    */
   forward(batch: TokenBatch, temperature = 1): { logprobs: FloatArray; entropy: FloatArray; logits: FloatArray } {
     const { B, T } = batch;
@@ -149,9 +150,9 @@ export class Transformer {
       k.matmulForward(act.v, act.norm1, lw.vWeight, lw.vBias, N, C, KVH * D);
       k.rope(act.q, act.q, a.positions, N, H, D, theta, false);
       k.rope(act.k, act.k, a.positions, N, KVH, D, theta, false);
-      if (offsets) {
-        const S = offsets.length - 1;
-        k.packedAttentionForward(act.attention, act.attentionLse, act.q, act.k, act.v, offsets, S, N, H, KVH, D);
+      if (a.offsets) {
+        const S = a.offsets.length - 1;
+        k.packedAttentionForward(act.attention, act.attentionLse, act.q, act.k, act.v, a.offsets, S, N, H, KVH, D);
       } else k.attentionForward(act.attention, act.attentionLse, act.q, act.k, act.v, B, T, H, KVH, D);
       k.matmulForward(a.projection, act.attention, lw.oWeight, null, N, H * D, C);
       k.add(act.residual2, act.residual, a.projection, N * C);
@@ -340,18 +341,19 @@ export class Transformer {
 }
 
 /** Throws a ShapeError unless offsets split a row of T positions in order, for a batch of B = 1. */
-function checkOffsets(offsets: Int32Array, B: number, T: number): void {
+function checkOffsets(offsets: ArrayLike<number>, B: number, T: number): void {
   let ordered = offsets.length >= 2 && offsets[0] === 0 && offsets[offsets.length - 1] === T;
-  for (let i = 0; ordered && i + 1 < offsets.length; i++) ordered = offsets[i]! <= offsets[i + 1]!;
+  for (let i = 0; ordered && i + 1 < offsets.length; i++)
+    ordered = Number.isInteger(offsets[i + 1]) && offsets[i]! <= offsets[i + 1]!;
   if (B !== 1 || !ordered)
     throw new ShapeError(
       `Transformer.forward: a packed batch needs B = 1 (got ${B}) and offsets rising from 0 to T = ${T}, ` +
-        `got [${Array.from(offsets.subarray(0, 8)).join(', ')}${offsets.length > 8 ? ', ...' : ''}]`,
+        `got [${Array.from(offsets).slice(0, 8).join(', ')}${offsets.length > 8 ? ', ...' : ''}]`,
     );
 }
 
 /** The length of the longest sequence of a packed row. */
-function longestSequence(offsets: Int32Array): number {
+function longestSequence(offsets: ArrayLike<number>): number {
   let longest = 0;
   for (let i = 0; i + 1 < offsets.length; i++) longest = Math.max(longest, offsets[i + 1]! - offsets[i]!);
   return longest;
