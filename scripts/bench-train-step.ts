@@ -216,7 +216,14 @@ async function main(): Promise<void> {
   timeMethod(model, 'forward', timers.forward);
   timeMethod(model, 'backward', timers.backward);
   timeMethod(backend.optimizer, 'apply', timers.optimizer);
-  const rows: Array<{ forward: number; loss: number; backward: number; optimizer: number; total: number }> = [];
+  const rows: Array<{
+    forward: number;
+    loss: number;
+    backward: number;
+    optimizer: number;
+    total: number;
+    cpu: number;
+  }> = [];
   const denseTimes: number[] = [];
   const rlOps: OpTimes = new Map();
   const denseOps: OpTimes = new Map();
@@ -224,11 +231,13 @@ async function main(): Promise<void> {
   for (let step = 0; step <= steps; step++) {
     for (const timer of Object.values(timers)) timer.seconds = 0;
     opTimes.clear();
+    const cpuStart = process.cpuUsage();
     let start = performance.now();
     await backend.forwardBackward(data, PPO, { temperature: 1 });
     const passEnd = performance.now();
     await backend.optimStep(ADAM);
     const total = (performance.now() - start) / 1000;
+    const cpuUsage = process.cpuUsage(cpuStart);
     const pass = (passEnd - start) / 1000;
     if (step > 0) {
       rows.push({
@@ -237,6 +246,7 @@ async function main(): Promise<void> {
         loss: pass - timers.forward.seconds - timers.backward.seconds,
         optimizer: timers.optimizer.seconds,
         total,
+        cpu: (cpuUsage.user + cpuUsage.system) / 1e6,
       });
       addOps(rlOps, opTimes);
     }
@@ -271,6 +281,11 @@ async function main(): Promise<void> {
     const value = median(rows.map((row) => row[phase]));
     console.log(`${phase.padEnd(12)}${ms(value)}  ${((100 * value) / rlSeconds).toFixed(1).padStart(5)}%`);
   }
+  console.log(
+    `${'cores busy'.padEnd(12)}${median(rows.map((row) => row.cpu / row.total))
+      .toFixed(2)
+      .padStart(8)}  (process CPU time / wall time of the RL step)`,
+  );
   const range = (values: number[]) =>
     `(${(Math.min(...values) * 1000).toFixed(0)}-${(Math.max(...values) * 1000).toFixed(0)} ms)`;
   const totals = rows.map((row) => row.total);
