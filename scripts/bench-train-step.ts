@@ -132,7 +132,8 @@ function printOps(title: string, times: OpTimes, steps: number, stepSeconds: num
     const seconds = entry.seconds / steps;
     const gflops = entry.flops > 0 ? (entry.flops / entry.seconds / 1e9).toFixed(0) : '';
     console.log(
-      `${name.padEnd(24)}${(seconds * 1000).toFixed(1).padStart(8)}  ${((100 * seconds) / stepSeconds).toFixed(1).padStart(5)}%` +
+      `${name.padEnd(24)}${(seconds * 1000).toFixed(1).padStart(8)}  ` +
+        `${((100 * seconds) / stepSeconds).toFixed(1).padStart(5)}%` +
         `${String(entry.calls / steps).padStart(8)}  ${gflops.padStart(8)}`,
     );
   }
@@ -267,13 +268,15 @@ async function main(): Promise<void> {
   const denseRate = (B * DENSE_T) / denseSeconds;
   const ms = (seconds: number) => (seconds * 1000).toFixed(1).padStart(8);
   console.log(
-    `model ${modelName} (${config.num_hidden_layers} layers, hidden ${config.hidden_size}, V ${V}), kernels ${kernels.name} x${kernels.threads}, ` +
+    `model ${modelName} (${config.num_hidden_layers} layers, hidden ${config.hidden_size}, V ${V}), ` +
+      `kernels ${kernels.name} x${kernels.threads}, ` +
       `load ${loadavg()
         .map((x) => x.toFixed(2))
         .join(' ')}`,
   );
   console.log(
-    `RL-shaped step: ${sequences} sequences, ${realTokens} tokens (lengths ${Math.min(...lengths)}-${Math.max(...lengths)}), ` +
+    `RL-shaped step: ${sequences} sequences, ${realTokens} tokens ` +
+      `(lengths ${Math.min(...lengths)}-${Math.max(...lengths)}), ` +
       `micro-batch budget ${microBatchTokens}, median of ${steps} steps`,
   );
   console.log('phase              ms   share');

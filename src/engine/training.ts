@@ -2,7 +2,8 @@
  * Forward and backward over a list of variable-length sequences, in micro-batches packed without
  * padding (`micro-batches.ts`): the engine computes each target's logprob (and the entropy) under a
  * temperature, asks the caller's loss for dLoss/dlogprob of every target, and backpropagates it,
- * accumulating the parameter gradient over micro-batches (gradient accumulation). Also the masked cross-entropy loss for pretraining / SFT.
+ * accumulating the parameter gradient over micro-batches (gradient accumulation). Also the masked
+ * cross-entropy loss for pretraining / SFT.
  */
 import { ShapeError } from '../errors.js';
 import { packMicroBatch, planMicroBatches, type TrainingSequence } from './micro-batches.js';

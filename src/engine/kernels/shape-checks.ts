@@ -99,7 +99,8 @@ function checkOffsets(kernel: string, dims: Dims, offsets: Int32Array, B: number
   for (let b = 0; b < B; b++) {
     if (offsets[b + 1]! < offsets[b]!)
       throw new ShapeError(
-        `${describe(kernel, dims)}: offsets must not decrease, got offsets[${b}]=${offsets[b]} > offsets[${b + 1}]=${offsets[b + 1]}`,
+        `${describe(kernel, dims)}: offsets must not decrease, ` +
+          `got offsets[${b}]=${offsets[b]} > offsets[${b + 1}]=${offsets[b + 1]}`,
       );
   }
   checkCondition(kernel, dims, offsets[B] === N, `offsets[B] must be N=${N}, got ${offsets[B]}`);

@@ -107,7 +107,7 @@ export function attentionBackward(
 }
 
 /** The rows of sequence b of a packed batch, as a one-sequence batch for attentionForward / attentionBackward. */
-function packedSequence(offsets: Int32Array, b: number, H: number, KVH: number, D: number) {
+function packedSequence(offsets: Int32Array, b: number, H: number, D: number) {
   const start = offsets[b]!;
   const T = offsets[b + 1]! - start;
   const rows = (buffer: FloatArray, heads: number) => buffer.subarray(start * heads * D, (start + T) * heads * D);
@@ -130,7 +130,7 @@ export function packedAttentionForward(
   D: number,
 ): void {
   for (let b = 0; b < B; b++) {
-    const { T, rows, lseBlock } = packedSequence(offsets, b, H, KVH, D);
+    const { T, rows, lseBlock } = packedSequence(offsets, b, H, D);
     attentionForward(rows(out, H), lseBlock(lse), rows(q, H), rows(k, KVH), rows(v, KVH), 1, T, H, KVH, D);
   }
 }
@@ -154,7 +154,7 @@ export function packedAttentionBackward(
   D: number,
 ): void {
   for (let b = 0; b < B; b++) {
-    const { T, rows, lseBlock } = packedSequence(offsets, b, H, KVH, D);
+    const { T, rows, lseBlock } = packedSequence(offsets, b, H, D);
     attentionBackward(
       rows(dq, H),
       rows(dk, KVH),

@@ -186,7 +186,7 @@ describe('reference attention', () => {
     expect(lse[1]).toBeCloseTo(Math.log(Math.exp(score(1, 0)) + Math.exp(score(1, 1))), 12);
   });
 
-  it('packed attention keeps each sequence to itself: each equals its own attention, gradients by finite differences', () => {
+  it('packed attention equals the attention of each sequence alone; gradients match finite differences', () => {
     const random = new Random(11);
     const [H, KVH, D] = [4, 2, 3];
     const lengths = [4, 0, 1, 3];
