@@ -32,7 +32,7 @@ export interface LocalBackendOptions {
   renderer: ChatRenderer;
   /** Directory under which `save(name)` writes `<name>/` checkpoints. */
   checkpointDirectory: string;
-  /** Padded tokens per micro-batch (default 16384). */
+  /** Tokens per micro-batch, its sequences packed without padding (default 16384). */
   maxTokensPerMicroBatch?: number;
   /** Options of the sampler (slots, sequence length, rows per step). */
   sampler?: Omit<EnginePolicyOptions, 'model' | 'tokenizer'>;
