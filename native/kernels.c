@@ -592,6 +592,104 @@ static napi_value attention_backward(napi_env env, napi_callback_info info) {
   return undefined_value(env);
 }
 
+/* Packed attention: sequence b holds rows offsets[b]..offsets[b+1]-1 and runs as a batch of one
+ * sequence (b = 0, T = its length) on buffers offset to its first row; its lse block (H, T) starts
+ * at offsets[b]*H. Tasks are (sequence, head) pairs in order, so longer sequences first start first
+ * when the caller packs them longest first. */
+typedef struct {
+  attention_job base;
+  const int *offsets;
+} packed_attention_job;
+
+static void packed_attention_forward_task(void *context, int task, int tasks) {
+  (void)tasks;
+  packed_attention_job *job = context;
+  const attention_job *a = &job->base;
+  long b = task / a->H, h = task % a->H, start = job->offsets[b], T = job->offsets[b + 1] - start;
+  if (T == 0) return;
+  simd->attention_forward_head(a->out + start * a->H * a->D, a->lse + start * a->H, a->q + start * a->H * a->D, a->k + start * a->KVH * a->D, a->v + start * a->KVH * a->D, 0, h, T, a->H, a->KVH, a->D);
+}
+
+static void packed_attention_backward_task(void *context, int task, int tasks) {
+  (void)tasks;
+  packed_attention_job *job = context;
+  const attention_job *a = &job->base;
+  long b = task / a->KVH, kvh = task % a->KVH, start = job->offsets[b], T = job->offsets[b + 1] - start;
+  if (T == 0) return;
+  long queries = start * a->H * a->D, keys = start * a->KVH * a->D;
+  simd->attention_backward_group(a->dq + queries, a->dk + keys, a->dv + keys, a->dout + queries, a->q + queries, a->k + keys, a->v + keys, a->saved_out + queries, a->saved_lse + start * a->H, 0, kvh, T, a->H, a->KVH, a->D);
+}
+
+/* offsets(B+1): 0, non-decreasing, ending at N. */
+static void check_offsets(call_t *c, const int *offsets, long B, long N) {
+  if (c->failed) return;
+  if (offsets[0] != 0) {
+    fail(c, 0, "offsets[0] must be 0, got %d", offsets[0]);
+    return;
+  }
+  for (long b = 0; b < B; b++)
+    if (offsets[b + 1] < offsets[b]) {
+      fail(c, 0, "offsets must not decrease, got offsets[%ld]=%d > offsets[%ld]=%d", b, offsets[b], b + 1, offsets[b + 1]);
+      return;
+    }
+  if (offsets[B] != N) fail(c, 0, "offsets[B] must be N=%ld, got %d", N, offsets[B]);
+}
+
+static napi_value packed_attention_forward(napi_env env, napi_callback_info info) {
+  call_t c;
+  if (!begin(&c, env, info)) return NULL;
+  long B = arg_dim(&c, 6, "B"), N = arg_dim(&c, 7, "N"), H = arg_dim(&c, 8, "H"), KVH = arg_dim(&c, 9, "KVH"), D = arg_dim(&c, 10, "D");
+  long queries = elements(&c, N, H, D), keys = elements(&c, N, KVH, D);
+  float *out = arg_floats(&c, 0, "out", "(N,H,D)", queries, 0);
+  float *lse = arg_floats(&c, 1, "lse", "(N*H)", elements(&c, N, H, 1), 0);
+  float *q = arg_floats(&c, 2, "q", "(N,H,D)", queries, 0);
+  float *k = arg_floats(&c, 3, "k", "(N,KVH,D)", keys, 0);
+  float *v = arg_floats(&c, 4, "v", "(N,KVH,D)", keys, 0);
+  int *offsets = arg_ints(&c, 5, "offsets", "(B+1)", elements(&c, B + 1, 1, 1));
+  check_heads(&c, H, KVH);
+  check_head_dim(&c, D);
+  check_task_count(&c, elements(&c, B, H, 1));
+  check_offsets(&c, offsets, B, N);
+  if (c.failed) return NULL;
+  if (N == 0) return undefined_value(env);
+  if (D == 0) {
+    memset(out, 0, sizeof(float) * (size_t)queries);
+    for (long b = 0; b < B; b++)
+      for (long h = 0; h < H; h++)
+        for (long t = 0; t < offsets[b + 1] - offsets[b]; t++) lse[offsets[b] * H + h * (offsets[b + 1] - offsets[b]) + t] = logf((float)(t + 1));
+    return undefined_value(env);
+  }
+  packed_attention_job job = {.base = {.out = out, .lse = lse, .q = q, .k = k, .v = v, .H = H, .KVH = KVH, .D = D}, .offsets = offsets};
+  pool_run(packed_attention_forward_task, &job, (int)(B * H));
+  return undefined_value(env);
+}
+
+static napi_value packed_attention_backward(napi_env env, napi_callback_info info) {
+  call_t c;
+  if (!begin(&c, env, info)) return NULL;
+  long B = arg_dim(&c, 10, "B"), N = arg_dim(&c, 11, "N"), H = arg_dim(&c, 12, "H"), KVH = arg_dim(&c, 13, "KVH"), D = arg_dim(&c, 14, "D");
+  long queries = elements(&c, N, H, D), keys = elements(&c, N, KVH, D);
+  float *dq = arg_floats(&c, 0, "dq", "(N,H,D)", queries, 0);
+  float *dk = arg_floats(&c, 1, "dk", "(N,KVH,D)", keys, 0);
+  float *dv = arg_floats(&c, 2, "dv", "(N,KVH,D)", keys, 0);
+  float *dout = arg_floats(&c, 3, "dout", "(N,H,D)", queries, 0);
+  float *q = arg_floats(&c, 4, "q", "(N,H,D)", queries, 0);
+  float *k = arg_floats(&c, 5, "k", "(N,KVH,D)", keys, 0);
+  float *v = arg_floats(&c, 6, "v", "(N,KVH,D)", keys, 0);
+  float *out = arg_floats(&c, 7, "out", "(N,H,D)", queries, 0);
+  float *lse = arg_floats(&c, 8, "lse", "(N*H)", elements(&c, N, H, 1), 0);
+  int *offsets = arg_ints(&c, 9, "offsets", "(B+1)", elements(&c, B + 1, 1, 1));
+  check_heads(&c, H, KVH);
+  check_head_dim(&c, D);
+  check_task_count(&c, elements(&c, B, KVH, 1));
+  check_offsets(&c, offsets, B, N);
+  if (c.failed) return NULL;
+  if (N == 0 || D == 0) return undefined_value(env);
+  packed_attention_job job = {.base = {.dq = dq, .dk = dk, .dv = dv, .dout = dout, .q = q, .k = k, .v = v, .saved_out = out, .saved_lse = lse, .H = H, .KVH = KVH, .D = D}, .offsets = offsets};
+  pool_run(packed_attention_backward_task, &job, (int)(B * KVH));
+  return undefined_value(env);
+}
+
 static void check_cache_length(call_t *c, long maxT) {
   if (!c->failed && maxT % KEY_TILE != 0) fail(c, 0, "maxT must be a multiple of the key tile %d, got %ld", KEY_TILE, maxT);
 }
@@ -1191,6 +1289,8 @@ static const export_entry EXPORTS[] = {
     {"configure", configure, 1},
     {"setSimd", set_simd, 1},
     {"info", info_value, 0},
+    {"packedAttentionForward", packed_attention_forward, 11},
+    {"packedAttentionBackward", packed_attention_backward, 15},
 };
 
 static pthread_mutex_t environments_mutex = PTHREAD_MUTEX_INITIALIZER;

@@ -628,18 +628,24 @@ static void FN(attention_backward_group)(float *dq, float *dk, float *dv, const 
         float *dqrow = dq + ((b * T + t0 + i) * H + h) * D;
         for (long d = 0; d < D; d++) dqrow[d] += dqacc[i * dp + d] * scale;
       }
-      /* dk_j += sum_i ds[i][j] qs_i; dv_j += sum_i p[i][j] go_i */
-      for (long j = 0; j < count; j++) {
-        float *dkrow = dkp + j * dp, *dvrow = dvp + j * dp;
-        for (long c = 0; c < dp; c += W) {
-          vf dkv = vload(dkrow + c), dvv = vload(dvrow + c);
+      /* dk_j += sum_i ds[i][j] qs_i; dv_j += sum_i p[i][j] go_i: one vector of columns at a time, so
+       * the block's query and output-gradient vectors stay in registers across the keys j. */
+      for (long c = 0; c < dp; c += W) {
+        vf qv[QB], gv[QB];
+        for (int i = 0; i < QB; i++) {
+          qv[i] = vload(qs + i * dp + c);
+          gv[i] = vload(go + i * dp + c);
+        }
+        for (long j = 0; j < count; j++) {
+          float *dkrow = dkp + j * dp + c, *dvrow = dvp + j * dp + c;
+          vf dkv = vload(dkrow), dvv = vload(dvrow);
 #pragma GCC unroll 4
           for (int i = 0; i < QB; i++) {
-            dkv += vsplat(ds[i * tp + j]) * vload(qs + i * dp + c);
-            dvv += vsplat(p[i * tp + j]) * vload(go + i * dp + c);
+            dkv += vsplat(ds[i * tp + j]) * qv[i];
+            dvv += vsplat(p[i * tp + j]) * gv[i];
           }
-          vstore(dkrow + c, dkv);
-          vstore(dvrow + c, dvv);
+          vstore(dkrow, dkv);
+          vstore(dvrow, dvv);
         }
       }
     }

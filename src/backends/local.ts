@@ -13,7 +13,7 @@ import type { Datum, LossSpec, ForwardBackwardResult, AdamParams } from '../trai
 import type { Tokenizer } from '../rollout/tokenizer.js';
 import type { ChatRenderer } from '../rollout/chat-renderer.js';
 import { policyLoss } from '../loss/policy-loss.js';
-import { normalizationCoefficients } from '../loss/loss-normalization.js';
+import { normalizationScales } from '../loss/loss-normalization.js';
 import { AdamW } from '../engine/adamw.js';
 import { EnginePolicy, type EnginePolicyOptions } from '../engine/engine-policy.js';
 import { CHECKPOINT_FILES, readCheckpoint } from '../engine/checkpoint.js';
@@ -32,7 +32,7 @@ export interface LocalBackendOptions {
   renderer: ChatRenderer;
   /** Directory under which `save(name)` writes `<name>/` checkpoints. */
   checkpointDirectory: string;
-  /** Padded tokens per micro-batch (default 16384). */
+  /** Tokens per micro-batch, its sequences packed without padding (default 16384). */
   maxTokensPerMicroBatch?: number;
   /** Options of the sampler (slots, sequence length, rows per step). */
   sampler?: Omit<EnginePolicyOptions, 'model' | 'tokenizer'>;
@@ -87,7 +87,7 @@ export class LocalBackend implements Backend {
   ): Promise<ForwardBackwardResult> {
     checkData(data);
     const normalization = loss.kind === 'cross_entropy' ? 'token-mean' : loss.normalization;
-    const global_B_T = normalizationCoefficients(data, normalization);
+    const globalScales_B = normalizationScales(data, normalization);
     let total = 0;
     const parts: Array<Record<string, number>> = [];
     const result = forwardBackward(
@@ -97,21 +97,15 @@ export class LocalBackend implements Backend {
         // The loss of this micro-batch alone, rescaled so the sum over micro-batches is the
         // loss of the whole call: each token's coefficient is global / micro-batch normalisation.
         const subset = indices.map((index) => data[index]!);
-        const part = policyLoss({
-          data: subset,
-          logprobs_B_T: logprobs.map((row) => Array.from(row)),
-          entropies_B_T: entropy.map((row) => Array.from(row)),
-          loss,
-        });
-        const local_B_T = normalizationCoefficients(subset, normalization);
-        const scale = coefficientRatio(
-          indices.map((index) => global_B_T[index]!),
-          local_B_T,
+        const part = policyLoss({ data: subset, logprobs_B_T: logprobs, entropies_B_T: entropy, loss });
+        const scale = scaleRatio(
+          indices.map((index) => globalScales_B[index]!),
+          normalizationScales(subset, normalization),
         );
         total += part.loss * scale;
         parts.push({ ...scaleSums(part.metrics, scale) });
         this.pendingBackwards += 1;
-        return part.gradient_B_T.map((row) => row.map((value) => value * scale));
+        return part.gradient_B_T.map((row) => Float64Array.from(row, (value) => value * scale));
       },
       { temperature: options.temperature, maxTokensPerMicroBatch: this.options.maxTokensPerMicroBatch },
     );
@@ -221,12 +215,9 @@ function checkData(data: Datum[]): void {
   });
 }
 
-/** The constant ratio global/local of the normalisation coefficients over a micro-batch's weighted tokens. */
-function coefficientRatio(global_B_T: number[][], local_B_T: number[][]): number {
-  for (let b = 0; b < local_B_T.length; b++) {
-    for (let t = 0; t < local_B_T[b]!.length; t++)
-      if (local_B_T[b]![t]! > 0) return global_B_T[b]![t]! / local_B_T[b]![t]!;
-  }
+/** The constant ratio global/local of the per-sequence normalisation scales over a micro-batch's trained sequences. */
+function scaleRatio(global_B: number[], local_B: number[]): number {
+  for (let b = 0; b < local_B.length; b++) if (local_B[b]! > 0) return global_B[b]! / local_B[b]!;
   return 0;
 }
 

@@ -2,6 +2,8 @@
  * The activation buffers of one training forward/backward over B sequences of T positions: what
  * the forward keeps for the backward, and the gradient scratch the backward reuses layer by layer.
  * Backing arrays grow to the largest N = B*T seen and are reused; every field is an exact-size view.
+ * A packed batch (one row of T positions holding several sequences back to back, split by
+ * `offsets`) restarts its positions at 0 with each sequence.
  */
 import type { FloatArray } from './kernels/kernels.js';
 import type { ModelDims } from './model-config.js';
@@ -38,6 +40,8 @@ export interface LayerActivations {
 export interface Activations {
   B: number;
   T: number;
+  /** Packed batch (B = 1): start of each sequence in the row and the row's end (sequences + 1); null when padded. */
+  offsets: Int32Array | null;
   /** Token ids, targets and positions (N). */
   ids: Int32Array;
   targets: Int32Array;
@@ -83,16 +87,28 @@ export class ActivationArena {
     private readonly allocate: Allocate,
   ) {}
 
-  /** Buffers for B sequences of T positions (reused when they fit). */
-  get(B: number, T: number): Activations {
-    if (this.current && this.current.B === B && this.current.T === T) return this.current;
-    const N = B * T;
-    if (N > this.capacityN) {
-      this.storage.clear();
-      this.current = undefined;
-      this.capacityN = N;
+  /**
+   * Buffers for B sequences of T positions (reused when they fit), or, with `offsets`, for one
+   * row of T positions packing the sequences [offsets[i], offsets[i+1]) (B must be 1).
+   */
+  get(B: number, T: number, offsets: ArrayLike<number> | null = null): Activations {
+    if (!this.current || this.current.B !== B || this.current.T !== T) {
+      const N = B * T;
+      if (N > this.capacityN) {
+        this.storage.clear();
+        this.current = undefined;
+        this.capacityN = N;
+      }
+      this.current = this.build(B, T);
     }
-    this.current = this.build(B, T);
+    const { positions } = this.current;
+    if (offsets) {
+      for (let i = 0; i + 1 < offsets.length; i++)
+        for (let n = offsets[i]!; n < offsets[i + 1]!; n++) positions[n] = n - offsets[i]!;
+    } else {
+      for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) positions[b * T + t] = t;
+    }
+    this.current.offsets = offsets ? Int32Array.from(offsets) : null;
     return this.current;
   }
 
@@ -144,14 +160,13 @@ export class ActivationArena {
         swiglu: this.float(`${p}swiglu`, F, N),
       });
     }
-    const positions = this.int('positions', N);
-    for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) positions[b * T + t] = t;
     return {
       B,
       T,
+      offsets: null,
       ids: this.int('ids', N),
       targets: this.int('targets', N),
-      positions,
+      positions: this.int('positions', N),
       layers,
       residualOut: this.float('residualOut', C, N),
       normOut: this.float('normOut', C, N),

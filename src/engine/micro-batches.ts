@@ -1,7 +1,9 @@
 /**
- * Packing of variable-length training sequences into right-padded micro-batches (B,T) whose
- * padded token count stays within a budget. Sequences are grouped by length (longest first) so
- * padding is small; padding positions get input and target id 0 and must carry weight 0.
+ * Packing of variable-length training sequences into micro-batches without padding: each
+ * micro-batch is one row of N positions holding its sequences back to back, split by `offsets`
+ * (positions restart at 0 and attention stays within each sequence, see `TokenBatch.offsets`).
+ * Sequences go longest first, so the native attention starts the longest ones first and the
+ * threads finish together; a micro-batch's total length stays within a token budget.
  */
 import { ShapeError } from '../errors.js';
 
@@ -11,45 +13,47 @@ export interface TrainingSequence {
   targetTokens: ArrayLike<number>;
 }
 
-/** A right-padded batch of some of the sequences. */
+/** Some of the sequences packed back to back in one row. */
 export interface MicroBatch {
-  /** Index into the sequence list of each row (B). */
+  /** Index into the sequence list of each packed sequence, in packing order. */
   indices: number[];
-  B: number;
-  T: number;
-  /** (B,T), padded with 0. */
+  /** Start of each packed sequence in the row, then N (indices.length + 1). */
+  offsets: Int32Array;
+  /** Positions in the row: the sum of the sequences' lengths. */
+  N: number;
+  /** (N) */
   inputIds: Int32Array;
-  /** (B,T), padded with 0. */
+  /** (N) */
   targets: Int32Array;
 }
 
 /**
- * Groups sequence indices so that each group's B * max length is
- * at most `maxTokens` (a longer sequence gets its own group).
+ * Groups sequence indices, longest first, so that each group's total length is at most
+ * `maxTokens` (a longer sequence gets its own group).
  */
 export function planMicroBatches(lengths: number[], maxTokens: number): number[][] {
   if (!(maxTokens > 0)) throw new ShapeError(`planMicroBatches: maxTokens must be > 0, got ${maxTokens}`);
   const order = lengths.map((_, index) => index).sort((a, b) => lengths[b]! - lengths[a]! || a - b);
   const groups: number[][] = [];
   let current: number[] = [];
-  let currentT = 0;
+  let total = 0;
   for (const index of order) {
-    const T = Math.max(currentT, lengths[index]!);
-    if (current.length > 0 && T * (current.length + 1) > maxTokens) {
+    if (current.length > 0 && total + lengths[index]! > maxTokens) {
       groups.push(current);
       current = [];
+      total = 0;
     }
-    currentT = current.length === 0 ? lengths[index]! : Math.max(currentT, lengths[index]!);
     current.push(index);
+    total += lengths[index]!;
   }
   if (current.length > 0) groups.push(current);
   return groups;
 }
 
-/** Packs the sequences at `indices` into one right-padded (B,T) batch; checks ids are in [0, vocabSize). */
+/** Packs the sequences at `indices` back to back into one row; checks ids are in [0, vocabSize). */
 export function packMicroBatch(sequences: TrainingSequence[], indices: number[], vocabSize: number): MicroBatch {
-  let T = 0;
-  for (const index of indices) {
+  const offsets = new Int32Array(indices.length + 1);
+  indices.forEach((index, i) => {
     const sequence = sequences[index]!;
     if (sequence.inputTokens.length !== sequence.targetTokens.length) {
       throw new ShapeError(
@@ -59,13 +63,14 @@ export function packMicroBatch(sequences: TrainingSequence[], indices: number[],
     }
     if (sequence.inputTokens.length === 0)
       throw new ShapeError(`sequence ${index} is empty; expected at least one token`);
-    T = Math.max(T, sequence.inputTokens.length);
-  }
-  const B = indices.length;
-  const inputIds = new Int32Array(B * T);
-  const targets = new Int32Array(B * T);
-  indices.forEach((index, row) => {
+    offsets[i + 1] = offsets[i]! + sequence.inputTokens.length;
+  });
+  const N = offsets[indices.length]!;
+  const inputIds = new Int32Array(N);
+  const targets = new Int32Array(N);
+  indices.forEach((index, i) => {
     const sequence = sequences[index]!;
+    const start = offsets[i]!;
     for (let t = 0; t < sequence.inputTokens.length; t++) {
       const input = sequence.inputTokens[t]!;
       const target = sequence.targetTokens[t]!;
@@ -81,9 +86,9 @@ export function packMicroBatch(sequences: TrainingSequence[], indices: number[],
           `sequence ${index}, position ${t}: token ids ${input} -> ${target} must be integers in [0, ${vocabSize})`,
         );
       }
-      inputIds[row * T + t] = input;
-      targets[row * T + t] = target;
+      inputIds[start + t] = input;
+      targets[start + t] = target;
     }
   });
-  return { indices, B, T, inputIds, targets };
+  return { indices, offsets, N, inputIds, targets };
 }

@@ -1,8 +1,9 @@
 /**
- * Forward and backward over a list of variable-length sequences, in micro-batches: the engine
- * computes each target's logprob (and the entropy) under a temperature, asks the caller's loss for
- * dLoss/dlogprob of every target, and backpropagates it, accumulating the parameter gradient over
- * micro-batches (gradient accumulation). Also the masked cross-entropy loss for pretraining / SFT.
+ * Forward and backward over a list of variable-length sequences, in micro-batches packed without
+ * padding (`micro-batches.ts`): the engine computes each target's logprob (and the entropy) under a
+ * temperature, asks the caller's loss for dLoss/dlogprob of every target, and backpropagates it,
+ * accumulating the parameter gradient over micro-batches (gradient accumulation). Also the masked
+ * cross-entropy loss for pretraining / SFT.
  */
 import { ShapeError } from '../errors.js';
 import { packMicroBatch, planMicroBatches, type TrainingSequence } from './micro-batches.js';
@@ -25,7 +26,7 @@ export type LogprobGradient = (outputs: MicroBatchOutputs) => ArrayLike<number>[
 export interface SequencePassOptions {
   /** Softmax temperature of the logprobs (> 0). */
   temperature: number;
-  /** Budget of padded tokens (B*T) per micro-batch (default 16384). */
+  /** Budget of tokens per micro-batch, its sequences packed without padding (default 16384). */
   maxTokensPerMicroBatch?: number;
 }
 
@@ -99,30 +100,32 @@ function run(
   const entropy: Float64Array[] = new Array(sequences.length);
   for (const indices of groups) {
     const batch = packMicroBatch(sequences, indices, model.dims.V);
-    const { B, T } = batch;
-    const out = model.forward(batch, options.temperature);
+    const { N, offsets } = batch;
+    const out = model.forward(
+      { B: 1, T: N, inputIds: batch.inputIds, targets: batch.targets, offsets },
+      options.temperature,
+    );
     const batchLogprobs: Float64Array[] = [];
     const batchEntropy: Float64Array[] = [];
-    indices.forEach((index, row) => {
-      const length = lengths[index]!;
-      batchLogprobs.push(Float64Array.from(out.logprobs.subarray(row * T, row * T + length)));
-      batchEntropy.push(Float64Array.from(out.entropy.subarray(row * T, row * T + length)));
-    });
-    indices.forEach((index, row) => {
-      logprobs[index] = batchLogprobs[row]!;
-      entropy[index] = batchEntropy[row]!;
+    indices.forEach((index, i) => {
+      const [start, end] = [offsets[i]!, offsets[i + 1]!];
+      logprobs[index] = Float64Array.from(out.logprobs.subarray(start, end));
+      entropy[index] = Float64Array.from(out.entropy.subarray(start, end));
+      batchLogprobs.push(logprobs[index]);
+      batchEntropy.push(entropy[index]);
     });
     if (!gradient) continue;
     const dlogprobsPerSequence = gradient({ indices, logprobs: batchLogprobs, entropy: batchEntropy });
-    const dlogprobs = model.allocate(B * T); // (B,T), 0 on padding
-    indices.forEach((index, row) => {
-      const values = dlogprobsPerSequence[row];
+    const dlogprobs = model.allocate(N); // (N)
+    indices.forEach((index, i) => {
+      const values = dlogprobsPerSequence[i];
       if (!values || values.length !== lengths[index]) {
         throw new ShapeError(
           `loss gradient for sequence ${index} has ${values?.length} entries, expected ${lengths[index]}`,
         );
       }
-      for (let t = 0; t < values.length; t++) dlogprobs[row * T + t] = values[t]!;
+      if (ArrayBuffer.isView(values)) dlogprobs.set(values as Float64Array, offsets[i]!);
+      else for (let t = 0; t < values.length; t++) dlogprobs[offsets[i]! + t] = values[t]!;
     });
     model.backward(dlogprobs);
   }

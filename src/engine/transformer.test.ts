@@ -1,8 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { referenceKernels } from './kernels/reference/index.js';
 import { parseModelConfig } from './model-config.js';
+import { createNativeKernels } from './kernels/native.js';
+import { nativeAddonForTests } from './kernels/test-helpers.js';
+import type { Kernels } from './kernels/kernels.js';
 import { Transformer } from './transformer.js';
 import { Random } from '../random.js';
+
+const { addon } = nativeAddonForTests();
 
 function tinyConfig(overrides: Record<string, unknown> = {}) {
   return parseModelConfig({
@@ -28,7 +33,7 @@ function randomBatch(B: number, T: number, V: number, seed: number) {
 }
 
 /** Checks every parameter's gradient against central finite differences in float64. */
-function gradientCheck(overrides: Record<string, unknown>) {
+function gradientCheck(overrides: Record<string, unknown>, options: { zeroEvery?: number; packed?: boolean } = {}) {
   const model = new Transformer({
     config: tinyConfig(overrides),
     kernels: referenceKernels,
@@ -40,7 +45,11 @@ function gradientCheck(overrides: Record<string, unknown>) {
   for (const tensor of model.layout.tensors) {
     for (let i = 0; i < tensor.size; i++) model.params[tensor.offset + i] += random.normal() * 0.3;
   }
-  const batch = randomBatch(2, 5, model.dims.V, 4);
+  const padded = randomBatch(2, 5, model.dims.V, 4);
+  // Packed: the same 10 tokens as sequences of 4, 1 and 5 positions.
+  const batch = options.packed ? { ...padded, B: 1, T: 10, offsets: Int32Array.from([0, 4, 5, 10]) } : padded;
+  // Positions without gradient (prompt tokens) skip the LM head's backward.
+  if (options.zeroEvery) for (let n = 0; n < 10; n += options.zeroEvery) batch.coefficients[n] = 0;
   const temperature = 0.7;
   const loss = () => {
     const { logprobs } = model.forward(batch, temperature);
@@ -82,6 +91,18 @@ describe('Transformer', () => {
     gradientCheck({ tie_word_embeddings: true, attention_bias: false, num_key_value_heads: 2 });
   });
 
+  it('matches finite differences on a packed batch where some positions get no gradient', () => {
+    gradientCheck({}, { packed: true, zeroEvery: 3 });
+    gradientCheck({ tie_word_embeddings: true }, { zeroEvery: 2 });
+  });
+
+  it('refuses a second backward of one forward (the first consumed the saved logits)', () => {
+    const model = new Transformer({ config: tinyConfig(), kernels: referenceKernels, seed: 1 });
+    model.forward({ B: 1, T: 3, inputIds: [1, 2, 3], targets: [2, 3, 4] });
+    model.backward(Float32Array.from([0, 1, 0]));
+    expect(() => model.backward(Float32Array.from([0, 1, 0]))).toThrow(/call forward first/);
+  });
+
   it('gives a padded position no influence on earlier positions', () => {
     const model = new Transformer({ config: tinyConfig(), kernels: referenceKernels, seed: 1 });
     const first = Array.from(model.forward({ B: 1, T: 4, inputIds: [1, 2, 3, 4], targets: [2, 3, 4, 5] }).logprobs);
@@ -89,6 +110,71 @@ describe('Transformer', () => {
       model.forward({ B: 1, T: 6, inputIds: [1, 2, 3, 4, 0, 0], targets: [2, 3, 4, 5, 0, 0] }).logprobs,
     );
     for (let t = 0; t < 4; t++) expect(padded[t]).toBeCloseTo(first[t]!, 6);
+  });
+
+  const packedCases: Array<[string, () => Kernels, 'float32' | 'float64', number]> = [
+    ['reference kernels, float64', () => referenceKernels, 'float64', 1e-12],
+    ...(addon ? [['native kernels, float32', () => createNativeKernels(addon, 2), 'float32', 2e-4] as const] : []),
+  ] as Array<[string, () => Kernels, 'float32' | 'float64', number]>;
+  for (const [label, kernels, dtype, tolerance] of packedCases) {
+    it(`gives sequences packed without padding the logprobs and gradient of the padded batch (${label})`, () => {
+      const config = tinyConfig({ hidden_size: 16, num_attention_heads: 4, num_key_value_heads: 2 });
+      const padded = new Transformer({ config, kernels: kernels(), seed: 4, dtype });
+      const packed = new Transformer({ config, kernels: kernels(), seed: 4, dtype });
+      const random = new Random(8);
+      const lengths = [7, 3, 1, 6];
+      const [B, T] = [lengths.length, 7];
+      const inputIds = new Array<number>(B * T).fill(0);
+      const targets = new Array<number>(B * T).fill(0);
+      const dlogprobs = padded.allocate(B * T);
+      const packedIds: number[] = [];
+      const packedTargets: number[] = [];
+      const packedGradient: number[] = [];
+      lengths.forEach((length, b) => {
+        for (let t = 0; t < length; t++) {
+          [inputIds[b * T + t], targets[b * T + t], dlogprobs[b * T + t]] = [
+            random.int(11),
+            random.int(11),
+            random.normal(),
+          ];
+          packedIds.push(inputIds[b * T + t]!);
+          packedTargets.push(targets[b * T + t]!);
+          packedGradient.push(dlogprobs[b * T + t]!);
+        }
+      });
+      const offsets = Int32Array.from([0, 7, 10, 11, 17]);
+      const expected = Array.from(padded.forward({ B, T, inputIds, targets }, 0.9).logprobs);
+      padded.backward(dlogprobs);
+      const N = packedIds.length;
+      const result = packed.forward({ B: 1, T: N, inputIds: packedIds, targets: packedTargets, offsets }, 0.9);
+      const packedDlogprobs = packed.allocate(packedGradient.length);
+      packedDlogprobs.set(packedGradient);
+      packed.backward(packedDlogprobs);
+      lengths.forEach((length, b) => {
+        for (let t = 0; t < length; t++)
+          expect(Math.abs(result.logprobs[offsets[b]! + t]! - expected[b * T + t]!)).toBeLessThan(tolerance);
+      });
+      let worst = 0;
+      let largest = 0;
+      for (let i = 0; i < padded.grads.length; i++) {
+        worst = Math.max(worst, Math.abs(packed.grads[i]! - padded.grads[i]!));
+        largest = Math.max(largest, Math.abs(padded.grads[i]!));
+      }
+      expect(largest).toBeGreaterThan(0.01);
+      expect(worst / largest).toBeLessThan(tolerance);
+    });
+  }
+
+  it('rejects packed offsets that do not split the row, and a packed sequence longer than the context', () => {
+    const model = new Transformer({ config: tinyConfig({ max_position_embeddings: 4 }), kernels: referenceKernels });
+    const row = { B: 1, T: 6, inputIds: [1, 2, 3, 4, 5, 6], targets: [1, 2, 3, 4, 5, 6] };
+    expect(() => model.forward({ ...row, offsets: [0, 4, 3, 6] })).toThrow(
+      /offsets rising from 0 to T = 6, got \[0, 4, 3, 6\]/,
+    );
+    expect(() => model.forward({ ...row, offsets: Int32Array.from([0, 1, 6]) })).toThrow(
+      /a sequence of 5 positions exceeds max_position_embeddings = 4/,
+    );
+    expect(model.forward({ ...row, offsets: Int32Array.from([0, 3, 6]) }).logprobs.length).toBe(6);
   });
 
   it('initialises deterministically from the seed', () => {

@@ -46,7 +46,10 @@ export interface ModelWeights {
   lmHead: FloatArray; // (V, C), the embedding itself when tied
 }
 
-/** One training batch: B right-padded sequences of T positions. */
+/**
+ * One training batch: B right-padded sequences of T positions, or, with `offsets`, one row (B = 1)
+ * of T positions holding sequences packed back to back without padding.
+ */
 export interface TokenBatch {
   B: number;
   T: number;
@@ -54,6 +57,11 @@ export interface TokenBatch {
   inputIds: ArrayLike<number>;
   /** Target token ids (B,T); any valid id on padding. */
   targets: ArrayLike<number>;
+  /**
+   * Packed batch: sequence i holds positions offsets[i]..offsets[i+1]-1 of the row (offsets from 0
+   * to T, non-decreasing); its positions restart at 0 and it attends only within itself.
+   */
+  offsets?: ArrayLike<number>;
 }
 
 /** A Llama/Qwen2 transformer with its parameters, gradients and activation buffers. */
@@ -100,7 +108,8 @@ export class Transformer {
 
   /**
    * Forward pass: returns each position's logprob of its target under softmax(logits / temperature),
-   * the entropy of that distribution, and the logits (views valid until the next forward).
+   * the entropy of that distribution, and the logits (views valid until the next forward; the
+   * backward reorders the logits).
    */
   forward(batch: TokenBatch, temperature = 1): { logprobs: FloatArray; entropy: FloatArray; logits: FloatArray } {
     const { B, T } = batch;
@@ -113,14 +122,18 @@ export class Transformer {
           `(${batch.targets.length}) must both have B*T = ${B}*${T} = ${N} entries`,
       );
     }
-    if (T > this.config.max_position_embeddings) {
+    const offsets = batch.offsets ?? null;
+    if (offsets) checkOffsets(offsets, B, T);
+    const longest = offsets ? longestSequence(offsets) : T;
+    if (longest > this.config.max_position_embeddings) {
       throw new ShapeError(
-        `Transformer.forward: T = ${T} exceeds max_position_embeddings = ${this.config.max_position_embeddings}`,
+        `Transformer.forward: a sequence of ${longest} positions exceeds max_position_embeddings = ` +
+          `${this.config.max_position_embeddings}`,
       );
     }
     const k = this.kernels;
     const w = this.weights;
-    const a = this.arena.get(B, T);
+    const a = this.arena.get(B, T, offsets);
     a.ids.set(batch.inputIds);
     a.targets.set(batch.targets);
     const theta = this.config.rope_theta;
@@ -137,7 +150,10 @@ export class Transformer {
       k.matmulForward(act.v, act.norm1, lw.vWeight, lw.vBias, N, C, KVH * D);
       k.rope(act.q, act.q, a.positions, N, H, D, theta, false);
       k.rope(act.k, act.k, a.positions, N, KVH, D, theta, false);
-      k.attentionForward(act.attention, act.attentionLse, act.q, act.k, act.v, B, T, H, KVH, D);
+      if (a.offsets) {
+        const S = a.offsets.length - 1;
+        k.packedAttentionForward(act.attention, act.attentionLse, act.q, act.k, act.v, a.offsets, S, N, H, KVH, D);
+      } else k.attentionForward(act.attention, act.attentionLse, act.q, act.k, act.v, B, T, H, KVH, D);
       k.matmulForward(a.projection, act.attention, lw.oWeight, null, N, H * D, C);
       k.add(act.residual2, act.residual, a.projection, N * C);
       k.rmsnormForward(act.norm2, act.rstd2, act.residual2, lw.norm2, N, C, eps);
@@ -155,7 +171,10 @@ export class Transformer {
     return { logprobs: a.logprobs, entropy: a.entropy, logits: a.logits };
   }
 
-  /** Backward pass of the last `forward`: accumulates dLoss/dparams given dLoss/dlogprob (B*T). */
+  /**
+   * Backward pass of the last `forward`: accumulates dLoss/dparams given dLoss/dlogprob (B*T).
+   * Once per forward: it consumes the saved logits.
+   */
   backward(dlogprobs: FloatArray): void {
     if (!this.last) throw new ShapeError('Transformer.backward: call forward first');
     const { activations: a, invTemperature } = this.last;
@@ -169,10 +188,8 @@ export class Transformer {
     const g = this.gradients;
     const theta = this.config.rope_theta;
 
-    a.dLogits.fill(0);
-    k.logprobsBackward(a.dLogits, dlogprobs, a.logits, a.lse, a.targets, N, V, invTemperature);
-    a.dNorm.fill(0);
-    k.matmulBackward(a.dNorm, g.lmHead, null, a.dLogits, a.normOut, w.lmHead, N, C, V);
+    this.lmHeadBackward(a, dlogprobs, invTemperature);
+    this.last = undefined; // the LM head's backward compacted the saved logits
     a.dResidual.fill(0);
     k.rmsnormBackward(a.dResidual, g.finalNorm, a.dNorm, a.residualOut, w.finalNorm, a.rstdOut, N, C);
 
@@ -196,22 +213,43 @@ export class Transformer {
       a.dq.fill(0);
       a.dk.fill(0);
       a.dv.fill(0);
-      k.attentionBackward(
-        a.dq,
-        a.dk,
-        a.dv,
-        a.dAttention,
-        act.q,
-        act.k,
-        act.v,
-        act.attention,
-        act.attentionLse,
-        B,
-        T,
-        H,
-        KVH,
-        D,
-      );
+      if (a.offsets) {
+        const S = a.offsets.length - 1;
+        k.packedAttentionBackward(
+          a.dq,
+          a.dk,
+          a.dv,
+          a.dAttention,
+          act.q,
+          act.k,
+          act.v,
+          act.attention,
+          act.attentionLse,
+          a.offsets,
+          S,
+          N,
+          H,
+          KVH,
+          D,
+        );
+      } else {
+        k.attentionBackward(
+          a.dq,
+          a.dk,
+          a.dv,
+          a.dAttention,
+          act.q,
+          act.k,
+          act.v,
+          act.attention,
+          act.attentionLse,
+          B,
+          T,
+          H,
+          KVH,
+          D,
+        );
+      }
       k.rope(a.dq, a.dq, a.positions, N, H, D, theta, true);
       k.rope(a.dk, a.dk, a.positions, N, KVH, D, theta, true);
       a.dNorm.fill(0);
@@ -221,6 +259,49 @@ export class Transformer {
       k.rmsnormBackward(a.dResidual, lg.norm1, a.dNorm, act.residual, lw.norm1, act.rstd1, N, C);
     }
     k.embeddingBackward(g.embedding, a.dResidual, a.ids, N, C, V);
+  }
+
+  /**
+   * dNorm(N,C) from dlogprobs through the log-softmax and the LM head. Positions whose logprob gets
+   * no gradient (prompt and tool tokens of RL sequences, prompts in SFT) add nothing there, so the
+   * M positions that do are first moved to the front of logits, normOut, lse and targets (in
+   * place: a row only ever moves down) and the LM head runs on M rows instead of N.
+   */
+  private lmHeadBackward(a: Activations, dlogprobs: FloatArray, invTemperature: number): void {
+    const { C, V } = this.dims;
+    const N = a.B * a.T;
+    const k = this.kernels;
+    let M = 0;
+    for (let n = 0; n < N; n++) if (dlogprobs[n] !== 0) M++;
+    a.dNorm.fill(0);
+    if (M === N) {
+      a.dLogits.fill(0);
+      k.logprobsBackward(a.dLogits, dlogprobs, a.logits, a.lse, a.targets, N, V, invTemperature);
+      k.matmulBackward(a.dNorm, this.gradients.lmHead, null, a.dLogits, a.normOut, this.weights.lmHead, N, C, V);
+      return;
+    }
+    const rows = new Int32Array(M);
+    const dlogprobsM = this.allocate(M);
+    for (let n = 0, m = 0; n < N; n++) {
+      if (dlogprobs[n] === 0) continue;
+      rows[m] = n;
+      dlogprobsM[m] = dlogprobs[n]!;
+      if (n !== m) {
+        a.logits.copyWithin(m * V, n * V, (n + 1) * V);
+        a.normOut.copyWithin(m * C, n * C, (n + 1) * C);
+        a.lse[m] = a.lse[n]!;
+        a.targets[m] = a.targets[n]!;
+      }
+      m++;
+    }
+    if (M === 0) return;
+    const dLogits = a.dLogits.subarray(0, M * V);
+    const dNormM = a.projection.subarray(0, M * C); // free during the backward
+    dLogits.fill(0);
+    dNormM.fill(0);
+    k.logprobsBackward(dLogits, dlogprobsM, a.logits, a.lse, a.targets, M, V, invTemperature);
+    k.matmulBackward(dNormM, this.gradients.lmHead, null, dLogits, a.normOut, this.weights.lmHead, M, C, V);
+    for (let m = 0; m < M; m++) a.dNorm.set(dNormM.subarray(m * C, (m + 1) * C), rows[m]! * C);
   }
 
   private modelWeights(buffer: FloatArray): ModelWeights {
@@ -257,4 +338,23 @@ export class Transformer {
       lmHead: this.config.tie_word_embeddings ? embedding : get('lm_head.weight'),
     };
   }
+}
+
+/** Throws a ShapeError unless offsets split a row of T positions in order, for a batch of B = 1. */
+function checkOffsets(offsets: ArrayLike<number>, B: number, T: number): void {
+  let ordered = offsets.length >= 2 && offsets[0] === 0 && offsets[offsets.length - 1] === T;
+  for (let i = 0; ordered && i + 1 < offsets.length; i++)
+    ordered = Number.isInteger(offsets[i + 1]) && offsets[i]! <= offsets[i + 1]!;
+  if (B !== 1 || !ordered)
+    throw new ShapeError(
+      `Transformer.forward: a packed batch needs B = 1 (got ${B}) and offsets rising from 0 to T = ${T}, ` +
+        `got [${Array.from(offsets).slice(0, 8).join(', ')}${offsets.length > 8 ? ', ...' : ''}]`,
+    );
+}
+
+/** The length of the longest sequence of a packed row. */
+function longestSequence(offsets: ArrayLike<number>): number {
+  let longest = 0;
+  for (let i = 0; i + 1 < offsets.length; i++) longest = Math.max(longest, offsets[i + 1]! - offsets[i]!);
+  return longest;
 }

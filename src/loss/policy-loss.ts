@@ -24,16 +24,16 @@
 import type { Datum, LossSpec } from '../training-types.js';
 import { ConfigError, DataError, ShapeError } from '../errors.js';
 import { klK3, klK3Gradient } from './kl.js';
-import { normalizationCoefficients } from './loss-normalization.js';
+import { normalizationScales } from './loss-normalization.js';
 
 /** Everything the loss needs: the datums, the current policy's logprobs and the loss to apply. */
 export interface PolicyLossInput {
   data: readonly Datum[];
-  /** Current-policy logprob of every target (B, T-1), under the sampling temperature. */
-  logprobs_B_T: readonly (readonly number[])[];
+  /** Current-policy logprob of every target (B, T-1), under the sampling temperature (arrays or typed arrays). */
+  logprobs_B_T: readonly ArrayLike<number>[];
   loss: LossSpec;
   /** Current-policy entropy at every position (B, T-1), for the `loss/entropy` statistic. */
-  entropies_B_T?: readonly (readonly number[])[];
+  entropies_B_T?: readonly ArrayLike<number>[];
 }
 
 /** The loss, its gradient and its statistics. */
@@ -49,10 +49,7 @@ export function policyLoss(input: PolicyLossInput): PolicyLossResult {
   const { data, logprobs_B_T, loss: spec } = input;
   checkSpec(spec);
   checkShapes(input);
-  const coefficients_B_T = normalizationCoefficients(
-    data,
-    spec.kind === 'cross_entropy' ? 'token-mean' : spec.normalization,
-  );
+  const scales_B = normalizationScales(data, spec.kind === 'cross_entropy' ? 'token-mean' : spec.normalization);
   const usesRatio = spec.kind !== 'cross_entropy';
   const klBeta = spec.kind === 'ppo' ? spec.klBeta : 0;
   const low = spec.kind === 'ppo' ? 1 - spec.clipLow : -Infinity;
@@ -79,7 +76,7 @@ export function policyLoss(input: PolicyLossInput): PolicyLossResult {
     for (let t = 0; t < logprobs_T.length; t++) {
       const weight = datum.weights[t]!;
       if (weight === 0) continue;
-      const coefficient = coefficients_B_T[b]![t]!;
+      const coefficient = weight * scales_B[b]!;
       const logprob = logprobs_T[t]!;
       sums.weight += weight;
       if (input.entropies_B_T) sums.entropy += weight * input.entropies_B_T[b]![t]!;
@@ -173,7 +170,7 @@ function checkShapes(input: PolicyLossInput): void {
   }
   data.forEach((datum, b) => {
     const n = datum.targetTokens.length;
-    const arrays: [string, readonly number[] | undefined][] = [
+    const arrays: [string, ArrayLike<number> | undefined][] = [
       ['weights', datum.weights],
       ['logprobs', logprobs_B_T[b]],
       ['entropies', input.entropies_B_T?.[b]],
@@ -199,21 +196,27 @@ function checkShapes(input: PolicyLossInput): void {
           `${spec.klBeta}; compute reference logprobs or set klBeta to 0`,
       );
     }
-    datum.weights.forEach((weight, t) => {
-      if (weight === 0) return;
-      const values = [
-        logprobs_B_T[b]![t]!,
-        datum.oldLogprobs?.[t] ?? 0,
-        datum.advantages?.[t] ?? 0,
-        datum.refLogprobs?.[t] ?? 0,
-      ];
-      if (!(weight > 0) || !values.every(Number.isFinite)) {
+    const logprobs_T = logprobs_B_T[b]!;
+    for (let t = 0; t < n; t++) {
+      const weight = datum.weights[t]!;
+      if (weight === 0) continue;
+      const logprob = logprobs_T[t]!;
+      const old = datum.oldLogprobs?.[t] ?? 0;
+      const advantage = datum.advantages?.[t] ?? 0;
+      const ref = datum.refLogprobs?.[t] ?? 0;
+      if (
+        !(weight > 0) ||
+        !Number.isFinite(logprob) ||
+        !Number.isFinite(old) ||
+        !Number.isFinite(advantage) ||
+        !Number.isFinite(ref)
+      ) {
         throw new DataError(
           `policyLoss: datum ${b}, position ${t}: weight ${weight}, ` +
-            `logprob ${values[0]}, oldLogprob ${values[1]}, advantage ${values[2]}, ` +
-            `refLogprob ${values[3]}; expected a positive weight and finite values`,
+            `logprob ${logprob}, oldLogprob ${old}, advantage ${advantage}, ` +
+            `refLogprob ${ref}; expected a positive weight and finite values`,
         );
       }
-    });
+    }
   });
 }

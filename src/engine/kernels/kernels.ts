@@ -144,6 +144,44 @@ export interface Kernels {
   ): void;
 
   /**
+   * Causal self-attention over B sequences packed back to back without padding: sequence b holds
+   * the rows offsets[b]..offsets[b+1]-1 (offsets(B+1) non-decreasing from 0 to N) and attends only
+   * within itself, as attentionForward over that sequence alone. q(N,H,D), k(N,KVH,D), v(N,KVH,D)
+   * -> out(N,H,D); lse(N*H) holds sequence b's (H,T_b) block at offsets[b]*H.
+   */
+  packedAttentionForward(
+    out: FloatArray,
+    lse: FloatArray,
+    q: FloatArray,
+    k: FloatArray,
+    v: FloatArray,
+    offsets: Int32Array,
+    B: number,
+    N: number,
+    H: number,
+    KVH: number,
+    D: number,
+  ): void;
+  /** dq(N,H,D), dk(N,KVH,D), dv(N,KVH,D) += gradients of packedAttentionForward given dout(N,H,D). */
+  packedAttentionBackward(
+    dq: FloatArray,
+    dk: FloatArray,
+    dv: FloatArray,
+    dout: FloatArray,
+    q: FloatArray,
+    k: FloatArray,
+    v: FloatArray,
+    out: FloatArray,
+    lse: FloatArray,
+    offsets: Int32Array,
+    B: number,
+    N: number,
+    H: number,
+    KVH: number,
+    D: number,
+  ): void;
+
+  /**
    * Writes B new rows of keys k(B,KVH,D) and values v(B,KVH,D) into a KV cache at (slots[b],
    * positions[b]), in the layout attentionCached reads (see KEY_TILE). maxT must be a multiple of
    * KEY_TILE. Rows naming the same (slot, position) are written in order (the last one stays).

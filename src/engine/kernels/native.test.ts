@@ -245,6 +245,44 @@ function kernelSuite(label: string, getKernels: () => Kernels) {
       expectClose(out, outR);
     });
 
+    const packedShapes = [
+      { lengths: [3, 0, 1], H: 2, KVH: 1, D: 4 },
+      { lengths: [70, 37, 5, 1], H: 4, KVH: 2, D: 32 },
+      { lengths: [20, 9], H: 2, KVH: 2, D: 130 },
+    ];
+    for (const { lengths, H, KVH, D } of packedShapes) {
+      it(`packed attention matches the reference (lengths ${lengths} H=${H} KVH=${KVH} D=${D})`, () => {
+        const K = getKernels();
+        const B = lengths.length;
+        const offsets = Int32Array.from([0, ...lengths.map((_, b) => lengths.slice(0, b + 1).reduce((x, y) => x + y))]);
+        const N = offsets[B]!;
+        const c = memo(`packed attention ${lengths} ${H} ${KVH} ${D}`, () => {
+          const random = new Random(N * 10 + D);
+          const q = randomFloat32(random, N * H * D, 1.5);
+          const k = randomFloat32(random, N * KVH * D, 1.5);
+          const v = randomFloat32(random, N * KVH * D);
+          const [out, lse] = [new Float32Array(q.length), new Float32Array(N * H)];
+          R.packedAttentionForward(out, lse, q, k, v, offsets, B, N, H, KVH, D);
+          const dout = randomFloat32(random, q.length);
+          const dq0 = randomFloat32(random, q.length);
+          const dk0 = randomFloat32(random, k.length);
+          const dv0 = randomFloat32(random, v.length);
+          const [dq, dk, dv] = [copy(dq0), copy(dk0), copy(dv0)];
+          R.packedAttentionBackward(dq, dk, dv, dout, q, k, v, out, lse, offsets, B, N, H, KVH, D);
+          return { q, k, v, out, lse, dout, dq0, dk0, dv0, dq, dk, dv };
+        });
+        const [out, lse] = [new Float32Array(c.q.length), new Float32Array(N * H)];
+        K.packedAttentionForward(out, lse, c.q, c.k, c.v, offsets, B, N, H, KVH, D);
+        expectClose(out, c.out);
+        expectClose(lse, c.lse);
+        const [dq, dk, dv] = [copy(c.dq0), copy(c.dk0), copy(c.dv0)];
+        K.packedAttentionBackward(dq, dk, dv, c.dout, c.q, c.k, c.v, out, lse, offsets, B, N, H, KVH, D);
+        expectClose(dq, c.dq, 1e-4);
+        expectClose(dk, c.dk, 1e-4);
+        expectClose(dv, c.dv, 1e-4);
+      });
+    }
+
     const attentionShapes = [
       { B: 1, T: 1, H: 1, KVH: 1, D: 2 },
       { B: 2, T: 5, H: 4, KVH: 2, D: 6 },
@@ -597,6 +635,12 @@ describe.skipIf(addon === undefined)(addon ? 'native kernels' : `native kernels 
       expect(() => native.attentionForward(out, out, out, out, out, 1, 1, 3, 2, 2)).toThrow(
         /attentionForward.*H must be a multiple of KVH/,
       );
+      expect(() =>
+        native.packedAttentionForward(out, out, out, out, out, Int32Array.from([0, 2, 1]), 2, 1, 1, 1, 2),
+      ).toThrow(/packedAttentionForward.*offsets must not decrease, got offsets\[1\]=2 > offsets\[2\]=1/);
+      expect(() =>
+        native.packedAttentionForward(out, out, out, out, out, Int32Array.from([0, 2]), 1, 3, 1, 1, 2),
+      ).toThrow(/packedAttentionForward.*offsets\[B\] must be N=3, got 2/);
       expect(() =>
         native.attentionCached(
           out,

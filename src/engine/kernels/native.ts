@@ -13,7 +13,12 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../../errors.js';
 import type { KernelOps, Kernels } from './kernels.js';
 import { attentionCached } from './reference/attention-cached.js';
-import { attentionBackward, attentionForward } from './reference/attention.js';
+import {
+  attentionBackward,
+  attentionForward,
+  packedAttentionBackward,
+  packedAttentionForward,
+} from './reference/attention.js';
 import { checkedKernels } from './shape-checks.js';
 
 /** The functions the C addon exports (same argument order as Kernels) plus its configuration calls. */
@@ -79,7 +84,10 @@ export function createNativeKernels(addon: NativeAddon, threads = defaultThreadC
 /** The addon's attention ops, except that a head dimension above NATIVE_MAX_HEAD_DIM runs the reference code. */
 function headDimFallbacks(
   addon: NativeAddon,
-): Pick<KernelOps, 'attentionForward' | 'attentionBackward' | 'attentionCached'> {
+): Pick<
+  KernelOps,
+  'attentionForward' | 'attentionBackward' | 'attentionCached' | 'packedAttentionForward' | 'packedAttentionBackward'
+> {
   return {
     attentionForward(out, lse, q, k, v, B, T, H, KVH, D) {
       if (D > NATIVE_MAX_HEAD_DIM) return attentionForward(out, lse, q, k, v, B, T, H, KVH, D);
@@ -88,6 +96,15 @@ function headDimFallbacks(
     attentionBackward(dq, dk, dv, dout, q, k, v, out, lse, B, T, H, KVH, D) {
       if (D > NATIVE_MAX_HEAD_DIM) return attentionBackward(dq, dk, dv, dout, q, k, v, out, lse, B, T, H, KVH, D);
       addon.attentionBackward(dq, dk, dv, dout, q, k, v, out, lse, B, T, H, KVH, D);
+    },
+    packedAttentionForward(out, lse, q, k, v, offsets, B, N, H, KVH, D) {
+      if (D > NATIVE_MAX_HEAD_DIM) return packedAttentionForward(out, lse, q, k, v, offsets, B, N, H, KVH, D);
+      addon.packedAttentionForward(out, lse, q, k, v, offsets, B, N, H, KVH, D);
+    },
+    packedAttentionBackward(dq, dk, dv, dout, q, k, v, out, lse, offsets, B, N, H, KVH, D) {
+      if (D > NATIVE_MAX_HEAD_DIM)
+        return packedAttentionBackward(dq, dk, dv, dout, q, k, v, out, lse, offsets, B, N, H, KVH, D);
+      addon.packedAttentionBackward(dq, dk, dv, dout, q, k, v, out, lse, offsets, B, N, H, KVH, D);
     },
     attentionCached(out, q, k, v, kcache, vcache, slots, positions, B, S, maxT, H, KVH, D) {
       if (D > NATIVE_MAX_HEAD_DIM)

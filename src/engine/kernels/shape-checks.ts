@@ -93,6 +93,19 @@ function checkHeads(kernel: string, dims: Dims, H: number, KVH: number): void {
   checkCondition(kernel, dims, KVH > 0 && H % KVH === 0, `H must be a multiple of KVH > 0, got H=${H} KVH=${KVH}`);
 }
 
+/** Sequence offsets of a packed batch: offsets[0] = 0, non-decreasing, offsets[B] = N. */
+function checkOffsets(kernel: string, dims: Dims, offsets: Int32Array, B: number, N: number): void {
+  checkCondition(kernel, dims, offsets[0] === 0, `offsets[0] must be 0, got ${offsets[0]}`);
+  for (let b = 0; b < B; b++) {
+    if (offsets[b + 1]! < offsets[b]!)
+      throw new ShapeError(
+        `${describe(kernel, dims)}: offsets must not decrease, ` +
+          `got offsets[${b}]=${offsets[b]} > offsets[${b + 1}]=${offsets[b + 1]}`,
+      );
+  }
+  checkCondition(kernel, dims, offsets[B] === N, `offsets[B] must be N=${N}, got ${offsets[B]}`);
+}
+
 function checkCacheLength(kernel: string, dims: Dims, maxT: number): void {
   checkCondition(
     kernel,
@@ -232,6 +245,41 @@ export const SHAPE_CHECKS: { [Op in KernelOp]: (...args: Parameters<KernelOps[Op
       ['lse', lse, '(B,H,T)', B * H * T],
     ]);
     checkHeads('attentionBackward', dims, H, KVH);
+  },
+
+  /** Offsets included: B+1 of them, non-decreasing from 0 to N. */
+  packedAttentionForward(out, lse, q, k, v, offsets, B, N, H, KVH, D) {
+    const dims = { B, N, H, KVH, D };
+    checkShapes('packedAttentionForward', dims, [
+      ['out', out, '(N,H,D)', N * H * D],
+      ['lse', lse, '(N*H)', N * H],
+      ['q', q, '(N,H,D)', N * H * D],
+      ['k', k, '(N,KVH,D)', N * KVH * D],
+      ['v', v, '(N,KVH,D)', N * KVH * D],
+      ['offsets', offsets, '(B+1)', B + 1],
+    ]);
+    checkHeads('packedAttentionForward', dims, H, KVH);
+    checkOffsets('packedAttentionForward', dims, offsets, B, N);
+  },
+
+  packedAttentionBackward(dq, dk, dv, dout, q, k, v, out, lse, offsets, B, N, H, KVH, D) {
+    const dims = { B, N, H, KVH, D };
+    const queries = N * H * D;
+    const keys = N * KVH * D;
+    checkShapes('packedAttentionBackward', dims, [
+      ['dq', dq, '(N,H,D)', queries],
+      ['dk', dk, '(N,KVH,D)', keys],
+      ['dv', dv, '(N,KVH,D)', keys],
+      ['dout', dout, '(N,H,D)', queries],
+      ['q', q, '(N,H,D)', queries],
+      ['k', k, '(N,KVH,D)', keys],
+      ['v', v, '(N,KVH,D)', keys],
+      ['out', out, '(N,H,D)', queries],
+      ['lse', lse, '(N*H)', N * H],
+      ['offsets', offsets, '(B+1)', B + 1],
+    ]);
+    checkHeads('packedAttentionBackward', dims, H, KVH);
+    checkOffsets('packedAttentionBackward', dims, offsets, B, N);
   },
 
   /** Slots and positions included. */

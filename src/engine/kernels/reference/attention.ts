@@ -2,7 +2,8 @@
  * Reference (TypeScript) causal self-attention with grouped KV heads: the forward saves the
  * log-sum-exp of each query's scaled scores, from which the backward recomputes the softmax
  * (flash-attention style). Query head h reads KV head floor(h / (H/KVH)); scores are scaled by
- * 1/sqrt(D). Sums are accumulated in float64.
+ * 1/sqrt(D). Sums are accumulated in float64. The packed ops run each sequence of a batch packed
+ * without padding as a batch of its own.
  */
 
 import type { FloatArray } from '../kernels.js';
@@ -102,5 +103,73 @@ export function attentionBackward(
         for (let d = 0; d < D; d++) dq[qBase + d]! += dq_D[d]!;
       }
     }
+  }
+}
+
+/** The rows of sequence b of a packed batch, as a one-sequence batch for attentionForward / attentionBackward. */
+function packedSequence(offsets: Int32Array, b: number, H: number, D: number) {
+  const start = offsets[b]!;
+  const T = offsets[b + 1]! - start;
+  const rows = (buffer: FloatArray, heads: number) => buffer.subarray(start * heads * D, (start + T) * heads * D);
+  const lseBlock = (lse: FloatArray) => lse.subarray(start * H, (start + T) * H);
+  return { T, rows, lseBlock };
+}
+
+/** q(N,H,D), k(N,KVH,D), v(N,KVH,D) -> out(N,H,D), lse(N*H): each packed sequence attends within itself. */
+export function packedAttentionForward(
+  out: FloatArray,
+  lse: FloatArray,
+  q: FloatArray,
+  k: FloatArray,
+  v: FloatArray,
+  offsets: Int32Array,
+  B: number,
+  _N: number,
+  H: number,
+  KVH: number,
+  D: number,
+): void {
+  for (let b = 0; b < B; b++) {
+    const { T, rows, lseBlock } = packedSequence(offsets, b, H, D);
+    attentionForward(rows(out, H), lseBlock(lse), rows(q, H), rows(k, KVH), rows(v, KVH), 1, T, H, KVH, D);
+  }
+}
+
+/** dq, dk, dv += gradients of packedAttentionForward given dout(N,H,D) and the saved out and lse. */
+export function packedAttentionBackward(
+  dq: FloatArray,
+  dk: FloatArray,
+  dv: FloatArray,
+  dout: FloatArray,
+  q: FloatArray,
+  k: FloatArray,
+  v: FloatArray,
+  out: FloatArray,
+  lse: FloatArray,
+  offsets: Int32Array,
+  B: number,
+  _N: number,
+  H: number,
+  KVH: number,
+  D: number,
+): void {
+  for (let b = 0; b < B; b++) {
+    const { T, rows, lseBlock } = packedSequence(offsets, b, H, D);
+    attentionBackward(
+      rows(dq, H),
+      rows(dk, KVH),
+      rows(dv, KVH),
+      rows(dout, H),
+      rows(q, H),
+      rows(k, KVH),
+      rows(v, KVH),
+      rows(out, H),
+      lseBlock(lse),
+      1,
+      T,
+      H,
+      KVH,
+      D,
+    );
   }
 }

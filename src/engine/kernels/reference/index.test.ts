@@ -186,6 +186,48 @@ describe('reference attention', () => {
     expect(lse[1]).toBeCloseTo(Math.log(Math.exp(score(1, 0)) + Math.exp(score(1, 1))), 12);
   });
 
+  it('packed attention equals the attention of each sequence alone; gradients match finite differences', () => {
+    const random = new Random(11);
+    const [H, KVH, D] = [4, 2, 3];
+    const lengths = [4, 0, 1, 3];
+    const offsets = Int32Array.from([0, 4, 4, 5, 8]);
+    const [B, N] = [lengths.length, 8];
+    const q = randomFloat64(random, N * H * D);
+    const k = randomFloat64(random, N * KVH * D);
+    const v = randomFloat64(random, N * KVH * D);
+    const dout = randomFloat64(random, N * H * D);
+    const out = new Float64Array(q.length);
+    const lse = new Float64Array(N * H);
+    const loss = () => (K.packedAttentionForward(out, lse, q, k, v, offsets, B, N, H, KVH, D), weightedSum(out, dout));
+    loss();
+    for (let b = 0; b < B; b++) {
+      const [start, T] = [offsets[b]!, lengths[b]!];
+      const rows = (x: Float64Array, heads: number) => x.slice(start * heads * D, (start + T) * heads * D);
+      const [alone, aloneLse] = [new Float64Array(T * H * D), new Float64Array(H * T)];
+      K.attentionForward(alone, aloneLse, rows(q, H), rows(k, KVH), rows(v, KVH), 1, T, H, KVH, D);
+      expect(Array.from(rows(out, H))).toEqual(Array.from(alone));
+      expect(Array.from(lse.subarray(start * H, (start + T) * H))).toEqual(Array.from(aloneLse));
+    }
+    const dq0 = randomFloat64(random, q.length);
+    const dk0 = randomFloat64(random, k.length);
+    const dv0 = randomFloat64(random, v.length);
+    const [dq, dk, dv] = [dq0.slice(), dk0.slice(), dv0.slice()];
+    K.packedAttentionBackward(dq, dk, dv, dout, q, k, v, out, lse, offsets, B, N, H, KVH, D);
+    expectGradient(dq, dq0, loss, q);
+    expectGradient(dk, dk0, loss, k);
+    expectGradient(dv, dv0, loss, v);
+  });
+
+  it('packed attention refuses offsets that do not split N rows in order', () => {
+    const out = new Float64Array(16);
+    expect(() => K.packedAttentionForward(out, out, out, out, out, Int32Array.from([1, 2]), 1, 2, 1, 1, 2)).toThrow(
+      /packedAttentionForward.*offsets\[0\] must be 0, got 1/,
+    );
+    expect(() => K.packedAttentionForward(out, out, out, out, out, Int32Array.from([0, 3, 2]), 2, 2, 1, 1, 2)).toThrow(
+      /offsets must not decrease/,
+    );
+  });
+
   it('attentionCached equals the attentionForward rows for the same keys and values', () => {
     const random = new Random(10);
     const [B, T, H, KVH, D, maxT] = [2, 20, 4, 2, 4, 32];
