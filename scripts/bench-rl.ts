@@ -22,7 +22,13 @@ import { LocalBackend } from '../src/backends/local.js';
 import { splitOverrides } from '../src/cli/cli-args.js';
 import { TASKS, taskOf } from '../src/cli/tasks.js';
 import { ConfigError, errorMessage } from '../src/errors.js';
-import { PHASE_NAMES, type RoundProfile, startProfile, stopProfile } from '../src/step-profile.js';
+import {
+  type PHASE_NAMES,
+  type RoundProfile,
+  startProfile,
+  stopProfile,
+  THIN_DECODE_ROWS,
+} from '../src/step-profile.js';
 import { DEMO_PRESET } from '../src/tasks/search-qa/presets.js';
 import { loadConfig } from '../src/train/config-load.js';
 import { startingPoint, trainRun } from '../src/train/pipeline.js';
@@ -33,6 +39,7 @@ const TRAINING_TARGET = 0.8;
 
 /** The rows of the split: the profile's phases (tool shown inside env) and the remainder. */
 const PHASE_LABELS: Record<(typeof PHASE_NAMES)[number], string> = {
+  admit: 'admit (copy a shared prompt into a slot: fork)',
   prefill: 'prefill (decoder rows of prompts and tool results)',
   decode: 'decode (decoder rows of drawn tokens)',
   sampler: 'sampler JS (draws, stop checks, bookkeeping)',
@@ -158,12 +165,31 @@ async function main(): Promise<number> {
         ],
       ],
     );
+    // Per CPU second (both kernel threads counted): what other processes' load changes least.
+    const rlSamplingCpu = mean(measured.map((round) => round.counts.sampledTokens / round.sampleCpuSeconds));
+    const rlTrainingCpu = mean(
+      measured.map((round) => round.counts.trainTokens / (round.cpuSeconds - round.sampleCpuSeconds)),
+    );
+    const trainingCpu = (batch * length) / training.cpuSeconds;
+    console.log("\nThe same per process CPU second (all threads; less sensitive to the machine's other load):");
+    printTable(
+      ['', 'RL round', 'benchmark', 'ratio'],
+      [
+        [
+          'sampling tok/CPU s',
+          kilo(rlSamplingCpu),
+          kilo(sampling.tokensPerCpuSecond),
+          (rlSamplingCpu / sampling.tokensPerCpuSecond).toFixed(2),
+        ],
+        ['training tok/CPU s', kilo(rlTrainingCpu), kilo(trainingCpu), (rlTrainingCpu / trainingCpu).toFixed(2)],
+      ],
+    );
     console.log(
       "\nRL sampling tok/s: sampled tokens / the round's sampling wall time (rollouts, tools and rewards: the " +
         "demo's time/sample_seconds); RL training tok/s: tokens given to forwardBackward / (forward/backward + " +
         `optimiser); training benchmark: one batch of ${batch} random sequences of ${length} tokens (the RL ` +
         "step's token count at its mean length, no padding), forward + backward + AdamW, median of " +
-        `${benchSteps} steps`,
+        `${benchSteps} steps; RL training CPU: the round's CPU time after its sampling`,
     );
     console.log(`load average at end: ${load()}`);
     return 0;
@@ -179,7 +205,7 @@ function printSplit(measured: RoundProfile[]): void {
   const phase = (name: (typeof PHASE_NAMES)[number]) => mean(measured.map((round) => round.seconds[name]));
   const rows: string[][] = [];
   let accounted = 0;
-  for (const name of PHASE_NAMES) {
+  for (const name of Object.keys(PHASE_LABELS) as Array<(typeof PHASE_NAMES)[number]>) {
     // The tool's time is a part of env.step's: shown on its own, env without it.
     const seconds = name === 'env' ? phase('env') - phase('tool') : phase(name);
     accounted += seconds;
@@ -205,7 +231,9 @@ function printSplit(measured: RoundProfile[]): void {
       ['prefill rows', counter('prefillRows').toFixed(0)],
       ['prompt tokens reused (session, shared prefix)', counter('reusedTokens').toFixed(0)],
       ['decoder calls', counter('decoderSteps').toFixed(0)],
+      ['decoding calls (feeding drawn tokens back)', counter('decodeSteps').toFixed(0)],
       ['mean decode rows per decoding call', (counter('decodeRows') / counter('decodeSteps')).toFixed(1)],
+      [`decoding calls with < ${THIN_DECODE_ROWS} decode rows`, counter('thinDecodeSteps').toFixed(0)],
       ['tool calls', counter('toolCalls').toFixed(0)],
       ['training sequences per step', (counter('trainSequences') / counter('trainSteps')).toFixed(0)],
       ['training tokens per step', (counter('trainTokens') / counter('trainSteps')).toFixed(0)],

@@ -42,6 +42,8 @@ export const PHASE = {
   forwardBackward: 9,
   /** `Backend.optimStep`. */
   optimizer: 10,
+  /** Admitting requests into cache slots: copying a group's shared prompt (a fork) into each rollout's slot. */
+  admit: 11,
 } as const;
 
 /** A phase index. */
@@ -72,7 +74,12 @@ export const COUNTER = {
   trainTokens: 8,
   /** forwardBackward calls. */
   trainSteps: 9,
+  /** Decoder calls that fed fewer than THIN_DECODE_ROWS decoding rows (a round's stragglers). */
+  thinDecodeSteps: 10,
 } as const;
+
+/** Decoding rows below which a decoder call counts as thin. */
+export const THIN_DECODE_ROWS = 16;
 
 /** A counter index. */
 export type Counter = (typeof COUNTER)[keyof typeof COUNTER];
@@ -89,8 +96,12 @@ export interface ProfileTotals {
 /** One RL round: its wall time and what its phases and counters added. */
 export interface RoundProfile extends ProfileTotals {
   wallSeconds: number;
+  /** Process CPU seconds (all threads) of the round: less sensitive than wall time to other processes. */
+  cpuSeconds: number;
   /** From the start of its sampling until every group was sampled and scored. */
   sampleSeconds: number;
+  /** Process CPU seconds of that sampling. */
+  sampleCpuSeconds: number;
 }
 
 /** Accumulated seconds per phase and counts; two fixed arrays, so adding allocates nothing. */
@@ -100,17 +111,36 @@ export class StepProfile {
   /** The rounds ended so far (`endRound`), in order. */
   readonly rounds: RoundProfile[] = [];
   private roundMark: ProfileTotals | undefined;
+  private roundStart = { wall: 0, cpu: process.cpuUsage() };
+  private sampled = { wall: 0, cpu: 0 };
 
-  /**
-   * Ends a round that started at `startMs` and sampled for `sampleSeconds`: records its wall time
-   * and what was added since the last round ended.
-   */
-  endRound(startMs: number, sampleSeconds: number): void {
+  /** Starts a round (the RL loop calls this before its sampling starts; rounds must not overlap). */
+  beginRound(): void {
+    this.roundStart = { wall: performance.now(), cpu: process.cpuUsage() };
+    this.sampled = { wall: 0, cpu: 0 };
+  }
+
+  /** Marks the round's sampling (and scoring) done. */
+  endSampling(): void {
+    this.sampled = { wall: this.secondsSinceStart(), cpu: cpuSeconds(process.cpuUsage(this.roundStart.cpu)) };
+  }
+
+  /** Ends the round: records its times and what its phases and counters added since the last round. */
+  endRound(): void {
     const now = this.totals();
     const before = this.roundMark ?? emptyTotals();
-    const wallSeconds = (performance.now() - startMs) / 1000;
-    this.rounds.push({ wallSeconds, sampleSeconds, ...profileDelta(now, before) });
+    this.rounds.push({
+      wallSeconds: this.secondsSinceStart(),
+      cpuSeconds: cpuSeconds(process.cpuUsage(this.roundStart.cpu)),
+      sampleSeconds: this.sampled.wall,
+      sampleCpuSeconds: this.sampled.cpu,
+      ...profileDelta(now, before),
+    });
     this.roundMark = now;
+  }
+
+  private secondsSinceStart(): number {
+    return (performance.now() - this.roundStart.wall) / 1000;
   }
 
   /** Adds the time since `startMs` (a `performance.now()` reading) to `phase`. */
@@ -160,6 +190,10 @@ export function stopProfile(): StepProfile | undefined {
   const stopped = active;
   active = undefined;
   return stopped;
+}
+
+function cpuSeconds(usage: NodeJS.CpuUsage): number {
+  return (usage.user + usage.system) / 1e6;
 }
 
 function emptyTotals(): ProfileTotals {

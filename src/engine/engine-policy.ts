@@ -9,7 +9,7 @@
 import { ConfigError, ShapeError, errorMessage } from '../errors.js';
 import type { FloatArray } from './kernels/kernels.js';
 import { Random } from '../random.js';
-import { activeProfile, COUNTER, PHASE } from '../step-profile.js';
+import { activeProfile, COUNTER, PHASE, THIN_DECODE_ROWS } from '../step-profile.js';
 import type { GeneratedToken, Policy, SampleRequest, SampleResult, TokenLogprob } from '../rollout/policy.js';
 import type { Tokenizer } from '../rollout/tokenizer.js';
 import { Decoder } from './decoder.js';
@@ -198,7 +198,10 @@ export class EnginePolicy implements Policy {
     try {
       while (this.pending.length > 0 || this.active.length > 0) {
         try {
+          const profile = activeProfile();
+          const start = profile ? performance.now() : 0;
           this.admit();
+          profile?.add(PHASE.admit, start);
           if (this.active.length > 0) this.step();
         } catch (error) {
           this.failActive(error);
@@ -313,6 +316,7 @@ export class EnginePolicy implements Policy {
       profile.addSeconds(PHASE.prefill, (seconds * (R - decodeRows)) / R);
       profile.count(COUNTER.decoderSteps, 1);
       if (decodeRows > 0) profile.count(COUNTER.decodeSteps, 1);
+      if (decodeRows > 0 && decodeRows < THIN_DECODE_ROWS) profile.count(COUNTER.thinDecodeSteps, 1);
       profile.count(COUNTER.decodeRows, decodeRows);
       profile.count(COUNTER.prefillRows, R - decodeRows);
       profile.count(COUNTER.sampledTokens, R2);

@@ -177,7 +177,10 @@ export async function runRl<Row>(options: RlRunOptions<Row>): Promise<RlRunResul
       random: roundRandom,
       concurrency: config.rl.concurrency,
       sessionPrefix: `round${index}`,
-    }).then((groups) => ({ groups, sampleSeconds: (performance.now() - started) / 1000 }));
+    }).then((groups) => {
+      activeProfile()?.endSampling();
+      return { groups, sampleSeconds: (performance.now() - started) / 1000 };
+    });
     groups.catch(() => undefined); // awaited when the round is trained; a stop may drop it first
     return { sampledAtRound: round, before, groups };
   };
@@ -189,7 +192,7 @@ export async function runRl<Row>(options: RlRunOptions<Row>): Promise<RlRunResul
       break;
     }
     // 1. Questions and rollouts (already under way when sampled early).
-    const roundStart = activeProfile() ? performance.now() : 0;
+    activeProfile()?.beginRound();
     const current = next ?? startRound(round, false);
     next = undefined;
     const { groups, sampleSeconds } = await current.groups;
@@ -285,7 +288,7 @@ export async function runRl<Row>(options: RlRunOptions<Row>): Promise<RlRunResul
       }
     }
     round++;
-    activeProfile()?.endRound(roundStart, sampleSeconds);
+    activeProfile()?.endRound();
 
     // 5. Checkpoint when a multiple of `checkpoint.every` was crossed in this round.
     if (checkpointAfter(step)) await checkpoint();
