@@ -243,7 +243,10 @@ function printSplit(measured: RoundProfile[]): void {
 }
 
 process.exitCode = await main().catch((error: unknown) => {
-  if (!(error instanceof ConfigError)) throw error;
-  console.error(`bench:rl: ${errorMessage(error)}`);
+  // parseArgs refuses an unknown or malformed flag with a TypeError carrying an ERR_PARSE_ARGS code.
+  const badFlag = String((error as { code?: unknown }).code ?? '').startsWith('ERR_PARSE_ARGS');
+  if (!(error instanceof ConfigError) && !badFlag) throw error;
+  const expected = badFlag ? '; expected --rounds N, --warmup N, --bench-steps N, --out DIR, --key.path=value' : '';
+  console.error(`bench:rl: ${errorMessage(error)}${expected}`);
   return 2;
 });
