@@ -1,13 +1,15 @@
 /**
  * `npm run bench:engine`: the CPU engine's benchmark. For the reference configs S and M (and `demo`,
- * the model of `npm run demo`; batch 64 x 256 tokens) it measures the training step (forward + backward + AdamW, a REINFORCE-style
- * loss), sampling with the KV cache (64 sequences x 256 new tokens), peak memory (each config runs
- * in its own process) and GEMM GFLOP/s; when Debian's PyTorch is importable by /usr/bin/python3 it
- * runs the identical model and batch in PyTorch (scripts/bench_torch.py) in the same run and
- * prints our/PyTorch ratios. It ends with the parity check against the PyTorch fixtures.
+ * the model of `npm run demo`; batch 64 x 256 tokens) it measures the training step (forward +
+ * backward + AdamW, a REINFORCE-style loss), sampling with the KV cache (64 sequences x 256 new
+ * tokens), peak memory (each config runs in its own process) and GEMM GFLOP/s; when Debian's PyTorch
+ * is importable by /usr/bin/python3 it runs the identical model and batch in PyTorch
+ * (scripts/bench_torch.py; untied head) in the same run and prints our/PyTorch ratios. It ends with
+ * the parity check against the PyTorch fixtures. `measureTraining` and `measureSampling` are the two
+ * workloads, also run by `npm run bench:rl` on the demo's trained model.
  *
- * Options: --configs S,M (or S,demo,M; --config demo is the same as --configs demo)  --steps 3  --threads N  --no-torch  --openblas-coretype X (default SkylakeX)
- *          --keep-openblas-l2-size
+ * Options: --configs S,M (or S,demo,M; --config demo = --configs demo)  --steps 3  --threads N
+ *          --no-torch  --openblas-coretype X (default SkylakeX)  --keep-openblas-l2-size
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
