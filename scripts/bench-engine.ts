@@ -1,13 +1,15 @@
 /**
- * `npm run bench:engine`: the CPU engine's benchmark. For the reference configs S and M (batch
- * 64 x 256 tokens) it measures the training step (forward + backward + AdamW, a REINFORCE-style
- * loss), sampling with the KV cache (64 sequences x 256 new tokens), peak memory (each config runs
- * in its own process) and GEMM GFLOP/s; when Debian's PyTorch is importable by /usr/bin/python3 it
- * runs the identical model and batch in PyTorch (scripts/bench_torch.py) in the same run and
- * prints our/PyTorch ratios. It ends with the parity check against the PyTorch fixtures.
+ * `npm run bench:engine`: the CPU engine's benchmark. For the reference configs S and M (and `demo`,
+ * the model of `npm run demo`; batch 64 x 256 tokens) it measures the training step (forward +
+ * backward + AdamW, a REINFORCE-style loss), sampling with the KV cache (64 sequences x 256 new
+ * tokens), peak memory (each config runs in its own process) and GEMM GFLOP/s; when Debian's PyTorch
+ * is importable by /usr/bin/python3 it runs the identical model and batch in PyTorch
+ * (scripts/bench_torch.py; untied head) in the same run and prints our/PyTorch ratios. It ends with
+ * the parity check against the PyTorch fixtures. `measureTraining` and `measureSampling` are the two
+ * workloads, also run by `npm run bench:rl` on the demo's trained model.
  *
- * Options: --configs S,M  --steps 3  --threads N  --no-torch  --openblas-coretype X (default SkylakeX)
- *          --keep-openblas-l2-size
+ * Options: --configs S,M (or S,demo,M; --config demo = --configs demo)  --steps 3  --threads N
+ *          --no-torch  --openblas-coretype X (default SkylakeX)  --keep-openblas-l2-size
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -20,8 +22,13 @@ import { AdamW } from '../src/engine/adamw.js';
 import { EnginePolicy } from '../src/engine/engine-policy.js';
 import { torchParity } from '../src/engine/torch-parity.js';
 import { ENGINE_GEMM_SHAPES, measureGemm } from '../src/engine/kernels/gemm-benchmark.js';
+import { ConfigError, errorMessage } from '../src/errors.js';
 import { Random } from '../src/random.js';
 import type { Tokenizer } from '../src/rollout/tokenizer.js';
+import { MODEL_PRESETS } from '../src/tasks/search-qa/config.js';
+import { DEMO_PRESET } from '../src/tasks/search-qa/presets.js';
+
+const DEMO_MODEL = (DEMO_PRESET.task as { model: { vocabSize: number; contextLength: number } }).model;
 
 /** The reference configs of issue 3 (Llama layout; SwiGLU width 8C/3 rounded up to 32, untied head). */
 export const BENCH_CONFIGS: Record<string, ModelConfigInput> = {
@@ -41,11 +48,19 @@ export const BENCH_CONFIGS: Record<string, ModelConfigInput> = {
     vocab_size: 4096,
     max_position_embeddings: 1024,
   },
+  /** The demo preset's own model (`small`, as its warm start builds it: tied head, 512 positions). */
+  demo: {
+    model_type: 'llama',
+    ...MODEL_PRESETS.small,
+    vocab_size: DEMO_MODEL.vocabSize,
+    tie_word_embeddings: true,
+    max_position_embeddings: DEMO_MODEL.contextLength,
+  },
 };
 const B = 64;
 const T = 256;
-const SAMPLE_SEQUENCES = 64;
-const SAMPLE_TOKENS = 256;
+export const SAMPLE_SEQUENCES = 64;
+export const SAMPLE_TOKENS = 256;
 const PEAK_GFLOPS_PER_CORE = 265;
 const ADAM = { learningRate: 1e-4, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, gradClipNorm: 1 };
 
@@ -91,41 +106,57 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-/** The training workload: random tokens, per-token "advantages", loss = -mean(A * logprob). */
-function trainingStep(
-  model: Transformer,
-  optimizer: AdamW,
-  inputIds: Int32Array,
-  targets: Int32Array,
-  dlogprobs: Float32Array,
-): void {
-  model.forward({ B, T, inputIds, targets }, 1);
-  model.backward(dlogprobs);
-  optimizer.apply(ADAM);
+/** What the training workload measured: the median step's wall and CPU seconds. */
+export interface TrainingMeasurement {
+  stepSeconds: number;
+  cpuSeconds: number;
+  tokensPerSecond: number;
 }
 
-async function benchConfig(name: string, kernels: Kernels, steps: number): Promise<ConfigResult> {
-  const config = parseModelConfig(BENCH_CONFIGS[name]);
-  const model = new Transformer({ config, kernels, seed: 1 });
+/**
+ * The training workload: B x T random tokens in one batch, per-token "advantages",
+ * loss = -mean(A * logprob), forward + backward + AdamW; the median of `steps` after a warm-up.
+ */
+export function measureTraining(model: Transformer, batch: number, length: number, steps: number): TrainingMeasurement {
   const optimizer = new AdamW(model);
   const random = new Random(2);
-  const V = config.vocab_size;
-  const inputIds = Int32Array.from({ length: B * T }, () => random.int(V));
-  const targets = Int32Array.from({ length: B * T }, () => random.int(V));
-  const dlogprobs = Float32Array.from({ length: B * T }, () => -random.normal() / (B * T));
-  trainingStep(model, optimizer, inputIds, targets, dlogprobs); // warm-up
+  const V = model.config.vocab_size;
+  const N = batch * length;
+  const inputIds = Int32Array.from({ length: N }, () => random.int(V));
+  const targets = Int32Array.from({ length: N }, () => random.int(V));
+  const dlogprobs = Float32Array.from({ length: N }, () => -random.normal() / N);
+  const trainingStep = () => {
+    model.forward({ B: batch, T: length, inputIds, targets }, 1);
+    model.backward(dlogprobs);
+    optimizer.apply(ADAM);
+  };
+  trainingStep(); // warm-up
   const times: number[] = [];
   const cpuTimes: number[] = [];
   for (let step = 0; step < steps; step++) {
     const start = performance.now();
     const cpuStart = process.cpuUsage();
-    trainingStep(model, optimizer, inputIds, targets, dlogprobs);
+    trainingStep();
     times.push((performance.now() - start) / 1000);
     cpuTimes.push(cpuSeconds(process.cpuUsage(cpuStart)));
   }
   model.releaseActivations();
-  const trainStepSeconds = median(times);
+  const stepSeconds = median(times);
+  return { stepSeconds, cpuSeconds: median(cpuTimes), tokensPerSecond: N / stepSeconds };
+}
 
+/** What the sampling workload measured. */
+export interface SamplingMeasurement {
+  tokensPerSecond: number;
+  tokensPerCpuSecond: number;
+}
+
+/**
+ * The sampling workload: SAMPLE_SEQUENCES one-token prompts, SAMPLE_TOKENS new tokens each, no stop,
+ * temperature 1, through an EnginePolicy (after one warm-up round, as a training run reuses its policy).
+ */
+export async function measureSampling(model: Transformer): Promise<SamplingMeasurement> {
+  const V = model.config.vocab_size;
   const tokenizer: Tokenizer = {
     vocabSize: V,
     eosTokenId: undefined,
@@ -150,16 +181,24 @@ async function benchConfig(name: string, kernels: Kernels, steps: number): Promi
   const sampleSeconds = (performance.now() - start) / 1000;
   const sampleCpuSeconds = cpuSeconds(process.cpuUsage(cpuStart));
   const sampled = results.reduce((sum, result) => sum + result.tokens.length, 0);
+  return { tokensPerSecond: sampled / sampleSeconds, tokensPerCpuSecond: sampled / sampleCpuSeconds };
+}
+
+async function benchConfig(name: string, kernels: Kernels, steps: number): Promise<ConfigResult> {
+  const config = parseModelConfig(BENCH_CONFIGS[name]);
+  const model = new Transformer({ config, kernels, seed: 1 });
+  const training = measureTraining(model, B, T, steps);
+  const sampling = await measureSampling(model);
   return {
     config: name,
     parameters: model.layout.parameterCount,
     kernels: kernels.name,
     threads: kernels.threads,
-    trainStepSeconds,
-    trainCpuSeconds: median(cpuTimes),
-    trainTokensPerSecond: (B * T) / trainStepSeconds,
-    sampleTokensPerSecond: sampled / sampleSeconds,
-    sampleTokensPerCpuSecond: sampled / sampleCpuSeconds,
+    trainStepSeconds: training.stepSeconds,
+    trainCpuSeconds: training.cpuSeconds,
+    trainTokensPerSecond: training.tokensPerSecond,
+    sampleTokensPerSecond: sampling.tokensPerSecond,
+    sampleTokensPerCpuSecond: sampling.tokensPerCpuSecond,
     peakRssMB: process.resourceUsage().maxRSS / 1024,
   };
 }
@@ -252,7 +291,7 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(await benchConfig(worker, kernels, steps)));
     return;
   }
-  const configs = (argument('configs') ?? 'S,M').split(',');
+  const configs = (argument('configs') ?? argument('config') ?? 'S,M').split(',');
   const kernels = loadKernels(threads === undefined ? {} : { threads });
   const withTorch = !process.argv.includes('--no-torch') && torchAvailable();
   // SkylakeX selects OpenBLAS's AVX-512 kernels, PyTorch's best setting on this CPU (engine-baseline.md).
@@ -287,7 +326,7 @@ async function main(): Promise<void> {
   const threadCounts = [...new Set([kernels.threads, 1])];
   for (const name of configs) {
     if (!BENCH_CONFIGS[name])
-      throw new Error(`unknown config ${name}; expected one of ${Object.keys(BENCH_CONFIGS).join(', ')}`);
+      throw new ConfigError(`unknown config ${name}; expected one of ${Object.keys(BENCH_CONFIGS).join(', ')}`);
     const oursRuns = threadCounts.map((count) => runWorker(name, steps, count));
     for (const run of oursRuns) console.log(`${name} engine: ${JSON.stringify(run)}`);
     // PyTorch samples fastest on 1 thread (engine-baseline.md); training is tried on 1 and N threads.
@@ -394,4 +433,10 @@ function printTable(header: string[], rows: string[][]): void {
   for (const row of rows) console.log(line(row));
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) await main();
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  await main().catch((error: unknown) => {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`bench:engine: ${errorMessage(error)}`);
+    process.exitCode = 2;
+  });
+}

@@ -9,6 +9,7 @@
 import { ConfigError, ShapeError, errorMessage } from '../errors.js';
 import type { FloatArray } from './kernels/kernels.js';
 import { Random } from '../random.js';
+import { activeProfile, COUNTER, PHASE, THIN_DECODE_ROWS } from '../step-profile.js';
 import type { GeneratedToken, Policy, SampleRequest, SampleResult, TokenLogprob } from '../rollout/policy.js';
 import type { Tokenizer } from '../rollout/tokenizer.js';
 import { Decoder } from './decoder.js';
@@ -197,7 +198,10 @@ export class EnginePolicy implements Policy {
     try {
       while (this.pending.length > 0 || this.active.length > 0) {
         try {
+          const profile = activeProfile();
+          const start = profile ? performance.now() : 0;
           this.admit();
+          profile?.add(PHASE.admit, start);
           if (this.active.length > 0) this.step();
         } catch (error) {
           this.failActive(error);
@@ -231,6 +235,7 @@ export class EnginePolicy implements Policy {
         continue;
       }
       this.stats.reusedTokens += assignment.reused;
+      activeProfile()?.count(COUNTER.reusedTokens, assignment.reused);
       this.active.push({
         ...pending,
         slot: assignment.slot,
@@ -267,15 +272,18 @@ export class EnginePolicy implements Policy {
 
   /** One decoder call over all active sequences (decoding rows first, then prefill chunks). */
   private step(): void {
+    const profile = activeProfile();
     const order = this.active.length > 1 ? [...this.active].sort((a, b) => a.feed.length - b.feed.length) : this.active;
     const rows = this.rows;
     let R = 0;
     const drawing: Active[] = [];
     const fed: number[] = []; // rows fed per sequence of `order`, in order
+    let decodeRows = 0; // rows feeding back a token just drawn (the rest are prefill)
     for (const sequence of order) {
       const room = this.maxRows - R;
       if (room <= 0) break;
       const count = Math.min(room, sequence.feed.length);
+      if (sequence.generated.length > 0) decodeRows += count;
       const start = sequence.slot.tokens.length;
       for (let i = 0; i < count; i++) {
         rows.tokens[R] = sequence.feed[i]!;
@@ -290,6 +298,7 @@ export class EnginePolicy implements Policy {
       }
     }
     const R2 = drawing.length;
+    const decoderStart = profile ? performance.now() : 0;
     const logits = this.decoder.run({
       R,
       tokens: rows.tokens.subarray(0, R),
@@ -299,6 +308,19 @@ export class EnginePolicy implements Policy {
     });
     this.stats.steps += 1;
     this.stats.computedTokens += R;
+    const samplerStart = profile ? performance.now() : 0;
+    if (profile) {
+      // A mixed step's decoder time is split between prefill and decode by rows.
+      const seconds = (samplerStart - decoderStart) / 1000;
+      profile.addSeconds(PHASE.decode, (seconds * decodeRows) / R);
+      profile.addSeconds(PHASE.prefill, (seconds * (R - decodeRows)) / R);
+      profile.count(COUNTER.decoderSteps, 1);
+      if (decodeRows > 0) profile.count(COUNTER.decodeSteps, 1);
+      if (decodeRows > 0 && decodeRows < THIN_DECODE_ROWS) profile.count(COUNTER.thinDecodeSteps, 1);
+      profile.count(COUNTER.decodeRows, decodeRows);
+      profile.count(COUNTER.prefillRows, R - decodeRows);
+      profile.count(COUNTER.sampledTokens, R2);
+    }
     fed.forEach((count, i) => {
       const sequence = order[i]!;
       const feed = sequence.feed;
@@ -355,6 +377,7 @@ export class EnginePolicy implements Policy {
       }
     });
     if (finished.size > 0) this.active = this.active.filter((sequence) => !finished.has(sequence));
+    profile?.add(PHASE.sampler, samplerStart);
   }
 
   /**

@@ -4,6 +4,7 @@
  * (the reference code's `call_tool`: `Error: <exception text>`). It never throws.
  */
 import { errorMessage } from '../errors.js';
+import { activeProfile, COUNTER, PHASE } from '../step-profile.js';
 import type { ToolCall } from '../types.js';
 import type { Tool } from './tool.js';
 import { type ArgumentCheck, validateToolArguments } from './tool-schema.js';
@@ -40,9 +41,15 @@ export async function runTool(tool: Tool, call: ToolCall, options: RunToolOption
       resolve({ output: text, failure: text });
     }, timeoutMs);
   });
+  const profile = activeProfile();
+  profile?.count(COUNTER.toolCalls, 1);
   const execution = (async (): Promise<ToolRun> => {
     try {
-      const result: unknown = await tool.execute(checked.value, { signal: controller.signal, row: options.row });
+      // Only the call's synchronous part is timed (all of a synchronous tool such as the SQLite search).
+      const start = profile ? performance.now() : 0;
+      const running = tool.execute(checked.value, { signal: controller.signal, row: options.row });
+      profile?.add(PHASE.tool, start);
+      const result: unknown = await running;
       // A tool that returns nothing returned empty output (ToolEnv says so to the model).
       return {
         output: typeof result === 'string' ? result : result === undefined || result === null ? '' : String(result),

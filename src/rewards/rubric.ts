@@ -12,6 +12,7 @@
  * to drop. With `onError: 'throw'` the first failure throws instead.
  */
 import { TurnwiseError, errorMessage } from '../errors.js';
+import { activeProfile, PHASE } from '../step-profile.js';
 import type { Trajectory, TrajectoryGroup } from '../types.js';
 import { completionMessages, type RewardFunction } from './reward-function.js';
 
@@ -70,7 +71,11 @@ export class Rubric<Row = unknown> {
       let values: number[];
       let placeAt: number | undefined;
       try {
-        const value = await fn.score(context);
+        const profile = activeProfile();
+        const start = profile ? performance.now() : 0;
+        const scoring = fn.score(context); // its synchronous part is timed: an await lets other work run
+        profile?.add(PHASE.reward, start);
+        const value = await scoring;
         if (Array.isArray(value)) {
           if (fn.level === 'outcome') throw new RewardError(`an outcome reward must return one number, got an array`);
           if (value.length !== turnCount)

@@ -22,6 +22,7 @@ import { errorMessage } from '../errors.js';
 import type { Random } from '../random.js';
 import type { Message, StopReason, Trajectory, Turn } from '../types.js';
 import type { ChatRenderer } from './chat-renderer.js';
+import { activeProfile, PHASE } from '../step-profile.js';
 import type { Policy, SampleResult, SamplingParams } from './policy.js';
 
 /** Sampling settings of a rollout; stop strings come from the env, stop ids from the renderer. */
@@ -99,8 +100,15 @@ export async function runRollout<Row>(options: RolloutOptions<Row>): Promise<Tra
   const tokenizer = policy.tokenizer;
   const endTexts = renderer.stopTokenIds.map((id) => tokenizer.decode([id]));
 
-  const messages: Message[] = [...(await env.reset(row))];
+  const profile = activeProfile();
+  // Only the synchronous part of an env call is timed: its awaits let other rollouts run.
+  let phaseStart = profile ? performance.now() : 0;
+  const reset = env.reset(row);
+  profile?.add(PHASE.env, phaseStart);
+  const messages: Message[] = [...(await reset)];
+  phaseStart = profile ? performance.now() : 0;
   const tokens = renderer.renderPrompt(messages);
+  profile?.add(PHASE.render, phaseStart);
   const promptLength = tokens.length;
   // The budget the context leaves: every token of the sequence must fit the policy's positions.
   const budget = Math.min(tokenBudget, (policy.maxSequenceLength ?? Number.POSITIVE_INFINITY) - promptLength);
@@ -160,7 +168,9 @@ export async function runRollout<Row>(options: RolloutOptions<Row>): Promise<Tra
         trainable.push(1);
         logprobs.push(result.logprobs[i]!);
       }
+      phaseStart = profile ? performance.now() : 0;
       const decoded = tokenizer.decode(result.tokens);
+      profile?.add(PHASE.render, phaseStart);
       const assistant: Message = { role: 'assistant', content: stripEndOfTurn(decoded, endTexts) };
       const turn: Turn = {
         index: turns.length,
@@ -175,8 +185,11 @@ export async function runRollout<Row>(options: RolloutOptions<Row>): Promise<Tra
       messages.push(assistant);
 
       let step: EnvStep;
+      phaseStart = profile ? performance.now() : 0;
       try {
-        step = await env.step(assistant, { final: used() >= budget });
+        const pending = env.step(assistant, { final: used() >= budget });
+        profile?.add(PHASE.env, phaseStart);
+        step = await pending;
       } catch (error) {
         errors.push(`env.step failed on turn ${turn.index}: ${errorMessage(error)}`);
         stopReason = 'error';
@@ -191,10 +204,12 @@ export async function runRollout<Row>(options: RolloutOptions<Row>): Promise<Tra
       }
 
       // Several replies (one per tool call) are rendered together: the turn stays one assistant message.
+      phaseStart = profile ? performance.now() : 0;
       const replyTokens = renderer.renderReply(replies.length === 1 ? replies[0]! : replies, {
         role: 'assistant',
         content: decoded,
       });
+      profile?.add(PHASE.render, phaseStart);
       const space = budget - used();
       const kept = replyTokens.length > space ? replyTokens.slice(0, space) : replyTokens;
       const envStart = tokens.length;

@@ -31,6 +31,7 @@ import type { Backend, ReferencePolicy } from '../backends/backend.js';
 import type { AdamParams, Datum, ForwardBackwardResult, LossSpec } from '../training-types.js';
 import { ConfigError } from '../errors.js';
 import { Random } from '../random.js';
+import { activeProfile, COUNTER, PHASE } from '../step-profile.js';
 import type { GroupAdvantages, TrajectoryGroup } from '../types.js';
 import { collectGroups } from './collect-groups.js';
 import { configHash, writeResolvedConfig } from './config-load.js';
@@ -176,7 +177,10 @@ export async function runRl<Row>(options: RlRunOptions<Row>): Promise<RlRunResul
       random: roundRandom,
       concurrency: config.rl.concurrency,
       sessionPrefix: `round${index}`,
-    }).then((groups) => ({ groups, sampleSeconds: (performance.now() - started) / 1000 }));
+    }).then((groups) => {
+      activeProfile()?.endSampling();
+      return { groups, sampleSeconds: (performance.now() - started) / 1000 };
+    });
     groups.catch(() => undefined); // awaited when the round is trained; a stop may drop it first
     return { sampledAtRound: round, before, groups };
   };
@@ -188,13 +192,20 @@ export async function runRl<Row>(options: RlRunOptions<Row>): Promise<RlRunResul
       break;
     }
     // 1. Questions and rollouts (already under way when sampled early).
+    activeProfile()?.beginRound();
     const current = next ?? startRound(round, false);
     next = undefined;
     const { groups, sampleSeconds } = await current.groups;
 
     // 2. Advantages per group, then training datums.
+    const profile = activeProfile();
+    let phaseStart = profile ? performance.now() : 0;
     const advantages_P: GroupAdvantages[] = groups.map((group) => estimator.estimate(group));
+    profile?.add(PHASE.advantage, phaseStart);
+    phaseStart = profile ? performance.now() : 0;
     const datums = groups.flatMap((group, p) => buildGroupDatums(group, advantages_P[p]!));
+    profile?.add(PHASE.datum, phaseStart);
+    phaseStart = profile ? performance.now() : 0;
     const roundMetrics = rolloutMetrics(groups, advantages_P);
     // Credit invariants on the real batch (non-trainable credit, NaN, turns dropped from credit).
     const creditIssues = groups.flatMap((group, p) => checkCreditInvariants(group, advantages_P[p]!, { estimator }));
@@ -202,6 +213,7 @@ export async function runRl<Row>(options: RlRunOptions<Row>): Promise<RlRunResul
     roundMetrics['credit/warnings'] = creditIssues.length - roundMetrics['credit/errors'];
     for (const issue of creditIssues.filter((candidate) => candidate.severity === 'error').slice(0, 3))
       console.error(`[credit] round ${round}: ${issue.message}`);
+    profile?.add(PHASE.advantage, phaseStart);
     if (config.log.trajectoriesEvery > 0 && round % config.log.trajectoriesEvery === 0) {
       // From each of the first groups, the rollout whose tokens got the largest credit (either sign).
       const picked = groups.slice(0, config.log.trajectoriesCount).map((group, p) => {
@@ -276,6 +288,7 @@ export async function runRl<Row>(options: RlRunOptions<Row>): Promise<RlRunResul
       }
     }
     round++;
+    activeProfile()?.endRound();
 
     // 5. Checkpoint when a multiple of `checkpoint.every` was crossed in this round.
     if (checkpointAfter(step)) await checkpoint();
@@ -314,17 +327,32 @@ async function trainStep(
   adam: AdamParams,
   options: { temperature: number; before?: Promise<void> },
 ): Promise<{ result: ForwardBackwardResult; optimMetrics: Record<string, number> }> {
+  const profile = activeProfile();
+  let start = profile ? performance.now() : 0;
   const forward =
     datums.length > 0
       ? backend.forwardBackward(datums, loss, { temperature: options.temperature })
       : Promise.resolve({ loss: 0, metrics: {}, logprobs: [] });
+  if (profile) {
+    profile.add(PHASE.forwardBackward, start);
+    profile.count(COUNTER.trainSteps, 1);
+    profile.count(COUNTER.trainSequences, datums.length);
+    for (const datum of datums) profile.count(COUNTER.trainTokens, datum.inputTokens.length);
+  }
+  // Both calls do their work before they return on the local engine; on a service they submit.
+  const optimStep = () => {
+    start = profile ? performance.now() : 0;
+    const submitted = backend.optimStep(adam);
+    profile?.add(PHASE.optimizer, start);
+    return submitted;
+  };
   if (!backend.submitsInOrder) {
     const result = await forward;
     if (options.before) await options.before.catch(() => undefined);
-    return { result, optimMetrics: await backend.optimStep(adam) };
+    return { result, optimMetrics: await optimStep() };
   }
   forward.catch(() => undefined); // its failure is reported by the Promise.all below
   if (options.before) await options.before.catch(() => undefined);
-  const [result, optimMetrics] = await Promise.all([forward, backend.optimStep(adam)]);
+  const [result, optimMetrics] = await Promise.all([forward, optimStep()]);
   return { result, optimMetrics };
 }

@@ -7,7 +7,13 @@ import { toolArguments } from '../../env/tool-schema.js';
 import { DATA_FILES, toJsonLines } from './data-files.js';
 import { openSearchIndex, type SearchIndex } from './search-index.js';
 import type { CorpusDocument } from './types.js';
-import { createWikiSearchTool, DEFAULT_EMPTY_MESSAGE, WIKI_SEARCH_DESCRIPTION } from './wiki-search-tool.js';
+import {
+  createWikiSearchTool,
+  DEFAULT_EMPTY_MESSAGE,
+  runWikiSearch,
+  SEARCH_MEMO_SIZE,
+  WIKI_SEARCH_DESCRIPTION,
+} from './wiki-search-tool.js';
 
 const filler = (n: number) =>
   Array.from({ length: n }, (_, i) => `Filler line ${i} about nothing in particular, with several words.`).join('\n');
@@ -118,5 +124,19 @@ describe('createWikiSearchTool', () => {
       { timeoutMs: 1000, row: {} },
     );
     expect(wrongType.output.startsWith('Error:')).toBe(true);
+  });
+
+  it('keeps results of repeated queries, equal to a fresh search and frozen against changes', () => {
+    const tool = createWikiSearchTool(index, { k: 2, maxCharacters: 600 });
+    const first = tool.run('national anthem of France');
+    expect(tool.run('national anthem of France')).toBe(first);
+    expect(first).toEqual(runWikiSearch(index, 'national anthem of France', tool.settings));
+    expect(Object.isFrozen(first.shown)).toBe(true);
+    expect(() => (first.shown as unknown[]).push(1)).toThrow(TypeError);
+    // Past the memo's size the oldest query is searched again (an equal, new object).
+    for (let i = 0; i < SEARCH_MEMO_SIZE; i++) tool.run(`filler ${i}`);
+    const again = tool.run('national anthem of France');
+    expect(again).not.toBe(first);
+    expect(again).toEqual(first);
   });
 });

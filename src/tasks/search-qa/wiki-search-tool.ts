@@ -2,7 +2,9 @@
  * The `wiki_search` tool: a BM25 search over the local index whose output is the top hits' best
  * passages cut to a character or token budget. The paper returns the whole top-1 article; here
  * `unit: 'document', k: 1` with no budget reproduces that, while the default (passages, k 3,
- * 1200 characters) keeps the answer-bearing part within a small model's budget.
+ * 1200 characters) keeps the answer-bearing part within a small model's budget. The index does not
+ * change while a tool is open, so the last SEARCH_MEMO_SIZE queries' results are kept (frozen): the
+ * rollouts of one group often search the same words, and the task's rubric re-runs each search.
  */
 import { z } from 'zod';
 import { defineTool, type Tool } from '../../env/tool.js';
@@ -45,6 +47,9 @@ export type WikiSearchTool = Tool<{ query: string }> & {
   run(query: string): FormattedResults;
 };
 
+/** Queries whose results a tool keeps. */
+export const SEARCH_MEMO_SIZE = 4096;
+
 /** The default budget: 1200 characters, about 300 tokens of English. */
 export const DEFAULT_MAX_CHARACTERS = 1200;
 
@@ -58,7 +63,20 @@ export function createWikiSearchTool(index: SearchIndex, options: WikiSearchOpti
     maxTokens: options.maxTokens,
     countTokens: options.countTokens,
   };
-  const run = (query: string) => runWikiSearch(index, query, settings);
+  // Least recently used first (a Map keeps insertion order; a hit is moved to the end).
+  const memo = new Map<string, FormattedResults>();
+  const run = (query: string): FormattedResults => {
+    const kept = memo.get(query);
+    if (kept !== undefined) {
+      memo.delete(query);
+      memo.set(query, kept);
+      return kept;
+    }
+    const results = freezeResults(runWikiSearch(index, query, settings));
+    if (memo.size >= SEARCH_MEMO_SIZE) memo.delete(memo.keys().next().value!);
+    memo.set(query, results);
+    return results;
+  };
   const tool = defineTool({
     name: options.name ?? 'wiki_search',
     description: options.description ?? WIKI_SEARCH_DESCRIPTION,
@@ -75,6 +93,16 @@ export function createWikiSearchTool(index: SearchIndex, options: WikiSearchOpti
     },
   });
   return Object.assign(tool, { settings, run });
+}
+
+/** Results shared between callers cannot be changed by one of them. */
+function freezeResults(results: FormattedResults): FormattedResults {
+  for (const shown of results.shown) {
+    Object.freeze(shown.hit);
+    Object.freeze(shown);
+  }
+  Object.freeze(results.shown);
+  return Object.freeze(results);
 }
 
 /** One search formatted as the tool shows it; the empty message when nothing matches. */
