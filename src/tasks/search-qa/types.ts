@@ -8,9 +8,21 @@ import { z } from 'zod';
 export type Tier = 'S' | 'M';
 
 /** The three entity-disjoint splits. */
-export const SPLITS = ['train', 'dev', 'test'] as const;
+export const ENTITY_SPLITS = ['train', 'dev', 'test'] as const;
 
-/** One of the dataset splits. */
+/** One of the entity-disjoint splits. */
+export type EntitySplit = (typeof ENTITY_SPLITS)[number];
+
+/**
+ * The evaluation-only sets, made from test-split entities: question kinds no training template
+ * asks (`heldout-kinds`) and the trained kinds in wordings no training template uses (`heldout-phrasings`).
+ */
+export const EVALUATION_SETS = ['heldout-kinds', 'heldout-phrasings'] as const;
+
+/** Every split a question row may name: the entity splits, then the evaluation sets. */
+export const SPLITS = [...ENTITY_SPLITS, ...EVALUATION_SETS] as const;
+
+/** One of the dataset splits (an entity split or an evaluation set). */
 export type Split = (typeof SPLITS)[number];
 
 /** One corpus document as stored in `corpus.jsonl`. */
