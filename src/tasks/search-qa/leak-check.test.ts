@@ -129,6 +129,22 @@ describe('the built data and the warm start leak no evaluation question', () => 
     expect(new Set(leaks.map((leak) => leak.kind))).toEqual(new Set(['question', 'entity', 'wording']));
   });
 
+  it('tier S with varied training wordings: the re-worded training split and its demonstrations', async () => {
+    const varied = await openSearchQaTask({ tier: 'S', dir: task.dir, trainingPhrasings: 'varied' });
+    try {
+      const config = resolveConfig(deepMerge({ task: { tier: 'S', dir: task.dir, trainingPhrasings: 'varied' } }, {}), {
+        tasks: [searchQaTaskDefinition],
+      });
+      const { demos } = warmStartMaterial(config, varied, new Random(config.seed));
+      const train = varied.rows('train');
+      expect(train.filter((row, i) => row.question !== task.rows('train')[i]!.question).length).toBeGreaterThan(100);
+      const training = { rows: [...train, ...demos.map((demo) => demo.row)], texts: demos.flatMap((d) => d.replies) };
+      expect(findLeaks(training, evaluationOf(varied.dataset('all')))).toEqual([]);
+    } finally {
+      varied.close();
+    }
+  });
+
   it('tier M: the training split against test and both held-out sets', () => {
     buildSearchQaData({ tier: 'M', dir: join(root, 'M') });
     const rows = loadSearchQaDataset(join(root, 'M'), 'all');

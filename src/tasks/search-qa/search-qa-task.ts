@@ -16,6 +16,7 @@ import type { TrainingTask } from '../../train/task.js';
 import { buildSearchQaData, DATA_FORMAT } from './build-data.js';
 import { DATA_FILES, defaultDataDir } from './data-files.js';
 import { loadSearchQaDataset } from './dataset.js';
+import { withTrainingWording } from './questions/training-phrasings.js';
 import { openSearchIndex, type SearchIndex } from './search-index.js';
 import { createSearchQaRubric, type SearchQaRubricOptions } from './task-rubric.js';
 import type { QuestionRow, Split, Tier } from './types.js';
@@ -43,6 +44,8 @@ export interface SearchQaTaskOptions {
   maxToolCalls?: number;
   /** `paper` (default) or `short` (XML format only; the Hermes format has its own prompt). */
   systemPrompt?: 'paper' | 'short';
+  /** `template` (default) or `varied`: training questions in several wordings per kind (training-phrasings.ts). */
+  trainingPhrasings?: 'template' | 'varied';
   /** `xml` (default: the paper's format) or `hermes` (`<tool_call>`, as the gateway renders tools: hermes-env.ts). */
   format?: 'xml' | 'hermes';
   onProgress?: (message: string) => void;
@@ -99,9 +102,10 @@ export async function openSearchQaTask(options: SearchQaTaskOptions = {}): Promi
     functions.push({ ...normalized, weight: 0, score: normalized.score.bind(normalized) });
   }
   const splits = new Map<string, QuestionRow[]>();
+  const varied = options.trainingPhrasings === 'varied';
   for (const row of loadSearchQaDataset(dir, 'all')) {
     const list = splits.get(row.split) ?? [];
-    list.push(row);
+    list.push(varied && row.split === 'train' ? withTrainingWording(row) : row);
     splits.set(row.split, list);
   }
   return {

@@ -108,6 +108,8 @@ export function warmStartKey(config: TrainConfig): string {
   const split = config.data.trainSplit !== 'train' ? { trainSplit: config.data.trainSplit } : {};
   // Likewise the message format: keys of the paper's XML stay as they were.
   const format = section.format !== 'xml' ? { format: section.format } : {};
+  // And the training questions' wording (the demonstrations are made from them).
+  const phrasings = section.trainingPhrasings !== 'template' ? { trainingPhrasings: section.trainingPhrasings } : {};
   // `task` is the environment as the key has always named it (keys
   // made before the task had its own config section still match).
   const task = {
@@ -125,6 +127,7 @@ export function warmStartKey(config: TrainConfig): string {
     budget: config.rl.maxCompletionTokens,
     ...split,
     ...format,
+    ...phrasings,
   });
 }
 
