@@ -3,7 +3,8 @@
  *
  *   turnwise data build [--tier S|M] [--out DIR] [--no-index]
  *   turnwise data search "query" [--tier S|M] [--dir DIR] [-k N] [--unit passage|document] [--max-chars N] [--raw]
- *   turnwise data stats [--tier S|M] [--dir DIR] [--split all|train|dev|test|heldout-kinds|heldout-phrasings] [--per-family N] [--json]
+ *   turnwise data stats [--tier S|M] [--dir DIR] [--split all|train|dev|test|heldout-kinds|heldout-phrasings]
+ *                       [--per-family N] [--json]
  *   turnwise data import-triviaqa FILE... --out DIR [--split train|dev|test]
  *   turnwise data import-kilt FILE --out DIR [--max-articles N] [--passage-words N]
  *

@@ -226,7 +226,8 @@ export const command: Command = {
         },
       );
       console.log(
-        `\n${table}${seenTable}\n\n${generalisation}\n\nwall time ${wall}; ${join(out, 'results.md')}, ${join(out, 'report.html')}`,
+        `\n${table}${seenTable}\n\n${generalisation}\n\n` +
+          `wall time ${wall}; ${join(out, 'results.md')}, ${join(out, 'report.html')}`,
       );
       return stop.shouldStop() ? 130 : 0;
     } finally {
