@@ -70,6 +70,7 @@ describe('hostile input: the command line and config files', () => {
     [['train', '--task.warmStart.demoMix.great=1'], /unknown config key "task\.warmStart\.demoMix\.great"/],
     [['train', '--rl.steps'], /^turnwise train: Unknown option '--rl\.steps'.*--key\.path=value/],
     [['eval', '--split'], /^turnwise eval: Option '--split <value>' argument missing/],
+    [['train', '--task.trainingPhrasings=many'], /task\.trainingPhrasings.*got "many"; .*one of "template"\|"varied"/],
     [['experiment', 'paper', 'extra', '--nope'], /^turnwise experiment: Unknown option '--nope'/],
     [['train', '--resume', '/nonexistent/run', '--task', 'x.ts'], /--resume loads the task module the run recorded/],
     [['train', '--task', '/nonexistent/task.ts'], /--task \/nonexistent\/task\.ts: no such file/],

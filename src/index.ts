@@ -241,6 +241,7 @@ export {
 export { runRl, learningRateAt, type RlRunOptions, type RlRunResult } from './train/rl-loop.js';
 export type { TrainingTask, TaskDefinition, TaskBase, RolloutContext, AnyTaskDefinition } from './train/task.js';
 export {
+  availableSplits,
   evaluate,
   evaluationRows,
   evalTrajectoriesPath,
@@ -256,6 +257,7 @@ export {
   type StartingPoint,
 } from './train/pipeline.js';
 export type { EvalResult } from './train/eval-result.js';
+export { HELD_OUT_SPLITS } from './train/eval-result.js';
 export { saveCheckpoint, restoreLatest, latestCheckpoint, readTrainerState } from './train/run-state.js';
 export { exportRun, type ExportRunOptions, type ExportResult } from './train/export-run.js';
 export { RunLog, trajectoryRecord, type LoggedTrajectory, type TrajectoryRecord } from './train/metrics-log.js';

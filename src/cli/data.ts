@@ -3,7 +3,8 @@
  *
  *   turnwise data build [--tier S|M] [--out DIR] [--no-index]
  *   turnwise data search "query" [--tier S|M] [--dir DIR] [-k N] [--unit passage|document] [--max-chars N] [--raw]
- *   turnwise data stats [--tier S|M] [--dir DIR] [--split all|train|dev|test] [--per-family N] [--json]
+ *   turnwise data stats [--tier S|M] [--dir DIR] [--split all|train|dev|test|heldout-kinds|heldout-phrasings]
+ *                       [--per-family N] [--json]
  *   turnwise data import-triviaqa FILE... --out DIR [--split train|dev|test]
  *   turnwise data import-kilt FILE --out DIR [--max-articles N] [--passage-words N]
  *
@@ -20,7 +21,7 @@ import { importKiltWikipedia } from '../tasks/search-qa/loaders/kilt-wikipedia.j
 import { readTriviaQa, triviaQaSplit, type TriviaQaSkipCounts } from '../tasks/search-qa/loaders/triviaqa.js';
 import { markdownTable, retrievalStats } from '../tasks/search-qa/retrieval-stats.js';
 import { openSearchIndex } from '../tasks/search-qa/search-index.js';
-import { SPLITS, type QuestionRow, type Split } from '../tasks/search-qa/types.js';
+import { ENTITY_SPLITS, SPLITS, type QuestionRow, type Split } from '../tasks/search-qa/types.js';
 import { createWikiSearchTool } from '../tasks/search-qa/wiki-search-tool.js';
 import { checkOutputDirectory } from './cli-args.js';
 import type { Command } from './command.js';
@@ -32,8 +33,8 @@ const USAGE = `usage: turnwise data <subcommand> [options]
                                                   replace data already there)
   search "query" [--tier S|M] [--dir DIR] [-k N] [--unit passage|document] [--max-chars N] [--raw]
                                                   print ranked titles and snippets (--raw: the tool's exact output)
-  stats [--tier S|M] [--dir DIR] [--split all|train|dev|test] [--per-family N] [--json]
-                                                  counts per split and family, answer-in-gold, BM25 gold@k / answer@k
+  stats [--tier S|M] [--dir DIR] [--split all|train|dev|test|heldout-kinds|heldout-phrasings] [--per-family N]
+        [--json]                                  counts per split and family, answer-in-gold, BM25 gold@k / answer@k
   import-triviaqa FILE... --out DIR [--split train|dev|test] [--overwrite]
                                                   TriviaQA rc JSON or HF parquet -> DIR/questions.jsonl
   import-kilt FILE --out DIR [--max-articles N] [--passage-words N] [--overwrite]
@@ -209,7 +210,7 @@ async function runStats(args: string[]): Promise<number> {
   const dir = dataDir(values);
   const split = values.split ?? 'all';
   if (split !== 'all' && !SPLITS.includes(split as Split))
-    throw new ConfigError(`--split must be all, train, dev or test, got ${JSON.stringify(split)}`);
+    throw new ConfigError(`--split must be all or one of ${SPLITS.join(', ')}, got ${JSON.stringify(split)}`);
   const rows = loadSearchQaDataset(dir, split as Split | 'all');
   const perFamily =
     values['per-family'] === undefined ? Infinity : positiveInteger(values['per-family'], '--per-family', 1);
@@ -269,18 +270,21 @@ async function runStats(args: string[]): Promise<number> {
 }
 
 function countsBySplit(rows: readonly QuestionRow[]) {
+  // The entity splits always, the evaluation-only sets when the data has them.
+  const present = new Set(rows.map((row) => row.split));
+  const shown = SPLITS.filter((split) => (ENTITY_SPLITS as readonly string[]).includes(split) || present.has(split));
   const byFamily = new Map<string, Record<string, number>>();
   for (const row of rows) {
-    const counts = byFamily.get(row.family) ?? Object.fromEntries(SPLITS.map((split) => [split, 0]));
+    const counts = byFamily.get(row.family) ?? Object.fromEntries(shown.map((split) => [split, 0]));
     counts[row.split] = (counts[row.split] ?? 0) + 1;
     byFamily.set(row.family, counts);
   }
   const table = [...byFamily.entries()].map(([family, counts]) => ({
     family,
     ...counts,
-    total: SPLITS.reduce((sum, split) => sum + (counts[split] ?? 0), 0),
+    total: shown.reduce((sum, split) => sum + (counts[split] ?? 0), 0),
   }));
-  const total = Object.fromEntries(SPLITS.map((split) => [split, rows.filter((row) => row.split === split).length]));
+  const total = Object.fromEntries(shown.map((split) => [split, rows.filter((row) => row.split === split).length]));
   return [...table, { family: 'all', ...total, total: rows.length }];
 }
 

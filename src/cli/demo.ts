@@ -1,12 +1,16 @@
 /**
  * `turnwise demo` (`npm run demo`): the whole pipeline on this machine in one command: build the
  * tier-M data, warm-start a base, evaluate it, train it briefly with MT-GRPO, evaluate the trained
- * policy, write the HTML report, and print the table of base vs trained.
+ * policy (dev, test and the held-out kinds and phrasings, greedy and sampled), write the HTML
+ * report, and print the tables of base vs trained.
  */
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../errors.js';
 import { join } from 'node:path';
+import { formatGeneralisationTable } from '../report/generalisation-table.js';
 import { formatResultsTable } from '../report/results-table.js';
+import { HELD_OUT_SPLITS, type EvalResult } from '../train/eval-result.js';
+import { availableSplits } from '../train/evaluate.js';
 import { writeReport } from '../report/write-report.js';
 import { loadConfig, writeResolvedConfig } from '../train/config-load.js';
 import { resolveRunDir } from '../train/config.js';
@@ -81,14 +85,16 @@ export const command: Command = {
         checkpointDirectory: join(baseRun, 'scratch'),
         samplerSlots: config.rl.concurrency + 8,
       });
-      const splits = [config.data.evalSplit, 'test'];
+      // Test and the held-out sets (kinds and phrasings no training question uses), greedy and sampled.
+      const splits = [config.data.evalSplit, 'test', ...availableSplits(task, HELD_OUT_SPLITS)];
+      const modes: EvalResult['mode'][] = ['greedy', 'sampled'];
       const baseResults = await evaluateInto({
         runDir: baseRun,
         backend: baseBackend,
         task,
         config: baseConfig,
         splits,
-        modes: ['sampled'],
+        modes,
         checkpoint: baseDir!,
         log,
       });
@@ -105,7 +111,7 @@ export const command: Command = {
         task,
         config,
         splits,
-        modes: ['sampled'],
+        modes,
         checkpoint: run.checkpoint,
         log,
       });
@@ -116,11 +122,20 @@ export const command: Command = {
         title: 'turnwise demo: MT-GRPO on search-QA (tier M)',
       });
       phase('report');
-      const rows = splits.flatMap((split) => [
-        { model: `base (${split})`, results: baseResults.filter((result) => result.split === split) },
-        { model: `MT-GRPO (${split})`, results: trainedResults.filter((result) => result.split === split) },
-      ]);
+      const of = (results: EvalResult[], split: string, mode: string) =>
+        results.filter((result) => result.split === split && result.mode === mode);
+      const rows = splits.flatMap((split) =>
+        modes.flatMap((mode) => [
+          { model: `base (${split}, ${mode})`, results: of(baseResults, split, mode) },
+          { model: `MT-GRPO (${split}, ${mode})`, results: of(trainedResults, split, mode) },
+        ]),
+      );
       console.log(`\n${formatResultsTable(rows)}\n`);
+      const models = [
+        { name: 'base', results: baseResults },
+        { name: 'MT-GRPO', results: trainedResults },
+      ];
+      console.log(`${formatGeneralisationTable({ models, splits, modes })}\n`);
       console.log(`phases: ${phases.map(([name, seconds]) => `${name} ${formatDuration(seconds)}`).join(', ')}`);
       console.log(`total ${formatDuration((performance.now() - started) / 1000)}; report: ${reportPath}`);
       return 0;

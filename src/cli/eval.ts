@@ -2,7 +2,8 @@
  * `turnwise eval RUN_DIR [--split dev,test] [--mode greedy,sampled] [--questions N]` or
  * `turnwise eval --base [--config FILE] [overrides] --out DIR`: evaluates a run's latest
  * checkpoint (or the base: the warm start, or a tinker config's remote base model) on the backend
- * the config names, and prints the reward components per split, mode and question family; results
+ * the config names, and prints the reward components per split, mode and question family, and exact
+ * match per split and mode (the held-out sets beside test when the task has them); results
  * go to `<dir>/eval/<split>-<mode>.json`.
  */
 import { parseArgs } from 'node:util';
@@ -12,7 +13,9 @@ import { ConfigError } from '../errors.js';
 import { formatResultsTable } from '../report/results-table.js';
 import { applyOverrides, loadConfig, readRunConfig, resolveConfig, writeResolvedConfig } from '../train/config-load.js';
 import type { TrainConfig } from '../train/config.js';
-import type { EvalResult } from '../train/eval-result.js';
+import { HELD_OUT_SPLITS, type EvalResult } from '../train/eval-result.js';
+import { availableSplits } from '../train/evaluate.js';
+import { formatGeneralisationTable } from '../report/generalisation-table.js';
 import { checkBackendEnvironment } from '../backends/backend-config.js';
 import { evaluateInto, openBackend, startingPoint } from '../train/pipeline.js';
 import { knownTasks, runTasks, taskOf, taskOverrides, type KnownTasks } from './tasks.js';
@@ -26,7 +29,8 @@ const HELP = `usage: turnwise eval RUN_DIR [options]
        turnwise eval --base --out DIR [--config FILE] [--task MODULE] [--key.path=value ...]
 
 options:
-  --split LIST       comma-separated splits (default: dev,test)
+  --split LIST       comma-separated splits (default: dev,test and the held-out sets the task has:
+                     heldout-kinds, heldout-phrasings)
   --mode LIST        greedy, sampled or both (default: greedy,sampled)
   --questions N      questions per split (default: eval.questions of the config)
   --families         also print the per-family table
@@ -89,7 +93,7 @@ export const command: Command = {
     for (const mode of modes)
       if (mode !== 'greedy' && mode !== 'sampled')
         throw new ConfigError(`--mode entries must be greedy or sampled, got ${JSON.stringify(mode)}`);
-    const splits = (values.split ?? 'dev,test').split(',');
+    const requested = values.split?.split(',');
     const log = (message: string) => console.error(message);
     let runDir: string;
     let config: TrainConfig;
@@ -143,6 +147,7 @@ export const command: Command = {
     const definition = taskOf(config, known.tasks);
     const task = await definition.open(config, { log });
     try {
+      const splits = requested ?? ['dev', 'test', ...availableSplits(task, HELD_OUT_SPLITS)];
       // The base: the task's own (local) or the remote base model (tinker); a run: its latest checkpoint.
       let label = checkpoint ?? '';
       if (values.base || checkpointDir !== undefined) {
@@ -161,6 +166,7 @@ export const command: Command = {
           results.map((result) => ({ model: `${config.name} ${result.split}/${result.mode}`, results: [result] })),
         ),
       );
+      console.log(`\n${formatGeneralisationTable({ models: [{ name: config.name, results }], splits, modes })}`);
       if (values.families)
         for (const result of results)
           console.log(`\n${result.split}/${result.mode} by family:\n${familyTable(result)}`);

@@ -1,14 +1,16 @@
 /**
  * `turnwise experiment paper` (`npm run experiment:paper`): the paper's comparison. One warm-started
  * base; GRPO-OR, GRPO-MR and MT-GRPO trained from it with the same budget over several seeds; every
- * policy evaluated on the test split (sampled, as the paper evaluated); the table in the paper's
- * layout printed and saved with the report. Finished runs are skipped, so an interrupted
+ * policy evaluated on the test split (sampled, as the paper evaluated) and, greedy and sampled, on it
+ * and the held-out kinds and phrasings; the table in the paper's layout and the generalisation table
+ * printed and saved with the report. Finished runs are skipped, so an interrupted
  * experiment continues where it stopped.
  */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
+import { formatGeneralisationTable } from '../report/generalisation-table.js';
 import { formatResultsTable } from '../report/results-table.js';
 import { loadRun } from '../report/run-data.js';
 import { PAPER_RESULTS, writeReport } from '../report/write-report.js';
@@ -17,7 +19,8 @@ import { ESTIMATOR_KINDS } from '../advantage/create-estimator.js';
 import { checkBackendEnvironment } from '../backends/backend-config.js';
 import { loadConfig, resolveConfig, writeResolvedConfig } from '../train/config-load.js';
 import type { TrainConfig } from '../train/config.js';
-import { evalFileName, familySubset, type EvalResult } from '../train/eval-result.js';
+import { evalFileName, familySubset, HELD_OUT_SPLITS, type EvalResult } from '../train/eval-result.js';
+import { availableSplits } from '../train/evaluate.js';
 import { HELD_OUT_FAMILIES } from '../tasks/search-qa/splits.js';
 import { formatDuration } from '../train/progress.js';
 import { evaluateInto, openBackend, startingPoint, stopOnSigint, trainRun } from '../train/pipeline.js';
@@ -31,7 +34,8 @@ const HELP =
   `[--split test] [--config FILE] [--key.path=value ...]
 
 The paper's comparison: the warm-started base, then each method trained from it with the same
-config and budget for every seed, evaluated on --split with sampled decoding. Writes DIR/results.md
+config and budget for every seed, evaluated on --split with sampled decoding (and greedy and sampled
+on --split and the held-out kinds and phrasings, in a table of their own). Writes DIR/results.md
 and DIR/report.html (default DIR: runs/paper). Re-running skips finished runs. --config FILE (and
 the overrides) apply over the paper preset; with backend.kind=tinker the base is the service's
 base model and every method trains a LoRA of it.`;
@@ -95,7 +99,11 @@ export const command: Command = {
     try {
       // The task's base (local: the warm start) or the remote base model (tinker): every method starts there.
       const { weightsFrom: baseDir, label: baseLabel } = await startingPoint(shared, definition, task, { log });
-      const done = (runDir: string) => existsSync(join(runDir, 'eval', evalFileName(split, mode)));
+      // The table's split, sampled; beside it, greedy and sampled on it and on the held-out sets.
+      const splits = [split, ...availableSplits(task, HELD_OUT_SPLITS).filter((name) => name !== split)];
+      const modes: EvalResult['mode'][] = ['greedy', 'sampled'];
+      const done = (runDir: string) =>
+        splits.every((name) => modes.every((each) => existsSync(join(runDir, 'eval', evalFileName(name, each)))));
 
       const baseRun = join(out, 'base');
       if (!done(baseRun)) {
@@ -111,8 +119,8 @@ export const command: Command = {
           backend,
           task,
           config: baseConfig,
-          splits: [split],
-          modes: [mode],
+          splits,
+          modes,
           checkpoint: baseLabel,
           log,
         });
@@ -137,8 +145,8 @@ export const command: Command = {
               backend: run.backend,
               task,
               config,
-              splits: [split],
-              modes: [mode],
+              splits,
+              modes,
               checkpoint: run.checkpoint,
               log,
             });
@@ -176,13 +184,28 @@ export const command: Command = {
         ? `\n\nWithout the template-held-out families (${[...HELD_OUT_FAMILIES].join(', ')}), ` +
           `i.e. the question kinds seen in training:\n\n${formatResultsTable(seen)}`
         : '';
+      const generalisation = formatGeneralisationTable({
+        models: [
+          { name: 'base', results: loadRun(baseRun).evals },
+          ...methods.map((method) => ({
+            name: LABELS[method]?.replace(/^base \+ /, '') ?? method,
+            results: seeds.flatMap((seed) => {
+              const runDir = join(out, `${method}-seed${seed}`);
+              return existsSync(runDir) ? loadRun(runDir).evals : [];
+            }),
+          })),
+        ],
+        splits,
+        modes,
+      });
       const wall = formatDuration((performance.now() - started) / 1000);
       const command =
         `turnwise experiment paper --seeds ${seeds.join(',')} --methods ${methods.join(',')}` +
         `${values.config ? ` --config ${values.config}` : ''}${overrides.length ? ` ${overrides.join(' ')}` : ''}`;
       writeFileAtomic(
         join(out, 'results.md'),
-        `# The paper's comparison (${split} split, ${mode} decoding)\n\n${table}${seenTable}\n` +
+        `# The paper's comparison (${split} split, ${mode} decoding)\n\n${table}${seenTable}\n\n` +
+          `## Held-out kinds and phrasings, greedy and sampled\n\n${generalisation}\n` +
           `\nCommand: \`${command}\`; wall time of this invocation: ${wall}.\n`,
       );
       writeReport(
@@ -203,7 +226,8 @@ export const command: Command = {
         },
       );
       console.log(
-        `\n${table}${seenTable}\n\nwall time ${wall}; ${join(out, 'results.md')}, ${join(out, 'report.html')}`,
+        `\n${table}${seenTable}\n\n${generalisation}\n\n` +
+          `wall time ${wall}; ${join(out, 'results.md')}, ${join(out, 'report.html')}`,
       );
       return stop.shouldStop() ? 130 : 0;
     } finally {

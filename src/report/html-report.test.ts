@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -118,5 +118,21 @@ describe('html report', () => {
     const or = rows.find((row) => row.model === 'grpo-or')!;
     expect(mt.seeds).toBe(2);
     expect(mt.mean['tool_execution']).toBeGreaterThan(or.mean['tool_execution']!);
+  });
+});
+
+describe('html report of held-out evaluations', () => {
+  it('adds the held-out table only when a run was evaluated on a held-out set', () => {
+    const root = experiment();
+    expect(renderReport(findRunDirs([root]).map(loadRun))).not.toContain('Held-out kinds and phrasings');
+    const dir = join(root, 'mt-grpo-seed0');
+    const test = JSON.parse(readFileSync(join(dir, 'eval', 'test-sampled.json'), 'utf8'));
+    writeFileSync(
+      join(dir, 'eval', 'heldout-kinds-greedy.json'),
+      JSON.stringify({ ...test, split: 'heldout-kinds', mode: 'greedy' }),
+    );
+    const html = renderReport(findRunDirs([root]).map(loadRun));
+    expect(html).toContain('<h2>Held-out kinds and phrasings</h2>');
+    expect(html).toMatch(/\| heldout-kinds \| greedy +\| +\d+ \|/);
   });
 });

@@ -7,7 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type { EvalResult } from '../train/eval-result.js';
+import { HELD_OUT_SPLITS, type EvalResult } from '../train/eval-result.js';
+import { formatGeneralisationTable } from './generalisation-table.js';
 import type { LoggedTrajectory } from '../train/metrics-log.js';
 import { RESULT_COLUMNS, TRAINING_PANELS, resolveComponent } from './panels.js';
 import { aggregateEvals, bandOf, groupRuns, type Band, type RunData } from './run-data.js';
@@ -49,6 +50,16 @@ function uplotAssets(): { script: string; style: string } {
     script: readFileSync(join(root, 'dist', 'uPlot.iife.min.js'), 'utf8'),
     style: readFileSync(join(root, 'dist', 'uPlot.min.css'), 'utf8'),
   };
+}
+
+/** Exact match on test and the held-out sets, greedy and sampled, per method (empty without held-out evaluations). */
+function generalisationSection(groups: ReadonlyArray<[string, RunData[]]>): string {
+  const models = groups.map(([name, group]) => ({ name, results: group.flatMap((run) => run.evals) }));
+  const present = new Set(models.flatMap((model) => model.results.map((result) => result.split)));
+  const heldOut = HELD_OUT_SPLITS.filter((split) => present.has(split));
+  if (heldOut.length === 0) return '';
+  const table = formatGeneralisationTable({ models, splits: ['test', ...heldOut], modes: ['greedy', 'sampled'] });
+  return `<h2>Held-out kinds and phrasings</h2>\n<pre>${escapeHtml(table)}</pre>`;
 }
 
 /** Picks the (split, mode) of the results table: the requested one, else test/sampled, else any. */
@@ -204,6 +215,7 @@ export function renderReport(runs: RunData[], options: ReportOptions = {}): stri
   const trajectories = pickTrajectories(runs, options.trajectoriesPerRun ?? 3);
   const data = JSON.stringify({ panels }).replace(/</g, '\\u003c');
   const results = resultsTable(runs, options);
+  const generalisation = generalisationSection(groups);
   const trajectoryViews = trajectories.length
     ? trajectories
         .map(({ method, trajectory }, i) =>
@@ -242,6 +254,7 @@ Lines: mean over seeds; shading: min-max across seeds.</p>
 <div class="grid" id="panels"></div>
 <h2>Results</h2>
 ${results}
+${generalisation}
 <h2>Trajectories and their per-turn credit</h2>
 <p class="note">Assistant turns are shaded by the mean advantage their tokens received \
 (green positive, red negative).</p>

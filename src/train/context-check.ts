@@ -9,6 +9,7 @@
 import { ConfigError } from '../errors.js';
 import type { ChatRenderer } from '../rollout/chat-renderer.js';
 import type { TrainConfig } from './config.js';
+import { HELD_OUT_SPLITS } from './eval-result.js';
 import type { TrainingTask } from './task.js';
 
 /** The longest rendered prompt of a task's splits. */
@@ -64,7 +65,7 @@ export async function checkContextLength<Row>(options: {
   contextLength: number;
 }): Promise<ContextFit | undefined> {
   const { config, contextLength } = options;
-  const splits = [config.data.trainSplit, config.data.evalSplit, 'test'];
+  const splits = [config.data.trainSplit, config.data.evalSplit, 'test', ...HELD_OUT_SPLITS];
   const longest = await longestPrompt(options.task, options.renderer, splits);
   if (longest === undefined) return undefined;
   const budget = config.rl.maxCompletionTokens;

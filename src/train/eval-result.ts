@@ -3,6 +3,13 @@
  * `turnwise eval` and read by the report and the paper comparison.
  */
 
+/**
+ * The evaluation-only splits a task may offer beside `test`: question kinds no training template
+ * asks and the trained kinds in held-out wordings (search-QA builds both). The commands evaluate
+ * them, greedy and sampled, whenever a task has them.
+ */
+export const HELD_OUT_SPLITS = ['heldout-kinds', 'heldout-phrasings'] as const;
+
 /** Mean metrics of one evaluation (one split, one decoding mode). */
 export interface EvalResult {
   /** Question split evaluated (`dev`, `test`, a held-out family split, ...). */

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { evaluate, writeEvalResult } from './evaluate.js';
+import { availableSplits, evaluate, writeEvalResult } from './evaluate.js';
 import { BigramTestBackend } from '../testing/bigram-test-backend.js';
 import { createToyTask } from '../testing/toy-task.js';
 
@@ -87,5 +87,23 @@ describe('evaluate', () => {
     const path = writeEvalResult(dir, await evaluate(options('greedy')));
     expect(path).toBe(join(dir, 'eval', 'dev-greedy.json'));
     expect(JSON.parse(readFileSync(path, 'utf8')).mode).toBe('greedy');
+  });
+});
+
+describe('availableSplits', () => {
+  it('keeps the splits the task has rows for, in the order asked, and drops the ones it throws on', () => {
+    const rows: Record<string, string[]> = { test: ['a'], 'heldout-kinds': ['b'], 'heldout-phrasings': [] };
+    const task = {
+      ...createToyTask(2),
+      rows(split: string) {
+        const found = rows[split];
+        if (!found) throw new Error(`no split ${split}`);
+        return found as never;
+      },
+    };
+    expect(availableSplits(task, ['heldout-phrasings', 'heldout-kinds', 'dev', 'test'])).toEqual([
+      'heldout-kinds',
+      'test',
+    ]);
   });
 });

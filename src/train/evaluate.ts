@@ -74,6 +74,17 @@ export function evaluationRows<Row>(rows: Row[], count: number): Row[] {
   return indices.map((i) => rows[i]!);
 }
 
+/** The splits of `splits` that the task has rows for, in order (e.g. the held-out sets of a task that builds them). */
+export function availableSplits<Row>(task: TrainingTask<Row>, splits: readonly string[]): string[] {
+  return splits.filter((split) => {
+    try {
+      return task.rows(split).length > 0;
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** Runs one evaluation and returns its result. */
 export async function evaluate<Row>(options: EvaluateOptions<Row>): Promise<EvalResult> {
   const started = performance.now();

@@ -2,13 +2,22 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildSearchQaData, type SearchQaManifest } from './build-data.js';
+import { buildSearchQaData, DATA_FORMAT, type SearchQaManifest } from './build-data.js';
 import { DATA_FILES } from './data-files.js';
 import { loadSearchQaDataset } from './dataset.js';
 import { openSearchIndex } from './search-index.js';
-import { HELD_OUT_FAMILIES } from './splits.js';
+import { HELD_OUT_KIND_FAMILIES } from './questions/held-out-kinds.js';
+import { HELD_OUT_PHRASINGS } from './questions/held-out-phrasings.js';
+import { HELD_OUT_FAMILIES, splitOfEntity } from './splits.js';
 import { containsAnswer, normalizeAliases } from './text-match.js';
-import type { CorpusDocument, QuestionRow } from './types.js';
+import {
+  type CorpusDocument,
+  ENTITY_SPLITS,
+  type EntitySplit,
+  EVALUATION_SETS,
+  type QuestionRow,
+  SPLITS,
+} from './types.js';
 
 let root: string;
 let manifest: SearchQaManifest;
@@ -30,10 +39,13 @@ beforeAll(() => {
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 describe('buildSearchQaData (tier S)', () => {
-  it('builds about 2k documents and exactly 300 questions', () => {
+  it('builds about 2k documents, exactly 300 questions and two evaluation sets of 40', () => {
     expect(manifest.documents).toBeGreaterThan(1500);
     expect(manifest.documents).toBeLessThan(2500);
-    expect(rows).toHaveLength(300);
+    expect(rows.filter((row) => ENTITY_SPLITS.includes(row.split as EntitySplit))).toHaveLength(300);
+    expect(manifest.evaluationSets).toEqual({ 'heldout-kinds': 40, 'heldout-phrasings': 40 });
+    expect(rows).toHaveLength(380);
+    expect(manifest.format).toBe(DATA_FORMAT);
     expect(documents.size).toBe(manifest.documents);
   });
 
@@ -53,12 +65,33 @@ describe('buildSearchQaData (tier S)', () => {
     expect(notices).toContain('CC BY-SA');
   });
 
-  it('puts no entity in two splits', () => {
+  it('puts no entity in two splits, and asks the evaluation sets about test entities only', () => {
     const splitsByEntity = new Map<string, Set<string>>();
-    for (const row of rows)
+    const entityRows = rows.filter((row) => ENTITY_SPLITS.includes(row.split as EntitySplit));
+    for (const row of entityRows)
       splitsByEntity.set(row.entity, (splitsByEntity.get(row.entity) ?? new Set()).add(row.split));
     for (const [entity, splits] of splitsByEntity) expect([...splits], entity).toHaveLength(1);
-    expect(new Set(rows.map((row) => row.split))).toEqual(new Set(['train', 'dev', 'test']));
+    expect(new Set(rows.map((row) => row.split))).toEqual(new Set(SPLITS));
+    for (const row of rows.filter((row) => EVALUATION_SETS.includes(row.split as never))) {
+      expect(splitOfEntity(row.entity, row.source === 'factbook' || row.family === 'capital_of'), row.id).toBe('test');
+      expect(splitsByEntity.get(row.entity) ?? new Set(['test']), row.id).toEqual(new Set(['test']));
+    }
+  });
+
+  it('asks held-out kinds no training family asks, and trained kinds in wordings no training row uses', () => {
+    const kinds = rows.filter((row) => row.split === 'heldout-kinds');
+    expect(new Set(kinds.map((row) => row.family)).size).toBeGreaterThanOrEqual(8);
+    for (const row of kinds) expect(HELD_OUT_KIND_FAMILIES.has(row.family), row.id).toBe(true);
+    const trainTemplates = new Set(rows.filter((row) => row.split === 'train').map((row) => row.template));
+    const phrasings = rows.filter((row) => row.split === 'heldout-phrasings');
+    expect(new Set(phrasings.map((row) => row.template)).size).toBeGreaterThanOrEqual(20);
+    for (const row of phrasings) {
+      expect(HELD_OUT_PHRASINGS[row.family], row.id).toContain(row.template);
+      expect(trainTemplates.has(row.template), row.id).toBe(false);
+      expect(rows.some((other) => other.id === row.id.slice('phrasing:'.length) && other.split === 'train')).toBe(
+        false,
+      );
+    }
   });
 
   it('keeps the bridge and flag families in test only', () => {
@@ -104,7 +137,7 @@ describe('buildSearchQaData (tier S)', () => {
     const symbol = rows.find((row) => row.family === 'element_symbol')!;
     expect(symbol.answers).toHaveLength(1);
     expect(symbol.answers[0]).toMatch(/^[A-Z][a-z]{0,2}$/);
-    for (const row of rows.filter((row) => row.source === 'wordnet' && row.family !== 'capital_of')) {
+    for (const row of rows.filter((row) => /^instance_(person|place|other)$/.test(row.family))) {
       const document = documents.get(row.gold[0]!)!;
       const also = /^Also called: (.*)$/m.exec(document.text)?.[1]?.split(', ') ?? [];
       expect(row.answers.slice(1)).toEqual(also);

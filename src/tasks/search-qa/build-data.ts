@@ -1,6 +1,7 @@
 /**
  * `buildSearchQaData`: assembles the corpus and the questions of one tier from the npm sources,
- * assigns entity-disjoint splits, checks that every answer occurs in its gold documents and writes
+ * assigns entity-disjoint splits, adds the evaluation-only sets (held-out kinds and phrasings, from
+ * test-split entities), checks that every answer occurs in its gold documents and writes
  * corpus.jsonl, questions.jsonl, manifest.json and NOTICES.md. The output is a pure function of
  * the tier and the source package versions: two builds give byte-identical files.
  */
@@ -11,6 +12,12 @@ import { DATA_FILES, defaultDataDir, toJsonLines, writeFileAtomic } from './data
 import { sourceNotices } from './notices.js';
 import { elementQuestions } from './questions/element-questions.js';
 import { factbookQuestions } from './questions/factbook-questions.js';
+import {
+  heldOutElementQuestions,
+  heldOutFactbookQuestions,
+  heldOutWordnetQuestions,
+} from './questions/held-out-kinds.js';
+import { heldOutPhrasingQuestions } from './questions/held-out-phrasings.js';
 import {
   capitalOfQuestions,
   describableInstances,
@@ -23,7 +30,7 @@ import { SOURCE_PACKAGES } from './sources/package-files.js';
 import { type NounSynset, readNounSynsets, synsetDocuments } from './sources/wordnet-source.js';
 import { HELD_OUT_FAMILIES, splitOfEntity, stableHash } from './splits.js';
 import { matchKey, MatchableText, normalizeAliases } from './text-match.js';
-import type { CorpusDocument, QuestionDraft, QuestionRow, Tier } from './types.js';
+import type { CorpusDocument, QuestionDraft, QuestionRow, Split, Tier } from './types.js';
 
 /** Options of `buildSearchQaData`. */
 export interface BuildSearchQaDataOptions {
@@ -46,9 +53,15 @@ export interface FamilySummary {
   splits: Record<string, number>;
 }
 
+/**
+ * The format of a generated data directory: bumped when the questions change (2: the held-out
+ * evaluation sets), so that data built by an older version is rebuilt (search-qa-task.ts).
+ */
+export const DATA_FORMAT = 'turnwise-search-qa/2';
+
 /** What a build wrote, as stored in manifest.json. */
 export interface SearchQaManifest {
-  format: 'turnwise-search-qa/1';
+  format: typeof DATA_FORMAT;
   tier: Tier;
   sources: Array<{ name: string; version: string }>;
   documents: number;
@@ -57,10 +70,15 @@ export interface SearchQaManifest {
   corpusSha256: string;
   questionsSha256: string;
   families: FamilySummary[];
+  /** Questions in each evaluation-only set (`heldout-kinds`, `heldout-phrasings`). */
+  evaluationSets: Record<string, number>;
 }
 
 /** Tier S: a small deterministic slice for tests and CI. */
-const TIER_S = { countries: 30, instances: 1500, questions: 300 } as const;
+const TIER_S = { countries: 30, instances: 1500, questions: 300, evaluationSet: 40 } as const;
+
+/** Questions per evaluation-only set in tier M. */
+const EVALUATION_SET_SIZE = 260;
 
 /** Builds the data of one tier into a directory and returns its manifest. */
 export function buildSearchQaData(options: BuildSearchQaDataOptions): SearchQaManifest & { dir: string } {
@@ -114,18 +132,40 @@ export function buildSearchQaData(options: BuildSearchQaDataOptions): SearchQaMa
     ...instanceQuestions(instances, byOffset, canonicalEntity),
     ...elementQuestions(elements.elements),
   ];
-  const { rows, families } = finishQuestions(
+  const countryNames = new Set(countries.map((profile) => profile.name));
+  const entitySplit = (draft: QuestionDraft) => splitOfEntity(draft.entity, countryNames.has(draft.entity));
+  const summaries: Summaries = new Map();
+  const finish = (batch: readonly QuestionDraft[], splitOf: SplitOf, sampleSize: number | undefined) =>
+    finishQuestions(batch, documents, splitOf, sampleSize, summaries);
+  const entityRows = finish(
     drafts,
-    documents,
-    new Set(countries.map((profile) => profile.name)),
+    (draft) => (HELD_OUT_FAMILIES.has(draft.family) && entitySplit(draft) !== 'test' ? undefined : entitySplit(draft)),
     small ? TIER_S.questions : undefined,
   );
-  progress(`questions: ${rows.length} kept of ${drafts.length} generated`);
+  progress(`questions: ${entityRows.length} kept of ${drafts.length} generated`);
+  // Evaluation-only sets: test-split entities only, so they share no entity with training.
+  const evaluationSize = small ? TIER_S.evaluationSet : EVALUATION_SET_SIZE;
+  const testOnly = (set: Split) => (draft: QuestionDraft) => (entitySplit(draft) === 'test' ? set : undefined);
+  const heldOutKinds = finish(
+    [
+      ...heldOutFactbookQuestions(selectedCountries),
+      ...heldOutElementQuestions(elements.elements),
+      ...heldOutWordnetQuestions(synsets, byOffset, canonicalEntity, countryAliases).filter((draft) =>
+        wordnetIds.has(draft.gold[0]!),
+      ),
+    ],
+    testOnly('heldout-kinds'),
+    evaluationSize,
+  );
+  const heldOutPhrasings = finish(heldOutPhrasingQuestions(drafts), testOnly('heldout-phrasings'), evaluationSize);
+  progress(`evaluation sets: heldout-kinds ${heldOutKinds.length}, heldout-phrasings ${heldOutPhrasings.length}`);
+  const rows = [...entityRows, ...heldOutKinds, ...heldOutPhrasings];
+  const families = familySummaries(summaries, rows);
 
   const corpusText = toJsonLines(documents);
   const questionsText = toJsonLines(rows);
   const manifest: SearchQaManifest = {
-    format: 'turnwise-search-qa/1',
+    format: DATA_FORMAT,
     tier: options.tier,
     sources: Object.values(SOURCE_PACKAGES).map(({ name, version }) => ({ name, version })),
     documents: documents.length,
@@ -133,6 +173,7 @@ export function buildSearchQaData(options: BuildSearchQaDataOptions): SearchQaMa
     corpusSha256: sha256(corpusText),
     questionsSha256: sha256(questionsText),
     families,
+    evaluationSets: { 'heldout-kinds': heldOutKinds.length, 'heldout-phrasings': heldOutPhrasings.length },
   };
   writeFileAtomic(path.join(dir, DATA_FILES.corpus), corpusText);
   writeFileAtomic(path.join(dir, DATA_FILES.questions), questionsText);
@@ -142,23 +183,28 @@ export function buildSearchQaData(options: BuildSearchQaDataOptions): SearchQaMa
   return { ...manifest, dir };
 }
 
-/** Assigns splits, drops held-out families outside test and answers missing from gold, samples tier S. */
+type Summaries = Map<string, FamilySummary & { supported: number }>;
+
+/** The split of a draft, or undefined to drop it. */
+type SplitOf = (draft: QuestionDraft) => Split | undefined;
+
+/** Assigns splits (dropping what `splitOf` rejects) and answers missing from gold, samples to a size. */
 function finishQuestions(
   drafts: readonly QuestionDraft[],
   documents: readonly CorpusDocument[],
-  countryNames: ReadonlySet<string>,
+  splitOf: SplitOf,
   sampleSize: number | undefined,
-): { rows: QuestionRow[]; families: FamilySummary[] } {
+  summaries: Summaries,
+): QuestionRow[] {
   const documentById = new Map(documents.map((document) => [document.id, document]));
-  const summaries = new Map<string, FamilySummary & { supported: number }>();
   const seenKeys = new Set<string>();
   const goldTextCache = new Map<string, MatchableText>(); // the same section documents serve many questions
   let rows: QuestionRow[] = [];
   for (const draft of drafts) {
     if (seenKeys.has(draft.key)) throw new DataError(`search-qa build: two questions share the id ${draft.key}`);
     seenKeys.add(draft.key);
-    const split = splitOfEntity(draft.entity, countryNames.has(draft.entity));
-    if (HELD_OUT_FAMILIES.has(draft.family) && split !== 'test') continue;
+    const split = splitOf(draft);
+    if (split === undefined) continue;
     const summary = summaries.get(draft.family) ?? {
       family: draft.family,
       source: draft.source,
@@ -185,15 +231,19 @@ function finishQuestions(
     rows.push({ id: key, ...rest, normalizedAnswers: normalizeAliases(draft.answers), split });
   }
   if (sampleSize !== undefined) rows = balancedSample(rows, sampleSize);
+  return rows;
+}
+
+/** The per-family summary of the kept rows, counts per split included. */
+function familySummaries(summaries: Summaries, rows: readonly QuestionRow[]): FamilySummary[] {
   for (const row of rows) {
     const summary = summaries.get(row.family)!;
     summary.splits[row.split] = (summary.splits[row.split] ?? 0) + 1;
   }
-  const families = [...summaries.values()].map(({ supported, ...summary }) => ({
+  return [...summaries.values()].map(({ supported, ...summary }) => ({
     ...summary,
     answerInGold: summary.generated === 0 ? 0 : round(supported / summary.generated),
   }));
-  return { rows, families };
 }
 
 // Round-robin over families (in name order), each family in hash order, until `size` rows.

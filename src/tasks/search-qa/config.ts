@@ -153,6 +153,13 @@ export const searchQaConfigSchema = z
         "how the model calls tools: the paper's XML (<tool>, <result>) or Qwen/Hermes <tool_call> as " +
           "the OpenAI-compatible gateway renders them, for agents of one's own (xml | hermes); default xml",
       ),
+    trainingPhrasings: z
+      .enum(['template', 'varied'])
+      .default('template')
+      .describe(
+        'wording of the training questions: each kind in its one template wording, or varied over four ' +
+          'wordings per kind (none of them a held-out phrasing) (template | varied); default template',
+      ),
     model: modelSchema.prefault({}),
     warmStart: warmStartSchema.prefault({}),
   })

@@ -26,6 +26,7 @@ export const searchQaTaskDefinition: TaskDefinition<QuestionRow> = {
       maxToolCalls: section.maxToolCalls,
       systemPrompt: section.systemPrompt,
       format: section.format,
+      trainingPhrasings: section.trainingPhrasings,
       onProgress: (message) => log(`[data] ${message}`),
     });
   },

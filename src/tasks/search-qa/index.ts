@@ -42,6 +42,10 @@ export {
 } from './warm-start.js';
 export { buildSearchQaData, type SearchQaManifest, type BuildSearchQaDataOptions } from './build-data.js';
 export { loadSearchQaDataset } from './dataset.js';
+export { findLeaks, type Leak, type TrainingSide, type EvaluationSide } from './leak-check.js';
+export { HELD_OUT_KIND_TEMPLATES, HELD_OUT_KIND_FAMILIES } from './questions/held-out-kinds.js';
+export { HELD_OUT_PHRASINGS } from './questions/held-out-phrasings.js';
+export { TRAINING_PHRASINGS } from './questions/training-phrasings.js';
 export { defaultDataDir } from './data-files.js';
 export { openSearchIndex, type SearchIndex, type SearchHit, type SearchOptions } from './search-index.js';
 export {
@@ -55,3 +59,4 @@ export { createSearchQaRubric, goldSearchAnswerReward, type SearchQaRubricOption
 export { readTriviaQa } from './loaders/triviaqa.js';
 export { importKiltWikipedia } from './loaders/kilt-wikipedia.js';
 export type { QuestionRow, CorpusDocument, Tier, Split } from './types.js';
+export { EVALUATION_SETS } from './types.js';

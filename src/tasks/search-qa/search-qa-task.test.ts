@@ -81,3 +81,28 @@ describe('openSearchQaTask', () => {
     }
   });
 });
+
+describe('openSearchQaTask on data of an older format', () => {
+  it('rebuilds generated data whose manifest names an older format, so the held-out sets appear', async () => {
+    const old = mkdtempSync(path.join(tmpdir(), 'search-qa-old-'));
+    try {
+      writeFileSync(path.join(old, DATA_FILES.corpus), toJsonLines(CORPUS));
+      writeFileSync(path.join(old, DATA_FILES.questions), toJsonLines(ROWS));
+      writeFileSync(path.join(old, DATA_FILES.manifest), JSON.stringify({ format: 'turnwise-search-qa/1', tier: 'S' }));
+      await expect(openSearchQaTask({ tier: 'S', dir: old, buildIfMissing: false })).rejects.toThrow(
+        /holds data of format "turnwise-search-qa\/1", expected turnwise-search-qa\/2; run `turnwise data build/,
+      );
+      const lines: string[] = [];
+      const task = await openSearchQaTask({ tier: 'S', dir: old, onProgress: (line) => lines.push(line) });
+      try {
+        expect(lines[0]).toMatch(/^building search-QA data tier S in .* \(it holds data of format/);
+        expect(task.rows('heldout-kinds').length).toBe(40);
+        expect(task.rows('heldout-phrasings').length).toBe(40);
+      } finally {
+        task.close();
+      }
+    } finally {
+      rmSync(old, { recursive: true, force: true });
+    }
+  });
+});

@@ -6,16 +6,17 @@
  * is added with weight 0: reported, never rewarded. The system prompt is the paper's by default;
  * `short` states the same instructions compactly, for small models whose context is precious.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { EnvFactory } from '../../env/env.js';
 import { ToolEnv } from '../../env/tool-env.js';
 import { DataError } from '../../errors.js';
 import { Rubric } from '../../rewards/rubric.js';
 import type { TrainingTask } from '../../train/task.js';
-import { buildSearchQaData } from './build-data.js';
+import { buildSearchQaData, DATA_FORMAT } from './build-data.js';
 import { DATA_FILES, defaultDataDir } from './data-files.js';
 import { loadSearchQaDataset } from './dataset.js';
+import { withTrainingWording } from './questions/training-phrasings.js';
 import { openSearchIndex, type SearchIndex } from './search-index.js';
 import { createSearchQaRubric, type SearchQaRubricOptions } from './task-rubric.js';
 import type { QuestionRow, Split, Tier } from './types.js';
@@ -43,6 +44,8 @@ export interface SearchQaTaskOptions {
   maxToolCalls?: number;
   /** `paper` (default) or `short` (XML format only; the Hermes format has its own prompt). */
   systemPrompt?: 'paper' | 'short';
+  /** `template` (default) or `varied`: training questions in several wordings per kind (training-phrasings.ts). */
+  trainingPhrasings?: 'template' | 'varied';
   /** `xml` (default: the paper's format) or `hermes` (`<tool_call>`, as the gateway renders tools: hermes-env.ts). */
   format?: 'xml' | 'hermes';
   onProgress?: (message: string) => void;
@@ -59,16 +62,32 @@ export interface SearchQaTask extends TrainingTask<QuestionRow> {
   close(): void;
 }
 
+/**
+ * Why generated data in `dir` must be rebuilt (built by an older format, e.g. without the held-out
+ * sets), or undefined. Imported data has no manifest and is never rebuilt.
+ */
+function outdatedBuild(dir: string): string | undefined {
+  const manifestPath = path.join(dir, DATA_FILES.manifest);
+  if (!existsSync(manifestPath)) return undefined;
+  let format: unknown;
+  try {
+    format = (JSON.parse(readFileSync(manifestPath, 'utf8')) as { format?: unknown }).format;
+  } catch {
+    return `has an unreadable ${DATA_FILES.manifest}`;
+  }
+  return format === DATA_FORMAT ? undefined : `holds data of format ${JSON.stringify(format)}, expected ${DATA_FORMAT}`;
+}
+
 /** Opens (and if needed builds) the data, index, tool, environment and rubric of the search-QA task. */
 export async function openSearchQaTask(options: SearchQaTaskOptions = {}): Promise<SearchQaTask> {
   const tier = options.tier ?? 'M';
   const dir = path.resolve(options.dir !== undefined && options.dir !== '' ? options.dir : defaultDataDir(tier));
-  if (!existsSync(path.join(dir, DATA_FILES.questions))) {
+  const outdated = outdatedBuild(dir);
+  if (!existsSync(path.join(dir, DATA_FILES.questions)) || outdated !== undefined) {
+    const why = outdated ?? `has no ${DATA_FILES.questions}`;
     if (options.buildIfMissing === false)
-      throw new DataError(
-        `search-qa: ${dir} has no ${DATA_FILES.questions}; run \`turnwise data build --tier ${tier}\``,
-      );
-    options.onProgress?.(`building search-QA data tier ${tier} in ${dir}`);
+      throw new DataError(`search-qa: ${dir} ${why}; run \`turnwise data build --tier ${tier} --overwrite\``);
+    options.onProgress?.(`building search-QA data tier ${tier} in ${dir} (it ${why})`);
     buildSearchQaData({ tier, dir, onProgress: options.onProgress });
   }
   const index = await openSearchIndex(dir, { onProgress: options.onProgress });
@@ -83,9 +102,10 @@ export async function openSearchQaTask(options: SearchQaTaskOptions = {}): Promi
     functions.push({ ...normalized, weight: 0, score: normalized.score.bind(normalized) });
   }
   const splits = new Map<string, QuestionRow[]>();
+  const varied = options.trainingPhrasings === 'varied';
   for (const row of loadSearchQaDataset(dir, 'all')) {
     const list = splits.get(row.split) ?? [];
-    list.push(row);
+    list.push(varied && row.split === 'train' ? withTrainingWording(row) : row);
     splits.set(row.split, list);
   }
   return {

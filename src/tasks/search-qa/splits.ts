@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { matchKey } from './text-match.js';
-import type { Split } from './types.js';
+import type { EntitySplit } from './types.js';
 
 /** Families whose questions appear only in the test split (template held out). */
 export const HELD_OUT_FAMILIES: ReadonlySet<string> = new Set([
@@ -22,7 +22,7 @@ export function entityBucket(entity: string): number {
 }
 
 /** The split of an entity: countries 70/10/20, all other entities 80/10/10. */
-export function splitOfEntity(entity: string, isCountry: boolean): Split {
+export function splitOfEntity(entity: string, isCountry: boolean): EntitySplit {
   const bucket = entityBucket(entity);
   const trainBuckets = isCountry ? 7 : 8;
   if (bucket < trainBuckets) return 'train';

@@ -3,14 +3,27 @@
  * splits and question families. Rows are validated with zod when they are read back from disk.
  */
 import { z } from 'zod';
+import { HELD_OUT_SPLITS } from '../../train/eval-result.js';
 
 /** A corpus size: S for tests and CI (about 2k documents), M for training (about 85k documents). */
 export type Tier = 'S' | 'M';
 
 /** The three entity-disjoint splits. */
-export const SPLITS = ['train', 'dev', 'test'] as const;
+export const ENTITY_SPLITS = ['train', 'dev', 'test'] as const;
 
-/** One of the dataset splits. */
+/** One of the entity-disjoint splits. */
+export type EntitySplit = (typeof ENTITY_SPLITS)[number];
+
+/**
+ * The evaluation-only sets, made from test-split entities: question kinds no training template
+ * asks (`heldout-kinds`) and the trained kinds in wordings no training template uses (`heldout-phrasings`).
+ */
+export const EVALUATION_SETS = HELD_OUT_SPLITS;
+
+/** Every split a question row may name: the entity splits, then the evaluation sets. */
+export const SPLITS = [...ENTITY_SPLITS, ...EVALUATION_SETS] as const;
+
+/** One of the dataset splits (an entity split or an evaluation set). */
 export type Split = (typeof SPLITS)[number];
 
 /** One corpus document as stored in `corpus.jsonl`. */

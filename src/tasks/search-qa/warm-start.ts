@@ -108,6 +108,8 @@ export function warmStartKey(config: TrainConfig): string {
   const split = config.data.trainSplit !== 'train' ? { trainSplit: config.data.trainSplit } : {};
   // Likewise the message format: keys of the paper's XML stay as they were.
   const format = section.format !== 'xml' ? { format: section.format } : {};
+  // And the training questions' wording (the demonstrations are made from them).
+  const phrasings = section.trainingPhrasings !== 'template' ? { trainingPhrasings: section.trainingPhrasings } : {};
   // `task` is the environment as the key has always named it (keys
   // made before the task had its own config section still match).
   const task = {
@@ -125,6 +127,7 @@ export function warmStartKey(config: TrainConfig): string {
     budget: config.rl.maxCompletionTokens,
     ...split,
     ...format,
+    ...phrasings,
   });
 }
 
@@ -391,20 +394,18 @@ function publish(building: string, root: string, key: string, force: boolean, lo
   }
 }
 
-/** Builds a base into `root` (tokenizer, pretraining, SFT) and writes its summary last. */
-async function buildBase(
+/**
+ * What a warm start learns from, drawn from `random` exactly as the build draws it: the scripted
+ * demonstrations (rows of the training split only) and the corpus texts of the tokenizer and
+ * pretraining. The leak check (leak-check.test.ts) reads it to keep evaluation questions out.
+ */
+export function warmStartMaterial(
   config: TrainConfig,
   task: SearchQaTask,
-  key: string,
-  root: string,
-  log: (message: string) => void,
-): Promise<WarmStartSummary> {
-  const started = performance.now();
+  random: Random,
+): { demos: Demonstration[]; corpus: string[] } {
   const section = searchQaConfigOf(config);
   const settings = section.warmStart;
-  const random = new Random(settings.seed);
-
-  // Demonstrations first: their text also trains the tokenizer.
   const trainRows = random.shuffle([...task.rows(config.data.trainSplit)]);
   const demoRows = trainRows.slice(0, Math.min(trainRows.length, settings.demonstrations));
   const guessPool = new Map<string, string[]>();
@@ -419,12 +420,29 @@ async function buildBase(
       format: section.format,
     }),
   );
+  return { demos, corpus: corpusTexts(task.dir, settings.corpusCharacters) };
+}
+
+/** Builds a base into `root` (tokenizer, pretraining, SFT) and writes its summary last. */
+async function buildBase(
+  config: TrainConfig,
+  task: SearchQaTask,
+  key: string,
+  root: string,
+  log: (message: string) => void,
+): Promise<WarmStartSummary> {
+  const started = performance.now();
+  const section = searchQaConfigOf(config);
+  const settings = section.warmStart;
+  const random = new Random(settings.seed);
+
+  // Demonstrations first: their text also trains the tokenizer.
+  const { demos, corpus } = warmStartMaterial(config, task, random);
   const kinds: Record<string, number> = {};
   for (const demo of demos) kinds[demo.kind] = (kinds[demo.kind] ?? 0) + 1;
 
   // 1. Tokenizer.
   const tokenizerStart = performance.now();
-  const corpus = corpusTexts(task.dir, settings.corpusCharacters);
   const prompt = (await task.createEnv().reset(demos[0]!.row)).map((message) => message.content);
   const taskTexts = demos.flatMap((demo) => [demo.row.question, ...demo.replies]);
   const trained = trainBpe([...corpus, ...taskTexts, ...prompt], {

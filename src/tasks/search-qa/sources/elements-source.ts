@@ -18,6 +18,8 @@ export interface ElementRecord {
   discoveredBy?: string;
   namedBy?: string;
   category?: string;
+  /** Row of the periodic table. */
+  period?: number;
   summary: string;
   /** Wikipedia article the summary is taken from. */
   sourceUrl?: string;
@@ -56,6 +58,7 @@ export function readElements(): { documents: CorpusDocument[]; elements: Element
         discoveredBy: text(item.discovered_by),
         namedBy: text(item.named_by),
         category: text(item.category),
+        period: typeof item.period === 'number' ? item.period : undefined,
         summary: text(item.summary) ?? '',
         sourceUrl: text(item.source),
       },

@@ -25,6 +25,13 @@ export interface FactbookProfile {
   longName?: string;
   nationalHoliday?: string;
   flagDescription?: string;
+  /** Facts that only the held-out question kinds ask (held-out-kinds.ts). */
+  lowestPoint?: string;
+  independence?: string;
+  nationalityAdjective?: string;
+  /** The telephone system's international line ("country code - 213; landing point ..."). */
+  telephoneInternational?: string;
+  nationalSymbols?: string;
   /** Document id of each section, by section name. */
   sectionDocIds: Record<string, string>;
 }
@@ -118,6 +125,11 @@ function readProfile(code: string, region: string, data: Record<string, Factbook
     longName: longForm,
     nationalHoliday: field('Government', 'National holiday'),
     flagDescription: field('Government', 'Flag description'),
+    lowestPoint: field('Geography', 'Elevation extremes', 'lowest point'),
+    independence: field('Government', 'Independence'),
+    nationalityAdjective: field('People and Society', 'Nationality', 'adjective'),
+    telephoneInternational: field('Communications', 'Telephone system', 'international'),
+    nationalSymbols: field('Government', 'National symbol(s)'),
     sectionDocIds: {},
   };
 }

@@ -1,0 +1,90 @@
+/**
+ * Training wordings (`task.trainingPhrasings: varied`): each trained kind asked in its template's
+ * wording or one of three more, chosen by a hash of the question id, so that no kind is seen in one
+ * wording only. The pool is disjoint from the held-out phrasings (held-out-phrasings.ts), which
+ * stay evaluation-only; the leak check covers the re-worded rows.
+ */
+import { stableHash } from '../splits.js';
+import type { QuestionRow } from '../types.js';
+import { fill } from './factbook-questions.js';
+import { matchTemplate } from './template-pattern.js';
+
+const INSTANCE_WORDINGS = [
+  'Which {class} is this: {definition}?',
+  'Tell me the {class} described here: {definition}.',
+  'What is the name of the {class} described as: {definition}?',
+];
+
+/** The extra training wordings of each trained family, with the slots of the family's template. */
+export const TRAINING_PHRASINGS: Readonly<Record<string, readonly string[]>> = {
+  capital: [
+    'Which city is the capital of {country}?',
+    "{country}'s capital city is called what?",
+    'Tell me the capital of {country}.',
+  ],
+  anthem: [
+    'Which song is the national anthem of {country}?',
+    "What is the title of {country}'s national anthem?",
+    'Tell me the national anthem of {country}.',
+  ],
+  highest_point: [
+    'Which is the highest mountain or point of {country}?',
+    'What is the highest peak in {country}?',
+    'Tell me the highest point of {country}.',
+  ],
+  internet_code: [
+    "What is {country}'s internet country code?",
+    'Which internet domain belongs to {country}?',
+    'Tell me the country code top-level domain of {country}.',
+  ],
+  currency: [
+    'What is the currency of {country}?',
+    'Which currency does {country} use?',
+    'Tell me the official currency of {country}.',
+  ],
+  long_name: [
+    "What is {country}'s official name in long form?",
+    'What is the long official name of {country}?',
+    'Tell me the conventional long-form name of {country}.',
+  ],
+  national_holiday: [
+    "What is the date of {country}'s national holiday?",
+    'On which date does {country} hold its national holiday?',
+    'Tell me when the national holiday of {country} is.',
+  ],
+  capital_of: [
+    "Which country's capital is {capital}?",
+    'What country is {capital} the capital of?',
+    'Tell me the country whose capital is {capital}.',
+  ],
+  instance_person: INSTANCE_WORDINGS,
+  instance_place: INSTANCE_WORDINGS,
+  instance_other: INSTANCE_WORDINGS,
+  element_symbol: [
+    'What is the symbol of the element {element}?',
+    'Which chemical symbol does {element} have?',
+    'Tell me the chemical symbol for {element}.',
+  ],
+  element_by_number: [
+    'What is the element with atomic number {number}?',
+    'Atomic number {number} belongs to which chemical element?',
+    'Tell me the chemical element whose atomic number is {number}.',
+  ],
+  element_discoverer: [
+    'Who was the discoverer of the element {element}?',
+    'Which person discovered {element}?',
+    'Tell me who discovered {element}.',
+  ],
+};
+
+/** The row in its template's wording or one of its family's training wordings (by a hash of its id). */
+export function withTrainingWording(row: QuestionRow): QuestionRow {
+  const wordings = TRAINING_PHRASINGS[row.family];
+  const slots = wordings ? matchTemplate(row.template, row.question) : undefined;
+  if (!wordings || !slots) return row;
+  const choice = stableHash(`wording:${row.id}`) % (wordings.length + 1);
+  if (choice === wordings.length) return row;
+  const template = wordings[choice]!;
+  const question = fill(template, slots);
+  return { ...row, question: question.charAt(0).toUpperCase() + question.slice(1), template };
+}
