@@ -1,0 +1,276 @@
+/**
+ * The GGUF container (version 3, llama.cpp's model file; docs/gguf.md of ggml-org/ggml): a header
+ * (magic `GGUF`, version, tensor and metadata counts), typed metadata key/values, one info record
+ * per tensor (name, dimensions innermost first, ggml type, offset), then the tensor data, each
+ * tensor at a multiple of `general.alignment` (32) bytes. All little-endian. Tensors are written
+ * as F32 or F16 (round to nearest even, a value beyond F16's range refused naming the tensor).
+ * `writeGguf` streams the file through an atomic write; `decodeGguf` reads one back (tests, checks).
+ */
+import { DataError } from '../errors.js';
+import { writeFileAtomic } from './atomic-write.js';
+import { halfToFloat } from './safetensors.js';
+
+/** A metadata value with its GGUF type. */
+export type GgufValue =
+  | { type: 'uint32' | 'int32' | 'float32'; value: number }
+  | { type: 'bool'; value: boolean }
+  | { type: 'string'; value: string }
+  | { type: 'array'; itemType: 'string'; value: readonly string[] }
+  | { type: 'array'; itemType: 'int32' | 'float32'; value: ArrayLike<number> };
+
+/** One tensor: its shape in row-major order (outermost first, as PyTorch), its float32 data, how to store it. */
+export interface GgufTensor {
+  name: string;
+  shape: readonly number[];
+  data: Float32Array;
+  dtype: 'F32' | 'F16';
+}
+
+/** What a GGUF file holds. */
+export interface GgufContents {
+  metadata: ReadonlyMap<string, GgufValue>;
+  tensors: readonly GgufTensor[];
+}
+
+const MAGIC = 0x46554747; // "GGUF" read as a little-endian uint32
+const VERSION = 3;
+const ALIGNMENT = 32;
+const VALUE_TYPES = { uint32: 4, int32: 5, float32: 6, bool: 7, string: 8, array: 9 } as const;
+const GGML_TYPES = { F32: 0, F16: 1 } as const;
+const BYTES_PER_ELEMENT = { F32: 4, F16: 2 } as const;
+const F16_MAX = 65504;
+
+/** Little-endian bytes appended to a growing list of chunks. */
+class ByteWriter {
+  readonly chunks: Uint8Array[] = [];
+  length = 0;
+  private push(bytes: Uint8Array): void {
+    this.chunks.push(bytes);
+    this.length += bytes.length;
+  }
+  private scalar(size: number, set: (view: DataView) => void): void {
+    const bytes = new Uint8Array(size);
+    set(new DataView(bytes.buffer));
+    this.push(bytes);
+  }
+  u8(value: number): void {
+    this.push(Uint8Array.of(value));
+  }
+  u32(value: number): void {
+    this.scalar(4, (view) => view.setUint32(0, value, true));
+  }
+  i32(value: number): void {
+    this.scalar(4, (view) => view.setInt32(0, value, true));
+  }
+  f32(value: number): void {
+    this.scalar(4, (view) => view.setFloat32(0, value, true));
+  }
+  u64(value: number): void {
+    this.scalar(8, (view) => view.setBigUint64(0, BigInt(value), true));
+  }
+  string(value: string): void {
+    const bytes = Buffer.from(value, 'utf-8');
+    this.u64(bytes.length);
+    this.push(bytes);
+  }
+  zeros(count: number): void {
+    if (count > 0) this.push(new Uint8Array(count));
+  }
+  concat(): Uint8Array {
+    return Buffer.concat(this.chunks, this.length);
+  }
+}
+
+function writeValue(writer: ByteWriter, value: GgufValue): void {
+  writer.u32(VALUE_TYPES[value.type]);
+  if (value.type === 'uint32') writer.u32(value.value);
+  else if (value.type === 'int32') writer.i32(value.value);
+  else if (value.type === 'float32') writer.f32(value.value);
+  else if (value.type === 'bool') writer.u8(value.value ? 1 : 0);
+  else if (value.type === 'string') writer.string(value.value);
+  else {
+    writer.u32(VALUE_TYPES[value.itemType]);
+    writer.u64(value.value.length);
+    if (value.itemType === 'string') for (const item of value.value as readonly string[]) writer.string(item);
+    else {
+      const items = value.value as ArrayLike<number>;
+      const write = value.itemType === 'int32' ? writer.i32.bind(writer) : writer.f32.bind(writer);
+      for (let i = 0; i < items.length; i++) write(items[i]!);
+    }
+  }
+}
+
+const padding = (offset: number) => (ALIGNMENT - (offset % ALIGNMENT)) % ALIGNMENT;
+
+/** The header, metadata and tensor infos (padded to the data section), and each tensor's offset in the data. */
+function encodeHeader(contents: GgufContents): { header: Uint8Array; offsets: number[]; dataBytes: number } {
+  const writer = new ByteWriter();
+  writer.u32(MAGIC);
+  writer.u32(VERSION);
+  writer.u64(contents.tensors.length);
+  writer.u64(contents.metadata.size);
+  for (const [key, value] of contents.metadata) {
+    writer.string(key);
+    writeValue(writer, value);
+  }
+  const offsets: number[] = [];
+  let offset = 0;
+  for (const tensor of contents.tensors) {
+    const count = tensor.shape.reduce((a, b) => a * b, 1);
+    if (count !== tensor.data.length)
+      throw new DataError(
+        `GGUF tensor ${tensor.name}: shape [${tensor.shape.join(', ')}] holds ${count} values, got ${tensor.data.length}`,
+      );
+    writer.string(tensor.name);
+    writer.u32(tensor.shape.length);
+    for (let d = tensor.shape.length - 1; d >= 0; d--) writer.u64(tensor.shape[d]!); // ne[0] is the innermost
+    writer.u32(GGML_TYPES[tensor.dtype]);
+    writer.u64(offset);
+    offsets.push(offset);
+    offset += count * BYTES_PER_ELEMENT[tensor.dtype];
+    offset += padding(offset);
+  }
+  writer.zeros(padding(writer.length));
+  return { header: writer.concat(), offsets, dataBytes: offset };
+}
+
+const f32Scratch = new Float32Array(1);
+const u32Scratch = new Uint32Array(f32Scratch.buffer);
+
+/** The IEEE 754 half-precision bits of `value` (round to nearest even). */
+export function floatToHalf(value: number): number {
+  f32Scratch[0] = value;
+  const bits = u32Scratch[0]!;
+  const sign = (bits >>> 16) & 0x8000;
+  const exponent = ((bits >>> 23) & 0xff) - 127 + 15;
+  let mantissa = bits & 0x7fffff;
+  if (((bits >>> 23) & 0xff) === 0xff) return sign | 0x7c00 | (mantissa ? 0x200 : 0);
+  if (exponent >= 0x1f) return sign | 0x7c00;
+  let shift = 13;
+  let base = exponent << 10;
+  if (exponent <= 0) {
+    if (exponent < -10) return sign;
+    mantissa |= 0x800000;
+    shift = 14 - exponent;
+    base = 0;
+  }
+  let half = base + (mantissa >>> shift);
+  const rest = mantissa & ((1 << shift) - 1);
+  const halfway = 1 << (shift - 1);
+  if (rest > halfway || (rest === halfway && half & 1)) half++; // a carry into the exponent is still right
+  return sign | half;
+}
+
+/** One tensor's stored bytes. */
+function tensorBytes(tensor: GgufTensor): Uint8Array {
+  if (tensor.dtype === 'F32') {
+    const copy = new Float32Array(tensor.data); // own, aligned, little-endian on every platform Node ships for
+    return new Uint8Array(copy.buffer);
+  }
+  const halves = new Uint16Array(tensor.data.length);
+  for (let i = 0; i < halves.length; i++) {
+    const value = tensor.data[i]!;
+    if (!(Math.abs(value) <= F16_MAX))
+      throw new DataError(
+        `GGUF tensor ${tensor.name}: value ${value} at index ${i} does not fit F16 (|x| <= 65504); export as F32`,
+      );
+    halves[i] = floatToHalf(value);
+  }
+  return new Uint8Array(halves.buffer);
+}
+
+/** The whole file in memory (small models and tests; `writeGguf` streams instead). */
+export function encodeGguf(contents: GgufContents): Uint8Array {
+  const { header, dataBytes } = encodeHeader(contents);
+  const out = new Uint8Array(header.length + dataBytes);
+  out.set(header);
+  let position = header.length;
+  for (const tensor of contents.tensors) {
+    const bytes = tensorBytes(tensor);
+    out.set(bytes, position);
+    position += bytes.length + padding(bytes.length);
+  }
+  return out;
+}
+
+/** Writes a GGUF file atomically (temporary sibling, fsync, rename), one tensor in memory at a time. */
+export async function writeGguf(path: string, contents: GgufContents): Promise<number> {
+  const { header, dataBytes } = encodeHeader(contents);
+  await writeFileAtomic(path, async (file) => {
+    await file.write(header);
+    for (const tensor of contents.tensors) {
+      const bytes = tensorBytes(tensor);
+      await file.write(bytes);
+      await file.write(new Uint8Array(padding(bytes.length)));
+    }
+  });
+  return header.length + dataBytes;
+}
+
+/** A decoded GGUF file: metadata as plain values, tensors as float32 in row-major shape. */
+export interface DecodedGguf {
+  version: number;
+  metadata: Map<string, unknown>;
+  tensors: Map<string, { shape: number[]; dtype: 'F32' | 'F16'; data: Float32Array }>;
+}
+
+/** Reads a GGUF file written with F32/F16 tensors; anything else is a DataError naming what was found. */
+export function decodeGguf(bytes: Uint8Array, source = 'GGUF buffer'): DecodedGguf {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let position = 0;
+  const need = (count: number) => {
+    if (position + count > bytes.length)
+      throw new DataError(`${source}: truncated at byte ${position} (needs ${count} more, file has ${bytes.length})`);
+  };
+  const u32 = () => (need(4), (position += 4), view.getUint32(position - 4, true));
+  const u64 = () => (need(8), (position += 8), Number(view.getBigUint64(position - 8, true)));
+  const string = () => {
+    const length = u64();
+    need(length);
+    position += length;
+    return Buffer.from(bytes.buffer, bytes.byteOffset + position - length, length).toString('utf-8');
+  };
+  const value = (type: number): unknown => {
+    if (type === 4) return u32();
+    if (type === 5) return (need(4), (position += 4), view.getInt32(position - 4, true));
+    if (type === 6) return (need(4), (position += 4), view.getFloat32(position - 4, true));
+    if (type === 7) return (need(1), bytes[position++] === 1);
+    if (type === 8) return string();
+    if (type === 9) {
+      const itemType = u32();
+      return Array.from({ length: u64() }, () => value(itemType));
+    }
+    throw new DataError(`${source}: metadata value type ${type} at byte ${position} is not one this reader knows`);
+  };
+  if (u32() !== MAGIC) throw new DataError(`${source}: not a GGUF file (no GGUF magic)`);
+  const version = u32();
+  if (version !== VERSION) throw new DataError(`${source}: GGUF version ${version}, expected ${VERSION}`);
+  const tensorCount = u64();
+  const metadataCount = u64();
+  const metadata = new Map<string, unknown>();
+  for (let i = 0; i < metadataCount; i++) {
+    const key = string();
+    metadata.set(key, value(u32()));
+  }
+  const infos = Array.from({ length: tensorCount }, () => {
+    const name = string();
+    const dims = Array.from({ length: u32() }, () => u64());
+    const type = u32();
+    if (type !== GGML_TYPES.F32 && type !== GGML_TYPES.F16)
+      throw new DataError(`${source}: tensor ${name} has ggml type ${type}; this reader knows F32 (0) and F16 (1)`);
+    return { name, shape: dims.reverse(), dtype: type === 0 ? ('F32' as const) : ('F16' as const), offset: u64() };
+  });
+  const dataStart = position + padding(position);
+  const tensors: DecodedGguf['tensors'] = new Map();
+  for (const info of infos) {
+    const count = info.shape.reduce((a, b) => a * b, 1);
+    position = dataStart + info.offset;
+    need(count * BYTES_PER_ELEMENT[info.dtype]);
+    const data = new Float32Array(count);
+    for (let i = 0; i < count; i++)
+      data[i] =
+        info.dtype === 'F32' ? view.getFloat32(position + 4 * i, true) : halfToFloat(view.getUint16(position + 2 * i, true));
+    tensors.set(info.name, { shape: info.shape, dtype: info.dtype, data });
+  }
+  return { version, metadata, tensors };
+}
