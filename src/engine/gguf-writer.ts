@@ -83,19 +83,23 @@ class ByteWriter {
 
 function writeValue(writer: ByteWriter, value: GgufValue): void {
   writer.u32(VALUE_TYPES[value.type]);
-  if (value.type === 'uint32') writer.u32(value.value);
-  else if (value.type === 'int32') writer.i32(value.value);
-  else if (value.type === 'float32') writer.f32(value.value);
-  else if (value.type === 'bool') writer.u8(value.value ? 1 : 0);
-  else if (value.type === 'string') writer.string(value.value);
-  else {
-    writer.u32(VALUE_TYPES[value.itemType]);
-    writer.u64(value.value.length);
-    if (value.itemType === 'string') for (const item of value.value as readonly string[]) writer.string(item);
-    else {
-      const items = value.value as ArrayLike<number>;
-      const write = value.itemType === 'int32' ? writer.i32.bind(writer) : writer.f32.bind(writer);
-      for (let i = 0; i < items.length; i++) write(items[i]!);
+  switch (value.type) {
+    case 'uint32':
+      return writer.u32(value.value);
+    case 'int32':
+      return writer.i32(value.value);
+    case 'float32':
+      return writer.f32(value.value);
+    case 'bool':
+      return writer.u8(value.value ? 1 : 0);
+    case 'string':
+      return writer.string(value.value);
+    case 'array': {
+      writer.u32(VALUE_TYPES[value.itemType]);
+      writer.u64(value.value.length);
+      if (value.itemType === 'string') for (const item of value.value) writer.string(item);
+      else if (value.itemType === 'int32') for (let i = 0; i < value.value.length; i++) writer.i32(value.value[i]!);
+      else for (let i = 0; i < value.value.length; i++) writer.f32(value.value[i]!);
     }
   }
 }
