@@ -60,7 +60,9 @@ export const command: Command = {
       throw new ConfigError(`--format ${JSON.stringify(format)} is not a format; expected hf or gguf`);
     const dtype = values.dtype;
     if (dtype !== undefined && (format !== 'gguf' || (dtype !== 'f32' && dtype !== 'f16')))
-      throw new ConfigError(`--dtype ${JSON.stringify(dtype)} is not valid here; expected f32 or f16 with --format gguf`);
+      throw new ConfigError(
+        `--dtype ${JSON.stringify(dtype)} is not valid here; expected f32 or f16 with --format gguf`,
+      );
     const keyName = values['api-key-env'] ?? (positionals[0]!.startsWith('tinker://') ? 'TINKER_API_KEY' : undefined);
     const apiKey = keyName ? process.env[keyName]?.trim() || undefined : undefined;
     if (values['api-key-env'] !== undefined && apiKey === undefined)

@@ -8,7 +8,7 @@ import type { TensorData } from './safetensors.js';
 import { trainBpe } from './tokenizer/bpe-trainer.js';
 import { buildTokenizerConfig, buildTokenizerJson } from './tokenizer/tokenizer-files.js';
 
-const TEXT = 'the cat sat on the mat; the cat ate the rat. ' .repeat(20);
+const TEXT = 'the cat sat on the mat; the cat ate the rat. '.repeat(20);
 const trained = trainBpe([TEXT], { vocabSize: 280 });
 const tokenizer = buildTokenizerJson(trained);
 const tokenizerConfig = buildTokenizerConfig(trained);
@@ -64,7 +64,9 @@ describe('GGUF export of the engine model', () => {
     const expected = permuteForPairRope(engine, heads, D);
     for (let i = 0; i < x.length; i++) expect(llama[i]).toBeCloseTo(expected[i]!, 5);
     // Without the permutation the two conventions disagree.
-    expect(Math.max(...pairRope(x, heads, D, position, theta).map((v, i) => Math.abs(v - engine[i]!)))).toBeGreaterThan(0.1);
+    expect(Math.max(...pairRope(x, heads, D, position, theta).map((v, i) => Math.abs(v - engine[i]!)))).toBeGreaterThan(
+      0.1,
+    );
   });
 
   it('writes llama hyperparameters, permuted q/k, an untied head and F16 matrices with F32 norms', () => {
@@ -94,8 +96,12 @@ describe('GGUF export of the engine model', () => {
     const gguf = decodeGguf(encodeGguf(ggufModel({ config, tensors, tokenizer, tokenizerConfig })));
     expect(gguf.metadata.get('general.architecture')).toBe('qwen2');
     expect(gguf.tensors.has('output.weight')).toBe(false);
-    expect(gguf.tensors.get('blk.0.attn_q.weight')!.data).toEqual(tensors.get('model.layers.0.self_attn.q_proj.weight')!.data);
-    expect(gguf.tensors.get('blk.0.attn_q.bias')!.data).toEqual(tensors.get('model.layers.0.self_attn.q_proj.bias')!.data);
+    expect(gguf.tensors.get('blk.0.attn_q.weight')!.data).toEqual(
+      tensors.get('model.layers.0.self_attn.q_proj.weight')!.data,
+    );
+    expect(gguf.tensors.get('blk.0.attn_q.bias')!.data).toEqual(
+      tensors.get('model.layers.0.self_attn.q_proj.bias')!.data,
+    );
     const bare = model({ model_type: 'qwen2', attention_bias: false });
     const zeros = decodeGguf(encodeGguf(ggufModel({ ...bare, tokenizer, tokenizerConfig })));
     expect(Array.from(zeros.tensors.get('blk.1.attn_v.bias')!.data)).toEqual(new Array(8).fill(0));
@@ -123,13 +129,18 @@ describe('GGUF export of the engine model', () => {
 
   it('refuses a pre-tokenizer llama.cpp cannot reproduce, a token beyond the vocab, a tensor with no GGUF name', () => {
     const { config, tensors } = model();
-    const gpt2 = trainBpe([TEXT], { vocabSize: 280, splitPattern: " ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+" });
+    const gpt2 = trainBpe([TEXT], { vocabSize: 280, splitPattern: ' ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+' });
     expect(() => ggufModel({ config, tensors, tokenizer: buildTokenizerJson(gpt2), source: 'run/ckpt' })).toThrow(
       /run\/ckpt: the tokenizer's pre-tokenizer regex .* is not the Qwen2 pattern/,
     );
     const small = model({ vocab_size: 270 });
     expect(() => ggufModel({ ...small, tokenizer })).toThrow(/has id 27\d, outside the model's vocab_size 270/);
-    const extra = new Map(tensors).set('model.layers.0.self_attn.rotary_emb.inv_freq', { shape: [2], data: new Float32Array(2) });
-    expect(() => ggufModel({ config, tensors: extra, tokenizer })).toThrow(/rotary_emb\.inv_freq has no llama\.cpp llama counterpart/);
+    const extra = new Map(tensors).set('model.layers.0.self_attn.rotary_emb.inv_freq', {
+      shape: [2],
+      data: new Float32Array(2),
+    });
+    expect(() => ggufModel({ config, tensors: extra, tokenizer })).toThrow(
+      /rotary_emb\.inv_freq has no llama\.cpp llama counterpart/,
+    );
   });
 });

@@ -104,17 +104,25 @@ export function ggufModel(input: GgufModelInput): GgufContents {
   metadata.set(`${architecture}.rope.dimension_count`, u32(dims.D));
   metadata.set(`${architecture}.attention.layer_norm_rms_epsilon`, f32(config.rms_norm_eps));
   metadata.set(`${architecture}.vocab_size`, u32(dims.V));
-  for (const [key, value] of ggufTokenizer(input.tokenizer, input.tokenizerConfig, config, source)) metadata.set(key, value);
+  for (const [key, value] of ggufTokenizer(input.tokenizer, input.tokenizerConfig, config, source))
+    metadata.set(key, value);
 
   const tensors: GgufTensor[] = [];
   for (const [hfName, tensor] of input.tensors) {
     const name = ggufTensorName(hfName);
     if (name === undefined)
-      throw new ConfigError(`${source}: tensor ${hfName} has no llama.cpp ${architecture} counterpart; cannot export it`);
+      throw new ConfigError(
+        `${source}: tensor ${hfName} has no llama.cpp ${architecture} counterpart; cannot export it`,
+      );
     let data = tensor.data;
     if (architecture === 'llama' && /\.attn_[qk]\./.test(name))
       data = permuteForPairRope(data, name.includes('.attn_q.') ? dims.H : dims.KVH, dims.D);
-    tensors.push({ name, shape: tensor.shape, data, dtype: dtype === 'f16' && tensor.shape.length >= 2 ? 'F16' : 'F32' });
+    tensors.push({
+      name,
+      shape: tensor.shape,
+      data,
+      dtype: dtype === 'f16' && tensor.shape.length >= 2 ? 'F16' : 'F32',
+    });
   }
   if (architecture === 'qwen2' && !dims.qkvBias) {
     // llama.cpp's qwen2 graph expects q/k/v biases; zeros are the same model.
@@ -139,7 +147,9 @@ function ggufTokenizer(
   const json = objectOr(tokenizerJson);
   const model = objectOr(json.model);
   if (model.type !== 'BPE' || !isObject(model.vocab))
-    throw new ConfigError(`${source}: tokenizer.json must hold a BPE model with a vocab, got type ${String(model.type)}`);
+    throw new ConfigError(
+      `${source}: tokenizer.json must hold a BPE model with a vocab, got type ${String(model.type)}`,
+    );
   const pattern = splitPattern(json.pre_tokenizer);
   if (pattern !== QWEN2_SPLIT_PATTERN)
     throw new ConfigError(
@@ -151,7 +161,9 @@ function ggufTokenizer(
   const types = new Int32Array(V).fill(TOKEN_TYPE.normal);
   const place = (id: unknown, text: string, type: number) => {
     if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id >= V)
-      throw new ConfigError(`${source}: token ${JSON.stringify(text)} has id ${String(id)}, outside the model's vocab_size ${V}`);
+      throw new ConfigError(
+        `${source}: token ${JSON.stringify(text)} has id ${String(id)}, outside the model's vocab_size ${V}`,
+      );
     tokens[id] = text;
     types[id] = type;
   };

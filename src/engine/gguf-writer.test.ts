@@ -18,7 +18,12 @@ const contents = (): GgufContents => ({
     ['tokenizer.ggml.token_type', { type: 'array', itemType: 'int32', value: [1, 1, 3] }],
   ]),
   tensors: [
-    { name: 'token_embd.weight', shape: [3, 5], data: Float32Array.from({ length: 15 }, (_, i) => i / 7), dtype: 'F32' },
+    {
+      name: 'token_embd.weight',
+      shape: [3, 5],
+      data: Float32Array.from({ length: 15 }, (_, i) => i / 7),
+      dtype: 'F32',
+    },
     { name: 'output_norm.weight', shape: [5], data: Float32Array.of(1, -2, 0.5, 3, 1e-3), dtype: 'F16' },
   ],
 });
@@ -65,8 +70,10 @@ describe('GGUF container', () => {
     expect(floatToHalf(2 ** -26)).toBe(0x0000);
     expect(floatToHalf(1 + 2 ** -11)).toBe(0x3c00); // halfway, rounds to the even mantissa
     expect(floatToHalf(1 + 3 * 2 ** -11)).toBe(0x3c02);
-    for (const value of [0.1, -3.14159, 1e-5, 1234.5, 6e-8]) {
-      expect(Math.abs(halfToFloat(floatToHalf(value)) - value)).toBeLessThanOrEqual(Math.abs(value) * 2 ** -11 + 2 ** -25);
+    for (const value of [0.1, -3.25, 1e-5, 1234.5, 6e-8]) {
+      expect(Math.abs(halfToFloat(floatToHalf(value)) - value)).toBeLessThanOrEqual(
+        Math.abs(value) * 2 ** -11 + 2 ** -25,
+      );
     }
   });
 
@@ -74,8 +81,7 @@ describe('GGUF container', () => {
     const big = contents();
     big.tensors[1]!.data[2] = 1e6;
     expect(() => encodeGguf(big)).toThrow(/output_norm\.weight: value 1000000 at index 2 does not fit F16/);
-    const wrong = contents();
-    (wrong.tensors[0] as { shape: number[] }).shape = [4, 5];
+    const wrong = { ...contents(), tensors: [{ ...contents().tensors[0]!, shape: [4, 5] }] };
     expect(() => encodeGguf(wrong)).toThrow(/token_embd\.weight: shape \[4, 5\] holds 20 values, got 15/);
   });
 

@@ -85,15 +85,20 @@ function writeValue(writer: ByteWriter, value: GgufValue): void {
   writer.u32(VALUE_TYPES[value.type]);
   switch (value.type) {
     case 'uint32':
-      return writer.u32(value.value);
+      writer.u32(value.value);
+      break;
     case 'int32':
-      return writer.i32(value.value);
+      writer.i32(value.value);
+      break;
     case 'float32':
-      return writer.f32(value.value);
+      writer.f32(value.value);
+      break;
     case 'bool':
-      return writer.u8(value.value ? 1 : 0);
+      writer.u8(value.value ? 1 : 0);
+      break;
     case 'string':
-      return writer.string(value.value);
+      writer.string(value.value);
+      break;
     case 'array': {
       writer.u32(VALUE_TYPES[value.itemType]);
       writer.u64(value.value.length);
@@ -218,62 +223,85 @@ export interface DecodedGguf {
   tensors: Map<string, { shape: number[]; dtype: 'F32' | 'F16'; data: Float32Array }>;
 }
 
+/** Little-endian reads with a bounds check that names the file. */
+class ByteReader {
+  position = 0;
+  private readonly view: DataView;
+  constructor(
+    private readonly bytes: Uint8Array,
+    private readonly source: string,
+  ) {
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+  /** The offset of `count` bytes read from here, the position moved past them. */
+  take(count: number): number {
+    if (this.position + count > this.bytes.length)
+      throw new DataError(
+        `${this.source}: truncated at byte ${this.position} (needs ${count} more, file has ${this.bytes.length})`,
+      );
+    this.position += count;
+    return this.position - count;
+  }
+  u32(): number {
+    return this.view.getUint32(this.take(4), true);
+  }
+  u64(): number {
+    return Number(this.view.getBigUint64(this.take(8), true));
+  }
+  string(): string {
+    const length = this.u64();
+    const start = this.take(length);
+    return Buffer.from(this.bytes.buffer, this.bytes.byteOffset + start, length).toString('utf-8');
+  }
+  value(type: number): unknown {
+    if (type === VALUE_TYPES.uint32) return this.u32();
+    if (type === VALUE_TYPES.int32) return this.view.getInt32(this.take(4), true);
+    if (type === VALUE_TYPES.float32) return this.view.getFloat32(this.take(4), true);
+    if (type === VALUE_TYPES.bool) return this.bytes[this.take(1)] === 1;
+    if (type === VALUE_TYPES.string) return this.string();
+    if (type === VALUE_TYPES.array) {
+      const itemType = this.u32();
+      return Array.from({ length: this.u64() }, () => this.value(itemType));
+    }
+    throw new DataError(
+      `${this.source}: metadata value type ${type} at byte ${this.position} is not one this reader knows`,
+    );
+  }
+  float(offset: number, dtype: 'F32' | 'F16'): number {
+    return dtype === 'F32' ? this.view.getFloat32(offset, true) : halfToFloat(this.view.getUint16(offset, true));
+  }
+}
+
 /** Reads a GGUF file written with F32/F16 tensors; anything else is a DataError naming what was found. */
 export function decodeGguf(bytes: Uint8Array, source = 'GGUF buffer'): DecodedGguf {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let position = 0;
-  const need = (count: number) => {
-    if (position + count > bytes.length)
-      throw new DataError(`${source}: truncated at byte ${position} (needs ${count} more, file has ${bytes.length})`);
-  };
-  const u32 = () => (need(4), (position += 4), view.getUint32(position - 4, true));
-  const u64 = () => (need(8), (position += 8), Number(view.getBigUint64(position - 8, true)));
-  const string = () => {
-    const length = u64();
-    need(length);
-    position += length;
-    return Buffer.from(bytes.buffer, bytes.byteOffset + position - length, length).toString('utf-8');
-  };
-  const value = (type: number): unknown => {
-    if (type === 4) return u32();
-    if (type === 5) return (need(4), (position += 4), view.getInt32(position - 4, true));
-    if (type === 6) return (need(4), (position += 4), view.getFloat32(position - 4, true));
-    if (type === 7) return (need(1), bytes[position++] === 1);
-    if (type === 8) return string();
-    if (type === 9) {
-      const itemType = u32();
-      return Array.from({ length: u64() }, () => value(itemType));
-    }
-    throw new DataError(`${source}: metadata value type ${type} at byte ${position} is not one this reader knows`);
-  };
-  if (u32() !== MAGIC) throw new DataError(`${source}: not a GGUF file (no GGUF magic)`);
-  const version = u32();
+  const reader = new ByteReader(bytes, source);
+  if (reader.u32() !== MAGIC) throw new DataError(`${source}: not a GGUF file (no GGUF magic)`);
+  const version = reader.u32();
   if (version !== VERSION) throw new DataError(`${source}: GGUF version ${version}, expected ${VERSION}`);
-  const tensorCount = u64();
-  const metadataCount = u64();
+  const tensorCount = reader.u64();
+  const metadataCount = reader.u64();
   const metadata = new Map<string, unknown>();
   for (let i = 0; i < metadataCount; i++) {
-    const key = string();
-    metadata.set(key, value(u32()));
+    const key = reader.string();
+    metadata.set(key, reader.value(reader.u32()));
   }
   const infos = Array.from({ length: tensorCount }, () => {
-    const name = string();
-    const dims = Array.from({ length: u32() }, () => u64());
-    const type = u32();
+    const name = reader.string();
+    const dims = Array.from({ length: reader.u32() }, () => reader.u64());
+    const type = reader.u32();
     if (type !== GGML_TYPES.F32 && type !== GGML_TYPES.F16)
       throw new DataError(`${source}: tensor ${name} has ggml type ${type}; this reader knows F32 (0) and F16 (1)`);
-    return { name, shape: dims.reverse(), dtype: type === 0 ? ('F32' as const) : ('F16' as const), offset: u64() };
+    const dtype = type === GGML_TYPES.F32 ? ('F32' as const) : ('F16' as const);
+    return { name, shape: dims.reverse(), dtype, offset: reader.u64() };
   });
-  const dataStart = position + padding(position);
+  const dataStart = reader.position + padding(reader.position);
   const tensors: DecodedGguf['tensors'] = new Map();
   for (const info of infos) {
     const count = info.shape.reduce((a, b) => a * b, 1);
-    position = dataStart + info.offset;
-    need(count * BYTES_PER_ELEMENT[info.dtype]);
+    reader.position = dataStart + info.offset;
+    const start = reader.take(count * BYTES_PER_ELEMENT[info.dtype]);
     const data = new Float32Array(count);
-    for (let i = 0; i < count; i++)
-      data[i] =
-        info.dtype === 'F32' ? view.getFloat32(position + 4 * i, true) : halfToFloat(view.getUint16(position + 2 * i, true));
+    for (let i = 0; i < count; i++) data[i] = reader.float(start + i * BYTES_PER_ELEMENT[info.dtype], info.dtype);
     tensors.set(info.name, { shape: info.shape, dtype: info.dtype, data });
   }
   return { version, metadata, tensors };

@@ -202,7 +202,9 @@ describe('turnwise export --format gguf', () => {
       spy.mockRestore();
     }
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatch(/^turnwise export: ConfigError: .*token .* has id \d+, outside the model's vocab_size 24$/);
+    expect(errors[0]).toMatch(
+      /^turnwise export: ConfigError: .*token .* has id \d+, outside the model's vocab_size 24$/,
+    );
     expect(existsSync(join(root, 'x.gguf'))).toBe(false);
   });
 });
