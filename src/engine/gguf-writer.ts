@@ -128,7 +128,8 @@ function encodeHeader(contents: GgufContents): { header: Uint8Array; offsets: nu
     const count = tensor.shape.reduce((a, b) => a * b, 1);
     if (count !== tensor.data.length)
       throw new DataError(
-        `GGUF tensor ${tensor.name}: shape [${tensor.shape.join(', ')}] holds ${count} values, got ${tensor.data.length}`,
+        `GGUF tensor ${tensor.name}: shape [${tensor.shape.join(', ')}] holds ${count} values, ` +
+          `got ${tensor.data.length}`,
       );
     writer.string(tensor.name);
     writer.u32(tensor.shape.length);

@@ -170,7 +170,7 @@ describe('turnwise export --format gguf', () => {
     expect(decodeGguf(await readFile(f16.out)).tensors.get('blk.0.ffn_up.weight')!.dtype).toBe('F16');
   });
 
-  it('refuses an existing file without --overwrite, a directory in the way, an unwritable place, losing nothing', async () => {
+  it('refuses an existing file without --overwrite, a directory in the way, an unwritable place', async () => {
     const file = join(root, 'half.gguf');
     const before = await readFile(file);
     await expect(exportRun({ source: ggufRun, out: file, format: 'gguf' })).rejects.toThrow(
