@@ -35,7 +35,7 @@ const TEXTS = [
   'naïve café, Ünïcödé ß and 日本語 and emoji 🙂 too',
 ];
 
-async function exported(modelType: 'llama' | 'qwen2') {
+async function exported(modelType: 'llama' | 'qwen2', attentionBias?: boolean) {
   const config = parseModelConfig({
     model_type: modelType,
     hidden_size: 64,
@@ -46,17 +46,20 @@ async function exported(modelType: 'llama' | 'qwen2') {
     vocab_size: 704,
     max_position_embeddings: 256,
     tie_word_embeddings: modelType === 'qwen2',
+    ...(attentionBias === undefined ? {} : { attention_bias: attentionBias }),
   });
   const model = new Transformer({ config, kernels: referenceKernels, seed: 7 });
   // Larger weights than the 0.02 initialisation, so the distributions are far from uniform.
   for (let i = 0; i < model.params.length; i++) model.params[i]! *= 5;
+  for (const t of model.layout.tensors.filter((tensor) => tensor.name.endsWith('.bias')))
+    for (let i = 0; i < t.size; i++) model.params[t.offset + i] = 0.5 * Math.sin(t.offset + i);
   const tensors = new Map<string, TensorData>(
     model.layout.tensors.map((t) => [
       t.name,
       { shape: t.shape, data: model.params.subarray(t.offset, t.offset + t.size) as Float32Array },
     ]),
   );
-  const path = join(dir, `${modelType}.gguf`);
+  const path = join(dir, `${modelType}-${attentionBias}.gguf`);
   await writeGguf(path, ggufModel({ config, tensors, tokenizer: tokenizerJson, tokenizerConfig }));
   return { model, path };
 }
@@ -64,9 +67,15 @@ async function exported(modelType: 'llama' | 'qwen2') {
 describe.runIf(!('reason' in loaded))('the exported GGUF in llama.cpp (node-llama-cpp 3.21.1)', () => {
   const llama = 'llama' in loaded ? loaded.llama : undefined;
 
-  for (const modelType of ['llama', 'qwen2'] as const) {
-    it(`${modelType}: tokenizes as we do and gives the engine's log-probabilities`, async () => {
-      const { model, path } = await exported(modelType);
+  const variants = [
+    ['llama', undefined, 'llama'],
+    ['qwen2', undefined, 'qwen2'],
+    ['llama', true, 'llama with q/k/v biases (permuted too)'],
+    ['qwen2', false, 'qwen2 without biases (zeros written)'],
+  ] as const;
+  for (const [modelType, attentionBias, label] of variants) {
+    it(`${label}: tokenizes as we do and gives the engine's log-probabilities`, async () => {
+      const { model, path } = await exported(modelType, attentionBias);
       const gguf = await llama!.loadModel({ modelPath: path });
       try {
         for (const text of TEXTS) expect([...gguf.tokenize(text, true)], text).toEqual(tokenizer.encode(text));
@@ -80,7 +89,7 @@ describe.runIf(!('reason' in loaded))('the exported GGUF in llama.cpp (node-llam
           worst = Math.max(worst, difference);
         }
         console.log(
-          `${modelType}: max |logprob engine - llama.cpp| over ${TEXTS.length} prompts = ${worst.toExponential(2)}`,
+          `${label}: max |logprob engine - llama.cpp| over ${TEXTS.length} prompts = ${worst.toExponential(2)}`,
         );
         expect(worst).toBeLessThan(1e-3);
       } finally {
