@@ -185,7 +185,10 @@ async function llamaWorker(
       const value = target[property];
       if (typeof value !== 'function') return value;
       if (property === 'initBatch')
-        return (size: number) => (batchSizes.push(size), (value as (n: number) => unknown).call(target, size));
+        return (size: number) => {
+          batchSizes.push(size);
+          return (value as (n: number) => unknown).call(target, size);
+        };
       if (property === 'decodeBatch')
         return async () => {
           const start = performance.now();
@@ -266,7 +269,7 @@ const load = () =>
   loadavg()
     .map((x) => x.toFixed(2))
     .join(' ');
-const kilo = (value: number) => `${(value / 1000).toFixed(1)}k`;
+const kilo = (value: number) => (value >= 1000 ? `${(value / 1000).toFixed(1)}k` : value.toFixed(0));
 
 async function main(): Promise<void> {
   const threadCounts = (argument('threads') ?? '2,1').split(',').map(Number);
@@ -297,7 +300,8 @@ async function main(): Promise<void> {
   console.log(
     `sampling ${SEQUENCES} sequences x ${NEW_TOKENS} new tokens, temperature 1, no top-k/top-p/min-p, ` +
       `on ${threadCounts.join(' and ')} thread(s) each side, one process each; ` +
-      `llama.cpp KV cache ${kv.toUpperCase()}, flash attention ${flash}, a ${argument('budget') ?? 120} s budget a round`,
+      `llama.cpp KV cache ${kv.toUpperCase()}, flash attention ${flash}, ` +
+      `a ${argument('budget') ?? 120} s budget a round`,
   );
   const directory = mkdtempSync(join(tmpdir(), 'turnwise-bench-llama-'));
   const rows: string[][] = [];
