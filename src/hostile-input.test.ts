@@ -453,6 +453,9 @@ describe('hostile input: turnwise export', () => {
       [['export', 'tinker://run/sampler_weights/x', '--out', out], /needs the service URL \(--base-url URL\)/],
       [['export', 'tinker://run/other/x', '--out', out, '--base-url', 'http://127.0.0.1:9'], /not a Tinker checkpoint/],
       [['export', dir, '--out', out, '--base'], /^turnwise export: Option '--base <value>' argument missing/],
+      [['export', dir, '--out', out, '--format', 'onnx'], /--format "onnx" is not a format; expected hf or gguf/],
+      [['export', dir, '--out', out, '--dtype', 'f16'], /--dtype "f16" is not valid here; expected f32 or f16 with/],
+      [['export', dir, '--out', out, '--format', 'gguf', '--dtype', 'q4'], /--dtype "q4" is not valid here/],
     ];
     for (const [argv, message] of cases) {
       const run = await runCaptured(argv);

@@ -8,10 +8,13 @@ import type { LocalBackend } from '../backends/local.js';
 import { downloadCheckpointArchive } from '../backends/tinker/archive-download.js';
 import { main } from '../cli/main.js';
 import { readCheckpoint } from '../engine/checkpoint.js';
+import { decodeGguf } from '../engine/gguf-writer.js';
 import { referenceKernels } from '../engine/kernels/reference/index.js';
 import { ADAPTER_FILES, decodePeftAdapter } from '../engine/lora/peft-files.js';
 import { saveModelCheckpoint } from '../engine/model-state.js';
 import { readTar } from '../engine/tar-archive.js';
+import { trainBpe } from '../engine/tokenizer/bpe-trainer.js';
+import { tokenizerFiles } from '../engine/tokenizer/tokenizer-files.js';
 import { CheckpointError, ConfigError } from '../errors.js';
 import { Random } from '../random.js';
 import type { ChatRenderer } from '../rollout/chat-renderer.js';
@@ -136,6 +139,73 @@ describe('turnwise export of a local-engine run', () => {
     expect(errors[0]).toMatch(/^turnwise export: CheckpointError: --out .* already exists/);
     expect(errors[1]).toMatch(/needs --out DIR/);
     expect(errors.every((line) => !line.includes('\n'))).toBe(true);
+  });
+});
+
+describe('turnwise export --format gguf', () => {
+  const bpe = trainBpe(['the cat sat on the mat; the cat ate the rat. '.repeat(20)], { vocabSize: 280 });
+  const ggufRun = join(root, 'gguf-run');
+
+  it('writes the run as one GGUF file holding its weights under llama.cpp names and its tokenizer', async () => {
+    const chat = { tokenizer, renderer, checkpointFiles: tokenizerFiles(bpe) };
+    const modelConfig = { ...MODEL_CONFIG, model_type: 'llama' as const, vocab_size: 288, tie_word_embeddings: true };
+    const backend = await createLocalBackend({
+      modelConfig,
+      seed: 5,
+      ...chat,
+      kernels: referenceKernels,
+      checkpointDirectory: join(ggufRun, 'checkpoints'),
+    });
+    await saveCheckpoint(ggufRun, backend, { ...STATE, step: 1 });
+    const out = join(root, 'gguf-out');
+    const result = await exportRun({ source: ggufRun, out, format: 'gguf' });
+    expect(result).toMatchObject({ kind: 'local', format: 'gguf', out: join(out, 'model.gguf'), tensors: 20 });
+    const gguf = decodeGguf(await readFile(result.out));
+    expect(gguf.metadata.get('general.architecture')).toBe('llama');
+    expect((gguf.metadata.get('tokenizer.ggml.tokens') as string[]).slice(0, 3)).toEqual(bpe.vocab.slice(0, 3));
+    const embedding = backend.model.weights.embedding;
+    expect(gguf.tensors.get('token_embd.weight')!.data).toEqual(embedding.subarray(0, 288 * 16));
+    expect(gguf.tensors.has('output.weight')).toBe(false);
+    const f16 = await exportRun({ source: ggufRun, out: join(root, 'half.gguf'), format: 'gguf', dtype: 'f16' });
+    expect(decodeGguf(await readFile(f16.out)).tensors.get('blk.0.ffn_up.weight')!.dtype).toBe('F16');
+  });
+
+  it('refuses an existing file without --overwrite, a directory in the way, an unwritable place', async () => {
+    const file = join(root, 'half.gguf');
+    const before = await readFile(file);
+    await expect(exportRun({ source: ggufRun, out: file, format: 'gguf' })).rejects.toThrow(
+      /half\.gguf already exists; refusing to replace it \(pass --overwrite/,
+    );
+    expect((await readFile(file)).equals(before)).toBe(true);
+    await expect(exportRun({ source: ggufRun, out: file, format: 'gguf', overwrite: true })).resolves.toMatchObject({
+      format: 'gguf',
+    });
+    expect((await readFile(file)).length).toBeGreaterThan(before.length); // f32 now
+    await mkdir(join(root, 'dir.gguf'));
+    await expect(
+      exportRun({ source: ggufRun, out: join(root, 'dir.gguf'), format: 'gguf', overwrite: true }),
+    ).rejects.toThrow(/dir\.gguf is a directory; a GGUF export replaces only a file/);
+    await expect(exportRun({ source: ggufRun, out: join(file, 'x.gguf'), format: 'gguf' })).rejects.toThrow(
+      /^cannot write .*half\.gguf\/x\.gguf: /,
+    );
+    expect((await readFile(file)).length).toBeGreaterThan(before.length);
+  });
+
+  it('refuses a run whose tokenizer does not fit the model, in one line on the command line', async () => {
+    const errors: string[] = [];
+    const spy = vi.spyOn(console, 'error').mockImplementation((line: string) => void errors.push(line));
+    try {
+      // local-run's tokenizer (280 BPE ids, added tokens at Qwen2's 151643..) sits beside a 24-token model.
+      const argv = ['export', join(root, 'local-run'), '--out', join(root, 'x.gguf'), '--format', 'gguf'];
+      expect(await main(argv)).toBe(2);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(
+      /^turnwise export: ConfigError: .*token .* has id \d+, outside the model's vocab_size 24$/,
+    );
+    expect(existsSync(join(root, 'x.gguf'))).toBe(false);
   });
 });
 

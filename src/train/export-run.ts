@@ -4,14 +4,17 @@
  * are written without the optimiser and trainer state. A Tinker-service run's checkpoint (or any
  * `tinker://` path) is fetched as the archive the service offers for its sampler weights; a PEFT
  * adapter in it is merged into a local copy of the base (`base`, HF layout) as W + (alpha/r) B A,
- * full weights are taken as they are. The output directory is never replaced unless `overwrite`,
- * and then only once the new one is complete.
+ * full weights are taken as they are. With `format: 'gguf'` the same weights and tokenizer go into
+ * one llama.cpp GGUF file instead (`engine/gguf-export.ts`). The output is never replaced unless
+ * `overwrite`, and then only once the new one is complete.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { backendConfigSchema, tinkerApiKey } from '../backends/backend-config.js';
 import { downloadCheckpointArchive } from '../backends/tinker/archive-download.js';
 import { CHECKPOINT_FILES, readCheckpoint, validateTensorShapes } from '../engine/checkpoint.js';
+import { ggufModel } from '../engine/gguf-export.js';
+import { writeGguf } from '../engine/gguf-writer.js';
 import { hfSideFiles, writeHfDirectory } from '../engine/hf-directory.js';
 import { loadKernels } from '../engine/kernels/index.js';
 import type { Kernels } from '../engine/kernels/kernels.js';
@@ -19,18 +22,22 @@ import { mergeLoraAdapter } from '../engine/lora/lora-merge.js';
 import { ADAPTER_FILES, decodePeftAdapter } from '../engine/lora/peft-files.js';
 import { configToJson, parseModelConfig } from '../engine/model-config.js';
 import { parameterShapes } from '../engine/parameters.js';
-import { decodeSafetensors } from '../engine/safetensors.js';
+import { decodeSafetensors, type TensorData } from '../engine/safetensors.js';
 import { readTar } from '../engine/tar-archive.js';
 import { loadTokenizer } from '../engine/tokenizer/hf-tokenizer.js';
-import { CheckpointError, ConfigError, errorMessage } from '../errors.js';
+import { CheckpointError, ConfigError, errorMessage, TurnwiseError } from '../errors.js';
 import { latestCheckpoint, readTrainerState } from './run-state.js';
 
 /** Options of `exportRun`. */
 export interface ExportRunOptions {
   /** A run directory, or a `tinker://<run>/sampler_weights/<name>` path (then `baseUrl` is needed). */
   source: string;
-  /** The HF directory to write. */
+  /** The HF directory to write; for GGUF a `.gguf` file, or a directory to hold `model.gguf`. */
   out: string;
+  /** `hf` (default): a Hugging Face directory; `gguf`: one llama.cpp GGUF v3 file. */
+  format?: 'hf' | 'gguf';
+  /** GGUF only: matrices as `f32` (default) or `f16`. */
+  dtype?: 'f32' | 'f16';
   /** A local copy of the base model (HF layout), to merge a LoRA adapter into. */
   base?: string;
   /** Replace `out` if it exists (only once the export is complete). */
@@ -51,17 +58,29 @@ export interface ExportResult {
   kind: 'local' | 'merged' | 'full';
   /** Where the weights came from: a checkpoint directory or a `tinker://` path. */
   from: string;
+  /** The directory (HF) or file (GGUF) written. */
   out: string;
+  format: 'hf' | 'gguf';
   tensors: number;
   /** Adapted weights, for a merge. */
   merged?: number;
 }
 
-/** Exports a run's latest checkpoint (or a service checkpoint) as an HF directory. */
+/** A model on its way out: HF config fields, weights, side files (tokenizer, ...). */
+interface ExportedModel {
+  config: Record<string, unknown>;
+  tensors: ReadonlyMap<string, TensorData>;
+  files: Record<string, string | Uint8Array>;
+  eosTokenId?: number;
+}
+
+/** Exports a run's latest checkpoint (or a service checkpoint) as an HF directory or a GGUF file. */
 export async function exportRun(options: ExportRunOptions): Promise<ExportResult> {
-  const out = resolve(options.out);
+  const out = exportTarget(options);
   if (existsSync(out) && !options.overwrite)
     throw new CheckpointError(`--out ${out} already exists; refusing to replace it (pass --overwrite to replace it)`);
+  if (options.format === 'gguf' && existsSync(out) && statSync(out).isDirectory())
+    throw new CheckpointError(`--out ${out} is a directory; a GGUF export replaces only a file`);
   if (options.source.startsWith('tinker://')) {
     if (!options.baseUrl) throw new ConfigError(`exporting ${options.source} needs the service URL (--base-url URL)`);
     return exportService(options, options.source, options.baseUrl, options.apiKey, out);
@@ -73,7 +92,7 @@ export async function exportRun(options: ExportRunOptions): Promise<ExportResult
   if (statePath === undefined)
     throw new CheckpointError(`run ${run} has no checkpoint (no latest.json): it saved none yet`);
   const { backendPath } = readTrainerState(statePath);
-  if (!backendPath.startsWith('tinker://')) return exportLocal(backendPath, out);
+  if (!backendPath.startsWith('tinker://')) return exportLocal(backendPath, out, options);
   const backend = runBackend(run);
   const apiKey = options.apiKey ?? tinkerApiKey(backend, options.env);
   // A run's training checkpoint tinker://<model>/weights/<name> has sampler weights of the same name.
@@ -82,7 +101,7 @@ export async function exportRun(options: ExportRunOptions): Promise<ExportResult
 }
 
 /** An engine checkpoint: its weights (checked against its config), config and tokenizer files. */
-async function exportLocal(checkpoint: string, out: string): Promise<ExportResult> {
+async function exportLocal(checkpoint: string, out: string, options: ExportRunOptions): Promise<ExportResult> {
   if (!existsSync(checkpoint))
     throw new CheckpointError(`the run's latest checkpoint ${checkpoint} does not exist (removed or moved?)`);
   const contents = await readCheckpoint(checkpoint, { optimizer: false });
@@ -91,8 +110,9 @@ async function exportLocal(checkpoint: string, out: string): Promise<ExportResul
   validateTensorShapes(contents.tensors, expected, `${checkpoint}/${CHECKPOINT_FILES.model}`);
   const files = await hfSideFiles(checkpoint);
   const eosTokenId = files['tokenizer.json'] ? (await loadTokenizer(checkpoint)).eosTokenId : undefined;
-  await writeHfDirectory(out, { config: configToJson(config), tensors: contents.tensors, files, eosTokenId });
-  return { kind: 'local', from: checkpoint, out, tensors: contents.tensors.size };
+  const model = { config: configToJson(config), tensors: contents.tensors, files, eosTokenId };
+  const format = await writeExport(out, model, options, checkpoint);
+  return { kind: 'local', from: checkpoint, out, format, tensors: contents.tensors.size };
 }
 
 /** A service checkpoint: its archive, merged into `base` when it holds a LoRA adapter. */
@@ -135,9 +155,10 @@ async function exportService(
       source: tinkerPath,
     });
     const eosTokenId = existsSync(resolve(base, 'tokenizer.json')) ? (await loadTokenizer(base)).eosTokenId : undefined;
-    await writeHfDirectory(out, { config: contents.config, tensors, files: await hfSideFiles(base), eosTokenId });
+    const exported = { config: contents.config, tensors, files: await hfSideFiles(base), eosTokenId };
+    const format = await writeExport(out, exported, options, tinkerPath);
     const merged = [...tensors].filter(([name, tensor]) => contents.tensors.get(name) !== tensor).length;
-    return { kind: 'merged', from: tinkerPath, out, tensors: tensors.size, merged };
+    return { kind: 'merged', from: tinkerPath, out, format, tensors: tensors.size, merged };
   }
   const config = files.get(CHECKPOINT_FILES.config);
   const weights = files.get(CHECKPOINT_FILES.model);
@@ -149,8 +170,56 @@ async function exportService(
     );
   const { tensors } = decodeSafetensors(weights, `${tinkerPath}/${CHECKPOINT_FILES.model}`);
   const side = Object.fromEntries([...files].filter(([name]) => name.startsWith('tokenizer')));
-  await writeHfDirectory(out, { config: jsonObject(config, `${tinkerPath}/config.json`), tensors, files: side });
-  return { kind: 'full', from: tinkerPath, out, tensors: tensors.size };
+  const exported = { config: jsonObject(config, `${tinkerPath}/config.json`), tensors, files: side };
+  const format = await writeExport(out, exported, options, tinkerPath);
+  return { kind: 'full', from: tinkerPath, out, format, tensors: tensors.size };
+}
+
+/** The path written: the HF directory, or the GGUF file (`--out` itself when it ends in .gguf). */
+function exportTarget(options: ExportRunOptions): string {
+  const out = resolve(options.out);
+  if (options.format !== 'gguf' || out.toLowerCase().endsWith('.gguf')) return out;
+  return join(out, 'model.gguf');
+}
+
+/** Writes the model in the requested format; a failing file system is one CheckpointError naming the path. */
+async function writeExport(
+  out: string,
+  model: ExportedModel,
+  options: ExportRunOptions,
+  source: string,
+): Promise<'hf' | 'gguf'> {
+  const format = options.format ?? 'hf';
+  const gguf = format === 'gguf' ? ggufContents(model, options, source) : undefined;
+  try {
+    if (gguf) await writeGguf(out, gguf);
+    else await writeHfDirectory(out, model);
+  } catch (error) {
+    if (error instanceof TurnwiseError) throw error;
+    throw new CheckpointError(`cannot write ${out}: ${errorMessage(error)}`);
+  }
+  return format;
+}
+
+/** The GGUF contents of an exported model; it needs the model's tokenizer.json. */
+function ggufContents(model: ExportedModel, options: ExportRunOptions, source: string) {
+  const config = parseModelConfig(model.config, `${source}/${CHECKPOINT_FILES.config}`);
+  const file = (name: string) => {
+    const bytes = model.files[name];
+    if (bytes === undefined) return undefined;
+    return jsonObject(Buffer.from(bytes), `${source}/${name}`);
+  };
+  const tokenizer = file('tokenizer.json');
+  if (tokenizer === undefined)
+    throw new CheckpointError(`${source} has no tokenizer.json; a GGUF file carries the tokenizer, so it needs one`);
+  return ggufModel({
+    config,
+    tensors: model.tensors,
+    tokenizer,
+    tokenizerConfig: file('tokenizer_config.json'),
+    dtype: options.dtype ?? 'f32',
+    source,
+  });
 }
 
 /** The archive's files, found at its root or under its one top-level directory. */
