@@ -97,7 +97,8 @@ function argument(name: string): string | undefined {
   return index >= 0 ? process.argv[index + 1] : undefined;
 }
 
-function cpuSeconds(usage: NodeJS.CpuUsage): number {
+/** User + system seconds of a `process.cpuUsage` difference. */
+export function cpuSeconds(usage: NodeJS.CpuUsage): number {
   return (usage.user + usage.system) / 1e6;
 }
 
@@ -147,8 +148,26 @@ export function measureTraining(model: Transformer, batch: number, length: numbe
 
 /** What the sampling workload measured. */
 export interface SamplingMeasurement {
+  /** Tokens sampled in the measured round, its wall and process CPU seconds. */
+  tokens: number;
+  seconds: number;
+  cpuSeconds: number;
   tokensPerSecond: number;
   tokensPerCpuSecond: number;
+}
+
+/** The one-token prompt of sampled sequence `i` (so another sampler can be given the same prompts). */
+export const samplePrompt = (i: number, V: number): number => (i * 7 + 1) % V;
+
+/** A tokenizer of bare ids for workloads that never read text (decode prints the ids). */
+export function idTokenizer(vocabSize: number): Tokenizer {
+  return {
+    vocabSize,
+    eosTokenId: undefined,
+    encode: () => [],
+    decode: (ids) => ids.join(' '),
+    tokenId: () => undefined,
+  };
 }
 
 /**
@@ -157,19 +176,17 @@ export interface SamplingMeasurement {
  */
 export async function measureSampling(model: Transformer): Promise<SamplingMeasurement> {
   const V = model.config.vocab_size;
-  const tokenizer: Tokenizer = {
-    vocabSize: V,
-    eosTokenId: undefined,
-    encode: () => [],
-    decode: (ids) => ids.join(' '),
-    tokenId: () => undefined,
-  };
-  const policy = new EnginePolicy({ model, tokenizer, slots: SAMPLE_SEQUENCES, maxSequenceLength: SAMPLE_TOKENS + 8 });
+  const policy = new EnginePolicy({
+    model,
+    tokenizer: idTokenizer(V),
+    slots: SAMPLE_SEQUENCES,
+    maxSequenceLength: SAMPLE_TOKENS + 8,
+  });
   const params = { temperature: 1, topK: 0, topP: 1, maxTokens: SAMPLE_TOKENS, stop: [] };
   const sampleAll = (seed: number) =>
     Promise.all(
       Array.from({ length: SAMPLE_SEQUENCES }, (_, i) =>
-        policy.sample({ tokens: [(i * 7 + 1) % V], params, seed: seed + i }),
+        policy.sample({ tokens: [samplePrompt(i, V)], params, seed: seed + i }),
       ),
     );
   // Warm-up round: a training run reuses one policy, so its KV-cache pages are already committed.
@@ -181,7 +198,13 @@ export async function measureSampling(model: Transformer): Promise<SamplingMeasu
   const sampleSeconds = (performance.now() - start) / 1000;
   const sampleCpuSeconds = cpuSeconds(process.cpuUsage(cpuStart));
   const sampled = results.reduce((sum, result) => sum + result.tokens.length, 0);
-  return { tokensPerSecond: sampled / sampleSeconds, tokensPerCpuSecond: sampled / sampleCpuSeconds };
+  return {
+    tokens: sampled,
+    seconds: sampleSeconds,
+    cpuSeconds: sampleCpuSeconds,
+    tokensPerSecond: sampled / sampleSeconds,
+    tokensPerCpuSecond: sampled / sampleCpuSeconds,
+  };
 }
 
 async function benchConfig(name: string, kernels: Kernels, steps: number): Promise<ConfigResult> {
@@ -425,7 +448,8 @@ async function main(): Promise<void> {
   );
 }
 
-function printTable(header: string[], rows: string[][]): void {
+/** Prints a Markdown table with padded columns. */
+export function printTable(header: string[], rows: string[][]): void {
   const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]) => `| ${cells.map((cell, i) => cell.padEnd(widths[i]!)).join(' | ')} |`;
   console.log(line(header));

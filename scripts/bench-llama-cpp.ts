@@ -24,7 +24,6 @@ import { createRequire } from 'node:module';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EnginePolicy } from '../src/engine/engine-policy.js';
 import { ggufModel } from '../src/engine/gguf-export.js';
 import { writeGguf } from '../src/engine/gguf-writer.js';
 import { loadKernels } from '../src/engine/kernels/index.js';
@@ -34,12 +33,17 @@ import { trainBpe } from '../src/engine/tokenizer/bpe-trainer.js';
 import { loadTokenizer } from '../src/engine/tokenizer/hf-tokenizer.js';
 import { writeTokenizerFiles } from '../src/engine/tokenizer/tokenizer-files.js';
 import { Transformer } from '../src/engine/transformer.js';
-import type { Tokenizer } from '../src/rollout/tokenizer.js';
-import { BENCH_CONFIGS } from './bench-engine.js';
+import {
+  BENCH_CONFIGS,
+  cpuSeconds as cpuUsageSeconds,
+  measureSampling,
+  printTable,
+  SAMPLE_SEQUENCES,
+  SAMPLE_TOKENS,
+  samplePrompt,
+} from './bench-engine.js';
 import { engineLogprobs, llamaCppLogprobs, loadLlamaCpp, maxLogprobDifference } from './llama-cpp.js';
 
-const SEQUENCES = 64;
-const NEW_TOKENS = 256;
 const SEED = 1;
 const VOCAB: Record<string, { vocabSize: number; specialTokens?: string[] }> = {
   S: { vocabSize: 256, specialTokens: [] },
@@ -73,9 +77,6 @@ function argument(name: string): string | undefined {
   return index >= 0 ? process.argv[index + 1] : undefined;
 }
 
-const cpu = (usage: NodeJS.CpuUsage) => (usage.user + usage.system) / 1e6;
-const promptOf = (i: number, V: number) => (i * 7 + 1) % V;
-
 /** The random model of `name` (seed 1, as bench:engine) and its tensors by HF name. */
 function benchModel(name: string, threads: number) {
   const config = parseModelConfig(BENCH_CONFIGS[name]);
@@ -104,37 +105,9 @@ function wordnetText(limit: number): string[] {
 }
 
 async function engineWorker(name: string, threads: number): Promise<SampleResult> {
-  const { model, config } = benchModel(name, threads);
-  const V = config.vocab_size;
-  const tokenizer: Tokenizer = {
-    vocabSize: V,
-    eosTokenId: undefined,
-    encode: () => [],
-    decode: (ids) => ids.join(' '),
-    tokenId: () => undefined,
-  };
-  const policy = new EnginePolicy({ model, tokenizer, slots: SEQUENCES, maxSequenceLength: NEW_TOKENS + 8 });
-  const params = { temperature: 1, topK: 0, topP: 1, maxTokens: NEW_TOKENS, stop: [] };
-  const sampleAll = (seed: number) =>
-    Promise.all(
-      Array.from({ length: SEQUENCES }, (_, i) => policy.sample({ tokens: [promptOf(i, V)], params, seed: seed + i })),
-    );
-  await sampleAll(0);
-  policy.invalidateCache();
-  const start = performance.now();
-  const cpuStart = process.cpuUsage();
-  const results = await sampleAll(100);
-  const seconds = (performance.now() - start) / 1000;
-  const tokens = results.reduce((sum, result) => sum + result.tokens.length, 0);
-  const cpuSeconds = cpu(process.cpuUsage(cpuStart));
-  return {
-    side: 'engine',
-    threads: model.kernels.threads,
-    tokens,
-    seconds,
-    tokensPerSecond: tokens / seconds,
-    cpuSeconds,
-  };
+  const { model } = benchModel(name, threads);
+  const { tokens, seconds, tokensPerSecond, cpuSeconds } = await measureSampling(model);
+  return { side: 'engine', threads: model.kernels.threads, tokens, seconds, tokensPerSecond, cpuSeconds };
 }
 
 async function llamaWorker(
@@ -166,8 +139,8 @@ async function llamaWorker(
 
   const cacheType = kv === 'f16' ? 'F16' : 'F32';
   const context = await model.createContext({
-    sequences: SEQUENCES,
-    contextSize: NEW_TOKENS + 8, // per sequence: node-llama-cpp gives each sequence its own KV stream
+    sequences: SAMPLE_SEQUENCES,
+    contextSize: SAMPLE_TOKENS + 8, // per sequence: node-llama-cpp gives each sequence its own KV stream
     batchSize: 512,
     threads,
     flashAttention: flash === 'auto' ? 'auto' : flash === 'on',
@@ -198,7 +171,7 @@ async function llamaWorker(
       return (value as (...args: unknown[]) => unknown).bind(target);
     },
   });
-  const sequences = Array.from({ length: SEQUENCES }, () => context.getSequence());
+  const sequences = Array.from({ length: SAMPLE_SEQUENCES }, () => context.getSequence());
   let deadline = Number.POSITIVE_INFINITY;
   let stopped = false;
   const sampleAll = async (seed: number) => {
@@ -206,8 +179,8 @@ async function llamaWorker(
       sequences.map(async (sequence, i) => {
         let count = 0;
         const options = { temperature: 1, topK: 0, topP: 1, minP: 0, seed: seed + i, yieldEogToken: true };
-        for await (const _token of sequence.evaluate([promptOf(i, V) as never], options)) {
-          if (++count >= NEW_TOKENS) break;
+        for await (const _token of sequence.evaluate([samplePrompt(i, V) as never], options)) {
+          if (++count >= SAMPLE_TOKENS) break;
           if (performance.now() > deadline) {
             stopped = true;
             break;
@@ -228,7 +201,7 @@ async function llamaWorker(
   const cpuStart = process.cpuUsage();
   const tokens = await sampleAll(100);
   const seconds = (performance.now() - start) / 1000;
-  const cpuSeconds = cpu(process.cpuUsage(cpuStart));
+  const cpuSeconds = cpuUsageSeconds(process.cpuUsage(cpuStart));
   const result: SampleResult = {
     side: 'llama.cpp',
     threads: context.currentThreads,
@@ -255,14 +228,6 @@ function runWorker(args: string[]): SampleResult {
     maxBuffer: 1 << 20,
   });
   return JSON.parse(output.trim().split('\n').pop()!) as SampleResult;
-}
-
-function printTable(header: string[], rows: string[][]): void {
-  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]) => `| ${cells.map((cell, i) => cell.padEnd(widths[i]!)).join(' | ')} |`;
-  console.log(line(header));
-  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
-  for (const row of rows) console.log(line(row));
 }
 
 const load = () =>
@@ -298,7 +263,7 @@ async function main(): Promise<void> {
   const configs = (argument('configs') ?? 'S,M').split(',');
   console.log(`load average at start: ${load()} (2 cores shared with other work; figures scale with it)`);
   console.log(
-    `sampling ${SEQUENCES} sequences x ${NEW_TOKENS} new tokens, temperature 1, no top-k/top-p/min-p, ` +
+    `sampling ${SAMPLE_SEQUENCES} sequences x ${SAMPLE_TOKENS} new tokens, temperature 1, no top-k/top-p/min-p, ` +
       `on ${threadCounts.join(' and ')} thread(s) each side, one process each; ` +
       `llama.cpp KV cache ${kv.toUpperCase()}, flash attention ${flash}, ` +
       `a ${argument('budget') ?? 120} s budget a round`,

@@ -32,7 +32,7 @@ import {
 import { DEMO_PRESET } from '../src/tasks/search-qa/presets.js';
 import { loadConfig } from '../src/train/config-load.js';
 import { startingPoint, trainRun } from '../src/train/pipeline.js';
-import { measureSampling, measureTraining, SAMPLE_SEQUENCES, SAMPLE_TOKENS } from './bench-engine.js';
+import { measureSampling, measureTraining, printTable, SAMPLE_SEQUENCES, SAMPLE_TOKENS } from './bench-engine.js';
 
 const SAMPLING_TARGET = 0.6;
 const TRAINING_TARGET = 0.8;
@@ -55,14 +55,6 @@ const PHASE_LABELS: Record<(typeof PHASE_NAMES)[number], string> = {
 
 function mean(values: number[]): number {
   return values.reduce((sum, value) => sum + value, 0) / Math.max(1, values.length);
-}
-
-function printTable(header: string[], rows: string[][]): void {
-  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]) => `| ${cells.map((cell, i) => cell.padEnd(widths[i]!)).join(' | ')} |`;
-  console.log(line(header));
-  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
-  for (const row of rows) console.log(line(row));
 }
 
 const load = () =>

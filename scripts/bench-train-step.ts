@@ -24,11 +24,10 @@ import { Transformer } from '../src/engine/transformer.js';
 import { AdamW } from '../src/engine/adamw.js';
 import { Random } from '../src/random.js';
 import type { ChatRenderer } from '../src/rollout/chat-renderer.js';
-import type { Tokenizer } from '../src/rollout/tokenizer.js';
 import type { AdamParams, Datum, LossSpec } from '../src/training-types.js';
 import { MODEL_PRESETS } from '../src/tasks/search-qa/config.js';
 import type { Kernels } from '../src/engine/kernels/kernels.js';
-import { BENCH_CONFIGS } from './bench-engine.js';
+import { BENCH_CONFIGS, cpuSeconds, idTokenizer } from './bench-engine.js';
 
 const DENSE_T = 256;
 const PEAK_GFLOPS = 530;
@@ -180,13 +179,7 @@ async function main(): Promise<void> {
   const config = parseModelConfig(input);
   const V = config.vocab_size;
   const model = new Transformer({ config, kernels, seed: 1 });
-  const tokenizer: Tokenizer = {
-    vocabSize: V,
-    eosTokenId: undefined,
-    encode: () => [],
-    decode: (ids) => ids.join(' '),
-    tokenId: () => undefined,
-  };
+  const tokenizer = idTokenizer(V);
   const renderer: ChatRenderer = { renderPrompt: () => [1], renderReply: () => [2], stopTokenIds: [0] };
   const backend = new LocalBackend({
     model,
@@ -238,7 +231,7 @@ async function main(): Promise<void> {
     const passEnd = performance.now();
     await backend.optimStep(ADAM);
     const total = (performance.now() - start) / 1000;
-    const cpuUsage = process.cpuUsage(cpuStart);
+    const cpu = cpuSeconds(process.cpuUsage(cpuStart));
     const pass = (passEnd - start) / 1000;
     if (step > 0) {
       rows.push({
@@ -247,7 +240,7 @@ async function main(): Promise<void> {
         loss: pass - timers.forward.seconds - timers.backward.seconds,
         optimizer: timers.optimizer.seconds,
         total,
-        cpu: (cpuUsage.user + cpuUsage.system) / 1e6,
+        cpu,
       });
       addOps(rlOps, opTimes);
     }
