@@ -1,7 +1,8 @@
 /**
  * The activation buffers of one training forward/backward over B sequences of T positions: what
  * the forward keeps for the backward, and the gradient scratch the backward reuses layer by layer.
- * Backing arrays grow to the largest N = B*T seen and are reused; every field is an exact-size view.
+ * Backing arrays grow to a quarter past the largest N = B*T seen and are reused; every field is an
+ * exact-size view.
  * A packed batch (one row of T positions holding several sequences back to back, split by
  * `offsets`) restarts its positions at 0 with each sequence.
  */
@@ -76,6 +77,12 @@ export interface Activations {
   dLogits: FloatArray;
 }
 
+/** Positions the arena's capacity is a multiple of, and its size over the batch that made it grow. */
+const GROWTH_BLOCK = 256;
+const HEADROOM = 1.25;
+
+const roundUp = (value: number, block: number): number => Math.ceil(value / block) * block;
+
 /** Grows-only storage of the activation buffers, handing out exact-size views for each (B,T). */
 export class ActivationArena {
   private capacityN = 0;
@@ -95,9 +102,12 @@ export class ActivationArena {
     if (!this.current || this.current.B !== B || this.current.T !== T) {
       const N = B * T;
       if (N > this.capacityN) {
+        // A quarter of headroom (in whole blocks of positions): a fresh buffer costs a page fault
+        // per 4 KiB on first touch, so regrowing by a few positions (packed micro-batches vary in
+        // length from step to step) made the first forward after each new maximum ~4x slower.
         this.storage.clear();
         this.current = undefined;
-        this.capacityN = N;
+        this.capacityN = roundUp(Math.ceil(N * HEADROOM), GROWTH_BLOCK);
       }
       this.current = this.build(B, T);
     }
