@@ -11,7 +11,9 @@ import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { formatGeneralisationTable } from '../report/generalisation-table.js';
+import { formatPairedTable, pairedComparisons } from '../report/paired-test.js';
 import { formatResultsTable } from '../report/results-table.js';
+import { formatTrendTable } from '../report/training-trend.js';
 import { loadRun } from '../report/run-data.js';
 import { PAPER_RESULTS, writeReport } from '../report/write-report.js';
 import { writeFileAtomicSync as writeFileAtomic } from '../engine/atomic-write.js';
@@ -153,6 +155,8 @@ export const command: Command = {
           await run.backend.close();
         }
       }
+      const runsOf = (method: string) => seeds.map((seed) => join(out, `${method}-seed${seed}`));
+      const shortName = (method: string) => LABELS[method]?.replace(/^base \+ /, '') ?? method;
       const rows = [
         {
           model: 'base',
@@ -188,7 +192,7 @@ export const command: Command = {
         models: [
           { name: 'base', results: loadRun(baseRun).evals },
           ...methods.map((method) => ({
-            name: LABELS[method]?.replace(/^base \+ /, '') ?? method,
+            name: shortName(method),
             results: seeds.flatMap((seed) => {
               const runDir = join(out, `${method}-seed${seed}`);
               return existsSync(runDir) ? loadRun(runDir).evals : [];
@@ -198,6 +202,35 @@ export const command: Command = {
         splits,
         modes,
       });
+      // MT-GRPO against each other method question by question, and how each method's behaviour moved.
+      const paired = methods.includes('mt-grpo')
+        ? formatPairedTable(
+            pairedComparisons({
+              reference: { name: shortName('mt-grpo'), runDirs: runsOf('mt-grpo') },
+              others: [
+                ...methods
+                  .filter((method) => method !== 'mt-grpo')
+                  .map((method) => ({ name: shortName(method), runDirs: runsOf(method) })),
+                { name: 'base', runDirs: [baseRun] },
+              ],
+              splits,
+              modes,
+            }),
+          )
+        : '';
+      const trend = formatTrendTable(
+        methods.map((method) => ({
+          model: shortName(method),
+          runs: runsOf(method)
+            .filter((dir) => existsSync(join(dir, 'metrics.jsonl')))
+            .map((dir) => loadRun(dir).metrics),
+        })),
+      );
+      const pairedSection = paired
+        ? `\n## Paired test over questions (exact match per question, averaged over seeds and samples; ` +
+          `two-sided sign-flip permutation test)\n\n${paired}\n`
+        : '';
+      const trendSection = `\n## Behaviour over training (mean of the first and last tenth of the steps, over seeds)\n\n${trend}\n`;
       const wall = formatDuration((performance.now() - started) / 1000);
       const command =
         `turnwise experiment paper --seeds ${seeds.join(',')} --methods ${methods.join(',')}` +
@@ -206,6 +239,7 @@ export const command: Command = {
         join(out, 'results.md'),
         `# The paper's comparison (${split} split, ${mode} decoding)\n\n${table}${seenTable}\n\n` +
           `## Held-out kinds and phrasings, greedy and sampled\n\n${generalisation}\n` +
+          `${pairedSection}${trendSection}` +
           `\nCommand: \`${command}\`; wall time of this invocation: ${wall}.\n`,
       );
       writeReport(
@@ -226,7 +260,7 @@ export const command: Command = {
         },
       );
       console.log(
-        `\n${table}${seenTable}\n\n${generalisation}\n\n` +
+        `\n${table}${seenTable}\n\n${generalisation}\n${pairedSection}${trendSection}\n` +
           `wall time ${wall}; ${join(out, 'results.md')}, ${join(out, 'report.html')}`,
       );
       return stop.shouldStop() ? 130 : 0;

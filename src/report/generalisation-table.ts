@@ -5,6 +5,7 @@
  */
 import type { EvalResult } from '../train/eval-result.js';
 import { aggregateEvals } from './run-data.js';
+import { formatMarkdownTable } from './markdown-table.js';
 
 /** One model's evaluations (any splits and modes; several seeds are averaged). */
 export interface GeneralisationModel {
@@ -47,15 +48,7 @@ export function formatGeneralisationTable(options: {
       body.push(row);
     }
   }
-  const widths = header.map((title, i) => Math.max(title.length, ...body.map((cells) => cells[i]!.length)));
-  const line = (cells: string[]) =>
-    `| ${cells.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join(' | ')} |`;
-  return [
-    `Exact match / normalised exact match per split and decoding mode:\n`,
-    line(header),
-    `|${widths.map((width, i) => (i < 2 ? '-'.repeat(width + 2) : `${'-'.repeat(width + 1)}:`)).join('|')}|`,
-    ...body.map(line),
-  ].join('\n');
+  return `Exact match / normalised exact match per split and decoding mode:\n\n${formatMarkdownTable(header, body)}`;
 }
 
 function formatCell(cell: ReturnType<typeof aggregateEvals>): string {

@@ -6,6 +6,7 @@
 import type { EvalResult } from '../train/eval-result.js';
 import { RESULT_COLUMNS, resolveComponent } from './panels.js';
 import { aggregateEvals } from './run-data.js';
+import { formatMarkdownTable } from './markdown-table.js';
 
 /** One model's evaluations (one per seed). */
 export interface ResultsTableRow {
@@ -41,12 +42,5 @@ export function formatResultsTable(rows: ResultsTableRow[]): string {
       ),
     ];
   });
-  const widths = header.map((title, i) => Math.max(title.length, ...body.map((cells) => cells[i]!.length)));
-  const line = (cells: string[]) =>
-    `| ${cells.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join(' | ')} |`;
-  return [
-    line(header),
-    `|${widths.map((width, i) => (i < 2 ? `${'-'.repeat(width + 2)}` : `${'-'.repeat(width + 1)}:`)).join('|')}|`,
-    ...body.map(line),
-  ].join('\n');
+  return formatMarkdownTable(header, body);
 }
