@@ -496,21 +496,26 @@ static void write_row_head(float *kcache, float *vcache, const float *k, const f
   memcpy(vcache + (head + (size_t)position) * (size_t)D, v + (b * KVH + h) * D, sizeof(float) * (size_t)D);
 }
 
-/* Cached attention: tasks are contiguous ranges of (row, KV head) pairs of about equal work. */
+/* Cached attention: a unit is (block of consecutive rows of one slot, KV head), the rows of a block
+ * scored together against each key tile (prefill rows read their slot's keys once per block);
+ * tasks are contiguous ranges of units of about equal work. */
 #define CACHED_MAX_TASKS 64
 #define CACHED_TASKS_PER_THREAD 4
 #define CACHED_MIN_TASK_WORK 32768 /* positions x head dims below which a task is not worth a thread */
+#define CACHED_BLOCK_ROWS 8
 
 typedef struct {
   attention_job base;
   int write; /* write each row's new key and value just before attending (no slot repeats in the call) */
+  const long *blocks; /* block b holds rows blocks[b]..blocks[b+1]-1 */
   long bounds[CACHED_MAX_TASKS + 1];
 } attention_cached_job;
 
-/* Prefetches the first two key tiles and value rows of a (row, KV head) pair: the streams of a
- * new pair start before its computation does (short rows are otherwise latency-bound). */
-static void prefetch_head(const attention_job *a, long pair) {
-  long i = pair / a->KVH, kvh = pair % a->KVH;
+/* Prefetches the first two key tiles and value rows of a unit's (slot, KV head): the streams of a
+ * new unit start before its computation does (short rows are otherwise latency-bound). */
+static void prefetch_head(const attention_cached_job *job, long unit) {
+  const attention_job *a = &job->base;
+  long i = job->blocks[unit / a->KVH], kvh = unit % a->KVH;
   size_t head = ((size_t)a->slots[i] * (size_t)a->KVH + (size_t)kvh) * (size_t)a->maxT * (size_t)a->D;
   long positions = a->positions[i] + 1;
   long tiles = (positions + KEY_TILE - 1) / KEY_TILE;
@@ -526,13 +531,14 @@ static void attention_cached_task(void *context, int task, int tasks) {
   attention_cached_job *job = context;
   const attention_job *a = &job->base;
   long end = job->bounds[task + 1];
-  for (long pair = job->bounds[task]; pair < end; pair++) {
-    long i = pair / a->KVH, kvh = pair % a->KVH;
-    size_t head = ((size_t)a->slots[i] * (size_t)a->KVH + (size_t)kvh) * (size_t)a->maxT * (size_t)a->D;
-    if (pair == job->bounds[task]) prefetch_head(a, pair);
-    if (pair + 1 < end) prefetch_head(a, pair + 1);
-    if (job->write) write_row_head(a->kcache, a->vcache, a->k, a->v, a->slots, a->positions, i, kvh, a->maxT, a->KVH, a->D);
-    simd->attention_cached_group(a->out, a->q, a->kcache + head, a->vcache + head, i, kvh, a->positions[i], a->H, a->KVH, a->D);
+  for (long unit = job->bounds[task]; unit < end; unit++) {
+    long block = unit / a->KVH, kvh = unit % a->KVH, i0 = job->blocks[block], n = job->blocks[block + 1] - i0;
+    size_t head = ((size_t)a->slots[i0] * (size_t)a->KVH + (size_t)kvh) * (size_t)a->maxT * (size_t)a->D;
+    if (unit == job->bounds[task]) prefetch_head(job, unit);
+    if (unit + 1 < end) prefetch_head(job, unit + 1);
+    if (job->write)
+      for (long i = i0; i < i0 + n; i++) write_row_head(a->kcache, a->vcache, a->k, a->v, a->slots, a->positions, i, kvh, a->maxT, a->KVH, a->D);
+    simd->attention_cached_rows(a->out, a->q, a->kcache + head, a->vcache + head, i0, n, kvh, a->positions, a->H, a->KVH, a->D);
   }
 }
 
@@ -754,8 +760,19 @@ static napi_value attention_cached(napi_env env, napi_callback_info info) {
     }
   }
   if (D == 0) return undefined_value(env);
-  /* Work of a pair ~ (position + 1 + fixed cost) x query heads x D; split into ranges of equal work. */
-  long pairs = B * KVH, G = H / KVH;
+  /* Blocks: runs of consecutive rows of one slot, at most CACHED_BLOCK_ROWS rows each. */
+  long *blocks = malloc(sizeof(long) * (size_t)(B + 1));
+  if (!blocks) {
+    fail(&c, 0, "out of memory for %ld row blocks", B);
+    return NULL;
+  }
+  long nblocks = 0;
+  for (long i = 0; i < B; i++)
+    if (i == 0 || slots[i] != slots[i - 1] || i - blocks[nblocks - 1] >= CACHED_BLOCK_ROWS) blocks[nblocks++] = i;
+  blocks[nblocks] = B;
+  job.blocks = blocks;
+  /* Work of a row ~ (position + 1 + fixed cost) x query heads x D; units split into ranges of equal work. */
+  long units = nblocks * KVH, G = H / KVH;
   double total = 0;
   for (long i = 0; i < B; i++) total += (double)KVH * (double)(positions[i] + 9) * (double)(G * D);
   long tasks = (long)(total / CACHED_MIN_TASK_WORK);
@@ -763,17 +780,19 @@ static napi_value attention_cached(napi_env env, napi_callback_info info) {
   if (most > CACHED_MAX_TASKS) most = CACHED_MAX_TASKS;
   if (pool_threads() == 1) most = 1;
   if (tasks > most) tasks = most;
-  if (tasks > pairs) tasks = pairs;
+  if (tasks > units) tasks = units;
   if (tasks < 1) tasks = 1;
   job.bounds[0] = 0;
   double done = 0;
   long task = 1;
-  for (long pair = 0; pair < pairs && task < tasks; pair++) {
-    done += (double)(positions[pair / KVH] + 9) * (double)(G * D);
-    while (task < tasks && done >= total * (double)task / (double)tasks) job.bounds[task++] = pair + 1;
+  for (long unit = 0; unit < units && task < tasks; unit++) {
+    long block = unit / KVH;
+    for (long i = blocks[block]; i < blocks[block + 1]; i++) done += (double)(positions[i] + 9) * (double)(G * D);
+    while (task < tasks && done >= total * (double)task / (double)tasks) job.bounds[task++] = unit + 1;
   }
-  while (task <= tasks) job.bounds[task++] = pairs;
+  while (task <= tasks) job.bounds[task++] = units;
   pool_run(attention_cached_task, &job, (int)tasks);
+  free(blocks);
   return undefined_value(env);
 }
 

@@ -730,58 +730,209 @@ static inline __attribute__((always_inline)) void FN(weighted_values)(float *out
   for (int v = 0; v < NV; v++) vstore(out + v * W, (a[v] + b[v]) * inv);
 }
 
-static void FN(attention_cached_group)(float *out, const float *q, const float *k_slot, const float *v_slot, long i, long kvh, long position, long H, long KVH, long D) {
-  long G = H / KVH, count = position + 1, tiles = (count + KEY_TILE - 1) / KEY_TILE, padded = tiles * KEY_TILE;
-  long blocks = (count + W - 1) / W;
-  float *scores = thread_scratch(3, (size_t)(G * padded + G * D));
-  float *qs = scores + G * padded;
-  float scale = 1.0f / sqrtf((float)D);
-  const float *qrow = q + (i * H + kvh * G) * D;
-  float *orow = out + (i * H + kvh * G) * D;
-  for (long e = 0; e < G * D; e++) qs[e] = qrow[e] * scale;
+/* One query (already scaled) against positions 0..count-1 of a cache slot: og(D) = softmax(q.k) v.
+ * `scores` holds at least `tiles*KEY_TILE` floats. */
+static void FN(cached_query)(float *og, const float *qs, const float *k_slot, const float *v_slot, long count, long D, float *scores) {
+  long tiles = (count + KEY_TILE - 1) / KEY_TILE, blocks = (count + W - 1) / W;
   /* Scores tile by tile; the key tiles of this (slot, head) are one contiguous stream. */
   long tile_floats = KEY_TILE * D;
-  for (long g = 0; g < G; g++) {
-    float *sg = scores + g * padded;
-    long t = 0;
-    for (; t + 2 <= tiles; t += 2) {
-      if (g == 0) {
-        /* Two tiles ahead: keys, and the values read after the softmax (kept in L2 meanwhile). */
-        long ahead = t + 2 + 2 <= tiles ? 2 * tile_floats : t + 2 < tiles ? tile_floats : 0;
-        const float *kp = k_slot + (t + 2) * tile_floats, *vp = v_slot + (t + 2) * tile_floats;
-        for (long e = 0; e < ahead; e += 16) {
-          __builtin_prefetch(kp + e, 0, 3);
-          __builtin_prefetch(vp + e, 0, 2);
-        }
-      }
-      FN(score_tile_pair)(sg + t * KEY_TILE, qs + g * D, k_slot + t * KEY_TILE * D, D);
+  long t = 0;
+  for (; t + 2 <= tiles; t += 2) {
+    /* Two tiles ahead: keys, and the values read after the softmax (kept in L2 meanwhile). */
+    long ahead = t + 2 + 2 <= tiles ? 2 * tile_floats : t + 2 < tiles ? tile_floats : 0;
+    const float *kp = k_slot + (t + 2) * tile_floats, *vp = v_slot + (t + 2) * tile_floats;
+    for (long e = 0; e < ahead; e += 16) {
+      __builtin_prefetch(kp + e, 0, 3);
+      __builtin_prefetch(vp + e, 0, 2);
     }
-    if (t < tiles) FN(score_tile)(sg + t * KEY_TILE, qs + g * D, k_slot + t * KEY_TILE * D, D);
+    FN(score_tile_pair)(scores + t * KEY_TILE, qs, k_slot + t * KEY_TILE * D, D);
   }
-  for (long g = 0; g < G; g++) {
-    float *sg = scores + g * padded;
-    float max = FN(row_max)(sg, count - 1, blocks);
-    float inv = 1.0f / FN(exp_scores)(sg, count - 1, blocks, max);
-    float *og = orow + g * D;
-    /* Values in chunks of up to 4 vectors held in registers; a tail narrower than W by scalars. */
-    long d0 = 0;
-    for (; d0 + 4 * W <= D; d0 += 4 * W) FN(weighted_values)(og + d0, sg, v_slot + d0, count, D, inv, 4);
-    long rest = (D - d0) / W;
-    if (rest == 3) FN(weighted_values)(og + d0, sg, v_slot + d0, count, D, inv, 3);
-    else if (rest == 2) FN(weighted_values)(og + d0, sg, v_slot + d0, count, D, inv, 2);
-    else if (rest == 1) FN(weighted_values)(og + d0, sg, v_slot + d0, count, D, inv, 1);
-    d0 += rest * W;
-    for (; d0 < D; d0++) {
+  if (t < tiles) FN(score_tile)(scores + t * KEY_TILE, qs, k_slot + t * KEY_TILE * D, D);
+  float max = FN(row_max)(scores, count - 1, blocks);
+  float inv = 1.0f / FN(exp_scores)(scores, count - 1, blocks, max);
+  /* Values in chunks of up to 4 vectors held in registers; a tail narrower than W by scalars. */
+  long d0 = 0;
+  for (; d0 + 4 * W <= D; d0 += 4 * W) FN(weighted_values)(og + d0, scores, v_slot + d0, count, D, inv, 4);
+  long rest = (D - d0) / W;
+  if (rest == 3) FN(weighted_values)(og + d0, scores, v_slot + d0, count, D, inv, 3);
+  else if (rest == 2) FN(weighted_values)(og + d0, scores, v_slot + d0, count, D, inv, 2);
+  else if (rest == 1) FN(weighted_values)(og + d0, scores, v_slot + d0, count, D, inv, 1);
+  d0 += rest * W;
+  for (; d0 < D; d0++) {
+    float a = 0, b = 0;
+    long j = 0;
+    for (; j + 2 <= count; j += 2) {
+      a += scores[j] * v_slot[j * D + d0];
+      b += scores[j + 1] * v_slot[(j + 1) * D + d0];
+    }
+    if (j < count) a += scores[j] * v_slot[j * D + d0];
+    og[d0] = (a + b) * inv;
+  }
+}
+
+/* Queries scored together against each key tile (every tile vector loaded serves QR queries);
+ * QR x (KEY_TILE/W) x 2 accumulators stay in registers. */
+#define QR (W >= KEY_TILE ? 4 : W * 4 >= KEY_TILE * 2 ? 2 : 1)
+
+/* Scores of QR queries against one key tile: per query and lane, the same sums in the same order
+ * as score_tile (even d, odd d, then their sum), so a query's scores never depend on its company. */
+static inline __attribute__((always_inline)) void FN(score_tile_multi)(float *const *scores, const float *const *qs, const float *k0, long D) {
+  enum { TV = KEY_TILE / W };
+  vf a[QR][TV], b[QR][TV];
+  for (int r = 0; r < QR; r++)
+    for (int v = 0; v < TV; v++) a[r][v] = b[r][v] = (vf){0};
+  long d = 0;
+  for (; d + 2 <= D; d += 2) {
+    vf k0v[TV], k1v[TV];
+    for (int v = 0; v < TV; v++) {
+      k0v[v] = vload(k0 + d * KEY_TILE + v * W);
+      k1v[v] = vload(k0 + (d + 1) * KEY_TILE + v * W);
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < QR; r++) {
+      vf q0 = vsplat(qs[r][d]), q1 = vsplat(qs[r][d + 1]);
+      for (int v = 0; v < TV; v++) {
+        a[r][v] += q0 * k0v[v];
+        b[r][v] += q1 * k1v[v];
+      }
+    }
+  }
+  if (d < D)
+    for (int r = 0; r < QR; r++) {
+      vf q0 = vsplat(qs[r][d]);
+      for (int v = 0; v < TV; v++) a[r][v] += q0 * vload(k0 + d * KEY_TILE + v * W);
+    }
+  for (int r = 0; r < QR; r++)
+    for (int v = 0; v < TV; v++) vstore(scores[r] + v * W, a[r][v] + b[r][v]);
+}
+
+/* og[r](NV vectors) = sum_j p[r][j] v_rows[j] for QR queries: positions j < shared in pairs for
+ * all queries at once (each value vector loaded once), then each query's own remaining positions;
+ * per query and lane the same order as weighted_values (even j, odd j, the odd tail into the even
+ * sum). */
+static inline __attribute__((always_inline)) void FN(weighted_values_multi)(float *const *og, const float *const *p, const float *v_rows, long shared, const long *counts, long D, const float *invs, const int NV) {
+  vf a[QR][2], b[QR][2];
+  for (int r = 0; r < QR; r++)
+    for (int v = 0; v < NV; v++) a[r][v] = b[r][v] = (vf){0};
+  long j = 0;
+  for (; j + 2 <= shared; j += 2) {
+    const float *r0 = v_rows + j * D, *r1 = r0 + D;
+    vf x0[2], x1[2];
+    for (int v = 0; v < NV; v++) {
+      x0[v] = vload(r0 + v * W);
+      x1[v] = vload(r1 + v * W);
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < QR; r++) {
+      vf p0 = vsplat(p[r][j]), p1 = vsplat(p[r][j + 1]);
+      for (int v = 0; v < NV; v++) {
+        a[r][v] += p0 * x0[v];
+        b[r][v] += p1 * x1[v];
+      }
+    }
+  }
+  for (int r = 0; r < QR; r++) {
+    long jr = j;
+    for (; jr + 2 <= counts[r]; jr += 2) {
+      vf p0 = vsplat(p[r][jr]), p1 = vsplat(p[r][jr + 1]);
+      const float *r0 = v_rows + jr * D, *r1 = r0 + D;
+      for (int v = 0; v < NV; v++) {
+        a[r][v] += p0 * vload(r0 + v * W);
+        b[r][v] += p1 * vload(r1 + v * W);
+      }
+    }
+    if (jr < counts[r]) {
+      vf p0 = vsplat(p[r][jr]);
+      for (int v = 0; v < NV; v++) a[r][v] += p0 * vload(v_rows + jr * D + v * W);
+    }
+    for (int v = 0; v < NV; v++) vstore(og[r] + v * W, (a[r][v] + b[r][v]) * invs[r]);
+  }
+}
+
+/* QR queries (already scaled) of one (slot, KV head), query r against positions 0..counts[r]-1:
+ * each query's output is bit-identical to cached_query's for it alone. `scores` holds QR rows of
+ * `padded` floats (the largest count's whole tiles). */
+static void FN(cached_queries)(float *const *og, const float *const *qs, const long *counts, const float *k_slot, const float *v_slot, long D, float *scores, long padded) {
+  long most = 0, fewest = counts[0];
+  for (int r = 0; r < QR; r++) {
+    most = counts[r] > most ? counts[r] : most;
+    fewest = counts[r] < fewest ? counts[r] : fewest;
+  }
+  long tiles = (most + KEY_TILE - 1) / KEY_TILE;
+  float *rows[QR];
+  for (int r = 0; r < QR; r++) rows[r] = scores + r * padded;
+  for (long t = 0; t < tiles; t++) {
+    if (t + 2 < tiles)
+      for (long e = 0; e < KEY_TILE * D; e += 16) {
+        __builtin_prefetch(k_slot + (t + 2) * KEY_TILE * D + e, 0, 3);
+        __builtin_prefetch(v_slot + (t + 2) * KEY_TILE * D + e, 0, 2);
+      }
+    float *at[QR];
+    for (int r = 0; r < QR; r++) at[r] = rows[r] + t * KEY_TILE;
+    FN(score_tile_multi)(at, qs, k_slot + t * KEY_TILE * D, D);
+  }
+  float invs[QR];
+  for (int r = 0; r < QR; r++) {
+    long blocks = (counts[r] + W - 1) / W;
+    float max = FN(row_max)(rows[r], counts[r] - 1, blocks);
+    invs[r] = 1.0f / FN(exp_scores)(rows[r], counts[r] - 1, blocks, max);
+  }
+  const float *p[QR];
+  for (int r = 0; r < QR; r++) p[r] = rows[r];
+  long d0 = 0;
+  float *out[QR];
+  for (; d0 + 2 * W <= D; d0 += 2 * W) {
+    for (int r = 0; r < QR; r++) out[r] = og[r] + d0;
+    FN(weighted_values_multi)(out, p, v_slot + d0, fewest, counts, D, invs, 2);
+  }
+  if (d0 + W <= D) {
+    for (int r = 0; r < QR; r++) out[r] = og[r] + d0;
+    FN(weighted_values_multi)(out, p, v_slot + d0, fewest, counts, D, invs, 1);
+    d0 += W;
+  }
+  for (; d0 < D; d0++)
+    for (int r = 0; r < QR; r++) {
+      const float *sg = p[r];
       float a = 0, b = 0;
       long j = 0;
-      for (; j + 2 <= count; j += 2) {
+      for (; j + 2 <= counts[r]; j += 2) {
         a += sg[j] * v_slot[j * D + d0];
         b += sg[j + 1] * v_slot[(j + 1) * D + d0];
       }
-      if (j < count) a += sg[j] * v_slot[j * D + d0];
-      og[d0] = (a + b) * inv;
+      if (j < counts[r]) a += sg[j] * v_slot[j * D + d0];
+      og[r][d0] = (a + b) * invs[r];
     }
+}
+
+static void FN(attention_cached_rows)(float *out, const float *q, const float *k_slot, const float *v_slot, long i0, long n, long kvh, const int *positions, long H, long KVH, long D) {
+  long G = H / KVH, queries = n * G, most = 0;
+  for (long r = 0; r < n; r++) most = positions[i0 + r] + 1 > most ? positions[i0 + r] + 1 : most;
+  long padded = (most + KEY_TILE - 1) / KEY_TILE * KEY_TILE;
+  float *scores = thread_scratch(3, (size_t)(QR * padded + queries * D));
+  float *qs = scores + QR * padded;
+  float scale = 1.0f / sqrtf((float)D);
+  /* Query e = (row r, head g of the group), rows in order. */
+  for (long e = 0; e < queries; e++) {
+    const float *qrow = q + ((i0 + e / G) * H + kvh * G + e % G) * D;
+    for (long d = 0; d < D; d++) qs[e * D + d] = qrow[d] * scale;
   }
+  long e = 0;
+  for (; QR > 1 && e + 1 < queries; e += QR) {
+    /* A short last group repeats its first query; the repeats' outputs go to a scratch row. */
+    const float *qp[QR];
+    float *og[QR];
+    long counts[QR];
+    float discard[MAX_HEAD_DIM];
+    for (int r = 0; r < QR; r++) {
+      long at = e + r < queries ? e + r : e;
+      qp[r] = qs + at * D;
+      counts[r] = positions[i0 + at / G] + 1;
+      og[r] = e + r < queries ? out + ((i0 + at / G) * H + kvh * G + at % G) * D : discard;
+    }
+    FN(cached_queries)(og, qp, counts, k_slot, v_slot, D, scores, padded);
+  }
+  for (; e < queries; e++)
+    FN(cached_query)(out + ((i0 + e / G) * H + kvh * G + e % G) * D, qs + e * D, k_slot, v_slot, positions[i0 + e / G] + 1, D, scores);
 }
 
 #define SIMD_KERNEL_ENTRY(type, name, parameters) .name = FN(name),

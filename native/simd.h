@@ -49,9 +49,10 @@
   X(void, attention_forward_head, (float *out, float *lse, const float *q, const float *k, const float *v, long b, long h, long T, long H, long KVH, long D)) \
   /* One (b,kvh): every query head of the group, accumulating dq, dk, dv. */ \
   X(void, attention_backward_group, (float *dq, float *dk, float *dv, const float *dout, const float *q, const float *k, const float *v, const float *out, const float *lse, long b, long kvh, long T, long H, long KVH, long D)) \
-  /* Query row i's heads of KV head kvh against positions 0..position of a cache slot: k_slot is the \
-   * slot's (maxT/KEY_TILE, D, KEY_TILE) key tiles of that head, v_slot its (maxT, D) values. */ \
-  X(void, attention_cached_group, (float *out, const float *q, const float *k_slot, const float *v_slot, long i, long kvh, long position, long H, long KVH, long D))
+  /* Query rows i0..i0+n-1 (one cache slot) with their heads of KV head kvh, row i against positions \
+   * 0..positions[i] of the slot: k_slot is the slot's (maxT/KEY_TILE, D, KEY_TILE) key tiles of that \
+   * head, v_slot its (maxT, D) values. A row's output does not depend on the other rows. */ \
+  X(void, attention_cached_rows, (float *out, const float *q, const float *k_slot, const float *v_slot, long i0, long n, long kvh, const int *positions, long H, long KVH, long D))
 
 typedef struct {
   const char *name;

@@ -8,8 +8,14 @@
  * the parity check against the PyTorch fixtures. `measureTraining` and `measureSampling` are the two
  * workloads, also run by `npm run bench:rl` on the demo's trained model.
  *
+ * `--prompt-tokens N` samples from prompts of N tokens instead (N-1 shared by the 64 sequences, as a
+ * group's system prompt is, then one of their own; 256 new tokens, fewer when the model's context
+ * is shorter): the RL round's contexts, to tell the cost of the context length from the loop's.
+ * PyTorch then samples nothing (its workload has one-token prompts only).
+ *
  * Options: --configs S,M (or S,demo,M; --config demo = --configs demo)  --steps 3  --threads N
- *          --no-torch  --openblas-coretype X (default SkylakeX)  --keep-openblas-l2-size
+ *          --prompt-tokens N (default 1)  --no-torch  --openblas-coretype X (default SkylakeX)
+ *          --keep-openblas-l2-size
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -75,6 +81,8 @@ interface ConfigResult {
   trainTokensPerSecond: number;
   sampleTokensPerSecond: number;
   sampleTokensPerCpuSecond: number;
+  /** New tokens per sampled sequence. */
+  sampleNewTokens: number;
   peakRssMB: number;
 }
 
@@ -154,10 +162,21 @@ export interface SamplingMeasurement {
   cpuSeconds: number;
   tokensPerSecond: number;
   tokensPerCpuSecond: number;
+  /** Prompt tokens of each sequence and new tokens asked of each (the workload's shape). */
+  promptTokens: number;
+  newTokens: number;
 }
 
 /** The one-token prompt of sampled sequence `i` (so another sampler can be given the same prompts). */
 export const samplePrompt = (i: number, V: number): number => (i * 7 + 1) % V;
+
+/** Token `t` of the prefix all long prompts share (as the RL round's prompts share a system prompt). */
+const sharedPromptToken = (t: number, V: number): number => (t * 13 + 5) % V;
+
+/** The prompt of sequence `i`: `promptTokens - 1` shared tokens, then its own samplePrompt token. */
+export function longPrompt(i: number, V: number, promptTokens: number): number[] {
+  return [...Array.from({ length: promptTokens - 1 }, (_, t) => sharedPromptToken(t, V)), samplePrompt(i, V)];
+}
 
 /** A tokenizer of bare ids for workloads that never read text (decode prints the ids). */
 export function idTokenizer(vocabSize: number): Tokenizer {
@@ -170,25 +189,45 @@ export function idTokenizer(vocabSize: number): Tokenizer {
   };
 }
 
+/** Options of the sampling workload. */
+export interface SamplingOptions {
+  /**
+   * Tokens of each prompt (default 1): the first promptTokens-1 shared by all sequences (prefilled
+   * once and forked, as a group's prompt is), the last one each sequence's own.
+   */
+  promptTokens?: number;
+  /** New tokens per sequence (default SAMPLE_TOKENS, at most the model's context minus the prompt). */
+  newTokens?: number;
+}
+
 /**
- * The sampling workload: SAMPLE_SEQUENCES one-token prompts, SAMPLE_TOKENS new tokens each, no stop,
- * temperature 1, through an EnginePolicy (after one warm-up round, as a training run reuses its policy).
+ * The sampling workload: SAMPLE_SEQUENCES prompts (one token each by default, or `promptTokens`),
+ * SAMPLE_TOKENS new tokens each, no stop, temperature 1, through an EnginePolicy (after one warm-up
+ * round, as a training run reuses its policy). The measured wall time includes the prompts' prefill.
  */
-export async function measureSampling(model: Transformer): Promise<SamplingMeasurement> {
+export async function measureSampling(model: Transformer, options: SamplingOptions = {}): Promise<SamplingMeasurement> {
   const V = model.config.vocab_size;
+  const context = model.config.max_position_embeddings;
+  const promptTokens = options.promptTokens ?? 1;
+  const newTokens = options.newTokens ?? SAMPLE_TOKENS;
+  if (!(Number.isInteger(promptTokens) && promptTokens >= 1 && Number.isInteger(newTokens) && newTokens >= 1))
+    throw new ConfigError(`sampling: prompt tokens ${promptTokens} and new tokens ${newTokens} must be integers >= 1`);
+  if (promptTokens + newTokens > context)
+    throw new ConfigError(
+      `sampling: ${promptTokens} prompt + ${newTokens} new tokens exceed the model's context of ${context} positions`,
+    );
   const policy = new EnginePolicy({
     model,
     tokenizer: idTokenizer(V),
     slots: SAMPLE_SEQUENCES,
-    maxSequenceLength: SAMPLE_TOKENS + 8,
+    maxSequenceLength: Math.min(context, promptTokens + newTokens + 8),
   });
-  const params = { temperature: 1, topK: 0, topP: 1, maxTokens: SAMPLE_TOKENS, stop: [] };
+  const params = { temperature: 1, topK: 0, topP: 1, maxTokens: newTokens, stop: [] };
+  const prompts = Array.from({ length: SAMPLE_SEQUENCES }, (_, i) =>
+    promptTokens === 1 ? [samplePrompt(i, V)] : longPrompt(i, V, promptTokens),
+  );
   const sampleAll = (seed: number) =>
-    Promise.all(
-      Array.from({ length: SAMPLE_SEQUENCES }, (_, i) =>
-        policy.sample({ tokens: [samplePrompt(i, V)], params, seed: seed + i }),
-      ),
-    );
+    Promise.all(prompts.map((tokens, i) => policy.sample({ tokens, params, seed: seed + i })));
   // Warm-up round: a training run reuses one policy, so its KV-cache pages are already committed.
   await sampleAll(0);
   policy.invalidateCache();
@@ -204,14 +243,26 @@ export async function measureSampling(model: Transformer): Promise<SamplingMeasu
     cpuSeconds: sampleCpuSeconds,
     tokensPerSecond: sampled / sampleSeconds,
     tokensPerCpuSecond: sampled / sampleCpuSeconds,
+    promptTokens,
+    newTokens,
   };
 }
 
-async function benchConfig(name: string, kernels: Kernels, steps: number): Promise<ConfigResult> {
+/** The sampling workload of `--prompt-tokens N` on a model: N-token prompts, as many new tokens as fit (<= 256). */
+export function longPromptWorkload(model: Transformer, promptTokens: number): SamplingOptions {
+  const room = model.config.max_position_embeddings - promptTokens;
+  if (room < 1)
+    throw new ConfigError(
+      `--prompt-tokens ${promptTokens}: expected fewer than the model's ${model.config.max_position_embeddings} positions`,
+    );
+  return { promptTokens, newTokens: Math.min(SAMPLE_TOKENS, room) };
+}
+
+async function benchConfig(name: string, kernels: Kernels, steps: number, promptTokens: number): Promise<ConfigResult> {
   const config = parseModelConfig(BENCH_CONFIGS[name]);
   const model = new Transformer({ config, kernels, seed: 1 });
   const training = measureTraining(model, B, T, steps);
-  const sampling = await measureSampling(model);
+  const sampling = await measureSampling(model, longPromptWorkload(model, promptTokens));
   return {
     config: name,
     parameters: model.layout.parameterCount,
@@ -222,6 +273,7 @@ async function benchConfig(name: string, kernels: Kernels, steps: number): Promi
     trainTokensPerSecond: training.tokensPerSecond,
     sampleTokensPerSecond: sampling.tokensPerSecond,
     sampleTokensPerCpuSecond: sampling.tokensPerCpuSecond,
+    sampleNewTokens: sampling.newTokens,
     peakRssMB: process.resourceUsage().maxRSS / 1024,
   };
 }
@@ -290,8 +342,9 @@ function bestRun<R extends { threads: number; trainStepSeconds: number; sampleTo
   return { train, sample };
 }
 
-function runWorker(name: string, steps: number, threads: number | undefined): ConfigResult {
+function runWorker(name: string, steps: number, threads: number | undefined, promptTokens: number): ConfigResult {
   const args = ['--import', 'tsx', fileURLToPath(import.meta.url), '--worker', name, '--steps', String(steps)];
+  args.push('--prompt-tokens', String(promptTokens));
   if (threads !== undefined) args.push('--threads', String(threads));
   const output = execFileSync(process.execPath, args, {
     encoding: 'utf-8',
@@ -308,10 +361,14 @@ async function main(): Promise<void> {
   const steps = Number(argument('steps') ?? 3);
   const threadsArgument = argument('threads');
   const threads = threadsArgument === undefined ? undefined : Number(threadsArgument);
+  const promptText = argument('prompt-tokens') ?? '1';
+  const promptTokens = Number(promptText);
+  if (!(Number.isInteger(promptTokens) && promptTokens >= 1))
+    throw new ConfigError(`--prompt-tokens ${JSON.stringify(promptText)}: expected an integer >= 1`);
   const worker = argument('worker');
   if (worker) {
     const kernels = loadKernels(threads === undefined ? {} : { threads });
-    console.log(JSON.stringify(await benchConfig(worker, kernels, steps)));
+    console.log(JSON.stringify(await benchConfig(worker, kernels, steps, promptTokens)));
     return;
   }
   const configs = (argument('configs') ?? argument('config') ?? 'S,M').split(',');
@@ -327,7 +384,9 @@ async function main(): Promise<void> {
   );
   console.log(
     `engine kernels: ${kernels.name}, run on ${kernels.threads} and 1 thread(s); batch ${B} x ${T}; ` +
-      `sampling ${SAMPLE_SEQUENCES} x ${SAMPLE_TOKENS} new tokens; median of ${steps} steps`,
+      `sampling ${SAMPLE_SEQUENCES} x ${SAMPLE_TOKENS} new tokens` +
+      `${promptTokens > 1 ? ` (fewer if the context is shorter) from ${promptTokens}-token prompts` : ''}; ` +
+      `median of ${steps} steps`,
   );
   console.log(
     withTorch
@@ -350,10 +409,13 @@ async function main(): Promise<void> {
   for (const name of configs) {
     if (!BENCH_CONFIGS[name])
       throw new ConfigError(`unknown config ${name}; expected one of ${Object.keys(BENCH_CONFIGS).join(', ')}`);
-    const oursRuns = threadCounts.map((count) => runWorker(name, steps, count));
+    const oursRuns = threadCounts.map((count) => runWorker(name, steps, count, promptTokens));
     for (const run of oursRuns) console.log(`${name} engine: ${JSON.stringify(run)}`);
     // PyTorch samples fastest on 1 thread (engine-baseline.md); training is tried on 1 and N threads.
-    const torchRuns = withTorch ? threadCounts.map((count) => runTorch(name, steps, count, coretype, count === 1)) : [];
+    const torchSamples = (count: number) => count === 1 && promptTokens === 1;
+    const torchRuns = withTorch
+      ? threadCounts.map((count) => runTorch(name, steps, count, coretype, torchSamples(count)))
+      : [];
     for (const run of torchRuns) console.log(`${name} torch: ${JSON.stringify(run)}`);
     const slowBlas = torchRuns.find((run) => run.blasGflops < 20);
     if (slowBlas) {
@@ -365,15 +427,16 @@ async function main(): Promise<void> {
     }
     const ours = bestRun(oursRuns);
     const torch = withTorch ? bestRun(torchRuns) : undefined;
+    const torchSampled = torch !== undefined && promptTokens === 1;
     rows.push([
       `${name} (${(oursRuns[0]!.parameters / 1e6).toFixed(2)}M)`,
       `${fmt(ours.train.trainStepSeconds, 3)} (${ours.train.threads}t)`,
       kilo(ours.train.trainTokensPerSecond),
       torch ? `${fmt(torch.train.trainStepSeconds, 3)} (${torch.train.threads}t)` : '-',
       torch ? `${fmt(torch.train.trainStepSeconds / ours.train.trainStepSeconds)}x` : '-',
-      `${kilo(ours.sample.sampleTokensPerSecond)} (${ours.sample.threads}t)`,
-      torch ? `${kilo(torch.sample.sampleTokensPerSecond)} (${torch.sample.threads}t)` : '-',
-      torch ? `${fmt(ours.sample.sampleTokensPerSecond / torch.sample.sampleTokensPerSecond)}x` : '-',
+      `${kilo(ours.sample.sampleTokensPerSecond)} (${ours.sample.threads}t, ${promptTokens}+${ours.sample.sampleNewTokens})`,
+      torchSampled ? `${kilo(torch.sample.sampleTokensPerSecond)} (${torch.sample.threads}t)` : '-',
+      torchSampled ? `${fmt(ours.sample.sampleTokensPerSecond / torch.sample.sampleTokensPerSecond)}x` : '-',
       `${fmt(Math.max(...oursRuns.map((run) => run.peakRssMB)), 0)} MB`,
       torch ? `${fmt(Math.max(...torchRuns.map((run) => run.peakRssMB)), 0)} MB` : '-',
     ]);
@@ -385,8 +448,8 @@ async function main(): Promise<void> {
       torch1 ? fmt(torch1.trainCpuSeconds, 3) : '-',
       torch1 ? `${fmt(torch1.trainCpuSeconds / ours1.trainCpuSeconds)}x` : '-',
       kilo(ours1.sampleTokensPerCpuSecond),
-      torch1 ? kilo(torch1.sampleTokensPerCpuSecond) : '-',
-      torch1 ? `${fmt(ours1.sampleTokensPerCpuSecond / torch1.sampleTokensPerCpuSecond)}x` : '-',
+      torch1 && promptTokens === 1 ? kilo(torch1.sampleTokensPerCpuSecond) : '-',
+      torch1 && promptTokens === 1 ? `${fmt(ours1.sampleTokensPerCpuSecond / torch1.sampleTokensPerCpuSecond)}x` : '-',
     ]);
   }
   console.log('\nWall clock (best thread count of each side; ratios > 1 mean the engine is faster):');

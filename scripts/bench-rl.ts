@@ -10,6 +10,9 @@
  * the same model (training on the RL step's token count: its sequences at their mean length, one
  * batch without padding), and the two ratios of issue 16: RL sampling tok/s over the sampling
  * benchmark's (target >= 0.60) and RL training tok/s over the training benchmark's (>= 0.80).
+ * A second sampling row runs the benchmark from prompts of the round's mean first-prompt length
+ * (bench:engine's --prompt-tokens workload: as many new tokens as the context leaves, <= 256), so
+ * the gap splits into the workload's longer contexts and the loop around the model.
  *
  * Options: --rounds 4  --warmup 1  --bench-steps 3  --out DIR (default a temporary directory)
  *          --key.path=value (config overrides on top of the demo preset, as `turnwise demo` takes)
@@ -32,7 +35,15 @@ import {
 import { DEMO_PRESET } from '../src/tasks/search-qa/presets.js';
 import { loadConfig } from '../src/train/config-load.js';
 import { startingPoint, trainRun } from '../src/train/pipeline.js';
-import { measureSampling, measureTraining, printTable, SAMPLE_SEQUENCES, SAMPLE_TOKENS } from './bench-engine.js';
+import { EnginePolicy } from '../src/engine/engine-policy.js';
+import {
+  longPromptWorkload,
+  measureSampling,
+  measureTraining,
+  printTable,
+  SAMPLE_SEQUENCES,
+  SAMPLE_TOKENS,
+} from './bench-engine.js';
 
 const SAMPLING_TARGET = 0.6;
 const TRAINING_TARGET = 0.8;
@@ -52,6 +63,25 @@ const PHASE_LABELS: Record<(typeof PHASE_NAMES)[number], string> = {
   forwardBackward: 'forward/backward (+ loss)',
   optimizer: 'optimiser (AdamW)',
 };
+
+/**
+ * Records the prompt length of every rollout's first sample request (a session not seen before,
+ * or a request without one), and of every request, by wrapping EnginePolicy.sample during the run.
+ */
+function recordFirstPrompts(): { lengths: number[]; everyTurn: number[]; restore: () => void } {
+  const original = EnginePolicy.prototype.sample;
+  const sessions = new Set<string>();
+  const lengths: number[] = [];
+  const everyTurn: number[] = [];
+  EnginePolicy.prototype.sample = function (this: EnginePolicy, ...args: Parameters<EnginePolicy['sample']>) {
+    const session = args[0].sessionId;
+    everyTurn.push(args[0].tokens.length);
+    if (session === undefined || !sessions.has(session)) lengths.push(args[0].tokens.length);
+    if (session !== undefined) sessions.add(session);
+    return original.apply(this, args);
+  };
+  return { lengths, everyTurn, restore: () => Object.assign(EnginePolicy.prototype, { sample: original }) };
+}
 
 function mean(values: number[]): number {
   return values.reduce((sum, value) => sum + value, 0) / Math.max(1, values.length);
@@ -113,7 +143,8 @@ async function main(): Promise<number> {
         `${warmup} warm-up + ${rounds} measured round(s); base ${baseDir}`,
     );
     const profile = startProfile();
-    const run = await trainRun(config, task, baseDir, { quiet: true });
+    const firstPrompts = recordFirstPrompts();
+    const run = await trainRun(config, task, baseDir, { quiet: true }).finally(firstPrompts.restore);
     stopProfile();
     const backend = run.backend;
     if (!(backend instanceof LocalBackend)) throw new ConfigError('bench:rl needs the local backend');
@@ -128,6 +159,8 @@ async function main(): Promise<number> {
     const length = Math.max(1, Math.round(trainTokens / trainSequences));
     const batch = Math.max(1, Math.round(trainSequences));
     const sampling = await measureSampling(model);
+    const promptTokens = Math.max(1, Math.round(mean(firstPrompts.lengths)));
+    const longSampling = await measureSampling(model, longPromptWorkload(model, promptTokens));
     const training = measureTraining(model, batch, length, benchSteps);
     await backend.close();
 
@@ -147,6 +180,14 @@ async function main(): Promise<number> {
           `${kilo(sampling.tokensPerSecond)} (${SAMPLE_SEQUENCES} x ${SAMPLE_TOKENS} new)`,
           (rlSampling / sampling.tokensPerSecond).toFixed(2),
           `>= ${SAMPLING_TARGET.toFixed(2)}`,
+        ],
+        [
+          'sampling tok/s, RL-length prompts',
+          kilo(rlSampling),
+          `${kilo(longSampling.tokensPerSecond)} (${SAMPLE_SEQUENCES} x ${longSampling.newTokens} new ` +
+            `after ${promptTokens})`,
+          (rlSampling / longSampling.tokensPerSecond).toFixed(2),
+          '',
         ],
         [
           'training tok/s',
@@ -173,6 +214,12 @@ async function main(): Promise<number> {
           kilo(sampling.tokensPerCpuSecond),
           (rlSamplingCpu / sampling.tokensPerCpuSecond).toFixed(2),
         ],
+        [
+          'sampling tok/CPU s, RL-length prompts',
+          kilo(rlSamplingCpu),
+          kilo(longSampling.tokensPerCpuSecond),
+          (rlSamplingCpu / longSampling.tokensPerCpuSecond).toFixed(2),
+        ],
         ['training tok/CPU s', kilo(rlTrainingCpu), kilo(trainingCpu), (rlTrainingCpu / trainingCpu).toFixed(2)],
       ],
     );
@@ -181,7 +228,11 @@ async function main(): Promise<number> {
         "demo's time/sample_seconds); RL training tok/s: tokens given to forwardBackward / (forward/backward + " +
         `optimiser); training benchmark: one batch of ${batch} random sequences of ${length} tokens (the RL ` +
         "step's token count at its mean length, no padding), forward + backward + AdamW, median of " +
-        `${benchSteps} steps; RL training CPU: the round's CPU time after its sampling`,
+        `${benchSteps} steps; RL training CPU: the round's CPU time after its sampling; RL-length prompts: ` +
+        `${promptTokens} tokens, the mean first prompt of the run's ${firstPrompts.lengths.length} rollouts ` +
+        `(${promptTokens - 1} shared by the ${SAMPLE_SEQUENCES} sequences, prefilled once and forked); ` +
+        `the prompt of every turn (earlier turns and tool results included) is ` +
+        `${mean(firstPrompts.everyTurn).toFixed(0)} tokens on average`,
     );
     console.log(`load average at end: ${load()}`);
     return 0;

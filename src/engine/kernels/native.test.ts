@@ -414,6 +414,81 @@ function kernelSuite(label: string, getKernels: () => Kernels) {
       });
     }
 
+    it('gives each cached-attention row the same bits whatever else its call holds', () => {
+      // Rows of one slot are scored together in blocks: a row's output must not depend on its block.
+      const K = getKernels();
+      for (const { H, KVH, D } of [
+        { H: 4, KVH: 4, D: 32 },
+        { H: 4, KVH: 2, D: 6 },
+        { H: 3, KVH: 1, D: 40 },
+        { H: 2, KVH: 2, D: 130 },
+      ]) {
+        const random = new Random(H * 1000 + D);
+        const [S, maxT] = [3, 5 * KEY_TILE];
+        const kcache = randomFloat32(random, S * KVH * maxT * D);
+        const vcache = randomFloat32(random, S * KVH * maxT * D);
+        // Slot 0: a prefill chunk of 11 rows; slot 1: 3 scattered rows; slot 2: one decode row.
+        const rows: Array<[number, number]> = [
+          ...Array.from({ length: 11 }, (_, i): [number, number] => [0, 40 + i]),
+          [1, 3],
+          [1, 70],
+          [1, 17],
+          [2, maxT - 1],
+        ];
+        const B = rows.length;
+        const q = randomFloat32(random, B * H * D, 1.5);
+        const call = (order: number[]) => {
+          const out = new Float32Array(order.length * H * D);
+          const slots = Int32Array.from(order, (i) => rows[i]![0]);
+          const positions = Int32Array.from(order, (i) => rows[i]![1]);
+          const queries = new Float32Array(order.length * H * D);
+          order.forEach((i, at) => queries.set(q.subarray(i * H * D, (i + 1) * H * D), at * H * D));
+          K.attentionCached(
+            out,
+            queries,
+            null,
+            null,
+            kcache,
+            vcache,
+            slots,
+            positions,
+            order.length,
+            S,
+            maxT,
+            H,
+            KVH,
+            D,
+          );
+          return out;
+        };
+        const together = call(rows.map((_, i) => i));
+        const expected = new Float32Array(B * H * D);
+        R.attentionCached(
+          expected,
+          q,
+          null,
+          null,
+          kcache,
+          vcache,
+          Int32Array.from(rows, (r) => r[0]),
+          Int32Array.from(rows, (r) => r[1]),
+          B,
+          S,
+          maxT,
+          H,
+          KVH,
+          D,
+        );
+        expectClose(together, expected);
+        const reversed = call(rows.map((_, i) => B - 1 - i));
+        for (let i = 0; i < B; i++) {
+          const row = (x: Float32Array, at: number) => x.subarray(at * H * D, (at + 1) * H * D);
+          expectIdentical(call([i]), row(together, i));
+          expectIdentical(row(reversed, B - 1 - i), row(together, i));
+        }
+      }
+    });
+
     it('swiglu, add and sumSquares match the reference at every length', () => {
       const K = getKernels();
       for (const n of [1, 3, 16, 31, 1000, 100003]) {
