@@ -86,20 +86,20 @@ export async function openSearchIndex(dir: string, options: IndexOptions = {}): 
         `search index ${indexPath} is damaged (SQLite quick_check: ${damage}) and ${dir} has no ` +
           `${DATA_FILES.corpus} to rebuild it from; import it again with --overwrite`,
       );
-    return openExisting(indexPath);
+    return openSearchIndexFile(indexPath);
   }
   const corpusKey = await corpusContentKey(dir);
   const wanted = { format: FORMAT, corpus: corpusKey, passages: JSON.stringify(passageOptions) };
   if (existsSync(indexPath) && metaMatches(indexPath, wanted)) {
     const damage = integrityProblem(indexPath);
-    if (damage === undefined) return openExisting(indexPath);
+    if (damage === undefined) return openSearchIndexFile(indexPath);
     options.onProgress?.(
       `search index ${indexPath} is damaged (SQLite quick_check: ${damage}); rebuilding it from ${DATA_FILES.corpus}`,
     );
   }
   options.onProgress?.(`building search index ${indexPath}`);
   await buildSearchIndex(readCorpus(corpusPath), indexPath, { ...options, corpusKey });
-  return openExisting(indexPath);
+  return openSearchIndexFile(indexPath);
 }
 
 /** Builds an index file from a stream of documents (atomically: temp file, then rename). */
@@ -234,7 +234,11 @@ function guarded<T>(indexPath: string, query: () => T): T {
   }
 }
 
-function openExisting(indexPath: string): SearchIndex {
+/**
+ * Opens an index file as it is (read-only; no corpus check, no quick_check): what `openSearchIndex`
+ * ends with, and what a search worker opens once the main thread has checked the file.
+ */
+export function openSearchIndexFile(indexPath: string): SearchIndex {
   const database = new Database(indexPath, { readonly: true, fileMustExist: true });
   const meta = new Map(
     (database.prepare('SELECT key, value FROM meta').all() as Array<{ key: string; value: string }>).map((row) => [
