@@ -50,8 +50,10 @@ export interface SearchQaTaskOptions {
   /** `xml` (default: the paper's format) or `hermes` (`<tool_call>`, as the gateway renders tools: hermes-env.ts). */
   format?: 'xml' | 'hermes';
   /**
-   * The tool's searches in a worker thread (`search-worker.ts`), so they do not stop decoding; default
-   * true unless the environment variable TURNWISE_SEARCH_WORKER is 0. Same hits either way.
+   * The tool's searches in a worker thread (`search-worker.ts`), so they do not stop decoding. Same
+   * hits either way. Default: on when the environment variable TURNWISE_SEARCH_WORKER is 1, else off,
+   * because on 2 cores the worker competes with the decoder's thread pool and the round got slower
+   * (bench:rl, README); with a core to spare it takes the ~4 ms queries off the decoding path.
    */
   searchWorker?: boolean;
   onProgress?: (message: string) => void;
@@ -97,7 +99,7 @@ export async function openSearchQaTask(options: SearchQaTaskOptions = {}): Promi
     buildSearchQaData({ tier, dir, onProgress: options.onProgress });
   }
   const index = await openSearchIndex(dir, { onProgress: options.onProgress });
-  const useWorker = options.searchWorker ?? process.env.TURNWISE_SEARCH_WORKER !== '0';
+  const useWorker = options.searchWorker ?? process.env.TURNWISE_SEARCH_WORKER === '1';
   let worker: SearchWorker | undefined;
   try {
     worker = useWorker ? await SearchWorker.open(index.path) : undefined;
