@@ -235,6 +235,14 @@ function guarded<T>(indexPath: string, query: () => T): T {
 }
 
 /**
+ * The ranking query of a search: the best passages of a MATCH expression by BM25 (bm25() over every
+ * matching passage, so a query's cost grows with its matches), parameters (expression, limit).
+ */
+export const RANKED_PASSAGES_SQL =
+  `SELECT rowid AS passageRow, doc, part, bm25(passages, ${TITLE_WEIGHT}, ${BODY_WEIGHT}) AS rank ` +
+  'FROM passages WHERE passages MATCH ? ORDER BY rank LIMIT ?';
+
+/**
  * Opens an index file as it is (read-only; no corpus check, no quick_check): what `openSearchIndex`
  * ends with, and what a search worker opens once the main thread has checked the file.
  */
@@ -253,10 +261,7 @@ export function openSearchIndexFile(indexPath: string): SearchIndex {
     );
   }
   // Rank first, then read texts only for the k passages kept.
-  const match = database.prepare(
-    `SELECT rowid AS passageRow, doc, part, bm25(passages, ${TITLE_WEIGHT}, ` +
-      `${BODY_WEIGHT}) AS rank FROM passages WHERE passages MATCH ? ORDER BY rank LIMIT ?`,
-  );
+  const match = database.prepare(RANKED_PASSAGES_SQL);
   const passageBody = database.prepare('SELECT body FROM passages WHERE rowid = ?').pluck();
   const documentHeader = database.prepare('SELECT id, title, source FROM documents WHERE rowid = ?');
   const documentText = database.prepare('SELECT text FROM documents WHERE rowid = ?').pluck();
