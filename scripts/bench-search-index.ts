@@ -9,7 +9,15 @@ import { buildSearchQaData } from '../src/tasks/search-qa/build-data.js';
 import { DATA_FILES, defaultDataDir, parseTier } from '../src/tasks/search-qa/data-files.js';
 import { loadSearchQaDataset } from '../src/tasks/search-qa/dataset.js';
 import { markdownTable } from '../src/tasks/search-qa/retrieval-stats.js';
-import { corpusContentKey, integrityProblem, openSearchIndex } from '../src/tasks/search-qa/search-index.js';
+import Database from 'better-sqlite3';
+import { toFtsExpression } from '../src/tasks/search-qa/fts-query.js';
+import {
+  corpusContentKey,
+  integrityProblem,
+  openSearchIndex,
+  RANKED_PASSAGES_SQL,
+} from '../src/tasks/search-qa/search-index.js';
+import { SearchWorker } from '../src/tasks/search-qa/search-worker.js';
 import { createWikiSearchTool } from '../src/tasks/search-qa/wiki-search-tool.js';
 
 const { values } = parseArgs({
@@ -75,13 +83,13 @@ const queries = Array.from(
 );
 const tool = createWikiSearchTool(index);
 
-function measure(label: string, run: (query: string) => unknown): void {
-  for (const query of queries.slice(0, 50)) run(query); // warm-up
+async function measure(label: string, run: (query: string) => unknown): Promise<number> {
+  for (const query of queries.slice(0, 50)) await run(query); // warm-up
   const latencies: number[] = [];
   const started = performance.now();
   for (const query of queries) {
     const t = performance.now();
-    run(query);
+    await run(query);
     latencies.push(performance.now() - t);
   }
   const seconds = (performance.now() - started) / 1000;
@@ -90,10 +98,40 @@ function measure(label: string, run: (query: string) => unknown): void {
   rows.push({ measurement: `${label}: p50`, value: at(0.5).toFixed(2), unit: 'ms' });
   rows.push({ measurement: `${label}: p99`, value: at(0.99).toFixed(2), unit: 'ms' });
   rows.push({ measurement: `${label}: throughput`, value: (queries.length / seconds).toFixed(0), unit: 'queries/s' });
+  return (1000 * seconds) / queries.length;
 }
 
-measure('search k=5 (passages)', (query) => index.search(query, { k: 5 }));
-measure('wiki_search tool output (k=3, 1200 chars)', (query) => tool.run(query));
+await measure('search k=5 (passages)', (query) => index.search(query, { k: 5 }));
+await measure('wiki_search tool output (k=3, 1200 chars)', (query) => tool.run(query));
+
+// Where a query's time goes: finding the matching passages, ranking them all by bm25(), the rest.
+const database = new Database(index.path, { readonly: true, fileMustExist: true });
+const countMatches = database.prepare('SELECT count(*) FROM passages WHERE passages MATCH ?').pluck();
+const ranked = database.prepare(RANKED_PASSAGES_SQL);
+const expressions = new Map(queries.map((query) => [query, toFtsExpression(query)]));
+let matches = 0;
+for (const expression of expressions.values()) if (expression) matches += countMatches.get(expression) as number;
+const matchMs = await measure('FTS5 MATCH only (count the matching passages)', (query) => {
+  const expression = expressions.get(query);
+  return expression && countMatches.get(expression);
+});
+const rankMs = await measure('MATCH + bm25() ORDER BY rank LIMIT 4 (k=1)', (query) => {
+  const expression = expressions.get(query);
+  return expression && ranked.all(expression, 4);
+});
+const searchMs = await measure('search k=1 (the demo preset)', (query) => index.search(query, { k: 1 }));
+database.close();
+const worker = await SearchWorker.open(index.path);
+const workerMs = await measure('search k=1 in a SearchWorker (round trip, idle main thread)', (query) =>
+  worker.search(query, { k: 1 }),
+);
+await worker.close();
+rows.push(
+  { measurement: 'matching passages per query (mean)', value: (matches / queries.length).toFixed(0), unit: '' },
+  { measurement: 'ranked / MATCH only (mean time)', value: (rankMs / matchMs).toFixed(1), unit: 'ratio' },
+  { measurement: 'search k=1 / ranked query (mean time)', value: (searchMs / rankMs).toFixed(2), unit: 'ratio' },
+  { measurement: 'worker round trip / search k=1 (mean time)', value: (workerMs / searchMs).toFixed(2), unit: 'ratio' },
+);
 index.close();
 
 console.log(`search-qa benchmark, tier ${tier}, ${dir}, ${queries.length} question queries, 1 thread\n`);

@@ -11,7 +11,8 @@
  *
  * Every phase is measured on the main thread, where the work runs one piece at a time, so the
  * phases of a round do not overlap and the remainder of its wall time is idle: the event loop
- * between pieces of work, the rollout loop's own bookkeeping, a kernel waiting on JavaScript.
+ * between pieces of work, the rollout loop's own bookkeeping, a kernel waiting on JavaScript, the
+ * main thread waiting for a tool that runs elsewhere (a worker thread's time is a counter).
  * `npm run bench:rl` (scripts/bench-rl.ts) turns a profile into its table.
  */
 
@@ -30,7 +31,10 @@ export const PHASE = {
    * included; only their synchronous part (an await lets other rollouts run, and that time is theirs).
    */
   env: 4,
-  /** Tool calls (the synchronous part of `tool.execute`: all of the SQLite BM25 search), mostly within `env`. */
+  /**
+   * Tool calls (the synchronous part of `tool.execute`: all of a synchronous tool such as the SQLite BM25
+   * search on the main thread, only the posting of a search run in a worker thread), mostly within `env`.
+   */
   tool: 5,
   /** The rubric's reward functions (the synchronous part of each `score` call). */
   reward: 6,
@@ -76,6 +80,12 @@ export const COUNTER = {
   trainSteps: 9,
   /** Decoder calls that fed fewer than THIN_DECODE_ROWS decoding rows (a round's stragglers). */
   thinDecodeSteps: 10,
+  /**
+   * Milliseconds tool calls ran in a worker thread (the search-QA task's `SearchWorker`). That time
+   * overlaps the main thread's phases, so it is counted here and is no phase: while the main thread
+   * only waits for a worker, the round's split shows idle.
+   */
+  workerToolMilliseconds: 11,
 } as const;
 
 /** Decoding rows below which a decoder call counts as thin. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ByteTokenizer } from '../testing/byte-tokenizer.js';
 import { QWEN25_CHAT_TEMPLATE } from '../testing/qwen25-chat-template.js';
-import { ChatTemplateRenderer } from './chat-template-renderer.js';
+import { ChatTemplateRenderer, RECENT_ENCODINGS } from './chat-template-renderer.js';
 
 const tokenizer = new ByteTokenizer();
 const prompt = [
@@ -34,6 +34,28 @@ describe('ChatTemplateRenderer (ChatML)', () => {
     const full = fresh.renderPrompt([...prompt, { role: 'assistant', content: sampledText }, reply]);
     expect([...promptTokens, ...tokenizer.encode(sampledText), ...suffix]).toEqual(full);
     expect(renderer.renderedText).toBe(tokenizer.decode(full));
+  });
+
+  it('encodes a text once for a renderer and its forks, each caller getting its own ids', () => {
+    const encoded: string[] = [];
+    const counting = Object.assign(Object.create(tokenizer) as ByteTokenizer, {
+      encode: (text: string) => {
+        encoded.push(text);
+        return tokenizer.encode(text);
+      },
+    });
+    const root = new ChatTemplateRenderer({ tokenizer: counting });
+    const reply = { role: 'user' as const, content: '<result>\nok\n</result>' };
+    const assistant = { role: 'assistant' as const, content: '<tool>x</tool>' };
+    const [first, second] = [root.fork(), root.fork()];
+    const tokens = first.renderPrompt(prompt);
+    tokens.push(-1); // a caller's change does not reach the others
+    expect(second.renderPrompt(prompt)).toEqual(tokenizer.encode(first.renderedText));
+    expect(second.renderReply(reply, assistant)).toEqual(first.renderReply(reply, assistant));
+    expect(encoded).toHaveLength(2); // the prompt, the reply's suffix
+    for (let i = 0; i < RECENT_ENCODINGS; i++) root.fork().renderPrompt([{ role: 'user', content: `q${i}` }]);
+    root.fork().renderPrompt(prompt); // dropped as least recently used: encoded again
+    expect(encoded).toHaveLength(RECENT_ENCODINGS + 3);
   });
 
   it('does not repeat an end-of-turn token the policy already sampled', () => {

@@ -27,7 +27,8 @@ export const CHATML_TEMPLATE =
   "{{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>' + '\\n' }}{%- endfor %}" +
   "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}";
 
-/** Makes a fresh renderer for each rollout. */
+/** Texts whose token ids a renderer and its forks keep (least recently used dropped first). */
+export const RECENT_ENCODINGS = 256;
 
 /** Options of a template renderer. */
 export interface ChatTemplateRendererOptions {
@@ -58,9 +59,12 @@ export class ChatTemplateRenderer implements ChatRenderer {
   private tools: ToolSpec[] | undefined;
   private text = '';
   private toolSupport: boolean | undefined;
+  /** Token ids of recently encoded texts, shared by a renderer and its forks (see `encode`). */
+  private readonly encodings: Map<string, readonly number[]>;
 
-  constructor(options: ChatTemplateRendererOptions, parsed?: Template) {
+  constructor(options: ChatTemplateRendererOptions, parsed?: Template, encodings?: Map<string, readonly number[]>) {
     this.options = options;
+    this.encodings = encodings ?? new Map();
     this.tokenizer = options.tokenizer;
     try {
       this.template = parsed ?? new Template(options.template ?? CHATML_TEMPLATE);
@@ -78,9 +82,9 @@ export class ChatTemplateRenderer implements ChatRenderer {
     this.variables = options.variables ?? {};
   }
 
-  /** A fresh renderer for another conversation, sharing the parsed template. */
+  /** A fresh renderer for another conversation, sharing the parsed template and the recent encodings. */
   fork(): ChatTemplateRenderer {
-    return new ChatTemplateRenderer(this.options, this.template);
+    return new ChatTemplateRenderer(this.options, this.template, this.encodings);
   }
 
   /** The text rendered so far (the prompt, sampled turns and replies); matches the tokens. */
@@ -110,7 +114,7 @@ export class ChatTemplateRenderer implements ChatRenderer {
     this.messages = messages.map((message) => ({ ...message }));
     this.tools = options.tools;
     this.text = this.render(this.messages, this.tools);
-    return this.tokenizer.encode(this.text);
+    return this.encode(this.text);
   }
 
   renderReply(reply: Message | Message[], assistant?: Message): number[] {
@@ -149,7 +153,25 @@ export class ChatTemplateRenderer implements ChatRenderer {
     if (endToken !== undefined && suffix.startsWith(endToken)) suffix = suffix.slice(endToken.length);
     this.messages = messages;
     this.text = expected + (endToken ?? '') + suffix;
-    return this.tokenizer.encode(suffix);
+    return this.encode(suffix);
+  }
+
+  /**
+   * `tokenizer.encode(text)`, remembered for the last RECENT_ENCODINGS texts: the G rollouts of a
+   * group render the same prompt, and rollouts that search the same words get the same reply text.
+   * Encoding is a function of the text, so the ids are the tokenizer's; each caller gets its own copy.
+   */
+  private encode(text: string): number[] {
+    const kept = this.encodings.get(text);
+    if (kept !== undefined) {
+      this.encodings.delete(text);
+      this.encodings.set(text, kept);
+      return kept.slice();
+    }
+    const ids = this.tokenizer.encode(text);
+    if (this.encodings.size >= RECENT_ENCODINGS) this.encodings.delete(this.encodings.keys().next().value!);
+    this.encodings.set(text, ids.slice());
+    return ids;
   }
 
   private render(messages: Message[], tools: ToolSpec[] | undefined): string {

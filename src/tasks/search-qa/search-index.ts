@@ -86,20 +86,20 @@ export async function openSearchIndex(dir: string, options: IndexOptions = {}): 
         `search index ${indexPath} is damaged (SQLite quick_check: ${damage}) and ${dir} has no ` +
           `${DATA_FILES.corpus} to rebuild it from; import it again with --overwrite`,
       );
-    return openExisting(indexPath);
+    return openSearchIndexFile(indexPath);
   }
   const corpusKey = await corpusContentKey(dir);
   const wanted = { format: FORMAT, corpus: corpusKey, passages: JSON.stringify(passageOptions) };
   if (existsSync(indexPath) && metaMatches(indexPath, wanted)) {
     const damage = integrityProblem(indexPath);
-    if (damage === undefined) return openExisting(indexPath);
+    if (damage === undefined) return openSearchIndexFile(indexPath);
     options.onProgress?.(
       `search index ${indexPath} is damaged (SQLite quick_check: ${damage}); rebuilding it from ${DATA_FILES.corpus}`,
     );
   }
   options.onProgress?.(`building search index ${indexPath}`);
   await buildSearchIndex(readCorpus(corpusPath), indexPath, { ...options, corpusKey });
-  return openExisting(indexPath);
+  return openSearchIndexFile(indexPath);
 }
 
 /** Builds an index file from a stream of documents (atomically: temp file, then rename). */
@@ -234,7 +234,19 @@ function guarded<T>(indexPath: string, query: () => T): T {
   }
 }
 
-function openExisting(indexPath: string): SearchIndex {
+/**
+ * The ranking query of a search: the best passages of a MATCH expression by BM25 (bm25() over every
+ * matching passage, so a query's cost grows with its matches), parameters (expression, limit).
+ */
+export const RANKED_PASSAGES_SQL =
+  `SELECT rowid AS passageRow, doc, part, bm25(passages, ${TITLE_WEIGHT}, ${BODY_WEIGHT}) AS rank ` +
+  'FROM passages WHERE passages MATCH ? ORDER BY rank LIMIT ?';
+
+/**
+ * Opens an index file as it is (read-only; no corpus check, no quick_check): what `openSearchIndex`
+ * ends with, and what a search worker opens once the main thread has checked the file.
+ */
+export function openSearchIndexFile(indexPath: string): SearchIndex {
   const database = new Database(indexPath, { readonly: true, fileMustExist: true });
   const meta = new Map(
     (database.prepare('SELECT key, value FROM meta').all() as Array<{ key: string; value: string }>).map((row) => [
@@ -249,10 +261,7 @@ function openExisting(indexPath: string): SearchIndex {
     );
   }
   // Rank first, then read texts only for the k passages kept.
-  const match = database.prepare(
-    `SELECT rowid AS passageRow, doc, part, bm25(passages, ${TITLE_WEIGHT}, ` +
-      `${BODY_WEIGHT}) AS rank FROM passages WHERE passages MATCH ? ORDER BY rank LIMIT ?`,
-  );
+  const match = database.prepare(RANKED_PASSAGES_SQL);
   const passageBody = database.prepare('SELECT body FROM passages WHERE rowid = ?').pluck();
   const documentHeader = database.prepare('SELECT id, title, source FROM documents WHERE rowid = ?');
   const documentText = database.prepare('SELECT text FROM documents WHERE rowid = ?').pluck();

@@ -70,6 +70,20 @@ describe('openSearchQaTask', () => {
     }
   });
 
+  it('with searchWorker, answers the tool call from a worker thread with the same text', async () => {
+    const plain = await openSearchQaTask({ dir, searchWorker: false });
+    const threaded = await openSearchQaTask({ dir, searchWorker: true });
+    try {
+      const context = { signal: new AbortController().signal, row: ROWS[0] };
+      const call = threaded.tool.execute({ query: 'hydrogen symbol' }, context);
+      expect(call).toBeInstanceOf(Promise);
+      expect(plain.tool.execute({ query: 'hydrogen symbol' }, context)).toBe(await call);
+    } finally {
+      plain.close();
+      threaded.close();
+    }
+  });
+
   it('refuses a directory without questions when building is turned off', async () => {
     const empty = mkdtempSync(path.join(tmpdir(), 'search-qa-task-empty-'));
     try {

@@ -18,6 +18,7 @@ import { DATA_FILES, defaultDataDir } from './data-files.js';
 import { loadSearchQaDataset } from './dataset.js';
 import { withTrainingWording } from './questions/training-phrasings.js';
 import { openSearchIndex, type SearchIndex } from './search-index.js';
+import { SearchWorker } from './search-worker.js';
 import { createSearchQaRubric, type SearchQaRubricOptions } from './task-rubric.js';
 import type { QuestionRow, Split, Tier } from './types.js';
 import { ChatHermesFormat, HERMES_XML_FIELDS, hermesSearchQaEnv } from './hermes-env.js';
@@ -48,6 +49,13 @@ export interface SearchQaTaskOptions {
   trainingPhrasings?: 'template' | 'varied';
   /** `xml` (default: the paper's format) or `hermes` (`<tool_call>`, as the gateway renders tools: hermes-env.ts). */
   format?: 'xml' | 'hermes';
+  /**
+   * The tool's searches in a worker thread (`search-worker.ts`), so they do not stop decoding. Same
+   * hits either way. Default: on when the environment variable TURNWISE_SEARCH_WORKER is 1, else off,
+   * because on 2 cores the worker competes with the decoder's thread pool and the round got slower
+   * (bench:rl, README); with a core to spare it takes the ~4 ms queries off the decoding path.
+   */
+  searchWorker?: boolean;
   onProgress?: (message: string) => void;
 }
 
@@ -91,7 +99,15 @@ export async function openSearchQaTask(options: SearchQaTaskOptions = {}): Promi
     buildSearchQaData({ tier, dir, onProgress: options.onProgress });
   }
   const index = await openSearchIndex(dir, { onProgress: options.onProgress });
-  const tool = createWikiSearchTool(index, options.tool);
+  const useWorker = options.searchWorker ?? process.env.TURNWISE_SEARCH_WORKER === '1';
+  let worker: SearchWorker | undefined;
+  try {
+    worker = useWorker ? await SearchWorker.open(index.path) : undefined;
+  } catch (error) {
+    index.close();
+    throw error;
+  }
+  const tool = createWikiSearchTool(index, { ...options.tool, ...(worker ? { background: worker } : {}) });
   const hermes = options.format === 'hermes';
   const formatOptions = hermes ? { format: new ChatHermesFormat(), xmlFields: HERMES_XML_FIELDS } : {};
   const functions = [...createSearchQaRubric({ ...formatOptions, ...options.rubric, tool }).functions];
@@ -137,6 +153,9 @@ export async function openSearchQaTask(options: SearchQaTaskOptions = {}): Promi
           ...(options.maxToolCalls !== undefined ? { maxToolCalls: options.maxToolCalls } : {}),
           ...(options.systemPrompt === 'short' ? { systemPrompt: SHORT_SYSTEM_PROMPT } : {}),
         }),
-    close: () => index.close(),
+    close: () => {
+      void worker?.close();
+      index.close();
+    },
   };
 }

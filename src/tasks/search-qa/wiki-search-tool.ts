@@ -5,12 +5,15 @@
  * 1200 characters) keeps the answer-bearing part within a small model's budget. The index does not
  * change while a tool is open, so the last SEARCH_MEMO_SIZE queries' results are kept (frozen): the
  * rollouts of one group often search the same words, and the task's rubric re-runs each search.
+ * With `background` (a worker thread over the same index file), a call searches there and returns
+ * a promise, so the main thread keeps working (decoding other rollouts) meanwhile.
  */
 import { z } from 'zod';
 import { defineTool, type Tool } from '../../env/tool.js';
 import { errorMessage, ToolError } from '../../errors.js';
 import { type FormattedResults, formatWithinBudget, type OutputBudget } from './result-budget.js';
-import type { SearchIndex } from './search-index.js';
+import type { SearchHit, SearchIndex } from './search-index.js';
+import type { BackgroundSearch } from './search-worker.js';
 
 /** Options of the `wiki_search` tool. */
 export interface WikiSearchOptions extends OutputBudget {
@@ -25,6 +28,11 @@ export interface WikiSearchOptions extends OutputBudget {
   /** Result when the query has no searchable words or matches nothing (default "No relevant content found."). */
   emptyMessage?: string;
   timeoutMs?: number;
+  /**
+   * Where the tool's calls search (a `SearchWorker` over the same index file): off the main thread,
+   * same hits. `run` (the rubric's re-runs, the demonstrations) still searches `index` directly.
+   */
+  background?: BackgroundSearch;
 }
 
 /** The paper's message for an empty result was "No relevant Wikipedia content found.". */
@@ -65,18 +73,41 @@ export function createWikiSearchTool(index: SearchIndex, options: WikiSearchOpti
   };
   // Least recently used first (a Map keeps insertion order; a hit is moved to the end).
   const memo = new Map<string, FormattedResults>();
-  const run = (query: string): FormattedResults => {
+  const recall = (query: string): FormattedResults | undefined => {
     const kept = memo.get(query);
     if (kept !== undefined) {
       memo.delete(query);
       memo.set(query, kept);
-      return kept;
     }
-    const results = freezeResults(runWikiSearch(index, query, settings));
-    if (memo.size >= SEARCH_MEMO_SIZE) memo.delete(memo.keys().next().value!);
-    memo.set(query, results);
-    return results;
+    return kept;
   };
+  const remember = (query: string, results: FormattedResults): FormattedResults => {
+    const kept = recall(query); // a search of the same query may have finished meanwhile
+    if (kept !== undefined) return kept;
+    const frozen = freezeResults(results);
+    if (memo.size >= SEARCH_MEMO_SIZE) memo.delete(memo.keys().next().value!);
+    memo.set(query, frozen);
+    return frozen;
+  };
+  const run = (query: string): FormattedResults =>
+    recall(query) ?? remember(query, runWikiSearch(index, query, settings));
+  // Background searches in flight, by query: concurrent calls of one query share one search.
+  const searching = new Map<string, Promise<FormattedResults>>();
+  const runInBackground = (background: BackgroundSearch, query: string): Promise<FormattedResults> => {
+    let flight = searching.get(query);
+    if (flight === undefined) {
+      flight = background
+        .search(query, { k: settings.k, unit: settings.unit })
+        .then((hits) => remember(query, formatHits(hits, settings)))
+        .finally(() => searching.delete(query));
+      searching.set(query, flight);
+    }
+    return flight;
+  };
+  const fail = (error: unknown): never => {
+    throw new ToolError(`during search: ${errorMessage(error)}`);
+  };
+  const background = options.background;
   const tool = defineTool({
     name: options.name ?? 'wiki_search',
     description: options.description ?? WIKI_SEARCH_DESCRIPTION,
@@ -84,11 +115,14 @@ export function createWikiSearchTool(index: SearchIndex, options: WikiSearchOpti
       query: z.string().describe('What to search for: a few keywords or a short question.'),
     }),
     timeoutMs: options.timeoutMs,
-    execute({ query }) {
+    execute({ query }): string | Promise<string> {
+      const kept = recall(query);
+      if (kept !== undefined) return kept.text;
+      if (background !== undefined) return runInBackground(background, query).then((results) => results.text, fail);
       try {
         return run(query).text;
       } catch (error) {
-        throw new ToolError(`during search: ${errorMessage(error)}`);
+        return fail(error);
       }
     },
   });
@@ -107,7 +141,11 @@ function freezeResults(results: FormattedResults): FormattedResults {
 
 /** One search formatted as the tool shows it; the empty message when nothing matches. */
 export function runWikiSearch(index: SearchIndex, query: string, settings: WikiSearchSettings): FormattedResults {
-  const hits = index.search(query, { k: settings.k, unit: settings.unit });
+  return formatHits(index.search(query, { k: settings.k, unit: settings.unit }), settings);
+}
+
+/** A search's hits formatted as the tool shows them; the empty message when there are none. */
+export function formatHits(hits: readonly SearchHit[], settings: WikiSearchSettings): FormattedResults {
   if (hits.length === 0) return { text: settings.emptyMessage, shown: [] };
   const budget = settings.maxCharacters === undefined && settings.maxTokens === undefined ? undefined : settings;
   if (!budget) {
