@@ -222,6 +222,32 @@ function parseWork(content: string): number {
   return meter.steps / Math.max(1, content.length);
 }
 
+describe('model outputs that once escaped', () => {
+  it('a turn ended by <|endoftext|> (ChatML closes turns with <|im_end|>) is followed by more turns', async () => {
+    // Seen in `experiment paper` (GRPO-OR, seed 1, step 139): the next turn's render lost the sampled
+    // token and the renderer refused the template, stopping the whole run.
+    const tokenizer = new ByteTokenizer();
+    // (A turn ending in a stop string such as </tool> stops there; these end on the token.)
+    const turns = ['no tags<|endoftext|>', '<reasoning>none</reasoning><|endoftext|>', '<answer>the beatles</answer>'];
+    const format = new XmlFormat();
+    const trajectory = await runRollout({
+      policy: new ScriptedPolicy({ tokenizer, reply: ({ turn }) => turns[turn]! }),
+      env: new ToolEnv({ tools: TOOLS, format, toolTimeoutMs: 20, maxToolCalls: 3 }),
+      renderer: new ChatTemplateRenderer({ tokenizer }),
+      row,
+      rowId: 'q',
+      groupIndex: 0,
+      random: new Random(7),
+      tokenBudget: 1 << 16,
+    });
+    expect(trajectory.turns).toHaveLength(3);
+    expect(trajectory.stopReason).toBe('answered');
+    expect(trajectory.errors).toEqual([]);
+    const scored = await createPaperRubric({ format, onError: 'throw' }).score(trajectory, row);
+    expect(scored.outcomeReward).toBeGreaterThan(1); // exact match 1 plus the format rewards
+  });
+});
+
 describe('fuzz of model outputs', () => {
   it('lets nothing escape or hang, with parsing work linear in the message', async () => {
     const random = new Random(1515);
@@ -237,7 +263,10 @@ describe('fuzz of model outputs', () => {
         for (const [name, makeFormat] of FORMATS) {
           work.push(guarded(tally, `${name} step`, () => stepAndScore(makeFormat, content)));
           if (content.length > 4_000) continue;
-          const turns = [content, randomMessage(random), content];
+          // Turns ended by either end token (the policy may close a turn with <|endoftext|>, which
+          // ChatML does not write), or by neither.
+          const ends = ['', '<|endoftext|>', '<|im_end|>'];
+          const turns = [content + ends[random.int(3)]!, randomMessage(random) + ends[random.int(3)]!, content];
           work.push(
             guarded(tally, `${name} rollout`, async () => {
               const format = makeFormat();

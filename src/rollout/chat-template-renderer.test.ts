@@ -68,6 +68,33 @@ describe('ChatTemplateRenderer (ChatML)', () => {
     expect(tokenizer.decode(suffix)).toBe('\n<|im_start|>user\nError: x<|im_end|>\n<|im_start|>assistant\n');
   });
 
+  it('keeps a turn ended by another end token than the template writes through the next turns', () => {
+    // The policy ended turn 1 with <|endoftext|>; ChatML closes turns with <|im_end|>. Turn 2's
+    // render must still start with the text of turn 1 (it once lost the sampled token and refused).
+    const renderer = new ChatTemplateRenderer({ tokenizer });
+    const tokens = renderer.renderPrompt(prompt);
+    const turns = [
+      { assistant: '<tool>a</tool><|endoftext|>', reply: 'Error: Tool call failed' },
+      { assistant: '<tool>b</tool>', reply: 'r2' },
+      { assistant: 'c<|endoftext|>', reply: 'r3' },
+    ];
+    for (const turn of turns) {
+      tokens.push(...tokenizer.encode(turn.assistant));
+      tokens.push(
+        ...renderer.renderReply({ role: 'user', content: turn.reply }, { role: 'assistant', content: turn.assistant }),
+      );
+    }
+    expect(tokenizer.decode(tokens)).toBe(renderer.renderedText);
+    expect(renderer.renderedText).toContain(
+      '<tool>a</tool><|endoftext|><|im_end|>\n<|im_start|>user\nError: Tool call failed',
+    );
+    expect(
+      renderer.renderedText.endsWith(
+        'c<|endoftext|><|im_end|>\n<|im_start|>user\nr3<|im_end|>\n<|im_start|>assistant\n',
+      ),
+    ).toBe(true);
+  });
+
   it('keeps extending over several turns', () => {
     const renderer = new ChatTemplateRenderer({ tokenizer });
     renderer.renderPrompt(prompt);

@@ -150,7 +150,14 @@ export class ChatTemplateRenderer implements ChatRenderer {
       );
     }
     let suffix = full.slice(expected.length);
-    if (endToken !== undefined && suffix.startsWith(endToken)) suffix = suffix.slice(endToken.length);
+    if (endToken !== undefined) {
+      // The sampled end token is in the tokens. When the template writes it too, its copy is
+      // dropped; when it writes another (a turn ended by <|endoftext|>, ChatML closing with
+      // <|im_end|>), the conversation keeps the sampled one in the assistant's content, so the
+      // next turn's render reproduces this text and its tokens.
+      if (suffix.startsWith(endToken)) suffix = suffix.slice(endToken.length);
+      else messages[this.messages.length] = { role: 'assistant', content: content + endToken };
+    }
     this.messages = messages;
     this.text = expected + (endToken ?? '') + suffix;
     return this.encode(suffix);
