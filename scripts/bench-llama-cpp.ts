@@ -15,8 +15,14 @@
  *   sequence (kv_unified false), so each sequence attends over its own cells only.
  * Before sampling, the llama.cpp worker checks the tokenizer (same ids for a few texts) and the
  * log-probabilities on the same tokens (max |engine - llama.cpp|).
+ * With `--batched-bench PATH` (a `llama-batched-bench` binary you built from llama.cpp's sources; the
+ * node-llama-cpp package carries them as llama/gitRelease.bundle) the same GGUF is also timed by
+ * llama.cpp's own tool: 64 sequences x 256 tokens from a one-token prompt, one unified KV buffer
+ * (`-kvu`), the same KV type, flash attention and threads. That tool decodes random tokens and
+ * samples nothing, so its tok/s is an upper bound of llama.cpp's sampling on this workload.
  *
  * Options: --configs S,M  --threads 2,1  --kv f32|f16  --flash on|auto|off  --budget 120 (seconds a llama.cpp round)
+ *          --batched-bench PATH
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -221,6 +227,32 @@ async function llamaWorker(
   return result;
 }
 
+/** Decode tok/s of llama.cpp's `llama-batched-bench` on `gguf` (unified KV), or a one-line error. */
+function batchedBench(binary: string, gguf: string, threads: number, kv: string, flash: string): number {
+  const args = [
+    ...['-m', gguf, '-c', String(SAMPLE_SEQUENCES * (SAMPLE_TOKENS + 8)), '-b', '2048', '-ub', '512'],
+    ...['-npp', '1', '-ntg', String(SAMPLE_TOKENS), '-npl', String(SAMPLE_SEQUENCES), '-kvu'],
+    ...['-t', String(threads), '-tb', String(threads), '-fa', flash, '-ctk', kv, '-ctv', kv],
+    ...['--output-format', 'jsonl'],
+  ];
+  let output: string;
+  try {
+    output = execFileSync(binary, args, { encoding: 'utf-8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 22 });
+  } catch (error) {
+    const stderr = String((error as { stderr?: unknown }).stderr ?? '')
+      .trim()
+      .split('\n')
+      .pop();
+    throw new Error(
+      `--batched-bench ${binary} failed (${stderr || (error as Error).message}); expected llama.cpp's llama-batched-bench`,
+    );
+  }
+  const line = output.split('\n').find((l) => l.trim().startsWith('{') && l.includes('"speed_tg"'));
+  if (!line)
+    throw new Error(`--batched-bench ${binary} printed no result line; expected llama.cpp's llama-batched-bench`);
+  return (JSON.parse(line) as { speed_tg: number }).speed_tg;
+}
+
 function runWorker(args: string[]): SampleResult {
   const output = execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), ...args], {
     encoding: 'utf-8',
@@ -261,6 +293,7 @@ async function main(): Promise<void> {
     process.exit(0); // node-llama-cpp keeps native handles alive
   }
   const configs = (argument('configs') ?? 'S,M').split(',');
+  const batchedBenchBinary = argument('batched-bench');
   console.log(`load average at start: ${load()} (2 cores shared with other work; figures scale with it)`);
   console.log(
     `sampling ${SAMPLE_SEQUENCES} sequences x ${SAMPLE_TOKENS} new tokens, temperature 1, no top-k/top-p/min-p, ` +
@@ -271,6 +304,7 @@ async function main(): Promise<void> {
   const directory = mkdtempSync(join(tmpdir(), 'turnwise-bench-llama-'));
   const rows: string[][] = [];
   const detail: string[][] = [];
+  const ownTool: string[][] = [];
   try {
     const texts = wordnetText(3e6);
     for (const name of configs) {
@@ -316,6 +350,15 @@ async function main(): Promise<void> {
           `${theirs.tokenizerMatches}/${CHECK_TEXTS.length}`,
           theirs.maxLogprobDifference!.toExponential(2),
         ]);
+        if (batchedBenchBinary) {
+          const decode = batchedBench(batchedBenchBinary, gguf, count, kv, flash);
+          ownTool.push([
+            `${name} ${count}t`,
+            kilo(ours.tokensPerSecond),
+            kilo(decode),
+            `${(ours.tokensPerSecond / decode).toFixed(2)}x`,
+          ]);
+        }
         detail.push([
           `${name} ${count}t`,
           `${(bytes / 1e6).toFixed(1)} MB`,
@@ -349,6 +392,13 @@ async function main(): Promise<void> {
     ['run', 'GGUF F32', 'tokens', 'decode batches', 'mean batch', 'in llama_decode', 'tok/s inside decode'],
     detail,
   );
+  if (ownTool.length > 0) {
+    console.log(
+      `\nllama.cpp's own llama-batched-bench on the same GGUF (unified KV ${kv.toUpperCase()}, flash ${flash}): ` +
+        'decoding only, no sampling, so an upper bound of its sampling',
+    );
+    printTable(['run', 'engine sampling tok/s', 'batched-bench decode tok/s', 'ours/llama.cpp'], ownTool);
+  }
   console.log(`\nload average at end: ${load()}`);
 }
 
