@@ -23,7 +23,7 @@
  * attention spans every sequence's cells). That tool decodes random tokens and samples nothing, so
  * its tok/s is an upper bound of llama.cpp's sampling on this workload.
  *
- * Options: --configs S,M  --threads 2,1  --kv f32|f16  --flash on|auto|off  --budget 120 (seconds a llama.cpp round)
+ * Options: --configs S,demo,M (default S,M)  --threads 2,1  --kv f32|f16  --flash on|auto|off  --budget 120 (seconds a llama.cpp round)
  *          --batched-bench PATH  --batched-kv split|unified
  */
 import { execFileSync } from 'node:child_process';

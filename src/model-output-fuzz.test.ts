@@ -222,24 +222,29 @@ function parseWork(content: string): number {
   return meter.steps / Math.max(1, content.length);
 }
 
+/** A whole rollout of `turns` (then `<answer>x</answer>`) through the tools in `format`. */
+function playRollout(format: MessageFormat, turns: string[], maxToolCalls?: number) {
+  const tokenizer = new ByteTokenizer();
+  return runRollout({
+    policy: new ScriptedPolicy({ tokenizer, reply: ({ turn }) => turns[turn] ?? '<answer>x</answer>' }),
+    env: new ToolEnv({ tools: TOOLS, format, toolTimeoutMs: 20, maxToolCalls }),
+    renderer: new ChatTemplateRenderer({ tokenizer }),
+    row,
+    rowId: 'q',
+    groupIndex: 0,
+    random: new Random(7),
+    tokenBudget: 1 << 16,
+  });
+}
+
 describe('model outputs that once escaped', () => {
   it('a turn ended by <|endoftext|> (ChatML closes turns with <|im_end|>) is followed by more turns', async () => {
     // Seen in `experiment paper` (GRPO-OR, seed 1, step 139): the next turn's render lost the sampled
     // token and the renderer refused the template, stopping the whole run.
-    const tokenizer = new ByteTokenizer();
     // (A turn ending in a stop string such as </tool> stops there; these end on the token.)
     const turns = ['no tags<|endoftext|>', '<reasoning>none</reasoning><|endoftext|>', '<answer>the beatles</answer>'];
     const format = new XmlFormat();
-    const trajectory = await runRollout({
-      policy: new ScriptedPolicy({ tokenizer, reply: ({ turn }) => turns[turn]! }),
-      env: new ToolEnv({ tools: TOOLS, format, toolTimeoutMs: 20, maxToolCalls: 3 }),
-      renderer: new ChatTemplateRenderer({ tokenizer }),
-      row,
-      rowId: 'q',
-      groupIndex: 0,
-      random: new Random(7),
-      tokenBudget: 1 << 16,
-    });
+    const trajectory = await playRollout(format, turns, 3);
     expect(trajectory.turns).toHaveLength(3);
     expect(trajectory.stopReason).toBe('answered');
     expect(trajectory.errors).toEqual([]);
@@ -253,7 +258,6 @@ describe('fuzz of model outputs', () => {
     const random = new Random(1515);
     const tally: Tally = { inputs: 0, escapes: [], hangs: 0, maxStepsPerChar: 0 };
     const messages = [...adversarialMessages(), ...Array.from({ length: 2000 }, () => randomMessage(random))];
-    const tokenizer = new ByteTokenizer();
     // In batches, so the hanging tool's timeouts overlap.
     for (let start = 0; start < messages.length; start += 100) {
       const batch = messages.slice(start, start + 100);
@@ -270,16 +274,7 @@ describe('fuzz of model outputs', () => {
           work.push(
             guarded(tally, `${name} rollout`, async () => {
               const format = makeFormat();
-              const trajectory = await runRollout({
-                policy: new ScriptedPolicy({ tokenizer, reply: ({ turn }) => turns[turn] ?? '<answer>x</answer>' }),
-                env: new ToolEnv({ tools: TOOLS, format, toolTimeoutMs: 20 }),
-                renderer: new ChatTemplateRenderer({ tokenizer }),
-                row,
-                rowId: 'q',
-                groupIndex: 0,
-                random: new Random(7),
-                tokenBudget: 1 << 16,
-              });
+              const trajectory = await playRollout(format, turns);
               await createPaperRubric({ format, onError: 'throw' }).score(trajectory, row);
             }),
           );
