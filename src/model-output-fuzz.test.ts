@@ -223,8 +223,8 @@ function parseWork(content: string): number {
 }
 
 /** A whole rollout of `turns` (then `<answer>x</answer>`) through the tools in `format`. */
+const tokenizer = new ByteTokenizer();
 function playRollout(format: MessageFormat, turns: string[], maxToolCalls?: number) {
-  const tokenizer = new ByteTokenizer();
   return runRollout({
     policy: new ScriptedPolicy({ tokenizer, reply: ({ turn }) => turns[turn] ?? '<answer>x</answer>' }),
     env: new ToolEnv({ tools: TOOLS, format, toolTimeoutMs: 20, maxToolCalls }),

@@ -131,11 +131,8 @@ export class ChatTemplateRenderer implements ChatRenderer {
     if (endToken !== undefined) content = content.slice(0, -endToken.length);
 
     const replies = Array.isArray(reply) ? reply : [reply];
-    const messages = [
-      ...this.messages,
-      { role: 'assistant' as const, content },
-      ...replies.map((message) => ({ ...message })),
-    ];
+    const turn: Message = { role: 'assistant', content };
+    const messages = [...this.messages, turn, ...replies.map((message) => ({ ...message }))];
     const full = this.render(messages, this.tools);
     const expected = this.text + content;
     if (!full.startsWith(expected)) {
@@ -156,7 +153,7 @@ export class ChatTemplateRenderer implements ChatRenderer {
       // <|im_end|>), the conversation keeps the sampled one in the assistant's content, so the
       // next turn's render reproduces this text and its tokens.
       if (suffix.startsWith(endToken)) suffix = suffix.slice(endToken.length);
-      else messages[this.messages.length] = { role: 'assistant', content: content + endToken };
+      else turn.content = content + endToken;
     }
     this.messages = messages;
     this.text = expected + (endToken ?? '') + suffix;
