@@ -71,6 +71,8 @@ describe('hostile input: the command line and config files', () => {
     [['train', '--rl.steps'], /^turnwise train: Unknown option '--rl\.steps'.*--key\.path=value/],
     [['eval', '--split'], /^turnwise eval: Option '--split <value>' argument missing/],
     [['train', '--task.trainingPhrasings=many'], /task\.trainingPhrasings.*got "many"; .*one of "template"\|"varied"/],
+    [['train', '--task.resultWindow=middle'], /task\.resultWindow.*got "middle"; .*one of "start"\|"query"/],
+    [['train', '--task.trainRowsPerFamily=-3'], /config key "task\.trainRowsPerFamily": .*>=0/],
     [['experiment', 'paper', 'extra', '--nope'], /^turnwise experiment: Unknown option '--nope'/],
     [['train', '--resume', '/nonexistent/run', '--task', 'x.ts'], /--resume loads the task module the run recorded/],
     [['train', '--task', '/nonexistent/task.ts'], /--task \/nonexistent\/task\.ts: no such file/],

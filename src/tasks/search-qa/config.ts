@@ -136,6 +136,13 @@ export const searchQaConfigSchema = z
     resultCharBudget: positiveInt()
       .default(200)
       .describe('characters of search output shown to the model (paper: whole article; small on CPU); default 200'),
+    resultWindow: z
+      .enum(['start', 'query'])
+      .default('start')
+      .describe(
+        'where a search result that does not fit resultCharBudget is shown from: its first line, or the line ' +
+          'that best matches the query, as a search engine snippet is (start | query); default start',
+      ),
     maxToolCalls: positiveInt()
       .default(2)
       .describe('assistant messages with a tool call before the episode ends (paper: 2); default 2'),
@@ -159,6 +166,15 @@ export const searchQaConfigSchema = z
       .describe(
         'wording of the training questions: each kind in its one template wording, or varied over four ' +
           'wordings per kind (none of them a held-out phrasing) (template | varied); default template',
+      ),
+    trainRowsPerFamily: z
+      .number()
+      .int()
+      .min(0)
+      .default(0)
+      .describe(
+        'training questions kept per question family (the demonstrations and RL draw from them), so that no ' +
+          'one kind sets the habits of the policy; 0 keeps them all; default 0',
       ),
     model: modelSchema.prefault({}),
     warmStart: warmStartSchema.prefault({}),

@@ -22,11 +22,12 @@ export const searchQaTaskDefinition: TaskDefinition<QuestionRow> = {
     return openSearchQaTask({
       tier: section.tier,
       dir: section.dir,
-      tool: { k: section.searchTopK, maxCharacters: section.resultCharBudget },
+      tool: { k: section.searchTopK, maxCharacters: section.resultCharBudget, window: section.resultWindow },
       maxToolCalls: section.maxToolCalls,
       systemPrompt: section.systemPrompt,
       format: section.format,
       trainingPhrasings: section.trainingPhrasings,
+      trainRowsPerFamily: section.trainRowsPerFamily,
       onProgress: (message) => log(`[data] ${message}`),
     });
   },

@@ -18,6 +18,7 @@ import { DATA_FILES, defaultDataDir } from './data-files.js';
 import { loadSearchQaDataset } from './dataset.js';
 import { withTrainingWording } from './questions/training-phrasings.js';
 import { openSearchIndex, type SearchIndex } from './search-index.js';
+import { stableHash } from './splits.js';
 import { SearchWorker } from './search-worker.js';
 import { createSearchQaRubric, type SearchQaRubricOptions } from './task-rubric.js';
 import type { QuestionRow, Split, Tier } from './types.js';
@@ -47,6 +48,12 @@ export interface SearchQaTaskOptions {
   systemPrompt?: 'paper' | 'short';
   /** `template` (default) or `varied`: training questions in several wordings per kind (training-phrasings.ts). */
   trainingPhrasings?: 'template' | 'varied';
+  /**
+   * Training questions kept per family, chosen by a hash of their id (default 0: all). The
+   * generated training split is three quarters WordNet definitions; capped, no one kind's wording
+   * sets the policy's habits.
+   */
+  trainRowsPerFamily?: number;
   /** `xml` (default: the paper's format) or `hermes` (`<tool_call>`, as the gateway renders tools: hermes-env.ts). */
   format?: 'xml' | 'hermes';
   /**
@@ -124,6 +131,8 @@ export async function openSearchQaTask(options: SearchQaTaskOptions = {}): Promi
     list.push(varied && row.split === 'train' ? withTrainingWording(row) : row);
     splits.set(row.split, list);
   }
+  const cap = options.trainRowsPerFamily ?? 0;
+  if (cap > 0 && splits.has('train')) splits.set('train', capPerFamily(splits.get('train')!, cap));
   return {
     name: `search-qa-${tier}`,
     dir,
@@ -158,4 +167,21 @@ export async function openSearchQaTask(options: SearchQaTaskOptions = {}): Promi
       index.close();
     },
   };
+}
+
+/** At most `cap` rows of each family, those with the smallest hash of their id, in their original order. */
+function capPerFamily(rows: readonly QuestionRow[], cap: number): QuestionRow[] {
+  const byFamily = new Map<string, QuestionRow[]>();
+  for (const row of rows) {
+    const members = byFamily.get(row.family);
+    if (members) members.push(row);
+    else byFamily.set(row.family, [row]);
+  }
+  const kept = new Set<string>();
+  for (const members of byFamily.values()) {
+    const ranked = members.map((row) => ({ id: row.id, rank: stableHash(`cap:${row.id}`) }));
+    ranked.sort((a, b) => a.rank - b.rank || (a.id < b.id ? -1 : 1));
+    for (const { id } of ranked.slice(0, cap)) kept.add(id);
+  }
+  return rows.filter((row) => kept.has(row.id));
 }

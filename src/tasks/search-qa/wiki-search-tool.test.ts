@@ -88,6 +88,19 @@ describe('createWikiSearchTool', () => {
     expect(result.text.length).toBeLessThanOrEqual(600);
   });
 
+  it('with window query, shows a hit the budget cuts from the line that matches the query', () => {
+    const query = 'France government national anthem name';
+    const start = createWikiSearchTool(index, { k: 2, maxCharacters: 300 }).run(query);
+    const focused = createWikiSearchTool(index, { k: 2, maxCharacters: 300, window: 'query' }).run(query);
+    expect(start.shown.map((shown) => shown.hit.docId)).toEqual(['wordnet:1', 'factbook:fr/Government']);
+    expect(start.text).not.toContain('National anthem: name');
+    expect(focused.text).toContain('France - Government\n... National anthem: name: "La Marseillaise"');
+    expect(focused.text.length).toBeLessThanOrEqual(300);
+    // A hit that fits the budget is shown whole, from its first line, in either window.
+    const fits = createWikiSearchTool(index, { k: 1, maxCharacters: 150, window: 'query' }).run('Zugspitze highest');
+    expect(fits.text).toBe('Germany - Geography\nElevation extremes: highest point: Zugspitze 2,963 m');
+  });
+
   it('returns whole documents with no budget (paper-exact top-1 article)', () => {
     const tool = createWikiSearchTool(index, { unit: 'document', k: 1, maxCharacters: Infinity });
     const result = tool.run('Marseille song');

@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { defineTool, type Tool } from '../../env/tool.js';
 import { errorMessage, ToolError } from '../../errors.js';
 import { type FormattedResults, formatWithinBudget, type OutputBudget } from './result-budget.js';
+import { focusOnQuery, type ResultWindow } from './query-focus.js';
 import type { SearchHit, SearchIndex } from './search-index.js';
 import type { BackgroundSearch } from './search-worker.js';
 
@@ -25,6 +26,8 @@ export interface WikiSearchOptions extends OutputBudget {
   k?: number;
   /** `passage` (default) or `document` (paper: whole article). */
   unit?: 'passage' | 'document';
+  /** Where a shown hit starts: its first line (default) or the line that best matches the query (query-focus.ts). */
+  window?: ResultWindow;
   /** Result when the query has no searchable words or matches nothing (default "No relevant content found."). */
   emptyMessage?: string;
   timeoutMs?: number;
@@ -45,6 +48,7 @@ export const WIKI_SEARCH_DESCRIPTION = 'Searches Wikipedia and returns the top m
 export interface WikiSearchSettings extends OutputBudget {
   k: number;
   unit: 'passage' | 'document';
+  window: ResultWindow;
   emptyMessage: string;
 }
 
@@ -66,6 +70,7 @@ export function createWikiSearchTool(index: SearchIndex, options: WikiSearchOpti
   const settings: WikiSearchSettings = {
     k: options.k ?? 3,
     unit: options.unit ?? 'passage',
+    window: options.window ?? 'start',
     emptyMessage: options.emptyMessage ?? DEFAULT_EMPTY_MESSAGE,
     maxCharacters: options.maxCharacters ?? (options.maxTokens === undefined ? DEFAULT_MAX_CHARACTERS : undefined),
     maxTokens: options.maxTokens,
@@ -98,7 +103,7 @@ export function createWikiSearchTool(index: SearchIndex, options: WikiSearchOpti
     if (flight === undefined) {
       flight = background
         .search(query, { k: settings.k, unit: settings.unit })
-        .then((hits) => remember(query, formatHits(hits, settings)))
+        .then((hits) => remember(query, formatHits(hits, settings, query)))
         .finally(() => searching.delete(query));
       searching.set(query, flight);
     }
@@ -141,12 +146,17 @@ function freezeResults(results: FormattedResults): FormattedResults {
 
 /** One search formatted as the tool shows it; the empty message when nothing matches. */
 export function runWikiSearch(index: SearchIndex, query: string, settings: WikiSearchSettings): FormattedResults {
-  return formatHits(index.search(query, { k: settings.k, unit: settings.unit }), settings);
+  return formatHits(index.search(query, { k: settings.k, unit: settings.unit }), settings, query);
 }
 
-/** A search's hits formatted as the tool shows them; the empty message when there are none. */
-export function formatHits(hits: readonly SearchHit[], settings: WikiSearchSettings): FormattedResults {
-  if (hits.length === 0) return { text: settings.emptyMessage, shown: [] };
+/** A search's hits formatted as the tool shows them (for `query`); the empty message when there are none. */
+export function formatHits(
+  searched: readonly SearchHit[],
+  settings: WikiSearchSettings,
+  query: string,
+): FormattedResults {
+  if (searched.length === 0) return { text: settings.emptyMessage, shown: [] };
+  const hits = settings.window === 'query' ? searched.map((hit) => focusWhenCut(hit, query, settings)) : searched;
   const budget = settings.maxCharacters === undefined && settings.maxTokens === undefined ? undefined : settings;
   if (!budget) {
     return {
@@ -155,4 +165,15 @@ export function formatHits(hits: readonly SearchHit[], settings: WikiSearchSetti
     };
   }
   return formatWithinBudget(hits, budget);
+}
+
+/** A hit that the budget would cut, shown from the line that best matches the query. */
+function focusWhenCut(hit: SearchHit, query: string, budget: OutputBudget): SearchHit {
+  const whole = `${hit.title}\n${hit.text}`;
+  const cut =
+    (budget.maxCharacters !== undefined && whole.length > budget.maxCharacters) ||
+    (budget.maxTokens !== undefined &&
+      budget.countTokens !== undefined &&
+      budget.countTokens(whole) > budget.maxTokens);
+  return cut ? focusOnQuery(hit, query) : hit;
 }
