@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSearchQaData, DATA_FORMAT, type SearchQaManifest } from './build-data.js';
 import { DATA_FILES } from './data-files.js';
 import { loadSearchQaDataset } from './dataset.js';
+import { FIELD_FAMILIES } from './questions/field-questions.js';
 import { openSearchIndex } from './search-index.js';
 import { HELD_OUT_KIND_FAMILIES } from './questions/held-out-kinds.js';
 import { HELD_OUT_PHRASINGS } from './questions/held-out-phrasings.js';
@@ -39,12 +40,16 @@ beforeAll(() => {
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 describe('buildSearchQaData (tier S)', () => {
-  it('builds about 2k documents, exactly 300 questions and two evaluation sets of 40', () => {
+  it('builds about 2k documents, exactly 300 questions, 60 training-only field questions and two evaluation sets of 40', () => {
     expect(manifest.documents).toBeGreaterThan(1500);
     expect(manifest.documents).toBeLessThan(2500);
-    expect(rows.filter((row) => ENTITY_SPLITS.includes(row.split as EntitySplit))).toHaveLength(300);
+    const fields = rows.filter((row) => FIELD_FAMILIES.includes(row.family as (typeof FIELD_FAMILIES)[number]));
+    expect(fields).toHaveLength(60);
+    expect(new Set(fields.map((row) => row.split))).toEqual(new Set(['train']));
+    expect(new Set(fields.map((row) => row.family))).toEqual(new Set(FIELD_FAMILIES));
+    expect(rows.filter((row) => ENTITY_SPLITS.includes(row.split as EntitySplit))).toHaveLength(360);
     expect(manifest.evaluationSets).toEqual({ 'heldout-kinds': 40, 'heldout-phrasings': 40 });
-    expect(rows).toHaveLength(380);
+    expect(rows).toHaveLength(440);
     expect(manifest.format).toBe(DATA_FORMAT);
     expect(documents.size).toBe(manifest.documents);
   });

@@ -12,6 +12,7 @@ import { DATA_FILES, defaultDataDir, toJsonLines, writeFileAtomic } from './data
 import { sourceNotices } from './notices.js';
 import { elementQuestions } from './questions/element-questions.js';
 import { factbookQuestions } from './questions/factbook-questions.js';
+import { elementFieldQuestions, factbookFieldQuestions, wordnetFieldQuestions } from './questions/field-questions.js';
 import {
   heldOutElementQuestions,
   heldOutFactbookQuestions,
@@ -55,9 +56,10 @@ export interface FamilySummary {
 
 /**
  * The format of a generated data directory: bumped when the questions change (2: the held-out
- * evaluation sets), so that data built by an older version is rebuilt (search-qa-task.ts).
+ * evaluation sets; 3: the training-only field questions), so that data built by an older version
+ * is rebuilt (search-qa-task.ts).
  */
-export const DATA_FORMAT = 'turnwise-search-qa/2';
+export const DATA_FORMAT = 'turnwise-search-qa/3';
 
 /** What a build wrote, as stored in manifest.json. */
 export interface SearchQaManifest {
@@ -75,7 +77,7 @@ export interface SearchQaManifest {
 }
 
 /** Tier S: a small deterministic slice for tests and CI. */
-const TIER_S = { countries: 30, instances: 1500, questions: 300, evaluationSet: 40 } as const;
+const TIER_S = { countries: 30, instances: 1500, questions: 300, evaluationSet: 40, fieldQuestions: 60 } as const;
 
 /** Questions per evaluation-only set in tier M. */
 const EVALUATION_SET_SIZE = 260;
@@ -143,6 +145,21 @@ export function buildSearchQaData(options: BuildSearchQaDataOptions): SearchQaMa
     small ? TIER_S.questions : undefined,
   );
   progress(`questions: ${entityRows.length} kept of ${drafts.length} generated`);
+  // Field questions: training only (train-split entities), many labels per source (field-questions.ts).
+  const countryByCode = new Map(selectedCountries.map((profile) => [profile.code, profile.name]));
+  const fieldDrafts = [
+    ...factbookFieldQuestions(factbookDocuments, (document) =>
+      countryByCode.get(document.id.slice('factbook:'.length).split('/')[0]!),
+    ),
+    ...elementFieldQuestions(elements.documents),
+    ...wordnetFieldQuestions(wordnetDocuments, canonicalEntity),
+  ];
+  const fieldRows = finish(
+    fieldDrafts,
+    (draft) => (entitySplit(draft) === 'train' ? 'train' : undefined),
+    small ? TIER_S.fieldQuestions : undefined,
+  );
+  progress(`field questions (training only): ${fieldRows.length} kept of ${fieldDrafts.length} generated`);
   // Evaluation-only sets: test-split entities only, so they share no entity with training.
   const evaluationSize = small ? TIER_S.evaluationSet : EVALUATION_SET_SIZE;
   const testOnly = (set: Split) => (draft: QuestionDraft) => (entitySplit(draft) === 'test' ? set : undefined);
@@ -159,7 +176,7 @@ export function buildSearchQaData(options: BuildSearchQaDataOptions): SearchQaMa
   );
   const heldOutPhrasings = finish(heldOutPhrasingQuestions(drafts), testOnly('heldout-phrasings'), evaluationSize);
   progress(`evaluation sets: heldout-kinds ${heldOutKinds.length}, heldout-phrasings ${heldOutPhrasings.length}`);
-  const rows = [...entityRows, ...heldOutKinds, ...heldOutPhrasings];
+  const rows = [...entityRows, ...fieldRows, ...heldOutKinds, ...heldOutPhrasings];
   const families = familySummaries(summaries, rows);
 
   const corpusText = toJsonLines(documents);

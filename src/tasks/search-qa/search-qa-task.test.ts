@@ -84,6 +84,44 @@ describe('openSearchQaTask', () => {
     }
   });
 
+  it('with trainRowsPerFamily, keeps that many training rows of each family, the same ones every time', async () => {
+    const capDir = mkdtempSync(path.join(tmpdir(), 'search-qa-task-cap-'));
+    const row = (id: string, family: string, split: QuestionRow['split']): QuestionRow => ({
+      ...ROWS[0]!,
+      id,
+      family,
+      split,
+    });
+    const rows = [
+      ...Array.from({ length: 9 }, (_, i) => row(`p${i}`, 'instance_person', 'train')),
+      ...Array.from({ length: 2 }, (_, i) => row(`s${i}`, 'element_symbol', 'train')),
+      ...Array.from({ length: 5 }, (_, i) => row(`t${i}`, 'instance_person', 'test')),
+    ];
+    writeFileSync(path.join(capDir, DATA_FILES.corpus), toJsonLines(CORPUS));
+    writeFileSync(path.join(capDir, DATA_FILES.questions), toJsonLines(rows));
+    const all = await openSearchQaTask({ dir: capDir });
+    const capped = await openSearchQaTask({ dir: capDir, trainRowsPerFamily: 3 });
+    const again = await openSearchQaTask({ dir: capDir, trainRowsPerFamily: 3 });
+    try {
+      expect(all.rows('train')).toHaveLength(11);
+      const kept = capped.rows('train');
+      expect(kept.filter((r) => r.family === 'instance_person')).toHaveLength(3);
+      expect(kept.filter((r) => r.family === 'element_symbol')).toHaveLength(2);
+      expect(again.rows('train')).toEqual(kept);
+      // In their original order, and the evaluation splits untouched.
+      expect(
+        all
+          .rows('train')
+          .filter((r) => kept.some((k) => k.id === r.id))
+          .map((r) => r.id),
+      ).toEqual(kept.map((r) => r.id));
+      expect(capped.rows('test')).toHaveLength(5);
+    } finally {
+      for (const task of [all, capped, again]) task.close();
+      rmSync(capDir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses a directory without questions when building is turned off', async () => {
     const empty = mkdtempSync(path.join(tmpdir(), 'search-qa-task-empty-'));
     try {
@@ -104,7 +142,7 @@ describe('openSearchQaTask on data of an older format', () => {
       writeFileSync(path.join(old, DATA_FILES.questions), toJsonLines(ROWS));
       writeFileSync(path.join(old, DATA_FILES.manifest), JSON.stringify({ format: 'turnwise-search-qa/1', tier: 'S' }));
       await expect(openSearchQaTask({ tier: 'S', dir: old, buildIfMissing: false })).rejects.toThrow(
-        /holds data of format "turnwise-search-qa\/1", expected turnwise-search-qa\/2; run `turnwise data build/,
+        /holds data of format "turnwise-search-qa\/1", expected turnwise-search-qa\/3; run `turnwise data build/,
       );
       const lines: string[] = [];
       const task = await openSearchQaTask({ tier: 'S', dir: old, onProgress: (line) => lines.push(line) });

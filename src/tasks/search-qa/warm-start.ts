@@ -34,8 +34,8 @@ import type { LocalBackend } from '../../backends/local.js';
 import { parseModelConfig, type ModelConfig } from '../../engine/model-config.js';
 import type { SearchQaTask } from './search-qa-task.js';
 
-/** Bump when the warm-start recipe changes, so old cached bases are not reused. */
-const RECIPE_VERSION = 2;
+/** Bump when the warm-start recipe or its data changes (3: the field questions of data format 3), so old cached bases are not reused. */
+const RECIPE_VERSION = 3;
 
 /** Atomic tokens of the tool-use format (the paper's XML). */
 export const FORMAT_TOKENS = [
@@ -110,11 +110,14 @@ export function warmStartKey(config: TrainConfig): string {
   const format = section.format !== 'xml' ? { format: section.format } : {};
   // And the training questions' wording (the demonstrations are made from them).
   const phrasings = section.trainingPhrasings !== 'template' ? { trainingPhrasings: section.trainingPhrasings } : {};
+  // And the cap on training questions per family (the demonstrations are drawn from them).
+  const cap = section.trainRowsPerFamily !== 0 ? { trainRowsPerFamily: section.trainRowsPerFamily } : {};
   // `task` is the environment as the key has always named it (keys
   // made before the task had its own config section still match).
   const task = {
     searchTopK: section.searchTopK,
     resultCharBudget: section.resultCharBudget,
+    ...(section.resultWindow !== 'start' ? { resultWindow: section.resultWindow } : {}),
     maxToolCalls: section.maxToolCalls,
     systemPrompt: section.systemPrompt,
   };
@@ -128,6 +131,7 @@ export function warmStartKey(config: TrainConfig): string {
     ...split,
     ...format,
     ...phrasings,
+    ...cap,
   });
 }
 
