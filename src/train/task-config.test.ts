@@ -47,7 +47,7 @@ describe('the task section of the training config', () => {
       tier: 'S',
       dir: '/tmp/data',
       model: { size: 'tiny', vocabSize: 1024 },
-      warmStart: { sftSteps: 7, pretrainSteps: 600 },
+      warmStart: { sftSteps: 7, pretrainSteps: 3000 },
     });
   });
 

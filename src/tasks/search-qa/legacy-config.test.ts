@@ -21,13 +21,28 @@ describe('run configs written by turnwise 0.1', () => {
     expect(upgradeLegacyConfig(JSON.parse(JSON.stringify(today)))).toBeUndefined();
   });
 
-  it('upgrade to exactly the config the same command resolves today', async () => {
+  it("upgrade to exactly the config the same command resolved then, in today's layout", async () => {
     const raw = JSON.parse(readFileSync(FIXTURE, 'utf8'));
     const dir = mkdtempSync(join(tmpdir(), 'turnwise-legacy-'));
     copyFileSync(FIXTURE, join(dir, 'config.json'));
     const upgraded = readRunConfig(dir, { tasks });
+    // The demo preset as it was when the run was made: today's, with the recipe the run recorded
+    // (the demo's recipe has changed since: issue 14's levers, none of them known to turnwise 0.1).
+    const {
+      resultWindow: _w,
+      trainingPhrasings: _p,
+      trainRowsPerFamily: _c,
+      ...v1Task
+    } = DEMO_PRESET.task as Record<string, unknown>;
+    const v1Demo = {
+      ...DEMO_PRESET,
+      task: { ...v1Task, warmStart: raw.warmStart },
+      rl: { ...DEMO_PRESET.rl, steps: raw.rl.steps },
+      checkpoint: raw.checkpoint,
+      log: raw.log,
+    };
     const today = await loadConfig({
-      base: { ...DEMO_PRESET, runDir: 'runs/demo/mt-grpo-seed0' } as Record<string, unknown>,
+      base: { ...v1Demo, runDir: 'runs/demo/mt-grpo-seed0' } as Record<string, unknown>,
       tasks,
     });
     // The run is the directory it was read from, whatever runDir it recorded.
