@@ -113,7 +113,7 @@ const warmStartSchema = z
     cacheDir: z
       .string()
       .default('.turnwise/bases')
-      .describe('where warm-started bases are cached by config hash; default .turnwise/bases'),
+      .describe('where warm-started bases are cached by a hash of their recipe and data; default .turnwise/bases'),
   })
   .describe('the warm start that stands in for a pretrained base model');
 

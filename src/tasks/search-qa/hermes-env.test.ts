@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { toHermesMessages } from '../../env/hermes-chat.js';
 import { Random } from '../../random.js';
@@ -20,11 +22,13 @@ const tools = new Map([[tool.name, tool]]);
 describe('the search-QA task in the Hermes format (task.format: hermes)', () => {
   it('leaves the warm-start key of the default XML format as it was, and gives the Hermes format its own', () => {
     const tasks = { tasks: [searchQaTaskDefinition] };
-    const demo = resolveConfig(DEMO_PRESET, tasks);
-    // The keys of the demo's base and the default base (warm-start recipe 3, data format 3): the Hermes format did not change them.
+    // A data directory that does not exist: keys without a data fingerprint, whatever this machine has built.
+    const dir = join(tmpdir(), 'turnwise-no-data-here');
+    const demo = resolveConfig({ ...DEMO_PRESET, task: { ...DEMO_PRESET.task, dir } }, tasks);
+    // The keys of the demo's recipe and the default recipe (warm-start recipe 3): the Hermes format did not change them.
     expect(warmStartKey(demo)).toBe('bfa98410698418e8');
-    expect(warmStartKey(resolveConfig({}, tasks))).toBe('8053d3972397d20f');
-    const hermes = resolveConfig({ ...DEMO_PRESET, task: { ...DEMO_PRESET.task, format: 'hermes' } }, tasks);
+    expect(warmStartKey(resolveConfig({ task: { dir } }, tasks))).toBe('8053d3972397d20f');
+    const hermes = resolveConfig({ ...DEMO_PRESET, task: { ...DEMO_PRESET.task, dir, format: 'hermes' } }, tasks);
     expect(warmStartKey(hermes)).not.toBe(warmStartKey(demo));
   });
 

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,7 +7,7 @@ import type { TrainConfig } from '../../train/config.js';
 import { createLocalBackend } from '../../backends/create-local-backend.js';
 import { searchQaTaskDefinition } from './definition.js';
 import { openSearchQaTask, type SearchQaTask } from './search-qa-task.js';
-import { cachedBase, warmStart, warmStartKey } from './warm-start.js';
+import { cachedBase, dataFingerprint, warmStart, warmStartKey } from './warm-start.js';
 
 // The warm start on tier-S data with a tiny model and a few steps per stage (about a second per build).
 const root = mkdtempSync(join(tmpdir(), 'turnwise-warm-start-'));
@@ -188,4 +188,27 @@ describe('warm start (tier S, tiny model)', () => {
     expect(cachedBase(config)).toBe(built.baseDir);
     expect(readdirSync(cacheDir).sort()).toEqual([key, `${key}.building-${process.pid}-0a1b2c3d`]);
   }, 60_000);
+
+  it('keys a base by the data it learns from: another build or other imported questions is another base', () => {
+    const config = configOf(join(root, 'cache-d'));
+    const manifest = JSON.parse(readFileSync(join(root, 'data', 'manifest.json'), 'utf8'));
+    expect(dataFingerprint(config)).toBe(
+      `${manifest.corpusSha256.slice(0, 16)}:${manifest.questionsSha256.slice(0, 16)}`,
+    );
+    // The same build copied elsewhere: the same base.
+    const copy = join(root, 'data-copy');
+    cpSync(join(root, 'data'), copy, { recursive: true });
+    expect(warmStartKey(configOf(join(root, 'cache-d'), { task: { dir: copy } }))).toBe(warmStartKey(config));
+    // A build whose questions differ: another base.
+    writeFileSync(join(copy, 'manifest.json'), JSON.stringify({ ...manifest, questionsSha256: '0'.repeat(64) }));
+    expect(warmStartKey(configOf(join(root, 'cache-d'), { task: { dir: copy } }))).not.toBe(warmStartKey(config));
+    // Imported data (no manifest): its questions file decides.
+    rmSync(join(copy, 'manifest.json'));
+    const imported = configOf(join(root, 'cache-d'), { task: { dir: copy } });
+    const before = warmStartKey(imported);
+    writeFileSync(join(copy, 'questions.jsonl'), `${readFileSync(join(copy, 'questions.jsonl'), 'utf8')}\n`);
+    expect(warmStartKey(imported)).not.toBe(before);
+    // No data yet: no fingerprint (the task builds the data before the base is looked up).
+    expect(dataFingerprint(configOf(join(root, 'cache-d'), { task: { dir: join(root, 'nothing') } }))).toBeUndefined();
+  });
 });

@@ -7,7 +7,7 @@
  *   3. supervised fine-tuning on scripted, deliberately imperfect tool-use demonstrations played
  *      through the real environment (see demonstrations.ts).
  * The result is a checkpoint directory (weights + tokenizer) cached under
- * `warmStart.cacheDir/<hash of everything that shapes it>`, so several RL runs share one base. An
+ * `warmStart.cacheDir/<hash of everything that shapes it, the data included>`, so several RL runs share one base. An
  * entry is built in a private directory and renamed into place only when complete, its summary
  * records the size and SHA-256 of every base file, and a reused entry is checked against them: a
  * crash leaves no entry, and a damaged one is reported and rebuilt.
@@ -21,7 +21,7 @@ import { trainBpe } from '../../engine/tokenizer/bpe-trainer.js';
 import { loadTokenizer } from '../../engine/tokenizer/hf-tokenizer.js';
 import { Random } from '../../random.js';
 import { rolloutGroups } from '../../rollout/group-rollout.js';
-import { DATA_FILES } from './data-files.js';
+import { DATA_FILES, defaultDataDir } from './data-files.js';
 import type { QuestionRow } from './types.js';
 import { ScriptedPolicy } from '../../rollout/scripted-policy.js';
 import { writeFileAtomicSync as writeFileAtomic } from '../../engine/atomic-write.js';
@@ -34,7 +34,10 @@ import type { LocalBackend } from '../../backends/local.js';
 import { parseModelConfig, type ModelConfig } from '../../engine/model-config.js';
 import type { SearchQaTask } from './search-qa-task.js';
 
-/** Bump when the warm-start recipe or its data changes (3: the field questions of data format 3), so old cached bases are not reused. */
+/**
+ * Bump when the warm-start recipe changes (3: the field questions of data format 3), so old cached
+ * bases are not reused; a change of the data alone changes the key through `dataFingerprint`.
+ */
 const RECIPE_VERSION = 3;
 
 /** Atomic tokens of the tool-use format (the paper's XML). */
@@ -99,9 +102,36 @@ export interface WarmStartSummary {
   files?: Record<string, { bytes: number; sha256: string }>;
 }
 
-/** The cache key of the base a config asks for. */
+/**
+ * The data a base learns from (its demonstrations' questions, its pretraining texts), as a short
+ * fingerprint: a generated build's corpus and questions hashes from its manifest, or for imported
+ * data (no manifest) the hash of its questions file and the size of its corpus; undefined while the
+ * directory holds no questions. Bases of two different data directories never share a cache entry.
+ */
+export function dataFingerprint(config: TrainConfig): string | undefined {
+  const section = searchQaConfigOf(config);
+  const dir = resolve(section.dir !== '' ? section.dir : defaultDataDir(section.tier));
+  const manifestPath = join(dir, DATA_FILES.manifest);
+  if (existsSync(manifestPath)) {
+    try {
+      const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Record<string, unknown>;
+      if (typeof manifest.corpusSha256 === 'string' && typeof manifest.questionsSha256 === 'string')
+        return `${manifest.corpusSha256.slice(0, 16)}:${manifest.questionsSha256.slice(0, 16)}`;
+    } catch {
+      // An unreadable manifest: the data is rebuilt when the task opens; fall back to the files.
+    }
+  }
+  const questions = join(dir, DATA_FILES.questions);
+  if (!existsSync(questions)) return undefined;
+  const corpus = join(dir, DATA_FILES.corpus);
+  const corpusBytes = existsSync(corpus) ? statSync(corpus).size : 0;
+  return `${createHash('sha256').update(readFileSync(questions)).digest('hex').slice(0, 16)}:${corpusBytes}`;
+}
+
+/** The cache key of the base a config asks for (its recipe, model, environment and data). */
 export function warmStartKey(config: TrainConfig): string {
   const section = searchQaConfigOf(config);
+  const data = dataFingerprint(config);
   const { cacheDir: _cacheDir, ...recipe } = section.warmStart;
   // The demonstrations come from the training split; named only when
   // it is not the default, so keys of the default stay as they were.
@@ -132,6 +162,7 @@ export function warmStartKey(config: TrainConfig): string {
     ...format,
     ...phrasings,
     ...cap,
+    ...(data !== undefined ? { data } : {}),
   });
 }
 
