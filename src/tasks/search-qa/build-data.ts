@@ -29,7 +29,7 @@ import { readElements } from './sources/elements-source.js';
 import { type FactbookProfile, readFactbook } from './sources/factbook-source.js';
 import { SOURCE_PACKAGES } from './sources/package-files.js';
 import { type NounSynset, readNounSynsets, synsetDocuments } from './sources/wordnet-source.js';
-import { HELD_OUT_FAMILIES, splitOfEntity, stableHash } from './splits.js';
+import { byHash, HELD_OUT_FAMILIES, splitOfEntity } from './splits.js';
 import { matchKey, MatchableText, normalizeAliases } from './text-match.js';
 import type { CorpusDocument, QuestionDraft, QuestionRow, Split, Tier } from './types.js';
 
@@ -312,13 +312,6 @@ function countryNameIndex(countries: readonly FactbookProfile[]): Map<string, Fa
     for (const name of profile.names) if (!index.has(matchKey(name))) index.set(matchKey(name), profile);
   }
   return index;
-}
-
-function byHash<T>(items: readonly T[], key: (item: T) => string): T[] {
-  return items
-    .map((item) => ({ item, hash: stableHash(key(item)), key: key(item) }))
-    .sort((a, b) => a.hash - b.hash || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
-    .map(({ item }) => item);
 }
 
 function sha256(text: string): string {

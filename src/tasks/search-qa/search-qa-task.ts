@@ -18,7 +18,7 @@ import { DATA_FILES, defaultDataDir } from './data-files.js';
 import { loadSearchQaDataset } from './dataset.js';
 import { withTrainingWording } from './questions/training-phrasings.js';
 import { openSearchIndex, type SearchIndex } from './search-index.js';
-import { stableHash } from './splits.js';
+import { byHash } from './splits.js';
 import { SearchWorker } from './search-worker.js';
 import { createSearchQaRubric, type SearchQaRubricOptions } from './task-rubric.js';
 import type { QuestionRow, Split, Tier } from './types.js';
@@ -169,19 +169,15 @@ export async function openSearchQaTask(options: SearchQaTaskOptions = {}): Promi
   };
 }
 
-/** At most `cap` rows of each family, those with the smallest hash of their id, in their original order. */
+/** At most `cap` rows of each family, the first of each in hash order of their id, in their original order. */
 function capPerFamily(rows: readonly QuestionRow[], cap: number): QuestionRow[] {
-  const byFamily = new Map<string, QuestionRow[]>();
-  for (const row of rows) {
-    const members = byFamily.get(row.family);
-    if (members) members.push(row);
-    else byFamily.set(row.family, [row]);
+  const taken = new Map<string, number>();
+  const kept = new Set<QuestionRow>();
+  for (const row of byHash(rows, (r) => `cap:${r.id}`)) {
+    const count = taken.get(row.family) ?? 0;
+    if (count >= cap) continue;
+    taken.set(row.family, count + 1);
+    kept.add(row);
   }
-  const kept = new Set<string>();
-  for (const members of byFamily.values()) {
-    const ranked = members.map((row) => ({ id: row.id, rank: stableHash(`cap:${row.id}`) }));
-    ranked.sort((a, b) => a.rank - b.rank || (a.id < b.id ? -1 : 1));
-    for (const { id } of ranked.slice(0, cap)) kept.add(id);
-  }
-  return rows.filter((row) => kept.has(row.id));
+  return rows.filter((row) => kept.has(row));
 }

@@ -34,3 +34,11 @@ export function splitOfEntity(entity: string, isCountry: boolean): EntitySplit {
 export function stableHash(text: string): number {
   return createHash('md5').update(text).digest().readUInt32BE(0);
 }
+
+/** The items in a stable pseudo-random order: by the hash of their key, ties by the key. */
+export function byHash<T>(items: readonly T[], key: (item: T) => string): T[] {
+  return items
+    .map((item) => ({ item, hash: stableHash(key(item)), key: key(item) }))
+    .sort((a, b) => a.hash - b.hash || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    .map(({ item }) => item);
+}

@@ -8,7 +8,7 @@
  * for the test that checks it.
  */
 import type { CorpusDocument, QuestionDraft } from '../types.js';
-import { stableHash } from '../splits.js';
+import { byHash, stableHash } from '../splits.js';
 import { unique } from './answer-aliases.js';
 import { fill } from './factbook-questions.js';
 
@@ -83,17 +83,20 @@ function leftOut(source: string, label: string): boolean {
   return (FIELD_LABELS_LEFT_OUT[source] ?? []).includes(label.toLowerCase());
 }
 
+/** The question of one line; without a template of its own, one of FIELD_TEMPLATES by a hash of its key. */
 function draftOf(
   family: (typeof FIELD_FAMILIES)[number],
   document: CorpusDocument,
   lineIndex: number,
-  template: string,
   slots: Record<string, string>,
   answers: string[],
   entity: string,
+  ownTemplate?: string,
 ): QuestionDraft {
+  const key = `${family}:${document.id}:${lineIndex}`;
+  const template = ownTemplate ?? FIELD_TEMPLATES[stableHash(key) % FIELD_TEMPLATES.length]!;
   return {
-    key: `${family}:${document.id}:${lineIndex}`,
+    key,
     question: fill(template, slots),
     answers,
     family,
@@ -126,15 +129,11 @@ export function factbookFieldQuestions(
     });
     // Each label once per document: "Area: total" and "Area: land" would ask one question twice.
     const seen = new Set<string>();
-    const picked = candidates
-      .sort((a, b) => stableHash(`${document.id}:${a.index}`) - stableHash(`${document.id}:${b.index}`))
+    const picked = byHash(candidates, ({ index }) => `${document.id}:${index}`)
       .filter(({ field }) => !seen.has(field) && Boolean(seen.add(field)))
       .slice(0, perDocument);
-    for (const { index, field, answer } of picked) {
-      const key = `field_factbook:${document.id}:${index}`;
-      const template = FIELD_TEMPLATES[stableHash(key) % FIELD_TEMPLATES.length]!;
-      drafts.push(draftOf('field_factbook', document, index, template, { field, entity: country }, [answer], country));
-    }
+    for (const { index, field, answer } of picked)
+      drafts.push(draftOf('field_factbook', document, index, { field, entity: country }, [answer], country));
   }
   return drafts;
 }
@@ -147,10 +146,8 @@ export function elementFieldQuestions(documents: readonly CorpusDocument[]): Que
       if (line.sub !== undefined || leftOut('elements', line.label)) return [];
       const answer = fieldAnswer(line.value);
       if (answer === undefined) return [];
-      const key = `field_elements:${document.id}:${index}`;
-      const template = FIELD_TEMPLATES[stableHash(key) % FIELD_TEMPLATES.length]!;
       const slots = { field: line.label.toLowerCase(), entity: element.toLowerCase() };
-      return [draftOf('field_elements', document, index, template, slots, [answer], element)];
+      return [draftOf('field_elements', document, index, slots, [answer], element)];
     });
   });
 }
@@ -181,17 +178,13 @@ export function wordnetFieldQuestions(
           'field_wordnet',
           document,
           index,
-          template,
           { entity: document.title },
           answers,
           entityOf(document.title),
+          template,
         ),
       );
     }
   }
-  return drafts
-    .map((draft) => ({ draft, rank: stableHash(draft.key) }))
-    .sort((a, b) => a.rank - b.rank || (a.draft.key < b.draft.key ? -1 : 1))
-    .slice(0, limit)
-    .map(({ draft }) => draft);
+  return byHash(drafts, (draft) => draft.key).slice(0, limit);
 }
