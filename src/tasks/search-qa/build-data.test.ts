@@ -10,7 +10,7 @@ import { openSearchIndex } from './search-index.js';
 import { HELD_OUT_KIND_FAMILIES } from './questions/held-out-kinds.js';
 import { HELD_OUT_PHRASINGS } from './questions/held-out-phrasings.js';
 import { HELD_OUT_FAMILIES, splitOfEntity } from './splits.js';
-import { containsAnswer, normalizeAliases } from './text-match.js';
+import { containsAnswer, scoredAliases } from './text-match.js';
 import {
   type CorpusDocument,
   ENTITY_SPLITS,
@@ -138,7 +138,7 @@ describe('buildSearchQaData (tier S)', () => {
     for (const family of manifest.families) expect(family.answerInGold).toBeGreaterThanOrEqual(0.98);
   });
 
-  it('keeps all aliases: every lemma of a synset, symbol as is, normalised forms alongside', () => {
+  it('keeps all aliases: every lemma of a synset, symbol as is, normalised and written forms scored', () => {
     const symbol = rows.find((row) => row.family === 'element_symbol')!;
     expect(symbol.answers).toHaveLength(1);
     expect(symbol.answers[0]).toMatch(/^[A-Z][a-z]{0,2}$/);
@@ -147,7 +147,7 @@ describe('buildSearchQaData (tier S)', () => {
       const also = /^Also called: (.*)$/m.exec(document.text)?.[1]?.split(', ') ?? [];
       expect(row.answers.slice(1)).toEqual(also);
     }
-    for (const row of rows) expect(row.normalizedAnswers).toEqual(normalizeAliases(row.answers));
+    for (const row of rows) expect(row.normalizedAnswers).toEqual(scoredAliases(row.answers));
   });
 
   it('ranks the gold document first for the lexically easy families with the question as the query', async () => {

@@ -30,7 +30,7 @@ import { type FactbookProfile, readFactbook } from './sources/factbook-source.js
 import { SOURCE_PACKAGES } from './sources/package-files.js';
 import { type NounSynset, readNounSynsets, synsetDocuments } from './sources/wordnet-source.js';
 import { byHash, HELD_OUT_FAMILIES, splitOfEntity } from './splits.js';
-import { matchKey, MatchableText, normalizeAliases } from './text-match.js';
+import { matchKey, MatchableText, scoredAliases } from './text-match.js';
 import type { CorpusDocument, QuestionDraft, QuestionRow, Split, Tier } from './types.js';
 
 /** Options of `buildSearchQaData`. */
@@ -56,10 +56,11 @@ export interface FamilySummary {
 
 /**
  * The format of a generated data directory: bumped when the questions change (2: the held-out
- * evaluation sets; 3: the training-only field questions), so that data built by an older version
- * is rebuilt (search-qa-task.ts).
+ * evaluation sets; 3: the training-only field questions; 4: the aliases as the corpus writes them
+ * are scored too, `scoredAliases`), so that data built by an older version is rebuilt
+ * (search-qa-task.ts).
  */
-export const DATA_FORMAT = 'turnwise-search-qa/3';
+export const DATA_FORMAT = 'turnwise-search-qa/4';
 
 /** What a build wrote, as stored in manifest.json. */
 export interface SearchQaManifest {
@@ -245,7 +246,7 @@ function finishQuestions(
     if (!draft.answers.some((answer) => matchable.contains(answer))) continue;
     summary.supported += 1;
     const { key, ...rest } = draft;
-    rows.push({ id: key, ...rest, normalizedAnswers: normalizeAliases(draft.answers), split });
+    rows.push({ id: key, ...rest, normalizedAnswers: scoredAliases(draft.answers), split });
   }
   if (sampleSize !== undefined) rows = balancedSample(rows, sampleSize);
   return rows;

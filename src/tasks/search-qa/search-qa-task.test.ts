@@ -142,7 +142,7 @@ describe('openSearchQaTask on data of an older format', () => {
       writeFileSync(path.join(old, DATA_FILES.questions), toJsonLines(ROWS));
       writeFileSync(path.join(old, DATA_FILES.manifest), JSON.stringify({ format: 'turnwise-search-qa/1', tier: 'S' }));
       await expect(openSearchQaTask({ tier: 'S', dir: old, buildIfMissing: false })).rejects.toThrow(
-        /holds data of format "turnwise-search-qa\/1", expected turnwise-search-qa\/3; run `turnwise data build/,
+        /holds data of format "turnwise-search-qa\/1", expected turnwise-search-qa\/4; run `turnwise data build/,
       );
       const lines: string[] = [];
       const task = await openSearchQaTask({ tier: 'S', dir: old, onProgress: (line) => lines.push(line) });

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { containsAnswer, normalizeAliases, normalizeAnswer, normalizedExactMatch } from './text-match.js';
+import {
+  containsAnswer,
+  normalizeAliases,
+  normalizeAnswer,
+  normalizedExactMatch,
+  scoredAliases,
+} from './text-match.js';
 
 describe('normalizeAnswer', () => {
   it('follows TriviaQA: lower case, punctuation to spaces, articles dropped', () => {
@@ -10,6 +16,18 @@ describe('normalizeAnswer', () => {
 
   it('deduplicates normalised aliases and drops empty ones', () => {
     expect(normalizeAliases(['Fe', 'fe', '.', 'The Fe'])).toEqual(['fe']);
+  });
+
+  it('scores an alias as the corpus writes it beside its TriviaQA form, so a faithful copy matches', () => {
+    expect(scoredAliases(['.dz', '29,900', 'Fe', 'The Fe', ' '])).toEqual([
+      'dz',
+      '29 900',
+      'fe',
+      '.dz',
+      '29,900',
+      'the fe',
+    ]);
+    expect(scoredAliases(['Paris'])).toEqual(['paris']);
   });
 });
 

@@ -39,6 +39,21 @@ export function normalizeAliases(aliases: readonly string[]): string[] {
   return [...seen];
 }
 
+/**
+ * The aliases the paper's comparison (an answer lower-cased and stripped) accepts for a built
+ * question: each alias's TriviaQA form and, where that form differs, the alias as the corpus writes
+ * it, lower-cased. Without the written form, a copy of ".dz", "29,900" or "66.3%" from the result
+ * never scored: two thirds of the Factbook field questions and every internet-code question.
+ */
+export function scoredAliases(aliases: readonly string[]): string[] {
+  const seen = new Set(normalizeAliases(aliases));
+  for (const alias of aliases) {
+    const written = alias.toLowerCase().trim();
+    if (written.length > 0) seen.add(written);
+  }
+  return [...seen];
+}
+
 /** A prepared text for repeated alias look-ups (normalise once, test many aliases). */
 export class MatchableText {
   private readonly padded: string;
