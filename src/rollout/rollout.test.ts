@@ -258,6 +258,27 @@ describe('runRollout failures and formats', () => {
     expect(trajectory.tokens).toHaveLength(trajectory.promptLength);
   });
 
+  it('reads a logprob a rounding above 0 as 0, and refuses one that is really positive', async () => {
+    // A float32 log-softmax put a token of probability ~1 at +1.4e-6: that was an error rollout
+    // (15-30% of sampled rollouts of a confident policy), so RL punished confidence.
+    const shifted = (logprob: number): Policy => {
+      const inner = new ScriptedPolicy({ tokenizer, replies: [ANSWER] });
+      return {
+        tokenizer,
+        sample: async (request) => {
+          const result = await inner.sample(request);
+          return { ...result, logprobs: result.logprobs.map((value, i) => (i === 0 ? logprob : value)) };
+        },
+      };
+    };
+    const { trajectory } = await rollout({}, { policy: shifted(1.4e-6) });
+    expect(trajectory.stopReason).toBe('answered');
+    expect(trajectory.logprobs[trajectory.promptLength]).toBe(0);
+    const refused = (await rollout({}, { policy: shifted(0.5) })).trajectory;
+    expect(refused.stopReason).toBe('error');
+    expect(refused.errors[0]).toMatch(/returned logprob 0.5, expected a finite value <= 0/);
+  });
+
   it('runs the Hermes format with one call a turn through the same loop', async () => {
     const { trajectory, policy } = await rollout(
       {

@@ -74,6 +74,13 @@ function stripEndOfTurn(text: string, endTexts: string[]): string {
   return text;
 }
 
+/**
+ * How far above 0 a sampled logprob may be and still be read as rounding (then as 0): float32
+ * log-softmax of a token of probability ~1 lands within a few ulps of the logits (1e-6 for logits
+ * near 10); a larger positive value is a broken sampler.
+ */
+export const LOGPROB_ROUNDING = 1e-4;
+
 function checkSample(result: SampleResult, maxTokens: number, vocabSize: number): string | undefined {
   if (!Array.isArray(result.tokens) || !Array.isArray(result.logprobs)) return 'tokens and logprobs must be arrays';
   if (result.tokens.length !== result.logprobs.length) {
@@ -83,7 +90,7 @@ function checkSample(result: SampleResult, maxTokens: number, vocabSize: number)
     return `returned ${result.tokens.length} tokens, more than maxTokens ${maxTokens}`;
   const badToken = result.tokens.find((id) => !Number.isInteger(id) || id < 0 || id >= vocabSize);
   if (badToken !== undefined) return `returned token id ${badToken} outside the vocabulary [0, ${vocabSize})`;
-  const badLogprob = result.logprobs.find((value) => !Number.isFinite(value) || value > 1e-6);
+  const badLogprob = result.logprobs.find((value) => !Number.isFinite(value) || value > LOGPROB_ROUNDING);
   if (badLogprob !== undefined) return `returned logprob ${badLogprob}, expected a finite value <= 0`;
   return undefined;
 }
@@ -166,7 +173,7 @@ export async function runRollout<Row>(options: RolloutOptions<Row>): Promise<Tra
       for (let i = 0; i < result.tokens.length; i++) {
         tokens.push(result.tokens[i]!);
         trainable.push(1);
-        logprobs.push(result.logprobs[i]!);
+        logprobs.push(Math.min(0, result.logprobs[i]!));
       }
       phaseStart = profile ? performance.now() : 0;
       const decoded = tokenizer.decode(result.tokens);

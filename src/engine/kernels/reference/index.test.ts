@@ -310,6 +310,21 @@ describe('reference sampleTokens', () => {
     }
   });
 
+  it('never reports a logprob above 0, when the lse it is given is a float32 rounding low', () => {
+    // A token of probability ~1: logit 30, the others 0. Its true logprob is -V e^-30 (about -1e-11),
+    // and an lse from a float32 kernel can be a few ulps (2e-6 at 30) below the true one.
+    const V = 16;
+    const logits = new Float64Array(V);
+    logits[3] = 30;
+    const trueLse = 30 + Math.log1p((V - 1) * Math.exp(-30));
+    const low = Math.fround(trueLse) - 2e-6;
+    const draw = new RowSampler(V).draw(logits, 0, { temperature: 1, topK: 0, topP: 1 }, 0.5, low);
+    expect(draw.token).toBe(3);
+    expect(draw.logprob).toBe(0);
+    const exact = new RowSampler(V).draw(logits, 0, { temperature: 1, topK: 0, topP: 1 }, 0.5, trueLse);
+    expect(exact.logprob).toBeLessThan(0);
+  });
+
   it('rejects uniforms outside [0, 1] and a topP outside (0, 1] with a ShapeError naming the kernel', () => {
     const out = new Float64Array(4);
     expect(() => K.sampleTokens(new Int32Array(1), out, out, Float64Array.from([-0.1]), 1, 4, 1, 0, 1)).toThrow(

@@ -43,7 +43,9 @@ export class RowSampler {
     const filtering = (filter.topK > 0 && filter.topK < V) || filter.topP < 1;
     if (!filtering && lse !== undefined && Number.isFinite(lse)) {
       const token = this.drawWithLse(logits, offset, invTemperature, lse, uniform);
-      return { token, logprob: logits[offset + token]! * invTemperature - lse };
+      // An lse computed in float32 can be a few ulps below the row's true logsumexp, so a token of
+      // probability ~1 came out at +1e-6: a logprob is never above 0, the excess is rounding.
+      return { token, logprob: Math.min(0, logits[offset + token]! * invTemperature - lse) };
     }
     let maxLogit = -Infinity;
     for (let v = 0; v < V; v++) {
