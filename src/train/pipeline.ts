@@ -191,8 +191,14 @@ export async function evaluateInto<Row>(options: {
         trajectoriesPath: evalTrajectoriesPath(options.runDir, split, mode),
       });
       writeEvalResult(options.runDir, result);
+      // Rollouts that ended in an error score as wrong answers: said, so that a broken sampler shows.
+      const errorShare = result.metrics['stop/error'] ?? 0;
+      const errors =
+        errorShare > 0
+          ? `; ${(100 * errorShare).toFixed(1)}% ended in an error (their errors are in the trajectories)`
+          : '';
       options.log?.(
-        `[eval] ${options.runDir}: ${split}/${mode} ${result.rollouts} rollouts in ${result.wallSeconds.toFixed(0)}s`,
+        `[eval] ${options.runDir}: ${split}/${mode} ${result.rollouts} rollouts in ${result.wallSeconds.toFixed(0)}s${errors}`,
       );
       results.push(result);
     }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { resolveConfig } from './config-load.js';
 import { readJsonLines, type StepMetrics } from './metrics-log.js';
 import { learningRateAt, runRl } from './rl-loop.js';
@@ -62,6 +62,35 @@ describe('RL loop', () => {
     expect(existsSync(join(runDir, 'config.json'))).toBe(true);
     expect(readJsonLines(join(runDir, 'trajectories.jsonl')).length).toBeGreaterThan(0);
     expect(readTrainerState(latestCheckpoint(runDir)!).step).toBe(30);
+  });
+
+  it('names the first rollout that ended in an error, once a run, with its error', async () => {
+    const runDir = mkdtempSync(join(tmpdir(), 'turnwise-rl-'));
+    const backend = new BigramTestBackend({ seed: 1, checkpointDirectory: join(runDir, 'checkpoints') });
+    const policy = backend.policy();
+    let calls = 0;
+    backend.policy = () => ({
+      ...policy,
+      tokenizer: policy.tokenizer,
+      sample: async (request) => {
+        calls++;
+        if (calls % 5 === 0) throw new Error('sampler down');
+        return policy.sample(request);
+      },
+    });
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      await runRl({ config: configFor(runDir), backend, task: createToyTask(), progress: null });
+      const notes = errors.mock.calls
+        .map((call) => String(call[0]))
+        .filter((line) => line.includes('ended in an error'));
+      expect(notes).toHaveLength(1);
+      expect(notes[0]).toMatch(/^\[toy\] note: \d+ of 8 rollouts of round 0 ended in an error .*sampler down/);
+    } finally {
+      errors.mockRestore();
+    }
+    const metrics = readJsonLines<StepMetrics>(join(runDir, 'metrics.jsonl'));
+    expect(metrics[0]!['stop/error']).toBeGreaterThan(0);
   });
 
   it('resumes exactly: an interrupted run matches an uninterrupted one step for step', async () => {
