@@ -46,6 +46,11 @@ export interface BigramTestBackendOptions {
    * a group's first turn gets consecutive seeds, as through a Tinker client.
    */
   coalescesConsecutiveSeeds?: boolean;
+  /**
+   * Given the 1-based number of a `sample` call, an error message to throw instead of sampling
+   * (undefined: sample): a failing sampler, for tests of how failed rollouts are reported.
+   */
+  failSample?: (call: number) => string | undefined;
 }
 
 /** The bigram test double. */
@@ -59,6 +64,8 @@ export class BigramTestBackend implements Backend {
   private readonly busyStepMs: number;
   private readonly script: BigramTestBackendOptions['script'];
   private readonly coalescing: boolean;
+  private readonly failSample: BigramTestBackendOptions['failSample'];
+  private sampleCalls = 0;
 
   constructor(options: BigramTestBackendOptions = {}) {
     this.model = new BigramModel(
@@ -70,6 +77,7 @@ export class BigramTestBackend implements Backend {
     this.busyStepMs = options.busyStepMs ?? 0;
     this.script = options.script;
     this.coalescing = options.coalescesConsecutiveSeeds === true;
+    this.failSample = options.failSample;
   }
 
   /** Logits table (V, V): row = current token, column = next token. */
@@ -166,6 +174,8 @@ export class BigramTestBackend implements Backend {
    * Seeded ancestral sampling from the bigram table (or the script's completion); stops as the engine's sampler does.
    */
   async sample(request: SampleRequest, onToken?: (token: GeneratedToken) => void): Promise<SampleResult> {
+    const failure = this.failSample?.(++this.sampleCalls);
+    if (failure !== undefined) throw new Error(failure);
     const { params } = request;
     if (request.tokens.length === 0)
       throw new ShapeError('bigram test backend: sample needs at least one prompt token');

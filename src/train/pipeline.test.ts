@@ -27,16 +27,10 @@ describe('evaluateInto', () => {
   it('says what share of a split ended in an error, since those score as wrong answers', async () => {
     const runDir = mkdtempSync(join(tmpdir(), 'turnwise-eval-'));
     const config = resolveConfig({ name: 'toy', runDir, seed: 3, eval: { questions: 4, samples: 1 } });
-    const backend = new BigramTestBackend({ seed: 1, checkpointDirectory: join(runDir, 'checkpoints') });
-    const policy = backend.policy();
-    let calls = 0;
-    backend.policy = () => ({
-      ...policy,
-      tokenizer: policy.tokenizer,
-      sample: async (request) => {
-        if (++calls === 1) throw new Error('sampler down');
-        return policy.sample(request);
-      },
+    const backend = new BigramTestBackend({
+      seed: 1,
+      checkpointDirectory: join(runDir, 'checkpoints'),
+      failSample: (call) => (call === 1 ? 'sampler down' : undefined),
     });
     const lines: string[] = [];
     const log = (line: string) => lines.push(line);

@@ -66,17 +66,10 @@ describe('RL loop', () => {
 
   it('names the first rollout that ended in an error, once a run, with its error', async () => {
     const runDir = mkdtempSync(join(tmpdir(), 'turnwise-rl-'));
-    const backend = new BigramTestBackend({ seed: 1, checkpointDirectory: join(runDir, 'checkpoints') });
-    const policy = backend.policy();
-    let calls = 0;
-    backend.policy = () => ({
-      ...policy,
-      tokenizer: policy.tokenizer,
-      sample: async (request) => {
-        calls++;
-        if (calls % 5 === 0) throw new Error('sampler down');
-        return policy.sample(request);
-      },
+    const backend = new BigramTestBackend({
+      seed: 1,
+      checkpointDirectory: join(runDir, 'checkpoints'),
+      failSample: (call) => (call % 5 === 0 ? 'sampler down' : undefined),
     });
     const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
     try {
