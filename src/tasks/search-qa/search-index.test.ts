@@ -43,6 +43,26 @@ const CORPUS: CorpusDocument[] = [
     source: 'wordnet',
     text: 'the capital and largest city of France\nPart of: France',
   },
+  {
+    id: 'wordnet:03192279',
+    title: 'dial telephone',
+    source: 'wordnet',
+    text: 'a telephone with a dial for registering the number to be called\nAlso called: dial phone\nKind of: telephone',
+  },
+  {
+    id: 'factbook:ag/Communications',
+    title: 'Algeria - Communications',
+    source: 'factbook',
+    text: 'Telephones - fixed lines: total subscriptions: 3.1 million\nTelephone system: international: country code - 213',
+  },
+  {
+    id: 'factbook:rn/Communications',
+    title: 'Saint Martin - Communications',
+    source: 'factbook',
+    text:
+      'Telephone system: domestic: direct dial capability with both fixed and wireless systems\n' +
+      'Telephone system: international: country code - 590; dial it from abroad',
+  },
 ];
 
 let dir: string;
@@ -71,6 +91,11 @@ describe('search index ranking', () => {
         .map((hit) => hit.docId)
         .sort(),
     ).toEqual(['factbook:fr/Government', 'wordnet:08952341']);
+  });
+
+  it("ranks the page whose title names the question's entity over one that repeats its other words", () => {
+    const question = 'Which country code do you dial to telephone Algeria from abroad?';
+    expect(index.search(question)[0]!.docId).toBe('factbook:ag/Communications');
   });
 
   it('matches across accents and word forms', () => {

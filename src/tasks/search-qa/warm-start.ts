@@ -35,10 +35,12 @@ import { parseModelConfig, type ModelConfig } from '../../engine/model-config.js
 import type { SearchQaTask } from './search-qa-task.js';
 
 /**
- * Bump when the warm-start recipe changes (3: the field questions of data format 3), so old cached
- * bases are not reused; a change of the data alone changes the key through `dataFingerprint`.
+ * Bump when the warm-start recipe changes (3: the field questions of data format 3; 6: field
+ * questions in more frames and the title-weighted search; 4 and 5 named experiments' bases), so
+ * old cached bases are not reused; a change of the data alone changes the key through
+ * `dataFingerprint`.
  */
-const RECIPE_VERSION = 3;
+const RECIPE_VERSION = 6;
 
 /** Atomic tokens of the tool-use format (the paper's XML). */
 export const FORMAT_TOKENS = [

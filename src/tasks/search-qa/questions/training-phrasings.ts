@@ -1,12 +1,14 @@
 /**
  * Training wordings (`task.trainingPhrasings: varied`): each trained kind asked in its template's
  * wording or one of three more, chosen by a hash of the question id, so that no kind is seen in one
- * wording only. The pool is disjoint from the held-out phrasings (held-out-phrasings.ts), which
- * stay evaluation-only; the leak check covers the re-worded rows.
+ * wording only; field questions (field-questions.ts) likewise, in six more frames and with a field
+ * sometimes named by its sub-label alone. The pool is disjoint from the held-out phrasings
+ * (held-out-phrasings.ts), which stay evaluation-only; the leak check covers the re-worded rows.
  */
 import { stableHash } from '../splits.js';
 import type { QuestionRow } from '../types.js';
 import { fill } from './factbook-questions.js';
+import { FIELD_TEMPLATES } from './field-questions.js';
 import { matchTemplate } from './template-pattern.js';
 
 const INSTANCE_WORDINGS = [
@@ -77,14 +79,63 @@ export const TRAINING_PHRASINGS: Readonly<Record<string, readonly string[]>> = {
   ],
 };
 
-/** The row in its template's wording or one of its family's training wordings (by a hash of its id). */
+const FIELD_FRAMES = [
+  'Which {field} does {entity} have?',
+  'Name the {field} of {entity}.',
+  'In {entity}, what is the {field}?',
+  'What {field} is recorded for {entity}?',
+  '{entity} has which {field}?',
+  'Give the {field} listed for {entity}.',
+];
+
+/**
+ * The extra training wordings of field questions, by the question's template: the label in other
+ * places of the sentence, after other question words, so that what a field question asks is found
+ * by its label wherever it stands, not by a fixed frame around it (measured: held-out kinds greedy
+ * EM after the demo's RL 0.080 -> 0.145, README lever O).
+ */
+export const FIELD_WORDINGS: Readonly<Record<string, readonly string[]>> = {
+  ...Object.fromEntries(FIELD_TEMPLATES.map((template) => [template, FIELD_FRAMES])),
+  'What is another name for {entity}?': [
+    'Which other name does {entity} go by?',
+    'Give another name of {entity}.',
+    '{entity} is also called what?',
+  ],
+  'What group is {entity} a member of?': [
+    'Which group does {entity} belong to?',
+    '{entity} is a member of which group?',
+    'Name the group that has {entity} as a member.',
+  ],
+  'Name a part of {entity}.': [
+    'What is one part of {entity}?',
+    'Which part does {entity} have?',
+    '{entity} has which part?',
+  ],
+};
+
+/**
+ * A field named by label and sub-label ("nationality (adjective)") is named, for half of the
+ * questions, by its sub-label alone ("adjective") when that names something by itself (two words
+ * or more, or a long word: not "total" or "male"): a question names what it asks in its own words.
+ */
+function fieldName(field: string, key: string): string {
+  const sub = /^.+ \(([^()]+)\)$/.exec(field)?.[1];
+  const standsAlone = sub !== undefined && (sub.includes(' ') || sub.length >= 7);
+  return standsAlone && stableHash(`field:${key}`) % 2 === 0 ? sub : field;
+}
+
+/** The row in its template's wording or one of its training wordings (by a hash of its id). */
 export function withTrainingWording(row: QuestionRow): QuestionRow {
-  const wordings = TRAINING_PHRASINGS[row.family];
+  const wordings = TRAINING_PHRASINGS[row.family] ?? FIELD_WORDINGS[row.template];
   const slots = wordings ? matchTemplate(row.template, row.question) : undefined;
   if (!wordings || !slots) return row;
+  if (slots.field !== undefined) {
+    // A label holding " of " can split at the wrong " of ": re-word only a clean reading.
+    if (slots.entity?.toLowerCase() !== row.entity.toLowerCase()) return row;
+    slots.field = fieldName(slots.field, row.id);
+  }
   const choice = stableHash(`wording:${row.id}`) % (wordings.length + 1);
-  if (choice === wordings.length) return row;
-  const template = wordings[choice]!;
+  const template = choice === wordings.length ? row.template : wordings[choice]!;
   const question = fill(template, slots);
   return { ...row, question: question.charAt(0).toUpperCase() + question.slice(1), template };
 }
