@@ -53,13 +53,13 @@ describe('training wordings', () => {
   });
 
   it('names a field by its sub-label alone in some questions, only when the sub-label says something', () => {
-    const adjective = Array.from({ length: 60 }, (_, i) =>
-      withTrainingWording(fieldRow(`a${i}`, 'nationality (adjective)')),
+    const land = Array.from({ length: 60 }, (_, i) =>
+      withTrainingWording(fieldRow(`a${i}`, 'land use (agricultural land)')),
     );
-    const alone = adjective.filter((each) => !each.question.includes('nationality'));
+    const alone = land.filter((each) => !each.question.includes('land use'));
     expect(alone.length).toBeGreaterThan(10);
     expect(alone.length).toBeLessThan(50);
-    for (const each of alone) expect(each.question).toContain('adjective');
+    for (const each of alone) expect(each.question).toContain('agricultural land');
     const total = Array.from({ length: 60 }, (_, i) => withTrainingWording(fieldRow(`t${i}`, 'area (total)')));
     for (const each of total) expect(each.question).toContain('area (total)');
   });

@@ -114,9 +114,10 @@ export const FIELD_WORDINGS: Readonly<Record<string, readonly string[]>> = {
 };
 
 /**
- * A field named by label and sub-label ("nationality (adjective)") is named, for half of the
- * questions, by its sub-label alone ("adjective") when that names something by itself (two words
- * or more, or a long word: not "total" or "male"): a question names what it asks in its own words.
+ * A field named by label and sub-label ("land use (agricultural land)") is named, for half of the
+ * questions, by its sub-label alone ("agricultural land") when that names something by itself (two
+ * words or more, or a long word: not "total" or "male"): a question names what it asks in its own
+ * words, as "What is the lowest point in X?" names the corpus's "Elevation extremes: lowest point".
  */
 function fieldName(field: string, key: string): string {
   const sub = /^.+ \(([^()]+)\)$/.exec(field)?.[1];
