@@ -3,7 +3,8 @@
  * its last steps (a tenth of the run each, at least one step), averaged over its runs (seeds). The
  * paper's figure 2 shows GRPO-OR dropping tool calls until it stops searching; this table is that
  * evidence in numbers (tool calls per rollout, share of rollouts whose first call ran, the training
- * reward), for whatever the methods did at our scale.
+ * reward, the share of groups that only the turn rewards tell apart), for whatever the methods did
+ * at our scale.
  */
 import type { StepMetrics } from '../train/metrics-log.js';
 import { formatMarkdownTable } from './markdown-table.js';
@@ -14,6 +15,8 @@ export const TREND_METRICS: ReadonlyArray<{ key: string; label: string }> = [
   { key: 'tool_call/ok', label: 'first call ran' },
   { key: 'tool_call/none', label: 'no tool call' },
   { key: 'reward/exact_match', label: 'train EM' },
+  // Groups whose turn rewards differ while every outcome is the same: signal only turn-level credit has.
+  { key: 'reward/groups_turn_only', label: 'groups split by turn rewards only' },
 ];
 
 /** One method's runs (one metrics list per seed). */

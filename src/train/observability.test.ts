@@ -58,6 +58,19 @@ describe('rollout metrics', () => {
     expect(turnAdvantages(t, [9, 9, 1, 2, 3, 9, 9, 4, 6])).toEqual([2, 5]);
   });
 
+  it('counts the groups where only the turn rewards differ: the signal an outcome-only estimator lacks', () => {
+    const group = (rowId: string, trajectories: Trajectory[]): TrajectoryGroup => ({ rowId, row: {}, trajectories });
+    const metrics = rolloutMetrics([
+      group('q1', [trajectory(0, 0.7, 1.9), trajectory(1, 0, 1.9)]),
+      group('q2', [trajectory(0, 0.7, 1.9), trajectory(1, 0.7, 0.2)]),
+      group('q3', [trajectory(0, 0.2, 0.4), trajectory(1, 0.2, 0.4)]),
+      group('q4', [trajectory(0, 0, 0.2), trajectory(1, 0.5, 0.2)]),
+    ]);
+    expect(metrics['reward/groups_outcome_varies']).toBe(0.25);
+    expect(metrics['reward/groups_turn_varies']).toBe(0.5);
+    expect(metrics['reward/groups_turn_only']).toBe(0.5);
+  });
+
   it('reports reward components, stop reasons, per-turn advantages and zero-signal groups', () => {
     const group: TrajectoryGroup = {
       rowId: 'q1',
@@ -86,6 +99,10 @@ describe('rollout metrics', () => {
     expect(metrics['advantage/turn0_max']).toBe(1);
     expect(metrics['advantage/turn1_min']).toBe(-0.5);
     expect(metrics['advantage/zero_groups']).toBe(0.5);
+    // The first group differs in both rewards, the second in neither.
+    expect(metrics['reward/groups_outcome_varies']).toBe(0.5);
+    expect(metrics['reward/groups_turn_varies']).toBe(0.5);
+    expect(metrics['reward/groups_turn_only']).toBe(0);
     expect(metrics['rollout/sampled_tokens']).toBe(20);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * Metrics of one generation round, computed from its trajectory groups and their advantages:
  * every reward component's mean, turn and outcome rewards, per-turn reward and advantage
- * statistics, stop reasons, tool use, token counts and the share of groups with zero signal.
+ * statistics, the share of groups whose outcome or turn rewards differ, stop reasons, tool use,
+ * token counts and the share of groups with zero signal.
  * Names follow `namespace/metric` (cleanrl style).
  */
 import type { GroupAdvantages, Trajectory, TrajectoryGroup } from '../types.js';
@@ -44,6 +45,11 @@ export function turnAdvantages(trajectory: Trajectory, advantages_T: number[]): 
     }
     return count === 0 ? 0 : sum / count;
   });
+}
+
+/** Whether a list holds two different values. */
+function varies<T>(values: T[]): boolean {
+  return values.some((value) => value !== values[0]);
 }
 
 /** How a rollout's first tool call went: no call answered by a result, an `Error:` result, or a result. */
@@ -89,6 +95,24 @@ export function rolloutMetrics(groups: TrajectoryGroup[], advantages_P?: GroupAd
         .map((trajectory) => trajectory.turnRewards[k]!),
     );
   }
+
+  // Where each kind of reward gives a group signal: groups whose outcome rewards differ, whose turn
+  // rewards differ, and whose turn rewards differ while the outcome is the same for every rollout
+  // (signal that turn-level credit has and an outcome-only estimator such as GRPO-OR has not).
+  let outcomeVaries = 0;
+  let turnVaries = 0;
+  let turnOnly = 0;
+  for (const group of groups) {
+    const outcome = varies(group.trajectories.map((trajectory) => trajectory.outcomeReward));
+    const turn = varies(group.trajectories.map((trajectory) => trajectory.turnRewards.join(',')));
+    if (outcome) outcomeVaries++;
+    if (turn) turnVaries++;
+    if (turn && !outcome) turnOnly++;
+  }
+  const groupCount = Math.max(1, groups.length);
+  metrics['reward/groups_outcome_varies'] = outcomeVaries / groupCount;
+  metrics['reward/groups_turn_varies'] = turnVaries / groupCount;
+  metrics['reward/groups_turn_only'] = turnOnly / groupCount;
 
   for (const reason of ['answered', 'max_tool_calls', 'token_budget', 'max_turns', 'error'] as const) {
     metrics[`stop/${reason}`] = trajectories.filter((trajectory) => trajectory.stopReason === reason).length / count;
