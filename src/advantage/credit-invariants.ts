@@ -6,6 +6,7 @@
  */
 import type { GroupAdvantages, TokenSpan, Trajectory, TrajectoryGroup } from '../types.js';
 import type { AdvantageEstimator } from './estimator.js';
+import { rewardsVary } from './group-stats.js';
 
 /** What an issue is about. */
 export type CreditIssueKind =
@@ -58,8 +59,7 @@ export function checkCreditInvariants(
       message: `advantages have ${advantages_G_T.length} rows for ${G} rollouts`,
     });
   }
-  const outcomeVaries = varies(group.trajectories.map((trajectory) => trajectory.outcomeReward));
-  const turnVaries = varies(group.trajectories.map((trajectory) => trajectory.turnRewards.reduce((a, b) => a + b, 0)));
+  const { outcome: outcomeVaries, turn: turnVaries } = rewardsVary(group);
   const outcomeMean = G > 0 ? group.trajectories.reduce((sum, trajectory) => sum + trajectory.outcomeReward, 0) / G : 0;
   const allZeroRollouts: number[] = [];
   let rolloutsWithTokens = 0;
@@ -214,10 +214,6 @@ export function checkCreditInvariants(
 /** True when any issue is an `error` (a bug rather than something that can happen legitimately). */
 export function hasCreditErrors(issues: readonly CreditIssue[]): boolean {
   return issues.some((issue) => issue.severity === 'error');
-}
-
-function varies(values: readonly number[]): boolean {
-  return values.some((value) => value !== values[0]);
 }
 
 /** Min, max and count of the advantages of the trainable tokens in a span (undefined if none). */

@@ -14,6 +14,17 @@ export function allEqual(values: readonly number[]): boolean {
   return values.every((value) => value === values[0]);
 }
 
+/**
+ * Whether a group's outcome rewards R^O, and its turn-reward totals R^T, differ between its
+ * rollouts: where each reward gives the estimators a learning signal.
+ */
+export function rewardsVary(group: TrajectoryGroup): { outcome: boolean; turn: boolean } {
+  return {
+    outcome: !allEqual(group.trajectories.map((trajectory) => trajectory.outcomeReward)),
+    turn: !allEqual(group.trajectories.map((trajectory) => trajectory.turnRewards.reduce((a, b) => a + b, 0))),
+  };
+}
+
 /** The arithmetic mean (0 for an empty array). */
 export function mean(values: readonly number[]): number {
   if (values.length === 0) return 0;

@@ -5,6 +5,7 @@
  * token counts and the share of groups with zero signal.
  * Names follow `namespace/metric` (cleanrl style).
  */
+import { rewardsVary } from '../advantage/group-stats.js';
 import type { GroupAdvantages, Trajectory, TrajectoryGroup } from '../types.js';
 
 /** Mean, standard deviation (population), min and max of a list; zeros for an empty list. */
@@ -45,11 +46,6 @@ export function turnAdvantages(trajectory: Trajectory, advantages_T: number[]): 
     }
     return count === 0 ? 0 : sum / count;
   });
-}
-
-/** Whether a list holds two different values. */
-function varies<T>(values: T[]): boolean {
-  return values.some((value) => value !== values[0]);
 }
 
 /** How a rollout's first tool call went: no call answered by a result, an `Error:` result, or a result. */
@@ -97,14 +93,13 @@ export function rolloutMetrics(groups: TrajectoryGroup[], advantages_P?: GroupAd
   }
 
   // Where each kind of reward gives a group signal: groups whose outcome rewards differ, whose turn
-  // rewards differ, and whose turn rewards differ while the outcome is the same for every rollout
-  // (signal that turn-level credit has and an outcome-only estimator such as GRPO-OR has not).
+  // reward totals differ, and whose turn rewards differ while the outcome is the same for every
+  // rollout (signal that turn-level credit has and an outcome-only estimator such as GRPO-OR has not).
   let outcomeVaries = 0;
   let turnVaries = 0;
   let turnOnly = 0;
   for (const group of groups) {
-    const outcome = varies(group.trajectories.map((trajectory) => trajectory.outcomeReward));
-    const turn = varies(group.trajectories.map((trajectory) => trajectory.turnRewards.join(',')));
+    const { outcome, turn } = rewardsVary(group);
     if (outcome) outcomeVaries++;
     if (turn) turnVaries++;
     if (turn && !outcome) turnOnly++;
