@@ -211,6 +211,28 @@ describe('hostile input: a run directory is the run (issue 15 items 1, 2, 4)', (
     expect(snapshot(dir)).toEqual(before);
   });
 
+  it("eval --base --config with a run's own config.json evaluates that run's base into --out, the run untouched", async () => {
+    const dir = copyRun('eval-base-config');
+    const before = snapshot(dir);
+    const out = join(root, 'base-of-run');
+    const run = await runCaptured([
+      'eval',
+      '--base',
+      '--task',
+      SUM_TASK,
+      '--config',
+      join(dir, 'config.json'),
+      '--out',
+      out,
+      '--split=dev',
+      '--mode=greedy',
+    ]);
+    expect(run.code).toBe(0);
+    expect(existsSync(join(out, 'eval', 'dev-greedy.json'))).toBe(true);
+    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).name).toBe('base');
+    expect(snapshot(dir)).toEqual(before);
+  });
+
   it('2: --resume with --config or a different --base is refused naming the option; base.txt is kept', async () => {
     const dir = copyRun('resume-options');
     const before = snapshot(dir);

@@ -34,6 +34,8 @@ options:
   --mode LIST        greedy, sampled or both (default: greedy,sampled)
   --questions N      questions per split (default: eval.questions of the config)
   --families         also print the per-family table
+  --config FILE      with --base: the config whose base is evaluated (a run's own config.json names
+                     that run's base, e.g. the demo's); without it, the base of the default recipe
   --overwrite        with --base: write into an --out DIR that already holds a run, deleting it
   --key.path=value   override the run's config (or the base's), e.g. --backend.baseUrl=URL for a
                      run trained on a Tinker service that moved`;
@@ -108,9 +110,10 @@ export const command: Command = {
         throw new ConfigError(`eval ${what} needs --out DIR (where the evaluation is written)`);
       checkOutputDirectory(values.out, '--out');
       known = await knownTasks(values.task);
+      // --out is where this evaluation runs, so a run's own config.json (runDir ".") names its base here.
       config = await loadConfig({
         file: values.config,
-        overrides: taskOverrides(known, [...overrides, '--name=base']),
+        overrides: taskOverrides(known, [...overrides, '--name=base', `--runDir=${values.out}`]),
         tasks: known.tasks,
       });
       runDir = values.out;
